@@ -1,0 +1,122 @@
+namespace Hrm.Runtime.Config;
+
+/// <summary>Positional encoding used by the model (reference field <c>pos_encodings</c>).</summary>
+public enum PosEncoding
+{
+    /// <summary>Rotary embeddings on Q and K (rotate-half pairing).</summary>
+    Rope,
+
+    /// <summary>A learned table added to the input embedding.</summary>
+    Learned,
+}
+
+/// <summary>
+/// The architecture of one HRM, field for field the reference's <c>arch</c> section
+/// (JSON keys are the reference's snake_case names, see <see cref="HrmConfigJson"/>).
+/// Defaults are the reference's <c>hrm_v1.yaml</c>; vocab/seq/puzzle counts default to the Sudoku data.
+/// </summary>
+public sealed record HrmConfig
+{
+    /// <summary>D: model width (<c>hidden_size</c>).</summary>
+    public int HiddenSize { get; init; } = 512;
+
+    /// <summary>NH: attention heads (<c>num_heads</c>); head size is HiddenSize / NumHeads.</summary>
+    public int NumHeads { get; init; } = 8;
+
+    /// <summary>SwiGLU expansion (<c>expansion</c>); intermediate = ceil256(round(expansion·D·2/3)).</summary>
+    public double Expansion { get; init; } = 4.0;
+
+    /// <summary>N: H-module updates per segment (<c>H_cycles</c>).</summary>
+    public int HCycles { get; init; } = 2;
+
+    /// <summary>T: L-module updates per H update (<c>L_cycles</c>).</summary>
+    public int LCycles { get; init; } = 2;
+
+    /// <summary>Blocks in the H module (<c>H_layers</c>).</summary>
+    public int HLayers { get; init; } = 4;
+
+    /// <summary>Blocks in the L module (<c>L_layers</c>).</summary>
+    public int LLayers { get; init; } = 4;
+
+    /// <summary>M_max: segments per sequence (<c>halt_max_steps</c>).</summary>
+    public int HaltMaxSteps { get; init; } = 16;
+
+    /// <summary>Exploration probability in training (<c>halt_exploration_prob</c>).</summary>
+    public double HaltExplorationProb { get; init; } = 0.1;
+
+    /// <summary>Width of the per-puzzle embedding (<c>puzzle_emb_ndim</c>); 0 disables the prefix.</summary>
+    public int PuzzleEmbNdim { get; init; } = 512;
+
+    /// <summary>Positional encoding (<c>pos_encodings</c>: rope | learned).</summary>
+    public PosEncoding PosEncodings { get; init; } = PosEncoding.Rope;
+
+    /// <summary>RoPE base (<c>rope_theta</c>).</summary>
+    public double RopeTheta { get; init; } = 10000.0;
+
+    /// <summary>RMSNorm epsilon (<c>rms_norm_eps</c>).</summary>
+    public double RmsNormEps { get; init; } = 1e-5;
+
+    /// <summary>V: token vocabulary (<c>vocab_size</c>).</summary>
+    public int VocabSize { get; init; } = 11;
+
+    /// <summary>L: task sequence length without the prefix (<c>seq_len</c>).</summary>
+    public int SeqLen { get; init; } = 81;
+
+    /// <summary>Rows of the puzzle-embedding table (<c>num_puzzle_identifiers</c>).</summary>
+    public int NumPuzzleIdentifiers { get; init; } = 1;
+
+    /// <summary>HS: head size.</summary>
+    public int HeadDim => HiddenSize / NumHeads;
+
+    /// <summary>P: prefix positions, ceil(puzzle_emb_ndim / D).</summary>
+    public int PuzzleEmbLen => (PuzzleEmbNdim + HiddenSize - 1) / HiddenSize;
+
+    /// <summary>T: sequence length including the prefix.</summary>
+    public int TotalSeqLen => SeqLen + PuzzleEmbLen;
+
+    /// <summary>I: SwiGLU intermediate size.</summary>
+    public int Intermediate
+    {
+        get
+        {
+            int raw = (int)Math.Round(Expansion * HiddenSize * 2.0 / 3.0, MidpointRounding.ToEven);
+            return (raw + 255) / 256 * 256;
+        }
+    }
+
+    /// <summary>sqrt(D), the embedding scale.</summary>
+    public float EmbedScale => MathF.Sqrt(HiddenSize);
+
+    /// <summary>Throws <see cref="HrmConfigException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        static void Positive(int v, string key)
+        {
+            if (v <= 0) throw new HrmConfigException(key, $"must be a positive integer, got {v}");
+        }
+        Positive(HiddenSize, "hidden_size");
+        Positive(NumHeads, "num_heads");
+        Positive(HCycles, "H_cycles");
+        Positive(LCycles, "L_cycles");
+        Positive(HLayers, "H_layers");
+        Positive(LLayers, "L_layers");
+        Positive(HaltMaxSteps, "halt_max_steps");
+        Positive(VocabSize, "vocab_size");
+        Positive(SeqLen, "seq_len");
+        Positive(NumPuzzleIdentifiers, "num_puzzle_identifiers");
+        if (HiddenSize % NumHeads != 0)
+            throw new HrmConfigException("num_heads", $"hidden_size {HiddenSize} is not divisible by num_heads {NumHeads}");
+        if (PosEncodings == PosEncoding.Rope && HeadDim % 2 != 0)
+            throw new HrmConfigException("num_heads", $"RoPE needs an even head dim; hidden_size/num_heads = {HeadDim}");
+        if (!(Expansion > 0) || double.IsInfinity(Expansion))
+            throw new HrmConfigException("expansion", $"must be a positive number, got {Expansion}");
+        if (!(HaltExplorationProb >= 0 && HaltExplorationProb <= 1))
+            throw new HrmConfigException("halt_exploration_prob", $"must lie in [0, 1], got {HaltExplorationProb}");
+        if (PuzzleEmbNdim < 0)
+            throw new HrmConfigException("puzzle_emb_ndim", $"must be >= 0, got {PuzzleEmbNdim}");
+        if (!(RopeTheta > 0)) throw new HrmConfigException("rope_theta", $"must be positive, got {RopeTheta}");
+        if (!(RmsNormEps > 0)) throw new HrmConfigException("rms_norm_eps", $"must be positive, got {RmsNormEps}");
+        if (VocabSize > 256 * 256)
+            throw new HrmConfigException("vocab_size", $"must be at most 65536, got {VocabSize}");
+    }
+}

@@ -1,0 +1,26 @@
+namespace Hrm.Runtime.Config;
+
+/// <summary>Named architectures: the reference's three task configs and small ones for tests and CPUs.</summary>
+public static class HrmPresets
+{
+    /// <summary>Names accepted by <see cref="Get"/>.</summary>
+    public static readonly IReadOnlyList<string> Names =
+        ["sudoku-extreme-1k", "maze-30x30-hard-1k", "arc-1", "arc-2", "tiny"];
+
+    /// <summary>The architecture called <paramref name="name"/>; throws listing the known names otherwise.</summary>
+    public static HrmConfig Get(string name) => name switch
+    {
+        // hrm_v1 defaults with the Sudoku-Extreme data: V=11, L=81, one shared puzzle id.
+        "sudoku-extreme-1k" => new HrmConfig(),
+        "maze-30x30-hard-1k" => new HrmConfig { VocabSize = 6, SeqLen = 900 },
+        // ARC ids: 960 tasks x 1001 views + blank (ARC-1); 1120 x 1001 + 1 (ARC-2), spec 1.3.
+        "arc-1" => new HrmConfig { VocabSize = 12, SeqLen = 900, NumPuzzleIdentifiers = 960 * 1001 + 1 },
+        "arc-2" => new HrmConfig { VocabSize = 12, SeqLen = 900, NumPuzzleIdentifiers = 1120 * 1001 + 1 },
+        "tiny" => new HrmConfig
+        {
+            HiddenSize = 64, NumHeads = 4, HLayers = 2, LLayers = 2, HaltMaxSteps = 4,
+            PuzzleEmbNdim = 64, VocabSize = 11, SeqLen = 81,
+        },
+        _ => throw new HrmConfigException($"unknown preset '{name}'; known presets: {string.Join(", ", Names)}"),
+    };
+}

@@ -1,0 +1,3 @@
+using Hrm.Train.Cli;
+
+return CommandLine.Run(args);
