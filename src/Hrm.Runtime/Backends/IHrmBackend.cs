@@ -1,0 +1,108 @@
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends;
+
+/// <summary>
+/// What the model drives: memory and one method per op family, forward and backward. Implementations:
+/// Reference (scalar, double elements: runs the whole model in double for finite-difference checks) and
+/// Cpu (SIMD, threads, float). The model (HrmModel) is written once against this interface and never branches on the backend. Shape letters: B batch, T positions with prefix,
+/// L without, P prefix, Pd puzzle-row width, C hidden, NH heads, HS head size, I SwiGLU width, V vocab.
+/// Activation gradients are written (=); parameter gradients accumulate (+=).
+/// </summary>
+public interface IHrmBackend : IDisposable
+{
+    /// <summary>Short name: "reference", "cpu", "cuda".</summary>
+    string Name { get; }
+
+    /// <summary>Bytes per floating-point element in this backend's buffers.</summary>
+    int ElementSize { get; }
+
+    /// <summary>Total bytes allocated through this backend.</summary>
+    long AllocatedBytes { get; }
+
+    /// <summary>True when the backend implements <paramref name="op"/>.</summary>
+    bool SupportsOp(HrmOp op);
+
+    /// <summary>A zeroed region of <paramref name="elements"/> floating-point elements.</summary>
+    Buf Allocate(long elements, string name);
+
+    /// <summary>A zeroed region of <paramref name="count"/> int32 elements.</summary>
+    Buf AllocateInts(long count, string name);
+
+    /// <summary>Copies host floats into a buffer of the same length.</summary>
+    void Upload(ReadOnlySpan<float> src, Buf dst);
+
+    /// <summary>Copies a buffer into host floats of the same length.</summary>
+    void Download(Buf src, Span<float> dst);
+
+    /// <summary>Copies host int32 values into an int buffer.</summary>
+    void UploadInts(ReadOnlySpan<int> src, Buf dst);
+
+    /// <summary>Copies an int buffer to the host.</summary>
+    void DownloadInts(Buf src, Span<int> dst);
+
+    /// <summary>dst = value everywhere.</summary>
+    void Fill(Buf dst, float value);
+
+    /// <summary>dst = src (same length).</summary>
+    void Copy(Buf dst, Buf src);
+
+    /// <summary>dst = a + b elementwise (dst may alias a or b).</summary>
+    void Add(Buf dst, Buf a, Buf b);
+
+    /// <summary>Rows b of z (B,T,C) with halted[b] != 0 become init (C) at every position.</summary>
+    void ResetCarry(Buf z, Buf init, Buf halted, int batch, int t, int c);
+
+    /// <summary>dst (N,W) = table (R,W)[ids (N)].</summary>
+    void GatherRows(Buf dst, Buf table, Buf ids, int n, int w);
+
+    /// <summary>x (B,T,C) from tokens (B,L), puzzleRows (B,Pd), tokTable (V,C), posTable (T,C) or empty.</summary>
+    void EmbeddingForward(Buf x, Buf tokens, Buf puzzleRows, Buf tokTable, Buf posTable,
+        int batch, int l, int p, int pd, int c, int v, float scale);
+
+    /// <summary>dTokTable (V,C) +=, dPuzzleRows (B,Pd) =, dPosTable (T,C) += (or empty) from dx (B,T,C).</summary>
+    void EmbeddingBackward(Buf dTokTable, Buf dPuzzleRows, Buf dPosTable, Buf dx, Buf tokens,
+        int batch, int l, int p, int pd, int c, int v, float scale);
+
+    /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ.</summary>
+    void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n);
+
+    /// <summary>dinp (M,K) = dout·weight (skipped when empty); dweight (N,K) += doutᵀ·inp.</summary>
+    void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n);
+
+    /// <summary>Rotate-half RoPE in place on Q and K of qkv (B,T,3C); cos, sin (T,HS).</summary>
+    void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs);
+
+    /// <summary>Transpose of RoPE in place on dqkv (B,T,3C).</summary>
+    void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs);
+
+    /// <summary>out (B,T,C), lse (B,NH,T) from qkv (B,T,3C); non-causal, scale 1/sqrt(HS).</summary>
+    void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs);
+
+    /// <summary>dqkv (B,T,3C) = from dout (B,T,C), qkv, out, lse.</summary>
+    void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs);
+
+    /// <summary>out (N,C) = RMSNorm(a + b), rstd (N).</summary>
+    void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps);
+
+    /// <summary>dinp (N,C) from dout, out, rstd.</summary>
+    void RmsNormBackward(Buf dinp, Buf dout, Buf output, Buf rstd, int rows, int c);
+
+    /// <summary>act (N,I) = SiLU(gate)·up from gateUp (N,2I).</summary>
+    void SwiGluForward(Buf act, Buf gateUp, int rows, int inter);
+
+    /// <summary>dgateUp (N,2I) from dact (N,I).</summary>
+    void SwiGluBackward(Buf dgateUp, Buf dact, Buf gateUp, int rows, int inter);
+
+    /// <summary>logits (B,L,V) = zH[:, P:] · W (V,C)ᵀ.</summary>
+    void LmHeadForward(Buf logits, Buf zH, Buf weight, int batch, int t, int p, int c, int v);
+
+    /// <summary>dzH (B,T,C) = (zero on the prefix) dlogits·W; dW (V,C) +=.</summary>
+    void LmHeadBackward(Buf dzH, Buf dweight, Buf dlogits, Buf zH, Buf weight, int batch, int t, int p, int c, int v);
+
+    /// <summary>q (B,2) = zH[:, 0] · W (2,C)ᵀ + bias (2).</summary>
+    void QHeadForward(Buf q, Buf zH, Buf weight, Buf bias, int batch, int t, int c);
+
+    /// <summary>dzH[:,0] +=, dW (2,C) +=, dbias (2) += from dq (B,2).</summary>
+    void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c);
+}
