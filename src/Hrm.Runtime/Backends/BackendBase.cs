@@ -1,0 +1,54 @@
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends;
+
+/// <summary>Host-memory bookkeeping shared by the CPU-side backends: owned aligned regions and typed views.</summary>
+public abstract unsafe class HostBackendBase : IDisposable
+{
+    private readonly List<AlignedBuffer> _regions = [];
+    private bool _disposed;
+
+    /// <summary>Bytes per floating-point element.</summary>
+    public abstract int ElementSize { get; }
+
+    /// <summary>Total bytes allocated.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    /// <summary>A zeroed float region.</summary>
+    public Buf Allocate(long elements, string name) => Region(elements, ElementSize, name);
+
+    /// <summary>A zeroed int32 region.</summary>
+    public Buf AllocateInts(long count, string name) => Region(count, sizeof(int), name);
+
+    /// <summary>Frees every region.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Dispose(true);
+        foreach (AlignedBuffer r in _regions) r.Dispose();
+        _regions.Clear();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases backend-specific resources.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>Span of ints over an int buffer.</summary>
+    protected static Span<int> Ints(Buf b)
+    {
+        if (b.ElemSize != sizeof(int)) throw new ArgumentException($"expected an int32 buffer, got {b.ElemSize}-byte elements");
+        return new Span<int>((void*)b.Address, checked((int)b.Length));
+    }
+
+    private Buf Region(long elements, int elemSize, string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var r = new AlignedBuffer(elements * elemSize, name);
+        _regions.Add(r);
+        AllocatedBytes += r.Bytes;
+        return new Buf(r.Address, elements, elemSize);
+    }
+}

@@ -1,0 +1,139 @@
+using Hrm.Runtime.Memory;
+using R = Hrm.Runtime.Backends.Reference.ReferenceOps;
+
+namespace Hrm.Runtime.Backends.Reference;
+
+/// <summary>
+/// The scalar backend: every buffer holds doubles and every op is <see cref="ReferenceOps"/>. Slow; used by
+/// tests to run the whole model in double (finite differences) and as the yardstick for the other backends.
+/// </summary>
+public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
+{
+    /// <inheritdoc/>
+    public string Name => "reference";
+
+    /// <inheritdoc/>
+    public override int ElementSize => sizeof(double);
+
+    /// <inheritdoc/>
+    public bool SupportsOp(HrmOp op) => true;
+
+    /// <inheritdoc/>
+    public void Upload(ReadOnlySpan<float> src, Buf dst)
+    {
+        Span<double> d = D(dst);
+        R.Check(src, d.Length, nameof(src));
+        for (int i = 0; i < src.Length; i++) d[i] = src[i];
+    }
+
+    /// <inheritdoc/>
+    public void Download(Buf src, Span<float> dst)
+    {
+        Span<double> s = D(src);
+        R.Check<float>(dst, s.Length, nameof(dst));
+        for (int i = 0; i < dst.Length; i++) dst[i] = (float)s[i];
+    }
+
+    /// <summary>Reads a buffer at full double precision (tests).</summary>
+    public static double[] ReadDoubles(Buf src) => D(src).ToArray();
+
+    /// <summary>Writes a buffer at full double precision (tests).</summary>
+    public static void WriteDoubles(ReadOnlySpan<double> src, Buf dst) => src.CopyTo(D(dst));
+
+    /// <inheritdoc/>
+    public void UploadInts(ReadOnlySpan<int> src, Buf dst) => src.CopyTo(Ints(dst.Expect(src.Length, nameof(dst))));
+
+    /// <inheritdoc/>
+    public void DownloadInts(Buf src, Span<int> dst) => Ints(src.Expect(dst.Length, nameof(src))).CopyTo(dst);
+
+    /// <inheritdoc/>
+    public void Fill(Buf dst, float value) => D(dst).Fill(value);
+
+    /// <inheritdoc/>
+    public void Copy(Buf dst, Buf src) => D(src).CopyTo(D(dst.Expect(src.Length, nameof(dst))));
+
+    /// <inheritdoc/>
+    public void Add(Buf dst, Buf a, Buf b) => R.Add(D(dst), D(a), D(b));
+
+    /// <inheritdoc/>
+    public void ResetCarry(Buf z, Buf init, Buf halted, int batch, int t, int c)
+        => R.ResetCarry(D(z), D(init), Ints(halted), batch, t, c);
+
+    /// <inheritdoc/>
+    public void GatherRows(Buf dst, Buf table, Buf ids, int n, int w)
+        => R.GatherRows(D(dst), D(table), Ints(ids)[..n], w);
+
+    /// <inheritdoc/>
+    public void EmbeddingForward(Buf x, Buf tokens, Buf puzzleRows, Buf tokTable, Buf posTable,
+        int batch, int l, int p, int pd, int c, int v, float scale)
+        => R.EmbeddingForward(D(x), Ints(tokens), D(puzzleRows), D(tokTable), D(posTable), batch, l, p, pd, c, v,
+            scale);
+
+    /// <inheritdoc/>
+    public void EmbeddingBackward(Buf dTokTable, Buf dPuzzleRows, Buf dPosTable, Buf dx, Buf tokens,
+        int batch, int l, int p, int pd, int c, int v, float scale)
+        => R.EmbeddingBackward(D(dTokTable), D(dPuzzleRows), D(dPosTable), D(dx), Ints(tokens), batch, l, p, pd, c, v,
+            scale);
+
+    /// <inheritdoc/>
+    public void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n)
+        => R.MatmulForward(D(output), D(inp), D(weight), m, k, n);
+
+    /// <inheritdoc/>
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+        => R.MatmulBackward(D(dinp), D(dweight), D(dout), D(inp), D(weight), m, k, n);
+
+    /// <inheritdoc/>
+    public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+        => R.RopeForward(D(qkv), D(cos), D(sin), batch, t, nh, hs);
+
+    /// <inheritdoc/>
+    public void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+        => R.RopeBackward(D(dqkv), D(cos), D(sin), batch, t, nh, hs);
+
+    /// <inheritdoc/>
+    public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
+        => R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
+
+    /// <inheritdoc/>
+    public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
+        => R.AttentionBackward(D(dqkv), D(dout), D(qkv), D(output), D(lse), batch, t, nh, hs);
+
+    /// <inheritdoc/>
+    public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)
+        => R.AddRmsNormForward(D(output), D(rstd), D(a), D(b), rows, c, eps);
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Buf dinp, Buf dout, Buf output, Buf rstd, int rows, int c)
+        => R.RmsNormBackward(D(dinp), D(dout), D(output), D(rstd), rows, c);
+
+    /// <inheritdoc/>
+    public void SwiGluForward(Buf act, Buf gateUp, int rows, int inter) => R.SwiGluForward(D(act), D(gateUp), rows, inter);
+
+    /// <inheritdoc/>
+    public void SwiGluBackward(Buf dgateUp, Buf dact, Buf gateUp, int rows, int inter)
+        => R.SwiGluBackward(D(dgateUp), D(dact), D(gateUp), rows, inter);
+
+    /// <inheritdoc/>
+    public void LmHeadForward(Buf logits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+        => R.LmHeadForward(D(logits), D(zH), D(weight), batch, t, p, c, v);
+
+    /// <inheritdoc/>
+    public void LmHeadBackward(Buf dzH, Buf dweight, Buf dlogits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+        => R.LmHeadBackward(D(dzH), D(dweight), D(dlogits), D(zH), D(weight), batch, t, p, c, v);
+
+    /// <inheritdoc/>
+    public void QHeadForward(Buf q, Buf zH, Buf weight, Buf bias, int batch, int t, int c)
+        => R.QHeadForward(D(q), D(zH), D(weight), D(bias), batch, t, c);
+
+    /// <inheritdoc/>
+    public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
+        => R.QHeadBackward(D(dzH), D(dweight), D(dbias), D(dq), D(zH), D(weight), batch, t, c);
+
+    private static Span<double> D(Buf b)
+    {
+        if (b.IsEmpty) return [];
+        if (b.ElemSize != sizeof(double)) throw new ArgumentException($"expected a double buffer, got {b.ElemSize}-byte elements");
+        return new Span<double>((void*)b.Address, checked((int)b.Length));
+    }
+}

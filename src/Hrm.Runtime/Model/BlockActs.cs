@@ -1,0 +1,52 @@
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Model;
+
+/// <summary>What one transformer block keeps between forward and backward (or uses as scratch). R = B·T rows.</summary>
+internal sealed class BlockActs
+{
+    public BlockActs(ActivationPlan plan, string prefix, int batch, int t, int c, int nh, int inter)
+    {
+        int r = batch * t;
+        Qkv = plan.Carve(prefix + ".qkv", batch, t, 3 * c);
+        Att = plan.Carve(prefix + ".att", batch, t, c);
+        Lse = plan.Carve(prefix + ".lse", batch, nh, t);
+        H1 = plan.Carve(prefix + ".h1", batch, t, c);
+        Rstd1 = plan.Carve(prefix + ".rstd1", r);
+        GateUp = plan.Carve(prefix + ".gate_up", batch, t, 2 * inter);
+        Act = plan.Carve(prefix + ".act", batch, t, inter);
+        Rstd2 = plan.Carve(prefix + ".rstd2", r);
+    }
+
+    public Buf Qkv { get; }     // (B, T, 3C) after RoPE
+
+    public Buf Att { get; }     // (B, T, C) attention output before o_proj
+
+    public Buf Lse { get; }     // (B, NH, T) softmax log-sum-exp
+
+    public Buf H1 { get; }      // (B, T, C) RMSNorm(inp + attn)
+
+    public Buf Rstd1 { get; }   // (B·T)
+
+    public Buf GateUp { get; }  // (B, T, 2I)
+
+    public Buf Act { get; }     // (B, T, I) SiLU(gate)·up
+
+    public Buf Rstd2 { get; }   // (B·T)
+}
+
+/// <summary>Recorded activations of one module call: the residual stream at every block boundary, and blocks.</summary>
+internal sealed class ModuleActs
+{
+    public ModuleActs(ActivationPlan plan, string prefix, int layers, int batch, int t, int c, int nh, int inter)
+    {
+        Stream = new Buf[layers + 1];
+        for (int i = 0; i <= layers; i++) Stream[i] = plan.Carve($"{prefix}.stream{i}", batch, t, c);
+        Blocks = new BlockActs[layers];
+        for (int i = 0; i < layers; i++) Blocks[i] = new BlockActs(plan, $"{prefix}.block{i}", batch, t, c, nh, inter);
+    }
+
+    public Buf[] Stream { get; }        // (B, T, C) each; Stream[0] = z + injection, Stream[i+1] = block i output
+
+    public BlockActs[] Blocks { get; }
+}

@@ -1,0 +1,94 @@
+using Hrm.Runtime.Numerics;
+using static Hrm.Runtime.Memory.ParameterLayout;
+
+namespace Hrm.Runtime.Model;
+
+public sealed partial class HrmModel
+{
+    /// <summary>
+    /// One ACT call (spec 1.10): rows halted at the previous call are reset to H_init/L_init with zero steps and
+    /// take the new batch's data; every row then runs one segment (recorded when training); steps are counted
+    /// and halting decided. Training: halt when q_halt &gt; q_continue or at max steps, exploration forces a
+    /// random minimum (2..M) with probability halt_exploration_prob, and an extra no-grad segment from the new
+    /// carry gives the continue target. Evaluation: halt exactly at <paramref name="maxSteps"/> (default
+    /// halt_max_steps). Logits stay in the workspace (<see cref="ReadLogits"/>).
+    /// </summary>
+    public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
+        ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0)
+    {
+        Workspace ws = Ws;
+        int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
+        if (state.Batch != batch || state.SeqLen != l)
+            throw new ArgumentException($"ACT state is for B={state.Batch}, L={state.SeqLen}; the model has B={batch}, L={l}");
+        if (training && rng == null) throw new ArgumentNullException(nameof(rng), "training ACT needs a generator");
+        if (!labels.IsEmpty && labels.Length != batch * l)
+            throw new ArgumentException($"labels: expected {batch * l} values, got {labels.Length}");
+        for (int b = 0; b < batch; b++)
+        {
+            state.HaltedMask[b] = state.Halted[b] ? 1 : 0;
+            if (!state.Halted[b]) continue;
+            state.Steps[b] = 0;
+            tokens.Slice(b * l, l).CopyTo(state.Tokens.AsSpan(b * l, l));
+            if (labels.IsEmpty) Array.Clear(state.Labels, b * l, l);
+            else labels.Slice(b * l, l).CopyTo(state.Labels.AsSpan(b * l, l));
+            state.PuzzleIds[b] = puzzleIds[b];
+        }
+        _b.UploadInts(state.HaltedMask, ws.Halted);
+        int t = Config.TotalSeqLen, c = Config.HiddenSize;
+        _b.ResetCarry(ws.ZH, Param(Names.HInit), ws.Halted, batch, t, c);
+        _b.ResetCarry(ws.ZL, Param(Names.LInit), ws.Halted, batch, t, c);
+        SetInputs(state.Tokens, state.PuzzleIds);
+        Segment(ws.ZH, ws.ZL, record: training, ws.Logits, ws.Q);
+        _b.Download(ws.Q, state.Q);
+        for (int b = 0; b < batch; b++)
+        {
+            state.QHalt[b] = state.Q[2 * b];
+            state.QContinue[b] = state.Q[2 * b + 1];
+            state.Steps[b]++;
+            state.Halted[b] = state.Steps[b] >= m;
+        }
+        if (!training || m <= 1) return;
+        DecideTrainingHalt(state, rng!, m);
+        // Bootstrap target: one more no-grad segment from the new (detached) carry on the same data.
+        _b.Copy(ws.ZH2, ws.ZH);
+        _b.Copy(ws.ZL2, ws.ZL);
+        Segment(ws.ZH2, ws.ZL2, record: false, ws.LogitsNext, ws.QNext);
+        _b.Download(ws.QNext, state.Q);
+        for (int b = 0; b < batch; b++)
+        {
+            float nh = state.Q[2 * b], nc = state.Q[2 * b + 1];
+            float target = state.Steps[b] >= m ? nh : MathF.Max(nh, nc);
+            state.TargetQContinue[b] = 1f / (1f + MathF.Exp(-target));
+        }
+    }
+
+    private void DecideTrainingHalt(ActState state, HrmRandom rng, int m)
+    {
+        int batch = state.Batch;
+        double eps = Config.HaltExplorationProb;
+        Span<bool> explore = stackalloc bool[batch];
+        for (int b = 0; b < batch; b++) explore[b] = rng.NextDouble() < eps;
+        for (int b = 0; b < batch; b++)
+        {
+            int minSteps = rng.NextInt(2, m + 1);
+            if (!explore[b]) minSteps = 0;
+            bool halted = state.Halted[b] || state.QHalt[b] > state.QContinue[b];
+            state.Halted[b] = halted && state.Steps[b] >= minSteps;
+        }
+    }
+
+    /// <summary>Copies the last segment's logits (B, L, V) to the host.</summary>
+    public void ReadLogits(Span<float> dst) => _b.Download(Ws.Logits, dst);
+
+    /// <summary>
+    /// Evaluation as the reference runs it: a fresh carry, exactly <paramref name="maxSteps"/> segments
+    /// (default halt_max_steps), outputs of the last. Returns the state holding the final Q logits.
+    /// </summary>
+    public ActState Evaluate(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, int maxSteps = 0)
+    {
+        var state = new ActState(Ws.Batch, Config.SeqLen);
+        int m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
+        for (int s = 0; s < m; s++) ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: m);
+        return state;
+    }
+}

@@ -1,0 +1,113 @@
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Memory;
+using static Hrm.Runtime.Memory.ParameterLayout;
+
+namespace Hrm.Runtime.Model;
+
+public sealed partial class HrmModel
+{
+    /// <summary>
+    /// Stages a batch: token rows (B·L, ids in [0, V)) and puzzle identifiers (B, in [0, NP)) are checked,
+    /// uploaded, and the puzzle rows gathered from the table.
+    /// </summary>
+    public void SetInputs(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds)
+    {
+        Workspace ws = Ws;
+        int l = Config.SeqLen, v = Config.VocabSize;
+        if (tokens.Length != ws.Batch * l)
+            throw new ArgumentException($"inputs: expected {ws.Batch}·{l} = {ws.Batch * l} tokens, got {tokens.Length}");
+        if (puzzleIds.Length != ws.Batch)
+            throw new ArgumentException($"puzzle identifiers: expected {ws.Batch}, got {puzzleIds.Length}");
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if ((uint)tokens[i] >= (uint)v)
+                throw new ArgumentOutOfRangeException(nameof(tokens),
+                    $"inputs: token {tokens[i]} at row {i / l}, position {i % l} is outside [0, {v})");
+        }
+        for (int i = 0; i < puzzleIds.Length; i++)
+        {
+            if ((uint)puzzleIds[i] >= (uint)Config.NumPuzzleIdentifiers)
+                throw new ArgumentOutOfRangeException(nameof(puzzleIds),
+                    $"puzzle identifier {puzzleIds[i]} at row {i} is outside [0, {Config.NumPuzzleIdentifiers})");
+        }
+        _b.UploadInts(tokens, ws.Tokens);
+        _b.UploadInts(puzzleIds, ws.PuzzleIds);
+        if (Config.PuzzleEmbNdim > 0)
+            _b.GatherRows(ws.PuzzleRows, Param(Names.PuzzleEmb), ws.PuzzleIds, ws.Batch, Config.PuzzleEmbNdim);
+    }
+
+    /// <summary>
+    /// One segment (the reference's inner forward) on the staged inputs: H_cycles × L_cycles updates of the carry
+    /// (z_H, z_L) in place, the last L and last H call recorded when <paramref name="record"/>, then
+    /// logits (B,L,V) and Q logits (B,2) into the workspace.
+    /// </summary>
+    public void Segment(bool record) => Segment(Ws.ZH, Ws.ZL, record, Ws.Logits, Ws.Q);
+
+    internal void Segment(Buf zH, Buf zL, bool record, Buf logits, Buf q)
+    {
+        Workspace ws = Ws;
+        HrmConfig cfg = Config;
+        if (record && !ws.Training) throw new InvalidOperationException("recording needs Reserve(batch, training: true)");
+        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, p = cfg.PuzzleEmbLen;
+        Buf pos = cfg.PosEncodings == PosEncoding.Learned ? Param(Names.EmbedPos) : Buf.Empty;
+        _b.EmbeddingForward(ws.X, ws.Tokens, ws.PuzzleRows, Param(Names.EmbedTokens), pos,
+            batch, cfg.SeqLen, p, cfg.PuzzleEmbNdim, c, cfg.VocabSize, cfg.EmbedScale);
+        for (int i = 0; i < cfg.HCycles; i++)
+        {
+            for (int j = 0; j < cfg.LCycles; j++)
+            {
+                if (i == cfg.HCycles - 1 && j == cfg.LCycles - 1) continue;
+                _b.Add(ws.Inj, zH, ws.X);
+                RunModule(_l, zL, ws.Inj, null);
+            }
+            if (i != cfg.HCycles - 1) RunModule(_h, zH, zL, null);
+        }
+        // The 1-step gradient: only these two calls are differentiated.
+        _b.Add(ws.Inj, zH, ws.X);
+        RunModule(_l, zL, ws.Inj, record ? ws.LActs : null);
+        RunModule(_h, zH, zL, record ? ws.HActs : null);
+        _b.LmHeadForward(logits, zH, Param(Names.LmHead), batch, t, p, c, cfg.VocabSize);
+        _b.QHeadForward(q, zH, Param(Names.QHeadWeight), Param(Names.QHeadBias), batch, t, c);
+    }
+
+    /// <summary>z ← blocks(z + inj); recorded into <paramref name="acts"/> or run through the ping-pong scratch.</summary>
+    private void RunModule(BlockWeights[] blocks, Buf z, Buf inj, ModuleActs? acts)
+    {
+        Workspace ws = Ws;
+        int n = blocks.Length;
+        if (acts != null)
+        {
+            _b.Add(acts.Stream[0], z, inj);
+            for (int i = 0; i < n; i++) BlockForward(blocks[i], acts.Stream[i], acts.Stream[i + 1], acts.Blocks[i]);
+            _b.Copy(z, acts.Stream[n]);
+            return;
+        }
+        _b.Add(ws.Ping, z, inj);
+        Buf cur = ws.Ping;
+        for (int i = 0; i < n; i++)
+        {
+            Buf dst = i == n - 1 ? z : (cur == ws.Ping ? ws.Pong : ws.Ping);
+            BlockForward(blocks[i], cur, dst, ws.Scratch);
+            cur = dst;
+        }
+    }
+
+    /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>
+    private void BlockForward(in BlockWeights w, Buf inp, Buf output, BlockActs a)
+    {
+        HrmConfig cfg = Config;
+        Workspace ws = Ws;
+        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
+        int rows = batch * t, inter = cfg.Intermediate;
+        float eps = (float)cfg.RmsNormEps;
+        _b.MatmulForward(a.Qkv, inp, w.Qkv, rows, c, 3 * c);                    // (B, T, 3C)
+        if (cfg.PosEncodings == PosEncoding.Rope) _b.RopeForward(a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+        _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);             // (B, T, C), (B, NH, T)
+        _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
+        _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
+        _b.MatmulForward(a.GateUp, a.H1, w.GateUp, rows, c, 2 * inter);         // (B, T, 2I)
+        _b.SwiGluForward(a.Act, a.GateUp, rows, inter);                         // (B, T, I)
+        _b.MatmulForward(ws.Tmp, a.Act, w.Down, rows, inter, c);                // (B, T, C)
+        _b.AddRmsNormForward(output, a.Rstd2, a.H1, ws.Tmp, rows, c, eps);      // (B, T, C)
+    }
+}

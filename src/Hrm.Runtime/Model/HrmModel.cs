@@ -1,0 +1,140 @@
+using Hrm.Runtime.Backends;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Memory;
+using static Hrm.Runtime.Memory.ParameterLayout;
+
+namespace Hrm.Runtime.Model;
+
+/// <summary>
+/// The HRM inner model and its ACT wrapper, written once against <see cref="IHrmBackend"/>. Parameters live in
+/// one region laid out by <see cref="ParameterLayout"/> (reference state-dict keys), dense gradients in another;
+/// <see cref="Reserve"/> carves every activation from one more. Forward is an explicit sequence of op calls,
+/// backward the exact reverse (no autograd). Only the last L call and the last H call of a segment are recorded.
+/// </summary>
+public sealed partial class HrmModel : IDisposable
+{
+    private readonly IHrmBackend _b;
+    private readonly BlockWeights[] _h, _l;
+    private Workspace? _ws;
+    private bool _disposed;
+
+    /// <summary>Builds the model's parameter and gradient regions (zeroed; call <see cref="Initialize"/>).</summary>
+    public HrmModel(HrmConfig config, IHrmBackend backend)
+    {
+        config.Validate();
+        Config = config;
+        _b = backend;
+        Layout = new ParameterLayout(config);
+        Params = backend.Allocate(Layout.TotalElements, "parameters");
+        Grads = backend.Allocate(Layout.DenseElements, "gradients");
+        _h = Blocks("H", config.HLayers);
+        _l = Blocks("L", config.LLayers);
+    }
+
+    /// <summary>The architecture.</summary>
+    public HrmConfig Config { get; }
+
+    /// <summary>The backend that owns every buffer.</summary>
+    public IHrmBackend Backend => _b;
+
+    /// <summary>Name, shape and offset of every stored tensor.</summary>
+    public ParameterLayout Layout { get; }
+
+    /// <summary>All parameters and buffers (layout order).</summary>
+    public Buf Params { get; }
+
+    /// <summary>Dense-parameter gradients (the layout's parameter prefix).</summary>
+    public Buf Grads { get; }
+
+    /// <summary>The activation plan of the last <see cref="Reserve"/>, or null.</summary>
+    public ActivationPlan? Plan { get; private set; }
+
+    /// <summary>Batch size reserved for, or 0.</summary>
+    public int Batch => _ws?.Batch ?? 0;
+
+    /// <summary>View of the stored tensor <paramref name="name"/>.</summary>
+    public Buf Param(string name)
+    {
+        TensorEntry e = Layout[name];
+        return Params.Slice(e.Offset, e.Count);
+    }
+
+    /// <summary>View of the gradient of dense parameter <paramref name="name"/>.</summary>
+    public Buf Grad(string name)
+    {
+        TensorEntry e = Layout[name];
+        if (e.Kind != TensorKind.Parameter) throw new ArgumentException($"'{name}' is a buffer and has no dense gradient");
+        return Grads.Slice(e.Offset, e.Count);
+    }
+
+    /// <summary>Copies tensor <paramref name="name"/> to the host.</summary>
+    public float[] ReadParameter(string name)
+    {
+        var dst = new float[Layout[name].Count];
+        _b.Download(Param(name), dst);
+        return dst;
+    }
+
+    /// <summary>Overwrites tensor <paramref name="name"/> from the host.</summary>
+    public void WriteParameter(string name, ReadOnlySpan<float> values) => _b.Upload(values, Param(name));
+
+    /// <summary>Zeroes the dense gradients.</summary>
+    public void ZeroGrads() => _b.Fill(Grads, 0f);
+
+    /// <summary>
+    /// Sizes every activation buffer for <paramref name="batch"/> rows once. With <paramref name="training"/>,
+    /// the plan also holds the two recorded module calls, the backward scratch and the Q-target forward.
+    /// Nothing allocates after this; a different batch needs another Reserve.
+    /// </summary>
+    public void Reserve(int batch, bool training)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
+        int elem = _b.ElementSize;
+        var measure = new ActivationPlan(elem);
+        _ = new Workspace(measure, Config, batch, training);
+        Buf floats = _b.Allocate(measure.FloatElements, $"activations (B={batch})");
+        Buf ints = _b.AllocateInts(Math.Max(measure.IntElements, 1), $"activation ints (B={batch})");
+        var plan = new ActivationPlan(elem, floats.Address, ints.Address);
+        _ws = new Workspace(plan, Config, batch, training);
+        Plan = plan;
+        int t = Config.TotalSeqLen, hs = Config.HeadDim;
+        var cos = new float[t * hs];
+        var sin = new float[t * hs];
+        RopeTable.Build(cos, sin, t, hs, Config.RopeTheta);
+        _b.Upload(cos, _ws.RopeCos);
+        _b.Upload(sin, _ws.RopeSin);
+    }
+
+    /// <summary>Bytes of the activation plan for a config and batch, without allocating (hrm info, tests).</summary>
+    public static ActivationPlan MeasurePlan(HrmConfig config, int batch, bool training, int elemSize = sizeof(float))
+    {
+        var plan = new ActivationPlan(elemSize);
+        _ = new Workspace(plan, config, batch, training);
+        return plan;
+    }
+
+    internal Workspace Ws => _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _b.Dispose();
+    }
+
+    private BlockWeights[] Blocks(string level, int layers)
+    {
+        var w = new BlockWeights[layers];
+        for (int i = 0; i < layers; i++)
+        {
+            w[i] = new BlockWeights(
+                Param(Names.Qkv(level, i)), Param(Names.OProj(level, i)),
+                Param(Names.GateUp(level, i)), Param(Names.Down(level, i)),
+                Grad(Names.Qkv(level, i)), Grad(Names.OProj(level, i)),
+                Grad(Names.GateUp(level, i)), Grad(Names.Down(level, i)));
+        }
+        return w;
+    }
+}

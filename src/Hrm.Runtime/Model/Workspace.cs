@@ -1,0 +1,94 @@
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Model;
+
+/// <summary>
+/// Every buffer a segment forward (and, when training, the 1-step backward) uses, carved from one float region
+/// and one int region by an <see cref="ActivationPlan"/>. Only the last L call and the last H call are recorded,
+/// so nothing here depends on H_cycles or L_cycles. The no-grad cycles run through Ping/Pong and Scratch.
+/// </summary>
+internal sealed class Workspace
+{
+    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training)
+    {
+        int t = cfg.TotalSeqLen, l = cfg.SeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
+        int inter = cfg.Intermediate, v = cfg.VocabSize, pd = Math.Max(cfg.PuzzleEmbNdim, 0);
+        Batch = batch;
+        Training = training;
+        Tokens = plan.CarveInts("tokens", batch, l);
+        PuzzleIds = plan.CarveInts("puzzle_ids", batch);
+        Halted = plan.CarveInts("halted", batch);
+        PuzzleRows = plan.Carve("puzzle_rows", batch, pd);
+        RopeCos = plan.Carve("rope_cos", t, hs);
+        RopeSin = plan.Carve("rope_sin", t, hs);
+        ZH = plan.Carve("carry.z_H", batch, t, c);
+        ZL = plan.Carve("carry.z_L", batch, t, c);
+        X = plan.Carve("x", batch, t, c);
+        Inj = plan.Carve("inj", batch, t, c);
+        Ping = plan.Carve("ping", batch, t, c);
+        Pong = plan.Carve("pong", batch, t, c);
+        Tmp = plan.Carve("tmp", batch, t, c);
+        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter);
+        Logits = plan.Carve("logits", batch, l, v);
+        Q = plan.Carve("q", batch, 2);
+        if (!training) return;
+        ZH2 = plan.Carve("target.z_H", batch, t, c);
+        ZL2 = plan.Carve("target.z_L", batch, t, c);
+        LogitsNext = plan.Carve("target.logits", batch, l, v);
+        QNext = plan.Carve("target.q", batch, 2);
+        LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter);
+        HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter);
+        DLogits = plan.Carve("grad.logits", batch, l, v);
+        DQ = plan.Carve("grad.q", batch, 2);
+        DA = plan.Carve("grad.stream_a", batch, t, c);
+        DB = plan.Carve("grad.stream_b", batch, t, c);
+        S0 = plan.Carve("grad.s0", batch, t, c);
+        S1 = plan.Carve("grad.s1", batch, t, c);
+        S2 = plan.Carve("grad.s2", batch, t, c);
+        DQkv = plan.Carve("grad.qkv", batch, t, 3 * c);
+        DGateUp = plan.Carve("grad.gate_up", batch, t, 2 * inter);
+        DAct = plan.Carve("grad.act", batch, t, inter);
+        DPuzzleRows = plan.Carve("grad.puzzle_rows", batch, pd);
+    }
+
+    public int Batch { get; }
+
+    public bool Training { get; }
+
+    public Buf Tokens { get; }       // (B, L) int
+    public Buf PuzzleIds { get; }    // (B) int
+    public Buf Halted { get; }       // (B) int, 1 = reset this row
+    public Buf PuzzleRows { get; }   // (B, Pd) rows of the puzzle table for this batch
+    public Buf RopeCos { get; }      // (T, HS)
+    public Buf RopeSin { get; }      // (T, HS)
+    public Buf ZH { get; }           // (B, T, C) carry z_H (detached between segments)
+    public Buf ZL { get; }           // (B, T, C) carry z_L
+    public Buf X { get; }            // (B, T, C) input embedding
+    public Buf Inj { get; }          // (B, T, C) z_H + x for L calls
+    public Buf Ping { get; }         // (B, T, C) no-grad residual stream
+    public Buf Pong { get; }         // (B, T, C) no-grad residual stream
+    public Buf Tmp { get; }          // (B, T, C) o_proj / down_proj output before the residual add
+    public BlockActs Scratch { get; }
+    public Buf Logits { get; }       // (B, L, V)
+    public Buf Q { get; }            // (B, 2) [halt, continue]
+
+    // Training only.
+    public Buf ZH2 { get; }          // (B, T, C) copy of the carry for the Q-target forward
+    public Buf ZL2 { get; }          // (B, T, C)
+    public Buf LogitsNext { get; }   // (B, L, V) discarded logits of the Q-target forward
+    public Buf QNext { get; }        // (B, 2) Q logits of the Q-target forward
+    public ModuleActs? LActs { get; }
+    public ModuleActs? HActs { get; }
+    public Buf DLogits { get; }      // (B, L, V) upstream gradient
+    public Buf DQ { get; }           // (B, 2) upstream gradient
+    public Buf DA { get; }           // (B, T, C) residual-stream gradient (ping)
+    public Buf DB { get; }           // (B, T, C) residual-stream gradient (pong)
+    public Buf S0 { get; }           // (B, T, C) block-backward scratch
+    public Buf S1 { get; }           // (B, T, C)
+    public Buf S2 { get; }           // (B, T, C)
+    public Buf DQkv { get; }         // (B, T, 3C)
+    public Buf DGateUp { get; }      // (B, T, 2I)
+    public Buf DAct { get; }         // (B, T, I)
+    public Buf DPuzzleRows { get; }  // (B, Pd) per-row puzzle-embedding gradients for the sparse optimiser
+}
