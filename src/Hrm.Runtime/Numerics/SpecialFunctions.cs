@@ -1,6 +1,6 @@
 namespace Hrm.Runtime.Numerics;
 
-/// <summary>erf and its inverse in double (|x| ≤ 3 by series, accurate to ~1e-14 there; larger by asymptotics).</summary>
+/// <summary>erf and its inverse in double (series for |x| ≤ 2, a continued fraction for erfc beyond; ~1e-14).</summary>
 public static class SpecialFunctions
 {
     /// <summary>The error function.</summary>
@@ -9,7 +9,7 @@ public static class SpecialFunctions
         if (double.IsNaN(x)) return double.NaN;
         double ax = Math.Abs(x);
         if (ax > 6) return Math.Sign(x);
-        if (ax <= 3)
+        if (ax <= 2)
         {
             // erf x = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))
             double term = x, sum = x, x2 = x * x;
@@ -22,9 +22,9 @@ public static class SpecialFunctions
             }
             return 2 / Math.Sqrt(Math.PI) * sum;
         }
-        // erfc by continued fraction (Lentz) for 3 < |x| ≤ 6.
+        // erfc by continued fraction (Lentz) for 2 < |x| ≤ 6.
         double f = ax, c = ax, d = 0;
-        for (int k = 1; k < 300; k++)
+        for (int k = 1; k < 2000; k++)
         {
             double a = k / 2.0;
             d = ax + a * d;
