@@ -1,11 +1,53 @@
+using Hrm.Runtime.Config;
+
 namespace Hrm.Train.Cli;
 
-/// <summary>Entry point of the <c>hrm</c> command line: dispatches to one command per file.</summary>
+/// <summary>Entry point of the <c>hrm</c> command line: dispatches to one command per file, maps errors to exit codes.</summary>
 internal static class CommandLine
 {
-    public static int Run(string[] args)
+    private static readonly (string Name, string Usage, string Summary)[] Commands =
+    [
+        ("info", InfoCommand.Usage, "architecture, parameter table and memory plan"),
+    ];
+
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        Console.Error.WriteLine("usage: hrm <command> [options]");
-        return args.Length == 0 ? 2 : 2;
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            PrintHelp(args.Length == 0 ? stderr : stdout);
+            return args.Length == 0 ? 2 : 0;
+        }
+        ReadOnlySpan<string> rest = args.AsSpan(1);
+        try
+        {
+            return args[0] switch
+            {
+                "info" => InfoCommand.Run(rest, stdout),
+                _ => throw new UsageException("", $"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"hrm: {e.Message}");
+            string? usage = Commands.FirstOrDefault(c => c.Name == e.Command).Usage;
+            if (usage != null) stderr.WriteLine("usage: " + usage);
+            else PrintHelp(stderr);
+            return 2;
+        }
+        catch (Exception e) when (e is HrmConfigException or ArgumentException or IOException
+                                      or UnauthorizedAccessException or InvalidOperationException)
+        {
+            stderr.WriteLine($"hrm: error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static void PrintHelp(TextWriter w)
+    {
+        w.WriteLine("hrm: the Hierarchical Reasoning Model runtime");
+        w.WriteLine("commands:");
+        foreach ((string _, string usage, string summary) in Commands) w.WriteLine($"  {usage}\n      {summary}");
     }
 }

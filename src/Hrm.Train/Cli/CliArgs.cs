@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace Hrm.Train.Cli;
+
+/// <summary>A command's options: <c>--name value</c> pairs and bare <c>--flag</c>s, checked against what it accepts.</summary>
+internal sealed class CliArgs
+{
+    private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+    private readonly string _command;
+
+    public CliArgs(string command, ReadOnlySpan<string> args, IReadOnlyCollection<string> options,
+        IReadOnlyCollection<string>? flags = null)
+    {
+        _command = command;
+        flags ??= [];
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal))
+                throw new UsageException(command, $"unexpected argument '{a}'");
+            string name = a[2..];
+            string? value = null;
+            int eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+            if (flags.Contains(name))
+            {
+                if (value != null) throw new UsageException(command, $"--{name} takes no value");
+            }
+            else if (options.Contains(name))
+            {
+                if (value == null)
+                {
+                    if (i + 1 >= args.Length) throw new UsageException(command, $"--{name} needs a value");
+                    value = args[++i];
+                }
+            }
+            else
+            {
+                var known = options.Concat(flags).Select(o => "--" + o);
+                throw new UsageException(command, $"unknown option --{name}; '{command}' accepts {string.Join(", ", known)}");
+            }
+            if (!_values.TryAdd(name, value)) throw new UsageException(command, $"--{name} given twice");
+        }
+    }
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    public string? Get(string name) => _values.TryGetValue(name, out string? v) ? v : null;
+
+    public string Require(string name) =>
+        Get(name) ?? throw new UsageException(_command, $"--{name} is required");
+
+    public int GetInt(string name, int fallback, int min = int.MinValue)
+    {
+        string? s = Get(name);
+        if (s == null) return fallback;
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
+            throw new UsageException(_command, $"--{name} expects an integer >= {min}, got '{s}'");
+        return v;
+    }
+
+    public ulong GetSeed(string name, ulong fallback)
+    {
+        string? s = Get(name);
+        if (s == null) return fallback;
+        return ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v)
+            ? v
+            : throw new UsageException(_command, $"--{name} expects a non-negative integer, got '{s}'");
+    }
+}
+
+/// <summary>Bad command-line usage; printed with the command's help.</summary>
+internal sealed class UsageException : Exception
+{
+    public UsageException(string command, string message) : base(message) => Command = command;
+
+    public UsageException() => Command = "";
+
+    public UsageException(string message) : base(message) => Command = "";
+
+    public UsageException(string message, Exception inner) : base(message, inner) => Command = "";
+
+    public string Command { get; }
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
+
+namespace Hrm.Train.Cli;
+
+/// <summary><c>hrm info</c>: the architecture, the parameter table with counts, and the memory plan in MiB.</summary>
+internal static class InfoCommand
+{
+    public const string Usage = "hrm info (--config FILE | --preset NAME) [--batch N]";
+
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o)
+    {
+        var args = new CliArgs("info", argv, ["config", "preset", "batch"]);
+        HrmConfig cfg = ConfigSource.FromArgs(args, "info")!;
+        int batch = args.GetInt("batch", 32, min: 1);
+        var layout = new ParameterLayout(cfg);
+        o.WriteLine("architecture: " + HrmConfigJson.Serialize(cfg));
+        o.WriteLine(Inv($"derived: T = {cfg.TotalSeqLen} (L {cfg.SeqLen} + prefix {cfg.PuzzleEmbLen}), head dim {cfg.HeadDim}, SwiGLU width {cfg.Intermediate}"));
+        o.WriteLine();
+        o.WriteLine($"{"tensor",-62} {"shape",-14} {"kind",-9} {"elements",14}");
+        foreach (TensorEntry e in layout.Entries)
+        {
+            string kind = e.Kind == TensorKind.Parameter ? "param" : e.StoredAsBf16 ? "buf bf16" : "buffer";
+            o.WriteLine(Inv($"{e.Name,-62} {e.ShapeText,-14} {kind,-9} {e.Count,14:N0}"));
+        }
+        long buffers = layout.Entries.Where(e => e.Kind == TensorKind.Buffer).Sum(e => e.Count);
+        o.WriteLine();
+        o.WriteLine(Inv($"num_params (dense, as the reference logs it): {layout.ParameterCount:N0}"));
+        o.WriteLine(Inv($"buffers (puzzle table, H_init, L_init): {buffers:N0}"));
+        o.WriteLine();
+        o.WriteLine(Inv($"memory plan, fp32 CPU backend, batch {batch}:"));
+        ActivationPlan eval = HrmModel.MeasurePlan(cfg, batch, training: false);
+        ActivationPlan train = HrmModel.MeasurePlan(cfg, batch, training: true);
+        Row(o, "parameters + buffers", layout.TotalElements * 4);
+        Row(o, "gradients (dense)", layout.DenseElements * 4);
+        Row(o, "activations, inference", eval.Bytes(4));
+        Row(o, "activations, training (1-step)", train.Bytes(4));
+        Row(o, "total, inference", layout.TotalElements * 4 + eval.Bytes(4));
+        Row(o, "total, forward + 1-step backward", (layout.TotalElements + layout.DenseElements) * 4 + train.Bytes(4));
+        return 0;
+    }
+
+    private static void Row(TextWriter o, string what, long bytes) =>
+        o.WriteLine(Inv($"  {what,-34} {bytes / (1024.0 * 1024.0),12:F1} MiB"));
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
