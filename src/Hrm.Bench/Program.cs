@@ -1,3 +1,11 @@
 using BenchmarkDotNet.Running;
+using Hrm.Bench;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "quick")
+{
+    int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    Console.WriteLine($"threads: {(threads == 0 ? Environment.ProcessorCount : threads)}, {DateTime.UtcNow:yyyy-MM-dd}");
+    SegmentTimer.Run(Console.Out, threads);
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(SegmentTimer).Assembly).Run(args);

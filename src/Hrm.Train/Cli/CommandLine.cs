@@ -1,4 +1,5 @@
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
 
 namespace Hrm.Train.Cli;
 
@@ -8,6 +9,8 @@ internal static class CommandLine
     private static readonly (string Name, string Usage, string Summary)[] Commands =
     [
         ("info", InfoCommand.Usage, "architecture, parameter table and memory plan"),
+        ("init", InitCommand.Usage, "write a freshly initialised checkpoint"),
+        ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
     ];
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
@@ -25,6 +28,8 @@ internal static class CommandLine
             return args[0] switch
             {
                 "info" => InfoCommand.Run(rest, stdout),
+                "init" => InitCommand.Run(rest, stdout),
+                "predict" => PredictCommand.Run(rest, stdout),
                 _ => throw new UsageException("", $"unknown command '{args[0]}'"),
             };
         }
@@ -36,7 +41,7 @@ internal static class CommandLine
             else PrintHelp(stderr);
             return 2;
         }
-        catch (Exception e) when (e is HrmConfigException or ArgumentException or IOException
+        catch (Exception e) when (e is HrmConfigException or HrmFormatException or ArgumentException or IOException
                                       or UnauthorizedAccessException or InvalidOperationException)
         {
             stderr.WriteLine($"hrm: error: {e.Message}");

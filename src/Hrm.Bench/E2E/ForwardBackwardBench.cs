@@ -1,0 +1,30 @@
+using BenchmarkDotNet.Attributes;
+using Hrm.Runtime.Config;
+
+namespace Hrm.Bench.E2E;
+
+/// <summary>A recorded segment forward plus the 1-step backward, Sudoku config (T = 82).</summary>
+[MemoryDiagnoser]
+[JsonExporterAttribute.Full]
+[BenchmarkCategory("E2E", "Cpu")]
+[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
+public class ForwardBackwardBench
+{
+    private BenchModel? _m;
+
+    [Params(32)]
+    public int Batch { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => _m = new BenchModel(HrmPresets.Get("sudoku-extreme-1k"), Batch, training: true);
+
+    [GlobalCleanup]
+    public void Cleanup() => _m?.Dispose();
+
+    [Benchmark]
+    public int ForwardBackward()
+    {
+        _m!.ForwardBackward();
+        return _m.Model.Batch;
+    }
+}

@@ -1,0 +1,139 @@
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Threading;
+using C = Hrm.Runtime.Backends.Cpu.CpuOps;
+
+namespace Hrm.Runtime.Backends.Cpu;
+
+/// <summary>
+/// The fp32 CPU backend: 64-byte-aligned native buffers, SIMD ops (<see cref="CpuOps"/>) dispatched on a
+/// fixed <see cref="WorkerPool"/> with static partitioning, so results are deterministic for a thread count.
+/// No op allocates managed memory.
+/// </summary>
+public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
+{
+    private readonly WorkerPool _pool;
+
+    /// <summary>Creates the backend with <paramref name="threads"/> threads (0 = one per core).</summary>
+    public CpuBackend(int threads = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        _pool = new WorkerPool(threads == 0 ? Environment.ProcessorCount : threads);
+    }
+
+    /// <inheritdoc/>
+    public string Name => "cpu";
+
+    /// <summary>Threads used by every op.</summary>
+    public int Threads => _pool.ThreadCount;
+
+    /// <inheritdoc/>
+    public override int ElementSize => sizeof(float);
+
+    /// <inheritdoc/>
+    public bool SupportsOp(HrmOp op) => true;
+
+    /// <inheritdoc/>
+    public void Upload(ReadOnlySpan<float> src, Buf dst) => src.CopyTo(F(dst.Expect(src.Length, nameof(dst))));
+
+    /// <inheritdoc/>
+    public void Download(Buf src, Span<float> dst) => F(src.Expect(dst.Length, nameof(src))).CopyTo(dst);
+
+    /// <inheritdoc/>
+    public void UploadInts(ReadOnlySpan<int> src, Buf dst) => src.CopyTo(Ints(dst.Expect(src.Length, nameof(dst))));
+
+    /// <inheritdoc/>
+    public void DownloadInts(Buf src, Span<int> dst) => Ints(src.Expect(dst.Length, nameof(src))).CopyTo(dst);
+
+    /// <inheritdoc/>
+    public void Fill(Buf dst, float value) => C.Fill(F(dst), value, _pool);
+
+    /// <inheritdoc/>
+    public void Copy(Buf dst, Buf src) => C.Copy(F(dst), F(src), _pool);
+
+    /// <inheritdoc/>
+    public void Add(Buf dst, Buf a, Buf b) => C.Add(F(dst), F(a), F(b), _pool);
+
+    /// <inheritdoc/>
+    public void ResetCarry(Buf z, Buf init, Buf halted, int batch, int t, int c)
+        => C.ResetCarry(F(z), F(init), Ints(halted), batch, t, c, _pool);
+
+    /// <inheritdoc/>
+    public void GatherRows(Buf dst, Buf table, Buf ids, int n, int w)
+        => C.GatherRows(F(dst), F(table), Ints(ids)[..n], w, _pool);
+
+    /// <inheritdoc/>
+    public void EmbeddingForward(Buf x, Buf tokens, Buf puzzleRows, Buf tokTable, Buf posTable,
+        int batch, int l, int p, int pd, int c, int v, float scale)
+        => C.EmbeddingForward(F(x), Ints(tokens), F(puzzleRows), F(tokTable), F(posTable), batch, l, p, pd, c, v, scale, _pool);
+
+    /// <inheritdoc/>
+    public void EmbeddingBackward(Buf dTokTable, Buf dPuzzleRows, Buf dPosTable, Buf dx, Buf tokens,
+        int batch, int l, int p, int pd, int c, int v, float scale)
+        => C.EmbeddingBackward(F(dTokTable), F(dPuzzleRows), F(dPosTable), F(dx), Ints(tokens),
+            batch, l, p, pd, c, v, scale, _pool);
+
+    /// <inheritdoc/>
+    public void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n)
+        => C.MatmulForward(F(output), F(inp), F(weight), m, k, n, _pool);
+
+    /// <inheritdoc/>
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+        => C.MatmulBackward(F(dinp), F(dweight), F(dout), F(inp), F(weight), m, k, n, _pool);
+
+    /// <inheritdoc/>
+    public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+        => C.RopeForward(F(qkv), F(cos), F(sin), batch, t, nh, hs, _pool);
+
+    /// <inheritdoc/>
+    public void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+        => C.RopeBackward(F(dqkv), F(cos), F(sin), batch, t, nh, hs, _pool);
+
+    /// <inheritdoc/>
+    public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
+        => C.AttentionForward(F(output), F(lse), F(qkv), batch, t, nh, hs, _pool);
+
+    /// <inheritdoc/>
+    public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
+        => C.AttentionBackward(F(dqkv), F(dout), F(qkv), F(output), F(lse), batch, t, nh, hs, _pool);
+
+    /// <inheritdoc/>
+    public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)
+        => C.AddRmsNormForward(F(output), F(rstd), F(a), F(b), rows, c, eps, _pool);
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Buf dinp, Buf dout, Buf output, Buf rstd, int rows, int c)
+        => C.RmsNormBackward(F(dinp), F(dout), F(output), F(rstd), rows, c, _pool);
+
+    /// <inheritdoc/>
+    public void SwiGluForward(Buf act, Buf gateUp, int rows, int inter) => C.SwiGluForward(F(act), F(gateUp), rows, inter, _pool);
+
+    /// <inheritdoc/>
+    public void SwiGluBackward(Buf dgateUp, Buf dact, Buf gateUp, int rows, int inter)
+        => C.SwiGluBackward(F(dgateUp), F(dact), F(gateUp), rows, inter, _pool);
+
+    /// <inheritdoc/>
+    public void LmHeadForward(Buf logits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+        => C.LmHeadForward(F(logits), F(zH), F(weight), batch, t, p, c, v, _pool);
+
+    /// <inheritdoc/>
+    public void LmHeadBackward(Buf dzH, Buf dweight, Buf dlogits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+        => C.LmHeadBackward(F(dzH), F(dweight), F(dlogits), F(zH), F(weight), batch, t, p, c, v, _pool);
+
+    /// <inheritdoc/>
+    public void QHeadForward(Buf q, Buf zH, Buf weight, Buf bias, int batch, int t, int c)
+        => C.QHeadForward(F(q), F(zH), F(weight), F(bias), batch, t, c, _pool);
+
+    /// <inheritdoc/>
+    public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
+        => C.QHeadBackward(F(dzH), F(dweight), F(dbias), F(dq), F(zH), F(weight), batch, t, c, _pool);
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing) => _pool.Dispose();
+
+    private static Span<float> F(Buf b)
+    {
+        if (b.IsEmpty) return [];
+        if (b.ElemSize != sizeof(float)) throw new ArgumentException($"expected a float buffer, got {b.ElemSize}-byte elements");
+        return new Span<float>((void*)b.Address, checked((int)b.Length));
+    }
+}
