@@ -1,0 +1,557 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Hrm.Runtime.Threading;
+using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
+
+namespace Hrm.Runtime.Backends.Cpu;
+
+public static unsafe partial class CpuOps
+{
+    // Keys are processed in tiles of 64, transposed to (HS, 64) so 64 scores of one query are 4 vectors of FMAs.
+    private const int KeyTile = 64;
+
+    /// <summary>
+    /// Non-causal softmax attention, scale 1/sqrt(HS). qkv (B,T,3C) = [Q|K|V] per row, heads of HS contiguous.
+    /// out (B,T,C); lse (B,NH,T) = log Σ_j exp(s_ij) kept for the backward. Flash-style: per (batch, head, query
+    /// range) task, key tiles of 64 with an online softmax; no more than one tile of scores per query exists.
+    /// </summary>
+    public static void AttentionForward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,
+        int batch, int t, int nh, int hs, WorkerPool pool)
+    {
+        CheckAttentionDims(batch, t, nh, hs);
+        long c = (long)nh * hs;
+        Check(output, (long)batch * t * c, nameof(output));
+        Check(lse, (long)batch * nh * t, nameof(lse));
+        Check(qkv, 3L * batch * t * c, nameof(qkv));
+        long heads = (long)batch * nh;
+        if (heads == 0 || t == 0) return;
+        // Split query rows when there are too few (batch, head) pairs to occupy the threads; results per row
+        // do not depend on the split.
+        int splits = 1;
+        if (heads < 2L * pool.ThreadCount)
+            splits = (int)Math.Clamp((2L * pool.ThreadCount + heads - 1) / heads, 1, Math.Max(1, t / 32));
+        fixed (float* po = output, pl = lse, pq = qkv)
+        {
+            var job = new AttentionForwardJob
+            {
+                Out = po, Lse = pl, Qkv = pq, T = t, Nh = nh, Hs = hs, Splits = splits,
+                Scale = (float)(1.0 / Math.Sqrt(hs)),
+            };
+            pool.Run(&job, checked((int)(heads * splits)));
+        }
+    }
+
+    /// <summary>
+    /// dqkv (B,T,3C) = gradient of <see cref="AttentionForward"/> w.r.t. qkv, given dout (B,T,C), the forward's
+    /// output and lse (probabilities are recomputed from lse). One task per (batch, head), key tiles outermost.
+    /// </summary>
+    public static void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> dout, ReadOnlySpan<float> qkv,
+        ReadOnlySpan<float> output, ReadOnlySpan<float> lse, int batch, int t, int nh, int hs, WorkerPool pool)
+    {
+        CheckAttentionDims(batch, t, nh, hs);
+        long c = (long)nh * hs;
+        Check(dqkv, 3L * batch * t * c, nameof(dqkv));
+        Check(dout, (long)batch * t * c, nameof(dout));
+        Check(qkv, 3L * batch * t * c, nameof(qkv));
+        Check(output, (long)batch * t * c, nameof(output));
+        Check(lse, (long)batch * nh * t, nameof(lse));
+        long heads = (long)batch * nh;
+        if (heads == 0 || t == 0)
+        {
+            dqkv.Clear();
+            return;
+        }
+        fixed (float* pdq = dqkv, pdo = dout, pq = qkv, po = output, pl = lse)
+        {
+            var job = new AttentionBackwardJob
+            {
+                DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
+                Scale = (float)(1.0 / Math.Sqrt(hs)),
+            };
+            pool.Run(&job, checked((int)heads));
+        }
+    }
+
+    private static void CheckAttentionDims(int batch, int t, int nh, int hs)
+    {
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(nh);
+        NonNegative(hs);
+    }
+
+    private struct AttentionForwardJob : IParallelJob
+    {
+        public float* Out;
+        public float* Lse;
+        public float* Qkv;
+        public int T;
+        public int Nh;
+        public int Hs;
+        public int Splits;
+        public float Scale;
+
+        [SkipLocalsInit]
+        public readonly void Execute(int index)
+        {
+            int bh = index / Splits, split = index % Splits;
+            int b = bh / Nh, h = bh % Nh;
+            int i0 = (int)Split(T, Splits, split), i1 = (int)Split(T, Splits, split + 1);
+            int nq = i1 - i0;
+            if (nq <= 0) return;
+            long c = (long)Nh * Hs, stride = 3 * c;
+            float* q = Qkv + (long)b * T * stride + (long)h * Hs, k = q + c, v = q + 2 * c;
+            float* o = Out + (long)b * T * c + (long)h * Hs;
+            float* lse = Lse + (long)bh * T;
+
+            int need = 2 * Hs * KeyTile + 2 * nq + 2 * KeyTile;
+            float* buf;
+            if (need <= MaxStackFloats)
+            {
+                float* onStack = stackalloc float[need];
+                buf = onStack;
+            }
+            else
+            {
+                buf = HeapScratch(need);
+            }
+            // kt: key tile transposed (HS,64); vc: value tile contiguous (64,HS). Copies keep the hot tile in L1:
+            // rows of qkv are 3C floats apart, a stride that maps them onto a few cache sets.
+            float* kt = buf, vc = kt + Hs * KeyTile, m = vc + Hs * KeyTile, l = m + nq, s0 = l + nq, s1 = s0 + KeyTile;
+
+            for (int i = 0; i < nq; i++)
+            {
+                m[i] = float.NegativeInfinity;
+                l[i] = 0;
+                new Span<float>(o + (i0 + i) * c, Hs).Clear();
+            }
+            for (int j0 = 0; j0 < T; j0 += KeyTile)
+            {
+                int kn = Math.Min(KeyTile, T - j0);
+                TransposeTile(kt, k + j0 * stride, stride, kn, Hs);
+                CopyTile(vc, v + j0 * stride, stride, kn, Hs);
+                int i = 0;
+                for (; i + 1 < nq; i += 2)
+                {
+                    long r = i0 + i;
+                    Scores2(q + r * stride, q + (r + 1) * stride, kt, Hs, Scale, s0, s1);
+                    float a0 = SoftmaxTile(s0, kn, m + i, l + i);
+                    float a1 = SoftmaxTile(s1, kn, m + i + 1, l + i + 1);
+                    AccumulateRows2(o + r * c, o + (r + 1) * c, a0, a1, s0, s1, kn, vc, Hs, Hs);
+                }
+                if (i < nq)
+                {
+                    long r = i0 + i;
+                    Scores1(q + r * stride, kt, Hs, Scale, s0);
+                    float a0 = SoftmaxTile(s0, kn, m + i, l + i);
+                    AccumulateRows(o + r * c, a0, s0, kn, vc, Hs, Hs);
+                }
+            }
+            for (int i = 0; i < nq; i++)
+            {
+                float* oi = o + (i0 + i) * c;
+                SimdMath.Scale(oi, oi, 1f / l[i], Hs);
+                lse[i0 + i] = m[i] + MathF.Log(l[i]);
+            }
+        }
+
+        /// <summary>
+        /// One key tile of the online softmax for one query: s holds 64 scaled scores (kn valid) and becomes
+        /// exp(s − m_new) (0 past kn); the running max m and sum l are updated. Returns the factor
+        /// exp(m_old − m_new) by which the query's output accumulated so far must be rescaled.
+        /// </summary>
+        private static float SoftmaxTile(float* s, int kn, float* m, float* l)
+        {
+            for (int j = kn; j < KeyTile; j++) s[j] = float.NegativeInfinity;
+            Vector512<float> a0 = Vector512.Load(s), a1 = Vector512.Load(s + 16);
+            Vector512<float> a2 = Vector512.Load(s + 32), a3 = Vector512.Load(s + 48);
+            Vector512<float> max = Vector512.MaxNative(Vector512.MaxNative(a0, a1), Vector512.MaxNative(a2, a3));
+            float tileMax = HorizontalMax(max);
+            float mOld = *m, mNew = MathF.Max(mOld, tileMax);
+            var mv = Vector512.Create(mNew);
+            a0 = SimdMath.Exp(a0 - mv);
+            a1 = SimdMath.Exp(a1 - mv);
+            a2 = SimdMath.Exp(a2 - mv);
+            a3 = SimdMath.Exp(a3 - mv);
+            a0.Store(s);
+            a1.Store(s + 16);
+            a2.Store(s + 32);
+            a3.Store(s + 48);
+            float alpha = mOld == mNew ? 1f : SimdMath.Exp(mOld - mNew);
+            *l = *l * alpha + Vector512.Sum((a0 + a1) + (a2 + a3));
+            *m = mNew;
+            return alpha;
+        }
+    }
+
+    private struct AttentionBackwardJob : IParallelJob
+    {
+        public float* DQkv;
+        public float* DOut;
+        public float* Qkv;
+        public float* Out;
+        public float* Lse;
+        public int T;
+        public int Nh;
+        public int Hs;
+        public float Scale;
+
+        [SkipLocalsInit]
+        public readonly void Execute(int index)
+        {
+            int b = index / Nh, h = index % Nh;
+            long c = (long)Nh * Hs, stride = 3 * c;
+            long qOff = (long)b * T * stride + (long)h * Hs, oOff = (long)b * T * c + (long)h * Hs;
+            float* q = Qkv + qOff, k = q + c, v = q + 2 * c;
+            float* dq = DQkv + qOff, dk = dq + c, dv = dq + 2 * c;
+            float* dO = DOut + oOff, o = Out + oOff;
+            float* lse = Lse + (long)index * T;
+
+            int need = 5 * Hs * KeyTile + T + 4 * KeyTile;
+            float* buf;
+            if (need <= MaxStackFloats)
+            {
+                float* onStack = stackalloc float[need];
+                buf = onStack;
+            }
+            else
+            {
+                buf = HeapScratch(need);
+            }
+            // Per key tile: K and V transposed (HS,64) for the scores, K contiguous (64,HS) for dQ, and contiguous
+            // dK, dV accumulators written to dqkv once the tile is done (qkv rows are 3C floats apart).
+            int tile = Hs * KeyTile;
+            float* kt = buf, vt = kt + tile, kc = vt + tile, dkc = kc + tile, dvc = dkc + tile, dd = dvc + tile;
+            float* p0 = dd + T, p1 = p0 + KeyTile, ds0 = p1 + KeyTile, ds1 = ds0 + KeyTile;
+
+            for (int i = 0; i < T; i++)
+            {
+                new Span<float>(dq + i * stride, Hs).Clear();
+                dd[i] = SimdMath.Dot(dO + i * c, o + i * c, Hs); // D_i = dO_i · O_i
+            }
+            for (int j0 = 0; j0 < T; j0 += KeyTile)
+            {
+                int kn = Math.Min(KeyTile, T - j0);
+                TransposeTile(kt, k + j0 * stride, stride, kn, Hs);
+                TransposeTile(vt, v + j0 * stride, stride, kn, Hs);
+                CopyTile(kc, k + j0 * stride, stride, kn, Hs);
+                new Span<float>(dkc, kn * Hs).Clear();
+                new Span<float>(dvc, kn * Hs).Clear();
+                int i = 0;
+                for (; i + 1 < T; i += 2)
+                {
+                    float* qa = q + i * stride, qb = qa + stride, dOa = dO + i * c, dOb = dOa + c;
+                    // s → p0/p1 and dP → ds0/ds1, then p = exp(s − lse), dS = p·(dP − D)·scale in place.
+                    Scores2(qa, qb, kt, Hs, Scale, p0, p1);
+                    Scores2(dOa, dOb, vt, Hs, 1f, ds0, ds1);
+                    ProbabilitiesAndScoreGrads(p0, ds0, lse[i], dd[i], Scale);
+                    ProbabilitiesAndScoreGrads(p1, ds1, lse[i + 1], dd[i + 1], Scale);
+                    float* dqa = dq + i * stride;
+                    AccumulateRows2(dqa, dqa + stride, 1f, 1f, ds0, ds1, kn, kc, Hs, Hs);
+                    RankUpdate2(dkc, Hs, kn, ds0, ds1, qa, qb, Hs);
+                    RankUpdate2(dvc, Hs, kn, p0, p1, dOa, dOb, Hs);
+                }
+                if (i < T)
+                {
+                    float* qa = q + i * stride, dOa = dO + i * c;
+                    Scores1(qa, kt, Hs, Scale, p0);
+                    Scores1(dOa, vt, Hs, 1f, ds0);
+                    ProbabilitiesAndScoreGrads(p0, ds0, lse[i], dd[i], Scale);
+                    AccumulateRows(dq + i * stride, 1f, ds0, kn, kc, Hs, Hs);
+                    for (int j = 0; j < kn; j++)
+                    {
+                        SimdMath.Axpy(dkc + j * Hs, qa, ds0[j], Hs);
+                        SimdMath.Axpy(dvc + j * Hs, dOa, p0[j], Hs);
+                    }
+                }
+                nuint rowBytes = (nuint)Hs * sizeof(float);
+                for (int j = 0; j < kn; j++)
+                {
+                    Buffer.MemoryCopy(dkc + j * Hs, dk + (j0 + j) * stride, rowBytes, rowBytes);
+                    Buffer.MemoryCopy(dvc + j * Hs, dv + (j0 + j) * stride, rowBytes, rowBytes);
+                }
+            }
+        }
+
+        /// <summary>s (64 scaled scores) becomes p = exp(s − lse); dp (64) becomes dS = p·(dp − D)·scale.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void ProbabilitiesAndScoreGrads(float* s, float* dp, float lse, float d, float scale)
+        {
+            var lv = Vector512.Create(lse);
+            var dv = Vector512.Create(d);
+            var sc = Vector512.Create(scale);
+            for (int j = 0; j < KeyTile; j += 16)
+            {
+                Vector512<float> p = SimdMath.Exp(Vector512.Load(s + j) - lv);
+                p.Store(s + j);
+                (p * (Vector512.Load(dp + j) - dv) * sc).Store(dp + j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// dst (HS, 64) = the first kn rows (of HS floats, stride apart) transposed; columns past kn are zero.
+    /// </summary>
+    private static void TransposeTile(float* dst, float* rows, long stride, int kn, int hs)
+    {
+        for (int j = 0; j < kn; j++)
+        {
+            float* r = rows + j * stride;
+            for (int e = 0; e < hs; e++) dst[e * KeyTile + j] = r[e];
+        }
+        if (kn < KeyTile)
+        {
+            for (int e = 0; e < hs; e++) new Span<float>(dst + e * KeyTile + kn, KeyTile - kn).Clear();
+        }
+    }
+
+    /// <summary>dst (kn, HS) = the first kn rows (of HS floats, stride apart), contiguous.</summary>
+    private static void CopyTile(float* dst, float* rows, long stride, int kn, int hs)
+    {
+        nuint bytes = (nuint)hs * sizeof(float);
+        for (int j = 0; j < kn; j++) Buffer.MemoryCopy(rows + j * stride, dst + j * hs, bytes, bytes);
+    }
+
+    /// <summary>s (64) = scale · q · ktᵀ for one query against a transposed key tile.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Scores1(float* q, float* kt, int hs, float scale, float* s)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int e = 0; e < hs; e++)
+        {
+            var qe = Vector512.Create(q[e]);
+            float* kr = kt + e * KeyTile;
+            a0 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr), a0);
+            a1 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr + 48), a3);
+        }
+        var sc = Vector512.Create(scale);
+        (a0 * sc).Store(s);
+        (a1 * sc).Store(s + 16);
+        (a2 * sc).Store(s + 32);
+        (a3 * sc).Store(s + 48);
+    }
+
+    /// <summary>
+    /// Two queries at once (same arithmetic per query as <see cref="Scores1"/>, twice the FMA chains).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Scores2(float* q0, float* q1, float* kt, int hs, float scale, float* s0, float* s1)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (int e = 0; e < hs; e++)
+        {
+            var qa = Vector512.Create(q0[e]);
+            var qb = Vector512.Create(q1[e]);
+            float* kr = kt + e * KeyTile;
+            Vector512<float> k0 = Vector512.Load(kr), k1 = Vector512.Load(kr + 16);
+            Vector512<float> k2 = Vector512.Load(kr + 32), k3 = Vector512.Load(kr + 48);
+            a0 = Vector512.FusedMultiplyAdd(qa, k0, a0);
+            a1 = Vector512.FusedMultiplyAdd(qa, k1, a1);
+            a2 = Vector512.FusedMultiplyAdd(qa, k2, a2);
+            a3 = Vector512.FusedMultiplyAdd(qa, k3, a3);
+            b0 = Vector512.FusedMultiplyAdd(qb, k0, b0);
+            b1 = Vector512.FusedMultiplyAdd(qb, k1, b1);
+            b2 = Vector512.FusedMultiplyAdd(qb, k2, b2);
+            b3 = Vector512.FusedMultiplyAdd(qb, k3, b3);
+        }
+        var sc = Vector512.Create(scale);
+        (a0 * sc).Store(s0);
+        (a1 * sc).Store(s0 + 16);
+        (a2 * sc).Store(s0 + 32);
+        (a3 * sc).Store(s0 + 48);
+        (b0 * sc).Store(s1);
+        (b1 * sc).Store(s1 + 16);
+        (b2 * sc).Store(s1 + 32);
+        (b3 * sc).Store(s1 + 48);
+    }
+
+    /// <summary>
+    /// acc[0..hs) = alpha·acc + Σ_{j&lt;n} coef[j] · rows[j·stride + 0..hs), accumulating j in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AccumulateRows(float* acc, float alpha, float* coef, int n, float* rows, long stride, int hs)
+    {
+        int e = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var av = Vector512.Create(alpha);
+            for (; e <= hs - 64; e += 64)
+            {
+                Vector512<float> a0 = av * Vector512.Load(acc + e), a1 = av * Vector512.Load(acc + e + 16);
+                Vector512<float> a2 = av * Vector512.Load(acc + e + 32), a3 = av * Vector512.Load(acc + e + 48);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                {
+                    var cj = Vector512.Create(coef[j]);
+                    a0 = Vector512.FusedMultiplyAdd(cj, Vector512.Load(r), a0);
+                    a1 = Vector512.FusedMultiplyAdd(cj, Vector512.Load(r + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(cj, Vector512.Load(r + 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(cj, Vector512.Load(r + 48), a3);
+                }
+                a0.Store(acc + e);
+                a1.Store(acc + e + 16);
+                a2.Store(acc + e + 32);
+                a3.Store(acc + e + 48);
+            }
+            for (; e <= hs - 16; e += 16)
+            {
+                Vector512<float> a0 = av * Vector512.Load(acc + e);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j]), Vector512.Load(r), a0);
+                a0.Store(acc + e);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var av = Vector256.Create(alpha);
+            for (; e <= hs - 32; e += 32)
+            {
+                Vector256<float> a0 = av * Vector256.Load(acc + e), a1 = av * Vector256.Load(acc + e + 8);
+                Vector256<float> a2 = av * Vector256.Load(acc + e + 16), a3 = av * Vector256.Load(acc + e + 24);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                {
+                    var cj = Vector256.Create(coef[j]);
+                    a0 = Vector256.FusedMultiplyAdd(cj, Vector256.Load(r), a0);
+                    a1 = Vector256.FusedMultiplyAdd(cj, Vector256.Load(r + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(cj, Vector256.Load(r + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(cj, Vector256.Load(r + 24), a3);
+                }
+                a0.Store(acc + e);
+                a1.Store(acc + e + 8);
+                a2.Store(acc + e + 16);
+                a3.Store(acc + e + 24);
+            }
+            for (; e <= hs - 8; e += 8)
+            {
+                Vector256<float> a0 = av * Vector256.Load(acc + e);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(coef[j]), Vector256.Load(r), a0);
+                a0.Store(acc + e);
+            }
+        }
+        for (; e < hs; e++)
+        {
+            float a = alpha * acc[e];
+            float* r = rows + e;
+            for (int j = 0; j < n; j++, r += stride) a = MathF.FusedMultiplyAdd(coef[j], *r, a);
+            acc[e] = a;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AccumulateRows"/> for two accumulators sharing the rows (each row loaded once); per accumulator the
+    /// arithmetic is exactly that of the one-row version.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AccumulateRows2(float* acc0, float* acc1, float alpha0, float alpha1, float* coef0,
+        float* coef1, int n, float* rows, long stride, int hs)
+    {
+        int e = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> av0 = Vector512.Create(alpha0), av1 = Vector512.Create(alpha1);
+            for (; e <= hs - 64; e += 64)
+            {
+                Vector512<float> a0 = av0 * Vector512.Load(acc0 + e), a1 = av0 * Vector512.Load(acc0 + e + 16);
+                Vector512<float> a2 = av0 * Vector512.Load(acc0 + e + 32), a3 = av0 * Vector512.Load(acc0 + e + 48);
+                Vector512<float> b0 = av1 * Vector512.Load(acc1 + e), b1 = av1 * Vector512.Load(acc1 + e + 16);
+                Vector512<float> b2 = av1 * Vector512.Load(acc1 + e + 32), b3 = av1 * Vector512.Load(acc1 + e + 48);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                {
+                    var ca = Vector512.Create(coef0[j]);
+                    var cb = Vector512.Create(coef1[j]);
+                    Vector512<float> r0 = Vector512.Load(r), r1 = Vector512.Load(r + 16);
+                    Vector512<float> r2 = Vector512.Load(r + 32), r3 = Vector512.Load(r + 48);
+                    a0 = Vector512.FusedMultiplyAdd(ca, r0, a0);
+                    a1 = Vector512.FusedMultiplyAdd(ca, r1, a1);
+                    a2 = Vector512.FusedMultiplyAdd(ca, r2, a2);
+                    a3 = Vector512.FusedMultiplyAdd(ca, r3, a3);
+                    b0 = Vector512.FusedMultiplyAdd(cb, r0, b0);
+                    b1 = Vector512.FusedMultiplyAdd(cb, r1, b1);
+                    b2 = Vector512.FusedMultiplyAdd(cb, r2, b2);
+                    b3 = Vector512.FusedMultiplyAdd(cb, r3, b3);
+                }
+                a0.Store(acc0 + e);
+                a1.Store(acc0 + e + 16);
+                a2.Store(acc0 + e + 32);
+                a3.Store(acc0 + e + 48);
+                b0.Store(acc1 + e);
+                b1.Store(acc1 + e + 16);
+                b2.Store(acc1 + e + 32);
+                b3.Store(acc1 + e + 48);
+            }
+        }
+        if (e < hs)
+        {
+            AccumulateRowsFrom(acc0, alpha0, coef0, n, rows, stride, hs, e);
+            AccumulateRowsFrom(acc1, alpha1, coef1, n, rows, stride, hs, e);
+        }
+    }
+
+    /// <summary>The columns [e0, hs) of <see cref="AccumulateRows"/> (same per-column arithmetic).</summary>
+    private static void AccumulateRowsFrom(float* acc, float alpha, float* coef, int n, float* rows, long stride,
+        int hs, int e0) => AccumulateRows(acc + e0, alpha, coef, n, rows + e0, stride, hs - e0);
+
+    /// <summary>
+    /// rows[j·stride + 0..hs) += coef0[j]·x0 then += coef1[j]·x1 for j &lt; n (the same rounding sequence as two
+    /// one-query Axpy passes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RankUpdate2(float* rows, long stride, int n, float* coef0, float* coef1, float* x0,
+        float* x1, int hs)
+    {
+        int e = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; e <= hs - 64; e += 64)
+            {
+                Vector512<float> x00 = Vector512.Load(x0 + e), x01 = Vector512.Load(x0 + e + 16);
+                Vector512<float> x02 = Vector512.Load(x0 + e + 32), x03 = Vector512.Load(x0 + e + 48);
+                Vector512<float> x10 = Vector512.Load(x1 + e), x11 = Vector512.Load(x1 + e + 16);
+                Vector512<float> x12 = Vector512.Load(x1 + e + 32), x13 = Vector512.Load(x1 + e + 48);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                {
+                    var ca = Vector512.Create(coef0[j]);
+                    var cb = Vector512.Create(coef1[j]);
+                    Vector512<float> r0 = Vector512.FusedMultiplyAdd(ca, x00, Vector512.Load(r));
+                    Vector512<float> r1 = Vector512.FusedMultiplyAdd(ca, x01, Vector512.Load(r + 16));
+                    Vector512<float> r2 = Vector512.FusedMultiplyAdd(ca, x02, Vector512.Load(r + 32));
+                    Vector512<float> r3 = Vector512.FusedMultiplyAdd(ca, x03, Vector512.Load(r + 48));
+                    Vector512.FusedMultiplyAdd(cb, x10, r0).Store(r);
+                    Vector512.FusedMultiplyAdd(cb, x11, r1).Store(r + 16);
+                    Vector512.FusedMultiplyAdd(cb, x12, r2).Store(r + 32);
+                    Vector512.FusedMultiplyAdd(cb, x13, r3).Store(r + 48);
+                }
+            }
+        }
+        if (e < hs)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float* r = rows + j * stride + e;
+                SimdMath.Axpy(r, x0 + e, coef0[j], hs - e);
+                SimdMath.Axpy(r, x1 + e, coef1[j], hs - e);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalMax(Vector512<float> v)
+    {
+        // Native max: NaN scores need no care here, they reach the output through exp anyway.
+        Vector256<float> m8 = Vector256.MaxNative(v.GetLower(), v.GetUpper());
+        Vector128<float> m4 = Vector128.MaxNative(m8.GetLower(), m8.GetUpper());
+        m4 = Vector128.MaxNative(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
+        m4 = Vector128.MaxNative(m4, Vector128.Shuffle(m4, Vector128.Create(1, 0, 3, 2)));
+        return m4.ToScalar();
+    }
+}

@@ -1,0 +1,120 @@
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Backends.Reference;
+using Hrm.Runtime.Tests.TestUtil;
+using Hrm.Runtime.Threading;
+using static Hrm.Runtime.Tests.Kernels.KernelTestUtil;
+
+namespace Hrm.Runtime.Tests.Kernels;
+
+[Collection(KernelTestGroup.Name)]
+public sealed class AttentionTests
+{
+    [Theory]
+    [InlineData(2, 5, 2, 4)]
+    [InlineData(1, 3, 1, 6)]
+    public void Reference_backward_matches_finite_differences(int batch, int t, int nh, int hs)
+    {
+        int c = nh * hs;
+        double[] qkv = Doubles(1, 3 * batch * t * c, 1.5), r = Doubles(2, batch * t * c);
+        var output = new double[batch * t * c];
+        var lse = new double[batch * nh * t];
+        double Loss()
+        {
+            ReferenceOps.AttentionForward(output, lse, qkv, batch, t, nh, hs);
+            return FiniteDiff.Dot(output, r);
+        }
+        Loss();
+        var dqkv = Doubles(3, qkv.Length); // written (=)
+        ReferenceOps.AttentionBackward(dqkv, r, qkv, output, lse, batch, t, nh, hs);
+        FiniteDiff.Check(qkv, dqkv, Loss, "dqkv", samples: qkv.Length);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 8)]    // T = 1
+    [InlineData(2, 7, 3, 16)]
+    [InlineData(2, 70, 3, 10)]  // two key tiles, the last ragged; HS with a scalar tail
+    [InlineData(1, 65, 1, 96)]  // HS = 64 + 32
+    [InlineData(2, 82, 8, 64)]  // HRM shape (sudoku)
+    [InlineData(1, 901, 2, 64)] // ARC length: 15 tiles, query rows split over tasks
+    [InlineData(2, 3, 1, 512)]  // scratch too large for the stack: the heap path
+    public void Cpu_matches_reference(int batch, int t, int nh, int hs)
+    {
+        int c = nh * hs;
+        // Scores of a few units so the softmax is neither flat nor one-hot.
+        float[] qkv = TestData.Floats(10 + t, 3 * batch * t * c, 2f), dout = TestData.Floats(20 + t, batch * t * c);
+        double[] qkvd = TestData.ToDouble(qkv);
+        var refOut = new double[batch * t * c];
+        var refLse = new double[batch * nh * t];
+        ReferenceOps.AttentionForward(refOut, refLse, qkvd, batch, t, nh, hs);
+        var refDqkv = new double[qkv.Length];
+        ReferenceOps.AttentionBackward(refDqkv, TestData.ToDouble(dout), qkvd, refOut, refLse, batch, t, nh, hs);
+
+        using var pool = new WorkerPool(2);
+        var output = new float[refOut.Length];
+        var lse = new float[refLse.Length];
+        CpuOps.AttentionForward(output, lse, qkv, batch, t, nh, hs, pool);
+        TensorAssert.Close(refOut, output, 1e-5, 1e-4, 1e-9, "out");
+        TensorAssert.Close(refLse, lse, 1e-5, 1e-5, 1e-10, "lse");
+        var dqkv = TestData.Floats(30, qkv.Length); // written (=), so garbage must not survive
+        CpuOps.AttentionBackward(dqkv, dout, qkv, ToFloat(refOut), ToFloat(refLse), batch, t, nh, hs, pool);
+        TensorAssert.Close(refDqkv, dqkv, 1e-5, 1e-4, 1e-9, "dqkv");
+    }
+
+    [Fact]
+    public void Large_scores_do_not_overflow()
+    {
+        const int batch = 1, t = 100, nh = 1, hs = 16;
+        float[] qkv = TestData.Floats(5, 3 * batch * t * nh * hs, 12f); // |scores| up to hundreds
+        double[] qkvd = TestData.ToDouble(qkv);
+        var refOut = new double[batch * t * nh * hs];
+        var refLse = new double[batch * nh * t];
+        ReferenceOps.AttentionForward(refOut, refLse, qkvd, batch, t, nh, hs);
+        using var pool = new WorkerPool(2);
+        var output = new float[refOut.Length];
+        var lse = new float[refLse.Length];
+        CpuOps.AttentionForward(output, lse, qkv, batch, t, nh, hs, pool);
+        TensorAssert.Close(refOut, output, 1e-4, 1e-4, 1e-8, "out");
+        TensorAssert.Close(refLse, lse, 1e-4, 1e-5, 1e-10, "lse");
+    }
+
+    [Fact]
+    public void Results_are_deterministic_and_calls_allocate_nothing()
+    {
+        const int batch = 2, t = 82, nh = 8, hs = 64, c = nh * hs;
+        float[] qkv = TestData.Floats(1, 3 * batch * t * c, 2f), dout = TestData.Floats(2, batch * t * c);
+        using var pool = new WorkerPool(2);
+        float[] o1 = new float[batch * t * c], o2 = new float[batch * t * c];
+        float[] l1 = new float[batch * nh * t], l2 = new float[batch * nh * t];
+        float[] g1 = new float[qkv.Length], g2 = new float[qkv.Length];
+        CpuOps.AttentionForward(o1, l1, qkv, batch, t, nh, hs, pool);
+        CpuOps.AttentionForward(o2, l2, qkv, batch, t, nh, hs, pool);
+        CpuOps.AttentionBackward(g1, dout, qkv, o1, l1, batch, t, nh, hs, pool);
+        CpuOps.AttentionBackward(g2, dout, qkv, o1, l1, batch, t, nh, hs, pool);
+        AssertBitwiseEqual(o1, o2, "out");
+        AssertBitwiseEqual(l1, l2, "lse");
+        AssertBitwiseEqual(g1, g2, "dqkv");
+        // One (batch, head) pair over 3 threads splits the query rows; each row's result must not change.
+        using var pool3 = new WorkerPool(3);
+        float[] o3 = new float[batch * t * c], l3 = new float[batch * nh * t];
+        CpuOps.AttentionForward(o3, l3, qkv, batch, t, nh, hs, pool3);
+        AssertBitwiseEqual(o1, o3, "out with 3 threads");
+        AssertNoAllocation(() =>
+        {
+            CpuOps.AttentionForward(o1, l1, qkv, batch, t, nh, hs, pool);
+            CpuOps.AttentionBackward(g1, dout, qkv, o1, l1, batch, t, nh, hs, pool);
+        }, "attention");
+    }
+
+    [Fact]
+    public void Wrong_lengths_throw_naming_the_operand()
+    {
+        using var pool = new WorkerPool(2);
+        var e = Assert.Throws<ArgumentException>(() =>
+            CpuOps.AttentionForward(new float[8], new float[3], new float[24], 1, 2, 2, 2, pool));
+        Assert.Equal("lse", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() =>
+            CpuOps.AttentionBackward(new float[24], new float[8], new float[24], new float[7], new float[4],
+                1, 2, 2, 2, pool));
+        Assert.Equal("output", e.ParamName);
+    }
+}
