@@ -9,7 +9,9 @@ namespace Hrm.Runtime.Threading;
 public sealed unsafe class WorkerPool : IDisposable
 {
     private readonly Thread[] _threads;
-    private readonly SemaphoreSlim _start = new(0);
+    // One start signal per worker: with a shared semaphore a fast worker could take a second worker's release
+    // and run its own share twice while the other share never ran.
+    private readonly SemaphoreSlim[] _start;
     private readonly Lock _dispatchLock = new();
     private volatile int _pending;
     private volatile bool _disposed;
@@ -24,6 +26,8 @@ public sealed unsafe class WorkerPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ThreadCount = threads;
         _threads = new Thread[threads - 1];
+        _start = new SemaphoreSlim[threads - 1];
+        for (int i = 0; i < _start.Length; i++) _start[i] = new SemaphoreSlim(0);
         for (int i = 0; i < _threads.Length; i++)
         {
             int worker = i + 1;
@@ -59,7 +63,7 @@ public sealed unsafe class WorkerPool : IDisposable
             _count = count;
             _failure = null;
             _pending = _threads.Length;
-            _start.Release(_threads.Length);
+            foreach (SemaphoreSlim s in _start) s.Release();
             Exception? own = null;
             try
             {
@@ -89,7 +93,7 @@ public sealed unsafe class WorkerPool : IDisposable
     {
         while (true)
         {
-            _start.Wait();
+            _start[thread - 1].Wait();
             if (_disposed) return;
             try
             {
@@ -110,9 +114,9 @@ public sealed unsafe class WorkerPool : IDisposable
         lock (_dispatchLock)
         {
             _disposed = true;
-            _start.Release(_threads.Length);
+            foreach (SemaphoreSlim s in _start) s.Release();
         }
         foreach (Thread t in _threads) t.Join();
-        _start.Dispose();
+        foreach (SemaphoreSlim s in _start) s.Dispose();
     }
 }
