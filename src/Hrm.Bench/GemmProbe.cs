@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Threading;
+
+namespace Hrm.Bench;
+
+/// <summary>
+/// Throughput probe of the CPU GEMM (not a BenchmarkDotNet benchmark): GFLOP/s of MatmulForward and
+/// MatmulBackward on the HRM shapes with a 2-thread pool, next to the machine's FMA peak measured with a
+/// register-only Vector512 FMA loop.
+/// </summary>
+public static unsafe class GemmProbe
+{
+    private const int Threads = 2;
+    private const int Runs = 10;
+
+    /// <summary>Measures and prints the table to <paramref name="output"/>.</summary>
+    public static void Run(TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var pool = new WorkerPool(Threads);
+        double peak1 = FmaPeak(pool, 1);
+        double peak2 = FmaPeak(pool, Threads);
+        output.WriteLine(Inv(
+            $"FMA peak (Vector512, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, {peak2:F1} on {Threads}"));
+        output.WriteLine(Inv($"{"M",6} {"K",6} {"N",6} {"fwd GF/s",10} {"%peak",6} {"bwd GF/s",10} {"%peak",6}"));
+        foreach (int m in (int[])[64 * 82, 32 * 82])
+        {
+            foreach ((int k, int n) in ((int, int)[])[(512, 1536), (512, 512), (512, 3072), (1536, 512)])
+            {
+                (double fwd, double bwd) = Shape(pool, m, k, n);
+                double pf = 100 * fwd / peak2, pb = 100 * bwd / peak2;
+                output.WriteLine(Inv($"{m,6} {k,6} {n,6} {fwd,10:F1} {pf,5:F0}% {bwd,10:F1} {pb,5:F0}%"));
+            }
+        }
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static (double Fwd, double Bwd) Shape(WorkerPool pool, int m, int k, int n)
+    {
+        float* x = Alloc((long)m * k, 1), w = Alloc((long)n * k, 2), y = Alloc((long)m * n, 3);
+        float* dy = Alloc((long)m * n, 4), dx = Alloc((long)m * k, 5), dw = Alloc((long)n * k, 6);
+        try
+        {
+            var xs = new Span<float>(x, m * k);
+            var ws = new Span<float>(w, n * k);
+            var ys = new Span<float>(y, m * n);
+            var dys = new Span<float>(dy, m * n);
+            var dxs = new Span<float>(dx, m * k);
+            var dws = new Span<float>(dw, n * k);
+            double flops = 2.0 * m * k * n;
+            var times = new double[Runs];
+            for (int r = -2; r < Runs; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                CpuOps.MatmulForward(ys, xs, ws, m, k, n, pool);
+                if (r >= 0) times[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+            double fwd = flops / Median(times) / 1e9;
+            for (int r = -2; r < Runs; r++)
+            {
+                dws.Clear();
+                long t0 = Stopwatch.GetTimestamp();
+                CpuOps.MatmulBackward(dxs, dws, dys, xs, ws, m, k, n, pool);
+                if (r >= 0) times[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+            double bwd = 2 * flops / Median(times) / 1e9;
+            return (fwd, bwd);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(x);
+            NativeMemory.AlignedFree(w);
+            NativeMemory.AlignedFree(y);
+            NativeMemory.AlignedFree(dy);
+            NativeMemory.AlignedFree(dx);
+            NativeMemory.AlignedFree(dw);
+        }
+    }
+
+    private static float* Alloc(long n, int seed)
+    {
+        var p = (float*)NativeMemory.AlignedAlloc((nuint)(n * sizeof(float)), 64);
+        var rng = new Random(seed);
+        for (long i = 0; i < n; i++) p[i] = (float)(rng.NextDouble() * 2 - 1);
+        return p;
+    }
+
+    private static double Median(double[] a)
+    {
+        Array.Sort(a);
+        return a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]);
+    }
+
+    /// <summary>GFLOP/s of <paramref name="threads"/> threads each running the register-only FMA loop.</summary>
+    private static double FmaPeak(WorkerPool pool, int threads)
+    {
+        const long iters = 20_000_000;
+        float* sink = stackalloc float[16 * Threads];
+        var job = new PeakJob { Iterations = iters / 10, Sink = sink };
+        pool.Run(&job, threads); // warm-up (JIT, clocks)
+        job.Iterations = iters;
+        double best = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            pool.Run(&job, threads);
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            best = Math.Max(best, threads * iters * 12.0 * 16 * 2 / s / 1e9);
+        }
+        return best;
+    }
+
+    private struct PeakJob : IParallelJob
+    {
+        public long Iterations;
+        public float* Sink;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Execute(int index)
+        {
+            Vector512<float> m = Vector512.Create(0.999999f), a = Vector512.Create(1e-7f);
+            Vector512<float> c0 = Vector512.Create(0.0f + index), c1 = Vector512.Create(0.1f), c2 = Vector512.Create(0.2f);
+            Vector512<float> c3 = Vector512.Create(0.3f), c4 = Vector512.Create(0.4f), c5 = Vector512.Create(0.5f);
+            Vector512<float> c6 = Vector512.Create(0.6f), c7 = Vector512.Create(0.7f), c8 = Vector512.Create(0.8f);
+            Vector512<float> c9 = Vector512.Create(0.9f), c10 = Vector512.Create(1.0f), c11 = Vector512.Create(1.1f);
+            for (long i = 0; i < Iterations; i++)
+            {
+                c0 = Vector512.FusedMultiplyAdd(c0, m, a);
+                c1 = Vector512.FusedMultiplyAdd(c1, m, a);
+                c2 = Vector512.FusedMultiplyAdd(c2, m, a);
+                c3 = Vector512.FusedMultiplyAdd(c3, m, a);
+                c4 = Vector512.FusedMultiplyAdd(c4, m, a);
+                c5 = Vector512.FusedMultiplyAdd(c5, m, a);
+                c6 = Vector512.FusedMultiplyAdd(c6, m, a);
+                c7 = Vector512.FusedMultiplyAdd(c7, m, a);
+                c8 = Vector512.FusedMultiplyAdd(c8, m, a);
+                c9 = Vector512.FusedMultiplyAdd(c9, m, a);
+                c10 = Vector512.FusedMultiplyAdd(c10, m, a);
+                c11 = Vector512.FusedMultiplyAdd(c11, m, a);
+            }
+            Vector512<float> s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11));
+            s.Store(Sink + 16 * (index % Threads));
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Hrm.Runtime.Threading;
+
+namespace Hrm.Runtime.Backends.Cpu;
+
+/// <summary>
+/// fp32 CPU kernels of the runtime: SIMD (Vector512, else Vector256 with FMA, else scalar), parallel on a
+/// <see cref="WorkerPool"/>, allocation-free after the first call and deterministic for a given input
+/// (bitwise identical across calls and thread counts unless a kernel's documentation says otherwise).
+/// </summary>
+public static unsafe partial class CpuOps
+{
+    /// <summary>
+    /// out (M,N) = inp (M,K) · weight (N,K)ᵀ (PyTorch Linear layout: both operands contiguous along K).
+    /// Register-blocked SIMD GEMM; results are bitwise identical for any thread count.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    public static void MatmulForward(Span<float> output, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight,
+        int m, int k, int n, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        MatmulCheckDims(m, k, n);
+        MatmulCheckLength(output.Length, (long)m * n, nameof(output));
+        MatmulCheckLength(inp.Length, (long)m * k, nameof(inp));
+        MatmulCheckLength(weight.Length, (long)n * k, nameof(weight));
+        fixed (float* o = output)
+        fixed (float* x = inp)
+        fixed (float* w = weight)
+        {
+            Gemm.Forward(o, x, w, m, k, n, pool, Gemm.Best);
+        }
+    }
+
+    /// <summary>
+    /// dinp (M,K) = dout (M,N) · weight (N,K), written (=), skipped when <paramref name="dinp"/> is empty;
+    /// dweight (N,K) += doutᵀ · inp (accumulated). Results are bitwise identical for any thread count.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    public static void MatmulBackward(Span<float> dinp, Span<float> dweight, ReadOnlySpan<float> dout,
+        ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, int m, int k, int n, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        MatmulCheckDims(m, k, n);
+        MatmulCheckLength(dout.Length, (long)m * n, nameof(dout));
+        MatmulCheckLength(inp.Length, (long)m * k, nameof(inp));
+        MatmulCheckLength(weight.Length, (long)n * k, nameof(weight));
+        MatmulCheckLength(dweight.Length, (long)n * k, nameof(dweight));
+        bool skipDinp = dinp.IsEmpty;
+        if (!skipDinp) MatmulCheckLength(dinp.Length, (long)m * k, nameof(dinp));
+        fixed (float* di = dinp)
+        fixed (float* dw = dweight)
+        fixed (float* g = dout)
+        fixed (float* x = inp)
+        fixed (float* w = weight)
+        {
+            Gemm.Backward(skipDinp ? null : di, dw, g, x, w, m, k, n, pool, Gemm.Best);
+        }
+    }
+
+    private static void MatmulCheckDims(int m, int k, int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+    }
+
+    private static void MatmulCheckLength(int actual, long expected, string name)
+    {
+        if (actual != expected)
+            throw new ArgumentException($"{name}: expected {expected} elements, got {actual}", name);
+    }
+}

@@ -1,0 +1,233 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Hrm.Runtime.Backends.Cpu;
+
+/// <summary>
+/// Register-blocked GEMM micro-kernels. Each computes one MR×NR tile of C from a packed A micro-panel
+/// (MR floats per reduction step, interleaved) and a B micro-panel whose rows (NR contiguous floats) are
+/// <c>bs</c> floats apart. The reduction runs strictly in order p = 0..kc-1, one FMA per step and element,
+/// so a tile's result does not depend on how the work is split between threads.
+/// </summary>
+internal static unsafe class GemmKernels
+{
+    /// <summary>C[14x32] (+)= Σ_p a[p*14+i] · b[p*bs+j] with Vector512: accumulators start at C when <paramref name="load"/>, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel512(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load)
+    {
+        Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1, c12_0, c12_1, c13_0, c13_1;
+        if (load)
+        {
+            c0_0 = Vector512.Load(c + 0);
+            c0_1 = Vector512.Load(c + 16);
+            c1_0 = Vector512.Load(c + 1 * ldc + 0);
+            c1_1 = Vector512.Load(c + 1 * ldc + 16);
+            c2_0 = Vector512.Load(c + 2 * ldc + 0);
+            c2_1 = Vector512.Load(c + 2 * ldc + 16);
+            c3_0 = Vector512.Load(c + 3 * ldc + 0);
+            c3_1 = Vector512.Load(c + 3 * ldc + 16);
+            c4_0 = Vector512.Load(c + 4 * ldc + 0);
+            c4_1 = Vector512.Load(c + 4 * ldc + 16);
+            c5_0 = Vector512.Load(c + 5 * ldc + 0);
+            c5_1 = Vector512.Load(c + 5 * ldc + 16);
+            c6_0 = Vector512.Load(c + 6 * ldc + 0);
+            c6_1 = Vector512.Load(c + 6 * ldc + 16);
+            c7_0 = Vector512.Load(c + 7 * ldc + 0);
+            c7_1 = Vector512.Load(c + 7 * ldc + 16);
+            c8_0 = Vector512.Load(c + 8 * ldc + 0);
+            c8_1 = Vector512.Load(c + 8 * ldc + 16);
+            c9_0 = Vector512.Load(c + 9 * ldc + 0);
+            c9_1 = Vector512.Load(c + 9 * ldc + 16);
+            c10_0 = Vector512.Load(c + 10 * ldc + 0);
+            c10_1 = Vector512.Load(c + 10 * ldc + 16);
+            c11_0 = Vector512.Load(c + 11 * ldc + 0);
+            c11_1 = Vector512.Load(c + 11 * ldc + 16);
+            c12_0 = Vector512.Load(c + 12 * ldc + 0);
+            c12_1 = Vector512.Load(c + 12 * ldc + 16);
+            c13_0 = Vector512.Load(c + 13 * ldc + 0);
+            c13_1 = Vector512.Load(c + 13 * ldc + 16);
+        }
+        else
+        {
+            c0_0 = Vector512<float>.Zero;
+            c0_1 = Vector512<float>.Zero;
+            c1_0 = Vector512<float>.Zero;
+            c1_1 = Vector512<float>.Zero;
+            c2_0 = Vector512<float>.Zero;
+            c2_1 = Vector512<float>.Zero;
+            c3_0 = Vector512<float>.Zero;
+            c3_1 = Vector512<float>.Zero;
+            c4_0 = Vector512<float>.Zero;
+            c4_1 = Vector512<float>.Zero;
+            c5_0 = Vector512<float>.Zero;
+            c5_1 = Vector512<float>.Zero;
+            c6_0 = Vector512<float>.Zero;
+            c6_1 = Vector512<float>.Zero;
+            c7_0 = Vector512<float>.Zero;
+            c7_1 = Vector512<float>.Zero;
+            c8_0 = Vector512<float>.Zero;
+            c8_1 = Vector512<float>.Zero;
+            c9_0 = Vector512<float>.Zero;
+            c9_1 = Vector512<float>.Zero;
+            c10_0 = Vector512<float>.Zero;
+            c10_1 = Vector512<float>.Zero;
+            c11_0 = Vector512<float>.Zero;
+            c11_1 = Vector512<float>.Zero;
+            c12_0 = Vector512<float>.Zero;
+            c12_1 = Vector512<float>.Zero;
+            c13_0 = Vector512<float>.Zero;
+            c13_1 = Vector512<float>.Zero;
+        }
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b + 0);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> a0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector512<float> a1 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector512<float> a2 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector512<float> a3 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector512<float> a4 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector512<float> a5 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            Vector512<float> a6 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            Vector512<float> a8 = Vector512.Create(a[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
+            Vector512<float> a9 = Vector512.Create(a[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
+            Vector512<float> a10 = Vector512.Create(a[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
+            Vector512<float> a11 = Vector512.Create(a[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+            Vector512<float> a12 = Vector512.Create(a[12]);
+            c12_0 = Vector512.FusedMultiplyAdd(a12, b0, c12_0);
+            c12_1 = Vector512.FusedMultiplyAdd(a12, b1, c12_1);
+            Vector512<float> a13 = Vector512.Create(a[13]);
+            c13_0 = Vector512.FusedMultiplyAdd(a13, b0, c13_0);
+            c13_1 = Vector512.FusedMultiplyAdd(a13, b1, c13_1);
+            a += 14;
+            b += bs;
+        }
+        Vector512.Store(c0_0, c + 0);
+        Vector512.Store(c0_1, c + 16);
+        Vector512.Store(c1_0, c + 1 * ldc + 0);
+        Vector512.Store(c1_1, c + 1 * ldc + 16);
+        Vector512.Store(c2_0, c + 2 * ldc + 0);
+        Vector512.Store(c2_1, c + 2 * ldc + 16);
+        Vector512.Store(c3_0, c + 3 * ldc + 0);
+        Vector512.Store(c3_1, c + 3 * ldc + 16);
+        Vector512.Store(c4_0, c + 4 * ldc + 0);
+        Vector512.Store(c4_1, c + 4 * ldc + 16);
+        Vector512.Store(c5_0, c + 5 * ldc + 0);
+        Vector512.Store(c5_1, c + 5 * ldc + 16);
+        Vector512.Store(c6_0, c + 6 * ldc + 0);
+        Vector512.Store(c6_1, c + 6 * ldc + 16);
+        Vector512.Store(c7_0, c + 7 * ldc + 0);
+        Vector512.Store(c7_1, c + 7 * ldc + 16);
+        Vector512.Store(c8_0, c + 8 * ldc + 0);
+        Vector512.Store(c8_1, c + 8 * ldc + 16);
+        Vector512.Store(c9_0, c + 9 * ldc + 0);
+        Vector512.Store(c9_1, c + 9 * ldc + 16);
+        Vector512.Store(c10_0, c + 10 * ldc + 0);
+        Vector512.Store(c10_1, c + 10 * ldc + 16);
+        Vector512.Store(c11_0, c + 11 * ldc + 0);
+        Vector512.Store(c11_1, c + 11 * ldc + 16);
+        Vector512.Store(c12_0, c + 12 * ldc + 0);
+        Vector512.Store(c12_1, c + 12 * ldc + 16);
+        Vector512.Store(c13_0, c + 13 * ldc + 0);
+        Vector512.Store(c13_1, c + 13 * ldc + 16);
+    }
+
+    /// <summary>C[6x16] (+)= Σ_p a[p*6+i] · b[p*bs+j] with Vector256: accumulators start at C when <paramref name="load"/>, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel256(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load)
+    {
+        Vector256<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
+        if (load)
+        {
+            c0_0 = Vector256.Load(c + 0);
+            c0_1 = Vector256.Load(c + 8);
+            c1_0 = Vector256.Load(c + 1 * ldc + 0);
+            c1_1 = Vector256.Load(c + 1 * ldc + 8);
+            c2_0 = Vector256.Load(c + 2 * ldc + 0);
+            c2_1 = Vector256.Load(c + 2 * ldc + 8);
+            c3_0 = Vector256.Load(c + 3 * ldc + 0);
+            c3_1 = Vector256.Load(c + 3 * ldc + 8);
+            c4_0 = Vector256.Load(c + 4 * ldc + 0);
+            c4_1 = Vector256.Load(c + 4 * ldc + 8);
+            c5_0 = Vector256.Load(c + 5 * ldc + 0);
+            c5_1 = Vector256.Load(c + 5 * ldc + 8);
+        }
+        else
+        {
+            c0_0 = Vector256<float>.Zero;
+            c0_1 = Vector256<float>.Zero;
+            c1_0 = Vector256<float>.Zero;
+            c1_1 = Vector256<float>.Zero;
+            c2_0 = Vector256<float>.Zero;
+            c2_1 = Vector256<float>.Zero;
+            c3_0 = Vector256<float>.Zero;
+            c3_1 = Vector256<float>.Zero;
+            c4_0 = Vector256<float>.Zero;
+            c4_1 = Vector256<float>.Zero;
+            c5_0 = Vector256<float>.Zero;
+            c5_1 = Vector256<float>.Zero;
+        }
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b + 0);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector256<float> a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector256<float> a3 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector256<float> a4 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector256<float> a5 = Vector256.Create(a[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
+            a += 6;
+            b += bs;
+        }
+        Vector256.Store(c0_0, c + 0);
+        Vector256.Store(c0_1, c + 8);
+        Vector256.Store(c1_0, c + 1 * ldc + 0);
+        Vector256.Store(c1_1, c + 1 * ldc + 8);
+        Vector256.Store(c2_0, c + 2 * ldc + 0);
+        Vector256.Store(c2_1, c + 2 * ldc + 8);
+        Vector256.Store(c3_0, c + 3 * ldc + 0);
+        Vector256.Store(c3_1, c + 3 * ldc + 8);
+        Vector256.Store(c4_0, c + 4 * ldc + 0);
+        Vector256.Store(c4_1, c + 4 * ldc + 8);
+        Vector256.Store(c5_0, c + 5 * ldc + 0);
+        Vector256.Store(c5_1, c + 5 * ldc + 8);
+    }
+}

@@ -1,0 +1,232 @@
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Backends.Reference;
+using Hrm.Runtime.Tests.TestUtil;
+using Hrm.Runtime.Threading;
+
+namespace Hrm.Runtime.Tests.Kernels;
+
+/// <summary>
+/// Runs alone: the allocation test reads the process-wide allocation counter, and the GEMM benefits from
+/// having the cores to itself.
+/// </summary>
+[CollectionDefinition(nameof(MatmulSerial), DisableParallelization = true)]
+public sealed class MatmulSerial;
+
+[Collection(nameof(MatmulSerial))]
+public sealed unsafe class MatmulTests : IDisposable
+{
+    // fp32 against the double reference: |err| grows like eps·sqrt(reduction)·|terms|, ~1e-6 here.
+    private const double Atol = 1e-4, Rtol = 1e-4, MaxNmse = 1e-10;
+
+    private readonly WorkerPool _pool = new(2);
+
+    public void Dispose() => _pool.Dispose();
+
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 512, 11 },
+        { 7, 33, 45 },
+        { 97, 512, 1536 },
+        { 82, 1536, 512 },
+        { 13, 17, 2 },
+        { 97, 45, 33 },
+        { 300, 70, 130 },
+        { 1, 1, 1 },
+    };
+
+    [Fact]
+    public void ReferenceBackward_MatchesFiniteDifferences()
+    {
+        const int m = 5, k = 7, n = 3;
+        double[] x = TestData.Doubles(1, m * k), w = TestData.Doubles(2, n * k), r = TestData.Doubles(3, m * n);
+        var y = new double[m * n];
+        double Loss()
+        {
+            ReferenceOps.MatmulForward(y, x, w, m, k, n);
+            return FiniteDiff.Dot(y, r);
+        }
+        var dx = new double[m * k];
+        var dw = new double[n * k];
+        ReferenceOps.MatmulBackward(dx, dw, r, x, w, m, k, n);
+        FiniteDiff.Check(x, dx, Loss, "dinp");
+        FiniteDiff.Check(w, dw, Loss, "dweight");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_MatchesReference(int m, int k, int n)
+    {
+        float[] x = TestData.Floats(10, m * k), w = TestData.Floats(11, n * k);
+        float[] y = TestData.Floats(12, m * n); // garbage: must be overwritten
+        CpuOps.MatmulForward(y, x, w, m, k, n, _pool);
+        TensorAssert.Close(RefForward(x, w, m, k, n), y, Atol, Rtol, MaxNmse, "out");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Backward_MatchesReference(int m, int k, int n)
+    {
+        float[] x = TestData.Floats(20, m * k), w = TestData.Floats(21, n * k), dy = TestData.Floats(22, m * n);
+        float[] dx = TestData.Floats(23, m * k); // garbage: must be overwritten
+        float[] dw = TestData.Floats(24, n * k); // accumulated into
+        (double[] ex, double[] ew) = RefBackward(dy, x, w, dw, m, k, n);
+        CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, _pool);
+        TensorAssert.Close(ex, dx, Atol, Rtol, MaxNmse, "dinp");
+        TensorAssert.Close(ew, dw, Atol, Rtol, MaxNmse, "dweight");
+    }
+
+    [Theory]
+    [InlineData((int)GemmPath.Vector256, 97, 45, 33)]
+    [InlineData((int)GemmPath.Vector256, 82, 512, 130)]
+    [InlineData((int)GemmPath.Scalar, 97, 45, 33)]
+    [InlineData((int)GemmPath.Scalar, 13, 17, 2)]
+    public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
+    {
+        var path = (GemmPath)pathId;
+        Assert.SkipWhen(path == GemmPath.Vector256 && Gemm.Best == GemmPath.Scalar, "no Vector256 FMA here");
+        float[] x = TestData.Floats(30, m * k), w = TestData.Floats(31, n * k), dy = TestData.Floats(32, m * n);
+        float[] y = TestData.Floats(33, m * n), dx = TestData.Floats(34, m * k), dw = TestData.Floats(35, n * k);
+        (double[] ex, double[] ew) = RefBackward(dy, x, w, dw, m, k, n);
+        fixed (float* py = y, px = x, pw = w, pdy = dy, pdx = dx, pdw = dw)
+        {
+            Gemm.Forward(py, px, pw, m, k, n, _pool, path);
+            Gemm.Backward(pdx, pdw, pdy, px, pw, m, k, n, _pool, path);
+        }
+        TensorAssert.Close(RefForward(x, w, m, k, n), y, Atol, Rtol, MaxNmse, "out");
+        TensorAssert.Close(ex, dx, Atol, Rtol, MaxNmse, "dinp");
+        TensorAssert.Close(ew, dw, Atol, Rtol, MaxNmse, "dweight");
+    }
+
+    [Fact]
+    public void Backward_AccumulatesDweight()
+    {
+        const int m = 37, k = 45, n = 33;
+        float[] x = TestData.Floats(40, m * k), w = TestData.Floats(41, n * k), dy = TestData.Floats(42, m * n);
+        var dx = new float[m * k];
+        var dw = new float[n * k];
+        (_, double[] once) = RefBackward(dy, x, w, dw, m, k, n);
+        CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, _pool);
+        CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, _pool);
+        double[] twice = Array.ConvertAll(once, v => 2 * v);
+        TensorAssert.Close(twice, dw, Atol, Rtol, MaxNmse, "dweight after two calls");
+    }
+
+    [Fact]
+    public void Backward_EmptyDinp_SkipsIt()
+    {
+        const int m = 19, k = 40, n = 21;
+        float[] x = TestData.Floats(50, m * k), w = TestData.Floats(51, n * k), dy = TestData.Floats(52, m * n);
+        float[] dw = TestData.Floats(53, n * k);
+        (_, double[] ew) = RefBackward(dy, x, w, dw, m, k, n);
+        CpuOps.MatmulBackward(Span<float>.Empty, dw, dy, x, w, m, k, n, _pool);
+        TensorAssert.Close(ew, dw, Atol, Rtol, MaxNmse, "dweight");
+    }
+
+    [Fact]
+    public void WrongLengths_Throw()
+    {
+        const int m = 4, k = 5, n = 6;
+        var x = new float[m * k];
+        var w = new float[n * k];
+        var y = new float[m * n];
+        ArgumentException e = Assert.Throws<ArgumentException>(
+            () => CpuOps.MatmulForward(y, x.AsSpan(1), w, m, k, n, _pool));
+        Assert.Equal("inp", e.ParamName);
+        Assert.Contains("19", e.Message, StringComparison.Ordinal);
+        Assert.Contains("20", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => CpuOps.MatmulForward(y.AsSpan(1), x, w, m, k, n, _pool));
+        Assert.Equal("output", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => CpuOps.MatmulForward(y, x, w.AsSpan(2), m, k, n, _pool));
+        Assert.Equal("weight", e.ParamName);
+        e = Assert.Throws<ArgumentException>(
+            () => CpuOps.MatmulBackward(new float[3], new float[n * k], y, x, w, m, k, n, _pool));
+        Assert.Equal("dinp", e.ParamName);
+        e = Assert.Throws<ArgumentException>(
+            () => CpuOps.MatmulBackward(new float[m * k], new float[3], y, x, w, m, k, n, _pool));
+        Assert.Equal("dweight", e.ParamName);
+        e = Assert.Throws<ArgumentException>(
+            () => CpuOps.MatmulBackward(new float[m * k], new float[n * k], y.AsSpan(1), x, w, m, k, n, _pool));
+        Assert.Equal("dout", e.ParamName);
+    }
+
+    [Theory]
+    [InlineData(97, 512, 1536)]
+    [InlineData(82, 1536, 512)]
+    [InlineData(300, 70, 130)]
+    [InlineData(7, 33, 45)]
+    public void Results_AreBitwiseIdentical_AcrossCallsAndThreadCounts(int m, int k, int n)
+    {
+        float[] x = TestData.Floats(60, m * k), w = TestData.Floats(61, n * k), dy = TestData.Floats(62, m * n);
+        float[] dw0 = TestData.Floats(63, n * k);
+        (float[] Y, float[] Dx, float[] Dw) Run(WorkerPool pool)
+        {
+            var y = new float[m * n];
+            var dx = new float[m * k];
+            var dw = (float[])dw0.Clone();
+            CpuOps.MatmulForward(y, x, w, m, k, n, pool);
+            CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, pool);
+            return (y, dx, dw);
+        }
+        using var p1 = new WorkerPool(1);
+        using var p3 = new WorkerPool(3);
+        var a = Run(_pool);
+        foreach (var b in new[] { Run(_pool), Run(p1), Run(p3) })
+        {
+            Assert.Equal(a.Y, b.Y);
+            Assert.Equal(a.Dx, b.Dx);
+            Assert.Equal(a.Dw, b.Dw);
+        }
+    }
+
+    [Fact]
+    public void SteadyStateCalls_AllocateNothing()
+    {
+        const int m = 97, k = 512, n = 1536;
+        float[] x = TestData.Floats(70, m * k), w = TestData.Floats(71, n * k), dy = TestData.Floats(72, m * n);
+        var y = new float[m * n];
+        var dx = new float[m * k];
+        var dw = new float[n * k];
+        void Calls(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                CpuOps.MatmulForward(y, x, w, m, k, n, _pool);
+                CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, _pool);
+                CpuOps.MatmulBackward(Span<float>.Empty, dw, dy, x, w, m, k, n, _pool);
+            }
+        }
+        Calls(2); // warm-up: scratch, JIT
+        long thread0 = GC.GetAllocatedBytesForCurrentThread();
+        Calls(3);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - thread0);
+
+        // Process-wide (the workers must not allocate either). Other runtime threads may allocate now and then,
+        // so a few attempts are allowed; a GEMM that allocates per call fails every one.
+        long total = -1;
+        for (int attempt = 0; attempt < 5 && total != 0; attempt++)
+        {
+            long total0 = GC.GetTotalAllocatedBytes(true);
+            Calls(3);
+            total = GC.GetTotalAllocatedBytes(true) - total0;
+        }
+        Assert.Equal(0, total);
+    }
+
+    private static double[] RefForward(float[] x, float[] w, int m, int k, int n)
+    {
+        var y = new double[m * n];
+        ReferenceOps.MatmulForward(y, TestData.ToDouble(x), TestData.ToDouble(w), m, k, n);
+        return y;
+    }
+
+    /// <summary>Expected dinp and dweight (= <paramref name="dw0"/> + doutᵀ·inp).</summary>
+    private static (double[] Dx, double[] Dw) RefBackward(float[] dy, float[] x, float[] w, float[] dw0,
+        int m, int k, int n)
+    {
+        var dx = new double[m * k];
+        double[] dw = TestData.ToDouble(dw0);
+        ReferenceOps.MatmulBackward(dx, dw, TestData.ToDouble(dy), TestData.ToDouble(x), TestData.ToDouble(w),
+            m, k, n);
+        return (dx, dw);
+    }
+}
