@@ -8,7 +8,7 @@ namespace Hrm.Bench.E2E;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("E2E", "Cpu")]
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
-public class ForwardBackwardBench
+public class ForwardBackwardBench : IDisposable
 {
     private BenchModel? _m;
 
@@ -19,7 +19,12 @@ public class ForwardBackwardBench
     public void Setup() => _m = new BenchModel(HrmPresets.Get("sudoku-extreme-1k"), Batch, training: true);
 
     [GlobalCleanup]
-    public void Cleanup() => _m?.Dispose();
+    public void Dispose()
+    {
+        _m?.Dispose();
+        _m = null;
+        GC.SuppressFinalize(this);
+    }
 
     [Benchmark]
     public int ForwardBackward()

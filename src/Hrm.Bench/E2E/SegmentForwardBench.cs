@@ -8,7 +8,7 @@ namespace Hrm.Bench.E2E;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("E2E", "Cpu")]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
-public class SegmentForwardBench
+public class SegmentForwardBench : IDisposable
 {
     private BenchModel? _m;
 
@@ -19,7 +19,12 @@ public class SegmentForwardBench
     public void Setup() => _m = new BenchModel(HrmPresets.Get("sudoku-extreme-1k"), Batch, training: false);
 
     [GlobalCleanup]
-    public void Cleanup() => _m?.Dispose();
+    public void Dispose()
+    {
+        _m?.Dispose();
+        _m = null;
+        GC.SuppressFinalize(this);
+    }
 
     [Benchmark]
     public int SegmentForward()

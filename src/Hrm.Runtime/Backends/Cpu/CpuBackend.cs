@@ -128,7 +128,11 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         => C.QHeadBackward(F(dzH), F(dweight), F(dbias), F(dq), F(zH), F(weight), batch, t, c, _pool);
 
     /// <inheritdoc/>
-    protected override void Dispose(bool disposing) => _pool.Dispose();
+    protected override void Dispose(bool disposing)
+    {
+        _pool.Dispose();
+        base.Dispose(disposing);
+    }
 
     private static Span<float> F(Buf b)
     {
