@@ -32,9 +32,9 @@ public static class SegmentTimer
         for (int i = 0; i < reps; i++)
         {
             long before = GC.GetTotalAllocatedBytes(true);
-            var sw = Stopwatch.StartNew();
+            long start = Stopwatch.GetTimestamp();
             run();
-            times[i] = sw.Elapsed.TotalMilliseconds;
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             bytes = Math.Max(bytes, GC.GetTotalAllocatedBytes(true) - before);
         }
         Array.Sort(times);

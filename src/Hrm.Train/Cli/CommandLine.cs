@@ -27,9 +27,9 @@ internal static class CommandLine
         {
             return args[0] switch
             {
-                "info" => InfoCommand.Run(rest, stdout),
-                "init" => InitCommand.Run(rest, stdout),
-                "predict" => PredictCommand.Run(rest, stdout),
+                "info" => InfoCommand.Run(rest, stdout, stderr),
+                "init" => InitCommand.Run(rest, stdout, stderr),
+                "predict" => PredictCommand.Run(rest, stdout, stderr),
                 _ => throw new UsageException("", $"unknown command '{args[0]}'"),
             };
         }

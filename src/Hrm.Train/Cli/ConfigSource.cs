@@ -10,7 +10,7 @@ internal static class ConfigSource
     /// Reads a JSON config file: either an object of architecture keys, or a run config whose <c>arch</c> member
     /// is one (the shape of the reference's all_config.yaml converted to JSON). Warnings go to stderr.
     /// </summary>
-    public static HrmConfig FromFile(string path)
+    public static HrmConfig FromFile(string path, TextWriter warn)
     {
         string text;
         try
@@ -36,16 +36,16 @@ internal static class ConfigSource
         {
             throw new HrmConfigException($"{path}: not valid JSON ({e.Message})", e);
         }
-        foreach (string w in warnings) Console.Error.WriteLine("hrm: warning: " + w);
+        foreach (string w in warnings) warn.WriteLine("hrm: warning: " + w);
         return cfg;
     }
 
     /// <summary>--config or --preset (exactly one, unless <paramref name="optional"/>; then null when neither).</summary>
-    public static HrmConfig? FromArgs(CliArgs args, string command, bool optional = false)
+    public static HrmConfig? FromArgs(CliArgs args, string command, TextWriter warn, bool optional = false)
     {
         string? file = args.Get("config"), preset = args.Get("preset");
         if (file != null && preset != null) throw new UsageException(command, "give --config or --preset, not both");
-        if (file != null) return FromFile(file);
+        if (file != null) return FromFile(file, warn);
         if (preset != null) return HrmPresets.Get(preset);
         if (optional) return null;
         throw new UsageException(command, $"give --config FILE or --preset NAME ({string.Join(", ", HrmPresets.Names)})");

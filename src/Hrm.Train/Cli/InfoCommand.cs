@@ -10,10 +10,10 @@ internal static class InfoCommand
 {
     public const string Usage = "hrm info (--config FILE | --preset NAME) [--batch N]";
 
-    public static int Run(ReadOnlySpan<string> argv, TextWriter o)
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("info", argv, ["config", "preset", "batch"]);
-        HrmConfig cfg = ConfigSource.FromArgs(args, "info")!;
+        HrmConfig cfg = ConfigSource.FromArgs(args, "info", err)!;
         int batch = args.GetInt("batch", 32, min: 1);
         var layout = new ParameterLayout(cfg);
         o.WriteLine("architecture: " + HrmConfigJson.Serialize(cfg));

@@ -10,10 +10,10 @@ internal static class InitCommand
 {
     public const string Usage = "hrm init (--config FILE | --preset NAME) [--seed N] --out model.safetensors";
 
-    public static int Run(ReadOnlySpan<string> argv, TextWriter o)
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("init", argv, ["config", "preset", "seed", "out"]);
-        HrmConfig cfg = ConfigSource.FromArgs(args, "init")!;
+        HrmConfig cfg = ConfigSource.FromArgs(args, "init", err)!;
         string output = args.Require("out");
         ulong seed = args.GetSeed("seed", 0);
         // Initialisation happens on the host; the float32 values are identical whatever backend later loads them.

@@ -18,11 +18,11 @@ internal static class PredictCommand
     private static readonly string[] Options =
         ["checkpoint", "inputs", "puzzle-identifiers", "config", "max-steps", "batch-size", "device", "threads", "out"];
 
-    public static int Run(ReadOnlySpan<string> argv, TextWriter o)
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("predict", argv, Options);
         string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs"), outDir = args.Require("out");
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf) : null;
+        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         int threads = args.GetInt("threads", 0, min: 0);
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", threads, out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);

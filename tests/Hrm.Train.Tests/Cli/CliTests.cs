@@ -1,0 +1,105 @@
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Model;
+using Hrm.Train.Cli;
+
+namespace Hrm.Train.Tests.Cli;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hrm-cli-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string P(string name) => Path.Combine(_dir.FullName, name);
+
+    private static (int Code, string Out, string Err) Hrm(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CommandLine.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Info_prints_the_reference_parameter_count_and_a_memory_plan()
+    {
+        (int code, string output, _) = Hrm("info", "--preset", "sudoku-extreme-1k", "--batch", "64");
+        Assert.Equal(0, code);
+        Assert.Contains("27,275,266", output);
+        Assert.Contains("model.inner.H_level.layers.3.mlp.down_proj.weight", output);
+        Assert.Contains("MiB", output);
+    }
+
+    [Fact]
+    public void Info_reads_a_reference_style_run_config_with_an_arch_section()
+    {
+        File.WriteAllText(P("all_config.json"),
+            """{"arch": {"name": "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1", "loss": {}, "hidden_size": 256, "num_heads": 4, "seq_len": 900, "vocab_size": 6}}""");
+        (int code, string output, string err) = Hrm("info", "--config", P("all_config.json"));
+        Assert.Equal(0, code);
+        Assert.Contains("\"hidden_size\":256", output);
+        Assert.Contains("'name' is accepted but not used", err);
+    }
+
+    [Fact]
+    public void Bad_configs_and_usage_are_reported_with_the_field()
+    {
+        File.WriteAllText(P("bad.json"), """{"hidden_size": 100, "num_heads": 8}""");
+        (int code, _, string err) = Hrm("info", "--config", P("bad.json"));
+        Assert.Equal(1, code);
+        Assert.Contains("num_heads", err);
+        File.WriteAllText(P("unknown.json"), """{"hiden_size": 128}""");
+        Assert.Contains("hiden_size", Hrm("info", "--config", P("unknown.json")).Err);
+        Assert.Equal(2, Hrm("info", "--preset", "tiny", "--bogus", "1").Code);
+        Assert.Equal(2, Hrm("frobnicate").Code);
+    }
+
+    [Fact]
+    public void Init_then_predict_writes_the_reference_outputs_and_matches_the_runtime()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--seed", "5", "--out", P("m.safetensors")).Code);
+        HrmConfig cfg = HrmPresets.Get("tiny");
+        var rng = new Random(3);
+        const int n = 3;
+        var tokens = new byte[n * cfg.SeqLen];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = (byte)rng.Next(1, cfg.VocabSize);
+        Npy.WriteUInt8(P("inputs.npy"), tokens, [n, cfg.SeqLen]);
+        (int code, _, string err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("inputs.npy"),
+            "--batch-size", "2", "--max-steps", "2", "--threads", "2", "--out", P("out"));
+        Assert.True(code == 0, err);
+        float[] logits = Npy.Read(P("out/logits.npy")).ToFloat32();
+        Assert.Equal(new long[] { n, cfg.SeqLen, cfg.VocabSize }, Npy.Read(P("out/logits.npy")).Shape);
+        int[] predictions = Npy.Read(P("out/predictions.npy")).ToInt32();
+        float[] qHalt = Npy.Read(P("out/q_halt_logits.npy")).ToFloat32();
+        Assert.Equal(n, Npy.Read(P("out/q_continue_logits.npy")).Count);
+
+        // The same rows through the runtime directly, one batch of 3.
+        using HrmModel model = HrmCheckpoint.Load(P("m.safetensors"), new CpuBackend(2));
+        model.Reserve(n, training: false);
+        ActState s = model.Evaluate(tokens.Select(b => (int)b).ToArray(), new int[n], maxSteps: 2);
+        var direct = new float[logits.Length];
+        model.ReadLogits(direct);
+        for (int i = 0; i < direct.Length; i++) Assert.Equal(direct[i], logits[i], 5);
+        Assert.Equal(s.QHalt, qHalt);
+        for (int i = 0; i < predictions.Length; i++)
+            Assert.Equal(PredictCommand.ArgMax(direct.AsSpan(i * cfg.VocabSize, cfg.VocabSize)), predictions[i]);
+    }
+
+    [Fact]
+    public void Predict_rejects_inputs_of_the_wrong_shape_or_vocabulary()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        Npy.WriteUInt8(P("short.npy"), new byte[2 * 80], [2, 80]);
+        (int code, _, string err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("short.npy"), "--out", P("o"));
+        Assert.Equal(1, code);
+        Assert.Contains("[N, 81]", err);
+        var big = new byte[81];
+        big[7] = 200;
+        Npy.WriteUInt8(P("vocab.npy"), big, [1, 81]);
+        err = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("vocab.npy"), "--out", P("o")).Err;
+        Assert.Contains("token 200", err);
+        Assert.Contains("position 7", err);
+    }
+}

@@ -1,9 +1,0 @@
-using Hrm.Runtime.Config;
-
-namespace Hrm.Train.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void Default_config_is_valid() => new HrmConfig().Validate();
-}
