@@ -20,6 +20,16 @@ public abstract unsafe class HostBackendBase : IDisposable
     /// <summary>A zeroed int32 region.</summary>
     public Buf AllocateInts(long count, string name) => Region(count, sizeof(int), name);
 
+    /// <summary>Frees a whole region returned by Allocate or AllocateInts.</summary>
+    public void Free(Buf region)
+    {
+        int i = _regions.FindIndex(r => r.Address == region.Address);
+        if (i < 0) throw new ArgumentException("not a region allocated by this backend (or already freed)", nameof(region));
+        AllocatedBytes -= _regions[i].Bytes;
+        _regions[i].Dispose();
+        _regions.RemoveAt(i);
+    }
+
     /// <summary>Frees every region.</summary>
     public void Dispose()
     {

@@ -29,6 +29,9 @@ public interface IHrmBackend : IDisposable
     /// <summary>A zeroed region of <paramref name="count"/> int32 elements.</summary>
     Buf AllocateInts(long count, string name);
 
+    /// <summary>Frees a whole region returned by <see cref="Allocate"/> or <see cref="AllocateInts"/>.</summary>
+    void Free(Buf region);
+
     /// <summary>Copies host floats into a buffer of the same length.</summary>
     void Upload(ReadOnlySpan<float> src, Buf dst);
 

@@ -16,6 +16,7 @@ public sealed partial class HrmModel : IDisposable
     private readonly IHrmBackend _b;
     private readonly BlockWeights[] _h, _l;
     private Workspace? _ws;
+    private Buf _actFloats, _actInts;
     private bool _disposed;
 
     /// <summary>Builds the model's parameter and gradient regions (zeroed; call <see cref="Initialize"/>).</summary>
@@ -93,8 +94,16 @@ public sealed partial class HrmModel : IDisposable
         int elem = _b.ElementSize;
         var measure = new ActivationPlan(elem);
         _ = new Workspace(measure, Config, batch, training);
+        if (_ws != null)
+        {
+            _ws = null;
+            Plan = null;
+            _b.Free(_actFloats);
+            _b.Free(_actInts);
+        }
         Buf floats = _b.Allocate(measure.FloatElements, $"activations (B={batch})");
         Buf ints = _b.AllocateInts(Math.Max(measure.IntElements, 1), $"activation ints (B={batch})");
+        (_actFloats, _actInts) = (floats, ints);
         var plan = new ActivationPlan(elem, floats.Address, ints.Address);
         _ws = new Workspace(plan, Config, batch, training);
         Plan = plan;

@@ -128,4 +128,20 @@ public class ActTests
         Assert.All(haltSteps, v => Assert.InRange(v, 2, 6));
         Assert.True(haltSteps.Distinct().Count() > 1, "exploration minima should differ between rows");
     }
+
+    [Fact]
+    public void Reserving_again_frees_the_previous_plan_and_a_wrong_batch_is_rejected()
+    {
+        HrmConfig cfg = ModelFixtures.Micro();
+        using var model = new HrmModel(cfg, new ReferenceBackend());
+        model.Reserve(2, training: true);
+        long bytes = model.Backend.AllocatedBytes;
+        model.Reserve(5, training: false);
+        Assert.NotEqual(bytes, model.Backend.AllocatedBytes);
+        model.Reserve(2, training: true);
+        Assert.Equal(bytes, model.Backend.AllocatedBytes);
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, 3, 1);
+        Assert.Throws<ArgumentException>(() => model.SetInputs(tokens, ids));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.SetInputs(new int[2 * cfg.SeqLen], [0, 3]));
+    }
 }

@@ -1,0 +1,66 @@
+using Hrm.Runtime.Config;
+
+namespace Hrm.Runtime.Tests.Config;
+
+public class HrmConfigTests
+{
+    [Fact]
+    public void Defaults_are_the_reference_hrm_v1()
+    {
+        var c = new HrmConfig();
+        Assert.Equal((512, 8, 4.0, 2, 2, 4, 4, 16, 0.1, 512), (c.HiddenSize, c.NumHeads, c.Expansion, c.HCycles, c.LCycles,
+            c.HLayers, c.LLayers, c.HaltMaxSteps, c.HaltExplorationProb, c.PuzzleEmbNdim));
+        Assert.Equal((PosEncoding.Rope, 10000.0, 1e-5), (c.PosEncodings, c.RopeTheta, c.RmsNormEps));
+        Assert.Equal((64, 1, 82, 1536), (c.HeadDim, c.PuzzleEmbLen, c.TotalSeqLen, c.Intermediate));
+    }
+
+    [Fact]
+    public void Json_round_trips_with_reference_key_names()
+    {
+        var c = new HrmConfig { HiddenSize = 256, NumHeads = 4, HCycles = 3, PosEncodings = PosEncoding.Learned, RmsNormEps = 1e-6, SeqLen = 900, VocabSize = 12, NumPuzzleIdentifiers = 77 };
+        string json = HrmConfigJson.Serialize(c);
+        foreach (string key in HrmConfigJson.Keys) Assert.Contains($"\"{key}\"", json);
+        Assert.Equal(c, HrmConfigJson.Parse(json));
+    }
+
+    [Fact]
+    public void Ignored_reference_keys_warn_and_unknown_keys_fail_with_their_name()
+    {
+        var warnings = new List<string>();
+        HrmConfig c = HrmConfigJson.Parse("""{"batch_size": 768, "forward_dtype": "bfloat16", "name": "x", "loss": {"name": "y"}, "H_cycles": 3}""", warnings);
+        Assert.Equal(3, c.HCycles);
+        Assert.Equal(4, warnings.Count);
+        var e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("""{"hidden": 4}"""));
+        Assert.Equal("hidden", e.Field);
+    }
+
+    [Theory]
+    [InlineData("""{"hidden_size": 500}""", "num_heads")]
+    [InlineData("""{"hidden_size": 24, "num_heads": 8}""", "num_heads")]
+    [InlineData("""{"hidden_size": "big"}""", "hidden_size")]
+    [InlineData("""{"expansion": -1}""", "expansion")]
+    [InlineData("""{"pos_encodings": "alibi"}""", "pos_encodings")]
+    [InlineData("""{"halt_exploration_prob": 1.5}""", "halt_exploration_prob")]
+    [InlineData("""{"H_cycles": 0}""", "H_cycles")]
+    [InlineData("""{"seq_len": 2.5}""", "seq_len")]
+    public void Invalid_values_name_the_field(string json, string field)
+    {
+        var e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse(json));
+        Assert.Equal(field, e.Field);
+        Assert.Contains(field, e.Message);
+    }
+
+    [Fact]
+    public void Malformed_json_is_a_config_error()
+    {
+        Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("{ not json"));
+        Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("[1, 2]"));
+    }
+
+    [Fact]
+    public void Every_preset_is_valid()
+    {
+        foreach (string name in HrmPresets.Names) HrmPresets.Get(name).Validate();
+        Assert.Throws<HrmConfigException>(() => HrmPresets.Get("nope"));
+    }
+}
