@@ -31,6 +31,7 @@ public sealed unsafe class MatmulTests : IDisposable
         { 13, 17, 2 },
         { 97, 45, 33 },
         { 300, 70, 130 },
+        { 1100, 24, 50 },
         { 1, 1, 1 },
     };
 
@@ -79,6 +80,7 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData((int)GemmPath.Vector256, 97, 45, 33)]
     [InlineData((int)GemmPath.Vector256, 82, 512, 130)]
     [InlineData((int)GemmPath.Scalar, 97, 45, 33)]
+    [InlineData((int)GemmPath.Vector256, 1100, 24, 50)]
     [InlineData((int)GemmPath.Scalar, 13, 17, 2)]
     public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
     {
@@ -153,6 +155,7 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(97, 512, 1536)]
     [InlineData(82, 1536, 512)]
     [InlineData(300, 70, 130)]
+    [InlineData(1100, 24, 50)]
     [InlineData(7, 33, 45)]
     public void Results_AreBitwiseIdentical_AcrossCallsAndThreadCounts(int m, int k, int n)
     {

@@ -21,23 +21,26 @@ internal enum GemmPath
 /// <summary>
 /// The GEMM behind <see cref="CpuOps.MatmulForward"/> and <see cref="CpuOps.MatmulBackward"/>, on raw
 /// pointers (the public methods validate and pin). All three products are cast into one form,
-/// C (rows×cols) (+)= A (rows×red) · B (red×cols) with B and C contiguous along cols:
+/// C (rows×cols) (+)= A (rows×red) · B (red×cols), computed in MR×NR register tiles (14×32 on Vector512) from
+/// A packed into MR-row micro-panels (MR floats per reduction step) and B packed into NR-column panels:
 /// <list type="bullet">
-/// <item>forward: C = out (M,N), A = inp (M,K), B = Wᵀ, packed once per call into 32-column panels;</item>
-/// <item>dinp: C = dinp (M,K), A = dout (M,N), B = W (N,K) read in place;</item>
-/// <item>dweight: C = dweight (N,K) accumulated, A = doutᵀ (N,M), B = inp (M,K) read in place.</item>
+/// <item>forward: C = out (M,N); A = inp, packed per task; B = Wᵀ, packed once per call (16×16 transposes);</item>
+/// <item>dinp: C = dinp (M,K); A = dout, packed per task; B = W, packed once per call;</item>
+/// <item>dweight: C = dweight (N,K), accumulated; M is cut into chunks of <see cref="Kc"/> rows, and for each chunk
+/// doutᵀ and inp are packed by all threads (rows of dout and inp read contiguously), then the tiles run.</item>
 /// </list>
-/// A is packed per task into MR-row micro-panels (zero-padded). Tasks are 2-D blocks of C (row blocks of up to
-/// <see cref="MaxMicroPerTask"/> micro-panels × column groups) so that every C element is owned by one task; the
-/// reduction runs in fixed chunks of <see cref="Kc"/>, so results are bitwise identical for any thread count.
+/// The parallel unit is a tile of C (up to <see cref="MaxMicroPerTask"/> micro-panels × a group of panels), claimed
+/// dynamically by the pool threads (robust to a descheduled thread). Every C element belongs to one tile and its
+/// reduction runs in order, in fixed chunks of <see cref="Kc"/>, so results are bitwise identical for any thread
+/// count, tile split or claiming order.
 /// </summary>
 internal static unsafe class Gemm
 {
-    /// <summary>Reduction chunk: A micro-panel (MR×Kc) and B micro-panel (Kc×NR) stay cache-resident.</summary>
-    internal const int Kc = 256;
+    /// <summary>Reduction chunk.</summary>
+    internal const int Kc = 512;
 
-    /// <summary>Most MR-row micro-panels per task (they share every B micro-panel the task loads).</summary>
-    internal const int MaxMicroPerTask = 8;
+    /// <summary>Most MR-row micro-panels per task (they share every B panel the task loads).</summary>
+    internal const int MaxMicroPerTask = 4;
 
     /// <summary>The fastest path this machine supports.</summary>
     internal static GemmPath Best =>
@@ -64,16 +67,11 @@ internal static unsafe class Gemm
         GemmScratch scratch = GemmScratch.For(pool);
         lock (scratch.Gate)
         {
-            int nr = NrOf(path);
-            int panels = (n + nr - 1) / nr;
-            float* packed = scratch.Shared((nint)panels * nr * k);
-            var pack = new PackTransposedJob(packed, weight, n, k, nr, panels, 4 * pool.ThreadCount);
-            pool.Run(&pack, pack.Tasks);
-
+            float* packed = PackB(scratch, pool, path, weight, k, red: k, cols: n, transposed: true);
             var job = new GemmJob(path, rows: m, cols: n, red: k, accumulate: false)
             {
-                A = inp, ARowStride = k, ARedStride = 1,
-                B = packed, BPacked = true,
+                A = inp, ARowStride = k,
+                B = packed,
                 C = output, Ldc = n,
             };
             RunGemm(ref job, pool, scratch);
@@ -106,21 +104,35 @@ internal static unsafe class Gemm
         {
             if (dinp != null)
             {
+                float* packedW = PackB(scratch, pool, path, weight, k, red: n, cols: k, transposed: false);
                 var jd = new GemmJob(path, rows: m, cols: k, red: n, accumulate: false)
                 {
-                    A = dout, ARowStride = n, ARedStride = 1,
-                    B = weight, BRedStride = k,
+                    A = dout, ARowStride = n,
+                    B = packedW,
                     C = dinp, Ldc = k,
                 };
                 RunGemm(ref jd, pool, scratch);
             }
-            var jw = new GemmJob(path, rows: n, cols: k, red: m, accumulate: true)
+
+            int mr = MrOf(path), nr = NrOf(path);
+            int kc = Math.Min(Kc, m);
+            nint aChunk = (nint)kc * ((n + mr - 1) / mr) * mr, bChunk = (nint)kc * ((k + nr - 1) / nr) * nr;
+            float* packedA = scratch.Shared(aChunk + bChunk);
+            float* packedB = packedA + aChunk;
+            for (int kk = 0; kk < m; kk += kc)
             {
-                A = dout, ARowStride = 1, ARedStride = n,
-                B = inp, BRedStride = k,
-                C = dweight, Ldc = k,
-            };
-            RunGemm(ref jw, pool, scratch);
+                int kl = Math.Min(kc, m - kk);
+                var pack = new ChunkPackJob(path, packedA, packedB, dout + (nint)kk * n, inp + (nint)kk * k, kl, n, k,
+                    4 * pool.ThreadCount);
+                pool.Run(&pack, pack.Tasks);
+                var jw = new GemmJob(path, rows: n, cols: k, red: kl, accumulate: true)
+                {
+                    A = packedA, APacked = true,
+                    B = packedB,
+                    C = dweight, Ldc = k,
+                };
+                RunGemm(ref jw, pool, scratch);
+            }
         }
     }
 
@@ -139,19 +151,12 @@ internal static unsafe class Gemm
         int colGroups = 1;
         while (rowBlocks * colGroups < target)
         {
-            // Prefer splitting columns while groups keep >= 4 panels (A is then packed once per 4+ panels),
-            // then rows, then columns down to single panels.
+            // At least 4 tiles per thread: prefer splitting columns while groups keep >= 4 panels (A is packed once
+            // per tile and chunk), then rows, then columns down to single panels.
             if (colPanels / (colGroups * 2) >= 4) colGroups *= 2;
             else if (rowBlocks < rowMicro) rowBlocks = Math.Min(rowMicro, rowBlocks * 2);
             else if (colGroups < colPanels) colGroups = Math.Min(colPanels, colGroups * 2);
             else break;
-        }
-        // Static round-robin assignment: make the task count a multiple of the thread count where possible.
-        int tasks = rowBlocks * colGroups;
-        if (tasks % threads != 0 && colGroups == 1)
-        {
-            int rounded = (rowBlocks + threads - 1) / threads * threads;
-            if (rounded <= rowMicro) rowBlocks = rounded;
         }
         job.RowMicro = rowMicro;
         job.RowBlocks = rowBlocks;
@@ -159,29 +164,38 @@ internal static unsafe class Gemm
         job.ColGroups = colGroups;
         int maxMicro = (rowMicro + rowBlocks - 1) / rowBlocks;
         int kc = Math.Min(Kc, job.Red);
-        job.ApFloats = RoundUp16((nint)maxMicro * job.Mr * kc);
-        job.ScratchStride = job.ApFloats + RoundUp16((nint)kc * job.Nr) + RoundUp16((nint)job.Mr * job.Nr);
-        job.Threads = threads;
+        // + 16: the 16-row transposes of PackA write two floats past a micro-panel.
+        job.ApFloats = job.APacked ? 0 : RoundUp16((nint)maxMicro * job.Mr * kc) + 16;
+        job.ScratchStride = job.ApFloats + RoundUp16((nint)job.Mr * job.Nr);
+        job.Tiles = rowBlocks * colGroups;
         job.Scratch = scratch.PerThread(job.ScratchStride, threads);
-        fixed (GemmJob* p = &job) pool.Run(p, rowBlocks * colGroups);
+        int next = 0;
+        job.Next = &next;
+        fixed (GemmJob* p = &job) pool.Run(p, Math.Min(threads, job.Tiles));
     }
 
     private static nint RoundUp16(nint x) => (x + 15) & ~(nint)15;
 
-    /// <summary>One 2-D block of C per task; see <see cref="Gemm"/>.</summary>
+    /// <summary>Tiles of C (2-D blocks), claimed dynamically by one task per pool thread.</summary>
     private struct GemmJob : IParallelJob
     {
         public readonly GemmPath Path;
         public readonly int Mr, Nr, Rows, Cols, Red;
         public readonly bool Accumulate;
+
+        /// <summary>Row-major A (rows×red, row stride ARowStride), or pre-packed micro-panels when APacked.</summary>
         public float* A;
-        public nint ARowStride, ARedStride;
+        public nint ARowStride;
+        public bool APacked;
+
+        /// <summary>Packed B: panel j at B + j·Red·NR, NR floats per reduction step.</summary>
         public float* B;
-        public nint BRedStride;
-        public bool BPacked;
         public float* C;
         public nint Ldc;
-        public int RowMicro, RowBlocks, ColPanels, ColGroups, Threads;
+        public int RowMicro, RowBlocks, ColPanels, ColGroups, Tiles;
+
+        /// <summary>Next unclaimed tile (which thread computes a tile does not change its result).</summary>
+        public int* Next;
         public float* Scratch;
         public nint ScratchStride, ApFloats;
 
@@ -196,51 +210,43 @@ internal static unsafe class Gemm
             Accumulate = accumulate;
         }
 
+        /// <summary>Task <paramref name="thread"/> (one per pool thread) computes tiles until none is left.</summary>
+        public readonly void Execute(int thread)
+        {
+            float* scratch = Scratch + thread * ScratchStride;
+            int tile;
+            while ((tile = Interlocked.Increment(ref *Next) - 1) < Tiles) Tile(tile, scratch);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public readonly void Execute(int index)
+        private readonly void Tile(int index, float* ap)
         {
             int rb = index / ColGroups, cg = index - rb * ColGroups;
             int mic0 = (int)((long)rb * RowMicro / RowBlocks), mic1 = (int)((long)(rb + 1) * RowMicro / RowBlocks);
             int pan0 = (int)((long)cg * ColPanels / ColGroups), pan1 = (int)((long)(cg + 1) * ColPanels / ColGroups);
             if (mic0 == mic1 || pan0 == pan1) return;
             int mr = Mr, nr = Nr;
-            float* ap = Scratch + index % Threads * ScratchStride;
-            float* bt = ap + ApFloats;
-            float* ct = bt + RoundUp16((nint)Math.Min(Kc, Red) * nr);
+            float* ct = ap + ApFloats;
             for (int kk = 0; kk < Red; kk += Kc)
             {
                 int kl = Math.Min(Kc, Red - kk);
                 bool load = Accumulate || kk > 0;
-                for (int mi = mic0; mi < mic1; mi++) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, kk, kl);
+                if (!APacked)
+                {
+                    for (int mi = mic0; mi < mic1; mi++) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, kk, kl);
+                }
                 for (int pj = pan0; pj < pan1; pj++)
                 {
                     int c0 = pj * nr, cw = Math.Min(nr, Cols - c0);
-                    float* bp;
-                    nint bs;
-                    if (BPacked)
-                    {
-                        bp = B + ((nint)pj * Red + kk) * nr;
-                        bs = nr;
-                    }
-                    else if (cw == nr)
-                    {
-                        bp = B + kk * BRedStride + c0;
-                        bs = BRedStride;
-                    }
-                    else
-                    {
-                        PackBTail(bt, B + kk * BRedStride + c0, BRedStride, kl, cw, nr);
-                        bp = bt;
-                        bs = nr;
-                    }
+                    float* bp = B + ((nint)pj * Red + kk) * nr;
                     for (int mi = mic0; mi < mic1; mi++)
                     {
                         int r = mi * mr, rh = Math.Min(mr, Rows - r);
-                        float* a = ap + (nint)(mi - mic0) * mr * kl;
+                        float* a = APacked ? A + ((nint)mi * Red + kk) * mr : ap + (nint)(mi - mic0) * mr * kl;
                         float* cp = C + r * Ldc + c0;
                         if (rh == mr && cw == nr)
                         {
-                            Kernel(a, bp, bs, cp, Ldc, kl, load);
+                            Kernel(a, bp, cp, Ldc, kl, load);
                         }
                         else
                         {
@@ -252,7 +258,7 @@ internal static unsafe class Gemm
                                         ct[i * nr + j] = i < rh && j < cw ? cp[i * Ldc + j] : 0f;
                                 }
                             }
-                            Kernel(a, bp, bs, ct, nr, kl, load);
+                            Kernel(a, bp, ct, nr, kl, load);
                             for (int i = 0; i < rh; i++)
                             {
                                 for (int j = 0; j < cw; j++) cp[i * Ldc + j] = ct[i * nr + j];
@@ -263,70 +269,61 @@ internal static unsafe class Gemm
             }
         }
 
-        private readonly void Kernel(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load)
+        private readonly void Kernel(float* a, float* b, float* c, nint ldc, int kc, bool load)
         {
-            if (Path == GemmPath.Vector512) GemmKernels.Kernel512(a, b, bs, c, ldc, kc, load);
-            else GemmKernels.Kernel256(a, b, bs, c, ldc, kc, load);
+            if (Path == GemmPath.Vector512) GemmKernels.Kernel512(a, b, 32, c, ldc, kc, load);
+            else GemmKernels.Kernel256(a, b, 16, c, ldc, kc, load);
         }
 
-        /// <summary>Rows r..r+MR (zero past Rows), reduction kk..kk+kl of A into dst[p*MR + i].</summary>
+        /// <summary>
+        /// Rows r..r+MR (zero past Rows), reduction kk..kk+kl of the row-major A into dst[p·MR + i]. On Vector512,
+        /// with 16 rows available, 16×16 transposes with a destination stride of MR: each writes two floats past
+        /// its MR, which the next step (or the next micro-panel, or the scratch slack) overwrites.
+        /// </summary>
         private readonly void PackA(float* dst, int r, int kk, int kl)
         {
             int mr = Mr, rh = Math.Min(mr, Rows - r);
-            if (ARedStride == 1)
+            float* src = A + r * ARowStride + kk;
+            int pv = 0;
+            if (Path == GemmPath.Vector512 && r + 16 <= Rows)
             {
-                for (int i = 0; i < rh; i++)
-                {
-                    float* src = A + r * ARowStride + i * ARowStride + kk;
-                    for (int p = 0; p < kl; p++) dst[p * mr + i] = src[p];
-                }
-                for (int i = rh; i < mr; i++)
-                {
-                    for (int p = 0; p < kl; p++) dst[p * mr + i] = 0f;
-                }
+                pv = kl & ~15;
+                for (int p = 0; p < pv; p += 16) GemmKernels.Transpose16x16(src + p, ARowStride, dst + p * mr, mr);
             }
-            else
+            for (int i = 0; i < rh; i++)
             {
-                for (int p = 0; p < kl; p++)
-                {
-                    float* src = A + (kk + p) * ARedStride + r * ARowStride;
-                    float* d = dst + p * mr;
-                    int i = 0;
-                    for (; i < rh; i++) d[i] = src[i * ARowStride];
-                    for (; i < mr; i++) d[i] = 0f;
-                }
+                float* s = src + i * ARowStride;
+                for (int p = pv; p < kl; p++) dst[p * mr + i] = s[p];
             }
-        }
-
-        /// <summary>A partial column panel (cw &lt; NR columns, kl rows of stride ld) zero-padded to NR.</summary>
-        private static void PackBTail(float* dst, float* src, nint ld, int kl, int cw, int nr)
-        {
-            for (int p = 0; p < kl; p++)
+            for (int i = rh; i < mr; i++)
             {
-                float* s = src + p * ld;
-                float* d = dst + p * nr;
-                int j = 0;
-                for (; j < cw; j++) d[j] = s[j];
-                for (; j < nr; j++) d[j] = 0f;
+                for (int p = pv; p < kl; p++) dst[p * mr + i] = 0f;
             }
         }
     }
 
-    /// <summary>Packs W (N,K) into panels of NR columns of Wᵀ: dst[panel][p][j] = W[panel·NR + j, p], zero-padded.</summary>
-    private readonly struct PackTransposedJob : IParallelJob
+    /// <summary>
+    /// Packs one chunk of rows (kl rows of dout (·,N) and inp (·,K)) for the dweight product: doutᵀ into MR-row
+    /// micro-panels (dst[mi][p][i] = dout[p, mi·MR + i]) and inp into NR-column panels. Tasks own row ranges.
+    /// </summary>
+    private readonly struct ChunkPackJob : IParallelJob
     {
-        private readonly float* _dst, _w;
-        private readonly int _n, _k, _nr, _panels;
+        private readonly GemmPath _path;
+        private readonly float* _aDst, _bDst, _dout, _inp;
+        private readonly int _rows, _n, _k;
 
-        public PackTransposedJob(float* dst, float* w, int n, int k, int nr, int panels, int maxTasks)
+        public ChunkPackJob(GemmPath path, float* aDst, float* bDst, float* dout, float* inp, int rows, int n, int k,
+            int maxTasks)
         {
-            _dst = dst;
-            _w = w;
+            _path = path;
+            _aDst = aDst;
+            _bDst = bDst;
+            _dout = dout;
+            _inp = inp;
+            _rows = rows;
             _n = n;
             _k = k;
-            _nr = nr;
-            _panels = panels;
-            Tasks = Math.Min(panels, maxTasks);
+            Tasks = Math.Max(1, Math.Min(rows / 8, maxTasks));
         }
 
         public int Tasks { get; }
@@ -334,24 +331,163 @@ internal static unsafe class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
-            int p0 = (int)((long)index * _panels / Tasks), p1 = (int)((long)(index + 1) * _panels / Tasks);
-            int k = _k, nr = _nr;
-            for (int pj = p0; pj < p1; pj++)
+            int p0 = (int)((long)index * _rows / Tasks), p1 = (int)((long)(index + 1) * _rows / Tasks);
+            int mr = MrOf(_path), nr = NrOf(_path), n = _n, kl = _rows;
+            bool v512 = _path == GemmPath.Vector512;
+            for (int p = p0; p < p1; p++)
             {
-                float* panel = _dst + (nint)pj * k * nr;
-                for (int j = 0; j < nr; j++)
+                // doutᵀ: 14 floats per micro-panel; a 16-float store spills two floats into row p+1 of the same
+                // micro-panel, which this task writes next (so not on its last row).
+                float* s = _dout + (nint)p * n;
+                int mi = 0;
+                if (v512 && p + 1 < p1)
                 {
-                    int row = pj * nr + j;
-                    float* d = panel + j;
-                    if (row < _n)
+                    for (; mi * 14 + 16 <= n; mi++)
+                        Vector512.Store(Vector512.Load(s + mi * 14), _aDst + ((nint)mi * kl + p) * 14);
+                }
+                for (; mi * mr < n; mi++)
+                {
+                    float* d = _aDst + ((nint)mi * kl + p) * mr;
+                    int cw = Math.Min(mr, n - mi * mr), i = 0;
+                    for (; i < cw; i++) d[i] = s[mi * mr + i];
+                    for (; i < mr; i++) d[i] = 0f;
+                }
+            }
+            PackRows(_bDst, _inp, _k, kl, _k, nr, p0, p1);
+        }
+    }
+
+    /// <summary>
+    /// Rows r0..r1 of a row-major B (row stride ld, <paramref name="cols"/> columns, <paramref name="red"/> rows)
+    /// into NR-column panels: dst[panel][p][j] = src[p·ld + panel·NR + j], zero past cols.
+    /// </summary>
+    private static void PackRows(float* dst, float* src, nint ld, int red, int cols, int nr, int r0, int r1)
+    {
+        int full = cols / nr;
+        nint panelSize = (nint)red * nr;
+        for (int p = r0; p < r1; p++)
+        {
+            float* s = src + p * ld;
+            float* d = dst + (nint)p * nr;
+            int pj = 0;
+            if (nr == 32 && Vector512.IsHardwareAccelerated)
+            {
+                for (; pj < full; pj++, s += 32, d += panelSize)
+                {
+                    Vector512.Store(Vector512.Load(s), d);
+                    Vector512.Store(Vector512.Load(s + 16), d + 16);
+                }
+            }
+            else if (nr == 16 && Vector256.IsHardwareAccelerated)
+            {
+                for (; pj < full; pj++, s += 16, d += panelSize)
+                {
+                    Vector256.Store(Vector256.Load(s), d);
+                    Vector256.Store(Vector256.Load(s + 8), d + 8);
+                }
+            }
+            for (; pj < full; pj++, s += nr, d += panelSize)
+            {
+                for (int j = 0; j < nr; j++) d[j] = s[j];
+            }
+            if (pj * nr < cols)
+            {
+                int cw = cols - pj * nr, j = 0;
+                for (; j < cw; j++) d[j] = s[j];
+                for (; j < nr; j++) d[j] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs B (red×cols) into column panels of NR, zero-padded: dst[panel][p][j] = B(p, panel·NR + j), where
+    /// B(p, j) = src[j·ld + p] when <paramref name="transposed"/> (W of the forward pass) and src[p·ld + j]
+    /// otherwise. Returns the packed copy, in the shared scratch.
+    /// </summary>
+    private static float* PackB(GemmScratch scratch, WorkerPool pool, GemmPath path, float* src, int ld, int red,
+        int cols, bool transposed)
+    {
+        int nr = NrOf(path);
+        int panels = (cols + nr - 1) / nr;
+        float* dst = scratch.Shared((nint)panels * red * nr);
+        var job = new PackJob(dst, src, ld, red, cols, nr, panels, transposed, path, 4 * pool.ThreadCount);
+        pool.Run(&job, job.Tasks);
+        return dst;
+    }
+
+    /// <summary>See <see cref="PackB"/>. Transposed packing splits panels between tasks, direct packing rows.</summary>
+    private readonly struct PackJob : IParallelJob
+    {
+        private readonly float* _dst, _src;
+        private readonly nint _ld;
+        private readonly int _red, _cols, _nr, _panels;
+        private readonly bool _transposed;
+        private readonly GemmPath _path;
+
+        public PackJob(float* dst, float* src, nint ld, int red, int cols, int nr, int panels, bool transposed,
+            GemmPath path, int maxTasks)
+        {
+            _dst = dst;
+            _src = src;
+            _ld = ld;
+            _red = red;
+            _cols = cols;
+            _nr = nr;
+            _panels = panels;
+            _transposed = transposed;
+            _path = path;
+            Tasks = Math.Max(1, Math.Min(transposed ? panels : red / 16, maxTasks));
+        }
+
+        public int Tasks { get; }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int index)
+        {
+            if (_transposed)
+            {
+                int p0 = (int)((long)index * _panels / Tasks), p1 = (int)((long)(index + 1) * _panels / Tasks);
+                for (int pj = p0; pj < p1; pj++) PackTransposedPanel(pj);
+            }
+            else
+            {
+                int r0 = (int)((long)index * _red / Tasks), r1 = (int)((long)(index + 1) * _red / Tasks);
+                PackRows(_dst, _src, _ld, _red, _cols, _nr, r0, r1);
+            }
+        }
+
+        /// <summary>Panel pj of Wᵀ: source rows pj·NR.. (contiguous along p) become columns.</summary>
+        private void PackTransposedPanel(int pj)
+        {
+            int nr = _nr, red = _red;
+            float* panel = _dst + (nint)pj * red * nr;
+            int j = 0;
+            if (_path == GemmPath.Vector512)
+            {
+                // 16×16 register transposes for full groups of 16 source rows; scalar for the p tail.
+                int pv = red & ~15;
+                for (; j + 16 <= nr && pj * nr + j + 16 <= _cols; j += 16)
+                {
+                    float* s = _src + (nint)(pj * nr + j) * _ld;
+                    for (int p = 0; p < pv; p += 16) GemmKernels.Transpose16x16(s + p, _ld, panel + p * nr + j, nr);
+                    for (int jj = 0; jj < 16; jj++)
                     {
-                        float* s = _w + (nint)row * k;
-                        for (int p = 0; p < k; p++) d[p * nr] = s[p];
+                        for (int p = pv; p < red; p++) panel[p * nr + j + jj] = s[jj * _ld + p];
                     }
-                    else
-                    {
-                        for (int p = 0; p < k; p++) d[p * nr] = 0f;
-                    }
+                }
+            }
+            for (; j < nr; j++)
+            {
+                int row = pj * nr + j;
+                float* d = panel + j;
+                if (row < _cols)
+                {
+                    float* s = _src + row * _ld;
+                    for (int p = 0; p < red; p++) d[p * nr] = s[p];
+                }
+                else
+                {
+                    for (int p = 0; p < red; p++) d[p * nr] = 0f;
                 }
             }
         }

@@ -30,7 +30,9 @@ internal sealed unsafe class GemmScratch
         return Cache.GetValue(pool, static _ => new GemmScratch());
     }
 
-    /// <summary>At least <paramref name="floats"/> floats (a multiple of 16) for each of <paramref name="threads"/> threads.</summary>
+    /// <summary>
+    /// At least <paramref name="floats"/> floats (a multiple of 16) for each of <paramref name="threads"/> threads.
+    /// </summary>
     public float* PerThread(nint floats, int threads) => Ensure(ref _perThread, ref _perThreadFloats, floats * threads);
 
     /// <summary>At least <paramref name="floats"/> floats shared by all tasks.</summary>
