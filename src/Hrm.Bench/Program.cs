@@ -8,4 +8,9 @@ if (args.Length > 0 && args[0] == "quick")
     SegmentTimer.Run(Console.Out, threads);
     return;
 }
+if (args.Length > 0 && args[0] == "gemm")
+{
+    GemmProbe.Run(Console.Out);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(SegmentTimer).Assembly).Run(args);

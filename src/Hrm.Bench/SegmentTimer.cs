@@ -26,7 +26,7 @@ public static class SegmentTimer
     {
         using var m = new BenchModel(cfg, batch, training, threads);
         Action run = training ? m.ForwardBackward : m.Forward;
-        run();
+        for (int i = 0; i < 3; i++) run(); // warm-up: JIT tiers, packing scratch
         var times = new double[reps];
         long bytes = 0;
         for (int i = 0; i < reps; i++)
