@@ -8,6 +8,12 @@ if (args.Length > 0 && args[0] == "quick")
     SegmentTimer.Run(Console.Out, threads);
     return;
 }
+if (args.Length > 0 && args[0] == "optim")
+{
+    int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    OptimizerTimer.Run(Console.Out, threads);
+    return;
+}
 if (args.Length > 0 && args[0] == "gemm")
 {
     GemmProbe.Run(Console.Out);

@@ -26,4 +26,7 @@ public enum HrmOp
 
     /// <summary>lm_head and Q head.</summary>
     Heads,
+
+    /// <summary>Optimiser steps: AdamATan2 over the dense parameters, SignSGD over puzzle-embedding rows.</summary>
+    Optimizer,
 }

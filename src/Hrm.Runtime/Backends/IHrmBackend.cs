@@ -108,4 +108,24 @@ public interface IHrmBackend : IDisposable
 
     /// <summary>dzH[:,0] +=, dW (2,C) +=, dbias (2) += from dq (B,2).</summary>
     void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c);
+
+    /// <summary>
+    /// One AdamATan2 step (adam-atan2 0.0.3, no epsilon) over a flat region: param, grad, m (first moment) and
+    /// v (second moment) have the same length. With t = <paramref name="stepNumber"/> (1 for the first update):
+    /// θ ← θ·(1 − lr·wd); m ← m + (1−β1)(g − m); v ← v + (1−β2)(g² − v);
+    /// θ ← θ − (lr / (1 − β1^t))·atan2(m, √v / √(1 − β2^t)). The hyperparameters are doubles and the constants
+    /// (bias corrections, 1 − lr·wd, 1 − β) are computed in double, as the reference computes them on the host;
+    /// the per-element math runs in the backend's precision. Zero param, grad, m and v stay zero.
+    /// </summary>
+    void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
+        double weightDecay, int stepNumber);
+
+    /// <summary>
+    /// SignSGD with decoupled weight decay on the rows of <paramref name="table"/> (R, W = <paramref name="width"/>)
+    /// named by <paramref name="ids"/> (int; the first <paramref name="rows"/> are used, as are the first rows·W
+    /// elements of <paramref name="rowGrads"/>): gradient rows with the same id are summed (in row order), then each
+    /// touched table row becomes w·(1 − lr·wd) − lr·sign(Σg) (sign(0) = 0). Rows not named are left untouched (no
+    /// decay). Ids outside [0, R) throw.
+    /// </summary>
+    void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay);
 }

@@ -128,6 +128,19 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         => C.QHeadBackward(F(dzH), F(dweight), F(dbias), F(dq), F(zH), F(weight), batch, t, c, _pool);
 
     /// <inheritdoc/>
+    public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
+        double weightDecay, int stepNumber)
+        => C.AdamATan2Step(F(param), F(grad), F(m), F(v), lr, beta1, beta2, weightDecay, stepNumber, _pool);
+
+    /// <inheritdoc/>
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        C.SignSgdRows(F(table), F(rowGrads.Slice(0, (long)rows * width)), Ints(ids)[..rows], width, lr, weightDecay,
+            _pool);
+    }
+
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         _pool.Dispose();

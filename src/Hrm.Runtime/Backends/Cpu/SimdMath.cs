@@ -3,8 +3,11 @@ using System.Runtime.Intrinsics;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
-/// <summary>Vectorised float math for the CPU ops: exp (Cephes polynomial, about 1 ulp) and reductions.</summary>
-internal static unsafe class SimdMath
+/// <summary>
+/// Vectorised float math for the CPU ops: exp (Cephes polynomial, about 1 ulp), reductions, and atan2
+/// (SimdMath.Atan2.cs).
+/// </summary>
+internal static unsafe partial class SimdMath
 {
     // exp(x) = 2^n · e^r, n = round(x·log2 e), r = x − n·ln 2 (two-constant Cody–Waite),
     // e^r by a degree-6 polynomial.

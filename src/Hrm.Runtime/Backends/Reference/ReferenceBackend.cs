@@ -130,6 +130,18 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
         => R.QHeadBackward(D(dzH), D(dweight), D(dbias), D(dq), D(zH), D(weight), batch, t, c);
 
+    /// <inheritdoc/>
+    public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
+        double weightDecay, int stepNumber)
+        => R.AdamATan2Step(D(param), D(grad), D(m), D(v), lr, beta1, beta2, weightDecay, stepNumber);
+
+    /// <inheritdoc/>
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        R.SignSgdRows(D(table), D(rowGrads.Slice(0, (long)rows * width)), Ints(ids)[..rows], width, lr, weightDecay);
+    }
+
     private static Span<double> D(Buf b)
     {
         if (b.IsEmpty) return [];
