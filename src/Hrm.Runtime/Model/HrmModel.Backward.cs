@@ -12,6 +12,9 @@ public sealed partial class HrmModel
     /// <summary>Upstream gradient of the Q logits (B,2).</summary>
     public Buf QGrad => Ws.DQ;
 
+    /// <summary>Puzzle identifiers (B) of the staged batch: the row ids for the sparse optimiser.</summary>
+    public Buf PuzzleIdsBuffer => Ws.PuzzleIds;
+
     /// <summary>Per-row puzzle-embedding gradients (B,Pd) written by <see cref="Backward"/>, for the sparse optimiser.</summary>
     public Buf PuzzleRowsGrad => Ws.DPuzzleRows;
 

@@ -11,6 +11,11 @@ internal static class CommandLine
         ("info", InfoCommand.Usage, "architecture, parameter table and memory plan"),
         ("init", InitCommand.Usage, "write a freshly initialised checkpoint"),
         ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
+        ("train", TrainCommand.Usage, "train (or resume) a run; checkpoints and metrics.jsonl in the run directory"),
+        ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),
+        ("solve", SolveCommand.Usage, "solve one Sudoku with a trained checkpoint"),
+        ("data", DataCommand.Usage, "build a dataset (Sudoku: generated, or from the reference's CSVs)"),
+        ("quickstart", QuickstartCommand.Usage, "generate data, train a small model on the CPU, evaluate, solve three"),
     ];
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
@@ -30,6 +35,11 @@ internal static class CommandLine
                 "info" => InfoCommand.Run(rest, stdout, stderr),
                 "init" => InitCommand.Run(rest, stdout, stderr),
                 "predict" => PredictCommand.Run(rest, stdout, stderr),
+                "train" => TrainCommand.Run(rest, stdout, stderr),
+                "eval" => EvalCommand.Run(rest, stdout, stderr),
+                "solve" => SolveCommand.Run(rest, stdout, stderr),
+                "data" => DataCommand.Run(rest, stdout, stderr),
+                "quickstart" => QuickstartCommand.Run(rest, stdout, stderr),
                 _ => throw new UsageException("", $"unknown command '{args[0]}'"),
             };
         }
@@ -41,7 +51,8 @@ internal static class CommandLine
             else PrintHelp(stderr);
             return 2;
         }
-        catch (Exception e) when (e is HrmConfigException or HrmFormatException or ArgumentException or IOException
+        catch (Exception e) when (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException
+                                      or Hrm.Train.Training.TrainingDivergedException or IOException
                                       or UnauthorizedAccessException or InvalidOperationException)
         {
             stderr.WriteLine($"hrm: error: {e.Message}");

@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Train.Training;
 
 namespace Hrm.Train.Cli;
 
@@ -54,16 +55,25 @@ internal static class PredictCommand
             s.QHalt.AsSpan(0, rows).CopyTo(qHalt.AsSpan(start));
             s.QContinue.AsSpan(0, rows).CopyTo(qCont.AsSpan(start));
         }
-        var predictions = new int[n * l];
-        for (int i = 0; i < n * l; i++) predictions[i] = ArgMax(logits.AsSpan(i * v, v));
+        var outputs = new EvalOutputs(n, l, v);
+        logits.CopyTo(outputs.Logits, 0);
+        qHalt.CopyTo(outputs.QHalt, 0);
+        qCont.CopyTo(outputs.QContinue, 0);
+        WriteOutputs(outDir, outputs, n, l, v, o);
+        return 0;
+    }
 
+    /// <summary>Writes logits.npy, q_halt_logits.npy, q_continue_logits.npy and predictions.npy (argmax).</summary>
+    public static void WriteOutputs(string outDir, EvalOutputs r, int n, int l, int v, TextWriter o)
+    {
+        var predictions = new int[n * l];
+        for (int i = 0; i < n * l; i++) predictions[i] = ArgMax(r.Logits.AsSpan(i * v, v));
         Directory.CreateDirectory(outDir);
-        Npy.WriteFloat32(Path.Combine(outDir, "logits.npy"), logits, [n, l, v]);
-        Npy.WriteFloat32(Path.Combine(outDir, "q_halt_logits.npy"), qHalt, [n]);
-        Npy.WriteFloat32(Path.Combine(outDir, "q_continue_logits.npy"), qCont, [n]);
+        Npy.WriteFloat32(Path.Combine(outDir, "logits.npy"), r.Logits, [n, l, v]);
+        Npy.WriteFloat32(Path.Combine(outDir, "q_halt_logits.npy"), r.QHalt, [n]);
+        Npy.WriteFloat32(Path.Combine(outDir, "q_continue_logits.npy"), r.QContinue, [n]);
         Npy.WriteInt32(Path.Combine(outDir, "predictions.npy"), predictions, [n, l]);
         o.WriteLine($"wrote logits.npy [{n}, {l}, {v}], q_halt_logits.npy, q_continue_logits.npy, predictions.npy to {outDir}");
-        return 0;
     }
 
     /// <summary>First index of the maximum (torch.argmax's tie rule).</summary>

@@ -1,0 +1,51 @@
+using System.Globalization;
+using Hrm.Runtime.Backends;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Model;
+using Hrm.Train.Data;
+using Hrm.Train.Training;
+
+namespace Hrm.Train.Cli;
+
+/// <summary><c>hrm eval</c>: the reference's evaluation on a dataset's test split, with optional output dump.</summary>
+internal static class EvalCommand
+{
+    public const string Usage =
+        "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE] [--max-steps N] [--batch-size N]\n" +
+        "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--device ...] [--threads N]";
+
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
+    {
+        var args = new CliArgs("eval", argv,
+            ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "device", "threads"]);
+        string ckpt = args.Require("checkpoint"), data = args.Require("data");
+        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
+        using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
+        using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
+        HrmConfig a = model.Config;
+        if (test.SeqLen != a.SeqLen || test.Metadata.VocabSize != a.VocabSize)
+            throw new HrmFormatException(data, "dataset.json",
+                $"seq_len {test.SeqLen} / vocab_size {test.Metadata.VocabSize} do not match the checkpoint's {a.SeqLen} / {a.VocabSize}");
+        int maxSteps = args.GetInt("max-steps", a.HaltMaxSteps, min: 1);
+        int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, test.ExampleCount));
+        LossType lossType = (args.Get("loss") ?? "stablemax_cross_entropy") switch
+        {
+            "stablemax_cross_entropy" => LossType.StablemaxCrossEntropy,
+            "softmax_cross_entropy" => LossType.SoftmaxCrossEntropy,
+            string s => throw new UsageException("eval", $"--loss: unknown loss '{s}'"),
+        };
+        o.WriteLine($"{notice}; {test.ExampleCount:N0} examples, batch {batch}, {maxSteps} segments each");
+        model.Reserve(batch, training: false);
+        string? outDir = args.Get("out");
+        EvalOutputs? outputs = outDir != null ? new EvalOutputs(test.ExampleCount, a.SeqLen, a.VocabSize) : null;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs);
+        double secs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        foreach ((string k, double v) in m) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v:F4}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.ExampleCount / secs:F1} sequences/s ({secs:F1} s)"));
+        if (outputs != null) PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize, o);
+        return 0;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hrm.Runtime.Model;
+using Hrm.Train.Data;
+using Hrm.Train.Training;
+
+namespace Hrm.Train.Cli;
+
+/// <summary>
+/// <c>hrm quickstart</c>: generates Sudoku data, trains the <c>sudoku-quickstart</c> preset on the CPU, evaluates
+/// it on held-out puzzles, solves three and prints them, then says where the checkpoint and metrics are.
+/// </summary>
+internal static class QuickstartCommand
+{
+    public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...]";
+
+    /// <summary>The band: 9x9 puzzles with this many givens (see README).</summary>
+    public const int Givens = 60;
+    public const int TrainPuzzles = 4000;
+    public const int TestPuzzles = 1000;
+
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
+    {
+        var sets = new List<string>();
+        var rest = new List<string>();
+        for (int i = 0; i < argv.Length; i++)
+        {
+            if (argv[i] == "--set" && i + 1 < argv.Length) sets.Add(argv[++i]);
+            else rest.Add(argv[i]);
+        }
+        var args = new CliArgs("quickstart", rest.ToArray(), ["out", "threads"]);
+        string root = args.Get("out") ?? Path.Combine("runs", "quickstart");
+        string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
+        var total = Stopwatch.StartNew();
+        o.WriteLine($"1/4 data: {TrainPuzzles} train + {TestPuzzles} held-out 9x9 puzzles with {Givens} givens -> {data}");
+        int code = DataCommand.Run(["sudoku", "--generate", TrainPuzzles.ToString(CultureInfo.InvariantCulture),
+            "--test", TestPuzzles.ToString(CultureInfo.InvariantCulture), "--min-givens", Givens.ToString(CultureInfo.InvariantCulture),
+            "--max-givens", Givens.ToString(CultureInfo.InvariantCulture), "--seed", "1", "--out", data], o, err);
+        if (code != 0) return code;
+
+        o.WriteLine($"2/4 training preset sudoku-quickstart -> {runDir}");
+        var warnings = new List<string>();
+        RunConfig cfg = RunConfigJson.Parse(RunConfigJson.Serialize(RunPresets.Get("sudoku-quickstart") with { DataPath = data }),
+            sets, warnings, "preset sudoku-quickstart");
+        if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
+        using Trainer trainer = Trainer.Create(cfg, runDir, null, "auto", o, interactive);
+        trainer.Run();
+        double trainSecs = total.Elapsed.TotalSeconds;
+
+        o.WriteLine("3/4 evaluation on the held-out puzzles (exactly halt_max_steps segments each)");
+        IReadOnlyDictionary<string, double> m = trainer.LastEval ?? trainer.EvaluateKeepingCarry();
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"    exact accuracy {m["eval/exact_accuracy"]:P1} (whole grids right), cell accuracy {m["eval/accuracy"]:P2}"));
+
+        o.WriteLine("4/4 three held-out puzzles:");
+        HrmModel model = trainer.Model;
+        using (PuzzleDataset test = PuzzleDataset.Open(data, "test"))
+        {
+            var inputs = new int[test.SeqLen];
+            var labels = new int[test.SeqLen];
+            for (int k = 0; k < 3; k++)
+            {
+                test.ReadExample(k, inputs, labels);
+                string text = new(inputs.Select(t => t <= SudokuBoard.BlankToken ? '.' : (char)('0' + t - SudokuBoard.BlankToken)).ToArray());
+                SolveCommand.Print(o, SolveCommand.Solve(model, text, model.Config.HaltMaxSteps));
+                o.WriteLine();
+            }
+        }
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"done in {total.Elapsed.TotalMinutes:F1} min (data + training {trainSecs / 60:F1} min)"));
+        o.WriteLine($"checkpoint: {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")}");
+        o.WriteLine($"metrics:    {Path.Combine(runDir, "metrics.jsonl")}");
+        o.WriteLine($"try:        hrm solve --checkpoint {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")} --puzzle \"<81 chars>\"");
+        return 0;
+    }
+}

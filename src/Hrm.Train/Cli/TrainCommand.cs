@@ -1,0 +1,85 @@
+using System.Globalization;
+using Hrm.Runtime.Config;
+using Hrm.Train.Training;
+
+namespace Hrm.Train.Cli;
+
+/// <summary><c>hrm train</c>: starts a run from a run config or preset, or resumes one exactly.</summary>
+internal static class TrainCommand
+{
+    public const string Usage =
+        "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
+        "          [--init-checkpoint FILE] [--device auto|cpu|reference] [--threads N]\n" +
+        "       hrm train --resume RUN_DIR [--device ...]";
+
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
+    {
+        // --set may repeat: collect those first, then parse the rest strictly.
+        var sets = new List<string>();
+        var rest = new List<string>();
+        for (int i = 0; i < argv.Length; i++)
+        {
+            if (argv[i] == "--set")
+            {
+                if (i + 1 >= argv.Length) throw new UsageException("train", "--set needs key=value");
+                sets.Add(argv[++i]);
+            }
+            else
+            {
+                rest.Add(argv[i]);
+            }
+        }
+        var args = new CliArgs("train", rest.ToArray(),
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"]);
+        string device = args.Get("device") ?? "auto";
+        bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
+        Trainer trainer;
+        if (args.Get("resume") is { } resumeDir)
+        {
+            if (args.Has("config") || args.Has("preset") || sets.Count > 0)
+                throw new UsageException("train", "--resume continues a run with its saved config; it takes no --config/--preset/--set");
+            trainer = Trainer.Resume(resumeDir, device, o, interactive);
+        }
+        else
+        {
+            RunConfig cfg = LoadRunConfig(args, sets, err, out string name);
+            if (args.Get("data") is { } data) cfg = cfg with { DataPath = data };
+            if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
+            string runDir = args.Get("run-dir") ??
+                Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+            trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive);
+        }
+        using (trainer)
+        {
+            o.WriteLine($"run directory: {trainer.RunDir}; {trainer.TotalSteps:N0} steps at global batch {trainer.Config.GlobalBatchSize}");
+            trainer.Run();
+            o.WriteLine($"done at step {trainer.Step}; checkpoint {trainer.LastCheckpoint}; metrics {Path.Combine(trainer.RunDir, "metrics.jsonl")}");
+        }
+        return 0;
+    }
+
+    /// <summary>--config FILE (JSON run config) or --preset NAME, then the --set overrides.</summary>
+    public static RunConfig LoadRunConfig(CliArgs args, IReadOnlyList<string> sets, TextWriter err, out string name)
+    {
+        string? file = args.Get("config"), preset = args.Get("preset");
+        if ((file == null) == (preset == null))
+            throw new UsageException("train", $"give exactly one of --config FILE or --preset NAME ({string.Join(", ", RunPresets.Names)})");
+        string json, source;
+        if (file != null)
+        {
+            json = File.ReadAllText(file);
+            source = file;
+            name = Path.GetFileNameWithoutExtension(file);
+        }
+        else
+        {
+            json = RunConfigJson.Serialize(RunPresets.Get(preset!));
+            source = "preset " + preset;
+            name = preset!;
+        }
+        var warnings = new List<string>();
+        RunConfig cfg = RunConfigJson.Parse(json, sets, warnings, source);
+        foreach (string w in warnings) err.WriteLine("hrm: warning: " + w);
+        return cfg;
+    }
+}

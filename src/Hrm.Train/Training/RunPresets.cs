@@ -1,0 +1,50 @@
+using Hrm.Runtime.Config;
+
+namespace Hrm.Train.Training;
+
+/// <summary>Named training runs: the reference's task settings (spec 3.4) and small CPU runs.</summary>
+public static class RunPresets
+{
+    public static readonly IReadOnlyList<string> Names =
+        ["sudoku-extreme-1k", "maze-30x30-hard-1k", "arc-1", "arc-2", "sudoku-quickstart", "sudoku-tiny"];
+
+    public static RunConfig Get(string name) => name switch
+    {
+        // README command of the reference: 8 GPUs, gbs 768, 20000 epochs, eval every 2000, wd 1.0, emb lr 1e-4.
+        "sudoku-extreme-1k" => new RunConfig
+        {
+            Arch = HrmPresets.Get("sudoku-extreme-1k"), DataPath = "data/sudoku-extreme-1k-aug-1000",
+            Epochs = 20000, EvalInterval = 2000, Lr = 1e-4, PuzzleEmbLr = 1e-4, WeightDecay = 1.0, PuzzleEmbWeightDecay = 1.0,
+        },
+        "maze-30x30-hard-1k" => new RunConfig
+        {
+            Arch = HrmPresets.Get("maze-30x30-hard-1k"), DataPath = "data/maze-30x30-hard-1k",
+            Epochs = 20000, EvalInterval = 2000, Lr = 1e-4, PuzzleEmbLr = 1e-4, WeightDecay = 1.0, PuzzleEmbWeightDecay = 1.0,
+        },
+        "arc-1" => new RunConfig { Arch = HrmPresets.Get("arc-1"), DataPath = "data/arc-aug-1000" },
+        "arc-2" => new RunConfig { Arch = HrmPresets.Get("arc-2"), DataPath = "data/arc-2-aug-1000" },
+        // CPU presets: small model, short warmup, constant lr; see README for what they reach and how fast.
+        "sudoku-quickstart" => new RunConfig
+        {
+            Arch = new HrmConfig
+            {
+                HiddenSize = 128, NumHeads = 4, HLayers = 2, LLayers = 2, HCycles = 2, LCycles = 2, HaltMaxSteps = 4,
+                PuzzleEmbNdim = 128,
+            },
+            DataPath = "runs/quickstart/data", GlobalBatchSize = 64, Epochs = 40, EvalInterval = 40,
+            Lr = 1e-3, LrWarmupSteps = 50, PuzzleEmbLr = 1e-3, WeightDecay = 0.1, PuzzleEmbWeightDecay = 0.1,
+            LogInterval = 10,
+        },
+        "sudoku-tiny" => new RunConfig
+        {
+            Arch = new HrmConfig
+            {
+                HiddenSize = 32, NumHeads = 2, HLayers = 1, LLayers = 1, HCycles = 1, LCycles = 2, HaltMaxSteps = 2,
+                PuzzleEmbNdim = 32,
+            },
+            DataPath = "runs/tiny/data", GlobalBatchSize = 16, Epochs = 4, EvalInterval = 2,
+            Lr = 3e-3, LrWarmupSteps = 5, PuzzleEmbLr = 3e-3, WeightDecay = 0.01, PuzzleEmbWeightDecay = 0.01,
+        },
+        _ => throw new HrmConfigException($"unknown run preset '{name}'; known presets: {string.Join(", ", Names)}"),
+    };
+}

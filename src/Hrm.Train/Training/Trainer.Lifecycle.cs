@@ -1,0 +1,159 @@
+using System.Globalization;
+using Hrm.Runtime.Backends;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
+using Hrm.Train.Data;
+
+namespace Hrm.Train.Training;
+
+public sealed partial class Trainer
+{
+    /// <summary>Checkpoint directories: <c>RUN/checkpoints/step_N/{model,train_state}.safetensors</c>.</summary>
+    public const string CheckpointsDir = "checkpoints";
+
+    /// <summary>
+    /// Starts a run in <paramref name="runDir"/>: vocab_size, seq_len and num_puzzle_identifiers come from the
+    /// training split's metadata (as in the reference); weights are initialised from the seed or loaded from
+    /// <paramref name="initCheckpoint"/> (fine-tuning, or a converted reference checkpoint).
+    /// </summary>
+    public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
+        bool interactive)
+    {
+        (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
+        try
+        {
+            DatasetMetadata md = train.Metadata;
+            cfg = cfg with
+            {
+                Arch = cfg.Arch with { VocabSize = md.VocabSize, SeqLen = md.SeqLen, NumPuzzleIdentifiers = md.NumPuzzleIdentifiers },
+            };
+            cfg.Validate();
+            IHrmBackend backend = BackendFactory.Create(device, cfg.Threads, out string notice);
+            var model = new HrmModel(cfg.Arch, backend);
+            if (initCheckpoint != null) HrmCheckpoint.LoadInto(model, initCheckpoint);
+            else model.Initialize(new HrmRandom(cfg.Seed));
+            output.WriteLine($"{notice}; {model.Layout.ParameterCount:N0} parameters; " +
+                             $"{train.ExampleCount:N0} train examples in {train.GroupCount:N0} groups" +
+                             (test != null ? $", {test.ExampleCount:N0} test examples" : ", no test split"));
+            Directory.CreateDirectory(runDir);
+            WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
+            return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1);
+        }
+        catch
+        {
+            train.Dispose();
+            test?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit.</summary>
+    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive)
+    {
+        string configPath = Path.Combine(runDir, "config.json");
+        if (!File.Exists(configPath))
+            throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
+        var warnings = new List<string>();
+        RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], warnings, configPath);
+        string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,
+            "no checkpoint to resume from (checkpoints/step_N with model.safetensors and train_state.safetensors)");
+        (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
+        HrmModel? model = null;
+        try
+        {
+            IHrmBackend backend = BackendFactory.Create(device, cfg.Threads, out string notice);
+            model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
+            TrainingState st = TrainingState.Load(Path.Combine(ckpt, "train_state.safetensors"), cfg.GlobalBatchSize, cfg.Arch.SeqLen);
+            var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step);
+            t.Restore(st);
+            output.WriteLine($"{notice}; resumed {runDir} at step {st.Step} from {ckpt}");
+            return t;
+        }
+        catch
+        {
+            model?.Dispose();
+            train.Dispose();
+            test?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The checkpoint directory with the highest step in <paramref name="runDir"/>, or null.</summary>
+    public static string? LatestCheckpoint(string runDir)
+    {
+        string dir = Path.Combine(runDir, CheckpointsDir);
+        if (!Directory.Exists(dir)) return null;
+        return Directory.GetDirectories(dir, "step_*")
+            .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d).AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out long n), N: n))
+            .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, "train_state.safetensors")))
+            .OrderByDescending(x => x.N)
+            .Select(x => x.Dir)
+            .FirstOrDefault();
+    }
+
+    private void Restore(TrainingState st)
+    {
+        Step = st.Step;
+        IHrmBackend b = _model.Backend;
+        b.Upload(st.AdamM, _adamM);
+        b.Upload(st.AdamV, _adamV);
+        b.Upload(st.CarryZH, _model.Ws.ZH);
+        b.Upload(st.CarryZL, _model.Ws.ZL);
+        st.Act.Steps.CopyTo(_act.Steps, 0);
+        st.Act.Halted.CopyTo(_act.Halted, 0);
+        st.Act.Tokens.CopyTo(_act.Tokens, 0);
+        st.Act.Labels.CopyTo(_act.Labels, 0);
+        st.Act.PuzzleIds.CopyTo(_act.PuzzleIds, 0);
+        _sampler.SetState(st.Sampler.Pass, st.Sampler.Position, st.Sampler.Rng);
+        _explore.SetState(st.ExplorationRng);
+    }
+
+    private string SaveCheckpoint(string name)
+    {
+        string dir = Path.Combine(RunDir, CheckpointsDir, name);
+        Directory.CreateDirectory(dir);
+        HrmCheckpoint.Save(_model, Path.Combine(dir, "model.safetensors"),
+            new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture) });
+        IHrmBackend b = _model.Backend;
+        var m = new float[_adamM.Length];
+        var v = new float[_adamV.Length];
+        var zh = new float[_model.Ws.ZH.Length];
+        var zl = new float[_model.Ws.ZL.Length];
+        b.Download(_adamM, m);
+        b.Download(_adamV, v);
+        b.Download(_model.Ws.ZH, zh);
+        b.Download(_model.Ws.ZL, zl);
+        new TrainingState
+        {
+            Step = Step, AdamM = m, AdamV = v, CarryZH = zh, CarryZL = zl, Act = _act,
+            Sampler = _sampler.GetState(), ExplorationRng = _explore.GetState(),
+            RunConfigJson = RunConfigJson.Serialize(Config),
+        }.Save(Path.Combine(dir, "train_state.safetensors"));
+        return dir;
+    }
+
+    private static (PuzzleDataset Train, PuzzleDataset? Test) OpenData(string root)
+    {
+        if (string.IsNullOrEmpty(root)) throw new HrmConfigException("data_path", "is empty; point it at a dataset directory (hrm data sudoku ...)");
+        PuzzleDataset train = PuzzleDataset.Open(root, "train");
+        try
+        {
+            PuzzleDataset? test = Directory.Exists(Path.Combine(root, "test")) ? PuzzleDataset.Open(root, "test") : null;
+            return (train, test);
+        }
+        catch
+        {
+            train.Dispose();
+            throw;
+        }
+    }
+
+    internal static void WriteAtomically(string path, string text)
+    {
+        string tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+}
