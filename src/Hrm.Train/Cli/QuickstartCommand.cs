@@ -15,8 +15,8 @@ internal static class QuickstartCommand
     public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...]";
 
     /// <summary>The band: 9x9 puzzles with this many givens (see README).</summary>
-    public const int Givens = 60;
-    public const int TrainPuzzles = 4000;
+    public const int Givens = 72;
+    public const int TrainPuzzles = 6000;
     public const int TestPuzzles = 1000;
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)

@@ -6,22 +6,8 @@ using Hrm.Train.Cli;
 
 namespace Hrm.Train.Tests.Cli;
 
-public sealed class CliTests : IDisposable
+public sealed class CliTests : CliHarness
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hrm-cli-");
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
-    private string P(string name) => Path.Combine(_dir.FullName, name);
-
-    private static (int Code, string Out, string Err) Hrm(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public void Info_prints_the_reference_parameter_count_and_a_memory_plan()
     {

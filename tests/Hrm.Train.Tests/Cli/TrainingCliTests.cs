@@ -1,0 +1,59 @@
+using Hrm.Train.Cli;
+
+namespace Hrm.Train.Tests.Cli;
+
+public sealed class TrainingCliTests : CliHarness
+{
+    [Fact]
+    public void Data_train_resume_eval_and_solve_work_from_the_command_line()
+    {
+        (int code, string output, string err) = Hrm("data", "sudoku", "--generate", "64", "--test", "16", "--size", "4",
+            "--min-givens", "8", "--max-givens", "10", "--num-aug", "1", "--seed", "2", "--out", P("data"));
+        Assert.True(code == 0, err);
+        Assert.Contains("puzzles in", output);
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
+            "--set", "epochs=4", "--set", "eval_interval=2", "--threads", "2");
+        Assert.True(code == 0, err);
+        string ckpt = Directory.GetDirectories(P("run/checkpoints")).Order().Last();
+        (code, output, err) = Hrm("train", "--resume", P("run"));
+        Assert.True(code == 0, err);
+        Assert.Contains("resumed", output);
+        (code, output, err) = Hrm("eval", "--checkpoint", Path.Combine(ckpt, "model.safetensors"), "--data", P("data"),
+            "--max-steps", "3", "--out", P("eval"));
+        Assert.True(code == 0, err);
+        Assert.Contains("eval/exact_accuracy", output);
+        Assert.True(File.Exists(P("eval/predictions.npy")));
+        (code, output, err) = Hrm("solve", "--checkpoint", Path.Combine(ckpt, "model.safetensors"), "--puzzle", "1.3..4....1.4.2.");
+        Assert.True(code is 0 or 3, err);
+        Assert.Contains("segments:", output);
+        Assert.Contains("valid", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Malformed_puzzles_and_datasets_are_reported_clearly()
+    {
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "4", "--size", "4", "--out", P("data")).Code);
+        Assert.Equal(0, Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
+            "--set", "epochs=2", "--set", "eval_interval=2", "--set", "global_batch_size=4").Code);
+        string model = Path.Combine(Directory.GetDirectories(P("run/checkpoints")).Single(), "model.safetensors");
+        (int code, _, string err) = Hrm("solve", "--checkpoint", model, "--puzzle", "1.3..4x...1.4.2.");
+        Assert.Equal(1, code);
+        Assert.Contains("'x'", err);
+        Assert.Contains("row", err);
+        (code, _, err) = Hrm("solve", "--checkpoint", model, "--puzzle", "11..............");
+        Assert.Equal(1, code);
+        Assert.Contains("row 1", err, StringComparison.OrdinalIgnoreCase);
+        File.WriteAllText(P("data/train/dataset.json"), "{ \"pad_id\": 0 }");
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run2"));
+        Assert.Equal(1, code);
+        Assert.Contains("dataset.json", err);
+        Assert.Equal(2, Hrm("train", "--preset", "sudoku-tiny", "--set").Code);
+        Assert.Equal(1, Hrm("train", "--resume", P("nowhere")).Code);
+        File.WriteAllText(P("bad.csv"), "source,question,answer,rating\nx,123,456,1\n");
+        Directory.CreateDirectory(P("csv"));
+        File.Move(P("bad.csv"), P("csv/train.csv"));
+        (code, _, err) = Hrm("data", "sudoku", "--from-csv", P("csv"), "--out", P("csvdata"));
+        Assert.Equal(1, code);
+        Assert.Contains("line 2", err);
+    }
+}
