@@ -31,7 +31,6 @@ public sealed partial class Trainer : IDisposable
     private readonly float[] _dq;                  // (B, 2)
     private readonly MetricsLog _log;
     private readonly ProgressView _view;
-    private readonly TextWriter _out;
     private int _stepsSinceLog;
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
@@ -43,7 +42,6 @@ public sealed partial class Trainer : IDisposable
         _model = model;
         _train = train;
         _test = test;
-        _out = output;
         HrmConfig a = model.Config;
         int b = cfg.GlobalBatchSize;
         TotalSteps = LrSchedule.TotalSteps(cfg.Epochs, train.Metadata.TotalGroups, train.Metadata.MeanPuzzleExamples, b);
@@ -94,17 +92,14 @@ public sealed partial class Trainer : IDisposable
         while (_sampler.Pass + 1 < passes && Step < TotalSteps)
         {
             _sampler.StartPass();
-            while (Step < TotalSteps && _sampler.NextBatch(_tokens, _labels, _ids))
-            {
-                if (!TrainStep()) return;
-            }
+            while (Step < TotalSteps && _sampler.NextBatch(_tokens, _labels, _ids)) TrainStep();
             _view.Update(Step, TotalSteps, Config.GlobalBatchSize, _lastReport, force: true);
             EndOfPass(last: _sampler.Pass + 1 >= passes || Step >= TotalSteps);
         }
     }
 
     /// <summary>One ACT segment on the persistent batch, the loss, the 1-step backward and both optimisers.</summary>
-    private bool TrainStep()
+    private void TrainStep()
     {
         HrmConfig a = _model.Config;
         int b = Config.GlobalBatchSize;
@@ -131,7 +126,8 @@ public sealed partial class Trainer : IDisposable
         _model.Backend.Upload(_dq, _model.QGrad);
         _model.ZeroGrads();
         _model.Backward();
-        _model.Backend.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, _adamM, _adamV, lr, Config.Beta1, Config.Beta2, Config.WeightDecay, checked((int)Step));
+        _model.Backend.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, _adamM, _adamV,
+            lr, Config.Beta1, Config.Beta2, Config.WeightDecay, checked((int)Step));
         if (a.PuzzleEmbNdim > 0)
             _model.Backend.SignSgdRows(_model.Param(Names.PuzzleEmb), _model.PuzzleRowsGrad, _model.PuzzleIdsBuffer, b,
                 a.PuzzleEmbNdim, embLr, Config.PuzzleEmbWeightDecay);
@@ -145,7 +141,6 @@ public sealed partial class Trainer : IDisposable
             _view.Update(Step, TotalSteps, b, report);
             _metrics.Reset();
         }
-        return true;
     }
 
     private void EndOfPass(bool last)
