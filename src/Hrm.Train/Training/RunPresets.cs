@@ -23,10 +23,10 @@ public static class RunPresets
         },
         "arc-1" => new RunConfig { Arch = HrmPresets.Get("arc-1"), DataPath = "data/arc-aug-1000" },
         "arc-2" => new RunConfig { Arch = HrmPresets.Get("arc-2"), DataPath = "data/arc-2-aug-1000" },
-        // CPU presets: small model, short warmup, constant lr; see README for what they reach and how fast.
+        // CPU presets: small models and short warmups; see README for what they reach and how fast.
         // The best of the configurations tried on the 2-core machine within the quickstart's time budget
         // (README: what it reaches): RoPE, width 64, one H and one L call per segment (so the 1-step gradient
-        // is the exact gradient of a segment), 6 segments, lr 3e-3.
+        // is the exact gradient of a segment), 6 segments, lr 3e-3 decaying (cosine) to 5%.
         "sudoku-quickstart" => new RunConfig
         {
             Arch = new HrmConfig
@@ -35,8 +35,8 @@ public static class RunPresets
                 PuzzleEmbNdim = 64,
             },
             DataPath = "runs/quickstart/data", GlobalBatchSize = 64, Epochs = 50, EvalInterval = 10,
-            Lr = 3e-3, LrWarmupSteps = 50, PuzzleEmbLr = 3e-3, WeightDecay = 0.1, PuzzleEmbWeightDecay = 0.1,
-            LogInterval = 10,
+            Lr = 3e-3, LrMinRatio = 0.05, LrWarmupSteps = 50, PuzzleEmbLr = 3e-3, WeightDecay = 0.1,
+            PuzzleEmbWeightDecay = 0.1, LogInterval = 10,
         },
         "sudoku-tiny" => new RunConfig
         {
