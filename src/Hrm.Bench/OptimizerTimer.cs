@@ -20,7 +20,7 @@ public static class OptimizerTimer
         int t = 0;
         o.WriteLine("| case | median ms | GB/s (7 streams) | managed bytes/call |");
         o.WriteLine("|---|---:|---:|---:|");
-        (double ms, long bytes) = Time(() => CpuOps.AdamATan2Step(p, g, m, v, 1e-4, 0.9, 0.95, 0.1, ++t, pool), 9);
+        (double ms, long bytes) = MedianTimer.Time(() => CpuOps.AdamATan2Step(p, g, m, v, 1e-4, 0.9, 0.95, 0.1, ++t, pool), 9);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| AdamATan2, {n:N0} floats | {ms:F1} | {7.0 * 4 * n / ms / 1e6:F1} | {bytes} |"));
 
@@ -28,30 +28,14 @@ public static class OptimizerTimer
         float[] table = Fill(rng, 1000 * w, 0.1f), grads = Fill(rng, rows * w, 1f);
         int[] ids = new int[rows], one = new int[rows];
         for (int i = 0; i < rows; i++) ids[i] = rng.Next(1000);
-        (ms, bytes) = Time(() => CpuOps.SignSgdRows(table, grads, ids, w, 1e-2, 0.1, pool), 21);
+        (ms, bytes) = MedianTimer.Time(() => CpuOps.SignSgdRows(table, grads, ids, w, 1e-2, 0.1, pool), 21);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| SignSGD, {rows} rows x {w}, random ids of 1000 | {ms:F3} | | {bytes} |"));
-        (ms, bytes) = Time(() => CpuOps.SignSgdRows(table, grads, one, w, 1e-2, 0.1, pool), 21);
+        (ms, bytes) = MedianTimer.Time(() => CpuOps.SignSgdRows(table, grads, one, w, 1e-2, 0.1, pool), 21);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| SignSGD, {rows} rows x {w}, all id 0 | {ms:F3} | | {bytes} |"));
     }
 
-    private static (double Ms, long Bytes) Time(Action run, int reps)
-    {
-        for (int i = 0; i < 3; i++) run();
-        var times = new double[reps];
-        long bytes = 0;
-        for (int i = 0; i < reps; i++)
-        {
-            long before = GC.GetTotalAllocatedBytes(true);
-            long start = Stopwatch.GetTimestamp();
-            run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            bytes = Math.Max(bytes, GC.GetTotalAllocatedBytes(true) - before);
-        }
-        Array.Sort(times);
-        return (times[reps / 2], bytes);
-    }
 
     private static float[] Fill(Random rng, int n, float scale)
     {

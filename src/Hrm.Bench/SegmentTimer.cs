@@ -26,19 +26,7 @@ public static class SegmentTimer
     {
         using var m = new BenchModel(cfg, batch, training, threads);
         Action run = training ? m.ForwardBackward : m.Forward;
-        for (int i = 0; i < 3; i++) run(); // warm-up: JIT tiers, packing scratch
-        var times = new double[reps];
-        long bytes = 0;
-        for (int i = 0; i < reps; i++)
-        {
-            long before = GC.GetTotalAllocatedBytes(true);
-            long start = Stopwatch.GetTimestamp();
-            run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            bytes = Math.Max(bytes, GC.GetTotalAllocatedBytes(true) - before);
-        }
-        Array.Sort(times);
-        double ms = times[reps / 2];
+        (double ms, long bytes) = MedianTimer.Time(run, reps);
         // Spec 4.2: F_blk(S) = 2·S·3,407,872 + 4·S²·512 per sample; forward = 24 block apps, +16 for the backward.
         int s = cfg.TotalSeqLen;
         double blk = 2.0 * s * 3_407_872 + 4.0 * s * s * 512;

@@ -6,13 +6,16 @@ namespace Hrm.Train.Cli;
 internal sealed class CliArgs
 {
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly string _command;
 
+    // repeatable: options that may be given several times (e.g. --set); read them with GetAll.
     public CliArgs(string command, ReadOnlySpan<string> args, IReadOnlyCollection<string> options,
-        IReadOnlyCollection<string>? flags = null)
+        IReadOnlyCollection<string>? flags = null, IReadOnlyCollection<string>? repeatable = null)
     {
         _command = command;
         flags ??= [];
+        repeatable ??= [];
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -30,7 +33,7 @@ internal sealed class CliArgs
             {
                 if (value != null) throw new UsageException(command, $"--{name} takes no value");
             }
-            else if (options.Contains(name))
+            else if (options.Contains(name) || repeatable.Contains(name))
             {
                 if (value == null)
                 {
@@ -40,14 +43,25 @@ internal sealed class CliArgs
             }
             else
             {
-                var known = options.Concat(flags).Select(o => "--" + o);
+                var known = options.Concat(repeatable).Concat(flags).Select(o => "--" + o);
                 throw new UsageException(command, $"unknown option --{name}; '{command}' accepts {string.Join(", ", known)}");
             }
-            if (!_values.TryAdd(name, value)) throw new UsageException(command, $"--{name} given twice");
+            if (repeatable.Contains(name))
+            {
+                if (!_repeated.TryGetValue(name, out List<string>? all)) _repeated[name] = all = [];
+                all.Add(value!);
+            }
+            else if (!_values.TryAdd(name, value))
+            {
+                throw new UsageException(command, $"--{name} given twice");
+            }
         }
     }
 
-    public bool Has(string name) => _values.ContainsKey(name);
+    public bool Has(string name) => _values.ContainsKey(name) || _repeated.ContainsKey(name);
+
+    /// <summary>Every value of a repeatable option, in order.</summary>
+    public IReadOnlyList<string> GetAll(string name) => _repeated.TryGetValue(name, out List<string>? v) ? v : [];
 
     public string? Get(string name) => _values.TryGetValue(name, out string? v) ? v : null;
 

@@ -76,13 +76,8 @@ internal static class PredictCommand
         o.WriteLine($"wrote logits.npy [{n}, {l}, {v}], q_halt_logits.npy, q_continue_logits.npy, predictions.npy to {outDir}");
     }
 
-    /// <summary>First index of the maximum (torch.argmax's tie rule).</summary>
-    public static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int i = 1; i < row.Length; i++) if (row[i] > row[best]) best = i;
-        return best;
-    }
+    /// <summary>First index of the maximum (torch.argmax's tie rule), as the loss computes it.</summary>
+    public static int ArgMax(ReadOnlySpan<float> row) => HrmLoss.ArgMax(row);
 
     private static (int[] Tokens, int N) ReadInputs(string path, HrmConfig cfg)
     {

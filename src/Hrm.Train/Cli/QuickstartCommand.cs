@@ -21,14 +21,8 @@ internal static class QuickstartCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var sets = new List<string>();
-        var rest = new List<string>();
-        for (int i = 0; i < argv.Length; i++)
-        {
-            if (argv[i] == "--set" && i + 1 < argv.Length) sets.Add(argv[++i]);
-            else rest.Add(argv[i]);
-        }
-        var args = new CliArgs("quickstart", rest.ToArray(), ["out", "threads"]);
+        var args = new CliArgs("quickstart", argv, ["out", "threads"], repeatable: ["set"]);
+        IReadOnlyList<string> sets = args.GetAll("set");
         string root = args.Get("out") ?? Path.Combine("runs", "quickstart");
         string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
         var total = Stopwatch.StartNew();

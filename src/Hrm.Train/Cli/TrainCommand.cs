@@ -14,23 +14,9 @@ internal static class TrainCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        // --set may repeat: collect those first, then parse the rest strictly.
-        var sets = new List<string>();
-        var rest = new List<string>();
-        for (int i = 0; i < argv.Length; i++)
-        {
-            if (argv[i] == "--set")
-            {
-                if (i + 1 >= argv.Length) throw new UsageException("train", "--set needs key=value");
-                sets.Add(argv[++i]);
-            }
-            else
-            {
-                rest.Add(argv[i]);
-            }
-        }
-        var args = new CliArgs("train", rest.ToArray(),
-            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"]);
+        var args = new CliArgs("train", argv,
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], repeatable: ["set"]);
+        IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
         Trainer trainer;

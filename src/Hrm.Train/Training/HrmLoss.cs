@@ -209,7 +209,7 @@ public sealed class HrmLoss
     public static double Stablemax(double x) => x < 0 ? 1.0 / (1.0 - x + StablemaxEpsilon) : x + 1.0;
 
     /// <summary>First index of the maximum (NaN never wins over an earlier value).</summary>
-    private static int ArgMax<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static int ArgMax<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int best = 0;
         for (int j = 1; j < x.Length; j++)
