@@ -14,6 +14,12 @@ if (args.Length > 0 && args[0] == "optim")
     OptimizerTimer.Run(Console.Out, threads);
     return;
 }
+if (args.Length > 0 && args[0] == "attention")
+{
+    int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    AttentionTimer.Run(Console.Out, threads);
+    return;
+}
 if (args.Length > 0 && args[0] == "gemm")
 {
     GemmProbe.Run(Console.Out);

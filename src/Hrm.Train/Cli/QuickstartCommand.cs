@@ -12,7 +12,7 @@ namespace Hrm.Train.Cli;
 /// </summary>
 internal static class QuickstartCommand
 {
-    public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...]";
+    public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...] [--profile]";
 
     /// <summary>The band: 9x9 puzzles with this many givens (see README).</summary>
     public const int Givens = 72;
@@ -21,7 +21,7 @@ internal static class QuickstartCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("quickstart", argv, ["out", "threads"], repeatable: ["set"]);
+        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile"], repeatable: ["set"]);
         IReadOnlyList<string> sets = args.GetAll("set");
         string root = args.Get("out") ?? Path.Combine("runs", "quickstart");
         string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
@@ -39,8 +39,9 @@ internal static class QuickstartCommand
         if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
-        using Trainer trainer = Trainer.Create(cfg, runDir, null, "auto", o, interactive);
+        using Trainer trainer = Trainer.Create(cfg, runDir, null, "auto", o, interactive, args.Has("profile"));
         trainer.Run();
+        if (trainer.ProfileReport() is { } report) o.Write(report);
         double trainSecs = total.Elapsed.TotalSeconds;
 
         o.WriteLine("3/4 evaluation on the held-out puzzles (exactly halt_max_steps segments each)");

@@ -9,13 +9,16 @@ internal static class TrainCommand
 {
     public const string Usage =
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
-        "          [--init-checkpoint FILE] [--device auto|cpu|reference] [--threads N]\n" +
-        "       hrm train --resume RUN_DIR [--device ...]";
+        "          [--init-checkpoint FILE] [--device auto|cpu|reference] [--threads N] [--profile]\n" +
+        "       hrm train --resume RUN_DIR [--device ...] [--profile]\n" +
+        "  --profile prints the time spent in each backend op at the end";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
-            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], repeatable: ["set"]);
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile"],
+            repeatable: ["set"]);
+        bool profile = args.Has("profile");
         IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
@@ -24,7 +27,7 @@ internal static class TrainCommand
         {
             if (args.Has("config") || args.Has("preset") || sets.Count > 0)
                 throw new UsageException("train", "--resume continues a run with its saved config; it takes no --config/--preset/--set");
-            trainer = Trainer.Resume(resumeDir, device, o, interactive);
+            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile);
         }
         else
         {
@@ -33,12 +36,13 @@ internal static class TrainCommand
             if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
             string runDir = args.Get("run-dir") ??
                 Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-            trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive);
+            trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive, profile);
         }
         using (trainer)
         {
             o.WriteLine($"run directory: {trainer.RunDir}; {trainer.TotalSteps:N0} steps at global batch {trainer.Config.GlobalBatchSize}");
             trainer.Run();
+            if (trainer.ProfileReport() is { } report) o.Write(report);
             o.WriteLine($"done at step {trainer.Step}; checkpoint {trainer.LastCheckpoint}; metrics {Path.Combine(trainer.RunDir, "metrics.jsonl")}");
         }
         return 0;

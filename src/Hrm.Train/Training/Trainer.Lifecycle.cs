@@ -16,10 +16,12 @@ public sealed partial class Trainer
     /// <summary>
     /// Starts a run in <paramref name="runDir"/>: vocab_size, seq_len and num_puzzle_identifiers come from the
     /// training split's metadata (as in the reference); weights are initialised from the seed or loaded from
-    /// <paramref name="initCheckpoint"/> (fine-tuning, or a converted reference checkpoint).
+    /// <paramref name="initCheckpoint"/> (fine-tuning, or a converted reference checkpoint). With
+    /// <paramref name="profile"/> the backend is wrapped in a <see cref="ProfilingBackend"/> (time per op, see
+    /// <see cref="ProfileReport"/>).
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
-        bool interactive)
+        bool interactive, bool profile = false)
     {
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         try
@@ -30,7 +32,7 @@ public sealed partial class Trainer
                 Arch = cfg.Arch with { VocabSize = md.VocabSize, SeqLen = md.SeqLen, NumPuzzleIdentifiers = md.NumPuzzleIdentifiers },
             };
             cfg.Validate();
-            IHrmBackend backend = BackendFactory.Create(device, cfg.Threads, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, out string notice);
             var model = new HrmModel(cfg.Arch, backend);
             if (initCheckpoint != null) HrmCheckpoint.LoadInto(model, initCheckpoint);
             else model.Initialize(new HrmRandom(cfg.Seed));
@@ -50,7 +52,7 @@ public sealed partial class Trainer
     }
 
     /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit.</summary>
-    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive)
+    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
@@ -63,7 +65,7 @@ public sealed partial class Trainer
         HrmModel? model = null;
         try
         {
-            IHrmBackend backend = BackendFactory.Create(device, cfg.Threads, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, out string notice);
             model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
             TrainingState st = TrainingState.Load(Path.Combine(ckpt, "train_state.safetensors"), cfg.GlobalBatchSize, cfg.Arch.SeqLen);
             var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step);
@@ -156,4 +158,13 @@ public sealed partial class Trainer
         File.WriteAllText(tmp, text);
         File.Move(tmp, path, overwrite: true);
     }
+
+    private static IHrmBackend CreateBackend(string device, int threads, bool profile, out string notice)
+    {
+        IHrmBackend backend = BackendFactory.Create(device, threads, out notice);
+        return profile ? new ProfilingBackend(backend) : backend;
+    }
+
+    /// <summary>Time per op so far when the run was started with profiling, else null.</summary>
+    public string? ProfileReport() => (_model.Backend as ProfilingBackend)?.Report();
 }

@@ -35,6 +35,8 @@ public sealed class AttentionTests
     [InlineData(2, 70, 3, 10)]  // two key tiles, the last ragged; HS with a scalar tail
     [InlineData(1, 65, 1, 96)]  // HS = 64 + 32
     [InlineData(2, 82, 8, 64)]  // HRM shape (sudoku)
+    [InlineData(2, 82, 4, 16)]  // small heads (quickstart preset): split FMA chains, ragged tile
+    [InlineData(1, 67, 2, 32)]  // two 16-column blocks, key count not a multiple of 4
     [InlineData(1, 901, 2, 64)] // ARC length: 15 tiles, query rows split over tasks
     [InlineData(2, 3, 1, 512)]  // scratch too large for the stack: the heap path
     public void Cpu_matches_reference(int batch, int t, int nh, int hs)

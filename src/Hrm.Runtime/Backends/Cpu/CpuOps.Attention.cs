@@ -370,7 +370,8 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
-    /// acc[0..hs) = alpha·acc + Σ_{j&lt;n} coef[j] · rows[j·stride + 0..hs), accumulating j in order.
+    /// acc[0..hs) = alpha·acc + Σ_{j&lt;n} coef[j] · rows[j·stride + 0..hs): j in order for 64-column blocks, in four
+    /// interleaved chains for 16-column blocks (FMA latency), in order for the rest.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AccumulateRows(float* acc, float alpha, float* coef, int n, float* rows, long stride, int hs)
@@ -399,11 +400,20 @@ public static unsafe partial class CpuOps
             }
             for (; e <= hs - 16; e += 16)
             {
-                Vector512<float> a0 = av * Vector512.Load(acc + e);
+                // Four chains over j (j mod 4) so the FMA latency is hidden when HS is small; summed at the end.
+                Vector512<float> a0 = av * Vector512.Load(acc + e), a1 = default, a2 = default, a3 = default;
                 float* r = rows + e;
-                for (int j = 0; j < n; j++, r += stride)
+                int j = 0;
+                for (; j + 3 < n; j += 4, r += 4 * stride)
+                {
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j]), Vector512.Load(r), a0);
-                a0.Store(acc + e);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j + 1]), Vector512.Load(r + stride), a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j + 2]), Vector512.Load(r + 2 * stride), a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j + 3]), Vector512.Load(r + 3 * stride), a3);
+                }
+                for (; j < n; j++, r += stride)
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j]), Vector512.Load(r), a0);
+                ((a0 + a1) + (a2 + a3)).Store(acc + e);
             }
         }
         if (Vector256.IsHardwareAccelerated)
@@ -447,7 +457,7 @@ public static unsafe partial class CpuOps
 
     /// <summary>
     /// <see cref="AccumulateRows"/> for two accumulators sharing the rows (each row loaded once); per accumulator the
-    /// arithmetic is exactly that of the one-row version.
+    /// arithmetic is exactly that of the one-row version for 64-column blocks (smaller heads sum j in two chains).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AccumulateRows2(float* acc0, float* acc1, float alpha0, float alpha1, float* coef0,
@@ -487,6 +497,34 @@ public static unsafe partial class CpuOps
                 b1.Store(acc1 + e + 16);
                 b2.Store(acc1 + e + 32);
                 b3.Store(acc1 + e + 48);
+            }
+        }
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> av0 = Vector512.Create(alpha0), av1 = Vector512.Create(alpha1);
+            for (; e <= hs - 16; e += 16)
+            {
+                // Small heads: two chains over j per accumulator (latency), each row loaded once for both.
+                Vector512<float> a0 = av0 * Vector512.Load(acc0 + e), a1 = default;
+                Vector512<float> b0 = av1 * Vector512.Load(acc1 + e), b1 = default;
+                float* r = rows + e;
+                int j = 0;
+                for (; j + 1 < n; j += 2, r += 2 * stride)
+                {
+                    Vector512<float> r0 = Vector512.Load(r), r1 = Vector512.Load(r + stride);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef0[j]), r0, a0);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef1[j]), r0, b0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(coef0[j + 1]), r1, a1);
+                    b1 = Vector512.FusedMultiplyAdd(Vector512.Create(coef1[j + 1]), r1, b1);
+                }
+                if (j < n)
+                {
+                    Vector512<float> r0 = Vector512.Load(r);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef0[j]), r0, a0);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef1[j]), r0, b0);
+                }
+                (a0 + a1).Store(acc0 + e);
+                (b0 + b1).Store(acc1 + e);
             }
         }
         if (e < hs)
@@ -530,6 +568,19 @@ public static unsafe partial class CpuOps
                     Vector512.FusedMultiplyAdd(cb, x11, r1).Store(r + 16);
                     Vector512.FusedMultiplyAdd(cb, x12, r2).Store(r + 32);
                     Vector512.FusedMultiplyAdd(cb, x13, r3).Store(r + 48);
+                }
+            }
+        }
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; e <= hs - 16; e += 16)
+            {
+                Vector512<float> x00 = Vector512.Load(x0 + e), x10 = Vector512.Load(x1 + e);
+                float* r = rows + e;
+                for (int j = 0; j < n; j++, r += stride)
+                {
+                    Vector512<float> r0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef0[j]), x00, Vector512.Load(r));
+                    Vector512.FusedMultiplyAdd(Vector512.Create(coef1[j]), x10, r0).Store(r);
                 }
             }
         }

@@ -1,0 +1,336 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends;
+
+/// <summary>
+/// A decorator that times every op of another backend with the wall clock (calls and total time per op), for
+/// `hrm train --profile` and benchmarks. Host backends finish an op before returning, so times are exact; an
+/// asynchronous (GPU) backend would need a synchronising inner backend for the times to mean anything.
+/// Adds two timestamp reads per call and allocates nothing.
+/// </summary>
+public sealed class ProfilingBackend : IHrmBackend
+{
+    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows"];
+
+    private readonly IHrmBackend _inner;
+    private readonly long[] _ticks = new long[OpNames.Length];
+    private readonly long[] _calls = new long[OpNames.Length];
+
+    /// <summary>Wraps <paramref name="inner"/>, which this object then owns (disposing it disposes the inner one).</summary>
+    public ProfilingBackend(IHrmBackend inner) => _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+
+    /// <summary>The wrapped backend.</summary>
+    public IHrmBackend Inner => _inner;
+
+    /// <inheritdoc/>
+    public string Name => _inner.Name;
+
+    /// <inheritdoc/>
+    public int ElementSize => _inner.ElementSize;
+
+    /// <inheritdoc/>
+    public long AllocatedBytes => _inner.AllocatedBytes;
+
+    /// <inheritdoc/>
+    public bool SupportsOp(HrmOp op) => _inner.SupportsOp(op);
+
+    /// <inheritdoc/>
+    public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
+
+    /// <inheritdoc/>
+    public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);
+
+    /// <summary>Forgets every time measured so far.</summary>
+    public void ResetTimes()
+    {
+        Array.Clear(_ticks);
+        Array.Clear(_calls);
+    }
+
+    /// <summary>(op, calls, total milliseconds) for every op called at least once, most expensive first.</summary>
+    public IReadOnlyList<(string Op, long Calls, double Ms)> Times()
+    {
+        var rows = new List<(string, long, double)>();
+        for (int i = 0; i < OpNames.Length; i++)
+        {
+            if (_calls[i] > 0) rows.Add((OpNames[i], _calls[i], _ticks[i] * 1000.0 / Stopwatch.Frequency));
+        }
+        rows.Sort((a, b) => b.Item3.CompareTo(a.Item3));
+        return rows;
+    }
+
+    /// <summary>A text table of <see cref="Times"/> with each op's share of the total.</summary>
+    public string Report()
+    {
+        var rows = Times();
+        double total = 0;
+        foreach (var r in rows) total += r.Ms;
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"{"op",-20} {"calls",10} {"ms",12} {"ms/call",10} {"share",7}");
+        foreach (var (op, calls, ms) in rows)
+        {
+            sb.AppendLine(inv, $"{op,-20} {calls,10} {ms,12:F1} {ms / calls,10:F3} {100 * ms / Math.Max(total, 1e-9),6:F1}%");
+        }
+        sb.AppendLine(inv, $"{"total",-20} {"",10} {total,12:F1}");
+        return sb.ToString();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _inner.Dispose();
+
+    /// <inheritdoc/>
+    public void Free(Buf region)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.Free(region);
+        _ticks[0] += Stopwatch.GetTimestamp() - t0;
+        _calls[0]++;
+    }
+
+    /// <inheritdoc/>
+    public void Upload(ReadOnlySpan<float> src, Buf dst)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.Upload(src, dst);
+        _ticks[1] += Stopwatch.GetTimestamp() - t0;
+        _calls[1]++;
+    }
+
+    /// <inheritdoc/>
+    public void Download(Buf src, Span<float> dst)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.Download(src, dst);
+        _ticks[2] += Stopwatch.GetTimestamp() - t0;
+        _calls[2]++;
+    }
+
+    /// <inheritdoc/>
+    public void UploadInts(ReadOnlySpan<int> src, Buf dst)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.UploadInts(src, dst);
+        _ticks[3] += Stopwatch.GetTimestamp() - t0;
+        _calls[3]++;
+    }
+
+    /// <inheritdoc/>
+    public void DownloadInts(Buf src, Span<int> dst)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.DownloadInts(src, dst);
+        _ticks[4] += Stopwatch.GetTimestamp() - t0;
+        _calls[4]++;
+    }
+
+    /// <inheritdoc/>
+    public void Fill(Buf dst, float value)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.Fill(dst, value);
+        _ticks[5] += Stopwatch.GetTimestamp() - t0;
+        _calls[5]++;
+    }
+
+    /// <inheritdoc/>
+    public void Copy(Buf dst, Buf src)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.Copy(dst, src);
+        _ticks[6] += Stopwatch.GetTimestamp() - t0;
+        _calls[6]++;
+    }
+
+    /// <inheritdoc/>
+    public void Add(Buf dst, Buf a, Buf b)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.Add(dst, a, b);
+        _ticks[7] += Stopwatch.GetTimestamp() - t0;
+        _calls[7]++;
+    }
+
+    /// <inheritdoc/>
+    public void ResetCarry(Buf z, Buf init, Buf halted, int batch, int t, int c)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.ResetCarry(z, init, halted, batch, t, c);
+        _ticks[8] += Stopwatch.GetTimestamp() - t0;
+        _calls[8]++;
+    }
+
+    /// <inheritdoc/>
+    public void GatherRows(Buf dst, Buf table, Buf ids, int n, int w)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.GatherRows(dst, table, ids, n, w);
+        _ticks[9] += Stopwatch.GetTimestamp() - t0;
+        _calls[9]++;
+    }
+
+    /// <inheritdoc/>
+    public void EmbeddingForward(Buf x, Buf tokens, Buf puzzleRows, Buf tokTable, Buf posTable, int batch, int l, int p, int pd, int c, int v, float scale)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.EmbeddingForward(x, tokens, puzzleRows, tokTable, posTable, batch, l, p, pd, c, v, scale);
+        _ticks[10] += Stopwatch.GetTimestamp() - t0;
+        _calls[10]++;
+    }
+
+    /// <inheritdoc/>
+    public void EmbeddingBackward(Buf dTokTable, Buf dPuzzleRows, Buf dPosTable, Buf dx, Buf tokens, int batch, int l, int p, int pd, int c, int v, float scale)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.EmbeddingBackward(dTokTable, dPuzzleRows, dPosTable, dx, tokens, batch, l, p, pd, c, v, scale);
+        _ticks[11] += Stopwatch.GetTimestamp() - t0;
+        _calls[11]++;
+    }
+
+    /// <inheritdoc/>
+    public void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.MatmulForward(output, inp, weight, m, k, n);
+        _ticks[12] += Stopwatch.GetTimestamp() - t0;
+        _calls[12]++;
+    }
+
+    /// <inheritdoc/>
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.MatmulBackward(dinp, dweight, dout, inp, weight, m, k, n);
+        _ticks[13] += Stopwatch.GetTimestamp() - t0;
+        _calls[13]++;
+    }
+
+    /// <inheritdoc/>
+    public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.RopeForward(qkv, cos, sin, batch, t, nh, hs);
+        _ticks[14] += Stopwatch.GetTimestamp() - t0;
+        _calls[14]++;
+    }
+
+    /// <inheritdoc/>
+    public void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.RopeBackward(dqkv, cos, sin, batch, t, nh, hs);
+        _ticks[15] += Stopwatch.GetTimestamp() - t0;
+        _calls[15]++;
+    }
+
+    /// <inheritdoc/>
+    public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.AttentionForward(output, lse, qkv, batch, t, nh, hs);
+        _ticks[16] += Stopwatch.GetTimestamp() - t0;
+        _calls[16]++;
+    }
+
+    /// <inheritdoc/>
+    public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.AttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs);
+        _ticks[17] += Stopwatch.GetTimestamp() - t0;
+        _calls[17]++;
+    }
+
+    /// <inheritdoc/>
+    public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.AddRmsNormForward(output, rstd, a, b, rows, c, eps);
+        _ticks[18] += Stopwatch.GetTimestamp() - t0;
+        _calls[18]++;
+    }
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Buf dinp, Buf dout, Buf output, Buf rstd, int rows, int c)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.RmsNormBackward(dinp, dout, output, rstd, rows, c);
+        _ticks[19] += Stopwatch.GetTimestamp() - t0;
+        _calls[19]++;
+    }
+
+    /// <inheritdoc/>
+    public void SwiGluForward(Buf act, Buf gateUp, int rows, int inter)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.SwiGluForward(act, gateUp, rows, inter);
+        _ticks[20] += Stopwatch.GetTimestamp() - t0;
+        _calls[20]++;
+    }
+
+    /// <inheritdoc/>
+    public void SwiGluBackward(Buf dgateUp, Buf dact, Buf gateUp, int rows, int inter)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.SwiGluBackward(dgateUp, dact, gateUp, rows, inter);
+        _ticks[21] += Stopwatch.GetTimestamp() - t0;
+        _calls[21]++;
+    }
+
+    /// <inheritdoc/>
+    public void LmHeadForward(Buf logits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.LmHeadForward(logits, zH, weight, batch, t, p, c, v);
+        _ticks[22] += Stopwatch.GetTimestamp() - t0;
+        _calls[22]++;
+    }
+
+    /// <inheritdoc/>
+    public void LmHeadBackward(Buf dzH, Buf dweight, Buf dlogits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.LmHeadBackward(dzH, dweight, dlogits, zH, weight, batch, t, p, c, v);
+        _ticks[23] += Stopwatch.GetTimestamp() - t0;
+        _calls[23]++;
+    }
+
+    /// <inheritdoc/>
+    public void QHeadForward(Buf q, Buf zH, Buf weight, Buf bias, int batch, int t, int c)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.QHeadForward(q, zH, weight, bias, batch, t, c);
+        _ticks[24] += Stopwatch.GetTimestamp() - t0;
+        _calls[24]++;
+    }
+
+    /// <inheritdoc/>
+    public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.QHeadBackward(dzH, dweight, dbias, dq, zH, weight, batch, t, c);
+        _ticks[25] += Stopwatch.GetTimestamp() - t0;
+        _calls[25]++;
+    }
+
+    /// <inheritdoc/>
+    public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2, double weightDecay, int stepNumber)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.AdamATan2Step(param, grad, m, v, lr, beta1, beta2, weightDecay, stepNumber);
+        _ticks[26] += Stopwatch.GetTimestamp() - t0;
+        _calls[26]++;
+    }
+
+    /// <inheritdoc/>
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay);
+        _ticks[27] += Stopwatch.GetTimestamp() - t0;
+        _calls[27]++;
+    }
+}
