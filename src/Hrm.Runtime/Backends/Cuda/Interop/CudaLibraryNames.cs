@@ -1,0 +1,53 @@
+namespace Hrm.Runtime.Backends.Cuda.Interop;
+
+/// <summary>
+/// The logical native library names used by the <c>[LibraryImport]</c> declarations, and the file names
+/// <see cref="CudaLibraryResolver"/> probes for each, newest first.
+/// </summary>
+internal static class CudaLibraryNames
+{
+    /// <summary>The CUDA driver API (<c>libcuda.so.1</c>, <c>nvcuda.dll</c>).</summary>
+    public const string Cuda = "cuda";
+
+    /// <summary>The NVRTC runtime compiler.</summary>
+    public const string Nvrtc = "nvrtc";
+
+    /// <summary>cuBLASLt (the matmul API with epilogues and heuristics).</summary>
+    public const string CublasLt = "cublasLt";
+
+    /// <summary>Classic cuBLAS (<c>cublasGemmEx</c>).</summary>
+    public const string Cublas = "cublas";
+
+    /// <summary>The environment variable naming a directory that is probed before the system search path.</summary>
+    public const string LibDirVariable = "HRM_CUDA_LIB_DIR";
+
+    /// <summary>Toolkit directories tried after the system search path (Linux).</summary>
+    public static readonly IReadOnlyList<string> FallbackDirectories =
+        OperatingSystem.IsWindows() ? [] : ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"];
+
+    /// <summary>True for the four names above: only these are resolved by <see cref="CudaLibraryResolver"/>.</summary>
+    public static bool IsKnown(string logicalName) =>
+        logicalName is Cuda or Nvrtc or CublasLt or Cublas;
+
+    /// <summary>
+    /// The file names tried for <paramref name="logicalName"/> on this OS, newest version first. An unknown name is
+    /// its own only candidate.
+    /// </summary>
+    public static IReadOnlyList<string> Candidates(string logicalName) => OperatingSystem.IsWindows()
+        ? logicalName switch
+        {
+            Cuda => ["nvcuda.dll"],
+            Nvrtc => ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll"],
+            CublasLt => ["cublasLt64_13.dll", "cublasLt64_12.dll", "cublasLt64_11.dll"],
+            Cublas => ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"],
+            _ => [logicalName],
+        }
+        : logicalName switch
+        {
+            Cuda => ["libcuda.so.1", "libcuda.so"],
+            Nvrtc => ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"],
+            CublasLt => ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so"],
+            Cublas => ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
+            _ => [logicalName],
+        };
+}

@@ -1,0 +1,86 @@
+using Hrm.Runtime.Backends.Cuda;
+using Hrm.Runtime.Backends.Cuda.Interop;
+using Hrm.Runtime.Tests.Formats;
+
+namespace Hrm.Runtime.Tests.Cuda;
+
+/// <summary>Native library probing: candidate names, the order tried, and failures that list every attempt.</summary>
+public sealed class CudaLibraryResolverTests(ITestOutputHelper output)
+{
+    private const string Bogus = "hrm-no-such-library";
+    private static readonly string[] LibDirs =
+        ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/local/cuda/lib64"];
+
+    [Fact]
+    public void Failure_lists_every_path_tried_with_the_directory_first()
+    {
+        using var dir = new TempDir();
+        Assert.False(CudaLibraryResolver.TryLoad(Bogus, dir.Path, out nint handle, out IReadOnlyList<string> tried));
+        Assert.Equal(0, handle);
+        output.WriteLine(string.Join("\n", tried));
+        Assert.StartsWith($"{Path.Combine(dir.Path, Bogus)} (no such file)", tried[0], StringComparison.Ordinal);
+        Assert.Contains(tried, t => t.StartsWith($"{Bogus} (", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_throws_typed_exception_naming_each_attempt()
+    {
+        var e = Assert.Throws<CudaLibraryNotFoundException>(() => CudaLibraryResolver.Load(Bogus));
+        output.WriteLine(e.Message);
+        Assert.Equal(Bogus, e.LibraryName);
+        Assert.NotEmpty(e.Attempts);
+        foreach (string attempt in e.Attempts) Assert.Contains(attempt, e.Message, StringComparison.Ordinal);
+        Assert.Contains(CudaLibraryNames.LibDirVariable, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Loader_reason_keeps_the_dlerror_line_only()
+    {
+        const string message = "Unable to load shared library 'libcuda.so.1' or one of its dependencies. In order "
+            + "to help diagnose loading problems, consider using a tool like strace. If you're using glibc, consider "
+            + "setting the LD_DEBUG environment variable: \nlibcuda.so.1: cannot open shared object file: No such file "
+            + "or directory";
+        Assert.Equal("cannot open shared object file: No such file or directory",
+            CudaLibraryResolver.LoaderReason(message, "libcuda.so.1"));
+        Assert.Equal("odd", CudaLibraryResolver.LoaderReason("odd\n", "x"));
+        Assert.Equal("load failed", CudaLibraryResolver.LoaderReason("", "x"));
+    }
+
+    [Fact]
+    public void Known_libraries_probe_newest_versions_first()
+    {
+        IReadOnlyList<string> nvrtc = CudaLibraryNames.Candidates(CudaLibraryNames.Nvrtc);
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Equal(["nvcuda.dll"], CudaLibraryNames.Candidates(CudaLibraryNames.Cuda));
+            Assert.StartsWith("nvrtc64_", nvrtc[0], StringComparison.Ordinal);
+            return;
+        }
+        Assert.Equal(["libcuda.so.1", "libcuda.so"], CudaLibraryNames.Candidates(CudaLibraryNames.Cuda));
+        Assert.Equal(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"], nvrtc);
+        Assert.Equal("libcublasLt.so.13", CudaLibraryNames.Candidates(CudaLibraryNames.CublasLt)[0]);
+        Assert.Equal("libcublas.so.12", CudaLibraryNames.Candidates(CudaLibraryNames.Cublas)[1]);
+        Assert.Equal([Bogus], CudaLibraryNames.Candidates(Bogus));
+    }
+
+    [Fact]
+    public void Directory_is_probed_before_the_system_path()
+    {
+        bool loaded = CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out nint system, out IReadOnlyList<string> t);
+        Assert.SkipUnless(loaded, $"NVRTC is not installed: {string.Join("; ", t)}");
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the directory probe test links a Linux .so");
+        string? real = LibDirs
+            .Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, "libnvrtc.so.1*"))
+            .FirstOrDefault(f => !f.Contains("builtins", StringComparison.Ordinal));
+        Assert.SkipWhen(real is null, "no libnvrtc.so.1* file found to link to");
+        using var dir = new TempDir();
+        string first = Path.Combine(dir.Path, CudaLibraryNames.Candidates(CudaLibraryNames.Nvrtc)[0]);
+        File.CreateSymbolicLink(first, real!);
+        var tried = new List<string>();
+        Assert.True(CudaLibraryResolver.Probe(CudaLibraryNames.Nvrtc, dir.Path, tried, out nint handle));
+        Assert.Empty(tried);
+        Assert.NotEqual(0, handle);
+        output.WriteLine($"{first} -> {real}; system handle {system:x}, probed handle {handle:x}");
+    }
+}
