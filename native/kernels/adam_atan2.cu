@@ -22,6 +22,7 @@
 // Versions: kernel1 = one element per thread per iteration.
 #include "common.cuh"
 
+// One AdamATan2 step per element (see above). block = 256, grid = max(1, min(ceil(n / 256), 65535)).
 extern "C" __global__ void adam_atan2_kernel1(float* __restrict__ param,       // (n) updated in place
                                               float* __restrict__ m,           // (n) first moment, in place
                                               float* __restrict__ v,           // (n) second moment, in place

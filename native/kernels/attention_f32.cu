@@ -42,6 +42,8 @@ __device__ __forceinline__ void af_load(float* s, int ld, const float* src, i64 
     }
 }
 
+// Block (16 queries, h, b), warp = 4 queries, lane = key of a 32-key tile; online softmax in fp32.
+// grid = (ceil(T / 16), NH, B), block = 128, dynamic smem = 4 * (16*HS + 32*KS + 32*HS).
 extern "C" __global__ void __launch_bounds__(128, 6)
     attention_forward_kernel1(float* __restrict__ out,        // (B, T, C) =
                               float* __restrict__ lse,        // (B, NH, T) =
@@ -115,6 +117,8 @@ extern "C" __global__ void __launch_bounds__(128, 6)
     }
 }
 
+// Block (16 queries, h, b), lane = key of a 32-key tile: dQ_i = sum_j ds_ij k_j.
+// grid = (ceil(T / 16), NH, B), block = 128, dynamic smem = 4 * (32*HS + 64*KS).
 extern "C" __global__ void __launch_bounds__(128, 6)
     attention_backward_dq_kernel1(float* __restrict__ dqkv,        // (B, T, 3C) Q part =
                                   const float* __restrict__ dout,  // (B, T, C)
@@ -187,6 +191,8 @@ extern "C" __global__ void __launch_bounds__(128, 6)
     }
 }
 
+// Block (16 keys, h, b), lane = query of a 32-query tile: dK_j = sum_i ds_ij q_i, dV_j = sum_i p_ij dO_i.
+// grid = (ceil(T / 16), NH, B), block = 128, dynamic smem = 4 * (32*HS + 64*KS + 64).
 extern "C" __global__ void __launch_bounds__(128, 6)
     attention_backward_dkdv_kernel1(float* __restrict__ dqkv,        // (B, T, 3C) K and V parts =
                                     const float* __restrict__ dout,  // (B, T, C)

@@ -22,6 +22,7 @@
 // Versions: kernel1 = the plain port (one element per thread per iteration, coalesced).
 #include "common.cuh"
 
+// dst = a + b. block = 256, grid = max(1, min(ceil(n / 256), 65535)).
 extern "C" __global__ void add_kernel1(float* dst,      // (n) =, may alias a or b
                                        const float* a,  // (n)
                                        const float* b,  // (n)
@@ -30,12 +31,14 @@ extern "C" __global__ void add_kernel1(float* dst,      // (n) =, may alias a or
         dst[i] = a[i] + b[i];
 }
 
+// dst = value. block = 256, grid = max(1, min(ceil(n / 256), 65535)).
 extern "C" __global__ void fill_kernel1(float* __restrict__ dst,  // (n) =
                                         float value, i64 n) {
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
         dst[i] = value;
 }
 
+// dst = src (no partial overlap). block = 256, grid = max(1, min(ceil(n / 256), 65535)).
 extern "C" __global__ void copy_kernel1(float* __restrict__ dst,        // (n) =
                                         const float* __restrict__ src,  // (n)
                                         i64 n) {
@@ -68,6 +71,7 @@ extern "C" __global__ void gather_rows_kernel1(float* __restrict__ dst,         
     for (int i = threadIdx.x; i < w; i += blockDim.x) d[i] = ok ? src[i] : __int_as_float(0x7fc00000);
 }
 
+// dst = bf16(src), RNE, NaN -> 0x7FC0 | sign. block = 256, grid = max(1, min(ceil(n / 256), 65535)).
 extern "C" __global__ void f32_to_bf16_kernel1(bf16* __restrict__ dst,         // (n) bf16 =
                                                const float* __restrict__ src,  // (n)
                                                i64 n) {
@@ -75,6 +79,7 @@ extern "C" __global__ void f32_to_bf16_kernel1(bf16* __restrict__ dst,         /
         dst[i] = f32_to_bf16(src[i]);
 }
 
+// dst = float(src) (exact). block = 256, grid = max(1, min(ceil(n / 256), 65535)).
 extern "C" __global__ void bf16_to_f32_kernel1(float* __restrict__ dst,       // (n) =
                                                const bf16* __restrict__ src,  // (n) bf16
                                                i64 n) {

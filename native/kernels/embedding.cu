@@ -35,6 +35,7 @@ __device__ __forceinline__ float embed_factor(float scale, int learned) {
     return learned ? (float)((double)scale * 0.707106781) : scale;
 }
 
+// x = F * (token row or zero-padded puzzle row (+ learned position)). One block per row: grid = B*T, block = 256.
 extern "C" __global__ void embedding_forward_kernel1(float* __restrict__ x,                 // (B, T, C) =
                                                      const int* __restrict__ tokens,         // (B, L) int32
                                                      const float* __restrict__ puzzleRows,   // (B, Pd)

@@ -27,6 +27,7 @@
 // Versions: kernel1 = the plain port.
 #include "common.cuh"
 
+// q[b, o] = bias[o] + zH[b, 0, :] . w[o, :]. Warp per batch row: block = 256, grid = ceil(B / 8).
 extern "C" __global__ void q_head_forward_kernel1(float* __restrict__ q,           // (B, 2) =
                                                   const float* __restrict__ zH,     // (B, T, C), position 0 read
                                                   const float* __restrict__ w,      // (2, C)
@@ -49,6 +50,7 @@ extern "C" __global__ void q_head_forward_kernel1(float* __restrict__ q,        
     }
 }
 
+// Thread per channel i (thread 0 also sums dbias): block = 256, grid = ceil(C / 256).
 extern "C" __global__ void q_head_backward_kernel1(float* __restrict__ dzH,        // (B, T, C) += at position 0
                                                    float* __restrict__ dw,         // (2, C) +=
                                                    float* __restrict__ dbias,      // (2) +=
@@ -82,6 +84,7 @@ extern "C" __global__ void q_head_backward_kernel1(float* __restrict__ dzH,     
     dw[c + i] = dw1;
 }
 
+// logits[b, l, :] = full[b, P + l, :]. grid = (ceil(L*V / 256), B), block = 256.
 extern "C" __global__ void lm_head_drop_prefix_kernel1(float* __restrict__ logits,      // (B, L, V) =
                                                        const float* __restrict__ full,  // (B, T, V)
                                                        int batch, int t, int p, int v) {
@@ -91,6 +94,7 @@ extern "C" __global__ void lm_head_drop_prefix_kernel1(float* __restrict__ logit
     logits[b * n + i] = full[((i64)b * t + p) * v + i];
 }
 
+// full[b, pos, :] = pos < P ? 0 : dlogits[b, pos - P, :]. grid = (ceil(T*V / 256), B), block = 256.
 extern "C" __global__ void lm_head_pad_rows_kernel1(float* __restrict__ full,           // (B, T, V) =
                                                     const float* __restrict__ dlogits,  // (B, L, V)
                                                     int batch, int t, int p, int v) {

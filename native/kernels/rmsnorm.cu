@@ -14,6 +14,7 @@
 // Versions: kernel1 = warp per row, two passes over the row (the second pass re-reads from cache).
 #include "common.cuh"
 
+// out = rstd * (a + b), rstd = 1 / sqrt(mean((a + b)^2) + eps). Warp per row: block = 256, grid = ceil(N / 8).
 extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,                // (N, C) =, may alias a or b
                                                        float* __restrict__ rstd,  // (N) =
                                                        const float* a,            // (N, C)
@@ -33,6 +34,7 @@ extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,              
     for (int i = lane; i < c; i += 32) out[o + i] = s * (a[o + i] + b[o + i]);
 }
 
+// dinp = rstd * (dout - out * mean(dout * out)). Warp per row: block = 256, grid = ceil(N / 8).
 extern "C" __global__ void rmsnorm_backward_kernel1(float* dinp,                     // (N, C) =, may alias dout
                                                     const float* dout,               // (N, C)
                                                     const float* __restrict__ out,   // (N, C) forward output

@@ -37,6 +37,7 @@ __device__ __forceinline__ void rope_row(float* __restrict__ qkv, const float* _
     }
 }
 
+// Rotate-half RoPE on Q and K, sin sign +1. One block per row: grid = B*T, block = 256.
 extern "C" __global__ void rope_forward_kernel1(float* __restrict__ qkv,        // (B, T, 3C) Q, K in place
                                                 const float* __restrict__ cos,  // (T, HS)
                                                 const float* __restrict__ sin,  // (T, HS)
@@ -44,6 +45,7 @@ extern "C" __global__ void rope_forward_kernel1(float* __restrict__ qkv,        
     rope_row(qkv, cos, sin, batch * t, t, nh, hs, 1.0f);
 }
 
+// Its transpose (sin sign -1) on dQ and dK. One block per row: grid = B*T, block = 256.
 extern "C" __global__ void rope_backward_kernel1(float* __restrict__ dqkv,       // (B, T, 3C) dQ, dK in place
                                                  const float* __restrict__ cos,  // (T, HS)
                                                  const float* __restrict__ sin,  // (T, HS)

@@ -15,6 +15,7 @@
 // Versions: kernel1 = one block per (row, 256 columns); O(N^2) id comparisons, fine for N in the thousands.
 #include "common.cuh"
 
+// Block (row n, 256 columns): grid = (N, ceil(W / 256)), block = 256.
 extern "C" __global__ void signsgd_rows_kernel1(float* __restrict__ table,           // (R, W) rows updated in place
                                                 const float* __restrict__ rowGrads,  // (N, W)
                                                 const int* __restrict__ ids,         // (N) int32 row of each gradient

@@ -81,6 +81,7 @@ __device__ double position_ce(const float* __restrict__ x, int y, int v, int los
     return mx + log(z) - xy;
 }
 
+// One block per batch row: grid = B, block = 256. Threads stride over the L positions.
 extern "C" __global__ void stablemax_ce_kernel1(float* __restrict__ dlogits,       // (B, L, V) = or null
                                                 float* __restrict__ dq,            // (B, 2) = or null
                                                 double* __restrict__ rowLoss,      // (B, 3) double =

@@ -13,6 +13,7 @@
 // Versions: kernel1 = one block per row, one element per thread per iteration.
 #include "common.cuh"
 
+// act = SiLU(gate) * up. One block per row: grid = N, block = 256.
 extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,           // (N, I) =
                                                   const float* __restrict__ gateUp,  // (N, 2I) = [gate | up]
                                                   int rows, int inter) {
@@ -27,6 +28,7 @@ extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,      
     }
 }
 
+// dgate, dup from dact. One block per row: grid = N, block = 256.
 extern "C" __global__ void swiglu_backward_kernel1(float* __restrict__ dgateUp,       // (N, 2I) =
                                                    const float* __restrict__ dact,    // (N, I)
                                                    const float* __restrict__ gateUp,  // (N, 2I)
