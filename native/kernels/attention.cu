@@ -1,0 +1,453 @@
+// attention.cu — non-causal softmax attention, head size 64, on tensor cores (HrmOp.Attention, kernel2 versions),
+// mirroring CpuOps.Attention.cs / ReferenceOps.Attention, plus the backward "dot" pre-pass shared with the fp32
+// path (attention_f32.cu).
+//
+// Math (per batch b, head h; scale = 1/sqrt(64) = 0.125; s_ij = scale * q_i . k_j over all j < T, no mask):
+//   out_i = sum_j softmax_j(s_i.) v_j          lse_i = log sum_j exp(s_ij)        (natural log)
+//   backward: P_ij = exp(s_ij - lse_i), D_i = dO_i . O_i, dS_ij = P_ij (dO_i . v_j - D_i) scale,
+//             dQ_i = sum_j dS_ij k_j,   dK_j = sum_i dS_ij q_i,   dV_j = sum_i P_ij dO_i
+// Q, K, V and dO are rounded to bf16 and multiplied on tensor cores (mma.sync m16n8k16, fp32 accumulate); softmax
+// statistics, lse, D and all outputs are fp32; P and dS are rounded to bf16 as mma operands (as FlashAttention 2).
+// Expect about 1e-2 relative agreement with the fp32/double references, not 1e-6.
+//
+// Buffers: qkv (B,T,3C) float = [Q | K | V] per row, head h at h*64 of each part; out, dout (B,T,C) float;
+//   lse, dd (B,NH,T) float; dqkv (B,T,3C) float; C = NH*64.
+//   qkvh (3,B,NH,T,64) bf16 scratch: Q, K, V packed per head;  doh (B,NH,T,64) bf16 scratch: dout packed per head.
+// qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned (device allocations and 256-byte sub-buffers
+// are).
+//
+// Kernels, in launch order (no dynamic shared memory; static shared memory below 48 KiB):
+//   forward   1. attention_pack_kernel2(qkvh, qkv, B, T, NH, parts = 3)       grid = B*T, block = 256
+//             2. attention_forward_kernel2(out, lse, qkvh, B, T, NH)          grid = (ceil(T/128), NH, B), block = 128
+//   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
+//             2. attention_backward_dot_kernel1(dd, doh, dout, out, B, T, NH, 64)  grid = ceil(B*T*NH/8), block = 256
+//             3. attention_backward_dq_kernel2(dqkv, qkvh, doh, lse, dd, B, T, NH)   grid = (ceil(T/64), NH, B),
+//             4. attention_backward_dkdv_kernel2(dqkv, qkvh, doh, lse, dd, B, T, NH)   block = 128 (3 and 4)
+//   3 writes the Q part and 4 the K and V parts of dqkv (=): together all of it. No atomics: deterministic.
+//   Any T >= 1 (tails are masked). The fp32 path uses attention_backward_dot_kernel1 with doh = null and any HS.
+//
+// Versions: kernel1 = the fp32 port (attention_f32.cu, any HS <= 128); kernel2 = this file: FlashAttention-2 style,
+//   forward 128 queries per block (4 warps x 32 rows), 64-key tiles, cp.async double buffering; backward split into
+//   a dK/dV kernel (per 64-key block, loop over query tiles) and a dQ kernel (per 64-query block, loop over key
+//   tiles) instead of dQ atomics.
+#include "common.cuh"
+
+#define ATT_D 64            // head size of this path
+#define ATT_LD 72           // smem row stride in bf16 (144 bytes: the 8 rows of an ldmatrix hit distinct banks)
+#define ATT_BN 64           // keys (forward, dq) or queries (dkdv) per inner tile
+#define ATT_WARPS 4
+#define ATT_THREADS (32 * ATT_WARPS)
+#define ATT_MT 2                                // forward: m16 tiles per warp
+#define ATT_FWD_BM (16 * ATT_MT * ATT_WARPS)    // forward: queries per block (128)
+#define ATT_BWD_BM (16 * ATT_WARPS)             // dq: queries per block; dkdv: keys per block (64)
+#define ATT_TILE_BYTES (ATT_BN * ATT_LD * 2)    // one 64-row bf16 tile in smem
+#define ATT_STAGE_BYTES (2 * ATT_TILE_BYTES)    // two tiles (K,V or Q,dO) per pipeline stage
+#define ATT_SCALE_LOG2 (0.125f * HRM_LOG2E)     // softmax scale folded with log2(e) for exp2
+#ifndef ATT_FWD_MIN_BLOCKS
+#define ATT_FWD_MIN_BLOCKS 2                    // resident forward blocks per SM (caps registers at 255)
+#endif
+#ifndef ATT_DQ_MIN_BLOCKS
+#define ATT_DQ_MIN_BLOCKS 3                     // 168 registers, no spill
+#endif
+#ifndef ATT_DKDV_MIN_BLOCKS
+#define ATT_DKDV_MIN_BLOCKS 2                   // 3 would spill
+#endif
+
+static_assert(ATT_FWD_BM * ATT_LD * 2 <= ATT_STAGE_BYTES, "the forward Q tile must fit in one stage");
+static_assert(ATT_BWD_BM == ATT_BN && ATT_THREADS == 2 * ATT_BN, "backward tiling assumes 64-row blocks, 128 threads");
+
+// rows [row0, row0 + NROWS) of a packed (T, 64) bf16 matrix -> smem (NROWS x ATT_LD); rows >= t are zero-filled.
+template <int NROWS>
+__device__ __forceinline__ void load_rows(u32 sdst, const bf16* src, int row0, int t) {
+#pragma unroll
+    for (int k = 0; k < NROWS * 8 / ATT_THREADS; k++) {
+        int f = threadIdx.x + k * ATT_THREADS, r = f >> 3, c = f & 7;
+        bool ok = row0 + r < t;
+        cp_async_16(sdst + (u32)(r * ATT_LD + c * 8) * 2u, src + (i64)(ok ? row0 + r : 0) * ATT_D + c * 8, ok);
+    }
+}
+
+// A fragments (16 rows x 64 columns, 4 k-steps) of the smem tile at sbase, rows row0..row0+15.
+__device__ __forceinline__ void load_a_frags(u32 (&f)[4][4], u32 sbase, int row0) {
+    int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int ks = 0; ks < 4; ks++)
+        ldmatrix_x4(f[ks], sbase + (u32)((row0 + (lane & 15)) * ATT_LD + ks * 16 + (lane >> 4) * 8) * 2u);
+}
+
+// acc[m] (16 x 64) += A[m] (16 x 64, fragments) . tile^T for m < M, tile = 64 rows x 64 columns in smem (B operand
+// "col": the tile's rows are the output columns). Each B fragment is loaded once and used for all M row tiles.
+template <int M>
+__device__ __forceinline__ void mma_abt(float (&acc)[M][8][4], const u32 (&a)[M][4][4], u32 tile) {
+    int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int ks = 0; ks < 4; ks++) {
+#pragma unroll
+        for (int np = 0; np < 4; np++) {
+            u32 b[4];
+            int row = np * 16 + (lane & 7) + ((lane >> 4) << 3), col = ks * 16 + ((lane >> 3) & 1) * 8;
+            ldmatrix_x4(b, tile + (u32)(row * ATT_LD + col) * 2u);
+#pragma unroll
+            for (int m = 0; m < M; m++) {
+                mma_bf16_16816(acc[m][2 * np], a[m][ks][0], a[m][ks][1], a[m][ks][2], a[m][ks][3], b[0], b[1]);
+                mma_bf16_16816(acc[m][2 * np + 1], a[m][ks][0], a[m][ks][1], a[m][ks][2], a[m][ks][3], b[2], b[3]);
+            }
+        }
+    }
+}
+
+// acc[m] (16 x 64) += P[m] (16 x 64, fp32 accumulator layout, rounded to bf16) . tile for m < M, tile = 64 rows
+// (the k index) x 64 columns in smem. Each B fragment is loaded once and used for all M row tiles.
+template <int M>
+__device__ __forceinline__ void mma_pb(float (&acc)[M][8][4], const float (&p)[M][8][4], u32 tile) {
+    int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int ks = 0; ks < 4; ks++) {
+        u32 a[M][4];
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            a[m][0] = pack_bf16x2(p[m][2 * ks][0], p[m][2 * ks][1]);
+            a[m][1] = pack_bf16x2(p[m][2 * ks][2], p[m][2 * ks][3]);
+            a[m][2] = pack_bf16x2(p[m][2 * ks + 1][0], p[m][2 * ks + 1][1]);
+            a[m][3] = pack_bf16x2(p[m][2 * ks + 1][2], p[m][2 * ks + 1][3]);
+        }
+#pragma unroll
+        for (int np = 0; np < 4; np++) {
+            u32 b[4];
+            int row = ks * 16 + (lane & 7) + ((lane >> 3) & 1) * 8, col = np * 16 + (lane >> 4) * 8;
+            ldmatrix_x4_trans(b, tile + (u32)(row * ATT_LD + col) * 2u);
+#pragma unroll
+            for (int m = 0; m < M; m++) {
+                mma_bf16_16816(acc[m][2 * np], a[m][0], a[m][1], a[m][2], a[m][3], b[0], b[1]);
+                mma_bf16_16816(acc[m][2 * np + 1], a[m][0], a[m][1], a[m][2], a[m][3], b[2], b[3]);
+            }
+        }
+    }
+}
+
+// The single-row-tile forms used by the backward kernels.
+__device__ __forceinline__ void mma_abt1(float (&acc)[8][4], const u32 (&a)[4][4], u32 tile) {
+    mma_abt<1>(reinterpret_cast<float(&)[1][8][4]>(acc), reinterpret_cast<const u32(&)[1][4][4]>(a), tile);
+}
+
+__device__ __forceinline__ void mma_pb1(float (&acc)[8][4], const float (&p)[8][4], u32 tile) {
+    mma_pb<1>(reinterpret_cast<float(&)[1][8][4]>(acc), reinterpret_cast<const float(&)[1][8][4]>(p), tile);
+}
+
+__device__ __forceinline__ void zero_acc(float (&a)[8][4]) {
+#pragma unroll
+    for (int i = 0; i < 8; i++) a[i][0] = a[i][1] = a[i][2] = a[i][3] = 0.0f;
+}
+
+// Stores a 16 x 64 fp32 accumulator (times mul) to rows row0.. of a strided fp32 matrix; rows >= t are skipped.
+__device__ __forceinline__ void store_acc(float* base, i64 rowStride, int row0, int t, const float (&a)[8][4],
+                                          float mul0, float mul1) {
+    int lane = threadIdx.x & 31, g = lane >> 2, qd = lane & 3;
+#pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        int row = row0 + g + hh * 8;
+        if (row >= t) continue;
+        float mul = hh ? mul1 : mul0;
+        float* r = base + row * rowStride + 2 * qd;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+            *reinterpret_cast<float2*>(r + nt * 8) = make_float2(a[nt][2 * hh] * mul, a[nt][2 * hh + 1] * mul);
+    }
+}
+
+// dst[part, b, h, t, :] = bf16(src[b, t, part*C + h*64 + :]) (RNE). One block per row (b, t); C % 4 == 0.
+extern "C" __global__ void attention_pack_kernel2(bf16* __restrict__ dst,         // (parts, B, NH, T, 64) bf16 =
+                                                  const float* __restrict__ src,  // (B, T, parts*C)
+                                                  int batch, int t, int nh, int parts) {
+    int row = blockIdx.x;
+    if (row >= batch * t) return;
+    int b = row / t, tt = row % t, c = nh * ATT_D;
+    const float* s = src + (i64)row * parts * c;
+    for (int e = threadIdx.x * 4; e < parts * c; e += blockDim.x * 4) {
+        int part = e / c, h = (e - part * c) >> 6, d = e & 63;
+        float4 x = *reinterpret_cast<const float4*>(s + e);
+        uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
+        *reinterpret_cast<uint2*>(dst + ((((i64)part * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
+    }
+}
+
+// dd[b, h, t] = dout[b, t, h*HS:] . out[b, t, h*HS:] (fp32 fma); doh = bf16(dout) per head when not null.
+// One warp per (b, t, h): block = 256, grid = ceil(B*T*NH / 8). Any HS.
+extern "C" __global__ void attention_backward_dot_kernel1(float* __restrict__ dd,          // (B, NH, T) =
+                                                          bf16* __restrict__ doh,          // (B, NH, T, HS) = or null
+                                                          const float* __restrict__ dout,  // (B, T, C)
+                                                          const float* __restrict__ out,   // (B, T, C)
+                                                          int batch, int t, int nh, int hs) {
+    int w = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (w >= batch * t * nh) return;
+    int row = w / nh, h = w % nh, b = row / t, tt = row % t;
+    i64 o = (i64)row * nh * hs + h * hs, head = ((i64)b * nh + h) * t + tt;
+    float s = 0.0f;
+    for (int d = lane; d < hs; d += 32) {
+        float g = dout[o + d];
+        s = fmaf(g, out[o + d], s);
+        if (doh != nullptr) doh[head * hs + d] = f32_to_bf16(g);
+    }
+    s = warp_sum(s);
+    if (lane == 0) dd[head] = s;
+}
+
+// Block (q-block, h, b): 128 queries, 4 warps x 32 rows; online softmax over 64-key tiles (exp2 with the scale
+// folded into log2 units); out = O / l, lse = m ln2 + ln l.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
+    attention_forward_kernel2(float* __restrict__ out,         // (B, T, C) =
+                              float* __restrict__ lse,         // (B, NH, T) =
+                              const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
+                              int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q first sits in stage 1
+    int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * ATT_FWD_BM;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qd = lane & 3;
+    i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
+    const bf16* Q = qkvh + bh * head;
+    const bf16* K = Q + parts;
+    const bf16* V = K + parts;
+    u32 s0 = smem_u32(smem);
+    load_rows<ATT_FWD_BM>(s0 + ATT_STAGE_BYTES, Q, q0, t);
+    load_rows<ATT_BN>(s0, K, 0, t);
+    load_rows<ATT_BN>(s0 + ATT_TILE_BYTES, V, 0, t);
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+    u32 qf[ATT_MT][4][4];
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) load_a_frags(qf[mt], s0 + ATT_STAGE_BYTES, (warp * ATT_MT + mt) * 16);
+    __syncthreads();
+
+    float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) {
+        zero_acc(o[mt]);
+        m[mt][0] = m[mt][1] = -__int_as_float(0x7f800000);
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
+    int tiles = (t + ATT_BN - 1) / ATT_BN;
+    for (int j = 0; j < tiles; j++) {
+        u32 cur = s0 + (j & 1) * ATT_STAGE_BYTES;
+        if (j + 1 < tiles) {
+            u32 nxt = s0 + ((j + 1) & 1) * ATT_STAGE_BYTES;
+            load_rows<ATT_BN>(nxt, K, (j + 1) * ATT_BN, t);
+            load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, V, (j + 1) * ATT_BN, t);
+        }
+        cp_async_commit();
+        int k0 = j * ATT_BN;
+        bool tail = k0 + ATT_BN > t;
+        float s[ATT_MT][8][4];
+#pragma unroll
+        for (int mt = 0; mt < ATT_MT; mt++) zero_acc(s[mt]);
+        mma_abt<ATT_MT>(s, qf, cur);  // S = Q K^T
+#pragma unroll
+        for (int mt = 0; mt < ATT_MT; mt++) {
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {  // rows g (hh = 0) and g + 8 (hh = 1)
+                float mx = m[mt][hh];
+#pragma unroll
+                for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+                    for (int c = 2 * hh; c < 2 * hh + 2; c++) {
+                        float x = s[mt][nt][c] * ATT_SCALE_LOG2;
+                        if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) x = -__int_as_float(0x7f800000);
+                        s[mt][nt][c] = x;
+                        mx = fmaxf(mx, x);
+                    }
+                }
+                mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 2));
+                float alpha = hrm_exp2_approx(m[mt][hh] - mx), sum = 0.0f;
+                m[mt][hh] = mx;
+#pragma unroll
+                for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+                    for (int c = 2 * hh; c < 2 * hh + 2; c++) {
+                        float p = hrm_exp2_approx(s[mt][nt][c] - mx);
+                        s[mt][nt][c] = p;
+                        sum += p;
+                        o[mt][nt][c] *= alpha;
+                    }
+                }
+                l[mt][hh] = l[mt][hh] * alpha + sum;  // this lane's share; the quad is summed at the end
+            }
+        }
+        mma_pb<ATT_MT>(o, s, cur + ATT_TILE_BYTES);  // O += P V
+        cp_async_wait_all();
+        __syncthreads();
+    }
+    int g = lane >> 2;
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) {
+        float inv[2];
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float sum = l[mt][hh];
+            sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 1);
+            sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 2);
+            inv[hh] = 1.0f / sum;
+            int row = q0 + (warp * ATT_MT + mt) * 16 + g + hh * 8;
+            if (qd == 0 && row < t) lse[bh * t + row] = m[mt][hh] * HRM_LN2 + logf(sum);
+        }
+        store_acc(out + (i64)b * t * nh * ATT_D + h * ATT_D, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t,
+                  o[mt], inv[0], inv[1]);
+    }
+}
+
+// Block (q-block, h, b): 64 queries, 4 warps x 16 rows; loops over 64-key tiles: S = Q K^T, dP = dO V^T,
+// dS = P (dP - D), dQ += dS K; dQ * scale written to the Q part of dqkv.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
+    attention_backward_dq_kernel2(float* __restrict__ dqkv,        // (B, T, 3C) Q part =
+                                  const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
+                                  const bf16* __restrict__ doh,    // (B, NH, T, 64) bf16
+                                  const float* __restrict__ lse,   // (B, NH, T)
+                                  const float* __restrict__ dd,    // (B, NH, T)
+                                  int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q, dO first sit in stage 1
+    int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * ATT_BWD_BM;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, qd = lane & 3;
+    i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
+    const bf16* Q = qkvh + bh * head;
+    const bf16* K = Q + parts;
+    const bf16* V = K + parts;
+    u32 s0 = smem_u32(smem);
+    load_rows<ATT_BN>(s0 + ATT_STAGE_BYTES, Q, q0, t);
+    load_rows<ATT_BN>(s0 + ATT_STAGE_BYTES + ATT_TILE_BYTES, doh + bh * head, q0, t);
+    load_rows<ATT_BN>(s0, K, 0, t);
+    load_rows<ATT_BN>(s0 + ATT_TILE_BYTES, V, 0, t);
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+    u32 qf[4][4], of[4][4];
+    load_a_frags(qf, s0 + ATT_STAGE_BYTES, warp * 16);
+    load_a_frags(of, s0 + ATT_STAGE_BYTES + ATT_TILE_BYTES, warp * 16);
+    __syncthreads();
+
+    float l2[2], dr[2];  // lse * log2(e) and D of rows g, g + 8 (padding rows: +inf and 0, so P = dS = 0)
+#pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        int row = q0 + warp * 16 + g + hh * 8;
+        l2[hh] = row < t ? lse[bh * t + row] * HRM_LOG2E : __int_as_float(0x7f800000);
+        dr[hh] = row < t ? dd[bh * t + row] : 0.0f;
+    }
+    float dq[8][4];
+    zero_acc(dq);
+    int tiles = (t + ATT_BN - 1) / ATT_BN;
+    for (int j = 0; j < tiles; j++) {
+        u32 cur = s0 + (j & 1) * ATT_STAGE_BYTES;
+        if (j + 1 < tiles) {
+            u32 nxt = s0 + ((j + 1) & 1) * ATT_STAGE_BYTES;
+            load_rows<ATT_BN>(nxt, K, (j + 1) * ATT_BN, t);
+            load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, V, (j + 1) * ATT_BN, t);
+        }
+        cp_async_commit();
+        float s[8][4], dp[8][4];
+        zero_acc(s);
+        zero_acc(dp);
+        mma_abt1(s, qf, cur);                   // S = Q K^T
+        mma_abt1(dp, of, cur + ATT_TILE_BYTES);  // dP = dO V^T
+        int k0 = j * ATT_BN;
+        bool tail = k0 + ATT_BN > t;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                float p = hrm_exp2_approx(s[nt][c] * ATT_SCALE_LOG2 - l2[c >> 1]);
+                if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) p = 0.0f;
+                s[nt][c] = p * (dp[nt][c] - dr[c >> 1]);  // dS / scale
+            }
+        }
+        mma_pb1(dq, s, cur);  // dQ += dS K
+        cp_async_wait_all();
+        __syncthreads();
+    }
+    store_acc(dqkv + (i64)b * t * 3 * nh * ATT_D + h * ATT_D, (i64)3 * nh * ATT_D, q0 + warp * 16, t, dq, 0.125f,
+              0.125f);
+}
+
+// lse and D of queries [i0, i0 + 64) -> sl, sd (64 floats each) with cp.async; threads 0..63 copy lse, 64..127 D.
+__device__ __forceinline__ void load_stats(float* sl, float* sd, const float* lse, const float* dd, int i0, int t) {
+    int k = threadIdx.x & 63;
+    bool ok = i0 + k < t, isLse = threadIdx.x < 64;
+    cp_async_4(smem_u32((isLse ? sl : sd) + k), (isLse ? lse : dd) + (ok ? i0 + k : 0), ok);
+}
+
+// Block (k-block, h, b): 64 keys, 4 warps x 16 keys; loops over 64-query tiles: S^T = K Q^T, P^T, dV += P^T dO,
+// dP^T = V dO^T, dS^T = P^T (dP^T - D), dK += dS^T Q; dK * scale and dV written to the K and V parts of dqkv.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
+    attention_backward_dkdv_kernel2(float* __restrict__ dqkv,        // (B, T, 3C) K and V parts =
+                                    const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
+                                    const bf16* __restrict__ doh,    // (B, NH, T, 64) bf16
+                                    const float* __restrict__ lse,   // (B, NH, T)
+                                    const float* __restrict__ dd,    // (B, NH, T)
+                                    int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (Q, dO); K, V first sit in stage 1
+    __shared__ float sl[2][ATT_BN], sd[2][ATT_BN];                // lse and D of the query tile, per stage
+    int b = blockIdx.z, h = blockIdx.y, k0 = blockIdx.x * ATT_BWD_BM;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qd = lane & 3;
+    i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
+    const bf16* Q = qkvh + bh * head;
+    const bf16* K = Q + parts;
+    const bf16* V = K + parts;
+    const bf16* dO = doh + bh * head;
+    const float* L = lse + bh * t;
+    const float* D = dd + bh * t;
+    u32 s0 = smem_u32(smem);
+    load_rows<ATT_BN>(s0 + ATT_STAGE_BYTES, K, k0, t);
+    load_rows<ATT_BN>(s0 + ATT_STAGE_BYTES + ATT_TILE_BYTES, V, k0, t);
+    load_rows<ATT_BN>(s0, Q, 0, t);
+    load_rows<ATT_BN>(s0 + ATT_TILE_BYTES, dO, 0, t);
+    load_stats(sl[0], sd[0], L, D, 0, t);
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+    u32 kf[4][4], vf[4][4];
+    load_a_frags(kf, s0 + ATT_STAGE_BYTES, warp * 16);
+    load_a_frags(vf, s0 + ATT_STAGE_BYTES + ATT_TILE_BYTES, warp * 16);
+    __syncthreads();
+
+    float dk[8][4], dv[8][4];
+    zero_acc(dk);
+    zero_acc(dv);
+    int tiles = (t + ATT_BN - 1) / ATT_BN;
+    for (int i = 0; i < tiles; i++) {
+        int st = i & 1;
+        u32 cur = s0 + st * ATT_STAGE_BYTES;
+        if (i + 1 < tiles) {
+            u32 nxt = s0 + (st ^ 1) * ATT_STAGE_BYTES;
+            load_rows<ATT_BN>(nxt, Q, (i + 1) * ATT_BN, t);
+            load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, dO, (i + 1) * ATT_BN, t);
+            load_stats(sl[st ^ 1], sd[st ^ 1], L, D, (i + 1) * ATT_BN, t);
+        }
+        cp_async_commit();
+        int i0 = i * ATT_BN;
+        bool tail = i0 + ATT_BN > t;
+        float p[8][4];  // S^T, then P^T, then dS^T / scale (rows: this warp's keys, columns: the tile's queries)
+        zero_acc(p);
+        mma_abt1(p, kf, cur);  // S^T = K Q^T
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                int qi = nt * 8 + 2 * qd + (c & 1);
+                float x = hrm_exp2_approx(p[nt][c] * ATT_SCALE_LOG2 - sl[st][qi] * HRM_LOG2E);
+                p[nt][c] = (tail && i0 + qi >= t) ? 0.0f : x;
+            }
+        }
+        mma_pb1(dv, p, cur + ATT_TILE_BYTES);  // dV += P^T dO
+        float dpt[8][4];
+        zero_acc(dpt);
+        mma_abt1(dpt, vf, cur + ATT_TILE_BYTES);  // dP^T = V dO^T
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+            for (int c = 0; c < 4; c++) p[nt][c] *= dpt[nt][c] - sd[st][nt * 8 + 2 * qd + (c & 1)];
+        }
+        mma_pb1(dk, p, cur);  // dK += dS^T Q
+        cp_async_wait_all();
+        __syncthreads();
+    }
+    float* base = dqkv + (i64)b * t * 3 * nh * ATT_D + h * ATT_D;
+    store_acc(base + nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dk, 0.125f, 0.125f);
+    store_acc(base + 2 * nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dv, 1.0f, 1.0f);
+}

@@ -1,0 +1,51 @@
+// rmsnorm.cu — residual add + RMSNorm without weight (HrmOp.RmsNorm), mirroring CpuOps.RmsNorm.cs.
+//
+// Forward (=):   x = a + b;  rstd[r] = 1 / sqrtf(sum_i x_i^2 / C + eps);  out[r, i] = rstd[r] * x_i
+// Backward (=):  dot = sum_i dout_i * out_i / C;  dinp[r, i] = rstd[r] * (dout_i - out_i * dot)
+//   (y = x * s with s = (mean(x^2) + eps)^-1/2  =>  dx = s * (dy - y * mean(dy * y)))
+//
+// Buffers (N = rows = B*T): a, b, out, dout, dinp (N,C) float; rstd (N) float.
+// out may alias a or b, and dinp may alias dout: each element is read and written by the same thread.
+// Sums are fp32 (fma per element, then a warp tree), as the CPU's fp32 sums (different order).
+//
+// Launch (both kernels): one warp per row; block = 256 (8 rows per block), grid = ceil(N / 8), dynamic smem 0.
+// Any C >= 1 works (each lane strides over the row by 32).
+//
+// Versions: kernel1 = warp per row, two passes over the row (the second pass re-reads from cache).
+#include "common.cuh"
+
+// out = rstd * (a + b), rstd = 1 / sqrt(mean((a + b)^2) + eps). Warp per row: block = 256, grid = ceil(N / 8).
+extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,                // (N, C) =, may alias a or b
+                                                       float* __restrict__ rstd,  // (N) =
+                                                       const float* a,            // (N, C)
+                                                       const float* b,            // (N, C)
+                                                       int rows, int c, float eps) {
+    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    i64 o = (i64)row * c;
+    float ss = 0.0f;
+    for (int i = lane; i < c; i += 32) {
+        float x = a[o + i] + b[o + i];
+        ss = fmaf(x, x, ss);
+    }
+    ss = warp_sum(ss);
+    float s = 1.0f / sqrtf(ss / (float)c + eps);
+    if (lane == 0) rstd[row] = s;
+    for (int i = lane; i < c; i += 32) out[o + i] = s * (a[o + i] + b[o + i]);
+}
+
+// dinp = rstd * (dout - out * mean(dout * out)). Warp per row: block = 256, grid = ceil(N / 8).
+extern "C" __global__ void rmsnorm_backward_kernel1(float* dinp,                     // (N, C) =, may alias dout
+                                                    const float* dout,               // (N, C)
+                                                    const float* __restrict__ out,   // (N, C) forward output
+                                                    const float* __restrict__ rstd,  // (N)
+                                                    int rows, int c) {
+    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    i64 o = (i64)row * c;
+    float dot = 0.0f;
+    for (int i = lane; i < c; i += 32) dot = fmaf(dout[o + i], out[o + i], dot);
+    dot = warp_sum(dot) / (float)c;
+    float s = rstd[row];
+    for (int i = lane; i < c; i += 32) dinp[o + i] = s * fmaf(out[o + i], -dot, dout[o + i]);
+}

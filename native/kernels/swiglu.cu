@@ -1,0 +1,50 @@
+// swiglu.cu — SwiGLU activation (HrmOp.SwiGlu), mirroring CpuOps.SwiGlu.cs.
+//
+// gateUp row r = [gate (I) | up (I)]: g = gateUp[r, i], u = gateUp[r, I + i].
+// Forward (=):   act[r, i] = g / (1 + expf(-g)) * u                       (SiLU(g) * u)
+// Backward (=):  s = 1 / (1 + expf(-g));  dgateUp[r, i] = dact * s * u * (1 + g * (1 - s))
+//                                         dgateUp[r, I + i] = dact * s * g
+//
+// Buffers (N = rows = B*T): gateUp, dgateUp (N, 2I) float; act, dact (N, I) float. expf is the accurate libdevice
+// expf (the CPU uses its own ~1 ulp exp).
+//
+// Launch (both kernels): grid = N (one block per row), block = 256 (any multiple of 32), dynamic smem 0.
+//
+// Versions: kernel1 = one block per row, one element per thread per iteration.
+#include "common.cuh"
+
+// act = SiLU(gate) * up. One block per row: grid = N, block = 256.
+extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,           // (N, I) =
+                                                  const float* __restrict__ gateUp,  // (N, 2I) = [gate | up]
+                                                  int rows, int inter) {
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    const float* gate = gateUp + 2 * (i64)r * inter;
+    const float* up = gate + inter;
+    float* a = act + (i64)r * inter;
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float g = gate[i];
+        a[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+// dgate, dup from dact. One block per row: grid = N, block = 256.
+extern "C" __global__ void swiglu_backward_kernel1(float* __restrict__ dgateUp,       // (N, 2I) =
+                                                   const float* __restrict__ dact,    // (N, I)
+                                                   const float* __restrict__ gateUp,  // (N, 2I)
+                                                   int rows, int inter) {
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    const float* gate = gateUp + 2 * (i64)r * inter;
+    const float* up = gate + inter;
+    const float* da = dact + (i64)r * inter;
+    float* dgate = dgateUp + 2 * (i64)r * inter;
+    float* dup = dgate + inter;
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float g = gate[i];
+        float s = 1.0f / (1.0f + expf(-g));
+        float ds = da[i] * s;
+        dgate[i] = ds * up[i] * fmaf(g, 1.0f - s, 1.0f);
+        dup[i] = ds * g;
+    }
+}
