@@ -13,8 +13,8 @@ internal static class CommandLine
         ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
         ("train", TrainCommand.Usage, "train (or resume) a run; checkpoints and metrics.jsonl in the run directory"),
         ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),
-        ("solve", SolveCommand.Usage, "solve one Sudoku with a trained checkpoint"),
-        ("data", DataCommand.Usage, "build a dataset (Sudoku: generated, or from the reference's CSVs)"),
+        ("solve", SolveCommand.Usage, "solve one Sudoku or maze with a trained checkpoint"),
+        ("data", DataCommand.Usage, "build a dataset: Sudoku or maze (generated, or the reference CSVs), ARC (task folders)"),
         ("quickstart", QuickstartCommand.Usage, "generate data, train a small model on the CPU, evaluate, solve three"),
     ];
 

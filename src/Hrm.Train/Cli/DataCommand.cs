@@ -5,13 +5,18 @@ using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
 
-/// <summary><c>hrm data sudoku</c>: builds a Sudoku dataset from the reference's CSVs or from our generator.</summary>
+/// <summary>
+/// <c>hrm data sudoku|maze|arc</c>: builds a dataset. Sudoku (here): the reference's CSVs or our generator; maze:
+/// <see cref="MazeDataCommand"/>; ARC: <see cref="ArcDataCommand"/>.
+/// </summary>
 internal static class DataCommand
 {
     public const string Usage =
         "hrm data sudoku --generate N [--test N] [--size 4|6|9] [--min-givens G] [--max-givens G]\n" +
         "                [--min-rating R] [--max-rating R] [--num-aug K] [--seed S] [--threads T] --out DIR\n" +
-        "       hrm data sudoku --from-csv DIR [--min-difficulty R] [--subsample-size N] [--num-aug K] [--seed S] --out DIR";
+        "       hrm data sudoku --from-csv DIR [--min-difficulty R] [--subsample-size N] [--num-aug K] [--seed S] --out DIR\n" +
+        "       " + MazeDataCommand.Usage + "\n" +
+        "       " + ArcDataCommand.Usage;
 
     private static readonly string[] Options =
     [
@@ -21,8 +26,10 @@ internal static class DataCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        if (argv.Length == 0 || argv[0] != "sudoku")
-            throw new UsageException("data", "expected a dataset kind: sudoku (maze and arc arrive with their issue)");
+        string kind = argv.Length > 0 ? argv[0] : "";
+        if (kind == "maze") return MazeDataCommand.Run(argv[1..], o);
+        if (kind == "arc") return ArcDataCommand.Run(argv[1..], o, err);
+        if (kind != "sudoku") throw new UsageException("data", "expected a dataset kind: sudoku, maze or arc");
         var args = new CliArgs("data", argv[1..], Options);
         string outDir = args.Require("out");
         ulong seed = args.GetSeed("seed", 0);

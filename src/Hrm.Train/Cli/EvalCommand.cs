@@ -8,20 +8,29 @@ using Hrm.Train.Training;
 
 namespace Hrm.Train.Cli;
 
-/// <summary><c>hrm eval</c>: the reference's evaluation on a dataset's test split, with optional output dump.</summary>
+/// <summary>
+/// <c>hrm eval</c>: the reference's evaluation on a dataset's test split, with optional output dump. On an ARC dataset
+/// it also votes over the views and reports pass@k per task (spec 6.3), and can write a submission file.
+/// </summary>
 internal static class EvalCommand
 {
     public const string Usage =
         "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE] [--max-steps N] [--batch-size N]\n" +
-        "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--device ...] [--threads N]";
+        "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--submission FILE] [--device ...]\n" +
+        "         [--threads N]";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("eval", argv,
-            ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "device", "threads"]);
+            ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads"]);
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
+        string[]? names = DatasetIdentifiers.Read(data);
+        ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
+        string? submission = args.Get("submission");
+        if (submission != null && arc == null)
+            throw new UsageException("eval", "--submission needs an ARC dataset (seq_len 900, vocab_size 12, named identifiers)");
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig a = model.Config;
@@ -41,11 +50,27 @@ internal static class EvalCommand
         string? outDir = args.Get("out");
         EvalOutputs? outputs = outDir != null ? new EvalOutputs(test.ExampleCount, a.SeqLen, a.VocabSize) : null;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs);
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs, arc is null ? null : arc.Observe);
         double secs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         foreach ((string k, double v) in m) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v:F4}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.ExampleCount / secs:F1} sequences/s ({secs:F1} s)"));
+        if (arc != null) ReportArc(arc.Voting, submission, o);
         if (outputs != null) PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize, o);
         return 0;
+    }
+
+    private static void ReportArc(ArcVoting voting, string? submission, TextWriter o)
+    {
+        ArcScore score = voting.Score();
+        for (int i = 0; i < score.Ks.Count; i++)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"ARC/pass@" + score.Ks[i],-24} {score.Rate(i):F4} ({score.Solved[i]}/{score.Tasks} tasks)"));
+        }
+        if (score.UnmatchedRows > 0)
+            o.WriteLine($"warning: {score.UnmatchedRows} rows matched no labelled test input (or had a malformed name)");
+        if (submission == null) return;
+        voting.WriteSubmission(submission);
+        o.WriteLine($"wrote the submission ({score.Tasks} tasks, attempt_1 and attempt_2 per test input) to {submission}");
     }
 }

@@ -6,19 +6,27 @@ using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
 
-/// <summary><c>hrm solve</c>: one Sudoku through a trained checkpoint, printed as grids and checked.</summary>
+/// <summary><c>hrm solve</c>: one Sudoku (or, with --maze, one maze) through a trained checkpoint, printed and checked.</summary>
 internal static class SolveCommand
 {
     public const string Usage =
-        "hrm solve --checkpoint FILE --puzzle \"<n*n chars, . or 0 for blanks>\" [--max-steps N] [--config FILE] [--device ...]";
+        "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
+        "          [--config FILE] [--device ...]";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("solve", argv, ["checkpoint", "puzzle", "max-steps", "config", "device", "threads"]);
+        var args = new CliArgs("solve", argv, ["checkpoint", "puzzle", "maze", "max-steps", "config", "device", "threads"]);
+        if (args.Has("puzzle") == args.Has("maze")) throw new UsageException("solve", "give --puzzle TEXT or --maze FILE");
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out _);
         using HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);
         int maxSteps = args.GetInt("max-steps", model.Config.HaltMaxSteps, min: 1);
+        if (args.Get("maze") is { } mazeFile)
+        {
+            MazeSolution m = MazeSolver.Solve(model, MazeSolver.ReadFile(mazeFile), maxSteps);
+            MazeSolver.Print(o, m);
+            return m.Check.IsShortest ? 0 : 3;
+        }
         SudokuSolution s = Solve(model, args.Require("puzzle"), maxSteps);
         Print(o, s);
         return s.Valid ? 0 : 3;
@@ -33,30 +41,12 @@ internal static class SolveCommand
             throw new ArgumentException($"the checkpoint is not a Sudoku model (seq_len {a.SeqLen}, vocab_size {a.VocabSize}); expected n*n cells and n+2 tokens for n in 4, 6, 9");
         byte[] givens = SudokuText.Parse(text, n);
         int[] tokens = givens.Select(d => (int)d + SudokuBoard.BlankToken).ToArray();
-        model.Reserve(1, training: false);
-        var state = new ActState(1, a.SeqLen);
-        var logits = new float[a.SeqLen * a.VocabSize];
+        ActRun run = ActRunner.Run(model, tokens, maxSteps);
         var digits = new byte[a.SeqLen];
-        var previous = new byte[a.SeqLen];
-        int stableSince = 1;
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        for (int step = 1; step <= maxSteps; step++)
-        {
-            model.ActStep(state, tokens, [0], default, training: false, maxSteps: maxSteps);
-            model.ReadLogits(logits);
-            for (int i = 0; i < a.SeqLen; i++)
-            {
-                int tok = PredictCommand.ArgMax(logits.AsSpan(i * a.VocabSize, a.VocabSize));
-                digits[i] = (byte)Math.Max(0, tok - SudokuBoard.BlankToken);
-            }
-            if (!digits.AsSpan().SequenceEqual(previous)) stableSince = step;
-            digits.CopyTo(previous, 0);
-        }
-        double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        for (int i = 0; i < a.SeqLen; i++) digits[i] = (byte)Math.Max(0, run.Predicted[i] - SudokuBoard.BlankToken);
         bool complete = !digits.Contains((byte)0);
         bool valid = complete && SudokuBoard.IsValidSolution(digits, givens);
-        double confidence = 1 / (1 + Math.Exp(-state.QHalt[0]));
-        return new SudokuSolution(n, givens, digits, maxSteps, stableSince, confidence, valid, ms);
+        return new SudokuSolution(n, givens, digits, maxSteps, run.StableSince, run.Confidence, valid, run.Milliseconds);
     }
 
     public static void Print(TextWriter o, SudokuSolution s)

@@ -115,7 +115,7 @@ public static class SudokuCsv
     }
 
     /// <summary>Splits one CSV line into <paramref name="fields"/>; returns a problem or null.</summary>
-    private static string? Split(string text, List<string> fields)
+    internal static string? Split(string text, List<string> fields)
     {
         fields.Clear();
         var sb = new StringBuilder();

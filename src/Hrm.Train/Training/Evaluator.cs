@@ -22,7 +22,7 @@ public sealed class EvalOutputs(int n, int l, int v)
 public static class Evaluator
 {
     public static IReadOnlyDictionary<string, double> Run(HrmModel model, PuzzleDataset test, int maxSteps,
-        LossType lossType, EvalOutputs? outputs = null)
+        LossType lossType, EvalOutputs? outputs = null, EvalBatchObserver? observer = null)
     {
         HrmConfig a = model.Config;
         int b = model.Batch, l = a.SeqLen, v = a.VocabSize;
@@ -56,6 +56,7 @@ public static class Evaluator
             LossParts parts = loss.Compute(logits, labels, s.QHalt, s.QContinue, default, training: false,
                 globalBatch: b, default, default);
             metrics.Add(loss, parts, s.Halted, s.Steps, s.QHalt);
+            observer?.Invoke(start, rows, logits.AsSpan(0, rows * l * v), s.QHalt.AsSpan(0, rows));
             if (outputs == null) continue;
             logits.AsSpan(0, rows * l * v).CopyTo(outputs.Logits.AsSpan(start * l * v));
             s.QHalt.AsSpan(0, rows).CopyTo(outputs.QHalt.AsSpan(start));

@@ -1,0 +1,138 @@
+using System.Text;
+
+namespace Hrm.Train.Data;
+
+/// <summary>
+/// Square mazes as the reference encodes them (spec 5.3): characters <c>"# SGo"</c> are tokens 1..5 (wall,
+/// open, start, goal, path; 0 is PAD), row-major, n x n (30 x 30 in the reference). A cell array here always
+/// holds tokens. A path's length is its number of moves from S to G, one more than its 'o' cells.
+/// </summary>
+public static class MazeBoard
+{
+    /// <summary>The characters of tokens 1..5.</summary>
+    public const string Chars = "# SGo";
+
+    /// <summary>Wall token.</summary>
+    public const byte Wall = 1;
+
+    /// <summary>Open cell token.</summary>
+    public const byte Open = 2;
+
+    /// <summary>Start token.</summary>
+    public const byte Start = 3;
+
+    /// <summary>Goal token.</summary>
+    public const byte Goal = 4;
+
+    /// <summary>Path token (labels only).</summary>
+    public const byte Path = 5;
+
+    /// <summary>vocab_size: PAD and the five characters.</summary>
+    public const int VocabSize = 6;
+
+    /// <summary>The reference's side.</summary>
+    public const int DefaultSize = 30;
+
+    /// <summary>The token of a character, or 0 when it is not one of <see cref="Chars"/>.</summary>
+    /// <param name="c">A character.</param>
+    /// <returns>1..5, or 0.</returns>
+    public static byte Token(char c)
+    {
+        int i = Chars.IndexOf(c, StringComparison.Ordinal);
+        return (byte)(i + 1);
+    }
+
+    /// <summary>The side n of a maze of <paramref name="cells"/> cells, or 0 when it is not a square.</summary>
+    /// <param name="cells">Cell count.</param>
+    /// <returns>n, or 0.</returns>
+    public static int SideOf(int cells)
+    {
+        int n = (int)Math.Round(Math.Sqrt(cells));
+        return n > 0 && n * n == cells ? n : 0;
+    }
+
+    /// <summary>The maze as n lines of <see cref="Chars"/> characters.</summary>
+    /// <param name="cells">Tokens (0 prints as '?').</param>
+    /// <returns>The text, lines joined by '\n'.</returns>
+    public static string Format(ReadOnlySpan<byte> cells)
+    {
+        int n = SideOf(cells.Length);
+        var sb = new StringBuilder(cells.Length + n);
+        for (int r = 0; r < n; r++)
+        {
+            if (r > 0) sb.Append('\n');
+            for (int c = 0; c < n; c++)
+            {
+                byte t = cells[r * n + c];
+                sb.Append(t is >= 1 and <= 5 ? Chars[t - 1] : '?');
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Parses a maze file: n lines of n characters from <c>"# SG"</c> ('.' is also read as open, 'o' as open;
+    /// lines shorter than n are padded with open cells, for editors that trim trailing spaces), or one line of n*n.
+    /// Blank lines before and after the maze are skipped; blank lines inside it are rows of open cells.
+    /// </summary>
+    /// <param name="text">The file's text.</param>
+    /// <returns>The tokens of the puzzle (no path cells).</returns>
+    /// <exception cref="FormatException">Bad characters, no square shape, or not exactly one S and one G.</exception>
+    public static byte[] ParseText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string[] lines = [.. text.Replace("\r", "", StringComparison.Ordinal).Split('\n')
+            .SkipWhile(IsBlank).Reverse().SkipWhile(IsBlank).Reverse()];
+        if (lines.Length == 1 && SideOf(lines[0].Length) > 1)
+            lines = [.. lines[0].Chunk(SideOf(lines[0].Length)).Select(c => new string(c))];
+        int n = lines.Length;
+        if (n < 2 || lines.Any(l => l.Length > n))
+        {
+            int widest = n == 0 ? 0 : lines.Max(l => l.Length);
+            throw new FormatException(
+                $"a maze is n lines of n characters (or one line of n*n); got {n} lines of up to {widest}");
+        }
+        byte[] cells = new byte[n * n];
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                char ch = c < lines[r].Length ? lines[r][c] : ' ';
+                byte t = ch is '.' or 'o' ? Open : Token(ch);
+                if (t == 0 || t == Path)
+                {
+                    throw new FormatException(
+                        $"row {r + 1}, column {c + 1}: '{ch}' is not one of '#', ' ', '.', 'S', 'G'");
+                }
+                cells[r * n + c] = t;
+            }
+        }
+        string? problem = FindPuzzleError(cells);
+        return problem is null ? cells : throw new FormatException(problem);
+    }
+
+    private static bool IsBlank(string line) => line.Trim().Length == 0;
+
+    /// <summary>A description of what makes <paramref name="puzzle"/> not a maze puzzle, or null.</summary>
+    /// <param name="puzzle">Tokens.</param>
+    /// <returns>Null when the maze is square, holds only wall/open/start/goal and exactly one S and one G.</returns>
+    public static string? FindPuzzleError(ReadOnlySpan<byte> puzzle)
+    {
+        if (SideOf(puzzle.Length) == 0) return $"{puzzle.Length} cells is not a square maze";
+        int bad = puzzle.IndexOfAnyExceptInRange(Wall, Goal);
+        if (bad >= 0)
+            return $"cell {Where(bad, puzzle.Length)} holds token {puzzle[bad]}; a puzzle holds '#', ' ', 'S', 'G'";
+        int starts = puzzle.Count(Start), goals = puzzle.Count(Goal);
+        return starts == 1 && goals == 1 ? null : $"has {starts} starts and {goals} goals; expected one of each";
+    }
+
+    /// <summary>"(row r, column c)", 1-based.</summary>
+    /// <param name="index">Cell index.</param>
+    /// <param name="cells">Cell count.</param>
+    /// <returns>The position text.</returns>
+    public static string Where(int index, int cells)
+    {
+        int n = Math.Max(SideOf(cells), 1);
+        return $"(row {index / n + 1}, column {index % n + 1})";
+    }
+}
