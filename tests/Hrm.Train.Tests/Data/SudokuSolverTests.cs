@@ -109,21 +109,14 @@ public sealed class SudokuSolverTests
     }
 
     [Fact]
-    public void Solves_hard_puzzles_well_under_a_millisecond_on_average()
+    public void Finds_exactly_one_solution_of_hard_and_generated_puzzles()
     {
+        // Speed is a benchmark concern (README: generator rates), not a unit-test assertion.
         var solver = new SudokuSolver();
         byte[][] puzzles = [Digits(Hard), Digits(Hard2), Digits(Easy),
             .. SudokuGenerator.Generate(8, new SudokuGeneratorOptions { Seed = 5, MinRating = 20, Threads = 2 },
                 TestContext.Current.CancellationToken)
                 .Select(r => r.Puzzle)];
-        foreach (byte[] p in puzzles) solver.Solve(p, []);
-        const int Rounds = 20;
-        var sw = Stopwatch.StartNew();
-        for (int k = 0; k < Rounds; k++)
-        {
-            foreach (byte[] p in puzzles) Assert.Equal(1, solver.Solve(p, [], 2).SolutionCount);
-        }
-        double meanMs = sw.Elapsed.TotalMilliseconds / (Rounds * puzzles.Length);
-        Assert.True(meanMs < 1.0, $"mean {meanMs:F3} ms per solve (with the uniqueness check)");
+        foreach (byte[] p in puzzles) Assert.Equal(1, solver.Solve(p, [], 2).SolutionCount);
     }
 }
