@@ -6,23 +6,28 @@ if (args.Length > 0 && args[0] == "quick")
     int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
     Console.WriteLine($"threads: {(threads == 0 ? Environment.ProcessorCount : threads)}, {DateTime.UtcNow:yyyy-MM-dd}");
     SegmentTimer.Run(Console.Out, threads);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "optim")
 {
     int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
     OptimizerTimer.Run(Console.Out, threads);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "attention")
 {
     int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
     AttentionTimer.Run(Console.Out, threads);
-    return;
+    return 0;
+}
+if (args.Length > 0 && args[0] == "compare")
+{
+    return Hrm.Bench.Compare.CompareCommand.Run(args, Console.Out);
 }
 if (args.Length > 0 && args[0] == "gemm")
 {
     GemmProbe.Run(Console.Out);
-    return;
+    return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(SegmentTimer).Assembly).Run(args);
+return 0;

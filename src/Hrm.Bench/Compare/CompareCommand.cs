@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hrm.Bench.Torch;
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
+using TorchSharp;
+
+namespace Hrm.Bench.Compare;
+
+/// <summary>
+/// <c>hrm-bench compare [threads] [--no-write]</c>: our CPU runtime against the TorchSharp twin (libtorch 2.10 CPU),
+/// same weights, same thread count, outputs checked before anything is timed; prints a table of medians and
+/// speed-ups and writes it into docs/benchmarks.md (with machine, date and threads) and docs/benchmarks-compare.json.
+/// <c>compare --render FILE.json</c> rewrites that section from a saved JSON without measuring.
+/// </summary>
+public static class CompareCommand
+{
+    public static int Run(string[] args, TextWriter o)
+    {
+        int render = Array.IndexOf(args, "--render");
+        if (render >= 0 && render + 1 < args.Length)
+        {
+            CompareReport.Render(args[render + 1], o);
+            return 0;
+        }
+        int threads = args.Skip(1).Where(a => !a.StartsWith("--", StringComparison.Ordinal))
+            .Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(Environment.ProcessorCount);
+        bool write = !args.Contains("--no-write");
+        if (!TorchNative.TryLoad(out string reason))
+        {
+            o.WriteLine($"compare: {reason}");
+            return 1;
+        }
+        torch.set_num_threads(threads);
+        var info = MachineInfo.Collect(threads);
+        o.WriteLine($"compare: {info.Summary}");
+        string dir = Path.Combine(Path.GetTempPath(), $"hrm-compare-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        var results = new List<CompareResult>();
+        var total = Stopwatch.StartNew();
+        try
+        {
+            string sudoku = Checkpoint(dir, "sudoku-extreme-1k", o);
+            string maze = Checkpoint(dir, "maze-30x30-hard-1k", o);
+            var cases = new CompareCases(threads, o);
+            void Add(Func<CompareResult> run)
+            {
+                CompareResult r = run();
+                results.Add(r);
+                o.WriteLine(CompareReport.Row(r));
+            }
+            o.WriteLine(CompareReport.Header);
+            Add(() => cases.SegmentForward(sudoku, "Sudoku", 1, reps: 15, target: null));
+            Add(() => cases.SegmentForward(sudoku, "Sudoku", 64, reps: 3, target: 1.2));
+            Add(() => cases.SegmentForward(maze, "Maze/ARC", 4, reps: 3, target: null));
+            Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 5, target: 1.5));
+            Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 3, target: 1.3));
+            Add(() => cases.Gemm(64 * 82, 512, 1536, reps: 15, target: 0.9));
+            Add(() => cases.Gemm(64 * 82, 512, 3072, reps: 15, target: 0.9));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        info = info with { LoadAfter = MachineInfo.LoadAverage(), Minutes = total.Elapsed.TotalMinutes };
+        o.WriteLine();
+        o.WriteLine(CompareReport.Markdown(results, info));
+        if (write) CompareReport.Write(results, info, o);
+        return 0;
+    }
+
+    /// <summary>Writes a freshly initialised checkpoint (the reference's init, seed 1) of a preset.</summary>
+    private static string Checkpoint(string dir, string preset, TextWriter o)
+    {
+        string path = Path.Combine(dir, preset + ".safetensors");
+        using var model = new HrmModel(HrmPresets.Get(preset), new CpuBackend(1));
+        model.Initialize(new HrmRandom(1));
+        HrmCheckpoint.Save(model, path);
+        o.WriteLine($"  weights: {preset}, {model.Layout.ParameterCount:N0} parameters, {path}");
+        return path;
+    }
+}
