@@ -1,4 +1,3 @@
-using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
@@ -53,6 +52,37 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
             pair.Optimise(step);
         }
         pair.Compare(m => m.Params, tol, "parameters after 2 steps");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Warm_training_step_allocates_no_managed_memory()
+    {
+        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
+        CudaBackend gpu = Gpu(bf16: true);
+        using HrmModel model = ModelFixtures.Create(cfg, gpu, Batch, training: true, seed: 3);
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, Batch, seed: 1);
+        model.SetInputs(tokens, ids);
+        Buf m = gpu.Allocate(model.Layout.DenseElements, "m"), v = gpu.Allocate(model.Layout.DenseElements, "v");
+        int step = 0;
+        void Step()
+        {
+            model.ZeroGrads();
+            model.Segment(record: true);
+            model.Backward();
+            gpu.AdamATan2Step(model.Params.Slice(0, model.Layout.DenseElements), model.Grads, m, v, 1e-4, 0.9, 0.95,
+                0.1, ++step);
+            gpu.SignSgdRows(model.Param(Names.PuzzleEmb), model.PuzzleRowsGrad, model.PuzzleIdsBuffer, Batch,
+                cfg.PuzzleEmbNdim, 1e-2, 0.1);
+        }
+        Step();
+        gpu.Synchronize();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        gpu.Synchronize();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        output.WriteLine($"managed bytes per warm step: {allocated}; device scratch {gpu.ScratchBytes:N0} B");
+        Assert.Equal(0, allocated);
     }
 
     private CudaBackend Gpu(bool bf16)

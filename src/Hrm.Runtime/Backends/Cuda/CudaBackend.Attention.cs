@@ -27,14 +27,16 @@ public sealed unsafe partial class CudaBackend
         ulong po = Ptr(output), pl = Ptr(lse), pq = Ptr(qkv);
         if (UsesBf16Attention(hs))
         {
+            Aligned(qkv, 16, nameof(qkv));
+            Aligned(output, 8, nameof(output));
             ulong qkvh = PackQkv(pq, batch, t, nh);
             void** f = stackalloc void*[] { &po, &pl, &qkvh, &batch, &t, &nh };
-            _k.AttentionForward2.Launch(_stream, new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
+            Launch(_k.AttentionForward2, "pppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
         }
         else
         {
             void** f = stackalloc void*[] { &po, &pl, &pq, &batch, &t, &nh, &hs };
-            _k.AttentionForward1.Launch(_stream, new Dim3(Cdiv(t, 16), (uint)nh, (uint)batch), 128,
+            Launch(_k.AttentionForward1, "pppiiii", new Dim3(Cdiv(t, 16), (uint)nh, (uint)batch), 128,
                 (uint)AttentionF32Smem(hs, backwardDkDv: false, forward: true), f);
         }
         Done();
@@ -59,24 +61,29 @@ public sealed unsafe partial class CudaBackend
         ulong pdq = Ptr(dqkv), pdo = Ptr(dout), pq = Ptr(qkv), po = Ptr(output), pl = Ptr(lse);
         ulong dd = _dd.Ensure((long)batch * nh * t, _stream);
         bool bf16 = UsesBf16Attention(hs);
+        if (bf16)
+        {
+            Aligned(qkv, 16, nameof(qkv));
+            Aligned(dqkv, 8, nameof(dqkv));
+        }
         // The recorded qkv is packed again: qkvh has been overwritten by every forward since.
         ulong qkvh = bf16 ? PackQkv(pq, batch, t, nh) : 0;
         ulong doh = bf16 ? _doh.Ensure((long)batch * t * c, _stream) : 0;
         void** dot = stackalloc void*[] { &dd, &doh, &pdo, &po, &batch, &t, &nh, &hs };
-        _k.AttentionBackwardDot1.Launch(_stream, Cdiv((long)batch * t * nh, 8), 256, 0, dot);
+        Launch(_k.AttentionBackwardDot1, "ppppiiii", Cdiv((long)batch * t * nh, 8), 256, 0, dot);
         if (bf16)
         {
             void** a = stackalloc void*[] { &pdq, &qkvh, &doh, &pl, &dd, &batch, &t, &nh };
             var grid = new Dim3(Cdiv(t, 64), (uint)nh, (uint)batch);
-            _k.AttentionBackwardDq2.Launch(_stream, grid, 128, 0, a);
-            _k.AttentionBackwardDkDv2.Launch(_stream, grid, 128, 0, a);
+            Launch(_k.AttentionBackwardDq2, "pppppiii", grid, 128, 0, a);
+            Launch(_k.AttentionBackwardDkDv2, "pppppiii", grid, 128, 0, a);
         }
         else
         {
             void** a = stackalloc void*[] { &pdq, &pdo, &pq, &pl, &dd, &batch, &t, &nh, &hs };
             var grid = new Dim3(Cdiv(t, 16), (uint)nh, (uint)batch);
-            _k.AttentionBackwardDq1.Launch(_stream, grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: false), a);
-            _k.AttentionBackwardDkDv1.Launch(_stream, grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: true), a);
+            Launch(_k.AttentionBackwardDq1, "pppppiiii", grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: false), a);
+            Launch(_k.AttentionBackwardDkDv1, "pppppiiii", grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: true), a);
         }
         Done();
     }
@@ -98,8 +105,18 @@ public sealed unsafe partial class CudaBackend
         ulong qkvh = _qkvh.Ensure(3L * batch * t * nh * 64, _stream);
         int parts = 3;
         void** a = stackalloc void*[] { &qkvh, &qkv, &batch, &t, &nh, &parts };
-        _k.AttentionPack2.Launch(_stream, checked((uint)((long)batch * t)), 256, 0, a);
+        Launch(_k.AttentionPack2, "ppiiii", checked((uint)((long)batch * t)), 256, 0, a);
         return qkvh;
+    }
+
+    /// <summary>The tensor-core path loads qkv as float4 and stores out/dqkv as float2 (kernels README).</summary>
+    private static void Aligned(Buf b, int bytes, string name)
+    {
+        if (b.Address % bytes != 0)
+        {
+            throw new ArgumentException($"{name}: the bf16 attention kernels need {bytes}-byte alignment; the view " +
+                $"starts at 0x{b.Address:x} (allocations and ActivationPlan views are 64-byte aligned)", name);
+        }
     }
 
     private void CheckAttention(int batch, int t, int nh, int hs)

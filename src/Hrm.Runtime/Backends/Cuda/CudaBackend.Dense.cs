@@ -104,7 +104,7 @@ public sealed unsafe partial class CudaBackend
         // full (B,T,V) = dlogits with P zero rows in front of each batch entry.
         ulong full = _full.Ensure(rows * v, _stream), pdl = Ptr(dlogits);
         void** a = stackalloc void*[] { &full, &pdl, &batch, &t, &p, &v };
-        _k.LmHeadPadRows.Launch(_stream, new Dim3(Cdiv((long)t * v, 256), (uint)batch), 256, 0, a);
+        Launch(_k.LmHeadPadRows, "ppiiii", new Dim3(Cdiv((long)t * v, 256), (uint)batch), 256, 0, a);
         int n = checked((int)rows);
         // dzH (B·T, C) = full (B·T, V) · W (V, C)  ⇔  dzHᵀ (C×BT) = Wᵀ (C×V) · fullᵀ (V×BT); prefix rows come out 0.
         Gemm(CublasOperation.N, CublasOperation.N, c, n, v, Ptr(weight), c, full, v, 0f, Ptr(dzH), c);
@@ -127,7 +127,7 @@ public sealed unsafe partial class CudaBackend
         if (batch == 0) return;
         ulong pq = Ptr(q), pz = Ptr(zH), pw = Ptr(weight), pb = Ptr(bias);
         void** a = stackalloc void*[] { &pq, &pz, &pw, &pb, &batch, &t, &c };
-        _k.QHeadForward.Launch(_stream, Cdiv(batch, 8), 256, 0, a);
+        Launch(_k.QHeadForward, "ppppiii", Cdiv(batch, 8), 256, 0, a);
         Done();
     }
 
@@ -147,7 +147,7 @@ public sealed unsafe partial class CudaBackend
         if (batch == 0) return;
         ulong pdz = Ptr(dzH), pdw = Ptr(dweight), pdb = Ptr(dbias), pdq = Ptr(dq), pz = Ptr(zH), pw = Ptr(weight);
         void** a = stackalloc void*[] { &pdz, &pdw, &pdb, &pdq, &pz, &pw, &batch, &t, &c };
-        _k.QHeadBackward.Launch(_stream, Math.Max(1u, Cdiv(c, 256)), 256, 0, a);
+        Launch(_k.QHeadBackward, "ppppppiii", Math.Max(1u, Cdiv(c, 256)), 256, 0, a);
         Done();
     }
 
@@ -164,7 +164,7 @@ public sealed unsafe partial class CudaBackend
         if (rows == 0) return;
         ulong po = Ptr(output), pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
         void** args = stackalloc void*[] { &po, &pr, &pa, &pb, &rows, &c, &eps };
-        _k.AddRmsNormForward.Launch(_stream, Cdiv(rows, 8), 256, 0, args);
+        Launch(_k.AddRmsNormForward, "ppppiif", Cdiv(rows, 8), 256, 0, args);
         Done();
     }
 
@@ -181,7 +181,7 @@ public sealed unsafe partial class CudaBackend
         if (rows == 0 || c == 0) return;
         ulong pdi = Ptr(dinp), pdo = Ptr(dout), po = Ptr(output), pr = Ptr(rstd);
         void** args = stackalloc void*[] { &pdi, &pdo, &po, &pr, &rows, &c };
-        _k.RmsNormBackward.Launch(_stream, Cdiv(rows, 8), 256, 0, args);
+        Launch(_k.RmsNormBackward, "ppppii", Cdiv(rows, 8), 256, 0, args);
         Done();
     }
 
@@ -196,7 +196,7 @@ public sealed unsafe partial class CudaBackend
         if (rows == 0 || inter == 0) return;
         ulong pa = Ptr(act), pg = Ptr(gateUp);
         void** args = stackalloc void*[] { &pa, &pg, &rows, &inter };
-        _k.SwiGluForward.Launch(_stream, (uint)rows, 256, 0, args);
+        Launch(_k.SwiGluForward, "ppii", (uint)rows, 256, 0, args);
         Done();
     }
 
@@ -212,7 +212,7 @@ public sealed unsafe partial class CudaBackend
         if (rows == 0 || inter == 0) return;
         ulong pdg = Ptr(dgateUp), pda = Ptr(dact), pg = Ptr(gateUp);
         void** args = stackalloc void*[] { &pdg, &pda, &pg, &rows, &inter };
-        _k.SwiGluBackward.Launch(_stream, (uint)rows, 256, 0, args);
+        Launch(_k.SwiGluBackward, "pppii", (uint)rows, 256, 0, args);
         Done();
     }
 
@@ -224,7 +224,7 @@ public sealed unsafe partial class CudaBackend
     public void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>
         Rope(_k.RopeBackward, dqkv, cos, sin, batch, t, nh, hs, nameof(dqkv));
 
-    private void Rope(CudaFunction kernel, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs, string name)
+    private void Rope(Kernel kernel, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs, string name)
     {
         Enter();
         NonNegative(batch);
@@ -238,7 +238,7 @@ public sealed unsafe partial class CudaBackend
         if (rows == 0 || (long)nh * hs == 0) return;
         ulong pq = Ptr(qkv), pc = Ptr(cos), ps = Ptr(sin);
         void** args = stackalloc void*[] { &pq, &pc, &ps, &batch, &t, &nh, &hs };
-        kernel.Launch(_stream, checked((uint)rows), 256, 0, args);
+        Launch(kernel, "pppiiii", checked((uint)rows), 256, 0, args);
         Done();
     }
 

@@ -51,7 +51,7 @@ public sealed unsafe partial class CudaBackend
         if (n == 0) return;
         ulong pd = Ptr(dst), pa = Ptr(a), pb = Ptr(b);
         void** args = stackalloc void*[] { &pd, &pa, &pb, &n };
-        _k.Add.Launch(_stream, G1(n), 256, 0, args);
+        Launch(_k.Add, "pppl", G1(n), 256, 0, args);
         Done();
     }
 
@@ -68,7 +68,7 @@ public sealed unsafe partial class CudaBackend
         if ((long)batch * t == 0 || c == 0) return;
         ulong pz = Ptr(z), pi = Ptr(init), ph = Ptr(halted);
         void** args = stackalloc void*[] { &pz, &pi, &ph, &batch, &t, &c };
-        _k.ResetCarry.Launch(_stream, checked((uint)(batch * t)), 256, 0, args);
+        Launch(_k.ResetCarry, "pppiii", checked((uint)(batch * t)), 256, 0, args);
         Done();
     }
 
@@ -87,7 +87,7 @@ public sealed unsafe partial class CudaBackend
         if (n == 0 || w == 0) return;
         ulong pd = Ptr(dst), pt = Ptr(table), pi = Ptr(ids);
         void** args = stackalloc void*[] { &pd, &pt, &pi, &n, &w, &rows };
-        _k.GatherRows.Launch(_stream, (uint)n, 256, 0, args);
+        Launch(_k.GatherRows, "pppiii", (uint)n, 256, 0, args);
         Done();
     }
 
@@ -102,7 +102,7 @@ public sealed unsafe partial class CudaBackend
         if (rows == 0 || c == 0) return;
         ulong px = Ptr(x), pt = Ptr(tokens), pp = Ptr(puzzleRows), ptt = Ptr(tokTable), ppos = Ptr(posTable);
         void** args = stackalloc void*[] { &px, &pt, &pp, &ptt, &ppos, &batch, &l, &p, &pd, &c, &v, &scale };
-        _k.EmbeddingForward.Launch(_stream, checked((uint)rows), 256, 0, args);
+        Launch(_k.EmbeddingForward, "pppppiiiiiif", checked((uint)rows), 256, 0, args);
         Done();
     }
 
@@ -119,13 +119,13 @@ public sealed unsafe partial class CudaBackend
         {
             ulong pdp = Ptr(dPuzzleRows);
             void** a = stackalloc void*[] { &pdp, &pdx, &batch, &t, &p, &pd, &c, &scale, &learned };
-            _k.EmbeddingBackwardPuzzle.Launch(_stream, (uint)batch, 256, 0, a);
+            Launch(_k.EmbeddingBackwardPuzzle, "ppiiiiifi", (uint)batch, 256, 0, a);
         }
         if (learned == 1 && (long)t * c > 0)
         {
             ulong ppos = Ptr(dPosTable);
             void** a = stackalloc void*[] { &ppos, &pdx, &batch, &t, &c, &scale };
-            _k.EmbeddingBackwardPos.Launch(_stream, Cdiv((long)t * c, 256), 256, 0, a);
+            Launch(_k.EmbeddingBackwardPos, "ppiiif", Cdiv((long)t * c, 256), 256, 0, a);
         }
         long positions = (long)batch * l;
         if (positions > 0 && c > 0 && v > 0) TokenTableBackward(dTokTable, pdx, ptok, batch, l, p, c, v, scale, learned);
@@ -145,14 +145,14 @@ public sealed unsafe partial class CudaBackend
                 throw new ArgumentException($"embedding backward: V = {v} needs {smem} bytes of shared memory; " +
                     $"the device allows {_device.MaxSharedMemoryPerBlockOptIn}");
             }
-            _k.EmbeddingBackwardTokPartial.SetMaxDynamicSharedMemory(smem);
+            _k.EmbeddingBackwardTokPartial.Function.SetMaxDynamicSharedMemory(smem);
             _tokPartialSmem = smem;
         }
         ulong partial = _partial.Ensure((long)chunks * v * c, _stream), pdt = Ptr(dTokTable);
         void** a = stackalloc void*[] { &partial, &pdx, &ptok, &batch, &l, &p, &c, &v, &scale, &learned };
-        _k.EmbeddingBackwardTokPartial.Launch(_stream, new Dim3(Cdiv(c, 128), (uint)chunks), 128, (uint)smem, a);
+        Launch(_k.EmbeddingBackwardTokPartial, "pppiiiiifi", new Dim3(Cdiv(c, 128), (uint)chunks), 128, (uint)smem, a);
         void** r = stackalloc void*[] { &pdt, &partial, &chunks, &v, &c };
-        _k.EmbeddingBackwardTokReduce.Launch(_stream, Cdiv((long)v * c, 256), 256, 0, r);
+        Launch(_k.EmbeddingBackwardTokReduce, "ppiii", Cdiv((long)v * c, 256), 256, 0, r);
     }
 
     private void CheckEmbedding(Buf x, Buf tokens, Buf puzzle, Buf table, Buf pos, int batch, int l, int p, int pd,

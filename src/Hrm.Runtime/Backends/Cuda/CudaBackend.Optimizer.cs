@@ -24,7 +24,7 @@ public sealed unsafe partial class CudaBackend
         ulong pp = Ptr(param), pm = Ptr(m), pv = Ptr(v), shadow = 0, pg = Ptr(grad);
         // Kernel order: param, m, v, shadow (null: no bf16 copy), grad, n, constants.
         void** a = stackalloc void*[] { &pp, &pm, &pv, &shadow, &pg, &n, &stepSize, &wdAlpha, &bc2Sqrt, &mb1, &mb2 };
-        _k.AdamATan2.Launch(_stream, G1(n), 256, 0, a);
+        Launch(_k.AdamATan2, "ppppplfffff", G1(n), 256, 0, a);
         Done();
     }
 
@@ -52,7 +52,7 @@ public sealed unsafe partial class CudaBackend
         float decay = (float)(1.0 - lr * weightDecay), negLr = (float)-lr;
         ulong pt = Ptr(table), pg = Ptr(rowGrads), pi = Ptr(ids);
         void** a = stackalloc void*[] { &pt, &pg, &pi, &rows, &width, &tableRows, &decay, &negLr };
-        _k.SignSgdRows.Launch(_stream, new Dim3((uint)rows, columnBlocks), 256, 0, a);
+        Launch(_k.SignSgdRows, "pppiiiff", new Dim3((uint)rows, columnBlocks), 256, 0, a);
         Done();
     }
 }

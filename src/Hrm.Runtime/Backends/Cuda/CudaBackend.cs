@@ -288,6 +288,21 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _device.MakeCurrent();
     }
 
+    /// <summary>
+    /// Queues <paramref name="kernel"/> on the stream. <paramref name="signature"/> is what the caller packed into
+    /// <paramref name="args"/> (see <see cref="CudaKernels.Table"/>); a mismatch with the kernel's signature is a
+    /// programming error and throws before anything is launched.
+    /// </summary>
+    private void Launch(in Kernel kernel, string signature, Dim3 grid, Dim3 block, uint sharedBytes, void** args)
+    {
+        if (!ReferenceEquals(signature, kernel.Parameters) && signature != kernel.Parameters)
+        {
+            throw new InvalidOperationException($"launch of {kernel.Function.Name}: packed parameters " +
+                $"'{signature}', the kernel takes '{kernel.Parameters}'");
+        }
+        kernel.Function.Launch(_stream, grid, block, sharedBytes, args);
+    }
+
     /// <summary>After an op: waits for it when <see cref="CudaBackendOptions.SynchronizeEachOp"/> is set.</summary>
     private void Done()
     {
@@ -300,8 +315,8 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         int needed = AttentionF32Smem(128, backwardDkDv: true);
         int limit = _device.MaxSharedMemoryPerBlockOptIn;
         if (needed <= _device.MaxSharedMemoryPerBlock || needed > limit) return;
-        _k.AttentionBackwardDq1.SetMaxDynamicSharedMemory(needed);
-        _k.AttentionBackwardDkDv1.SetMaxDynamicSharedMemory(needed);
-        _k.AttentionForward1.SetMaxDynamicSharedMemory(needed);
+        _k.AttentionBackwardDq1.Function.SetMaxDynamicSharedMemory(needed);
+        _k.AttentionBackwardDkDv1.Function.SetMaxDynamicSharedMemory(needed);
+        _k.AttentionForward1.Function.SetMaxDynamicSharedMemory(needed);
     }
 }

@@ -14,6 +14,43 @@ internal sealed class CudaKernels : IDisposable
         "heads.cu", "adam_atan2.cu", "signsgd.cu",
     ];
 
+    /// <summary>
+    /// Every kernel the backend launches: file, <c>extern "C"</c> name and parameter signature, one character per
+    /// parameter in order: <c>p</c> a device pointer (8 bytes), <c>l</c> an <c>i64</c>, <c>i</c> an <c>int</c>,
+    /// <c>f</c> a <c>float</c> (the kernels README's calling conventions). Every launch names the signature it packs
+    /// and is refused when it differs; <c>CudaKernelAbiTests</c> checks this table against the compiled PTX.
+    /// </summary>
+    public static readonly IReadOnlyList<KernelSignature> Table =
+    [
+        new("elementwise.cu", "add_kernel1", "pppl"),
+        new("elementwise.cu", "reset_carry_kernel1", "pppiii"),
+        new("elementwise.cu", "gather_rows_kernel1", "pppiii"),
+        new("embedding.cu", "embedding_forward_kernel1", "pppppiiiiiif"),
+        new("embedding.cu", "embedding_backward_puzzle_kernel1", "ppiiiiifi"),
+        new("embedding.cu", "embedding_backward_pos_kernel1", "ppiiif"),
+        new("embedding.cu", "embedding_backward_tok_partial_kernel1", "pppiiiiifi"),
+        new("embedding.cu", "embedding_backward_tok_reduce_kernel1", "ppiii"),
+        new("rmsnorm.cu", "add_rmsnorm_forward_kernel1", "ppppiif"),
+        new("rmsnorm.cu", "rmsnorm_backward_kernel1", "ppppii"),
+        new("swiglu.cu", "swiglu_forward_kernel1", "ppii"),
+        new("swiglu.cu", "swiglu_backward_kernel1", "pppii"),
+        new("rope.cu", "rope_forward_kernel1", "pppiiii"),
+        new("rope.cu", "rope_backward_kernel1", "pppiiii"),
+        new("attention.cu", "attention_pack_kernel2", "ppiiii"),
+        new("attention.cu", "attention_forward_kernel2", "pppiii"),
+        new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
+        new("attention.cu", "attention_backward_dq_kernel2", "pppppiii"),
+        new("attention.cu", "attention_backward_dkdv_kernel2", "pppppiii"),
+        new("attention_f32.cu", "attention_forward_kernel1", "pppiiii"),
+        new("attention_f32.cu", "attention_backward_dq_kernel1", "pppppiiii"),
+        new("attention_f32.cu", "attention_backward_dkdv_kernel1", "pppppiiii"),
+        new("heads.cu", "q_head_forward_kernel1", "ppppiii"),
+        new("heads.cu", "q_head_backward_kernel1", "ppppppiii"),
+        new("heads.cu", "lm_head_pad_rows_kernel1", "ppiiii"),
+        new("adam_atan2.cu", "adam_atan2_kernel1", "ppppplfffff"),
+        new("signsgd.cu", "signsgd_rows_kernel1", "pppiiiff"),
+    ];
+
     private readonly List<CudaModule> _modules = [];
 
     /// <summary>Compiles (or reads from the cache) and loads every file for <paramref name="target"/>.</summary>
@@ -21,44 +58,44 @@ internal sealed class CudaKernels : IDisposable
     {
         try
         {
-            Dictionary<string, CudaModule> m = [];
+            Dictionary<string, CudaModule> modules = [];
             foreach (string file in Files)
             {
                 CompiledKernel k = compiler.CompileEmbedded(file, target);
                 var module = CudaModule.Load(device.Context, k.Image, file);
                 _modules.Add(module);
-                m[file] = module;
+                modules[file] = module;
             }
-            CudaModule e = m["elementwise.cu"], emb = m["embedding.cu"], att = m["attention.cu"];
-            CudaModule f32 = m["attention_f32.cu"], heads = m["heads.cu"];
-            Add = e.GetFunction("add_kernel1");
-            ResetCarry = e.GetFunction("reset_carry_kernel1");
-            GatherRows = e.GetFunction("gather_rows_kernel1");
-            EmbeddingForward = emb.GetFunction("embedding_forward_kernel1");
-            EmbeddingBackwardPuzzle = emb.GetFunction("embedding_backward_puzzle_kernel1");
-            EmbeddingBackwardPos = emb.GetFunction("embedding_backward_pos_kernel1");
-            EmbeddingBackwardTokPartial = emb.GetFunction("embedding_backward_tok_partial_kernel1");
-            EmbeddingBackwardTokReduce = emb.GetFunction("embedding_backward_tok_reduce_kernel1");
-            AddRmsNormForward = m["rmsnorm.cu"].GetFunction("add_rmsnorm_forward_kernel1");
-            RmsNormBackward = m["rmsnorm.cu"].GetFunction("rmsnorm_backward_kernel1");
-            SwiGluForward = m["swiglu.cu"].GetFunction("swiglu_forward_kernel1");
-            SwiGluBackward = m["swiglu.cu"].GetFunction("swiglu_backward_kernel1");
-            RopeForward = m["rope.cu"].GetFunction("rope_forward_kernel1");
-            RopeBackward = m["rope.cu"].GetFunction("rope_backward_kernel1");
-            AttentionPack2 = att.GetFunction("attention_pack_kernel2");
-            AttentionForward2 = att.GetFunction("attention_forward_kernel2");
-            AttentionBackwardDot1 = att.GetFunction("attention_backward_dot_kernel1");
-            AttentionBackwardDq2 = att.GetFunction("attention_backward_dq_kernel2");
-            AttentionBackwardDkDv2 = att.GetFunction("attention_backward_dkdv_kernel2");
-            AttentionForward1 = f32.GetFunction("attention_forward_kernel1");
-            AttentionBackwardDq1 = f32.GetFunction("attention_backward_dq_kernel1");
-            AttentionBackwardDkDv1 = f32.GetFunction("attention_backward_dkdv_kernel1");
-            QHeadForward = heads.GetFunction("q_head_forward_kernel1");
-            QHeadBackward = heads.GetFunction("q_head_backward_kernel1");
-            LmHeadDropPrefix = heads.GetFunction("lm_head_drop_prefix_kernel1");
-            LmHeadPadRows = heads.GetFunction("lm_head_pad_rows_kernel1");
-            AdamATan2 = m["adam_atan2.cu"].GetFunction("adam_atan2_kernel1");
-            SignSgdRows = m["signsgd.cu"].GetFunction("signsgd_rows_kernel1");
+            Dictionary<string, Kernel> f = [];
+            foreach (KernelSignature s in Table)
+                f[s.Name] = new Kernel(modules[s.File].GetFunction(s.Name), s.Parameters);
+            Add = f["add_kernel1"];
+            ResetCarry = f["reset_carry_kernel1"];
+            GatherRows = f["gather_rows_kernel1"];
+            EmbeddingForward = f["embedding_forward_kernel1"];
+            EmbeddingBackwardPuzzle = f["embedding_backward_puzzle_kernel1"];
+            EmbeddingBackwardPos = f["embedding_backward_pos_kernel1"];
+            EmbeddingBackwardTokPartial = f["embedding_backward_tok_partial_kernel1"];
+            EmbeddingBackwardTokReduce = f["embedding_backward_tok_reduce_kernel1"];
+            AddRmsNormForward = f["add_rmsnorm_forward_kernel1"];
+            RmsNormBackward = f["rmsnorm_backward_kernel1"];
+            SwiGluForward = f["swiglu_forward_kernel1"];
+            SwiGluBackward = f["swiglu_backward_kernel1"];
+            RopeForward = f["rope_forward_kernel1"];
+            RopeBackward = f["rope_backward_kernel1"];
+            AttentionPack2 = f["attention_pack_kernel2"];
+            AttentionForward2 = f["attention_forward_kernel2"];
+            AttentionBackwardDot1 = f["attention_backward_dot_kernel1"];
+            AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
+            AttentionBackwardDkDv2 = f["attention_backward_dkdv_kernel2"];
+            AttentionForward1 = f["attention_forward_kernel1"];
+            AttentionBackwardDq1 = f["attention_backward_dq_kernel1"];
+            AttentionBackwardDkDv1 = f["attention_backward_dkdv_kernel1"];
+            QHeadForward = f["q_head_forward_kernel1"];
+            QHeadBackward = f["q_head_backward_kernel1"];
+            LmHeadPadRows = f["lm_head_pad_rows_kernel1"];
+            AdamATan2 = f["adam_atan2_kernel1"];
+            SignSgdRows = f["signsgd_rows_kernel1"];
         }
         catch
         {
@@ -67,34 +104,33 @@ internal sealed class CudaKernels : IDisposable
         }
     }
 
-    public CudaFunction Add { get; }
-    public CudaFunction ResetCarry { get; }
-    public CudaFunction GatherRows { get; }
-    public CudaFunction EmbeddingForward { get; }
-    public CudaFunction EmbeddingBackwardPuzzle { get; }
-    public CudaFunction EmbeddingBackwardPos { get; }
-    public CudaFunction EmbeddingBackwardTokPartial { get; }
-    public CudaFunction EmbeddingBackwardTokReduce { get; }
-    public CudaFunction AddRmsNormForward { get; }
-    public CudaFunction RmsNormBackward { get; }
-    public CudaFunction SwiGluForward { get; }
-    public CudaFunction SwiGluBackward { get; }
-    public CudaFunction RopeForward { get; }
-    public CudaFunction RopeBackward { get; }
-    public CudaFunction AttentionPack2 { get; }
-    public CudaFunction AttentionForward2 { get; }
-    public CudaFunction AttentionBackwardDot1 { get; }
-    public CudaFunction AttentionBackwardDq2 { get; }
-    public CudaFunction AttentionBackwardDkDv2 { get; }
-    public CudaFunction AttentionForward1 { get; }
-    public CudaFunction AttentionBackwardDq1 { get; }
-    public CudaFunction AttentionBackwardDkDv1 { get; }
-    public CudaFunction QHeadForward { get; }
-    public CudaFunction QHeadBackward { get; }
-    public CudaFunction LmHeadDropPrefix { get; }
-    public CudaFunction LmHeadPadRows { get; }
-    public CudaFunction AdamATan2 { get; }
-    public CudaFunction SignSgdRows { get; }
+    public Kernel Add { get; }
+    public Kernel ResetCarry { get; }
+    public Kernel GatherRows { get; }
+    public Kernel EmbeddingForward { get; }
+    public Kernel EmbeddingBackwardPuzzle { get; }
+    public Kernel EmbeddingBackwardPos { get; }
+    public Kernel EmbeddingBackwardTokPartial { get; }
+    public Kernel EmbeddingBackwardTokReduce { get; }
+    public Kernel AddRmsNormForward { get; }
+    public Kernel RmsNormBackward { get; }
+    public Kernel SwiGluForward { get; }
+    public Kernel SwiGluBackward { get; }
+    public Kernel RopeForward { get; }
+    public Kernel RopeBackward { get; }
+    public Kernel AttentionPack2 { get; }
+    public Kernel AttentionForward2 { get; }
+    public Kernel AttentionBackwardDot1 { get; }
+    public Kernel AttentionBackwardDq2 { get; }
+    public Kernel AttentionBackwardDkDv2 { get; }
+    public Kernel AttentionForward1 { get; }
+    public Kernel AttentionBackwardDq1 { get; }
+    public Kernel AttentionBackwardDkDv1 { get; }
+    public Kernel QHeadForward { get; }
+    public Kernel QHeadBackward { get; }
+    public Kernel LmHeadPadRows { get; }
+    public Kernel AdamATan2 { get; }
+    public Kernel SignSgdRows { get; }
 
     /// <summary>Unloads every module (functions become invalid).</summary>
     public void Dispose()
@@ -103,3 +139,9 @@ internal sealed class CudaKernels : IDisposable
         _modules.Clear();
     }
 }
+
+/// <summary>A kernel's file, name and parameter signature (see <see cref="CudaKernels.Table"/>).</summary>
+internal readonly record struct KernelSignature(string File, string Name, string Parameters);
+
+/// <summary>A resolved kernel and its parameter signature.</summary>
+internal readonly record struct Kernel(CudaFunction Function, string Parameters);
