@@ -78,11 +78,18 @@ public static class GpuTimer
         Buf qkv = backend.Allocate(3L * b * t * c, "qkv"), output = backend.Allocate(b * t * c, "out");
         Buf lse = backend.Allocate((long)b * nh * t, "lse"), dout = backend.Allocate(b * t * c, "dout");
         Buf dqkv = backend.Allocate(3L * b * t * c, "dqkv");
+        // Random values in a 16M-float chunk, uploaded over the buffers piece by piece (qkv is 4 GiB at B=768).
         Random rng = new(1);
-        float[] host = new float[qkv.Length];
-        for (int i = 0; i < host.Length; i++) host[i] = (float)(rng.NextDouble() * 2 - 1);
-        backend.Upload(host, qkv);
-        backend.Upload(host.AsSpan(0, (int)dout.Length), dout);
+        float[] chunk = new float[1 << 24];
+        for (int i = 0; i < chunk.Length; i++) chunk[i] = (float)(rng.NextDouble() * 2 - 1);
+        foreach (Buf buf in new[] { qkv, dout })
+        {
+            for (long at = 0; at < buf.Length; at += chunk.Length)
+            {
+                int n = (int)Math.Min(chunk.Length, buf.Length - at);
+                backend.Upload(chunk.AsSpan(0, n), buf.Slice(at, n));
+            }
+        }
         double fwd = Time(backend, () => backend.AttentionForward(output, lse, qkv, b, t, nh, hs), 5);
         double bwd = Time(backend, () => backend.AttentionBackward(dqkv, dout, qkv, output, lse, b, t, nh, hs), 5);
         double flop = 4.0 * b * nh * (double)t * t * hs;

@@ -35,6 +35,7 @@ internal sealed class BackendPair : IDisposable
     /// <summary>Zeroed floats on both.</summary>
     public Twin Zeros(long n)
     {
+        if (n == 0) return new Twin(Buf.Empty, Buf.Empty);
         Buf g = Gpu.Allocate(n, "test");
         _gpuBufs.Add(g);
         return new Twin(Cpu.Allocate(n, "test"), g);
