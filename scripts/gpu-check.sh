@@ -50,6 +50,7 @@ build() {
 # Adds every directory holding libnvrtc / libcublas under the usual roots to LD_LIBRARY_PATH (first hit per lib).
 find_cuda_libs() {
     local lib dir roots=(/usr/local /usr/lib /usr/lib64 /opt /lib)
+    [ -n "${HRM_CUDA_LIB_DIR:-}" ] && roots=("$HRM_CUDA_LIB_DIR" "${roots[@]}")
     for py in /usr/lib/python3*/site-packages /usr/local/lib/python3*/*-packages "$HOME"/.local/lib/python3*/site-packages; do
         [ -d "$py/nvidia" ] && roots+=("$py/nvidia")
     done
@@ -65,9 +66,17 @@ find_cuda_libs() {
 }
 
 STAGES=()
+BUDGET_S=450   # every stage's timeout is cut to what is left of this, so a run ends within 8 minutes
+DEADLINE=$((SECONDS + BUDGET_S))
 # stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
 stage() {
     local name="$1" limit="$2" logname="$3" log="$OUT/$3"; shift 3
+    local left=$((DEADLINE - SECONDS))
+    if [ $left -lt 5 ]; then
+        STAGES+=("| $name | SKIPPED: the ${BUDGET_S}s budget is spent | 0 | |")
+        return 1
+    fi
+    [ "$limit" -gt $left ] && limit=$left
     echo "== $name (timeout ${limit}s, log $log)"
     local t0=$SECONDS rc
     timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1; rc=$?
@@ -139,11 +148,11 @@ run() {
     find_cuda_libs | tee "$OUT/libraries.log"
 
     local failed=0
-    stage "GPU tests: Hrm.Runtime.Tests.Cuda" 240 runtime-tests.log \
+    stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
         "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor || failed=1
-    stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 40 train-tests.log \
+    stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 30 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
-    stage "hrm info" 30 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
+    stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
     if [ $gpu -eq 0 ]; then
         STAGES+=("| parity, benchmark | SKIPPED: no NVIDIA GPU ($why) | 0 | |")
         summary | tee "$OUT/summary.md"
@@ -152,15 +161,15 @@ run() {
         exit 3
     fi
     local data="$work/sudoku" steps=(--preset sudoku-quickstart --set epochs=2 --set eval_interval=2 --set log_interval=1)
-    stage "parity data (9x9 Sudoku, 256 + 32)" 60 parity-data.log \
+    stage "parity data (9x9 Sudoku, 256 + 32)" 30 parity-data.log \
         "$pub/hrm/hrm" data sudoku --generate 256 --test 32 --size 9 --seed 1 --out "$data" || failed=1
-    stage "parity: train 8 steps on cpu" 90 parity-cpu.log \
+    stage "parity: train 8 steps on cpu" 45 parity-cpu.log \
         "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cpu" --device cpu || failed=1
-    stage "parity: train 8 steps on cuda" 90 parity-cuda.log \
+    stage "parity: train 8 steps on cuda" 60 parity-cuda.log \
         "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda" --device cuda || failed=1
     stage "parity: lm_loss cpu vs cuda (rel <= 1e-3)" 10 parity-compare.log \
         bash -c 'compare_losses "$0" "$1"' "$work/run-cpu/metrics.jsonl" "$work/run-cuda/metrics.jsonl" || failed=1
-    stage "benchmark: hrm-bench gpu" 150 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
+    stage "benchmark: hrm-bench gpu" 120 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }
