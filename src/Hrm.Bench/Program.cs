@@ -24,6 +24,11 @@ if (args.Length > 0 && args[0] == "compare")
 {
     return Hrm.Bench.Compare.CompareCommand.Run(args, Console.Out);
 }
+if (args.Length > 0 && args[0] == "gpu")
+{
+    // hrm-bench gpu [--fp32-attention]
+    Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention")));
+}
 if (args.Length > 0 && args[0] == "gemm")
 {
     GemmProbe.Run(Console.Out);

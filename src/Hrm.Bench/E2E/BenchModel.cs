@@ -1,3 +1,4 @@
+using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Model;
@@ -9,9 +10,15 @@ namespace Hrm.Bench.E2E;
 public sealed class BenchModel : IDisposable
 {
     public BenchModel(HrmConfig config, int batch, bool training, int threads = 0)
+        : this(config, new CpuBackend(threads), batch, training)
+    {
+    }
+
+    /// <summary>The same on any backend (the model takes ownership of it).</summary>
+    public BenchModel(HrmConfig config, IHrmBackend backend, int batch, bool training)
     {
         Config = config;
-        Model = new HrmModel(config, new CpuBackend(threads));
+        Model = new HrmModel(config, backend);
         Model.Initialize(new HrmRandom(1));
         Model.Reserve(batch, training);
         var r = new HrmRandom(2);

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Backends.Reference;
 
 namespace Hrm.Runtime.Backends;
@@ -7,27 +8,53 @@ namespace Hrm.Runtime.Backends;
 public static class BackendFactory
 {
     /// <summary>Accepted device names.</summary>
-    public static readonly IReadOnlyList<string> Devices = ["auto", "cpu", "reference"];
+    public static readonly IReadOnlyList<string> Devices = ["auto", "cpu", "cuda", "reference"];
 
     /// <summary>
-    /// "cpu" (fp32 SIMD), "reference" (scalar double: slow, for parity checks) or "auto". No GPU backend exists
-    /// yet, so "auto" is the CPU; <paramref name="notice"/> says so in one line.
+    /// "cpu" (fp32 SIMD), "cuda" (the NVRTC kernels and cuBLAS on GPU 0), "reference" (scalar double: slow, for
+    /// parity checks) or "auto": CUDA when a device, NVRTC and cuBLAS all work, else the CPU.
+    /// <paramref name="notice"/> says in one line what was chosen and, for "auto" on the CPU, why CUDA was not.
     /// </summary>
-    public static IHrmBackend Create(string device, int threads, out string notice)
+    /// <exception cref="CudaUnavailableException">"cuda" on a machine where it cannot run; the reason lists what
+    /// failed and every library path tried.</exception>
+    public static IHrmBackend Create(string device, int threads, out string notice) =>
+        Create(device, threads, cudaOptions: null, out notice);
+
+    /// <summary>As <see cref="Create(string, int, out string)"/> with explicit CUDA options.</summary>
+    public static IHrmBackend Create(string device, int threads, CudaBackendOptions? cudaOptions, out string notice)
     {
         switch (device)
         {
             case "auto":
-                notice = "device: cpu (no GPU backend in this build)";
+                if (CudaBackend.TryCreate(cudaOptions, out CudaBackend? gpu, out string reason))
+                {
+                    notice = CudaNotice(gpu);
+                    return gpu;
+                }
+                notice = $"device: cpu (no CUDA: {FirstLine(reason)})";
                 return new CpuBackend(threads);
             case "cpu":
                 notice = "device: cpu";
                 return new CpuBackend(threads);
+            case "cuda":
+                CudaBackend cuda = CudaBackend.Create(cudaOptions);
+                notice = CudaNotice(cuda);
+                return cuda;
             case "reference":
                 notice = "device: reference (scalar double precision; slow)";
                 return new ReferenceBackend();
             default:
                 throw new ArgumentException($"--device: expected one of {string.Join(", ", Devices)}, got '{device}'");
         }
+    }
+
+    private static string CudaNotice(CudaBackend b) =>
+        $"device: cuda ({b.DeviceDescription}; kernels {b.KernelArch}, NVRTC {b.NvrtcVersion}; attention " +
+        $"{(b.Options.Bf16Attention ? "bf16 tensor cores for HS 64" : "fp32")})";
+
+    private static string FirstLine(string text)
+    {
+        int nl = text.IndexOf('\n', StringComparison.Ordinal);
+        return (nl < 0 ? text : text[..nl]).Trim();
     }
 }

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 
@@ -53,7 +54,8 @@ internal static class CommandLine
         }
         catch (Exception e) when (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException
                                       or Hrm.Train.Training.TrainingDivergedException or IOException
-                                      or UnauthorizedAccessException or InvalidOperationException)
+                                      or UnauthorizedAccessException or InvalidOperationException
+                                      or CudaUnavailableException or CudaException or CudaLibraryNotFoundException)
         {
             stderr.WriteLine($"hrm: error: {e.Message}");
             return 1;

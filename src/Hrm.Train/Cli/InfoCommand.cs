@@ -1,11 +1,15 @@
 using System.Globalization;
+using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 
 namespace Hrm.Train.Cli;
 
-/// <summary><c>hrm info</c>: the architecture, the parameter table with counts, and the memory plan in MiB.</summary>
+/// <summary>
+/// <c>hrm info</c>: the architecture, the parameter table with counts, the memory plan in MiB, and what the CUDA
+/// probe found (device, compute capability, memory, NVRTC) or why there is no CUDA.
+/// </summary>
 internal static class InfoCommand
 {
     public const string Usage = "hrm info (--config FILE | --preset NAME) [--batch N]";
@@ -39,6 +43,19 @@ internal static class InfoCommand
         Row(o, "activations, training (1-step)", train.Bytes(4));
         Row(o, "total, inference", layout.TotalElements * 4 + eval.Bytes(4));
         Row(o, "total, forward + 1-step backward", (layout.TotalElements + layout.DenseElements) * 4 + train.Bytes(4));
+        o.WriteLine();
+        CudaProbeResult cuda = CudaProbe.Run();
+        o.WriteLine("cuda: " + cuda);
+        if (cuda.Available)
+        {
+            double gib = cuda.TotalMemoryBytes / (1024.0 * 1024 * 1024);
+            int cc = cuda.ComputeCapability;
+            o.WriteLine(Inv($"  compute capability {cc / 10}.{cc % 10}, {gib:F1} GiB, NVRTC {cuda.NvrtcVersion}"));
+        }
+        else if (cuda.Reason.Contains('\n', StringComparison.Ordinal))
+        {
+            foreach (string line in cuda.Reason.Split('\n').Skip(1)) o.WriteLine("  " + line.Trim());
+        }
         return 0;
     }
 

@@ -14,7 +14,7 @@ internal static class PredictCommand
 {
     public const string Usage =
         "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE]\n" +
-        "            [--max-steps N] [--batch-size N] [--device auto|cpu|reference] [--threads N] --out DIR";
+        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda|reference] [--threads N] --out DIR";
 
     private static readonly string[] Options =
         ["checkpoint", "inputs", "puzzle-identifiers", "config", "max-steps", "batch-size", "device", "threads", "out"];

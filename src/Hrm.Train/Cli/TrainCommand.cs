@@ -9,7 +9,7 @@ internal static class TrainCommand
 {
     public const string Usage =
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
-        "          [--init-checkpoint FILE] [--device auto|cpu|reference] [--threads N] [--profile]\n" +
+        "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--profile]\n" +
         "       hrm train --resume RUN_DIR [--device ...] [--profile]\n" +
         "  --profile prints the time spent in each backend op at the end";
 

@@ -161,7 +161,9 @@ public sealed partial class Trainer
 
     private static IHrmBackend CreateBackend(string device, int threads, bool profile, out string notice)
     {
-        IHrmBackend backend = BackendFactory.Create(device, threads, out notice);
+        // Profiling times ops with the wall clock: a GPU backend then waits for each op to finish.
+        var cudaOptions = new Hrm.Runtime.Backends.Cuda.CudaBackendOptions { SynchronizeEachOp = profile };
+        IHrmBackend backend = BackendFactory.Create(device, threads, cudaOptions, out notice);
         return profile ? new ProfilingBackend(backend) : backend;
     }
 

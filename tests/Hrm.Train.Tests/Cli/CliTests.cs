@@ -53,7 +53,7 @@ public sealed class CliTests : CliHarness
         for (int i = 0; i < tokens.Length; i++) tokens[i] = (byte)rng.Next(1, cfg.VocabSize);
         Npy.WriteUInt8(P("inputs.npy"), tokens, [n, cfg.SeqLen]);
         (int code, _, string err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("inputs.npy"),
-            "--batch-size", "2", "--max-steps", "2", "--threads", "2", "--out", P("out"));
+            "--batch-size", "2", "--max-steps", "2", "--threads", "2", "--device", "cpu", "--out", P("out"));
         Assert.True(code == 0, err);
         float[] logits = Npy.Read(P("out/logits.npy")).ToFloat32();
         Assert.Equal(new long[] { n, cfg.SeqLen, cfg.VocabSize }, Npy.Read(P("out/logits.npy")).Shape);

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# gpu-check.sh — check the CUDA backend on any Linux machine with an NVIDIA GPU, without .NET there.
+#
+#   scripts/gpu-check.sh build
+#       (a machine with the .NET SDK) publishes the test executables (Hrm.Runtime.Tests, Hrm.Train.Tests), hrm-bench
+#       and hrm self-contained for linux-x64 into gpu-check/publish/<name>, hard-links the files the four share (the
+#       .NET runtime), and packs gpu-check/bundle.tar.xz (must stay under 60 MB).
+#   scripts/gpu-check.sh run OUT_DIR
+#       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
+#       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
+#       hrm info, a CPU-vs-CUDA training parity run on generated Sudoku data, and the GPU benchmark table; logs go to
+#       OUT_DIR, the summary and the benchmark table are printed last. Under 8 minutes (every stage has a timeout).
+#       Exits non-zero when a stage fails or there is no NVIDIA GPU.
+#
+# Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
+# HRM_CUDA_LIB_DIR (a directory holding libnvrtc/libcublas; otherwise common locations are searched).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUNDLE="${HRM_GPU_BUNDLE:-$ROOT/gpu-check/bundle.tar.xz}"
+MAX_BUNDLE_BYTES=$((60 * 1000 * 1000))
+APPS=(Hrm.Runtime.Tests:tests/Hrm.Runtime.Tests Hrm.Train.Tests:tests/Hrm.Train.Tests hrm-bench:src/Hrm.Bench hrm:src/Hrm.Train)
+
+die() { echo "gpu-check: $*" >&2; exit 2; }
+
+build() {
+    command -v dotnet >/dev/null || die "build needs the .NET SDK (dotnet not found)"
+    local out="$ROOT/gpu-check"
+    rm -rf "$out/publish" "$out/artifacts" "$out/bundle.tar.xz"
+    mkdir -p "$out/publish"
+    for app in "${APPS[@]}"; do
+        local name="${app%%:*}" proj="${app#*:}"
+        echo "== publish $proj -> gpu-check/publish/$name"
+        # --artifacts-path keeps the RID-specific restore and build out of the projects' own bin/ and obj/.
+        dotnet publish "$ROOT/$proj" -c Release -r linux-x64 --self-contained true --nologo -v quiet \
+            --artifacts-path "$out/artifacts" -o "$out/publish/$name" || die "dotnet publish $proj failed"
+    done
+    rm -rf "$out/artifacts"
+    echo "== hard-linking identical files"
+    (cd "$out/publish" && find . -type f -print0 | xargs -0 sha256sum | sort |
+        awk '{ if ($1 == h) print f "\t" $2; else { h = $1; f = $2 } }' |
+        while IFS=$'\t' read -r first dup; do ln -f "$first" "$dup"; done)
+    echo "== packing gpu-check/bundle.tar.xz"
+    tar -C "$out" -cf - publish | xz -9e -T0 > "$out/bundle.tar.xz" || die "packing failed"
+    local bytes; bytes=$(stat -c %s "$out/bundle.tar.xz")
+    echo "bundle: $out/bundle.tar.xz, $((bytes / 1000000)) MB ($bytes bytes); unpacked $(du -sh "$out/publish" | cut -f1)"
+    [ "$bytes" -lt "$MAX_BUNDLE_BYTES" ] || die "the bundle is $bytes bytes; it must stay under $MAX_BUNDLE_BYTES"
+}
+
+# Adds every directory holding libnvrtc / libcublas under the usual roots to LD_LIBRARY_PATH (first hit per lib).
+find_cuda_libs() {
+    local lib dir roots=(/usr/local /usr/lib /usr/lib64 /opt /lib)
+    [ -n "${HRM_CUDA_LIB_DIR:-}" ] && roots=("$HRM_CUDA_LIB_DIR" "${roots[@]}")
+    for py in /usr/lib/python3*/site-packages /usr/local/lib/python3*/*-packages "$HOME"/.local/lib/python3*/site-packages; do
+        [ -d "$py/nvidia" ] && roots+=("$py/nvidia")
+    done
+    for lib in 'libnvrtc.so*' 'libcublas.so*' 'libcublasLt.so*'; do
+        dir=$(find "${roots[@]}" -maxdepth 6 -name "$lib" -print -quit 2>/dev/null | xargs -r dirname)
+        if [ -n "$dir" ]; then
+            case ":${LD_LIBRARY_PATH:-}:" in *":$dir:"*) ;; *) export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;; esac
+            echo "found $lib in $dir"
+        else
+            echo "did not find $lib under ${roots[*]} (set HRM_CUDA_LIB_DIR)"
+        fi
+    done
+}
+
+STAGES=()
+BUDGET_S=450   # every stage's timeout is cut to what is left of this, so a run ends within 8 minutes
+DEADLINE=$((SECONDS + BUDGET_S))
+# stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
+stage() {
+    local name="$1" limit="$2" logname="$3" log="$OUT/$3"; shift 3
+    local left=$((DEADLINE - SECONDS))
+    if [ $left -lt 5 ]; then
+        STAGES+=("| $name | SKIPPED: the ${BUDGET_S}s budget is spent | 0 | |")
+        return 1
+    fi
+    [ "$limit" -gt $left ] && limit=$left
+    echo "== $name (timeout ${limit}s, log $log)"
+    local t0=$SECONDS rc
+    timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1; rc=$?
+    tail -n 15 "$log" | sed 's/\x1b\[[0-9;]*m//g'
+    local status=PASS
+    [ $rc -eq 0 ] || status="FAIL (exit $rc)"
+    [ $rc -eq 124 ] && status="TIMEOUT (${limit}s)"
+    local counts; counts=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'Total: [0-9]*, Errors: [0-9]*, Failed: [0-9]*, Skipped: [0-9]*' | tail -n 1)
+    [ -n "$counts" ] && status="$status; $counts"
+    STAGES+=("| $name | $status | $((SECONDS - t0)) | $logname |")
+    return $rc
+}
+
+summary() {
+    echo
+    echo "## gpu-check summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), ${SECONDS}s)"
+    echo
+    echo "| stage | status | s | log |"
+    echo "|---|---|---:|---|"
+    printf '%s\n' "${STAGES[@]}"
+    if [ -s "$OUT/bench.log" ] && grep -q '^| ' "$OUT/bench.log"; then
+        echo
+        echo "## GPU benchmark"
+        echo
+        grep -E '^(device:|\|)' "$OUT/bench.log"
+    fi
+}
+
+# Compares train/lm_loss per step of two metrics.jsonl files; fails above 1e-3 relative.
+compare_losses() {
+    awk -v tol=1e-3 '
+        function grab(line, key,   m) { if (match(line, "\"" key "\":[-0-9.eE+]+")) return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3); return "" }
+        FNR == 1 { file++ }
+        { s = grab($0, "step"); v = grab($0, "train/lm_loss"); if (s == "" || v == "") next; val[file, s] = v; steps[s] = 1 }
+        END {
+            worst = 0; n = 0
+            for (s in steps) {
+                if (!((1, s) in val) || !((2, s) in val)) { print "step " s " is missing in one run"; bad = 1; continue }
+                a = val[1, s]; b = val[2, s]; d = a - b; if (d < 0) d = -d; r = d / (a < 0 ? -a : a)
+                printf "step %s: lm_loss cpu %.9g cuda %.9g rel %.2e\n", s, a, b, r
+                if (r > worst) worst = r; n++
+            }
+            printf "%d steps compared, worst relative difference %.2e (tolerance %g)\n", n, worst, tol
+            exit (bad || n == 0 || worst > tol) ? 1 : 0
+        }' "$1" "$2"
+}
+
+run() {
+    OUT="${1:?usage: gpu-check.sh run OUT_DIR}"
+    mkdir -p "$OUT" || die "cannot create $OUT"
+    OUT="$(cd "$OUT" && pwd)"
+    [ -f "$BUNDLE" ] || die "no bundle at $BUNDLE (run 'scripts/gpu-check.sh build' on a machine with the .NET SDK)"
+    local work; work="$(mktemp -d "${TMPDIR:-/tmp}/hrm-gpu-check.XXXXXX")" || die "mktemp failed"
+    trap 'rm -rf "$work"' EXIT
+    echo "== unpacking $BUNDLE into $work"
+    xz -dc "$BUNDLE" | tar -C "$work" -xf - || die "could not unpack $BUNDLE"
+    local pub="$work/publish"
+    export HRM_KERNEL_CACHE="$work/kernel-cache" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+    local gpu=1 why=""
+    echo "== nvidia-smi"
+    if ! command -v nvidia-smi >/dev/null; then
+        gpu=0; why="nvidia-smi not found"
+    elif ! nvidia-smi > "$OUT/nvidia-smi.log" 2>&1; then
+        gpu=0; why="nvidia-smi failed: $(head -n 1 "$OUT/nvidia-smi.log")"
+    fi
+    [ -f "$OUT/nvidia-smi.log" ] && cat "$OUT/nvidia-smi.log"
+    [ $gpu -eq 1 ] || echo "$why" | tee "$OUT/nvidia-smi.log"
+    find_cuda_libs | tee "$OUT/libraries.log"
+
+    local failed=0
+    stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
+        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor || failed=1
+    stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 30 train-tests.log \
+        "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
+    stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
+    if [ $gpu -eq 0 ]; then
+        STAGES+=("| parity, benchmark | SKIPPED: no NVIDIA GPU ($why) | 0 | |")
+        summary | tee "$OUT/summary.md"
+        grep -h "Skipped:" "$OUT"/runtime-tests.log "$OUT"/train-tests.log | sed 's/\x1b\[[0-9;]*m//g'
+        echo "gpu-check: no NVIDIA GPU: $why" | tee -a "$OUT/summary.md" >&2
+        exit 3
+    fi
+    local data="$work/sudoku" steps=(--preset sudoku-quickstart --set epochs=2 --set eval_interval=2 --set log_interval=1)
+    stage "parity data (9x9 Sudoku, 256 + 32)" 30 parity-data.log \
+        "$pub/hrm/hrm" data sudoku --generate 256 --test 32 --size 9 --seed 1 --out "$data" || failed=1
+    stage "parity: train 8 steps on cpu" 45 parity-cpu.log \
+        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cpu" --device cpu || failed=1
+    stage "parity: train 8 steps on cuda" 60 parity-cuda.log \
+        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda" --device cuda || failed=1
+    stage "parity: lm_loss cpu vs cuda (rel <= 1e-3)" 10 parity-compare.log \
+        bash -c 'compare_losses "$0" "$1"' "$work/run-cpu/metrics.jsonl" "$work/run-cuda/metrics.jsonl" || failed=1
+    stage "benchmark: hrm-bench gpu" 120 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
+    summary | tee "$OUT/summary.md"
+    [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
+}
+
+export -f compare_losses
+case "${1:-}" in
+    build) build ;;
+    run) shift; run "$@" ;;
+    *) echo "usage: scripts/gpu-check.sh build | scripts/gpu-check.sh run OUT_DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,147 @@
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends.Cuda;
+
+/// <summary>
+/// Attention (attention.cu, attention_f32.cu). The version is picked here, in one place: kernel2 (bf16 tensor
+/// cores) when HS = 64 and <see cref="CudaBackendOptions.Bf16Attention"/> is set, kernel1 (fp32, HS ≤ 128)
+/// otherwise; the forward and the backward of a call always use the same one.
+/// </summary>
+public sealed unsafe partial class CudaBackend
+{
+    private const int AttentionF32MaxHeadSize = 128;
+
+    /// <summary>True when attention with head size <paramref name="hs"/> runs the bf16 tensor-core kernels.</summary>
+    public bool UsesBf16Attention(int hs) => hs == 64 && Options.Bf16Attention;
+
+    /// <inheritdoc/>
+    public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
+    {
+        Enter();
+        CheckAttention(batch, t, nh, hs);
+        long c = (long)nh * hs;
+        Need(output, (long)batch * t * c, nameof(output));
+        Need(lse, (long)batch * nh * t, nameof(lse));
+        Need(qkv, 3L * batch * t * c, nameof(qkv));
+        if ((long)batch * nh == 0 || t == 0 || hs == 0) return;
+        ulong po = Ptr(output), pl = Ptr(lse), pq = Ptr(qkv);
+        if (UsesBf16Attention(hs))
+        {
+            Aligned(qkv, 16, nameof(qkv));
+            Aligned(output, 8, nameof(output));
+            ulong qkvh = PackQkv(pq, batch, t, nh);
+            void** f = stackalloc void*[] { &po, &pl, &qkvh, &batch, &t, &nh };
+            Launch(_k.AttentionForward2, "pppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
+        }
+        else
+        {
+            void** f = stackalloc void*[] { &po, &pl, &pq, &batch, &t, &nh, &hs };
+            Launch(_k.AttentionForward1, "pppiiii", new Dim3(Cdiv(t, 16), (uint)nh, (uint)batch), 128,
+                (uint)AttentionF32Smem(hs, backwardDkDv: false, forward: true), f);
+        }
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
+    {
+        Enter();
+        CheckAttention(batch, t, nh, hs);
+        long c = (long)nh * hs;
+        Need(dqkv, 3L * batch * t * c, nameof(dqkv));
+        Need(dout, (long)batch * t * c, nameof(dout));
+        Need(qkv, 3L * batch * t * c, nameof(qkv));
+        Need(output, (long)batch * t * c, nameof(output));
+        Need(lse, (long)batch * nh * t, nameof(lse));
+        if ((long)batch * nh == 0 || t == 0 || hs == 0)
+        {
+            Fill(dqkv, 0f);
+            return;
+        }
+        ulong pdq = Ptr(dqkv), pdo = Ptr(dout), pq = Ptr(qkv), po = Ptr(output), pl = Ptr(lse);
+        ulong dd = _dd.Ensure((long)batch * nh * t, _stream);
+        bool bf16 = UsesBf16Attention(hs);
+        if (bf16)
+        {
+            Aligned(qkv, 16, nameof(qkv));
+            Aligned(dqkv, 8, nameof(dqkv));
+        }
+        // The recorded qkv is packed again: qkvh has been overwritten by every forward since.
+        ulong qkvh = bf16 ? PackQkv(pq, batch, t, nh) : 0;
+        ulong doh = bf16 ? _doh.Ensure((long)batch * t * c, _stream) : 0;
+        void** dot = stackalloc void*[] { &dd, &doh, &pdo, &po, &batch, &t, &nh, &hs };
+        Launch(_k.AttentionBackwardDot1, "ppppiiii", Cdiv((long)batch * t * nh, 8), 256, 0, dot);
+        if (bf16)
+        {
+            void** a = stackalloc void*[] { &pdq, &qkvh, &doh, &pl, &dd, &batch, &t, &nh };
+            var grid = new Dim3(Cdiv(t, 64), (uint)nh, (uint)batch);
+            Launch(_k.AttentionBackwardDq2, "pppppiii", grid, 128, 0, a);
+            Launch(_k.AttentionBackwardDkDv2, "pppppiii", grid, 128, 0, a);
+        }
+        else
+        {
+            void** a = stackalloc void*[] { &pdq, &pdo, &pq, &pl, &dd, &batch, &t, &nh, &hs };
+            var grid = new Dim3(Cdiv(t, 16), (uint)nh, (uint)batch);
+            Launch(_k.AttentionBackwardDq1, "pppppiiii", grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: false), a);
+            Launch(_k.AttentionBackwardDkDv1, "pppppiiii", grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: true), a);
+        }
+        Done();
+    }
+
+    /// <summary>
+    /// Dynamic shared memory of the fp32 kernels (KS = HS | 1): forward 4·(16·HS + 32·KS + 32·HS), dq
+    /// 4·(32·HS + 64·KS), dkdv 4·(32·HS + 64·KS + 64).
+    /// </summary>
+    private static int AttentionF32Smem(int hs, bool backwardDkDv, bool forward = false)
+    {
+        int ks = hs | 1;
+        if (forward) return 4 * (16 * hs + 32 * ks + 32 * hs);
+        return backwardDkDv ? 4 * (32 * hs + 64 * ks + 64) : 4 * (32 * hs + 64 * ks);
+    }
+
+    /// <summary>qkvh (3,B,NH,T,64) bf16 = qkv (B,T,3C) packed per head; returns the scratch pointer.</summary>
+    private ulong PackQkv(ulong qkv, int batch, int t, int nh)
+    {
+        ulong qkvh = _qkvh.Ensure(3L * batch * t * nh * 64, _stream);
+        int parts = 3;
+        void** a = stackalloc void*[] { &qkvh, &qkv, &batch, &t, &nh, &parts };
+        Launch(_k.AttentionPack2, "ppiiii", checked((uint)((long)batch * t)), 256, 0, a);
+        return qkvh;
+    }
+
+    /// <summary>The tensor-core path loads qkv as float4 and stores out/dqkv as float2 (kernels README).</summary>
+    private static void Aligned(Buf b, int bytes, string name)
+    {
+        if (b.Address % bytes != 0)
+        {
+            throw new ArgumentException($"{name}: the bf16 attention kernels need {bytes}-byte alignment; the view " +
+                $"starts at 0x{b.Address:x} (allocations and ActivationPlan views are 64-byte aligned)", name);
+        }
+    }
+
+    private void CheckAttention(int batch, int t, int nh, int hs)
+    {
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(nh);
+        NonNegative(hs);
+        GridYZ(batch, "batch (attention grid z)");
+        GridYZ(nh, "heads (attention grid y)");
+        if (!UsesBf16Attention(hs) && hs > AttentionF32MaxHeadSize)
+        {
+            throw new ArgumentException($"attention: head size {hs} is not supported on CUDA (the fp32 kernels " +
+                $"take HS <= {AttentionF32MaxHeadSize}, the bf16 kernels HS = 64)", nameof(hs));
+        }
+        if (!UsesBf16Attention(hs))
+        {
+            int smem = AttentionF32Smem(hs, backwardDkDv: true);
+            int limit = smem > _device.MaxSharedMemoryPerBlock ? _device.MaxSharedMemoryPerBlockOptIn
+                : _device.MaxSharedMemoryPerBlock;
+            if (smem > limit)
+            {
+                throw new ArgumentException($"attention: head size {hs} needs {smem} bytes of shared memory; the " +
+                    $"device allows {limit}", nameof(hs));
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using Hrm.Runtime.Backends.Cuda.Interop;
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends.Cuda;
+
+/// <summary>
+/// The linear layers and the lm_head through classic cuBLAS (fp32 GEMMs, TF32 only when asked), the Q head
+/// (heads.cu). cuBLAS is column-major and our buffers are row-major: a row-major (R, S) matrix is the column-major
+/// (S, R) matrix with leading dimension S, i.e. its transpose. So row-major <c>Y (M,N) = X (M,K) · W (N,K)ᵀ</c> is
+/// the column-major <c>Yᵀ (N×M) = Wᵀ · Xᵀ</c> = <c>gemm(OP_T, OP_N, m = N, n = M, k = K, A = W, lda = K,
+/// B = X, ldb = K, C = Y, ldc = N)</c>; the backward GEMMs follow the same rule (comments at each call).
+/// </summary>
+public sealed unsafe partial class CudaBackend
+{
+    /// <inheritdoc/>
+    public void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n)
+    {
+        Enter();
+        MatmulDims(m, k, n);
+        Need(output, (long)m * n, nameof(output));
+        Need(inp, (long)m * k, nameof(inp));
+        Need(weight, (long)n * k, nameof(weight));
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            Fill(output, 0f);
+            return;
+        }
+        // out (M,N) = inp (M,K) · W (N,K)ᵀ  ⇔  outᵀ (N×M) = Wᵀ · inpᵀ.
+        Gemm(CublasOperation.T, CublasOperation.N, n, m, k, Ptr(weight), k, Ptr(inp), k, 0f, Ptr(output), n);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+    {
+        Enter();
+        MatmulDims(m, k, n);
+        Need(dout, (long)m * n, nameof(dout));
+        Need(inp, (long)m * k, nameof(inp));
+        Need(weight, (long)n * k, nameof(weight));
+        Need(dweight, (long)n * k, nameof(dweight));
+        bool skipDinp = dinp.IsEmpty;
+        if (!skipDinp) Need(dinp, (long)m * k, nameof(dinp));
+        if (k == 0) return;
+        if (n == 0)
+        {
+            if (!skipDinp) Fill(dinp, 0f);
+            return;
+        }
+        if (m == 0) return;
+        // dinp (M,K) = dout (M,N) · W (N,K)  ⇔  dinpᵀ (K×M) = Wᵀ (K×N, col-major W) · doutᵀ (N×M).
+        if (!skipDinp)
+            Gemm(CublasOperation.N, CublasOperation.N, k, m, n, Ptr(weight), k, Ptr(dout), n, 0f, Ptr(dinp), k);
+        // dW (N,K) += doutᵀ (N,M) · inp (M,K)  ⇔  dWᵀ (K×N) += inpᵀ (K×M) · dout (M×N).
+        Gemm(CublasOperation.N, CublasOperation.T, k, n, m, Ptr(inp), k, Ptr(dout), n, 1f, Ptr(dweight), k);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void LmHeadForward(Buf logits, Buf zH, Buf weight, int batch, int t, int p, int c, int v)
+    {
+        Enter();
+        HeadDims(batch, t, p, c, v);
+        int l = t - p;
+        Need(logits, (long)batch * l * v, nameof(logits));
+        Need(zH, (long)batch * t * c, nameof(zH));
+        Need(weight, (long)v * c, nameof(weight));
+        if ((long)batch * l * v == 0) return;
+        if (c == 0)
+        {
+            Fill(logits, 0f);
+            return;
+        }
+        // Per batch entry b: logits[b]ᵀ (V×L) = Wᵀ · zH[b, P:]ᵀ; one strided-batched GEMM skips the prefix rows.
+        float alpha = 1f, beta = 0f;
+        CudaCheck.Cublas(Cublas.cublasGemmStridedBatchedEx(_cublas.Raw, CublasOperation.T, CublasOperation.N,
+            v, l, c, &alpha, Ptr(weight), CudaDataType.R32F, c, 0, Ptr(zH) + (ulong)p * (ulong)c * sizeof(float),
+            CudaDataType.R32F, c, (long)t * c, &beta, Ptr(logits), CudaDataType.R32F, v, (long)l * v, batch,
+            ComputeType, Cublas.GemmDefault));
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void LmHeadBackward(Buf dzH, Buf dweight, Buf dlogits, Buf zH, Buf weight, int batch, int t, int p, int c,
+        int v)
+    {
+        Enter();
+        HeadDims(batch, t, p, c, v);
+        int l = t - p;
+        Need(dzH, (long)batch * t * c, nameof(dzH));
+        Need(dlogits, (long)batch * l * v, nameof(dlogits));
+        Need(zH, (long)batch * t * c, nameof(zH));
+        Need(weight, (long)v * c, nameof(weight));
+        Need(dweight, (long)v * c, nameof(dweight));
+        long rows = (long)batch * t;
+        if (rows == 0 || c == 0) return;
+        if (v == 0)
+        {
+            Fill(dzH, 0f);
+            return;
+        }
+        GridYZ(batch, "batch (lm_head rows)");
+        // full (B,T,V) = dlogits with P zero rows in front of each batch entry.
+        ulong full = _full.Ensure(rows * v, _stream), pdl = Ptr(dlogits);
+        void** a = stackalloc void*[] { &full, &pdl, &batch, &t, &p, &v };
+        Launch(_k.LmHeadPadRows, "ppiiii", new Dim3(Cdiv((long)t * v, 256), (uint)batch), 256, 0, a);
+        int n = checked((int)rows);
+        // dzH (B·T, C) = full (B·T, V) · W (V, C)  ⇔  dzHᵀ (C×BT) = Wᵀ (C×V) · fullᵀ (V×BT); prefix rows come out 0.
+        Gemm(CublasOperation.N, CublasOperation.N, c, n, v, Ptr(weight), c, full, v, 0f, Ptr(dzH), c);
+        // dW (V,C) += fullᵀ (V, B·T) · zH (B·T, C)  ⇔  dWᵀ (C×V) += zHᵀ (C×BT) · full (BT×V).
+        Gemm(CublasOperation.N, CublasOperation.T, c, v, n, Ptr(zH), c, full, v, 1f, Ptr(dweight), c);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void QHeadForward(Buf q, Buf zH, Buf weight, Buf bias, int batch, int t, int c)
+    {
+        Enter();
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(c);
+        Need(q, 2L * batch, nameof(q));
+        Need(zH, (long)batch * t * c, nameof(zH));
+        Need(weight, 2L * c, nameof(weight));
+        Need(bias, 2, nameof(bias));
+        if (batch == 0) return;
+        ulong pq = Ptr(q), pz = Ptr(zH), pw = Ptr(weight), pb = Ptr(bias);
+        void** a = stackalloc void*[] { &pq, &pz, &pw, &pb, &batch, &t, &c };
+        Launch(_k.QHeadForward, "ppppiii", Cdiv(batch, 8), 256, 0, a);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
+    {
+        Enter();
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(c);
+        Need(dzH, (long)batch * t * c, nameof(dzH));
+        Need(dweight, 2L * c, nameof(dweight));
+        Need(dbias, 2, nameof(dbias));
+        Need(dq, 2L * batch, nameof(dq));
+        Need(zH, (long)batch * t * c, nameof(zH));
+        Need(weight, 2L * c, nameof(weight));
+        if (batch == 0) return;
+        ulong pdz = Ptr(dzH), pdw = Ptr(dweight), pdb = Ptr(dbias), pdq = Ptr(dq), pz = Ptr(zH), pw = Ptr(weight);
+        void** a = stackalloc void*[] { &pdz, &pdw, &pdb, &pdq, &pz, &pw, &batch, &t, &c };
+        Launch(_k.QHeadBackward, "ppppppiii", Math.Max(1u, Cdiv(c, 256)), 256, 0, a);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)
+    {
+        Enter();
+        NonNegative(rows);
+        NonNegative(c);
+        Need(output, (long)rows * c, nameof(output));
+        Need(rstd, rows, nameof(rstd));
+        Need(a, (long)rows * c, nameof(a));
+        Need(b, (long)rows * c, nameof(b));
+        if (rows == 0) return;
+        ulong po = Ptr(output), pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
+        void** args = stackalloc void*[] { &po, &pr, &pa, &pb, &rows, &c, &eps };
+        Launch(_k.AddRmsNormForward, "ppppiif", Cdiv(rows, 8), 256, 0, args);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Buf dinp, Buf dout, Buf output, Buf rstd, int rows, int c)
+    {
+        Enter();
+        NonNegative(rows);
+        NonNegative(c);
+        Need(dinp, (long)rows * c, nameof(dinp));
+        Need(dout, (long)rows * c, nameof(dout));
+        Need(output, (long)rows * c, nameof(output));
+        Need(rstd, rows, nameof(rstd));
+        if (rows == 0 || c == 0) return;
+        ulong pdi = Ptr(dinp), pdo = Ptr(dout), po = Ptr(output), pr = Ptr(rstd);
+        void** args = stackalloc void*[] { &pdi, &pdo, &po, &pr, &rows, &c };
+        Launch(_k.RmsNormBackward, "ppppii", Cdiv(rows, 8), 256, 0, args);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void SwiGluForward(Buf act, Buf gateUp, int rows, int inter)
+    {
+        Enter();
+        NonNegative(rows);
+        NonNegative(inter);
+        Need(act, (long)rows * inter, nameof(act));
+        Need(gateUp, 2L * rows * inter, nameof(gateUp));
+        if (rows == 0 || inter == 0) return;
+        ulong pa = Ptr(act), pg = Ptr(gateUp);
+        void** args = stackalloc void*[] { &pa, &pg, &rows, &inter };
+        Launch(_k.SwiGluForward, "ppii", (uint)rows, 256, 0, args);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void SwiGluBackward(Buf dgateUp, Buf dact, Buf gateUp, int rows, int inter)
+    {
+        Enter();
+        NonNegative(rows);
+        NonNegative(inter);
+        Need(dgateUp, 2L * rows * inter, nameof(dgateUp));
+        Need(dact, (long)rows * inter, nameof(dact));
+        Need(gateUp, 2L * rows * inter, nameof(gateUp));
+        if (rows == 0 || inter == 0) return;
+        ulong pdg = Ptr(dgateUp), pda = Ptr(dact), pg = Ptr(gateUp);
+        void** args = stackalloc void*[] { &pdg, &pda, &pg, &rows, &inter };
+        Launch(_k.SwiGluBackward, "pppii", (uint)rows, 256, 0, args);
+        Done();
+    }
+
+    /// <inheritdoc/>
+    public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>
+        Rope(_k.RopeForward, qkv, cos, sin, batch, t, nh, hs, nameof(qkv));
+
+    /// <inheritdoc/>
+    public void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>
+        Rope(_k.RopeBackward, dqkv, cos, sin, batch, t, nh, hs, nameof(dqkv));
+
+    private void Rope(Kernel kernel, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs, string name)
+    {
+        Enter();
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(nh);
+        NonNegative(hs);
+        Need(qkv, 3L * batch * t * nh * hs, name);
+        Need(cos, (long)t * hs, nameof(cos));
+        Need(sin, (long)t * hs, nameof(sin));
+        long rows = (long)batch * t;
+        if (rows == 0 || (long)nh * hs == 0) return;
+        ulong pq = Ptr(qkv), pc = Ptr(cos), ps = Ptr(sin);
+        void** args = stackalloc void*[] { &pq, &pc, &ps, &batch, &t, &nh, &hs };
+        Launch(kernel, "pppiiii", checked((uint)rows), 256, 0, args);
+        Done();
+    }
+
+    private CublasComputeType ComputeType =>
+        Options.Tf32Matmul ? CublasComputeType.Compute32FFastTf32 : CublasComputeType.Compute32F;
+
+    /// <summary>Column-major fp32 <c>C (m×n) = op(A) · op(B) + beta·C</c> on the backend's stream.</summary>
+    private void Gemm(CublasOperation opA, CublasOperation opB, int m, int n, int k, ulong a, int lda, ulong b,
+        int ldb, float beta, ulong c, int ldc)
+    {
+        float alpha = 1f;
+        CudaCheck.Cublas(Cublas.cublasGemmEx(_cublas.Raw, opA, opB, m, n, k, &alpha, a, CudaDataType.R32F, lda, b,
+            CudaDataType.R32F, ldb, &beta, c, CudaDataType.R32F, ldc, ComputeType, Cublas.GemmDefault));
+    }
+
+    private static void MatmulDims(int m, int k, int n)
+    {
+        NonNegative(m);
+        NonNegative(k);
+        NonNegative(n);
+    }
+
+    private static void HeadDims(int batch, int t, int p, int c, int v)
+    {
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(p);
+        NonNegative(c);
+        NonNegative(v);
+        if (p > t) throw new ArgumentOutOfRangeException(nameof(p), $"prefix {p} is longer than the sequence {t}");
+    }
+}

@@ -1,0 +1,147 @@
+namespace Hrm.Runtime.Backends.Cuda;
+
+/// <summary>
+/// Every kernel the <see cref="CudaBackend"/> launches: each native/kernels file compiled once through the
+/// <see cref="KernelCompiler"/> (disk cache) for the device's architecture, loaded as one module, and every
+/// function resolved here, at build time. Nothing is looked up by name afterwards (style rule 10).
+/// </summary>
+internal sealed class CudaKernels : IDisposable
+{
+    /// <summary>The files the backend needs (stablemax_ce.cu belongs to the trainer's loss and is not loaded).</summary>
+    public static readonly IReadOnlyList<string> Files =
+    [
+        "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu", "attention_f32.cu",
+        "heads.cu", "adam_atan2.cu", "signsgd.cu",
+    ];
+
+    /// <summary>
+    /// Every kernel the backend launches: file, <c>extern "C"</c> name and parameter signature, one character per
+    /// parameter in order: <c>p</c> a device pointer (8 bytes), <c>l</c> an <c>i64</c>, <c>i</c> an <c>int</c>,
+    /// <c>f</c> a <c>float</c> (the kernels README's calling conventions). Every launch names the signature it packs
+    /// and is refused when it differs; <c>CudaKernelAbiTests</c> checks this table against the compiled PTX.
+    /// </summary>
+    public static readonly IReadOnlyList<KernelSignature> Table =
+    [
+        new("elementwise.cu", "add_kernel1", "pppl"),
+        new("elementwise.cu", "reset_carry_kernel1", "pppiii"),
+        new("elementwise.cu", "gather_rows_kernel1", "pppiii"),
+        new("embedding.cu", "embedding_forward_kernel1", "pppppiiiiiif"),
+        new("embedding.cu", "embedding_backward_puzzle_kernel1", "ppiiiiifi"),
+        new("embedding.cu", "embedding_backward_pos_kernel1", "ppiiif"),
+        new("embedding.cu", "embedding_backward_tok_partial_kernel1", "pppiiiiifi"),
+        new("embedding.cu", "embedding_backward_tok_reduce_kernel1", "ppiii"),
+        new("rmsnorm.cu", "add_rmsnorm_forward_kernel1", "ppppiif"),
+        new("rmsnorm.cu", "rmsnorm_backward_kernel1", "ppppii"),
+        new("swiglu.cu", "swiglu_forward_kernel1", "ppii"),
+        new("swiglu.cu", "swiglu_backward_kernel1", "pppii"),
+        new("rope.cu", "rope_forward_kernel1", "pppiiii"),
+        new("rope.cu", "rope_backward_kernel1", "pppiiii"),
+        new("attention.cu", "attention_pack_kernel2", "ppiiii"),
+        new("attention.cu", "attention_forward_kernel2", "pppiii"),
+        new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
+        new("attention.cu", "attention_backward_dq_kernel2", "pppppiii"),
+        new("attention.cu", "attention_backward_dkdv_kernel2", "pppppiii"),
+        new("attention_f32.cu", "attention_forward_kernel1", "pppiiii"),
+        new("attention_f32.cu", "attention_backward_dq_kernel1", "pppppiiii"),
+        new("attention_f32.cu", "attention_backward_dkdv_kernel1", "pppppiiii"),
+        new("heads.cu", "q_head_forward_kernel1", "ppppiii"),
+        new("heads.cu", "q_head_backward_kernel1", "ppppppiii"),
+        new("heads.cu", "lm_head_pad_rows_kernel1", "ppiiii"),
+        new("adam_atan2.cu", "adam_atan2_kernel1", "ppppplfffff"),
+        new("signsgd.cu", "signsgd_rows_kernel1", "pppiiiff"),
+    ];
+
+    private readonly List<CudaModule> _modules = [];
+
+    /// <summary>Compiles (or reads from the cache) and loads every file for <paramref name="target"/>.</summary>
+    public CudaKernels(CudaDevice device, KernelCompiler compiler, KernelTarget target)
+    {
+        try
+        {
+            Dictionary<string, CudaModule> modules = [];
+            foreach (string file in Files)
+            {
+                CompiledKernel k = compiler.CompileEmbedded(file, target);
+                var module = CudaModule.Load(device.Context, k.Image, file);
+                _modules.Add(module);
+                modules[file] = module;
+            }
+            Dictionary<string, Kernel> f = [];
+            foreach (KernelSignature s in Table)
+                f[s.Name] = new Kernel(modules[s.File].GetFunction(s.Name), s.Parameters);
+            Add = f["add_kernel1"];
+            ResetCarry = f["reset_carry_kernel1"];
+            GatherRows = f["gather_rows_kernel1"];
+            EmbeddingForward = f["embedding_forward_kernel1"];
+            EmbeddingBackwardPuzzle = f["embedding_backward_puzzle_kernel1"];
+            EmbeddingBackwardPos = f["embedding_backward_pos_kernel1"];
+            EmbeddingBackwardTokPartial = f["embedding_backward_tok_partial_kernel1"];
+            EmbeddingBackwardTokReduce = f["embedding_backward_tok_reduce_kernel1"];
+            AddRmsNormForward = f["add_rmsnorm_forward_kernel1"];
+            RmsNormBackward = f["rmsnorm_backward_kernel1"];
+            SwiGluForward = f["swiglu_forward_kernel1"];
+            SwiGluBackward = f["swiglu_backward_kernel1"];
+            RopeForward = f["rope_forward_kernel1"];
+            RopeBackward = f["rope_backward_kernel1"];
+            AttentionPack2 = f["attention_pack_kernel2"];
+            AttentionForward2 = f["attention_forward_kernel2"];
+            AttentionBackwardDot1 = f["attention_backward_dot_kernel1"];
+            AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
+            AttentionBackwardDkDv2 = f["attention_backward_dkdv_kernel2"];
+            AttentionForward1 = f["attention_forward_kernel1"];
+            AttentionBackwardDq1 = f["attention_backward_dq_kernel1"];
+            AttentionBackwardDkDv1 = f["attention_backward_dkdv_kernel1"];
+            QHeadForward = f["q_head_forward_kernel1"];
+            QHeadBackward = f["q_head_backward_kernel1"];
+            LmHeadPadRows = f["lm_head_pad_rows_kernel1"];
+            AdamATan2 = f["adam_atan2_kernel1"];
+            SignSgdRows = f["signsgd_rows_kernel1"];
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public Kernel Add { get; }
+    public Kernel ResetCarry { get; }
+    public Kernel GatherRows { get; }
+    public Kernel EmbeddingForward { get; }
+    public Kernel EmbeddingBackwardPuzzle { get; }
+    public Kernel EmbeddingBackwardPos { get; }
+    public Kernel EmbeddingBackwardTokPartial { get; }
+    public Kernel EmbeddingBackwardTokReduce { get; }
+    public Kernel AddRmsNormForward { get; }
+    public Kernel RmsNormBackward { get; }
+    public Kernel SwiGluForward { get; }
+    public Kernel SwiGluBackward { get; }
+    public Kernel RopeForward { get; }
+    public Kernel RopeBackward { get; }
+    public Kernel AttentionPack2 { get; }
+    public Kernel AttentionForward2 { get; }
+    public Kernel AttentionBackwardDot1 { get; }
+    public Kernel AttentionBackwardDq2 { get; }
+    public Kernel AttentionBackwardDkDv2 { get; }
+    public Kernel AttentionForward1 { get; }
+    public Kernel AttentionBackwardDq1 { get; }
+    public Kernel AttentionBackwardDkDv1 { get; }
+    public Kernel QHeadForward { get; }
+    public Kernel QHeadBackward { get; }
+    public Kernel LmHeadPadRows { get; }
+    public Kernel AdamATan2 { get; }
+    public Kernel SignSgdRows { get; }
+
+    /// <summary>Unloads every module (functions become invalid).</summary>
+    public void Dispose()
+    {
+        foreach (CudaModule m in _modules) m.Dispose();
+        _modules.Clear();
+    }
+}
+
+/// <summary>A kernel's file, name and parameter signature (see <see cref="CudaKernels.Table"/>).</summary>
+internal readonly record struct KernelSignature(string File, string Name, string Parameters);
+
+/// <summary>A resolved kernel and its parameter signature.</summary>
+internal readonly record struct Kernel(CudaFunction Function, string Parameters);

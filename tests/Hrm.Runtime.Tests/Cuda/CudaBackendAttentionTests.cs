@@ -1,0 +1,45 @@
+namespace Hrm.Runtime.Tests.Cuda;
+
+/// <summary>
+/// CudaBackend attention vs CpuBackend: kernel1 (fp32, any HS ≤ 128) within ~1e-5, kernel2 (bf16 tensor cores,
+/// HS = 64) within ~1e-2, forward (out, lse) and backward (dqkv) (GPU only).
+/// </summary>
+[Collection("Cuda")]
+public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelper output)
+{
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8, 64)]  // Sudoku
+    [InlineData(3, 17, 4, 16)]  // the tiny preset's head size, odd T
+    [InlineData(1, 1, 2, 32)]   // T = 1
+    [InlineData(2, 130, 2, 128)] // largest head size: > 48 KiB of shared memory in the backward
+    [InlineData(1, 40, 3, 5)]   // odd head size
+    public void Fp32_attention_matches_the_cpu(int batch, int t, int nh, int hs) =>
+        Compare(bf16: false, batch, t, nh, hs, fwdTol: 1e-5, bwdTol: 1e-5);
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8, 64)]  // Sudoku
+    [InlineData(3, 37, 2, 64)]  // T not a multiple of the tiles
+    [InlineData(1, 1, 1, 64)]   // T = 1
+    [InlineData(1, 901, 8, 64)] // Maze/ARC length
+    public void Bf16_attention_matches_the_cpu_to_bf16_accuracy(int batch, int t, int nh, int hs) =>
+        Compare(bf16: true, batch, t, nh, hs, fwdTol: 1e-2, bwdTol: 2e-2);
+
+    private void Compare(bool bf16, int batch, int t, int nh, int hs, double fwdTol, double bwdTol)
+    {
+        using var p = new BackendPair(cuda.BackendOrSkip(bf16), output);
+        Assert.Equal(bf16, p.Gpu.UsesBf16Attention(hs));
+        long c = (long)nh * hs;
+        Twin qkv = p.Floats(1, 3L * batch * t * c, 2f), o = p.Zeros(batch * t * c), lse = p.Zeros((long)batch * nh * t);
+        p.Cpu.AttentionForward(o.C, lse.C, qkv.C, batch, t, nh, hs);
+        p.Gpu.AttentionForward(o.G, lse.G, qkv.G, batch, t, nh, hs);
+        p.Close(o, fwdTol, "out");
+        p.Close(lse, fwdTol, "lse");
+        Twin dout = p.Floats(2, batch * t * c), dqkv = p.Floats(3, 3L * batch * t * c);
+        // Each backend differentiates its own forward (as the model does).
+        p.Cpu.AttentionBackward(dqkv.C, dout.C, qkv.C, o.C, lse.C, batch, t, nh, hs);
+        p.Gpu.AttentionBackward(dqkv.G, dout.G, qkv.G, o.G, lse.G, batch, t, nh, hs);
+        p.Close(dqkv, bwdTol, "dqkv (=)");
+    }
+}

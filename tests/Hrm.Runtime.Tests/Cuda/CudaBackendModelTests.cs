@@ -1,0 +1,194 @@
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Backends.Cuda;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Tests.Model;
+using Hrm.Runtime.Tests.TestUtil;
+using static Hrm.Runtime.Memory.ParameterLayout;
+
+namespace Hrm.Runtime.Tests.Cuda;
+
+/// <summary>
+/// The whole HrmModel on CudaBackend vs CpuBackend: an ACT segment (with the Q-target segment), the 1-step
+/// backward, and full training steps with both optimisers, for the tiny preset (HS 16, fp32 attention) and the
+/// Sudoku config (HS 64, fp32 or bf16 attention) at batch 2 (GPU only).
+/// </summary>
+[Collection("Cuda")]
+public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper output)
+{
+    private const int Batch = 2;
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData("tiny", false, 1e-4, 1e-3)]
+    [InlineData("sudoku-extreme-1k", false, 1e-4, 1e-3)]
+    [InlineData("sudoku-extreme-1k", true, 5e-2, 1.5e-1)]
+    public void Segment_and_one_step_backward_match_the_cpu(string preset, bool bf16, double fwdTol, double bwdTol)
+    {
+        HrmConfig cfg = HrmPresets.Get(preset);
+        using var pair = new ModelPair(cfg, Gpu(bf16), output);
+        pair.ActStep(step: 1);
+        pair.CompareForward(fwdTol);
+        pair.Backward(seed: 5);
+        pair.Compare(m => m.Grads, bwdTol, "dense gradients");
+        if (cfg.PuzzleEmbNdim > 0) pair.Compare(m => m.PuzzleRowsGrad, bwdTol, "puzzle-row gradients");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData("tiny", false, 1e-4)]
+    [InlineData("sudoku-extreme-1k", false, 1e-4)]
+    public void Act_training_steps_with_both_optimisers_match_the_cpu(string preset, bool bf16, double tol)
+    {
+        HrmConfig cfg = HrmPresets.Get(preset);
+        using var pair = new ModelPair(cfg, Gpu(bf16), output);
+        for (int step = 1; step <= 2; step++)
+        {
+            pair.ActStep(step);
+            pair.CompareForward(tol * 10);
+            pair.Backward(seed: 10 + step);
+            pair.Optimise(step);
+        }
+        pair.Compare(m => m.Params, tol, "parameters after 2 steps");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Warm_training_step_allocates_no_managed_memory()
+    {
+        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
+        CudaBackend gpu = Gpu(bf16: true);
+        using HrmModel model = ModelFixtures.Create(cfg, gpu, Batch, training: true, seed: 3);
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, Batch, seed: 1);
+        model.SetInputs(tokens, ids);
+        Buf m = gpu.Allocate(model.Layout.DenseElements, "m"), v = gpu.Allocate(model.Layout.DenseElements, "v");
+        int step = 0;
+        void Step()
+        {
+            model.ZeroGrads();
+            model.Segment(record: true);
+            model.Backward();
+            gpu.AdamATan2Step(model.Params.Slice(0, model.Layout.DenseElements), model.Grads, m, v, 1e-4, 0.9, 0.95,
+                0.1, ++step);
+            gpu.SignSgdRows(model.Param(Names.PuzzleEmb), model.PuzzleRowsGrad, model.PuzzleIdsBuffer, Batch,
+                cfg.PuzzleEmbNdim, 1e-2, 0.1);
+        }
+        Step();
+        gpu.Synchronize();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        gpu.Synchronize();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        output.WriteLine($"managed bytes per warm step: {allocated}; device scratch {gpu.ScratchBytes:N0} B");
+        Assert.Equal(0, allocated);
+    }
+
+    private CudaBackend Gpu(bool bf16)
+    {
+        cuda.BackendOrSkip(bf16); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
+        return new CudaBackend(cuda.DeviceOrSkip(), new CudaBackendOptions { Bf16Attention = bf16 });
+    }
+
+    /// <summary>One model per backend with the same weights, inputs, ACT state and optimiser state.</summary>
+    private sealed class ModelPair : IDisposable
+    {
+        private readonly HrmModel _cpu, _gpu;
+        private readonly ActState _cpuState, _gpuState;
+        private readonly HrmRandom _cpuRng = new(7), _gpuRng = new(7);
+        private readonly Buf[] _adam = new Buf[4];
+        private readonly ITestOutputHelper _output;
+
+        public ModelPair(HrmConfig cfg, CudaBackend gpu, ITestOutputHelper output)
+        {
+            _output = output;
+            _cpu = ModelFixtures.Create(cfg, new CpuBackend(2), Batch, training: true, seed: 3);
+            _gpu = ModelFixtures.Create(cfg, gpu, Batch, training: true, seed: 3);
+            _cpuState = new ActState(Batch, cfg.SeqLen);
+            _gpuState = new ActState(Batch, cfg.SeqLen);
+            long dense = _cpu.Layout.DenseElements;
+            _adam[0] = _cpu.Backend.Allocate(dense, "m");
+            _adam[1] = _cpu.Backend.Allocate(dense, "v");
+            _adam[2] = gpu.Allocate(dense, "m");
+            _adam[3] = gpu.Allocate(dense, "v");
+        }
+
+        public void ActStep(int step)
+        {
+            HrmConfig cfg = _cpu.Config;
+            (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, Batch, seed: 100 + step);
+            _cpu.ActStep(_cpuState, tokens, ids, default, training: true, _cpuRng);
+            _gpu.ActStep(_gpuState, tokens, ids, default, training: true, _gpuRng);
+        }
+
+        public void CompareForward(double tol)
+        {
+            HrmConfig cfg = _cpu.Config;
+            var c = new float[Batch * cfg.SeqLen * cfg.VocabSize];
+            var g = new float[c.Length];
+            _cpu.ReadLogits(c);
+            _gpu.ReadLogits(g);
+            Check(c, g, tol, "logits");
+            Check(_cpuState.QHalt, _gpuState.QHalt, tol, "q_halt");
+            Check(_cpuState.QContinue, _gpuState.QContinue, tol, "q_continue");
+            Check(_cpuState.TargetQContinue, _gpuState.TargetQContinue, tol, "target q_continue");
+            Assert.Equal(_cpuState.Halted, _gpuState.Halted);
+            Assert.Equal(_cpuState.Steps, _gpuState.Steps);
+        }
+
+        public void Backward(int seed)
+        {
+            HrmConfig cfg = _cpu.Config;
+            float[] dLogits = TestData.Floats(seed, Batch * cfg.SeqLen * cfg.VocabSize, 1e-2f);
+            float[] dq = TestData.Floats(seed + 1, 2 * Batch, 0.1f);
+            foreach (HrmModel m in new[] { _cpu, _gpu })
+            {
+                m.Backend.Upload(dLogits, m.LogitsGrad);
+                m.Backend.Upload(dq, m.QGrad);
+                m.ZeroGrads();
+                m.Backward();
+            }
+        }
+
+        public void Optimise(int step)
+        {
+            HrmConfig cfg = _cpu.Config;
+            for (int i = 0; i < 2; i++)
+            {
+                HrmModel m = i == 0 ? _cpu : _gpu;
+                m.Backend.AdamATan2Step(m.Params.Slice(0, m.Layout.DenseElements), m.Grads, _adam[2 * i],
+                    _adam[2 * i + 1], 1e-3, 0.9, 0.95, 0.1, step);
+                if (cfg.PuzzleEmbNdim > 0)
+                {
+                    m.Backend.SignSgdRows(m.Param(Names.PuzzleEmb), m.PuzzleRowsGrad, m.PuzzleIdsBuffer, Batch,
+                        cfg.PuzzleEmbNdim, 1e-2, 0.1);
+                }
+            }
+        }
+
+        public void Compare(Func<HrmModel, Buf> select, double tol, string what)
+        {
+            Buf bc = select(_cpu), bg = select(_gpu);
+            var c = new float[bc.Length];
+            var g = new float[bg.Length];
+            _cpu.Backend.Download(bc, c);
+            _gpu.Backend.Download(bg, g);
+            Check(c, g, tol, what);
+        }
+
+        private void Check(float[] c, float[] g, double tol, string what)
+        {
+            Assert.All(g, x => Assert.True(float.IsFinite(x), $"{what}: non-finite value on CUDA"));
+            double rel = TensorAssert.RelNorm(TestData.ToDouble(c), g);
+            _output.WriteLine($"{what}: relative L2 error {rel:E2}");
+            Assert.True(rel <= tol, $"{what}: relative L2 error {rel:E3} > {tol:E1}");
+        }
+
+        public void Dispose()
+        {
+            _cpu.Dispose();
+            _gpu.Dispose(); // disposes its CudaBackend (not the shared device)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Hrm.Runtime.Backends.Cuda;
+using Hrm.Runtime.Formats;
+
+namespace Hrm.Train.Tests.Cli;
+
+/// <summary>The CLI's <c>--device cuda</c> and <c>hrm info</c>'s CUDA line, on whatever machine runs the tests.</summary>
+public sealed class CudaCliTests : CliHarness
+{
+    [Fact]
+    public void Device_cuda_without_a_gpu_fails_with_a_clear_error()
+    {
+        CudaProbeResult probe = CudaProbe.Run();
+        Assert.SkipWhen(probe.Available, $"a CUDA device is available here: {probe}");
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        Npy.WriteUInt8(P("inputs.npy"), new byte[81], [1, 81]);
+        (int code, string output, string err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs",
+            P("inputs.npy"), "--device", "cuda", "--out", P("out"));
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("hrm: error: no usable CUDA device: ", err, StringComparison.Ordinal);
+        Assert.Contains(probe.ShortReason, err, StringComparison.Ordinal);
+        Assert.Contains("--device cpu", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_prints_the_cuda_probe()
+    {
+        CudaProbeResult probe = CudaProbe.Run();
+        (int code, string output, string err) = Hrm("info", "--preset", "tiny");
+        Assert.True(code == 0, err);
+        Assert.Contains("cuda: " + probe, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Usage_lists_the_cuda_device()
+    {
+        (_, string output, _) = Hrm("help");
+        Assert.Contains("--device auto|cpu|cuda|reference", output, StringComparison.Ordinal);
+    }
+}
