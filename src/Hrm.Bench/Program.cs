@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Running;
 using Hrm.Bench;
 
 if (args.Length > 0 && args[0] == "quick")
@@ -34,5 +33,4 @@ if (args.Length > 0 && args[0] == "gemm")
     GemmProbe.Run(Console.Out);
     return 0;
 }
-BenchmarkSwitcher.FromAssembly(typeof(SegmentTimer).Assembly).Run(args);
-return 0;
+return BenchmarkSuites.Run(args, Console.Out);

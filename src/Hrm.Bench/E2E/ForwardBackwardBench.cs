@@ -7,7 +7,7 @@ namespace Hrm.Bench.E2E;
 [MemoryDiagnoser]
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("E2E", "Cpu")]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[HrmJob(warmupCount: 1, iterationCount: 3)]
 public class ForwardBackwardBench : IDisposable
 {
     private BenchModel? _m;

@@ -7,7 +7,7 @@ namespace Hrm.Bench.E2E;
 [MemoryDiagnoser]
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("E2E", "Cpu")]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
+[HrmJob(warmupCount: 2, iterationCount: 5)]
 public class SegmentForwardBench : IDisposable
 {
     private BenchModel? _m;

@@ -1,0 +1,67 @@
+using BenchmarkDotNet.Attributes;
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Threading;
+
+namespace Hrm.Bench.Ops;
+
+/// <summary>
+/// <see cref="CpuOps.AttentionForward"/> and <see cref="CpuOps.AttentionBackward"/> (non-causal, flash-style) at
+/// the shapes of <see cref="AttentionShape.Model"/>. The backward's saved output and lse come from one forward in
+/// setup.
+/// </summary>
+[MemoryDiagnoser]
+[JsonExporterAttribute.Full]
+[BenchmarkCategory("Cpu", "Attention")]
+[HrmJob(warmupCount: 2, iterationCount: 5)]
+public class AttentionBench : IDisposable
+{
+    private WorkerPool? _pool;
+    private float[] _qkv = [];   // (B, T, 3C)
+    private float[] _out = [];   // (B, T, C)
+    private float[] _lse = [];   // (B, NH, T)
+    private float[] _dout = [];  // (B, T, C)
+    private float[] _dqkv = [];  // (B, T, 3C)
+
+    [ParamsSource(nameof(Shapes))]
+    public AttentionShape Shape { get; set; } = new(1, 1, 1, 2);
+
+    public static IEnumerable<AttentionShape> Shapes() => AttentionShape.Model;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        AttentionShape s = Shape;
+        long btc = (long)s.B * s.T * s.C;
+        _pool = new WorkerPool(Environment.ProcessorCount);
+        _qkv = BenchData.Uniform(1, 3 * btc, 2f);
+        _dout = BenchData.Uniform(2, btc);
+        _out = new float[btc];
+        _lse = new float[(long)s.B * s.NH * s.T];
+        _dqkv = new float[3 * btc];
+        CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, _pool);
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _pool?.Dispose();
+        _pool = null;
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark]
+    public float Forward()
+    {
+        AttentionShape s = Shape;
+        CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, _pool!);
+        return _out[0];
+    }
+
+    [Benchmark]
+    public float Backward()
+    {
+        AttentionShape s = Shape;
+        CpuOps.AttentionBackward(_dqkv, _dout, _qkv, _out, _lse, s.B, s.T, s.NH, s.HS, _pool!);
+        return _dqkv[0];
+    }
+}
