@@ -44,7 +44,8 @@ internal static class QuickstartCommand
         if (trainer.ProfileReport() is { } report) o.Write(report);
         double trainSecs = total.Elapsed.TotalSeconds;
 
-        o.WriteLine("3/4 evaluation on the held-out puzzles (exactly halt_max_steps segments each)");
+        int evalSteps = cfg.EvalMaxSteps > 0 ? cfg.EvalMaxSteps : trainer.Model.Config.HaltMaxSteps;
+        o.WriteLine($"3/4 evaluation on the held-out puzzles (exactly {evalSteps} segments each)");
         IReadOnlyDictionary<string, double> m = trainer.LastEval ?? trainer.EvaluateKeepingCarry();
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"    exact accuracy {m["eval/exact_accuracy"]:P1} (whole grids right), cell accuracy {m["eval/accuracy"]:P2}"));
@@ -59,7 +60,7 @@ internal static class QuickstartCommand
             {
                 test.ReadExample(k, inputs, labels);
                 string text = new(inputs.Select(t => t <= SudokuBoard.BlankToken ? '.' : (char)('0' + t - SudokuBoard.BlankToken)).ToArray());
-                SolveCommand.Print(o, SolveCommand.Solve(model, text, model.Config.HaltMaxSteps));
+                SolveCommand.Print(o, SolveCommand.Solve(model, text, evalSteps));
                 o.WriteLine();
             }
         }
@@ -67,7 +68,7 @@ internal static class QuickstartCommand
             $"done in {total.Elapsed.TotalMinutes:F1} min (data + training {trainSecs / 60:F1} min)"));
         o.WriteLine($"checkpoint: {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")}");
         o.WriteLine($"metrics:    {Path.Combine(runDir, "metrics.jsonl")}");
-        o.WriteLine($"try:        hrm solve --checkpoint {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")} --puzzle \"<81 chars>\"");
+        o.WriteLine($"try:        hrm solve --checkpoint {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")} --puzzle \"<81 chars>\" --max-steps {evalSteps}");
         return 0;
     }
 }

@@ -29,7 +29,8 @@ public static class RunPresets
         // CPU presets: small models and short warmups; see README for what they reach and how fast.
         // The best of the configurations tried on the 2-core machine within the quickstart's time budget
         // (README: what it reaches): RoPE, width 64, one H and one L call per segment (so the 1-step gradient
-        // is the exact gradient of a segment), 6 segments, lr 3e-3 decaying (cosine) to 5%. The RoPE base is
+        // is the exact gradient of a segment), 6 segments, lr 5e-3 decaying (cosine) to 5% (3e-3 learns slower,
+        // 8e-3 diverged for a while in one of two runs). The RoPE base is
         // chosen so that the second rotary frequency of a 16-wide head, θ^(-2/16), is 2π/9: a Sudoku row's length,
         // so "same column" (offsets that are multiples of 9) is one frequency away (measured: 45% vs 2% exact
         // accuracy after 15 epochs with the reference's θ = 10000).
@@ -41,7 +42,7 @@ public static class RunPresets
                 PuzzleEmbNdim = 64, RopeTheta = QuickstartRopeTheta,
             },
             DataPath = "runs/quickstart/data", GlobalBatchSize = 64, Epochs = 50, EvalInterval = 10,
-            Lr = 3e-3, LrMinRatio = 0.05, LrWarmupSteps = 50, PuzzleEmbLr = 3e-3, WeightDecay = 0.1,
+            Lr = 5e-3, LrMinRatio = 0.05, LrWarmupSteps = 50, PuzzleEmbLr = 5e-3, WeightDecay = 0.1,
             PuzzleEmbWeightDecay = 0.1, LogInterval = 10,
         },
         "sudoku-tiny" => new RunConfig
