@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -13,9 +12,8 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "AdamATan2")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class AdamATan2Bench : IDisposable
+public class AdamATan2Bench : CpuOpBench
 {
-    private WorkerPool? _pool;
     private float[] _param = [];  // (N)
     private float[] _grad = [];   // (N)
     private float[] _m = [];      // (N)
@@ -28,25 +26,16 @@ public class AdamATan2Bench : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _param = BenchData.Uniform(1, N, 0.05f);
         _grad = BenchData.Uniform(2, N, 1e-3f);
         _m = new float[N];
         _v = new float[N];
     }
 
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
-    }
-
     [Benchmark]
     public float Step()
     {
-        CpuOps.AdamATan2Step(_param, _grad, _m, _v, 1e-4, 0.9, 0.95, 1.0, ++_step, _pool!);
+        CpuOps.AdamATan2Step(_param, _grad, _m, _v, 1e-4, 0.9, 0.95, 1.0, ++_step, Pool);
         return _param[0];
     }
 }

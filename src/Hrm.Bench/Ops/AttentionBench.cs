@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -13,9 +12,8 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "Attention")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class AttentionBench : IDisposable
+public class AttentionBench : CpuOpBench
 {
-    private WorkerPool? _pool;
     private float[] _qkv = [];   // (B, T, 3C)
     private float[] _out = [];   // (B, T, C)
     private float[] _lse = [];   // (B, NH, T)
@@ -32,28 +30,19 @@ public class AttentionBench : IDisposable
     {
         AttentionShape s = Shape;
         long btc = (long)s.B * s.T * s.C;
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _qkv = BenchData.Uniform(1, 3 * btc, 2f);
         _dout = BenchData.Uniform(2, btc);
         _out = new float[btc];
         _lse = new float[(long)s.B * s.NH * s.T];
         _dqkv = new float[3 * btc];
-        CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, _pool);
-    }
-
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
+        CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, Pool);
     }
 
     [Benchmark]
     public float Forward()
     {
         AttentionShape s = Shape;
-        CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, _pool!);
+        CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, Pool);
         return _out[0];
     }
 
@@ -61,7 +50,7 @@ public class AttentionBench : IDisposable
     public float Backward()
     {
         AttentionShape s = Shape;
-        CpuOps.AttentionBackward(_dqkv, _dout, _qkv, _out, _lse, s.B, s.T, s.NH, s.HS, _pool!);
+        CpuOps.AttentionBackward(_dqkv, _dout, _qkv, _out, _lse, s.B, s.T, s.NH, s.HS, Pool);
         return _dqkv[0];
     }
 }

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -13,9 +12,8 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "Embedding")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class EmbeddingBench : IDisposable
+public class EmbeddingBench : CpuOpBench
 {
-    private WorkerPool? _pool;
     private int[] _tokens = [];        // (B, L)
     private float[] _puzzleRows = [];  // (B, Pd)
     private float[] _tokTable = [];    // (V, C)
@@ -45,7 +43,6 @@ public class EmbeddingBench : IDisposable
     {
         EmbeddingShape s = Shape;
         long btc = (long)s.B * s.T * s.C;
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _tokens = BenchData.Ints(1, (long)s.B * s.L, 0, s.V);
         _puzzleRows = BenchData.Uniform(2, (long)s.B * s.Pd, 0.1f);
         _tokTable = BenchData.Uniform(3, (long)s.V * s.C, 0.05f);
@@ -57,20 +54,12 @@ public class EmbeddingBench : IDisposable
         _dPosTable = new float[_posTable.Length];
     }
 
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
-    }
-
     [Benchmark]
     public float Forward()
     {
         EmbeddingShape s = Shape;
         CpuOps.EmbeddingForward(_x, _tokens, _puzzleRows, _tokTable, _posTable, s.B, s.L, s.P, s.Pd, s.C, s.V,
-            Scale, _pool!);
+            Scale, Pool);
         return _x[0];
     }
 
@@ -79,7 +68,7 @@ public class EmbeddingBench : IDisposable
     {
         EmbeddingShape s = Shape;
         CpuOps.EmbeddingBackward(_dTokTable, _dPuzzleRows, _dPosTable, _dx, _tokens, s.B, s.L, s.P, s.Pd, s.C, s.V,
-            Scale, _pool!);
+            Scale, Pool);
         return _dPuzzleRows[0];
     }
 }

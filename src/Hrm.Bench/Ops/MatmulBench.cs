@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -13,9 +12,8 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "Matmul")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class MatmulBench : IDisposable
+public class MatmulBench : CpuOpBench
 {
-    private WorkerPool? _pool;
     private float[] _x = [];   // (M, K)
     private float[] _w = [];   // (N, K)
     private float[] _y = [];   // (M, N)
@@ -42,7 +40,6 @@ public class MatmulBench : IDisposable
     public void Setup()
     {
         (int m, int k, int n) = (Shape.M, Shape.K, Shape.N);
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _x = BenchData.Uniform(1, (long)m * k);
         _w = BenchData.Uniform(2, (long)n * k, 0.05f);
         _dy = BenchData.Uniform(3, (long)m * n, 1e-3f);
@@ -51,25 +48,17 @@ public class MatmulBench : IDisposable
         _dw = new float[(long)n * k];
     }
 
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
-    }
-
     [Benchmark]
     public float Forward()
     {
-        CpuOps.MatmulForward(_y, _x, _w, Shape.M, Shape.K, Shape.N, _pool!);
+        CpuOps.MatmulForward(_y, _x, _w, Shape.M, Shape.K, Shape.N, Pool);
         return _y[0];
     }
 
     [Benchmark]
     public float Backward()
     {
-        CpuOps.MatmulBackward(_dx, _dw, _dy, _x, _w, Shape.M, Shape.K, Shape.N, _pool!);
+        CpuOps.MatmulBackward(_dx, _dw, _dy, _x, _w, Shape.M, Shape.K, Shape.N, Pool);
         return _dx[0];
     }
 }

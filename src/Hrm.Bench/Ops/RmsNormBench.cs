@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -13,10 +12,9 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "RmsNorm")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class RmsNormBench : IDisposable
+public class RmsNormBench : CpuOpBench
 {
     private const float Eps = 1e-5f;
-    private WorkerPool? _pool;
     private float[] _a = [];     // (N, C)
     private float[] _b = [];     // (N, C)
     private float[] _out = [];   // (N, C)
@@ -34,35 +32,26 @@ public class RmsNormBench : IDisposable
     public void Setup()
     {
         long n = (long)Shape.N * Shape.W;
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _a = BenchData.Uniform(1, n);
         _b = BenchData.Uniform(2, n);
         _dout = BenchData.Uniform(3, n);
         _out = new float[n];
         _rstd = new float[Shape.N];
         _dinp = new float[n];
-        CpuOps.AddRmsNormForward(_out, _rstd, _a, _b, Shape.N, Shape.W, Eps, _pool);
-    }
-
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
+        CpuOps.AddRmsNormForward(_out, _rstd, _a, _b, Shape.N, Shape.W, Eps, Pool);
     }
 
     [Benchmark]
     public float Forward()
     {
-        CpuOps.AddRmsNormForward(_out, _rstd, _a, _b, Shape.N, Shape.W, Eps, _pool!);
+        CpuOps.AddRmsNormForward(_out, _rstd, _a, _b, Shape.N, Shape.W, Eps, Pool);
         return _out[0];
     }
 
     [Benchmark]
     public float Backward()
     {
-        CpuOps.RmsNormBackward(_dinp, _dout, _out, _rstd, Shape.N, Shape.W, _pool!);
+        CpuOps.RmsNormBackward(_dinp, _dout, _out, _rstd, Shape.N, Shape.W, Pool);
         return _dinp[0];
     }
 }

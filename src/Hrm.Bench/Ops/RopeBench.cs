@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Model;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -14,9 +13,8 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "Rope")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class RopeBench : IDisposable
+public class RopeBench : CpuOpBench
 {
-    private WorkerPool? _pool;
     private float[] _qkv = [];   // (B, T, 3C)
     private float[] _dqkv = [];  // (B, T, 3C)
     private float[] _cos = [];   // (T, HS)
@@ -32,7 +30,6 @@ public class RopeBench : IDisposable
     {
         AttentionShape s = Shape;
         long n = 3L * s.B * s.T * s.C;
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _qkv = BenchData.Uniform(1, n);
         _dqkv = BenchData.Uniform(2, n);
         _cos = new float[(long)s.T * s.HS];
@@ -40,19 +37,11 @@ public class RopeBench : IDisposable
         RopeTable.Build(_cos, _sin, s.T, s.HS, 10000.0);
     }
 
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
-    }
-
     [Benchmark]
     public float Forward()
     {
         AttentionShape s = Shape;
-        CpuOps.RopeForward(_qkv, _cos, _sin, s.B, s.T, s.NH, s.HS, _pool!);
+        CpuOps.RopeForward(_qkv, _cos, _sin, s.B, s.T, s.NH, s.HS, Pool);
         return _qkv[0];
     }
 
@@ -60,7 +49,7 @@ public class RopeBench : IDisposable
     public float Backward()
     {
         AttentionShape s = Shape;
-        CpuOps.RopeBackward(_dqkv, _cos, _sin, s.B, s.T, s.NH, s.HS, _pool!);
+        CpuOps.RopeBackward(_dqkv, _cos, _sin, s.B, s.T, s.NH, s.HS, Pool);
         return _dqkv[0];
     }
 }

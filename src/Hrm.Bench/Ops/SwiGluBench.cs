@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Hrm.Runtime.Backends.Cpu;
-using Hrm.Runtime.Threading;
 
 namespace Hrm.Bench.Ops;
 
@@ -13,9 +12,8 @@ namespace Hrm.Bench.Ops;
 [JsonExporterAttribute.Full]
 [BenchmarkCategory("Cpu", "SwiGlu")]
 [HrmJob(warmupCount: 2, iterationCount: 5)]
-public class SwiGluBench : IDisposable
+public class SwiGluBench : CpuOpBench
 {
-    private WorkerPool? _pool;
     private float[] _gateUp = [];   // (N, 2I)
     private float[] _act = [];      // (N, I)
     private float[] _dact = [];     // (N, I)
@@ -31,32 +29,23 @@ public class SwiGluBench : IDisposable
     public void Setup()
     {
         long n = (long)Shape.N * Shape.W;
-        _pool = new WorkerPool(Environment.ProcessorCount);
         _gateUp = BenchData.Uniform(1, 2 * n, 3f);
         _dact = BenchData.Uniform(2, n);
         _act = new float[n];
         _dgateUp = new float[2 * n];
     }
 
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _pool?.Dispose();
-        _pool = null;
-        GC.SuppressFinalize(this);
-    }
-
     [Benchmark]
     public float Forward()
     {
-        CpuOps.SwiGluForward(_act, _gateUp, Shape.N, Shape.W, _pool!);
+        CpuOps.SwiGluForward(_act, _gateUp, Shape.N, Shape.W, Pool);
         return _act[0];
     }
 
     [Benchmark]
     public float Backward()
     {
-        CpuOps.SwiGluBackward(_dgateUp, _dact, _gateUp, Shape.N, Shape.W, _pool!);
+        CpuOps.SwiGluBackward(_dgateUp, _dact, _gateUp, Shape.N, Shape.W, Pool);
         return _dgateUp[0];
     }
 }
