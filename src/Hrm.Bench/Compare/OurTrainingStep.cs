@@ -47,7 +47,7 @@ public sealed class OurTrainingStep : IDisposable
         _m.ActStep(_act, tokens, ids, labels, training: true, _explore);
         _m.ReadLogits(_logits);
         LossParts parts = _loss.Compute(_logits, _act.Labels, _act.QHalt, _act.QContinue, _act.TargetQContinue,
-            training: true, globalBatch: _batch, _dLogits, _dq);
+            training: !_m.Config.NoActContinue, globalBatch: _batch, _dLogits, _dq);
         _m.Backend.Upload(_dLogits, _m.LogitsGrad);
         _m.Backend.Upload(_dq, _m.QGrad);
         _m.ZeroGrads();

@@ -44,6 +44,13 @@ public sealed record HrmConfig
     /// <summary>Exploration probability in training (<c>halt_exploration_prob</c>).</summary>
     public double HaltExplorationProb { get; init; } = 0.1;
 
+    /// <summary>
+    /// Halt on the Q-halt logit alone (<c>no_ACT_continue</c>, the name TRM's reference code uses; not in HRM's): in
+    /// training a row halts when q_halt &gt; 0 instead of q_halt &gt; q_continue, there is no continue loss and no
+    /// extra no-grad segment for its target (a training step costs about a quarter less). Default false: HRM's rule.
+    /// </summary>
+    public bool NoActContinue { get; init; }
+
     /// <summary>Width of the per-puzzle embedding (<c>puzzle_emb_ndim</c>); 0 disables the prefix.</summary>
     public int PuzzleEmbNdim { get; init; } = 512;
 

@@ -19,7 +19,7 @@ public static class HrmConfigJson
     [
         "hidden_size", "num_heads", "expansion", "H_cycles", "L_cycles", "H_layers", "L_layers",
         "halt_max_steps", "halt_exploration_prob", "puzzle_emb_ndim", "pos_encodings", "rope_theta",
-        "rms_norm_eps", "vocab_size", "seq_len", "num_puzzle_identifiers",
+        "rms_norm_eps", "vocab_size", "seq_len", "num_puzzle_identifiers", "no_ACT_continue",
     ];
 
     /// <summary>Parses a JSON object; <paramref name="warnings"/> receives one line per ignored key.</summary>
@@ -67,6 +67,7 @@ public static class HrmConfigJson
                 case "vocab_size": c = c with { VocabSize = Int(v, p.Name) }; break;
                 case "seq_len": c = c with { SeqLen = Int(v, p.Name) }; break;
                 case "num_puzzle_identifiers": c = c with { NumPuzzleIdentifiers = Int(v, p.Name) }; break;
+                case "no_ACT_continue": c = c with { NoActContinue = Bool(v, p.Name) }; break;
                 default:
                     if (IgnoredKeys.Contains(p.Name))
                     {
@@ -81,7 +82,10 @@ public static class HrmConfigJson
         return c;
     }
 
-    /// <summary>Writes the config as a JSON object with the reference's key names (every key present).</summary>
+    /// <summary>
+    /// Writes the config as a JSON object with the reference's key names (every HRM key present; <c>no_ACT_continue</c>
+    /// only when set, so default configs stay exactly the reference's).
+    /// </summary>
     public static string Serialize(HrmConfig c, bool indented = false)
     {
         using var ms = new MemoryStream();
@@ -112,6 +116,7 @@ public static class HrmConfigJson
         w.WriteNumber("vocab_size", c.VocabSize);
         w.WriteNumber("seq_len", c.SeqLen);
         w.WriteNumber("num_puzzle_identifiers", c.NumPuzzleIdentifiers);
+        if (c.NoActContinue) w.WriteBoolean("no_ACT_continue", true);
         w.WriteEndObject();
     }
 
@@ -134,6 +139,14 @@ public static class HrmConfigJson
             return s; // YAML-to-JSON converters often write 1e-5 as a string
         throw new HrmConfigException(key, $"expected a number, got {Describe(v)}");
     }
+
+    private static bool Bool(JsonElement v, string key) => v.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.String when bool.TryParse(v.GetString(), out bool b) => b, // --set key=true arrives as text
+        _ => throw new HrmConfigException(key, $"expected true or false, got {Describe(v)}"),
+    };
 
     private static PosEncoding Pos(JsonElement v)
     {

@@ -10,7 +10,7 @@ public sealed partial class HrmModel
     /// take the new batch's data; every row then runs one segment (recorded when training); steps are counted
     /// and halting decided. Training: halt when q_halt &gt; q_continue or at max steps, exploration forces a
     /// random minimum (2..M) with probability halt_exploration_prob, and an extra no-grad segment from the new
-    /// carry gives the continue target. Evaluation: halt exactly at <paramref name="maxSteps"/> (default
+    /// carry gives the continue target (with no_ACT_continue: halt when q_halt &gt; 0, no extra segment). Evaluation: halt exactly at <paramref name="maxSteps"/> (default
     /// halt_max_steps). Logits stay in the workspace (<see cref="ReadLogits"/>).
     /// </summary>
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
@@ -49,6 +49,7 @@ public sealed partial class HrmModel
         }
         if (!training || m <= 1) return;
         DecideTrainingHalt(state, rng!, m);
+        if (Config.NoActContinue) return; // halting reads q_halt alone: no continue target to compute
         // Bootstrap target: one more no-grad segment from the new (detached) carry on the same data.
         _b.Copy(ws.ZH2, ws.ZH);
         _b.Copy(ws.ZL2, ws.ZL);
@@ -72,7 +73,8 @@ public sealed partial class HrmModel
         {
             int minSteps = rng.NextInt(2, m + 1);
             if (!explore[b]) minSteps = 0;
-            bool halted = state.Halted[b] || state.QHalt[b] > state.QContinue[b];
+            bool says = Config.NoActContinue ? state.QHalt[b] > 0 : state.QHalt[b] > state.QContinue[b];
+            bool halted = state.Halted[b] || says;
             state.Halted[b] = halted && state.Steps[b] >= minSteps;
         }
     }

@@ -109,7 +109,7 @@ public sealed partial class Trainer : IDisposable
         _model.ActStep(_act, _tokens, _ids, _labels, training: true, _explore);
         _model.ReadLogits(_logits);
         LossParts parts = _loss.Compute(_logits, _act.Labels, _act.QHalt, _act.QContinue, _act.TargetQContinue,
-            training: true, globalBatch: b, _dLogits, _dq);
+            training: !a.NoActContinue, globalBatch: b, _dLogits, _dq);
         double total = parts.Total;
         if (!double.IsFinite(total))
         {

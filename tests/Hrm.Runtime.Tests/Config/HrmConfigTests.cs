@@ -19,8 +19,22 @@ public class HrmConfigTests
     {
         var c = new HrmConfig { HiddenSize = 256, NumHeads = 4, HCycles = 3, PosEncodings = PosEncoding.Learned, RmsNormEps = 1e-6, SeqLen = 900, VocabSize = 12, NumPuzzleIdentifiers = 77 };
         string json = HrmConfigJson.Serialize(c);
-        foreach (string key in HrmConfigJson.Keys) Assert.Contains($"\"{key}\"", json);
+        foreach (string key in HrmConfigJson.Keys.Where(k => k != "no_ACT_continue")) Assert.Contains($"\"{key}\"", json);
+        Assert.DoesNotContain("no_ACT_continue", json); // absent unless set: default configs stay the reference's
         Assert.Equal(c, HrmConfigJson.Parse(json));
+    }
+
+    [Fact]
+    public void No_act_continue_round_trips_and_rejects_non_booleans()
+    {
+        var c = new HrmConfig { NoActContinue = true };
+        string json = HrmConfigJson.Serialize(c);
+        Assert.Contains("\"no_ACT_continue\":true", json);
+        Assert.True(HrmConfigJson.Parse(json).NoActContinue);
+        Assert.True(HrmConfigJson.Parse("""{"no_ACT_continue": "true"}""").NoActContinue);
+        Assert.False(HrmConfigJson.Parse("""{"no_ACT_continue": false}""").NoActContinue);
+        var e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("""{"no_ACT_continue": 1}"""));
+        Assert.Equal("no_ACT_continue", e.Field);
     }
 
     [Fact]

@@ -102,6 +102,26 @@ public class ActTests
         Assert.Equal(tokens2, state.Tokens);
     }
 
+    [Theory]
+    [InlineData(0.5f, -2f, true)]    // both rules halt
+    [InlineData(0.5f, 3f, true)]     // q_halt > 0 halts although q_continue is larger (HRM's rule would continue)
+    [InlineData(-0.5f, -3f, false)]  // q_halt < 0 continues although it beats q_continue (HRM's rule would halt)
+    public void No_act_continue_halts_on_the_sign_of_q_halt_and_skips_the_target_segment(float halt, float cont, bool halts)
+    {
+        HrmConfig cfg = ModelFixtures.Micro() with { HaltMaxSteps = 4, HaltExplorationProb = 0, NoActContinue = true };
+        using var model = new HrmModel(cfg, new ReferenceBackend());
+        model.Initialize(new HrmRandom(9));
+        model.WriteParameter(ParameterLayout.Names.QHeadBias, [halt, cont]); // the Q head's weights start at zero
+        model.Reserve(2, training: true);
+        var state = new ActState(2, cfg.SeqLen);
+        Array.Fill(state.TargetQContinue, 42f);
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, 2, 2);
+        model.ActStep(state, tokens, ids, default, training: true, new HrmRandom(1));
+        Assert.All(state.QHalt, v => Assert.Equal(halt, v, 5));
+        Assert.All(state.Halted, h => Assert.Equal(halts, h));
+        Assert.All(state.TargetQContinue, v => Assert.Equal(42f, v)); // no bootstrap forward ran
+    }
+
     [Fact]
     public void Exploration_holds_back_halting_rows_until_their_minimum()
     {
