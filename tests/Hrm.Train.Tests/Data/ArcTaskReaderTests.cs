@@ -1,4 +1,5 @@
 using System.Text;
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Formats;
 using Hrm.Train.Data;
 
