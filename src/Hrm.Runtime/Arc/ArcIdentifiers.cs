@@ -18,12 +18,15 @@ public sealed class ArcIdentifiers
     public const string Blank = "<blank>";
 
     private readonly string[] _names;
-    private readonly Dictionary<string, List<(int PuzzleId, ArcView View)>> _views;
+    private readonly Dictionary<string, (int PuzzleId, ArcView View)[]> _views;
+    private readonly string[] _taskIds;
 
-    private ArcIdentifiers(string source, string[] names, Dictionary<string, List<(int, ArcView)>> views)
+    private ArcIdentifiers(string source, string[] names, string[] taskIds,
+        Dictionary<string, (int, ArcView)[]> views)
     {
         Source = source;
         _names = names;
+        _taskIds = taskIds;
         _views = views;
     }
 
@@ -37,7 +40,7 @@ public sealed class ArcIdentifiers
     public int Count => _names.Length;
 
     /// <summary>The ids of the tasks with at least one view, in order of first appearance.</summary>
-    public IEnumerable<string> TaskIds => _views.Keys;
+    public IReadOnlyList<string> TaskIds => _taskIds;
 
     /// <summary>Reads and validates an identifiers.json.</summary>
     /// <param name="path">The file.</param>
@@ -60,7 +63,11 @@ public sealed class ArcIdentifiers
         string dir;
         if (Directory.Exists(checkpointPath)) dir = checkpointPath;
         else if (File.Exists(checkpointPath)) dir = Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
-        else throw new HrmFormatException(checkpointPath, "checkpoint", "does not exist (expected a checkpoint file or directory)");
+        else
+        {
+            throw new HrmFormatException(checkpointPath, "checkpoint",
+                "does not exist (expected a checkpoint file or directory)");
+        }
         string path = Path.Combine(dir, FileName);
         if (!File.Exists(path))
         {
@@ -91,25 +98,36 @@ public sealed class ArcIdentifiers
         if (names.Count == 1)
         {
             throw new HrmFormatException(source, "identifiers",
-                $"lists no puzzle besides \"{Blank}\": not the identifiers of an ARC dataset (hrm data arc builds one)");
+                $"lists no puzzle besides \"{Blank}\": not the identifiers of an ARC dataset " +
+                "(hrm data arc builds one)");
         }
         var first = new Dictionary<string, int>(StringComparer.Ordinal) { [Blank] = 0 };
         var views = new Dictionary<string, List<(int, ArcView)>>(StringComparer.Ordinal);
+        var taskIds = new List<string>();
         for (int i = 1; i < names.Count; i++)
         {
-            string name = names[i] ?? throw new HrmFormatException(source, $"identifiers[{i}]", "is null; expected a name");
+            string name = names[i] ??
+                throw new HrmFormatException(source, $"identifiers[{i}]", "is null; expected a name");
             if (!first.TryAdd(name, i))
-                throw new HrmFormatException(source, $"identifiers[{i}]", $"\"{name}\" repeats identifiers[{first[name]}]");
+            {
+                throw new HrmFormatException(source, $"identifiers[{i}]",
+                    $"\"{name}\" repeats identifiers[{first[name]}]");
+            }
             if (ArcView.Parse(name) is not (string task, ArcView view))
             {
                 throw new HrmFormatException(source, $"identifiers[{i}]",
                     $"\"{name}\" is not an ARC view name; expected \"<task>\" or \"<task>_t<0..7>_<ten digits: a " +
                     "permutation of 0..9 starting with 0>\"");
             }
-            if (!views.TryGetValue(task, out List<(int, ArcView)>? list)) views[task] = list = [];
+            if (!views.TryGetValue(task, out List<(int, ArcView)>? list))
+            {
+                views[task] = list = [];
+                taskIds.Add(task);
+            }
             list.Add((i, view));
         }
-        return new ArcIdentifiers(source, [.. names], views);
+        return new ArcIdentifiers(source, [.. names], [.. taskIds], views.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(),
+            StringComparer.Ordinal));
     }
 
     /// <summary>
@@ -139,7 +157,10 @@ public sealed class ArcIdentifiers
         {
             JsonElement list = doc.RootElement;
             if (list.ValueKind != JsonValueKind.Array)
-                throw new HrmFormatException(path, "identifiers", $"expected a JSON list of names, found {list.ValueKind}");
+            {
+                throw new HrmFormatException(path, "identifiers",
+                    $"expected a JSON list of names, found {list.ValueKind}");
+            }
             var names = new string[list.GetArrayLength()];
             int i = 0;
             foreach (JsonElement e in list.EnumerateArray())
@@ -158,7 +179,7 @@ public sealed class ArcIdentifiers
     public IReadOnlyList<(int PuzzleId, ArcView View)> ViewsOf(string taskId)
     {
         ArgumentNullException.ThrowIfNull(taskId);
-        return _views.TryGetValue(taskId, out List<(int, ArcView)>? v) ? v : [];
+        return _views.TryGetValue(taskId, out (int, ArcView)[]? v) ? v : [];
     }
 
     /// <summary>Whether the model was trained on views of <paramref name="taskId"/>.</summary>
