@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Formats;
 using Hrm.Train.Data;
 

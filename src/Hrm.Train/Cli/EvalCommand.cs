@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;

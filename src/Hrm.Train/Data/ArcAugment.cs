@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Numerics;
 
 namespace Hrm.Train.Data;

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Formats;
 
 namespace Hrm.Train.Data;

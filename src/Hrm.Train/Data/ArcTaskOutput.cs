@@ -1,3 +1,4 @@
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Numerics;
 
 namespace Hrm.Train.Data;

@@ -8,7 +8,7 @@ internal static class DatasetLayout
     public const string PuzzleIdentifiers = "puzzle_identifiers";
     public const string PuzzleIndices = "puzzle_indices";
     public const string GroupIndices = "group_indices";
-    public const string IdentifiersFile = "identifiers.json";
+    public const string IdentifiersFile = Hrm.Runtime.Arc.ArcIdentifiers.FileName;
 
     /// <summary><c>root/split</c>.</summary>
     public static string SplitDir(string root, string split) => Path.Combine(root, split);

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Arc;
+
 namespace Hrm.Train.Data;
 
 /// <summary>

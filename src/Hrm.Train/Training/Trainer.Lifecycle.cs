@@ -116,6 +116,7 @@ public sealed partial class Trainer
     {
         string dir = Path.Combine(RunDir, CheckpointsDir, name);
         Directory.CreateDirectory(dir);
+        CopyIdentifiers(dir);
         HrmCheckpoint.Save(_model, Path.Combine(dir, "model.safetensors"),
             new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture) });
         IHrmBackend b = _model.Backend;
@@ -150,6 +151,20 @@ public sealed partial class Trainer
             train.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Copies the dataset's identifiers.json into a checkpoint directory: the puzzle identifiers (ARC views) the
+    /// weights were trained with, which ARC solving needs (<see cref="Hrm.Runtime.Arc.ArcIdentifiers.FindFor"/>).
+    /// </summary>
+    private void CopyIdentifiers(string dir)
+    {
+        string src = Path.Combine(Config.DataPath, DatasetLayout.IdentifiersFile);
+        if (!File.Exists(src)) return;
+        string dst = Path.Combine(dir, DatasetLayout.IdentifiersFile);
+        string tmp = dst + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        File.Copy(src, tmp, overwrite: true);
+        File.Move(tmp, dst, overwrite: true);
     }
 
     internal static void WriteAtomically(string path, string text)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hrm.Runtime.Arc;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Data;

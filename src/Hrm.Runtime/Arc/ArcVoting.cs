@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Hrm.Runtime.Formats;
-using Hrm.Train.Data;
 
-namespace Hrm.Train.Training;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// The reference's ARC evaluation (spec 6.3, <c>arc_eval.ipynb</c>). Rows of un-augmented puzzles (names without
@@ -71,15 +70,20 @@ public sealed class ArcVoting
         ArcGrid xs, ys;
         try
         {
-            (xs, ys) = (view.Undo(x), view.Undo(ArcEncoding.Crop(predicted)));
+            (xs, ys) = (view.Undo(x), view.Decode(predicted));
         }
         catch (ArgumentException)
         {
             _malformed++;
             return;
         }
-        AddPrediction(task, xs, ys, 1 / (1 + Math.Exp(-qHaltLogit)));
+        AddPrediction(task, xs, ys, Confidence(qHaltLogit));
     }
+
+    /// <summary>A row's vote weight: sigmoid(q_halt logit).</summary>
+    /// <param name="qHaltLogit">The row's q_halt logit.</param>
+    /// <returns>A confidence in (0, 1).</returns>
+    public static double Confidence(float qHaltLogit) => 1 / (1 + Math.Exp(-qHaltLogit));
 
     /// <summary>The candidates for one test input, best first.</summary>
     /// <param name="task">Task id.</param>

@@ -1,8 +1,7 @@
 using System.Text.Json;
-using Hrm.Train.Data;
-using Hrm.Train.Training;
+using Hrm.Runtime.Arc;
 
-namespace Hrm.Train.Tests.Training;
+namespace Hrm.Runtime.Tests.Arc;
 
 public sealed class ArcVotingTests : IDisposable
 {

@@ -1,7 +1,7 @@
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Numerics;
-using Hrm.Train.Data;
 
-namespace Hrm.Train.Tests.Data;
+namespace Hrm.Runtime.Tests.Arc;
 
 public sealed class DihedralTests
 {

@@ -1,6 +1,6 @@
 using Hrm.Runtime.Numerics;
 
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// A permutation of the ARC colours 0..9 that keeps 0 (black) fixed (spec 5.4). Written in view names as its ten

@@ -1,6 +1,6 @@
-using Hrm.Train.Data;
+using Hrm.Runtime.Arc;
 
-namespace Hrm.Train.Tests.Data;
+namespace Hrm.Runtime.Tests.Arc;
 
 public sealed class ArcEncodingTests
 {

@@ -1,4 +1,4 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// An ARC grid: R x C colours 0..9, row-major (R and C in [0, 30]; 0 only for crops of empty predictions).

@@ -1,6 +1,4 @@
-using Hrm.Train.Data;
-
-namespace Hrm.Train.Training;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// One voted answer for a test input: the grid, how many views predicted it, and their mean confidence.

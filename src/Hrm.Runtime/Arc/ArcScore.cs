@@ -1,4 +1,4 @@
-namespace Hrm.Train.Training;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>pass@k over tasks.</summary>
 /// <param name="Ks">The k values.</param>

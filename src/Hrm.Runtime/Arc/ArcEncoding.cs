@@ -1,4 +1,4 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// ARC grids as 30 x 30 = 900-token sequences (spec 5.4) and back (spec 6.3): PAD 0, EOS 1, colour c as c + 2.

@@ -1,4 +1,4 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>One demonstration or test pair of an ARC task.</summary>
 /// <param name="Input">The input grid.</param>

@@ -1,4 +1,4 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// One augmented view of an ARC task: every grid becomes <c>dihedral(Tid, Map[grid])</c>. Its puzzle name is
@@ -43,4 +43,13 @@ public sealed record ArcView(int Tid, ArcColorMap Map)
     /// <param name="grid">An augmented grid.</param>
     /// <returns>The grid in the original frame.</returns>
     public ArcGrid Undo(ArcGrid grid) => ReferenceEquals(this, Original) ? grid : grid.Untransform(Tid, Map);
+
+    /// <summary>
+    /// A prediction of this view in the original frame: the reference's crop (<see cref="ArcEncoding.Crop"/>), then
+    /// <see cref="Undo"/>.
+    /// </summary>
+    /// <param name="tokens">900 predicted tokens of a row of this view.</param>
+    /// <returns>The grid (0 x 0 when the prediction holds no grid at the top-left corner).</returns>
+    /// <exception cref="ArgumentException">Not 900 tokens.</exception>
+    public ArcGrid Decode(ReadOnlySpan<int> tokens) => Undo(ArcEncoding.Crop(tokens));
 }

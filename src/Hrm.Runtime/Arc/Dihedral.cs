@@ -1,4 +1,4 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// The 8 symmetries of a rectangle with numpy's conventions (spec 5.4, the reference's <c>dihedral_transform</c>):

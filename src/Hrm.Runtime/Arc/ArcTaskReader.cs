@@ -1,15 +1,17 @@
 using System.Text.Json;
 using Hrm.Runtime.Formats;
 
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Arc;
 
 /// <summary>
 /// Reads ARC task files (<c>{"train": [{"input": grid, "output": grid}, ...], "test": [...]}</c>, optional
 /// "name"; other keys are ignored). Every problem is an <see cref="HrmFormatException"/> naming the file and the
 /// field, e.g. <c>train[2].input[3]</c>: invalid JSON, a missing or empty list, a missing grid, ragged rows,
 /// colours outside 0..9, grids larger than 30 x 30, and task ids with '_' (view names use it as a separator).
+/// Users call <see cref="ArcTask.Load"/> and <see cref="ArcTask.Parse"/>; the dataset builder reads with the
+/// split routing of its folder.
 /// </summary>
-public static class ArcTaskReader
+internal static class ArcTaskReader
 {
     /// <summary>Reads one task file.</summary>
     /// <param name="path">The .json file.</param>
