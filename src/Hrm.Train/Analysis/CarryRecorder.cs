@@ -27,7 +27,10 @@ internal static class CarryRecorder
     {
         HrmConfig a = model.Config;
         if (data.SeqLen != a.SeqLen || data.Metadata.VocabSize != a.VocabSize)
-            throw new ArgumentException($"the dataset's seq_len {data.SeqLen} / vocab_size {data.Metadata.VocabSize} do not match the checkpoint's {a.SeqLen} / {a.VocabSize}");
+        {
+            throw new ArgumentException($"the dataset's seq_len {data.SeqLen} / vocab_size {data.Metadata.VocabSize} " +
+                $"do not match the checkpoint's {a.SeqLen} / {a.VocabSize}");
+        }
         if (examples < 1 || examples > data.ExampleCount)
             throw new ArgumentException($"asked for {examples} examples; the split has {data.ExampleCount}");
         int t = a.TotalSeqLen, c = a.HiddenSize, l = a.SeqLen;
@@ -35,7 +38,8 @@ internal static class CarryRecorder
         if (total > Array.MaxLength)
         {
             throw new ArgumentException(
-                $"{examples} examples x {maxSteps} segments x {t} positions x {c} = {total:N0} values per state is more than one array holds ({Array.MaxLength:N0}); use fewer --examples");
+                $"{examples} examples x {maxSteps} segments x {t} positions x {c} = {total:N0} values per state is " +
+                $"more than one array holds ({Array.MaxLength:N0}); use fewer --examples");
         }
         batch = Math.Min(batch, examples);
         model.Reserve(batch, training: false);

@@ -37,7 +37,10 @@ public static class ParticipationRatio
         bool gram = n <= d;
         int r = gram ? n : d, other = gram ? d : n;
         if (r > MaxRank)
-            throw new ArgumentException($"min(samples, dimensions) = {r} is above {MaxRank} (the {r} x {r} matrix would not fit); use fewer samples");
+        {
+            throw new ArgumentException(
+                $"min(samples, dimensions) = {r} is above {MaxRank} (the {r} x {r} matrix would not fit); use fewer samples");
+        }
         double[] mean = Mean(samples, n, d);
         var acc = new double[(long)r * r];        // (r, r) upper triangle of Xc Xcᵀ (Gram) or Xcᵀ Xc (covariance)
         var y = new double[(long)r * Chunk];      // (r, Chunk) the next columns of the product's factor

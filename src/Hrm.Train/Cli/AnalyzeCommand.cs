@@ -59,7 +59,8 @@ internal static class AnalyzeCommand
         int maxSteps;
         (double H, double L) trained, fresh;
         string samples;
-        using (HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), BackendFactory.Create(device, threads, out string notice), cfgOverride))
+        IHrmBackend backend = BackendFactory.Create(device, threads, out string notice);
+        using (HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride))
         {
             cfg = model.Config;
             maxSteps = args.GetInt("max-steps", cfg.HaltMaxSteps, min: 1);

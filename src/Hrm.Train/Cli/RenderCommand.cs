@@ -72,17 +72,24 @@ internal static class RenderCommand
         string[]? names = DatasetIdentifiers.Read(data);
         if (test.SeqLen != ArcEncoding.SeqLen || test.Metadata.VocabSize != ArcEncoding.VocabSize)
             throw new HrmFormatException(data, "dataset.json",
-                $"seq_len {test.SeqLen} / vocab_size {test.Metadata.VocabSize} are not an ARC dataset's {ArcEncoding.SeqLen} / {ArcEncoding.VocabSize}");
+                $"seq_len {test.SeqLen} / vocab_size {test.Metadata.VocabSize} are not an ARC dataset's " +
+                $"{ArcEncoding.SeqLen} / {ArcEncoding.VocabSize}");
         int index = args.GetInt("index", 0, min: 0);
         if (index >= test.ExampleCount)
-            throw new UsageException("render", $"--index {index} is past the test split's {test.ExampleCount} examples (0..{test.ExampleCount - 1})");
+        {
+            throw new UsageException("render",
+                $"--index {index} is past the test split's {test.ExampleCount} examples (0..{test.ExampleCount - 1})");
+        }
         var tokens = new int[test.SeqLen];
         var labels = new int[test.SeqLen];
         test.ReadExample(index, tokens, labels);
         int id = Evaluator.PuzzleOf(test, index);
         using HrmModel model = Load(args, err, out int maxSteps);
         if (model.Config.SeqLen != test.SeqLen || model.Config.VocabSize != test.Metadata.VocabSize)
-            throw new ArgumentException($"the checkpoint takes seq_len {model.Config.SeqLen} / vocab_size {model.Config.VocabSize}, not an ARC dataset's");
+        {
+            throw new ArgumentException(
+                $"the checkpoint takes seq_len {model.Config.SeqLen} / vocab_size {model.Config.VocabSize}, not an ARC dataset's");
+        }
         ActRun run = ActRunner.Run(model, tokens, maxSteps, id);
         string name = names != null && id < names.Length ? names[id] : $"puzzle {id}";
         ArcGrid expected = ArcEncoding.Crop(labels), predicted = ArcEncoding.Crop(run.Predicted);
@@ -96,7 +103,7 @@ internal static class RenderCommand
         string output = OutPath(args), metrics = args.Require("metrics");
         List<MetricsEntry> entries = MetricsLogReader.Read(metrics);
         CurvesPicture.Save(output, metrics, entries);
-        o.WriteLine($"{entries.Count} lines from {metrics}");
+        o.WriteLine($"{entries.Count} entries from {metrics}");
         return output;
     }
 

@@ -44,7 +44,7 @@ internal static class ArcPicture
         string status = exact ? "exact match" : differ >= 0
             ? $"{differ} of {expected.Cells.Length} cells differ (white crosses)"
             : $"wrong shape: {predicted.Rows}x{predicted.Cols} predicted, {expected.Rows}x{expected.Cols} expected";
-        c.Text($"prediction after {segments} segment{(segments == 1 ? "" : "s")}: {status}", Margin, Margin + 42, 15,
+        c.Text($"prediction after {Words.Count(segments, "segment")}: {status}", Margin, Margin + 42, 15,
             exact ? Palette.Good : Palette.Bad);
         string[] names = ["input", "expected", "predicted"];
         for (int p = 0; p < 3; p++)

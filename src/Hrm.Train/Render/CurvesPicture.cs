@@ -14,6 +14,7 @@ internal static class CurvesPicture
     private const int Margin = 16;
     private const int PanelWidth = 620;
     private const int PanelHeight = 400;
+    private const int Header = 56;
 
     /// <summary>The panels: metric name after the train/ or eval/ prefix, and its title.</summary>
     public static readonly (string Metric, string Title)[] Panels =
@@ -43,10 +44,10 @@ internal static class CurvesPicture
         int trainLines = entries.Count(e => e.Values.Keys.Any(k => k.StartsWith("train/", StringComparison.Ordinal)));
         int evalLines = entries.Count(e => e.Values.Keys.Any(k => k.StartsWith("eval/", StringComparison.Ordinal)));
         int skipped = 0;
-        using var c = new PngCanvas(2 * PanelWidth + 3 * Margin, 2 * PanelHeight + 3 * Margin + 40);
+        using var c = new PngCanvas(2 * PanelWidth + 3 * Margin, 2 * PanelHeight + 3 * Margin + Header);
         for (int i = 0; i < Panels.Length; i++)
         {
-            float x = Margin + i % 2 * (PanelWidth + Margin), y = 40 + Margin + i / 2 * (PanelHeight + Margin);
+            float x = Margin + i % 2 * (PanelWidth + Margin), y = Header + Margin + i / 2 * (PanelHeight + Margin);
             (double[] tx, double[] ty, int tSkip) = Series(entries, "train/" + Panels[i].Metric);
             (double[] ex, double[] ey, int eSkip) = Series(entries, "eval/" + Panels[i].Metric);
             skipped += tSkip + eSkip;
@@ -59,14 +60,15 @@ internal static class CurvesPicture
             }
             c.Plot(Panel(Panels[i].Title, Panels[i].Metric, tx, ty, ex, ey), x, y, PanelWidth, PanelHeight);
         }
-        string note = skipped > 0 ? $"; {skipped} non-finite values left out" : "";
-        c.Text($"Training curves: {source} ({trainLines} train lines, {evalLines} eval lines{note})", Margin, 30, 18,
-            Palette.Text, bold: true);
+        string note = skipped > 0 ? $"; {Words.Count(skipped, "non-finite value")} left out" : "";
+        c.Text("Training curves", Margin, 26, 20, Palette.Text, bold: true);
+        c.Text($"{source}: {Words.Count(trainLines, "train line")}, {Words.Count(evalLines, "eval line")}{note}", Margin, 50, 14,
+            Palette.Subtle);
         float lx = c.Width - Margin - 330;
-        c.Line(lx, 24, lx + 28, 24, TrainColor, 2);
-        c.Text("train/<metric>", lx + 36, 29, 14, Palette.Text);
-        c.Dot(lx + 175, 24, 5, EvalColor);
-        c.Text("eval/<metric>", lx + 188, 29, 14, Palette.Text);
+        c.Line(lx, 20, lx + 28, 20, TrainColor, 2);
+        c.Text("train/<metric>", lx + 36, 25, 14, Palette.Text);
+        c.Dot(lx + 175, 20, 5, EvalColor);
+        c.Text("eval/<metric>", lx + 188, 25, 14, Palette.Text);
         c.SavePng(path);
     }
 

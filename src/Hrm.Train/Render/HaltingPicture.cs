@@ -47,8 +47,8 @@ internal static class HaltingPicture
         double[] ticks = [.. Enumerable.Range(1, max).Where(i => (i - 1) % step == 0 || i == max).Select(i => (double)i)];
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks,
             [.. ticks.Select(t => t.ToString("0", CultureInfo.InvariantCulture))]);
-        plot.Title(FormattableString.Invariant(
-            $"Segments used under adaptive halting: {segments.Length} examples, mean {segments.Average():F2}, median {median:0.#}, max {max}"), size: 16);
+        string stats = FormattableString.Invariant($"mean {segments.Average():F2}, median {median:0.#}, max {max}");
+        plot.Title($"Segments used under adaptive halting: {segments.Length} examples, {stats}", size: 16);
         plot.XLabel("segments used", size: 14);
         plot.YLabel("examples", size: 14);
         using var c = new PngCanvas(900, 560);

@@ -30,7 +30,7 @@ internal static class MazePicture
         int width = (int)Math.Max(strip.Width, cell * n + 440) + 2 * Margin;
         using var c = new PngCanvas(width, (int)(strip.Top + strip.Height) + Margin / 2);
 
-        c.Text($"Maze {n}x{n}: the model's path after {s.Run.Segments} segment{(s.Run.Segments == 1 ? "" : "s")}", Margin,
+        c.Text($"Maze {n}x{n}: the model's path after {Words.Count(s.Run.Segments, "segment")}", Margin,
             Margin + 16, 20, Palette.Text, bold: true);
         MazePathCheck check = s.Check;
         string shortest = check.Shortest < 0 ? "the goal is unreachable" : $"shortest {check.Shortest} moves";
@@ -51,13 +51,11 @@ internal static class MazePicture
             c.Text($"segment {i + 1}", x, y - 4, 12, Palette.Text, bold: true);
             DrawMaze(c, x, y, small, s.Puzzle, history[i], changed);
             int pathCells = history[i].Count(t => t == MazeBoard.Path);
-            c.Text($"{changed.Count(b => b)} changed, {Plural(pathCells, "path cell")}", x, y + small * n + 13, 11, Palette.Subtle);
+            c.Text($"{changed.Count(b => b)} changed, {Words.Count(pathCells, "path cell")}", x, y + small * n + 13, 11, Palette.Subtle);
             previous = history[i];
         }
         c.SavePng(path);
     }
-
-    private static string Plural(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 
     private static byte[] Clamp(int[] predicted) => [.. predicted.Select(t => (byte)Math.Clamp(t, 0, MazeBoard.Path))];
 
@@ -100,7 +98,7 @@ internal static class MazePicture
             (Start, null, "start (S)"),
             (Goal, null, "goal (G)"),
             (Wall, null, "wall"),
-            (SKColors.White, Palette.Filled, $"the model's path ({Plural(s.Predicted.Count(t => t == MazeBoard.Path), "cell")})"),
+            (SKColors.White, Palette.Filled, $"the model's path ({Words.Count(s.Predicted.Count(t => t == MazeBoard.Path), "cell")})"),
             (Wall, WrongChange, "any other change the model made"),
             (SKColors.White, null, "changed since the previous segment (strip)"),
         ];

@@ -57,7 +57,7 @@ internal static class SudokuPicture
         int width = (int)Math.Max(strip.Width, cell * n + 420) + 2 * Margin;
         using var c = new PngCanvas(width, (int)(strip.Top + strip.Height) + Margin / 2);
 
-        c.Text($"Sudoku {n}x{n}: the model's answer after {s.Segments} segment{(s.Segments == 1 ? "" : "s")}", Margin, Margin + 16,
+        c.Text($"Sudoku {n}x{n}: the model's answer after {Words.Count(s.Segments, "segment")}", Margin, Margin + 16,
             20, Palette.Text, bold: true);
         c.Text(Status(s, wrong, solution != null), Margin, Margin + 42, 15, s.Valid ? Palette.Good : Palette.Bad);
         DrawBoard(c, Margin, boardTop, cell, s.Givens, s.Answer, wrong, changed: null);
@@ -84,8 +84,8 @@ internal static class SudokuPicture
         if (s.Valid) return "valid: a complete Sudoku that respects every given";
         int bad = wrong.Count(b => b);
         return unique
-            ? $"NOT valid: {bad} wrong cell{(bad == 1 ? "" : "s")} (red) differ from the puzzle's unique solution"
-            : $"NOT valid: {bad} cell{(bad == 1 ? "" : "s")} (red) empty, against a given, or repeated in a row, column or box";
+            ? $"NOT valid: {Words.Count(bad, "wrong cell")} (red): different from the puzzle's unique solution"
+            : $"NOT valid: {Words.Count(bad, "cell")} (red) empty, against a given, or repeated in a row, column or box";
     }
 
     private static void DrawBoard(PngCanvas c, float x, float y, int cell, byte[] givens, byte[] digits, bool[] wrong,
