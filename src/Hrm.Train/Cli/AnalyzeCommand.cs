@@ -64,6 +64,11 @@ internal static class AnalyzeCommand
         {
             cfg = model.Config;
             maxSteps = args.GetInt("max-steps", cfg.HaltMaxSteps, min: 1);
+            if (!perPosition && examples * maxSteps < 2)
+            {
+                throw new UsageException("analyze",
+                    $"{examples} example x {maxSteps} segment is one sample; a covariance needs at least 2 (raise --examples or --max-steps)");
+            }
             o.WriteLine($"{notice}; {examples} examples x {maxSteps} segments");
             (trained, samples) = Measure(model, split, examples, maxSteps, batch, perPosition);
         }

@@ -168,6 +168,9 @@ public sealed class RenderCliTests : CliHarness
         Assert.Contains("96 samples of 32 values", output);
         Assert.Equal(2, Hrm("analyze", "participation-ratio", "--checkpoint", ckpt, "--data", data, "--sample", "token").Code);
         Assert.Equal(2, Hrm("analyze", "dimension").Code);
+        (code, _, err) = Hrm("analyze", "participation-ratio", "--checkpoint", ckpt, "--data", data, "--examples", "1", "--max-steps", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("a covariance needs at least 2", err);
     }
 
     private string Checkpoint(string name, string shape)
