@@ -17,6 +17,8 @@ internal static class CommandLine
         ("solve", SolveCommand.Usage, "solve one Sudoku or maze with a trained checkpoint"),
         ("data", DataCommand.Usage, "build a dataset: Sudoku or maze (generated, or the reference CSVs), ARC (task folders)"),
         ("quickstart", QuickstartCommand.Usage, "generate data, train a small model on the CPU, evaluate, solve three"),
+        ("render", RenderCommand.Usage, "PNG pictures: a solve segment by segment, an ARC example, training curves, halting"),
+        ("analyze", AnalyzeCommand.Usage, "participation ratio of z_H and z_L, trained vs freshly initialised (table and PNG)"),
     ];
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
@@ -41,6 +43,8 @@ internal static class CommandLine
                 "solve" => SolveCommand.Run(rest, stdout, stderr),
                 "data" => DataCommand.Run(rest, stdout, stderr),
                 "quickstart" => QuickstartCommand.Run(rest, stdout, stderr),
+                "render" => RenderCommand.Run(rest, stdout, stderr),
+                "analyze" => AnalyzeCommand.Run(rest, stdout, stderr),
                 _ => throw new UsageException("", $"unknown command '{args[0]}'"),
             };
         }

@@ -42,12 +42,15 @@ internal static class SolveCommand
         byte[] givens = SudokuText.Parse(text, n);
         int[] tokens = givens.Select(d => (int)d + SudokuBoard.BlankToken).ToArray();
         ActRun run = ActRunner.Run(model, tokens, maxSteps);
-        var digits = new byte[a.SeqLen];
-        for (int i = 0; i < a.SeqLen; i++) digits[i] = (byte)Math.Max(0, run.Predicted[i] - SudokuBoard.BlankToken);
+        byte[] digits = Digits(run.Predicted);
         bool complete = !digits.Contains((byte)0);
         bool valid = complete && SudokuBoard.IsValidSolution(digits, givens);
-        return new SudokuSolution(n, givens, digits, maxSteps, run.StableSince, run.Confidence, valid, run.Milliseconds);
+        return new SudokuSolution(n, givens, digits, maxSteps, run.StableSince, run.Confidence, valid, run.Milliseconds, run);
     }
+
+    /// <summary>The digits of predicted tokens (token - 1; pad and blank predictions read as 0, an empty cell).</summary>
+    public static byte[] Digits(int[] predicted) =>
+        [.. predicted.Select(t => (byte)Math.Max(0, t - SudokuBoard.BlankToken))];
 
     public static void Print(TextWriter o, SudokuSolution s)
     {
@@ -61,6 +64,6 @@ internal static class SolveCommand
     }
 }
 
-/// <summary>The outcome of <see cref="SolveCommand.Solve"/>.</summary>
+/// <summary>The outcome of <see cref="SolveCommand.Solve"/>; <paramref name="Run"/> keeps the prediction after every segment.</summary>
 internal sealed record SudokuSolution(int N, byte[] Givens, byte[] Answer, int Segments, int StableSince, double Confidence,
-    bool Valid, double Milliseconds);
+    bool Valid, double Milliseconds, ActRun Run);
