@@ -1,3 +1,4 @@
+using Hrm.Runtime.Arc;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
