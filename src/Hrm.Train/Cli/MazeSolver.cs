@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 using Hrm.Train.Training;
 

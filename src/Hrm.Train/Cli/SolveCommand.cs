@@ -2,6 +2,7 @@ using System.Globalization;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;

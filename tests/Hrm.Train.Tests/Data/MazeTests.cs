@@ -1,4 +1,5 @@
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Data;

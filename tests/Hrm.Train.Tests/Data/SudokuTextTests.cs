@@ -1,3 +1,4 @@
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 using static Hrm.Train.Tests.Data.SudokuTestData;
 
