@@ -65,7 +65,7 @@ internal sealed class SolverEngine : IDisposable
                 $"tokens (seq_len {l} per row), got {tokens.Length}", nameof(tokens));
         }
         _model.CheckInputValues(tokens, puzzleIds);
-        ct.ThrowIfCancellationRequested();
+        if (ct.IsCancellationRequested) return Task.FromCanceled<TokenPrediction[]>(ct);
         if (puzzleIds.IsEmpty) return Task.FromResult(Array.Empty<TokenPrediction>());
         var job = new SolveJob(tokens.ToArray(), puzzleIds.ToArray(), policy ?? Policy);
         lock (_gate)
