@@ -37,9 +37,10 @@ internal static class EvalCommand
         int[]? stepList = ParseStepList(args.Get("max-steps"));
         HaltingMode? halting = HaltingArgs.Mode(args, "eval");
         int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, test.ExampleCount));
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
         if (halting != null || stepList is { Length: > 1 })
-            return RunHalting(args, ckpt, cfgOverride, backend, notice, test, data, stepList, halting, batch, arc != null, o);
+            return RunHalting(args, ckpt, cfgOverride, test, data, stepList, halting, batch, arc != null, o);
+        HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive: false);
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig a = model.Config;
         CheckDataset(test, a, data);
@@ -65,8 +66,8 @@ internal static class EvalCommand
     }
 
     /// <summary>--halting and/or a --max-steps list: the split through <see cref="HrmSolver"/> (<see cref="HaltingEval"/>).</summary>
-    private static int RunHalting(CliArgs args, string ckpt, HrmConfig? cfgOverride, IHrmBackend backend, string notice,
-        PuzzleDataset test, string data, int[]? stepList, HaltingMode? halting, int batch, bool isArc, TextWriter o)
+    private static int RunHalting(CliArgs args, string ckpt, HrmConfig? cfgOverride, PuzzleDataset test, string data,
+        int[]? stepList, HaltingMode? halting, int batch, bool isArc, TextWriter o)
     {
         bool sweep = stepList is { Length: > 1 };
         if (args.Has("submission") || args.Has("loss"))
@@ -76,6 +77,7 @@ internal static class EvalCommand
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive);
         var plan = new HaltingEval.Plan(stepList ?? [0], Fixed: true, adaptive, HaltingArgs.MinSteps(args),
             HaltingArgs.Margin(args, "eval"), args.Get("out"));
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
         using HrmSolver solver = HrmSolver.Load(ckpt, new SolverOptions { Config = cfgOverride, BatchSlots = batch }, backend, notice);
         CheckDataset(test, solver.Config, data);
         if (stepList == null) plan = plan with { MaxSteps = [solver.Config.HaltMaxSteps] };

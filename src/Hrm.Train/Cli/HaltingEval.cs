@@ -19,6 +19,7 @@ internal static class HaltingEval
 
     public static int Run(HrmSolver solver, PuzzleDataset test, Plan plan, TextWriter o)
     {
+        SolverEvaluator.Warmup(solver, test);
         if (plan.MaxSteps.Length == 1)
         {
             List<SolverEvalResult> runs = [.. Policies(plan, plan.MaxSteps[0])
