@@ -32,28 +32,9 @@ public sealed partial class HrmSolver
     }
 
     /// <summary>Solves several Sudoku without blocking; results in the same order.</summary>
-    public async Task<IReadOnlyList<SudokuResult>> SolveAsync(IReadOnlyList<SudokuGrid> puzzles,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(puzzles);
-        int l = Config.SeqLen;
-        var tokens = new int[puzzles.Count * l];
-        for (int i = 0; i < puzzles.Count; i++)
-        {
-            SudokuGrid g = puzzles[i] ?? throw new ArgumentNullException(nameof(puzzles), $"puzzle {i} is null");
-            if (g.Size != SudokuSize)
-            {
-                throw new ArgumentException(
-                    $"puzzle {i} is a {g.Size}x{g.Size} Sudoku ({g.Size * g.Size} cells, {g.Size + 2} tokens); the checkpoint " +
-                    $"takes seq_len {l} with vocab_size {Config.VocabSize}", nameof(puzzles));
-            }
-            g.ToTokens().CopyTo(tokens, i * l);
-        }
-        TokenPrediction[] p = await PredictAsync(tokens, new int[puzzles.Count], cancellationToken).ConfigureAwait(false);
-        var results = new SudokuResult[p.Length];
-        for (int i = 0; i < p.Length; i++) results[i] = SudokuResult.From(puzzles[i], p[i]);
-        return results;
-    }
+    public Task<IReadOnlyList<SudokuResult>> SolveAsync(IReadOnlyList<SudokuGrid> puzzles,
+        CancellationToken cancellationToken = default) =>
+        SolveAllAsync(puzzles, SudokuTokens, SudokuResult.From, cancellationToken);
 
     /// <summary>Solves one maze (blocks until its answer is ready).</summary>
     /// <exception cref="ArgumentException">The checkpoint does not solve mazes of this size.</exception>
@@ -71,26 +52,50 @@ public sealed partial class HrmSolver
     }
 
     /// <summary>Solves several mazes without blocking; results in the same order.</summary>
-    public async Task<IReadOnlyList<MazeResult>> SolveAsync(IReadOnlyList<Maze> puzzles,
-        CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<MazeResult>> SolveAsync(IReadOnlyList<Maze> puzzles,
+        CancellationToken cancellationToken = default) =>
+        SolveAllAsync(puzzles, MazeTokens, MazeResult.From, cancellationToken);
+
+    /// <summary>Token rows of every puzzle (puzzle identifier 0), one job, then each prediction decoded and checked.</summary>
+    private async Task<IReadOnlyList<TResult>> SolveAllAsync<TPuzzle, TResult>(IReadOnlyList<TPuzzle> puzzles,
+        Func<TPuzzle, int, int[]> tokensOf, Func<TPuzzle, TokenPrediction, TResult> resultOf,
+        CancellationToken cancellationToken)
+        where TPuzzle : class
     {
         ArgumentNullException.ThrowIfNull(puzzles);
         int l = Config.SeqLen;
         var tokens = new int[puzzles.Count * l];
         for (int i = 0; i < puzzles.Count; i++)
         {
-            Maze m = puzzles[i] ?? throw new ArgumentNullException(nameof(puzzles), $"maze {i} is null");
-            if (m.Side * m.Side != l || Config.VocabSize != MazeBoard.VocabSize)
-            {
-                throw new ArgumentException(
-                    $"maze {i} is {m.Side}x{m.Side} ({m.Side * m.Side} cells, vocabulary {MazeBoard.VocabSize}); the checkpoint " +
-                    $"takes seq_len {l} with vocab_size {Config.VocabSize}", nameof(puzzles));
-            }
-            m.ToTokens().CopyTo(tokens, i * l);
+            TPuzzle p = puzzles[i] ?? throw new ArgumentNullException(nameof(puzzles), $"puzzle {i} is null");
+            tokensOf(p, i).CopyTo(tokens, i * l);
         }
-        TokenPrediction[] p = await PredictAsync(tokens, new int[puzzles.Count], cancellationToken).ConfigureAwait(false);
-        var results = new MazeResult[p.Length];
-        for (int i = 0; i < p.Length; i++) results[i] = MazeResult.From(puzzles[i], p[i]);
+        TokenPrediction[] predictions =
+            await PredictAsync(tokens, new int[puzzles.Count], cancellationToken).ConfigureAwait(false);
+        var results = new TResult[predictions.Length];
+        for (int i = 0; i < predictions.Length; i++) results[i] = resultOf(puzzles[i], predictions[i]);
         return results;
+    }
+
+    private int[] SudokuTokens(SudokuGrid g, int index)
+    {
+        if (g.Size != SudokuSize)
+        {
+            throw new ArgumentException(
+                $"puzzle {index} is a {g.Size}x{g.Size} Sudoku ({g.Size * g.Size} cells, {g.Size + 2} tokens); " +
+                $"the checkpoint takes seq_len {Config.SeqLen} with vocab_size {Config.VocabSize}");
+        }
+        return g.ToTokens();
+    }
+
+    private int[] MazeTokens(Maze m, int index)
+    {
+        if (m.Side * m.Side != Config.SeqLen || Config.VocabSize != MazeBoard.VocabSize)
+        {
+            throw new ArgumentException(
+                $"maze {index} is {m.Side}x{m.Side} ({m.Side * m.Side} cells, vocabulary {MazeBoard.VocabSize}); " +
+                $"the checkpoint takes seq_len {Config.SeqLen} with vocab_size {Config.VocabSize}");
+        }
+        return m.ToTokens();
     }
 }
