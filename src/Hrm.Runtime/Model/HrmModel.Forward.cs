@@ -13,23 +13,12 @@ public sealed partial class HrmModel
     public void SetInputs(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds)
     {
         Workspace ws = Ws;
-        int l = Config.SeqLen, v = Config.VocabSize;
+        int l = Config.SeqLen;
         if (tokens.Length != ws.Batch * l)
             throw new ArgumentException($"inputs: expected {ws.Batch}·{l} = {ws.Batch * l} tokens, got {tokens.Length}");
         if (puzzleIds.Length != ws.Batch)
             throw new ArgumentException($"puzzle identifiers: expected {ws.Batch}, got {puzzleIds.Length}");
-        for (int i = 0; i < tokens.Length; i++)
-        {
-            if ((uint)tokens[i] >= (uint)v)
-                throw new ArgumentOutOfRangeException(nameof(tokens),
-                    $"inputs: token {tokens[i]} at row {i / l}, position {i % l} is outside [0, {v})");
-        }
-        for (int i = 0; i < puzzleIds.Length; i++)
-        {
-            if ((uint)puzzleIds[i] >= (uint)Config.NumPuzzleIdentifiers)
-                throw new ArgumentOutOfRangeException(nameof(puzzleIds),
-                    $"puzzle identifier {puzzleIds[i]} at row {i} is outside [0, {Config.NumPuzzleIdentifiers})");
-        }
+        CheckInputValues(tokens, puzzleIds);
         _b.UploadInts(tokens, ws.Tokens);
         _b.UploadInts(puzzleIds, ws.PuzzleIds);
         if (Config.PuzzleEmbNdim > 0)

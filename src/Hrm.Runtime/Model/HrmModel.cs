@@ -123,7 +123,7 @@ public sealed partial class HrmModel : IDisposable
         return plan;
     }
 
-    internal Workspace Ws => _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
+    internal Workspace Ws => _rowView ?? _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
 
     /// <inheritdoc/>
     public void Dispose()

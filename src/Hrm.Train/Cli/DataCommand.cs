@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;

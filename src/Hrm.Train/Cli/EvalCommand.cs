@@ -4,6 +4,7 @@ using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 using Hrm.Train.Training;
 
@@ -16,14 +17,16 @@ namespace Hrm.Train.Cli;
 internal static class EvalCommand
 {
     public const string Usage =
-        "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE] [--max-steps N] [--batch-size N]\n" +
+        "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE] [--max-steps N[,N...]] [--batch-size N]\n" +
+        "         " + HaltingArgs.Usage + "\n" +
         "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--submission FILE] [--device ...]\n" +
         "         [--threads N]";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("eval", argv,
-            ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads"]);
+            ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads",
+             .. HaltingArgs.Options]);
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
@@ -32,14 +35,17 @@ internal static class EvalCommand
         string? submission = args.Get("submission");
         if (submission != null && arc == null)
             throw new UsageException("eval", "--submission needs an ARC dataset (seq_len 900, vocab_size 12, named identifiers)");
+        int[]? stepList = ParseStepList(args.Get("max-steps"));
+        HaltingMode? halting = HaltingArgs.Mode(args, "eval");
+        int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, test.ExampleCount));
+        if (halting != null || stepList is { Length: > 1 })
+            return RunHalting(args, ckpt, cfgOverride, test, data, stepList, halting, batch, arc != null, o);
+        HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive: false);
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig a = model.Config;
-        if (test.SeqLen != a.SeqLen || test.Metadata.VocabSize != a.VocabSize)
-            throw new HrmFormatException(data, "dataset.json",
-                $"seq_len {test.SeqLen} / vocab_size {test.Metadata.VocabSize} do not match the checkpoint's {a.SeqLen} / {a.VocabSize}");
-        int maxSteps = args.GetInt("max-steps", a.HaltMaxSteps, min: 1);
-        int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, test.ExampleCount));
+        CheckDataset(test, a, data);
+        int maxSteps = stepList?[0] ?? a.HaltMaxSteps;
         LossType lossType = (args.Get("loss") ?? "stablemax_cross_entropy") switch
         {
             "stablemax_cross_entropy" => LossType.StablemaxCrossEntropy,
@@ -58,6 +64,48 @@ internal static class EvalCommand
         if (arc != null) ReportArc(arc.Voting, submission, o);
         if (outputs != null) PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize, o);
         return 0;
+    }
+
+    /// <summary>--halting and/or a --max-steps list: the split through <see cref="HrmSolver"/> (<see cref="HaltingEval"/>).</summary>
+    private static int RunHalting(CliArgs args, string ckpt, HrmConfig? cfgOverride, PuzzleDataset test, string data,
+        int[]? stepList, HaltingMode? halting, int batch, bool isArc, TextWriter o)
+    {
+        bool sweep = stepList is { Length: > 1 };
+        if (args.Has("submission") || args.Has("loss"))
+            throw new UsageException("eval", "--submission and --loss belong to the reference evaluation (no --halting, one --max-steps)");
+        if (sweep && args.Has("out")) throw new UsageException("eval", "--out writes one run; give a single --max-steps with it");
+        bool adaptive = halting == HaltingMode.Adaptive || (sweep && halting != HaltingMode.Fixed);
+        HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive);
+        var plan = new HaltingEval.Plan(stepList ?? [0], Fixed: true, adaptive, HaltingArgs.MinSteps(args),
+            HaltingArgs.Margin(args, "eval"), args.Get("out"));
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
+        using HrmSolver solver = HrmSolver.Load(ckpt, new SolverOptions { Config = cfgOverride, BatchSlots = batch }, backend, notice);
+        CheckDataset(test, solver.Config, data);
+        if (stepList == null) plan = plan with { MaxSteps = [solver.Config.HaltMaxSteps] };
+        o.WriteLine($"{notice}; {test.ExampleCount:N0} examples, {batch} batch slots (continuous batching)");
+        if (isArc) o.WriteLine("note: ARC voting and pass@k run only in the reference evaluation (without --halting)");
+        return HaltingEval.Run(solver, test, plan, o);
+    }
+
+    /// <summary>"8" or "1,2,4,8,16" (each >= 1), or null when not given.</summary>
+    private static int[]? ParseStepList(string? text)
+    {
+        if (text == null) return null;
+        string[] parts = text.Split(',');
+        var steps = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out steps[i]) || steps[i] < 1)
+                throw new UsageException("eval", $"--max-steps expects N or a list N,N,... of integers >= 1, got '{text}'");
+        }
+        return steps;
+    }
+
+    private static void CheckDataset(PuzzleDataset test, HrmConfig a, string data)
+    {
+        if (test.SeqLen != a.SeqLen || test.Metadata.VocabSize != a.VocabSize)
+            throw new HrmFormatException(data, "dataset.json",
+                $"seq_len {test.SeqLen} / vocab_size {test.Metadata.VocabSize} do not match the checkpoint's {a.SeqLen} / {a.VocabSize}");
     }
 
     private static void ReportArc(ArcVoting voting, string? submission, TextWriter o)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;

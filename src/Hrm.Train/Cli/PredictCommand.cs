@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
 using Hrm.Train.Training;
 
 namespace Hrm.Train.Cli;
@@ -77,7 +78,7 @@ internal static class PredictCommand
     }
 
     /// <summary>First index of the maximum (torch.argmax's tie rule), as the loss computes it.</summary>
-    public static int ArgMax(ReadOnlySpan<float> row) => HrmLoss.ArgMax(row);
+    public static int ArgMax(ReadOnlySpan<float> row) => Logits.ArgMax(row);
 
     private static (int[] Tokens, int N) ReadInputs(string path, HrmConfig cfg)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using Hrm.Runtime.Model;
+using Hrm.Runtime.Puzzles;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 using Hrm.Train.Training;
 
@@ -51,24 +52,31 @@ internal static class QuickstartCommand
             $"    exact accuracy {m["eval/exact_accuracy"]:P1} (whole grids right), cell accuracy {m["eval/accuracy"]:P2}"));
 
         o.WriteLine("4/4 three held-out puzzles:");
-        HrmModel model = trainer.Model;
+        string checkpoint = Path.Combine(trainer.LastCheckpoint ?? throw new InvalidOperationException(
+            "training saved no checkpoint (epochs = 0?)"), "model.safetensors");
+        var options = new SolverOptions { MaxSteps = evalSteps, Threads = cfg.Threads, BatchSlots = 3 };
+        using (HrmSolver solver = HrmSolver.Load(checkpoint, options))
         using (PuzzleDataset test = PuzzleDataset.Open(data, "test"))
         {
             var inputs = new int[test.SeqLen];
             var labels = new int[test.SeqLen];
-            for (int k = 0; k < 3; k++)
+            var puzzles = new SudokuGrid[3];
+            for (int k = 0; k < puzzles.Length; k++)
             {
                 test.ReadExample(k, inputs, labels);
-                string text = new(inputs.Select(t => t <= SudokuBoard.BlankToken ? '.' : (char)('0' + t - SudokuBoard.BlankToken)).ToArray());
-                SolveCommand.Print(o, SolveCommand.Solve(model, text, evalSteps));
+                puzzles[k] = SudokuGrid.FromDigits([.. inputs.Select(t => (byte)Math.Max(0, t - SudokuBoard.BlankToken))]);
+            }
+            foreach (SudokuResult r in solver.Solve(puzzles))
+            {
+                SolveCommand.Print(o, r);
                 o.WriteLine();
             }
         }
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {total.Elapsed.TotalMinutes:F1} min (data + training {trainSecs / 60:F1} min)"));
-        o.WriteLine($"checkpoint: {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")}");
+        o.WriteLine($"checkpoint: {checkpoint}");
         o.WriteLine($"metrics:    {Path.Combine(runDir, "metrics.jsonl")}");
-        o.WriteLine($"try:        hrm solve --checkpoint {Path.Combine(trainer.LastCheckpoint ?? runDir, "model.safetensors")} --puzzle \"<81 chars>\" --max-steps {evalSteps}");
+        o.WriteLine($"try:        hrm solve --checkpoint {checkpoint} --puzzle \"<81 chars>\" --max-steps {evalSteps}");
         return 0;
     }
 }

@@ -3,6 +3,7 @@ using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 using Hrm.Train.Render;
 using Hrm.Train.Training;
@@ -46,7 +47,7 @@ internal static class RenderCommand
     {
         string output = OutPath(args);
         using HrmModel model = Load(args, err, out int maxSteps);
-        SudokuSolution s = SolveCommand.Solve(model, args.Require("puzzle"), maxSteps);
+        SudokuTrace s = SegmentTrace.Sudoku(model, SudokuGrid.Parse(args.Require("puzzle")), maxSteps);
         var solution = new byte[s.Givens.Length];
         bool unique = new SudokuSolver(s.N).Solve(s.Givens, solution, 2).IsUnique;
         SudokuPicture.Save(output, s, unique ? solution : null);
@@ -58,9 +59,9 @@ internal static class RenderCommand
     private static string Maze(CliArgs args, TextWriter o, TextWriter err)
     {
         string output = OutPath(args);
-        byte[] puzzle = MazeSolver.ReadFile(args.Require("maze"));
+        byte[] puzzle = SolveCommand.ReadMaze(args.Require("maze")).Cells.ToArray();
         using HrmModel model = Load(args, err, out int maxSteps);
-        MazeSolution m = MazeSolver.Solve(model, puzzle, maxSteps);
+        MazeTrace m = SegmentTrace.Maze(model, puzzle, maxSteps);
         MazePicture.Save(output, m);
         o.WriteLine(m.Check.Valid ? $"the model's path is valid: {m.Check.Length} moves" : $"the model's path is NOT valid: {m.Check.Problem}");
         return output;

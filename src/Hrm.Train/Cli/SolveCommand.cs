@@ -1,69 +1,89 @@
 using System.Globalization;
 using Hrm.Runtime.Backends;
-using Hrm.Runtime.Config;
-using Hrm.Runtime.Model;
-using Hrm.Train.Data;
+using Hrm.Runtime.Solver;
 
 namespace Hrm.Train.Cli;
 
-/// <summary><c>hrm solve</c>: one Sudoku (or, with --maze, one maze) through a trained checkpoint, printed and checked.</summary>
+/// <summary>
+/// <c>hrm solve</c>: one Sudoku (or, with --maze, one maze) through a trained checkpoint with <see cref="HrmSolver"/>,
+/// printed and checked. Exit code 3 when the answer is not valid (for a maze: not a shortest path).
+/// </summary>
 internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
-        "          [--config FILE] [--device ...]";
+        "          " + HaltingArgs.Usage + " [--config FILE] [--device ...] [--threads N]";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("solve", argv, ["checkpoint", "puzzle", "maze", "max-steps", "config", "device", "threads"]);
+        var args = new CliArgs("solve", argv,
+            ["checkpoint", "puzzle", "maze", "max-steps", "config", "device", "threads", .. HaltingArgs.Options]);
         if (args.Has("puzzle") == args.Has("maze")) throw new UsageException("solve", "give --puzzle TEXT or --maze FILE");
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out _);
-        using HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);
-        int maxSteps = args.GetInt("max-steps", model.Config.HaltMaxSteps, min: 1);
+        HaltingMode mode = HaltingArgs.Mode(args, "solve") ?? HaltingMode.Fixed;
+        HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
+        var options = new SolverOptions
+        {
+            Config = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null,
+            MaxSteps = args.GetInt("max-steps", 0, min: 1),
+            Halting = mode,
+            MinSteps = HaltingArgs.MinSteps(args),
+            HaltMargin = HaltingArgs.Margin(args, "solve"),
+            BatchSlots = 1,
+        };
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
+        using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
         if (args.Get("maze") is { } mazeFile)
         {
-            MazeSolution m = MazeSolver.Solve(model, MazeSolver.ReadFile(mazeFile), maxSteps);
-            MazeSolver.Print(o, m);
-            return m.Check.IsShortest ? 0 : 3;
+            MazeResult m = solver.Solve(ReadMaze(mazeFile));
+            Print(o, m);
+            return m.IsShortest ? 0 : 3;
         }
-        SudokuSolution s = Solve(model, args.Require("puzzle"), maxSteps);
+        int n = solver.SudokuSize ?? throw new ArgumentException(
+            $"the checkpoint is not a Sudoku model (seq_len {solver.Config.SeqLen}, vocab_size {solver.Config.VocabSize}); " +
+            "expected n*n cells and n+2 tokens for n in 4, 6, 9");
+        SudokuResult s = solver.Solve(SudokuGrid.Parse(args.Require("puzzle"), n));
         Print(o, s);
-        return s.Valid ? 0 : 3;
+        return s.IsValid ? 0 : 3;
     }
 
-    /// <summary>Runs evaluation-mode ACT on one puzzle, one segment at a time, and checks the answer.</summary>
-    public static SudokuSolution Solve(HrmModel model, string text, int maxSteps)
+    /// <summary>Reads a maze file (<see cref="Maze.Parse"/>), naming the file in errors.</summary>
+    public static Maze ReadMaze(string path)
     {
-        HrmConfig a = model.Config;
-        int n = (int)Math.Round(Math.Sqrt(a.SeqLen));
-        if (n * n != a.SeqLen || n is not (4 or 6 or 9) || a.VocabSize != n + 2)
-            throw new ArgumentException($"the checkpoint is not a Sudoku model (seq_len {a.SeqLen}, vocab_size {a.VocabSize}); expected n*n cells and n+2 tokens for n in 4, 6, 9");
-        byte[] givens = SudokuText.Parse(text, n);
-        int[] tokens = givens.Select(d => (int)d + SudokuBoard.BlankToken).ToArray();
-        ActRun run = ActRunner.Run(model, tokens, maxSteps);
-        byte[] digits = Digits(run.Predicted);
-        bool complete = !digits.Contains((byte)0);
-        bool valid = complete && SudokuBoard.IsValidSolution(digits, givens);
-        return new SudokuSolution(n, givens, digits, maxSteps, run.StableSince, run.Confidence, valid, run.Milliseconds, run);
+        try
+        {
+            return Maze.Parse(File.ReadAllText(path));
+        }
+        catch (PuzzleFormatException e)
+        {
+            throw new PuzzleFormatException($"{path}: {e.Message}", e);
+        }
     }
 
-    /// <summary>The digits of predicted tokens (token - 1; pad and blank predictions read as 0, an empty cell).</summary>
-    public static byte[] Digits(int[] predicted) =>
-        [.. predicted.Select(t => (byte)Math.Max(0, t - SudokuBoard.BlankToken))];
-
-    public static void Print(TextWriter o, SudokuSolution s)
+    /// <summary>The puzzle, the answer, effort and validity.</summary>
+    public static void Print(TextWriter o, SudokuResult s)
     {
         o.WriteLine("puzzle:");
-        o.WriteLine(SudokuText.Format(s.Givens, s.N));
+        o.WriteLine(s.Puzzle);
         o.WriteLine("model's answer:");
-        o.WriteLine(SudokuText.Format(s.Answer, s.N));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"segments: {s.Segments} (answer unchanged since segment {s.StableSince}); halting confidence {s.Confidence:F3}; {s.Milliseconds:F0} ms"));
-        o.WriteLine(s.Valid ? "valid: a complete Sudoku that respects every given" : "NOT valid: the answer breaks a Sudoku rule or a given");
+        o.WriteLine(s.Answer);
+        PrintEffort(o, s);
+        o.WriteLine(s.IsValid ? "valid: a complete Sudoku that respects every given" : $"NOT valid: {s.Problem}");
     }
-}
 
-/// <summary>The outcome of <see cref="SolveCommand.Solve"/>; <paramref name="Run"/> keeps the prediction after every segment.</summary>
-internal sealed record SudokuSolution(int N, byte[] Givens, byte[] Answer, int Segments, int StableSince, double Confidence,
-    bool Valid, double Milliseconds, ActRun Run);
+    /// <summary>The maze with the predicted path, effort, and the path check.</summary>
+    public static void Print(TextWriter o, MazeResult s)
+    {
+        o.WriteLine("maze with the model's path (o):");
+        o.WriteLine(s.Answer);
+        PrintEffort(o, s);
+        string shortest = s.ShortestLength < 0 ? "the goal is unreachable" : $"shortest {s.ShortestLength} moves";
+        o.WriteLine(s.IsValid
+            ? $"valid path: connected, start to goal, open cells only; {s.PathLength} moves ({shortest}): {(s.IsShortest ? "shortest" : "NOT shortest")}"
+            : $"NOT a valid path: {s.Problem} ({shortest})");
+        if (s.OtherChanges > 0) o.WriteLine($"note: the model also changed {s.OtherChanges} cells that are not path cells");
+    }
+
+    private static void PrintEffort(TextWriter o, SolveResult s) =>
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"segments: {s.Segments} (answer unchanged since segment {s.StableSince}); halting confidence {s.HaltConfidence:F3}; {s.Elapsed.TotalMilliseconds:F0} ms"));
+}

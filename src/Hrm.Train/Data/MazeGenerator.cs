@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Puzzles;
 
 namespace Hrm.Train.Data;
 

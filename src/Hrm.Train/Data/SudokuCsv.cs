@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Puzzles;
 
 namespace Hrm.Train.Data;
 

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Puzzles;
 
 namespace Hrm.Train.Data;
 

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Puzzles;
+
 namespace Hrm.Train.Data;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Puzzles;
 
 namespace Hrm.Train.Data;
 

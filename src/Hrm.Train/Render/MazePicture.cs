@@ -1,3 +1,4 @@
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Cli;
 using Hrm.Train.Data;
 using SkiaSharp;
@@ -19,7 +20,7 @@ internal static class MazePicture
     private static readonly SKColor WrongChange = new(0xFF, 0x40, 0xA0);
 
     /// <summary>Draws <paramref name="s"/> and writes the PNG.</summary>
-    public static void Save(string path, MazeSolution s)
+    public static void Save(string path, MazeTrace s)
     {
         int n = MazeBoard.SideOf(s.Puzzle.Length);
         byte[][] history = [.. s.Run.History.Select(Clamp)];
@@ -91,7 +92,7 @@ internal static class MazePicture
         c.Outline(x, y, n * cell, n * cell, Palette.Text, 1);
     }
 
-    private static void DrawLegend(PngCanvas c, float x, float y, MazeSolution s)
+    private static void DrawLegend(PngCanvas c, float x, float y, MazeTrace s)
     {
         (SKColor Bg, SKColor? Inner, string Label)[] keys =
         [

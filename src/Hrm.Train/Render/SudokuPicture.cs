@@ -1,3 +1,4 @@
+using Hrm.Runtime.Puzzles;
 using System.Globalization;
 using Hrm.Train.Cli;
 using Hrm.Train.Data;
@@ -45,10 +46,10 @@ internal static class SudokuPicture
     /// <param name="path">Output file.</param>
     /// <param name="s">The solve, with the prediction after every segment.</param>
     /// <param name="solution">The puzzle's unique solution, or null when it has none or several.</param>
-    public static void Save(string path, SudokuSolution s, byte[]? solution)
+    public static void Save(string path, SudokuTrace s, byte[]? solution)
     {
         int n = s.N;
-        byte[][] history = [.. s.Run.History.Select(SolveCommand.Digits)];
+        byte[][] history = [.. s.Run.History.Select(SegmentTrace.Digits)];
         bool[] wrong = WrongCells(s.Answer, s.Givens, solution);
         int cell = Math.Clamp(400 / n, 24, 80), small = Math.Clamp(150 / n, 12, 36);
         int columns = StripLayout.ColumnsFor(history.Length, small * n, 1300);
@@ -79,7 +80,7 @@ internal static class SudokuPicture
         c.SavePng(path);
     }
 
-    private static string Status(SudokuSolution s, bool[] wrong, bool unique)
+    private static string Status(SudokuTrace s, bool[] wrong, bool unique)
     {
         if (s.Valid) return "valid: a complete Sudoku that respects every given";
         int bad = wrong.Count(b => b);
@@ -112,7 +113,7 @@ internal static class SudokuPicture
         }
     }
 
-    private static void DrawLegend(PngCanvas c, float x, float y, SudokuSolution s, bool unique)
+    private static void DrawLegend(PngCanvas c, float x, float y, SudokuTrace s, bool unique)
     {
         (SKColor Bg, SKColor Ink, string Label)[] keys =
         [

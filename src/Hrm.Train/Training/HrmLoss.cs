@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hrm.Runtime.Numerics;
 
 namespace Hrm.Train.Training;
 
@@ -208,16 +209,8 @@ public sealed class HrmLoss
     /// <summary>The stablemax transform s(x) of spec 2.1.</summary>
     public static double Stablemax(double x) => x < 0 ? 1.0 / (1.0 - x + StablemaxEpsilon) : x + 1.0;
 
-    /// <summary>First index of the maximum (NaN never wins over an earlier value).</summary>
-    internal static int ArgMax<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int best = 0;
-        for (int j = 1; j < x.Length; j++)
-        {
-            if (x[j] > x[best]) best = j;
-        }
-        return best;
-    }
+    /// <summary>First index of the maximum (NaN never wins over an earlier value): <see cref="Logits.ArgMax"/>.</summary>
+    internal static int ArgMax<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => Logits.ArgMax(x);
 
     /// <summary>
     /// −log(s(x_y)/S), S = Σ_j s(x_j); when <paramref name="g"/> is not empty,

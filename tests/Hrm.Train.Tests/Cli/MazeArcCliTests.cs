@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 using Hrm.Train.Tests.Data;
 

@@ -1,5 +1,7 @@
 using Hrm.Runtime.Arc;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Puzzles;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Data;
@@ -105,8 +107,8 @@ public sealed class MazeTests : IDisposable
         byte[] gap = (byte[])maze.Clone();
         gap[4] = MazeBoard.Path;
         Assert.Contains("does not connect", MazePaths.Check(maze, gap).Problem, StringComparison.Ordinal);
-        Assert.Throws<FormatException>(() => Parse("S  #", " # #", " #  ", "   S"));
-        Assert.Throws<FormatException>(() => Parse("S x#", " # #", " #  ", "   G"));
+        Assert.Throws<PuzzleFormatException>(() => Parse("S  #", " # #", " #  ", "   S"));
+        Assert.Throws<PuzzleFormatException>(() => Parse("S x#", " # #", " #  ", "   G"));
         Assert.Equal(string.Join('\n', Small), MazeBoard.Format(maze));
         byte[] trimmed = MazeBoard.ParseText("\nS  #\n\n #\n   G\n\n");   // editors trim trailing spaces and blank rows
         Assert.Equal(16, trimmed.Length);

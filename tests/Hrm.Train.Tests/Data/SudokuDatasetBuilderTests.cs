@@ -1,4 +1,5 @@
 using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 using static Hrm.Train.Tests.Data.SudokuTestData;
 

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Data;

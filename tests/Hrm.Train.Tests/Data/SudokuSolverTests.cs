@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hrm.Runtime.Puzzles;
 using Hrm.Train.Data;
 using static Hrm.Train.Tests.Data.SudokuTestData;
 

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Puzzles;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 using static Hrm.Train.Tests.Data.SudokuTestData;
 
@@ -34,16 +36,16 @@ public sealed class SudokuTextTests
     public void Errors_say_what_and_where()
     {
         string bad = Hard[..20] + "x" + Hard[21..];
-        string m = Assert.Throws<FormatException>(() => SudokuText.Parse(bad)).Message;
+        string m = Assert.Throws<PuzzleFormatException>(() => SudokuText.Parse(bad)).Message;
         Assert.Contains("'x'", m, StringComparison.Ordinal);
         Assert.Contains("index 20", m, StringComparison.Ordinal);
         Assert.Contains("row 3, column 3", m, StringComparison.Ordinal);
         Assert.Contains("too few cells: found 80",
-            Assert.Throws<FormatException>(() => SudokuText.Parse(Hard[..80])).Message, StringComparison.Ordinal);
+            Assert.Throws<PuzzleFormatException>(() => SudokuText.Parse(Hard[..80])).Message, StringComparison.Ordinal);
         Assert.Contains("too many cells",
-            Assert.Throws<FormatException>(() => SudokuText.Parse(Hard + "1")).Message, StringComparison.Ordinal);
+            Assert.Throws<PuzzleFormatException>(() => SudokuText.Parse(Hard + "1")).Message, StringComparison.Ordinal);
         Assert.Contains("out of range; digits are 1..4",
-            Assert.Throws<FormatException>(() => SudokuText.Parse("1234" + "5..." + "........", 4)).Message,
+            Assert.Throws<PuzzleFormatException>(() => SudokuText.Parse("1234" + "5..." + "........", 4)).Message,
             StringComparison.Ordinal);
     }
 
@@ -55,7 +57,7 @@ public sealed class SudokuTextTests
     {
         char[] cells = new string('.', 81).ToCharArray();
         cells[first] = cells[second] = '7';
-        string m = Assert.Throws<FormatException>(() => SudokuText.Parse(new string(cells))).Message;
+        string m = Assert.Throws<PuzzleFormatException>(() => SudokuText.Parse(new string(cells))).Message;
         Assert.Contains(expected, m, StringComparison.Ordinal);
     }
 

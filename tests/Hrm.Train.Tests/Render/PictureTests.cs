@@ -1,3 +1,4 @@
+using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Arc;
 using Hrm.Train.Data;
 using Hrm.Train.Render;

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Formats;
 using Hrm.Train.Data;
 using Hrm.Train.Tests.Cli;

@@ -1,6 +1,8 @@
 using Hrm.Runtime.Arc;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 using Hrm.Train.Tests.Data;
 using Hrm.Train.Training;
@@ -39,5 +41,49 @@ public sealed class CheckpointIdentifiersTests : IDisposable
             using HrmModel model = HrmCheckpoint.Load(Path.Combine(dir, "model.safetensors"), new CpuBackend(1));
             ids.CheckMatches(model.Config.NumPuzzleIdentifiers);
         }
+    }
+
+    [Fact]
+    public void HrmSolver_solves_a_trained_task_like_the_evaluation_path_and_refuses_an_unseen_one()
+    {
+        ArcTestData.WriteCrafted(P("src"));
+        (List<ArcTask> tasks, _) = ArcSources.Load(ArcSources.ListTasks([P("src")], 1));
+        ArcDatasetBuilder.Build(P("data"), tasks, new ArcBuildOptions { NumAug = 1, Seed = 3, Threads = 2 });
+        RunConfig cfg = TrainingFixtures.Tiny(P("data")) with { GlobalBatchSize = 4, Epochs = 2, EvalInterval = 2 };
+        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
+        {
+            t.Run();
+        }
+        string ckpt = Directory.GetFiles(P("run/checkpoints"), "model.safetensors", SearchOption.AllDirectories).Single();
+        ArcTask task = tasks.Single(x => x.Id == "e1");
+
+        using var solver = HrmSolver.Load(ckpt, new SolverOptions { Device = SolverDevice.Cpu, Threads = 1, BatchSlots = 3 });
+        ArcTaskSolution got = solver.Solve(task);
+
+        // The same voting fed by the model's plain evaluation (fresh carry, halt_max_steps segments, argmax).
+        using HrmModel model = HrmCheckpoint.Load(ckpt, new CpuBackend(1));
+        int l = model.Config.SeqLen, v = model.Config.VocabSize;
+        ArcTaskSolution want = new ArcTaskSolver(ArcIdentifiers.FindFor(ckpt)).Solve(task, (tokens, ids) =>
+        {
+            int n = ids.Length;
+            model.Reserve(n, training: false);
+            ActState s = model.Evaluate(tokens, ids);
+            var logits = new float[n * l * v];
+            model.ReadLogits(logits);
+            var predicted = new int[n * l];
+            for (int i = 0; i < n * l; i++) predicted[i] = Logits.ArgMax(logits.AsSpan(i * v, v));
+            return (predicted, s.QHalt[..n]);
+        });
+        Assert.Equal(want.Views, got.Views);
+        Assert.Equal(want.Tests.Count, got.Tests.Count);
+        for (int i = 0; i < want.Tests.Count; i++)
+        {
+            Assert.Equal(want.Tests[i].Attempts.Select(a => (a.Grid, a.Count)), got.Tests[i].Attempts.Select(a => (a.Grid, a.Count)));
+            for (int k = 0; k < want.Tests[i].Attempts.Count; k++)
+                Assert.Equal(want.Tests[i].Attempts[k].MeanQ, got.Tests[i].Attempts[k].MeanQ, 6);
+        }
+
+        ArcTask unseen = task with { Id = "never-trained" };
+        Assert.Throws<ArcTaskNotTrainedException>(() => solver.Solve(unseen));
     }
 }

@@ -1,7 +1,7 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Puzzles;
 
 /// <summary>Breadth-first search on mazes (4-neighbour moves between non-wall cells) and path checks.</summary>
-public static class MazePaths
+internal static class MazePaths
 {
     /// <summary>BFS distances (in moves) from the start to every cell; -1 where unreachable or a wall.</summary>
     /// <param name="maze">Tokens; any non-wall cell can be walked.</param>

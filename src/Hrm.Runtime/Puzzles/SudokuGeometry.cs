@@ -1,4 +1,4 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Puzzles;
 
 /// <summary>
 /// Precomputed layout of an n x n Sudoku board (n in {4, 6, 9}): box shape, the 3n units (rows, columns,

@@ -1,11 +1,11 @@
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Puzzles;
 
 /// <summary>
 /// Helpers for n x n Sudoku boards, n in {4, 6, 9} (boxes 2x2, 2x3, 3x3). A board is n*n row-major digits,
 /// 0 = blank, 1..n. Dataset tokens (spec 5.2) are digit + 1: 0 = pad, 1 = blank, 2..n+1 = digits, so the
 /// vocabulary has n + 2 tokens (11 for 9x9); labels are the solution's digits + 1.
 /// </summary>
-public static class SudokuBoard
+internal static class SudokuBoard
 {
     /// <summary>The pad token (padded evaluation rows only).</summary>
     public const byte PadToken = 0;

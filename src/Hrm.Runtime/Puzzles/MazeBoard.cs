@@ -1,13 +1,14 @@
 using System.Text;
+using Hrm.Runtime.Solver;
 
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Puzzles;
 
 /// <summary>
 /// Square mazes as the reference encodes them (spec 5.3): characters <c>"# SGo"</c> are tokens 1..5 (wall,
 /// open, start, goal, path; 0 is PAD), row-major, n x n (30 x 30 in the reference). A cell array here always
 /// holds tokens. A path's length is its number of moves from S to G, one more than its 'o' cells.
 /// </summary>
-public static class MazeBoard
+internal static class MazeBoard
 {
     /// <summary>The characters of tokens 1..5.</summary>
     public const string Chars = "# SGo";
@@ -77,7 +78,7 @@ public static class MazeBoard
     /// </summary>
     /// <param name="text">The file's text.</param>
     /// <returns>The tokens of the puzzle (no path cells).</returns>
-    /// <exception cref="FormatException">Bad characters, no square shape, or not exactly one S and one G.</exception>
+    /// <exception cref="PuzzleFormatException">Bad characters, no square shape, or not exactly one S and one G.</exception>
     public static byte[] ParseText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -89,7 +90,7 @@ public static class MazeBoard
         if (n < 2 || lines.Any(l => l.Length > n))
         {
             int widest = n == 0 ? 0 : lines.Max(l => l.Length);
-            throw new FormatException(
+            throw new PuzzleFormatException(
                 $"a maze is n lines of n characters (or one line of n*n); got {n} lines of up to {widest}");
         }
         byte[] cells = new byte[n * n];
@@ -101,14 +102,14 @@ public static class MazeBoard
                 byte t = ch is '.' or 'o' ? Open : Token(ch);
                 if (t == 0 || t == Path)
                 {
-                    throw new FormatException(
-                        $"row {r + 1}, column {c + 1}: '{ch}' is not one of '#', ' ', '.', 'S', 'G'");
+                    throw new PuzzleFormatException(
+                        $"row {r + 1}, column {c + 1}: '{ch}' is not one of '#', ' ', '.', 'S', 'G'", r + 1, c + 1);
                 }
                 cells[r * n + c] = t;
             }
         }
         string? problem = FindPuzzleError(cells);
-        return problem is null ? cells : throw new FormatException(problem);
+        return problem is null ? cells : throw new PuzzleFormatException(problem);
     }
 
     private static bool IsBlank(string line) => line.Trim().Length == 0;

@@ -1,9 +1,10 @@
 using System.Text;
+using Hrm.Runtime.Solver;
 
-namespace Hrm.Train.Data;
+namespace Hrm.Runtime.Puzzles;
 
 /// <summary>Reads and prints Sudoku grids typed by people.</summary>
-public static class SudokuText
+internal static class SudokuText
 {
     /// <summary>
     /// Parses exactly n*n cells, row-major: digits 1..n, '.' or '0' for a blank. Whitespace and the separators
@@ -12,7 +13,7 @@ public static class SudokuText
     /// <param name="s">The text.</param>
     /// <param name="n">The side: 4, 6 or 9.</param>
     /// <returns>n*n digits, 0 = blank.</returns>
-    /// <exception cref="FormatException">
+    /// <exception cref="PuzzleFormatException">
     /// An unexpected character (named with its index and the cell it would fill), too few or too many cells, or a
     /// digit given twice in a row, column or box (named).
     /// </exception>
@@ -29,22 +30,22 @@ public static class SudokuText
             int digit = ch is '.' or '0' ? 0 : ch is >= '1' and <= '9' ? ch - '0' : -1;
             if (count == g.Cells)
             {
-                throw new FormatException(
+                throw new PuzzleFormatException(
                     $"too many cells: '{ch}' at index {i} would be cell {count + 1}; a {n}x{n} grid has {g.Cells}");
             }
             if (digit < 0 || digit > n)
             {
                 string what = digit < 0 ? "is not a digit, '.' or '0'" : $"is out of range; digits are 1..{n}";
-                throw new FormatException(
+                throw new PuzzleFormatException(
                     $"character '{ch}' at index {i} {what} (it would fill {SudokuBoard.Cell(g, count)}); " +
-                    "separators ' ', '|', '-', '+' are ignored");
+                    "separators ' ', '|', '-', '+' are ignored", count / n + 1, count % n + 1);
             }
             grid[count++] = (byte)digit;
         }
         if (count < g.Cells)
-            throw new FormatException($"too few cells: found {count}, a {n}x{n} grid has {g.Cells}");
+            throw new PuzzleFormatException($"too few cells: found {count}, a {n}x{n} grid has {g.Cells}");
         string? conflict = SudokuBoard.FindConflict(grid, g);
-        if (conflict is not null) throw new FormatException($"duplicate given: {conflict}");
+        if (conflict is not null) throw new PuzzleFormatException($"duplicate given: {conflict}");
         return grid;
     }
 

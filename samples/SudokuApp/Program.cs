@@ -1,0 +1,55 @@
+// SudokuApp: solves Sudoku typed on stdin (one per line) with a trained HRM checkpoint.
+//   dotnet run --project samples/SudokuApp -c Release -- runs/quickstart/run/checkpoints/step_N/model.safetensors [--adaptive]
+using System.Globalization;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Solver;
+
+if (args.Length is < 1 or > 2 || (args.Length == 2 && args[1] != "--adaptive"))
+{
+    Console.Error.WriteLine("usage: SudokuApp CHECKPOINT [--adaptive]");
+    return 2;
+}
+
+HrmSolver solver;
+try
+{
+    var options = new SolverOptions { Halting = args.Length == 2 ? HaltingMode.Adaptive : HaltingMode.Fixed };
+    solver = HrmSolver.Load(args[0], options);
+}
+catch (Exception e) when (e is HrmFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+{
+    Console.Error.WriteLine($"SudokuApp: cannot load {args[0]}: {e.Message}");
+    return 1;
+}
+
+using (solver)
+{
+    if (solver.SudokuSize is not int size)
+    {
+        Console.Error.WriteLine($"SudokuApp: {args[0]} is not a Sudoku model (seq_len {solver.Config.SeqLen})");
+        return 1;
+    }
+    Console.WriteLine($"{solver.Device}; {size}x{size} Sudoku, {solver.Halting.Mode} halting, at most " +
+                      $"{solver.Halting.MaxSteps} segments. One puzzle per line ('.' or '0' for blanks); end with Ctrl-D.");
+    for (string? line = Console.ReadLine(); line != null; line = Console.ReadLine())
+    {
+        if (string.IsNullOrWhiteSpace(line)) continue;
+        SudokuGrid puzzle;
+        try
+        {
+            puzzle = SudokuGrid.Parse(line, size);
+        }
+        catch (PuzzleFormatException e)
+        {
+            Console.WriteLine($"not a puzzle: {e.Message}");
+            continue;
+        }
+        SudokuResult r = solver.Solve(puzzle);
+        Console.WriteLine(r.Answer);
+        Console.WriteLine(r.IsValid ? "valid" : $"NOT valid: {r.Problem}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Segments} segments, confidence {r.HaltConfidence:F3}, {r.Elapsed.TotalMilliseconds:F1} ms"));
+        Console.WriteLine();
+    }
+}
+return 0;

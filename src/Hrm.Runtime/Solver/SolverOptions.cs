@@ -1,0 +1,35 @@
+using Hrm.Runtime.Config;
+
+namespace Hrm.Runtime.Solver;
+
+/// <summary>How <see cref="HrmSolver.Load(string, SolverOptions?)"/> sets up a solver. Every property has a usable default.</summary>
+public sealed record SolverOptions
+{
+    /// <summary>Where the model runs (default <see cref="SolverDevice.Auto"/>).</summary>
+    public SolverDevice Device { get; init; } = SolverDevice.Auto;
+
+    /// <summary>CPU threads for the model's ops; 0 (default) = one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Segments at most per puzzle; 0 (default) = the checkpoint's halt_max_steps.</summary>
+    public int MaxSteps { get; init; }
+
+    /// <summary>Fixed (default, the reference's evaluation) or adaptive halting.</summary>
+    public HaltingMode Halting { get; init; } = HaltingMode.Fixed;
+
+    /// <summary>Adaptive: segments every puzzle runs before its Q head may stop it (default 1).</summary>
+    public int MinSteps { get; init; } = 1;
+
+    /// <summary>Adaptive: halt once q_halt − q_continue exceeds this (default 0, the reference's rule).</summary>
+    public float HaltMargin { get; init; }
+
+    /// <summary>
+    /// Rows the model runs together (default 16). Requests from every thread share them; a finished puzzle's row
+    /// is taken by the next queued one at the next segment. Activation memory grows linearly with it.
+    /// </summary>
+    public int BatchSlots { get; init; } = 16;
+
+    /// <summary>The architecture, for checkpoints that carry none (converted reference checkpoints); null = read it
+    /// from the checkpoint.</summary>
+    public HrmConfig? Config { get; init; }
+}
