@@ -20,14 +20,7 @@ public sealed class CheckpointIdentifiersTests : IDisposable
     [Fact]
     public void Every_checkpoint_directory_carries_the_datasets_identifiers()
     {
-        ArcTestData.WriteCrafted(P("src"));
-        (List<ArcTask> tasks, _) = ArcSources.Load(ArcSources.ListTasks([P("src")], 1));
-        ArcDatasetBuilder.Build(P("data"), tasks, new ArcBuildOptions { NumAug = 1, Seed = 3, Threads = 2 });
-        RunConfig cfg = TrainingFixtures.Tiny(P("data")) with { GlobalBatchSize = 4, Epochs = 4, EvalInterval = 2 };
-        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
-        {
-            t.Run();
-        }
+        TrainTinyArc(epochs: 4);
         string[] dirs = Directory.GetDirectories(P("run/checkpoints"));
         Assert.Equal(2, dirs.Length);
         byte[] original = File.ReadAllBytes(P("data/identifiers.json"));
@@ -46,14 +39,7 @@ public sealed class CheckpointIdentifiersTests : IDisposable
     [Fact]
     public void HrmSolver_solves_a_trained_task_like_the_evaluation_path_and_refuses_an_unseen_one()
     {
-        ArcTestData.WriteCrafted(P("src"));
-        (List<ArcTask> tasks, _) = ArcSources.Load(ArcSources.ListTasks([P("src")], 1));
-        ArcDatasetBuilder.Build(P("data"), tasks, new ArcBuildOptions { NumAug = 1, Seed = 3, Threads = 2 });
-        RunConfig cfg = TrainingFixtures.Tiny(P("data")) with { GlobalBatchSize = 4, Epochs = 2, EvalInterval = 2 };
-        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
-        {
-            t.Run();
-        }
+        List<ArcTask> tasks = TrainTinyArc(epochs: 2);
         string ckpt = Directory.GetFiles(P("run/checkpoints"), "model.safetensors", SearchOption.AllDirectories).Single();
         ArcTask task = tasks.Single(x => x.Id == "e1");
 
@@ -85,5 +71,17 @@ public sealed class CheckpointIdentifiersTests : IDisposable
 
         ArcTask unseen = task with { Id = "never-trained" };
         Assert.Throws<ArcTaskNotTrainedException>(() => solver.Solve(unseen));
+    }
+
+    /// <summary>Crafted ARC tasks -> data/ (one augmentation) -> a tiny run in run/ with a checkpoint every 2 epochs.</summary>
+    private List<ArcTask> TrainTinyArc(int epochs)
+    {
+        ArcTestData.WriteCrafted(P("src"));
+        (List<ArcTask> tasks, _) = ArcSources.Load(ArcSources.ListTasks([P("src")], 1));
+        ArcDatasetBuilder.Build(P("data"), tasks, new ArcBuildOptions { NumAug = 1, Seed = 3, Threads = 2 });
+        RunConfig cfg = TrainingFixtures.Tiny(P("data")) with { GlobalBatchSize = 4, Epochs = epochs, EvalInterval = 2 };
+        using Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false);
+        t.Run();
+        return tasks;
     }
 }
