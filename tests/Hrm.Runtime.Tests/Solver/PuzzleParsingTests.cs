@@ -7,14 +7,6 @@ public sealed class PuzzleParsingTests
     private const string Hard =
         "8..........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4..";
 
-    private const string Maze6 =
-        "S #   \n" +
-        "  # # \n" +
-        " ## # \n" +
-        "    #G\n" +
-        "###   \n" +
-        "   #  \n";
-
     [Fact]
     public void Sudoku_parses_dots_zeros_and_its_own_printout_in_every_size()
     {
@@ -58,24 +50,24 @@ public sealed class PuzzleParsingTests
     [Fact]
     public void Maze_parses_open_dots_and_prints_back()
     {
-        Maze m = Maze.Parse(Maze6);
+        Maze m = Maze.Parse(TinyCheckpoint.Maze6);
         Assert.Equal(6, m.Side);
         Assert.Equal('S', m[0, 0]);
         Assert.Equal('#', m[0, 2]);
         Assert.Equal('G', m[3, 5]);
-        Assert.Equal(Maze6.TrimEnd('\n'), m.ToString());
-        Assert.Equal(m.ToString(), Maze.Parse(Maze6.Replace(' ', '.')).ToString());
-        Assert.Equal(m.ToString(), Maze.Parse(Maze6.Replace("\n", "", StringComparison.Ordinal)).ToString());
+        Assert.Equal(TinyCheckpoint.Maze6.TrimEnd('\n'), m.ToString());
+        Assert.Equal(m.ToString(), Maze.Parse(TinyCheckpoint.Maze6.Replace(' ', '.')).ToString());
+        Assert.Equal(m.ToString(), Maze.Parse(TinyCheckpoint.Maze6.Replace("\n", "", StringComparison.Ordinal)).ToString());
     }
 
     [Fact]
     public void Maze_errors_say_what_and_where()
     {
-        PuzzleFormatException e = Assert.Throws<PuzzleFormatException>(() => Maze.Parse(Maze6.Remove(9, 1).Insert(9, "x")));
+        PuzzleFormatException e = Assert.Throws<PuzzleFormatException>(() => Maze.Parse(TinyCheckpoint.Maze6.Remove(9, 1).Insert(9, "x")));
         Assert.Contains("row 2, column 3: 'x'", e.Message, StringComparison.Ordinal);
         Assert.Equal((2, 3), (e.Row, e.Column));
         Assert.Contains("has 2 starts and 0 goals; expected one of each",
-            Assert.Throws<PuzzleFormatException>(() => Maze.Parse(Maze6.Replace("G", "S", StringComparison.Ordinal))).Message,
+            Assert.Throws<PuzzleFormatException>(() => Maze.Parse(TinyCheckpoint.Maze6.Replace("G", "S", StringComparison.Ordinal))).Message,
             StringComparison.Ordinal);
         Assert.Contains("n lines of n characters (or one line of n*n); got 3 lines of up to 4",
             Assert.Throws<PuzzleFormatException>(() => Maze.Parse("S  G\n#  #\n#  #\n")).Message, StringComparison.Ordinal);

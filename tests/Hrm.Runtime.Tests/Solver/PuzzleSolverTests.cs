@@ -10,14 +10,6 @@ public sealed class PuzzleSolverTests
     private const string Sudoku4 = "1.3..4.2.1.34..1";
     private const string Solution4 = "1234341221434321";
 
-    private const string Maze6 =
-        "S #   \n" +
-        "  # # \n" +
-        " ## # \n" +
-        "    #G\n" +
-        "###   \n" +
-        "   #  \n";
-
     [Fact]
     public async Task Sudoku_results_carry_the_model_answer_of_the_token_entry()
     {
@@ -36,7 +28,7 @@ public sealed class PuzzleSolverTests
         Assert.Equal(results[0].Answer.ToDigits(), solver.Solve(puzzles[0]).Answer.ToDigits());
         string m = Assert.Throws<ArgumentException>(() => solver.Solve(SudokuGrid.Parse(new string('.', 81)))).Message;
         Assert.Contains("9x9 Sudoku", m, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => solver.Solve(Maze.Parse(Maze6)));
+        Assert.Throws<ArgumentException>(() => solver.Solve(Maze.Parse(TinyCheckpoint.Maze6)));
     }
 
     [Fact]
@@ -46,7 +38,7 @@ public sealed class PuzzleSolverTests
         using var ckpt = new TinyCheckpoint(seed: 2, c);
         using HrmSolver solver = HrmSolver.Load(ckpt.Path, new SolverOptions { Device = SolverDevice.Cpu, Threads = 2 });
         Assert.Null(solver.SudokuSize);
-        Maze maze = Maze.Parse(Maze6);
+        Maze maze = Maze.Parse(TinyCheckpoint.Maze6);
         MazeResult r = solver.Solve(maze);
         TokenPrediction raw = solver.Predict([.. maze.ToString().Replace("\n", "", StringComparison.Ordinal)
             .Select(ch => (int)MazeBoard.Token(ch))], [0])[0];
@@ -74,7 +66,7 @@ public sealed class PuzzleSolverTests
     [Fact]
     public void Maze_answers_are_checked_as_paths()
     {
-        Maze maze = Maze.Parse(Maze6);
+        Maze maze = Maze.Parse(TinyCheckpoint.Maze6);
         MazeResult shortest = CheckMaze(maze, "S #   \no # # \no## # \noooo#G\n###ooo\n   #  ");
         Assert.True(shortest.IsValid, shortest.Problem);
         Assert.Equal((10, 10, true, 0), (shortest.PathLength, shortest.ShortestLength, shortest.IsShortest, shortest.OtherChanges));

@@ -12,6 +12,15 @@ namespace Hrm.Runtime.Tests.Solver;
 /// </summary>
 public sealed class TinyCheckpoint : IDisposable
 {
+    /// <summary>A 6x6 maze with one S and one G (walls '#', open ' ') that the solver tests share.</summary>
+    public const string Maze6 =
+        "S #   \n" +
+        "  # # \n" +
+        " ## # \n" +
+        "    #G\n" +
+        "###   \n" +
+        "   #  \n";
+
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hrm-solver-");
 
     public TinyCheckpoint(int seed = 5, HrmConfig? config = null)
