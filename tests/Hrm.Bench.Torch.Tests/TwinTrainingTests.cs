@@ -1,4 +1,5 @@
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;

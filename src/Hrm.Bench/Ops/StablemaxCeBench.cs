@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Hrm.Runtime.Loss;
 using Hrm.Train.Training;
 
 namespace Hrm.Bench.Ops;

@@ -53,6 +53,17 @@ public abstract unsafe class HostBackendBase : IDisposable
         return new Span<int>((void*)b.Address, checked((int)b.Length));
     }
 
+    /// <summary>
+    /// The (B,3) doubles of a StablemaxCe rowLoss argument: an int32 region of exactly 6·B elements, 8-byte aligned.
+    /// </summary>
+    protected static Span<double> RowLossDoubles(Buf rowLoss, int batch)
+    {
+        Ints(rowLoss.Expect(Loss.StablemaxCeRows.RowLossInts(batch), nameof(rowLoss)));
+        if (rowLoss.Address % sizeof(double) != 0)
+            throw new ArgumentException($"rowLoss: expected an 8-byte aligned region, got address 0x{rowLoss.Address:x}", nameof(rowLoss));
+        return new Span<double>((void*)rowLoss.Address, 3 * batch);
+    }
+
     private Buf Region(long elements, int elemSize, string name)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -29,4 +29,7 @@ public enum HrmOp
 
     /// <summary>Optimiser steps: AdamATan2 over the dense parameters, SignSGD over puzzle-embedding rows.</summary>
     Optimizer,
+
+    /// <summary>The ACT loss head: stablemax or softmax cross-entropy and the two Q BCE terms, with gradients.</summary>
+    StablemaxCe,
 }

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 
 namespace Hrm.Runtime.Backends;
@@ -108,6 +109,19 @@ public interface IHrmBackend : IDisposable
 
     /// <summary>dzH[:,0] +=, dW (2,C) +=, dbias (2) += from dq (B,2).</summary>
     void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c);
+
+    /// <summary>
+    /// The ACT loss head (spec 2.1, 2.2; <see cref="StablemaxCeMath"/>, native/kernels/stablemax_ce.cu), all
+    /// arithmetic in double: per row b, rowLoss (B,3) double = [Σ_t CE_t/max(n_b, 1), BCE(q_halt, seq_correct_b),
+    /// training ? BCE(q_continue, target_b) : 0] and rowStats (B,3) int = [n_b, correct_b, seq_correct_b]; dlogits
+    /// (B,L,V) and dq (B,2) [d halt, d continue] = the gradients of total/globalBatch (each skipped when empty).
+    /// logits (B,L,V); labels (B,L) int, −100 = ignore; q (B,2) [halt, continue]; target (B) Q-continue targets,
+    /// read only when training (may be empty otherwise). rowLoss is an int32 region of 6·B elements, 8-byte aligned
+    /// (<see cref="StablemaxCeRows.RowLossInts"/>), holding the B·3 doubles bit for bit. Host backends throw on a
+    /// label neither −100 nor in [0, V); CUDA gives that row a NaN loss (check labels on the host first).
+    /// </summary>
+    void StablemaxCe(Buf dlogits, Buf dq, Buf rowLoss, Buf rowStats, Buf logits, Buf labels, Buf q, Buf target,
+        int batch, int l, int v, LossType lossType, bool training, int globalBatch);
 
     /// <summary>
     /// One AdamATan2 step (adam-atan2 0.0.3, no epsilon) over a flat region: param, grad, m (first moment) and

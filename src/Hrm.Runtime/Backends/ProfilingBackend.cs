@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 
 namespace Hrm.Runtime.Backends;
@@ -13,7 +14,7 @@ namespace Hrm.Runtime.Backends;
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
 {
-    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows"];
+    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe"];
 
     private readonly IHrmBackend _inner;
     private readonly long[] _ticks = new long[OpNames.Length];
@@ -332,5 +333,16 @@ public sealed class ProfilingBackend : IHrmBackend
         _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay);
         _ticks[27] += Stopwatch.GetTimestamp() - t0;
         _calls[27]++;
+    }
+
+    /// <inheritdoc/>
+    public void StablemaxCe(Buf dlogits, Buf dq, Buf rowLoss, Buf rowStats, Buf logits, Buf labels, Buf q, Buf target,
+        int batch, int l, int v, LossType lossType, bool training, int globalBatch)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.StablemaxCe(dlogits, dq, rowLoss, rowStats, logits, labels, q, target, batch, l, v, lossType, training,
+            globalBatch);
+        _ticks[28] += Stopwatch.GetTimestamp() - t0;
+        _calls[28]++;
     }
 }

@@ -3,6 +3,7 @@ using Hrm.Runtime.Arc;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Solver;
 using Hrm.Train.Data;

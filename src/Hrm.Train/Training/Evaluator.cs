@@ -1,4 +1,6 @@
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Loss;
+using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Train.Data;
 
@@ -31,7 +33,7 @@ public static class Evaluator
         var labels = new int[b * l];
         var ids = new int[b];
         var logits = new float[b * l * v];
-        var loss = new HrmLoss(b, l, v, lossType);
+        using var loss = new BackendLoss(model.Backend, b, l, v, lossType);
         var rowIn = new int[l];
         var rowLabel = new int[l];
         var metrics = new HrmMetrics();
@@ -52,10 +54,10 @@ public static class Evaluator
             }
             ActState s = model.Evaluate(tokens, ids, maxSteps);
             labels.CopyTo(s.Labels, 0);
-            model.ReadLogits(logits);
-            LossParts parts = loss.Compute(logits, labels, s.QHalt, s.QContinue, default, training: false,
-                globalBatch: b, default, default);
-            metrics.Add(loss, parts, s.Halted, s.Steps, s.QHalt);
+            model.ReadLogits(logits); // argmax outputs for the observer and hrm predict
+            LossParts parts = loss.Compute(model.Ws.Logits, labels, model.Ws.Q, default, training: false,
+                globalBatch: b, Buf.Empty, Buf.Empty);
+            metrics.Add(s.Halted, s.Steps, s.QHalt, loss.Rows.ValidCounts, loss.Rows.CorrectCounts, parts);
             observer?.Invoke(start, rows, logits.AsSpan(0, rows * l * v), s.QHalt.AsSpan(0, rows));
             if (outputs == null) continue;
             logits.AsSpan(0, rows * l * v).CopyTo(outputs.Logits.AsSpan(start * l * v));

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Loss;
+
 namespace Hrm.Train.Training;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 

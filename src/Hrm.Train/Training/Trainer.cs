@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
@@ -24,11 +25,9 @@ public sealed partial class Trainer : IDisposable
     private readonly HrmRandom _explore;
     private readonly Buf _adamM, _adamV;          // (dense elements) each
     private readonly ActState _act;
-    private readonly HrmLoss _loss;
+    private readonly BackendLoss _loss;
     private readonly HrmMetrics _metrics;
     private readonly int[] _tokens, _labels, _ids; // (B, L), (B, L), (B)
-    private readonly float[] _logits, _dLogits;    // (B, L, V)
-    private readonly float[] _dq;                  // (B, 2)
     private readonly MetricsLog _log;
     private readonly ProgressView _view;
     private int _stepsSinceLog;
@@ -51,14 +50,11 @@ public sealed partial class Trainer : IDisposable
         _adamM = model.Backend.Allocate(model.Layout.DenseElements, "AdamATan2 m");
         _adamV = model.Backend.Allocate(model.Layout.DenseElements, "AdamATan2 v");
         _act = new ActState(b, a.SeqLen);
-        _loss = new HrmLoss(b, a.SeqLen, a.VocabSize, LossTypeOf(cfg));
+        _loss = new BackendLoss(model.Backend, b, a.SeqLen, a.VocabSize, LossTypeOf(cfg));
         _metrics = new HrmMetrics();
         _tokens = new int[b * a.SeqLen];
         _labels = new int[b * a.SeqLen];
         _ids = new int[b];
-        _logits = new float[b * a.SeqLen * a.VocabSize];
-        _dLogits = new float[_logits.Length];
-        _dq = new float[2 * b];
         Directory.CreateDirectory(runDir);
         _log = new MetricsLog(Path.Combine(runDir, "metrics.jsonl"), resumeStep);
         _view = new ProgressView(output, interactive);
@@ -107,9 +103,10 @@ public sealed partial class Trainer : IDisposable
         double lr = LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         double embLr = LrSchedule.Lr(Config.PuzzleEmbLr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         _model.ActStep(_act, _tokens, _ids, _labels, training: true, _explore);
-        _model.ReadLogits(_logits);
-        LossParts parts = _loss.Compute(_logits, _act.Labels, _act.QHalt, _act.QContinue, _act.TargetQContinue,
-            training: !a.NoActContinue, globalBatch: b, _dLogits, _dq);
+        // The loss runs where the logits are; the gradients stay in LogitsGrad/QGrad for the backward and only the
+        // per-row losses and statistics (B,3 each) come back.
+        LossParts parts = _loss.Compute(_model.Ws.Logits, _act.Labels, _model.Ws.Q, _act.TargetQContinue,
+            training: !a.NoActContinue, globalBatch: b, _model.LogitsGrad, _model.QGrad);
         double total = parts.Total;
         if (!double.IsFinite(total))
         {
@@ -120,10 +117,8 @@ public sealed partial class Trainer : IDisposable
                 "Lower lr or check the data.");
         }
         Losses.Add(total);
-        _metrics.Add(_loss, parts, _act.Halted, _act.Steps, _act.QHalt);
+        _metrics.Add(_act.Halted, _act.Steps, _act.QHalt, _loss.Rows.ValidCounts, _loss.Rows.CorrectCounts, parts);
         _stepsSinceLog++;
-        _model.Backend.Upload(_dLogits, _model.LogitsGrad);
-        _model.Backend.Upload(_dq, _model.QGrad);
         _model.ZeroGrads();
         _model.Backward();
         _model.Backend.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, _adamM, _adamV,
@@ -178,6 +173,7 @@ public sealed partial class Trainer : IDisposable
     public void Dispose()
     {
         _log.Dispose();
+        _loss.Dispose();
         _model.Dispose();
         _train.Dispose();
         _test?.Dispose();

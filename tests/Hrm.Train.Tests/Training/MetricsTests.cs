@@ -1,3 +1,4 @@
+using Hrm.Runtime.Loss;
 using Hrm.Train.Training;
 
 namespace Hrm.Train.Tests.Training;

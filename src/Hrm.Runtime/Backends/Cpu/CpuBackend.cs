@@ -1,3 +1,4 @@
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Threading;
 using C = Hrm.Runtime.Backends.Cpu.CpuOps;
@@ -126,6 +127,15 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     /// <inheritdoc/>
     public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
         => C.QHeadBackward(F(dzH), F(dweight), F(dbias), F(dq), F(zH), F(weight), batch, t, c, _pool);
+
+    /// <inheritdoc/>
+    public void StablemaxCe(Buf dlogits, Buf dq, Buf rowLoss, Buf rowStats, Buf logits, Buf labels, Buf q, Buf target,
+        int batch, int l, int v, LossType lossType, bool training, int globalBatch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        C.StablemaxCe(F(dlogits), F(dq), RowLossDoubles(rowLoss, batch), Ints(rowStats), F(logits), Ints(labels), F(q),
+            F(target), batch, l, v, lossType, training, globalBatch);
+    }
 
     /// <inheritdoc/>
     public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,

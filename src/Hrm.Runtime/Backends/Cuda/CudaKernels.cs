@@ -7,11 +7,11 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// </summary>
 internal sealed class CudaKernels : IDisposable
 {
-    /// <summary>The files the backend needs (stablemax_ce.cu belongs to the trainer's loss and is not loaded).</summary>
+    /// <summary>The files the backend needs (every file of native/kernels).</summary>
     public static readonly IReadOnlyList<string> Files =
     [
         "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu", "attention_f32.cu",
-        "heads.cu", "adam_atan2.cu", "signsgd.cu",
+        "heads.cu", "adam_atan2.cu", "signsgd.cu", "stablemax_ce.cu",
     ];
 
     /// <summary>
@@ -49,6 +49,7 @@ internal sealed class CudaKernels : IDisposable
         new("heads.cu", "lm_head_pad_rows_kernel1", "ppiiii"),
         new("adam_atan2.cu", "adam_atan2_kernel1", "ppppplfffff"),
         new("signsgd.cu", "signsgd_rows_kernel1", "pppiiiff"),
+        new("stablemax_ce.cu", "stablemax_ce_kernel1", "ppppppppiiiiii"),
     ];
 
     private readonly List<CudaModule> _modules = [];
@@ -96,6 +97,7 @@ internal sealed class CudaKernels : IDisposable
             LmHeadPadRows = f["lm_head_pad_rows_kernel1"];
             AdamATan2 = f["adam_atan2_kernel1"];
             SignSgdRows = f["signsgd_rows_kernel1"];
+            StablemaxCe = f["stablemax_ce_kernel1"];
         }
         catch
         {
@@ -131,6 +133,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel LmHeadPadRows { get; }
     public Kernel AdamATan2 { get; }
     public Kernel SignSgdRows { get; }
+    public Kernel StablemaxCe { get; }
 
     /// <summary>Unloads every module (functions become invalid).</summary>
     public void Dispose()

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using R = Hrm.Runtime.Backends.Reference.ReferenceOps;
 
@@ -129,6 +130,15 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     /// <inheritdoc/>
     public void QHeadBackward(Buf dzH, Buf dweight, Buf dbias, Buf dq, Buf zH, Buf weight, int batch, int t, int c)
         => R.QHeadBackward(D(dzH), D(dweight), D(dbias), D(dq), D(zH), D(weight), batch, t, c);
+
+    /// <inheritdoc/>
+    public void StablemaxCe(Buf dlogits, Buf dq, Buf rowLoss, Buf rowStats, Buf logits, Buf labels, Buf q, Buf target,
+        int batch, int l, int v, LossType lossType, bool training, int globalBatch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        R.StablemaxCe(D(dlogits), D(dq), RowLossDoubles(rowLoss, batch), Ints(rowStats), D(logits), Ints(labels), D(q),
+            D(target), batch, l, v, lossType, training, globalBatch);
+    }
 
     /// <inheritdoc/>
     public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
