@@ -1,5 +1,5 @@
-// stablemax_ce.cu — the ACT loss head (spec 2.1-2.2) on the device, mirroring Hrm.Train.Training.HrmLoss.Compute.
-// All loss arithmetic is in double (logits and Q logits are upcast from float), as HrmLoss does.
+// stablemax_ce.cu — the ACT loss head (spec 2.1-2.2) on the device: IHrmBackend.StablemaxCe, mirroring
+// Hrm.Runtime.Loss.StablemaxCeMath. All loss arithmetic is in double (logits and Q logits are upcast from float).
 //
 // Per row b (one block), with n_b = #(labels != -100), div_b = max(n_b, 1), inv = 1 / globalBatch:
 //   per valid position t, x = logits[b, t, :] (V), y = label:
@@ -15,7 +15,7 @@
 //   qcont_b    = training ? BCE(q[b,1], target[b]) : 0
 //   dq[b,1]    = training ? 0.5 * (sigmoid(q[b,1]) - target[b]) * inv : 0
 //   BCE(x, y) = max(x, 0) - x*y + log1p(exp(-|x|))
-// A label neither -100 nor in [0, V) (the host validates labels first; HrmLoss throws) makes lm_b NaN.
+// A label neither -100 nor in [0, V) (the host validates labels first; the host backends throw) makes lm_b NaN.
 //
 // Outputs (all =):
 //   dlogits   (B,L,V) float, or null (evaluation): d(total / globalBatch) / dlogits

@@ -54,7 +54,7 @@ public sealed class BackendLoss : IDisposable
     public StablemaxCeRows Rows { get; }
 
     /// <summary>
-    /// The loss of one segment (HrmLoss.Compute's semantics) from backend buffers.
+    /// The loss of one segment (see <see cref="StablemaxCeMath"/>) from backend buffers.
     /// </summary>
     /// <param name="logits">(B, L, V) backend buffer.</param>
     /// <param name="labels">(B, L) host labels, −100 or a token in [0, V).</param>
