@@ -10,8 +10,8 @@ public sealed partial class HrmModel
     /// take the new batch's data; every row then runs one segment (recorded when training); steps are counted
     /// and halting decided. Training: halt when q_halt &gt; q_continue or at max steps, exploration forces a
     /// random minimum (2..M) with probability halt_exploration_prob, and an extra no-grad segment from the new
-    /// carry gives the continue target (with no_ACT_continue: halt when q_halt &gt; 0, no extra segment). Evaluation: halt exactly at <paramref name="maxSteps"/> (default
-    /// halt_max_steps). Logits stay in the workspace (<see cref="ReadLogits"/>).
+    /// carry gives the continue target (with no_ACT_continue: halt when q_halt &gt; 0, no extra segment). Evaluation:
+    /// halt exactly at <paramref name="maxSteps"/> (default halt_max_steps). Logits stay in the workspace (<see cref="ReadLogits"/>).
     /// </summary>
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
         ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0)

@@ -18,8 +18,8 @@ public sealed class HaltingPolicy
     /// <param name="maxSteps">Segments at which every row halts (≥ 1).</param>
     /// <param name="minSteps">Adaptive: segments before the Q head is listened to (1..maxSteps).</param>
     /// <param name="margin">Adaptive: how far q_halt must exceed q_continue (not NaN; +∞ never halts early).</param>
-    /// <exception cref="ArgumentOutOfRangeException">A bound is outside its range.</exception>
     /// <param name="haltLogitOnly">Compare q_halt alone with the margin (models trained with no_ACT_continue).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A bound is outside its range.</exception>
     public HaltingPolicy(HaltingMode mode, int maxSteps, int minSteps = 1, float margin = 0f, bool haltLogitOnly = false)
     {
         if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown halting mode");
