@@ -3,7 +3,6 @@ using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
-using Hrm.Train.Training;
 using static Hrm.Runtime.Memory.ParameterLayout;
 
 namespace Hrm.Bench.Compare;
@@ -19,9 +18,8 @@ public sealed class OurTrainingStep : IDisposable
     private readonly int _batch;
     private readonly Buf _adamM, _adamV;
     private readonly ActState _act;
-    private readonly HrmLoss _loss;
+    private readonly BackendLoss _loss;
     private readonly HrmRandom _explore = new(1);
-    private readonly float[] _logits, _dLogits, _dq;
     private int _t;
 
     public OurTrainingStep(HrmModel model, int batch)
@@ -35,10 +33,7 @@ public sealed class OurTrainingStep : IDisposable
         model.Backend.Fill(_adamM, 0f);
         model.Backend.Fill(_adamV, 0f);
         _act = new ActState(batch, a.SeqLen);
-        _loss = new HrmLoss(batch, a.SeqLen, a.VocabSize);
-        _logits = new float[batch * a.SeqLen * a.VocabSize];
-        _dLogits = new float[_logits.Length];
-        _dq = new float[2 * batch];
+        _loss = new BackendLoss(model.Backend, batch, a.SeqLen, a.VocabSize, LossType.StablemaxCrossEntropy);
     }
 
     /// <summary>One step; returns the loss total (sum over rows).</summary>
@@ -46,11 +41,9 @@ public sealed class OurTrainingStep : IDisposable
     {
         HrmConfig a = _m.Config;
         _m.ActStep(_act, tokens, ids, labels, training: true, _explore);
-        _m.ReadLogits(_logits);
-        LossParts parts = _loss.Compute(_logits, _act.Labels, _act.QHalt, _act.QContinue, _act.TargetQContinue,
-            training: !_m.Config.NoActContinue, globalBatch: _batch, _dLogits, _dq);
-        _m.Backend.Upload(_dLogits, _m.LogitsGrad);
-        _m.Backend.Upload(_dq, _m.QGrad);
+        // As the trainer runs it: the loss on the backend's logits, gradients left in LogitsGrad/QGrad.
+        LossParts parts = _loss.Compute(_m.Ws.Logits, _act.Labels, _m.Ws.Q, _act.TargetQContinue,
+            training: !_m.Config.NoActContinue, globalBatch: _batch, _m.LogitsGrad, _m.QGrad);
         _m.ZeroGrads();
         _m.Backward();
         _m.Backend.AdamATan2Step(_m.Params.Slice(0, _m.Layout.DenseElements), _m.Grads, _adamM, _adamV,
@@ -63,6 +56,7 @@ public sealed class OurTrainingStep : IDisposable
 
     public void Dispose()
     {
+        _loss.Dispose();
         _m.Backend.Free(_adamM);
         _m.Backend.Free(_adamV);
     }
