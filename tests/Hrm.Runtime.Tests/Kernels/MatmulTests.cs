@@ -181,6 +181,40 @@ public sealed unsafe class MatmulTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(82, 512, 1536)]
+    [InlineData(82, 1536, 512)]
+    [InlineData(1, 512, 11)]
+    [InlineData(15, 45, 33)]
+    [InlineData(97, 70, 130)]
+    public void FewRowsForward_IsBitwiseTheGeneralPath_RowByRow(int m, int k, int n)
+    {
+        // Row i of the output must not depend on how many rows are in the batch: the first m rows of a batch big
+        // enough for the general path equal, bit for bit, the same rows computed alone (few-rows path).
+        int big = Gemm.FewRowsMaxPackedA / k + 64;
+        Assert.True(Gemm.FewRows(m, k, Gemm.Best) || Gemm.Best == GemmPath.Scalar, "m rows take the few-rows path");
+        Assert.False(Gemm.FewRows(big, k, Gemm.Best));
+        float[] x = TestData.Floats(80, big * k), w = TestData.Floats(81, n * k);
+        var all = new float[big * n];
+        float[] few = TestData.Floats(82, m * n); // garbage: must be overwritten
+        CpuOps.MatmulForward(all, x, w, big, k, n, _pool);
+        CpuOps.MatmulForward(few, x.AsSpan(0, m * k), w, m, k, n, _pool);
+        Assert.Equal(all.AsSpan(0, m * n).ToArray(), few);
+        TensorAssert.Close(RefForward(x[..(m * k)], w, m, k, n), few, Atol, Rtol, MaxNmse, "out");
+        foreach (GemmPath path in new[] { GemmPath.Vector256 })
+        {
+            if (Gemm.Best == GemmPath.Scalar) break;
+            var all256 = new float[big * n];
+            var few256 = new float[m * n];
+            fixed (float* px = x, pw = w, pa = all256, pf = few256)
+            {
+                Gemm.Forward(pa, px, pw, big, k, n, _pool, path);
+                Gemm.Forward(pf, px, pw, m, k, n, _pool, path);
+            }
+            Assert.Equal(all256.AsSpan(0, m * n).ToArray(), few256);
+        }
+    }
+
     [Fact]
     public void SteadyStateCalls_AllocateNothing()
     {

@@ -24,7 +24,8 @@ internal enum GemmPath
 /// C (rows×cols) (+)= A (rows×red) · B (red×cols), computed in MR×NR register tiles (14×32 on Vector512) from
 /// A packed into MR-row micro-panels (MR floats per reduction step) and B packed into NR-column panels:
 /// <list type="bullet">
-/// <item>forward: C = out (M,N); A = inp, packed per task; B = Wᵀ, packed once per call (16×16 transposes);</item>
+/// <item>forward: C = out (M,N); A = inp, packed per task; B = Wᵀ, packed once per call (16×16 transposes); with
+/// few rows (batch-1 inference) B is packed panel by panel inside the tiles instead (GemmFewRows.cs);</item>
 /// <item>dinp: C = dinp (M,K); A = dout, packed per task; B = W, packed once per call;</item>
 /// <item>dweight: C = dweight (N,K), accumulated; M is cut into chunks of <see cref="Kc"/> rows, and for each chunk
 /// doutᵀ and inp are packed by all threads (rows of dout and inp read contiguously), then the tiles run.</item>
@@ -34,7 +35,7 @@ internal enum GemmPath
 /// reduction runs in order, in fixed chunks of <see cref="Kc"/>, so results are bitwise identical for any thread
 /// count, tile split or claiming order.
 /// </summary>
-internal static unsafe class Gemm
+internal static unsafe partial class Gemm
 {
     /// <summary>Reduction chunk.</summary>
     internal const int Kc = 512;
@@ -67,6 +68,11 @@ internal static unsafe class Gemm
         GemmScratch scratch = GemmScratch.For(pool);
         lock (scratch.Gate)
         {
+            if (FewRows(m, k, path))
+            {
+                ForwardFewRows(output, inp, weight, m, k, n, pool, path, scratch);
+                return;
+            }
             float* packed = PackB(scratch, pool, path, weight, k, red: k, cols: n, transposed: true);
             var job = new GemmJob(path, rows: m, cols: n, red: k, accumulate: false)
             {
@@ -243,62 +249,73 @@ internal static unsafe class Gemm
                     {
                         int r = mi * mr, rh = Math.Min(mr, Rows - r);
                         float* a = APacked ? A + ((nint)mi * Red + kk) * mr : ap + (nint)(mi - mic0) * mr * kl;
-                        float* cp = C + r * Ldc + c0;
-                        if (rh == mr && cw == nr)
-                        {
-                            Kernel(a, bp, cp, Ldc, kl, load);
-                        }
-                        else
-                        {
-                            if (load)
-                            {
-                                for (int i = 0; i < mr; i++)
-                                {
-                                    for (int j = 0; j < nr; j++)
-                                        ct[i * nr + j] = i < rh && j < cw ? cp[i * Ldc + j] : 0f;
-                                }
-                            }
-                            Kernel(a, bp, ct, nr, kl, load);
-                            for (int i = 0; i < rh; i++)
-                            {
-                                for (int j = 0; j < cw; j++) cp[i * Ldc + j] = ct[i * nr + j];
-                            }
-                        }
+                        KernelTile(Path, a, bp, C + r * Ldc + c0, Ldc, ct, rh, cw, kl, load, null, 0);
                     }
                 }
             }
         }
 
-        private readonly void Kernel(float* a, float* b, float* c, nint ldc, int kc, bool load)
-        {
-            if (Path == GemmPath.Vector512) GemmKernels.Kernel512(a, b, 32, c, ldc, kc, load);
-            else GemmKernels.Kernel256(a, b, 16, c, ldc, kc, load);
-        }
+        private readonly void PackA(float* dst, int r, int kk, int kl) =>
+            PackMicroPanel(Path, dst, A, ARowStride, Rows, r, kk, kl);
+    }
 
-        /// <summary>
-        /// Rows r..r+MR (zero past Rows), reduction kk..kk+kl of the row-major A into dst[p·MR + i]. On Vector512,
-        /// with 16 rows available, 16×16 transposes with a destination stride of MR: each writes two floats past
-        /// its MR, which the next step (or the next micro-panel, or the scratch slack) overwrites.
-        /// </summary>
-        private readonly void PackA(float* dst, int r, int kk, int kl)
+    /// <summary>
+    /// One MR×NR tile: the kernel straight into C when the tile is whole, else through the tile scratch
+    /// <paramref name="ct"/> (rh valid rows, cw valid columns). pf/pfLines: see <see cref="GemmKernels.Kernel512"/>.
+    /// </summary>
+    private static void KernelTile(GemmPath path, float* a, float* b, float* cp, nint ldc, float* ct, int rh, int cw,
+        int kl, bool load, byte* pf, int pfLines)
+    {
+        int mr = MrOf(path), nr = NrOf(path);
+        if (rh == mr && cw == nr)
         {
-            int mr = Mr, rh = Math.Min(mr, Rows - r);
-            float* src = A + r * ARowStride + kk;
-            int pv = 0;
-            if (Path == GemmPath.Vector512 && r + 16 <= Rows)
+            Kernel(path, a, b, cp, ldc, kl, load, pf, pfLines);
+            return;
+        }
+        if (load)
+        {
+            for (int i = 0; i < mr; i++)
             {
-                pv = kl & ~15;
-                for (int p = 0; p < pv; p += 16) GemmKernels.Transpose16x16(src + p, ARowStride, dst + p * mr, mr);
+                for (int j = 0; j < nr; j++) ct[i * nr + j] = i < rh && j < cw ? cp[i * ldc + j] : 0f;
             }
-            for (int i = 0; i < rh; i++)
-            {
-                float* s = src + i * ARowStride;
-                for (int p = pv; p < kl; p++) dst[p * mr + i] = s[p];
-            }
-            for (int i = rh; i < mr; i++)
-            {
-                for (int p = pv; p < kl; p++) dst[p * mr + i] = 0f;
-            }
+        }
+        Kernel(path, a, b, ct, nr, kl, load, pf, pfLines);
+        for (int i = 0; i < rh; i++)
+        {
+            for (int j = 0; j < cw; j++) cp[i * ldc + j] = ct[i * nr + j];
+        }
+    }
+
+    private static void Kernel(GemmPath path, float* a, float* b, float* c, nint ldc, int kc, bool load, byte* pf,
+        int pfLines)
+    {
+        if (path == GemmPath.Vector512) GemmKernels.Kernel512(a, b, 32, c, ldc, kc, load, pf, pfLines);
+        else GemmKernels.Kernel256(a, b, 16, c, ldc, kc, load);
+    }
+
+    /// <summary>
+    /// Rows r..r+MR (zero past <paramref name="rows"/>), reduction kk..kk+kl of the row-major A (row stride lda) into
+    /// dst[p·MR + i]. On Vector512, with 16 rows available, 16×16 transposes with a destination stride of MR: each
+    /// writes two floats past its MR, which the next step (or the next micro-panel, or the scratch slack) overwrites.
+    /// </summary>
+    private static void PackMicroPanel(GemmPath path, float* dst, float* a, nint lda, int rows, int r, int kk, int kl)
+    {
+        int mr = MrOf(path), rh = Math.Min(mr, rows - r);
+        float* src = a + r * lda + kk;
+        int pv = 0;
+        if (path == GemmPath.Vector512 && r + 16 <= rows)
+        {
+            pv = kl & ~15;
+            for (int p = 0; p < pv; p += 16) GemmKernels.Transpose16x16(src + p, lda, dst + p * mr, mr);
+        }
+        for (int i = 0; i < rh; i++)
+        {
+            float* s = src + i * lda;
+            for (int p = pv; p < kl; p++) dst[p * mr + i] = s[p];
+        }
+        for (int i = rh; i < mr; i++)
+        {
+            for (int p = pv; p < kl; p++) dst[p * mr + i] = 0f;
         }
     }
 
@@ -456,39 +473,44 @@ internal static unsafe class Gemm
             }
         }
 
-        /// <summary>Panel pj of Wᵀ: source rows pj·NR.. (contiguous along p) become columns.</summary>
-        private void PackTransposedPanel(int pj)
+        private void PackTransposedPanel(int pj) =>
+            PackPanelTransposed(_path, _dst + (nint)pj * _red * _nr, _src, _ld, _red, _cols, pj);
+    }
+
+    /// <summary>
+    /// Panel pj of Bᵀ (B(p, j) = src[j·ld + p], <paramref name="cols"/> source rows, zero past them) into
+    /// panel[p·NR + j]: source rows pj·NR.. (contiguous along p) become columns.
+    /// </summary>
+    private static void PackPanelTransposed(GemmPath path, float* panel, float* src, nint ld, int red, int cols, int pj)
+    {
+        int nr = NrOf(path);
+        int j = 0;
+        if (path == GemmPath.Vector512)
         {
-            int nr = _nr, red = _red;
-            float* panel = _dst + (nint)pj * red * nr;
-            int j = 0;
-            if (_path == GemmPath.Vector512)
+            // 16×16 register transposes for full groups of 16 source rows; scalar for the p tail.
+            int pv = red & ~15;
+            for (; j + 16 <= nr && pj * nr + j + 16 <= cols; j += 16)
             {
-                // 16×16 register transposes for full groups of 16 source rows; scalar for the p tail.
-                int pv = red & ~15;
-                for (; j + 16 <= nr && pj * nr + j + 16 <= _cols; j += 16)
+                float* s = src + (nint)(pj * nr + j) * ld;
+                for (int p = 0; p < pv; p += 16) GemmKernels.Transpose16x16(s + p, ld, panel + p * nr + j, nr);
+                for (int jj = 0; jj < 16; jj++)
                 {
-                    float* s = _src + (nint)(pj * nr + j) * _ld;
-                    for (int p = 0; p < pv; p += 16) GemmKernels.Transpose16x16(s + p, _ld, panel + p * nr + j, nr);
-                    for (int jj = 0; jj < 16; jj++)
-                    {
-                        for (int p = pv; p < red; p++) panel[p * nr + j + jj] = s[jj * _ld + p];
-                    }
+                    for (int p = pv; p < red; p++) panel[p * nr + j + jj] = s[jj * ld + p];
                 }
             }
-            for (; j < nr; j++)
+        }
+        for (; j < nr; j++)
+        {
+            int row = pj * nr + j;
+            float* d = panel + j;
+            if (row < cols)
             {
-                int row = pj * nr + j;
-                float* d = panel + j;
-                if (row < _cols)
-                {
-                    float* s = _src + row * _ld;
-                    for (int p = 0; p < red; p++) d[p * nr] = s[p];
-                }
-                else
-                {
-                    for (int p = 0; p < red; p++) d[p * nr] = 0f;
-                }
+                float* s = src + row * ld;
+                for (int p = 0; p < red; p++) d[p * nr] = s[p];
+            }
+            else
+            {
+                for (int p = 0; p < red; p++) d[p * nr] = 0f;
             }
         }
     }

@@ -1,0 +1,131 @@
+using System.Runtime.CompilerServices;
+using Hrm.Runtime.Threading;
+
+namespace Hrm.Runtime.Backends.Cpu;
+
+/// <summary>
+/// The forward product for few rows (batch-1 inference: M = 82 for Sudoku), where the weights, not the rows,
+/// are the traffic: each W is read from memory once per call and used for only M rows. The general path packs the
+/// whole Wᵀ into shared scratch in a pass of its own and then streams the packed copy back, so every weight
+/// crosses the memory bus three times and nothing overlaps the FMAs. Here every thread packs all of A once into
+/// its own scratch (A is small), then, panel by panel of its columns, transposes the panel's NR weight rows into
+/// an L2-resident buffer and runs all MR-row micro-panels on it while each kernel call prefetches a share of the
+/// next panel's weight rows (contiguous in W). Same tiles, same reduction order (chunks of <see cref="Kc"/>,
+/// p in order), so the results are bitwise identical to the general path, for any thread count.
+/// </summary>
+internal static unsafe partial class Gemm
+{
+    /// <summary>Most floats of packed A (all rows, all of K) one thread keeps: 1 MiB, half of a 2 MiB L2.</summary>
+    internal const int FewRowsMaxPackedA = 1 << 18;
+
+    /// <summary>Whether <see cref="Forward"/> takes the few-rows path for these sizes.</summary>
+    internal static bool FewRows(int m, int k, GemmPath path)
+    {
+        int mr = MrOf(path);
+        return path != GemmPath.Scalar && (long)(m + mr - 1) / mr * mr * k <= FewRowsMaxPackedA;
+    }
+
+    /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ for few rows; the caller holds the scratch gate.</summary>
+    private static void ForwardFewRows(float* output, float* inp, float* weight, int m, int k, int n, WorkerPool pool,
+        GemmPath path, GemmScratch scratch)
+    {
+        var job = new FewRowsJob(path, output, inp, weight, m, k, n);
+        int threads = pool.ThreadCount;
+        job.Tiles = Math.Min(job.ColPanels, 4 * threads);
+        job.Scratch = scratch.PerThread(job.ScratchStride, threads);
+        int next = 0;
+        job.Next = &next;
+        pool.Run(&job, Math.Min(threads, job.Tiles));
+    }
+
+    /// <summary>Tiles are groups of column panels, claimed dynamically; a thread packs A on its first claim.</summary>
+    private struct FewRowsJob : IParallelJob
+    {
+        private readonly GemmPath _path;
+        private readonly int _mr, _nr, _rows, _cols, _red, _rowMicro;
+
+        /// <summary>out (rows, cols); inp (rows, red); weight (cols, red).</summary>
+        private readonly float* _out, _inp, _weight;
+
+        /// <summary>Per thread: packed A [chunks][rowMicro][kl·MR], one B panel [red·NR], an edge tile [MR·NR].</summary>
+        private readonly nint _apFloats, _bpFloats;
+
+        public FewRowsJob(GemmPath path, float* output, float* inp, float* weight, int rows, int red, int cols)
+        {
+            _path = path;
+            _mr = MrOf(path);
+            _nr = NrOf(path);
+            _out = output;
+            _inp = inp;
+            _weight = weight;
+            _rows = rows;
+            _red = red;
+            _cols = cols;
+            _rowMicro = (rows + _mr - 1) / _mr;
+            ColPanels = (cols + _nr - 1) / _nr;
+            // + 16: the 16-row transposes of the packing write two floats past a micro-panel.
+            _apFloats = RoundUp16((nint)_rowMicro * _mr * red) + 16;
+            _bpFloats = RoundUp16((nint)red * _nr);
+            ScratchStride = _apFloats + _bpFloats + RoundUp16((nint)_mr * _nr);
+        }
+
+        public int ColPanels { get; }
+
+        public nint ScratchStride { get; }
+
+        public int Tiles;
+        public int* Next;
+        public float* Scratch;
+
+        public readonly void Execute(int thread)
+        {
+            float* ap = Scratch + thread * ScratchStride;
+            float* bp = ap + _apFloats;
+            float* ct = bp + _bpFloats;
+            bool packed = false;
+            int tile;
+            while ((tile = Interlocked.Increment(ref *Next) - 1) < Tiles)
+            {
+                if (!packed)
+                {
+                    for (int kk = 0; kk < _red; kk += Kc)
+                    {
+                        int kl = Math.Min(Kc, _red - kk);
+                        for (int mi = 0; mi < _rowMicro; mi++)
+                            PackMicroPanel(_path, PackedA(ap, mi, kk, kl), _inp, _red, _rows, mi * _mr, kk, kl);
+                    }
+                    packed = true;
+                }
+                int pan0 = (int)((long)tile * ColPanels / Tiles), pan1 = (int)((long)(tile + 1) * ColPanels / Tiles);
+                for (int pj = pan0; pj < pan1; pj++) Panel(pj, ap, bp, ct);
+            }
+        }
+
+        private readonly float* PackedA(float* ap, int mi, int kk, int kl) =>
+            ap + (nint)_rowMicro * _mr * kk + (nint)mi * _mr * kl;
+
+        /// <summary>Column panel pj: pack its weight rows, then every micro-panel and reduction chunk on it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Panel(int pj, float* ap, float* bp, float* ct)
+        {
+            int mr = _mr, nr = _nr;
+            PackPanelTransposed(_path, bp, _weight, _red, _red, _cols, pj);
+            int c0 = pj * nr, cw = Math.Min(nr, _cols - c0);
+            // The next panel's weight rows are one contiguous block; each kernel call prefetches its share.
+            long nextLines = pj + 1 < ColPanels ? (long)Math.Min(nr, _cols - c0 - nr) * _red * sizeof(float) / 64 : 0;
+            byte* next = (byte*)(_weight + (nint)(c0 + nr) * _red);
+            int calls = _rowMicro * ((_red + Kc - 1) / Kc), call = 0;
+            for (int kk = 0; kk < _red; kk += Kc)
+            {
+                int kl = Math.Min(Kc, _red - kk);
+                for (int mi = 0; mi < _rowMicro; mi++, call++)
+                {
+                    long l0 = nextLines * call / calls, l1 = nextLines * (call + 1) / calls;
+                    int r = mi * mr;
+                    KernelTile(_path, PackedA(ap, mi, kk, kl), bp + (nint)kk * nr, _out + (nint)r * _cols + c0, _cols,
+                        ct, Math.Min(mr, _rows - r), cw, kl, load: kk > 0, next + l0 * 64, (int)Math.Min(l1 - l0, kl));
+                }
+            }
+        }
+    }
+}
