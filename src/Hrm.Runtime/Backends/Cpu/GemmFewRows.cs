@@ -82,38 +82,46 @@ internal static unsafe partial class Gemm
             float* ap = Scratch + thread * ScratchStride;
             float* bp = ap + _apFloats;
             float* ct = bp + _bpFloats;
-            bool packed = false;
-            int tile;
-            while ((tile = Interlocked.Increment(ref *Next) - 1) < Tiles)
+            int tile = Interlocked.Increment(ref *Next) - 1;
+            if (tile >= Tiles) return;
+            for (int kk = 0; kk < _red; kk += Kc)
             {
-                if (!packed)
+                int kl = Math.Min(Kc, _red - kk);
+                for (int mi = 0; mi < _rowMicro; mi++)
+                    PackMicroPanel(_path, PackedA(ap, mi, kk, kl), _inp, _red, _rows, mi * _mr, kk, kl);
+            }
+            while (tile < Tiles)
+            {
+                int pan1 = FirstPanel(tile + 1), next = tile;
+                for (int pj = FirstPanel(tile); pj < pan1; pj++)
                 {
-                    for (int kk = 0; kk < _red; kk += Kc)
-                    {
-                        int kl = Math.Min(Kc, _red - kk);
-                        for (int mi = 0; mi < _rowMicro; mi++)
-                            PackMicroPanel(_path, PackedA(ap, mi, kk, kl), _inp, _red, _rows, mi * _mr, kk, kl);
-                    }
-                    packed = true;
+                    // The last panel of a tile claims the next tile, so that it can prefetch that tile's first panel.
+                    if (pj == pan1 - 1) next = Interlocked.Increment(ref *Next) - 1;
+                    int prefetch = pj < pan1 - 1 ? pj + 1 : next < Tiles ? FirstPanel(next) : -1;
+                    Panel(pj, prefetch, ap, bp, ct);
                 }
-                int pan0 = (int)((long)tile * ColPanels / Tiles), pan1 = (int)((long)(tile + 1) * ColPanels / Tiles);
-                for (int pj = pan0; pj < pan1; pj++) Panel(pj, ap, bp, ct);
+                tile = next;
             }
         }
+
+        private readonly int FirstPanel(int tile) => (int)((long)tile * ColPanels / Tiles);
 
         private readonly float* PackedA(float* ap, int mi, int kk, int kl) =>
             ap + (nint)_rowMicro * _mr * kk + (nint)mi * _mr * kl;
 
-        /// <summary>Column panel pj: pack its weight rows, then every micro-panel and reduction chunk on it.</summary>
+        /// <summary>
+        /// Column panel pj: pack its weight rows, then every micro-panel and reduction chunk on it, while the kernel
+        /// calls prefetch panel <paramref name="prefetch"/> (none when negative).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Panel(int pj, float* ap, float* bp, float* ct)
+        private readonly void Panel(int pj, int prefetch, float* ap, float* bp, float* ct)
         {
             int mr = _mr, nr = _nr;
             PackPanelTransposed(_path, bp, _weight, _red, _red, _cols, pj);
             int c0 = pj * nr, cw = Math.Min(nr, _cols - c0);
-            // The next panel's weight rows are one contiguous block; each kernel call prefetches its share.
-            long nextLines = pj + 1 < ColPanels ? (long)Math.Min(nr, _cols - c0 - nr) * _red * sizeof(float) / 64 : 0;
-            byte* next = (byte*)(_weight + (nint)(c0 + nr) * _red);
+            // A panel's weight rows are one contiguous block; each kernel call prefetches its share.
+            long nextLines = prefetch >= 0 ? (long)Math.Min(nr, _cols - prefetch * nr) * _red * sizeof(float) / 64 : 0;
+            byte* next = prefetch >= 0 ? (byte*)(_weight + (nint)prefetch * nr * _red) : null;
             int calls = _rowMicro * ((_red + Kc - 1) / Kc), call = 0;
             for (int kk = 0; kk < _red; kk += Kc)
             {
