@@ -55,7 +55,7 @@ public static class CompareCommand
             Add(() => cases.SegmentForward(sudoku, "Sudoku", 1, reps: 15, target: null));
             Add(() => cases.SegmentForward(sudoku, "Sudoku", 64, reps: 3, target: 1.2));
             Add(() => cases.SegmentForward(maze, "Maze/ARC", 4, reps: 3, target: null));
-            Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 5, target: 1.5));
+            Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 9, target: 1.5));
             Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 3, target: 1.3));
             Add(() => cases.Gemm(64 * 82, 512, 1536, reps: 15, target: 0.9));
             Add(() => cases.Gemm(64 * 82, 512, 3072, reps: 15, target: 0.9));
