@@ -11,7 +11,8 @@ namespace Hrm.Bench;
 /// <summary>
 /// Throughput probe of the CPU GEMM (not a BenchmarkDotNet benchmark): GFLOP/s of MatmulForward and
 /// MatmulBackward on the HRM shapes with a 2-thread pool, next to the machine's FMA peak measured with a
-/// register-only Vector512 FMA loop. Rows: batch 64, 32 and 1 of the Sudoku config (M = B·82).
+/// register-only Vector512 FMA loop. Rows: batch 64, 32 and 1 of the Sudoku config (M = B·82), the same weights
+/// every call; then batch 1 as a solve sees it, with the weights streaming from memory.
 /// </summary>
 public static unsafe class GemmProbe
 {
@@ -38,6 +39,45 @@ public static unsafe class GemmProbe
                 string f = Inv($"{fwd:F1} ({fwdBest:F1})"), b = Inv($"{bwd:F1} ({bwdBest:F1})");
                 output.WriteLine(Inv($"{m,6} {k,6} {n,6} {f,16} {pf,5:F0}% {b,16} {pb,5:F0}%"));
             }
+        }
+        output.WriteLine(Inv(
+            $"Batch 1 as in a solve (M = 82, a different weight each call, {StreamedBytes >> 20} MiB of weight copies cycled, so they come from memory):"));
+        foreach ((int k, int n) in ((int, int)[])[(512, 1536), (512, 512), (512, 3072), (1536, 512)])
+        {
+            double fwd = StreamedForward(pool, 82, k, n);
+            output.WriteLine(Inv($"{82,6} {k,6} {n,6} {fwd,16:F1} {100 * fwd / peak2,5:F0}%"));
+        }
+    }
+
+    /// <summary>About the Sudoku model's 27M fp32 weights: more than a segment's worth, read once per call.</summary>
+    private const long StreamedBytes = 128L << 20;
+
+    /// <summary>Median forward GFLOP/s when every call multiplies by the next of enough weight copies.</summary>
+    private static double StreamedForward(WorkerPool pool, int m, int k, int n)
+    {
+        int copies = (int)Math.Max(2, StreamedBytes / ((long)n * k * sizeof(float)));
+        var ws = new float*[copies];
+        float* x = Alloc((long)m * k, 1), y = Alloc((long)m * n, 3);
+        try
+        {
+            for (int i = 0; i < copies; i++) ws[i] = Alloc((long)n * k, 10 + i);
+            var xs = new Span<float>(x, m * k);
+            var ys = new Span<float>(y, m * n);
+            var times = new double[3 * copies];
+            for (int r = -copies; r < times.Length; r++)
+            {
+                var w = new Span<float>(ws[(r + copies) % copies], n * k);
+                long t0 = Stopwatch.GetTimestamp();
+                CpuOps.MatmulForward(ys, xs, w, m, k, n, pool);
+                if (r >= 0) times[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+            return 2.0 * m * k * n / Median(times) / 1e9;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(x);
+            NativeMemory.AlignedFree(y);
+            foreach (float* w in ws) NativeMemory.AlignedFree(w);
         }
     }
 
