@@ -10,7 +10,8 @@ namespace Hrm.Runtime.Backends.Cpu;
 /// crosses the memory bus three times and nothing overlaps the FMAs. Here every thread packs all of A once into
 /// its own scratch (A is small), then, panel by panel of its columns, transposes the panel's NR weight rows into
 /// an L2-resident buffer and runs all MR-row micro-panels on it while each kernel call prefetches a share of the
-/// next panel's weight rows (contiguous in W). Same tiles, same reduction order (chunks of <see cref="Kc"/>,
+/// next panel's weight rows (contiguous in W; Vector512 kernel only). Measured in docs/benchmarks.md (2026-11-29
+/// notes): 1.3x on the batch-1 forward GEMMs. Same tiles, same reduction order (chunks of <see cref="Kc"/>,
 /// p in order), so the results are bitwise identical to the general path, for any thread count.
 /// </summary>
 internal static unsafe partial class Gemm
