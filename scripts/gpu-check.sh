@@ -32,7 +32,8 @@ build() {
         local name="${app%%:*}" proj="${app#*:}"
         echo "== publish $proj -> gpu-check/publish/$name"
         # --artifacts-path keeps the RID-specific restore and build out of the projects' own bin/ and obj/.
-        dotnet publish "$ROOT/$proj" -c Release -r linux-x64 --self-contained true --nologo -v quiet \
+        # HrmNoTorch: hrm-bench without the TorchSharp baseline (`compare`): libtorch alone is 460 MB.
+        dotnet publish "$ROOT/$proj" -c Release -r linux-x64 --self-contained true --nologo -v quiet -p:HrmNoTorch=true \
             --artifacts-path "$out/artifacts" -o "$out/publish/$name" || die "dotnet publish $proj failed"
     done
     rm -rf "$out/artifacts"

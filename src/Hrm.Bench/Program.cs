@@ -28,7 +28,13 @@ if (args.Length > 0 && args[0] == "attention")
 }
 if (args.Length > 0 && args[0] == "compare")
 {
+#if HRM_NO_TORCH
+    Console.Error.WriteLine("hrm-bench compare: this build has no TorchSharp baseline (built with -p:HrmNoTorch=true, " +
+        "as scripts/gpu-check.sh does); run it from the repository: dotnet run --project src/Hrm.Bench -c Release -- compare");
+    return 2;
+#else
     return Hrm.Bench.Compare.CompareCommand.Run(args, Console.Out);
+#endif
 }
 if (args.Length > 0 && args[0] == "gpu")
 {
