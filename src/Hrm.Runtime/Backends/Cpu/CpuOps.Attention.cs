@@ -7,13 +7,30 @@ namespace Hrm.Runtime.Backends.Cpu;
 
 public static unsafe partial class CpuOps
 {
-    // Keys are processed in tiles of 64, transposed to (HS, 64) so 64 scores of one query are 4 vectors of FMAs.
-    private const int KeyTile = 64;
+    // Keys are processed in tiles of whole 16-key vectors, each transposed to (HS, W) so the W scores of one query
+    // are W/16 vectors of FMAs: full tiles of as many vectors as a per-tile budget of floats allows (at least 4,
+    // at most 16), then one ragged tile of the vectors left. T = 82 with 16-wide heads is one tile of 6 vectors
+    // (96 lanes, where fixed 64-key tiles computed 128), with 64-wide heads tiles of 64 + 32 keys. Fewer tiles also
+    // means fewer online-softmax rescales (forward) and fewer passes over all queries (backward).
+    private const int MaxKeyVectors = 16;          // at most 256 keys per tile
+    private const int MinKeyVectors = 4;           // 64 keys per tile even past the budget (large heads)
+    // One (HS, W) tile: 16 KB (forward kt + vc, backward 5 such tiles, stay in L1/L2). Measured on the 2-core
+    // machine: 8192 or 16384 were no faster for T = 82 and slower for T = 901 (64-wide heads).
+    private const int TileFloats = 4096;
+
+    /// <summary>Keys per full tile (a multiple of 16) when one (HS, W) tile may hold <paramref name="budget"/>
+    /// floats, capped at the padded key count.</summary>
+    private static int KeyTileWidth(int t, int hs, int budget)
+    {
+        int perTile = Math.Clamp(budget / (16 * Math.Max(hs, 1)), MinKeyVectors, MaxKeyVectors);
+        return 16 * Math.Max(1, Math.Min(perTile, (t + 15) / 16));
+    }
 
     /// <summary>
     /// Non-causal softmax attention, scale 1/sqrt(HS). qkv (B,T,3C) = [Q|K|V] per row, heads of HS contiguous.
     /// out (B,T,C); lse (B,NH,T) = log Σ_j exp(s_ij) kept for the backward. Flash-style: per (batch, head, query
-    /// range) task, key tiles of 64 with an online softmax; no more than one tile of scores per query exists.
+    /// range) task, key tiles (<see cref="KeyTileWidth"/>) with an online softmax; no more than one tile of scores per
+    /// query exists.
     /// </summary>
     public static void AttentionForward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,
         int batch, int t, int nh, int hs, WorkerPool pool)
@@ -104,7 +121,8 @@ public static unsafe partial class CpuOps
             float* o = Out + (long)b * T * c + (long)h * Hs;
             float* lse = Lse + (long)bh * T;
 
-            int need = 2 * Hs * KeyTile + 2 * nq + 2 * KeyTile + nq * Hs;
+            int w = KeyTileWidth(T, Hs, TileFloats);
+            int need = 2 * Hs * w + 2 * nq + 2 * w + nq * Hs;
             float* buf;
             if (need <= MaxStackFloats)
             {
@@ -115,12 +133,12 @@ public static unsafe partial class CpuOps
             {
                 buf = HeapScratch(need);
             }
-            // kt: key tile transposed (HS,64); vc: value tile contiguous (64,HS). Copies keep the hot tile in L1:
-            // rows of qkv are 3C floats apart, a stride that maps them onto a few cache sets. acc (nq,HS): the
+            // kt: key tile transposed (HS, w); vc: value tile contiguous (w, HS). Copies keep the hot tile in L1:
+            // rows of qkv are 3C floats apart, a stride that maps them onto a few cache sets. acc (nq, HS): the
             // unnormalised outputs, private to the task (accumulating in `out` itself shared cache lines between
-            // the tasks of neighbouring heads — 3x slower on 2 threads than on 1 with 16-wide heads).
-            float* kt = buf, vc = kt + Hs * KeyTile, m = vc + Hs * KeyTile, l = m + nq, s0 = l + nq, s1 = s0 + KeyTile;
-            float* acc = s1 + KeyTile;
+            // the tasks of neighbouring heads — 3x slower on 2 threads than on 1 with 16-wide heads). s0, s1 (w).
+            float* kt = buf, vc = kt + Hs * w, m = vc + Hs * w, l = m + nq, s0 = l + nq, s1 = s0 + w;
+            float* acc = s1 + w;
 
             for (int i = 0; i < nq; i++)
             {
@@ -128,25 +146,26 @@ public static unsafe partial class CpuOps
                 l[i] = 0;
             }
             new Span<float>(acc, nq * Hs).Clear();
-            for (int j0 = 0; j0 < T; j0 += KeyTile)
+            for (int j0 = 0; j0 < T; j0 += w)
             {
-                int kn = Math.Min(KeyTile, T - j0);
-                TransposeTile(kt, k + j0 * stride, stride, kn, Hs);
+                int kn = Math.Min(w, T - j0), nv = (kn + 15) / 16;
+                TransposeTile(kt, 16 * nv, k + j0 * stride, stride, kn, Hs);
                 CopyTile(vc, v + j0 * stride, stride, kn, Hs);
                 int i = 0;
                 for (; i + 1 < nq; i += 2)
                 {
                     long r = i0 + i;
-                    Scores2(q + r * stride, q + (r + 1) * stride, kt, Hs, Scale, s0, s1);
-                    float a0 = SoftmaxTile(s0, kn, m + i, l + i);
-                    float a1 = SoftmaxTile(s1, kn, m + i + 1, l + i + 1);
+                    Scores2(q + r * stride, q + (r + 1) * stride, kt, nv, Hs, Scale, s0, s1);
+                    float a0 = SoftmaxTile(s0, kn, nv, m + i, l + i);
+                    float a1 = SoftmaxTile(s1, kn, nv, m + i + 1, l + i + 1);
                     AccumulateRows2(acc + i * Hs, acc + (i + 1) * Hs, a0, a1, s0, s1, kn, vc, Hs, Hs);
                 }
                 if (i < nq)
                 {
-                    long r = i0 + i;
-                    Scores1(q + r * stride, kt, Hs, Scale, s0);
-                    float a0 = SoftmaxTile(s0, kn, m + i, l + i);
+                    // The odd query: the two-query kernel with the query twice (same arithmetic), s1 discarded.
+                    float* qr = q + (i0 + i) * stride;
+                    Scores2(qr, qr, kt, nv, Hs, Scale, s0, s1);
+                    float a0 = SoftmaxTile(s0, kn, nv, m + i, l + i);
                     AccumulateRows(acc + i * Hs, a0, s0, kn, vc, Hs, Hs);
                 }
             }
@@ -158,29 +177,37 @@ public static unsafe partial class CpuOps
         }
 
         /// <summary>
-        /// One key tile of the online softmax for one query: s holds 64 scaled scores (kn valid) and becomes
+        /// One key tile of the online softmax for one query: s holds nv·16 scaled scores (kn valid) and becomes
         /// exp(s − m_new) (0 past kn); the running max m and sum l are updated. Returns the factor
         /// exp(m_old − m_new) by which the query's output accumulated so far must be rescaled.
         /// </summary>
-        private static float SoftmaxTile(float* s, int kn, float* m, float* l)
+        private static float SoftmaxTile(float* s, int kn, int nv, float* m, float* l)
         {
-            for (int j = kn; j < KeyTile; j++) s[j] = float.NegativeInfinity;
-            Vector512<float> a0 = Vector512.Load(s), a1 = Vector512.Load(s + 16);
-            Vector512<float> a2 = Vector512.Load(s + 32), a3 = Vector512.Load(s + 48);
-            Vector512<float> max = Vector512.MaxNative(Vector512.MaxNative(a0, a1), Vector512.MaxNative(a2, a3));
+            for (int j = kn; j < 16 * nv; j++) s[j] = float.NegativeInfinity;
+            Vector512<float> max = Vector512.Load(s);
+            for (int v = 1; v < nv; v++) max = Vector512.MaxNative(max, Vector512.Load(s + 16 * v));
             float tileMax = HorizontalMax(max);
             float mOld = *m, mNew = MathF.Max(mOld, tileMax);
             var mv = Vector512.Create(mNew);
-            a0 = SimdMath.Exp(a0 - mv);
-            a1 = SimdMath.Exp(a1 - mv);
-            a2 = SimdMath.Exp(a2 - mv);
-            a3 = SimdMath.Exp(a3 - mv);
-            a0.Store(s);
-            a1.Store(s + 16);
-            a2.Store(s + 32);
-            a3.Store(s + 48);
+            Vector512<float> sum0 = Vector512<float>.Zero, sum1 = Vector512<float>.Zero;
+            int u = 0;
+            for (; u + 1 < nv; u += 2)
+            {
+                Vector512<float> e0 = SimdMath.Exp(Vector512.Load(s + 16 * u) - mv);
+                Vector512<float> e1 = SimdMath.Exp(Vector512.Load(s + 16 * u + 16) - mv);
+                e0.Store(s + 16 * u);
+                e1.Store(s + 16 * u + 16);
+                sum0 += e0;
+                sum1 += e1;
+            }
+            if (u < nv)
+            {
+                Vector512<float> e0 = SimdMath.Exp(Vector512.Load(s + 16 * u) - mv);
+                e0.Store(s + 16 * u);
+                sum0 += e0;
+            }
             float alpha = mOld == mNew ? 1f : SimdMath.Exp(mOld - mNew);
-            *l = *l * alpha + Vector512.Sum((a0 + a1) + (a2 + a3));
+            *l = *l * alpha + Vector512.Sum(sum0 + sum1);
             *m = mNew;
             return alpha;
         }
@@ -209,7 +236,8 @@ public static unsafe partial class CpuOps
             float* dO = DOut + oOff, o = Out + oOff;
             float* lse = Lse + (long)index * T;
 
-            int need = 5 * Hs * KeyTile + T + 4 * KeyTile;
+            int w = KeyTileWidth(T, Hs, TileFloats);
+            int need = 5 * Hs * w + T + 4 * w;
             float* buf;
             if (need <= MaxStackFloats)
             {
@@ -220,22 +248,23 @@ public static unsafe partial class CpuOps
             {
                 buf = HeapScratch(need);
             }
-            // Per key tile: K and V transposed (HS,64) for the scores, K contiguous (64,HS) for dQ, and contiguous
-            // dK, dV accumulators written to dqkv once the tile is done (qkv rows are 3C floats apart).
-            int tile = Hs * KeyTile;
-            float* kt = buf, vt = kt + tile, kc = vt + tile, dkc = kc + tile, dvc = dkc + tile, dd = dvc + tile;
-            float* p0 = dd + T, p1 = p0 + KeyTile, ds0 = p1 + KeyTile, ds1 = ds0 + KeyTile;
+            // Per key tile: K and V transposed (HS, w) for the scores, K contiguous (w, HS) for dQ, and contiguous
+            // dK, dV accumulators (w, HS) written to dqkv once the tile is done (qkv rows are 3C floats apart).
+            // dd (T); p0, p1, ds0, ds1 (w).
+            int tileFloats = Hs * w;
+            float* kt = buf, vt = kt + tileFloats, kc = vt + tileFloats, dkc = kc + tileFloats, dvc = dkc + tileFloats;
+            float* dd = dvc + tileFloats, p0 = dd + T, p1 = p0 + w, ds0 = p1 + w, ds1 = ds0 + w;
 
             for (int i = 0; i < T; i++)
             {
                 new Span<float>(dq + i * stride, Hs).Clear();
                 dd[i] = SimdMath.Dot(dO + i * c, o + i * c, Hs); // D_i = dO_i · O_i
             }
-            for (int j0 = 0; j0 < T; j0 += KeyTile)
+            for (int j0 = 0; j0 < T; j0 += w)
             {
-                int kn = Math.Min(KeyTile, T - j0);
-                TransposeTile(kt, k + j0 * stride, stride, kn, Hs);
-                TransposeTile(vt, v + j0 * stride, stride, kn, Hs);
+                int kn = Math.Min(w, T - j0), nv = (kn + 15) / 16;
+                TransposeTile(kt, 16 * nv, k + j0 * stride, stride, kn, Hs);
+                TransposeTile(vt, 16 * nv, v + j0 * stride, stride, kn, Hs);
                 CopyTile(kc, k + j0 * stride, stride, kn, Hs);
                 new Span<float>(dkc, kn * Hs).Clear();
                 new Span<float>(dvc, kn * Hs).Clear();
@@ -244,10 +273,10 @@ public static unsafe partial class CpuOps
                 {
                     float* qa = q + i * stride, qb = qa + stride, dOa = dO + i * c, dOb = dOa + c;
                     // s → p0/p1 and dP → ds0/ds1, then p = exp(s − lse), dS = p·(dP − D)·scale in place.
-                    Scores2(qa, qb, kt, Hs, Scale, p0, p1);
-                    Scores2(dOa, dOb, vt, Hs, 1f, ds0, ds1);
-                    ProbabilitiesAndScoreGrads(p0, ds0, lse[i], dd[i], Scale);
-                    ProbabilitiesAndScoreGrads(p1, ds1, lse[i + 1], dd[i + 1], Scale);
+                    Scores2(qa, qb, kt, nv, Hs, Scale, p0, p1);
+                    Scores2(dOa, dOb, vt, nv, Hs, 1f, ds0, ds1);
+                    ProbabilitiesAndScoreGrads(p0, ds0, nv, lse[i], dd[i], Scale);
+                    ProbabilitiesAndScoreGrads(p1, ds1, nv, lse[i + 1], dd[i + 1], Scale);
                     float* dqa = dq + i * stride;
                     AccumulateRows2(dqa, dqa + stride, 1f, 1f, ds0, ds1, kn, kc, Hs, Hs);
                     RankUpdate2(dkc, Hs, kn, ds0, ds1, qa, qb, Hs);
@@ -255,10 +284,11 @@ public static unsafe partial class CpuOps
                 }
                 if (i < T)
                 {
+                    // The odd query: the two-query score kernel with the query twice (same arithmetic).
                     float* qa = q + i * stride, dOa = dO + i * c;
-                    Scores1(qa, kt, Hs, Scale, p0);
-                    Scores1(dOa, vt, Hs, 1f, ds0);
-                    ProbabilitiesAndScoreGrads(p0, ds0, lse[i], dd[i], Scale);
+                    Scores2(qa, qa, kt, nv, Hs, Scale, p0, p1);
+                    Scores2(dOa, dOa, vt, nv, Hs, 1f, ds0, ds1);
+                    ProbabilitiesAndScoreGrads(p0, ds0, nv, lse[i], dd[i], Scale);
                     AccumulateRows(dq + i * stride, 1f, ds0, kn, kc, Hs, Hs);
                     for (int j = 0; j < kn; j++)
                     {
@@ -275,15 +305,15 @@ public static unsafe partial class CpuOps
             }
         }
 
-        /// <summary>s (64 scaled scores) becomes p = exp(s − lse); dp (64) becomes dS = p·(dp − D)·scale.
-        /// </summary>
+        /// <summary>s (nv·16 scaled scores) becomes p = exp(s − lse); dp (nv·16) becomes dS = p·(dp − D)·scale.
+        /// Lanes past the tile's keys hold finite garbage; the callers never read them.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void ProbabilitiesAndScoreGrads(float* s, float* dp, float lse, float d, float scale)
+        private static void ProbabilitiesAndScoreGrads(float* s, float* dp, int nv, float lse, float d, float scale)
         {
             var lv = Vector512.Create(lse);
             var dv = Vector512.Create(d);
             var sc = Vector512.Create(scale);
-            for (int j = 0; j < KeyTile; j += 16)
+            for (int j = 0; j < 16 * nv; j += 16)
             {
                 Vector512<float> p = SimdMath.Exp(Vector512.Load(s + j) - lv);
                 p.Store(s + j);
@@ -293,18 +323,18 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
-    /// dst (HS, 64) = the first kn rows (of HS floats, stride apart) transposed; columns past kn are zero.
+    /// dst (HS, ld) = the first kn rows (of HS floats, stride apart) transposed; columns kn..ld are zero.
     /// </summary>
-    private static void TransposeTile(float* dst, float* rows, long stride, int kn, int hs)
+    private static void TransposeTile(float* dst, int ld, float* rows, long stride, int kn, int hs)
     {
         for (int j = 0; j < kn; j++)
         {
             float* r = rows + j * stride;
-            for (int e = 0; e < hs; e++) dst[e * KeyTile + j] = r[e];
+            for (int e = 0; e < hs; e++) dst[e * ld + j] = r[e];
         }
-        if (kn < KeyTile)
+        if (kn < ld)
         {
-            for (int e = 0; e < hs; e++) new Span<float>(dst + e * KeyTile + kn, KeyTile - kn).Clear();
+            for (int e = 0; e < hs; e++) new Span<float>(dst + e * ld + kn, ld - kn).Clear();
         }
     }
 
@@ -315,32 +345,26 @@ public static unsafe partial class CpuOps
         for (int j = 0; j < kn; j++) Buffer.MemoryCopy(rows + j * stride, dst + j * hs, bytes, bytes);
     }
 
-    /// <summary>s (64) = scale · q · ktᵀ for one query against a transposed key tile.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Scores1(float* q, float* kt, int hs, float scale, float* s)
-    {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int e = 0; e < hs; e++)
-        {
-            var qe = Vector512.Create(q[e]);
-            float* kr = kt + e * KeyTile;
-            a0 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr), a0);
-            a1 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr + 16), a1);
-            a2 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr + 32), a2);
-            a3 = Vector512.FusedMultiplyAdd(qe, Vector512.Load(kr + 48), a3);
-        }
-        var sc = Vector512.Create(scale);
-        (a0 * sc).Store(s);
-        (a1 * sc).Store(s + 16);
-        (a2 * sc).Store(s + 32);
-        (a3 * sc).Store(s + 48);
-    }
-
     /// <summary>
-    /// Two queries at once (same arithmetic per query as <see cref="Scores1"/>, twice the FMA chains).
+    /// s0, s1 (nv·16) = scale · q · ktᵀ for two queries against a transposed key tile kt (HS, nv·16): groups of four
+    /// vectors (eight FMA chains), then two, then one. Each score is the same in-order sum over e whichever group
+    /// computes it, and the same for either query slot.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Scores2(float* q0, float* q1, float* kt, int hs, float scale, float* s0, float* s1)
+    private static void Scores2(float* q0, float* q1, float* kt, int nv, int hs, float scale, float* s0, float* s1)
+    {
+        int ld = 16 * nv, v = 0;
+        for (; v + 4 <= nv; v += 4) Scores2x4(q0, q1, kt + 16 * v, ld, hs, scale, s0 + 16 * v, s1 + 16 * v);
+        if (v + 2 <= nv)
+        {
+            Scores2x2(q0, q1, kt + 16 * v, ld, hs, scale, s0 + 16 * v, s1 + 16 * v);
+            v += 2;
+        }
+        if (v < nv) Scores2x1(q0, q1, kt + 16 * v, ld, hs, scale, s0 + 16 * v, s1 + 16 * v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scores2x4(float* q0, float* q1, float* kt, int ld, int hs, float scale, float* s0, float* s1)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
@@ -348,7 +372,7 @@ public static unsafe partial class CpuOps
         {
             var qa = Vector512.Create(q0[e]);
             var qb = Vector512.Create(q1[e]);
-            float* kr = kt + e * KeyTile;
+            float* kr = kt + e * ld;
             Vector512<float> k0 = Vector512.Load(kr), k1 = Vector512.Load(kr + 16);
             Vector512<float> k2 = Vector512.Load(kr + 32), k3 = Vector512.Load(kr + 48);
             a0 = Vector512.FusedMultiplyAdd(qa, k0, a0);
@@ -369,6 +393,43 @@ public static unsafe partial class CpuOps
         (b1 * sc).Store(s1 + 16);
         (b2 * sc).Store(s1 + 32);
         (b3 * sc).Store(s1 + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scores2x2(float* q0, float* q1, float* kt, int ld, int hs, float scale, float* s0, float* s1)
+    {
+        Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default;
+        for (int e = 0; e < hs; e++)
+        {
+            var qa = Vector512.Create(q0[e]);
+            var qb = Vector512.Create(q1[e]);
+            float* kr = kt + e * ld;
+            Vector512<float> k0 = Vector512.Load(kr), k1 = Vector512.Load(kr + 16);
+            a0 = Vector512.FusedMultiplyAdd(qa, k0, a0);
+            a1 = Vector512.FusedMultiplyAdd(qa, k1, a1);
+            b0 = Vector512.FusedMultiplyAdd(qb, k0, b0);
+            b1 = Vector512.FusedMultiplyAdd(qb, k1, b1);
+        }
+        var sc = Vector512.Create(scale);
+        (a0 * sc).Store(s0);
+        (a1 * sc).Store(s0 + 16);
+        (b0 * sc).Store(s1);
+        (b1 * sc).Store(s1 + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scores2x1(float* q0, float* q1, float* kt, int ld, int hs, float scale, float* s0, float* s1)
+    {
+        Vector512<float> a0 = default, b0 = default;
+        for (int e = 0; e < hs; e++)
+        {
+            Vector512<float> k0 = Vector512.Load(kt + e * ld);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[e]), k0, a0);
+            b0 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[e]), k0, b0);
+        }
+        var sc = Vector512.Create(scale);
+        (a0 * sc).Store(s0);
+        (b0 * sc).Store(s1);
     }
 
     /// <summary>
