@@ -20,6 +20,7 @@ public static class HrmConfigJson
         "hidden_size", "num_heads", "expansion", "H_cycles", "L_cycles", "H_layers", "L_layers",
         "halt_max_steps", "halt_exploration_prob", "puzzle_emb_ndim", "pos_encodings", "rope_theta",
         "rms_norm_eps", "vocab_size", "seq_len", "num_puzzle_identifiers", "no_ACT_continue",
+        "detach_q_head",
     ];
 
     /// <summary>Parses a JSON object; <paramref name="warnings"/> receives one line per ignored key.</summary>
@@ -68,6 +69,7 @@ public static class HrmConfigJson
                 case "seq_len": c = c with { SeqLen = Int(v, p.Name) }; break;
                 case "num_puzzle_identifiers": c = c with { NumPuzzleIdentifiers = Int(v, p.Name) }; break;
                 case "no_ACT_continue": c = c with { NoActContinue = Bool(v, p.Name) }; break;
+                case "detach_q_head": c = c with { DetachQHead = Bool(v, p.Name) }; break;
                 default:
                     if (IgnoredKeys.Contains(p.Name))
                     {
@@ -84,7 +86,7 @@ public static class HrmConfigJson
 
     /// <summary>
     /// Writes the config as a JSON object with the reference's key names (every HRM key present; <c>no_ACT_continue</c>
-    /// only when set, so default configs stay exactly the reference's).
+    /// and <c>detach_q_head</c> only when set, so default configs stay exactly the reference's).
     /// </summary>
     public static string Serialize(HrmConfig c, bool indented = false)
     {
@@ -117,6 +119,7 @@ public static class HrmConfigJson
         w.WriteNumber("seq_len", c.SeqLen);
         w.WriteNumber("num_puzzle_identifiers", c.NumPuzzleIdentifiers);
         if (c.NoActContinue) w.WriteBoolean("no_ACT_continue", true);
+        if (c.DetachQHead) w.WriteBoolean("detach_q_head", true);
         w.WriteEndObject();
     }
 

@@ -31,9 +31,20 @@ public sealed partial class HrmModel
         ModuleActs hActs = ws.HActs!, lActs = ws.LActs!;
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, p = cfg.PuzzleEmbLen, v = cfg.VocabSize;
         Buf zH = hActs.Stream[cfg.HLayers];
-        _b.LmHeadBackward(ws.DA, Grad(Names.LmHead), ws.DLogits, zH, Param(Names.LmHead), batch, t, p, c, v);
-        _b.QHeadBackward(ws.DA, Grad(Names.QHeadWeight), Grad(Names.QHeadBias), ws.DQ, zH,
-            Param(Names.QHeadWeight), batch, t, c);
+        if (cfg.DetachQHead)
+        {
+            // The Q head first: its dzH lands in DA, which the lm head then overwrites (=, prefix rows zero), so the
+            // trunk sees the lm gradient only while the Q head's weight and bias keep theirs.
+            _b.QHeadBackward(ws.DA, Grad(Names.QHeadWeight), Grad(Names.QHeadBias), ws.DQ, zH,
+                Param(Names.QHeadWeight), batch, t, c);
+            _b.LmHeadBackward(ws.DA, Grad(Names.LmHead), ws.DLogits, zH, Param(Names.LmHead), batch, t, p, c, v);
+        }
+        else
+        {
+            _b.LmHeadBackward(ws.DA, Grad(Names.LmHead), ws.DLogits, zH, Param(Names.LmHead), batch, t, p, c, v);
+            _b.QHeadBackward(ws.DA, Grad(Names.QHeadWeight), Grad(Names.QHeadBias), ws.DQ, zH,
+                Param(Names.QHeadWeight), batch, t, c);
+        }
         // H call: z_H ← H(z_H + z_L_new). Its input gradient is the gradient of z_L_new (z_H is detached).
         Buf d = ModuleBackward(_h, hActs, ws.DA);
         // L call: z_L ← L(z_L + (z_H + x)). Its input gradient is the gradient of x.

@@ -16,7 +16,7 @@ internal static class QuickstartCommand
     public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...] [--profile]";
 
     /// <summary>The band: 9x9 puzzles with this many givens (see README).</summary>
-    public const int Givens = 72;
+    public const int Givens = 60;
     public const int TrainPuzzles = 6000;
     public const int TestPuzzles = 1000;
 

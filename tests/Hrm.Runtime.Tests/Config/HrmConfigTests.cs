@@ -19,9 +19,21 @@ public class HrmConfigTests
     {
         var c = new HrmConfig { HiddenSize = 256, NumHeads = 4, HCycles = 3, PosEncodings = PosEncoding.Learned, RmsNormEps = 1e-6, SeqLen = 900, VocabSize = 12, NumPuzzleIdentifiers = 77 };
         string json = HrmConfigJson.Serialize(c);
-        foreach (string key in HrmConfigJson.Keys.Where(k => k != "no_ACT_continue")) Assert.Contains($"\"{key}\"", json);
-        Assert.DoesNotContain("no_ACT_continue", json); // absent unless set: default configs stay the reference's
+        string[] ours = ["no_ACT_continue", "detach_q_head"]; // absent unless set: default configs stay the reference's
+        foreach (string key in HrmConfigJson.Keys.Except(ours)) Assert.Contains($"\"{key}\"", json);
+        foreach (string key in ours) Assert.DoesNotContain(key, json);
         Assert.Equal(c, HrmConfigJson.Parse(json));
+    }
+
+    [Fact]
+    public void Detach_q_head_round_trips_and_rejects_non_booleans()
+    {
+        string json = HrmConfigJson.Serialize(new HrmConfig { DetachQHead = true });
+        Assert.Contains("\"detach_q_head\":true", json);
+        Assert.True(HrmConfigJson.Parse(json).DetachQHead);
+        Assert.False(HrmConfigJson.Parse("""{"detach_q_head": false}""").DetachQHead);
+        var e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("""{"detach_q_head": "yes"}"""));
+        Assert.Equal("detach_q_head", e.Field);
     }
 
     [Fact]

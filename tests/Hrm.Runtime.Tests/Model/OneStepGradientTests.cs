@@ -66,6 +66,49 @@ public class OneStepGradientTests
         Assert.Contains(tableGrad, g => g != 0);
     }
 
+    [Fact]
+    public void Detached_q_head_keeps_its_own_gradient_and_gives_the_trunk_the_lm_gradient_only()
+    {
+        HrmConfig cfg = ModelFixtures.Micro();
+        const int batch = 2;
+        int t = cfg.TotalSeqLen, c = cfg.HiddenSize;
+        double[] zH0 = TestData.Doubles(31, batch * t * c, 1.5), zL0 = TestData.Doubles(32, batch * t * c, 1.5);
+        double[] rLogits = TestData.Doubles(33, batch * cfg.SeqLen * cfg.VocabSize);
+        double[] rQ = TestData.Doubles(34, batch * 2);
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, 5);
+
+        // Gradients of every tensor and of the puzzle rows after one recorded segment and the backward.
+        Dictionary<string, double[]> Grads(HrmConfig config, double[] qGrad)
+        {
+            using var model = ModelFixtures.Create(config, new ReferenceBackend(), batch, training: true, seed: 11);
+            model.SetInputs(tokens, ids);
+            ReferenceBackend.WriteDoubles(zH0, model.Ws.ZH);
+            ReferenceBackend.WriteDoubles(zL0, model.Ws.ZL);
+            model.Segment(record: true);
+            ReferenceBackend.WriteDoubles(rLogits, model.LogitsGrad);
+            ReferenceBackend.WriteDoubles(qGrad, model.QGrad);
+            model.ZeroGrads();
+            model.Backward();
+            var g = model.Layout.Entries.Where(e => e.Kind != TensorKind.Buffer)
+                .ToDictionary(e => e.Name, e => ReferenceBackend.ReadDoubles(model.Grad(e.Name)));
+            g["puzzle rows"] = ReferenceBackend.ReadDoubles(model.PuzzleRowsGrad);
+            return g;
+        }
+
+        Dictionary<string, double[]> detached = Grads(cfg with { DetachQHead = true }, rQ);
+        Dictionary<string, double[]> coupled = Grads(cfg, rQ);
+        Dictionary<string, double[]> lmOnly = Grads(cfg, new double[batch * 2]);
+        string[] qHead = [ParameterLayout.Names.QHeadWeight, ParameterLayout.Names.QHeadBias];
+        foreach ((string name, double[] g) in detached)
+        {
+            double[] expected = qHead.Contains(name) ? coupled[name] : lmOnly[name];
+            Assert.True(expected.SequenceEqual(g), $"{name}: detached gradient differs from the expected one");
+        }
+        // The coupling is real (otherwise the test could not fail): the Q gradient moves the trunk's gradients.
+        Assert.False(coupled[ParameterLayout.Names.Qkv("H", 0)].SequenceEqual(lmOnly[ParameterLayout.Names.Qkv("H", 0)]));
+        Assert.Contains(detached[ParameterLayout.Names.QHeadWeight], x => x != 0);
+    }
+
     private static void CheckTensor(Buf param, double[] analytic, Func<double> loss, string name)
     {
         double[] x = ReferenceBackend.ReadDoubles(param);

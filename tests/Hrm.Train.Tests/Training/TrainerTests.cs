@@ -49,6 +49,21 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void With_a_detached_q_head_a_tiny_model_learns_and_the_checkpoint_carries_the_flag()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 192, numAug: 2);
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 12, EvalInterval = 12, LogInterval = 1 };
+        cfg = cfg with { Arch = cfg.Arch with { DetachQHead = true } };
+        using Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false);
+        t.Run();
+        double first = t.Losses.Take(10).Average(), last = t.Losses.TakeLast(10).Average();
+        Assert.True(last < 0.7 * first, $"loss fell only from {first:F3} to {last:F3}");
+        Assert.Contains("\"detach_q_head\": true", File.ReadAllText(P("run/config.json")));
+        using HrmModel m = HrmCheckpoint.Load(P($"run/checkpoints/step_{t.Step}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
+        Assert.True(m.Config.DetachQHead);
+    }
+
+    [Fact]
     public void Resume_continues_bit_for_bit()
     {
         string data = TrainingFixtures.Build4x4(P("data"));
