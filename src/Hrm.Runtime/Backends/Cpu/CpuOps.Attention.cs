@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
 
@@ -10,20 +11,27 @@ public static unsafe partial class CpuOps
     // Keys are processed in tiles of whole 16-key vectors, each transposed to (HS, W) so the W scores of one query
     // are W/16 vectors of FMAs: full tiles of as many vectors as a per-tile budget of floats allows (at least 4,
     // at most 16), then one ragged tile of the vectors left. T = 82 with 16-wide heads is one tile of 6 vectors
-    // (96 lanes, where fixed 64-key tiles computed 128), with 64-wide heads tiles of 64 + 32 keys. Fewer tiles also
-    // means fewer online-softmax rescales (forward) and fewer passes over all queries (backward).
+    // (96 lanes, where fixed 64-key tiles computed 128), with 64-wide heads one tile of 96 keys in the forward and
+    // tiles of 64 + 32 in the backward. Fewer tiles also means fewer online-softmax rescales (forward) and fewer
+    // passes over all queries (backward).
     private const int MaxKeyVectors = 16;          // at most 256 keys per tile
     private const int MinKeyVectors = 4;           // 64 keys per tile even past the budget (large heads)
     // One (HS, W) tile: 16 KB (forward kt + vc, backward 5 such tiles, stay in L1/L2). Measured on the 2-core
-    // machine: 8192 or 16384 were no faster for T = 82 and slower for T = 901 (64-wide heads).
+    // machine: 8192 or 16384 were no faster for T = 82 and slower for T = 901 (64-wide heads). The forward takes a
+    // whole sequence of up to 32 KB per tile in one (T = 82 with 64-wide heads: 96 keys, 8% faster than 64 + 32);
+    // the backward did not gain from that (12% slower at batch 1) and keeps the 16 KB tiles.
     private const int TileFloats = 4096;
 
     /// <summary>Keys per full tile (a multiple of 16) when one (HS, W) tile may hold <paramref name="budget"/>
-    /// floats, capped at the padded key count.</summary>
-    private static int KeyTileWidth(int t, int hs, int budget)
+    /// floats (<paramref name="wholeBudget"/> when the tile is the whole sequence), capped at the padded key count.
+    /// </summary>
+    private static int KeyTileWidth(int t, int hs, int budget, int wholeBudget)
     {
+        int vectors = Math.Max(1, (t + 15) / 16);
+        // A sequence whose (HS, W) tile fits wholeBudget is one tile: no online rescaling at all.
+        if ((long)vectors * 16 * hs <= wholeBudget && vectors <= MaxKeyVectors) return 16 * vectors;
         int perTile = Math.Clamp(budget / (16 * Math.Max(hs, 1)), MinKeyVectors, MaxKeyVectors);
-        return 16 * Math.Max(1, Math.Min(perTile, (t + 15) / 16));
+        return 16 * Math.Min(perTile, vectors);
     }
 
     /// <summary>
@@ -121,7 +129,7 @@ public static unsafe partial class CpuOps
             float* o = Out + (long)b * T * c + (long)h * Hs;
             float* lse = Lse + (long)bh * T;
 
-            int w = KeyTileWidth(T, Hs, TileFloats);
+            int w = KeyTileWidth(T, Hs, TileFloats, 2 * TileFloats);
             int need = 2 * Hs * w + 2 * nq + 2 * w + nq * Hs;
             float* buf;
             if (need <= MaxStackFloats)
@@ -236,7 +244,7 @@ public static unsafe partial class CpuOps
             float* dO = DOut + oOff, o = Out + oOff;
             float* lse = Lse + (long)index * T;
 
-            int w = KeyTileWidth(T, Hs, TileFloats);
+            int w = KeyTileWidth(T, Hs, TileFloats, TileFloats);
             int need = 5 * Hs * w + T + 4 * w;
             float* buf;
             if (need <= MaxStackFloats)
@@ -327,7 +335,17 @@ public static unsafe partial class CpuOps
     /// </summary>
     private static void TransposeTile(float* dst, int ld, float* rows, long stride, int kn, int hs)
     {
-        for (int j = 0; j < kn; j++)
+        int j0 = 0;
+        if (Avx512F.IsSupported && hs % 16 == 0)
+        {
+            // Whole 16-key blocks as 16x16 register transposes (the scalar loop cost a sixth of a batch-1 forward).
+            for (; j0 + 16 <= kn; j0 += 16)
+            {
+                for (int e = 0; e < hs; e += 16)
+                    GemmKernels.Transpose16x16(rows + j0 * stride + e, (nint)stride, dst + e * ld + j0, ld);
+            }
+        }
+        for (int j = j0; j < kn; j++)
         {
             float* r = rows + j * stride;
             for (int e = 0; e < hs; e++) dst[e * ld + j] = r[e];
