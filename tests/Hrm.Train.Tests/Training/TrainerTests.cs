@@ -1,3 +1,4 @@
+using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Train.Training;
@@ -33,34 +34,37 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void Without_act_continue_a_tiny_model_learns_and_logs_no_continue_loss()
     {
-        string data = TrainingFixtures.Build4x4(P("data"), train: 192, numAug: 2);
-        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 12, EvalInterval = 12, LogInterval = 1 };
-        cfg = cfg with { Arch = cfg.Arch with { NoActContinue = true } };
-        using Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false);
-        t.Run();
-        double first = t.Losses.Take(10).Average(), last = t.Losses.TakeLast(10).Average();
-        Assert.True(last < 0.7 * first, $"loss fell only from {first:F3} to {last:F3}");
+        HrmConfig arch = TrainTinyWith(a => a with { NoActContinue = true }, "no_ACT_continue");
+        Assert.True(arch.NoActContinue); // the checkpoint's config carries the flag to eval and the solver
         string[] lines = File.ReadAllLines(P("run/metrics.jsonl"));
         Assert.Contains(lines, l => l.Contains("\"train/q_halt_loss\"", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("q_continue_loss", StringComparison.Ordinal));
-        Assert.Contains("\"no_ACT_continue\": true", File.ReadAllText(P("run/config.json")));
-        using HrmModel m = HrmCheckpoint.Load(P($"run/checkpoints/step_{t.Step}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
-        Assert.True(m.Config.NoActContinue); // the checkpoint's config carries the flag to eval and the solver
     }
 
     [Fact]
     public void With_a_detached_q_head_a_tiny_model_learns_and_the_checkpoint_carries_the_flag()
     {
+        HrmConfig arch = TrainTinyWith(a => a with { DetachQHead = true }, "detach_q_head");
+        Assert.True(arch.DetachQHead);
+        Assert.False(arch.NoActContinue);
+    }
+
+    /// <summary>
+    /// Trains the tiny config with one arch option changed, checks that the loss falls and that run/config.json
+    /// has <paramref name="key"/> set; returns the config read back from the last checkpoint.
+    /// </summary>
+    private HrmConfig TrainTinyWith(Func<HrmConfig, HrmConfig> change, string key)
+    {
         string data = TrainingFixtures.Build4x4(P("data"), train: 192, numAug: 2);
         RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 12, EvalInterval = 12, LogInterval = 1 };
-        cfg = cfg with { Arch = cfg.Arch with { DetachQHead = true } };
+        cfg = cfg with { Arch = change(cfg.Arch) };
         using Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false);
         t.Run();
         double first = t.Losses.Take(10).Average(), last = t.Losses.TakeLast(10).Average();
         Assert.True(last < 0.7 * first, $"loss fell only from {first:F3} to {last:F3}");
-        Assert.Contains("\"detach_q_head\": true", File.ReadAllText(P("run/config.json")));
+        Assert.Contains($"\"{key}\": true", File.ReadAllText(P("run/config.json")));
         using HrmModel m = HrmCheckpoint.Load(P($"run/checkpoints/step_{t.Step}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
-        Assert.True(m.Config.DetachQHead);
+        return m.Config;
     }
 
     [Fact]
