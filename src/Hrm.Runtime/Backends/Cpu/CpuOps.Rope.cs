@@ -6,6 +6,12 @@ namespace Hrm.Runtime.Backends.Cpu;
 
 public static unsafe partial class CpuOps
 {
+    // Least work per RoPE task: one batch-1 Sudoku call (82 rows x 2C = 84K) runs as one task. Split in two it was
+    // slower (batch-1 solve on 2 threads, hrm-bench profile, 5 alternating runs: 0.030-0.034 ms per call as one
+    // task, 0.042-0.074 as two): the rows come from the QKV GEMM, which both cores wrote, and moving half of them
+    // to the other core costs more than the rotation saves.
+    private const long RopeMinWork = 256 * 1024;
+
     /// <summary>
     /// Rotate-half RoPE in place on the Q and K parts of qkv (B,T,3C): x' = x·cos + rot(x)·sin with
     /// rot([x1|x2]) = [−x2|x1]; cos, sin are (T,HS).
@@ -35,7 +41,7 @@ public static unsafe partial class CpuOps
                 Qkv = pq, Cos = pc, Sin = ps, Rows = (long)batch * t, T = t, Nh = nh, Hs = hs,
                 Sign = transpose ? -1f : 1f,
             };
-            job.Parts = Tasks(pool, job.Rows, 2 * c);
+            job.Parts = Tasks(pool, job.Rows, 2 * c, RopeMinWork);
             pool.Run(&job, job.Parts);
         }
     }
