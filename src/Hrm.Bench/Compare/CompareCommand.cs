@@ -14,6 +14,7 @@ namespace Hrm.Bench.Compare;
 /// same weights, same thread count, outputs checked before anything is timed; prints a table of medians and
 /// speed-ups and writes it into docs/benchmarks.md (with machine, date and threads) and docs/benchmarks-compare.json.
 /// <c>compare --render FILE.json</c> rewrites that section from a saved JSON without measuring.
+/// <c>--only=segment,solve,training,gemm</c> runs only those kinds of case and writes nothing (a partial table).
 /// </summary>
 public static class CompareCommand
 {
@@ -27,7 +28,10 @@ public static class CompareCommand
         }
         int threads = args.Skip(1).Where(a => !a.StartsWith("--", StringComparison.Ordinal))
             .Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(Environment.ProcessorCount);
-        bool write = !args.Contains("--no-write");
+        string[] only = args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal))
+            .SelectMany(a => a["--only=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        bool write = !args.Contains("--no-write") && only.Length == 0;
+        bool Runs(string kind) => only.Length == 0 || only.Contains(kind);
         if (!TorchNative.TryLoad(out string reason))
         {
             o.WriteLine($"compare: {reason}");
@@ -52,13 +56,19 @@ public static class CompareCommand
                 o.WriteLine(CompareReport.Row(r));
             }
             o.WriteLine(CompareReport.Header);
-            Add(() => cases.SegmentForward(sudoku, "Sudoku", 1, reps: 15, target: null));
-            Add(() => cases.SegmentForward(sudoku, "Sudoku", 64, reps: 3, target: 1.2));
-            Add(() => cases.SegmentForward(maze, "Maze/ARC", 4, reps: 3, target: null));
-            Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 9, target: 1.5));
-            Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 3, target: 1.3));
-            Add(() => cases.Gemm(64 * 82, 512, 1536, reps: 15, target: 0.9));
-            Add(() => cases.Gemm(64 * 82, 512, 3072, reps: 15, target: 0.9));
+            if (Runs("segment"))
+            {
+                Add(() => cases.SegmentForward(sudoku, "Sudoku", 1, reps: 15, target: null));
+                Add(() => cases.SegmentForward(sudoku, "Sudoku", 64, reps: 3, target: 1.2));
+                Add(() => cases.SegmentForward(maze, "Maze/ARC", 4, reps: 3, target: null));
+            }
+            if (Runs("solve")) Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 9, target: 1.5));
+            if (Runs("training")) Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 3, target: 1.3));
+            if (Runs("gemm"))
+            {
+                Add(() => cases.Gemm(64 * 82, 512, 1536, reps: 15, target: 0.9));
+                Add(() => cases.Gemm(64 * 82, 512, 3072, reps: 15, target: 0.9));
+            }
         }
         finally
         {

@@ -83,6 +83,12 @@ public interface IHrmBackend : IDisposable
     /// <summary>out (B,T,C), lse (B,NH,T) from qkv (B,T,3C); non-causal, scale 1/sqrt(HS).</summary>
     void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs);
 
+    /// <summary>
+    /// <see cref="RopeForward"/> then <see cref="AttentionForward"/> in one call (the model's order; a backend may fuse
+    /// them): qkv holds the rotated Q and K afterwards, as the backward expects.
+    /// </summary>
+    void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs);
+
     /// <summary>dqkv (B,T,3C) = from dout (B,T,C), qkv, out, lse.</summary>
     void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs);
 

@@ -90,8 +90,10 @@ public sealed partial class HrmModel
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
         _b.MatmulForward(a.Qkv, inp, w.Qkv, rows, c, 3 * c);                    // (B, T, 3C)
-        if (cfg.PosEncodings == PosEncoding.Rope) _b.RopeForward(a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
-        _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);             // (B, T, C), (B, NH, T)
+        if (cfg.PosEncodings == PosEncoding.Rope)                               // rotates Q, K of qkv in place
+            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+        else
+            _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);         // (B, T, C), (B, NH, T)
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
         _b.MatmulForward(a.GateUp, a.H1, w.GateUp, rows, c, 2 * inter);         // (B, T, 2I)

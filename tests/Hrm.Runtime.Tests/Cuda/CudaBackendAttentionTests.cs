@@ -26,6 +26,23 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
     public void Bf16_attention_matches_the_cpu_to_bf16_accuracy(int batch, int t, int nh, int hs) =>
         Compare(bf16: true, batch, t, nh, hs, fwdTol: 1e-2, bwdTol: 2e-2);
 
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Rope_attention_matches_the_cpu()
+    {
+        const int batch = 2, t = 82, nh = 8, hs = 64;
+        using var p = new BackendPair(cuda.BackendOrSkip(false), output);
+        long c = (long)nh * hs;
+        (double[] cosD, double[] sinD) = Kernels.KernelTestUtil.RopeTables(t, hs);
+        Twin qkv = p.Floats(1, 3L * batch * t * c, 2f), o = p.Zeros(batch * t * c), lse = p.Zeros((long)batch * nh * t);
+        Twin cos = p.Upload(Kernels.KernelTestUtil.ToFloat(cosD)), sin = p.Upload(Kernels.KernelTestUtil.ToFloat(sinD));
+        p.Cpu.RopeAttentionForward(o.C, lse.C, qkv.C, cos.C, sin.C, batch, t, nh, hs);
+        p.Gpu.RopeAttentionForward(o.G, lse.G, qkv.G, cos.G, sin.G, batch, t, nh, hs);
+        p.Close(qkv, 1e-5, "qkv (rotated in place)");
+        p.Close(o, 1e-5, "out");
+        p.Close(lse, 1e-5, "lse");
+    }
+
     private void Compare(bool bf16, int batch, int t, int nh, int hs, double fwdTol, double bwdTol)
     {
         using var p = new BackendPair(cuda.BackendOrSkip(bf16), output);

@@ -63,6 +63,40 @@ public sealed class AttentionTests
         TensorAssert.Close(refDqkv, dqkv, 1e-5, 1e-4, 1e-9, "dqkv");
     }
 
+    [Theory]
+    [InlineData(1, 82, 8, 64)]  // batch-1 Sudoku: one task per head, rotation fused
+    [InlineData(3, 7, 2, 16)]   // quads, a pair and an odd query
+    [InlineData(1, 300, 1, 32)] // one head on two threads: query rows split, so RoPE runs as its own pass first
+    [InlineData(2, 150, 2, 64)] // several key tiles (rotation once per task, before the first)
+    [InlineData(1, 9, 2, 22)]   // half = 11: rotation with a scalar tail, attention with scalar columns
+    public void Fused_rope_attention_equals_rope_then_attention_bitwise(int batch, int t, int nh, int hs)
+    {
+        int c = nh * hs;
+        (double[] cosD, double[] sinD) = RopeTables(t, hs);
+        float[] cos = ToFloat(cosD), sin = ToFloat(sinD);
+        float[] qkv = TestData.Floats(40 + t, 3 * batch * t * c, 2f);
+        using var pool = new WorkerPool(2);
+        float[] q1 = (float[])qkv.Clone(), o1 = new float[batch * t * c], l1 = new float[batch * nh * t];
+        CpuOps.RopeForward(q1, cos, sin, batch, t, nh, hs, pool);
+        CpuOps.AttentionForward(o1, l1, q1, batch, t, nh, hs, pool);
+        float[] q2 = (float[])qkv.Clone(), o2 = TestData.Floats(41, o1.Length), l2 = TestData.Floats(42, l1.Length);
+        CpuOps.RopeAttentionForward(o2, l2, q2, cos, sin, batch, t, nh, hs, pool);
+        Assert.Equal(q1, q2); // rotated in place, as the backward expects
+        Assert.Equal(o1, o2);
+        Assert.Equal(l1, l2);
+        Assert.NotEqual(qkv, q2); // the rotation happened
+    }
+
+    [Fact]
+    public void Fused_rope_attention_rejects_short_tables()
+    {
+        using var pool = new WorkerPool(2);
+        var qkv = new float[3 * 4 * 16];
+        var ex = Assert.Throws<ArgumentException>(() => CpuOps.RopeAttentionForward(new float[4 * 16], new float[4],
+            qkv, new float[4 * 16 - 1], new float[4 * 16], 1, 4, 1, 16, pool));
+        Assert.Contains("cos", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Large_scores_do_not_overflow()
     {

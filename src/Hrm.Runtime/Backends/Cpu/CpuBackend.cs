@@ -94,6 +94,11 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         => C.AttentionForward(F(output), F(lse), F(qkv), batch, t, nh, hs, _pool);
 
     /// <inheritdoc/>
+    /// <remarks>Fused: each (batch, head) task rotates its own rows, then attends (CpuOps.RopeAttentionForward).</remarks>
+    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+        => C.RopeAttentionForward(F(output), F(lse), F(qkv), F(cos), F(sin), batch, t, nh, hs, _pool);
+
+    /// <inheritdoc/>
     public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
         => C.AttentionBackward(F(dqkv), F(dout), F(qkv), F(output), F(lse), batch, t, nh, hs, _pool);
 

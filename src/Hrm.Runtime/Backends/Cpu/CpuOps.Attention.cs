@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
@@ -40,7 +41,22 @@ public static unsafe partial class CpuOps
     /// query exists.
     /// </summary>
     public static void AttentionForward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,
-        int batch, int t, int nh, int hs, WorkerPool pool)
+        int batch, int t, int nh, int hs, WorkerPool pool) =>
+        AttentionForwardCore(output, lse, MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(qkv), qkv.Length),
+            default, default, batch, t, nh, hs, pool);
+
+    /// <summary>
+    /// <see cref="RopeForward"/> then the attention forward
+    /// in one pass: each (batch, head) task rotates its own Q and K rows in place (qkv holds them rotated afterwards,
+    /// as the backward expects) and attends with them while they are in its core's cache. Same results as the two
+    /// ops in sequence, bit for bit. Empty cos/sin: no rotation.
+    /// </summary>
+    public static void RopeAttentionForward(Span<float> output, Span<float> lse, Span<float> qkv,
+        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int nh, int hs, WorkerPool pool) =>
+        AttentionForwardCore(output, lse, qkv, cos, sin, batch, t, nh, hs, pool);
+
+    private static void AttentionForwardCore(Span<float> output, Span<float> lse, Span<float> qkv,
+        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int nh, int hs, WorkerPool pool)
     {
         CheckAttentionDims(batch, t, nh, hs);
         long c = (long)nh * hs;
@@ -54,11 +70,25 @@ public static unsafe partial class CpuOps
         int splits = 1;
         if (heads < 2L * pool.ThreadCount)
             splits = (int)Math.Clamp((2L * pool.ThreadCount + heads - 1) / heads, 1, Math.Max(1, t / 32));
-        fixed (float* po = output, pl = lse, pq = qkv)
+        bool rope = !cos.IsEmpty || !sin.IsEmpty;
+        if (rope)
+        {
+            Check(cos, (long)t * hs, nameof(cos));
+            Check(sin, (long)t * hs, nameof(sin));
+            if (splits > 1)
+            {
+                // Tasks that share a head cannot each rotate its keys: rotate first, as a pass of its own.
+                RopeForward(qkv, cos, sin, batch, t, nh, hs, pool);
+                rope = false;
+            }
+        }
+        fixed (float* po = output, pl = lse, pq = qkv, pc = cos, ps = sin)
         {
             var job = new AttentionForwardJob
             {
                 Out = po, Lse = pl, Qkv = pq, T = t, Nh = nh, Hs = hs, Splits = splits,
+                Cos = rope ? pc : null, Sin = rope ? ps : null,
+                Tasks = (int)(heads * splits), Threads = pool.ThreadCount,
                 Scale = (float)(1.0 / Math.Sqrt(hs)),
             };
             pool.Run(&job, checked((int)(heads * splits)));
@@ -113,9 +143,14 @@ public static unsafe partial class CpuOps
         public int Nh;
         public int Hs;
         public int Splits;
+        public float* Cos;  // (T, HS) or null: rotate this task's Q and K rows first (Splits == 1 only)
+        public float* Sin;  // (T, HS)
+        public int Tasks;
+        public int Threads;
         public float Scale;
 
         [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int bh = index / Splits, split = index % Splits;
@@ -127,25 +162,35 @@ public static unsafe partial class CpuOps
             float* q = Qkv + (long)b * T * stride + (long)h * Hs, k = q + c, v = q + 2 * c;
             float* o = Out + (long)b * T * c + (long)h * Hs;
             float* lse = Lse + (long)bh * T;
+            if (Cos != null)
+            {
+                for (int r = 0; r < T; r++)
+                {
+                    RopeRotate(q + r * stride, Cos + r * Hs, Sin + r * Hs, Hs / 2, 1f);
+                    RopeRotate(k + r * stride, Cos + r * Hs, Sin + r * Hs, Hs / 2, 1f);
+                }
+            }
 
             int w = KeyTileWidth(T, Hs, TileFloats, 2 * TileFloats);
-            int need = 2 * Hs * w + 2 * nq + 2 * w + nq * Hs;
+            int need = 2 * Hs * w + 2 * nq + 4 * w + nq * Hs;
             float* buf;
-            if (need <= MaxStackFloats)
+            if (need + 16 <= MaxStackFloats)
             {
-                float* onStack = stackalloc float[need];
-                buf = onStack;
+                float* onStack = stackalloc float[need + 16];
+                buf = Align64(onStack);
             }
             else
             {
-                buf = HeapScratch(need);
+                buf = Align64(HeapScratch(need + 16));
             }
             // kt: key tile transposed (HS, w); vc: value tile contiguous (w, HS). Copies keep the hot tile in L1:
             // rows of qkv are 3C floats apart, a stride that maps them onto a few cache sets. acc (nq, HS): the
             // unnormalised outputs, private to the task (accumulating in `out` itself shared cache lines between
-            // the tasks of neighbouring heads — 3x slower on 2 threads than on 1 with 16-wide heads). s0, s1 (w).
-            float* kt = buf, vc = kt + Hs * w, m = vc + Hs * w, l = m + nq, s0 = l + nq, s1 = s0 + w;
-            float* acc = s1 + w;
+            // the tasks of neighbouring heads — 3x slower on 2 threads than on 1 with 16-wide heads).
+            // s0..s3 (w): scores of up to four queries. m, l (nq). Vector buffers first, 64-byte aligned: split-line
+            // loads made the whole forward about 1.5x slower when the stack happened to be misaligned.
+            float* kt = buf, vc = kt + Hs * w, s0 = vc + Hs * w, s1 = s0 + w, s2 = s1 + w, s3 = s2 + w;
+            float* acc = s3 + w, m = acc + nq * Hs, l = m + nq;
 
             for (int i = 0; i < nq; i++)
             {
@@ -158,7 +203,23 @@ public static unsafe partial class CpuOps
                 int kn = Math.Min(w, T - j0), nv = (kn + 15) / 16;
                 TransposeTile(kt, 16 * nv, k + j0 * stride, stride, kn, Hs);
                 CopyTile(vc, v + j0 * stride, stride, kn, Hs);
+                RowPrefetch next = NextTile(index, j0 + w, w, c, stride);
+                int perQuad = nq >= 4 ? (next.Total + nq / 4 - 1) / (nq / 4) : next.Total;
                 int i = 0;
+                // Four queries per pass (each key-tile load feeds 16 FMAs), then a pair, then the odd one; a
+                // query's arithmetic is the same in every slot.
+                for (; i + 3 < nq; i += 4)
+                {
+                    float* qr = q + (i0 + i) * stride;
+                    next.Issue(perQuad);
+                    if (i + 12 <= nq) PrefetchRow(qr + 8 * stride, 4, stride, Hs);
+                    Scores4(qr, stride, kt, nv, Hs, Scale, s0, w);
+                    float a0 = SoftmaxTile(s0, kn, nv, m + i, l + i);
+                    float a1 = SoftmaxTile(s1, kn, nv, m + i + 1, l + i + 1);
+                    float a2 = SoftmaxTile(s2, kn, nv, m + i + 2, l + i + 2);
+                    float a3 = SoftmaxTile(s3, kn, nv, m + i + 3, l + i + 3);
+                    AccumulateRows4(acc + i * Hs, a0, a1, a2, a3, s0, w, kn, vc, Hs);
+                }
                 for (; i + 1 < nq; i += 2)
                 {
                     long r = i0 + i;
@@ -184,16 +245,56 @@ public static unsafe partial class CpuOps
         }
 
         /// <summary>
+        /// What the tile after this one reads from qkv: the keys and values [j1, j1 + w) of this task, or, after its
+        /// last tile, the first key tile and first queries of this thread's next task (index + Threads). qkv rows are
+        /// 3C floats apart, a stride the hardware prefetchers do not follow, so each tile's first touches would
+        /// otherwise wait on memory (about a fifth of the forward at T = 82, measured with inputs out of cache).
+        /// </summary>
+        private readonly RowPrefetch NextTile(int index, int j1, int w, long c, long stride)
+        {
+            int b, h, q0 = 0, qn = 0;
+            if (j1 < T)
+            {
+                b = index / Splits / Nh;
+                h = index / Splits % Nh;
+            }
+            else
+            {
+                int next = index + Threads;
+                if (next >= Tasks) return default;
+                int bh = next / Splits, split = next % Splits;
+                b = bh / Nh;
+                h = bh % Nh;
+                j1 = 0;
+                q0 = (int)Split(T, Splits, split);
+                qn = Math.Min((int)Split(T, Splits, split + 1) - q0, 12);
+            }
+            float* qb = Qkv + (long)b * T * stride + (long)h * Hs;
+            return new RowPrefetch(qb, c, stride, Hs, j1, Math.Min(w, T - j1), q0, qn);
+        }
+
+        /// <summary>
         /// One key tile of the online softmax for one query: s holds nv·16 scaled scores (kn valid) and becomes
         /// exp(s − m_new) (0 past kn); the running max m and sum l are updated. Returns the factor
         /// exp(m_old − m_new) by which the query's output accumulated so far must be rescaled.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float SoftmaxTile(float* s, int kn, int nv, float* m, float* l)
         {
-            for (int j = kn; j < 16 * nv; j++) s[j] = float.NegativeInfinity;
-            Vector512<float> max = Vector512.Load(s);
-            for (int v = 1; v < nv; v++) max = Vector512.MaxNative(max, Vector512.Load(s + 16 * v));
-            float tileMax = HorizontalMax(max);
+            // Lanes past kn become −inf with a vector select: scalar stores into a vector just written and read back
+            // at once defeat store forwarding (about a sixth of the forward's time at T = 82).
+            float* last = s + 16 * (nv - 1);
+            Vector512<float> valid = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(kn - 16 * (nv - 1))).AsSingle();
+            Vector512.ConditionalSelect(valid, Vector512.Load(last), Vector512.Create(float.NegativeInfinity)).Store(last);
+            Vector512<float> max = Vector512.Load(s), max1 = Vector512.Create(float.NegativeInfinity);
+            int w = 1;
+            for (; w + 1 < nv; w += 2)
+            {
+                max = Vector512.MaxNative(max, Vector512.Load(s + 16 * w));
+                max1 = Vector512.MaxNative(max1, Vector512.Load(s + 16 * w + 16));
+            }
+            if (w < nv) max = Vector512.MaxNative(max, Vector512.Load(s + 16 * w));
+            float tileMax = HorizontalMax(Vector512.MaxNative(max, max1));
             float mOld = *m, mNew = MathF.Max(mOld, tileMax);
             var mv = Vector512.Create(mNew);
             Vector512<float> sum0 = Vector512<float>.Zero, sum1 = Vector512<float>.Zero;
@@ -233,6 +334,7 @@ public static unsafe partial class CpuOps
         public float Scale;
 
         [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int b = index / Nh, h = index % Nh;
@@ -246,21 +348,21 @@ public static unsafe partial class CpuOps
             int w = KeyTileWidth(T, Hs, TileFloats, TileFloats);
             int need = 5 * Hs * w + T + 4 * w;
             float* buf;
-            if (need <= MaxStackFloats)
+            if (need + 16 <= MaxStackFloats)
             {
-                float* onStack = stackalloc float[need];
-                buf = onStack;
+                float* onStack = stackalloc float[need + 16];
+                buf = Align64(onStack);
             }
             else
             {
-                buf = HeapScratch(need);
+                buf = Align64(HeapScratch(need + 16));
             }
             // Per key tile: K and V transposed (HS, w) for the scores, K contiguous (w, HS) for dQ, and contiguous
             // dK, dV accumulators (w, HS) written to dqkv once the tile is done (qkv rows are 3C floats apart).
             // dd (T); p0, p1, ds0, ds1 (w).
             int tileFloats = Hs * w;
             float* kt = buf, vt = kt + tileFloats, kc = vt + tileFloats, dkc = kc + tileFloats, dvc = dkc + tileFloats;
-            float* dd = dvc + tileFloats, p0 = dd + T, p1 = p0 + w, ds0 = p1 + w, ds1 = ds0 + w;
+            float* p0 = dvc + tileFloats, p1 = p0 + w, ds0 = p1 + w, ds1 = ds0 + w, dd = ds1 + w;
 
             for (int i = 0; i < T; i++)
             {

@@ -11,6 +11,7 @@ public static unsafe partial class CpuOps
     /// <summary>
     /// dst (HS, ld) = the first kn rows (of HS floats, stride apart) transposed; columns kn..ld are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeTile(float* dst, int ld, float* rows, long stride, int kn, int hs)
     {
         int j0 = 0;
@@ -34,9 +35,58 @@ public static unsafe partial class CpuOps
         }
     }
 
+    /// <summary>Prefetches (into L2) <paramref name="n"/> rows of HS floats, <paramref name="stride"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRow(float* row, int n, long stride, int hs)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < n; r++, row += stride)
+        {
+            byte* a = (byte*)row;
+            for (int off = 0; off < hs * sizeof(float); off += 64) Sse.Prefetch1(a + off);
+            Sse.Prefetch1(a + hs * sizeof(float) - 1); // a row that straddles one more line
+        }
+    }
+
+    /// <summary>
+    /// Rows of one head of qkv to prefetch, issued a few at a time: keys and values [k0, k0 + kn), then queries
+    /// [q0, q0 + qn). <see cref="Total"/> rows in all.
+    /// </summary>
+    private struct RowPrefetch(float* q, long c, long stride, int hs, int k0, int kn, int q0, int qn)
+    {
+        private int _done;
+
+        public readonly int Total => q == null ? 0 : 2 * kn + qn;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Issue(int n)
+        {
+            int end = Math.Min(Total, _done + n);
+            for (; _done < end; _done++)
+            {
+                int x = _done;
+                float* row = x < kn ? q + c + (k0 + x) * stride
+                    : x < 2 * kn ? q + 2 * c + (k0 + x - kn) * stride
+                    : q + (q0 + x - 2 * kn) * stride;
+                PrefetchRow(row, 1, stride, hs);
+            }
+        }
+    }
+
     /// <summary>dst (kn, HS) = the first kn rows (of HS floats, stride apart), contiguous.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyTile(float* dst, float* rows, long stride, int kn, int hs)
     {
+        if (Vector512.IsHardwareAccelerated && hs % 16 == 0)
+        {
+            // Vector copies: Buffer.MemoryCopy's call per 256-byte row cost more than the copy.
+            for (int j = 0; j < kn; j++)
+            {
+                float* r = rows + j * stride, d = dst + j * hs;
+                for (int e = 0; e < hs; e += 16) Vector512.Load(r + e).Store(d + e);
+            }
+            return;
+        }
         nuint bytes = (nuint)hs * sizeof(float);
         for (int j = 0; j < kn; j++) Buffer.MemoryCopy(rows + j * stride, dst + j * hs, bytes, bytes);
     }
@@ -46,7 +96,7 @@ public static unsafe partial class CpuOps
     /// vectors (eight FMA chains), then two, then one. Each score is the same in-order sum over e whichever group
     /// computes it, and the same for either query slot.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Scores2(float* q0, float* q1, float* kt, int nv, int hs, float scale, float* s0, float* s1)
     {
         int ld = 16 * nv, v = 0;
@@ -132,7 +182,7 @@ public static unsafe partial class CpuOps
     /// acc[0..hs) = alpha·acc + Σ_{j&lt;n} coef[j] · rows[j·stride + 0..hs): j in order for 64-column blocks, in four
     /// interleaved chains for 16-column blocks (FMA latency), in order for the rest.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateRows(float* acc, float alpha, float* coef, int n, float* rows, long stride, int hs)
     {
         int e = 0;
@@ -218,7 +268,7 @@ public static unsafe partial class CpuOps
     /// <see cref="AccumulateRows"/> for two accumulators sharing the rows (each row loaded once); per accumulator the
     /// arithmetic is exactly that of the one-row version for 64-column blocks (smaller heads sum j in two chains).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateRows2(float* acc0, float* acc1, float alpha0, float alpha1, float* coef0,
         float* coef1, int n, float* rows, long stride, int hs)
     {
@@ -301,7 +351,7 @@ public static unsafe partial class CpuOps
     /// rows[j·stride + 0..hs) += coef0[j]·x0 then += coef1[j]·x1 for j &lt; n (the same rounding sequence as two
     /// one-query Axpy passes).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void RankUpdate2(float* rows, long stride, int n, float* coef0, float* coef1, float* x0,
         float* x1, int hs)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
@@ -114,6 +115,7 @@ public static unsafe partial class CpuOps
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRange(float* d, float* a, float* b, nuint n)
     {
         nuint i = 0;
@@ -145,6 +147,7 @@ public static unsafe partial class CpuOps
         public int C;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             long end = Split(Rows, Parts, index + 1);

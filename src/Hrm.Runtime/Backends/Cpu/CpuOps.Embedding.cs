@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Backends.Reference;
 using Hrm.Runtime.Threading;
@@ -73,6 +74,7 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>dst (N,W) = table (R,W)[ids (N)]; ids outside [0, R) throw.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GatherRows(Span<float> dst, ReadOnlySpan<float> table, ReadOnlySpan<int> ids, int w,
         WorkerPool pool)
     {
@@ -106,6 +108,7 @@ public static unsafe partial class CpuOps
         NonNegative(v);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckTokens(ReadOnlySpan<int> tokens, int v)
     {
         for (int i = 0; i < tokens.Length; i++)
@@ -135,6 +138,7 @@ public static unsafe partial class CpuOps
         public float F;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             long end = Split(Rows, Parts, index + 1);
@@ -185,6 +189,7 @@ public static unsafe partial class CpuOps
         public int Blocks;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             // dPuzzleRows (=): batch rows split over the tasks; entries beyond P·C get no gradient.
@@ -223,6 +228,7 @@ public static unsafe partial class CpuOps
         public int W;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int end = (int)Split(N, Parts, index + 1);

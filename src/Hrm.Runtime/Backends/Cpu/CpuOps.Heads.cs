@@ -78,6 +78,7 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>dzH[:,0,:] += dq·W; dW (2,C) += dqᵀ·zH[:,0,:]; dbias (2) += Σ dq.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QHeadBackward(Span<float> dzH, Span<float> dweight, Span<float> dbias,
         ReadOnlySpan<float> dq, ReadOnlySpan<float> zH, ReadOnlySpan<float> weight, int batch, int t, int c,
         WorkerPool pool)
@@ -130,6 +131,7 @@ public static unsafe partial class CpuOps
         public int V;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int l = T - P;
@@ -155,6 +157,7 @@ public static unsafe partial class CpuOps
         public int V;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int l = T - P;
@@ -188,6 +191,7 @@ public static unsafe partial class CpuOps
         public int Parts;
 
         [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int c0 = (int)Split(Blocks, Parts, index) * 16, c1 = Math.Min(C, (int)Split(Blocks, Parts, index + 1) * 16);
@@ -223,6 +227,7 @@ public static unsafe partial class CpuOps
         }
 
         /// <summary>acc[j·64 + i] += g[j]·z[i] for j &lt; nv, i &lt; n (n ≤ 64).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateOuter(float* acc, float* g, int nv, float* z, int n)
         {
             if (n == Width && Vector512.IsHardwareAccelerated)
@@ -254,6 +259,7 @@ public static unsafe partial class CpuOps
         public int C;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int end = (int)Split(Batch, Parts, index + 1);
@@ -279,6 +285,7 @@ public static unsafe partial class CpuOps
         public int Blocks;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int c0 = (int)Split(Blocks, Parts, index) * 16, c1 = Math.Min(C, (int)Split(Blocks, Parts, index + 1) * 16);

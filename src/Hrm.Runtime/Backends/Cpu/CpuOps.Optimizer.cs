@@ -50,6 +50,7 @@ public static unsafe partial class CpuOps
     /// are summed in row order in float, then the update runs in parallel over column blocks. The decay factor
     /// 1 − lr·wd is computed in double and rounded to float.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SignSgdRows(Span<float> table, ReadOnlySpan<float> rowGrads, ReadOnlySpan<int> ids, int w,
         double lr, double weightDecay, WorkerPool pool)
     {
@@ -133,6 +134,7 @@ public static unsafe partial class CpuOps
         public float Mb2;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             long blocks = (N + 15) / 16;
@@ -201,6 +203,7 @@ public static unsafe partial class CpuOps
         public int Blocks;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int c0 = (int)Split(Blocks, Parts, index) * 16, c1 = Math.Min(W, (int)Split(Blocks, Parts, index + 1) * 16);

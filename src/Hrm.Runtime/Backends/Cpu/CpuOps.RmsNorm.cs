@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
@@ -55,6 +56,7 @@ public static unsafe partial class CpuOps
         public float Eps;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int end = (int)Split(Rows, Parts, index + 1);
@@ -68,6 +70,7 @@ public static unsafe partial class CpuOps
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float SumSquaresOfSum(float* a, float* b, int n)
         {
             int i = 0;
@@ -125,6 +128,7 @@ public static unsafe partial class CpuOps
         public int C;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int end = (int)Split(Rows, Parts, index + 1);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
@@ -58,6 +59,7 @@ public static unsafe partial class CpuOps
         public float Sign;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int half = Hs / 2;
@@ -69,44 +71,46 @@ public static unsafe partial class CpuOps
                 float* cs = Cos + pos * Hs, sn = Sin + pos * Hs;
                 float* row = Qkv + r * 3 * c;
                 // Q and K of all heads: 2·NH consecutive head vectors of HS floats.
-                for (int h = 0; h < 2 * Nh; h++) Rotate(row + (long)h * Hs, cs, sn, half, Sign);
+                for (int h = 0; h < 2 * Nh; h++) RopeRotate(row + (long)h * Hs, cs, sn, half, Sign);
             }
         }
+    }
 
-        private static void Rotate(float* x, float* cs, float* sn, int half, float sign)
+    /// <summary>One head vector x (HS = 2·half) rotated in place by one position's cos, sin (HS each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RopeRotate(float* x, float* cs, float* sn, int half, float sign)
+    {
+        // x1' = x1·c1 − x2·(sign·s1); x2' = x2·c2 + x1·(sign·s2)
+        float* x2 = x + half;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            // x1' = x1·c1 − x2·(sign·s1); x2' = x2·c2 + x1·(sign·s2)
-            float* x2 = x + half;
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
+            Vector512<float> sg = Vector512.Create(sign);
+            for (; i <= half - 16; i += 16)
             {
-                Vector512<float> sg = Vector512.Create(sign);
-                for (; i <= half - 16; i += 16)
-                {
-                    Vector512<float> a = Vector512.Load(x + i), b = Vector512.Load(x2 + i);
-                    Vector512<float> s1 = sg * Vector512.Load(sn + i), s2 = sg * Vector512.Load(sn + half + i);
-                    (a * Vector512.Load(cs + i) - b * s1).Store(x + i);
-                    (b * Vector512.Load(cs + half + i) + a * s2).Store(x2 + i);
-                }
+                Vector512<float> a = Vector512.Load(x + i), b = Vector512.Load(x2 + i);
+                Vector512<float> s1 = sg * Vector512.Load(sn + i), s2 = sg * Vector512.Load(sn + half + i);
+                (a * Vector512.Load(cs + i) - b * s1).Store(x + i);
+                (b * Vector512.Load(cs + half + i) + a * s2).Store(x2 + i);
             }
-            if (Vector256.IsHardwareAccelerated)
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> sg = Vector256.Create(sign);
+            for (; i <= half - 8; i += 8)
             {
-                Vector256<float> sg = Vector256.Create(sign);
-                for (; i <= half - 8; i += 8)
-                {
-                    Vector256<float> a = Vector256.Load(x + i), b = Vector256.Load(x2 + i);
-                    Vector256<float> s1 = sg * Vector256.Load(sn + i), s2 = sg * Vector256.Load(sn + half + i);
-                    (a * Vector256.Load(cs + i) - b * s1).Store(x + i);
-                    (b * Vector256.Load(cs + half + i) + a * s2).Store(x2 + i);
-                }
+                Vector256<float> a = Vector256.Load(x + i), b = Vector256.Load(x2 + i);
+                Vector256<float> s1 = sg * Vector256.Load(sn + i), s2 = sg * Vector256.Load(sn + half + i);
+                (a * Vector256.Load(cs + i) - b * s1).Store(x + i);
+                (b * Vector256.Load(cs + half + i) + a * s2).Store(x2 + i);
             }
-            for (; i < half; i++)
-            {
-                float a = x[i], b = x2[i];
-                float s1 = sign * sn[i], s2 = sign * sn[half + i];
-                x[i] = a * cs[i] - b * s1;
-                x2[i] = b * cs[half + i] + a * s2;
-            }
+        }
+        for (; i < half; i++)
+        {
+            float a = x[i], b = x2[i];
+            float s1 = sign * sn[i], s2 = sign * sn[half + i];
+            x[i] = a * cs[i] - b * s1;
+            x2[i] = b * cs[half + i] + a * s2;
         }
     }
 }

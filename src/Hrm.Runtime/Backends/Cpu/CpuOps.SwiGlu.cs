@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
@@ -47,6 +48,7 @@ public static unsafe partial class CpuOps
         public int I;
         public int Parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             int end = (int)Split(Rows, Parts, index + 1);
@@ -58,6 +60,7 @@ public static unsafe partial class CpuOps
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward(float* act, float* g, float* u, int n)
         {
             int i = 0;
@@ -80,6 +83,7 @@ public static unsafe partial class CpuOps
             for (; i < n; i++) act[i] = g[i] / (1f + SimdMath.Exp(-g[i])) * u[i];
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Backward(float* dgu, float* dact, float* g, float* u, int n)
         {
             // s = σ(g): dgate = d·u·s·(1 + g·(1 − s)), dup = d·g·s

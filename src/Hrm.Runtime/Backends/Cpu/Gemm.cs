@@ -85,6 +85,7 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>dinp (M,K) = dout·weight (skipped when null); dweight (N,K) += doutᵀ·inp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward(float* dinp, float* dweight, float* dout, float* inp, float* weight,
         int m, int k, int n, WorkerPool pool, GemmPath path)
     {
@@ -147,6 +148,7 @@ internal static unsafe partial class Gemm
     private static int NrOf(GemmPath path) => path == GemmPath.Vector512 ? 32 : 16;
 
     /// <summary>Chooses the task grid and scratch, then runs the job on the pool.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunGemm(ref GemmJob job, WorkerPool pool, GemmScratch scratch)
     {
         int threads = pool.ThreadCount;
@@ -217,6 +219,7 @@ internal static unsafe partial class Gemm
         }
 
         /// <summary>Task <paramref name="thread"/> (one per pool thread) computes tiles until none is left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int thread)
         {
             float* scratch = Scratch + thread * ScratchStride;
@@ -263,6 +266,7 @@ internal static unsafe partial class Gemm
     /// One MR×NR tile: the kernel straight into C when the tile is whole, else through the tile scratch
     /// <paramref name="ct"/> (rh valid rows, cw valid columns). pf/pfLines: see <see cref="GemmKernels.Kernel512"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelTile(GemmPath path, float* a, float* b, float* cp, nint ldc, float* ct, int rh, int cw,
         int kl, bool load, byte* pf, int pfLines)
     {
@@ -298,6 +302,7 @@ internal static unsafe partial class Gemm
     /// dst[p·MR + i]. On Vector512, with 16 rows available, 16×16 transposes with a destination stride of MR: each
     /// writes two floats past its MR, which the next step (or the next micro-panel, or the scratch slack) overwrites.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackMicroPanel(GemmPath path, float* dst, float* a, nint lda, int rows, int r, int kk, int kl)
     {
         int mr = MrOf(path), rh = Math.Min(mr, rows - r);
@@ -378,6 +383,7 @@ internal static unsafe partial class Gemm
     /// Rows r0..r1 of a row-major B (row stride ld, <paramref name="cols"/> columns, <paramref name="red"/> rows)
     /// into NR-column panels: dst[panel][p][j] = src[p·ld + panel·NR + j], zero past cols.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackRows(float* dst, float* src, nint ld, int red, int cols, int nr, int r0, int r1)
     {
         int full = cols / nr;
@@ -481,6 +487,7 @@ internal static unsafe partial class Gemm
     /// Panel pj of Bᵀ (B(p, j) = src[j·ld + p], <paramref name="cols"/> source rows, zero past them) into
     /// panel[p·NR + j]: source rows pj·NR.. (contiguous along p) become columns.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackPanelTransposed(GemmPath path, float* panel, float* src, nint ld, int red, int cols, int pj)
     {
         int nr = NrOf(path);
@@ -544,6 +551,7 @@ internal static unsafe partial class Gemm
 
         public int Tasks { get; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             int r0 = (int)((long)index * _rows / Tasks), r1 = (int)((long)(index + 1) * _rows / Tasks);

@@ -78,6 +78,7 @@ internal static unsafe partial class Gemm
         public int* Next;
         public float* Scratch;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int thread)
         {
             float* ap = Scratch + thread * ScratchStride;

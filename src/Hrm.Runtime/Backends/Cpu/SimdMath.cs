@@ -71,6 +71,7 @@ internal static unsafe partial class SimdMath
     public static float Exp(float x) => x < ExpLo ? 0f : MathF.Exp(x);
 
     /// <summary>Σ a[i]·b[i] over n floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(float* a, float* b, int n)
     {
         int i = 0;
@@ -108,6 +109,7 @@ internal static unsafe partial class SimdMath
     }
 
     /// <summary>dst[i] += f·src[i] over n floats (dst and src must not overlap unless equal).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy(float* dst, float* src, float f, int n)
     {
         int i = 0;
@@ -127,6 +129,7 @@ internal static unsafe partial class SimdMath
     }
 
     /// <summary>dst[i] = f·src[i] over n floats (dst may equal src).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(float* dst, float* src, float f, int n)
     {
         int i = 0;
@@ -144,6 +147,7 @@ internal static unsafe partial class SimdMath
     }
 
     /// <summary>dst[i] = f·(a[i] + b[i]) over n floats (dst may equal a or b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaledSum(float* dst, float* a, float* b, float f, int n)
     {
         int i = 0;

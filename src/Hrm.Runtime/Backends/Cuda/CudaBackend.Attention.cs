@@ -15,6 +15,14 @@ public sealed unsafe partial class CudaBackend
     public bool UsesBf16Attention(int hs) => hs == 64 && Options.Bf16Attention;
 
     /// <inheritdoc/>
+    /// <remarks>Not fused on the GPU yet: the RoPE kernel, then the attention kernel.</remarks>
+    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    {
+        RopeForward(qkv, cos, sin, batch, t, nh, hs);
+        AttentionForward(output, lse, qkv, batch, t, nh, hs);
+    }
+
+    /// <inheritdoc/>
     public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
     {
         Enter();

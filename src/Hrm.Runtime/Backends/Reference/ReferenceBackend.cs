@@ -97,6 +97,13 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
         => R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
 
     /// <inheritdoc/>
+    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    {
+        R.RopeForward(D(qkv), D(cos), D(sin), batch, t, nh, hs);
+        R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
+    }
+
+    /// <inheritdoc/>
     public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
         => R.AttentionBackward(D(dqkv), D(dout), D(qkv), D(output), D(lse), batch, t, nh, hs);
 
