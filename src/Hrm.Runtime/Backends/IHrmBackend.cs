@@ -71,6 +71,13 @@ public interface IHrmBackend : IDisposable
     /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ.</summary>
     void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n);
 
+    /// <summary>
+    /// act (M,I) = SwiGLU(inp (M,K) · weight (2I,K)ᵀ): <see cref="MatmulForward"/> into gateUp (M,2I), then
+    /// <see cref="SwiGluForward"/>, for forwards that keep no activations (a backend may fuse them; gateUp is scratch
+    /// whose contents afterwards are unspecified).
+    /// </summary>
+    void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter);
+
     /// <summary>dinp (M,K) = dout·weight (skipped when empty); dweight (N,K) += doutᵀ·inp.</summary>
     void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n);
 

@@ -14,7 +14,7 @@ namespace Hrm.Runtime.Backends;
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
 {
-    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward"];
+    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward"];
 
     private readonly IHrmBackend _inner;
     private readonly long[] _ticks = new long[OpNames.Length];
@@ -234,6 +234,15 @@ public sealed class ProfilingBackend : IHrmBackend
         _inner.AttentionForward(output, lse, qkv, batch, t, nh, hs);
         _ticks[16] += Stopwatch.GetTimestamp() - t0;
         _calls[16]++;
+    }
+
+    /// <inheritdoc/>
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.MatmulSwiGluForward(act, gateUp, inp, weight, m, k, inter);
+        _ticks[30] += Stopwatch.GetTimestamp() - t0;
+        _calls[30]++;
     }
 
     /// <inheritdoc/>

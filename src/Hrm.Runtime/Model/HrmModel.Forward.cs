@@ -67,7 +67,8 @@ public sealed partial class HrmModel
         if (acts != null)
         {
             _b.Add(acts.Stream[0], z, inj);
-            for (int i = 0; i < n; i++) BlockForward(blocks[i], acts.Stream[i], acts.Stream[i + 1], acts.Blocks[i]);
+            for (int i = 0; i < n; i++)
+                BlockForward(blocks[i], acts.Stream[i], acts.Stream[i + 1], acts.Blocks[i], record: true);
             _b.Copy(z, acts.Stream[n]);
             return;
         }
@@ -76,13 +77,14 @@ public sealed partial class HrmModel
         for (int i = 0; i < n; i++)
         {
             Buf dst = i == n - 1 ? z : (cur == ws.Ping ? ws.Pong : ws.Ping);
-            BlockForward(blocks[i], cur, dst, ws.Scratch);
+            BlockForward(blocks[i], cur, dst, ws.Scratch, record: false);
             cur = dst;
         }
     }
 
     /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>
-    private void BlockForward(in BlockWeights w, Buf inp, Buf output, BlockActs a)
+    /// <remarks>Without <paramref name="record"/> nothing is kept for a backward, so the SwiGLU may run fused.</remarks>
+    private void BlockForward(in BlockWeights w, Buf inp, Buf output, BlockActs a, bool record)
     {
         HrmConfig cfg = Config;
         Workspace ws = Ws;
@@ -96,8 +98,15 @@ public sealed partial class HrmModel
             _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);         // (B, T, C), (B, NH, T)
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
-        _b.MatmulForward(a.GateUp, a.H1, w.GateUp, rows, c, 2 * inter);         // (B, T, 2I)
-        _b.SwiGluForward(a.Act, a.GateUp, rows, inter);                         // (B, T, I)
+        if (record)
+        {
+            _b.MatmulForward(a.GateUp, a.H1, w.GateUp, rows, c, 2 * inter);     // (B, T, 2I)
+            _b.SwiGluForward(a.Act, a.GateUp, rows, inter);                     // (B, T, I)
+        }
+        else
+        {
+            _b.MatmulSwiGluForward(a.Act, a.GateUp, a.H1, w.GateUp, rows, c, inter);
+        }
         _b.MatmulForward(ws.Tmp, a.Act, w.Down, rows, inter, c);                // (B, T, C)
         _b.AddRmsNormForward(output, a.Rstd2, a.H1, ws.Tmp, rows, c, eps);      // (B, T, C)
     }

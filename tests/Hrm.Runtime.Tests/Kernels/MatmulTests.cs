@@ -214,6 +214,37 @@ public sealed unsafe class MatmulTests : IDisposable
         TensorAssert.Close(RefForward(x[..(m * k)], w, m, k, n), few256, Atol, Rtol, MaxNmse, "out (Vector256)");
     }
 
+    [Theory]
+    [InlineData(82, 512, 1536)] // batch-1 Sudoku: fused (few rows)
+    [InlineData(15, 45, 50)]    // fused; panels of 32 + 18 columns, a scalar tail (50 = 3·16 + 2)
+    [InlineData(97, 600, 40)]   // fused; two reduction chunks (K > Kc)
+    [InlineData(600, 512, 40)]  // too many rows: the GEMM into gateUp, then the SwiGLU
+    public void MatmulSwiGlu_IsBitwiseMatmulThenSwiGlu(int m, int k, int inter)
+    {
+        if (Gemm.Best != GemmPath.Scalar) Assert.Equal(m < 600, Gemm.FewRows(m, k, Gemm.Best)); // which path is tested
+        float[] x = TestData.Floats(90, m * k), w = TestData.Floats(91, 2 * inter * k);
+        var gateUp = new float[2 * m * inter];
+        var expected = new float[m * inter];
+        CpuOps.MatmulForward(gateUp, x, w, m, k, 2 * inter, _pool);
+        CpuOps.SwiGluForward(expected, gateUp, m, inter, _pool);
+        float[] act = TestData.Floats(92, m * inter), scratch = TestData.Floats(93, 2 * m * inter); // garbage
+        CpuOps.MatmulSwiGluForward(act, scratch, x, w, m, k, inter, _pool);
+        Assert.Equal(expected, act);
+        // And against the double reference, through the same two ops.
+        double[] gu = RefForward(x, w, m, k, 2 * inter);
+        var refAct = new double[m * inter];
+        ReferenceOps.SwiGluForward(refAct, gu, m, inter);
+        TensorAssert.Close(refAct, act, Atol, Rtol, MaxNmse, "act");
+    }
+
+    [Fact]
+    public void MatmulSwiGlu_RejectsWrongLengths()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => CpuOps.MatmulSwiGluForward(new float[10 * 8], new float[10 * 16],
+            new float[10 * 4], new float[16 * 4 - 1], 10, 4, 8, _pool));
+        Assert.Contains("weight", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void SteadyStateCalls_AllocateNothing()
     {
@@ -222,6 +253,7 @@ public sealed unsafe class MatmulTests : IDisposable
         var y = new float[m * n];
         var dx = new float[m * k];
         var dw = new float[n * k];
+        var act = new float[m * n / 2];
         void Calls(int count)
         {
             for (int i = 0; i < count; i++)
@@ -229,6 +261,7 @@ public sealed unsafe class MatmulTests : IDisposable
                 CpuOps.MatmulForward(y, x, w, m, k, n, _pool);
                 CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, _pool);
                 CpuOps.MatmulBackward(Span<float>.Empty, dw, dy, x, w, m, k, n, _pool);
+                CpuOps.MatmulSwiGluForward(act, y, x, w, m, k, n / 2, _pool); // fused (few rows)
             }
         }
         Calls(2); // warm-up: scratch, JIT

@@ -78,6 +78,11 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         => C.MatmulForward(F(output), F(inp), F(weight), m, k, n, _pool);
 
     /// <inheritdoc/>
+    /// <remarks>Fused for few rows (CpuOps.MatmulSwiGluForward).</remarks>
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+        => C.MatmulSwiGluForward(F(act), F(gateUp), F(inp), F(weight), m, k, inter, _pool);
+
+    /// <inheritdoc/>
     public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
         => C.MatmulBackward(F(dinp), F(dweight), F(dout), F(inp), F(weight), m, k, n, _pool);
 

@@ -31,6 +31,32 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
+    /// act (M,I) = SiLU(gate)·up with [gate | up] = inp (M,K) · weight (2I,K)ᵀ: <see cref="MatmulForward"/> then
+    /// <see cref="SwiGluForward"/>, bit for bit. For few rows (batch-1 inference) the two run fused and the product is
+    /// never written; otherwise <paramref name="gateUp"/> (M,2I) holds it (scratch: its contents afterwards are
+    /// unspecified).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    public static void MatmulSwiGluForward(Span<float> act, Span<float> gateUp, ReadOnlySpan<float> inp,
+        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        MatmulCheckDims(m, k, 2 * inter);
+        MatmulCheckLength(act.Length, (long)m * inter, nameof(act));
+        MatmulCheckLength(gateUp.Length, 2L * m * inter, nameof(gateUp));
+        MatmulCheckLength(inp.Length, (long)m * k, nameof(inp));
+        MatmulCheckLength(weight.Length, 2L * inter * k, nameof(weight));
+        fixed (float* a = act)
+        fixed (float* x = inp)
+        fixed (float* w = weight)
+        {
+            if (Gemm.TryForwardSwiGlu(a, x, w, m, k, inter, pool, Gemm.Best)) return;
+        }
+        MatmulForward(gateUp, inp, weight, m, k, 2 * inter, pool);
+        SwiGluForward(act, gateUp, m, inter, pool);
+    }
+
+    /// <summary>
     /// dinp (M,K) = dout (M,N) · weight (N,K), written (=), skipped when <paramref name="dinp"/> is empty;
     /// dweight (N,K) += doutᵀ · inp (accumulated). Results are bitwise identical for any thread count.
     /// </summary>

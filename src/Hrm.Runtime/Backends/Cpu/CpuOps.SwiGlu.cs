@@ -55,72 +55,77 @@ public static unsafe partial class CpuOps
             for (int r = (int)Split(Rows, Parts, index); r < end; r++)
             {
                 float* g = GateUp + 2L * r * I, u = g + I, a = Act + (long)r * I;
-                if (DGateUp == null) Forward(a, g, u, I);
-                else Backward(DGateUp + 2L * r * I, a, g, u, I);
+                if (DGateUp == null) SwiGluRow(a, g, u, I);
+                else SwiGluBackwardRow(DGateUp + 2L * r * I, a, g, u, I);
             }
         }
+    }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward(float* act, float* g, float* u, int n)
+    /// <summary>
+    /// act[i] = SiLU(g[i])·u[i], i &lt; n: vectors from the start, a scalar tail. Also the epilogue of the fused
+    /// GEMM (Gemm.ForwardSwiGlu), which calls it on column ranges starting at multiples of 16, so every element
+    /// gets the same code whichever op computes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SwiGluRow(float* act, float* g, float* u, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
+            for (; i <= n - 16; i += 16)
             {
-                for (; i <= n - 16; i += 16)
-                {
-                    Vector512<float> gv = Vector512.Load(g + i);
-                    (gv / (Vector512<float>.One + SimdMath.Exp(-gv)) * Vector512.Load(u + i)).Store(act + i);
-                }
+                Vector512<float> gv = Vector512.Load(g + i);
+                (gv / (Vector512<float>.One + SimdMath.Exp(-gv)) * Vector512.Load(u + i)).Store(act + i);
             }
-            if (Vector256.IsHardwareAccelerated)
-            {
-                for (; i <= n - 8; i += 8)
-                {
-                    Vector256<float> gv = Vector256.Load(g + i);
-                    (gv / (Vector256<float>.One + SimdMath.Exp(-gv)) * Vector256.Load(u + i)).Store(act + i);
-                }
-            }
-            for (; i < n; i++) act[i] = g[i] / (1f + SimdMath.Exp(-g[i])) * u[i];
         }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Backward(float* dgu, float* dact, float* g, float* u, int n)
+        if (Vector256.IsHardwareAccelerated)
         {
-            // s = σ(g): dgate = d·u·s·(1 + g·(1 − s)), dup = d·g·s
-            float* dup = dgu + n;
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
+            for (; i <= n - 8; i += 8)
             {
-                Vector512<float> one = Vector512<float>.One;
-                for (; i <= n - 16; i += 16)
-                {
-                    Vector512<float> gv = Vector512.Load(g + i), d = Vector512.Load(dact + i);
-                    Vector512<float> s = one / (one + SimdMath.Exp(-gv));
-                    Vector512<float> ds = d * s;
-                    (ds * Vector512.Load(u + i) * Vector512.FusedMultiplyAdd(gv, one - s, one)).Store(dgu + i);
-                    (ds * gv).Store(dup + i);
-                }
+                Vector256<float> gv = Vector256.Load(g + i);
+                (gv / (Vector256<float>.One + SimdMath.Exp(-gv)) * Vector256.Load(u + i)).Store(act + i);
             }
-            if (Vector256.IsHardwareAccelerated)
+        }
+        for (; i < n; i++) act[i] = g[i] / (1f + SimdMath.Exp(-g[i])) * u[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SwiGluBackwardRow(float* dgu, float* dact, float* g, float* u, int n)
+    {
+        // s = σ(g): dgate = d·u·s·(1 + g·(1 − s)), dup = d·g·s
+        float* dup = dgu + n;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> one = Vector512<float>.One;
+            for (; i <= n - 16; i += 16)
             {
-                Vector256<float> one = Vector256<float>.One;
-                for (; i <= n - 8; i += 8)
-                {
-                    Vector256<float> gv = Vector256.Load(g + i), d = Vector256.Load(dact + i);
-                    Vector256<float> s = one / (one + SimdMath.Exp(-gv));
-                    Vector256<float> ds = d * s;
-                    (ds * Vector256.Load(u + i) * Vector256.FusedMultiplyAdd(gv, one - s, one)).Store(dgu + i);
-                    (ds * gv).Store(dup + i);
-                }
+                Vector512<float> gv = Vector512.Load(g + i), d = Vector512.Load(dact + i);
+                Vector512<float> s = one / (one + SimdMath.Exp(-gv));
+                Vector512<float> ds = d * s;
+                (ds * Vector512.Load(u + i) * Vector512.FusedMultiplyAdd(gv, one - s, one)).Store(dgu + i);
+                (ds * gv).Store(dup + i);
             }
-            for (; i < n; i++)
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> one = Vector256<float>.One;
+            for (; i <= n - 8; i += 8)
             {
-                float gi = g[i];
-                float s = 1f / (1f + SimdMath.Exp(-gi));
-                float ds = dact[i] * s;
-                dgu[i] = ds * u[i] * MathF.FusedMultiplyAdd(gi, 1f - s, 1f);
-                dup[i] = ds * gi;
+                Vector256<float> gv = Vector256.Load(g + i), d = Vector256.Load(dact + i);
+                Vector256<float> s = one / (one + SimdMath.Exp(-gv));
+                Vector256<float> ds = d * s;
+                (ds * Vector256.Load(u + i) * Vector256.FusedMultiplyAdd(gv, one - s, one)).Store(dgu + i);
+                (ds * gv).Store(dup + i);
             }
+        }
+        for (; i < n; i++)
+        {
+            float gi = g[i];
+            float s = 1f / (1f + SimdMath.Exp(-gi));
+            float ds = dact[i] * s;
+            dgu[i] = ds * u[i] * MathF.FusedMultiplyAdd(gi, 1f - s, 1f);
+            dup[i] = ds * gi;
         }
     }
 }

@@ -84,6 +84,20 @@ internal static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// act (M,I) = SiLU(inp·Wgᵀ)·(inp·Wuᵀ), weight (2I,K) = [Wg; Wu], without writing the (M,2I) product, when the
+    /// sizes take the few-rows path; otherwise returns false having done nothing (the caller runs <see cref="Forward"/>
+    /// and the SwiGLU). Bitwise the same as those two.
+    /// </summary>
+    internal static bool TryForwardSwiGlu(float* act, float* inp, float* weight, int m, int k, int inter,
+        WorkerPool pool, GemmPath path)
+    {
+        if (m == 0 || k == 0 || inter == 0 || !FewRows(m, k, path)) return false;
+        GemmScratch scratch = GemmScratch.For(pool);
+        lock (scratch.Gate) ForwardSwiGluFewRows(act, inp, weight, m, k, inter, pool, path, scratch);
+        return true;
+    }
+
     /// <summary>dinp (M,K) = dout·weight (skipped when null); dweight (N,K) += doutᵀ·inp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward(float* dinp, float* dweight, float* dout, float* inp, float* weight,

@@ -30,29 +30,56 @@ internal static unsafe partial class Gemm
     private static void ForwardFewRows(float* output, float* inp, float* weight, int m, int k, int n, WorkerPool pool,
         GemmPath path, GemmScratch scratch)
     {
-        var job = new FewRowsJob(path, output, inp, weight, m, k, n);
+        var job = new FewRowsJob(path, output, inp, weight, m, k, n, swiGlu: false);
+        RunFewRows(ref job, pool, scratch);
+    }
+
+    /// <summary>
+    /// act (M,I) = SiLU(inp·Wgᵀ)·(inp·Wuᵀ) for few rows, weight (2I,K) = [Wg; Wu]: the gate and up panels of the same
+    /// columns run back to back into per-thread tiles and the SwiGLU is applied there, so the (M,2I) product is never
+    /// written. Bitwise what <see cref="Forward"/> then CpuOps.SwiGluForward give (same tiles, same reduction order,
+    /// the same activation code on the same column ranges). The caller holds the scratch gate.
+    /// </summary>
+    private static void ForwardSwiGluFewRows(float* act, float* inp, float* weight, int m, int k, int inter,
+        WorkerPool pool, GemmPath path, GemmScratch scratch)
+    {
+        var job = new FewRowsJob(path, act, inp, weight, m, k, inter, swiGlu: true);
+        RunFewRows(ref job, pool, scratch);
+    }
+
+    private static void RunFewRows(ref FewRowsJob job, WorkerPool pool, GemmScratch scratch)
+    {
         int threads = pool.ThreadCount;
         job.Tiles = Math.Min(job.ColPanels, 4 * threads);
         job.Scratch = scratch.PerThread(job.ScratchStride, threads);
         int next = 0;
         job.Next = &next;
-        pool.Run(&job, Math.Min(threads, job.Tiles));
+        fixed (FewRowsJob* pj = &job) pool.Run(pj, Math.Min(threads, job.Tiles));
     }
 
-    /// <summary>Tiles are groups of column panels, claimed dynamically; a thread packs A on its first claim.</summary>
+    /// <summary>
+    /// Tiles are groups of column panels, claimed dynamically; a thread packs A on its first claim. In SwiGLU mode a
+    /// column panel is a gate panel and the up panel of the same columns.
+    /// </summary>
     private struct FewRowsJob : IParallelJob
     {
         private readonly GemmPath _path;
+        private readonly bool _swiGlu;
         private readonly int _mr, _nr, _rows, _cols, _red, _rowMicro;
 
-        /// <summary>out (rows, cols); inp (rows, red); weight (cols, red).</summary>
+        /// <summary>out (rows, cols); inp (rows, red); weight (cols, red), or (2·cols, red) = [gate; up] for SwiGLU.</summary>
         private readonly float* _out, _inp, _weight;
 
-        /// <summary>Per thread: packed A [chunks][rowMicro][kl·MR], one B panel [red·NR], an edge tile [MR·NR].</summary>
-        private readonly nint _apFloats, _bpFloats;
+        /// <summary>
+        /// Per thread: packed A [chunks][rowMicro][kl·MR], one B panel [red·NR], an edge tile [MR·NR]; for SwiGLU also
+        /// the gate and up tiles of one panel [rowMicro·MR·NR] each.
+        /// </summary>
+        private readonly nint _apFloats, _bpFloats, _ctFloats, _tileFloats;
 
-        public FewRowsJob(GemmPath path, float* output, float* inp, float* weight, int rows, int red, int cols)
+        public FewRowsJob(GemmPath path, float* output, float* inp, float* weight, int rows, int red, int cols,
+            bool swiGlu)
         {
+            _swiGlu = swiGlu;
             _path = path;
             _mr = MrOf(path);
             _nr = NrOf(path);
@@ -67,7 +94,9 @@ internal static unsafe partial class Gemm
             // + 16: the 16-row transposes of the packing write two floats past a micro-panel.
             _apFloats = RoundUp16((nint)_rowMicro * _mr * red) + 16;
             _bpFloats = RoundUp16((nint)red * _nr);
-            ScratchStride = _apFloats + _bpFloats + RoundUp16((nint)_mr * _nr);
+            _ctFloats = RoundUp16((nint)_mr * _nr);
+            _tileFloats = swiGlu ? RoundUp16((nint)_rowMicro * _mr * _nr) : 0;
+            ScratchStride = _apFloats + _bpFloats + _ctFloats + 2 * _tileFloats;
         }
 
         public int ColPanels { get; }
@@ -100,7 +129,8 @@ internal static unsafe partial class Gemm
                     // The last panel of a tile claims the next tile, so that it can prefetch that tile's first panel.
                     if (pj == pan1 - 1) next = Interlocked.Increment(ref *Next) - 1;
                     int prefetch = pj < pan1 - 1 ? pj + 1 : next < Tiles ? FirstPanel(next) : -1;
-                    Panel(pj, prefetch, ap, bp, ct);
+                    if (_swiGlu) SwiGluPanel(pj, prefetch, ap, bp, ct);
+                    else Panel(_weight, pj, _out + (nint)pj * _nr, _cols, WeightRows(_weight, prefetch), ap, bp, ct);
                 }
                 tile = next;
             }
@@ -111,29 +141,49 @@ internal static unsafe partial class Gemm
         private readonly float* PackedA(float* ap, int mi, int kk, int kl) =>
             ap + (nint)_rowMicro * _mr * kk + (nint)mi * _mr * kl;
 
+        /// <summary>The weight rows of panel <paramref name="pj"/> of a (cols, red) matrix: start and 64-byte lines.</summary>
+        private readonly (nint Start, long Lines) WeightRows(float* weight, int pj) => pj < 0 ? (0, 0)
+            : ((nint)(weight + (nint)pj * _nr * _red), (long)Math.Min(_nr, _cols - pj * _nr) * _red * sizeof(float) / 64);
+
         /// <summary>
-        /// Column panel pj: pack its weight rows, then every micro-panel and reduction chunk on it, while the kernel
-        /// calls prefetch panel <paramref name="prefetch"/> (none when negative).
+        /// SwiGLU mode, panel pj: the gate panel into one tile, the up panel into the other (prefetching the up panel,
+        /// then panel <paramref name="prefetch"/>'s gate rows), then act[:, columns] = SiLU(gate)·up.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Panel(int pj, int prefetch, float* ap, float* bp, float* ct)
+        private readonly void SwiGluPanel(int pj, int prefetch, float* ap, float* bp, float* ct)
+        {
+            float* gate = ct + _ctFloats, up = gate + _tileFloats, upWeight = _weight + (nint)_cols * _red;
+            Panel(_weight, pj, gate, _nr, WeightRows(upWeight, pj), ap, bp, ct);
+            Panel(upWeight, pj, up, _nr, WeightRows(_weight, prefetch), ap, bp, ct);
+            int c0 = pj * _nr, cw = Math.Min(_nr, _cols - c0);
+            for (int r = 0; r < _rows; r++)
+                CpuOps.SwiGluRow(_out + (nint)r * _cols + c0, gate + (nint)r * _nr, up + (nint)r * _nr, cw);
+        }
+
+        /// <summary>
+        /// Column panel pj of a (cols, red) weight into output (row stride ldc, the panel's first column): pack its
+        /// weight rows, then every micro-panel and reduction chunk on it, while the kernel calls prefetch the lines of
+        /// <paramref name="next"/> (the next panel's weight rows, one contiguous block).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Panel(float* weight, int pj, float* output, nint ldc, (nint Start, long Lines) next,
+            float* ap, float* bp, float* ct)
         {
             int mr = _mr, nr = _nr;
-            PackPanelTransposed(_path, bp, _weight, _red, _red, _cols, pj);
-            int c0 = pj * nr, cw = Math.Min(nr, _cols - c0);
-            // A panel's weight rows are one contiguous block; each kernel call prefetches its share.
-            long nextLines = prefetch >= 0 ? (long)Math.Min(nr, _cols - prefetch * nr) * _red * sizeof(float) / 64 : 0;
-            byte* next = prefetch >= 0 ? (byte*)(_weight + (nint)prefetch * nr * _red) : null;
+            PackPanelTransposed(_path, bp, weight, _red, _red, _cols, pj);
+            int cw = Math.Min(nr, _cols - pj * nr);
+            byte* pf = (byte*)next.Start;
             int calls = _rowMicro * ((_red + Kc - 1) / Kc), call = 0;
             for (int kk = 0; kk < _red; kk += Kc)
             {
                 int kl = Math.Min(Kc, _red - kk);
                 for (int mi = 0; mi < _rowMicro; mi++, call++)
                 {
-                    long l0 = nextLines * call / calls, l1 = nextLines * (call + 1) / calls;
+                    // Each kernel call prefetches its share of the next panel's lines.
+                    long l0 = next.Lines * call / calls, l1 = next.Lines * (call + 1) / calls;
                     int r = mi * mr;
-                    KernelTile(_path, PackedA(ap, mi, kk, kl), bp + (nint)kk * nr, _out + (nint)r * _cols + c0, _cols,
-                        ct, Math.Min(mr, _rows - r), cw, kl, load: kk > 0, next + l0 * 64, (int)Math.Min(l1 - l0, kl));
+                    KernelTile(_path, PackedA(ap, mi, kk, kl), bp + (nint)kk * nr, output + (nint)r * ldc, ldc,
+                        ct, Math.Min(mr, _rows - r), cw, kl, load: kk > 0, pf + l0 * 64, (int)Math.Min(l1 - l0, kl));
                 }
             }
         }

@@ -15,6 +15,14 @@ public sealed unsafe partial class CudaBackend
     public bool UsesBf16Attention(int hs) => hs == 64 && Options.Bf16Attention;
 
     /// <inheritdoc/>
+    /// <remarks>Not fused on the GPU yet: the GEMM, then the SwiGLU kernel.</remarks>
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    {
+        MatmulForward(gateUp, inp, weight, m, k, 2 * inter);
+        SwiGluForward(act, gateUp, m, inter);
+    }
+
+    /// <inheritdoc/>
     /// <remarks>Not fused on the GPU yet: the RoPE kernel, then the attention kernel.</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
     {

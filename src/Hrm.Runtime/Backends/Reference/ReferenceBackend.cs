@@ -97,6 +97,13 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
         => R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
 
     /// <inheritdoc/>
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    {
+        MatmulForward(gateUp, inp, weight, m, k, 2 * inter);
+        SwiGluForward(act, gateUp, m, inter);
+    }
+
+    /// <inheritdoc/>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
     {
         R.RopeForward(D(qkv), D(cos), D(sin), batch, t, nh, hs);
