@@ -135,10 +135,13 @@ public sealed class AttentionTests
         float[] o3 = new float[batch * t * c], l3 = new float[batch * nh * t];
         CpuOps.AttentionForward(o3, l3, qkv, batch, t, nh, hs, pool3);
         AssertBitwiseEqual(o1, o3, "out with 3 threads");
+        (double[] cosD, double[] sinD) = RopeTables(t, hs);
+        float[] cos = ToFloat(cosD), sin = ToFloat(sinD), rotated = (float[])qkv.Clone();
         AssertNoAllocation(() =>
         {
             CpuOps.AttentionForward(o1, l1, qkv, batch, t, nh, hs, pool);
             CpuOps.AttentionBackward(g1, dout, qkv, o1, l1, batch, t, nh, hs, pool);
+            CpuOps.RopeAttentionForward(o2, l2, rotated, cos, sin, batch, t, nh, hs, pool);
         }, "attention");
     }
 
