@@ -5,8 +5,9 @@ namespace Hrm.Bench.Ops;
 
 /// <summary>
 /// <see cref="CpuOps.AttentionForward"/> and <see cref="CpuOps.AttentionBackward"/> (non-causal, flash-style) at
-/// the shapes of <see cref="AttentionShape.Model"/>. The backward's saved output and lse come from one forward in
-/// setup.
+/// the shapes of <see cref="AttentionShape.Model"/>, and <see cref="CpuOps.RopeAttentionForward"/> (RoPE fused into
+/// the forward; it rotates its own copy of qkv in place on every call, which real rotation tables keep bounded).
+/// The backward's saved output and lse come from one forward in setup.
 /// </summary>
 [MemoryDiagnoser]
 [JsonExporterAttribute.Full]
@@ -19,6 +20,9 @@ public class AttentionBench : CpuOpBench
     private float[] _lse = [];   // (B, NH, T)
     private float[] _dout = [];  // (B, T, C)
     private float[] _dqkv = [];  // (B, T, 3C)
+    private float[] _qkvRope = [];  // (B, T, 3C), rotated in place by RopeForward
+    private float[] _cos = [];   // (T, HS)
+    private float[] _sin = [];   // (T, HS)
 
     [ParamsSource(nameof(Shapes))]
     public AttentionShape Shape { get; set; } = new(1, 1, 1, 2);
@@ -36,6 +40,18 @@ public class AttentionBench : CpuOpBench
         _lse = new float[(long)s.B * s.NH * s.T];
         _dqkv = new float[3 * btc];
         CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, Pool);
+        _qkvRope = (float[])_qkv.Clone();
+        (_cos, _sin) = (new float[s.T * s.HS], new float[s.T * s.HS]);
+        int half = s.HS / 2;
+        for (int p = 0; p < s.T; p++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                double angle = p / Math.Pow(10000.0, 2.0 * i / s.HS);
+                _cos[p * s.HS + i] = _cos[p * s.HS + half + i] = (float)Math.Cos(angle);
+                _sin[p * s.HS + i] = _sin[p * s.HS + half + i] = (float)Math.Sin(angle);
+            }
+        }
     }
 
     [Benchmark]
@@ -43,6 +59,14 @@ public class AttentionBench : CpuOpBench
     {
         AttentionShape s = Shape;
         CpuOps.AttentionForward(_out, _lse, _qkv, s.B, s.T, s.NH, s.HS, Pool);
+        return _out[0];
+    }
+
+    [Benchmark]
+    public float RopeForward()
+    {
+        AttentionShape s = Shape;
+        CpuOps.RopeAttentionForward(_out, _lse, _qkvRope, _cos, _sin, s.B, s.T, s.NH, s.HS, Pool);
         return _out[0];
     }
 
