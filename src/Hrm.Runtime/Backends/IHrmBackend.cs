@@ -78,6 +78,18 @@ public interface IHrmBackend : IDisposable
     /// </summary>
     void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter);
 
+    /// <summary>
+    /// Opens a scope (scopes nest) in which the buffers the ops read as weights do not change, so a backend may keep
+    /// copies derived from them until the outermost <see cref="EndWeightReuse"/>. <c>HrmModel.Evaluate</c> opens one
+    /// around its segments and the solver one around its whole run (it owns the model); whoever writes parameters
+    /// must do so outside any scope.
+    /// </summary>
+    void BeginWeightReuse();
+
+    /// <summary>Closes the scope of <see cref="BeginWeightReuse"/>; after the outermost one nothing derived is reused.</summary>
+    /// <exception cref="InvalidOperationException">No scope is open.</exception>
+    void EndWeightReuse();
+
     /// <summary>dinp (M,K) = dout·weight (skipped when empty); dweight (N,K) += doutᵀ·inp.</summary>
     void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n);
 

@@ -237,6 +237,12 @@ public sealed class ProfilingBackend : IHrmBackend
     }
 
     /// <inheritdoc/>
+    public void BeginWeightReuse() => _inner.BeginWeightReuse();
+
+    /// <inheritdoc/>
+    public void EndWeightReuse() => _inner.EndWeightReuse();
+
+    /// <inheritdoc/>
     public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
     {
         long t0 = Stopwatch.GetTimestamp();

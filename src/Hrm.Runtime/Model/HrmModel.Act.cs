@@ -90,7 +90,15 @@ public sealed partial class HrmModel
     {
         var state = new ActState(Ws.Batch, Config.SeqLen);
         int m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
-        for (int s = 0; s < m; s++) ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: m);
+        _b.BeginWeightReuse(); // no parameter changes between the segments
+        try
+        {
+            for (int s = 0; s < m; s++) ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: m);
+        }
+        finally
+        {
+            _b.EndWeightReuse();
+        }
         return state;
     }
 }

@@ -94,6 +94,9 @@ internal sealed class SolverEngine : IDisposable
     private void Run()
     {
         Exception? error = null;
+        // The engine owns the model and never writes its parameters: the backend may keep what it derives from
+        // the weights for the whole run.
+        _model.Backend.BeginWeightReuse();
         try
         {
             while (true)
@@ -113,6 +116,10 @@ internal sealed class SolverEngine : IDisposable
 #pragma warning restore CA1031
         {
             error = e;
+        }
+        finally
+        {
+            _model.Backend.EndWeightReuse();
         }
         lock (_gate)
         {

@@ -29,10 +29,18 @@ internal static class ActRunner
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, 1);
         var state = new ActState(model.Batch, model.Config.SeqLen);
-        for (int step = 1; step <= maxSteps; step++)
+        model.Backend.BeginWeightReuse(); // the weights stay as they are for all the segments
+        try
         {
-            model.ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: maxSteps);
-            afterSegment?.Invoke(step, state);
+            for (int step = 1; step <= maxSteps; step++)
+            {
+                model.ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: maxSteps);
+                afterSegment?.Invoke(step, state);
+            }
+        }
+        finally
+        {
+            model.Backend.EndWeightReuse();
         }
         return state;
     }

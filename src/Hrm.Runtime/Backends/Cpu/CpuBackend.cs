@@ -13,6 +13,8 @@ namespace Hrm.Runtime.Backends.Cpu;
 public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 {
     private readonly WorkerPool _pool;
+    private readonly Dictionary<(nint Weight, int K, int N, bool SwiGlu), PackedPanels> _kept = [];
+    private int _reuseDepth;
 
     /// <summary>Creates the backend with <paramref name="threads"/> threads (0 = one per core).</summary>
     public CpuBackend(int threads = 0)
@@ -75,12 +77,45 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     public void MatmulForward(Buf output, Buf inp, Buf weight, int m, int k, int n)
-        => C.MatmulForward(F(output), F(inp), F(weight), m, k, n, _pool);
+        => C.MatmulForwardKept(F(output), F(inp), F(weight), m, k, n, _pool, Kept(weight, m, k, n, swiGlu: false));
 
     /// <inheritdoc/>
     /// <remarks>Fused for few rows (CpuOps.MatmulSwiGluForward).</remarks>
     public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
-        => C.MatmulSwiGluForward(F(act), F(gateUp), F(inp), F(weight), m, k, inter, _pool);
+        => C.MatmulSwiGluForwardKept(F(act), F(gateUp), F(inp), F(weight), m, k, inter, _pool,
+            Kept(weight, m, k, inter, swiGlu: true));
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Inside the scope the few-rows GEMM (batch-1 inference) keeps each weight's transposed panels after its first
+    /// use and reads them on later calls. The kept copies take as much memory as the weights they come from; they are
+    /// allocated on first use and reused by every later scope.
+    /// </remarks>
+    public void BeginWeightReuse() => _reuseDepth++;
+
+    /// <inheritdoc/>
+    public void EndWeightReuse()
+    {
+        if (_reuseDepth == 0) throw new InvalidOperationException("EndWeightReuse without a matching BeginWeightReuse");
+        if (--_reuseDepth > 0) return;
+        foreach (PackedPanels p in _kept.Values) p.Valid = false;
+    }
+
+    /// <summary>The kept panels of <paramref name="weight"/> for this product, or null outside a reuse scope or
+    /// when the sizes do not take the few-rows path.</summary>
+    private PackedPanels? Kept(Buf weight, int m, int k, int n, bool swiGlu)
+    {
+        if (_reuseDepth == 0 || !Gemm.FewRows(m, k, Gemm.Best) || m == 0 || k == 0 || n == 0) return null;
+        var key = (weight.Address, k, n, swiGlu);
+        if (!_kept.TryGetValue(key, out PackedPanels? p))
+        {
+            long floats = Gemm.PackedPanelFloats(k, n, swiGlu, Gemm.Best);
+            Buf b = Allocate(floats, "kept GEMM panels");
+            p = new PackedPanels((float*)b.Address, floats);
+            _kept.Add(key, p);
+        }
+        return p;
+    }
 
     /// <inheritdoc/>
     public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)

@@ -15,7 +15,13 @@ public static unsafe partial class CpuOps
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
     public static void MatmulForward(Span<float> output, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight,
-        int m, int k, int n, WorkerPool pool)
+        int m, int k, int n, WorkerPool pool) => MatmulForwardKept(output, inp, weight, m, k, n, pool, null);
+
+    /// <summary>
+    /// <see cref="MatmulForward"/>, reading (or first filling) the weight's kept panels when the sizes take the few-rows path.
+    /// </summary>
+    internal static void MatmulForwardKept(Span<float> output, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight,
+        int m, int k, int n, WorkerPool pool, PackedPanels? packed)
     {
         ArgumentNullException.ThrowIfNull(pool);
         MatmulCheckDims(m, k, n);
@@ -26,7 +32,7 @@ public static unsafe partial class CpuOps
         fixed (float* x = inp)
         fixed (float* w = weight)
         {
-            Gemm.Forward(o, x, w, m, k, n, pool, Gemm.Best);
+            Gemm.Forward(o, x, w, m, k, n, pool, Gemm.Best, packed);
         }
     }
 
@@ -38,7 +44,14 @@ public static unsafe partial class CpuOps
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
     public static void MatmulSwiGluForward(Span<float> act, Span<float> gateUp, ReadOnlySpan<float> inp,
-        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool)
+        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool) =>
+        MatmulSwiGluForwardKept(act, gateUp, inp, weight, m, k, inter, pool, null);
+
+    /// <summary>
+    /// <see cref="MatmulSwiGluForward"/>, reading (or first filling) the weight's kept panels when fused.
+    /// </summary>
+    internal static void MatmulSwiGluForwardKept(Span<float> act, Span<float> gateUp, ReadOnlySpan<float> inp,
+        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool, PackedPanels? packed)
     {
         ArgumentNullException.ThrowIfNull(pool);
         MatmulCheckDims(m, k, 2 * inter);
@@ -50,7 +63,7 @@ public static unsafe partial class CpuOps
         fixed (float* x = inp)
         fixed (float* w = weight)
         {
-            if (Gemm.TryForwardSwiGlu(a, x, w, m, k, inter, pool, Gemm.Best)) return;
+            if (Gemm.TryForwardSwiGlu(a, x, w, m, k, inter, pool, Gemm.Best, packed)) return;
         }
         MatmulForward(gateUp, inp, weight, m, k, 2 * inter, pool);
         SwiGluForward(act, gateUp, m, inter, pool);

@@ -51,7 +51,7 @@ internal static unsafe partial class Gemm
 
     /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ.</summary>
     internal static void Forward(float* output, float* inp, float* weight, int m, int k, int n, WorkerPool pool,
-        GemmPath path)
+        GemmPath path, PackedPanels? kept = null)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -70,7 +70,7 @@ internal static unsafe partial class Gemm
         {
             if (FewRows(m, k, path))
             {
-                ForwardFewRows(output, inp, weight, m, k, n, pool, path, scratch);
+                ForwardFewRows(output, inp, weight, m, k, n, pool, path, scratch, kept);
                 return;
             }
             float* packed = PackB(scratch, pool, path, weight, k, red: k, cols: n, transposed: true);
@@ -90,11 +90,11 @@ internal static unsafe partial class Gemm
     /// and the SwiGLU). Bitwise the same as those two.
     /// </summary>
     internal static bool TryForwardSwiGlu(float* act, float* inp, float* weight, int m, int k, int inter,
-        WorkerPool pool, GemmPath path)
+        WorkerPool pool, GemmPath path, PackedPanels? packed = null)
     {
         if (m == 0 || k == 0 || inter == 0 || !FewRows(m, k, path)) return false;
         GemmScratch scratch = GemmScratch.For(pool);
-        lock (scratch.Gate) ForwardSwiGluFewRows(act, inp, weight, m, k, inter, pool, path, scratch);
+        lock (scratch.Gate) ForwardSwiGluFewRows(act, inp, weight, m, k, inter, pool, path, scratch, packed);
         return true;
     }
 

@@ -28,10 +28,17 @@ internal static unsafe partial class Gemm
 
     /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ for few rows; the caller holds the scratch gate.</summary>
     private static void ForwardFewRows(float* output, float* inp, float* weight, int m, int k, int n, WorkerPool pool,
-        GemmPath path, GemmScratch scratch)
+        GemmPath path, GemmScratch scratch, PackedPanels? packed)
     {
-        var job = new FewRowsJob(path, output, inp, weight, m, k, n, swiGlu: false);
-        RunFewRows(ref job, pool, scratch);
+        var job = new FewRowsJob(path, output, inp, weight, m, k, n, swiGlu: false, packed);
+        RunFewRows(ref job, pool, scratch, packed);
+    }
+
+    /// <summary>Floats of the packed panels of a (cols, red) weight, or of a (2·cols, red) one for SwiGLU.</summary>
+    internal static long PackedPanelFloats(int red, int cols, bool swiGlu, GemmPath path)
+    {
+        int nr = NrOf(path);
+        return (swiGlu ? 2L : 1L) * ((cols + nr - 1) / nr) * red * nr;
     }
 
     /// <summary>
@@ -41,13 +48,13 @@ internal static unsafe partial class Gemm
     /// the same activation code on the same column ranges). The caller holds the scratch gate.
     /// </summary>
     private static void ForwardSwiGluFewRows(float* act, float* inp, float* weight, int m, int k, int inter,
-        WorkerPool pool, GemmPath path, GemmScratch scratch)
+        WorkerPool pool, GemmPath path, GemmScratch scratch, PackedPanels? packed)
     {
-        var job = new FewRowsJob(path, act, inp, weight, m, k, inter, swiGlu: true);
-        RunFewRows(ref job, pool, scratch);
+        var job = new FewRowsJob(path, act, inp, weight, m, k, inter, swiGlu: true, packed);
+        RunFewRows(ref job, pool, scratch, packed);
     }
 
-    private static void RunFewRows(ref FewRowsJob job, WorkerPool pool, GemmScratch scratch)
+    private static void RunFewRows(ref FewRowsJob job, WorkerPool pool, GemmScratch scratch, PackedPanels? packed)
     {
         int threads = pool.ThreadCount;
         job.Tiles = Math.Min(job.ColPanels, 4 * threads);
@@ -55,6 +62,7 @@ internal static unsafe partial class Gemm
         int next = 0;
         job.Next = &next;
         fixed (FewRowsJob* pj = &job) pool.Run(pj, Math.Min(threads, job.Tiles));
+        if (packed != null) packed.Valid = true; // every panel was packed by the thread that computed it
     }
 
     /// <summary>
@@ -76,10 +84,21 @@ internal static unsafe partial class Gemm
         /// </summary>
         private readonly nint _apFloats, _bpFloats, _ctFloats, _tileFloats;
 
+        /// <summary>Kept panels (slot s at s·red·NR; SwiGLU: gate panels, then up panels), or null.</summary>
+        private readonly float* _packed;
+        private readonly bool _packedValid;
+
         public FewRowsJob(GemmPath path, float* output, float* inp, float* weight, int rows, int red, int cols,
-            bool swiGlu)
+            bool swiGlu, PackedPanels? packed)
         {
             _swiGlu = swiGlu;
+            if (packed != null)
+            {
+                if (packed.Floats < PackedPanelFloats(red, cols, swiGlu, path))
+                    throw new ArgumentException("packed panels: too small for this weight", nameof(packed));
+                _packed = packed.Panels;
+                _packedValid = packed.Valid;
+            }
             _path = path;
             _mr = MrOf(path);
             _nr = NrOf(path);
@@ -130,7 +149,7 @@ internal static unsafe partial class Gemm
                     if (pj == pan1 - 1) next = Interlocked.Increment(ref *Next) - 1;
                     int prefetch = pj < pan1 - 1 ? pj + 1 : next < Tiles ? FirstPanel(next) : -1;
                     if (_swiGlu) SwiGluPanel(pj, prefetch, ap, bp, ct);
-                    else Panel(_weight, pj, _out + (nint)pj * _nr, _cols, WeightRows(_weight, prefetch), ap, bp, ct);
+                    else Panel(_weight, pj, pj, _out + (nint)pj * _nr, _cols, NextPanel(_weight, prefetch, prefetch), ap, bp, ct);
                 }
                 tile = next;
             }
@@ -141,8 +160,12 @@ internal static unsafe partial class Gemm
         private readonly float* PackedA(float* ap, int mi, int kk, int kl) =>
             ap + (nint)_rowMicro * _mr * kk + (nint)mi * _mr * kl;
 
-        /// <summary>The weight rows of panel <paramref name="pj"/> of a (cols, red) matrix: start and 64-byte lines.</summary>
-        private readonly (nint Start, long Lines) WeightRows(float* weight, int pj) => pj < 0 ? (0, 0)
+        /// <summary>
+        /// What to prefetch for panel <paramref name="pj"/> of a (cols, red) weight (kept in <paramref name="slot"/>):
+        /// its kept panel when valid, else its weight rows; start and 64-byte lines (none when pj is negative).
+        /// </summary>
+        private readonly (nint Start, long Lines) NextPanel(float* weight, int pj, int slot) => pj < 0 ? (0, 0)
+            : _packedValid ? ((nint)(_packed + (nint)slot * _red * _nr), (long)_red * _nr * sizeof(float) / 64)
             : ((nint)(weight + (nint)pj * _nr * _red), (long)Math.Min(_nr, _cols - pj * _nr) * _red * sizeof(float) / 64);
 
         /// <summary>
@@ -153,8 +176,8 @@ internal static unsafe partial class Gemm
         private readonly void SwiGluPanel(int pj, int prefetch, float* ap, float* bp, float* ct)
         {
             float* gate = ct + _ctFloats, up = gate + _tileFloats, upWeight = _weight + (nint)_cols * _red;
-            Panel(_weight, pj, gate, _nr, WeightRows(upWeight, pj), ap, bp, ct);
-            Panel(upWeight, pj, up, _nr, WeightRows(_weight, prefetch), ap, bp, ct);
+            Panel(_weight, pj, pj, gate, _nr, NextPanel(upWeight, pj, ColPanels + pj), ap, bp, ct);
+            Panel(upWeight, pj, ColPanels + pj, up, _nr, NextPanel(_weight, prefetch, prefetch), ap, bp, ct);
             int c0 = pj * _nr, cw = Math.Min(_nr, _cols - c0);
             for (int r = 0; r < _rows; r++)
                 CpuOps.SwiGluRow(_out + (nint)r * _cols + c0, gate + (nint)r * _nr, up + (nint)r * _nr, cw);
@@ -162,15 +185,17 @@ internal static unsafe partial class Gemm
 
         /// <summary>
         /// Column panel pj of a (cols, red) weight into output (row stride ldc, the panel's first column): pack its
-        /// weight rows, then every micro-panel and reduction chunk on it, while the kernel calls prefetch the lines of
-        /// <paramref name="next"/> (the next panel's weight rows, one contiguous block).
+        /// weight rows (into bp, or into kept slot <paramref name="slot"/>, unless that is already valid), then every
+        /// micro-panel and reduction chunk on it, while the kernel calls prefetch the lines of
+        /// <paramref name="next"/> (the next panel's weight rows or kept panel, one contiguous block).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Panel(float* weight, int pj, float* output, nint ldc, (nint Start, long Lines) next,
-            float* ap, float* bp, float* ct)
+        private readonly void Panel(float* weight, int pj, int slot, float* output, nint ldc,
+            (nint Start, long Lines) next, float* ap, float* bp, float* ct)
         {
             int mr = _mr, nr = _nr;
-            PackPanelTransposed(_path, bp, weight, _red, _red, _cols, pj);
+            if (_packed != null) bp = _packed + (nint)slot * _red * nr;
+            if (!_packedValid) PackPanelTransposed(_path, bp, weight, _red, _red, _cols, pj);
             int cw = Math.Min(nr, _cols - pj * nr);
             byte* pf = (byte*)next.Start;
             int calls = _rowMicro * ((_red + Kc - 1) / Kc), call = 0;

@@ -10,6 +10,8 @@ namespace Hrm.Runtime.Backends.Reference;
 /// </summary>
 public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
 {
+    private int _reuseDepth; // scopes are only counted: nothing derived is kept
+
     /// <inheritdoc/>
     public string Name => "reference";
 
@@ -95,6 +97,16 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     /// <inheritdoc/>
     public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
         => R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
+
+    /// <inheritdoc/>
+    public void BeginWeightReuse() => _reuseDepth++;
+
+    /// <inheritdoc/>
+    public void EndWeightReuse()
+    {
+        if (_reuseDepth == 0) throw new InvalidOperationException("EndWeightReuse without a matching BeginWeightReuse");
+        _reuseDepth--;
+    }
 
     /// <inheritdoc/>
     public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
