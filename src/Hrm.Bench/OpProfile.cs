@@ -50,7 +50,8 @@ public static class OpProfile
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) step.Step(tokens, labels, ids);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{preset}, batch {batch}, {steps} training steps, {Threads(threads)} threads, {sw.Elapsed.TotalMilliseconds / steps:F1} ms/step"));
+            $"{preset}, batch {batch}, {steps} training steps, {Threads(threads)} threads, " +
+            $"{sw.Elapsed.TotalMilliseconds / steps:F1} ms/step"));
         o.Write(backend.Report());
     }
 

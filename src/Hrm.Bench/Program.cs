@@ -18,7 +18,8 @@ if (args.Length > 0 && args[0] == "profile-train")
 {
     static int Arg(string[] a, int i, int fallback) =>
         a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    OpProfile.RunTraining(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 32), Arg(args, 3, 3), Arg(args, 4, 0));
+    OpProfile.RunTraining(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 32), Arg(args, 3, 3),
+        Arg(args, 4, 0));
     return 0;
 }
 if (args.Length > 0 && args[0] == "optim")

@@ -14,7 +14,7 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 {
     private readonly WorkerPool _pool;
     private readonly Dictionary<(nint Weight, int K, int N, bool SwiGlu), PackedPanels> _kept = [];
-    private int _reuseDepth;
+    private WeightReuseScope _reuse;
 
     /// <summary>Creates the backend with <paramref name="threads"/> threads (0 = one per core).</summary>
     public CpuBackend(int threads = 0)
@@ -91,21 +91,20 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     /// use and reads them on later calls. The kept copies take as much memory as the weights they come from; they are
     /// allocated on first use and reused by every later scope.
     /// </remarks>
-    public void BeginWeightReuse() => _reuseDepth++;
+    public void BeginWeightReuse() => _reuse.Begin();
 
     /// <inheritdoc/>
     public void EndWeightReuse()
     {
-        if (_reuseDepth == 0) throw new InvalidOperationException("EndWeightReuse without a matching BeginWeightReuse");
-        if (--_reuseDepth > 0) return;
-        foreach (PackedPanels p in _kept.Values) p.Valid = false;
+        if (!_reuse.End()) return;
+        foreach (PackedPanels p in _kept.Values) p.Valid = false; // the weights may change from now on
     }
 
     /// <summary>The kept panels of <paramref name="weight"/> for this product, or null outside a reuse scope or
     /// when the sizes do not take the few-rows path.</summary>
     private PackedPanels? Kept(Buf weight, int m, int k, int n, bool swiGlu)
     {
-        if (_reuseDepth == 0 || !Gemm.FewRows(m, k, Gemm.Best) || m == 0 || k == 0 || n == 0) return null;
+        if (!_reuse.Open || !Gemm.FewRows(m, k, Gemm.Best) || m == 0 || k == 0 || n == 0) return null;
         var key = (weight.Address, k, n, swiGlu);
         if (!_kept.TryGetValue(key, out PackedPanels? p))
         {

@@ -284,8 +284,10 @@ public static unsafe partial class CpuOps
             // Lanes past kn become −inf with a vector select: scalar stores into a vector just written and read back
             // at once defeat store forwarding (about a sixth of the forward's time at T = 82).
             float* last = s + 16 * (nv - 1);
-            Vector512<float> valid = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(kn - 16 * (nv - 1))).AsSingle();
-            Vector512.ConditionalSelect(valid, Vector512.Load(last), Vector512.Create(float.NegativeInfinity)).Store(last);
+            Vector512<float> valid =
+                Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(kn - 16 * (nv - 1))).AsSingle();
+            Vector512.ConditionalSelect(valid, Vector512.Load(last), Vector512.Create(float.NegativeInfinity))
+                .Store(last);
             Vector512<float> max = Vector512.Load(s), max1 = Vector512.Create(float.NegativeInfinity);
             int w = 1;
             for (; w + 1 < nv; w += 2)

@@ -149,7 +149,8 @@ internal static unsafe partial class Gemm
                     if (pj == pan1 - 1) next = Interlocked.Increment(ref *Next) - 1;
                     int prefetch = pj < pan1 - 1 ? pj + 1 : next < Tiles ? FirstPanel(next) : -1;
                     if (_swiGlu) SwiGluPanel(pj, prefetch, ap, bp, ct);
-                    else Panel(_weight, pj, pj, _out + (nint)pj * _nr, _cols, NextPanel(_weight, prefetch, prefetch), ap, bp, ct);
+                    else Panel(_weight, pj, pj, _out + (nint)pj * _nr, _cols, NextPanel(_weight, prefetch, prefetch),
+                        ap, bp, ct);
                 }
                 tile = next;
             }
@@ -166,7 +167,8 @@ internal static unsafe partial class Gemm
         /// </summary>
         private readonly (nint Start, long Lines) NextPanel(float* weight, int pj, int slot) => pj < 0 ? (0, 0)
             : _packedValid ? ((nint)(_packed + (nint)slot * _red * _nr), (long)_red * _nr * sizeof(float) / 64)
-            : ((nint)(weight + (nint)pj * _nr * _red), (long)Math.Min(_nr, _cols - pj * _nr) * _red * sizeof(float) / 64);
+            : ((nint)(weight + (nint)pj * _nr * _red),
+                (long)Math.Min(_nr, _cols - pj * _nr) * _red * sizeof(float) / 64);
 
         /// <summary>
         /// SwiGLU mode, panel pj: the gate panel into one tile, the up panel into the other (prefetching the up panel,

@@ -10,21 +10,17 @@ namespace Hrm.Runtime.Backends.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     private const int AttentionF32MaxHeadSize = 128;
-    private int _reuseDepth;
+    private WeightReuseScope _reuse;
 
     /// <summary>True when attention with head size <paramref name="hs"/> runs the bf16 tensor-core kernels.</summary>
     public bool UsesBf16Attention(int hs) => hs == 64 && Options.Bf16Attention;
 
     /// <inheritdoc/>
     /// <remarks>Scopes are only counted: cuBLAS reads the bf16 weights as they are.</remarks>
-    public void BeginWeightReuse() => _reuseDepth++;
+    public void BeginWeightReuse() => _reuse.Begin();
 
     /// <inheritdoc/>
-    public void EndWeightReuse()
-    {
-        if (_reuseDepth == 0) throw new InvalidOperationException("EndWeightReuse without a matching BeginWeightReuse");
-        _reuseDepth--;
-    }
+    public void EndWeightReuse() => _reuse.End();
 
     /// <inheritdoc/>
     /// <remarks>Not fused on the GPU yet: the GEMM, then the SwiGLU kernel.</remarks>

@@ -10,7 +10,7 @@ namespace Hrm.Runtime.Backends.Reference;
 /// </summary>
 public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
 {
-    private int _reuseDepth; // scopes are only counted: nothing derived is kept
+    private WeightReuseScope _reuse; // only counted: nothing derived is kept
 
     /// <inheritdoc/>
     public string Name => "reference";
@@ -99,14 +99,10 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
         => R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
 
     /// <inheritdoc/>
-    public void BeginWeightReuse() => _reuseDepth++;
+    public void BeginWeightReuse() => _reuse.Begin();
 
     /// <inheritdoc/>
-    public void EndWeightReuse()
-    {
-        if (_reuseDepth == 0) throw new InvalidOperationException("EndWeightReuse without a matching BeginWeightReuse");
-        _reuseDepth--;
-    }
+    public void EndWeightReuse() => _reuse.End();
 
     /// <inheritdoc/>
     public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
