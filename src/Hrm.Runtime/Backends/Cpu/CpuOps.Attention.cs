@@ -187,8 +187,8 @@ public static unsafe partial class CpuOps
             // rows of qkv are 3C floats apart, a stride that maps them onto a few cache sets. acc (nq, HS): the
             // unnormalised outputs, private to the task (accumulating in `out` itself shared cache lines between
             // the tasks of neighbouring heads — 3x slower on 2 threads than on 1 with 16-wide heads).
-            // s0..s3 (w): scores of up to four queries. m, l (nq). Vector buffers first, 64-byte aligned: split-line
-            // loads made the whole forward about 1.5x slower when the stack happened to be misaligned.
+            // s0..s3 (w): scores of up to four queries. m, l (nq). Vector buffers first, 64-byte aligned, so no vector
+            // load splits a cache line whatever the stack's alignment.
             float* kt = buf, vc = kt + Hs * w, s0 = vc + Hs * w, s1 = s0 + w, s2 = s1 + w, s3 = s2 + w;
             float* acc = s3 + w, m = acc + nq * Hs, l = m + nq;
 
