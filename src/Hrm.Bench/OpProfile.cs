@@ -39,12 +39,7 @@ public static class OpProfile
         using var model = new HrmModel(cfg, backend);
         model.Initialize(new HrmRandom(1));
         using var step = new OurTrainingStep(model, batch);
-        var r = new HrmRandom(5);
-        var tokens = new int[batch * cfg.SeqLen]; // (B, L)
-        for (int i = 0; i < tokens.Length; i++) tokens[i] = r.NextInt(1, cfg.VocabSize);
-        int[] labels = (int[])tokens.Clone(); // (B, L)
-        for (int b = 0; b < batch; b++) labels[b * cfg.SeqLen] = HrmLoss.IgnoreLabel;
-        var ids = new int[batch]; // (B)
+        (int[] tokens, int[] labels, int[] ids) = OurTrainingStep.Inputs(cfg, batch); // (B, L), (B, L), (B)
         step.Step(tokens, labels, ids); // warm-up
         backend.ResetTimes();
         var sw = System.Diagnostics.Stopwatch.StartNew();

@@ -36,6 +36,20 @@ public sealed class OurTrainingStep : IDisposable
         _loss = new BackendLoss(model.Backend, batch, a.SeqLen, a.VocabSize, LossType.StablemaxCrossEntropy);
     }
 
+    /// <summary>
+    /// The benchmark batch: random tokens in [1, V) (B, L), labels = the tokens with the first position of each row
+    /// ignored (B, L), puzzle ids all 0 (B).
+    /// </summary>
+    public static (int[] Tokens, int[] Labels, int[] Ids) Inputs(HrmConfig config, int batch, ulong seed = 5)
+    {
+        var r = new HrmRandom(seed);
+        var tokens = new int[batch * config.SeqLen];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = r.NextInt(1, config.VocabSize);
+        int[] labels = (int[])tokens.Clone();
+        for (int b = 0; b < batch; b++) labels[b * config.SeqLen] = Hrm.Train.Training.HrmLoss.IgnoreLabel;
+        return (tokens, labels, new int[batch]);
+    }
+
     /// <summary>One step; returns the loss total (sum over rows).</summary>
     public double Step(int[] tokens, int[] labels, int[] ids)
     {

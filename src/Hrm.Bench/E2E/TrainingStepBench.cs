@@ -36,12 +36,7 @@ public class TrainingStepBench : IDisposable
         _model = new HrmModel(config, new CpuBackend());
         _model.Initialize(new HrmRandom(1));
         _step = new OurTrainingStep(_model, Batch);
-        var r = new HrmRandom(5);
-        _tokens = new int[Batch * config.SeqLen];
-        for (int i = 0; i < _tokens.Length; i++) _tokens[i] = r.NextInt(1, config.VocabSize);
-        _ids = new int[Batch];
-        _labels = (int[])_tokens.Clone();
-        for (int b = 0; b < Batch; b++) _labels[b * config.SeqLen] = HrmLoss.IgnoreLabel;
+        (_tokens, _labels, _ids) = OurTrainingStep.Inputs(config, Batch);
     }
 
     [GlobalCleanup]

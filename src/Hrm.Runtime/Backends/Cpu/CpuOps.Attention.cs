@@ -42,12 +42,12 @@ public static unsafe partial class CpuOps
     /// </summary>
     public static void AttentionForward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,
         int batch, int t, int nh, int hs, WorkerPool pool) =>
+        // Without cos/sin the core only reads qkv, so the read-only span may pass as a writable one.
         AttentionForwardCore(output, lse, MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(qkv), qkv.Length),
             default, default, batch, t, nh, hs, pool);
 
     /// <summary>
-    /// <see cref="RopeForward"/> then the attention forward
-    /// in one pass: each (batch, head) task rotates its own Q and K rows in place (qkv holds them rotated afterwards,
+    /// <see cref="RopeForward"/> then the attention forward in one pass: each (batch, head) task rotates its own Q and K rows in place (qkv holds them rotated afterwards,
     /// as the backward expects) and attends with them while they are in its core's cache. Same results as the two
     /// ops in sequence, bit for bit. Empty cos/sin: no rotation.
     /// </summary>
