@@ -5,7 +5,7 @@ namespace Hrm.Bench.Ops;
 
 /// <summary>
 /// <see cref="CpuOps.AttentionForward"/> and <see cref="CpuOps.AttentionBackward"/> (non-causal, flash-style) at
-/// the shapes of <see cref="AttentionShape.Model"/>, and <see cref="CpuOps.RopeAttentionForward"/> (RoPE fused into
+/// the shapes of <see cref="AttentionShape.Model"/>, and <see cref="CpuOps.RopeAttentionForward"/> (RoPE then
 /// the forward; it rotates its own copy of qkv in place on every call, which real rotation tables keep bounded).
 /// The backward's saved output and lse come from one forward in setup.
 /// </summary>

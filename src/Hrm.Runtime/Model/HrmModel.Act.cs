@@ -38,6 +38,23 @@ public sealed partial class HrmModel
         _b.ResetCarry(ws.ZH, Param(Names.HInit), ws.Halted, batch, t, c);
         _b.ResetCarry(ws.ZL, Param(Names.LInit), ws.Halted, batch, t, c);
         SetInputs(state.Tokens, state.PuzzleIds);
+        // Training runs the weights through up to two segments before anything writes them: keep their packed forms.
+        if (training) _b.BeginWeightReuse();
+        try
+        {
+            RunActSegments(state, training, rng, m);
+        }
+        finally
+        {
+            if (training) _b.EndWeightReuse();
+        }
+    }
+
+    /// <summary>The segment of an ACT call, its halting bookkeeping and, when training, the target segment.</summary>
+    private void RunActSegments(ActState state, bool training, HrmRandom? rng, int m)
+    {
+        Workspace ws = Ws;
+        int batch = ws.Batch;
         Segment(ws.ZH, ws.ZL, record: training, ws.Logits, ws.Q);
         _b.Download(ws.Q, state.Q);
         for (int b = 0; b < batch; b++)
@@ -53,7 +70,7 @@ public sealed partial class HrmModel
         // Bootstrap target: one more no-grad segment from the new (detached) carry on the same data.
         _b.Copy(ws.ZH2, ws.ZH);
         _b.Copy(ws.ZL2, ws.ZL);
-        Segment(ws.ZH2, ws.ZL2, record: false, ws.LogitsNext, ws.QNext);
+        TargetSegment(ws.ZH2, ws.ZL2, ws.QNext);
         _b.Download(ws.QNext, state.Q);
         for (int b = 0; b < batch; b++)
         {

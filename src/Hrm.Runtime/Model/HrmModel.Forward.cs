@@ -32,11 +32,24 @@ public sealed partial class HrmModel
     /// </summary>
     public void Segment(bool record) => Segment(Ws.ZH, Ws.ZL, record, Ws.Logits, Ws.Q);
 
-    internal void Segment(Buf zH, Buf zL, bool record, Buf logits, Buf q)
+    internal void Segment(Buf zH, Buf zL, bool record, Buf logits, Buf q) =>
+        Segment(zH, zL, record, logits, q, qOnly: false);
+
+    /// <summary>
+    /// The Q-target segment of training: a no-grad segment of which only the Q logits (B,2) are used. They read z_H at
+    /// position 0 alone, so the last block of the last H call runs its attention for every position (keys and values)
+    /// and everything after it (o_proj, norms, MLP) on the B position-0 rows only. Bitwise the Q logits of a whole
+    /// segment: every op treats rows independently and the CPU GEMM reduces each element in the same order for any
+    /// row count (see the model tests). z_H is left stale after the last block (the caller discards it).
+    /// </summary>
+    internal void TargetSegment(Buf zH, Buf zL, Buf q) => Segment(zH, zL, record: false, Buf.Empty, q, qOnly: true);
+
+    private void Segment(Buf zH, Buf zL, bool record, Buf logits, Buf q, bool qOnly)
     {
         Workspace ws = Ws;
         HrmConfig cfg = Config;
         if (record && !ws.Training) throw new InvalidOperationException("recording needs Reserve(batch, training: true)");
+        if (qOnly && (record || ws.First == null)) throw new InvalidOperationException("the Q-target segment is for training");
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, p = cfg.PuzzleEmbLen;
         Buf pos = cfg.PosEncodings == PosEncoding.Learned ? Param(Names.EmbedPos) : Buf.Empty;
         _b.EmbeddingForward(ws.X, ws.Tokens, ws.PuzzleRows, Param(Names.EmbedTokens), pos,
@@ -54,13 +67,22 @@ public sealed partial class HrmModel
         // The 1-step gradient: only these two calls are differentiated.
         _b.Add(ws.Inj, zH, ws.X);
         RunModule(_l, zL, ws.Inj, record ? ws.LActs : null);
+        if (qOnly)
+        {
+            RunModule(_h, zH, zL, null, firstRowsOut: ws.FirstOut);
+            _b.QHeadForward(q, ws.FirstOut, Param(Names.QHeadWeight), Param(Names.QHeadBias), batch, 1, c);
+            return;
+        }
         RunModule(_h, zH, zL, record ? ws.HActs : null);
         _b.LmHeadForward(logits, zH, Param(Names.LmHead), batch, t, p, c, cfg.VocabSize);
         _b.QHeadForward(q, zH, Param(Names.QHeadWeight), Param(Names.QHeadBias), batch, t, c);
     }
 
-    /// <summary>z ← blocks(z + inj); recorded into <paramref name="acts"/> or run through the ping-pong scratch.</summary>
-    private void RunModule(BlockWeights[] blocks, Buf z, Buf inj, ModuleActs? acts)
+    /// <summary>
+    /// z ← blocks(z + inj); recorded into <paramref name="acts"/> or run through the ping-pong scratch. With
+    /// <paramref name="firstRowsOut"/> (B, C), the last block's output is computed at position 0 only, into it.
+    /// </summary>
+    private void RunModule(BlockWeights[] blocks, Buf z, Buf inj, ModuleActs? acts, Buf firstRowsOut = default)
     {
         Workspace ws = Ws;
         int n = blocks.Length;
@@ -77,9 +99,37 @@ public sealed partial class HrmModel
         for (int i = 0; i < n; i++)
         {
             Buf dst = i == n - 1 ? z : (cur == ws.Ping ? ws.Pong : ws.Ping);
-            BlockForward(blocks[i], cur, dst, ws.Scratch, record: false);
+            if (i == n - 1 && !firstRowsOut.IsEmpty) BlockForwardFirstRows(blocks[i], cur, firstRowsOut);
+            else BlockForward(blocks[i], cur, dst, ws.Scratch, record: false);
             cur = dst;
         }
+    }
+
+    /// <summary>
+    /// <see cref="BlockForward"/> (no record) with the output at position 0 of each sequence only: QKV and attention
+    /// for every position, then the B position-0 rows of the attention output and of the input are gathered and
+    /// o_proj, both norms and the MLP run on those rows. output (B, C).
+    /// </summary>
+    private void BlockForwardFirstRows(in BlockWeights w, Buf inp, Buf output)
+    {
+        HrmConfig cfg = Config;
+        Workspace ws = Ws;
+        BlockActs a = ws.Scratch, f = ws.First!;
+        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
+        int rows = batch * t, inter = cfg.Intermediate;
+        float eps = (float)cfg.RmsNormEps;
+        _b.MatmulForward(a.Qkv, inp, w.Qkv, rows, c, 3 * c);                    // (B, T, 3C)
+        if (cfg.PosEncodings == PosEncoding.Rope)
+            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+        else
+            _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);         // (B, T, C)
+        _b.GatherRows(f.Att, a.Att, ws.FirstRows, batch, c);                    // (B, C)
+        _b.GatherRows(ws.FirstIn, inp, ws.FirstRows, batch, c);                 // (B, C)
+        _b.MatmulForward(ws.FirstTmp, f.Att, w.O, batch, c, c);                 // (B, C) o_proj
+        _b.AddRmsNormForward(f.H1, f.Rstd1, ws.FirstIn, ws.FirstTmp, batch, c, eps);
+        _b.MatmulSwiGluForward(f.Act, f.GateUp, f.H1, w.GateUp, batch, c, inter); // (B, I)
+        _b.MatmulForward(ws.FirstTmp, f.Act, w.Down, batch, inter, c);          // (B, C) down_proj
+        _b.AddRmsNormForward(output, f.Rstd2, f.H1, ws.FirstTmp, batch, c, eps); // (B, C)
     }
 
     /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>

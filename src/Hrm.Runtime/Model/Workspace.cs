@@ -35,8 +35,12 @@ internal sealed class Workspace
         if (!training) return;
         ZH2 = plan.Carve("target.z_H", batch, t, c);
         ZL2 = plan.Carve("target.z_L", batch, t, c);
-        LogitsNext = plan.Carve("target.logits", batch, l, v);
         QNext = plan.Carve("target.q", batch, 2);
+        FirstRows = plan.CarveInts("target.first_rows", batch);
+        FirstIn = plan.Carve("target.first_in", batch, c);
+        FirstTmp = plan.Carve("target.first_tmp", batch, c);
+        FirstOut = plan.Carve("target.first_out", batch, c);
+        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter);
         LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter);
         HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter);
         DLogits = plan.Carve("grad.logits", batch, l, v);
@@ -76,8 +80,12 @@ internal sealed class Workspace
     // Training only.
     public Buf ZH2 { get; }          // (B, T, C) copy of the carry for the Q-target forward
     public Buf ZL2 { get; }          // (B, T, C)
-    public Buf LogitsNext { get; }   // (B, L, V) discarded logits of the Q-target forward
     public Buf QNext { get; }        // (B, 2) Q logits of the Q-target forward
+    public Buf FirstRows { get; }    // (B) int, b·T: the row of position 0 of each sequence in (B·T, C)
+    public Buf FirstIn { get; }      // (B, C) position-0 rows of the Q-target's last block input
+    public Buf FirstTmp { get; }     // (B, C) o_proj / down_proj output there
+    public Buf FirstOut { get; }     // (B, C) its output at position 0 (all the Q head reads)
+    public BlockActs? First { get; } // the Q-target's last block on position 0 alone (T = 1; Qkv, Lse unused)
     public ModuleActs? LActs { get; }
     public ModuleActs? HActs { get; }
     public Buf DLogits { get; }      // (B, L, V) upstream gradient

@@ -64,12 +64,12 @@ public sealed class AttentionTests
     }
 
     [Theory]
-    [InlineData(1, 82, 8, 64)]  // batch-1 Sudoku: one task per head, rotation fused
+    [InlineData(1, 82, 8, 64)]  // batch-1 Sudoku
     [InlineData(3, 7, 2, 16)]   // quads, a pair and an odd query
-    [InlineData(1, 300, 1, 32)] // one head on two threads: query rows split, so RoPE runs as its own pass first
-    [InlineData(2, 150, 2, 64)] // several key tiles (rotation once per task, before the first)
+    [InlineData(1, 300, 1, 32)] // one head on two threads: query rows split
+    [InlineData(2, 150, 2, 64)] // several key tiles
     [InlineData(1, 9, 2, 22)]   // half = 11: rotation with a scalar tail, attention with scalar columns
-    public void Fused_rope_attention_equals_rope_then_attention_bitwise(int batch, int t, int nh, int hs)
+    public void Rope_attention_equals_rope_then_attention_bitwise(int batch, int t, int nh, int hs)
     {
         int c = nh * hs;
         (double[] cosD, double[] sinD) = RopeTables(t, hs);
@@ -88,7 +88,7 @@ public sealed class AttentionTests
     }
 
     [Fact]
-    public void Fused_rope_attention_rejects_short_tables()
+    public void Rope_attention_rejects_short_tables()
     {
         using var pool = new WorkerPool(2);
         var qkv = new float[3 * 4 * 16];

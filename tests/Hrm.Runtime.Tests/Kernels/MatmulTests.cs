@@ -218,7 +218,10 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(82, 512, 1536)] // batch-1 Sudoku: fused (few rows)
     [InlineData(15, 45, 50)]    // fused; panels of 32 + 18 columns, a scalar tail (50 = 3·16 + 2)
     [InlineData(97, 600, 40)]   // fused; two reduction chunks (K > Kc)
-    [InlineData(600, 512, 40)]  // too many rows: the GEMM into gateUp, then the SwiGLU
+    [InlineData(600, 512, 40)]  // many rows: fused in the general GEMM's tiles (K <= Kc)
+    [InlineData(700, 512, 320)] // general fused, two column groups
+    [InlineData(601, 450, 50)]  // general fused; edge rows, an 18-column edge panel, a scalar tail
+    [InlineData(600, 600, 40)]  // many rows and K > Kc: the GEMM into gateUp, then the SwiGLU
     public void MatmulSwiGlu_IsBitwiseMatmulThenSwiGlu(int m, int k, int inter)
     {
         if (Gemm.Best != GemmPath.Scalar) Assert.Equal(m < 600, Gemm.FewRows(m, k, Gemm.Best)); // which path is tested
@@ -235,6 +238,20 @@ public sealed unsafe class MatmulTests : IDisposable
         var refAct = new double[m * inter];
         ReferenceOps.SwiGluForward(refAct, gu, m, inter);
         TensorAssert.Close(refAct, act, Atol, Rtol, MaxNmse, "act");
+        if (Gemm.Best == GemmPath.Scalar) return;
+        // The Vector256 fallback (6x16 tiles) fuses the same way.
+        var gateUp256 = new float[2 * m * inter];
+        var expected256 = new float[m * inter];
+        float[] act256 = TestData.Floats(94, m * inter);
+        fixed (float* px = x, pw = w, pg = gateUp256, pa = act256)
+        {
+            Gemm.Forward(pg, px, pw, m, k, 2 * inter, _pool, GemmPath.Vector256);
+            bool fused = Gemm.TryForwardSwiGlu(pa, px, pw, m, k, inter, _pool, GemmPath.Vector256);
+            Assert.Equal(k <= Gemm.Kc || m < 600, fused);
+            if (!fused) return;
+        }
+        CpuOps.SwiGluForward(expected256, gateUp256, m, inter, _pool);
+        Assert.Equal(expected256, act256);
     }
 
     [Fact]

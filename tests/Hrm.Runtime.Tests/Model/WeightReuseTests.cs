@@ -2,21 +2,27 @@ using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
 using Hrm.Runtime.Tests.TestUtil;
 
 namespace Hrm.Runtime.Tests.Model;
 
 /// <summary>
-/// The CPU backend's weight-reuse scope: inside it the few-rows GEMM keeps each weight's transposed panels after the
+/// The CPU backend's weight-reuse scope: inside it the forward GEMMs keep each weight's packed panels after the
 /// first use. Results must be bitwise those without the scope, and a weight written between scopes must be seen.
 /// </summary>
 public sealed class WeightReuseTests
 {
-    private const int M = 82, K = 512, N = 96; // few rows: the kept-panel path
+    private const int K = 512;
 
-    [Fact]
-    public void Kept_panels_give_bitwise_the_same_products_and_follow_a_weight_change_between_scopes()
+    [Theory]
+    [InlineData(82, 96)]   // few rows; SwiGLU I = 48 is not a panel multiple: its own kept copy
+    [InlineData(82, 128)]  // few rows; I = 64: the plain and SwiGLU products share one copy
+    [InlineData(600, 96)]  // the general GEMM
+    [InlineData(600, 128)] // the general GEMM, shared copy
+    public void Kept_panels_give_bitwise_the_same_products_and_follow_a_weight_change_between_scopes(int M, int N)
     {
+        Assert.Equal(M < 600, Gemm.FewRows(M, K, Gemm.Best) && Gemm.Best != GemmPath.Scalar);
         using var b = new CpuBackend(2);
         Buf x = b.Allocate(M * K, "x"), w = b.Allocate(N * K, "w"), y = b.Allocate(M * N, "y");
         Buf act = b.Allocate(M * N / 2, "act"), gu = b.Allocate(M * N, "gateUp");
@@ -78,5 +84,35 @@ public sealed class WeightReuseTests
         var plain = new float[evaluated.Length];
         m.ReadLogits(plain);
         Assert.Equal(plain, evaluated);
+    }
+
+    [Fact]
+    public void Training_act_steps_see_weights_written_between_them()
+    {
+        // A training ActStep keeps packed weights for its two segments; the optimiser then writes the weights. The
+        // next step must use the new ones: it must equal a fresh model's step on the written weights.
+        HrmConfig cfg = new() { HLayers = 1, LLayers = 1, NumPuzzleIdentifiers = 3, HaltMaxSteps = 2 };
+        const int batch = 8; // 8·82 rows: the general GEMM path
+        using HrmModel a = ModelFixtures.Create(cfg, new CpuBackend(2), batch, true, 5);
+        using HrmModel fresh = ModelFixtures.Create(cfg, new CpuBackend(2), batch, true, 6);
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, 7);
+        int[] labels = (int[])tokens.Clone();
+        a.ActStep(new ActState(batch, cfg.SeqLen), tokens, ids, labels, training: true, new HrmRandom(9));
+        var written = new float[a.Params.Length];
+        a.Backend.Download(a.Params, written);
+        for (int i = 0; i < written.Length; i++) written[i] *= 0.97f; // as an optimiser step would
+        a.Backend.Upload(written, a.Params);
+        fresh.Backend.Upload(written, fresh.Params);
+        var qa = new float[2 * batch];
+        var qf = new float[2 * batch];
+        var la = new float[batch * cfg.SeqLen * cfg.VocabSize];
+        var lf = new float[la.Length];
+        ActState sa = new(batch, cfg.SeqLen), sf = new(batch, cfg.SeqLen);
+        a.ActStep(sa, tokens, ids, labels, training: true, new HrmRandom(10));
+        fresh.ActStep(sf, tokens, ids, labels, training: true, new HrmRandom(10));
+        a.ReadLogits(la);
+        fresh.ReadLogits(lf);
+        Assert.Equal(lf, la);
+        Assert.Equal(sf.TargetQContinue, sa.TargetQContinue);
     }
 }

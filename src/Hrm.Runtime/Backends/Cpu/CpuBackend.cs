@@ -13,7 +13,7 @@ namespace Hrm.Runtime.Backends.Cpu;
 public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 {
     private readonly WorkerPool _pool;
-    private readonly Dictionary<(nint Weight, int K, int N, bool SwiGlu), PackedPanels> _kept = [];
+    private readonly Dictionary<(nint Weight, int K, int N, bool Split), PackedPanels> _kept = [];
     private WeightReuseScope _reuse;
 
     /// <summary>Creates the backend with <paramref name="threads"/> threads (0 = one per core).</summary>
@@ -87,8 +87,8 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Inside the scope the few-rows GEMM (batch-1 inference) keeps each weight's transposed panels after its first
-    /// use and reads them on later calls. The kept copies take as much memory as the weights they come from; they are
+    /// Inside the scope the forward GEMMs keep each weight's packed (transposed) panels after their first use and
+    /// read them on later calls. The kept copies take as much memory as the weights they come from; they are
     /// allocated on first use and reused by every later scope.
     /// </remarks>
     public void BeginWeightReuse() => _reuse.Begin();
@@ -100,15 +100,19 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         foreach (PackedPanels p in _kept.Values) p.Valid = false; // the weights may change from now on
     }
 
-    /// <summary>The kept panels of <paramref name="weight"/> for this product, or null outside a reuse scope or
-    /// when the sizes do not take the few-rows path.</summary>
+    /// <summary>The kept panels of <paramref name="weight"/> for this product, or null outside a reuse scope.</summary>
+    /// <remarks>
+    /// A SwiGLU weight (2I,K) whose I is a multiple of the panel width has the same panels as the plain product's, so
+    /// the two share one copy (training runs the gate/up weights both ways in one step).
+    /// </remarks>
     private PackedPanels? Kept(Buf weight, int m, int k, int n, bool swiGlu)
     {
-        if (!_reuse.Open || !Gemm.FewRows(m, k, Gemm.Best) || m == 0 || k == 0 || n == 0) return null;
-        var key = (weight.Address, k, n, swiGlu);
+        if (!_reuse.Open || Gemm.Best == GemmPath.Scalar || m == 0 || k == 0 || n == 0) return null;
+        bool split = swiGlu && n % Gemm.PanelWidth(Gemm.Best) != 0;
+        var key = (weight.Address, k, swiGlu && !split ? 2 * n : n, split);
         if (!_kept.TryGetValue(key, out PackedPanels? p))
         {
-            long floats = Gemm.PackedPanelFloats(k, n, swiGlu, Gemm.Best);
+            long floats = Gemm.PackedPanelFloats(k, key.Item3, split, Gemm.Best);
             Buf b = Allocate(floats, "kept GEMM panels");
             p = new PackedPanels((float*)b.Address, floats);
             _kept.Add(key, p);
@@ -133,7 +137,7 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         => C.AttentionForward(F(output), F(lse), F(qkv), batch, t, nh, hs, _pool);
 
     /// <inheritdoc/>
-    /// <remarks>Fused: each (batch, head) task rotates its own rows, then attends (CpuOps.RopeAttentionForward).</remarks>
+    /// <remarks>Two passes: rotating inside the attention tasks was slower (CpuOps.RopeAttentionForward).</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
         => C.RopeAttentionForward(F(output), F(lse), F(qkv), F(cos), F(sin), batch, t, nh, hs, _pool);
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Hrm.Runtime.Threading;
 using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
@@ -41,22 +40,7 @@ public static unsafe partial class CpuOps
     /// query exists.
     /// </summary>
     public static void AttentionForward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,
-        int batch, int t, int nh, int hs, WorkerPool pool) =>
-        // Without cos/sin the core only reads qkv, so the read-only span may pass as a writable one.
-        AttentionForwardCore(output, lse, MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(qkv), qkv.Length),
-            default, default, batch, t, nh, hs, pool);
-
-    /// <summary>
-    /// <see cref="RopeForward"/> then the attention forward in one pass: each (batch, head) task rotates its own Q and K rows in place (qkv holds them rotated afterwards,
-    /// as the backward expects) and attends with them while they are in its core's cache. Same results as the two
-    /// ops in sequence, bit for bit. Empty cos/sin: no rotation.
-    /// </summary>
-    public static void RopeAttentionForward(Span<float> output, Span<float> lse, Span<float> qkv,
-        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int nh, int hs, WorkerPool pool) =>
-        AttentionForwardCore(output, lse, qkv, cos, sin, batch, t, nh, hs, pool);
-
-    private static void AttentionForwardCore(Span<float> output, Span<float> lse, Span<float> qkv,
-        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int nh, int hs, WorkerPool pool)
+        int batch, int t, int nh, int hs, WorkerPool pool)
     {
         CheckAttentionDims(batch, t, nh, hs);
         long c = (long)nh * hs;
@@ -70,29 +54,32 @@ public static unsafe partial class CpuOps
         int splits = 1;
         if (heads < 2L * pool.ThreadCount)
             splits = (int)Math.Clamp((2L * pool.ThreadCount + heads - 1) / heads, 1, Math.Max(1, t / 32));
-        bool rope = !cos.IsEmpty || !sin.IsEmpty;
-        if (rope)
-        {
-            Check(cos, (long)t * hs, nameof(cos));
-            Check(sin, (long)t * hs, nameof(sin));
-            if (splits > 1)
-            {
-                // Tasks that share a head cannot each rotate its keys: rotate first, as a pass of its own.
-                RopeForward(qkv, cos, sin, batch, t, nh, hs, pool);
-                rope = false;
-            }
-        }
-        fixed (float* po = output, pl = lse, pq = qkv, pc = cos, ps = sin)
+        fixed (float* po = output, pl = lse, pq = qkv)
         {
             var job = new AttentionForwardJob
             {
                 Out = po, Lse = pl, Qkv = pq, T = t, Nh = nh, Hs = hs, Splits = splits,
-                Cos = rope ? pc : null, Sin = rope ? ps : null,
                 Tasks = (int)(heads * splits), Threads = pool.ThreadCount,
                 Scale = (float)(1.0 / Math.Sqrt(hs)),
             };
             pool.Run(&job, checked((int)(heads * splits)));
         }
+    }
+
+    /// <summary>
+    /// <see cref="RopeForward"/> (in place: qkv holds Q and K rotated afterwards, as the backward expects) then
+    /// <see cref="AttentionForward"/>, as two passes. Rotating inside each (batch, head) task of the attention was
+    /// measured slower at every batch size (2 threads, T = 82, 8 heads of 64, medians of 3 x 200 or 3 x 20 calls:
+    /// B = 1 0.135 vs 0.112 ms, B = 8 0.976 vs 0.952, B = 32 4.22 vs 3.78, B = 64 8.49 vs 7.44): the row-parallel
+    /// pass walks qkv in order, the per-head rotation in 256-byte pieces 6 KB apart, read and written back.
+    /// </summary>
+    public static void RopeAttentionForward(Span<float> output, Span<float> lse, Span<float> qkv,
+        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int nh, int hs, WorkerPool pool)
+    {
+        CheckAttentionDims(batch, t, nh, hs);
+        Check(qkv, 3L * batch * t * nh * hs, nameof(qkv));
+        RopeForward(qkv, cos, sin, batch, t, nh, hs, pool);
+        AttentionForward(output, lse, qkv, batch, t, nh, hs, pool);
     }
 
     /// <summary>
@@ -143,8 +130,6 @@ public static unsafe partial class CpuOps
         public int Nh;
         public int Hs;
         public int Splits;
-        public float* Cos;  // (T, HS) or null: rotate this task's Q and K rows first (Splits == 1 only)
-        public float* Sin;  // (T, HS)
         public int Tasks;
         public int Threads;
         public float Scale;
@@ -162,15 +147,6 @@ public static unsafe partial class CpuOps
             float* q = Qkv + (long)b * T * stride + (long)h * Hs, k = q + c, v = q + 2 * c;
             float* o = Out + (long)b * T * c + (long)h * Hs;
             float* lse = Lse + (long)bh * T;
-            if (Cos != null)
-            {
-                for (int r = 0; r < T; r++)
-                {
-                    RopeRotate(q + r * stride, Cos + r * Hs, Sin + r * Hs, Hs / 2, 1f);
-                    RopeRotate(k + r * stride, Cos + r * Hs, Sin + r * Hs, Hs / 2, 1f);
-                }
-            }
-
             int w = KeyTileWidth(T, Hs, TileFloats, 2 * TileFloats);
             int need = 2 * Hs * w + 2 * nq + 4 * w + nq * Hs;
             float* buf;

@@ -75,7 +75,7 @@ internal static unsafe partial class Gemm
                 ForwardFewRows(output, inp, weight, m, k, n, pool, path, scratch, kept);
                 return;
             }
-            float* packed = PackB(scratch, pool, path, weight, k, red: k, cols: n, transposed: true);
+            float* packed = PackWeight(scratch, pool, path, weight, k, n, swiGlu: false, kept);
             var job = new GemmJob(path, rows: m, cols: n, red: k, accumulate: false)
             {
                 A = inp, ARowStride = k,
@@ -87,6 +87,26 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>
+    /// The packed Wᵀ panels of a forward product: the kept copy when it is valid (nothing to do), else packed now,
+    /// into the kept copy (then valid) or into the shared scratch. SwiGLU: the gate panels of weight (2I,K), then the
+    /// up panels (the layout of <see cref="PackedPanelFloats"/>, the few-rows path's too).
+    /// </summary>
+    private static float* PackWeight(GemmScratch scratch, WorkerPool pool, GemmPath path, float* weight, int k,
+        int cols, bool swiGlu, PackedPanels? kept)
+    {
+        if (kept != null && kept.Floats < PackedPanelFloats(k, cols, swiGlu, path))
+            throw new ArgumentException("packed panels: too small for this weight", nameof(kept));
+        if (kept is { Valid: true }) return kept.Panels;
+        int nr = NrOf(path);
+        nint panelFloats = (nint)((cols + nr - 1) / nr) * k * nr;
+        float* dst = kept != null ? kept.Panels : scratch.Shared((swiGlu ? 2 : 1) * panelFloats);
+        PackB(dst, pool, path, weight, k, red: k, cols: cols, transposed: true);
+        if (swiGlu) PackB(dst + panelFloats, pool, path, weight + (nint)cols * k, k, red: k, cols: cols, transposed: true);
+        if (kept != null) kept.Valid = true;
+        return dst;
+    }
+
+    /// <summary>
     /// act (M,I) = SiLU(inp·Wgᵀ)·(inp·Wuᵀ), weight (2I,K) = [Wg; Wu], without writing the (M,2I) product, when the
     /// sizes take the few-rows path; otherwise returns false having done nothing (the caller runs <see cref="Forward"/>
     /// and the SwiGLU). Bitwise the same as those two.
@@ -94,9 +114,26 @@ internal static unsafe partial class Gemm
     internal static bool TryForwardSwiGlu(float* act, float* inp, float* weight, int m, int k, int inter,
         WorkerPool pool, GemmPath path, PackedPanels? packed = null)
     {
-        if (m == 0 || k == 0 || inter == 0 || !FewRows(m, k, path)) return false;
+        if (m == 0 || k == 0 || inter == 0 || path == GemmPath.Scalar) return false;
+        bool few = FewRows(m, k, path);
+        if (!few && k > Kc) return false; // the general fused tiles hold one reduction chunk
         GemmScratch scratch = GemmScratch.For(pool);
-        lock (scratch.Gate) ForwardSwiGluFewRows(act, inp, weight, m, k, inter, pool, path, scratch, packed);
+        lock (scratch.Gate)
+        {
+            if (few)
+            {
+                ForwardSwiGluFewRows(act, inp, weight, m, k, inter, pool, path, scratch, packed);
+                return true;
+            }
+            float* panels = PackWeight(scratch, pool, path, weight, k, inter, swiGlu: true, packed);
+            var job = new GemmJob(path, rows: m, cols: inter, red: k, accumulate: false)
+            {
+                A = inp, ARowStride = k,
+                B = panels, SwiGlu = true,
+                C = act, Ldc = inter,
+            };
+            RunGemm(ref job, pool, scratch);
+        }
         return true;
     }
 
@@ -127,7 +164,8 @@ internal static unsafe partial class Gemm
         {
             if (dinp != null)
             {
-                float* packedW = PackB(scratch, pool, path, weight, k, red: n, cols: k, transposed: false);
+                float* packedW = scratch.Shared((nint)((k + NrOf(path) - 1) / NrOf(path)) * n * NrOf(path));
+                PackB(packedW, pool, path, weight, k, red: n, cols: k, transposed: false);
                 var jd = new GemmJob(path, rows: m, cols: k, red: n, accumulate: false)
                 {
                     A = dout, ARowStride = n,
@@ -138,7 +176,9 @@ internal static unsafe partial class Gemm
             }
 
             int mr = MrOf(path), nr = NrOf(path);
-            int kc = Math.Min(Kc, m);
+            // Chunks of equal size (at most Kc rows): each costs a pass over dweight and a packing, whatever its size,
+            // so no short last chunk (2,624 rows: 6 x 438, not 5 x 512 + 64). The reduction order is the same.
+            int chunks = (m + Kc - 1) / Kc, kc = (m + chunks - 1) / chunks;
             nint aChunk = (nint)kc * ((n + mr - 1) / mr) * mr, bChunk = (nint)kc * ((k + nr - 1) / nr) * nr;
             float* packedA = scratch.Shared(aChunk + bChunk);
             float* packedB = packedA + aChunk;
@@ -163,6 +203,9 @@ internal static unsafe partial class Gemm
 
     private static int NrOf(GemmPath path) => path == GemmPath.Vector512 ? 32 : 16;
 
+    /// <summary>Columns per packed panel (NR) on <paramref name="path"/>.</summary>
+    internal static int PanelWidth(GemmPath path) => NrOf(path);
+
     /// <summary>Chooses the task grid and scratch, then runs the job on the pool.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunGemm(ref GemmJob job, WorkerPool pool, GemmScratch scratch)
@@ -185,7 +228,8 @@ internal static unsafe partial class Gemm
         // Column groups whose packed B chunk (Kc x columns) fits in about 1 MiB, taken group by group (tiles run
         // the row blocks of one group in turn), so consecutive tiles reuse B from L2 instead of streaming all of it
         // from L3 once per row block. `hrm-bench profile-train`, three A/B pairs: training step 3.73-3.79 → 3.67-3.74 s.
-        int panelsPerGroup = Math.Max(1, GroupBytes / (Math.Min(Kc, job.Red) * job.Nr * sizeof(float)));
+        int panelBytes = Math.Min(Kc, job.Red) * job.Nr * sizeof(float) * (job.SwiGlu ? 2 : 1); // SwiGLU: gate + up
+        int panelsPerGroup = Math.Max(1, GroupBytes / panelBytes);
         colGroups = Math.Max(colGroups, (colPanels + panelsPerGroup - 1) / panelsPerGroup);
         job.RowMicro = rowMicro;
         job.RowBlocks = rowBlocks;
@@ -195,7 +239,7 @@ internal static unsafe partial class Gemm
         int kc = Math.Min(Kc, job.Red);
         // + 16: the 16-row transposes of PackA write two floats past a micro-panel.
         job.ApFloats = job.APacked ? 0 : RoundUp16((nint)maxMicro * job.Mr * kc) + 16;
-        job.ScratchStride = job.ApFloats + RoundUp16((nint)job.Mr * job.Nr);
+        job.ScratchStride = job.ApFloats + 2 * RoundUp16((nint)job.Mr * job.Nr); // edge tile; SwiGLU: gate, up
         job.Tiles = rowBlocks * colGroups;
         job.Scratch = scratch.PerThread(job.ScratchStride, threads);
         int next = 0;
@@ -219,6 +263,12 @@ internal static unsafe partial class Gemm
 
         /// <summary>Packed B: panel j at B + j·Red·NR, NR floats per reduction step.</summary>
         public float* B;
+
+        /// <summary>
+        /// C = SwiGLU of the product: B holds the gate panels then the up panels (ColPanels each) and the tiles of
+        /// one reduction chunk (Red &lt;= Kc) go through the per-thread scratch into SiLU(gate)·up.
+        /// </summary>
+        public bool SwiGlu;
         public float* C;
         public nint Ldc;
         public int RowMicro, RowBlocks, ColPanels, ColGroups, Tiles;
@@ -257,6 +307,11 @@ internal static unsafe partial class Gemm
             if (mic0 == mic1 || pan0 == pan1) return;
             int mr = Mr, nr = Nr;
             float* ct = ap + ApFloats;
+            if (SwiGlu)
+            {
+                SwiGluTile(mic0, mic1, pan0, pan1, ap, ct);
+                return;
+            }
             for (int kk = 0; kk < Red; kk += Kc)
             {
                 int kl = Math.Min(Kc, Red - kk);
@@ -275,6 +330,33 @@ internal static unsafe partial class Gemm
                         float* a = APacked ? A + ((nint)mi * Red + kk) * mr : ap + (nint)(mi - mic0) * mr * kl;
                         KernelTile(Path, a, bp, C + r * Ldc + c0, Ldc, ct, rh, cw, kl, load, null, 0);
                     }
+                }
+            }
+        }
+
+        /// <summary>
+        /// SwiGLU tile (one reduction chunk): per micro-panel and column panel, the gate and up products into the two
+        /// scratch tiles, then act = SiLU(gate)·up on the valid rows and columns (CpuOps.SwiGluRow, column ranges
+        /// starting at multiples of NR, so every element gets the code the separate op gives it).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void SwiGluTile(int mic0, int mic1, int pan0, int pan1, float* ap, float* gate)
+        {
+            int mr = Mr, nr = Nr, kl = Red;
+            float* up = gate + RoundUp16((nint)mr * nr);
+            for (int mi = mic0; mi < mic1; mi++) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, 0, kl);
+            for (int pj = pan0; pj < pan1; pj++)
+            {
+                int c0 = pj * nr, cw = Math.Min(nr, Cols - c0);
+                float* bg = B + (nint)pj * kl * nr, bu = B + (nint)(ColPanels + pj) * kl * nr;
+                for (int mi = mic0; mi < mic1; mi++)
+                {
+                    int r = mi * mr, rh = Math.Min(mr, Rows - r);
+                    float* a = ap + (nint)(mi - mic0) * mr * kl;
+                    Kernel(Path, a, bg, gate, nr, kl, false, null, 0);
+                    Kernel(Path, a, bu, up, nr, kl, false, null, 0);
+                    for (int i = 0; i < rh; i++)
+                        CpuOps.SwiGluRow(C + (r + i) * Ldc + c0, gate + (nint)i * nr, up + (nint)i * nr, cw);
                 }
             }
         }
@@ -444,19 +526,17 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// Packs B (red×cols) into column panels of NR, zero-padded: dst[panel][p][j] = B(p, panel·NR + j), where
-    /// B(p, j) = src[j·ld + p] when <paramref name="transposed"/> (W of the forward pass) and src[p·ld + j]
-    /// otherwise. Returns the packed copy, in the shared scratch.
+    /// Packs B (red×cols) into column panels of NR, zero-padded, at <paramref name="dst"/> (panels·red·NR floats):
+    /// dst[panel][p][j] = B(p, panel·NR + j), where B(p, j) = src[j·ld + p] when <paramref name="transposed"/>
+    /// (W of the forward pass) and src[p·ld + j] otherwise.
     /// </summary>
-    private static float* PackB(GemmScratch scratch, WorkerPool pool, GemmPath path, float* src, int ld, int red,
-        int cols, bool transposed)
+    private static void PackB(float* dst, WorkerPool pool, GemmPath path, float* src, int ld, int red, int cols,
+        bool transposed)
     {
         int nr = NrOf(path);
         int panels = (cols + nr - 1) / nr;
-        float* dst = scratch.Shared((nint)panels * red * nr);
         var job = new PackJob(dst, src, ld, red, cols, nr, panels, transposed, path, 4 * pool.ThreadCount);
         pool.Run(&job, job.Tasks);
-        return dst;
     }
 
     /// <summary>See <see cref="PackB"/>. Transposed packing splits panels between tasks, direct packing rows.</summary>
