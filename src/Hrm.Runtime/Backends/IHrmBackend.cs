@@ -73,10 +73,11 @@ public interface IHrmBackend : IDisposable
 
     /// <summary>
     /// act (M,I) = SwiGLU(inp (M,K) · weight (2I,K)ᵀ): <see cref="MatmulForward"/> into gateUp (M,2I), then
-    /// <see cref="SwiGluForward"/>, for forwards that keep no activations (a backend may fuse them; gateUp is scratch
-    /// whose contents afterwards are unspecified).
+    /// <see cref="SwiGluForward"/> (a backend may fuse them). With <paramref name="keepGateUp"/> gateUp holds the
+    /// product afterwards (a recorded forward: the backward reads it); otherwise it is scratch whose contents
+    /// afterwards are unspecified.
     /// </summary>
-    void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter);
+    void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter, bool keepGateUp = false);
 
     /// <summary>
     /// Opens a scope (scopes nest) in which the buffers the ops read as weights do not change, so a backend may keep

@@ -243,10 +243,11 @@ public sealed class ProfilingBackend : IHrmBackend
     public void EndWeightReuse() => _inner.EndWeightReuse();
 
     /// <inheritdoc/>
-    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
+        bool keepGateUp = false)
     {
         long t0 = Stopwatch.GetTimestamp();
-        _inner.MatmulSwiGluForward(act, gateUp, inp, weight, m, k, inter);
+        _inner.MatmulSwiGluForward(act, gateUp, inp, weight, m, k, inter, keepGateUp);
         _ticks[30] += Stopwatch.GetTimestamp() - t0;
         _calls[30]++;
     }

@@ -133,7 +133,8 @@ public sealed partial class HrmModel
     }
 
     /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>
-    /// <remarks>Without <paramref name="record"/> nothing is kept for a backward, so the SwiGLU may run fused.</remarks>
+    /// <remarks>With <paramref name="record"/> everything the backward reads is kept in <paramref name="a"/> (the gate/up
+    /// product too, which the fused GEMM + SwiGLU otherwise need not write).</remarks>
     private void BlockForward(in BlockWeights w, Buf inp, Buf output, BlockActs a, bool record)
     {
         HrmConfig cfg = Config;
@@ -148,15 +149,8 @@ public sealed partial class HrmModel
             _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);         // (B, T, C), (B, NH, T)
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
-        if (record)
-        {
-            _b.MatmulForward(a.GateUp, a.H1, w.GateUp, rows, c, 2 * inter);     // (B, T, 2I)
-            _b.SwiGluForward(a.Act, a.GateUp, rows, inter);                     // (B, T, I)
-        }
-        else
-        {
-            _b.MatmulSwiGluForward(a.Act, a.GateUp, a.H1, w.GateUp, rows, c, inter);
-        }
+        // (B, T, I); gateUp (B, T, 2I) kept for the backward when recording
+        _b.MatmulSwiGluForward(a.Act, a.GateUp, a.H1, w.GateUp, rows, c, inter, keepGateUp: record);
         _b.MatmulForward(ws.Tmp, a.Act, w.Down, rows, inter, c);                // (B, T, C)
         _b.AddRmsNormForward(output, a.Rstd2, a.H1, ws.Tmp, rows, c, eps);      // (B, T, C)
     }

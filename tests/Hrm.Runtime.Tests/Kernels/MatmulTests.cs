@@ -233,6 +233,11 @@ public sealed unsafe class MatmulTests : IDisposable
         float[] act = TestData.Floats(92, m * inter), scratch = TestData.Floats(93, 2 * m * inter); // garbage
         CpuOps.MatmulSwiGluForward(act, scratch, x, w, m, k, inter, _pool);
         Assert.Equal(expected, act);
+        // Recorded forwards keep the product for the backward.
+        float[] act2 = TestData.Floats(95, m * inter), kept = TestData.Floats(96, 2 * m * inter);
+        CpuOps.MatmulSwiGluForward(act2, kept, x, w, m, k, inter, _pool, keepGateUp: true);
+        Assert.Equal(expected, act2);
+        Assert.Equal(gateUp, kept);
         // And against the double reference, through the same two ops.
         double[] gu = RefForward(x, w, m, k, 2 * inter);
         var refAct = new double[m * inter];

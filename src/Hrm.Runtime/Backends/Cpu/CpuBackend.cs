@@ -81,9 +81,10 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     /// <remarks>Fused for few rows (CpuOps.MatmulSwiGluForward).</remarks>
-    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
+        bool keepGateUp = false)
         => C.MatmulSwiGluForwardKept(F(act), F(gateUp), F(inp), F(weight), m, k, inter, _pool,
-            Kept(weight, m, k, inter, swiGlu: true));
+            Kept(weight, m, k, inter, swiGlu: true), keepGateUp);
 
     /// <inheritdoc/>
     /// <remarks>

@@ -38,20 +38,22 @@ public static unsafe partial class CpuOps
 
     /// <summary>
     /// act (M,I) = SiLU(gate)·up with [gate | up] = inp (M,K) · weight (2I,K)ᵀ: <see cref="MatmulForward"/> then
-    /// <see cref="SwiGluForward"/>, bit for bit. For few rows (batch-1 inference) the two run fused and the product is
-    /// never written; otherwise <paramref name="gateUp"/> (M,2I) holds it (scratch: its contents afterwards are
-    /// unspecified).
+    /// <see cref="SwiGluForward"/>, bit for bit. Fused (the SwiGLU applied to tiles of the product while they are in
+    /// registers' reach) for few rows, or for K &lt;= 512: then <paramref name="gateUp"/> (M,2I) is written only with
+    /// <paramref name="keepGateUp"/> (a recorded forward); otherwise it is scratch whose contents afterwards are
+    /// unspecified.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
     public static void MatmulSwiGluForward(Span<float> act, Span<float> gateUp, ReadOnlySpan<float> inp,
-        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool) =>
-        MatmulSwiGluForwardKept(act, gateUp, inp, weight, m, k, inter, pool, null);
+        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool, bool keepGateUp = false) =>
+        MatmulSwiGluForwardKept(act, gateUp, inp, weight, m, k, inter, pool, null, keepGateUp);
 
     /// <summary>
     /// <see cref="MatmulSwiGluForward"/>, reading (or first filling) the weight's kept panels when fused.
     /// </summary>
     internal static void MatmulSwiGluForwardKept(Span<float> act, Span<float> gateUp, ReadOnlySpan<float> inp,
-        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool, PackedPanels? packed)
+        ReadOnlySpan<float> weight, int m, int k, int inter, WorkerPool pool, PackedPanels? packed,
+        bool keepGateUp = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         MatmulCheckDims(m, k, 2 * inter);
@@ -60,10 +62,11 @@ public static unsafe partial class CpuOps
         MatmulCheckLength(inp.Length, (long)m * k, nameof(inp));
         MatmulCheckLength(weight.Length, 2L * inter * k, nameof(weight));
         fixed (float* a = act)
+        fixed (float* g = gateUp)
         fixed (float* x = inp)
         fixed (float* w = weight)
         {
-            if (Gemm.TryForwardSwiGlu(a, x, w, m, k, inter, pool, Gemm.Best, packed)) return;
+            if (Gemm.TryForwardSwiGlu(a, x, w, m, k, inter, pool, Gemm.Best, packed, keepGateUp ? g : null)) return;
         }
         MatmulForward(gateUp, inp, weight, m, k, 2 * inter, pool);
         SwiGluForward(act, gateUp, m, inter, pool);

@@ -107,16 +107,17 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// act (M,I) = SiLU(inp·Wgᵀ)·(inp·Wuᵀ), weight (2I,K) = [Wg; Wu], without writing the (M,2I) product, when the
-    /// sizes take the few-rows path; otherwise returns false having done nothing (the caller runs <see cref="Forward"/>
-    /// and the SwiGLU). Bitwise the same as those two.
+    /// act (M,I) = SiLU(inp·Wgᵀ)·(inp·Wuᵀ), weight (2I,K) = [Wg; Wu], without writing the (M,2I) product unless
+    /// <paramref name="gateUp"/> is given (then it gets it too), when the sizes take the few-rows path or K &lt;= Kc;
+    /// otherwise (and for few rows with gateUp) returns false having done nothing (the caller runs
+    /// <see cref="Forward"/> and the SwiGLU). Bitwise the same as those two.
     /// </summary>
     internal static bool TryForwardSwiGlu(float* act, float* inp, float* weight, int m, int k, int inter,
-        WorkerPool pool, GemmPath path, PackedPanels? packed = null)
+        WorkerPool pool, GemmPath path, PackedPanels? packed = null, float* gateUp = null)
     {
         if (m == 0 || k == 0 || inter == 0 || path == GemmPath.Scalar) return false;
         bool few = FewRows(m, k, path);
-        if (!few && k > Kc) return false; // the general fused tiles hold one reduction chunk
+        if (few ? gateUp != null : k > Kc) return false; // the general fused tiles hold one reduction chunk
         GemmScratch scratch = GemmScratch.For(pool);
         lock (scratch.Gate)
         {
@@ -131,6 +132,7 @@ internal static unsafe partial class Gemm
                 A = inp, ARowStride = k,
                 B = panels, SwiGlu = true,
                 C = act, Ldc = inter,
+                GateUp = gateUp,
             };
             RunGemm(ref job, pool, scratch);
         }
@@ -269,6 +271,9 @@ internal static unsafe partial class Gemm
         /// one reduction chunk (Red &lt;= Kc) go through the per-thread scratch into SiLU(gate)·up.
         /// </summary>
         public bool SwiGlu;
+
+        /// <summary>SwiGLU only: (Rows, 2·Cols) row-major, gets the product too when not null.</summary>
+        public float* GateUp;
         public float* C;
         public nint Ldc;
         public int RowMicro, RowBlocks, ColPanels, ColGroups, Tiles;
@@ -357,7 +362,21 @@ internal static unsafe partial class Gemm
                     Kernel(Path, a, bu, up, nr, kl, false, null, 0);
                     for (int i = 0; i < rh; i++)
                         CpuOps.SwiGluRow(C + (r + i) * Ldc + c0, gate + (nint)i * nr, up + (nint)i * nr, cw);
+                    if (GateUp != null) StoreGateUp(r, rh, c0, cw, gate, up);
                 }
+            }
+        }
+
+        /// <summary>The gate and up tiles (rh valid rows, cw valid columns) into GateUp at rows r.., columns c0..
+        /// and Cols + c0...</summary>
+        private readonly void StoreGateUp(int r, int rh, int c0, int cw, float* gate, float* up)
+        {
+            nuint bytes = (nuint)cw * sizeof(float);
+            for (int i = 0; i < rh; i++)
+            {
+                float* row = GateUp + (nint)(r + i) * 2 * Cols;
+                Buffer.MemoryCopy(gate + (nint)i * Nr, row + c0, bytes, bytes);
+                Buffer.MemoryCopy(up + (nint)i * Nr, row + Cols + c0, bytes, bytes);
             }
         }
 

@@ -24,7 +24,8 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     /// <remarks>Not fused on the GPU yet: the GEMM, then the SwiGLU kernel.</remarks>
-    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
+        bool keepGateUp = false)
     {
         MatmulForward(gateUp, inp, weight, m, k, 2 * inter);
         SwiGluForward(act, gateUp, m, inter);

@@ -105,7 +105,8 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public void EndWeightReuse() => _reuse.End();
 
     /// <inheritdoc/>
-    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter)
+    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
+        bool keepGateUp = false)
     {
         MatmulForward(gateUp, inp, weight, m, k, 2 * inter);
         SwiGluForward(act, gateUp, m, inter);
