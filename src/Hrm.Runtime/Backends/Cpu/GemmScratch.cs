@@ -19,6 +19,8 @@ internal sealed unsafe class GemmScratch
     private nint _perThreadFloats;
     private float* _shared;
     private nint _sharedFloats;
+    private float* _sharedA;
+    private nint _sharedAFloats;
 
     /// <summary>Serialises operations that use this scratch.</summary>
     public Lock Gate { get; } = new();
@@ -38,6 +40,9 @@ internal sealed unsafe class GemmScratch
     /// <summary>At least <paramref name="floats"/> floats shared by all tasks.</summary>
     public float* Shared(nint floats) => Ensure(ref _shared, ref _sharedFloats, floats);
 
+    /// <summary>A second shared region (the packed A operand, next to a packed B in <see cref="Shared"/>).</summary>
+    public float* SharedA(nint floats) => Ensure(ref _sharedA, ref _sharedAFloats, floats);
+
     private static float* Ensure(ref float* ptr, ref nint capacity, nint floats)
     {
         if (floats <= capacity) return ptr;
@@ -55,5 +60,6 @@ internal sealed unsafe class GemmScratch
     {
         NativeMemory.AlignedFree(_perThread);
         NativeMemory.AlignedFree(_shared);
+        NativeMemory.AlignedFree(_sharedA);
     }
 }
