@@ -33,6 +33,8 @@ public sealed unsafe class MatmulTests : IDisposable
         { 300, 70, 130 },
         { 1100, 24, 50 },
         { 1, 1, 1 },
+        { 700, 512, 1100 }, // the general path: 3 column groups (A packed once for all tiles), a 12-column edge panel
+        { 600, 600, 700 },  // general, 2 groups, 2 reduction chunks
     };
 
     [Fact]
@@ -157,6 +159,8 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(300, 70, 130)]
     [InlineData(1100, 24, 50)]
     [InlineData(7, 33, 45)]
+    [InlineData(700, 512, 1100)]
+    [InlineData(600, 600, 700)]
     public void Results_AreBitwiseIdentical_AcrossCallsAndThreadCounts(int m, int k, int n)
     {
         float[] x = TestData.Floats(60, m * k), w = TestData.Floats(61, n * k), dy = TestData.Floats(62, m * n);
