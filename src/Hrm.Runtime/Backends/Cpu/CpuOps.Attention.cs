@@ -194,7 +194,7 @@ public static unsafe partial class CpuOps
                     float a1 = SoftmaxTile(s1, kn, nv, m + i + 1, l + i + 1);
                     float a2 = SoftmaxTile(s2, kn, nv, m + i + 2, l + i + 2);
                     float a3 = SoftmaxTile(s3, kn, nv, m + i + 3, l + i + 3);
-                    AccumulateRows4(acc + i * Hs, a0, a1, a2, a3, s0, w, kn, vc, Hs);
+                    AccumulateRows4(acc + i * Hs, Hs, a0, a1, a2, a3, s0, w, kn, vc, Hs);
                 }
                 for (; i + 1 < nq; i += 2)
                 {
@@ -324,7 +324,7 @@ public static unsafe partial class CpuOps
             float* lse = Lse + (long)index * T;
 
             int w = KeyTileWidth(T, Hs, TileFloats, TileFloats);
-            int need = 5 * Hs * w + T + 4 * w;
+            int need = 5 * Hs * w + T + 8 * w;
             float* buf;
             if (need + 16 <= MaxStackFloats)
             {
@@ -337,10 +337,10 @@ public static unsafe partial class CpuOps
             }
             // Per key tile: K and V transposed (HS, w) for the scores, K contiguous (w, HS) for dQ, and contiguous
             // dK, dV accumulators (w, HS) written to dqkv once the tile is done (qkv rows are 3C floats apart).
-            // dd (T); p0, p1, ds0, ds1 (w).
+            // p0..p3 (4 x w), ds0..ds3 (4 x w): a quad of queries; dd (T).
             int tileFloats = Hs * w;
             float* kt = buf, vt = kt + tileFloats, kc = vt + tileFloats, dkc = kc + tileFloats, dvc = dkc + tileFloats;
-            float* p0 = dvc + tileFloats, p1 = p0 + w, ds0 = p1 + w, ds1 = ds0 + w, dd = ds1 + w;
+            float* p0 = dvc + tileFloats, p1 = p0 + w, ds0 = p0 + 4 * w, ds1 = ds0 + w, dd = ds0 + 4 * w;
 
             for (int i = 0; i < T; i++)
             {
@@ -356,6 +356,18 @@ public static unsafe partial class CpuOps
                 new Span<float>(dkc, kn * Hs).Clear();
                 new Span<float>(dvc, kn * Hs).Clear();
                 int i = 0;
+                for (; i + 3 < T; i += 4)
+                {
+                    // Four queries: each key-tile and row load feeds four (per query the pair kernels' arithmetic).
+                    float* qa = q + i * stride, dOa = dO + i * c;
+                    Scores4(qa, stride, kt, nv, Hs, Scale, p0, w);
+                    Scores4(dOa, c, vt, nv, Hs, 1f, ds0, w);
+                    for (int u = 0; u < 4; u++)
+                        ProbabilitiesAndScoreGrads(p0 + u * w, ds0 + u * w, nv, lse[i + u], dd[i + u], Scale);
+                    AccumulateRows4(dq + i * stride, stride, 1f, 1f, 1f, 1f, ds0, w, kn, kc, Hs);
+                    RankUpdate4(dkc, Hs, kn, ds0, w, qa, stride, Hs);
+                    RankUpdate4(dvc, Hs, kn, p0, w, dOa, c, Hs);
+                }
                 for (; i + 1 < T; i += 2)
                 {
                     float* qa = q + i * stride, qb = qa + stride, dOa = dO + i * c, dOb = dOa + c;

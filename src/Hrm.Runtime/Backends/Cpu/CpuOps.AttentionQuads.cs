@@ -118,24 +118,24 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
-    /// <see cref="AccumulateRows2"/> for four accumulators acc + k·hs (alphas a0..a3, coefficients coef + k·lc) sharing
-    /// the rows; per accumulator the arithmetic is exactly that of <see cref="AccumulateRows2"/>.
+    /// <see cref="AccumulateRows2"/> for four accumulators acc + k·as (alphas a0..a3, coefficients coef + k·lc) sharing
+    /// the rows (hs floats apart); per accumulator the arithmetic is exactly that of <see cref="AccumulateRows2"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void AccumulateRows4(float* acc, float a0, float a1, float a2, float a3, float* coef, int lc,
-        int n, float* rows, int hs)
+    private static void AccumulateRows4(float* acc, long @as, float a0, float a1, float a2, float a3, float* coef,
+        int lc, int n, float* rows, int hs)
     {
         float* c0 = coef, c1 = coef + lc, c2 = c1 + lc, c3 = c2 + lc;
         if (!Vector512.IsHardwareAccelerated)
         {
-            AccumulateRows2(acc, acc + hs, a0, a1, c0, c1, n, rows, hs, hs);
-            AccumulateRows2(acc + 2 * hs, acc + 3 * hs, a2, a3, c2, c3, n, rows, hs, hs);
+            AccumulateRows2(acc, acc + @as, a0, a1, c0, c1, n, rows, hs, hs);
+            AccumulateRows2(acc + 2 * @as, acc + 3 * @as, a2, a3, c2, c3, n, rows, hs, hs);
             return;
         }
         int e = 0;
         for (; e <= hs - 64; e += 64)
         {
-            float* p0 = acc + e, p1 = p0 + hs, p2 = p1 + hs, p3 = p2 + hs;
+            float* p0 = acc + e, p1 = p0 + @as, p2 = p1 + @as, p3 = p2 + @as;
             Vector512<float> x0 = Vector512.Create(a0), x1 = Vector512.Create(a1);
             Vector512<float> x2 = Vector512.Create(a2), x3 = Vector512.Create(a3);
             Vector512<float> u0 = x0 * Vector512.Load(p0), u1 = x0 * Vector512.Load(p0 + 16);
@@ -180,7 +180,7 @@ public static unsafe partial class CpuOps
         for (; e <= hs - 16; e += 16)
         {
             // Small heads: two chains over j per accumulator as in AccumulateRows2, each row loaded once for all four.
-            float* p0 = acc + e, p1 = p0 + hs, p2 = p1 + hs, p3 = p2 + hs;
+            float* p0 = acc + e, p1 = p0 + @as, p2 = p1 + @as, p3 = p2 + @as;
             Vector512<float> u0 = Vector512.Create(a0) * Vector512.Load(p0), u1 = default;
             Vector512<float> v0 = Vector512.Create(a1) * Vector512.Load(p1), v1 = default;
             Vector512<float> w0 = Vector512.Create(a2) * Vector512.Load(p2), w1 = default;
@@ -215,9 +215,74 @@ public static unsafe partial class CpuOps
         if (e < hs)
         {
             AccumulateRowsFrom(acc, a0, c0, n, rows, hs, hs, e);
-            AccumulateRowsFrom(acc + hs, a1, c1, n, rows, hs, hs, e);
-            AccumulateRowsFrom(acc + 2 * hs, a2, c2, n, rows, hs, hs, e);
-            AccumulateRowsFrom(acc + 3 * hs, a3, c3, n, rows, hs, hs, e);
+            AccumulateRowsFrom(acc + @as, a1, c1, n, rows, hs, hs, e);
+            AccumulateRowsFrom(acc + 2 * @as, a2, c2, n, rows, hs, hs, e);
+            AccumulateRowsFrom(acc + 3 * @as, a3, c3, n, rows, hs, hs, e);
+        }
+    }
+
+    /// <summary>
+    /// rows[j·stride + 0..hs) += coef0[j]·x0, then coef1[j]·x1, coef2[j]·x2, coef3[j]·x3 for j &lt; n (coefficient k at
+    /// coef0 + k·lc, vector k at x0 + k·xs): the rounding sequence of two <see cref="RankUpdate2"/> calls, with each row
+    /// loaded and stored once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void RankUpdate4(float* rows, long stride, int n, float* coef0, int lc, float* x0, long xs, int hs)
+    {
+        float* c1 = coef0 + lc, c2 = c1 + lc, c3 = c2 + lc, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            RankUpdate2(rows, stride, n, coef0, c1, x0, x1, hs);
+            RankUpdate2(rows, stride, n, c2, c3, x2, x3, hs);
+            return;
+        }
+        int e = 0;
+        for (; e <= hs - 32; e += 32)
+        {
+            Vector512<float> x00 = Vector512.Load(x0 + e), x01 = Vector512.Load(x0 + e + 16);
+            Vector512<float> x10 = Vector512.Load(x1 + e), x11 = Vector512.Load(x1 + e + 16);
+            Vector512<float> x20 = Vector512.Load(x2 + e), x21 = Vector512.Load(x2 + e + 16);
+            Vector512<float> x30 = Vector512.Load(x3 + e), x31 = Vector512.Load(x3 + e + 16);
+            float* r = rows + e;
+            for (int j = 0; j < n; j++, r += stride)
+            {
+                var ca = Vector512.Create(coef0[j]);
+                var cb = Vector512.Create(c1[j]);
+                var cc = Vector512.Create(c2[j]);
+                var cd = Vector512.Create(c3[j]);
+                Vector512<float> r0 = Vector512.FusedMultiplyAdd(ca, x00, Vector512.Load(r));
+                Vector512<float> r1 = Vector512.FusedMultiplyAdd(ca, x01, Vector512.Load(r + 16));
+                r0 = Vector512.FusedMultiplyAdd(cb, x10, r0);
+                r1 = Vector512.FusedMultiplyAdd(cb, x11, r1);
+                r0 = Vector512.FusedMultiplyAdd(cc, x20, r0);
+                r1 = Vector512.FusedMultiplyAdd(cc, x21, r1);
+                Vector512.FusedMultiplyAdd(cd, x30, r0).Store(r);
+                Vector512.FusedMultiplyAdd(cd, x31, r1).Store(r + 16);
+            }
+        }
+        for (; e <= hs - 16; e += 16)
+        {
+            Vector512<float> x00 = Vector512.Load(x0 + e), x10 = Vector512.Load(x1 + e);
+            Vector512<float> x20 = Vector512.Load(x2 + e), x30 = Vector512.Load(x3 + e);
+            float* r = rows + e;
+            for (int j = 0; j < n; j++, r += stride)
+            {
+                Vector512<float> r0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef0[j]), x00, Vector512.Load(r));
+                r0 = Vector512.FusedMultiplyAdd(Vector512.Create(c1[j]), x10, r0);
+                r0 = Vector512.FusedMultiplyAdd(Vector512.Create(c2[j]), x20, r0);
+                Vector512.FusedMultiplyAdd(Vector512.Create(c3[j]), x30, r0).Store(r);
+            }
+        }
+        if (e < hs)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float* r = rows + j * stride + e;
+                SimdMath.Axpy(r, x0 + e, coef0[j], hs - e);
+                SimdMath.Axpy(r, x1 + e, c1[j], hs - e);
+                SimdMath.Axpy(r, x2 + e, c2[j], hs - e);
+                SimdMath.Axpy(r, x3 + e, c3[j], hs - e);
+            }
         }
     }
 }
