@@ -82,8 +82,8 @@ public interface IHrmBackend : IDisposable
     /// <summary>
     /// Opens a scope (scopes nest) in which the buffers the ops read as weights do not change, so a backend may keep
     /// copies derived from them until the outermost <see cref="EndWeightReuse"/>. <c>HrmModel.Evaluate</c> opens one
-    /// around its segments and the solver one around its whole run (it owns the model); whoever writes parameters
-    /// must do so outside any scope.
+    /// around its segments, a training <c>HrmModel.ActStep</c> around its two, and the solver one around its whole run
+    /// (it owns the model); whoever writes parameters must do so outside any scope.
     /// </summary>
     void BeginWeightReuse();
 
