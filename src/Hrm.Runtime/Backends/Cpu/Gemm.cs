@@ -167,7 +167,8 @@ internal static unsafe partial class Gemm
         {
             if (dinp != null)
             {
-                float* packedW = scratch.Shared((nint)((k + NrOf(path) - 1) / NrOf(path)) * n * NrOf(path));
+                int nrw = NrOf(path);
+                float* packedW = scratch.Shared((nint)((k + nrw - 1) / nrw) * n * nrw);
                 PackB(packedW, pool, path, weight, k, red: n, cols: k, transposed: false);
                 var jd = new GemmJob(path, rows: m, cols: k, red: n, accumulate: false)
                 {
@@ -240,10 +241,10 @@ internal static unsafe partial class Gemm
         job.ColGroups = colGroups;
         int maxMicro = (rowMicro + rowBlocks - 1) / rowBlocks;
         int kc = Math.Min(Kc, job.Red);
-        // + 16: the 16-row transposes of PackA write two floats past a micro-panel.
         // Tiles pack their A rows once per column group: with several groups, pack all of A once instead.
         // `hrm-bench gemm`, two A/B runs, best of 10: [2624|5248, 512] x [512, 1536|3072] 1-8% faster.
         if (!job.APacked && colGroups >= 2) PrePackA(ref job, pool, scratch);
+        // + 16: the 16-row transposes of PackA write two floats past a micro-panel.
         job.ApFloats = job.APacked ? 0 : RoundUp16((nint)maxMicro * job.Mr * kc) + 16;
         job.ScratchStride = job.ApFloats + 2 * RoundUp16((nint)job.Mr * job.Nr); // edge tile; SwiGLU: gate, up
         job.Tiles = rowBlocks * colGroups;
