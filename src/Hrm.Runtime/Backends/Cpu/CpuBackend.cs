@@ -80,7 +80,7 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
         => C.MatmulForwardKept(F(output), F(inp), F(weight), m, k, n, _pool, Kept(weight, m, k, n, swiGlu: false));
 
     /// <inheritdoc/>
-    /// <remarks>Fused for few rows (CpuOps.MatmulSwiGluForward).</remarks>
+    /// <remarks>Fused for few rows, and in the general GEMM for K &lt;= 512 (CpuOps.MatmulSwiGluForward).</remarks>
     public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
         bool keepGateUp = false)
         => C.MatmulSwiGluForwardKept(F(act), F(gateUp), F(inp), F(weight), m, k, inter, _pool,
