@@ -83,6 +83,7 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData((int)GemmPath.Vector256, 82, 512, 130)]
     [InlineData((int)GemmPath.Scalar, 97, 45, 33)]
     [InlineData((int)GemmPath.Vector256, 1100, 24, 50)]
+    [InlineData((int)GemmPath.Vector256, 600, 40, 1030)] // wide dout: doutᵀ packed by micro-panel ranges
     [InlineData((int)GemmPath.Scalar, 13, 17, 2)]
     public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
     {
