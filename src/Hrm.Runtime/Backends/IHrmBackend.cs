@@ -80,6 +80,12 @@ public interface IHrmBackend : IDisposable
     void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter, bool keepGateUp = false);
 
     /// <summary>
+    /// qkv (B·T,3C) = inp (B·T,K) · weight (3C,K)ᵀ with Q and K then rotated: <see cref="MatmulForward"/> then
+    /// <see cref="RopeForward"/> (a backend may fuse them; C = nh·hs).
+    /// </summary>
+    void MatmulRopeForward(Buf qkv, Buf inp, Buf weight, Buf cos, Buf sin, int batch, int t, int k, int nh, int hs);
+
+    /// <summary>
     /// Opens a scope (scopes nest) in which the buffers the ops read as weights do not change, so a backend may keep
     /// copies derived from them until the outermost <see cref="EndWeightReuse"/>. <c>HrmModel.Evaluate</c> opens one
     /// around its segments, a training <c>HrmModel.ActStep</c> around its two, and the solver one around its whole run

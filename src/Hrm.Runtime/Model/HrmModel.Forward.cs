@@ -118,11 +118,8 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        _b.MatmulForward(a.Qkv, inp, w.Qkv, rows, c, 3 * c);                    // (B, T, 3C)
-        if (cfg.PosEncodings == PosEncoding.Rope)
-            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
-        else
-            _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);         // (B, T, C)
+        QkvForward(w, inp, a.Qkv);                                              // (B, T, 3C)
+        _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);             // (B, T, C)
         _b.GatherRows(f.Att, a.Att, ws.FirstRows, batch, c);                    // (B, C)
         _b.GatherRows(ws.FirstIn, inp, ws.FirstRows, batch, c);                 // (B, C)
         _b.MatmulForward(ws.FirstTmp, f.Att, w.O, batch, c, c);                 // (B, C) o_proj
@@ -130,6 +127,19 @@ public sealed partial class HrmModel
         _b.MatmulSwiGluForward(f.Act, f.GateUp, f.H1, w.GateUp, batch, c, inter); // (B, I)
         _b.MatmulForward(ws.FirstTmp, f.Act, w.Down, batch, inter, c);          // (B, C) down_proj
         _b.AddRmsNormForward(output, f.Rstd2, f.H1, ws.FirstTmp, batch, c, eps); // (B, C)
+    }
+
+    /// <summary>qkv (B, T, 3C) = inp · Wqkvᵀ, with Q and K rotated when the positions are rotary (as the attention
+    /// and its backward expect).</summary>
+    private void QkvForward(in BlockWeights w, Buf inp, Buf qkv)
+    {
+        HrmConfig cfg = Config;
+        Workspace ws = Ws;
+        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize;
+        if (cfg.PosEncodings == PosEncoding.Rope)
+            _b.MatmulRopeForward(qkv, inp, w.Qkv, ws.RopeCos, ws.RopeSin, batch, t, c, cfg.NumHeads, cfg.HeadDim);
+        else
+            _b.MatmulForward(qkv, inp, w.Qkv, batch * t, c, 3 * c);
     }
 
     /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>
@@ -142,11 +152,8 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        _b.MatmulForward(a.Qkv, inp, w.Qkv, rows, c, 3 * c);                    // (B, T, 3C)
-        if (cfg.PosEncodings == PosEncoding.Rope)                               // rotates Q, K of qkv in place
-            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
-        else
-            _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);         // (B, T, C), (B, NH, T)
+        QkvForward(w, inp, a.Qkv);                                              // (B, T, 3C)
+        _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);             // (B, T, C), (B, NH, T)
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
         // (B, T, I); gateUp (B, T, 2I) kept for the backward when recording

@@ -264,6 +264,50 @@ public sealed unsafe class MatmulTests : IDisposable
         Assert.Equal(expected256, act256);
     }
 
+    [Theory]
+    [InlineData(1, 82, 512, 8, 64)]  // batch-1 Sudoku: few rows, the product then the separate pass
+    [InlineData(8, 82, 512, 8, 64)]  // general: 3 column groups of 8 heads, an edge micro-panel (656 = 46·14 + 12)
+    [InlineData(20, 33, 600, 3, 48)] // general, K > Kc; heads of 48 (groups of lcm(48, NR) columns), an edge panel
+    [InlineData(6, 101, 520, 4, 16)] // general; heads of 16 (two per Vector512 panel)
+    [InlineData(12, 50, 512, 2, 66)] // general; heads of 66, not a whole number of panels wide (one column group)
+    public void MatmulRope_IsBitwiseMatmulThenRope(int batch, int t, int k, int nh, int hs)
+    {
+        int m = batch * t, n = 3 * nh * hs;
+        if (Gemm.Best != GemmPath.Scalar) Assert.Equal(batch == 1, Gemm.FewRows(m, k, Gemm.Best)); // which path is tested
+        float[] x = TestData.Floats(100, m * k), w = TestData.Floats(101, n * k);
+        (double[] cd, double[] sd) = KernelTestUtil.RopeTables(t, hs);
+        float[] cos = KernelTestUtil.ToFloat(cd), sin = KernelTestUtil.ToFloat(sd);
+        var expected = new float[m * n];
+        CpuOps.MatmulForward(expected, x, w, m, k, n, _pool);
+        CpuOps.RopeForward(expected, cos, sin, batch, t, nh, hs, _pool);
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            using var pool = new WorkerPool(threads);
+            float[] qkv = TestData.Floats(102, m * n); // garbage
+            CpuOps.MatmulRopeForward(qkv, x, w, cos, sin, batch, t, k, nh, hs, pool);
+            Assert.Equal(expected, qkv);
+        }
+        if (Gemm.Best == GemmPath.Scalar) return;
+        // The Vector256 fallback (16-column panels: other head groupings) rotates in its tiles the same way.
+        var expected256 = new float[m * n];
+        float[] qkv256 = TestData.Floats(103, m * n);
+        fixed (float* px = x, pw = w, pe = expected256, pq = qkv256, pc = cos, ps = sin)
+        {
+            Gemm.Forward(pe, px, pw, m, k, n, _pool, GemmPath.Vector256);
+            Gemm.ForwardRope(pq, px, pw, m, k, n, pc, ps, t, hs, _pool, GemmPath.Vector256);
+        }
+        CpuOps.RopeForward(expected256, cos, sin, batch, t, nh, hs, _pool);
+        Assert.Equal(expected256, qkv256);
+    }
+
+    [Fact]
+    public void MatmulRope_RejectsWrongLengths()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => CpuOps.MatmulRopeForward(new float[6 * 24], new float[6 * 5],
+            new float[24 * 5], new float[3 * 8], new float[3 * 8 - 1], 2, 3, 5, 1, 8, _pool));
+        Assert.Contains("sin", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MatmulSwiGlu_RejectsWrongLengths()
     {

@@ -87,6 +87,13 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
             Kept(weight, m, k, inter, swiGlu: true), keepGateUp);
 
     /// <inheritdoc/>
+    /// <remarks>Fused in the general GEMM: its tiles rotate the heads they have just computed (CpuOps.MatmulRopeForward).</remarks>
+    public void MatmulRopeForward(Buf qkv, Buf inp, Buf weight, Buf cos, Buf sin, int batch, int t, int k, int nh,
+        int hs)
+        => C.MatmulRopeForwardKept(F(qkv), F(inp), F(weight), F(cos), F(sin), batch, t, k, nh, hs, _pool,
+            Kept(weight, batch * t, k, 3 * nh * hs, swiGlu: false));
+
+    /// <inheritdoc/>
     /// <remarks>
     /// Inside the scope the forward GEMMs keep each weight's packed (transposed) panels after their first use and
     /// read them on later calls. The kept copies take as much memory as the weights they come from; they are

@@ -174,9 +174,12 @@ public static unsafe partial class CpuOps
                 l[i] = 0;
             }
             new Span<float>(acc, nq * Hs).Clear();
+            // o and lse rows of i0 + i (i in 0..nq): written right after their accumulation in the last key tile.
+            float* oi = o + i0 * c, lsei = lse + i0;
             for (int j0 = 0; j0 < T; j0 += w)
             {
                 int kn = Math.Min(w, T - j0), nv = (kn + 15) / 16;
+                bool last = j0 + w >= T;
                 TransposeTile(kt, 16 * nv, k + j0 * stride, stride, kn, Hs);
                 CopyTile(vc, v + j0 * stride, stride, kn, Hs);
                 RowPrefetch next = NextTile(index, j0 + w, w, c, stride);
@@ -195,6 +198,7 @@ public static unsafe partial class CpuOps
                     float a2 = SoftmaxTile(s2, kn, nv, m + i + 2, l + i + 2);
                     float a3 = SoftmaxTile(s3, kn, nv, m + i + 3, l + i + 3);
                     AccumulateRows4(acc + i * Hs, Hs, a0, a1, a2, a3, s0, w, kn, vc, Hs);
+                    if (last) WriteRows(oi, c, acc, Hs, m, l, lsei, i, 4);
                 }
                 for (; i + 1 < nq; i += 2)
                 {
@@ -203,6 +207,7 @@ public static unsafe partial class CpuOps
                     float a0 = SoftmaxTile(s0, kn, nv, m + i, l + i);
                     float a1 = SoftmaxTile(s1, kn, nv, m + i + 1, l + i + 1);
                     AccumulateRows2(acc + i * Hs, acc + (i + 1) * Hs, a0, a1, s0, s1, kn, vc, Hs, Hs);
+                    if (last) WriteRows(oi, c, acc, Hs, m, l, lsei, i, 2);
                 }
                 if (i < nq)
                 {
@@ -211,12 +216,24 @@ public static unsafe partial class CpuOps
                     Scores2(qr, qr, kt, nv, Hs, Scale, s0, s1);
                     float a0 = SoftmaxTile(s0, kn, nv, m + i, l + i);
                     AccumulateRows(acc + i * Hs, a0, s0, kn, vc, Hs, Hs);
+                    if (last) WriteRows(oi, c, acc, Hs, m, l, lsei, i, 1);
                 }
             }
-            for (int i = 0; i < nq; i++)
+        }
+
+        /// <summary>
+        /// Output rows i..i+count (o rows c floats apart) = acc / l, and lse = m + log l. Called per query group as soon
+        /// as the last key tile has been accumulated, so the stores (each a cache-line miss: o rows are 3C... C floats
+        /// apart and other heads' tasks own the neighbouring lines) overlap the next group's arithmetic. One pass over
+        /// all rows at the end cost about a fifth of the forward at T = 82, B = 32 (2 threads: 3.02 vs 2.40 ms without it).
+        /// </summary>
+        private static void WriteRows(float* o, long c, float* acc, int hs, float* m, float* l, float* lse, int i,
+            int count)
+        {
+            for (int u = i; u < i + count; u++)
             {
-                SimdMath.Scale(o + (i0 + i) * c, acc + i * Hs, 1f / l[i], Hs);
-                lse[i0 + i] = m[i] + MathF.Log(l[i]);
+                SimdMath.Scale(o + u * c, acc + u * hs, 1f / l[u], hs);
+                lse[u] = m[u] + MathF.Log(l[u]);
             }
         }
 

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Threading;
+using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
@@ -33,6 +34,45 @@ public static unsafe partial class CpuOps
         fixed (float* w = weight)
         {
             Gemm.Forward(o, x, w, m, k, n, pool, Gemm.Best, packed);
+        }
+    }
+
+    /// <summary>
+    /// qkv (B·T,3C) = inp (B·T,K) · weight (3C,K)ᵀ, then Q and K rotated (<see cref="RopeForward"/>; C = nh·hs), bit
+    /// for bit those two. In the general GEMM each tile rotates the heads of the block it has just computed, while it
+    /// is in its core's cache, instead of a second pass over qkv.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    public static void MatmulRopeForward(Span<float> qkv, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int k, int nh, int hs, WorkerPool pool) =>
+        MatmulRopeForwardKept(qkv, inp, weight, cos, sin, batch, t, k, nh, hs, pool, null);
+
+    /// <summary><see cref="MatmulRopeForward"/>, reading (or first filling) the weight's kept panels.</summary>
+    internal static void MatmulRopeForwardKept(Span<float> qkv, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int batch, int t, int k, int nh, int hs, WorkerPool pool,
+        PackedPanels? packed)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        NonNegative(batch);
+        NonNegative(t);
+        NonNegative(nh);
+        NonNegative(hs);
+        long m = (long)batch * t, n = 3L * nh * hs;
+        if (m > int.MaxValue || n > int.MaxValue) throw new ArgumentException("qkv: more than 2^31 rows or columns", nameof(qkv));
+        MatmulCheckDims((int)m, k, (int)n);
+        MatmulCheckLength(qkv.Length, m * n, nameof(qkv));
+        MatmulCheckLength(inp.Length, m * k, nameof(inp));
+        MatmulCheckLength(weight.Length, n * k, nameof(weight));
+        Check(cos, (long)t * hs, nameof(cos));
+        Check(sin, (long)t * hs, nameof(sin));
+        if (m == 0 || n == 0) return;
+        fixed (float* o = qkv)
+        fixed (float* x = inp)
+        fixed (float* w = weight)
+        fixed (float* pc = cos)
+        fixed (float* ps = sin)
+        {
+            Gemm.ForwardRope(o, x, w, (int)m, k, (int)n, pc, ps, t, hs, pool, Gemm.Best, packed);
         }
     }
 

@@ -78,7 +78,7 @@ public static unsafe partial class CpuOps
 
     /// <summary>One head vector x (HS = 2·half) rotated in place by one position's cos, sin (HS each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RopeRotate(float* x, float* cs, float* sn, int half, float sign)
+    internal static void RopeRotate(float* x, float* cs, float* sn, int half, float sign)
     {
         // x1' = x1·c1 − x2·(sign·s1); x2' = x2·c2 + x1·(sign·s2)
         float* x2 = x + half;

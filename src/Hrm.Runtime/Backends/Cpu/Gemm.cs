@@ -54,7 +54,21 @@ internal static unsafe partial class Gemm
 
     /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ.</summary>
     internal static void Forward(float* output, float* inp, float* weight, int m, int k, int n, WorkerPool pool,
-        GemmPath path, PackedPanels? kept = null)
+        GemmPath path, PackedPanels? kept = null) => ForwardCore(output, inp, weight, m, k, n, pool, path, kept, default);
+
+    /// <summary>
+    /// qkv (M,3C) = inp (M,K) · weight (3C,K)ᵀ, then Q and K (columns 0..2C) rotated in place as
+    /// <see cref="CpuOps.RopeForward"/> does, with rows b·T + t at position t. In the general GEMM each tile rotates
+    /// its block right after computing it (column groups cut at head boundaries), while it is still in its core's
+    /// cache; with few rows, or heads that no whole number of panels holds, the product then the separate pass.
+    /// Bitwise the same as those two.
+    /// </summary>
+    internal static void ForwardRope(float* qkv, float* inp, float* weight, int m, int k, int n, float* cos,
+        float* sin, int t, int hs, WorkerPool pool, GemmPath path, PackedPanels? kept = null) =>
+        ForwardCore(qkv, inp, weight, m, k, n, pool, path, kept, new RopeEpilogue(cos, sin, t, hs, 2 * (n / 3)));
+
+    private static void ForwardCore(float* output, float* inp, float* weight, int m, int k, int n, WorkerPool pool,
+        GemmPath path, PackedPanels? kept, RopeEpilogue rope)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -62,29 +76,36 @@ internal static unsafe partial class Gemm
             new Span<float>(output, checked(m * n)).Clear();
             return;
         }
+        bool fused = rope.Cos != null && path != GemmPath.Scalar && !FewRows(m, k, path) && rope.Hs % 2 == 0;
         if (path == GemmPath.Scalar)
         {
             var sj = new ScalarJob(ScalarMode.Forward, output, inp, weight, m, k, n, m, pool.ThreadCount);
             pool.Run(&sj, sj.Tasks);
-            return;
         }
-        GemmScratch scratch = GemmScratch.For(pool);
-        lock (scratch.Gate)
+        else
         {
-            if (FewRows(m, k, path))
+            GemmScratch scratch = GemmScratch.For(pool);
+            lock (scratch.Gate)
             {
-                ForwardFewRows(output, inp, weight, m, k, n, pool, path, scratch, kept);
-                return;
+                if (FewRows(m, k, path))
+                {
+                    ForwardFewRows(output, inp, weight, m, k, n, pool, path, scratch, kept);
+                }
+                else
+                {
+                    float* packed = PackWeight(scratch, pool, path, weight, k, n, swiGlu: false, kept);
+                    var job = new GemmJob(path, rows: m, cols: n, red: k, accumulate: false)
+                    {
+                        A = inp, ARowStride = k,
+                        B = packed,
+                        C = output, Ldc = n,
+                        Rope = fused ? rope : default,
+                    };
+                    RunGemm(ref job, pool, scratch);
+                }
             }
-            float* packed = PackWeight(scratch, pool, path, weight, k, n, swiGlu: false, kept);
-            var job = new GemmJob(path, rows: m, cols: n, red: k, accumulate: false)
-            {
-                A = inp, ARowStride = k,
-                B = packed,
-                C = output, Ldc = n,
-            };
-            RunGemm(ref job, pool, scratch);
         }
+        if (rope.Cos != null && !fused) RopeEpilogue.Pass(output, rope, m, n, pool);
     }
 
     /// <summary>
@@ -235,6 +256,9 @@ internal static unsafe partial class Gemm
         int panelBytes = Math.Min(Kc, job.Red) * job.Nr * sizeof(float) * (job.SwiGlu ? 2 : 1); // SwiGLU: gate + up
         int panelsPerGroup = Math.Max(1, GroupBytes / panelBytes);
         colGroups = Math.Max(colGroups, (colPanels + panelsPerGroup - 1) / panelsPerGroup);
+        // RoPE: groups of whole heads (a head's two halves rotate together), in units of lcm(HS, NR) columns.
+        job.PanelUnit = job.Rope.Cos != null ? job.Rope.Hs / Gcd(job.Rope.Hs, job.Nr) : 1;
+        colGroups = Math.Min(colGroups, (colPanels + job.PanelUnit - 1) / job.PanelUnit);
         job.RowMicro = rowMicro;
         job.RowBlocks = rowBlocks;
         job.ColPanels = colPanels;
@@ -255,6 +279,8 @@ internal static unsafe partial class Gemm
     }
 
     private static nint RoundUp16(nint x) => (x + 15) & ~(nint)15;
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 
     /// <summary>
     /// Packs all of A into micro-panels once (shared scratch) when the tiles would each pack their rows once per
@@ -337,6 +363,12 @@ internal static unsafe partial class Gemm
 
         /// <summary>SwiGLU only: (Rows, 2·Cols) row-major, gets the product too when not null.</summary>
         public float* GateUp;
+
+        /// <summary>When its tables are set: each tile rotates the Q/K heads of its block once computed.</summary>
+        public RopeEpilogue Rope;
+
+        /// <summary>Column groups start at multiples of this many panels (whole heads for <see cref="Rope"/>).</summary>
+        public int PanelUnit;
         public float* C;
         public nint Ldc;
         public int RowMicro, RowBlocks, ColPanels, ColGroups, Tiles;
@@ -371,7 +403,9 @@ internal static unsafe partial class Gemm
         {
             int cg = index / RowBlocks, rb = index - cg * RowBlocks; // group-major: see RunGemm
             int mic0 = (int)((long)rb * RowMicro / RowBlocks), mic1 = (int)((long)(rb + 1) * RowMicro / RowBlocks);
-            int pan0 = (int)((long)cg * ColPanels / ColGroups), pan1 = (int)((long)(cg + 1) * ColPanels / ColGroups);
+            int units = (ColPanels + PanelUnit - 1) / PanelUnit;
+            int pan0 = PanelUnit * (int)((long)cg * units / ColGroups);
+            int pan1 = Math.Min(ColPanels, PanelUnit * (int)((long)(cg + 1) * units / ColGroups));
             if (mic0 == mic1 || pan0 == pan1) return;
             int mr = Mr, nr = Nr;
             float* ct = ap + ApFloats;
@@ -399,6 +433,11 @@ internal static unsafe partial class Gemm
                         KernelTile(Path, a, bp, C + r * Ldc + c0, Ldc, ct, rh, cw, kl, load, null, 0);
                     }
                 }
+            }
+            if (Rope.Cos != null)
+            {
+                int r0 = mic0 * mr, r1 = Math.Min(mic1 * mr, Rows);
+                Rope.Rotate(C, Ldc, r0, r1, pan0 * nr, Math.Min(pan1 * nr, Cols));
             }
         }
 

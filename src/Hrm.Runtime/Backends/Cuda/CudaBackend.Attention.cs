@@ -32,6 +32,15 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
+    /// <remarks>Not fused on the GPU yet: the GEMM, then the RoPE kernel.</remarks>
+    public void MatmulRopeForward(Buf qkv, Buf inp, Buf weight, Buf cos, Buf sin, int batch, int t, int k, int nh,
+        int hs)
+    {
+        MatmulForward(qkv, inp, weight, batch * t, k, 3 * nh * hs);
+        RopeForward(qkv, cos, sin, batch, t, nh, hs);
+    }
+
+    /// <inheritdoc/>
     /// <remarks>Not fused on the GPU yet: the RoPE kernel, then the attention kernel.</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
     {

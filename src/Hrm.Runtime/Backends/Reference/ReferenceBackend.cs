@@ -113,6 +113,14 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     }
 
     /// <inheritdoc/>
+    public void MatmulRopeForward(Buf qkv, Buf inp, Buf weight, Buf cos, Buf sin, int batch, int t, int k, int nh,
+        int hs)
+    {
+        MatmulForward(qkv, inp, weight, batch * t, k, 3 * nh * hs);
+        RopeForward(qkv, cos, sin, batch, t, nh, hs);
+    }
+
+    /// <inheritdoc/>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
     {
         R.RopeForward(D(qkv), D(cos), D(sin), batch, t, nh, hs);
