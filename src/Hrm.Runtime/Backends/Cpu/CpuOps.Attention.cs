@@ -223,9 +223,10 @@ public static unsafe partial class CpuOps
 
         /// <summary>
         /// Output rows i..i+count (o rows c floats apart) = acc / l, and lse = m + log l. Called per query group as soon
-        /// as the last key tile has been accumulated, so the stores (each a cache-line miss: o rows are 3C... C floats
-        /// apart and other heads' tasks own the neighbouring lines) overlap the next group's arithmetic. One pass over
-        /// all rows at the end cost about a fifth of the forward at T = 82, B = 32 (2 threads: 3.02 vs 2.40 ms without it).
+        /// as the last key tile has been accumulated, so the stores (cache-line misses: other heads' tasks own the
+        /// neighbouring lines of each row) overlap the next group's arithmetic. T = 82, B = 32, 2 threads, 3 alternating
+        /// runs: 2.80-3.00 ms against 2.98-3.03 with one pass over all rows at the end (leaving out the stores
+        /// altogether gave 2.40: they are a fifth of the forward; streaming stores were no faster).
         /// </summary>
         private static void WriteRows(float* o, long c, float* acc, int hs, float* m, float* l, float* lse, int i,
             int count)
