@@ -107,11 +107,19 @@ public static unsafe partial class CpuOps
             var job = new AttentionBackwardJob
             {
                 DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
-                Scale = (float)(1.0 / Math.Sqrt(hs)),
+                Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
             };
             pool.Run(&job, checked((int)heads));
         }
     }
+
+    /// <summary>
+    /// The task a pool index stands for: task i runs on thread i mod T, so when T divides the task count thread t
+    /// takes tasks [t·n/T, (t+1)·n/T): whole sequences, the rows the GEMMs' tiles and the row-parallel ops give that
+    /// thread too (most of what it reads was written by its own core).
+    /// </summary>
+    private static int ThreadMajor(int index, int tasks, int threads) =>
+        tasks % threads == 0 ? index % threads * (tasks / threads) + index / threads : index;
 
     private static void CheckAttentionDims(int batch, int t, int nh, int hs)
     {
@@ -138,6 +146,7 @@ public static unsafe partial class CpuOps
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
+            index = ThreadMajor(index, Tasks, Threads);
             int bh = index / Splits, split = index % Splits;
             int b = bh / Nh, h = bh % Nh;
             int i0 = (int)Split(T, Splits, split), i1 = (int)Split(T, Splits, split + 1);
@@ -240,7 +249,7 @@ public static unsafe partial class CpuOps
 
         /// <summary>
         /// What the tile after this one reads from qkv: the keys and values [j1, j1 + w) of this task, or, after its
-        /// last tile, the first key tile and first queries of this thread's next task (index + Threads). qkv rows are
+        /// last tile, the first key tile and first queries of this thread's next task (see <see cref="ThreadMajor"/>). qkv rows are
         /// 3C floats apart, a stride the hardware prefetchers do not follow, so each tile's first touches would
         /// otherwise wait on memory (about a fifth of the forward at T = 82, measured with inputs out of cache).
         /// </summary>
@@ -254,8 +263,8 @@ public static unsafe partial class CpuOps
             }
             else
             {
-                int next = index + Threads;
-                if (next >= Tasks) return default;
+                int next = index + 1;
+                if (next >= Tasks || (Tasks % Threads == 0 && next % (Tasks / Threads) == 0)) return default;
                 int bh = next / Splits, split = next % Splits;
                 b = bh / Nh;
                 h = bh % Nh;
@@ -328,11 +337,14 @@ public static unsafe partial class CpuOps
         public int Nh;
         public int Hs;
         public float Scale;
+        public int Tasks;
+        public int Threads;
 
         [SkipLocalsInit]
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
+            index = ThreadMajor(index, Tasks, Threads);
             int b = index / Nh, h = index % Nh;
             long c = (long)Nh * Hs, stride = 3 * c;
             long qOff = (long)b * T * stride + (long)h * Hs, oOff = (long)b * T * c + (long)h * Hs;

@@ -31,8 +31,10 @@ internal enum GemmPath
 /// <item>dweight: C = dweight (N,K), accumulated; M is cut into equal chunks of at most <see cref="Kc"/> rows, and for each chunk
 /// doutᵀ and inp are packed by all threads (rows of dout and inp read contiguously), then the tiles run.</item>
 /// </list>
-/// The parallel unit is a tile of C (up to <see cref="MaxMicroPerTask"/> micro-panels × a group of panels), claimed
-/// dynamically by the pool threads (robust to a descheduled thread). Every C element belongs to one tile and its
+/// The parallel unit is a tile of C (up to <see cref="MaxMicroPerTask"/> micro-panels × a group of panels). Each pool
+/// thread owns the tiles of its share of the rows (as the row-parallel ops and the attention split them, so what it
+/// reads was mostly written by its own core) and, when done, takes the others' remaining tiles (robust to a
+/// descheduled thread; <see cref="TileQueue"/>). Every C element belongs to one tile and its
 /// reduction runs in order, in fixed chunks of <see cref="Kc"/>, so results are bitwise identical for any thread
 /// count, tile split or claiming order.
 /// </summary>
@@ -273,9 +275,23 @@ internal static unsafe partial class Gemm
         job.ScratchStride = job.ApFloats + 2 * RoundUp16((nint)job.Mr * job.Nr); // edge tile; SwiGLU: gate, up
         job.Tiles = rowBlocks * colGroups;
         job.Scratch = scratch.PerThread(job.ScratchStride, threads);
-        int next = 0;
-        job.Next = &next;
-        fixed (GemmJob* p = &job) pool.Run(p, Math.Min(threads, job.Tiles));
+        int workers = Math.Min(threads, job.Tiles);
+        // Each worker owns the row blocks of its share of the rows (as the row-parallel ops and the attention split
+        // them, so most of what it reads next was written by its own core) and takes its tiles group by group; when
+        // done it takes the others' remaining tiles from their ends (robust to a descheduled thread).
+        job.Workers = workers;
+        long* queues = stackalloc long[workers];
+        for (int t = 0; t < workers; t++)
+            queues[t] = TileQueue.Create(OwnedRowBlocks(rowBlocks, workers, t).Count * colGroups);
+        job.Queues = queues;
+        fixed (GemmJob* p = &job) pool.Run(p, workers);
+    }
+
+    /// <summary>Row blocks [Start, Start + Count) owned by worker <paramref name="t"/> of <paramref name="workers"/>.</summary>
+    private static (int Start, int Count) OwnedRowBlocks(int rowBlocks, int workers, int t)
+    {
+        int r0 = (int)((long)t * rowBlocks / workers), r1 = (int)((long)(t + 1) * rowBlocks / workers);
+        return (r0, r1 - r0);
     }
 
     private static nint RoundUp16(nint x) => (x + 15) & ~(nint)15;
@@ -291,7 +307,7 @@ internal static unsafe partial class Gemm
         nint stride = RoundUp16((nint)job.Red * job.Mr) + 16; // + 16: the transposes' two-float spill
         float* dst = scratch.SharedA(stride * job.RowMicro);
         var pack = new APackJob(job.Path, dst, stride, job.A, job.ARowStride, job.Rows, job.Red, job.RowMicro,
-            4 * pool.ThreadCount);
+            pool.ThreadCount);
         pool.Run(&pack, pack.Tasks);
         job.A = dst;
         job.APacked = true;
@@ -303,10 +319,10 @@ internal static unsafe partial class Gemm
         private readonly GemmPath _path;
         private readonly float* _dst, _a;
         private readonly nint _stride, _lda;
-        private readonly int _rows, _red, _rowMicro;
+        private readonly int _rows, _red, _rowMicro, _threads;
 
         public APackJob(GemmPath path, float* dst, nint stride, float* a, nint lda, int rows, int red, int rowMicro,
-            int maxTasks)
+            int threads)
         {
             _path = path;
             _dst = dst;
@@ -316,7 +332,8 @@ internal static unsafe partial class Gemm
             _rows = rows;
             _red = red;
             _rowMicro = rowMicro;
-            Tasks = Math.Max(1, Math.Min(rowMicro, maxTasks));
+            _threads = threads;
+            Tasks = Math.Max(1, Math.Min(rowMicro, 4 * threads));
         }
 
         public int Tasks { get; }
@@ -324,6 +341,9 @@ internal static unsafe partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
+            // Task i runs on thread i mod T: give each thread a contiguous share of the rows (the GEMM's tiles take
+            // theirs from the same share).
+            if (Tasks % _threads == 0) index = index % _threads * (Tasks / _threads) + index / _threads;
             int m0 = (int)((long)index * _rowMicro / Tasks), m1 = (int)((long)(index + 1) * _rowMicro / Tasks);
             int mr = MrOf(_path);
             for (int mi = m0; mi < m1; mi++)
@@ -373,8 +393,12 @@ internal static unsafe partial class Gemm
         public nint Ldc;
         public int RowMicro, RowBlocks, ColPanels, ColGroups, Tiles;
 
-        /// <summary>Next unclaimed tile (which thread computes a tile does not change its result).</summary>
-        public int* Next;
+        /// <summary>
+        /// Per worker, its <see cref="TileQueue"/> of owned tiles, claimed at the front by the owner and at the back by
+        /// the others (which thread computes a tile does not change its result).
+        /// </summary>
+        public long* Queues;
+        public int Workers;
         public float* Scratch;
         public nint ScratchStride, ApFloats;
 
@@ -394,8 +418,20 @@ internal static unsafe partial class Gemm
         public readonly void Execute(int thread)
         {
             float* scratch = Scratch + thread * ScratchStride;
-            int tile;
-            while ((tile = Interlocked.Increment(ref *Next) - 1) < Tiles) Tile(tile, scratch);
+            int q;
+            while ((q = TileQueue.Claim(Queues + thread, front: true)) >= 0) Tile(TileOf(thread, q), scratch);
+            for (int i = 1; i < Workers; i++)
+            {
+                int owner = (thread + i) % Workers;
+                while ((q = TileQueue.Claim(Queues + owner, front: false)) >= 0) Tile(TileOf(owner, q), scratch);
+            }
+        }
+
+        /// <summary>Tile of item <paramref name="q"/> of <paramref name="owner"/>'s queue (its row blocks, group-major).</summary>
+        private readonly int TileOf(int owner, int q)
+        {
+            (int start, int count) = OwnedRowBlocks(RowBlocks, Workers, owner);
+            return q / count * RowBlocks + start + q % count;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
