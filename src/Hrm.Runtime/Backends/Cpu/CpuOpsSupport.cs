@@ -43,6 +43,14 @@ internal static unsafe class CpuOpsSupport
     }
 
     /// <summary>
+    /// The task a pool index stands for: task i runs on thread i mod T, so when T divides the task count thread t
+    /// takes tasks [t·n/T, (t+1)·n/T), a contiguous share (for row-ordered tasks, the rows the GEMMs' tiles and the
+    /// row-parallel ops give that thread too, so most of what it reads was written by its own core).
+    /// </summary>
+    public static int ThreadMajor(int index, int tasks, int threads) =>
+        tasks % threads == 0 ? index % threads * (tasks / threads) + index / threads : index;
+
+    /// <summary>
     /// Start of part <paramref name="index"/> when <paramref name="total"/> items are split in
     /// <paramref name="parts"/>.
     /// </summary>

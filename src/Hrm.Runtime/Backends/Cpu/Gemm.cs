@@ -343,7 +343,7 @@ internal static unsafe partial class Gemm
         {
             // Task i runs on thread i mod T: give each thread a contiguous share of the rows (the GEMM's tiles take
             // theirs from the same share).
-            if (Tasks % _threads == 0) index = index % _threads * (Tasks / _threads) + index / _threads;
+            index = CpuOpsSupport.ThreadMajor(index, Tasks, _threads);
             int m0 = (int)((long)index * _rowMicro / Tasks), m1 = (int)((long)(index + 1) * _rowMicro / Tasks);
             int mr = MrOf(_path);
             for (int mi = m0; mi < m1; mi++)
