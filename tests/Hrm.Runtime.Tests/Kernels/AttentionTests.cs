@@ -40,6 +40,10 @@ public sealed class AttentionTests
     [InlineData(1, 67, 2, 32)]  // two 16-column blocks, one tile of 5 vectors (4 + 1), key count not a multiple of 4
     [InlineData(1, 901, 2, 64)] // ARC length: 14 tiles of 64 keys then 5, query rows split over tasks
     [InlineData(2, 3, 1, 512)]  // scratch too large for the stack: the heap path
+    [InlineData(1, 128, 2, 64)] // the longest sequence of the per-head GEMM backward (W = 160)
+    [InlineData(2, 30, 2, 32)]  // per-head GEMM backward: 3 micro-panels (42 rows) wider than one 32-key panel
+    [InlineData(3, 1, 2, 32)]   // per-head GEMM backward, T = 1
+    [InlineData(1, 129, 1, 64)] // one past it: the tiled backward
     public void Cpu_matches_reference(int batch, int t, int nh, int hs)
     {
         int c = nh * hs;

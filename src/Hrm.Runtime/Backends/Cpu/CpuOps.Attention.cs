@@ -84,7 +84,9 @@ public static unsafe partial class CpuOps
 
     /// <summary>
     /// dqkv (B,T,3C) = gradient of <see cref="AttentionForward"/> w.r.t. qkv, given dout (B,T,C), the forward's
-    /// output and lse (probabilities are recomputed from lse). One task per (batch, head), key tiles outermost.
+    /// output and lse (probabilities are recomputed from lse). One task per (batch, head): short sequences on 512-bit
+    /// vectors as five small GEMMs over the head's whole score matrix (<see cref="AttentionBackwardShortJob"/>),
+    /// otherwise key tiles outermost.
     /// </summary>
     public static void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> dout, ReadOnlySpan<float> qkv,
         ReadOnlySpan<float> output, ReadOnlySpan<float> lse, int batch, int t, int nh, int hs, WorkerPool pool)
@@ -104,6 +106,16 @@ public static unsafe partial class CpuOps
         }
         fixed (float* pdq = dqkv, pdo = dout, pq = qkv, po = output, pl = lse)
         {
+            if (ShortAttention(t, hs))
+            {
+                var sj = new AttentionBackwardShortJob
+                {
+                    DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
+                    Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
+                };
+                pool.Run(&sj, checked((int)heads));
+                return;
+            }
             var job = new AttentionBackwardJob
             {
                 DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,

@@ -13,14 +13,16 @@ namespace Hrm.Runtime.Backends.Cpu;
 internal static unsafe class GemmKernels
 {
     /// <summary>
-    /// C[14×32] (+)= Σ_p a[p·14 + i] · b[p·bs + j] on Vector512, p = 0..kc-1 in order; the accumulators start
+    /// C[14×32] (+)= Σ_p a[p·as + i] · b[p·bs + j] on Vector512, p = 0..kc-1 in order; the accumulators start
     /// from C when <paramref name="load"/>, else from 0. Reduction step p also prefetches (into L2) the 64-byte
     /// line <paramref name="pf"/> + 64·p while p &lt; <paramref name="pfLines"/>: streams the caller's next operand
     /// from memory while the FMAs run (0 lines, the general path: one never-taken branch per step).
+    /// <paramref name="aStep"/> (as): 14 for a packed micro-panel; the attention reads a row-major matrix in place
+    /// (step p = row p, the 14 values of a row contiguous).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel512(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load, byte* pf = null,
-        int pfLines = 0)
+        int pfLines = 0, nint aStep = 14)
     {
         Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0,
             c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1, c12_0, c12_1, c13_0, c13_1;
@@ -132,7 +134,7 @@ internal static unsafe class GemmKernels
             Vector512<float> a13 = Vector512.Create(a[13]);
             c13_0 = Vector512.FusedMultiplyAdd(a13, b0, c13_0);
             c13_1 = Vector512.FusedMultiplyAdd(a13, b1, c13_1);
-            a += 14;
+            a += aStep;
             b += bs;
             if (p < pfLines)
             {
