@@ -35,6 +35,10 @@ public sealed unsafe class MatmulTests : IDisposable
         { 1, 1, 1 },
         { 700, 512, 1100 }, // the general path: 3 column groups (A packed once for all tiles), a 12-column edge panel
         { 600, 600, 700 },  // general, 2 groups, 2 reduction chunks
+        { 601, 512, 64 },   // general, one group: A read in place (rows 512 apart), a ragged last micro-panel packed
+        { 401, 1536, 96 },  // the same with rows 1536 apart, 3 reduction chunks
+        { 300, 64, 512 },   // dinp reads dout in place (rows 512 apart)
+        { 230, 64, 3072 },  // dinp reads dout in place (rows 3072 apart), 6 reduction chunks
     };
 
     [Fact]
@@ -192,6 +196,8 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(1, 512, 11)]
     [InlineData(15, 45, 33)]
     [InlineData(97, 70, 130)]
+    [InlineData(40, 512, 64)]   // the general path reads A in place (one column group)
+    [InlineData(30, 3072, 32)]  // in place, rows 3072 apart
     public void FewRowsForward_IsBitwiseTheGeneralPath_RowByRow(int m, int k, int n)
     {
         // Row i of the output must not depend on how many rows are in the batch: the first m rows of a batch big

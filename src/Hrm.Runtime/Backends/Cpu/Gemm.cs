@@ -24,10 +24,10 @@ internal enum GemmPath
 /// C (rows×cols) (+)= A (rows×red) · B (red×cols), computed in MR×NR register tiles (14×32 on Vector512) from
 /// A packed into MR-row micro-panels (MR floats per reduction step) and B packed into NR-column panels:
 /// <list type="bullet">
-/// <item>forward: C = out (M,N); A = inp, packed per tile (once for all tiles when the columns are cut into several
+/// <item>forward: C = out (M,N); A = inp, read in place or packed per tile (once for all tiles when the columns are cut into several
 /// groups); B = Wᵀ, packed once per call (16×16 transposes) or kept across calls (<see cref="PackedPanels"/>); with
 /// few rows (batch-1 inference) B is packed panel by panel inside the tiles instead (GemmFewRows.cs);</item>
-/// <item>dinp: C = dinp (M,K); A = dout, packed per task; B = W, packed once per call;</item>
+/// <item>dinp: C = dinp (M,K); A = dout, read in place or packed per tile; B = W, packed once per call;</item>
 /// <item>dweight: C = dweight (N,K), accumulated; M is cut into equal chunks of at most <see cref="Kc"/> rows, and for each chunk
 /// doutᵀ and inp are packed by all threads (rows of dout and inp read contiguously), then the tiles run.</item>
 /// </list>
@@ -275,6 +275,13 @@ internal static unsafe partial class Gemm
         int kc = Math.Min(Kc, job.Red);
         // Tiles pack their A rows once per column group: with several groups, pack all of A once instead.
         // `hrm-bench gemm`, two A/B runs, best of 10: [2624|5248, 512] x [512, 1536|3072] 1-8% faster.
+        // One column group (o_proj, down, dinp): each tile would pack its rows of A once; the kernel reads them in
+        // place instead when A's row stride is one it has an instantiation for (whole micro-panels; the ragged last
+        // one is packed). `profile-train`, three alternating pairs: MatmulForward 6.90-6.98 → 6.74-6.90 ms per call,
+        // MatmulBackward 25.0-25.3 → 24.9-25.1. With several groups A is packed once for all (PrePackA): reading it in
+        // place there was as fast as packing (the in-place kernel is a little slower than the packed one).
+        job.RowStrideKernel = !job.APacked && colGroups < 2 && job.Path == GemmPath.Vector512 && job.Cols % job.Nr == 0
+            ? job.ARowStride switch { 512 => 512, 1536 => 1536, 3072 => 3072, _ => 0 } : 0;
         if (!job.APacked && colGroups >= 2) PrePackA(ref job, pool, scratch);
         // + 16: the 16-row transposes of PackA write two floats past a micro-panel.
         job.ApFloats = job.APacked ? 0 : RoundUp16((nint)maxMicro * job.Mr * kc) + 16;
@@ -408,6 +415,10 @@ internal static unsafe partial class Gemm
         public nint Ldc;
         public int RowMicro, RowBlocks, ColPanels, ColGroups, Tiles;
 
+        /// <summary>When not 0, A's row stride (512, 1536 or 3072): whole micro-panels read A in place
+        /// (<see cref="GemmKernels.Kernel512{TA}"/> with the matching row offsets), only a ragged last one is packed.</summary>
+        public int RowStrideKernel;
+
         /// <summary>The reduction chunk [Chunk, Chunk + Kc) this pass over the tiles computes.</summary>
         public int Chunk;
 
@@ -472,7 +483,10 @@ internal static unsafe partial class Gemm
             bool load = Accumulate || kk > 0;
             if (!APacked)
             {
-                for (int mi = mic0; mi < mic1; mi++) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, kk, kl);
+                for (int mi = mic0; mi < mic1; mi++)
+                {
+                    if (RowStrideKernel == 0 || mi * mr + mr > Rows) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, kk, kl);
+                }
             }
             for (int pj = pan0; pj < pan1; pj++)
             {
@@ -481,6 +495,11 @@ internal static unsafe partial class Gemm
                 for (int mi = mic0; mi < mic1; mi++)
                 {
                     int r = mi * mr, rh = Math.Min(mr, Rows - r);
+                    if (RowStrideKernel != 0 && rh == mr)
+                    {
+                        RowKernel(A + r * ARowStride + kk, bp, C + r * Ldc + c0, Ldc, kl, load);
+                        continue;
+                    }
                     float* a = APacked ? A + mi * AMicroStride + (nint)kk * mr : ap + (nint)(mi - mic0) * mr * kl;
                     KernelTile(Path, a, bp, C + r * Ldc + c0, Ldc, ct, rh, cw, kl, load, null, 0);
                 }
@@ -504,7 +523,10 @@ internal static unsafe partial class Gemm
             float* up = gate + RoundUp16((nint)mr * nr);
             if (!APacked)
             {
-                for (int mi = mic0; mi < mic1; mi++) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, 0, kl);
+                for (int mi = mic0; mi < mic1; mi++)
+                {
+                    if (RowStrideKernel == 0 || mi * mr + mr > Rows) PackA(ap + (nint)(mi - mic0) * mr * kl, mi * mr, 0, kl);
+                }
             }
             for (int pj = pan0; pj < pan1; pj++)
             {
@@ -513,9 +535,18 @@ internal static unsafe partial class Gemm
                 for (int mi = mic0; mi < mic1; mi++)
                 {
                     int r = mi * mr, rh = Math.Min(mr, Rows - r);
-                    float* a = APacked ? A + mi * AMicroStride : ap + (nint)(mi - mic0) * mr * kl;
-                    Kernel(Path, a, bg, gate, nr, kl, false, null, 0);
-                    Kernel(Path, a, bu, up, nr, kl, false, null, 0);
+                    if (RowStrideKernel != 0 && rh == mr)
+                    {
+                        float* ar = A + r * ARowStride;
+                        RowKernel(ar, bg, gate, nr, kl, false);
+                        RowKernel(ar, bu, up, nr, kl, false);
+                    }
+                    else
+                    {
+                        float* a = APacked ? A + mi * AMicroStride : ap + (nint)(mi - mic0) * mr * kl;
+                        Kernel(Path, a, bg, gate, nr, kl, false, null, 0);
+                        Kernel(Path, a, bu, up, nr, kl, false, null, 0);
+                    }
                     for (int i = 0; i < rh; i++)
                         CpuOps.SwiGluRow(C + (r + i) * Ldc + c0, gate + (nint)i * nr, up + (nint)i * nr, cw);
                     if (GateUp != null) StoreGateUp(r, rh, c0, cw, gate, up);
@@ -534,6 +565,15 @@ internal static unsafe partial class Gemm
                 Buffer.MemoryCopy(gate + (nint)i * Nr, row + c0, bytes, bytes);
                 Buffer.MemoryCopy(up + (nint)i * Nr, row + Cols + c0, bytes, bytes);
             }
+        }
+
+        /// <summary>C (14×32, row stride ldc) (+)= the 14 rows of A at <paramref name="a"/> (in place, RowStrideKernel
+        /// apart) times the packed B panel, kl steps.</summary>
+        private readonly void RowKernel(float* a, float* b, float* c, nint ldc, int kl, bool load)
+        {
+            if (RowStrideKernel == 512) GemmKernels.Kernel512<GemmKernels.RowStride512>(a, b, 32, c, ldc, kl, load, null, 0, 1);
+            else if (RowStrideKernel == 1536) GemmKernels.Kernel512<GemmKernels.RowStride1536>(a, b, 32, c, ldc, kl, load, null, 0, 1);
+            else GemmKernels.Kernel512<GemmKernels.RowStride3072>(a, b, 32, c, ldc, kl, load, null, 0, 1);
         }
 
         private readonly void PackA(float* dst, int r, int kk, int kl) =>

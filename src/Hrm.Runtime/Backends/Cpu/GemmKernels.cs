@@ -20,9 +20,19 @@ internal static unsafe class GemmKernels
     /// <paramref name="aStep"/> (as): 14 for a packed micro-panel; the attention reads a row-major matrix in place
     /// (step p = row p, the 14 values of a row contiguous).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Kernel512(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load, byte* pf = null,
-        int pfLines = 0, nint aStep = 14)
+        int pfLines = 0, nint aStep = 14) => Kernel512<Interleaved>(a, b, bs, c, ldc, kc, load, pf, pfLines, aStep);
+
+    /// <summary>
+    /// <see cref="Kernel512"/> with row i of step p at a[p·aStep + TA.Offset(i)]: <see cref="Interleaved"/> (packed
+    /// micro-panels, or any matrix whose 14 values of a step are contiguous), or a row-major matrix read in place
+    /// (<see cref="RowStride512"/>...: aStep 1, rows a constant stride apart, so the 14 row addresses are displacements
+    /// of one register, no packing).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel512<TA>(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load, byte* pf,
+        int pfLines, nint aStep) where TA : IAOffsets
     {
         Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0,
             c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1, c12_0, c12_1, c13_0, c13_1;
@@ -92,46 +102,46 @@ internal static unsafe class GemmKernels
         {
             Vector512<float> b0 = Vector512.Load(b + 0);
             Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> a0 = Vector512.Create(a[0]);
+            Vector512<float> a0 = Vector512.Create(a[TA.Offset(0)]);
             c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
-            Vector512<float> a1 = Vector512.Create(a[1]);
+            Vector512<float> a1 = Vector512.Create(a[TA.Offset(1)]);
             c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
             c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
-            Vector512<float> a2 = Vector512.Create(a[2]);
+            Vector512<float> a2 = Vector512.Create(a[TA.Offset(2)]);
             c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
             c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
-            Vector512<float> a3 = Vector512.Create(a[3]);
+            Vector512<float> a3 = Vector512.Create(a[TA.Offset(3)]);
             c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
             c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
-            Vector512<float> a4 = Vector512.Create(a[4]);
+            Vector512<float> a4 = Vector512.Create(a[TA.Offset(4)]);
             c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
             c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
-            Vector512<float> a5 = Vector512.Create(a[5]);
+            Vector512<float> a5 = Vector512.Create(a[TA.Offset(5)]);
             c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
-            Vector512<float> a6 = Vector512.Create(a[6]);
+            Vector512<float> a6 = Vector512.Create(a[TA.Offset(6)]);
             c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
             c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
-            Vector512<float> a7 = Vector512.Create(a[7]);
+            Vector512<float> a7 = Vector512.Create(a[TA.Offset(7)]);
             c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
             c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
-            Vector512<float> a8 = Vector512.Create(a[8]);
+            Vector512<float> a8 = Vector512.Create(a[TA.Offset(8)]);
             c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
             c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
-            Vector512<float> a9 = Vector512.Create(a[9]);
+            Vector512<float> a9 = Vector512.Create(a[TA.Offset(9)]);
             c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
             c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
-            Vector512<float> a10 = Vector512.Create(a[10]);
+            Vector512<float> a10 = Vector512.Create(a[TA.Offset(10)]);
             c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
             c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
-            Vector512<float> a11 = Vector512.Create(a[11]);
+            Vector512<float> a11 = Vector512.Create(a[TA.Offset(11)]);
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
-            Vector512<float> a12 = Vector512.Create(a[12]);
+            Vector512<float> a12 = Vector512.Create(a[TA.Offset(12)]);
             c12_0 = Vector512.FusedMultiplyAdd(a12, b0, c12_0);
             c12_1 = Vector512.FusedMultiplyAdd(a12, b1, c12_1);
-            Vector512<float> a13 = Vector512.Create(a[13]);
+            Vector512<float> a13 = Vector512.Create(a[TA.Offset(13)]);
             c13_0 = Vector512.FusedMultiplyAdd(a13, b0, c13_0);
             c13_1 = Vector512.FusedMultiplyAdd(a13, b1, c13_1);
             a += aStep;
@@ -354,4 +364,35 @@ internal static unsafe class GemmKernels
         r15.Store(dst + 15 * ldd);
     }
 
+
+    /// <summary>Where row i (0..13) of a reduction step sits relative to the step's start, fixed per type so that
+    /// a kernel instantiation addresses its rows by constants.</summary>
+    internal interface IAOffsets
+    {
+        static abstract nint Offset(int row);
+    }
+
+    /// <summary>The 14 values of a step contiguous (packed micro-panels).</summary>
+    internal struct Interleaved : IAOffsets
+    {
+        public static nint Offset(int row) => row;
+    }
+
+    /// <summary>Rows 512 floats apart (a row-major matrix of 512 columns).</summary>
+    internal struct RowStride512 : IAOffsets
+    {
+        public static nint Offset(int row) => row * 512;
+    }
+
+    /// <summary>Rows 1536 floats apart.</summary>
+    internal struct RowStride1536 : IAOffsets
+    {
+        public static nint Offset(int row) => row * 1536;
+    }
+
+    /// <summary>Rows 3072 floats apart.</summary>
+    internal struct RowStride3072 : IAOffsets
+    {
+        public static nint Offset(int row) => row * 3072;
+    }
 }
