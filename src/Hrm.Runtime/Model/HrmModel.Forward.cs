@@ -56,16 +56,15 @@ public sealed partial class HrmModel
             batch, cfg.SeqLen, p, cfg.PuzzleEmbNdim, c, cfg.VocabSize, cfg.EmbedScale);
         for (int i = 0; i < cfg.HCycles; i++)
         {
+            _b.Add(ws.Inj, zH, ws.X); // z_H + x: the same for all L calls of this H cycle
             for (int j = 0; j < cfg.LCycles; j++)
             {
                 if (i == cfg.HCycles - 1 && j == cfg.LCycles - 1) continue;
-                _b.Add(ws.Inj, zH, ws.X);
                 RunModule(_l, zL, ws.Inj, null);
             }
             if (i != cfg.HCycles - 1) RunModule(_h, zH, zL, null);
         }
-        // The 1-step gradient: only these two calls are differentiated.
-        _b.Add(ws.Inj, zH, ws.X);
+        // The 1-step gradient: only these two calls are differentiated (Inj is still z_H + x of the last H cycle).
         RunModule(_l, zL, ws.Inj, record ? ws.LActs : null);
         if (qOnly)
         {
