@@ -63,7 +63,7 @@ public static class CompareCommand
                 Add(() => cases.SegmentForward(maze, "Maze/ARC", 4, reps: 3, target: null));
             }
             if (Runs("solve")) Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 9, target: 1.5));
-            if (Runs("training")) Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 5, target: 1.3));
+            if (Runs("training")) Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 9, target: 1.3));
             if (Runs("gemm"))
             {
                 Add(() => cases.Gemm(64 * 82, 512, 1536, reps: 15, target: 0.9));
