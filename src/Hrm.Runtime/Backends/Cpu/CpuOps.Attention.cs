@@ -204,7 +204,13 @@ public static unsafe partial class CpuOps
                 {
                     float* qr = q + (i0 + i) * stride;
                     next.Issue(perQuad);
-                    if (i + 12 <= nq) PrefetchRow(qr + 8 * stride, 4, stride, Hs);
+                    if (i + 12 <= nq)
+                    {
+                        PrefetchRow(qr + 8 * stride, 4, stride, Hs);
+                        // The output rows WriteRows will store two quads on (C floats apart: misses otherwise).
+                        // `profile-train`, six alternating pairs: 2.31-2.61 vs 2.34-3.39 ms per call.
+                        if (last) PrefetchRow(oi + (i + 8) * c, 4, c, Hs);
+                    }
                     Scores4(qr, stride, kt, nv, Hs, Scale, s0, w);
                     float a0 = SoftmaxTile(s0, kn, nv, m + i, l + i);
                     float a1 = SoftmaxTile(s1, kn, nv, m + i + 1, l + i + 1);
