@@ -106,21 +106,18 @@ public static unsafe partial class CpuOps
         }
         fixed (float* pdq = dqkv, pdo = dout, pq = qkv, po = output, pl = lse)
         {
-            if (ShortAttention(t, hs))
-            {
-                var sj = new AttentionBackwardShortJob
-                {
-                    DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
-                    Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
-                };
-                pool.Run(&sj, checked((int)heads));
-                return;
-            }
-            var job = new AttentionBackwardJob
+            var op = new AttentionBackwardOperands
             {
                 DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
                 Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
             };
+            if (ShortAttention(t, hs))
+            {
+                var sj = new AttentionBackwardShortJob { Op = op };
+                pool.Run(&sj, checked((int)heads));
+                return;
+            }
+            var job = new AttentionBackwardJob { Op = op };
             pool.Run(&job, checked((int)heads));
         }
     }
@@ -336,7 +333,8 @@ public static unsafe partial class CpuOps
         }
     }
 
-    private struct AttentionBackwardJob : IParallelJob
+    /// <summary>The operands of <see cref="AttentionBackward"/>, shared by its two jobs.</summary>
+    private struct AttentionBackwardOperands
     {
         public float* DQkv;
         public float* DOut;
@@ -350,21 +348,36 @@ public static unsafe partial class CpuOps
         public int Tasks;
         public int Threads;
 
+        /// <summary>The (batch, head) of pool index <paramref name="index"/> (thread-major, see
+        /// <see cref="ThreadMajor"/>): its task number and the offsets of its first row in qkv / dqkv (Q part) and in
+        /// out / dout; rows are 3C and C floats apart.</summary>
+        public readonly int Head(int index, out long qOff, out long oOff)
+        {
+            index = ThreadMajor(index, Tasks, Threads);
+            long c = (long)Nh * Hs;
+            qOff = (long)(index / Nh) * T * 3 * c + (long)(index % Nh) * Hs;
+            oOff = (long)(index / Nh) * T * c + (long)(index % Nh) * Hs;
+            return index;
+        }
+    }
+
+    private struct AttentionBackwardJob : IParallelJob
+    {
+        public AttentionBackwardOperands Op;
+
         [SkipLocalsInit]
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
-            index = ThreadMajor(index, Tasks, Threads);
-            int b = index / Nh, h = index % Nh;
-            long c = (long)Nh * Hs, stride = 3 * c;
-            long qOff = (long)b * T * stride + (long)h * Hs, oOff = (long)b * T * c + (long)h * Hs;
-            float* q = Qkv + qOff, k = q + c, v = q + 2 * c;
-            float* dq = DQkv + qOff, dk = dq + c, dv = dq + 2 * c;
-            float* dO = DOut + oOff, o = Out + oOff;
-            float* lse = Lse + (long)index * T;
+            index = Op.Head(index, out long qOff, out long oOff);
+            int t = Op.T, hs = Op.Hs;
+            float scale = Op.Scale;
+            long c = (long)Op.Nh * hs, stride = 3 * c;
+            float* q = Op.Qkv + qOff, k = q + c, v = q + 2 * c, dq = Op.DQkv + qOff, dk = dq + c, dv = dq + 2 * c;
+            float* dO = Op.DOut + oOff, o = Op.Out + oOff, lse = Op.Lse + (long)index * t;
 
-            int w = KeyTileWidth(T, Hs, TileFloats, TileFloats);
-            int need = 5 * Hs * w + T + 8 * w;
+            int w = KeyTileWidth(t, hs, TileFloats, TileFloats);
+            int need = 5 * hs * w + t + 8 * w;
             float* buf;
             if (need + 16 <= MaxStackFloats)
             {
@@ -377,69 +390,69 @@ public static unsafe partial class CpuOps
             }
             // Per key tile: K and V transposed (HS, w) for the scores, K contiguous (w, HS) for dQ, and contiguous
             // dK, dV accumulators (w, HS) written to dqkv once the tile is done (qkv rows are 3C floats apart).
-            // p0..p3 (4 x w), ds0..ds3 (4 x w): a quad of queries; dd (T).
-            int tileFloats = Hs * w;
+            // p0..p3 (4 x w), ds0..ds3 (4 x w): a quad of queries; dd (t).
+            int tileFloats = hs * w;
             float* kt = buf, vt = kt + tileFloats, kc = vt + tileFloats, dkc = kc + tileFloats, dvc = dkc + tileFloats;
             float* p0 = dvc + tileFloats, p1 = p0 + w, ds0 = p0 + 4 * w, ds1 = ds0 + w, dd = ds0 + 4 * w;
 
-            for (int i = 0; i < T; i++)
+            for (int i = 0; i < t; i++)
             {
-                new Span<float>(dq + i * stride, Hs).Clear();
-                dd[i] = SimdMath.Dot(dO + i * c, o + i * c, Hs); // D_i = dO_i · O_i
+                new Span<float>(dq + i * stride, hs).Clear();
+                dd[i] = SimdMath.Dot(dO + i * c, o + i * c, hs); // D_i = dO_i · O_i
             }
-            for (int j0 = 0; j0 < T; j0 += w)
+            for (int j0 = 0; j0 < t; j0 += w)
             {
-                int kn = Math.Min(w, T - j0), nv = (kn + 15) / 16;
-                TransposeTile(kt, 16 * nv, k + j0 * stride, stride, kn, Hs);
-                TransposeTile(vt, 16 * nv, v + j0 * stride, stride, kn, Hs);
-                CopyTile(kc, k + j0 * stride, stride, kn, Hs);
-                new Span<float>(dkc, kn * Hs).Clear();
-                new Span<float>(dvc, kn * Hs).Clear();
+                int kn = Math.Min(w, t - j0), nv = (kn + 15) / 16;
+                TransposeTile(kt, 16 * nv, k + j0 * stride, stride, kn, hs);
+                TransposeTile(vt, 16 * nv, v + j0 * stride, stride, kn, hs);
+                CopyTile(kc, k + j0 * stride, stride, kn, hs);
+                new Span<float>(dkc, kn * hs).Clear();
+                new Span<float>(dvc, kn * hs).Clear();
                 int i = 0;
-                for (; i + 3 < T; i += 4)
+                for (; i + 3 < t; i += 4)
                 {
                     // Four queries: each key-tile and row load feeds four (per query the pair kernels' arithmetic).
                     float* qa = q + i * stride, dOa = dO + i * c;
-                    Scores4(qa, stride, kt, nv, Hs, Scale, p0, w);
-                    Scores4(dOa, c, vt, nv, Hs, 1f, ds0, w);
+                    Scores4(qa, stride, kt, nv, hs, scale, p0, w);
+                    Scores4(dOa, c, vt, nv, hs, 1f, ds0, w);
                     for (int u = 0; u < 4; u++)
-                        ProbabilitiesAndScoreGrads(p0 + u * w, ds0 + u * w, nv, lse[i + u], dd[i + u], Scale);
-                    AccumulateRows4(dq + i * stride, stride, 1f, 1f, 1f, 1f, ds0, w, kn, kc, Hs);
-                    RankUpdate4(dkc, Hs, kn, ds0, w, qa, stride, Hs);
-                    RankUpdate4(dvc, Hs, kn, p0, w, dOa, c, Hs);
+                        ProbabilitiesAndScoreGrads(p0 + u * w, ds0 + u * w, nv, lse[i + u], dd[i + u], scale);
+                    AccumulateRows4(dq + i * stride, stride, 1f, 1f, 1f, 1f, ds0, w, kn, kc, hs);
+                    RankUpdate4(dkc, hs, kn, ds0, w, qa, stride, hs);
+                    RankUpdate4(dvc, hs, kn, p0, w, dOa, c, hs);
                 }
-                for (; i + 1 < T; i += 2)
+                for (; i + 1 < t; i += 2)
                 {
                     float* qa = q + i * stride, qb = qa + stride, dOa = dO + i * c, dOb = dOa + c;
                     // s → p0/p1 and dP → ds0/ds1, then p = exp(s − lse), dS = p·(dP − D)·scale in place.
-                    Scores2(qa, qb, kt, nv, Hs, Scale, p0, p1);
-                    Scores2(dOa, dOb, vt, nv, Hs, 1f, ds0, ds1);
-                    ProbabilitiesAndScoreGrads(p0, ds0, nv, lse[i], dd[i], Scale);
-                    ProbabilitiesAndScoreGrads(p1, ds1, nv, lse[i + 1], dd[i + 1], Scale);
+                    Scores2(qa, qb, kt, nv, hs, scale, p0, p1);
+                    Scores2(dOa, dOb, vt, nv, hs, 1f, ds0, ds1);
+                    ProbabilitiesAndScoreGrads(p0, ds0, nv, lse[i], dd[i], scale);
+                    ProbabilitiesAndScoreGrads(p1, ds1, nv, lse[i + 1], dd[i + 1], scale);
                     float* dqa = dq + i * stride;
-                    AccumulateRows2(dqa, dqa + stride, 1f, 1f, ds0, ds1, kn, kc, Hs, Hs);
-                    RankUpdate2(dkc, Hs, kn, ds0, ds1, qa, qb, Hs);
-                    RankUpdate2(dvc, Hs, kn, p0, p1, dOa, dOb, Hs);
+                    AccumulateRows2(dqa, dqa + stride, 1f, 1f, ds0, ds1, kn, kc, hs, hs);
+                    RankUpdate2(dkc, hs, kn, ds0, ds1, qa, qb, hs);
+                    RankUpdate2(dvc, hs, kn, p0, p1, dOa, dOb, hs);
                 }
-                if (i < T)
+                if (i < t)
                 {
                     // The odd query: the two-query score kernel with the query twice (same arithmetic).
                     float* qa = q + i * stride, dOa = dO + i * c;
-                    Scores2(qa, qa, kt, nv, Hs, Scale, p0, p1);
-                    Scores2(dOa, dOa, vt, nv, Hs, 1f, ds0, ds1);
-                    ProbabilitiesAndScoreGrads(p0, ds0, nv, lse[i], dd[i], Scale);
-                    AccumulateRows(dq + i * stride, 1f, ds0, kn, kc, Hs, Hs);
+                    Scores2(qa, qa, kt, nv, hs, scale, p0, p1);
+                    Scores2(dOa, dOa, vt, nv, hs, 1f, ds0, ds1);
+                    ProbabilitiesAndScoreGrads(p0, ds0, nv, lse[i], dd[i], scale);
+                    AccumulateRows(dq + i * stride, 1f, ds0, kn, kc, hs, hs);
                     for (int j = 0; j < kn; j++)
                     {
-                        SimdMath.Axpy(dkc + j * Hs, qa, ds0[j], Hs);
-                        SimdMath.Axpy(dvc + j * Hs, dOa, p0[j], Hs);
+                        SimdMath.Axpy(dkc + j * hs, qa, ds0[j], hs);
+                        SimdMath.Axpy(dvc + j * hs, dOa, p0[j], hs);
                     }
                 }
-                nuint rowBytes = (nuint)Hs * sizeof(float);
+                nuint rowBytes = (nuint)hs * sizeof(float);
                 for (int j = 0; j < kn; j++)
                 {
-                    Buffer.MemoryCopy(dkc + j * Hs, dk + (j0 + j) * stride, rowBytes, rowBytes);
-                    Buffer.MemoryCopy(dvc + j * Hs, dv + (j0 + j) * stride, rowBytes, rowBytes);
+                    Buffer.MemoryCopy(dkc + j * hs, dk + (j0 + j) * stride, rowBytes, rowBytes);
+                    Buffer.MemoryCopy(dvc + j * hs, dv + (j0 + j) * stride, rowBytes, rowBytes);
                 }
             }
         }

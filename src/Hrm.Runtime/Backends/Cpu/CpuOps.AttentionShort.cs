@@ -29,29 +29,16 @@ public static unsafe partial class CpuOps
     {
         private const int Mr = 14, Nr = 32;
 
-        public float* DQkv;
-        public float* DOut;
-        public float* Qkv;
-        public float* Out;
-        public float* Lse;
-        public int T;
-        public int Nh;
-        public int Hs;
-        public float Scale;
-        public int Tasks;
-        public int Threads;
+        public AttentionBackwardOperands Op;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
-            index = ThreadMajor(index, Tasks, Threads);
-            int b = index / Nh, h = index % Nh, t = T, hs = Hs;
-            long c = (long)Nh * hs, stride = 3 * c;
-            long qOff = (long)b * t * stride + (long)h * hs, oOff = (long)b * t * c + (long)h * hs;
-            float* q = Qkv + qOff, k = q + c, v = q + 2 * c;
-            float* dq = DQkv + qOff, dk = dq + c, dv = dq + 2 * c;
-            float* dO = DOut + oOff, o = Out + oOff;
-            float* lse = Lse + (long)index * t;
+            index = Op.Head(index, out long qOff, out long oOff);
+            int t = Op.T, hs = Op.Hs, tasks = Op.Tasks, nh = Op.Nh;
+            long c = (long)nh * hs, stride = 3 * c;
+            float* q = Op.Qkv + qOff, k = q + c, v = q + 2 * c, dq = Op.DQkv + qOff, dk = dq + c, dv = dq + 2 * c;
+            float* dO = Op.DOut + oOff, o = Op.Out + oOff, lse = Op.Lse + (long)index * t;
 
             int tq = (t + Mr - 1) / Mr * Mr, w = (tq + Nr - 1) / Nr * Nr; // micro-panel rows; score width
             int square = w * w, packed = tq * hs + 16, trans = hs * w;      // + 16: PackMicroPanel's two-float spill
@@ -84,7 +71,7 @@ public static unsafe partial class CpuOps
             // it will write, into L2 while this head computes, a share per micro-panel. qkv rows are 3C floats apart,
             // a stride the hardware prefetchers do not follow. Training step at batch 32 (`profile-train`, two
             // pairs each): 7.34-7.39 ms per call without, 6.60-6.79 with the inputs, 6.11-6.37 with the outputs too.
-            long next = index + 1 < Tasks ? (long)((index + 1) / Nh) * t * stride + (long)((index + 1) % Nh) * hs : -1;
+            long next = index + 1 < tasks ? (long)((index + 1) / nh) * t * stride + (long)((index + 1) % nh) * hs : -1;
             int panels = tq / Mr;
             for (int r = 0; r < tq; r += Mr)
             {
@@ -94,11 +81,11 @@ public static unsafe partial class CpuOps
                     long rowOff = next + i0 * stride, oRowOff = (next / stride + i0) * c + next % stride;
                     for (int part = 0; part < 3; part++)
                     {
-                        PrefetchRow(Qkv + rowOff + part * c, n, stride, hs);
-                        PrefetchRow(DQkv + rowOff + part * c, n, stride, hs);
+                        PrefetchRow(Op.Qkv + rowOff + part * c, n, stride, hs);
+                        PrefetchRow(Op.DQkv + rowOff + part * c, n, stride, hs);
                     }
-                    PrefetchRow(DOut + oRowOff, n, c, hs);
-                    PrefetchRow(Out + oRowOff, n, c, hs);
+                    PrefetchRow(Op.DOut + oRowOff, n, c, hs);
+                    PrefetchRow(Op.Out + oRowOff, n, c, hs);
                 }
                 for (int j = 0; j < w; j += Nr)
                 {
@@ -106,7 +93,7 @@ public static unsafe partial class CpuOps
                     GemmKernels.Kernel512(dop + r * hs, vt + j, w, dp + r * w + j, w, hs, false);
                 }
             }
-            var sc = Vector512.Create(Scale);
+            var sc = Vector512.Create(Op.Scale);
             for (int i = 0; i < t; i++)
             {
                 dd[i] = SimdMath.Dot(dO + i * c, o + i * c, hs);
