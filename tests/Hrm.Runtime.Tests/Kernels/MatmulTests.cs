@@ -233,6 +233,7 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(700, 512, 320)] // general fused, two column groups
     [InlineData(601, 450, 50)]  // general fused; edge rows, an 18-column edge panel, a scalar tail
     [InlineData(600, 600, 40)]  // many rows and K > Kc: the GEMM into gateUp, then the SwiGLU
+    [InlineData(601, 512, 64)]  // general fused, one column group: A read in place (rows 512 apart), a ragged last micro-panel
     public void MatmulSwiGlu_IsBitwiseMatmulThenSwiGlu(int m, int k, int inter)
     {
         if (Gemm.Best != GemmPath.Scalar) Assert.Equal(m < 600, Gemm.FewRows(m, k, Gemm.Best)); // which path is tested
