@@ -354,10 +354,16 @@ public static unsafe partial class CpuOps
         public readonly int Head(int index, out long qOff, out long oOff)
         {
             index = ThreadMajor(index, Tasks, Threads);
-            long c = (long)Nh * Hs;
-            qOff = (long)(index / Nh) * T * 3 * c + (long)(index % Nh) * Hs;
-            oOff = (long)(index / Nh) * T * c + (long)(index % Nh) * Hs;
+            Offsets(index, out qOff, out oOff);
             return index;
+        }
+
+        /// <summary>The offsets of <see cref="Head"/> for task number <paramref name="task"/> (batch task / NH, head task % NH).</summary>
+        public readonly void Offsets(int task, out long qOff, out long oOff)
+        {
+            long c = (long)Nh * Hs;
+            qOff = (long)(task / Nh) * T * 3 * c + (long)(task % Nh) * Hs;
+            oOff = (long)(task / Nh) * T * c + (long)(task % Nh) * Hs;
         }
     }
 

@@ -35,8 +35,8 @@ public static unsafe partial class CpuOps
         public readonly void Execute(int index)
         {
             index = Op.Head(index, out long qOff, out long oOff);
-            int t = Op.T, hs = Op.Hs, tasks = Op.Tasks, nh = Op.Nh;
-            long c = (long)nh * hs, stride = 3 * c;
+            int t = Op.T, hs = Op.Hs;
+            long c = (long)Op.Nh * hs, stride = 3 * c;
             float* q = Op.Qkv + qOff, k = q + c, v = q + 2 * c, dq = Op.DQkv + qOff, dk = dq + c, dv = dq + 2 * c;
             float* dO = Op.DOut + oOff, o = Op.Out + oOff, lse = Op.Lse + (long)index * t;
 
@@ -71,14 +71,15 @@ public static unsafe partial class CpuOps
             // it will write, into L2 while this head computes, a share per micro-panel. qkv rows are 3C floats apart,
             // a stride the hardware prefetchers do not follow. Training step at batch 32 (`profile-train`, two
             // pairs each): 7.34-7.39 ms per call without, 6.60-6.79 with the inputs, 6.11-6.37 with the outputs too.
-            long next = index + 1 < tasks ? (long)((index + 1) / nh) * t * stride + (long)((index + 1) % nh) * hs : -1;
+            bool next = index + 1 < Op.Tasks;
+            Op.Offsets(index + 1, out long nqOff, out long noOff);
             int panels = tq / Mr;
             for (int r = 0; r < tq; r += Mr)
             {
-                if (next >= 0)
+                if (next)
                 {
                     int m = r / Mr, i0 = m * t / panels, n = (m + 1) * t / panels - i0;
-                    long rowOff = next + i0 * stride, oRowOff = (next / stride + i0) * c + next % stride;
+                    long rowOff = nqOff + i0 * stride, oRowOff = noOff + i0 * c;
                     for (int part = 0; part < 3; part++)
                     {
                         PrefetchRow(Op.Qkv + rowOff + part * c, n, stride, hs);
