@@ -535,21 +535,27 @@ internal static unsafe partial class Gemm
                 for (int mi = mic0; mi < mic1; mi++)
                 {
                     int r = mi * mr, rh = Math.Min(mr, Rows - r);
+                    // A whole tile with GateUp wanted: the products go straight into it (stored once either way),
+                    // else into the scratch tiles. Copying them out of the scratch tiles cost, at [2624, 512] x
+                    // [512, 2 x 1536] (a probe, 3 alternating pairs, best of 40): 23.9-24.7 vs 23.4-24.0 ms per call.
+                    bool direct = GateUp != null && rh == mr && cw == nr;
+                    float* g = direct ? GateUp + (nint)r * 2 * Cols + c0 : gate, u = direct ? g + Cols : up;
+                    nint ld = direct ? 2 * Cols : nr;
                     if (RowStrideKernel != 0 && rh == mr)
                     {
                         float* ar = A + r * ARowStride;
-                        RowKernel(ar, bg, gate, nr, kl, false);
-                        RowKernel(ar, bu, up, nr, kl, false);
+                        RowKernel(ar, bg, g, ld, kl, false);
+                        RowKernel(ar, bu, u, ld, kl, false);
                     }
                     else
                     {
                         float* a = APacked ? A + mi * AMicroStride : ap + (nint)(mi - mic0) * mr * kl;
-                        Kernel(Path, a, bg, gate, nr, kl, false, null, 0);
-                        Kernel(Path, a, bu, up, nr, kl, false, null, 0);
+                        Kernel(Path, a, bg, g, ld, kl, false, null, 0);
+                        Kernel(Path, a, bu, u, ld, kl, false, null, 0);
                     }
                     for (int i = 0; i < rh; i++)
-                        CpuOps.SwiGluRow(C + (r + i) * Ldc + c0, gate + (nint)i * nr, up + (nint)i * nr, cw);
-                    if (GateUp != null) StoreGateUp(r, rh, c0, cw, gate, up);
+                        CpuOps.SwiGluRow(C + (r + i) * Ldc + c0, g + i * ld, u + i * ld, cw);
+                    if (GateUp != null && !direct) StoreGateUp(r, rh, c0, cw, gate, up);
                 }
             }
         }
