@@ -31,7 +31,9 @@ public static class CompareReport
             $"Machine: {m.Summary}; {m.LoadAfter} after ({m.Minutes:F1} minutes). ") +
             "Same weights (the reference's init, seed 1) loaded from one safetensors file into both; fp32; " +
             "outputs compared before timing (last column). Medians of the timed rounds (ours and TorchSharp " +
-            "alternate, after one warm-up call each); speed-up = TorchSharp ms / ours ms (above 1: ours faster). " +
+            "alternate, after one warm-up call each; each timed call follows an untimed call of the same side, so " +
+            "neither runs while the other's idle threads still spin); speed-up = TorchSharp ms / ours ms (above 1: " +
+            "ours faster). " +
             "Segment forward: one segment, no gradient (TorchSharp in inference mode, SDPA attention). Solve: " +
             "a fresh carry and 16 segments, logits read back. Training step: ACT reset, recorded segment, " +
             "Q-target segment, stablemax + Q BCE loss, 1-step backward, AdamATan2 and SignSGD. GEMM: " +
