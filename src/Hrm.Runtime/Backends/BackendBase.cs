@@ -30,6 +30,14 @@ public abstract unsafe class HostBackendBase : IDisposable
         _regions.RemoveAt(i);
     }
 
+    /// <summary>Runs the ops: a host backend has nothing to record (<see cref="IHrmBackend.RunRecorded"/>).</summary>
+    public void RunRecorded(Action ops)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ops();
+    }
+
     /// <summary>Frees every region.</summary>
     public void Dispose()
     {

@@ -50,7 +50,8 @@ public static class BackendFactory
 
     private static string CudaNotice(CudaBackend b) =>
         $"device: cuda ({b.DeviceDescription}; kernels {b.KernelArch}, NVRTC {b.NvrtcVersion}; attention " +
-        $"{(b.Options.Bf16Attention ? "bf16 tensor cores for HS 64" : "fp32")})";
+        $"{(b.Options.Bf16Attention ? "bf16 tensor cores for HS 64" : "fp32")}; linear layers " +
+        $"{(b.UsesBf16Matmul ? "bf16 (cuBLASLt)" : "fp32")})";
 
     private static string FirstLine(string text)
     {

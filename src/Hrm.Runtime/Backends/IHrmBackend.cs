@@ -97,6 +97,15 @@ public interface IHrmBackend : IDisposable
     /// <exception cref="InvalidOperationException">No scope is open.</exception>
     void EndWeightReuse();
 
+    /// <summary>
+    /// Runs <paramref name="ops"/>, a fixed sequence of this backend's ops: every call with the same delegate instance
+    /// queues the same ops with the same arguments on buffers that stay allocated, with no copy to or from the host
+    /// and nothing on the host that depends on their results. A backend may record the sequence and replay the
+    /// recording instead of calling <paramref name="ops"/> (CUDA: a graph, one launch instead of hundreds); host
+    /// backends just call it. The delegate instance is the sequence's key: keep it and pass the same one each time.
+    /// </summary>
+    void RunRecorded(Action ops);
+
     /// <summary>dinp (M,K) = dout·weight (skipped when empty); dweight (N,K) += doutᵀ·inp.</summary>
     void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n);
 

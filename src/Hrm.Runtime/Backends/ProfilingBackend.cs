@@ -243,6 +243,15 @@ public sealed class ProfilingBackend : IHrmBackend
     public void EndWeightReuse() => _inner.EndWeightReuse();
 
     /// <inheritdoc/>
+    /// <remarks>Runs the ops through this decorator, one by one, so each is timed (a recording inside the inner
+    /// backend would time nothing).</remarks>
+    public void RunRecorded(Action ops)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        ops();
+    }
+
+    /// <inheritdoc/>
     public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
         bool keepGateUp = false)
     {

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Backends;
 using Hrm.Runtime.Memory;
 using static Hrm.Runtime.Memory.ParameterLayout;
 
@@ -15,6 +16,8 @@ public sealed partial class HrmModel
     private Workspace? _rowView;           // while a row method runs, Ws is this view
     private Workspace?[] _rowViews = [];   // [n] = view of the first n rows of _rowViewsOf, built on first use
     private Workspace? _rowViewsOf;
+    private Action?[] _segmentRows = [];   // [n] = SegmentOn(view of the first n rows), the recorded sequence's key
+    private Workspace? _segmentRowsOf;
 
     /// <summary>
     /// Checks token values (in [0, V)) and puzzle identifiers (in [0, NP)) of whole rows without staging them;
@@ -64,10 +67,25 @@ public sealed partial class HrmModel
         _b.ResetCarry(view.ZL, Param(Names.LInit), view.Halted, rows, t, c);
     }
 
-    /// <summary>One no-grad segment on the first <paramref name="rows"/> rows (their carry, staged inputs).</summary>
+    /// <summary>
+    /// One no-grad segment on the first <paramref name="rows"/> rows (their carry, staged inputs), as one recorded
+    /// sequence (<see cref="IHrmBackend.RunRecorded"/>: a CUDA graph per row count, replayed every segment).
+    /// </summary>
     internal void SegmentRows(int rows)
     {
         Workspace view = RowView(rows);
+        Workspace ws = _ws!;
+        if (!ReferenceEquals(_segmentRowsOf, ws))
+        {
+            _segmentRows = new Action?[ws.Batch + 1];
+            _segmentRowsOf = ws;
+        }
+        _b.RunRecorded(_segmentRows[rows] ??= () => SegmentOn(view));
+    }
+
+    /// <summary>The segment of <see cref="SegmentRows"/> on a row view: device ops only, same ones every call.</summary>
+    private void SegmentOn(Workspace view)
+    {
         _rowView = view;
         try
         {

@@ -13,7 +13,8 @@ namespace Hrm.Runtime.Tests.Cuda;
 /// <summary>
 /// The whole HrmModel on CudaBackend vs CpuBackend: an ACT segment (with the Q-target segment), the 1-step
 /// backward, and full training steps with both optimisers, for the tiny preset (HS 16, fp32 attention) and the
-/// Sudoku config (HS 64, fp32 or bf16 attention) at batch 2 (GPU only).
+/// Sudoku config (HS 64, fp32 or bf16 attention; fp32 or bf16 GEMMs) at batch 2 (GPU only). The bf16 tolerances
+/// are estimates that no GPU has checked yet.
 /// </summary>
 [Collection("Cuda")]
 public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper output)
@@ -22,13 +23,16 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
 
     [Trait("Category", "Gpu")]
     [Theory]
-    [InlineData("tiny", false, 1e-4, 1e-3)]
-    [InlineData("sudoku-extreme-1k", false, 1e-4, 1e-3)]
-    [InlineData("sudoku-extreme-1k", true, 5e-2, 1.5e-1)]
-    public void Segment_and_one_step_backward_match_the_cpu(string preset, bool bf16, double fwdTol, double bwdTol)
+    [InlineData("tiny", false, false, 1e-4, 1e-3)]
+    [InlineData("sudoku-extreme-1k", false, false, 1e-4, 1e-3)]
+    [InlineData("sudoku-extreme-1k", true, false, 5e-2, 1.5e-1)]
+    [InlineData("sudoku-extreme-1k", true, true, 5e-2, 1.5e-1)] // bf16 attention and bf16 GEMMs
+    [InlineData("tiny", false, true, 5e-2, 1.5e-1)]             // bf16 GEMMs alone (HS 16: fp32 attention)
+    public void Segment_and_one_step_backward_match_the_cpu(string preset, bool bf16, bool bf16Matmul, double fwdTol,
+        double bwdTol)
     {
         HrmConfig cfg = HrmPresets.Get(preset);
-        using var pair = new ModelPair(cfg, Gpu(bf16), output);
+        using var pair = new ModelPair(cfg, Gpu(bf16, bf16Matmul), output);
         pair.ActStep(step: 1);
         pair.CompareForward(fwdTol);
         pair.Backward(seed: 5);
@@ -55,11 +59,13 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
     }
 
     [Trait("Category", "Gpu")]
-    [Fact]
-    public void Warm_training_step_allocates_no_managed_memory()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Warm_training_step_allocates_no_managed_memory(bool bf16Matmul)
     {
         HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
-        CudaBackend gpu = Gpu(bf16: true);
+        CudaBackend gpu = Gpu(bf16: true, bf16Matmul);
         using HrmModel model = ModelFixtures.Create(cfg, gpu, Batch, training: true, seed: 3);
         (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, Batch, seed: 1);
         model.SetInputs(tokens, ids);
@@ -68,8 +74,10 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
         void Step()
         {
             model.ZeroGrads();
+            gpu.BeginWeightReuse(); // as ActStep: the bf16 weight copies are made once per step
             model.Segment(record: true);
             model.Backward();
+            gpu.EndWeightReuse();
             gpu.AdamATan2Step(model.Params.Slice(0, model.Layout.DenseElements), model.Grads, m, v, 1e-4, 0.9, 0.95,
                 0.1, ++step);
             gpu.SignSgdRows(model.Param(Names.PuzzleEmb), model.PuzzleRowsGrad, model.PuzzleIdsBuffer, Batch,
@@ -85,10 +93,11 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
         Assert.Equal(0, allocated);
     }
 
-    private CudaBackend Gpu(bool bf16)
+    private CudaBackend Gpu(bool bf16, bool bf16Matmul = false)
     {
         cuda.BackendOrSkip(bf16); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
-        return new CudaBackend(cuda.DeviceOrSkip(), new CudaBackendOptions { Bf16Attention = bf16 });
+        return new CudaBackend(cuda.DeviceOrSkip(),
+            new CudaBackendOptions { Bf16Attention = bf16, Bf16Matmul = bf16Matmul });
     }
 
     /// <summary>One model per backend with the same weights, inputs, ACT state and optimiser state.</summary>

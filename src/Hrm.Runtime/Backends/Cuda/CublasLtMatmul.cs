@@ -6,7 +6,8 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// One planned cuBLASLt matmul with bf16 inputs and fp32 accumulation:
 /// <c>D (m×n) = alpha · op(A) · op(B) + beta · D</c>, column-major like all of cuBLAS, D in fp32 or bf16.
 /// Descriptors and the algorithm (first heuristic result) are chosen once at construction; <see cref="Execute"/>
-/// does not allocate. Device pointers should be 256-byte aligned (the heuristic assumes it).
+/// does not allocate. A and B must be 256-byte aligned; C = D may be less (<c>alignD</c>: the algorithm is chosen
+/// for that alignment, and <see cref="Execute"/> refuses a D pointer that has less).
 /// </summary>
 /// <remarks>
 /// Our buffers are row-major. Row-major <c>Y (M, N) = X (M, K) · Wᵀ</c> with <c>W (N, K)</c> is the column-major
@@ -24,13 +25,15 @@ internal sealed unsafe class CublasLtMatmul : IDisposable
 
     /// <summary>Plans the matmul; throws <see cref="CudaException"/> when cuBLASLt has no algorithm for it.</summary>
     public CublasLtMatmul(CublasLtHandle handle, int m, int n, int k, bool transA, bool transB,
-        CudaDataType output, ulong maxWorkspaceBytes)
+        CudaDataType output, ulong maxWorkspaceBytes, uint alignD = 256)
     {
         if (m <= 0 || n <= 0 || k <= 0)
             throw new ArgumentException($"matmul sizes must be positive: m={m} n={n} k={k}");
+        if (alignD is 0 or > 256 || (alignD & (alignD - 1)) != 0)
+            throw new ArgumentException($"alignD must be a power of two up to 256, got {alignD}");
         if (output is not (CudaDataType.R32F or CudaDataType.R16BF))
             throw new ArgumentException($"matmul output must be fp32 or bf16, got {output}");
-        (M, N, K, Output) = (m, n, k, output);
+        (M, N, K, Output, AlignD) = (m, n, k, output, alignD);
         _handle = handle;
         _desc = CublasLtDescriptor.MatmulDesc(CublasComputeType.Compute32F, CudaDataType.R32F);
         _desc.Set(CublasLtMatmulDescAttribute.TransA, (int)(transA ? CublasOperation.T : CublasOperation.N));
@@ -53,6 +56,9 @@ internal sealed unsafe class CublasLtMatmul : IDisposable
     /// <summary>The element type of D.</summary>
     public CudaDataType Output { get; }
 
+    /// <summary>The least alignment in bytes of D (and C) the algorithm was chosen for.</summary>
+    public uint AlignD { get; }
+
     /// <summary>The workspace the chosen algorithm needs (pass at least this much to <see cref="Execute"/>).</summary>
     public ulong WorkspaceBytes { get; }
 
@@ -62,6 +68,9 @@ internal sealed unsafe class CublasLtMatmul : IDisposable
     {
         if (workspaceBytes < WorkspaceBytes)
             throw new ArgumentException($"workspace of {workspaceBytes} bytes; the algorithm needs {WorkspaceBytes}");
+        if (a % 256 != 0 || b % 256 != 0 || d % AlignD != 0)
+            throw new ArgumentException($"matmul operands: A and B need 256-byte alignment, D {AlignD} " +
+                $"(A 0x{a:x}, B 0x{b:x}, D 0x{d:x})");
         fixed (CublasLtMatmulAlgo* algo = &_algo)
         {
             CudaCheck.Cublas(CublasLt.cublasLtMatmul(_handle.Raw, _desc.Raw, &alpha, a, _a.Raw, b, _b.Raw, &beta,
@@ -85,6 +94,8 @@ internal sealed unsafe class CublasLtMatmul : IDisposable
     {
         using CublasLtDescriptor preference = CublasLtDescriptor.Preference();
         preference.Set(CublasLtMatmulPreferenceAttribute.MaxWorkspaceBytes, maxWorkspaceBytes);
+        preference.Set(CublasLtMatmulPreferenceAttribute.MinAlignmentCBytes, AlignD);
+        preference.Set(CublasLtMatmulPreferenceAttribute.MinAlignmentDBytes, AlignD);
         CublasLtMatmulHeuristicResult result;
         int found;
         CudaCheck.Cublas(CublasLt.cublasLtMatmulAlgoGetHeuristic(_handle.Raw, _desc.Raw, _a.Raw, _b.Raw, _d.Raw,
@@ -94,7 +105,7 @@ internal sealed unsafe class CublasLtMatmul : IDisposable
             throw new CudaException(CudaErrorKind.Cublas, "cublasLtMatmulAlgoGetHeuristic",
                 (int)CublasStatus.NotSupported, CudaErrorText.CublasName(CublasStatus.NotSupported),
                 "no algorithm found", detail: $"bf16 matmul m={M} n={N} k={K} -> {Output}, " +
-                $"workspace <= {maxWorkspaceBytes} bytes");
+                $"D aligned to {AlignD} bytes, workspace <= {maxWorkspaceBytes} bytes");
         }
         _algo = result.Algo;
         return result.WorkspaceSize;

@@ -16,11 +16,19 @@ public sealed unsafe partial class CudaBackend
     public bool UsesBf16Attention(int hs) => hs == 64 && Options.Bf16Attention;
 
     /// <inheritdoc/>
-    /// <remarks>Scopes are only counted: cuBLAS reads the bf16 weights as they are.</remarks>
+    /// <remarks>Inside a scope the bf16 copy of each weight (<see cref="CudaBackendOptions.Bf16Matmul"/>) is made once;
+    /// the fp32 GEMMs read the weights as they are.</remarks>
     public void BeginWeightReuse() => _reuse.Begin();
 
     /// <inheritdoc/>
-    public void EndWeightReuse() => _reuse.End();
+    /// <remarks>After the outermost scope the bf16 weight copies are stale and so are the recordings that were
+    /// made in the scope (they skip converting the weights): both are redone on next use.</remarks>
+    public void EndWeightReuse()
+    {
+        if (!_reuse.End()) return;
+        ForgetWeightBits();
+        if (Options.Bf16Matmul) ForgetRecordings();
+    }
 
     /// <inheritdoc/>
     /// <remarks>Not fused on the GPU yet: the GEMM, then the SwiGLU kernel.</remarks>

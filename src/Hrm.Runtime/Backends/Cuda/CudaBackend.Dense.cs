@@ -4,7 +4,8 @@ using Hrm.Runtime.Memory;
 namespace Hrm.Runtime.Backends.Cuda;
 
 /// <summary>
-/// The linear layers and the lm_head through classic cuBLAS (fp32 GEMMs, TF32 only when asked), the Q head
+/// The linear layers and the lm_head through classic cuBLAS (fp32 GEMMs, TF32 only when asked; the linear layers
+/// through cuBLASLt in bf16 when <see cref="CudaBackendOptions.Bf16Matmul"/> is set), the Q head
 /// (heads.cu). cuBLAS is column-major and our buffers are row-major: a row-major (R, S) matrix is the column-major
 /// (S, R) matrix with leading dimension S, i.e. its transpose. So row-major <c>Y (M,N) = X (M,K) · W (N,K)ᵀ</c> is
 /// the column-major <c>Yᵀ (N×M) = Wᵀ · Xᵀ</c> = <c>gemm(OP_T, OP_N, m = N, n = M, k = K, A = W, lda = K,
@@ -24,6 +25,12 @@ public sealed unsafe partial class CudaBackend
         if (k == 0)
         {
             Fill(output, 0f);
+            return;
+        }
+        if (Options.Bf16Matmul)
+        {
+            MatmulForwardBf16(output, inp, weight, m, k, n);
+            Done();
             return;
         }
         // out (M,N) = inp (M,K) · W (N,K)ᵀ  ⇔  outᵀ (N×M) = Wᵀ · inpᵀ.
@@ -49,6 +56,12 @@ public sealed unsafe partial class CudaBackend
             return;
         }
         if (m == 0) return;
+        if (Options.Bf16Matmul)
+        {
+            MatmulBackwardBf16(skipDinp ? Buf.Empty : dinp, dweight, dout, inp, weight, m, k, n);
+            Done();
+            return;
+        }
         // dinp (M,K) = dout (M,N) · W (N,K)  ⇔  dinpᵀ (K×M) = Wᵀ (K×N, col-major W) · doutᵀ (N×M).
         if (!skipDinp)
             Gemm(CublasOperation.N, CublasOperation.N, k, m, n, Ptr(weight), k, Ptr(dout), n, 0f, Ptr(dinp), k);

@@ -7,11 +7,13 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// <summary>
 /// The CUDA backend: fp32 device buffers (a <see cref="Buf"/>'s address is the device pointer), the NVRTC kernels
 /// of native/kernels (compiled once per architecture through the disk cache, loaded once, functions resolved at
-/// build), classic cuBLAS for the linear layers and the lm_head, all queued on one stream. Copies to and from the
-/// host are synchronous; ops are asynchronous (call <see cref="Synchronize"/> before timing). Inputs that the CPU
-/// backend validates (tokens, ids, lengths) are validated on the host before a launch, so kernels never see bad
-/// input. Scratch buffers grow to the largest request once and are reused. Not thread-safe: drive it from one
-/// thread at a time. Dispose frees everything (buffers → modules → cuBLAS → stream → device).
+/// build), classic cuBLAS for the linear layers and the lm_head (cuBLASLt bf16 for the linear layers when
+/// <see cref="CudaBackendOptions.Bf16Matmul"/> is set), all queued on one stream; recorded sequences replay as CUDA
+/// graphs (<see cref="RunRecorded"/>). Copies to and from the host are synchronous; ops are asynchronous (call
+/// <see cref="Synchronize"/> before timing). Inputs that the CPU backend validates (tokens, ids, lengths) are
+/// validated on the host before a launch, so kernels never see bad input. Scratch buffers grow to the largest
+/// request once and are reused. Not thread-safe: drive it from one thread at a time. Dispose frees everything
+/// (graphs → buffers → modules → cuBLAS → stream → device).
 /// </summary>
 public sealed unsafe partial class CudaBackend : IHrmBackend
 {
@@ -48,9 +50,17 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
             _cublas = CublasHandle.Create(device.Context);
             _cublas.SetStream(_stream);
             _k = new CudaKernels(device, compiler, target);
+            _opA = new DeviceScratch<ushort>(device.Context);
+            _opB = new DeviceScratch<ushort>(device.Context);
+            CreateBf16Matmul();
         }
         catch
         {
+            _opA?.Dispose();
+            _opB?.Dispose();
+            _ltWorkspace?.Dispose();
+            _lt?.Dispose();
+            _k?.Dispose();
             _cublas?.Dispose();
             _stream.Dispose();
             throw;
@@ -61,6 +71,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _partial = new DeviceScratch<float>(device.Context);
         _full = new DeviceScratch<float>(device.Context);
         _tmp = new DeviceScratch<float>(device.Context);
+        _graphs = new RecordedSequences<CudaGraphExec>(Capture, exec => exec.Launch(_stream), () => MemoryEpoch);
         ConfigureSharedMemory();
     }
 
@@ -115,7 +126,8 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     public long AllocatedBytes { get; private set; }
 
     /// <summary>Bytes of the kernels' scratch buffers (grown to the largest request, then reused).</summary>
-    public long ScratchBytes => _qkvh.Bytes + _doh.Bytes + _dd.Bytes + _partial.Bytes + _full.Bytes + _tmp.Bytes;
+    public long ScratchBytes => _qkvh.Bytes + _doh.Bytes + _dd.Bytes + _partial.Bytes + _full.Bytes + _tmp.Bytes +
+        Bf16MatmulBytes;
 
     /// <inheritdoc/>
     public bool SupportsOp(HrmOp op) => true;
@@ -147,6 +159,8 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _stream.Synchronize();
         AllocatedBytes -= buffer.Bytes;
         _ints.Forget(region.Address, buffer.Bytes / sizeof(int));
+        ForgetWeightBits(region.Address, buffer.Bytes);
+        ForgetRecordings(); // a recording may hold this address; a later region may reuse it
         buffer.Dispose();
     }
 
@@ -208,6 +222,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         {
             // A sticky kernel error must not keep the memory alive: free everything regardless.
         }
+        DisposeRecordings();
         foreach (DeviceBuffer<byte> b in _regions.Values) b.Dispose();
         _regions.Clear();
         AllocatedBytes = 0;
@@ -217,6 +232,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _partial.Dispose();
         _full.Dispose();
         _tmp.Dispose();
+        DisposeBf16Matmul();
         _k.Dispose();
         _cublas.Dispose();
         _stream.Dispose();

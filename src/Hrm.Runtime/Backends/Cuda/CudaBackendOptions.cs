@@ -16,6 +16,22 @@ public sealed record CudaBackendOptions
     /// </summary>
     public bool Tf32Matmul { get; init; }
 
+    /// <summary>
+    /// Run the linear layers (QKV, o_proj, gate/up, down; forward and backward) as bf16 × bf16 cuBLASLt GEMMs with
+    /// fp32 accumulation and fp32 output, as the reference's bf16 forward does; the fp32 weights stay the masters
+    /// the optimiser updates. About 1e-2 relative agreement with fp32; the lm_head stays fp32 (V ≤ 12 columns).
+    /// Off by default: this path has not run on a GPU yet (fp32 GEMMs are the validated default). Overrides
+    /// <see cref="Tf32Matmul"/> for those layers.
+    /// </summary>
+    public bool Bf16Matmul { get; init; }
+
+    /// <summary>
+    /// Record fixed op sequences the model marks as such (<see cref="IHrmBackend.RunRecorded"/>: a solver segment)
+    /// as CUDA graphs and replay them: one launch instead of hundreds per segment. On by default; a sequence whose
+    /// capture fails runs op by op (<see cref="CudaBackend.GraphFallbacks"/> says why).
+    /// </summary>
+    public bool Graphs { get; init; } = true;
+
     /// <summary>The CUDA device ordinal (0 = the first GPU).</summary>
     public int DeviceOrdinal { get; init; }
 

@@ -25,6 +25,7 @@ internal sealed class CudaKernels : IDisposable
         new("elementwise.cu", "add_kernel1", "pppl"),
         new("elementwise.cu", "reset_carry_kernel1", "pppiii"),
         new("elementwise.cu", "gather_rows_kernel1", "pppiii"),
+        new("elementwise.cu", "f32_to_bf16_kernel1", "ppl"),
         new("embedding.cu", "embedding_forward_kernel1", "pppppiiiiiif"),
         new("embedding.cu", "embedding_backward_puzzle_kernel1", "ppiiiiifi"),
         new("embedding.cu", "embedding_backward_pos_kernel1", "ppiiif"),
@@ -73,6 +74,7 @@ internal sealed class CudaKernels : IDisposable
             Add = f["add_kernel1"];
             ResetCarry = f["reset_carry_kernel1"];
             GatherRows = f["gather_rows_kernel1"];
+            F32ToBf16 = f["f32_to_bf16_kernel1"];
             EmbeddingForward = f["embedding_forward_kernel1"];
             EmbeddingBackwardPuzzle = f["embedding_backward_puzzle_kernel1"];
             EmbeddingBackwardPos = f["embedding_backward_pos_kernel1"];
@@ -109,6 +111,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel Add { get; }
     public Kernel ResetCarry { get; }
     public Kernel GatherRows { get; }
+    public Kernel F32ToBf16 { get; }
     public Kernel EmbeddingForward { get; }
     public Kernel EmbeddingBackwardPuzzle { get; }
     public Kernel EmbeddingBackwardPos { get; }

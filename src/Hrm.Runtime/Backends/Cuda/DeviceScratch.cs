@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Hrm.Runtime.Backends.Cuda.Interop;
 
 namespace Hrm.Runtime.Backends.Cuda;
@@ -17,11 +18,18 @@ internal sealed class DeviceScratch<T> : IDisposable where T : unmanaged
     /// <summary>Current capacity in bytes.</summary>
     public long Bytes => _buffer?.Bytes ?? 0;
 
+    /// <summary>How many times the buffer was (re)allocated: its address may change each time.</summary>
+    public int Allocations { get; private set; }
+
     /// <summary>A device pointer to at least <paramref name="elements"/> elements.</summary>
+    /// <exception cref="ScratchGrowthException">The buffer must grow while <paramref name="stream"/> is capturing.
+    /// </exception>
     public ulong Ensure(long elements, CudaStream stream)
     {
         if (_buffer is null || _buffer.Length < elements)
         {
+            if (stream.Capturing) throw new ScratchGrowthException(elements * Unsafe.SizeOf<T>());
+            Allocations++;
             if (_buffer is not null)
             {
                 stream.Synchronize();
@@ -39,3 +47,7 @@ internal sealed class DeviceScratch<T> : IDisposable where T : unmanaged
         _buffer = null;
     }
 }
+
+/// <summary>A scratch buffer had to grow during a stream capture (which can neither wait nor allocate).</summary>
+internal sealed class ScratchGrowthException(long bytes)
+    : InvalidOperationException($"a scratch buffer must grow to {bytes} bytes during a stream capture");

@@ -70,6 +70,10 @@ internal enum CublasLtMatmulPreferenceAttribute
 {
     SearchMode = 0,
     MaxWorkspaceBytes = 1,
+    MinAlignmentABytes = 5,
+    MinAlignmentBBytes = 6,
+    MinAlignmentCBytes = 7,
+    MinAlignmentDBytes = 8,
 }
 
 /// <summary><c>cublasLtMatmulAlgo_t</c>: 8 opaque 64-bit words.</summary>

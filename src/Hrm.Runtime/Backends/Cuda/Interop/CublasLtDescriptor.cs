@@ -74,6 +74,10 @@ internal sealed unsafe class CublasLtDescriptor : SafeHandle
     public void Set(CublasLtMatrixLayoutAttribute attribute, long value) =>
         CudaCheck.Cublas(CublasLt.cublasLtMatrixLayoutSetAttribute(Raw, attribute, &value, sizeof(long)));
 
+    /// <summary>Sets a 32-bit preference attribute (the minimum alignments, in bytes).</summary>
+    public void Set(CublasLtMatmulPreferenceAttribute attribute, uint value) =>
+        CudaCheck.Cublas(CublasLt.cublasLtMatmulPreferenceSetAttribute(Raw, attribute, &value, sizeof(uint)));
+
     /// <summary>Sets a 64-bit preference attribute (e.g. maximum workspace bytes).</summary>
     public void Set(CublasLtMatmulPreferenceAttribute attribute, ulong value) =>
         CudaCheck.Cublas(CublasLt.cublasLtMatmulPreferenceSetAttribute(Raw, attribute, &value, sizeof(ulong)));

@@ -22,16 +22,34 @@ internal sealed class CudaStream : CudaContextHandle
     /// <summary>Waits for all work queued on the stream.</summary>
     public void Synchronize() => CudaCheck.Driver(CuDriver.cuStreamSynchronize(Raw));
 
+    /// <summary>True between <see cref="BeginCapture"/> and the end of that capture: work is recorded, not run,
+    /// and nothing may wait for the stream or allocate memory for it.</summary>
+    public bool Capturing { get; private set; }
+
     /// <summary>Starts capturing the work queued on this stream into a graph.</summary>
-    public void BeginCapture(CuStreamCaptureMode mode = CuStreamCaptureMode.ThreadLocal) =>
+    public void BeginCapture(CuStreamCaptureMode mode = CuStreamCaptureMode.ThreadLocal)
+    {
         CudaCheck.Driver(CuDriver.cuStreamBeginCapture_v2(Raw, mode));
+        Capturing = true;
+    }
 
     /// <summary>Ends the capture started by <see cref="BeginCapture"/> and returns the captured graph.</summary>
     public unsafe CudaGraph EndCapture()
     {
         nint graph;
+        Capturing = false;
         CudaCheck.Driver(CuDriver.cuStreamEndCapture(Raw, &graph));
         return new CudaGraph(Context, graph);
+    }
+
+    /// <summary>Ends a capture whose work is not wanted (or was invalidated by a refused call) and discards it;
+    /// the stream runs work again afterwards.</summary>
+    public unsafe void AbortCapture()
+    {
+        nint graph = 0;
+        Capturing = false;
+        _ = CuDriver.cuStreamEndCapture(Raw, &graph); // CUDA_ERROR_STREAM_CAPTURE_INVALIDATED is expected here
+        if (graph != 0) _ = CuDriver.cuGraphDestroy(graph);
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,161 @@
+using Hrm.Runtime.Backends.Cuda.Interop;
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends.Cuda;
+
+/// <summary>
+/// The bf16 route of the linear layers (<see cref="CudaBackendOptions.Bf16Matmul"/>): cuBLASLt multiplies bf16 copies
+/// of both operands with fp32 accumulation into an fp32 output, while the fp32 weights stay the masters the optimiser
+/// updates. Every operand is rounded to bf16 (RNE, <c>f32_to_bf16_kernel1</c>) right before its GEMM: activations
+/// into two scratch buffers, each weight into its own bf16 copy, which inside a <see cref="BeginWeightReuse"/> scope
+/// is converted once and reused until the outermost <see cref="EndWeightReuse"/>. Plans (descriptors + the
+/// heuristic's algorithm) are made once per shape and output alignment and reused; nothing allocates after warm-up.
+/// Same row-major ⇔ column-major rule as the fp32 GEMMs (<see cref="MatmulForward"/>).
+/// </summary>
+public sealed unsafe partial class CudaBackend
+{
+    /// <summary>cuBLASLt workspace: NVIDIA's recommendation for Hopper (32 MiB; 4 MiB suffice before it).</summary>
+    private const ulong LtWorkspaceBytes = 32UL << 20;
+
+    private readonly Dictionary<LtPlanKey, CublasLtMatmul> _ltPlans = [];
+    private readonly Dictionary<WeightKey, WeightBits> _weightBits = [];
+    private readonly DeviceScratch<ushort> _opA, _opB;   // bf16 activation operands: (M, K) or (M, N); (M, K)
+    private CublasLtHandle? _lt;
+    private DeviceBuffer<byte>? _ltWorkspace;            // (LtWorkspaceBytes)
+
+    /// <summary>True when the linear layers run in bf16 (<see cref="CudaBackendOptions.Bf16Matmul"/>).</summary>
+    public bool UsesBf16Matmul => Options.Bf16Matmul;
+
+    /// <summary>Bytes of the bf16 weight copies and the cuBLASLt workspace (0 with fp32 GEMMs).</summary>
+    public long Bf16MatmulBytes
+    {
+        get
+        {
+            long bytes = (_ltWorkspace?.Bytes ?? 0) + _opA.Bytes + _opB.Bytes;
+            foreach (WeightBits w in _weightBits.Values) bytes += w.Bits.Bytes;
+            return bytes;
+        }
+    }
+
+    /// <summary>Creates the cuBLASLt handle and workspace when bf16 GEMMs are on (constructor).</summary>
+    private void CreateBf16Matmul()
+    {
+        if (!Options.Bf16Matmul) return;
+        _lt = CublasLtHandle.Create(_device.Context);
+        _ltWorkspace = DeviceBuffer<byte>.Allocate(_device.Context, (long)LtWorkspaceBytes);
+    }
+
+    /// <summary>out (M,N) = bf16(inp) (M,K) · bf16(W)ᵀ (N,K), fp32 accumulation and output.</summary>
+    private void MatmulForwardBf16(Buf output, Buf inp, Buf weight, int m, int k, int n)
+    {
+        ulong w = WeightBf16(weight);                                  // (N, K) bf16
+        ulong x = ToBf16(_opA, inp);                                   // (M, K) bf16
+        // outᵀ (N×M) = Wᵀ · inpᵀ: A = W stored K×N (op T), B = inp stored K×M.
+        LtMatmul(n, m, k, transA: true, transB: false, w, x, Ptr(output), beta: 0f);
+    }
+
+    /// <summary>dinp (M,K) = bf16(dout) · bf16(W) (skipped when empty); dW (N,K) += bf16(dout)ᵀ · bf16(inp).</summary>
+    private void MatmulBackwardBf16(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+    {
+        ulong dy = ToBf16(_opA, dout);                                 // (M, N) bf16
+        if (!dinp.IsEmpty)
+        {
+            ulong w = WeightBf16(weight);                              // (N, K) bf16
+            // dinpᵀ (K×M) = W stored K×N · doutᵀ stored N×M.
+            LtMatmul(k, m, n, transA: false, transB: false, w, dy, Ptr(dinp), beta: 0f);
+        }
+        ulong x = ToBf16(_opB, inp);                                   // (M, K) bf16
+        // dWᵀ (K×N) += inpᵀ stored K×M · dout (doutᵀ stored N×M, op T).
+        LtMatmul(k, n, m, transA: false, transB: true, x, dy, Ptr(dweight), beta: 1f);
+    }
+
+    /// <summary>Column-major <c>D (m×n) = op(A) · op(B) + beta·D</c>, A and B bf16, D fp32.</summary>
+    private void LtMatmul(int m, int n, int k, bool transA, bool transB, ulong a, ulong b, ulong d, float beta)
+    {
+        uint align = (uint)Math.Min(256UL, d & (~d + 1)); // the largest power of two dividing d, at most 256
+        var key = new LtPlanKey(m, n, k, transA, transB, align);
+        if (!_ltPlans.TryGetValue(key, out CublasLtMatmul? plan))
+        {
+            plan = new CublasLtMatmul(_lt!, m, n, k, transA, transB, CudaDataType.R32F, LtWorkspaceBytes, align);
+            _ltPlans.Add(key, plan);
+        }
+        plan.Execute(_stream, a, b, d, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
+    }
+
+    /// <summary>The bf16 copy of a weight view: converted now, unless a reuse scope already converted it.</summary>
+    private ulong WeightBf16(Buf weight)
+    {
+        var key = new WeightKey(weight.Address, weight.Length);
+        if (!_weightBits.TryGetValue(key, out WeightBits? bits))
+        {
+            bits = new WeightBits(DeviceBuffer<ushort>.Allocate(_device.Context, weight.Length));
+            _weightBits.Add(key, bits);
+        }
+        if (!bits.Current)
+        {
+            Convert(bits.Bits.Pointer, Ptr(weight), weight.Length);
+            bits.Current = _reuse.Open; // outside a scope the weights may change before the next call
+        }
+        return bits.Bits.Pointer;
+    }
+
+    /// <summary>Rounds the fp32 view <paramref name="src"/> into <paramref name="scratch"/>; returns its pointer.</summary>
+    private ulong ToBf16(DeviceScratch<ushort> scratch, Buf src)
+    {
+        ulong dst = scratch.Ensure(src.Length, _stream);
+        Convert(dst, Ptr(src), src.Length);
+        return dst;
+    }
+
+    private void Convert(ulong dst, ulong src, long n)
+    {
+        void** args = stackalloc void*[] { &dst, &src, &n };
+        Launch(_k.F32ToBf16, "ppl", G1(n), 256, 0, args);
+    }
+
+    /// <summary>After the outermost weight-reuse scope: every bf16 weight copy is stale.</summary>
+    private void ForgetWeightBits()
+    {
+        foreach (WeightBits w in _weightBits.Values) w.Current = false;
+    }
+
+    /// <summary>Drops the bf16 copies of weights inside the freed region [start, start + bytes) (stream idle).</summary>
+    private void ForgetWeightBits(nint start, long bytes)
+    {
+        List<WeightKey>? gone = null;
+        foreach (WeightKey key in _weightBits.Keys)
+        {
+            if (key.Address >= start && key.Address < start + bytes) (gone ??= []).Add(key);
+        }
+        if (gone == null) return;
+        foreach (WeightKey key in gone)
+        {
+            _weightBits.Remove(key, out WeightBits? bits);
+            bits!.Bits.Dispose();
+        }
+    }
+
+    private void DisposeBf16Matmul()
+    {
+        foreach (CublasLtMatmul plan in _ltPlans.Values) plan.Dispose();
+        _ltPlans.Clear();
+        foreach (WeightBits w in _weightBits.Values) w.Bits.Dispose();
+        _weightBits.Clear();
+        _opA.Dispose();
+        _opB.Dispose();
+        _ltWorkspace?.Dispose();
+        _lt?.Dispose();
+    }
+
+    private readonly record struct LtPlanKey(int M, int N, int K, bool TransA, bool TransB, uint AlignD);
+
+    private readonly record struct WeightKey(nint Address, long Length);
+
+    /// <summary>A weight's bf16 copy (same length) and whether it matches the weight now.</summary>
+    private sealed class WeightBits(DeviceBuffer<ushort> bits)
+    {
+        public DeviceBuffer<ushort> Bits { get; } = bits;
+
+        public bool Current { get; set; }
+    }
+}

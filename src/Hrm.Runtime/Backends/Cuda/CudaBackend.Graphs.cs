@@ -1,0 +1,87 @@
+using Hrm.Runtime.Backends.Cuda.Interop;
+
+namespace Hrm.Runtime.Backends.Cuda;
+
+/// <summary>
+/// <see cref="RunRecorded"/> as CUDA graphs (<see cref="CudaBackendOptions.Graphs"/>): a sequence is captured on its
+/// second call (the first warms it up: scratch grows, GEMM plans are made) and replayed with one
+/// <c>cuGraphLaunch</c> from then on (<see cref="RecordedSequences{TRecording}"/>). A graph holds device addresses and
+/// kernel arguments by value, so it is dropped whenever an address it may hold goes away: a region is freed, a
+/// scratch buffer grows, or (bf16 GEMMs) the outermost weight-reuse scope ends.
+/// </summary>
+public sealed unsafe partial class CudaBackend
+{
+    private readonly RecordedSequences<CudaGraphExec> _graphs;
+    private long _regionsFreed;
+
+    /// <inheritdoc/>
+    /// <remarks>Runs the ops directly when graphs are off, when <see cref="CudaBackendOptions.SynchronizeEachOp"/>
+    /// is set (a graph cannot wait after each op) and inside another recording.</remarks>
+    public void RunRecorded(Action ops)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        Enter();
+        if (!Options.Graphs || _syncEach || _stream.Capturing)
+        {
+            ops();
+            return;
+        }
+        _graphs.Run(ops);
+    }
+
+    /// <summary>CUDA graphs alive now (one per recorded sequence).</summary>
+    public int GraphCount => _graphs.Count;
+
+    /// <summary>How many times a graph was launched instead of its ops.</summary>
+    public long GraphReplays => _graphs.Replays;
+
+    /// <summary>Why sequences run op by op instead of as graphs (one line per sequence whose capture failed).</summary>
+    public IReadOnlyList<string> GraphFallbacks => _graphs.Fallbacks;
+
+    /// <summary>Changes whenever an address a graph may hold is freed or replaced.</summary>
+    private long MemoryEpoch => _regionsFreed + _qkvh.Allocations + _doh.Allocations + _dd.Allocations +
+        _partial.Allocations + _full.Allocations + _tmp.Allocations + _opA.Allocations + _opB.Allocations;
+
+    /// <summary>Captures <paramref name="ops"/> into an instantiated graph (see <see cref="RecordedSequences{T}"/>).</summary>
+    private CudaGraphExec? Capture(Action ops)
+    {
+        _stream.BeginCapture(CuStreamCaptureMode.ThreadLocal);
+        try
+        {
+            ops();
+        }
+        catch (ScratchGrowthException)
+        {
+            _stream.AbortCapture();
+            return null;
+        }
+        catch (CudaException e)
+        {
+            _stream.AbortCapture();
+            throw new RecordingFailedException($"CUDA graph capture refused: {e.Message}", e);
+        }
+        catch
+        {
+            _stream.AbortCapture();
+            throw;
+        }
+        try
+        {
+            using CudaGraph graph = _stream.EndCapture();
+            return graph.Instantiate();
+        }
+        catch (CudaException e)
+        {
+            throw new RecordingFailedException($"CUDA graph capture failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Drops every graph (their sequences warm up again on next use).</summary>
+    private void ForgetRecordings()
+    {
+        _regionsFreed++;
+        _graphs.Clear();
+    }
+
+    private void DisposeRecordings() => _graphs.Dispose();
+}

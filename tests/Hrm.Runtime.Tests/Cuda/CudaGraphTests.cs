@@ -1,0 +1,101 @@
+using Hrm.Runtime.Backends.Cuda;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Solver;
+using Hrm.Runtime.Tests.Model;
+using Hrm.Runtime.Tests.Solver;
+
+namespace Hrm.Runtime.Tests.Cuda;
+
+/// <summary>
+/// <see cref="CudaBackend.RunRecorded"/> as CUDA graphs (GPU only): replay, invalidation when memory is freed, the
+/// fallback when a capture is refused, and the solver with graphs against the solver without, bit for bit (a graph
+/// launches the same kernels with the same arguments).
+/// </summary>
+[Collection("Cuda")]
+public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) : IDisposable
+{
+    private readonly TinyCheckpoint _ckpt = new(seed: 13, TinyCheckpoint.Sudoku4() with { HaltMaxSteps = 5 });
+
+    public void Dispose() => _ckpt.Dispose();
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_sequence_replays_as_one_graph_and_is_recaptured_after_a_free()
+    {
+        using CudaBackend gpu = Backend(new CudaBackendOptions());
+        const int n = 1000;
+        Buf x = gpu.Allocate(n, "x"), one = gpu.Allocate(n, "one");
+        gpu.Fill(one, 1f);
+        Action ops = () =>
+        {
+            gpu.Add(x, x, one);
+            gpu.Add(x, x, one);
+        };
+        for (int i = 0; i < 5; i++) gpu.RunRecorded(ops);
+        Assert.Equal(10f, Read(gpu, x));
+        Assert.Equal(1, gpu.GraphCount);
+        Assert.Equal(4, gpu.GraphReplays);
+        Assert.Empty(gpu.GraphFallbacks);
+        gpu.Free(gpu.Allocate(16, "other")); // any free may take an address a graph holds: graphs are dropped
+        Assert.Equal(0, gpu.GraphCount);
+        for (int i = 0; i < 3; i++) gpu.RunRecorded(ops); // warm-up, capture + replay, replay
+        Assert.Equal(16f, Read(gpu, x));
+        Assert.Equal(1, gpu.GraphCount);
+        Assert.Equal(6, gpu.GraphReplays);
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_refused_capture_falls_back_to_running_the_ops_and_says_why()
+    {
+        using CudaBackend gpu = Backend(new CudaBackendOptions());
+        Buf x = gpu.Allocate(256, "x"), one = gpu.Allocate(256, "one");
+        gpu.Fill(one, 1f);
+        Action ops = () =>
+        {
+            gpu.Add(x, x, one);
+            gpu.Synchronize(); // waiting for the stream is refused while it is captured
+        };
+        for (int i = 0; i < 3; i++) gpu.RunRecorded(ops);
+        Assert.Equal(3f, Read(gpu, x));
+        Assert.Equal(0, gpu.GraphCount);
+        string reason = Assert.Single(gpu.GraphFallbacks);
+        output.WriteLine(reason);
+        Assert.Contains("cuStreamSynchronize", reason);
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(HaltingMode.Fixed, 1)]
+    [InlineData(HaltingMode.Adaptive, 4)]
+    public void The_solver_with_graphs_equals_the_solver_without(HaltingMode halting, int slots)
+    {
+        cuda.BackendOrSkip();
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(_ckpt.Config, 9, seed: 6);
+        var options = new SolverOptions { Halting = halting, MinSteps = 2, BatchSlots = slots };
+        CudaBackend graphs = Backend(new CudaBackendOptions());
+        using HrmSolver withGraphs = HrmSolver.Load(_ckpt.Path, options, graphs, "cuda");
+        using HrmSolver without = HrmSolver.Load(_ckpt.Path, options,
+            Backend(new CudaBackendOptions { Graphs = false }), "cuda");
+        TokenPrediction[] a = withGraphs.Predict(tokens, ids), b = without.Predict(tokens, ids);
+        for (int r = 0; r < a.Length; r++) SolverEquivalenceTests.AssertSame(b[r], a[r]);
+        output.WriteLine($"graphs alive {graphs.GraphCount}, replays {graphs.GraphReplays}");
+        Assert.Empty(graphs.GraphFallbacks);
+        Assert.True(graphs.GraphReplays > 0, "no segment ran as a graph");
+    }
+
+    private CudaBackend Backend(CudaBackendOptions options)
+    {
+        cuda.BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
+        return new CudaBackend(cuda.DeviceOrSkip(), options);
+    }
+
+    private static float Read(CudaBackend gpu, Buf x)
+    {
+        var host = new float[x.Length];
+        gpu.Download(x, host);
+        Assert.All(host, v => Assert.Equal(host[0], v));
+        return host[0];
+    }
+}
