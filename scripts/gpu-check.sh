@@ -8,8 +8,9 @@
 #   scripts/gpu-check.sh run OUT_DIR
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
-#       hrm info, a CPU-vs-CUDA training parity run on generated Sudoku data, and the GPU benchmark table; logs go to
-#       OUT_DIR, the summary and the benchmark table are printed last. Under 8 minutes (every stage has a timeout).
+#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, and the GPU
+#       benchmark table; logs go to OUT_DIR, the summary and the benchmark table are printed last. Under 8 minutes
+#       (every stage has a timeout).
 #       Exits non-zero when a stage fails or there is no NVIDIA GPU.
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
@@ -106,9 +107,9 @@ summary() {
     fi
 }
 
-# Compares train/lm_loss per step of two metrics.jsonl files; fails above 1e-3 relative.
+# Compares train/lm_loss per step of two metrics.jsonl files; fails above TOL relative (third argument, default 1e-3).
 compare_losses() {
-    awk -v tol=1e-3 '
+    awk -v tol="${3:-1e-3}" '
         function grab(line, key,   m) { if (match(line, "\"" key "\":[-0-9.eE+]+")) return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3); return "" }
         FNR == 1 { file++ }
         { s = grab($0, "step"); v = grab($0, "train/lm_loss"); if (s == "" || v == "") next; val[file, s] = v; steps[s] = 1 }
@@ -170,6 +171,10 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda" --device cuda || failed=1
     stage "parity: lm_loss cpu vs cuda (rel <= 1e-3)" 10 parity-compare.log \
         bash -c 'compare_losses "$0" "$1"' "$work/run-cpu/metrics.jsonl" "$work/run-cuda/metrics.jsonl" || failed=1
+    stage "parity: train 8 steps on cuda, bf16 GEMMs" 60 parity-cuda-bf16.log \
+        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda-bf16" --device cuda --bf16-matmul || failed=1
+    stage "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" 10 parity-compare-bf16.log \
+        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-cpu/metrics.jsonl" "$work/run-cuda-bf16/metrics.jsonl" || failed=1
     stage "benchmark: hrm-bench gpu" 120 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }

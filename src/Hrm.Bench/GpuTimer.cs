@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Hrm.Bench.E2E;
 using Hrm.Runtime.Backends.Cuda;
@@ -13,7 +14,8 @@ namespace Hrm.Bench;
 /// (median of a few repeats after one warm-up), printed as a markdown table with TFLOP/s. FLOPs: a block
 /// application on S positions is 2·S·3,407,872 + 4·S²·512 per sample (spec 4.2); a segment forward is 24 of them,
 /// a training step 64 (recorded segment 24, Q-target segment 24, 1-step backward 16); attention is 4·B·NH·T²·HS
-/// forward and twice that backward.
+/// forward and twice that backward. The batch-1 solve is wall clock (what a caller waits for), with and without
+/// CUDA graphs.
 /// </summary>
 public static class GpuTimer
 {
@@ -27,16 +29,24 @@ public static class GpuTimer
         }
         string device = probe.DeviceDescription;
         probe.Dispose();
-        o.WriteLine($"device: {device}; attention {(bf16Attention ? "bf16 (kernel2)" : "fp32 (kernel1)")}, GEMMs fp32");
+        o.WriteLine($"device: {device}; attention {(bf16Attention ? "bf16 (kernel2)" : "fp32 (kernel1)")}; GEMMs " +
+            "fp32 (cuBLAS) unless the case says bf16 (cuBLASLt, fp32 accumulation)");
         o.WriteLine();
         o.WriteLine("| case | batch | median ms | TFLOP/s |");
         o.WriteLine("|---|---:|---:|---:|");
         HrmConfig sudoku = HrmPresets.Get("sudoku-extreme-1k");
+        CudaBackendOptions bf16 = options with { Bf16Matmul = true };
         foreach (int batch in new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
+        Segment(o, bf16, sudoku, 768);
         TrainingStep(o, options, sudoku, 768);
+        TrainingStep(o, bf16, sudoku, 768);
+        Solve(o, options with { Graphs = false }, sudoku);
+        Solve(o, options, sudoku);
         Attention(o, options, 768, 901, 8, 64);
         return 0;
     }
+
+    private static string Gemms(CudaBackendOptions options) => options.Bf16Matmul ? "bf16 GEMMs" : "fp32 GEMMs";
 
     private static double BlockFlops(int s) => 2.0 * s * 3_407_872 + 4.0 * s * s * 512;
 
@@ -44,8 +54,11 @@ public static class GpuTimer
     {
         var backend = CudaBackend.Create(options);
         using var m = new BenchModel(cfg, backend, batch, training: false);
+        backend.BeginWeightReuse(); // as Evaluate: the bf16 weight copies are made once
         double ms = Time(backend, () => m.Forward(), batch >= 256 ? 5 : 11);
-        Row(o, $"segment forward, Sudoku (T={cfg.TotalSeqLen})", batch, ms, batch * BlockFlops(cfg.TotalSeqLen) * 24);
+        backend.EndWeightReuse();
+        Row(o, $"segment forward, Sudoku (T={cfg.TotalSeqLen}), {Gemms(options)}", batch, ms,
+            batch * BlockFlops(cfg.TotalSeqLen) * 24);
     }
 
     private static void TrainingStep(TextWriter o, CudaBackendOptions options, HrmConfig cfg, int batch)
@@ -58,8 +71,10 @@ public static class GpuTimer
         void Step()
         {
             m.Model.ZeroGrads();
+            backend.BeginWeightReuse(); // as ActStep: no weight changes during the two segments
             m.Model.Segment(record: true);
             m.Model.Segment(record: false); // stands in for the Q-target segment (same work, no recording)
+            backend.EndWeightReuse();
             m.Model.Backward();
             backend.AdamATan2Step(m.Model.Params.Slice(0, dense), m.Model.Grads, adamM, adamV, 1e-4, 0.9, 0.95,
                 0.1, ++step);
@@ -67,8 +82,47 @@ public static class GpuTimer
                 batch, cfg.PuzzleEmbNdim, 1e-2, 0.1);
         }
         double ms = Time(backend, Step, 3);
-        Row(o, "training step (2 segments + 1-step backward + optimisers), Sudoku", batch, ms,
+        Row(o, $"training step (2 segments + 1-step backward + optimisers), Sudoku, {Gemms(options)}", batch, ms,
             batch * BlockFlops(cfg.TotalSeqLen) * 64);
+    }
+
+    /// <summary>
+    /// The solver's batch-1 loop, wall clock: a fresh carry, then per segment the segment (a CUDA graph when
+    /// <see cref="CudaBackendOptions.Graphs"/>) and the Q and token logits read back, HaltMaxSteps (16) times.
+    /// </summary>
+    private static void Solve(TextWriter o, CudaBackendOptions options, HrmConfig cfg)
+    {
+        var backend = CudaBackend.Create(options);
+        using var m = new BenchModel(cfg, backend, 1, training: false);
+        int steps = cfg.HaltMaxSteps;
+        float[] q = new float[2], logits = new float[cfg.SeqLen * cfg.VocabSize];
+        int[] fresh = [1];
+        void Run()
+        {
+            m.Model.ResetRows(1, fresh);
+            for (int s = 0; s < steps; s++)
+            {
+                m.Model.SegmentRows(1);
+                m.Model.ReadQRows(1, q);
+                m.Model.ReadLogitsRows(1, logits);
+            }
+        }
+        backend.BeginWeightReuse(); // as the solver, which owns the model for its whole run
+        Run();
+        Run(); // the segment's graph is captured during the second segment of the first run
+        var ms = new double[11];
+        for (int i = 0; i < ms.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Run();
+            ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        backend.EndWeightReuse();
+        Array.Sort(ms);
+        string how = options.Graphs ? $"CUDA graphs ({backend.GraphCount} alive, " +
+            $"{(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})" : "no graphs";
+        Row(o, $"solve, {steps} segments + reads, wall clock, {how}", 1, ms[ms.Length / 2],
+            steps * BlockFlops(cfg.TotalSeqLen) * 24);
     }
 
     private static void Attention(TextWriter o, CudaBackendOptions options, int b, int t, int nh, int hs)

@@ -9,16 +9,18 @@ internal static class TrainCommand
 {
     public const string Usage =
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
-        "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--profile]\n" +
-        "       hrm train --resume RUN_DIR [--device ...] [--profile]\n" +
-        "  --profile prints the time spent in each backend op at the end";
+        "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--profile] [--bf16-matmul]\n" +
+        "       hrm train --resume RUN_DIR [--device ...] [--profile] [--bf16-matmul]\n" +
+        "  --profile prints the time spent in each backend op at the end\n" +
+        "  --bf16-matmul runs the linear layers as bf16 GEMMs with fp32 accumulation on a GPU (fp32 master weights;\n" +
+        "                the CPU always computes in fp32)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
-            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile"],
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile", "bf16-matmul"],
             repeatable: ["set"]);
-        bool profile = args.Has("profile");
+        bool profile = args.Has("profile"), bf16Matmul = args.Has("bf16-matmul");
         IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
@@ -27,7 +29,7 @@ internal static class TrainCommand
         {
             if (args.Has("config") || args.Has("preset") || sets.Count > 0)
                 throw new UsageException("train", "--resume continues a run with its saved config; it takes no --config/--preset/--set");
-            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile);
+            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, bf16Matmul);
         }
         else
         {
@@ -36,7 +38,8 @@ internal static class TrainCommand
             if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
             string runDir = args.Get("run-dir") ??
                 Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-            trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive, profile);
+            trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive, profile,
+                bf16Matmul);
         }
         using (trainer)
         {

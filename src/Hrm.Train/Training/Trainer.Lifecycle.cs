@@ -18,10 +18,11 @@ public sealed partial class Trainer
     /// training split's metadata (as in the reference); weights are initialised from the seed or loaded from
     /// <paramref name="initCheckpoint"/> (fine-tuning, or a converted reference checkpoint). With
     /// <paramref name="profile"/> the backend is wrapped in a <see cref="ProfilingBackend"/> (time per op, see
-    /// <see cref="ProfileReport"/>).
+    /// <see cref="ProfileReport"/>). <paramref name="bf16Matmul"/> runs the linear layers as bf16 GEMMs on a GPU
+    /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Matmul"/>; the CPU always computes in fp32).
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
-        bool interactive, bool profile = false)
+        bool interactive, bool profile = false, bool bf16Matmul = false)
     {
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         try
@@ -32,7 +33,7 @@ public sealed partial class Trainer
                 Arch = cfg.Arch with { VocabSize = md.VocabSize, SeqLen = md.SeqLen, NumPuzzleIdentifiers = md.NumPuzzleIdentifiers },
             };
             cfg.Validate();
-            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, out string notice);
             var model = new HrmModel(cfg.Arch, backend);
             if (initCheckpoint != null) HrmCheckpoint.LoadInto(model, initCheckpoint);
             else model.Initialize(new HrmRandom(cfg.Seed));
@@ -52,7 +53,8 @@ public sealed partial class Trainer
     }
 
     /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit.</summary>
-    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false)
+    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
+        bool bf16Matmul = false)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
@@ -65,7 +67,7 @@ public sealed partial class Trainer
         HrmModel? model = null;
         try
         {
-            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, out string notice);
             model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
             TrainingState st = TrainingState.Load(Path.Combine(ckpt, "train_state.safetensors"), cfg.GlobalBatchSize, cfg.Arch.SeqLen);
             var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step);
@@ -174,10 +176,15 @@ public sealed partial class Trainer
         File.Move(tmp, path, overwrite: true);
     }
 
-    private static IHrmBackend CreateBackend(string device, int threads, bool profile, out string notice)
+    private static IHrmBackend CreateBackend(string device, int threads, bool profile, bool bf16Matmul,
+        out string notice)
     {
         // Profiling times ops with the wall clock: a GPU backend then waits for each op to finish.
-        var cudaOptions = new Hrm.Runtime.Backends.Cuda.CudaBackendOptions { SynchronizeEachOp = profile };
+        var cudaOptions = new Hrm.Runtime.Backends.Cuda.CudaBackendOptions
+        {
+            SynchronizeEachOp = profile,
+            Bf16Matmul = bf16Matmul,
+        };
         IHrmBackend backend = BackendFactory.Create(device, threads, cudaOptions, out notice);
         return profile ? new ProfilingBackend(backend) : backend;
     }

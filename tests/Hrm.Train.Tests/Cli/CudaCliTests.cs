@@ -32,6 +32,24 @@ public sealed class CudaCliTests : CliHarness
     }
 
     [Fact]
+    public void Train_takes_bf16_matmul_and_the_cpu_computes_the_same_fp32_numbers_with_it()
+    {
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "4", "--size", "4", "--out", P("data")).Code);
+        string[] common = ["train", "--preset", "sudoku-tiny", "--data", P("data"), "--set", "epochs=2",
+            "--set", "eval_interval=2", "--set", "global_batch_size=4", "--device", "cpu", "--threads", "2"];
+        (int code, _, string err) = Hrm([.. common, "--run-dir", P("fp32")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = Hrm([.. common, "--run-dir", P("bf16"), "--bf16-matmul"]);
+        Assert.True(code == 0, err);
+        static string[] Losses(string path) => [.. File.ReadLines(path)
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, "\"train/lm_loss\":[^,}]+").Value)
+            .Where(v => v.Length > 0)];
+        string[] a = Losses(P("fp32/metrics.jsonl")), b = Losses(P("bf16/metrics.jsonl"));
+        Assert.NotEmpty(a);
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
     public void Usage_lists_the_cuda_device()
     {
         (_, string output, _) = Hrm("help");
