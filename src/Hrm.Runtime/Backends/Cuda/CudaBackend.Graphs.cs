@@ -70,7 +70,7 @@ public sealed unsafe partial class CudaBackend
             using CudaGraph graph = _stream.EndCapture();
             return graph.Instantiate();
         }
-        catch (CudaException e)
+        catch (Exception e) when (e is CudaException or EntryPointNotFoundException) // a driver older than CUDA 11.4
         {
             throw new RecordingFailedException($"CUDA graph capture failed: {e.Message}", e);
         }
