@@ -58,7 +58,7 @@ public sealed unsafe partial class CudaBackend
         if (m == 0) return;
         if (Options.Bf16Matmul)
         {
-            MatmulBackwardBf16(skipDinp ? Buf.Empty : dinp, dweight, dout, inp, weight, m, k, n);
+            MatmulBackwardBf16(dinp, dweight, dout, inp, weight, m, k, n);
             Done();
             return;
         }
