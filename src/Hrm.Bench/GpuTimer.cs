@@ -5,6 +5,7 @@ using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Backends.Cuda.Interop;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 using static Hrm.Runtime.Memory.ParameterLayout;
 
 namespace Hrm.Bench;
@@ -42,6 +43,8 @@ public static class GpuTimer
         TrainingStep(o, bf16, sudoku, 768);
         Solve(o, options with { Graphs = false }, sudoku);
         Solve(o, options, sudoku);
+        Evaluate(o, options with { Graphs = false }, sudoku);
+        Evaluate(o, options, sudoku);
         Attention(o, options, 768, 901, 8, 64);
         return 0;
     }
@@ -122,6 +125,38 @@ public static class GpuTimer
         string how = options.Graphs ? $"CUDA graphs ({backend.GraphCount} alive, " +
             $"{(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})" : "no graphs";
         Row(o, $"solve, {steps} segments + reads, wall clock, {how}", 1, ms[ms.Length / 2],
+            steps * BlockFlops(cfg.TotalSeqLen) * 24);
+    }
+
+    /// <summary>
+    /// <see cref="HrmModel.Evaluate"/> at batch 1, wall clock: the first ACT call (inputs staged), then the other
+    /// HaltMaxSteps − 1 segments as one recorded sequence (one CUDA graph when <see cref="CudaBackendOptions.Graphs"/>)
+    /// and the Q logits read; the token logits read after it.
+    /// </summary>
+    private static void Evaluate(TextWriter o, CudaBackendOptions options, HrmConfig cfg)
+    {
+        var backend = CudaBackend.Create(options);
+        using var m = new BenchModel(cfg, backend, 1, training: false);
+        float[] logits = new float[cfg.SeqLen * cfg.VocabSize];
+        void Run()
+        {
+            m.Model.Evaluate(m.Tokens, m.Ids);
+            m.Model.ReadLogits(logits);
+        }
+        Run();
+        Run(); // captured here
+        var ms = new double[11];
+        for (int i = 0; i < ms.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Run();
+            ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(ms);
+        int steps = cfg.HaltMaxSteps;
+        string how = options.Graphs ? $"segments 2-{steps} as one CUDA graph " +
+            $"({(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})" : "no graphs";
+        Row(o, $"evaluate, {steps} segments, wall clock, {how}", 1, ms[ms.Length / 2],
             steps * BlockFlops(cfg.TotalSeqLen) * 24);
     }
 

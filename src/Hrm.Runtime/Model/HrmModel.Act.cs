@@ -5,6 +5,8 @@ namespace Hrm.Runtime.Model;
 
 public sealed partial class HrmModel
 {
+    private readonly Dictionary<int, Action> _evalSegments = [];  // segment count → Evaluate's recorded sequence
+    private Workspace? _evalSegmentsOf;
     /// <summary>
     /// One ACT call (spec 1.10): rows halted at the previous call are reset to H_init/L_init with zero steps and
     /// take the new batch's data; every row then runs one segment (recorded when training); steps are counted
@@ -110,12 +112,46 @@ public sealed partial class HrmModel
         _b.BeginWeightReuse(); // no parameter changes between the segments
         try
         {
-            for (int s = 0; s < m; s++) ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: m);
+            // The first ACT call resets every row and stages the inputs. No row halts before step m, so the ACT
+            // calls after it would reset nothing and stage the same inputs again: they are m - 1 plain segments,
+            // run as one recorded sequence (a CUDA graph on the GPU), with only the last Q logits read back.
+            ActStep(state, tokens, puzzleIds, default, training: false, maxSteps: m);
+            if (m > 1)
+            {
+                Workspace ws = Ws;
+                _b.RunRecorded(EvalSegments(m - 1));
+                _b.Download(ws.Q, state.Q);
+                for (int b = 0; b < ws.Batch; b++)
+                {
+                    state.QHalt[b] = state.Q[2 * b];
+                    state.QContinue[b] = state.Q[2 * b + 1];
+                    state.Steps[b] += m - 1;
+                    state.Halted[b] = true;
+                }
+            }
         }
         finally
         {
             _b.EndWeightReuse();
         }
         return state;
+    }
+
+    /// <summary><paramref name="count"/> no-grad segments on the workspace, as one delegate kept per count (the
+    /// recorded sequence's key).</summary>
+    private Action EvalSegments(int count)
+    {
+        Workspace ws = Ws;
+        if (!ReferenceEquals(_evalSegmentsOf, ws)) _evalSegments.Clear();
+        _evalSegmentsOf = ws;
+        if (!_evalSegments.TryGetValue(count, out Action? ops))
+        {
+            ops = () =>
+            {
+                for (int s = 0; s < count; s++) Segment(ws.ZH, ws.ZL, record: false, ws.Logits, ws.Q);
+            };
+            _evalSegments.Add(count, ops);
+        }
+        return ops;
     }
 }

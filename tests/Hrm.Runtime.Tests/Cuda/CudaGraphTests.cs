@@ -1,6 +1,7 @@
 using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 using Hrm.Runtime.Solver;
 using Hrm.Runtime.Tests.Model;
 using Hrm.Runtime.Tests.Solver;
@@ -9,8 +10,8 @@ namespace Hrm.Runtime.Tests.Cuda;
 
 /// <summary>
 /// <see cref="CudaBackend.RunRecorded"/> as CUDA graphs (GPU only): replay, invalidation when memory is freed, the
-/// fallback when a capture is refused, and the solver with graphs against the solver without, bit for bit (a graph
-/// launches the same kernels with the same arguments).
+/// fallback when a capture is refused, and the solver and Evaluate with graphs against themselves without, bit for
+/// bit (a graph launches the same kernels with the same arguments).
 /// </summary>
 [Collection("Cuda")]
 public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) : IDisposable
@@ -83,6 +84,34 @@ public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) :
         output.WriteLine($"graphs alive {graphs.GraphCount}, replays {graphs.GraphReplays}");
         Assert.Empty(graphs.GraphFallbacks);
         Assert.True(graphs.GraphReplays > 0, "no segment ran as a graph");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Evaluate_as_one_graph_equals_evaluate_without_graphs()
+    {
+        cuda.BackendOrSkip();
+        HrmConfig c = _ckpt.Config;
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(c, 3, seed: 9);
+        CudaBackend graphs = Backend(new CudaBackendOptions());
+        using HrmModel a = HrmCheckpoint.Load(_ckpt.Path, graphs), b = HrmCheckpoint.Load(_ckpt.Path,
+            Backend(new CudaBackendOptions { Graphs = false }));
+        a.Reserve(3, training: false);
+        b.Reserve(3, training: false);
+        ActState expected = b.Evaluate(tokens, ids);
+        var want = new float[3 * c.SeqLen * c.VocabSize];
+        var got = new float[want.Length];
+        b.ReadLogits(want);
+        for (int call = 0; call < 3; call++) // warm-up, capture + replay, replay
+        {
+            ActState s = a.Evaluate(tokens, ids);
+            a.ReadLogits(got);
+            Assert.Equal(want, got);
+            Assert.Equal(expected.QHalt, s.QHalt);
+            Assert.Equal(expected.QContinue, s.QContinue);
+        }
+        Assert.Equal(2, graphs.GraphReplays);
+        Assert.Empty(graphs.GraphFallbacks);
     }
 
     private CudaBackend Backend(CudaBackendOptions options)
