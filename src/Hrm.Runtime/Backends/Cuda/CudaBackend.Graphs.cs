@@ -12,7 +12,6 @@ namespace Hrm.Runtime.Backends.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     private readonly RecordedSequences<CudaGraphExec> _graphs;
-    private long _regionsFreed;
 
     /// <inheritdoc/>
     /// <remarks>Runs the ops directly when graphs are off, when <see cref="CudaBackendOptions.SynchronizeEachOp"/>
@@ -38,8 +37,9 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Why sequences run op by op instead of as graphs (one line per sequence whose capture failed).</summary>
     public IReadOnlyList<string> GraphFallbacks => _graphs.Fallbacks;
 
-    /// <summary>Changes whenever an address a graph may hold is freed or replaced.</summary>
-    private long MemoryEpoch => _regionsFreed + _qkvh.Allocations + _doh.Allocations + _dd.Allocations +
+    /// <summary>Changes whenever a scratch buffer a graph may hold is replaced (freed regions drop every graph:
+    /// <see cref="ForgetRecordings"/>).</summary>
+    private long MemoryEpoch => _qkvh.Allocations + _doh.Allocations + _dd.Allocations +
         _partial.Allocations + _full.Allocations + _tmp.Allocations + _opA.Allocations + _opB.Allocations;
 
     /// <summary>Captures <paramref name="ops"/> into an instantiated graph (see <see cref="RecordedSequences{T}"/>).</summary>
@@ -77,11 +77,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>Drops every graph (their sequences warm up again on next use).</summary>
-    private void ForgetRecordings()
-    {
-        _regionsFreed++;
-        _graphs.Clear();
-    }
+    private void ForgetRecordings() => _graphs.Clear();
 
     private void DisposeRecordings() => _graphs.Dispose();
 }
