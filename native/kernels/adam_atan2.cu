@@ -10,6 +10,8 @@
 //   v  = fma(mb2, g*g - v, v)               (g*g rounded on its own, as the CPU does)
 //   param = fma(-stepSize, atan2f(m, sqrtf(v) / bc2Sqrt), p)
 //   shadow[i] = bf16(param) (RNE) when shadow != null: the bf16 copy of the updated weights for bf16 GEMMs.
+// skip (1 int, or null): when *skip != 0 nothing is written (a diverged step, flagged on the device by
+// act_metrics_kernel1, leaves the last good weights and moments without the host looking first).
 // Zero param, grad, m and v stay zero (atan2f(0, 0) = 0). sqrtf and the division are IEEE (NVRTC defaults);
 // atan2f is libdevice's (within 2 ulp), so results match the CPU's own atan2 to a few ulp, not bitwise.
 //
@@ -29,7 +31,8 @@ extern "C" __global__ void adam_atan2_kernel1(float* __restrict__ param,       /
                                               bf16* __restrict__ shadow,       // (n) bf16 = bf16(param), or null
                                               const float* __restrict__ grad,  // (n)
                                               i64 n, float stepSize, float wdAlpha, float bc2Sqrt, float mb1,
-                                              float mb2) {
+                                              float mb2, const int* __restrict__ skip) {  // (1) or null
+    if (skip != nullptr && *skip != 0) return;
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x) {
         float g = grad[i];
         float p = param[i] * wdAlpha;

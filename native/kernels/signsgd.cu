@@ -7,6 +7,7 @@
 // in double, as the CPU does. Deterministic and bitwise equal to the CPU backend: the block of the first
 // occurrence of an id does that id's whole update; blocks of repeated occurrences do nothing.
 // Ids outside [0, tableRows) are skipped (the host validates them first, as the CPU throws).
+// skip (1 int, or null): when *skip != 0 nothing is written (see adam_atan2.cu).
 //
 // Buffers: table (R,W) float (updated in place, =); rowGrads (N,W) float; ids (N) int32.
 //
@@ -19,7 +20,9 @@
 extern "C" __global__ void signsgd_rows_kernel1(float* __restrict__ table,           // (R, W) rows updated in place
                                                 const float* __restrict__ rowGrads,  // (N, W)
                                                 const int* __restrict__ ids,         // (N) int32 row of each gradient
-                                                int rows, int width, int tableRows, float decay, float negLr) {
+                                                int rows, int width, int tableRows, float decay, float negLr,
+                                                const int* __restrict__ skip) {  // (1) or null
+    if (skip != nullptr && *skip != 0) return;  // uniform over the grid
     int n = blockIdx.x;
     int id = ids[n];
     if (id < 0 || id >= tableRows) return;  // uniform over the block

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hrm.Bench.Compare;
 using Hrm.Bench.E2E;
 using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Backends.Cuda.Interop;
@@ -68,24 +69,10 @@ public static class GpuTimer
     {
         var backend = CudaBackend.Create(options);
         using var m = new BenchModel(cfg, backend, batch, training: true);
-        long dense = m.Model.Layout.DenseElements;
-        Buf adamM = backend.Allocate(dense, "AdamATan2 m"), adamV = backend.Allocate(dense, "AdamATan2 v");
-        int step = 0;
-        void Step()
-        {
-            m.Model.ZeroGrads();
-            backend.BeginWeightReuse(); // as ActStep: no weight changes during the two segments
-            m.Model.Segment(record: true);
-            m.Model.Segment(record: false); // stands in for the Q-target segment (same work, no recording)
-            backend.EndWeightReuse();
-            m.Model.Backward();
-            backend.AdamATan2Step(m.Model.Params.Slice(0, dense), m.Model.Grads, adamM, adamV, 1e-4, 0.9, 0.95,
-                0.1, ++step);
-            backend.SignSgdRows(m.Model.Param(Names.PuzzleEmb), m.Model.PuzzleRowsGrad, m.Model.PuzzleIdsBuffer,
-                batch, cfg.PuzzleEmbNdim, 1e-2, 0.1);
-        }
-        double ms = Time(backend, Step, 3);
-        Row(o, $"training step (2 segments + 1-step backward + optimisers), Sudoku, {Gemms(options)}", batch, ms,
+        using var step = new OurTrainingStep(m.Model, batch); // the trainer's step: nothing is read back
+        (int[] tokens, int[] labels, int[] ids) = OurTrainingStep.Inputs(cfg, batch);
+        double ms = Time(backend, () => step.Run(tokens, labels, ids), 3);
+        Row(o, $"training step (ACT step: 2 segments, loss, 1-step backward, optimisers), Sudoku, {Gemms(options)}", batch, ms,
             batch * BlockFlops(cfg.TotalSeqLen) * 64);
     }
 

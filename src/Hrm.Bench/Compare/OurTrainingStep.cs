@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
@@ -8,8 +10,9 @@ using static Hrm.Runtime.Memory.ParameterLayout;
 namespace Hrm.Bench.Compare;
 
 /// <summary>
-/// Our training step as <c>Trainer</c> runs it, without logging: ACT step (recorded segment + Q-target segment), loss,
-/// 1-step backward, AdamATan2 over the dense region, SignSGD over the puzzle rows. Sudoku hyperparameters, constant lr.
+/// Our training step as <c>Trainer</c> runs it, without logging: ACT step on the workspace carry (recorded segment +
+/// Q-target segment), loss and metric sums where the model runs, 1-step backward, AdamATan2 over the dense region,
+/// SignSGD over the puzzle rows, nothing read back (<see cref="Run"/>). Sudoku hyperparameters, constant lr.
 /// </summary>
 public sealed class OurTrainingStep : IDisposable
 {
@@ -17,8 +20,9 @@ public sealed class OurTrainingStep : IDisposable
     private readonly HrmModel _m;
     private readonly int _batch;
     private readonly Buf _adamM, _adamV;
-    private readonly ActState _act;
     private readonly BackendLoss _loss;
+    private readonly Buf _sums, _skip;              // ActMetricSums (1 slot), diverged flag (1)
+    private readonly double[] _sumsHost = new double[ActMetricSums.Doubles(1)];
     private readonly HrmRandom _explore = new(1);
     private int _t;
 
@@ -32,8 +36,9 @@ public sealed class OurTrainingStep : IDisposable
         _adamV = model.Backend.Allocate(model.Layout.DenseElements, "AdamATan2 v");
         model.Backend.Fill(_adamM, 0f);
         model.Backend.Fill(_adamV, 0f);
-        _act = new ActState(batch, a.SeqLen);
         _loss = new BackendLoss(model.Backend, batch, a.SeqLen, a.VocabSize, LossType.StablemaxCrossEntropy);
+        _sums = model.Backend.AllocateInts(ActMetricSums.Ints(1), "metric sums");
+        _skip = model.Backend.AllocateInts(1, "diverged flag");
     }
 
     /// <summary>
@@ -50,27 +55,38 @@ public sealed class OurTrainingStep : IDisposable
         return (tokens, labels, new int[batch]);
     }
 
-    /// <summary>One step; returns the loss total (sum over rows).</summary>
+    /// <summary>One step, then its loss total (sum over rows) read back.</summary>
     public double Step(int[] tokens, int[] labels, int[] ids)
     {
+        Run(tokens, labels, ids);
+        _m.Backend.DownloadInts(_sums, MemoryMarshal.Cast<double, int>(_sumsHost.AsSpan()));
+        return _sumsHost[ActMetricSums.Fixed];
+    }
+
+    /// <summary>One step with nothing read back (queued only, on an asynchronous backend).</summary>
+    public void Run(int[] tokens, int[] labels, int[] ids)
+    {
         HrmConfig a = _m.Config;
-        _m.ActStep(_act, tokens, ids, labels, training: true, _explore);
-        // As the trainer runs it: the loss on the backend's logits, gradients left in LogitsGrad/QGrad.
-        LossParts parts = _loss.Compute(_m.Ws.Logits, _act.Labels, _m.Ws.Q, _act.TargetQContinue,
-            training: !_m.Config.NoActContinue, globalBatch: _batch, _m.LogitsGrad, _m.QGrad);
+        _m.ActStep(tokens, ids, labels, training: true, _explore);
+        Workspace ws = _m.Ws;
+        IHrmBackend be = _m.Backend;
+        _loss.ComputeRows(ws.Logits, ws.Labels, ws.Q, ws.Target, training: !a.NoActContinue, globalBatch: _batch,
+            _m.LogitsGrad, _m.QGrad);
+        be.ActMetrics(_sums, _skip, ws.Halted, ws.Steps, ws.Q, _loss.RowLossBuffer, _loss.RowStatsBuffer, _batch, 0);
         _m.ZeroGrads();
         _m.Backward();
-        _m.Backend.AdamATan2Step(_m.Params.Slice(0, _m.Layout.DenseElements), _m.Grads, _adamM, _adamV,
-            Lr, Beta1, Beta2, WeightDecay, ++_t);
+        be.AdamATan2Step(_m.Params.Slice(0, _m.Layout.DenseElements), _m.Grads, _adamM, _adamV,
+            Lr, Beta1, Beta2, WeightDecay, ++_t, _skip);
         if (a.PuzzleEmbNdim > 0)
-            _m.Backend.SignSgdRows(_m.Param(Names.PuzzleEmb), _m.PuzzleRowsGrad, _m.PuzzleIdsBuffer, _batch,
-                a.PuzzleEmbNdim, Lr, WeightDecay);
-        return parts.Total;
+            be.SignSgdRows(_m.Param(Names.PuzzleEmb), _m.PuzzleRowsGrad, _m.PuzzleIdsBuffer, _batch,
+                a.PuzzleEmbNdim, Lr, WeightDecay, _skip);
     }
 
     public void Dispose()
     {
         _loss.Dispose();
+        _m.Backend.Free(_sums);
+        _m.Backend.Free(_skip);
         _m.Backend.Free(_adamM);
         _m.Backend.Free(_adamV);
     }

@@ -72,6 +72,24 @@ public abstract unsafe class HostBackendBase : IDisposable
         return new Span<double>((void*)rowLoss.Address, 3 * batch);
     }
 
+    /// <summary>Span of ints over an int buffer, or an empty span for an empty view (an optional operand).</summary>
+    protected static Span<int> IntsOrEmpty(Buf b) => b.IsEmpty ? [] : Ints(b);
+
+    /// <summary>The doubles of an int32 region holding doubles bit for bit (even length, 8-byte aligned).</summary>
+    protected static Span<double> IntRegionDoubles(Buf region, string name)
+    {
+        Span<int> ints = Ints(region);
+        if (ints.Length % 2 != 0 || region.Address % sizeof(double) != 0)
+        {
+            throw new ArgumentException(
+                $"{name}: expected an 8-byte aligned int32 region of even length, got {ints.Length} elements at 0x{region.Address:x}", name);
+        }
+        return new Span<double>((void*)region.Address, ints.Length / 2);
+    }
+
+    /// <summary>True when an optional skip flag (1 int) is given and set: the optimiser ops then write nothing.</summary>
+    protected static bool Skipped(Buf skip) => !skip.IsEmpty && Ints(skip.Expect(1, nameof(skip)))[0] != 0;
+
     private Buf Region(long elements, int elemSize, string name)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

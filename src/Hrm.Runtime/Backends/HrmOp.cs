@@ -32,4 +32,7 @@ public enum HrmOp
 
     /// <summary>The ACT loss head: stablemax or softmax cross-entropy and the two Q BCE terms, with gradients.</summary>
     StablemaxCe,
+
+    /// <summary>ACT bookkeeping where the carry lives: SelectRows, ActHalt, ActTarget, ActMetrics.</summary>
+    Act,
 }

@@ -1,5 +1,6 @@
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 
 namespace Hrm.Runtime.Backends;
 
@@ -170,17 +171,46 @@ public interface IHrmBackend : IDisposable
     /// θ ← θ·(1 − lr·wd); m ← m + (1−β1)(g − m); v ← v + (1−β2)(g² − v);
     /// θ ← θ − (lr / (1 − β1^t))·atan2(m, √v / √(1 − β2^t)). The hyperparameters are doubles and the constants
     /// (bias corrections, 1 − lr·wd, 1 − β) are computed in double, as the reference computes them on the host;
-    /// the per-element math runs in the backend's precision. Zero param, grad, m and v stay zero.
+    /// the per-element math runs in the backend's precision. Zero param, grad, m and v stay zero. When
+    /// <paramref name="skip"/> (1 int, see <see cref="ActMetrics"/>) is given and holds a non-zero value when the op
+    /// runs, nothing is written (a diverged step leaves the last good state; the host need not look first).
     /// </summary>
     void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
-        double weightDecay, int stepNumber);
+        double weightDecay, int stepNumber, Buf skip = default);
 
     /// <summary>
     /// SignSGD with decoupled weight decay on the rows of <paramref name="table"/> (R, W = <paramref name="width"/>)
     /// named by <paramref name="ids"/> (int; the first <paramref name="rows"/> are used, as are the first rows·W
     /// elements of <paramref name="rowGrads"/>): gradient rows with the same id are summed (in row order), then each
     /// touched table row becomes w·(1 − lr·wd) − lr·sign(Σg) (sign(0) = 0). Rows not named are left untouched (no
-    /// decay). Ids outside [0, R) throw.
+    /// decay). Ids outside [0, R) throw. A non-zero <paramref name="skip"/> (1 int, optional) makes it write nothing,
+    /// as in <see cref="AdamATan2Step"/>.
     /// </summary>
-    void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay);
+    void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay,
+        Buf skip = default);
+
+    /// <summary>
+    /// dst (rows, width) int: the rows r with mask (rows) int ≠ 0 become the rows of src (rows, width) int; the others
+    /// are left (<see cref="ActMath.SelectRows"/>: halted rows of the ACT carry take the new batch's data).
+    /// </summary>
+    void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width);
+
+    /// <summary>
+    /// The ACT halting step after a segment (<see cref="ActMath.Halt"/>): steps (B) int and halted (B) int (on entry
+    /// the rows reset at this call) updated in place from q (B,2) and, under a training rule, minSteps (B) int, the
+    /// exploration minimum of each row (0 = none; may be empty under <see cref="ActHaltRule.MaxSteps"/>).
+    /// </summary>
+    void ActHalt(Buf halted, Buf steps, Buf q, Buf minSteps, int batch, int maxSteps, ActHaltRule rule);
+
+    /// <summary>target (B) = the Q-continue bootstrap targets from qNext (B,2) and steps (B) int (<see cref="ActMath.Target"/>).</summary>
+    void ActTarget(Buf target, Buf qNext, Buf steps, int batch, int maxSteps);
+
+    /// <summary>
+    /// Adds one training step to the metric sums where they live (<see cref="ActMath.Metrics"/>): sums is an int
+    /// region of <see cref="ActMetricSums.Ints"/>(slots) elements, 8-byte aligned, holding doubles; slot &lt; slots
+    /// receives the step's total; skip (1 int) becomes 1 when that total is not finite. halted, steps (B) int after
+    /// the step's <see cref="ActHalt"/>; q (B,2); rowLoss, rowStats as <see cref="StablemaxCe"/> wrote them. Host
+    /// backends add in row order (bit for bit the host metrics); CUDA reduces in a fixed order (deterministic).
+    /// </summary>
+    void ActMetrics(Buf sums, Buf skip, Buf halted, Buf steps, Buf q, Buf rowLoss, Buf rowStats, int batch, int slot);
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 
 namespace Hrm.Runtime.Backends;
 
@@ -14,7 +15,7 @@ namespace Hrm.Runtime.Backends;
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
 {
-    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward", "MatmulRopeForward"];
+    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward", "MatmulRopeForward", "SelectRows", "ActHalt", "ActTarget", "ActMetrics"];
 
     private readonly IHrmBackend _inner;
     private readonly long[] _ticks = new long[OpNames.Length];
@@ -362,19 +363,21 @@ public sealed class ProfilingBackend : IHrmBackend
     }
 
     /// <inheritdoc/>
-    public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2, double weightDecay, int stepNumber)
+    public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2, double weightDecay, int stepNumber,
+        Buf skip = default)
     {
         long t0 = Stopwatch.GetTimestamp();
-        _inner.AdamATan2Step(param, grad, m, v, lr, beta1, beta2, weightDecay, stepNumber);
+        _inner.AdamATan2Step(param, grad, m, v, lr, beta1, beta2, weightDecay, stepNumber, skip);
         _ticks[26] += Stopwatch.GetTimestamp() - t0;
         _calls[26]++;
     }
 
     /// <inheritdoc/>
-    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay)
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay,
+        Buf skip = default)
     {
         long t0 = Stopwatch.GetTimestamp();
-        _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay);
+        _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay, skip);
         _ticks[27] += Stopwatch.GetTimestamp() - t0;
         _calls[27]++;
     }
@@ -388,5 +391,41 @@ public sealed class ProfilingBackend : IHrmBackend
             globalBatch);
         _ticks[28] += Stopwatch.GetTimestamp() - t0;
         _calls[28]++;
+    }
+
+    /// <inheritdoc/>
+    public void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.SelectRows(dst, src, mask, rows, width);
+        _ticks[32] += Stopwatch.GetTimestamp() - t0;
+        _calls[32]++;
+    }
+
+    /// <inheritdoc/>
+    public void ActHalt(Buf halted, Buf steps, Buf q, Buf minSteps, int batch, int maxSteps, ActHaltRule rule)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.ActHalt(halted, steps, q, minSteps, batch, maxSteps, rule);
+        _ticks[33] += Stopwatch.GetTimestamp() - t0;
+        _calls[33]++;
+    }
+
+    /// <inheritdoc/>
+    public void ActTarget(Buf target, Buf qNext, Buf steps, int batch, int maxSteps)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.ActTarget(target, qNext, steps, batch, maxSteps);
+        _ticks[34] += Stopwatch.GetTimestamp() - t0;
+        _calls[34]++;
+    }
+
+    /// <inheritdoc/>
+    public void ActMetrics(Buf sums, Buf skip, Buf halted, Buf steps, Buf q, Buf rowLoss, Buf rowStats, int batch, int slot)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.ActMetrics(sums, skip, halted, steps, q, rowLoss, rowStats, batch, slot);
+        _ticks[35] += Stopwatch.GetTimestamp() - t0;
+        _calls[35]++;
     }
 }

@@ -81,6 +81,27 @@ public sealed class BackendLoss : IDisposable
         return Rows.Read(_backend, _rowLoss, _rowStats, training);
     }
 
+    /// <summary>
+    /// The loss of one segment with everything already in backend buffers: labels (B,L) int (checked when they were
+    /// uploaded, e.g. the workspace carry's labels) and, when training, the continue targets (B). Nothing is read back:
+    /// the per-row results stay in <see cref="RowLossBuffer"/> and <see cref="RowStatsBuffer"/> (for
+    /// <see cref="IHrmBackend.ActMetrics"/>) and the gradients in <paramref name="dlogits"/> and <paramref name="dq"/>.
+    /// </summary>
+    public void ComputeRows(Buf logits, Buf labels, Buf q, Buf target, bool training, int globalBatch, Buf dlogits, Buf dq)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        labels.Expect((long)Batch * SeqLen, nameof(labels));
+        if (training) target.Expect(Batch, nameof(target));
+        _backend.StablemaxCe(dlogits, dq, _rowLoss, _rowStats, logits, labels, q, training ? target : Buf.Empty,
+            Batch, SeqLen, Vocab, Type, training, globalBatch);
+    }
+
+    /// <summary>rowLoss (B,3) double of the last call, as an int32 region of 6·B elements.</summary>
+    public Buf RowLossBuffer => _rowLoss;
+
+    /// <summary>rowStats (B,3) int of the last call.</summary>
+    public Buf RowStatsBuffer => _rowStats;
+
     private Buf LabelsView => _labels.Slice(0, (long)Batch * SeqLen);
 
     /// <summary>Frees the buffers.</summary>

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Loss;
+using Hrm.Runtime.Memory;
 using Hrm.Runtime.Numerics;
 using static Hrm.Runtime.Memory.ParameterLayout;
 
@@ -7,44 +9,85 @@ public sealed partial class HrmModel
 {
     private readonly Dictionary<int, Action> _evalSegments = [];  // segment count → Evaluate's recorded sequence
     private Workspace? _evalSegmentsOf;
+    private int[] _minSteps = [];   // (B) host staging of the exploration draws
+    private int[] _noLabels = [];   // (B, L) zeros
     /// <summary>
-    /// One ACT call (spec 1.10): rows halted at the previous call are reset to H_init/L_init with zero steps and
-    /// take the new batch's data; every row then runs one segment (recorded when training); steps are counted
-    /// and halting decided. Training: halt when q_halt &gt; q_continue or at max steps, exploration forces a
-    /// random minimum (2..M) with probability halt_exploration_prob, and an extra no-grad segment from the new
-    /// carry gives the continue target (with no_ACT_continue: halt when q_halt &gt; 0, no extra segment). Evaluation:
-    /// halt exactly at <paramref name="maxSteps"/> (default halt_max_steps). Logits stay in the workspace (<see cref="ReadLogits"/>).
+    /// One ACT call (spec 1.10) on a host-side <paramref name="state"/>: the state's bookkeeping is loaded into the
+    /// workspace carry (<see cref="LoadCarry"/>), the call runs there (<see cref="ActStep(ReadOnlySpan{int},
+    /// ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/>) and the state is read back with the
+    /// segment's Q logits and, when computed, the continue targets. Logits stay in the workspace (<see cref="ReadLogits"/>).
     /// </summary>
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
         ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0)
     {
         Workspace ws = Ws;
-        int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
-        if (state.Batch != batch || state.SeqLen != l)
-            throw new ArgumentException($"ACT state is for B={state.Batch}, L={state.SeqLen}; the model has B={batch}, L={l}");
-        if (training && rng == null) throw new ArgumentNullException(nameof(rng), "training ACT needs a generator");
-        if (!labels.IsEmpty && labels.Length != batch * l)
-            throw new ArgumentException($"labels: expected {batch * l} values, got {labels.Length}");
+        int batch = ws.Batch, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
+        LoadCarry(state);
+        ActStep(tokens, puzzleIds, labels, training, rng, maxSteps);
+        SaveCarry(state);
+        _b.Download(ws.Q, state.Q);
         for (int b = 0; b < batch; b++)
         {
-            state.HaltedMask[b] = state.Halted[b] ? 1 : 0;
-            if (!state.Halted[b]) continue;
-            state.Steps[b] = 0;
-            tokens.Slice(b * l, l).CopyTo(state.Tokens.AsSpan(b * l, l));
-            if (labels.IsEmpty) Array.Clear(state.Labels, b * l, l);
-            else labels.Slice(b * l, l).CopyTo(state.Labels.AsSpan(b * l, l));
-            state.PuzzleIds[b] = puzzleIds[b];
+            state.QHalt[b] = state.Q[2 * b];
+            state.QContinue[b] = state.Q[2 * b + 1];
         }
-        _b.UploadInts(state.HaltedMask, ws.Halted);
+        if (HaltRule(training, m) == ActHaltRule.QHaltOverContinue) _b.Download(ws.Target, state.TargetQContinue);
+    }
+
+    /// <summary>
+    /// One ACT call (spec 1.10) on the carry the workspace holds (z_H, z_L, halted flags, steps and each row's data;
+    /// a reserved workspace starts with every row halted), with nothing read back: rows halted at the previous
+    /// call take this batch's row of <paramref name="tokens"/> (B,L), <paramref name="puzzleIds"/> (B) and
+    /// <paramref name="labels"/> (B,L, or empty: zeros) and are reset to H_init/L_init with zero steps; every row
+    /// then runs one segment (recorded when training); steps are counted and halting decided on the device.
+    /// Training: halt when q_halt &gt; q_continue or at max steps, exploration forces a random minimum (2..M) with
+    /// probability halt_exploration_prob (drawn on the host from <paramref name="rng"/>, uploaded), and an extra
+    /// no-grad segment from the new carry gives the continue targets (with no_ACT_continue: halt when q_halt &gt; 0,
+    /// no extra segment). Evaluation: halt exactly at <paramref name="maxSteps"/> (default halt_max_steps). The whole
+    /// new batch is validated (tokens, ids, labels) before anything is uploaded.
+    /// </summary>
+    public void ActStep(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, ReadOnlySpan<int> labels,
+        bool training, HrmRandom? rng = null, int maxSteps = 0)
+    {
+        Workspace ws = Ws;
+        int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
+        if (training && rng == null) throw new ArgumentNullException(nameof(rng), "training ACT needs a generator");
+        if (training && !ws.Training) throw new InvalidOperationException("training ACT needs Reserve(batch, training: true)");
+        if (tokens.Length != batch * l)
+            throw new ArgumentException($"inputs: expected {batch}·{l} = {batch * l} tokens, got {tokens.Length}");
+        if (puzzleIds.Length != batch)
+            throw new ArgumentException($"puzzle identifiers: expected {batch}, got {puzzleIds.Length}");
+        if (!labels.IsEmpty && labels.Length != batch * l)
+            throw new ArgumentException($"labels: expected {batch * l} values, got {labels.Length}");
+        CheckInputValues(tokens, puzzleIds);
+        if (!labels.IsEmpty) StablemaxCeMath.CheckLabels(labels, Config.VocabSize);
+        _b.UploadInts(tokens, ws.NextTokens);
+        _b.UploadInts(puzzleIds, ws.NextIds);
+        _b.UploadInts(labels.IsEmpty ? NoLabels(batch * l) : labels, ws.NextLabels);
+        _b.SelectRows(ws.Tokens, ws.NextTokens, ws.Halted, batch, l);
+        _b.SelectRows(ws.Labels, ws.NextLabels, ws.Halted, batch, l);
+        _b.SelectRows(ws.PuzzleIds, ws.NextIds, ws.Halted, batch, 1);
         int t = Config.TotalSeqLen, c = Config.HiddenSize;
         _b.ResetCarry(ws.ZH, Param(Names.HInit), ws.Halted, batch, t, c);
         _b.ResetCarry(ws.ZL, Param(Names.LInit), ws.Halted, batch, t, c);
-        SetInputs(state.Tokens, state.PuzzleIds);
+        if (Config.PuzzleEmbNdim > 0)
+            _b.GatherRows(ws.PuzzleRows, Param(Names.PuzzleEmb), ws.PuzzleIds, batch, Config.PuzzleEmbNdim);
+        ActHaltRule rule = HaltRule(training, m);
+        if (rule != ActHaltRule.MaxSteps) _b.UploadInts(DrawExploration(rng!, batch, m), ws.MinSteps);
         // Training runs the weights through up to two segments before anything writes them: keep their packed forms.
         if (training) _b.BeginWeightReuse();
         try
         {
-            RunActSegments(state, training, rng, m);
+            Segment(ws.ZH, ws.ZL, record: training, ws.Logits, ws.Q);
+            _b.ActHalt(ws.Halted, ws.Steps, ws.Q, rule == ActHaltRule.MaxSteps ? Buf.Empty : ws.MinSteps, batch, m, rule);
+            if (rule == ActHaltRule.QHaltOverContinue)
+            {
+                // Bootstrap target: one more no-grad segment from the new (detached) carry on the same data.
+                _b.Copy(ws.ZH2, ws.ZH);
+                _b.Copy(ws.ZL2, ws.ZL);
+                TargetSegment(ws.ZH2, ws.ZL2, ws.QNext);
+                _b.ActTarget(ws.Target, ws.QNext, ws.Steps, batch, m);
+            }
         }
         finally
         {
@@ -52,50 +95,77 @@ public sealed partial class HrmModel
         }
     }
 
-    /// <summary>The segment of an ACT call, its halting bookkeeping and, when training, the target segment.</summary>
-    private void RunActSegments(ActState state, bool training, HrmRandom? rng, int m)
+    /// <summary>
+    /// Copies a host <paramref name="state"/>'s bookkeeping (steps, halted flags, inputs, labels, puzzle ids) into
+    /// the workspace carry; z_H and z_L are not part of it (they live in the workspace).
+    /// </summary>
+    public void LoadCarry(ActState state)
     {
-        Workspace ws = Ws;
-        int batch = ws.Batch;
-        Segment(ws.ZH, ws.ZL, record: training, ws.Logits, ws.Q);
-        _b.Download(ws.Q, state.Q);
-        for (int b = 0; b < batch; b++)
-        {
-            state.QHalt[b] = state.Q[2 * b];
-            state.QContinue[b] = state.Q[2 * b + 1];
-            state.Steps[b]++;
-            state.Halted[b] = state.Steps[b] >= m;
-        }
-        if (!training || m <= 1) return;
-        DecideTrainingHalt(state, rng!, m);
-        if (Config.NoActContinue) return; // halting reads q_halt alone: no continue target to compute
-        // Bootstrap target: one more no-grad segment from the new (detached) carry on the same data.
-        _b.Copy(ws.ZH2, ws.ZH);
-        _b.Copy(ws.ZL2, ws.ZL);
-        TargetSegment(ws.ZH2, ws.ZL2, ws.QNext);
-        _b.Download(ws.QNext, state.Q);
-        for (int b = 0; b < batch; b++)
-        {
-            float nh = state.Q[2 * b], nc = state.Q[2 * b + 1];
-            float target = state.Steps[b] >= m ? nh : MathF.Max(nh, nc);
-            state.TargetQContinue[b] = 1f / (1f + MathF.Exp(-target));
-        }
+        ArgumentNullException.ThrowIfNull(state);
+        Workspace ws = CarryWorkspace(state);
+        for (int b = 0; b < state.Batch; b++) state.HaltedMask[b] = state.Halted[b] ? 1 : 0;
+        _b.UploadInts(state.HaltedMask, ws.Halted);
+        _b.UploadInts(state.Steps, ws.Steps);
+        _b.UploadInts(state.Tokens, ws.Tokens);
+        _b.UploadInts(state.Labels, ws.Labels);
+        _b.UploadInts(state.PuzzleIds, ws.PuzzleIds);
     }
 
-    private void DecideTrainingHalt(ActState state, HrmRandom rng, int m)
+    /// <summary>Copies the workspace carry's bookkeeping into <paramref name="state"/> (see <see cref="LoadCarry"/>).</summary>
+    public void SaveCarry(ActState state)
     {
-        int batch = state.Batch;
+        ArgumentNullException.ThrowIfNull(state);
+        Workspace ws = CarryWorkspace(state);
+        _b.DownloadInts(ws.Halted, state.HaltedMask);
+        _b.DownloadInts(ws.Steps, state.Steps);
+        _b.DownloadInts(ws.Tokens, state.Tokens);
+        _b.DownloadInts(ws.Labels, state.Labels);
+        _b.DownloadInts(ws.PuzzleIds, state.PuzzleIds);
+        for (int b = 0; b < state.Batch; b++) state.Halted[b] = state.HaltedMask[b] != 0;
+    }
+
+    /// <summary>Marks every row of the workspace carry halted with zero steps (the reference's initial carry).</summary>
+    public void ResetActCarry()
+    {
+        Workspace ws = Ws;
+        var fresh = new ActState(ws.Batch, Config.SeqLen);
+        LoadCarry(fresh);
+    }
+
+    private Workspace CarryWorkspace(ActState state)
+    {
+        Workspace ws = Ws;
+        if (state.Batch != ws.Batch || state.SeqLen != Config.SeqLen)
+            throw new ArgumentException($"ACT state is for B={state.Batch}, L={state.SeqLen}; the model has B={ws.Batch}, L={Config.SeqLen}");
+        return ws;
+    }
+
+    private ActHaltRule HaltRule(bool training, int m) =>
+        !training || m <= 1 ? ActHaltRule.MaxSteps
+        : Config.NoActContinue ? ActHaltRule.QHaltPositive : ActHaltRule.QHaltOverContinue;
+
+    /// <summary>
+    /// The exploration minimum of every row (B): with probability halt_exploration_prob a row must run at least
+    /// U{2..M} steps, else 0. The draws are those of the reference's order: B uniform doubles, then B integers.
+    /// </summary>
+    private int[] DrawExploration(HrmRandom rng, int batch, int m)
+    {
+        if (_minSteps.Length != batch) _minSteps = new int[batch];
         double eps = Config.HaltExplorationProb;
-        Span<bool> explore = stackalloc bool[batch];
-        for (int b = 0; b < batch; b++) explore[b] = rng.NextDouble() < eps;
+        for (int b = 0; b < batch; b++) _minSteps[b] = rng.NextDouble() < eps ? 1 : 0;
         for (int b = 0; b < batch; b++)
         {
             int minSteps = rng.NextInt(2, m + 1);
-            if (!explore[b]) minSteps = 0;
-            bool says = Config.NoActContinue ? state.QHalt[b] > 0 : state.QHalt[b] > state.QContinue[b];
-            bool halted = state.Halted[b] || says;
-            state.Halted[b] = halted && state.Steps[b] >= minSteps;
+            _minSteps[b] = _minSteps[b] != 0 ? minSteps : 0;
         }
+        return _minSteps;
+    }
+
+    /// <summary>Zero labels (n) for calls without labels.</summary>
+    private int[] NoLabels(int n)
+    {
+        if (_noLabels.Length != n) _noLabels = new int[n];
+        return _noLabels;
     }
 
     /// <summary>Copies the last segment's logits (B, L, V) to the host.</summary>

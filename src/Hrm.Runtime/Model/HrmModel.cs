@@ -113,6 +113,7 @@ public sealed partial class HrmModel : IDisposable
         RopeTable.Build(cos, sin, t, hs, Config.RopeTheta);
         _b.Upload(cos, _ws.RopeCos);
         _b.Upload(sin, _ws.RopeSin);
+        ResetActCarry();
         if (!training) return;
         var first = new int[batch];
         for (int b = 0; b < batch; b++) first[b] = b * t;

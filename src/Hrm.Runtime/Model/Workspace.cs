@@ -32,7 +32,14 @@ internal sealed class Workspace
         Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter);
         Logits = plan.Carve("logits", batch, l, v);
         Q = plan.Carve("q", batch, 2);
+        Steps = plan.CarveInts("act.steps", batch);
+        Labels = plan.CarveInts("act.labels", batch, l);
+        NextTokens = plan.CarveInts("act.next_tokens", batch, l);
+        NextLabels = plan.CarveInts("act.next_labels", batch, l);
+        NextIds = plan.CarveInts("act.next_ids", batch);
         if (!training) return;
+        MinSteps = plan.CarveInts("act.min_steps", batch);
+        Target = plan.Carve("act.target", batch);
         ZH2 = plan.Carve("target.z_H", batch, t, c);
         ZL2 = plan.Carve("target.z_L", batch, t, c);
         QNext = plan.Carve("target.q", batch, 2);
@@ -62,7 +69,7 @@ internal sealed class Workspace
 
     public Buf Tokens { get; }       // (B, L) int
     public Buf PuzzleIds { get; }    // (B) int
-    public Buf Halted { get; }       // (B) int, 1 = reset this row
+    public Buf Halted { get; }       // (B) int, ACT carry: 1 = halted at the last call (reset at the next)
     public Buf PuzzleRows { get; }   // (B, Pd) rows of the puzzle table for this batch
     public Buf RopeCos { get; }      // (T, HS)
     public Buf RopeSin { get; }      // (T, HS)
@@ -76,8 +83,15 @@ internal sealed class Workspace
     public BlockActs Scratch { get; }
     public Buf Logits { get; }       // (B, L, V)
     public Buf Q { get; }            // (B, 2) [halt, continue]
+    public Buf Steps { get; }        // (B) int, ACT carry: segments each row has run on its data
+    public Buf Labels { get; }       // (B, L) int, ACT carry: the labels of each row's data (Tokens, PuzzleIds: its inputs)
+    public Buf NextTokens { get; }   // (B, L) int, the new batch an ACT call offers halted rows
+    public Buf NextLabels { get; }   // (B, L) int
+    public Buf NextIds { get; }      // (B) int
 
     // Training only.
+    public Buf MinSteps { get; }     // (B) int, this call's exploration minimum per row (0 = none)
+    public Buf Target { get; }       // (B) Q-continue bootstrap targets
     public Buf ZH2 { get; }          // (B, T, C) copy of the carry for the Q-target forward
     public Buf ZL2 { get; }          // (B, T, C)
     public Buf QNext { get; }        // (B, 2) Q logits of the Q-target forward

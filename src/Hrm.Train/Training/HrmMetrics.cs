@@ -86,6 +86,29 @@ public sealed class HrmMetrics
         }
     }
 
+    /// <summary>
+    /// Adds sums accumulated where the training step runs (<see cref="ActMetricSums"/> layout, at least its
+    /// <see cref="ActMetricSums.Fixed"/> doubles): the same sums <see cref="Add(ReadOnlySpan{bool}, ReadOnlySpan{int},
+    /// ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{int}, LossParts)"/> keeps, so a reset object given one
+    /// interval's sums reports exactly what adding its steps one by one would. q_continue_loss counts only when
+    /// <paramref name="hasQContinue"/>.
+    /// </summary>
+    public void AddSums(ReadOnlySpan<double> sums, bool hasQContinue)
+    {
+        if (sums.Length < ActMetricSums.Fixed)
+            throw new ArgumentException($"sums: expected at least {ActMetricSums.Fixed} values, got {sums.Length}", nameof(sums));
+        Count += (long)sums[ActMetricSums.Count];
+        Accuracy += sums[ActMetricSums.Accuracy];
+        ExactAccuracy += (long)sums[ActMetricSums.ExactAccuracy];
+        QHaltAccuracy += (long)sums[ActMetricSums.QHaltAccuracy];
+        Steps += (long)sums[ActMetricSums.Steps];
+        LmLoss += sums[ActMetricSums.LmLoss];
+        QHaltLoss += sums[ActMetricSums.QHaltLoss];
+        if (!hasQContinue) return;
+        QContinueLoss += sums[ActMetricSums.QContinueLoss];
+        HasQContinue = true;
+    }
+
     /// <summary>Clears every sum.</summary>
     public void Reset()
     {

@@ -110,6 +110,7 @@ public sealed partial class Trainer
         st.Act.Tokens.CopyTo(_act.Tokens, 0);
         st.Act.Labels.CopyTo(_act.Labels, 0);
         st.Act.PuzzleIds.CopyTo(_act.PuzzleIds, 0);
+        _model.LoadCarry(_act);
         _sampler.SetState(st.Sampler.Pass, st.Sampler.Position, st.Sampler.Rng);
         _explore.SetState(st.ExplorationRng);
     }
@@ -122,6 +123,7 @@ public sealed partial class Trainer
         HrmCheckpoint.Save(_model, Path.Combine(dir, "model.safetensors"),
             new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture) });
         IHrmBackend b = _model.Backend;
+        _model.SaveCarry(_act);
         var m = new float[_adamM.Length];
         var v = new float[_adamV.Length];
         var zh = new float[_model.Ws.ZH.Length];

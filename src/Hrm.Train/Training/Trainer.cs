@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Loss;
@@ -15,6 +16,12 @@ namespace Hrm.Train.Training;
 /// only halted rows take new samples, one optimiser step per segment (AdamATan2 on the dense parameters,
 /// SignSGD on the puzzle rows of the batch), evaluation and a checkpoint every eval_interval epochs and at the
 /// end. Everything a resumed run needs is saved, so <c>--resume</c> continues bit for bit.
+/// A step uploads its batch and exploration draws and reads nothing back: the ACT carry, halting, the loss and
+/// the metric sums stay where the model runs (<see cref="HrmModel.ActStep(ReadOnlySpan{int}, ReadOnlySpan{int},
+/// ReadOnlySpan{int}, bool, HrmRandom?, int)"/>, <see cref="IHrmBackend.ActMetrics"/>). The host reads the sums
+/// and each step's total loss once per logging interval and before evaluating or saving; a step whose loss is
+/// not finite sets a flag on the device that makes both optimisers skip it and every later step, so the weights
+/// found diverged are the last good ones.
 /// </summary>
 public sealed partial class Trainer : IDisposable
 {
@@ -24,8 +31,13 @@ public sealed partial class Trainer : IDisposable
     private readonly TrainSampler _sampler;
     private readonly HrmRandom _explore;
     private readonly Buf _adamM, _adamV;          // (dense elements) each
-    private readonly ActState _act;
+    private readonly ActState _act;               // host copy of the carry's bookkeeping, for checkpoints
     private readonly BackendLoss _loss;
+    private readonly Buf _sums;                   // ActMetricSums (log_interval slots), doubles in an int region
+    private readonly Buf _skip;                   // (1) int: set by a non-finite step, read by the optimisers
+    private readonly double[] _sumsHost;          // ActMetricSums.Doubles(log_interval)
+    private readonly int[] _noSums = new int[2 * ActMetricSums.Fixed];
+    private int _pending;                         // steps whose totals are on the device only
     private readonly HrmMetrics _metrics;
     private readonly int[] _tokens, _labels, _ids; // (B, L), (B, L), (B)
     private readonly MetricsLog _log;
@@ -51,6 +63,9 @@ public sealed partial class Trainer : IDisposable
         _adamV = model.Backend.Allocate(model.Layout.DenseElements, "AdamATan2 v");
         _act = new ActState(b, a.SeqLen);
         _loss = new BackendLoss(model.Backend, b, a.SeqLen, a.VocabSize, LossTypeOf(cfg));
+        _sums = model.Backend.AllocateInts(ActMetricSums.Ints(cfg.LogInterval), "metric sums");
+        _skip = model.Backend.AllocateInts(1, "diverged flag");
+        _sumsHost = new double[ActMetricSums.Doubles(cfg.LogInterval)];
         _metrics = new HrmMetrics();
         _tokens = new int[b * a.SeqLen];
         _labels = new int[b * a.SeqLen];
@@ -102,44 +117,68 @@ public sealed partial class Trainer : IDisposable
         Step++;
         double lr = LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         double embLr = LrSchedule.Lr(Config.PuzzleEmbLr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
-        _model.ActStep(_act, _tokens, _ids, _labels, training: true, _explore);
-        // The loss runs where the logits are; the gradients stay in LogitsGrad/QGrad for the backward and only the
-        // per-row losses and statistics (B,3 each) come back.
-        LossParts parts = _loss.Compute(_model.Ws.Logits, _act.Labels, _model.Ws.Q, _act.TargetQContinue,
-            training: !a.NoActContinue, globalBatch: b, _model.LogitsGrad, _model.QGrad);
-        double total = parts.Total;
-        if (!double.IsFinite(total))
-        {
-            string dir = SaveCheckpoint($"nan_step_{Step}");
-            throw new TrainingDivergedException(
-                $"step {Step}: the loss is {total.ToString(CultureInfo.InvariantCulture)} (lm {parts.LmLoss}, q_halt {parts.QHaltLoss}, " +
-                $"q_continue {parts.QContinueLoss}); the last good weights (before this step's update) are in {dir}. " +
-                "Lower lr or check the data.");
-        }
-        Losses.Add(total);
-        _metrics.Add(_act.Halted, _act.Steps, _act.QHalt, _loss.Rows.ValidCounts, _loss.Rows.CorrectCounts, parts);
+        _model.ActStep(_tokens, _ids, _labels, training: true, _explore);
+        // The loss, its gradients and the metrics stay where the model runs; nothing is read back here.
+        Workspace ws = _model.Ws;
+        IHrmBackend be = _model.Backend;
+        _loss.ComputeRows(ws.Logits, ws.Labels, ws.Q, ws.Target, training: !a.NoActContinue, globalBatch: b,
+            _model.LogitsGrad, _model.QGrad);
+        be.ActMetrics(_sums, _skip, ws.Halted, ws.Steps, ws.Q, _loss.RowLossBuffer, _loss.RowStatsBuffer, b, _pending);
+        _pending++;
         _stepsSinceLog++;
         _model.ZeroGrads();
         _model.Backward();
-        _model.Backend.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, _adamM, _adamV,
-            lr, Config.Beta1, Config.Beta2, Config.WeightDecay, checked((int)Step));
+        be.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, _adamM, _adamV,
+            lr, Config.Beta1, Config.Beta2, Config.WeightDecay, checked((int)Step), _skip);
         if (a.PuzzleEmbNdim > 0)
-            _model.Backend.SignSgdRows(_model.Param(Names.PuzzleEmb), _model.PuzzleRowsGrad, _model.PuzzleIdsBuffer, b,
-                a.PuzzleEmbNdim, embLr, Config.PuzzleEmbWeightDecay);
+            be.SignSgdRows(_model.Param(Names.PuzzleEmb), _model.PuzzleRowsGrad, _model.PuzzleIdsBuffer, b,
+                a.PuzzleEmbNdim, embLr, Config.PuzzleEmbWeightDecay, _skip);
         if (Step % Config.LogInterval == 0 || Step == TotalSteps)
         {
+            ReadSums();
             // Losses are sums over every row of every step since the last line: divide by all those rows.
+            _metrics.Reset();
+            _metrics.AddSums(_sumsHost, hasQContinue: !a.NoActContinue);
             Dictionary<string, double> report = _metrics.Report(train: true, b * _stepsSinceLog, lr);
             _lastReport = report;
             _stepsSinceLog = 0;
+            be.UploadInts(_noSums, _sums.Slice(0, _noSums.Length));
             _log.Write(Step, report);
             _view.Update(Step, TotalSteps, b, report);
-            _metrics.Reset();
+        }
+    }
+
+    /// <summary>
+    /// Reads the metric sums and the totals of the steps not yet read (into <see cref="Losses"/>); throws
+    /// <see cref="TrainingDivergedException"/> at the first total that is not finite, after saving the weights,
+    /// which the device kept from that step on.
+    /// </summary>
+    private void ReadSums()
+    {
+        if (_pending == 0) return;
+        _model.Backend.DownloadInts(_sums, MemoryMarshal.Cast<double, int>(_sumsHost.AsSpan()));
+        long first = Step - _pending + 1;
+        int n = _pending;
+        _pending = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double total = _sumsHost[ActMetricSums.Fixed + i];
+            if (!double.IsFinite(total))
+            {
+                long bad = first + i;
+                string dir = SaveCheckpoint($"nan_step_{bad}");
+                throw new TrainingDivergedException(
+                    $"step {bad}: the loss is {total.ToString(CultureInfo.InvariantCulture)}; the optimisers skipped that step and " +
+                    $"every later one, so the weights and moments in {dir} are those after step {bad - 1} (the carry and " +
+                    $"data position are those of step {Step}). Lower lr or check the data.");
+            }
+            Losses.Add(total);
         }
     }
 
     private void EndOfPass(bool last)
     {
+        ReadSums(); // a diverged run stops before it is evaluated or saved
         if (_test != null)
         {
             LastEval = EvaluateKeepingCarry();
@@ -157,10 +196,12 @@ public sealed partial class Trainer : IDisposable
         var zl = new float[_model.Ws.ZL.Length];
         _model.Backend.Download(_model.Ws.ZH, zh);
         _model.Backend.Download(_model.Ws.ZL, zl);
+        _model.SaveCarry(_act);
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
         IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config));
         _model.Backend.Upload(zh, _model.Ws.ZH);
         _model.Backend.Upload(zl, _model.Ws.ZL);
+        _model.LoadCarry(_act);
         return m;
     }
 
@@ -174,6 +215,8 @@ public sealed partial class Trainer : IDisposable
     {
         _log.Dispose();
         _loss.Dispose();
+        _model.Backend.Free(_sums);
+        _model.Backend.Free(_skip);
         _model.Dispose();
         _train.Dispose();
         _test?.Dispose();

@@ -1,6 +1,7 @@
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
@@ -62,35 +63,47 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Warm_training_step_allocates_no_managed_memory(bool bf16Matmul)
+    public void Warm_training_step_allocates_no_managed_memory_and_reads_nothing_back(bool bf16Matmul)
     {
         HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
         CudaBackend gpu = Gpu(bf16: true, bf16Matmul);
         using HrmModel model = ModelFixtures.Create(cfg, gpu, Batch, training: true, seed: 3);
         (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, Batch, seed: 1);
-        model.SetInputs(tokens, ids);
+        int[] labels = TestData.Ints(2, Batch * cfg.SeqLen, 0, cfg.VocabSize);
         Buf m = gpu.Allocate(model.Layout.DenseElements, "m"), v = gpu.Allocate(model.Layout.DenseElements, "v");
+        Buf sums = gpu.AllocateInts(ActMetricSums.Ints(2), "sums"), skip = gpu.AllocateInts(1, "skip");
+        using var loss = new BackendLoss(gpu, Batch, cfg.SeqLen, cfg.VocabSize, LossType.StablemaxCrossEntropy);
+        var rng = new HrmRandom(1);
         int step = 0;
-        void Step()
+        void Step() // what Trainer.TrainStep runs between two log lines
         {
+            model.ActStep(tokens, ids, labels, training: true, rng);
+            var ws = model.Ws;
+            loss.ComputeRows(ws.Logits, ws.Labels, ws.Q, ws.Target, training: true, Batch, model.LogitsGrad, model.QGrad);
+            gpu.ActMetrics(sums, skip, ws.Halted, ws.Steps, ws.Q, loss.RowLossBuffer, loss.RowStatsBuffer, Batch, step % 2);
             model.ZeroGrads();
-            gpu.BeginWeightReuse(); // as ActStep: the bf16 weight copies are made once per step
-            model.Segment(record: true);
             model.Backward();
-            gpu.EndWeightReuse();
             gpu.AdamATan2Step(model.Params.Slice(0, model.Layout.DenseElements), model.Grads, m, v, 1e-4, 0.9, 0.95,
-                0.1, ++step);
+                0.1, ++step, skip);
             gpu.SignSgdRows(model.Param(Names.PuzzleEmb), model.PuzzleRowsGrad, model.PuzzleIdsBuffer, Batch,
-                cfg.PuzzleEmbNdim, 1e-2, 0.1);
+                cfg.PuzzleEmbNdim, 1e-2, 0.1, skip);
         }
         Step();
         gpu.Synchronize();
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = GC.GetAllocatedBytesForCurrentThread(), reads = gpu.HostReads;
         Step();
         gpu.Synchronize();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        output.WriteLine($"managed bytes per warm step: {allocated}; device scratch {gpu.ScratchBytes:N0} B");
+        output.WriteLine($"managed bytes per warm step: {allocated}; host reads {gpu.HostReads - reads}; device scratch {gpu.ScratchBytes:N0} B");
         Assert.Equal(0, allocated);
+        Assert.Equal(reads, gpu.HostReads);
+        var flag = new int[1];
+        gpu.DownloadInts(skip, flag);
+        Assert.Equal([0], flag); // the losses were finite, so both steps updated
+        gpu.Free(m);
+        gpu.Free(v);
+        gpu.Free(sums);
+        gpu.Free(skip);
     }
 
     private CudaBackend Gpu(bool bf16, bool bf16Matmul = false)

@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 
 namespace Hrm.Runtime.Tests.TestUtil;
 
@@ -162,11 +163,25 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
             training, globalBatch));
 
     public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
-        double weightDecay, int stepNumber) =>
-        Op(() => _inner.AdamATan2Step(param, grad, m, v, lr, beta1, beta2, weightDecay, stepNumber));
+        double weightDecay, int stepNumber, Buf skip = default) =>
+        Op(() => _inner.AdamATan2Step(param, grad, m, v, lr, beta1, beta2, weightDecay, stepNumber, skip));
 
-    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay) =>
-        Op(() => _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay));
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay,
+        Buf skip = default) =>
+        Op(() => _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay, skip));
+
+    public void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width) =>
+        Op(() => _inner.SelectRows(dst, src, mask, rows, width));
+
+    public void ActHalt(Buf halted, Buf steps, Buf q, Buf minSteps, int batch, int maxSteps, ActHaltRule rule) =>
+        Op(() => _inner.ActHalt(halted, steps, q, minSteps, batch, maxSteps, rule));
+
+    public void ActTarget(Buf target, Buf qNext, Buf steps, int batch, int maxSteps) =>
+        Op(() => _inner.ActTarget(target, qNext, steps, batch, maxSteps));
+
+    public void ActMetrics(Buf sums, Buf skip, Buf halted, Buf steps, Buf q, Buf rowLoss, Buf rowStats, int batch,
+        int slot) =>
+        Op(() => _inner.ActMetrics(sums, skip, halted, steps, q, rowLoss, rowStats, batch, slot));
 
     public void Dispose()
     {

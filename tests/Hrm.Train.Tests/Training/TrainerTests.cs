@@ -118,6 +118,78 @@ public sealed class TrainerTests : IDisposable
         Assert.True(File.Exists(P("run/checkpoints/nan_step_1/model.safetensors")));
     }
 
+    [Fact]
+    public void A_run_diverging_between_log_lines_stops_at_the_first_bad_step_with_the_weights_before_it()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { LogInterval = 4 };
+        using (Trainer seed = Trainer.Create(cfg, P("seed"), null, "cpu", TextWriter.Null, interactive: false))
+        {
+            float[] w = seed.Model.ReadParameter(ParameterLayout.Names.LmHead);
+            w[3] = float.NaN;
+            seed.Model.WriteParameter(ParameterLayout.Names.LmHead, w);
+            HrmCheckpoint.Save(seed.Model, P("nan.safetensors"));
+        }
+        using Trainer t = Trainer.Create(cfg, P("run"), P("nan.safetensors"), "cpu", TextWriter.Null, interactive: false);
+        var e = Assert.Throws<TrainingDivergedException>(t.Run);
+        Assert.Contains("step 1:", e.Message, StringComparison.Ordinal);
+        Assert.True(t.Step > 1, $"the loss was read at step {t.Step}: nothing ran past the bad step");
+        Assert.Empty(t.Losses);
+        // Every later step was skipped by both optimisers: the saved weights are the ones the run started from.
+        using HrmModel start = HrmCheckpoint.Load(P("nan.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
+        using HrmModel saved = HrmCheckpoint.Load(P("run/checkpoints/nan_step_1/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
+        foreach (TensorEntry entry in start.Layout.Entries)
+            Assert.Equal(start.ReadParameter(entry.Name), saved.ReadParameter(entry.Name));
+    }
+
+    [Fact]
+    public void Losses_weights_and_logged_means_do_not_depend_on_the_log_interval()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        RunConfig every = TrainingFixtures.Tiny(data) with { LogInterval = 1 };
+        RunConfig third = every with { LogInterval = 3 };
+        using Trainer a = Trainer.Create(every, P("a"), null, "cpu", TextWriter.Null, interactive: false);
+        using Trainer b = Trainer.Create(third, P("b"), null, "cpu", TextWriter.Null, interactive: false);
+        a.Run();
+        b.Run();
+        Assert.True(a.Losses.Count > 6, $"only {a.Losses.Count} steps");
+        Assert.Equal(a.Losses, b.Losses);
+        foreach (TensorEntry entry in a.Model.Layout.Entries)
+            Assert.Equal(a.Model.ReadParameter(entry.Name), b.Model.ReadParameter(entry.Name));
+        // A line every third step (and the last); its lm_loss is the mean of the three per-step lines.
+        List<MetricsEntry> la = TrainLines(P("a/metrics.jsonl")), lb = TrainLines(P("b/metrics.jsonl"));
+        Assert.Equal([3, 6], lb.Take(2).Select(r => r.Step));
+        Assert.Equal(a.Step, lb[^1].Step);
+        foreach (string key in new[] { "train/lm_loss", "train/q_halt_loss", "train/q_continue_loss" })
+        {
+            double mean = (la[3].Values[key] + la[4].Values[key] + la[5].Values[key]) / 3;
+            Assert.Equal(mean, lb[1].Values[key], 1e-12);
+        }
+    }
+
+    [Fact]
+    public void Host_reads_do_not_grow_with_the_number_of_steps()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        (long Steps, long Reads) Run(int epochs, string dir)
+        {
+            RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = epochs, EvalInterval = epochs, LogInterval = 1000 };
+            using Trainer t = Trainer.Create(cfg, P(dir), null, "cpu", TextWriter.Null, interactive: false, profile: true);
+            t.Run();
+            var backend = Assert.IsType<Runtime.Backends.ProfilingBackend>(t.Model.Backend);
+            long reads = backend.Times().Where(r => r.Op is "Download" or "DownloadInts").Sum(r => r.Calls);
+            return (t.Step, reads);
+        }
+        (long s1, long r1) = Run(2, "short");
+        (long s2, long r2) = Run(4, "long");
+        Assert.True(s2 >= 2 * s1 && s1 > 3, $"steps {s1} and {s2}");
+        // One read of the metric sums at the last step, the evaluation and the checkpoint: the same for both runs.
+        Assert.Equal(r1, r2);
+    }
+
+    private static List<MetricsEntry> TrainLines(string path) =>
+        MetricsLogReader.Read(path).Where(r => r.Values.ContainsKey("train/lm_loss")).ToList();
+
     private static void CopyDir(string from, string to)
     {
         Directory.CreateDirectory(to);

@@ -1,5 +1,6 @@
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 using Hrm.Runtime.Threading;
 using C = Hrm.Runtime.Backends.Cpu.CpuOps;
 
@@ -195,15 +196,40 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
-        double weightDecay, int stepNumber)
-        => C.AdamATan2Step(F(param), F(grad), F(m), F(v), lr, beta1, beta2, weightDecay, stepNumber, _pool);
+        double weightDecay, int stepNumber, Buf skip = default)
+    {
+        if (Skipped(skip)) return;
+        C.AdamATan2Step(F(param), F(grad), F(m), F(v), lr, beta1, beta2, weightDecay, stepNumber, _pool);
+    }
 
     /// <inheritdoc/>
-    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay)
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay,
+        Buf skip = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (Skipped(skip)) return;
         C.SignSgdRows(F(table), F(rowGrads.Slice(0, (long)rows * width)), Ints(ids)[..rows], width, lr, weightDecay,
             _pool);
+    }
+
+    /// <inheritdoc/>
+    public void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width)
+        => ActMath.SelectRows(Ints(dst), Ints(src), Ints(mask), rows, width);
+
+    /// <inheritdoc/>
+    public void ActHalt(Buf halted, Buf steps, Buf q, Buf minSteps, int batch, int maxSteps, ActHaltRule rule)
+        => ActMath.Halt<float>(Ints(halted), Ints(steps), F(q), IntsOrEmpty(minSteps), batch, maxSteps, rule);
+
+    /// <inheritdoc/>
+    public void ActTarget(Buf target, Buf qNext, Buf steps, int batch, int maxSteps)
+        => ActMath.Target<float>(F(target), F(qNext), Ints(steps), batch, maxSteps);
+
+    /// <inheritdoc/>
+    public void ActMetrics(Buf sums, Buf skip, Buf halted, Buf steps, Buf q, Buf rowLoss, Buf rowStats, int batch, int slot)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ActMath.Metrics<float>(IntRegionDoubles(sums, nameof(sums)), Ints(skip), Ints(halted), Ints(steps), F(q),
+            RowLossDoubles(rowLoss, batch), Ints(rowStats), batch, slot);
     }
 
     /// <inheritdoc/>

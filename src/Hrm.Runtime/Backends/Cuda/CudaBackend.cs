@@ -125,6 +125,12 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     /// <inheritdoc/>
     public long AllocatedBytes { get; private set; }
 
+    /// <summary>
+    /// Device-to-host copies so far (each waits for the stream): Download, DownloadInts and the int-range checks that
+    /// had to look at device values. The training step is meant to make none between logging intervals.
+    /// </summary>
+    public long HostReads { get; private set; }
+
     /// <summary>Bytes of the kernels' scratch buffers (grown to the largest request, then reused).</summary>
     public long ScratchBytes => _qkvh.Bytes + _doh.Bytes + _dd.Bytes + _partial.Bytes + _full.Bytes + _tmp.Bytes +
         Bf16MatmulBytes;
@@ -293,6 +299,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     private void CopyOut(Buf src, void* dst, long count)
     {
         if (count == 0) return;
+        HostReads++;
         CudaCheck.Driver(CuDriver.cuMemcpyDtoHAsync_v2(dst, Ptr(src), (nuint)(count * src.ElemSize), _stream.Raw));
         _stream.Synchronize();
     }

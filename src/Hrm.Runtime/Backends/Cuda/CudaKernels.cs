@@ -11,7 +11,7 @@ internal sealed class CudaKernels : IDisposable
     public static readonly IReadOnlyList<string> Files =
     [
         "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu", "attention_f32.cu",
-        "heads.cu", "adam_atan2.cu", "signsgd.cu", "stablemax_ce.cu",
+        "heads.cu", "adam_atan2.cu", "signsgd.cu", "stablemax_ce.cu", "act.cu",
     ];
 
     /// <summary>
@@ -48,9 +48,13 @@ internal sealed class CudaKernels : IDisposable
         new("heads.cu", "q_head_forward_kernel1", "ppppiii"),
         new("heads.cu", "q_head_backward_kernel1", "ppppppiii"),
         new("heads.cu", "lm_head_pad_rows_kernel1", "ppiiii"),
-        new("adam_atan2.cu", "adam_atan2_kernel1", "ppppplfffff"),
-        new("signsgd.cu", "signsgd_rows_kernel1", "pppiiiff"),
+        new("adam_atan2.cu", "adam_atan2_kernel1", "ppppplfffffp"),
+        new("signsgd.cu", "signsgd_rows_kernel1", "pppiiiffp"),
         new("stablemax_ce.cu", "stablemax_ce_kernel1", "ppppppppiiiiii"),
+        new("act.cu", "select_rows_kernel1", "pppii"),
+        new("act.cu", "act_halt_kernel1", "ppppiii"),
+        new("act.cu", "act_target_kernel1", "pppii"),
+        new("act.cu", "act_metrics_kernel1", "pppppppii"),
     ];
 
     private readonly List<CudaModule> _modules = [];
@@ -100,6 +104,10 @@ internal sealed class CudaKernels : IDisposable
             AdamATan2 = f["adam_atan2_kernel1"];
             SignSgdRows = f["signsgd_rows_kernel1"];
             StablemaxCe = f["stablemax_ce_kernel1"];
+            SelectRows = f["select_rows_kernel1"];
+            ActHalt = f["act_halt_kernel1"];
+            ActTarget = f["act_target_kernel1"];
+            ActMetrics = f["act_metrics_kernel1"];
         }
         catch
         {
@@ -137,6 +145,10 @@ internal sealed class CudaKernels : IDisposable
     public Kernel AdamATan2 { get; }
     public Kernel SignSgdRows { get; }
     public Kernel StablemaxCe { get; }
+    public Kernel SelectRows { get; }
+    public Kernel ActHalt { get; }
+    public Kernel ActTarget { get; }
+    public Kernel ActMetrics { get; }
 
     /// <summary>Unloads every module (functions become invalid).</summary>
     public void Dispose()

@@ -1,5 +1,6 @@
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 using R = Hrm.Runtime.Backends.Reference.ReferenceOps;
 
 namespace Hrm.Runtime.Backends.Reference;
@@ -173,14 +174,39 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     public void AdamATan2Step(Buf param, Buf grad, Buf m, Buf v, double lr, double beta1, double beta2,
-        double weightDecay, int stepNumber)
-        => R.AdamATan2Step(D(param), D(grad), D(m), D(v), lr, beta1, beta2, weightDecay, stepNumber);
+        double weightDecay, int stepNumber, Buf skip = default)
+    {
+        if (Skipped(skip)) return;
+        R.AdamATan2Step(D(param), D(grad), D(m), D(v), lr, beta1, beta2, weightDecay, stepNumber);
+    }
 
     /// <inheritdoc/>
-    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay)
+    public void SignSgdRows(Buf table, Buf rowGrads, Buf ids, int rows, int width, double lr, double weightDecay,
+        Buf skip = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (Skipped(skip)) return;
         R.SignSgdRows(D(table), D(rowGrads.Slice(0, (long)rows * width)), Ints(ids)[..rows], width, lr, weightDecay);
+    }
+
+    /// <inheritdoc/>
+    public void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width)
+        => ActMath.SelectRows(Ints(dst), Ints(src), Ints(mask), rows, width);
+
+    /// <inheritdoc/>
+    public void ActHalt(Buf halted, Buf steps, Buf q, Buf minSteps, int batch, int maxSteps, ActHaltRule rule)
+        => ActMath.Halt<double>(Ints(halted), Ints(steps), D(q), IntsOrEmpty(minSteps), batch, maxSteps, rule);
+
+    /// <inheritdoc/>
+    public void ActTarget(Buf target, Buf qNext, Buf steps, int batch, int maxSteps)
+        => ActMath.Target<double>(D(target), D(qNext), Ints(steps), batch, maxSteps);
+
+    /// <inheritdoc/>
+    public void ActMetrics(Buf sums, Buf skip, Buf halted, Buf steps, Buf q, Buf rowLoss, Buf rowStats, int batch, int slot)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ActMath.Metrics<double>(IntRegionDoubles(sums, nameof(sums)), Ints(skip), Ints(halted), Ints(steps), D(q),
+            RowLossDoubles(rowLoss, batch), Ints(rowStats), batch, slot);
     }
 
     private static Span<double> D(Buf b)
