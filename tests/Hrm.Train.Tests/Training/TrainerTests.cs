@@ -105,13 +105,7 @@ public sealed class TrainerTests : IDisposable
     {
         string data = TrainingFixtures.Build4x4(P("data"));
         RunConfig cfg = TrainingFixtures.Tiny(data);
-        using (Trainer seed = Trainer.Create(cfg, P("seed"), null, "cpu", TextWriter.Null, interactive: false))
-        {
-            float[] w = seed.Model.ReadParameter(ParameterLayout.Names.LmHead);
-            w[3] = float.NaN;
-            seed.Model.WriteParameter(ParameterLayout.Names.LmHead, w);
-            HrmCheckpoint.Save(seed.Model, P("nan.safetensors"));
-        }
+        SaveNanCheckpoint(cfg);
         using Trainer t = Trainer.Create(cfg, P("run"), P("nan.safetensors"), "cpu", TextWriter.Null, interactive: false);
         var e = Assert.Throws<TrainingDivergedException>(t.Run);
         Assert.Contains("step 1", e.Message);
@@ -123,13 +117,7 @@ public sealed class TrainerTests : IDisposable
     {
         string data = TrainingFixtures.Build4x4(P("data"));
         RunConfig cfg = TrainingFixtures.Tiny(data) with { LogInterval = 4 };
-        using (Trainer seed = Trainer.Create(cfg, P("seed"), null, "cpu", TextWriter.Null, interactive: false))
-        {
-            float[] w = seed.Model.ReadParameter(ParameterLayout.Names.LmHead);
-            w[3] = float.NaN;
-            seed.Model.WriteParameter(ParameterLayout.Names.LmHead, w);
-            HrmCheckpoint.Save(seed.Model, P("nan.safetensors"));
-        }
+        SaveNanCheckpoint(cfg);
         using Trainer t = Trainer.Create(cfg, P("run"), P("nan.safetensors"), "cpu", TextWriter.Null, interactive: false);
         var e = Assert.Throws<TrainingDivergedException>(t.Run);
         Assert.Contains("step 1:", e.Message, StringComparison.Ordinal);
@@ -185,6 +173,16 @@ public sealed class TrainerTests : IDisposable
         Assert.True(s2 >= 2 * s1 && s1 > 3, $"steps {s1} and {s2}");
         // One read of the metric sums at the last step, the evaluation and the checkpoint: the same for both runs.
         Assert.Equal(r1, r2);
+    }
+
+    /// <summary>nan.safetensors: the run's initial weights with one lm_head weight NaN (the first step's loss is NaN).</summary>
+    private void SaveNanCheckpoint(RunConfig cfg)
+    {
+        using Trainer seed = Trainer.Create(cfg, P("seed"), null, "cpu", TextWriter.Null, interactive: false);
+        float[] w = seed.Model.ReadParameter(ParameterLayout.Names.LmHead);
+        w[3] = float.NaN;
+        seed.Model.WriteParameter(ParameterLayout.Names.LmHead, w);
+        HrmCheckpoint.Save(seed.Model, P("nan.safetensors"));
     }
 
     private static List<MetricsEntry> TrainLines(string path) =>
