@@ -18,6 +18,9 @@
 //
 // Kernels, in launch order (no dynamic shared memory; static shared memory below 48 KiB):
 //   forward   1. attention_pack_kernel2(qkvh, qkv, B, T, NH, parts = 3)       grid = B*T, block = 256
+//                or attention_pack_rope_kernel2(qkvh, qkv, cos, sin, B, T, NH)  grid = B*T, block = 256: RoPE fused
+//                into the pack (Q, K rotated in place exactly as rope_forward_kernel1, then packed; bitwise the
+//                two kernels in a row, one read of qkv fewer)
 //             2. attention_forward_kernel2(out, lse, qkvh, B, T, NH)          grid = (ceil(T/128), NH, B), block = 128
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
 //             2. attention_backward_dot_kernel1(dd, doh, dout, out, B, T, NH, 64)  grid = ceil(B*T*NH/8), block = 256
@@ -168,6 +171,47 @@ extern "C" __global__ void attention_pack_kernel2(bf16* __restrict__ dst,       
         float4 x = *reinterpret_cast<const float4*>(s + e);
         uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
         *reinterpret_cast<uint2*>(dst + ((((i64)part * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
+    }
+}
+
+// The RoPE pass fused into the pack: per row (b, t), Q and K of qkv are rotated in place exactly as
+// rope_forward_kernel1 computes it (rotate-half, separate roundings: bitwise the same floats), and Q, K, V are packed
+// per head as attention_pack_kernel2 packs them (same conversion). cos, sin (T, 64). One block per row (b, t):
+// grid = B*T, block = 256; qkv 8-byte aligned (16 for the V loads), C % 4 == 0.
+extern "C" __global__ void attention_pack_rope_kernel2(bf16* __restrict__ dst,         // (3, B, NH, T, 64) bf16 =
+                                                       float* __restrict__ qkv,        // (B, T, 3C) Q, K in place
+                                                       const float* __restrict__ cos,  // (T, 64)
+                                                       const float* __restrict__ sin,  // (T, 64)
+                                                       int batch, int t, int nh) {
+    const int half = ATT_D / 2, quads = half / 2;  // a thread takes the pairs (i, half+i) and (i+1, half+i+1)
+    int row = blockIdx.x;
+    if (row >= batch * t) return;
+    int b = row / t, tt = row % t, c = nh * ATT_D;
+    float* s = qkv + (i64)row * 3 * c;
+    const float* cs = cos + (i64)tt * ATT_D;
+    const float* sn = sin + (i64)tt * ATT_D;
+    for (int k = threadIdx.x; k < 2 * nh * quads; k += blockDim.x) {
+        int h = k / quads, i = 2 * (k - h * quads);  // h < NH: Q heads, then K heads
+        float* x = s + h * ATT_D;
+        float2 a = *reinterpret_cast<const float2*>(x + i);
+        float2 e = *reinterpret_cast<const float2*>(x + half + i);
+        float2 lo, hi;
+        lo.x = __fsub_rn(__fmul_rn(a.x, cs[i]), __fmul_rn(e.x, sn[i]));
+        lo.y = __fsub_rn(__fmul_rn(a.y, cs[i + 1]), __fmul_rn(e.y, sn[i + 1]));
+        hi.x = __fadd_rn(__fmul_rn(e.x, cs[half + i]), __fmul_rn(a.x, sn[half + i]));
+        hi.y = __fadd_rn(__fmul_rn(e.y, cs[half + i + 1]), __fmul_rn(a.y, sn[half + i + 1]));
+        *reinterpret_cast<float2*>(x + i) = lo;
+        *reinterpret_cast<float2*>(x + half + i) = hi;
+        int part = h / nh, head = h - part * nh;
+        bf16* d = dst + ((((i64)part * batch + b) * nh + head) * t + tt) * ATT_D;
+        *reinterpret_cast<u32*>(d + i) = pack_bf16x2(lo.x, lo.y);
+        *reinterpret_cast<u32*>(d + half + i) = pack_bf16x2(hi.x, hi.y);
+    }
+    for (int e = threadIdx.x * 4; e < c; e += blockDim.x * 4) {  // V, as attention_pack_kernel2
+        int h = e >> 6, d = e & 63;
+        float4 x = *reinterpret_cast<const float4*>(s + 2 * c + e);
+        uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
+        *reinterpret_cast<uint2*>(dst + ((((i64)2 * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
     }
 }
 

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Tests.TestUtil;
+
 namespace Hrm.Runtime.Tests.Cuda;
 
 /// <summary>
@@ -41,6 +43,50 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
         p.Close(qkv, 1e-5, "qkv (rotated in place)");
         p.Close(o, 1e-5, "out");
         p.Close(lse, 1e-5, "lse");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8)]  // Sudoku
+    [InlineData(3, 37, 2)]  // T not a multiple of the tiles
+    public void Rope_fused_into_the_pack_is_bitwise_the_rope_kernel_then_the_pack(int batch, int t, int nh)
+    {
+        const int hs = 64;
+        using var p = new BackendPair(cuda.BackendOrSkip(true), output);
+        int c = nh * hs, rows = batch * t;
+        (double[] cosD, double[] sinD) = Kernels.KernelTestUtil.RopeTables(t, hs);
+        Twin cos = p.Upload(Kernels.KernelTestUtil.ToFloat(cosD)), sin = p.Upload(Kernels.KernelTestUtil.ToFloat(sinD));
+        Twin inp = p.Floats(1, (long)rows * c), w = p.Floats(2, 3L * c * c, 0.1f);
+        Twin fused = p.Zeros(3L * rows * c), apart = p.Zeros(3L * rows * c);
+        Twin o1 = p.Zeros((long)rows * c), o2 = p.Zeros((long)rows * c), l1 = p.Zeros((long)batch * nh * t), l2 = p.Zeros((long)batch * nh * t);
+        p.Gpu.MatmulRopeForward(fused.G, inp.G, w.G, cos.G, sin.G, batch, t, c, nh, hs); // packs with RoPE
+        p.Gpu.AttentionForward(o1.G, l1.G, fused.G, batch, t, nh, hs);                  // reuses that pack
+        p.Gpu.MatmulForward(apart.G, inp.G, w.G, rows, c, 3 * c);
+        p.Gpu.RopeForward(apart.G, cos.G, sin.G, batch, t, nh, hs);
+        p.Gpu.AttentionForward(o2.G, l2.G, apart.G, batch, t, nh, hs);                  // packs on its own
+        GpuSame(p, fused, apart, "qkv after RoPE");
+        GpuSame(p, o1, o2, "out");
+        GpuSame(p, l1, l2, "lse");
+
+        // A pack is only reused by the op right after it: here qkv changes in between and must be packed again.
+        p.Gpu.MatmulRopeForward(fused.G, inp.G, w.G, cos.G, sin.G, batch, t, c, nh, hs);
+        p.Gpu.Upload(TestData.Floats(3, 3 * rows * c, 2f), fused.G);
+        p.Gpu.AttentionForward(o1.G, l1.G, fused.G, batch, t, nh, hs);
+        p.Gpu.AttentionForward(o2.G, l2.G, fused.G, batch, t, nh, hs);
+        GpuSame(p, o1, o2, "out after qkv changed");
+    }
+
+    private static void GpuSame(BackendPair p, Twin a, Twin b, string what)
+    {
+        float[] x = new float[a.G.Length], y = new float[b.G.Length];
+        p.Gpu.Download(a.G, x);
+        p.Gpu.Download(b.G, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(x[i]) != BitConverter.SingleToInt32Bits(y[i]))
+                Assert.Fail($"{what}: element {i} differs: {x[i]:G9} vs {y[i]:G9}");
+        }
+        p.Output.WriteLine($"{what}: bitwise equal ({x.Length} elements)");
     }
 
     private void Compare(bool bf16, int batch, int t, int nh, int hs, double fwdTol, double bwdTol)

@@ -11,6 +11,8 @@ public sealed unsafe partial class CudaBackend
 {
     private const int AttentionF32MaxHeadSize = 128;
     private WeightReuseScope _reuse;
+    private long _ops;            // ops entered so far (Enter): tells whether anything ran between two ops
+    private PackedQkv _packed;    // the qkv that the last op rotated and packed into the qkvh scratch, if any
 
     /// <summary>True when attention with head size <paramref name="hs"/> runs the bf16 tensor-core kernels.</summary>
     public bool UsesBf16Attention(int hs) => hs == 64 && Options.Bf16Attention;
@@ -40,20 +42,58 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks>Not fused on the GPU yet: the GEMM, then the RoPE kernel.</remarks>
+    /// <remarks>
+    /// The GEMM, then RoPE. On the bf16 attention path RoPE runs fused into the attention's pack
+    /// (<c>attention_pack_rope_kernel2</c>: Q and K rotated in place, bitwise as the RoPE kernel, and Q, K, V packed
+    /// to bf16), so an <see cref="AttentionForward"/> on the same qkv as the very next op skips its own pack; any
+    /// other op in between and it packs again. Otherwise the GEMM, then the RoPE kernel.
+    /// </remarks>
     public void MatmulRopeForward(Buf qkv, Buf inp, Buf weight, Buf cos, Buf sin, int batch, int t, int k, int nh,
         int hs)
     {
         MatmulForward(qkv, inp, weight, batch * t, k, 3 * nh * hs);
-        RopeForward(qkv, cos, sin, batch, t, nh, hs);
+        if (UsesBf16Attention(hs)) PackRopeQkv(qkv, cos, sin, batch, t, nh);
+        else RopeForward(qkv, cos, sin, batch, t, nh, hs);
     }
 
     /// <inheritdoc/>
-    /// <remarks>Not fused on the GPU yet: the RoPE kernel, then the attention kernel.</remarks>
+    /// <remarks>bf16 path: RoPE fused into the pack (see <see cref="MatmulRopeForward"/>), then the attention kernel;
+    /// fp32 path: the RoPE kernel, then the attention kernel.</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
     {
-        RopeForward(qkv, cos, sin, batch, t, nh, hs);
+        if (UsesBf16Attention(hs)) PackRopeQkv(qkv, cos, sin, batch, t, nh);
+        else RopeForward(qkv, cos, sin, batch, t, nh, hs);
         AttentionForward(output, lse, qkv, batch, t, nh, hs);
+    }
+
+    /// <summary>
+    /// RoPE on Q and K of qkv (B,T,3C) in place and qkv packed into the qkvh scratch (3,B,NH,T,64) bf16, in one pass;
+    /// remembered so that an attention forward on this qkv right after it reuses the pack.
+    /// </summary>
+    private void PackRopeQkv(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh)
+    {
+        Enter();
+        CheckAttention(batch, t, nh, 64);
+        Need(qkv, 3L * batch * t * nh * 64, nameof(qkv));
+        Need(cos, (long)t * 64, nameof(cos));
+        Need(sin, (long)t * 64, nameof(sin));
+        _packed = default;
+        if ((long)batch * t * nh == 0) return;
+        Aligned(qkv, 16, nameof(qkv));
+        ulong qkvh = _qkvh.Ensure(3L * batch * t * nh * 64, _stream), pq = Ptr(qkv), pc = Ptr(cos), ps = Ptr(sin);
+        void** a = stackalloc void*[] { &qkvh, &pq, &pc, &ps, &batch, &t, &nh };
+        Launch(_k.AttentionPackRope2, "ppppiii", checked((uint)((long)batch * t)), 256, 0, a);
+        Done();
+        _packed = new PackedQkv(qkv.Address, qkv.Length, batch, t, nh, _ops);
+    }
+
+    /// <summary>True when the op just before this one packed exactly this qkv (nothing can have changed it since).</summary>
+    private bool TakePacked(Buf qkv, int batch, int t, int nh)
+    {
+        PackedQkv p = _packed;
+        _packed = default;
+        return p.Op == _ops - 1 && p.Qkv == qkv.Address && p.Length == qkv.Length && p.Batch == batch && p.T == t &&
+            p.NH == nh;
     }
 
     /// <inheritdoc/>
@@ -71,7 +111,8 @@ public sealed unsafe partial class CudaBackend
         {
             Aligned(qkv, 16, nameof(qkv));
             Aligned(output, 8, nameof(output));
-            ulong qkvh = PackQkv(pq, batch, t, nh);
+            ulong qkvh = TakePacked(qkv, batch, t, nh) ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream)
+                : PackQkv(pq, batch, t, nh);
             void** f = stackalloc void*[] { &po, &pl, &qkvh, &batch, &t, &nh };
             Launch(_k.AttentionForward2, "pppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
         }
@@ -186,4 +227,7 @@ public sealed unsafe partial class CudaBackend
             }
         }
     }
+
+    /// <summary>A qkv buffer packed (after RoPE) into the qkvh scratch by the op numbered <c>Op</c>.</summary>
+    private readonly record struct PackedQkv(nint Qkv, long Length, int Batch, int T, int NH, long Op);
 }

@@ -309,6 +309,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _device.MakeCurrent();
+        _ops++;
     }
 
     /// <summary>

@@ -38,6 +38,7 @@ internal sealed class CudaKernels : IDisposable
         new("rope.cu", "rope_forward_kernel1", "pppiiii"),
         new("rope.cu", "rope_backward_kernel1", "pppiiii"),
         new("attention.cu", "attention_pack_kernel2", "ppiiii"),
+        new("attention.cu", "attention_pack_rope_kernel2", "ppppiii"),
         new("attention.cu", "attention_forward_kernel2", "pppiii"),
         new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
         new("attention.cu", "attention_backward_dq_kernel2", "pppppiii"),
@@ -91,6 +92,7 @@ internal sealed class CudaKernels : IDisposable
             RopeForward = f["rope_forward_kernel1"];
             RopeBackward = f["rope_backward_kernel1"];
             AttentionPack2 = f["attention_pack_kernel2"];
+            AttentionPackRope2 = f["attention_pack_rope_kernel2"];
             AttentionForward2 = f["attention_forward_kernel2"];
             AttentionBackwardDot1 = f["attention_backward_dot_kernel1"];
             AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
@@ -132,6 +134,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel RopeForward { get; }
     public Kernel RopeBackward { get; }
     public Kernel AttentionPack2 { get; }
+    public Kernel AttentionPackRope2 { get; }
     public Kernel AttentionForward2 { get; }
     public Kernel AttentionBackwardDot1 { get; }
     public Kernel AttentionBackwardDq2 { get; }
