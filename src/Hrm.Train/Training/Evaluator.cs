@@ -23,8 +23,16 @@ public sealed class EvalOutputs(int n, int l, int v)
 /// </summary>
 public static class Evaluator
 {
+    /// <param name="model">The model, reserved for its batch size.</param>
+    /// <param name="test">The split to evaluate.</param>
+    /// <param name="maxSteps">Segments per chunk.</param>
+    /// <param name="lossType">The LM loss.</param>
+    /// <param name="outputs">Per-row outputs to fill, or null.</param>
+    /// <param name="observer">Called after each chunk, or null.</param>
+    /// <param name="loss">A loss of the model's batch, length and vocabulary to use (the trainer passes its own, so
+    /// evaluating allocates nothing on the device), or null for one of its own.</param>
     public static IReadOnlyDictionary<string, double> Run(HrmModel model, PuzzleDataset test, int maxSteps,
-        LossType lossType, EvalOutputs? outputs = null, EvalBatchObserver? observer = null)
+        LossType lossType, EvalOutputs? outputs = null, EvalBatchObserver? observer = null, BackendLoss? loss = null)
     {
         HrmConfig a = model.Config;
         int b = model.Batch, l = a.SeqLen, v = a.VocabSize;
@@ -33,7 +41,13 @@ public static class Evaluator
         var labels = new int[b * l];
         var ids = new int[b];
         var logits = new float[b * l * v];
-        using var loss = new BackendLoss(model.Backend, b, l, v, lossType);
+        if (loss != null && (loss.Batch != b || loss.SeqLen != l || loss.Vocab != v || loss.Type != lossType))
+        {
+            throw new ArgumentException($"loss: made for B={loss.Batch}, L={loss.SeqLen}, V={loss.Vocab}, {loss.Type}; " +
+                $"the evaluation needs B={b}, L={l}, V={v}, {lossType}", nameof(loss));
+        }
+        using BackendLoss? own = loss == null ? new BackendLoss(model.Backend, b, l, v, lossType) : null;
+        BackendLoss lossOp = loss ?? own!;
         var rowIn = new int[l];
         var rowLabel = new int[l];
         var metrics = new HrmMetrics();
@@ -55,9 +69,9 @@ public static class Evaluator
             ActState s = model.Evaluate(tokens, ids, maxSteps);
             labels.CopyTo(s.Labels, 0);
             model.ReadLogits(logits); // argmax outputs for the observer and hrm predict
-            LossParts parts = loss.Compute(model.Ws.Logits, labels, model.Ws.Q, default, training: false,
+            LossParts parts = lossOp.Compute(model.Ws.Logits, labels, model.Ws.Q, default, training: false,
                 globalBatch: b, Buf.Empty, Buf.Empty);
-            metrics.Add(s.Halted, s.Steps, s.QHalt, loss.Rows.ValidCounts, loss.Rows.CorrectCounts, parts);
+            metrics.Add(s.Halted, s.Steps, s.QHalt, lossOp.Rows.ValidCounts, lossOp.Rows.CorrectCounts, parts);
             observer?.Invoke(start, rows, logits.AsSpan(0, rows * l * v), s.QHalt.AsSpan(0, rows));
             if (outputs == null) continue;
             logits.AsSpan(0, rows * l * v).CopyTo(outputs.Logits.AsSpan(start * l * v));

@@ -198,7 +198,8 @@ public sealed partial class Trainer : IDisposable
         _model.Backend.Download(_model.Ws.ZL, zl);
         _model.SaveCarry(_act);
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config));
+        // The step's loss object serves the evaluation too (its per-row results are already summed on the device).
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _loss);
         _model.Backend.Upload(zh, _model.Ws.ZH);
         _model.Backend.Upload(zl, _model.Ws.ZL);
         _model.LoadCarry(_act);

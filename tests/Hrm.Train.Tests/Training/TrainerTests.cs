@@ -175,6 +175,31 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(r1, r2);
     }
 
+    [Fact]
+    public void Evaluating_mid_run_keeps_the_training_carry_and_repeats_exactly()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        using Trainer t = Trainer.Create(TrainingFixtures.Tiny(data), P("run"), null, "cpu", TextWriter.Null, interactive: false);
+        t.Run();
+        IReadOnlyDictionary<string, double> first = t.LastEval!;
+        int b = t.Config.GlobalBatchSize, l = t.Model.Config.SeqLen;
+        ActState before = new(b, l), after = new(b, l);
+        var zh = new float[t.Model.Ws.ZH.Length];
+        var zh2 = new float[zh.Length];
+        t.Model.SaveCarry(before);
+        t.Model.Backend.Download(t.Model.Ws.ZH, zh);
+        IReadOnlyDictionary<string, double> again = t.EvaluateKeepingCarry();
+        t.Model.SaveCarry(after);
+        t.Model.Backend.Download(t.Model.Ws.ZH, zh2);
+        Assert.Equal(first, again);
+        Assert.Equal(before.Steps, after.Steps);
+        Assert.Equal(before.Halted, after.Halted);
+        Assert.Equal(before.Tokens, after.Tokens);
+        Assert.Equal(before.Labels, after.Labels);
+        Assert.Equal(before.PuzzleIds, after.PuzzleIds);
+        Assert.Equal(zh, zh2);
+    }
+
     /// <summary>nan.safetensors: the run's initial weights with one lm_head weight NaN (the first step's loss is NaN).</summary>
     private void SaveNanCheckpoint(RunConfig cfg)
     {
