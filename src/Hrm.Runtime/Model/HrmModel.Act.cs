@@ -97,12 +97,22 @@ public sealed partial class HrmModel
 
     /// <summary>
     /// Copies a host <paramref name="state"/>'s bookkeeping (steps, halted flags, inputs, labels, puzzle ids) into
-    /// the workspace carry; z_H and z_L are not part of it (they live in the workspace).
+    /// the workspace carry; z_H and z_L are not part of it (they live in the workspace). The values are checked first
+    /// (tokens and ids in range, labels −100 or tokens, steps ≥ 0): a state read from a file cannot feed the model
+    /// garbage.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range (the message names it).</exception>
     public void LoadCarry(ActState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         Workspace ws = CarryWorkspace(state);
+        CheckInputValues(state.Tokens, state.PuzzleIds);
+        StablemaxCeMath.CheckLabels(state.Labels, Config.VocabSize);
+        for (int b = 0; b < state.Batch; b++)
+        {
+            if (state.Steps[b] < 0)
+                throw new ArgumentOutOfRangeException(nameof(state), $"steps: row {b} has {state.Steps[b]} steps (expected >= 0)");
+        }
         for (int b = 0; b < state.Batch; b++) state.HaltedMask[b] = state.Halted[b] ? 1 : 0;
         _b.UploadInts(state.HaltedMask, ws.Halted);
         _b.UploadInts(state.Steps, ws.Steps);

@@ -69,9 +69,19 @@ public sealed partial class Trainer
         {
             IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, out string notice);
             model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
-            TrainingState st = TrainingState.Load(Path.Combine(ckpt, "train_state.safetensors"), cfg.GlobalBatchSize, cfg.Arch.SeqLen);
+            string statePath = Path.Combine(ckpt, "train_state.safetensors");
+            TrainingState st = TrainingState.Load(statePath, cfg.GlobalBatchSize, cfg.Arch.SeqLen);
             var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step);
-            t.Restore(st);
+            try
+            {
+                t.Restore(st);
+            }
+            catch (Exception e)
+            {
+                t.Dispose(); // its log file too; the model and the data are disposed again below (harmless)
+                if (e is ArgumentException) throw new HrmFormatException(statePath, "carry", e.Message, e);
+                throw;
+            }
             output.WriteLine($"{notice}; resumed {runDir} at step {st.Step} from {ckpt}");
             return t;
         }

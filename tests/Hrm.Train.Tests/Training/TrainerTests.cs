@@ -200,6 +200,26 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(zh, zh2);
     }
 
+    [Fact]
+    public void Resuming_from_a_bad_carry_names_the_file_and_the_value()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        RunConfig cfg = TrainingFixtures.Tiny(data);
+        int seqLen;
+        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
+        {
+            t.Run();
+            seqLen = t.Model.Config.SeqLen; // the data's
+        }
+        string path = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "train_state.safetensors");
+        TrainingState st = TrainingState.Load(path, cfg.GlobalBatchSize, seqLen);
+        st.Act.Tokens[5] = 1000;
+        st.Save(path);
+        var e = Assert.Throws<Runtime.Formats.HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false));
+        Assert.Contains("train_state.safetensors", e.Message, StringComparison.Ordinal);
+        Assert.Contains("token 1000", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>nan.safetensors: the run's initial weights with one lm_head weight NaN (the first step's loss is NaN).</summary>
     private void SaveNanCheckpoint(RunConfig cfg)
     {
