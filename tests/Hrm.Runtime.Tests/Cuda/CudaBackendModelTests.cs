@@ -91,9 +91,11 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
         Step();
         gpu.Synchronize();
         long before = GC.GetAllocatedBytesForCurrentThread(), reads = gpu.HostReads;
+        long device = gpu.AllocatedBytes, scratch = gpu.ScratchBytes, bf16 = gpu.Bf16MatmulBytes;
         Step();
         gpu.Synchronize();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal((device, scratch, bf16), (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes)); // no device allocation after warm-up
         output.WriteLine($"managed bytes per warm step: {allocated}; host reads {gpu.HostReads - reads}; device scratch {gpu.ScratchBytes:N0} B");
         Assert.Equal(0, allocated);
         Assert.Equal(reads, gpu.HostReads);
