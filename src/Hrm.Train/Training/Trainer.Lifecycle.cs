@@ -111,8 +111,8 @@ public sealed partial class Trainer
     {
         Step = st.Step;
         IHrmBackend b = _model.Backend;
-        b.Upload(st.AdamM, _adamM);
-        b.Upload(st.AdamV, _adamV);
+        b.Upload(st.AdamM, _step.AdamM);
+        b.Upload(st.AdamV, _step.AdamV);
         b.Upload(st.CarryZH, _model.Ws.ZH);
         b.Upload(st.CarryZL, _model.Ws.ZL);
         st.Act.Steps.CopyTo(_act.Steps, 0);
@@ -134,12 +134,12 @@ public sealed partial class Trainer
             new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture) });
         IHrmBackend b = _model.Backend;
         _model.SaveCarry(_act);
-        var m = new float[_adamM.Length];
-        var v = new float[_adamV.Length];
+        var m = new float[_step.AdamM.Length];
+        var v = new float[_step.AdamV.Length];
         var zh = new float[_model.Ws.ZH.Length];
         var zl = new float[_model.Ws.ZL.Length];
-        b.Download(_adamM, m);
-        b.Download(_adamV, v);
+        b.Download(_step.AdamM, m);
+        b.Download(_step.AdamV, v);
         b.Download(_model.Ws.ZH, zh);
         b.Download(_model.Ws.ZL, zl);
         new TrainingState

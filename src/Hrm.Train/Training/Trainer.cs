@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Loss;
@@ -30,13 +29,9 @@ public sealed partial class Trainer : IDisposable
     private readonly PuzzleDataset? _test;
     private readonly TrainSampler _sampler;
     private readonly HrmRandom _explore;
-    private readonly Buf _adamM, _adamV;          // (dense elements) each
+    private readonly TrainingStep _step;          // moments, loss, metric sums (log_interval slots), skip flag
     private readonly ActState _act;               // host copy of the carry's bookkeeping, for checkpoints
-    private readonly BackendLoss _loss;
-    private readonly Buf _sums;                   // ActMetricSums (log_interval slots), doubles in an int region
-    private readonly Buf _skip;                   // (1) int: set by a non-finite step, read by the optimisers
     private readonly double[] _sumsHost;          // ActMetricSums.Doubles(log_interval)
-    private readonly int[] _noSums = new int[2 * ActMetricSums.Fixed];
     private int _pending;                         // steps whose totals are on the device only
     private readonly HrmMetrics _metrics;
     private readonly int[] _tokens, _labels, _ids; // (B, L), (B, L), (B)
@@ -58,13 +53,8 @@ public sealed partial class Trainer : IDisposable
         TotalSteps = LrSchedule.TotalSteps(cfg.Epochs, train.Metadata.TotalGroups, train.Metadata.MeanPuzzleExamples, b);
         _sampler = new TrainSampler(train, b, cfg.EvalInterval, cfg.Seed);
         _explore = new HrmRandom(cfg.Seed ^ 0xA5A5_5A5A_0F0F_F0F0UL);
-        model.Reserve(b, training: true);
-        _adamM = model.Backend.Allocate(model.Layout.DenseElements, "AdamATan2 m");
-        _adamV = model.Backend.Allocate(model.Layout.DenseElements, "AdamATan2 v");
+        _step = new TrainingStep(model, b, LossTypeOf(cfg), cfg.LogInterval);
         _act = new ActState(b, a.SeqLen);
-        _loss = new BackendLoss(model.Backend, b, a.SeqLen, a.VocabSize, LossTypeOf(cfg));
-        _sums = model.Backend.AllocateInts(ActMetricSums.Ints(cfg.LogInterval), "metric sums");
-        _skip = model.Backend.AllocateInts(1, "diverged flag");
         _sumsHost = new double[ActMetricSums.Doubles(cfg.LogInterval)];
         _metrics = new HrmMetrics();
         _tokens = new int[b * a.SeqLen];
@@ -117,22 +107,10 @@ public sealed partial class Trainer : IDisposable
         Step++;
         double lr = LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         double embLr = LrSchedule.Lr(Config.PuzzleEmbLr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
-        _model.ActStep(_tokens, _ids, _labels, training: true, _explore);
-        // The loss, its gradients and the metrics stay where the model runs; nothing is read back here.
-        Workspace ws = _model.Ws;
-        IHrmBackend be = _model.Backend;
-        _loss.ComputeRows(ws.Logits, ws.Labels, ws.Q, ws.Target, training: !a.NoActContinue, globalBatch: b,
-            _model.LogitsGrad, _model.QGrad);
-        be.ActMetrics(_sums, _skip, ws.Halted, ws.Steps, ws.Q, _loss.RowLossBuffer, _loss.RowStatsBuffer, b, _pending);
+        var settings = new StepSettings(lr, embLr, Config.Beta1, Config.Beta2, Config.WeightDecay, Config.PuzzleEmbWeightDecay);
+        _step.Run(_tokens, _ids, _labels, _explore, settings, checked((int)Step), _pending);
         _pending++;
         _stepsSinceLog++;
-        _model.ZeroGrads();
-        _model.Backward();
-        be.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, _adamM, _adamV,
-            lr, Config.Beta1, Config.Beta2, Config.WeightDecay, checked((int)Step), _skip);
-        if (a.PuzzleEmbNdim > 0)
-            be.SignSgdRows(_model.Param(Names.PuzzleEmb), _model.PuzzleRowsGrad, _model.PuzzleIdsBuffer, b,
-                a.PuzzleEmbNdim, embLr, Config.PuzzleEmbWeightDecay, _skip);
         if (Step % Config.LogInterval == 0 || Step == TotalSteps)
         {
             ReadSums();
@@ -142,7 +120,7 @@ public sealed partial class Trainer : IDisposable
             Dictionary<string, double> report = _metrics.Report(train: true, b * _stepsSinceLog, lr);
             _lastReport = report;
             _stepsSinceLog = 0;
-            be.UploadInts(_noSums, _sums.Slice(0, _noSums.Length));
+            _step.ClearSums();
             _log.Write(Step, report);
             _view.Update(Step, TotalSteps, b, report);
         }
@@ -156,7 +134,7 @@ public sealed partial class Trainer : IDisposable
     private void ReadSums()
     {
         if (_pending == 0) return;
-        _model.Backend.DownloadInts(_sums, MemoryMarshal.Cast<double, int>(_sumsHost.AsSpan()));
+        _step.ReadSums(_sumsHost);
         long first = Step - _pending + 1;
         int n = _pending;
         _pending = 0;
@@ -199,7 +177,7 @@ public sealed partial class Trainer : IDisposable
         _model.SaveCarry(_act);
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
         // The step's loss object serves the evaluation too (its per-row results are already summed on the device).
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _loss);
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _step.Loss);
         _model.Backend.Upload(zh, _model.Ws.ZH);
         _model.Backend.Upload(zl, _model.Ws.ZL);
         _model.LoadCarry(_act);
@@ -215,9 +193,7 @@ public sealed partial class Trainer : IDisposable
     public void Dispose()
     {
         _log.Dispose();
-        _loss.Dispose();
-        _model.Backend.Free(_sums);
-        _model.Backend.Free(_skip);
+        _step.Dispose();
         _model.Dispose();
         _train.Dispose();
         _test?.Dispose();
