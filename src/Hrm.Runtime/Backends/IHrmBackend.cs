@@ -34,6 +34,13 @@ public interface IHrmBackend : IDisposable
     /// <summary>Frees a whole region returned by <see cref="Allocate"/> or <see cref="AllocateInts"/>.</summary>
     void Free(Buf region);
 
+    /// <summary>
+    /// Reserves, now, the scratch memory the ops need at <paramref name="shapes"/> (the model calls it from its
+    /// Reserve), so that running them allocates nothing. Backends whose ops keep no shape-sized scratch do nothing.
+    /// Ops on larger shapes than reserved still work (the scratch then grows on first use).
+    /// </summary>
+    void ReserveScratch(in ScratchShapes shapes);
+
     /// <summary>Copies host floats into a buffer of the same length.</summary>
     void Upload(ReadOnlySpan<float> src, Buf dst);
 

@@ -45,6 +45,9 @@ public sealed class ProfilingBackend : IHrmBackend
     /// <inheritdoc/>
     public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);
 
+    /// <inheritdoc/>
+    public void ReserveScratch(in ScratchShapes shapes) => _inner.ReserveScratch(shapes);
+
     /// <summary>Forgets every time measured so far.</summary>
     public void ResetTimes()
     {

@@ -113,6 +113,8 @@ public sealed partial class HrmModel : IDisposable
         RopeTable.Build(cos, sin, t, hs, Config.RopeTheta);
         _b.Upload(cos, _ws.RopeCos);
         _b.Upload(sin, _ws.RopeSin);
+        _b.ReserveScratch(new ScratchShapes(batch, t, Config.SeqLen, Config.HiddenSize, Config.NumHeads, hs,
+            Config.Intermediate, Config.VocabSize, training));
         ResetActCarry();
         if (!training) return;
         var first = new int[batch];

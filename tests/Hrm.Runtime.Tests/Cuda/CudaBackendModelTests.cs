@@ -88,8 +88,10 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
             gpu.SignSgdRows(model.Param(Names.PuzzleEmb), model.PuzzleRowsGrad, model.PuzzleIdsBuffer, Batch,
                 cfg.PuzzleEmbNdim, 1e-2, 0.1, skip);
         }
+        long kernelScratch = gpu.ScratchBytes - gpu.Bf16MatmulBytes; // reserved by the model's Reserve
         Step();
         gpu.Synchronize();
+        Assert.Equal(kernelScratch, gpu.ScratchBytes - gpu.Bf16MatmulBytes); // the first step grew no kernel scratch
         long before = GC.GetAllocatedBytesForCurrentThread(), reads = gpu.HostReads;
         long device = gpu.AllocatedBytes, scratch = gpu.ScratchBytes, bf16 = gpu.Bf16MatmulBytes;
         Step();

@@ -1,3 +1,4 @@
+using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Model;
@@ -124,5 +125,22 @@ public sealed class DeviceActTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.ActStep(bad, ids, default, training: false));
         Assert.Contains("token", e.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidOperationException>(() => model.ActStep(tokens, ids, default, training: true, new HrmRandom(1)));
+    }
+
+    [Fact]
+    public void Reserve_tells_the_backend_the_shapes_to_reserve_scratch_for()
+    {
+        HrmConfig cfg = ModelFixtures.Micro();
+        var backend = new RecordingBackend(1);
+        using var model = new HrmModel(cfg, backend);
+        model.Initialize(new HrmRandom(1));
+        model.Reserve(3, training: false);
+        model.Reserve(5, training: true);
+        Assert.Equal(
+            [
+                new ScratchShapes(3, cfg.TotalSeqLen, cfg.SeqLen, cfg.HiddenSize, cfg.NumHeads, cfg.HeadDim, cfg.Intermediate, cfg.VocabSize, false),
+                new ScratchShapes(5, cfg.TotalSeqLen, cfg.SeqLen, cfg.HiddenSize, cfg.NumHeads, cfg.HeadDim, cfg.Intermediate, cfg.VocabSize, true),
+            ],
+            backend.Reserved);
     }
 }

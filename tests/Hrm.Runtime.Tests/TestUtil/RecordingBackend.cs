@@ -170,6 +170,15 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
         Buf skip = default) =>
         Op(() => _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay, skip));
 
+    /// <summary>Every <see cref="ReserveScratch"/> call, in order.</summary>
+    public List<ScratchShapes> Reserved { get; } = [];
+
+    public void ReserveScratch(in ScratchShapes shapes)
+    {
+        Reserved.Add(shapes);
+        _inner.ReserveScratch(shapes);
+    }
+
     public void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width) =>
         Op(() => _inner.SelectRows(dst, src, mask, rows, width));
 

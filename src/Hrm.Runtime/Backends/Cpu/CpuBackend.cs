@@ -37,6 +37,13 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     public bool SupportsOp(HrmOp op) => true;
 
     /// <inheritdoc/>
+    /// <remarks>Nothing is reserved ahead: the CPU ops' scratch (GEMM packing, per-thread buffers) is host memory
+    /// that grows during the first step and never after.</remarks>
+    public void ReserveScratch(in ScratchShapes shapes)
+    {
+    }
+
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> src, Buf dst) => src.CopyTo(F(dst.Expect(src.Length, nameof(dst))));
 
     /// <inheritdoc/>

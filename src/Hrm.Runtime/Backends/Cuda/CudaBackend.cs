@@ -138,6 +138,33 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     /// <inheritdoc/>
     public bool SupportsOp(HrmOp op) => true;
 
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Sizes every kernel scratch buffer for these shapes now: the attention packs (3·B·T·C bf16) and, when training,
+    /// the backward's dot products (B·NH·T), packed output gradient (B·T·C bf16), padded lm_head gradient (B·T·V) and
+    /// token-table partials (min(128, B·L)·V·C); with bf16 GEMMs the two operand buffers (B·T·max(C, I), and
+    /// B·T·max(3C, 2I) for the backward's output gradients). The bf16 weight copies are still made on first use (the
+    /// backend learns which buffers are weights from the GEMMs).
+    /// </remarks>
+    public void ReserveScratch(in ScratchShapes shapes)
+    {
+        Enter();
+        long bt = (long)shapes.Batch * shapes.T;
+        bool bf16Attention = UsesBf16Attention(shapes.HS);
+        if (bf16Attention) _qkvh.Ensure(3 * bt * shapes.NH * 64, _stream);
+        if (shapes.Training)
+        {
+            _dd.Ensure(bt * shapes.NH, _stream);
+            if (bf16Attention) _doh.Ensure(bt * shapes.C, _stream);
+            _full.Ensure(bt * shapes.V, _stream);
+            _partial.Ensure(Math.Min(128, (long)shapes.Batch * shapes.L) * shapes.V * shapes.C, _stream);
+        }
+        if (!Options.Bf16Matmul) return;
+        long inputs = Math.Max(shapes.C, shapes.Inter), outputs = Math.Max(3L * shapes.C, 2L * shapes.Inter);
+        _opA.Ensure(bt * (shapes.Training ? Math.Max(inputs, outputs) : inputs), _stream);
+        if (shapes.Training) _opB.Ensure(bt * inputs, _stream);
+    }
+
     /// <summary>Waits until every queued op has finished (and surfaces any asynchronous kernel error).</summary>
     public void Synchronize()
     {

@@ -23,6 +23,12 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public bool SupportsOp(HrmOp op) => true;
 
     /// <inheritdoc/>
+    /// <remarks>Nothing is reserved: the scalar yardstick keeps no scratch between ops.</remarks>
+    public void ReserveScratch(in ScratchShapes shapes)
+    {
+    }
+
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> src, Buf dst)
     {
         Span<double> d = D(dst);
