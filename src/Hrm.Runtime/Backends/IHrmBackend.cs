@@ -35,11 +35,12 @@ public interface IHrmBackend : IDisposable
     void Free(Buf region);
 
     /// <summary>
-    /// Reserves, now, the scratch memory the ops need at <paramref name="shapes"/> (the model calls it from its
-    /// Reserve), so that running them allocates nothing. Backends whose ops keep no shape-sized scratch do nothing.
-    /// Ops on larger shapes than reserved still work (the scratch then grows on first use).
+    /// Reserves, now, the scratch memory the ops need at <paramref name="shapes"/> and whatever a backend derives from
+    /// the GEMM <paramref name="weights"/> (the model calls it from its Reserve), so that running the ops allocates
+    /// nothing. Backends without such memory do nothing. Ops on larger shapes or other weights still work (the
+    /// memory is then made on first use).
     /// </summary>
-    void ReserveScratch(in ScratchShapes shapes);
+    void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights);
 
     /// <summary>Copies host floats into a buffer of the same length.</summary>
     void Upload(ReadOnlySpan<float> src, Buf dst);

@@ -46,7 +46,7 @@ public sealed class ProfilingBackend : IHrmBackend
     public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);
 
     /// <inheritdoc/>
-    public void ReserveScratch(in ScratchShapes shapes) => _inner.ReserveScratch(shapes);
+    public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights) => _inner.ReserveScratch(shapes, weights);
 
     /// <summary>Forgets every time measured so far.</summary>
     public void ResetTimes()

@@ -114,7 +114,7 @@ public sealed partial class HrmModel : IDisposable
         _b.Upload(cos, _ws.RopeCos);
         _b.Upload(sin, _ws.RopeSin);
         _b.ReserveScratch(new ScratchShapes(batch, t, Config.SeqLen, Config.HiddenSize, Config.NumHeads, hs,
-            Config.Intermediate, Config.VocabSize, training));
+            Config.Intermediate, Config.VocabSize, training), GemmWeights());
         ResetActCarry();
         if (!training) return;
         var first = new int[batch];
@@ -139,6 +139,10 @@ public sealed partial class HrmModel : IDisposable
         _disposed = true;
         _b.Dispose();
     }
+
+    /// <summary>The weights the linear layers read (Qkv, O, GateUp, Down of every block; the lm_head stays fp32).</summary>
+    private Buf[] GemmWeights() =>
+        [.. _h.Concat(_l).SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down })];
 
     private BlockWeights[] Blocks(string level, int layers)
     {

@@ -142,5 +142,8 @@ public sealed class DeviceActTests
                 new ScratchShapes(5, cfg.TotalSeqLen, cfg.SeqLen, cfg.HiddenSize, cfg.NumHeads, cfg.HeadDim, cfg.Intermediate, cfg.VocabSize, true),
             ],
             backend.Reserved);
+        // The GEMM weights: four per block, all distinct views of the parameters.
+        Assert.Equal(4 * (cfg.HLayers + cfg.LLayers), backend.ReservedWeights.Distinct().Count());
+        Assert.Contains(backend.ReservedWeights, w => w.Length == 3L * cfg.HiddenSize * cfg.HiddenSize);
     }
 }

@@ -173,10 +173,14 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
     /// <summary>Every <see cref="ReserveScratch"/> call, in order.</summary>
     public List<ScratchShapes> Reserved { get; } = [];
 
-    public void ReserveScratch(in ScratchShapes shapes)
+    /// <summary>The weights of the last <see cref="ReserveScratch"/> call.</summary>
+    public Buf[] ReservedWeights { get; private set; } = [];
+
+    public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {
         Reserved.Add(shapes);
-        _inner.ReserveScratch(shapes);
+        ReservedWeights = weights.ToArray();
+        _inner.ReserveScratch(shapes, weights);
     }
 
     public void SelectRows(Buf dst, Buf src, Buf mask, int rows, int width) =>

@@ -39,7 +39,7 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     /// <inheritdoc/>
     /// <remarks>Nothing is reserved ahead: the CPU ops' scratch (GEMM packing, per-thread buffers) is host memory
     /// that grows during the first step and never after.</remarks>
-    public void ReserveScratch(in ScratchShapes shapes)
+    public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {
     }
 

@@ -85,18 +85,25 @@ public sealed unsafe partial class CudaBackend
     /// <summary>The bf16 copy of a weight view: converted now, unless a reuse scope already converted it.</summary>
     private ulong WeightBf16(Buf weight)
     {
-        var key = new WeightKey(weight.Address, weight.Length);
-        if (!_weightBits.TryGetValue(key, out WeightBits? bits))
-        {
-            bits = new WeightBits(DeviceBuffer<ushort>.Allocate(_device.Context, weight.Length));
-            _weightBits.Add(key, bits);
-        }
+        WeightBits bits = WeightBitsOf(weight);
         if (!bits.Current)
         {
             Convert(bits.Bits.Pointer, Ptr(weight), weight.Length);
             bits.Current = _reuse.Open; // outside a scope the weights may change before the next call
         }
         return bits.Bits.Pointer;
+    }
+
+    /// <summary>The bf16 copy of a weight view, allocated the first time the view is seen (not yet converted).</summary>
+    private WeightBits WeightBitsOf(Buf weight)
+    {
+        var key = new WeightKey(weight.Address, weight.Length);
+        if (!_weightBits.TryGetValue(key, out WeightBits? bits))
+        {
+            bits = new WeightBits(DeviceBuffer<ushort>.Allocate(_device.Context, weight.Length));
+            _weightBits.Add(key, bits);
+        }
+        return bits;
     }
 
     /// <summary>Rounds the fp32 view <paramref name="src"/> into <paramref name="scratch"/>; returns its pointer.</summary>

@@ -143,10 +143,9 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     /// Sizes every kernel scratch buffer for these shapes now: the attention packs (3·B·T·C bf16) and, when training,
     /// the backward's dot products (B·NH·T), packed output gradient (B·T·C bf16), padded lm_head gradient (B·T·V) and
     /// token-table partials (min(128, B·L)·V·C); with bf16 GEMMs the two operand buffers (B·T·max(C, I), and
-    /// B·T·max(3C, 2I) for the backward's output gradients). The bf16 weight copies are still made on first use (the
-    /// backend learns which buffers are weights from the GEMMs).
+    /// B·T·max(3C, 2I) for the backward's output gradients) and the bf16 copy of every weight.
     /// </remarks>
-    public void ReserveScratch(in ScratchShapes shapes)
+    public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {
         Enter();
         long bt = (long)shapes.Batch * shapes.T;
@@ -163,6 +162,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         long inputs = Math.Max(shapes.C, shapes.Inter), outputs = Math.Max(3L * shapes.C, 2L * shapes.Inter);
         _opA.Ensure(bt * (shapes.Training ? Math.Max(inputs, outputs) : inputs), _stream);
         if (shapes.Training) _opB.Ensure(bt * inputs, _stream);
+        foreach (Buf w in weights) WeightBitsOf(Floats(w));
     }
 
     /// <summary>Waits until every queued op has finished (and surfaces any asynchronous kernel error).</summary>

@@ -24,7 +24,7 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     /// <remarks>Nothing is reserved: the scalar yardstick keeps no scratch between ops.</remarks>
-    public void ReserveScratch(in ScratchShapes shapes)
+    public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {
     }
 
