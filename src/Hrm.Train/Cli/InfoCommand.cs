@@ -43,6 +43,8 @@ internal static class InfoCommand
         Row(o, "activations, training (1-step)", train.Bytes(4));
         Row(o, "total, inference", layout.TotalElements * 4 + eval.Bytes(4));
         Row(o, "total, forward + 1-step backward", (layout.TotalElements + layout.DenseElements) * 4 + train.Bytes(4));
+        Row(o, "optimiser moments (AdamATan2 m, v)", 2 * layout.DenseElements * 4);
+        Row(o, "total, training (with the moments)", (layout.TotalElements + 3 * layout.DenseElements) * 4 + train.Bytes(4));
         o.WriteLine();
         CudaProbeResult cuda = CudaProbe.Run();
         o.WriteLine("cuda: " + cuda);

@@ -16,6 +16,8 @@ public sealed class CliTests : CliHarness
         Assert.Contains("27,275,266", output);
         Assert.Contains("model.inner.H_level.layers.3.mlp.down_proj.weight", output);
         Assert.Contains("MiB", output);
+        Assert.Contains("optimiser moments (AdamATan2 m, v)        208.1 MiB", output); // 2 x 27.3M floats
+        Assert.Contains("total, training (with the moments)       2081.4 MiB", output);
     }
 
     [Fact]
