@@ -14,17 +14,24 @@ public sealed partial class HrmModel
     /// <summary>
     /// One ACT call (spec 1.10) on a host-side <paramref name="state"/>: the state's bookkeeping is loaded into the
     /// workspace carry (<see cref="LoadCarry"/>), the call runs there (<see cref="ActStep(ReadOnlySpan{int},
-    /// ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/>) and the state is read back with the
-    /// segment's Q logits and, when computed, the continue targets. Logits stay in the workspace (<see cref="ReadLogits"/>).
+    /// ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/>) and the state is brought up to date: the
+    /// rows' data by the same rule on the host (<see cref="ActMath.SelectRows"/>), steps, halted flags, the
+    /// segment's Q logits and, when computed, the continue targets read back. Logits stay in the workspace
+    /// (<see cref="ReadLogits"/>).
     /// </summary>
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
         ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0)
     {
         Workspace ws = Ws;
-        int batch = ws.Batch, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
-        LoadCarry(state);
+        int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
+        LoadCarry(state); // HaltedMask = the rows that take new data at this call
         ActStep(tokens, puzzleIds, labels, training, rng, maxSteps);
-        SaveCarry(state);
+        ActMath.SelectRows(state.Tokens, tokens, state.HaltedMask, batch, l);
+        ActMath.SelectRows(state.Labels, labels.IsEmpty ? NoLabels(batch * l) : labels, state.HaltedMask, batch, l);
+        ActMath.SelectRows(state.PuzzleIds, puzzleIds, state.HaltedMask, batch, 1);
+        _b.DownloadInts(ws.Steps, state.Steps);
+        _b.DownloadInts(ws.Halted, state.HaltedMask);
+        for (int b = 0; b < batch; b++) state.Halted[b] = state.HaltedMask[b] != 0;
         _b.Download(ws.Q, state.Q);
         for (int b = 0; b < batch; b++)
         {
