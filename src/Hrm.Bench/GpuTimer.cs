@@ -7,7 +7,6 @@ using Hrm.Runtime.Backends.Cuda.Interop;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
-using static Hrm.Runtime.Memory.ParameterLayout;
 
 namespace Hrm.Bench;
 

@@ -2,11 +2,9 @@ using System.Globalization;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Loss;
-using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
 using Hrm.Train.Data;
-using static Hrm.Runtime.Memory.ParameterLayout;
 
 namespace Hrm.Train.Training;
 
