@@ -11,10 +11,11 @@
 #       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, and the GPU
 #       benchmark table; logs go to OUT_DIR, the summary and the benchmark table are printed last. Under 8 minutes
 #       (every stage has a timeout).
-#       Exits non-zero when a stage fails or there is no NVIDIA GPU.
+#       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
+#       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
-# HRM_CUDA_LIB_DIR (a directory holding libnvrtc/libcublas; otherwise common locations are searched).
+# HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,22 +50,38 @@ build() {
     [ "$bytes" -lt "$MAX_BUNDLE_BYTES" ] || die "the bundle is $bytes bytes; it must stay under $MAX_BUNDLE_BYTES"
 }
 
-# Adds every directory holding libnvrtc / libcublas under the usual roots to LD_LIBRARY_PATH (first hit per lib).
+# Puts the directory of each of libnvrtc, libcublas and libcublasLt on LD_LIBRARY_PATH unless the loader finds it
+# already (ldconfig). Looks in HRM_CUDA_LIB_DIR (':'-separated), $CUDA_HOME, $CUDA_PATH, /usr/local/cuda*, the
+# NVIDIA pip wheels of every python3 on PATH (PyTorch's CUDA libraries), then common roots; only versioned names
+# (libnvrtc.so.13, ...), never a toolkit's stubs/ directory. Must run in the main shell (no pipe), or the export is lost.
 find_cuda_libs() {
-    local lib dir roots=(/usr/local /usr/lib /usr/lib64 /opt /lib)
-    [ -n "${HRM_CUDA_LIB_DIR:-}" ] && roots=("$HRM_CUDA_LIB_DIR" "${roots[@]}")
-    for py in /usr/lib/python3*/site-packages /usr/local/lib/python3*/*-packages "$HOME"/.local/lib/python3*/site-packages; do
-        [ -d "$py/nvidia" ] && roots+=("$py/nvidia")
+    local lib dir r py paths
+    local -a roots=()
+    if [ -n "${HRM_CUDA_LIB_DIR:-}" ]; then IFS=: read -r -a roots <<< "$HRM_CUDA_LIB_DIR"; fi
+    for r in "${CUDA_HOME:-}" "${CUDA_PATH:-}" /usr/local/cuda /usr/local/cuda-*; do
+        [ -n "$r" ] && [ -d "$r" ] && roots+=("$r")
     done
-    for lib in 'libnvrtc.so*' 'libcublas.so*' 'libcublasLt.so*'; do
-        dir=$(find "${roots[@]}" -maxdepth 6 -name "$lib" -print -quit 2>/dev/null | xargs -r dirname)
+    for py in python3 python; do
+        command -v "$py" >/dev/null || continue
+        paths=$("$py" -c 'import nvidia; print("\n".join(nvidia.__path__))' 2>/dev/null) || continue
+        while IFS= read -r r; do [ -d "$r" ] && roots+=("$r"); done <<< "$paths"
+    done
+    roots+=(/usr/local /opt /usr/lib /usr/lib64 /usr/lib/x86_64-linux-gnu "${HOME:-/root}/.local")
+    for lib in libnvrtc libcublas libcublasLt; do
+        if ldconfig -p 2>/dev/null | grep -q "[[:space:]]$lib\.so\.[0-9]"; then
+            echo "$lib: found by the loader (ldconfig)"
+            continue
+        fi
+        dir=$(timeout 60 find "${roots[@]}" -maxdepth 8 -type d -name stubs -prune -o -name "$lib.so.[0-9]*" -print \
+            2>/dev/null | head -n 1 | xargs -r dirname)
         if [ -n "$dir" ]; then
             case ":${LD_LIBRARY_PATH:-}:" in *":$dir:"*) ;; *) export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;; esac
-            echo "found $lib in $dir"
+            echo "$lib: found in $dir"
         else
-            echo "did not find $lib under ${roots[*]} (set HRM_CUDA_LIB_DIR)"
+            echo "$lib: not found under ${roots[*]} (set HRM_CUDA_LIB_DIR)"
         fi
     done
+    echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 }
 
 STAGES=()
@@ -134,7 +151,9 @@ run() {
     local work; work="$(mktemp -d "${TMPDIR:-/tmp}/hrm-gpu-check.XXXXXX")" || die "mktemp failed"
     trap 'rm -rf "$work"' EXIT
     echo "== unpacking $BUNDLE into $work"
-    xz -dc "$BUNDLE" | tar -C "$work" -xf - || die "could not unpack $BUNDLE"
+    if command -v xz >/dev/null; then xz -dc "$BUNDLE"; else
+        python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$BUNDLE"
+    fi | tar -C "$work" -xf - || die "could not unpack $BUNDLE (needs xz or python3)"
     local pub="$work/publish"
     export HRM_KERNEL_CACHE="$work/kernel-cache" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -147,14 +166,22 @@ run() {
     fi
     [ -f "$OUT/nvidia-smi.log" ] && cat "$OUT/nvidia-smi.log"
     [ $gpu -eq 1 ] || echo "$why" | tee "$OUT/nvidia-smi.log"
-    find_cuda_libs | tee "$OUT/libraries.log"
+    find_cuda_libs > "$OUT/libraries.log" 2>&1   # not in a pipe: its exports must reach the stages
+    cat "$OUT/libraries.log"
 
     local failed=0
+    stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
+    if [ $gpu -eq 1 ] && { grep -q '^cuda: unavailable' "$OUT/info.log" || ! grep -q '^cuda: ' "$OUT/info.log"; }; then
+        # A GPU but no usable CUDA stack: every GPU test would skip; say why now instead of minutes later.
+        STAGES+=("| GPU tests, parity, benchmark | NOT RUN: $(grep -m1 '^cuda:' "$OUT/info.log" | cut -c1-300) | 0 | info.log |")
+        summary | tee "$OUT/summary.md"
+        echo "gpu-check: there is a GPU but the CUDA backend cannot start (see info.log, libraries.log)" | tee -a "$OUT/summary.md" >&2
+        exit 4
+    fi
     stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
-        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor || failed=1
+        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor -parallel none || failed=1
     stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 30 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
-    stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
     if [ $gpu -eq 0 ]; then
         STAGES+=("| parity, benchmark | SKIPPED: no NVIDIA GPU ($why) | 0 | |")
         summary | tee "$OUT/summary.md"

@@ -7,7 +7,7 @@
 //        CE = -log(s(x_y) / S)
 //        dlogits_j = inv/div_b * ((x_j < 0 ? s_j^2 : 1) / S - [j = y] * (x_y < 0 ? s_y : 1/s_y))
 //     softmax (lossType 1):  CE = max + log(sum_j exp(x_j - max)) - x_y;  dlogits_j = inv/div_b * (p_j - [j = y])
-//     correct_t = argmax_j x_j == y (first index of the maximum over the float logits; NaN never wins)
+//     correct_t = argmax_j x_j == y (first index of the maximum over the float logits; a NaN after index 0 never wins)
 //   ignored positions (label -100): dlogits row = 0, no loss, not counted.
 //   lm_b       = sum_t CE_t / div_b
 //   seqCorrect = correct_b == n_b (true when n_b = 0)

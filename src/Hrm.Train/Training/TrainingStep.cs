@@ -78,13 +78,23 @@ public sealed class TrainingStep : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, Slots);
         HrmConfig a = _model.Config;
         IHrmBackend be = _model.Backend;
-        _model.ActStep(tokens, ids, labels, training: true, explore);
-        Workspace ws = _model.Ws;
-        Loss.ComputeRows(ws.Logits, ws.Labels, ws.Q, ws.Target, training: !a.NoActContinue, globalBatch: _batch,
-            _model.LogitsGrad, _model.QGrad);
-        be.ActMetrics(Sums, Skip, ws.Halted, ws.Steps, ws.Q, Loss.RowLossBuffer, Loss.RowStatsBuffer, _batch, slot);
-        _model.ZeroGrads();
-        _model.Backward();
+        // Nothing writes the weights before the optimisers: the backward reuses what the forwards derived from
+        // them (the GPU's bf16 weight copies).
+        be.BeginWeightReuse();
+        try
+        {
+            _model.ActStep(tokens, ids, labels, training: true, explore);
+            Workspace ws = _model.Ws;
+            Loss.ComputeRows(ws.Logits, ws.Labels, ws.Q, ws.Target, training: !a.NoActContinue, globalBatch: _batch,
+                _model.LogitsGrad, _model.QGrad);
+            be.ActMetrics(Sums, Skip, ws.Halted, ws.Steps, ws.Q, Loss.RowLossBuffer, Loss.RowStatsBuffer, _batch, slot);
+            _model.ZeroGrads();
+            _model.Backward();
+        }
+        finally
+        {
+            be.EndWeightReuse();
+        }
         be.AdamATan2Step(_model.Params.Slice(0, _model.Layout.DenseElements), _model.Grads, AdamM, AdamV, s.Lr,
             s.Beta1, s.Beta2, s.WeightDecay, stepNumber, Skip);
         if (a.PuzzleEmbNdim > 0)

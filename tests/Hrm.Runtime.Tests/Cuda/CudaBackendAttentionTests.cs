@@ -54,8 +54,8 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
         const int hs = 64;
         using var p = new BackendPair(cuda.BackendOrSkip(true), output);
         int c = nh * hs, rows = batch * t;
-        (double[] cosD, double[] sinD) = Kernels.KernelTestUtil.RopeTables(t, hs);
-        Twin cos = p.Upload(Kernels.KernelTestUtil.ToFloat(cosD)), sin = p.Upload(Kernels.KernelTestUtil.ToFloat(sinD));
+        // Random tables, not RoPE's (whose halves repeat: cos[i] = cos[32 + i]): a mixed-up half index shows.
+        Twin cos = p.Floats(7, (long)t * hs), sin = p.Floats(8, (long)t * hs);
         Twin inp = p.Floats(1, (long)rows * c), w = p.Floats(2, 3L * c * c, 0.1f);
         Twin fused = p.Zeros(3L * rows * c), apart = p.Zeros(3L * rows * c);
         Twin o1 = p.Zeros((long)rows * c), o2 = p.Zeros((long)rows * c), l1 = p.Zeros((long)batch * nh * t), l2 = p.Zeros((long)batch * nh * t);

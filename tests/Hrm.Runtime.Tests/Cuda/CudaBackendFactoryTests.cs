@@ -9,6 +9,7 @@ namespace Hrm.Runtime.Tests.Cuda;
 /// "cuda" without a usable device throws <see cref="CudaUnavailableException"/> with the reason. Runs everywhere
 /// (the assertions follow what the probe finds on this machine).
 /// </summary>
+[Collection("Cuda")] // builds a backend on the GPU: never while another class captures a graph
 public sealed class CudaBackendFactoryTests(ITestOutputHelper output)
 {
     [Fact]

@@ -27,7 +27,9 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
     [InlineData("tiny", false, false, 1e-4, 1e-3)]
     [InlineData("sudoku-extreme-1k", false, false, 1e-4, 1e-3)]
     [InlineData("sudoku-extreme-1k", true, false, 5e-2, 1.5e-1)]
-    [InlineData("sudoku-extreme-1k", true, true, 5e-2, 1.5e-1)] // bf16 attention and bf16 GEMMs
+    // bf16 attention and bf16 GEMMs: on the CPU emulator (tests/gpu-emu, exact sums of the bf16 products) the logits
+    // were 1.8e-2 off and q_halt (2 values) 6.2e-2.
+    [InlineData("sudoku-extreme-1k", true, true, 1e-1, 1.5e-1)]
     [InlineData("tiny", false, true, 5e-2, 1.5e-1)]             // bf16 GEMMs alone (HS 16: fp32 attention)
     public void Segment_and_one_step_backward_match_the_cpu(string preset, bool bf16, bool bf16Matmul, double fwdTol,
         double bwdTol)

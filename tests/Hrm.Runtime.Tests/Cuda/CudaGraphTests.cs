@@ -114,6 +114,49 @@ public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) :
         Assert.Empty(graphs.GraphFallbacks);
     }
 
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Evaluate_with_bf16_gemms_keeps_its_graph_across_calls_and_replays_it_on_new_weights()
+    {
+        cuda.BackendOrSkip();
+        HrmConfig c = _ckpt.Config;
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(c, 3, seed: 9);
+        var bf16 = new CudaBackendOptions { Bf16Matmul = true };
+        CudaBackend graphs = Backend(bf16);
+        using HrmModel a = HrmCheckpoint.Load(_ckpt.Path, graphs), b = HrmCheckpoint.Load(_ckpt.Path,
+            Backend(bf16 with { Graphs = false }));
+        a.Reserve(3, training: false);
+        b.Reserve(3, training: false);
+        var want = new float[3 * c.SeqLen * c.VocabSize];
+        var got = new float[want.Length];
+        var weights = new float[a.Params.Length];
+        float[] first = [];
+        for (int round = 0; round < 2; round++)
+        {
+            if (round == 1) // new weights, written outside any scope as an optimiser would: the bf16 copies follow
+            {
+                a.Backend.Download(a.Params, weights);
+                for (int i = 0; i < weights.Length; i++) weights[i] *= 1f + 0.25f * MathF.Sin(i);
+                a.Backend.Upload(weights, a.Params);
+                b.Backend.Upload(weights, b.Params);
+            }
+            ActState expected = b.Evaluate(tokens, ids);
+            b.ReadLogits(want);
+            for (int call = 0; call < 3; call++) // round 0: warm-up, capture + replay, replay; round 1: replays
+            {
+                ActState s = a.Evaluate(tokens, ids);
+                a.ReadLogits(got);
+                Assert.Equal(want, got);
+                Assert.Equal(expected.QHalt, s.QHalt);
+            }
+            if (round == 0) first = (float[])want.Clone();
+            else Assert.NotEqual(first, want); // a replay on stale bf16 copies would give the first round's logits
+        }
+        Assert.Equal(1, graphs.GraphCount);
+        Assert.Equal(5, graphs.GraphReplays);
+        Assert.Empty(graphs.GraphFallbacks);
+    }
+
     private CudaBackend Backend(CudaBackendOptions options)
     {
         cuda.BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache

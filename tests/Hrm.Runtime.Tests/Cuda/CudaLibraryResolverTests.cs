@@ -74,13 +74,39 @@ public sealed class CudaLibraryResolverTests(ITestOutputHelper output)
             .SelectMany(d => Directory.EnumerateFiles(d, "libnvrtc.so.1*"))
             .FirstOrDefault(f => !f.Contains("builtins", StringComparison.Ordinal));
         Assert.SkipWhen(real is null, "no libnvrtc.so.1* file found to link to");
+        using var empty = new TempDir();
         using var dir = new TempDir();
         string first = Path.Combine(dir.Path, CudaLibraryNames.Candidates(CudaLibraryNames.Nvrtc)[0]);
         File.CreateSymbolicLink(first, real!);
         var tried = new List<string>();
-        Assert.True(CudaLibraryResolver.Probe(CudaLibraryNames.Nvrtc, dir.Path, tried, out nint handle));
-        Assert.Empty(tried);
+        // A list of directories, as HRM_CUDA_LIB_DIR may hold: the empty one is tried first, then the one with NVRTC.
+        string list = empty.Path + Path.PathSeparator + dir.Path;
+        Assert.True(CudaLibraryResolver.Probe(CudaLibraryNames.Nvrtc, list, tried, out nint handle));
+        Assert.Equal(CudaLibraryNames.Candidates(CudaLibraryNames.Nvrtc).Select(n => $"{Path.Combine(empty.Path, n)} (no such file)"),
+            tried);
         Assert.NotEqual(0, handle);
         output.WriteLine($"{first} -> {real}; system handle {system:x}, probed handle {handle:x}");
+    }
+
+    [Fact]
+    public void Versioned_toolkits_are_tried_newest_first_and_builtins_are_found_next_to_nvrtc()
+    {
+        using var dir = new TempDir();
+        foreach (string d in (string[])["cuda-12.8", "cuda-9.2", "cuda-13.0", "cuda-x", "cudnn"])
+            Directory.CreateDirectory(Path.Combine(dir.Path, d));
+        Assert.Equal(["cuda-13.0", "cuda-12.8", "cuda-9.2"],
+            CudaLibraryNames.VersionedToolkits(dir.Path).Select(Path.GetFileName));
+        Assert.Empty(CudaLibraryNames.VersionedToolkits(Path.Combine(dir.Path, "missing")));
+        foreach (string f in (string[])["libnvrtc.so.13", "libnvrtc-builtins.so.13.0", "libnvrtc-builtins.so"])
+            File.WriteAllBytes(Path.Combine(dir.Path, f), []);
+        IReadOnlyList<string> builtins = CudaLibraryNames.NvrtcBuiltins(dir.Path);
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Empty(builtins);
+            return;
+        }
+        Assert.Equal(["libnvrtc-builtins.so", "libnvrtc-builtins.so.13.0"], builtins.Select(Path.GetFileName));
+        Assert.Empty(CudaLibraryNames.NvrtcBuiltins(Path.Combine(dir.Path, "missing")));
+        Assert.Contains("/usr/local/cuda/lib64", CudaLibraryNames.FallbackDirectories);
     }
 }

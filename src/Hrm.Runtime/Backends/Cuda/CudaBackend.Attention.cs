@@ -19,17 +19,27 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     /// <remarks>Inside a scope the bf16 copy of each weight (<see cref="CudaBackendOptions.Bf16Matmul"/>) is made once;
-    /// the fp32 GEMMs read the weights as they are.</remarks>
-    public void BeginWeightReuse() => _reuse.Begin();
+    /// the fp32 GEMMs read the weights as they are. Opening the outermost scope converts every bf16 copy the backend
+    /// holds right away, so the recordings made in an earlier scope (they skip converting the weights) replay on
+    /// fresh copies: a solver's or <c>Evaluate</c>'s graph is captured once, not once per scope.</remarks>
+    public void BeginWeightReuse()
+    {
+        bool outermost = !_reuse.Open;
+        _reuse.Begin();
+        if (outermost && Options.Bf16Matmul)
+        {
+            Enter();
+            RefreshWeightBits();
+        }
+    }
 
     /// <inheritdoc/>
-    /// <remarks>After the outermost scope the bf16 weight copies are stale and so are the recordings that were
-    /// made in the scope (they skip converting the weights): both are redone on next use.</remarks>
+    /// <remarks>After the outermost scope the bf16 weight copies are stale; recordings made in a scope replay only
+    /// in a scope (<see cref="MemoryEpoch"/>).</remarks>
     public void EndWeightReuse()
     {
         if (!_reuse.End()) return;
         ForgetWeightBits();
-        if (Options.Bf16Matmul) ForgetRecordings();
     }
 
     /// <inheritdoc/>

@@ -89,7 +89,9 @@ public sealed unsafe partial class CudaBackend
         if (!bits.Current)
         {
             Convert(bits.Bits.Pointer, Ptr(weight), weight.Length);
-            bits.Current = _reuse.Open; // outside a scope the weights may change before the next call
+            // Outside a scope the weights may change before the next call; during a capture the conversion is only
+            // recorded (it runs when the graph does, and a capture may yet be abandoned).
+            bits.Current = _reuse.Open && !_stream.Capturing;
         }
         return bits.Bits.Pointer;
     }
@@ -100,6 +102,7 @@ public sealed unsafe partial class CudaBackend
         var key = new WeightKey(weight.Address, weight.Length);
         if (!_weightBits.TryGetValue(key, out WeightBits? bits))
         {
+            if (_stream.Capturing) throw new ScratchGrowthException(weight.Length * sizeof(ushort)); // no cuMemAlloc in a capture
             bits = new WeightBits(DeviceBuffer<ushort>.Allocate(_device.Context, weight.Length));
             _weightBits.Add(key, bits);
         }
@@ -118,6 +121,18 @@ public sealed unsafe partial class CudaBackend
     {
         void** args = stackalloc void*[] { &dst, &src, &n };
         Launch(_k.F32ToBf16, "ppl", G1(n), 256, 0, args);
+    }
+
+    /// <summary>Opening the outermost weight-reuse scope: every bf16 weight copy is converted now (a scope opened
+    /// during a capture leaves them stale: each is then converted where it is used).</summary>
+    private void RefreshWeightBits()
+    {
+        if (_stream.Capturing) return;
+        foreach ((WeightKey key, WeightBits bits) in _weightBits)
+        {
+            Convert(bits.Bits.Pointer, (ulong)key.Address, key.Length);
+            bits.Current = true;
+        }
     }
 
     /// <summary>After the outermost weight-reuse scope: every bf16 weight copy is stale.</summary>

@@ -7,7 +7,9 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// second call (the first warms it up: scratch grows, GEMM plans are made) and replayed with one
 /// <c>cuGraphLaunch</c> from then on (<see cref="RecordedSequences{TRecording}"/>). A graph holds device addresses and
 /// kernel arguments by value, so it is dropped whenever an address it may hold goes away: a region is freed, a
-/// scratch buffer grows, or (bf16 GEMMs) the outermost weight-reuse scope ends.
+/// scratch buffer grows. With bf16 GEMMs a sequence recorded in a weight-reuse scope skips converting the weights
+/// (they were converted when the scope opened), so it replays only in a scope; one recorded outside a scope converts
+/// them itself and is recorded again in a scope, where the conversions are redundant.
 /// </summary>
 public sealed unsafe partial class CudaBackend
 {
@@ -38,9 +40,10 @@ public sealed unsafe partial class CudaBackend
     public IReadOnlyList<string> GraphFallbacks => _graphs.Fallbacks;
 
     /// <summary>Changes whenever a scratch buffer a graph may hold is replaced (freed regions drop every graph:
-    /// <see cref="ForgetRecordings"/>).</summary>
-    private long MemoryEpoch => _qkvh.Allocations + _doh.Allocations + _dd.Allocations +
-        _partial.Allocations + _full.Allocations + _tmp.Allocations + _opA.Allocations + _opB.Allocations;
+    /// <see cref="ForgetRecordings"/>), and with bf16 GEMMs whenever a weight-reuse scope opens or closes.</summary>
+    private long MemoryEpoch => 2 * (_qkvh.Allocations + _doh.Allocations + _dd.Allocations + _partial.Allocations +
+        _full.Allocations + _tmp.Allocations + _opA.Allocations + _opB.Allocations) +
+        (Options.Bf16Matmul && _reuse.Open ? 1 : 0);
 
     /// <summary>Captures <paramref name="ops"/> into an instantiated graph (see <see cref="RecordedSequences{T}"/>).</summary>
     private CudaGraphExec? Capture(Action ops)

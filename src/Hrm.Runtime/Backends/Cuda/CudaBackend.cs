@@ -251,9 +251,10 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
             _device.MakeCurrent();
             _stream.Synchronize();
         }
-        catch (CudaException)
+        catch (Exception e) when (e is CudaException or ObjectDisposedException)
         {
-            // A sticky kernel error must not keep the memory alive: free everything regardless.
+            // A sticky kernel error (or a device the caller disposed first: every buffer still holds the context)
+            // must not keep the memory alive: free everything regardless.
         }
         DisposeRecordings();
         foreach (DeviceBuffer<byte> b in _regions.Values) b.Dispose();

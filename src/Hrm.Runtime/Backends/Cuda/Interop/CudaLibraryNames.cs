@@ -18,12 +18,67 @@ internal static class CudaLibraryNames
     /// <summary>Classic cuBLAS (<c>cublasGemmEx</c>).</summary>
     public const string Cublas = "cublas";
 
-    /// <summary>The environment variable naming a directory that is probed before the system search path.</summary>
+    /// <summary>The environment variable naming directories (one, or several separated by
+    /// <see cref="Path.PathSeparator"/>) that are probed before the system search path.</summary>
     public const string LibDirVariable = "HRM_CUDA_LIB_DIR";
 
-    /// <summary>Toolkit directories tried after the system search path (Linux).</summary>
-    public static readonly IReadOnlyList<string> FallbackDirectories =
-        OperatingSystem.IsWindows() ? [] : ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"];
+    /// <summary>
+    /// Toolkit directories tried after the system search path (Linux): <c>lib64</c> and
+    /// <c>targets/x86_64-linux/lib</c> under <c>$CUDA_HOME</c>, <c>$CUDA_PATH</c>, <c>/usr/local/cuda</c> and every
+    /// <c>/usr/local/cuda-X.Y</c>, newest version first.
+    /// </summary>
+    public static IReadOnlyList<string> FallbackDirectories
+    {
+        get
+        {
+            if (OperatingSystem.IsWindows()) return [];
+            var roots = new List<string>();
+            foreach (string variable in (string[])["CUDA_HOME", "CUDA_PATH"])
+            {
+                string? root = Environment.GetEnvironmentVariable(variable);
+                if (!string.IsNullOrEmpty(root)) roots.Add(root);
+            }
+            roots.Add("/usr/local/cuda");
+            roots.AddRange(VersionedToolkits("/usr/local"));
+            return [.. roots.Distinct(StringComparer.Ordinal).SelectMany(r =>
+                (string[])[Path.Combine(r, "lib64"), Path.Combine(r, "targets", "x86_64-linux", "lib")])];
+        }
+    }
+
+    /// <summary>The <c>cuda-X.Y</c> directories under <paramref name="parent"/>, newest first (none when unreadable).</summary>
+    internal static IEnumerable<string> VersionedToolkits(string parent)
+    {
+        try
+        {
+            return [.. Directory.EnumerateDirectories(parent, "cuda-*")
+                .Select(d => (Dir: d, Ok: Version.TryParse(Path.GetFileName(d)["cuda-".Length..], out Version? v), V: v))
+                .Where(x => x.Ok)
+                .OrderByDescending(x => x.V)
+                .Select(x => x.Dir)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// NVRTC's builtins libraries in <paramref name="directory"/> (<c>libnvrtc-builtins.so.*</c>, none on Windows or
+    /// when unreadable). NVRTC opens its builtins by bare name, which the loader does not look for next to an NVRTC
+    /// loaded by full path; loading them first by full path lets that later lookup find them already loaded.
+    /// </summary>
+    internal static IReadOnlyList<string> NvrtcBuiltins(string directory)
+    {
+        if (OperatingSystem.IsWindows()) return [];
+        try
+        {
+            return [.. Directory.EnumerateFiles(directory, "libnvrtc-builtins.so*").Order(StringComparer.Ordinal)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
 
     /// <summary>True for the four names above: only these are resolved by <see cref="CudaLibraryResolver"/>.</summary>
     public static bool IsKnown(string logicalName) =>

@@ -5,7 +5,7 @@ namespace Hrm.Runtime.Backends.Cuda.Interop;
 
 /// <summary>
 /// The one <see cref="NativeLibrary.SetDllImportResolver"/> of the Hrm.Runtime assembly. It maps the logical
-/// names of <see cref="CudaLibraryNames"/> to the first candidate that loads, trying in order: the directory in
+/// names of <see cref="CudaLibraryNames"/> to the first candidate that loads, trying in order: the directories in
 /// <c>HRM_CUDA_LIB_DIR</c>, the system search path, then the toolkit fallback directories. Successful loads are
 /// cached; every attempt is recorded so a failure can say exactly what was tried.
 /// </summary>
@@ -45,7 +45,7 @@ internal static class CudaLibraryResolver
         TryLoad(logicalName, Environment.GetEnvironmentVariable(CudaLibraryNames.LibDirVariable), out handle,
             out attempts);
 
-    /// <summary>As above with an explicit first directory (null or empty: none).</summary>
+    /// <summary>As above with explicit first directories (null or empty: none).</summary>
     public static bool TryLoad(string logicalName, string? directory, out nint handle,
         out IReadOnlyList<string> attempts)
     {
@@ -66,24 +66,43 @@ internal static class CudaLibraryResolver
     }
 
     /// <summary>
-    /// Tries each candidate of <paramref name="logicalName"/> in <paramref name="directory"/>, then by bare name
-    /// (system search path), then in the fallback directories; records each failure in <paramref name="tried"/>.
-    /// Does not cache.
+    /// Tries each candidate of <paramref name="logicalName"/> in each of <paramref name="directories"/> (one directory
+    /// or several separated by <see cref="Path.PathSeparator"/>), then by bare name (system search path), then in the
+    /// fallback directories; records each failure in <paramref name="tried"/>. Does not cache. An NVRTC found in a
+    /// directory gets its builtins from the same directory (<see cref="CudaLibraryNames.NvrtcBuiltins"/>).
     /// </summary>
-    internal static bool Probe(string logicalName, string? directory, List<string> tried, out nint handle)
+    internal static bool Probe(string logicalName, string? directories, List<string> tried, out nint handle)
     {
         IReadOnlyList<string> names = CudaLibraryNames.Candidates(logicalName);
-        if (!string.IsNullOrEmpty(directory))
+        string[] first = string.IsNullOrEmpty(directories)
+            ? []
+            : directories.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (string dir in first)
         {
-            foreach (string name in names)
-                if (TryPath(Path.Combine(directory, name), mustExist: true, tried, out handle)) return true;
+            if (TryDirectory(logicalName, names, dir, tried, out handle)) return true;
         }
         foreach (string name in names)
             if (TryPath(name, mustExist: false, tried, out handle)) return true;
         foreach (string dir in CudaLibraryNames.FallbackDirectories)
         {
-            foreach (string name in names)
-                if (TryPath(Path.Combine(dir, name), mustExist: true, tried, out handle)) return true;
+            if (TryDirectory(logicalName, names, dir, tried, out handle)) return true;
+        }
+        handle = 0;
+        return false;
+    }
+
+    private static bool TryDirectory(string logicalName, IReadOnlyList<string> names, string dir, List<string> tried,
+        out nint handle)
+    {
+        foreach (string name in names)
+        {
+            if (!TryPath(Path.Combine(dir, name), mustExist: true, tried, out handle)) continue;
+            if (logicalName == CudaLibraryNames.Nvrtc)
+            {
+                // Best effort: when none loads, NVRTC's own error at the first compile names the file it wanted.
+                foreach (string builtins in CudaLibraryNames.NvrtcBuiltins(dir)) _ = NativeLibrary.TryLoad(builtins, out _);
+            }
+            return true;
         }
         handle = 0;
         return false;

@@ -48,6 +48,9 @@ internal sealed unsafe class DeviceBuffer<T> : CudaContextHandle where T : unman
         Context.MakeCurrent();
         fixed (T* src = source)
             CudaCheck.Driver(CuDriver.cuMemcpyHtoD_v2(Pointer, src, (nuint)(source.Length * sizeof(T))));
+        // From pageable memory the copy may return before the DMA lands, and non-blocking streams do not wait for
+        // the legacy stream it ran on: wait for the device, so the next launch on any stream sees the data.
+        CudaCheck.Driver(CuDriver.cuCtxSynchronize());
     }
 
     /// <summary>Copies the first <c>destination.Length</c> elements to the host and waits.</summary>

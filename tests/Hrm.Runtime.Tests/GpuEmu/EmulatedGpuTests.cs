@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Hrm.Runtime.Backends.Cuda.Interop;
+
+namespace Hrm.Runtime.Tests.GpuEmu;
+
+/// <summary>
+/// The GPU test classes (namespace <c>Hrm.Runtime.Tests.Cuda</c>) run against the CPU emulator of tests/gpu-emu: a
+/// fake CUDA driver and cuBLAS whose kernels are native/kernels compiled for the CPU with an emulation of the
+/// hardware (warps, shared memory, tensor-core fragments). The CUDA backend's host code, the kernels and the CUDA
+/// graphs then run for real on a machine without a GPU, against the CPU backend, with the real NVRTC compiling every
+/// kernel as usual. This test builds the emulator with g++ (cached by the hash of its sources) and runs this test
+/// executable again in a child process with <c>HRM_CUDA_LIB_DIR</c> pointing at it. Skipped without g++ or NVRTC.
+/// </summary>
+public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
+{
+    /// <summary>Set in the child process: the emulated run itself.</summary>
+    public const string Variable = "HRM_GPU_EMU";
+
+    private const int BuildTimeoutMs = 10 * 60 * 1000, RunTimeoutMs = 20 * 60 * 1000;
+
+    /// <summary>True in the process that runs the GPU tests on the emulator.</summary>
+    public static bool Emulated => Environment.GetEnvironmentVariable(Variable) == "1";
+
+    [Trait("Category", "GpuEmu")]
+    [Fact]
+    public void The_gpu_test_classes_pass_on_the_cpu_emulator()
+    {
+        Assert.SkipWhen(Emulated, "this process is the emulated run");
+        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            "the emulator is built for Linux x64");
+        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
+        Assert.SkipUnless(CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out _, out IReadOnlyList<string> tried),
+            $"NVRTC is not installed (the emulated run compiles every kernel with it): {string.Join("; ", tried)}");
+        string? root = RepoRoot();
+        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
+        string lib = Build(root!);
+        (int rc, string log) = RunChild(lib);
+        Match m = Summary().Match(log);
+        Assert.True(m.Success, $"no summary line in the emulated run's output (exit {rc}):\n{Tail(log, 60)}");
+        int total = int.Parse(m.Groups[1].Value), errors = int.Parse(m.Groups[2].Value),
+            failed = int.Parse(m.Groups[3].Value), skipped = int.Parse(m.Groups[4].Value);
+        output.WriteLine($"emulated GPU tests: total {total}, errors {errors}, failed {failed}, skipped {skipped}");
+        foreach (string line in log.Split('\n').Where(l => l.Contains("[SKIP]", StringComparison.Ordinal)))
+            output.WriteLine(line.Trim());
+        Assert.True(rc == 0 && errors == 0 && failed == 0, $"the emulated GPU tests failed (exit {rc}):\n{Failures(log)}");
+        // Nearly every GPU test must really run: only the ones that need a real GPU say so and skip.
+        Assert.True(total - skipped >= 100, $"only {total - skipped} of {total} GPU tests ran on the emulator");
+    }
+
+    [Trait("Category", "GpuEmu")]
+    [Fact]
+    public void The_kernel_emulator_passes_its_self_test()
+    {
+        Assert.SkipWhen(Emulated, "this process is the emulated run");
+        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            "the emulator is built for Linux x64");
+        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
+        string? root = RepoRoot();
+        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
+        string lib = Build(root!), exe = Path.Combine(lib, "selftest");
+        if (!File.Exists(exe))
+        {
+            string src = Path.Combine(lib, "src"), tmp = exe + ".tmp" + Environment.ProcessId;
+            var args = new List<string> { "-std=c++17", "-O2", "-ffp-contract=off", "-I" + src,
+                "-I" + Path.Combine(root!, "tests", "gpu-emu"), Path.Combine(root!, "tests", "gpu-emu", "selftest.cpp"),
+                Path.Combine(src, "emu_core.o") };
+            args.AddRange(Directory.GetFiles(src, "bind_*.o").Order(StringComparer.Ordinal));
+            args.AddRange(["-o", tmp]);
+            (int crc, string clog) = Run("g++", args, null, BuildTimeoutMs);
+            Assert.True(crc == 0, $"building selftest.cpp failed (exit {crc}):\n{Tail(clog, 60)}");
+            File.Move(tmp, exe, overwrite: true);
+        }
+        (int rc, string log) = Run(exe, [], null, RunTimeoutMs);
+        output.WriteLine(Tail(log, 40));
+        Assert.True(rc == 0, $"the kernel emulator's self-test failed (exit {rc}):\n{Tail(log, 80)}");
+    }
+
+    [Trait("Category", "GpuEmu")]
+    [Fact]
+    public void Training_with_hrm_on_the_emulated_gpu_follows_the_cpu()
+    {
+        Assert.SkipWhen(Emulated, "this process is the emulated run");
+        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            "the emulator is built for Linux x64");
+        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
+        Assert.SkipUnless(CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out _, out IReadOnlyList<string> tried),
+            $"NVRTC is not installed (the emulated run compiles every kernel with it): {string.Join("; ", tried)}");
+        string? root = RepoRoot();
+        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
+        string hrm = Path.Combine(root!, "src", "Hrm.Train", "bin", configuration, "net10.0", "hrm");
+        Assert.SkipUnless(File.Exists(hrm), $"the hrm command line is not built at {hrm}");
+        string lib = Build(root!);
+        using var dir = new Formats.TempDir();
+        string P(string name) => Path.Combine(dir.Path, name);
+        var emulator = new Dictionary<string, string>
+        {
+            [CudaLibraryNames.LibDirVariable] = lib,
+            ["HRM_KERNEL_CACHE"] = Path.Combine(lib, "kernel-cache"),
+        };
+        (int rc, string log) = Run(hrm, ["data", "sudoku", "--generate", "16", "--test", "4", "--size", "4", "--seed",
+            "1", "--out", P("data")], null, RunTimeoutMs);
+        Assert.True(rc == 0, log);
+        string[] common = ["train", "--preset", "sudoku-tiny", "--data", P("data"), "--set", "epochs=2", "--set",
+            "eval_interval=2", "--set", "global_batch_size=4", "--set", "log_interval=1", "--threads", "1"];
+        string[] Train(string name, Dictionary<string, string>? env, params string[] more)
+        {
+            (int code, string text) = Run(hrm, [.. common, .. more, "--run-dir", P(name)], env, RunTimeoutMs);
+            Assert.True(code == 0, $"hrm train ({name}) failed (exit {code}):\n{Tail(text, 40)}");
+            string device = text.Split('\n').FirstOrDefault(l => l.Contains("device: ", StringComparison.Ordinal)) ?? "";
+            output.WriteLine($"{name}: {device.Trim()}");
+            if (env != null) Assert.Contains("device: cuda (HRM CPU emulator", device, StringComparison.Ordinal);
+            return [.. File.ReadLines(P(name + "/metrics.jsonl")).Select(l => LmLoss().Match(l))
+                .Where(m => m.Success).Select(m => m.Groups[1].Value)];
+        }
+        string[] cpu = Train("cpu", null, "--device", "cpu");
+        string[] gpu = Train("cuda", emulator, "--device", "cuda");
+        string[] bf16 = Train("cuda-bf16", emulator, "--device", "cuda", "--bf16-matmul");
+        Assert.True(cpu.Length >= 4, $"only {cpu.Length} logged losses");
+        Assert.Equal(cpu.Length, gpu.Length);
+        Assert.Equal(cpu.Length, bf16.Length);
+        double worst = 0, worstBf16 = 0;
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            double c = double.Parse(cpu[i], System.Globalization.CultureInfo.InvariantCulture);
+            double g = double.Parse(gpu[i], System.Globalization.CultureInfo.InvariantCulture);
+            double b = double.Parse(bf16[i], System.Globalization.CultureInfo.InvariantCulture);
+            output.WriteLine($"step {i + 1}: lm_loss cpu {c:G9} cuda {g:G9} cuda bf16 GEMMs {b:G9}");
+            worst = Math.Max(worst, Math.Abs(g - c) / Math.Abs(c));
+            worstBf16 = Math.Max(worstBf16, Math.Abs(b - c) / Math.Abs(c));
+        }
+        output.WriteLine($"worst relative difference: fp32 {worst:E2}, bf16 GEMMs {worstBf16:E2}");
+        // scripts/gpu-check.sh's parity stages use these tolerances on a real GPU.
+        Assert.True(worst <= 1e-3, $"lm_loss on the emulated GPU is {worst:E2} off the CPU's (> 1e-3)");
+        Assert.True(worstBf16 <= 2e-2, $"lm_loss with bf16 GEMMs is {worstBf16:E2} off the CPU's (> 2e-2)");
+    }
+
+    /// <summary>Builds the emulator into a cache folder named by the hash of its sources (once per change).</summary>
+    private string Build(string root)
+    {
+        string emu = Path.Combine(root, "tests", "gpu-emu"), kernels = Path.Combine(root, "native", "kernels");
+        var hash = new StringBuilder();
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            foreach (string f in Directory.GetFiles(emu).Concat(Directory.GetFiles(kernels)).Order(StringComparer.Ordinal))
+            {
+                sha.AppendData(Encoding.UTF8.GetBytes(Path.GetFileName(f)));
+                sha.AppendData(File.ReadAllBytes(f));
+            }
+            foreach ((string name, string text) in TestKernelFiles)
+            {
+                sha.AppendData(Encoding.UTF8.GetBytes(name));
+                sha.AppendData(Encoding.UTF8.GetBytes(text));
+            }
+            hash.Append(Convert.ToHexStringLower(sha.GetHashAndReset())[..16]);
+        }
+        string dir = Path.Combine(Path.GetTempPath(), "hrm-gpu-emu", hash.ToString());
+        if (File.Exists(Path.Combine(dir, "libcublasLt.so.13"))) return dir;
+        string staging = dir + ".tmp" + Environment.ProcessId, extra = staging + "-test-kernels";
+        foreach (string d in (string[])[staging, extra])
+            if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
+        Directory.CreateDirectory(extra);
+        foreach ((string name, string text) in TestKernelFiles) File.WriteAllText(Path.Combine(extra, name), text);
+        var sw = Stopwatch.StartNew();
+        (int rc, string log) = Run("bash", [Path.Combine(emu, "build.sh"), staging, extra], null, BuildTimeoutMs);
+        Directory.Delete(extra, recursive: true);
+        Assert.True(rc == 0, $"tests/gpu-emu/build.sh failed (exit {rc}):\n{Tail(log, 80)}");
+        output.WriteLine($"built the emulator in {sw.Elapsed.TotalSeconds:F0} s");
+        try
+        {
+            Directory.Move(staging, dir);
+        }
+        catch (IOException) when (File.Exists(Path.Combine(dir, "libcublasLt.so.13")))
+        {
+            Directory.Delete(staging, recursive: true); // another run built it meanwhile
+        }
+        return dir;
+    }
+
+    /// <summary>The GPU tests' own kernels that they launch (<see cref="Cuda.TestKernels"/>), built in as well.</summary>
+    private static readonly (string Name, string Text)[] TestKernelFiles =
+    [
+        (Cuda.TestKernels.MiniHeader.Key, Cuda.TestKernels.MiniHeader.Value),
+        ("scale.cu", Cuda.TestKernels.Scale),
+        ("add_one.cu", Cuda.TestKernels.AddOne),
+    ];
+
+    /// <summary>This test executable again, on the GPU test classes, with the emulator as the CUDA libraries.</summary>
+    private (int Rc, string Log) RunChild(string lib)
+    {
+        string exe = Path.Combine(AppContext.BaseDirectory, "Hrm.Runtime.Tests");
+        string dll = Path.Combine(AppContext.BaseDirectory, "Hrm.Runtime.Tests.dll");
+        (string file, List<string> args) = File.Exists(exe) ? (exe, new List<string>()) : ("dotnet", [dll]);
+        args.AddRange(["-namespace", "Hrm.Runtime.Tests.Cuda", "-noColor"]);
+        var env = new Dictionary<string, string>
+        {
+            [Variable] = "1",
+            [CudaLibraryNames.LibDirVariable] = lib,
+            ["HRM_KERNEL_CACHE"] = Path.Combine(lib, "kernel-cache"),
+        };
+        var sw = Stopwatch.StartNew();
+        (int rc, string log) = Run(file, args, env, RunTimeoutMs);
+        output.WriteLine($"emulated run: {sw.Elapsed.TotalSeconds:F0} s");
+        return (rc, log);
+    }
+
+    private static (int Rc, string Log) Run(string file, IEnumerable<string> args, Dictionary<string, string>? env,
+        int timeoutMs)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        if (env != null)
+            foreach ((string k, string v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var log = new StringBuilder();
+        var gate = new Lock();
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (gate) log.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (gate) log.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        if (!p.WaitForExit(timeoutMs))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            lock (gate) return (-1, log + $"\n(killed after {timeoutMs / 1000} s)");
+        }
+        p.WaitForExit();
+        lock (gate) return (p.ExitCode, log.ToString());
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    private static string? RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Hrm.sln")) &&
+                File.Exists(Path.Combine(d.FullName, "tests", "gpu-emu", "build.sh"))) return d.FullName;
+        }
+        return null;
+    }
+
+    /// <summary>The failed tests' blocks of the xunit log (or its tail when none is marked).</summary>
+    private static string Failures(string log)
+    {
+        var sb = new StringBuilder();
+        bool inFail = false;
+        foreach (string line in log.Split('\n'))
+        {
+            if (line.Contains("[FAIL]", StringComparison.Ordinal)) inFail = true;
+            else if (line.Contains("[PASS]", StringComparison.Ordinal) || line.Contains("[SKIP]", StringComparison.Ordinal)) inFail = false;
+            if (inFail || line.Contains("gpu-emu", StringComparison.Ordinal)) sb.AppendLine(line);
+        }
+        return sb.Length > 0 ? Tail(sb.ToString(), 200) : Tail(log, 80);
+    }
+
+    private static string Tail(string text, int lines) =>
+        string.Join('\n', text.Split('\n').TakeLast(lines));
+
+    [GeneratedRegex(@"Total: (\d+), Errors: (\d+), Failed: (\d+), Skipped: (\d+)")]
+    private static partial Regex Summary();
+
+    [GeneratedRegex("\"train/lm_loss\":([-0-9.eE+]+)")]
+    private static partial Regex LmLoss();
+}
