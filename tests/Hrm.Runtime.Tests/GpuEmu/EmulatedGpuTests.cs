@@ -137,6 +137,26 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         // scripts/gpu-check.sh's parity stages use these tolerances on a real GPU.
         Assert.True(worst <= 1e-3, $"lm_loss on the emulated GPU is {worst:E2} off the CPU's (> 1e-3)");
         Assert.True(worstBf16 <= 2e-2, $"lm_loss with bf16 GEMMs is {worstBf16:E2} off the CPU's (> 2e-2)");
+
+        // The trained checkpoint evaluated on both devices, as the reference evaluates (all segments, one CUDA graph
+        // on the GPU) and with adaptive halting (the solver: continuous batching, compacted rows).
+        string checkpoint = Directory.GetFiles(P("cpu/checkpoints"), "model.safetensors", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal).Last();
+        foreach (string[] halting in (string[][])[[], ["--halting", "adaptive"]])
+        {
+            string[] eval = ["eval", "--checkpoint", checkpoint, "--data", P("data"), "--threads", "1", .. halting];
+            string Metrics(string device, Dictionary<string, string>? env)
+            {
+                (int code, string text) = Run(hrm, [.. eval, "--device", device], env, RunTimeoutMs);
+                Assert.True(code == 0, $"hrm eval --device {device} failed (exit {code}):\n{Tail(text, 40)}");
+                return string.Join('\n', text.Split('\n').Select(l => l.Trim()) // the metrics, not the device or speed
+                    .Where(l => l.StartsWith("eval/", StringComparison.Ordinal) || l.StartsWith("mean segments", StringComparison.Ordinal)));
+            }
+            string onCpu = Metrics("cpu", null), onGpu = Metrics("cuda", emulator);
+            output.WriteLine($"hrm eval {string.Join(' ', halting)}:\n{onGpu}");
+            Assert.Contains("eval/accuracy", onCpu, StringComparison.Ordinal);
+            Assert.Equal(onCpu, onGpu);
+        }
     }
 
     /// <summary>Builds the emulator into a cache folder named by the hash of its sources (once per change).</summary>
