@@ -188,6 +188,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         var sw = Stopwatch.StartNew();
         (int rc, string log) = Run("bash", [Path.Combine(emu, "build.sh"), staging, extra], null, BuildTimeoutMs);
         Directory.Delete(extra, recursive: true);
+        if (rc != 0 && Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         Assert.True(rc == 0, $"tests/gpu-emu/build.sh failed (exit {rc}):\n{Tail(log, 80)}");
         output.WriteLine($"built the emulator in {sw.Elapsed.TotalSeconds:F0} s");
         try
