@@ -29,15 +29,8 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     [Fact]
     public void The_gpu_test_classes_pass_on_the_cpu_emulator()
     {
-        Assert.SkipWhen(Emulated, "this process is the emulated run");
-        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
-            "the emulator is built for Linux x64");
-        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
-        Assert.SkipUnless(CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out _, out IReadOnlyList<string> tried),
-            $"NVRTC is not installed (the emulated run compiles every kernel with it): {string.Join("; ", tried)}");
-        string? root = RepoRoot();
-        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
-        string lib = Build(root!);
+        string root = RootOrSkip(needsNvrtc: true);
+        string lib = Build(root);
         (int rc, string log) = RunChild(lib);
         Match m = Summary().Match(log);
         Assert.True(m.Success, $"no summary line in the emulated run's output (exit {rc}):\n{Tail(log, 60)}");
@@ -55,18 +48,13 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     [Fact]
     public void The_kernel_emulator_passes_its_self_test()
     {
-        Assert.SkipWhen(Emulated, "this process is the emulated run");
-        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
-            "the emulator is built for Linux x64");
-        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
-        string? root = RepoRoot();
-        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
-        string lib = Build(root!), exe = Path.Combine(lib, "selftest");
+        string root = RootOrSkip(needsNvrtc: false);
+        string lib = Build(root), exe = Path.Combine(lib, "selftest");
         if (!File.Exists(exe))
         {
             string src = Path.Combine(lib, "src"), tmp = exe + ".tmp" + Environment.ProcessId;
             var args = new List<string> { "-std=c++17", "-O2", "-ffp-contract=off", "-I" + src,
-                "-I" + Path.Combine(root!, "tests", "gpu-emu"), Path.Combine(root!, "tests", "gpu-emu", "selftest.cpp"),
+                "-I" + Path.Combine(root, "tests", "gpu-emu"), Path.Combine(root, "tests", "gpu-emu", "selftest.cpp"),
                 Path.Combine(src, "emu_core.o") };
             args.AddRange(Directory.GetFiles(src, "bind_*.o").Order(StringComparer.Ordinal));
             args.AddRange(["-o", tmp]);
@@ -83,18 +71,11 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     [Fact]
     public void Training_with_hrm_on_the_emulated_gpu_follows_the_cpu()
     {
-        Assert.SkipWhen(Emulated, "this process is the emulated run");
-        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
-            "the emulator is built for Linux x64");
-        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
-        Assert.SkipUnless(CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out _, out IReadOnlyList<string> tried),
-            $"NVRTC is not installed (the emulated run compiles every kernel with it): {string.Join("; ", tried)}");
-        string? root = RepoRoot();
-        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
+        string root = RootOrSkip(needsNvrtc: true);
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
-        string hrm = Path.Combine(root!, "src", "Hrm.Train", "bin", configuration, "net10.0", "hrm");
+        string hrm = Path.Combine(root, "src", "Hrm.Train", "bin", configuration, "net10.0", "hrm");
         Assert.SkipUnless(File.Exists(hrm), $"the hrm command line is not built at {hrm}");
-        string lib = Build(root!);
+        string lib = Build(root);
         using var dir = new Formats.TempDir();
         string P(string name) => Path.Combine(dir.Path, name);
         var emulator = new Dictionary<string, string>
@@ -157,6 +138,23 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
             Assert.Contains("eval/accuracy", onCpu, StringComparison.Ordinal);
             Assert.Equal(onCpu, onGpu);
         }
+    }
+
+    /// <summary>The repository root, or skips the test where the emulator cannot be built or run.</summary>
+    private static string RootOrSkip(bool needsNvrtc)
+    {
+        Assert.SkipWhen(Emulated, "this process is the emulated run");
+        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            "the emulator is built for Linux x64");
+        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
+        if (needsNvrtc)
+        {
+            Assert.SkipUnless(CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out _, out IReadOnlyList<string> tried),
+                $"NVRTC is not installed (the emulated run compiles every kernel with it): {string.Join("; ", tried)}");
+        }
+        string? root = RepoRoot();
+        Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
+        return root!;
     }
 
     /// <summary>Builds the emulator into a cache folder named by the hash of its sources (once per change).</summary>
