@@ -20,7 +20,12 @@ namespace Hrm.Bench;
 /// </summary>
 public static class GpuTimer
 {
-    public static int Run(TextWriter o, bool bf16Attention)
+    /// <param name="o">Where the table goes.</param>
+    /// <param name="bf16Attention">bf16 tensor-core attention (kernel2) or fp32 (kernel1).</param>
+    /// <param name="smoke">Every case at toy sizes (a 2-layer model with head size 64, batches 1 and 2, attention
+    /// at B = 1): checks in seconds that the whole table runs (for example on the CPU emulator of tests/gpu-emu);
+    /// its numbers mean nothing.</param>
+    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false)
     {
         var options = new CudaBackendOptions { Bf16Attention = bf16Attention };
         if (!CudaBackend.TryCreate(options, out CudaBackend? probe, out string reason))
@@ -32,20 +37,25 @@ public static class GpuTimer
         probe.Dispose();
         o.WriteLine($"device: {device}; attention {(bf16Attention ? "bf16 (kernel2)" : "fp32 (kernel1)")}; GEMMs " +
             "fp32 (cuBLAS) unless the case says bf16 (cuBLASLt, fp32 accumulation)");
+        if (smoke) o.WriteLine("smoke run: toy sizes (C=128, 2 heads of 64, 1+1 layers, batch <= 2); the numbers mean nothing");
         o.WriteLine();
         o.WriteLine("| case | batch | median ms | TFLOP/s |");
         o.WriteLine("|---|---:|---:|---:|");
-        HrmConfig sudoku = HrmPresets.Get("sudoku-extreme-1k");
+        HrmConfig sudoku = smoke
+            ? HrmPresets.Get("tiny") with { HiddenSize = 128, NumHeads = 2, HLayers = 1, LLayers = 1, PuzzleEmbNdim = 128 }
+            : HrmPresets.Get("sudoku-extreme-1k");
+        int big = smoke ? 2 : 768;
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
-        foreach (int batch in new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
-        Segment(o, bf16, sudoku, 768);
-        TrainingStep(o, options, sudoku, 768);
-        TrainingStep(o, bf16, sudoku, 768);
+        foreach (int batch in smoke ? new[] { 1, 2 } : new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
+        Segment(o, bf16, sudoku, big);
+        TrainingStep(o, options, sudoku, big);
+        TrainingStep(o, bf16, sudoku, big);
         Solve(o, options with { Graphs = false }, sudoku);
         Solve(o, options, sudoku);
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
-        Attention(o, options, 768, 901, 8, 64);
+        if (smoke) Attention(o, options, 1, 82, 2, 64);
+        else Attention(o, options, 768, 901, 8, 64);
         return 0;
     }
 

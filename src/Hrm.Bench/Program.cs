@@ -46,8 +46,9 @@ if (args.Length > 0 && args[0] == "compare")
 }
 if (args.Length > 0 && args[0] == "gpu")
 {
-    // hrm-bench gpu [--fp32-attention]
-    Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention")));
+    // hrm-bench gpu [--fp32-attention] [--smoke]
+    Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention"),
+        smoke: args.Contains("--smoke")));
 }
 if (args.Length > 0 && args[0] == "gemm")
 {
