@@ -11,7 +11,8 @@
 // Expect about 1e-2 relative agreement with the fp32/double references, not 1e-6.
 //
 // Buffers: qkv (B,T,3C) float = [Q | K | V] per row, head h at h*64 of each part; out, dout (B,T,C) float;
-//   lse, dd (B,NH,T) float; dqkv (B,T,3C) float; C = NH*64.
+//   lse, dd (B,NH,T) float; dqkv (B,T,3C) float; C = NH*64; outh (B,T,C) bf16 = bf16(out) (RNE, as
+//   f32_to_bf16_kernel1), written by the forward only when not null (the output projection's bf16 operand).
 //   qkvh (3,B,NH,T,64) bf16 scratch: Q, K, V packed per head;  doh (B,NH,T,64) bf16 scratch: dout packed per head.
 // qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned (device allocations and 256-byte sub-buffers
 // are).
@@ -21,12 +22,16 @@
 //                or attention_pack_rope_kernel2(qkvh, qkv, cos, sin, B, T, NH)  grid = B*T, block = 256: RoPE fused
 //                into the pack (Q, K rotated in place exactly as rope_forward_kernel1, then packed; bitwise the
 //                two kernels in a row, one read of qkv fewer)
-//             2. attention_forward_kernel2(out, lse, qkvh, B, T, NH)          grid = (ceil(T/128), NH, B), block = 128
+//             2. attention_forward_kernel2(out, outh, lse, qkvh, B, T, NH)    grid = (ceil(T/128), NH, B), block = 128
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
 //             2. attention_backward_dot_kernel1(dd, doh, dout, out, B, T, NH, 64)  grid = ceil(B*T*NH/8), block = 256
-//             3. attention_backward_dq_kernel2(dqkv, qkvh, doh, lse, dd, B, T, NH)   grid = (ceil(T/64), NH, B),
-//             4. attention_backward_dkdv_kernel2(dqkv, qkvh, doh, lse, dd, B, T, NH)   block = 128 (3 and 4)
+//             3. attention_backward_dq_kernel2(dqkv, dqkvh, cos, sin, qkvh, doh, lse, dd, B, T, NH)
+//             4. attention_backward_dkdv_kernel2(dqkv, dqkvh, cos, sin, qkvh, doh, lse, dd, B, T, NH)
+//                grid = (ceil(T/64), NH, B), block = 128 (3 and 4)
 //   3 writes the Q part and 4 the K and V parts of dqkv (=): together all of it. No atomics: deterministic.
+//   With cos, sin (T, 64) not null, RoPE's backward is applied to dQ and dK as they are stored: bitwise
+//   rope_backward_kernel1 run on dqkv afterwards (fused: one pass over dqkv fewer). dqkvh (B,T,3C) bf16, when not
+//   null, gets bf16(dqkv) (RNE, as f32_to_bf16_kernel1): the q/k/v projection's backward GEMM operand.
 //   Any T >= 1 (tails are masked). The fp32 path uses attention_backward_dot_kernel1 with doh = null and any HS.
 //
 // Versions: kernel1 = the fp32 port (attention_f32.cu, any HS <= 128); kernel2 = this file: FlashAttention-2 style,
@@ -143,8 +148,9 @@ __device__ __forceinline__ void zero_acc(float (&a)[8][4]) {
 }
 
 // Stores a 16 x 64 fp32 accumulator (times mul) to rows row0.. of a strided fp32 matrix; rows >= t are skipped.
+// With hbase (not null), the same values rounded to bf16 (f32_to_bf16) also go to that bf16 matrix (same layout).
 __device__ __forceinline__ void store_acc(float* base, i64 rowStride, int row0, int t, const float (&a)[8][4],
-                                          float mul0, float mul1) {
+                                          float mul0, float mul1, bf16* hbase = nullptr) {
     int lane = threadIdx.x & 31, g = lane >> 2, qd = lane & 3;
 #pragma unroll
     for (int hh = 0; hh < 2; hh++) {
@@ -153,8 +159,54 @@ __device__ __forceinline__ void store_acc(float* base, i64 rowStride, int row0, 
         float mul = hh ? mul1 : mul0;
         float* r = base + row * rowStride + 2 * qd;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++)
-            *reinterpret_cast<float2*>(r + nt * 8) = make_float2(a[nt][2 * hh] * mul, a[nt][2 * hh + 1] * mul);
+        for (int nt = 0; nt < 8; nt++) {
+            float x0 = a[nt][2 * hh] * mul, x1 = a[nt][2 * hh + 1] * mul;
+            *reinterpret_cast<float2*>(r + nt * 8) = make_float2(x0, x1);
+            if (hbase)
+                *reinterpret_cast<u32*>(hbase + row * rowStride + 2 * qd + nt * 8) =
+                    (u32)f32_to_bf16(x0) | ((u32)f32_to_bf16(x1) << 16);
+        }
+    }
+}
+
+// store_acc for dQ or dK (times mul) with RoPE's backward applied on the way out when cos is not null: the transpose
+// of the rotate-half rotation exactly as rope_backward_kernel1 computes it on the stored values (same roundings:
+// __fmul_rn / __fadd_rn / __fsub_rn), x[i] paired with x[32 + i], which this lane holds in a[nt] and a[nt + 4].
+// cos, sin (T, 64) rows are positions; hbase as in store_acc.
+__device__ __forceinline__ void store_acc_rope_backward(float* base, i64 rowStride, int row0, int t,
+                                                        const float (&a)[8][4], float mul, const float* cos,
+                                                        const float* sin, bf16* hbase) {
+    if (cos == nullptr) {
+        store_acc(base, rowStride, row0, t, a, mul, mul, hbase);
+        return;
+    }
+    int lane = threadIdx.x & 31, g = lane >> 2, qd = lane & 3;
+#pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        int row = row0 + g + hh * 8;
+        if (row >= t) continue;
+        const float* cs = cos + (i64)row * ATT_D;
+        const float* sn = sin + (i64)row * ATT_D;
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            float lo[2], hi[2];
+#pragma unroll
+            for (int c = 0; c < 2; c++) {
+                int i = nt * 8 + 2 * qd + c;
+                float x1 = a[nt][2 * hh + c] * mul, x2 = a[nt + 4][2 * hh + c] * mul;
+                float s1 = -sn[i], s2 = -sn[ATT_D / 2 + i];
+                lo[c] = __fsub_rn(__fmul_rn(x1, cs[i]), __fmul_rn(x2, s1));
+                hi[c] = __fadd_rn(__fmul_rn(x2, cs[ATT_D / 2 + i]), __fmul_rn(x1, s2));
+            }
+            i64 o = row * rowStride + nt * 8 + 2 * qd;
+            *reinterpret_cast<float2*>(base + o) = make_float2(lo[0], lo[1]);
+            *reinterpret_cast<float2*>(base + o + ATT_D / 2) = make_float2(hi[0], hi[1]);
+            if (hbase) {
+                *reinterpret_cast<u32*>(hbase + o) = (u32)f32_to_bf16(lo[0]) | ((u32)f32_to_bf16(lo[1]) << 16);
+                *reinterpret_cast<u32*>(hbase + o + ATT_D / 2) =
+                    (u32)f32_to_bf16(hi[0]) | ((u32)f32_to_bf16(hi[1]) << 16);
+            }
+        }
     }
 }
 
@@ -240,6 +292,7 @@ extern "C" __global__ void attention_backward_dot_kernel1(float* __restrict__ dd
 // folded into log2 units); out = O / l, lse = m ln2 + ln l.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_kernel2(float* __restrict__ out,         // (B, T, C) =
+                              bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
                               float* __restrict__ lse,         // (B, NH, T) =
                               const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
                               int batch, int t, int nh) {
@@ -333,8 +386,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
             int row = q0 + (warp * ATT_MT + mt) * 16 + g + hh * 8;
             if (qd == 0 && row < t) lse[bh * t + row] = m[mt][hh] * HRM_LN2 + logf(sum);
         }
-        store_acc(out + (i64)b * t * nh * ATT_D + h * ATT_D, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t,
-                  o[mt], inv[0], inv[1]);
+        i64 at = (i64)b * t * nh * ATT_D + h * ATT_D;
+        store_acc(out + at, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t, o[mt], inv[0], inv[1],
+                  outh ? outh + at : nullptr);
     }
 }
 
@@ -342,6 +396,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
 // dS = P (dP - D), dQ += dS K; dQ * scale written to the Q part of dqkv.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
     attention_backward_dq_kernel2(float* __restrict__ dqkv,        // (B, T, 3C) Q part =
+                                  bf16* __restrict__ dqkvh,        // (B, T, 3C) bf16 Q part = bf16(dqkv), or null
+                                  const float* __restrict__ cos,   // (T, 64) RoPE's table, or null: no RoPE
+                                  const float* __restrict__ sin,   // (T, 64) (read only with cos)
                                   const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
                                   const bf16* __restrict__ doh,    // (B, NH, T, 64) bf16
                                   const float* __restrict__ lse,   // (B, NH, T)
@@ -405,8 +462,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
         cp_async_wait_all();
         __syncthreads();
     }
-    store_acc(dqkv + (i64)b * t * 3 * nh * ATT_D + h * ATT_D, (i64)3 * nh * ATT_D, q0 + warp * 16, t, dq, 0.125f,
-              0.125f);
+    i64 at = (i64)b * t * 3 * nh * ATT_D + h * ATT_D;
+    store_acc_rope_backward(dqkv + at, (i64)3 * nh * ATT_D, q0 + warp * 16, t, dq, 0.125f, cos, sin,
+                            dqkvh ? dqkvh + at : nullptr);
 }
 
 // lse and D of queries [i0, i0 + 64) -> sl, sd (64 floats each) with cp.async; threads 0..63 copy lse, 64..127 D.
@@ -420,6 +478,9 @@ __device__ __forceinline__ void load_stats(float* sl, float* sd, const float* ls
 // dP^T = V dO^T, dS^T = P^T (dP^T - D), dK += dS^T Q; dK * scale and dV written to the K and V parts of dqkv.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
     attention_backward_dkdv_kernel2(float* __restrict__ dqkv,        // (B, T, 3C) K and V parts =
+                                    bf16* __restrict__ dqkvh,        // (B, T, 3C) bf16 K, V parts = bf16(dqkv), or null
+                                    const float* __restrict__ cos,   // (T, 64) RoPE's table, or null: no RoPE
+                                    const float* __restrict__ sin,   // (T, 64) (read only with cos)
                                     const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
                                     const bf16* __restrict__ doh,    // (B, NH, T, 64) bf16
                                     const float* __restrict__ lse,   // (B, NH, T)
@@ -491,7 +552,10 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
         cp_async_wait_all();
         __syncthreads();
     }
-    float* base = dqkv + (i64)b * t * 3 * nh * ATT_D + h * ATT_D;
-    store_acc(base + nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dk, 0.125f, 0.125f);
-    store_acc(base + 2 * nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dv, 1.0f, 1.0f);
+    i64 at = (i64)b * t * 3 * nh * ATT_D + h * ATT_D;
+    bf16* hbase = dqkvh ? dqkvh + at : nullptr;
+    store_acc_rope_backward(dqkv + at + nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dk, 0.125f, cos, sin,
+                            hbase ? hbase + nh * ATT_D : nullptr);
+    store_acc(dqkv + at + 2 * nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dv, 1.0f, 1.0f,
+              hbase ? hbase + 2 * nh * ATT_D : nullptr);
 }

@@ -4,6 +4,7 @@
 // int32, bf16 buffers are u16 bit patterns. Every kernel writes its output (=); nothing accumulates.
 //
 //   add_kernel1          dst[i] = a[i] + b[i]                     dst, a, b (n)      dst may alias a or b
+//                        dsth[i] = bf16(dst[i]) too when dsth is not null (dsth (n) u16; the bf16 GEMM's operand)
 //   fill_kernel1         dst[i] = value                           dst (n)
 //   copy_kernel1         dst[i] = src[i]                          dst, src (n)       no partial overlap
 //   reset_carry_kernel1  z[b,t,:] = init[:] where halted[b] != 0  z (B,T,C), init (C), halted (B) int32
@@ -22,13 +23,17 @@
 // Versions: kernel1 = the plain port (one element per thread per iteration, coalesced).
 #include "common.cuh"
 
-// dst = a + b. block = 256, grid = max(1, min(ceil(n / 256), 65535)).
-extern "C" __global__ void add_kernel1(float* dst,      // (n) =, may alias a or b
-                                       const float* a,  // (n)
-                                       const float* b,  // (n)
+// dst = a + b (and dsth = bf16(dst) unless null). block = 256, grid = max(1, min(ceil(n / 256), 65535)).
+extern "C" __global__ void add_kernel1(float* dst,               // (n) =, may alias a or b
+                                       bf16* __restrict__ dsth,  // (n) bf16 = bf16(dst), or null
+                                       const float* a,           // (n)
+                                       const float* b,           // (n)
                                        i64 n) {
-    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
-        dst[i] = a[i] + b[i];
+    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x) {
+        float x = a[i] + b[i];
+        dst[i] = x;
+        if (dsth) dsth[i] = f32_to_bf16(x);
+    }
 }
 
 // dst = value. block = 256, grid = max(1, min(ceil(n / 256), 65535)).

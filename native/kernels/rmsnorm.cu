@@ -4,7 +4,9 @@
 // Backward (=):  dot = sum_i dout_i * out_i / C;  dinp[r, i] = rstd[r] * (dout_i - out_i * dot)
 //   (y = x * s with s = (mean(x^2) + eps)^-1/2  =>  dx = s * (dy - y * mean(dy * y)))
 //
-// Buffers (N = rows = B*T): a, b, out, dout, dinp (N,C) float; rstd (N) float.
+// Buffers (N = rows = B*T): a, b, out, dout, dinp (N,C) float; rstd (N) float; outh, dinph (N,C) bf16 = bf16(out),
+// bf16(dinp) (RNE, as f32_to_bf16_kernel1), written only when not null: the next bf16 GEMM's operand, saving its
+// conversion.
 // out may alias a or b, and dinp may alias dout: each element is read and written by the same thread.
 // Sums are fp32 (fma per element, then a warp tree), as the CPU's fp32 sums (different order).
 //
@@ -16,6 +18,7 @@
 
 // out = rstd * (a + b), rstd = 1 / sqrt(mean((a + b)^2) + eps). Warp per row: block = 256, grid = ceil(N / 8).
 extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,                // (N, C) =, may alias a or b
+                                                       bf16* __restrict__ outh,   // (N, C) bf16 = bf16(out), or null
                                                        float* __restrict__ rstd,  // (N) =
                                                        const float* a,            // (N, C)
                                                        const float* b,            // (N, C)
@@ -31,11 +34,16 @@ extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,              
     ss = warp_sum(ss);
     float s = 1.0f / sqrtf(ss / (float)c + eps);
     if (lane == 0) rstd[row] = s;
-    for (int i = lane; i < c; i += 32) out[o + i] = s * (a[o + i] + b[o + i]);
+    for (int i = lane; i < c; i += 32) {
+        float y = s * (a[o + i] + b[o + i]);
+        out[o + i] = y;
+        if (outh) outh[o + i] = f32_to_bf16(y);
+    }
 }
 
 // dinp = rstd * (dout - out * mean(dout * out)). Warp per row: block = 256, grid = ceil(N / 8).
 extern "C" __global__ void rmsnorm_backward_kernel1(float* dinp,                     // (N, C) =, may alias dout
+                                                    bf16* __restrict__ dinph,        // (N, C) bf16 = bf16(dinp), or null
                                                     const float* dout,               // (N, C)
                                                     const float* __restrict__ out,   // (N, C) forward output
                                                     const float* __restrict__ rstd,  // (N)
@@ -47,5 +55,9 @@ extern "C" __global__ void rmsnorm_backward_kernel1(float* dinp,                
     for (int i = lane; i < c; i += 32) dot = fmaf(dout[o + i], out[o + i], dot);
     dot = warp_sum(dot) / (float)c;
     float s = rstd[row];
-    for (int i = lane; i < c; i += 32) dinp[o + i] = s * fmaf(out[o + i], -dot, dout[o + i]);
+    for (int i = lane; i < c; i += 32) {
+        float d = s * fmaf(out[o + i], -dot, dout[o + i]);
+        dinp[o + i] = d;
+        if (dinph) dinph[o + i] = f32_to_bf16(d);
+    }
 }

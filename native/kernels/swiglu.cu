@@ -5,7 +5,9 @@
 // Backward (=):  s = 1 / (1 + expf(-g));  dgateUp[r, i] = dact * s * u * (1 + g * (1 - s))
 //                                         dgateUp[r, I + i] = dact * s * g
 //
-// Buffers (N = rows = B*T): gateUp, dgateUp (N, 2I) float; act, dact (N, I) float. expf is the accurate libdevice
+// Buffers (N = rows = B*T): gateUp, dgateUp (N, 2I) float; act, dact (N, I) float; acth (N, I), dgateUph (N, 2I) bf16
+// = bf16(act), bf16(dgateUp) (RNE, as f32_to_bf16_kernel1), written only when not null (the next bf16 GEMM's operand:
+// the down projection's input, the gate/up projection's output gradient). expf is the accurate libdevice
 // expf (the CPU uses its own ~1 ulp exp).
 //
 // Launch (both kernels): grid = N (one block per row), block = 256 (any multiple of 32), dynamic smem 0.
@@ -15,6 +17,7 @@
 
 // act = SiLU(gate) * up. One block per row: grid = N, block = 256.
 extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,           // (N, I) =
+                                                  bf16* __restrict__ acth,           // (N, I) bf16 = bf16(act), or null
                                                   const float* __restrict__ gateUp,  // (N, 2I) = [gate | up]
                                                   int rows, int inter) {
     int r = blockIdx.x;
@@ -22,14 +25,18 @@ extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,      
     const float* gate = gateUp + 2 * (i64)r * inter;
     const float* up = gate + inter;
     float* a = act + (i64)r * inter;
+    bf16* ah = acth ? acth + (i64)r * inter : nullptr;
     for (int i = threadIdx.x; i < inter; i += blockDim.x) {
         float g = gate[i];
-        a[i] = g / (1.0f + expf(-g)) * up[i];
+        float y = g / (1.0f + expf(-g)) * up[i];
+        a[i] = y;
+        if (ah) ah[i] = f32_to_bf16(y);
     }
 }
 
 // dgate, dup from dact. One block per row: grid = N, block = 256.
 extern "C" __global__ void swiglu_backward_kernel1(float* __restrict__ dgateUp,       // (N, 2I) =
+                                                   bf16* __restrict__ dgateUph,       // (N, 2I) bf16 = bf16(dgateUp), or null
                                                    const float* __restrict__ dact,    // (N, I)
                                                    const float* __restrict__ gateUp,  // (N, 2I)
                                                    int rows, int inter) {
@@ -44,7 +51,12 @@ extern "C" __global__ void swiglu_backward_kernel1(float* __restrict__ dgateUp, 
         float g = gate[i];
         float s = 1.0f / (1.0f + expf(-g));
         float ds = da[i] * s;
-        dgate[i] = ds * up[i] * fmaf(g, 1.0f - s, 1.0f);
-        dup[i] = ds * g;
+        float dg = ds * up[i] * fmaf(g, 1.0f - s, 1.0f), du = ds * g;
+        dgate[i] = dg;
+        dup[i] = du;
+        if (dgateUph) {
+            dgateUph[2 * (i64)r * inter + i] = f32_to_bf16(dg);
+            dgateUph[2 * (i64)r * inter + inter + i] = f32_to_bf16(du);
+        }
     }
 }

@@ -15,8 +15,8 @@ namespace Hrm.Bench;
 /// (median of a few repeats after one warm-up), printed as a markdown table with TFLOP/s. FLOPs: a block
 /// application on S positions is 2·S·3,407,872 + 4·S²·512 per sample (spec 4.2); a segment forward is 24 of them,
 /// a training step 64 (recorded segment 24, Q-target segment 24, 1-step backward 16); attention is 4·B·NH·T²·HS
-/// forward and twice that backward. The batch-1 solve is wall clock (what a caller waits for), with and without
-/// CUDA graphs.
+/// forward and twice that backward. The batch-1 solve is wall clock (what a caller waits for), with fp32 and with bf16
+/// GEMMs, each with and without CUDA graphs (the rows without say how many kernels and GEMMs one solve queues).
 /// </summary>
 public static class GpuTimer
 {
@@ -52,6 +52,8 @@ public static class GpuTimer
         TrainingStep(o, bf16, sudoku, big);
         Solve(o, options with { Graphs = false }, sudoku);
         Solve(o, options, sudoku);
+        Solve(o, bf16 with { Graphs = false }, sudoku);
+        Solve(o, bf16, sudoku);
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
         if (smoke) Attention(o, options, 1, 82, 2, 64);
@@ -68,9 +70,9 @@ public static class GpuTimer
         var backend = CudaBackend.Create(options);
         using var m = new BenchModel(cfg, backend, batch, training: false);
         backend.BeginWeightReuse(); // as Evaluate: the bf16 weight copies are made once
-        double ms = Time(backend, () => m.Forward(), batch >= 256 ? 5 : 11);
+        double ms = Time(backend, () => m.Forward(), batch >= 256 ? 5 : 11, out long launches);
         backend.EndWeightReuse();
-        Row(o, $"segment forward, Sudoku (T={cfg.TotalSeqLen}), {Gemms(options)}", batch, ms,
+        Row(o, $"segment forward, Sudoku (T={cfg.TotalSeqLen}), {Gemms(options)}, {launches:N0} launches", batch, ms,
             batch * BlockFlops(cfg.TotalSeqLen) * 24);
     }
 
@@ -80,8 +82,9 @@ public static class GpuTimer
         using var m = new BenchModel(cfg, backend, batch, training: true);
         using var step = new OurTrainingStep(m.Model, batch); // the trainer's step: nothing is read back
         (int[] tokens, int[] labels, int[] ids) = OurTrainingStep.Inputs(cfg, batch);
-        double ms = Time(backend, () => step.Run(tokens, labels, ids), 3);
-        Row(o, $"training step (ACT step: 2 segments, loss, 1-step backward, optimisers), Sudoku, {Gemms(options)}", batch, ms,
+        double ms = Time(backend, () => step.Run(tokens, labels, ids), 3, out long launches);
+        Row(o, $"training step (ACT step: 2 segments, loss, 1-step backward, optimisers), Sudoku, {Gemms(options)}, " +
+            $"{launches:N0} launches", batch, ms,
             batch * BlockFlops(cfg.TotalSeqLen) * 64);
     }
 
@@ -108,7 +111,9 @@ public static class GpuTimer
         }
         backend.BeginWeightReuse(); // as the solver, which owns the model for its whole run
         Run();
+        long launches = backend.Launches;
         Run(); // the segment's graph is captured during the second segment of the first run
+        launches = backend.Launches - launches; // without graphs: the kernels and GEMMs of one solve
         var ms = new double[11];
         for (int i = 0; i < ms.Length; i++)
         {
@@ -119,8 +124,9 @@ public static class GpuTimer
         backend.EndWeightReuse();
         Array.Sort(ms);
         string how = options.Graphs ? $"CUDA graphs ({backend.GraphCount} alive, " +
-            $"{(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})" : "no graphs";
-        Row(o, $"solve, {steps} segments + reads, wall clock, {how}", 1, ms[ms.Length / 2],
+            $"{(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})"
+            : $"no graphs, {launches:N0} launches";
+        Row(o, $"solve, {steps} segments + reads, wall clock, {Gemms(options)}, {how}", 1, ms[ms.Length / 2],
             steps * BlockFlops(cfg.TotalSeqLen) * 24);
     }
 
@@ -175,19 +181,21 @@ public static class GpuTimer
                 backend.Upload(chunk.AsSpan(0, n), buf.Slice(at, n));
             }
         }
-        double fwd = Time(backend, () => backend.AttentionForward(output, lse, qkv, b, t, nh, hs), 5);
-        double bwd = Time(backend, () => backend.AttentionBackward(dqkv, dout, qkv, output, lse, b, t, nh, hs), 5);
+        double fwd = Time(backend, () => backend.AttentionForward(output, lse, qkv, b, t, nh, hs), 5, out _);
+        double bwd = Time(backend, () => backend.AttentionBackward(dqkv, dout, qkv, output, lse, b, t, nh, hs), 5, out _);
         double flop = 4.0 * b * nh * (double)t * t * hs;
         string kind = backend.UsesBf16Attention(hs) ? "bf16" : "fp32";
         Row(o, $"attention forward ({kind}), T={t}, NH={nh}, HS={hs}", b, fwd, flop);
         Row(o, $"attention backward ({kind}), T={t}, NH={nh}, HS={hs}", b, bwd, 2 * flop);
     }
 
-    /// <summary>Median milliseconds of <paramref name="reps"/> runs after one warm-up, from CUDA events.</summary>
-    private static double Time(CudaBackend backend, Action run, int reps)
+    /// <summary>Median milliseconds of <paramref name="reps"/> runs after one warm-up, from CUDA events; also the
+    /// kernels and GEMMs one timed run queued (<see cref="CudaBackend.Launches"/>).</summary>
+    private static double Time(CudaBackend backend, Action run, int reps, out long launches)
     {
         run();
         backend.Synchronize();
+        long before = backend.Launches;
         using var start = CudaEvent.Create(backend.Device.Context);
         using var end = CudaEvent.Create(backend.Device.Context);
         var ms = new double[reps];
@@ -199,6 +207,7 @@ public static class GpuTimer
             end.Synchronize();
             ms[i] = CudaEvent.ElapsedMilliseconds(start, end);
         }
+        launches = (backend.Launches - before) / reps;
         Array.Sort(ms);
         return ms[reps / 2];
     }

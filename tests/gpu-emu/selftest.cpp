@@ -108,12 +108,15 @@ static void test_add() {
     const i64 n = 1000000;
     float *dst = dev<float>(n), *a = dev<float>(n), *b = dev<float>(n);
     for (i64 i = 0; i < n; i++) a[i] = nrand(), b[i] = nrand();
-    run("add_kernel1", Args()(dst)(a)(b)(n), {cdiv(n, 256), 1, 1}, {256, 1, 1});
+    bf16* dsth = dev<bf16>(n);
+    run("add_kernel1", Args()(dst)(dsth)(a)(b)(n), {cdiv(n, 256), 1, 1}, {256, 1, 1});
     printf("  n = 1e6, grid %u x 256: %.1f ms\n", cdiv(n, 256), g_lastMs);
-    double e = 0;
+    double e = 0, eh = 0;
     for (i64 i = 0; i < n; i++) e = std::max(e, (double)fabsf(dst[i] - (a[i] + b[i])));
+    for (i64 i = 0; i < n; i++) eh = std::max(eh, dsth[i] == f32_to_bf16(dst[i]) ? 0.0 : 1.0);
     check("dst = a + b (bitwise)", e, 0);
-    run("add_kernel1", Args()(a)(a)(b)(n), {7, 1, 1}, {256, 1, 1});  // grid-stride, aliasing dst = a
+    check("dsth = bf16(dst) (bitwise)", eh, 0);
+    run("add_kernel1", Args()(a)((bf16*)nullptr)(a)(b)(n), {7, 1, 1}, {256, 1, 1});  // grid-stride, dst = a
     e = 0;
     for (i64 i = 0; i < n; i++) e = std::max(e, (double)fabsf(a[i] - (dst[i])));
     check("grid 7 (grid-stride), dst aliasing a", e, 0);
@@ -138,12 +141,18 @@ static void test_rmsnorm(int rows, int c) {
             ro[k] = rr[r] * (double)(a[k] + b[k]);
         }
     }
-    run("add_rmsnorm_forward_kernel1", Args()(out)(rstd)(a)(b)(rows)(c)(eps), {cdiv(rows, 8), 1, 1}, {256, 1, 1});
+    bf16* outh = dev<bf16>(n);
+    run("add_rmsnorm_forward_kernel1", Args()(out)(outh)(rstd)(a)(b)(rows)(c)(eps), {cdiv(rows, 8), 1, 1},
+        {256, 1, 1});
     printf("  %.2f ms\n", g_lastMs);
     check("rstd", relerr(rstd, rr), 1e-5);
     check("out", relerr(out, ro), 1e-5);
+    double eh = 0;
+    for (size_t i = 0; i < n; i++) eh = std::max(eh, outh[i] == f32_to_bf16(out[i]) ? 0.0 : 1.0);
+    check("outh = bf16(out) (bitwise)", eh, 0);
     expect("blockDim 48 (a partial warp shuffles) is reported",
-           launch("add_rmsnorm_forward_kernel1", Args()(out)(rstd)(a)(b)(rows)(c)(eps), {1, 1, 1}, {48, 1, 1}) != 0);
+           launch("add_rmsnorm_forward_kernel1", Args()(out)((bf16*)nullptr)(rstd)(a)(b)(rows)(c)(eps), {1, 1, 1},
+                  {48, 1, 1}) != 0);
 }
 
 // ---- stablemax_ce -------------------------------------------------------------------------------------------------
@@ -291,21 +300,53 @@ static void test_attention2(int B, int T, int NH, bool backward) {
         e = std::max(e, (double)fabsf(bf16_to_f32(qkvh[(((part * B + b) * NH + h) * T + t) * 64 + d]) - hq[i]));
     }
     check("pack: qkvh = bf16(qkv) per head (bitwise)", e, 0);
-    run("attention_forward_kernel2", Args()(out)(lse)((const bf16*)qkvh)(B)(T)(NH), {cdiv(T, 128), (unsigned)NH,
-        (unsigned)B}, {128, 1, 1});
+    bf16* outh = dev<bf16>((size_t)B * T * C);
+    run("attention_forward_kernel2", Args()(out)(outh)(lse)((const bf16*)qkvh)(B)(T)(NH), {cdiv(T, 128),
+        (unsigned)NH, (unsigned)B}, {128, 1, 1});
     printf("  forward: %.2f ms\n", g_lastMs);
     check("forward out (bf16 P)", relerr(out, ro), 1e-2);
+    double eh = 0;
+    for (size_t i = 0; i < (size_t)B * T * C; i++) eh = std::max(eh, outh[i] == f32_to_bf16(out[i]) ? 0.0 : 1.0);
+    check("forward outh = bf16(out) (bitwise)", eh, 0);
     check("forward lse", relerr(lse, rl), 1e-3);
     if (!backward) return;
     run("attention_backward_dot_kernel1", Args()(dd)(doh)((const float*)dout)((const float*)out)(B)(T)(NH)(HS),
         {cdiv((long)B * T * NH, 8), 1, 1}, {256, 1, 1});
-    Args bw = Args()(dqkv)((const bf16*)qkvh)((const bf16*)doh)((const float*)lse)((const float*)dd)(B)(T)(NH);
+    const float* none = nullptr;
+    Args bw = Args()(dqkv)((bf16*)nullptr)(none)(none)((const bf16*)qkvh)((const bf16*)doh)((const float*)lse)
+        ((const float*)dd)(B)(T)(NH);
     for (size_t i = 0; i < nqkv; i++) dqkv[i] = NAN;
     run("attention_backward_dq_kernel2", bw, {cdiv(T, 64), (unsigned)NH, (unsigned)B}, {128, 1, 1});
     double ms = g_lastMs;
     run("attention_backward_dkdv_kernel2", bw, {cdiv(T, 64), (unsigned)NH, (unsigned)B}, {128, 1, 1});
     printf("  dq %.2f ms, dkdv %.2f ms\n", ms, g_lastMs);
     check("dqkv (dq + dkdv, bf16 dS and P)", relerr(dqkv, rd), 2e-2);
+    // RoPE's backward fused into the stores, with random tables (their halves differ) and the bf16 copy: bitwise
+    // the unfused dqkv rotated as rope_backward_kernel1 rotates it (this file builds with -ffp-contract=off).
+    float *cs = dev<float>((size_t)T * 64), *sn = dev<float>((size_t)T * 64), *dqkv2 = dev<float>(nqkv);
+    bf16* dqkvh = dev<bf16>(nqkv);
+    for (size_t i = 0; i < (size_t)T * 64; i++) cs[i] = nrand(), sn[i] = nrand();
+    Args bw2 = Args()(dqkv2)(dqkvh)((const float*)cs)((const float*)sn)((const bf16*)qkvh)((const bf16*)doh)
+        ((const float*)lse)((const float*)dd)(B)(T)(NH);
+    run("attention_backward_dq_kernel2", bw2, {cdiv(T, 64), (unsigned)NH, (unsigned)B}, {128, 1, 1});
+    run("attention_backward_dkdv_kernel2", bw2, {cdiv(T, 64), (unsigned)NH, (unsigned)B}, {128, 1, 1});
+    std::vector<float> want(dqkv, dqkv + nqkv);
+    for (int row = 0; row < B * T; row++) {
+        int pos = row % T;
+        for (int h = 0; h < 2 * NH; h++) {
+            float* x = want.data() + (size_t)row * 3 * C + (size_t)h * 64;
+            for (int i = 0; i < 32; i++) {
+                float a = x[i], b = x[32 + i], s1 = -sn[pos * 64 + i], s2 = -sn[pos * 64 + 32 + i];
+                x[i] = a * cs[pos * 64 + i] - b * s1;
+                x[32 + i] = b * cs[pos * 64 + 32 + i] + a * s2;
+            }
+        }
+    }
+    double er = 0, erh = 0;
+    for (size_t i = 0; i < nqkv; i++) er = std::max(er, memcmp(&want[i], &dqkv2[i], 4) == 0 ? 0.0 : 1.0);
+    for (size_t i = 0; i < nqkv; i++) erh = std::max(erh, dqkvh[i] == f32_to_bf16(dqkv2[i]) ? 0.0 : 1.0);
+    check("dqkv with RoPE backward fused (bitwise, random tables)", er, 0);
+    check("dqkvh = bf16(dqkv) (bitwise)", erh, 0);
 }
 
 // kernel1 (fp32, any HS <= 128, dynamic shared memory, __shfl_sync).
@@ -516,7 +557,8 @@ static void test_checks() {
            launch("t_war", Args()((const bf16*)src), {1, 1, 1}, {64, 1, 1}) != 0);
     expect("a bad launch (1025 threads) is reported", launch("t_deadlock", Args()(out), {1, 1, 1}, {1025, 1, 1}));
     expect("a block above __launch_bounds__ is reported",
-           launch("attention_forward_kernel2", Args()(out)(out)(src)(1)(1)(1), {1, 1, 1}, {256, 1, 1}));
+           launch("attention_forward_kernel2", Args()(out)((bf16*)nullptr)(out)(src)(1)(1)(1), {1, 1, 1},
+                  {256, 1, 1}));
     float* v = dev<float>(64);
     expect("a misaligned float4 load is reported (attention_pack_kernel2 on qkv + 1)",
            launch("attention_pack_kernel2", Args()((bf16*)r)(v + 1)(1)(1)(1)(1), {1, 1, 1}, {256, 1, 1}));
@@ -537,11 +579,11 @@ static void bench() {
     const i64 n = 1000000;
     float *dst = dev<float>(n), *a = dev<float>(n), *b = dev<float>(n);
     printf("add_kernel1 n=1e6 (3907 x 256 threads): %.1f ms\n",
-           best(5, [&] { run("add_kernel1", Args()(dst)(a)(b)(n), {cdiv(n, 256), 1, 1}, {256, 1, 1}); }));
+           best(5, [&] { run("add_kernel1", Args()(dst)((bf16*)nullptr)(a)(b)(n), {cdiv(n, 256), 1, 1}, {256, 1, 1}); }));
     int rows = 2 * 82;
     float *rstd = dev<float>(rows);
     printf("add_rmsnorm_forward_kernel1 N=164 C=512: %.2f ms\n", best(5, [&] {
-        run("add_rmsnorm_forward_kernel1", Args()(dst)(rstd)(a)(b)(rows)(512)(1e-5f), {cdiv(rows, 8), 1, 1},
+        run("add_rmsnorm_forward_kernel1", Args()(dst)((bf16*)nullptr)(rstd)(a)(b)(rows)(512)(1e-5f), {cdiv(rows, 8), 1, 1},
             {256, 1, 1});
     }));
     for (int T : {82, 901}) {
@@ -553,12 +595,14 @@ static void bench() {
         run("attention_pack_kernel2", Args()(qkvh)((const float*)qkv)(B)(T)(NH)(3), {(unsigned)(B * T), 1, 1},
             {256, 1, 1});
         double f = best(reps, [&] {
-            run("attention_forward_kernel2", Args()(out)(lse)((const bf16*)qkvh)(B)(T)(NH), {cdiv(T, 128), NH, B},
+            run("attention_forward_kernel2", Args()(out)((bf16*)nullptr)(lse)((const bf16*)qkvh)(B)(T)(NH), {cdiv(T, 128), NH, B},
                 {128, 1, 1});
         });
         run("attention_backward_dot_kernel1", Args()(dd)(doh)((const float*)qkv)((const float*)out)(B)(T)(NH)(64),
             {cdiv((long)B * T * NH, 8), 1, 1}, {256, 1, 1});
-        Args bw = Args()(qkv)((const bf16*)qkvh)((const bf16*)doh)((const float*)lse)((const float*)dd)(B)(T)(NH);
+        const float* none = nullptr;
+        Args bw = Args()(qkv)((bf16*)nullptr)(none)(none)((const bf16*)qkvh)((const bf16*)doh)((const float*)lse)
+            ((const float*)dd)(B)(T)(NH);
         double dq = best(reps, [&] { run("attention_backward_dq_kernel2", bw, {cdiv(T, 64), NH, B}, {128, 1, 1}); });
         double dkdv =
             best(reps, [&] { run("attention_backward_dkdv_kernel2", bw, {cdiv(T, 64), NH, B}, {128, 1, 1}); });

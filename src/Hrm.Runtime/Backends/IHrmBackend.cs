@@ -136,6 +136,13 @@ public interface IHrmBackend : IDisposable
     /// <summary>dqkv (B,T,3C) = from dout (B,T,C), qkv, out, lse.</summary>
     void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs);
 
+    /// <summary>
+    /// <see cref="AttentionBackward"/> then <see cref="RopeBackward"/> on dqkv in one call (the model's order; a backend
+    /// may fuse them): the gradient with respect to the qkv before <see cref="RopeAttentionForward"/> rotated it.
+    /// </summary>
+    void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch, int t,
+        int nh, int hs);
+
     /// <summary>out (N,C) = RMSNorm(a + b), rstd (N).</summary>
     void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps);
 

@@ -15,7 +15,7 @@ namespace Hrm.Runtime.Backends;
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
 {
-    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward", "MatmulRopeForward", "SelectRows", "ActHalt", "ActTarget", "ActMetrics"];
+    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward", "MatmulRopeForward", "SelectRows", "ActHalt", "ActTarget", "ActMetrics", "RopeAttentionBackward"];
 
     private readonly IHrmBackend _inner;
     private readonly long[] _ticks = new long[OpNames.Length];
@@ -291,6 +291,16 @@ public sealed class ProfilingBackend : IHrmBackend
         _inner.AttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs);
         _ticks[17] += Stopwatch.GetTimestamp() - t0;
         _calls[17]++;
+    }
+
+    /// <inheritdoc/>
+    public void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
+        int t, int nh, int hs)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _inner.RopeAttentionBackward(dqkv, dout, qkv, output, lse, cos, sin, batch, t, nh, hs);
+        _ticks[36] += Stopwatch.GetTimestamp() - t0;
+        _calls[36]++;
     }
 
     /// <inheritdoc/>

@@ -82,8 +82,10 @@ public sealed partial class HrmModel
         _b.Add(ws.S1, ws.S1, ws.S0);                                             // dh1             (B, T, C)
         _b.RmsNormBackward(ws.S0, ws.S1, a.H1, a.Rstd1, rows, c);               // d(inp + attn)   (B, T, C)
         _b.MatmulBackward(ws.S2, w.DO, ws.S0, a.Att, w.O, rows, c, c);          // datt            (B, T, C)
-        _b.AttentionBackward(ws.DQkv, ws.S2, a.Qkv, a.Att, a.Lse, batch, t, nh, hs); // (B, T, 3C)
-        if (cfg.PosEncodings == PosEncoding.Rope) _b.RopeBackward(ws.DQkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+        if (cfg.PosEncodings == PosEncoding.Rope)                                // (B, T, 3C)
+            _b.RopeAttentionBackward(ws.DQkv, ws.S2, a.Qkv, a.Att, a.Lse, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+        else
+            _b.AttentionBackward(ws.DQkv, ws.S2, a.Qkv, a.Att, a.Lse, batch, t, nh, hs);
         _b.MatmulBackward(ws.S1, w.DQkv, ws.DQkv, inp, w.Qkv, rows, c, 3 * c);
         _b.Add(dinp, ws.S0, ws.S1);                                              // dinp            (B, T, C)
     }

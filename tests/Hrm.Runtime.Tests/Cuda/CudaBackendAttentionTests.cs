@@ -76,6 +76,47 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
         GpuSame(p, o1, o2, "out after qkv changed");
     }
 
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(true, 2, 82, 8, 64)]  // Sudoku, RoPE in the bf16 kernels' stores
+    [InlineData(true, 3, 37, 2, 64)]  // T not a multiple of the tiles
+    [InlineData(false, 2, 17, 4, 16)] // fp32 path: the attention backward, then the RoPE kernel
+    public void Rope_attention_backward_matches_the_cpu(bool bf16, int batch, int t, int nh, int hs)
+    {
+        using var p = new BackendPair(cuda.BackendOrSkip(bf16), output);
+        long c = (long)nh * hs;
+        (double[] cosD, double[] sinD) = Kernels.KernelTestUtil.RopeTables(t, hs);
+        Twin cos = p.Upload(Kernels.KernelTestUtil.ToFloat(cosD)), sin = p.Upload(Kernels.KernelTestUtil.ToFloat(sinD));
+        Twin qkv = p.Floats(1, 3L * batch * t * c, 2f), o = p.Zeros(batch * t * c), lse = p.Zeros((long)batch * nh * t);
+        p.Cpu.RopeAttentionForward(o.C, lse.C, qkv.C, cos.C, sin.C, batch, t, nh, hs);
+        p.Gpu.RopeAttentionForward(o.G, lse.G, qkv.G, cos.G, sin.G, batch, t, nh, hs);
+        Twin dout = p.Floats(2, batch * t * c), dqkv = p.Floats(3, 3L * batch * t * c);
+        p.Cpu.RopeAttentionBackward(dqkv.C, dout.C, qkv.C, o.C, lse.C, cos.C, sin.C, batch, t, nh, hs);
+        p.Gpu.RopeAttentionBackward(dqkv.G, dout.G, qkv.G, o.G, lse.G, cos.G, sin.G, batch, t, nh, hs);
+        p.Close(dqkv, bf16 ? 2e-2 : 1e-5, "dqkv before RoPE (=)");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8)] // Sudoku
+    [InlineData(3, 37, 2)] // T not a multiple of the tiles
+    public void Rope_fused_into_the_attention_backward_is_bitwise_the_backward_then_the_rope_kernel(int batch, int t,
+        int nh)
+    {
+        const int hs = 64;
+        using var p = new BackendPair(cuda.BackendOrSkip(true), output);
+        long c = (long)nh * hs;
+        // Random tables, not RoPE's (whose halves repeat): a mixed-up half index shows.
+        Twin cos = p.Floats(7, (long)t * hs), sin = p.Floats(8, (long)t * hs);
+        Twin qkv = p.Floats(1, 3L * batch * t * c, 2f), o = p.Zeros(batch * t * c), lse = p.Zeros((long)batch * nh * t);
+        p.Gpu.AttentionForward(o.G, lse.G, qkv.G, batch, t, nh, hs);
+        Twin dout = p.Floats(2, batch * t * c), fused = p.Zeros(3L * batch * t * c), apart = p.Zeros(3L * batch * t * c);
+        p.Gpu.RopeAttentionBackward(fused.G, dout.G, qkv.G, o.G, lse.G, cos.G, sin.G, batch, t, nh, hs);
+        p.Gpu.AttentionBackward(apart.G, dout.G, qkv.G, o.G, lse.G, batch, t, nh, hs);
+        p.Gpu.RopeBackward(apart.G, cos.G, sin.G, batch, t, nh, hs);
+        GpuSame(p, fused, apart, "dqkv");
+    }
+
     private static void GpuSame(BackendPair p, Twin a, Twin b, string what)
     {
         float[] x = new float[a.G.Length], y = new float[b.G.Length];

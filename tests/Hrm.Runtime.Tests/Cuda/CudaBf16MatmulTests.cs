@@ -81,6 +81,133 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
         Check(gpu, gy, y1, "W1 after the scope");
     }
 
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData("Add")]
+    [InlineData("AddRmsNormForward")]
+    [InlineData("SwiGluForward")]
+    [InlineData("AttentionForward")]
+    public void A_producer_s_bf16_copy_feeds_the_next_gemm_with_the_same_bits_and_one_kernel_fewer(string producer)
+    {
+        using CudaBackend gpu = Backend();
+        const int m = 37, k = 64, n = 48; // k = 64: the attention's one head of 64
+        float[] wHost = TestData.Floats(5, n * k, 0.1f);
+        Buf a = Up(gpu, TestData.Floats(1, m * k)), b = Up(gpu, TestData.Floats(2, m * k));
+        Buf gateUp = Up(gpu, TestData.Floats(3, 2 * m * k)), qkv = Up(gpu, TestData.Floats(4, 3 * m * k));
+        Buf w = Up(gpu, wHost), x = gpu.Allocate(m * k, "x"), y = gpu.Allocate(m * n, "y");
+        Buf stats = gpu.Allocate(m, "rstd or lse"), other = gpu.Allocate(1, "other");
+        void Produce()
+        {
+            switch (producer)
+            {
+                case "Add": gpu.Add(x, a, b); break;
+                case "AddRmsNormForward": gpu.AddRmsNormForward(x, stats, a, b, m, k, 1e-5f); break;
+                case "SwiGluForward": gpu.SwiGluForward(x, gateUp, m, k); break;
+                default: gpu.AttentionForward(x, stats, qkv, 1, m, 1, 64); break;
+            }
+        }
+        gpu.MatmulForward(y, a, w, m, k, n); // sizes the operand scratch, allocates W's bf16 copy
+        gpu.BeginWeightReuse();              // W converted once, here
+        Produce();
+        long before = gpu.Launches;
+        gpu.MatmulForward(y, x, w, m, k, n);
+        long fused = gpu.Launches - before;
+        float[] viaCopy = Down(gpu, y);
+        Produce();
+        gpu.Fill(other, 0f); // any op in between: the GEMM converts x itself
+        before = gpu.Launches;
+        gpu.MatmulForward(y, x, w, m, k, n);
+        long converted = gpu.Launches - before;
+        float[] viaConversion = Down(gpu, y);
+        gpu.EndWeightReuse();
+        output.WriteLine($"{producer}: GEMM after it {fused} launch(es), after another op {converted}");
+        Assert.Equal(2, converted);
+        Assert.Equal(1, fused);
+        Assert.Equal(viaConversion, viaCopy);
+        Check(gpu, y, Forward(Down(gpu, x), wHost, m, k, n), producer);
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData("RmsNormBackward")]
+    [InlineData("SwiGluBackward")]
+    [InlineData("RopeAttentionBackward")]
+    public void A_backward_producer_s_bf16_copy_feeds_the_next_gemm_backward_with_the_same_bits(string producer)
+    {
+        using CudaBackend gpu = Backend();
+        const int m = 29, k = 40;
+        // dgateUp (M, 2I) with I = 24, dqkv (M, 3·64) of one head of 64 (B = 1, T = M), or dinp (M, C)
+        int n = producer switch { "SwiGluBackward" => 2 * 24, "RopeAttentionBackward" => 3 * 64, _ => 24 };
+        float[] xHost = TestData.Floats(1, m * k), wHost = TestData.Floats(2, n * k, 0.1f);
+        Buf x = Up(gpu, xHost), w = Up(gpu, wHost), dy = gpu.Allocate((long)m * n, "dy");
+        Buf dout = Up(gpu, TestData.Floats(3, m * n)), fwd = Up(gpu, TestData.Floats(4, m * n));
+        Buf rstd = Up(gpu, TestData.Floats(5, m)), dact = Up(gpu, TestData.Floats(6, m * n / 2));
+        Buf dx = gpu.Allocate((long)m * k, "dx"), dw = gpu.Allocate((long)n * k, "dw"), other = gpu.Allocate(1, "other");
+        Buf att = gpu.Allocate(m * 64, "att"), lse = gpu.Allocate(m, "lse"), datt = Up(gpu, TestData.Floats(7, m * 64));
+        Buf cos = Up(gpu, TestData.Floats(8, m * 64)), sin = Up(gpu, TestData.Floats(9, m * 64));
+        if (producer == "RopeAttentionBackward") gpu.AttentionForward(att, lse, fwd, 1, m, 1, 64); // fwd: qkv (M, 3·64)
+        void Produce()
+        {
+            if (producer == "RmsNormBackward") gpu.RmsNormBackward(dy, dout, fwd, rstd, m, n);
+            else if (producer == "SwiGluBackward") gpu.SwiGluBackward(dy, dact, fwd, m, n / 2);
+            else gpu.RopeAttentionBackward(dy, datt, fwd, att, lse, cos, sin, 1, m, 1, 64);
+        }
+        gpu.MatmulBackward(dx, dw, dout, x, w, m, k, n); // sizes the scratch, allocates W's bf16 copy
+        gpu.BeginWeightReuse();
+        (float[] dx, float[] dw, long launches) Run(bool between)
+        {
+            gpu.Fill(dw, 0f);
+            Produce();
+            if (between) gpu.Fill(other, 0f);
+            long before = gpu.Launches;
+            gpu.MatmulBackward(dx, dw, dy, x, w, m, k, n);
+            return (Down(gpu, dx), Down(gpu, dw), gpu.Launches - before);
+        }
+        (float[] dx1, float[] dw1, long fused) = Run(between: false);
+        (float[] dx2, float[] dw2, long converted) = Run(between: true);
+        gpu.EndWeightReuse();
+        output.WriteLine($"{producer}: GEMM backward after it {fused} launches, after another op {converted}");
+        Assert.Equal(4, converted); // dout and inp converted, two GEMMs
+        Assert.Equal(3, fused);
+        Assert.Equal(dx2, dx1);
+        Assert.Equal(dw2, dw1);
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_gemm_never_reads_a_stale_or_foreign_bf16_copy()
+    {
+        using CudaBackend gpu = Backend();
+        const int m = 19, k = 32, n = 24;
+        float[] aHost = TestData.Floats(1, m * k), bHost = TestData.Floats(2, m * k), wHost = TestData.Floats(3, n * k);
+        Buf a = Up(gpu, aHost), b = Up(gpu, bHost), w = Up(gpu, wHost);
+        Buf x = gpu.Allocate(m * k, "x"), y = gpu.Allocate(m * n, "y");
+        gpu.MatmulForward(y, a, w, m, k, n); // sizes the operand scratch
+        gpu.Add(x, a, b);
+        gpu.MatmulForward(y, a, w, m, k, n); // another input than the one just written
+        Check(gpu, y, Forward(aHost, wHost, m, k, n), "the GEMM right after an Add into another buffer");
+        gpu.Add(x, a, b);
+        gpu.Fill(x, 0.5f);                   // x changed after its copy was made
+        gpu.MatmulForward(y, x, w, m, k, n);
+        Check(gpu, y, Forward(Enumerable.Repeat(0.5f, m * k).ToArray(), wHost, m, k, n), "x filled after the Add");
+        gpu.Add(x, a, b);
+        // A view of fewer rows at the same address: the copy's first rows serve it.
+        gpu.MatmulForward(y.Slice(0, (m - 1) * n), x.Slice(0, (m - 1) * k), w, m - 1, k, n);
+        float[] sum = new float[m * k];
+        for (int i = 0; i < sum.Length; i++) sum[i] = aHost[i] + bHost[i];
+        double[] expected = Forward(sum, wHost, m, k, n);
+        var got = Down(gpu, y);
+        double rel = TensorAssert.RelNorm(expected.AsSpan(0, (m - 1) * n), got.AsSpan(0, (m - 1) * n));
+        Assert.True(rel <= Accumulation, $"m - 1 rows: relative L2 error {rel:E3}");
+    }
+
+    private static float[] Down(CudaBackend gpu, Buf b)
+    {
+        var host = new float[b.Length];
+        gpu.Download(b, host);
+        return host;
+    }
+
     private CudaBackend Backend()
     {
         cuda.BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache

@@ -132,6 +132,10 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
         int hs) =>
         Op(() => _inner.AttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs));
 
+    public void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
+        int t, int nh, int hs) =>
+        Op(() => _inner.RopeAttentionBackward(dqkv, dout, qkv, output, lse, cos, sin, batch, t, nh, hs));
+
     public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps) =>
         Op(() => _inner.AddRmsNormForward(output, rstd, a, b, rows, c, eps));
 

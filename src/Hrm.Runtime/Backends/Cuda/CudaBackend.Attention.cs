@@ -123,8 +123,10 @@ public sealed unsafe partial class CudaBackend
             Aligned(output, 8, nameof(output));
             ulong qkvh = TakePacked(qkv, batch, t, nh) ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream)
                 : PackQkv(pq, batch, t, nh);
-            void** f = stackalloc void*[] { &po, &pl, &qkvh, &batch, &t, &nh };
-            Launch(_k.AttentionForward2, "pppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
+            ulong ph = ShadowOf(output, (long)batch * t * c);
+            void** f = stackalloc void*[] { &po, &ph, &pl, &qkvh, &batch, &t, &nh };
+            Launch(_k.AttentionForward2, "ppppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
+            Shadowed(output, ph, (long)batch * t * c);
         }
         else
         {
@@ -136,7 +138,32 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs)
+    /// <remarks>On the bf16 path the dQ and dK/dV kernels also write dqkv in bf16 for the q/k/v projection's backward
+    /// GEMM (see <see cref="ShadowOf"/>).</remarks>
+    public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs) =>
+        AttentionBackward(dqkv, dout, qkv, output, lse, Buf.Empty, Buf.Empty, batch, t, nh, hs);
+
+    /// <inheritdoc/>
+    /// <remarks>bf16 path: RoPE's backward runs in the dQ and dK kernels' stores (bitwise the RoPE kernel after them,
+    /// one pass over dqkv fewer), and dqkv is also written in bf16 for the next GEMM; fp32 path: the attention
+    /// backward, then the RoPE kernel.</remarks>
+    public void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
+        int t, int nh, int hs)
+    {
+        if (UsesBf16Attention(hs))
+        {
+            Need(cos, (long)t * hs, nameof(cos));
+            Need(sin, (long)t * hs, nameof(sin));
+            AttentionBackward(dqkv, dout, qkv, output, lse, cos, sin, batch, t, nh, hs);
+            return;
+        }
+        AttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs);
+        RopeBackward(dqkv, cos, sin, batch, t, nh, hs);
+    }
+
+    /// <summary>The attention backward; with <paramref name="cos"/> not empty (bf16 path only) RoPE's backward too.</summary>
+    private void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
+        int t, int nh, int hs)
     {
         Enter();
         CheckAttention(batch, t, nh, hs);
@@ -166,10 +193,12 @@ public sealed unsafe partial class CudaBackend
         Launch(_k.AttentionBackwardDot1, "ppppiiii", Cdiv((long)batch * t * nh, 8), 256, 0, dot);
         if (bf16)
         {
-            void** a = stackalloc void*[] { &pdq, &qkvh, &doh, &pl, &dd, &batch, &t, &nh };
+            ulong ph = ShadowOf(dqkv, 3L * batch * t * c), pc = cos.IsEmpty ? 0 : Ptr(cos), ps = sin.IsEmpty ? 0 : Ptr(sin);
+            void** a = stackalloc void*[] { &pdq, &ph, &pc, &ps, &qkvh, &doh, &pl, &dd, &batch, &t, &nh };
             var grid = new Dim3(Cdiv(t, 64), (uint)nh, (uint)batch);
-            Launch(_k.AttentionBackwardDq2, "pppppiii", grid, 128, 0, a);
-            Launch(_k.AttentionBackwardDkDv2, "pppppiii", grid, 128, 0, a);
+            Launch(_k.AttentionBackwardDq2, "ppppppppiii", grid, 128, 0, a);
+            Launch(_k.AttentionBackwardDkDv2, "ppppppppiii", grid, 128, 0, a);
+            Shadowed(dqkv, ph, 3L * batch * t * c);
         }
         else
         {

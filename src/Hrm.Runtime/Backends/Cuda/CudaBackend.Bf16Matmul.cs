@@ -20,6 +20,7 @@ public sealed unsafe partial class CudaBackend
     private readonly Dictionary<LtPlanKey, CublasLtMatmul> _ltPlans = [];
     private readonly Dictionary<WeightKey, WeightBits> _weightBits = [];
     private readonly DeviceScratch<ushort> _opA, _opB;   // bf16 activation operands: (M, K) or (M, N); (M, K)
+    private Shadow _shadow;                              // what the last producer also wrote to _opA, if anything
     private CublasLtHandle? _lt;
     private DeviceBuffer<byte>? _ltWorkspace;            // (LtWorkspaceBytes)
 
@@ -49,7 +50,8 @@ public sealed unsafe partial class CudaBackend
     private void MatmulForwardBf16(Buf output, Buf inp, Buf weight, int m, int k, int n)
     {
         ulong w = WeightBf16(weight);                                  // (N, K) bf16
-        ulong x = ToBf16(_opA, inp);                                   // (M, K) bf16
+        ulong x = TakeShadow(inp, (long)m * k);                        // (M, K) bf16
+        if (x == 0) x = ToBf16(_opA, inp);
         // outᵀ (N×M) = Wᵀ · inpᵀ: A = W stored K×N (op T), B = inp stored K×M.
         LtMatmul(n, m, k, transA: true, transB: false, w, x, Ptr(output), beta: 0f);
     }
@@ -57,7 +59,8 @@ public sealed unsafe partial class CudaBackend
     /// <summary>dinp (M,K) = bf16(dout) · bf16(W) (skipped when empty); dW (N,K) += bf16(dout)ᵀ · bf16(inp).</summary>
     private void MatmulBackwardBf16(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
     {
-        ulong dy = ToBf16(_opA, dout);                                 // (M, N) bf16
+        ulong dy = TakeShadow(dout, (long)m * n);                      // (M, N) bf16
+        if (dy == 0) dy = ToBf16(_opA, dout);
         if (!dinp.IsEmpty)
         {
             ulong w = WeightBf16(weight);                              // (N, K) bf16
@@ -80,6 +83,7 @@ public sealed unsafe partial class CudaBackend
             _ltPlans.Add(key, plan);
         }
         plan.Execute(_stream, a, b, d, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
+        Launches++;
     }
 
     /// <summary>The bf16 copy of a weight view: converted now, unless a reuse scope already converted it.</summary>
@@ -107,6 +111,40 @@ public sealed unsafe partial class CudaBackend
             _weightBits.Add(key, bits);
         }
         return bits;
+    }
+
+    /// <summary>
+    /// Where a producer of <paramref name="count"/> fp32 elements at <paramref name="output"/> (default: all of it)
+    /// also writes them rounded to bf16: the activation-operand scratch, when bf16 GEMMs are on and the scratch holds
+    /// them without growing; 0 (write no copy) otherwise. The producer then calls <see cref="Shadowed"/>.
+    /// </summary>
+    /// <remarks>The producers (Add, AddRmsNormForward, SwiGluForward, the bf16 AttentionForward; RmsNormBackward,
+    /// SwiGluBackward and the bf16 (Rope)AttentionBackward) always write the copy when they can: it costs 2 bytes per
+    /// element and saves the next GEMM's conversion kernel: the 4 of a block's forward whose input is a GEMM's (q/k/v,
+    /// o_proj, gate/up and down projections) and the 4 output gradients of its backward.</remarks>
+    private ulong ShadowOf(Buf output, long count = -1)
+    {
+        _shadow = default;
+        if (count < 0) count = output.Length;
+        if (!Options.Bf16Matmul || count == 0 || count > _opA.Elements) return 0;
+        return _opA.Ensure(count, _stream);
+    }
+
+    /// <summary>Records that the op now running wrote the bf16 copy <paramref name="shadow"/> (0: none).</summary>
+    private void Shadowed(Buf output, ulong shadow, long count = -1)
+    {
+        if (shadow != 0) _shadow = new Shadow(output.Address, count < 0 ? output.Length : count, _ops);
+    }
+
+    /// <summary>
+    /// The bf16 copy of the first <paramref name="count"/> elements of <paramref name="inp"/> when the op right before
+    /// this one wrote it (so nothing can have changed inp or the scratch since); 0 otherwise.
+    /// </summary>
+    private ulong TakeShadow(Buf inp, long count)
+    {
+        Shadow s = _shadow;
+        _shadow = default;
+        return s.Op == _ops - 1 && s.Address == inp.Address && s.Count >= count ? _opA.Ensure(count, _stream) : 0;
     }
 
     /// <summary>Rounds the fp32 view <paramref name="src"/> into <paramref name="scratch"/>; returns its pointer.</summary>
@@ -168,6 +206,10 @@ public sealed unsafe partial class CudaBackend
         _ltWorkspace?.Dispose();
         _lt?.Dispose();
     }
+
+    /// <summary>fp32 elements [Address, Address + Count) that op number <see cref="Op"/> also wrote in bf16 to the
+    /// activation-operand scratch.</summary>
+    private readonly record struct Shadow(nint Address, long Count, long Op);
 
     private readonly record struct LtPlanKey(int M, int N, int K, bool TransA, bool TransB, uint AlignD);
 

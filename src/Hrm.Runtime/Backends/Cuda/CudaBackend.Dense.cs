@@ -91,6 +91,7 @@ public sealed unsafe partial class CudaBackend
             v, l, c, &alpha, Ptr(weight), CudaDataType.R32F, c, 0, Ptr(zH) + (ulong)p * (ulong)c * sizeof(float),
             CudaDataType.R32F, c, (long)t * c, &beta, Ptr(logits), CudaDataType.R32F, v, (long)l * v, batch,
             ComputeType, Cublas.GemmDefault));
+        Launches++;
         Done();
     }
 
@@ -175,9 +176,10 @@ public sealed unsafe partial class CudaBackend
         Need(a, (long)rows * c, nameof(a));
         Need(b, (long)rows * c, nameof(b));
         if (rows == 0) return;
-        ulong po = Ptr(output), pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
-        void** args = stackalloc void*[] { &po, &pr, &pa, &pb, &rows, &c, &eps };
-        Launch(_k.AddRmsNormForward, "ppppiif", Cdiv(rows, 8), 256, 0, args);
+        ulong po = Ptr(output), ph = ShadowOf(output, (long)rows * c), pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
+        void** args = stackalloc void*[] { &po, &ph, &pr, &pa, &pb, &rows, &c, &eps };
+        Launch(_k.AddRmsNormForward, "pppppiif", Cdiv(rows, 8), 256, 0, args);
+        Shadowed(output, ph, (long)rows * c);
         Done();
     }
 
@@ -192,9 +194,10 @@ public sealed unsafe partial class CudaBackend
         Need(output, (long)rows * c, nameof(output));
         Need(rstd, rows, nameof(rstd));
         if (rows == 0 || c == 0) return;
-        ulong pdi = Ptr(dinp), pdo = Ptr(dout), po = Ptr(output), pr = Ptr(rstd);
-        void** args = stackalloc void*[] { &pdi, &pdo, &po, &pr, &rows, &c };
-        Launch(_k.RmsNormBackward, "ppppii", Cdiv(rows, 8), 256, 0, args);
+        ulong pdi = Ptr(dinp), ph = ShadowOf(dinp, (long)rows * c), pdo = Ptr(dout), po = Ptr(output), pr = Ptr(rstd);
+        void** args = stackalloc void*[] { &pdi, &ph, &pdo, &po, &pr, &rows, &c };
+        Launch(_k.RmsNormBackward, "pppppii", Cdiv(rows, 8), 256, 0, args);
+        Shadowed(dinp, ph, (long)rows * c);
         Done();
     }
 
@@ -207,9 +210,10 @@ public sealed unsafe partial class CudaBackend
         Need(act, (long)rows * inter, nameof(act));
         Need(gateUp, 2L * rows * inter, nameof(gateUp));
         if (rows == 0 || inter == 0) return;
-        ulong pa = Ptr(act), pg = Ptr(gateUp);
-        void** args = stackalloc void*[] { &pa, &pg, &rows, &inter };
-        Launch(_k.SwiGluForward, "ppii", (uint)rows, 256, 0, args);
+        ulong pa = Ptr(act), ph = ShadowOf(act, (long)rows * inter), pg = Ptr(gateUp);
+        void** args = stackalloc void*[] { &pa, &ph, &pg, &rows, &inter };
+        Launch(_k.SwiGluForward, "pppii", (uint)rows, 256, 0, args);
+        Shadowed(act, ph, (long)rows * inter);
         Done();
     }
 
@@ -223,9 +227,10 @@ public sealed unsafe partial class CudaBackend
         Need(dact, (long)rows * inter, nameof(dact));
         Need(gateUp, 2L * rows * inter, nameof(gateUp));
         if (rows == 0 || inter == 0) return;
-        ulong pdg = Ptr(dgateUp), pda = Ptr(dact), pg = Ptr(gateUp);
-        void** args = stackalloc void*[] { &pdg, &pda, &pg, &rows, &inter };
-        Launch(_k.SwiGluBackward, "pppii", (uint)rows, 256, 0, args);
+        ulong pdg = Ptr(dgateUp), ph = ShadowOf(dgateUp, 2L * rows * inter), pda = Ptr(dact), pg = Ptr(gateUp);
+        void** args = stackalloc void*[] { &pdg, &ph, &pda, &pg, &rows, &inter };
+        Launch(_k.SwiGluBackward, "ppppii", (uint)rows, 256, 0, args);
+        Shadowed(dgateUp, ph, 2L * rows * inter);
         Done();
     }
 
@@ -265,6 +270,7 @@ public sealed unsafe partial class CudaBackend
         float alpha = 1f;
         CudaCheck.Cublas(Cublas.cublasGemmEx(_cublas.Raw, opA, opB, m, n, k, &alpha, a, CudaDataType.R32F, lda, b,
             CudaDataType.R32F, ldb, &beta, c, CudaDataType.R32F, ldc, ComputeType, Cublas.GemmDefault));
+        Launches++;
     }
 
     private static void MatmulDims(int m, int k, int n)

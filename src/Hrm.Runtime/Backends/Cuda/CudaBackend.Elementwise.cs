@@ -49,9 +49,10 @@ public sealed unsafe partial class CudaBackend
         Need(b, dst.Length, nameof(b));
         long n = dst.Length;
         if (n == 0) return;
-        ulong pd = Ptr(dst), pa = Ptr(a), pb = Ptr(b);
-        void** args = stackalloc void*[] { &pd, &pa, &pb, &n };
-        Launch(_k.Add, "pppl", G1(n), 256, 0, args);
+        ulong pd = Ptr(dst), ph = ShadowOf(dst), pa = Ptr(a), pb = Ptr(b);
+        void** args = stackalloc void*[] { &pd, &ph, &pa, &pb, &n };
+        Launch(_k.Add, "ppppl", G1(n), 256, 0, args);
+        Shadowed(dst, ph);
         Done();
     }
 

@@ -131,6 +131,12 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     /// </summary>
     public long HostReads { get; private set; }
 
+    /// <summary>
+    /// Work queued on the stream so far: kernel launches, cuBLAS and cuBLASLt GEMMs (a GEMM may run as more than one
+    /// kernel), copies not counted. What a graph replays is counted when it is captured, not per replay.
+    /// </summary>
+    public long Launches { get; private set; }
+
     /// <summary>Bytes of the kernels' scratch buffers (grown to the largest request, then reused).</summary>
     public long ScratchBytes => _qkvh.Bytes + _doh.Bytes + _dd.Bytes + _partial.Bytes + _full.Bytes + _tmp.Bytes +
         Bf16MatmulBytes;
@@ -353,6 +359,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
                 $"'{signature}', the kernel takes '{kernel.Parameters}'");
         }
         kernel.Function.Launch(_stream, grid, block, sharedBytes, args);
+        Launches++;
     }
 
     /// <summary>After an op: waits for it when <see cref="CudaBackendOptions.SynchronizeEachOp"/> is set.</summary>

@@ -18,6 +18,9 @@ internal sealed class DeviceScratch<T> : IDisposable where T : unmanaged
     /// <summary>Current capacity in bytes.</summary>
     public long Bytes => _buffer?.Bytes ?? 0;
 
+    /// <summary>Current capacity in elements.</summary>
+    public long Elements => _buffer?.Length ?? 0;
+
     /// <summary>How many times the buffer was (re)allocated: its address may change each time.</summary>
     public int Allocations { get; private set; }
 

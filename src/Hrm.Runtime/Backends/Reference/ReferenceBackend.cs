@@ -139,6 +139,14 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
         => R.AttentionBackward(D(dqkv), D(dout), D(qkv), D(output), D(lse), batch, t, nh, hs);
 
     /// <inheritdoc/>
+    public void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
+        int t, int nh, int hs)
+    {
+        R.AttentionBackward(D(dqkv), D(dout), D(qkv), D(output), D(lse), batch, t, nh, hs);
+        R.RopeBackward(D(dqkv), D(cos), D(sin), batch, t, nh, hs);
+    }
+
+    /// <inheritdoc/>
     public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)
         => R.AddRmsNormForward(D(output), D(rstd), D(a), D(b), rows, c, eps);
 
