@@ -14,8 +14,8 @@
 //   lse, dd (B,NH,T) float; dqkv (B,T,3C) float; C = NH*64; outh (B,T,C) bf16 = bf16(out) (RNE, as
 //   f32_to_bf16_kernel1), written by the forward only when not null (the output projection's bf16 operand).
 //   qkvh (3,B,NH,T,64) bf16 scratch: Q, K, V packed per head;  doh (B,NH,T,64) bf16 scratch: dout packed per head.
-// qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned (device allocations and 256-byte sub-buffers
-// are).
+// qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned, outh and dqkvh 4-byte aligned (device
+// allocations and 256-byte sub-buffers are).
 //
 // Kernels, in launch order (no dynamic shared memory; static shared memory below 48 KiB):
 //   forward   1. attention_pack_kernel2(qkvh, qkv, B, T, NH, parts = 3)       grid = B*T, block = 256

@@ -90,20 +90,20 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
     public void A_producer_s_bf16_copy_feeds_the_next_gemm_with_the_same_bits_and_one_kernel_fewer(string producer)
     {
         using CudaBackend gpu = Backend();
-        const int m = 37, k = 64, n = 48; // k = 64: the attention's one head of 64
+        const int batch = 2, t = 19, nh = 2, m = batch * t, k = nh * 64, n = 48; // the attention: 2 heads of 64
         float[] wHost = TestData.Floats(5, n * k, 0.1f);
         Buf a = Up(gpu, TestData.Floats(1, m * k)), b = Up(gpu, TestData.Floats(2, m * k));
         Buf gateUp = Up(gpu, TestData.Floats(3, 2 * m * k)), qkv = Up(gpu, TestData.Floats(4, 3 * m * k));
         Buf w = Up(gpu, wHost), x = gpu.Allocate(m * k, "x"), y = gpu.Allocate(m * n, "y");
-        Buf stats = gpu.Allocate(m, "rstd or lse"), other = gpu.Allocate(1, "other");
+        Buf rstd = gpu.Allocate(m, "rstd"), lse = gpu.Allocate(batch * nh * t, "lse"), other = gpu.Allocate(1, "other");
         void Produce()
         {
             switch (producer)
             {
                 case "Add": gpu.Add(x, a, b); break;
-                case "AddRmsNormForward": gpu.AddRmsNormForward(x, stats, a, b, m, k, 1e-5f); break;
+                case "AddRmsNormForward": gpu.AddRmsNormForward(x, rstd, a, b, m, k, 1e-5f); break;
                 case "SwiGluForward": gpu.SwiGluForward(x, gateUp, m, k); break;
-                default: gpu.AttentionForward(x, stats, qkv, 1, m, 1, 64); break;
+                default: gpu.AttentionForward(x, lse, qkv, batch, t, nh, 64); break;
             }
         }
         gpu.MatmulForward(y, a, w, m, k, n); // sizes the operand scratch, allocates W's bf16 copy
@@ -135,22 +135,23 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
     public void A_backward_producer_s_bf16_copy_feeds_the_next_gemm_backward_with_the_same_bits(string producer)
     {
         using CudaBackend gpu = Backend();
-        const int m = 29, k = 40;
-        // dgateUp (M, 2I) with I = 24, dqkv (M, 3·64) of one head of 64 (B = 1, T = M), or dinp (M, C)
-        int n = producer switch { "SwiGluBackward" => 2 * 24, "RopeAttentionBackward" => 3 * 64, _ => 24 };
+        const int batch = 2, t = 15, nh = 2, m = batch * t, k = 40;
+        // dgateUp (M, 2I) with I = 24, dqkv (M, 3C) of 2 heads of 64, or dinp (M, C)
+        int n = producer switch { "SwiGluBackward" => 2 * 24, "RopeAttentionBackward" => 3 * nh * 64, _ => 24 };
         float[] xHost = TestData.Floats(1, m * k), wHost = TestData.Floats(2, n * k, 0.1f);
         Buf x = Up(gpu, xHost), w = Up(gpu, wHost), dy = gpu.Allocate((long)m * n, "dy");
         Buf dout = Up(gpu, TestData.Floats(3, m * n)), fwd = Up(gpu, TestData.Floats(4, m * n));
         Buf rstd = Up(gpu, TestData.Floats(5, m)), dact = Up(gpu, TestData.Floats(6, m * n / 2));
         Buf dx = gpu.Allocate((long)m * k, "dx"), dw = gpu.Allocate((long)n * k, "dw"), other = gpu.Allocate(1, "other");
-        Buf att = gpu.Allocate(m * 64, "att"), lse = gpu.Allocate(m, "lse"), datt = Up(gpu, TestData.Floats(7, m * 64));
-        Buf cos = Up(gpu, TestData.Floats(8, m * 64)), sin = Up(gpu, TestData.Floats(9, m * 64));
-        if (producer == "RopeAttentionBackward") gpu.AttentionForward(att, lse, fwd, 1, m, 1, 64); // fwd: qkv (M, 3·64)
+        Buf att = gpu.Allocate(m * nh * 64, "att"), lse = gpu.Allocate(batch * nh * t, "lse");
+        Buf datt = Up(gpu, TestData.Floats(7, m * nh * 64));
+        Buf cos = Up(gpu, TestData.Floats(8, t * 64)), sin = Up(gpu, TestData.Floats(9, t * 64)); // random tables
+        if (producer == "RopeAttentionBackward") gpu.AttentionForward(att, lse, fwd, batch, t, nh, 64); // fwd: qkv
         void Produce()
         {
             if (producer == "RmsNormBackward") gpu.RmsNormBackward(dy, dout, fwd, rstd, m, n);
             else if (producer == "SwiGluBackward") gpu.SwiGluBackward(dy, dact, fwd, m, n / 2);
-            else gpu.RopeAttentionBackward(dy, datt, fwd, att, lse, cos, sin, 1, m, 1, 64);
+            else gpu.RopeAttentionBackward(dy, datt, fwd, att, lse, cos, sin, batch, t, nh, 64);
         }
         gpu.MatmulBackward(dx, dw, dout, x, w, m, k, n); // sizes the scratch, allocates W's bf16 copy
         gpu.BeginWeightReuse();
@@ -199,6 +200,41 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
         var got = Down(gpu, y);
         double rel = TensorAssert.RelNorm(expected.AsSpan(0, (m - 1) * n), got.AsSpan(0, (m - 1) * n));
         Assert.True(rel <= Accumulation, $"m - 1 rows: relative L2 error {rel:E3}");
+
+        // A copy of fewer rows than the GEMM reads is not used (its last row would be stale: bf16(a + b), not 0.25).
+        gpu.Fill(x, 0.25f);
+        int head = (m - 1) * k;
+        gpu.Add(x.Slice(0, head), a.Slice(0, head), b.Slice(0, head));
+        gpu.MatmulForward(y, x, w, m, k, n);
+        float[] partial = Enumerable.Repeat(0.25f, m * k).ToArray();
+        sum.AsSpan(0, head).CopyTo(partial);
+        Check(gpu, y, Forward(partial, wHost, m, k, n), "a copy of m - 1 rows, a GEMM on m");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_copy_made_before_a_replayed_graph_is_not_read_after_it()
+    {
+        using CudaBackend gpu = Backend(); // graphs on
+        const int m = 16, k = 32, n = 8;
+        float[] aHost = TestData.Floats(1, m * k), bHost = TestData.Floats(2, m * k), cHost = TestData.Floats(3, m * k);
+        float[] wHost = TestData.Floats(4, n * k);
+        Buf a = Up(gpu, aHost), b = Up(gpu, bHost), c = Up(gpu, cHost), w = Up(gpu, wHost);
+        Buf x = gpu.Allocate(m * k, "x"), y = gpu.Allocate(m * n, "y"), y2 = gpu.Allocate(m * n, "y2");
+        float[] sum = new float[m * k];
+        for (int i = 0; i < sum.Length; i++) sum[i] = aHost[i] + bHost[i];
+        double[] expected = Forward(sum, wHost, m, k, n);
+        Action ops = () => gpu.MatmulForward(y2, c, w, m, k, n); // converts c into the operand scratch
+        gpu.BeginWeightReuse();
+        for (int i = 0; i < 4; i++) // warm-up, capture + replay, replays
+        {
+            gpu.Add(x, a, b);      // writes bf16(x) into the scratch
+            gpu.RunRecorded(ops);  // a replay runs no host code, yet overwrites the scratch
+            gpu.MatmulForward(y, x, w, m, k, n);
+            Check(gpu, y, expected, $"the GEMM after call {i + 1} of the recorded sequence");
+        }
+        gpu.EndWeightReuse();
+        Assert.True(gpu.GraphReplays >= 2, $"the sequence replayed {gpu.GraphReplays} times");
     }
 
     private static float[] Down(CudaBackend gpu, Buf b)
