@@ -23,6 +23,9 @@
 //                into the pack (Q, K rotated in place exactly as rope_forward_kernel1, then packed; bitwise the
 //                two kernels in a row, one read of qkv fewer)
 //             2. attention_forward_kernel2(out, outh, lse, qkvh, B, T, NH)    grid = (ceil(T/128), NH, B), block = 128
+//             or, for T <= 128, 1 and 2 in one: attention_forward_rope_kernel3(out, outh, lse, qkv, cos, sin, B, T, NH)
+//                grid = (1, NH, B), block = 128: RoPE in place on qkv and the pack into shared memory (bitwise the
+//                two kernels)
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
 //             2. attention_backward_dot_kernel1(dd, doh, dout, out, B, T, NH, 64)  grid = ceil(B*T*NH/8), block = 256
 //             3. attention_backward_dq_kernel2(dqkv, dqkvh, cos, sin, qkvh, doh, lse, dd, B, T, NH)
@@ -37,7 +40,8 @@
 // Versions: kernel1 = the fp32 port (attention_f32.cu, any HS <= 128); kernel2 = this file: FlashAttention-2 style,
 //   forward 128 queries per block (4 warps x 32 rows), 64-key tiles, cp.async double buffering; backward split into
 //   a dK/dV kernel (per 64-key block, loop over query tiles) and a dQ kernel (per 64-query block, loop over key
-//   tiles) instead of dQ atomics.
+//   tiles) instead of dQ atomics; kernel3 = the forward of kernel2 with RoPE and the pack done by the block itself
+//   from fp32 qkv, for T <= 128 (one query block per head, so no other block reads the rows it rotates).
 #include "common.cuh"
 
 #define ATT_D 64            // head size of this path
@@ -288,6 +292,87 @@ extern "C" __global__ void attention_backward_dot_kernel1(float* __restrict__ dd
     if (lane == 0) dd[head] = s;
 }
 
+// The forward's state per warp: O (ATT_MT row tiles of 16 x 64), running max m and sum l of rows g and g + 8.
+__device__ __forceinline__ void attention_forward_init(float (&o)[ATT_MT][8][4], float (&m)[ATT_MT][2],
+                                                       float (&l)[ATT_MT][2]) {
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) {
+        zero_acc(o[mt]);
+        m[mt][0] = m[mt][1] = -__int_as_float(0x7f800000);
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
+}
+
+// One 64-key tile of the online softmax: K at cur, V at cur + ATT_TILE_BYTES (smem), keys k0.. (those >= t masked).
+__device__ __forceinline__ void attention_forward_tile(float (&o)[ATT_MT][8][4], float (&m)[ATT_MT][2],
+                                                       float (&l)[ATT_MT][2], const u32 (&qf)[ATT_MT][4][4], u32 cur,
+                                                       int k0, int t) {
+    int qd = threadIdx.x & 3;
+    bool tail = k0 + ATT_BN > t;
+    float s[ATT_MT][8][4];
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) zero_acc(s[mt]);
+    mma_abt<ATT_MT>(s, qf, cur);  // S = Q K^T
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) {
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {  // rows g (hh = 0) and g + 8 (hh = 1)
+            float mx = m[mt][hh];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+                for (int c = 2 * hh; c < 2 * hh + 2; c++) {
+                    float x = s[mt][nt][c] * ATT_SCALE_LOG2;
+                    if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) x = -__int_as_float(0x7f800000);
+                    s[mt][nt][c] = x;
+                    mx = fmaxf(mx, x);
+                }
+            }
+            mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 2));
+            float alpha = hrm_exp2_approx(m[mt][hh] - mx), sum = 0.0f;
+            m[mt][hh] = mx;
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+                for (int c = 2 * hh; c < 2 * hh + 2; c++) {
+                    float p = hrm_exp2_approx(s[mt][nt][c] - mx);
+                    s[mt][nt][c] = p;
+                    sum += p;
+                    o[mt][nt][c] *= alpha;
+                }
+            }
+            l[mt][hh] = l[mt][hh] * alpha + sum;  // this lane's share; the quad is summed at the end
+        }
+    }
+    mma_pb<ATT_MT>(o, s, cur + ATT_TILE_BYTES);  // O += P V
+}
+
+// out = O / l (and outh = bf16(out) unless null), lse = m ln2 + ln l, for this warp's rows of query block q0.
+__device__ __forceinline__ void attention_forward_store(float* __restrict__ out, bf16* __restrict__ outh,
+                                                        float* __restrict__ lse, const float (&o)[ATT_MT][8][4],
+                                                        const float (&m)[ATT_MT][2], const float (&l)[ATT_MT][2],
+                                                        int b, int h, int q0, int t, int nh) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qd = lane & 3, g = lane >> 2;
+    i64 bh = (i64)b * nh + h;
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) {
+        float inv[2];
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float sum = l[mt][hh];
+            sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 1);
+            sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 2);
+            inv[hh] = 1.0f / sum;
+            int row = q0 + (warp * ATT_MT + mt) * 16 + g + hh * 8;
+            if (qd == 0 && row < t) lse[bh * t + row] = m[mt][hh] * HRM_LN2 + logf(sum);
+        }
+        i64 at = (i64)b * t * nh * ATT_D + h * ATT_D;
+        store_acc(out + at, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t, o[mt], inv[0], inv[1],
+                  outh ? outh + at : nullptr);
+    }
+}
+
 // Block (q-block, h, b): 128 queries, 4 warps x 32 rows; online softmax over 64-key tiles (exp2 with the scale
 // folded into log2 units); out = O / l, lse = m ln2 + ln l.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
@@ -298,7 +383,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
                               int batch, int t, int nh) {
     __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q first sits in stage 1
     int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * ATT_FWD_BM;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qd = lane & 3;
+    int warp = threadIdx.x >> 5;
     i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
     const bf16* Q = qkvh + bh * head;
     const bf16* K = Q + parts;
@@ -316,12 +401,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     __syncthreads();
 
     float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
-#pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) {
-        zero_acc(o[mt]);
-        m[mt][0] = m[mt][1] = -__int_as_float(0x7f800000);
-        l[mt][0] = l[mt][1] = 0.0f;
-    }
+    attention_forward_init(o, m, l);
     int tiles = (t + ATT_BN - 1) / ATT_BN;
     for (int j = 0; j < tiles; j++) {
         u32 cur = s0 + (j & 1) * ATT_STAGE_BYTES;
@@ -331,65 +411,93 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
             load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, V, (j + 1) * ATT_BN, t);
         }
         cp_async_commit();
-        int k0 = j * ATT_BN;
-        bool tail = k0 + ATT_BN > t;
-        float s[ATT_MT][8][4];
-#pragma unroll
-        for (int mt = 0; mt < ATT_MT; mt++) zero_acc(s[mt]);
-        mma_abt<ATT_MT>(s, qf, cur);  // S = Q K^T
-#pragma unroll
-        for (int mt = 0; mt < ATT_MT; mt++) {
-#pragma unroll
-            for (int hh = 0; hh < 2; hh++) {  // rows g (hh = 0) and g + 8 (hh = 1)
-                float mx = m[mt][hh];
-#pragma unroll
-                for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-                    for (int c = 2 * hh; c < 2 * hh + 2; c++) {
-                        float x = s[mt][nt][c] * ATT_SCALE_LOG2;
-                        if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) x = -__int_as_float(0x7f800000);
-                        s[mt][nt][c] = x;
-                        mx = fmaxf(mx, x);
-                    }
-                }
-                mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 2));
-                float alpha = hrm_exp2_approx(m[mt][hh] - mx), sum = 0.0f;
-                m[mt][hh] = mx;
-#pragma unroll
-                for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-                    for (int c = 2 * hh; c < 2 * hh + 2; c++) {
-                        float p = hrm_exp2_approx(s[mt][nt][c] - mx);
-                        s[mt][nt][c] = p;
-                        sum += p;
-                        o[mt][nt][c] *= alpha;
-                    }
-                }
-                l[mt][hh] = l[mt][hh] * alpha + sum;  // this lane's share; the quad is summed at the end
-            }
-        }
-        mma_pb<ATT_MT>(o, s, cur + ATT_TILE_BYTES);  // O += P V
+        attention_forward_tile(o, m, l, qf, cur, j * ATT_BN, t);
         cp_async_wait_all();
         __syncthreads();
     }
-    int g = lane >> 2;
+    attention_forward_store(out, outh, lse, o, m, l, b, h, q0, t, nh);
+}
+
+// Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C) fp32 -> a bf16 smem tile (NROWS x ATT_LD), converted
+// as the packs convert (pack_bf16x2); rows >= t are zero-filled. With cs (not null) the rows are first rotated
+// exactly as attention_pack_rope_kernel2 rotates them and the rotated floats written back to qkv. 8 threads per
+// row, each the columns [4c, 4c + 4) and [32 + 4c, 32 + 4c + 4).
+template <int NROWS>
+__device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 rowStride, int r0, int t,
+                                               const float* cs, const float* sn) {
+    const int half = ATT_D / 2;
 #pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) {
-        float inv[2];
-#pragma unroll
-        for (int hh = 0; hh < 2; hh++) {
-            float sum = l[mt][hh];
-            sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 1);
-            sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 2);
-            inv[hh] = 1.0f / sum;
-            int row = q0 + (warp * ATT_MT + mt) * 16 + g + hh * 8;
-            if (qd == 0 && row < t) lse[bh * t + row] = m[mt][hh] * HRM_LN2 + logf(sum);
+    for (int k = 0; k < NROWS * 8 / ATT_THREADS; k++) {
+        int f = threadIdx.x + k * ATT_THREADS, r = f >> 3, i = 4 * (f & 7);
+        uint2 lo2 = make_uint2(0u, 0u), hi2 = make_uint2(0u, 0u);
+        if (r0 + r < t) {
+            float* x = part + (i64)(r0 + r) * rowStride;
+            float4 a = *reinterpret_cast<const float4*>(x + i);
+            float4 e = *reinterpret_cast<const float4*>(x + half + i);
+            if (cs) {
+                const float* c = cs + (i64)(r0 + r) * ATT_D;
+                const float* s = sn + (i64)(r0 + r) * ATT_D;
+                float4 lo, hi;
+                lo.x = __fsub_rn(__fmul_rn(a.x, c[i]), __fmul_rn(e.x, s[i]));
+                lo.y = __fsub_rn(__fmul_rn(a.y, c[i + 1]), __fmul_rn(e.y, s[i + 1]));
+                lo.z = __fsub_rn(__fmul_rn(a.z, c[i + 2]), __fmul_rn(e.z, s[i + 2]));
+                lo.w = __fsub_rn(__fmul_rn(a.w, c[i + 3]), __fmul_rn(e.w, s[i + 3]));
+                hi.x = __fadd_rn(__fmul_rn(e.x, c[half + i]), __fmul_rn(a.x, s[half + i]));
+                hi.y = __fadd_rn(__fmul_rn(e.y, c[half + i + 1]), __fmul_rn(a.y, s[half + i + 1]));
+                hi.z = __fadd_rn(__fmul_rn(e.z, c[half + i + 2]), __fmul_rn(a.z, s[half + i + 2]));
+                hi.w = __fadd_rn(__fmul_rn(e.w, c[half + i + 3]), __fmul_rn(a.w, s[half + i + 3]));
+                *reinterpret_cast<float4*>(x + i) = lo;
+                *reinterpret_cast<float4*>(x + half + i) = hi;
+                a = lo;
+                e = hi;
+            }
+            lo2 = make_uint2(pack_bf16x2(a.x, a.y), pack_bf16x2(a.z, a.w));
+            hi2 = make_uint2(pack_bf16x2(e.x, e.y), pack_bf16x2(e.z, e.w));
         }
-        i64 at = (i64)b * t * nh * ATT_D + h * ATT_D;
-        store_acc(out + at, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t, o[mt], inv[0], inv[1],
-                  outh ? outh + at : nullptr);
+        *reinterpret_cast<uint2*>(stile + r * ATT_LD + i) = lo2;
+        *reinterpret_cast<uint2*>(stile + r * ATT_LD + half + i) = hi2;
     }
+}
+
+// attention_forward_kernel2 with RoPE and the pack fused in, for T <= 128 (one query block per head): Q and K of
+// the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2), and Q, K, V go from qkv to
+// shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
+// grid = (1, NH, B), block = 128.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
+    attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =
+                                   bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
+                                   float* __restrict__ lse,         // (B, NH, T) =
+                                   float* __restrict__ qkv,         // (B, T, 3C) Q, K of head h rotated in place
+                                   const float* __restrict__ cos,   // (T, 64)
+                                   const float* __restrict__ sin,   // (T, 64)
+                                   int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
+    int b = blockIdx.z, h = blockIdx.y;
+    int warp = threadIdx.x >> 5;
+    if (t > ATT_FWD_BM) return;  // the host launches this kernel for T <= 128 only
+    i64 c = (i64)nh * ATT_D, stride = 3 * c;
+    float* Q = qkv + (i64)b * t * stride + h * ATT_D;
+    float* K = Q + c;
+    float* V = Q + 2 * c;
+    const int tileElems = ATT_TILE_BYTES / 2, stageElems = ATT_STAGE_BYTES / 2;
+    rope_pack_rows<ATT_FWD_BM>(smem + stageElems, Q, stride, 0, t, cos, sin);
+    rope_pack_rows<ATT_BN>(smem, K, stride, 0, t, cos, sin);
+    rope_pack_rows<ATT_BN>(smem + tileElems, V, stride, 0, t, nullptr, nullptr);
+    __syncthreads();
+    u32 s0 = smem_u32(smem), qf[ATT_MT][4][4];
+#pragma unroll
+    for (int mt = 0; mt < ATT_MT; mt++) load_a_frags(qf[mt], s0 + ATT_STAGE_BYTES, (warp * ATT_MT + mt) * 16);
+    __syncthreads();
+    int tiles = (t + ATT_BN - 1) / ATT_BN;  // 1 or 2
+    if (tiles > 1) {
+        rope_pack_rows<ATT_BN>(smem + stageElems, K, stride, ATT_BN, t, cos, sin);
+        rope_pack_rows<ATT_BN>(smem + stageElems + tileElems, V, stride, ATT_BN, t, nullptr, nullptr);
+        __syncthreads();
+    }
+    float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
+    attention_forward_init(o, m, l);
+    for (int j = 0; j < tiles; j++) attention_forward_tile(o, m, l, qf, s0 + j * ATT_STAGE_BYTES, j * ATT_BN, t);
+    attention_forward_store(out, outh, lse, o, m, l, b, h, 0, t, nh);
 }
 
 // Block (q-block, h, b): 64 queries, 4 warps x 16 rows; loops over 64-key tiles: S = Q K^T, dP = dO V^T,

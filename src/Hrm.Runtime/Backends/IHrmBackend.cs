@@ -25,6 +25,13 @@ public interface IHrmBackend : IDisposable
     /// <summary>True when the backend implements <paramref name="op"/>.</summary>
     bool SupportsOp(HrmOp op);
 
+    /// <summary>
+    /// True when the model should rotate Q and K with <see cref="RopeAttentionForward"/> after a plain
+    /// <see cref="MatmulForward"/>, false for <see cref="MatmulRopeForward"/> then <see cref="AttentionForward"/>: where
+    /// the backend fuses RoPE better (into its attention or into its GEMM). Both orders compute the same.
+    /// </summary>
+    bool PrefersRopeInAttention { get; }
+
     /// <summary>A zeroed region of <paramref name="elements"/> floating-point elements.</summary>
     Buf Allocate(long elements, string name);
 

@@ -40,6 +40,9 @@ public sealed class ProfilingBackend : IHrmBackend
     public bool SupportsOp(HrmOp op) => _inner.SupportsOp(op);
 
     /// <inheritdoc/>
+    public bool PrefersRopeInAttention => _inner.PrefersRopeInAttention;
+
+    /// <inheritdoc/>
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     /// <inheritdoc/>

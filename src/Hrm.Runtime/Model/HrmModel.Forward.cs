@@ -117,8 +117,7 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        QkvForward(w, inp, a.Qkv);                                              // (B, T, 3C)
-        _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);             // (B, T, C)
+        QkvAttentionForward(w, inp, a);                                         // (B, T, 3C), (B, T, C)
         _b.GatherRows(f.Att, a.Att, ws.FirstRows, batch, c);                    // (B, C)
         _b.GatherRows(ws.FirstIn, inp, ws.FirstRows, batch, c);                 // (B, C)
         _b.MatmulForward(ws.FirstTmp, f.Att, w.O, batch, c, c);                 // (B, C) o_proj
@@ -128,17 +127,31 @@ public sealed partial class HrmModel
         _b.AddRmsNormForward(output, f.Rstd2, f.H1, ws.FirstTmp, batch, c, eps); // (B, C)
     }
 
-    /// <summary>qkv (B, T, 3C) = inp · Wqkvᵀ, with Q and K rotated when the positions are rotary (as the attention
-    /// and its backward expect).</summary>
-    private void QkvForward(in BlockWeights w, Buf inp, Buf qkv)
+    /// <summary>
+    /// a.Qkv (B, T, 3C) = inp · Wqkvᵀ, with Q and K rotated when the positions are rotary (as the backward expects),
+    /// then the attention: a.Att (B, T, C), a.Lse (B, NH, T). RoPE goes with the GEMM or with the attention, as the
+    /// backend prefers (<see cref="Backends.IHrmBackend.PrefersRopeInAttention"/>).
+    /// </summary>
+    private void QkvAttentionForward(in BlockWeights w, Buf inp, BlockActs a)
     {
         HrmConfig cfg = Config;
         Workspace ws = Ws;
-        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize;
-        if (cfg.PosEncodings == PosEncoding.Rope)
-            _b.MatmulRopeForward(qkv, inp, w.Qkv, ws.RopeCos, ws.RopeSin, batch, t, c, cfg.NumHeads, cfg.HeadDim);
+        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
+        if (cfg.PosEncodings != PosEncoding.Rope)
+        {
+            _b.MatmulForward(a.Qkv, inp, w.Qkv, batch * t, c, 3 * c);
+            _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);
+        }
+        else if (_b.PrefersRopeInAttention)
+        {
+            _b.MatmulForward(a.Qkv, inp, w.Qkv, batch * t, c, 3 * c);
+            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+        }
         else
-            _b.MatmulForward(qkv, inp, w.Qkv, batch * t, c, 3 * c);
+        {
+            _b.MatmulRopeForward(a.Qkv, inp, w.Qkv, ws.RopeCos, ws.RopeSin, batch, t, c, nh, hs);
+            _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);
+        }
     }
 
     /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>
@@ -151,8 +164,7 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        QkvForward(w, inp, a.Qkv);                                              // (B, T, 3C)
-        _b.AttentionForward(a.Att, a.Lse, a.Qkv, batch, t, nh, hs);             // (B, T, C), (B, NH, T)
+        QkvAttentionForward(w, inp, a);                                         // (B, T, 3C), (B, T, C), (B, NH, T)
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
         // (B, T, I); gateUp (B, T, 2I) kept for the backward when recording

@@ -78,6 +78,37 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
 
     [Trait("Category", "Gpu")]
     [Theory]
+    [InlineData(2, 82, 8)]  // Sudoku: one kernel
+    [InlineData(3, 37, 2)]  // one key tile
+    [InlineData(1, 64, 1)]  // exactly one tile
+    [InlineData(1, 65, 2)]  // two tiles, the second nearly empty
+    [InlineData(2, 128, 2)] // the longest for the fused kernel
+    [InlineData(1, 1, 1)]
+    [InlineData(1, 129, 2)] // longer: RoPE in the pack, then the attention kernel
+    public void Rope_attention_forward_is_bitwise_the_rope_kernel_then_the_attention(int batch, int t, int nh)
+    {
+        const int hs = 64;
+        using var p = new BackendPair(cuda.BackendOrSkip(true), output);
+        long c = (long)nh * hs;
+        // Random tables, not RoPE's (whose halves repeat): a mixed-up half index shows.
+        Twin cos = p.Floats(7, (long)t * hs), sin = p.Floats(8, (long)t * hs);
+        Twin fused = p.Floats(1, 3L * batch * t * c, 2f), apart = p.Floats(1, 3L * batch * t * c, 2f);
+        Twin o1 = p.Zeros(batch * t * c), o2 = p.Zeros(batch * t * c);
+        Twin l1 = p.Zeros((long)batch * nh * t), l2 = p.Zeros((long)batch * nh * t);
+        long before = p.Gpu.Launches;
+        p.Gpu.RopeAttentionForward(o1.G, l1.G, fused.G, cos.G, sin.G, batch, t, nh, hs);
+        long launches = p.Gpu.Launches - before;
+        p.Gpu.RopeForward(apart.G, cos.G, sin.G, batch, t, nh, hs);
+        p.Gpu.AttentionForward(o2.G, l2.G, apart.G, batch, t, nh, hs); // packs on its own
+        output.WriteLine($"T = {t}: {launches} launch(es)");
+        Assert.Equal(t <= 128 ? 1 : 2, launches);
+        GpuSame(p, fused, apart, "qkv after RoPE");
+        GpuSame(p, o1, o2, "out");
+        GpuSame(p, l1, l2, "lse");
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
     [InlineData(true, 2, 82, 8, 64)]  // Sudoku, RoPE in the bf16 kernels' stores
     [InlineData(true, 3, 37, 2, 64)]  // T not a multiple of the tiles
     [InlineData(false, 2, 17, 4, 16)] // fp32 path: the attention backward, then the RoPE kernel

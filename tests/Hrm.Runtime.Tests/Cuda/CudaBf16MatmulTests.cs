@@ -87,15 +87,18 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
     [InlineData("AddRmsNormForward")]
     [InlineData("SwiGluForward")]
     [InlineData("AttentionForward")]
+    [InlineData("RopeAttentionForward")]
     public void A_producer_s_bf16_copy_feeds_the_next_gemm_with_the_same_bits_and_one_kernel_fewer(string producer)
     {
         using CudaBackend gpu = Backend();
         const int batch = 2, t = 19, nh = 2, m = batch * t, k = nh * 64, n = 48; // the attention: 2 heads of 64
         float[] wHost = TestData.Floats(5, n * k, 0.1f);
         Buf a = Up(gpu, TestData.Floats(1, m * k)), b = Up(gpu, TestData.Floats(2, m * k));
-        Buf gateUp = Up(gpu, TestData.Floats(3, 2 * m * k)), qkv = Up(gpu, TestData.Floats(4, 3 * m * k));
+        float[] qkvHost = TestData.Floats(4, 3 * m * k);
+        Buf gateUp = Up(gpu, TestData.Floats(3, 2 * m * k)), qkv = Up(gpu, qkvHost);
         Buf w = Up(gpu, wHost), x = gpu.Allocate(m * k, "x"), y = gpu.Allocate(m * n, "y");
         Buf rstd = gpu.Allocate(m, "rstd"), lse = gpu.Allocate(batch * nh * t, "lse"), other = gpu.Allocate(1, "other");
+        Buf cos = Up(gpu, TestData.Floats(6, t * 64)), sin = Up(gpu, TestData.Floats(7, t * 64));
         void Produce()
         {
             switch (producer)
@@ -103,7 +106,11 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
                 case "Add": gpu.Add(x, a, b); break;
                 case "AddRmsNormForward": gpu.AddRmsNormForward(x, rstd, a, b, m, k, 1e-5f); break;
                 case "SwiGluForward": gpu.SwiGluForward(x, gateUp, m, k); break;
-                default: gpu.AttentionForward(x, lse, qkv, batch, t, nh, 64); break;
+                case "AttentionForward": gpu.AttentionForward(x, lse, qkv, batch, t, nh, 64); break;
+                default: // one kernel; it rotates qkv in place, so each call starts from the same qkv
+                    gpu.Upload(qkvHost, qkv);
+                    gpu.RopeAttentionForward(x, lse, qkv, cos, sin, batch, t, nh, 64);
+                    break;
             }
         }
         gpu.MatmulForward(y, a, w, m, k, n); // sizes the operand scratch, allocates W's bf16 copy

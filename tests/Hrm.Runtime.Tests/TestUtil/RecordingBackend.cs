@@ -34,6 +34,8 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
 
     public bool SupportsOp(HrmOp op) => _inner.SupportsOp(op);
 
+    public bool PrefersRopeInAttention => _inner.PrefersRopeInAttention;
+
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);

@@ -37,6 +37,10 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     public bool SupportsOp(HrmOp op) => true;
 
     /// <inheritdoc/>
+    /// <remarks>False: RoPE runs in the GEMM's tiles (<see cref="MatmulRopeForward"/>).</remarks>
+    public bool PrefersRopeInAttention => false;
+
+    /// <inheritdoc/>
     /// <remarks>Nothing is reserved ahead: the CPU ops' scratch (GEMM packing, per-thread buffers) is host memory
     /// that grows during the first step and never after.</remarks>
     public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)

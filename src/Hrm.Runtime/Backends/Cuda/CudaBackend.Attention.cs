@@ -67,13 +67,43 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks>bf16 path: RoPE fused into the pack (see <see cref="MatmulRopeForward"/>), then the attention kernel;
-    /// fp32 path: the RoPE kernel, then the attention kernel.</remarks>
+    /// <remarks>bf16 path, T &lt;= 128: one kernel (<c>attention_forward_rope_kernel3</c>: RoPE in place, the pack into
+    /// shared memory, the attention; bitwise the two kernels below); bf16 path, longer T: RoPE fused into the pack
+    /// (see <see cref="MatmulRopeForward"/>), then the attention kernel; fp32 path: the RoPE kernel, then the attention
+    /// kernel.</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
     {
+        if (UsesBf16Attention(hs) && t <= 128)
+        {
+            RopeAttentionForward3(output, lse, qkv, cos, sin, batch, t, nh);
+            return;
+        }
         if (UsesBf16Attention(hs)) PackRopeQkv(qkv, cos, sin, batch, t, nh);
         else RopeForward(qkv, cos, sin, batch, t, nh, hs);
         AttentionForward(output, lse, qkv, batch, t, nh, hs);
+    }
+
+    /// <summary>RoPE, pack and bf16 attention in one kernel (head size 64, T &lt;= 128: one query block per head).</summary>
+    private void RopeAttentionForward3(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh)
+    {
+        Enter();
+        CheckAttention(batch, t, nh, 64);
+        long c = (long)nh * 64;
+        Need(output, (long)batch * t * c, nameof(output));
+        Need(lse, (long)batch * nh * t, nameof(lse));
+        Need(qkv, 3L * batch * t * c, nameof(qkv));
+        Need(cos, (long)t * 64, nameof(cos));
+        Need(sin, (long)t * 64, nameof(sin));
+        _packed = default;
+        if ((long)batch * nh == 0 || t == 0) return;
+        Aligned(qkv, 16, nameof(qkv));
+        Aligned(output, 8, nameof(output));
+        ulong po = Ptr(output), ph = ShadowOf(output, (long)batch * t * c), pl = Ptr(lse), pq = Ptr(qkv);
+        ulong pc = Ptr(cos), ps = Ptr(sin);
+        void** f = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh };
+        Launch(_k.AttentionForwardRope3, "ppppppiii", new Dim3(1, (uint)nh, (uint)batch), 128, 0, f);
+        Shadowed(output, ph, (long)batch * t * c);
+        Done();
     }
 
     /// <summary>

@@ -145,6 +145,12 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     public bool SupportsOp(HrmOp op) => true;
 
     /// <inheritdoc/>
+    /// <remarks>True: with bf16 attention and T &lt;= 128 <see cref="RopeAttentionForward"/> is one kernel (RoPE, the
+    /// pack and the attention); otherwise it launches what <see cref="MatmulRopeForward"/> then
+    /// <see cref="AttentionForward"/> would.</remarks>
+    public bool PrefersRopeInAttention => true;
+
+    /// <inheritdoc/>
     /// <remarks>
     /// Sizes every kernel scratch buffer for these shapes now: the attention packs (3·B·T·C bf16) and, when training,
     /// the backward's dot products (B·NH·T), packed output gradient (B·T·C bf16), padded lm_head gradient (B·T·V) and

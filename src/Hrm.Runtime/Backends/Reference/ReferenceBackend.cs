@@ -23,6 +23,9 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public bool SupportsOp(HrmOp op) => true;
 
     /// <inheritdoc/>
+    public bool PrefersRopeInAttention => false;
+
+    /// <inheritdoc/>
     /// <remarks>Nothing is reserved: the scalar yardstick keeps no scratch between ops.</remarks>
     public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {
