@@ -462,7 +462,7 @@ __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 row
 // attention_forward_kernel2 with RoPE and the pack fused in, for T <= 128 (one query block per head): Q and K of
 // the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2), and Q, K, V go from qkv to
 // shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
-// grid = (1, NH, B), block = 128.
+// grid = (1, NH, B), block = 128; qkv 16-byte aligned (float4 loads and stores), C % 4 == 0.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =
                                    bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
