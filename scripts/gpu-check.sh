@@ -8,8 +8,9 @@
 #   scripts/gpu-check.sh run OUT_DIR
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
-#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, and the GPU
-#       benchmark table; logs go to OUT_DIR, the summary and the benchmark table are printed last. Under 8 minutes
+#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, the GPU
+#       benchmark table and a training step's time op by op (batch 768, bf16 GEMMs); logs go to OUT_DIR, the summary,
+#       the benchmark table and the profile's top ops are printed last. Under 8 minutes
 #       (every stage has a timeout).
 #       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
 #       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
@@ -122,6 +123,12 @@ summary() {
         echo
         grep -E '^(device:|\|)' "$OUT/bench.log"
     fi
+    if [ -s "$OUT/profile-train.log" ] && grep -q '^total' "$OUT/profile-train.log"; then
+        echo
+        echo "## Training step, op by op"
+        echo
+        head -n 16 "$OUT/profile-train.log"
+    fi
 }
 
 # Compares train/lm_loss per step of two metrics.jsonl files; fails above TOL relative (third argument, default 1e-3).
@@ -203,6 +210,8 @@ run() {
     stage "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" 10 parity-compare-bf16.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-cpu/metrics.jsonl" "$work/run-cuda-bf16/metrics.jsonl" || failed=1
     stage "benchmark: hrm-bench gpu" 120 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
+    stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
+        "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }

@@ -3,6 +3,7 @@ using Hrm.Bench.Compare;
 using Hrm.Bench.E2E;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
 using Hrm.Train.Training;
 using Hrm.Runtime.Model;
@@ -16,6 +17,9 @@ namespace Hrm.Bench;
 /// config, batch 1, 16 segments (the solve of <c>compare</c>).
 /// <c>hrm-bench profile-train [preset] [batch] [steps] [threads]</c>: the same for the training step of
 /// <c>compare</c> (<see cref="OurTrainingStep"/>), after one warm-up step. Defaults: Sudoku, batch 32, 3 steps.
+/// <c>hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms]</c>: that training step on the CUDA backend,
+/// bf16 GEMMs unless told, every op waited for (<see cref="CudaBackendOptions.SynchronizeEachOp"/>) so that its wall
+/// time is its device time plus one launch and one wait. Defaults: Sudoku, batch 768, 2 steps.
 /// </summary>
 public static class OpProfile
 {
@@ -48,6 +52,33 @@ public static class OpProfile
             $"{preset}, batch {batch}, {steps} training steps, {Threads(threads)} threads, " +
             $"{sw.Elapsed.TotalMilliseconds / steps:F1} ms/step"));
         o.Write(backend.Report());
+    }
+
+    public static int RunGpuTraining(TextWriter o, string preset, int batch, int steps, bool bf16Matmul)
+    {
+        HrmConfig cfg = HrmPresets.Get(preset);
+        var options = new CudaBackendOptions { Bf16Matmul = bf16Matmul, SynchronizeEachOp = true };
+        if (!CudaBackend.TryCreate(options, out CudaBackend? cuda, out string reason))
+        {
+            o.WriteLine($"hrm-bench gpu-profile-train: no CUDA device: {reason}");
+            return 1;
+        }
+        var backend = new ProfilingBackend(cuda);
+        using var model = new HrmModel(cfg, backend);
+        model.Initialize(new HrmRandom(1));
+        using var step = new OurTrainingStep(model, batch);
+        (int[] tokens, int[] labels, int[] ids) = OurTrainingStep.Inputs(cfg, batch); // (B, L), (B, L), (B)
+        step.Step(tokens, labels, ids); // warm-up: kernels loaded, scratch grown, GEMM plans made
+        backend.ResetTimes();
+        long launches = cuda.Launches;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) step.Step(tokens, labels, ids);
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{preset}, batch {batch}, {steps} training steps on {cuda.DeviceDescription}, " +
+            $"{(bf16Matmul ? "bf16" : "fp32")} GEMMs, every op waited for: {sw.Elapsed.TotalMilliseconds / steps:F1} ms/step, " +
+            $"{(cuda.Launches - launches) / steps} launches/step"));
+        o.Write(backend.Report());
+        return 0;
     }
 
     private static int Threads(int threads) => threads == 0 ? Environment.ProcessorCount : threads;

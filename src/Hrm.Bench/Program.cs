@@ -22,6 +22,15 @@ if (args.Length > 0 && args[0] == "profile-train")
         Arg(args, 4, 0));
     return 0;
 }
+if (args.Length > 0 && args[0] == "gpu-profile-train")
+{
+    // hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms]
+    string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
+    static int Arg(string[] a, int i, int fallback) =>
+        a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 768), Arg(a, 3, 2),
+        bf16Matmul: !args.Contains("--fp32-gemms"));
+}
 if (args.Length > 0 && args[0] == "optim")
 {
     int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
