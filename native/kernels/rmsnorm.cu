@@ -13,7 +13,9 @@
 // Launch (both kernels): one warp per row; block = 256 (8 rows per block), grid = ceil(N / 8), dynamic smem 0.
 // Any C >= 1 works (each lane strides over the row by 32).
 //
-// Versions: kernel1 = warp per row, two passes over the row (the second pass re-reads from cache).
+// Versions: kernel1 = warp per row, two passes over the row (the second pass re-reads from cache);
+// add_rmsnorm_forward_kernel2 = kernel1 with b in bf16 (the bf16 product of a GEMM: CudaBackend.Bf16Intermediates),
+// x = a + float(b), the rest as kernel1.
 #include "common.cuh"
 
 // out = rstd * (a + b), rstd = 1 / sqrt(mean((a + b)^2) + eps). Warp per row: block = 256, grid = ceil(N / 8).
@@ -36,6 +38,31 @@ extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,              
     if (lane == 0) rstd[row] = s;
     for (int i = lane; i < c; i += 32) {
         float y = s * (a[o + i] + b[o + i]);
+        out[o + i] = y;
+        if (outh) outh[o + i] = f32_to_bf16(y);
+    }
+}
+
+// kernel1 with b (a GEMM's product) stored in bf16. Warp per row: block = 256, grid = ceil(N / 8).
+extern "C" __global__ void add_rmsnorm_forward_kernel2(float* out,                // (N, C) =, may alias a
+                                                       bf16* __restrict__ outh,   // (N, C) bf16 = bf16(out), or null
+                                                       float* __restrict__ rstd,  // (N) =
+                                                       const float* a,            // (N, C)
+                                                       const bf16* __restrict__ b,  // (N, C) bf16
+                                                       int rows, int c, float eps) {
+    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    i64 o = (i64)row * c;
+    float ss = 0.0f;
+    for (int i = lane; i < c; i += 32) {
+        float x = a[o + i] + bf16_to_f32(b[o + i]);
+        ss = fmaf(x, x, ss);
+    }
+    ss = warp_sum(ss);
+    float s = 1.0f / sqrtf(ss / (float)c + eps);
+    if (lane == 0) rstd[row] = s;
+    for (int i = lane; i < c; i += 32) {
+        float y = s * (a[o + i] + bf16_to_f32(b[o + i]));
         out[o + i] = y;
         if (outh) outh[o + i] = f32_to_bf16(y);
     }

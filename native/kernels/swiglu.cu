@@ -10,9 +10,14 @@
 // the down projection's input, the gate/up projection's output gradient). expf is the accurate libdevice
 // expf (the CPU uses its own ~1 ulp exp).
 //
-// Launch (both kernels): grid = N (one block per row), block = 256 (any multiple of 32), dynamic smem 0.
+// kernel2 (bf16 intermediates: the model stores gateUp, act, dact and dgateUp in bf16, CudaBackend.Bf16Intermediates):
+// the same formulas in fp32 on the stored bf16 g, u and dact; the forward writes act rounded to bf16 (RNE), the
+// backward writes dgateUp in fp32 and/or bf16 (either may be null: with bf16 intermediates only the bf16 one).
 //
-// Versions: kernel1 = one block per row, one element per thread per iteration.
+// Launch (all kernels): grid = N (one block per row), block = 256 (any multiple of 32), dynamic smem 0.
+//
+// Versions: kernel1 = one block per row, one element per thread per iteration, fp32 gateUp; kernel2 = the same
+// with bf16 gateUp, act and dact.
 #include "common.cuh"
 
 // act = SiLU(gate) * up. One block per row: grid = N, block = 256.
@@ -57,6 +62,49 @@ extern "C" __global__ void swiglu_backward_kernel1(float* __restrict__ dgateUp, 
         if (dgateUph) {
             dgateUph[2 * (i64)r * inter + i] = f32_to_bf16(dg);
             dgateUph[2 * (i64)r * inter + inter + i] = f32_to_bf16(du);
+        }
+    }
+}
+
+// act (bf16) = SiLU(gate) * up from bf16 gateUp. One block per row: grid = N, block = 256.
+extern "C" __global__ void swiglu_forward_kernel2(bf16* __restrict__ act,             // (N, I) bf16 =
+                                                  const bf16* __restrict__ gateUp,    // (N, 2I) bf16 = [gate | up]
+                                                  int rows, int inter) {
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    const bf16* gate = gateUp + 2 * (i64)r * inter;
+    const bf16* up = gate + inter;
+    bf16* a = act + (i64)r * inter;
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float g = bf16_to_f32(gate[i]);
+        a[i] = f32_to_bf16(g / (1.0f + expf(-g)) * bf16_to_f32(up[i]));
+    }
+}
+
+// dgate, dup from bf16 dact and bf16 gateUp. One block per row: grid = N, block = 256.
+extern "C" __global__ void swiglu_backward_kernel2(float* __restrict__ dgateUp,       // (N, 2I) =, or null
+                                                   bf16* __restrict__ dgateUph,       // (N, 2I) bf16 = bf16(dgate, dup), or null
+                                                   const bf16* __restrict__ dact,     // (N, I) bf16
+                                                   const bf16* __restrict__ gateUp,   // (N, 2I) bf16
+                                                   int rows, int inter) {
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    const bf16* gate = gateUp + 2 * (i64)r * inter;
+    const bf16* up = gate + inter;
+    const bf16* da = dact + (i64)r * inter;
+    i64 o = 2 * (i64)r * inter;
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float g = bf16_to_f32(gate[i]);
+        float s = 1.0f / (1.0f + expf(-g));
+        float ds = bf16_to_f32(da[i]) * s;
+        float dg = ds * bf16_to_f32(up[i]) * fmaf(g, 1.0f - s, 1.0f), du = ds * g;
+        if (dgateUp) {
+            dgateUp[o + i] = dg;
+            dgateUp[o + inter + i] = du;
+        }
+        if (dgateUph) {
+            dgateUph[o + i] = f32_to_bf16(dg);
+            dgateUph[o + inter + i] = f32_to_bf16(du);
         }
     }
 }

@@ -48,8 +48,10 @@ public static class GpuTimer
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
         foreach (int batch in smoke ? new[] { 1, 2 } : new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
         Segment(o, bf16, sudoku, big);
+        Segment(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
+        TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
         Solve(o, options with { Graphs = false }, sudoku);
         Solve(o, options, sudoku);
         Solve(o, bf16 with { Graphs = false }, sudoku);
@@ -61,7 +63,8 @@ public static class GpuTimer
         return 0;
     }
 
-    private static string Gemms(CudaBackendOptions options) => options.Bf16Matmul ? "bf16 GEMMs" : "fp32 GEMMs";
+    private static string Gemms(CudaBackendOptions options) =>
+        !options.Bf16Matmul ? "fp32 GEMMs" : options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates";
 
     private static double BlockFlops(int s) => 2.0 * s * 3_407_872 + 4.0 * s * s * 512;
 

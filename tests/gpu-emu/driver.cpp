@@ -106,6 +106,9 @@ void FreeCopy(void* c) { delete static_cast<Copy*>(c); }
 struct Set32 { uint32_t* dst; uint32_t value; size_t count; };
 void DoSet32(void* c) { Set32* p = static_cast<Set32*>(c); for (size_t i = 0; i < p->count; i++) p->dst[i] = p->value; }
 void FreeSet32(void* c) { delete static_cast<Set32*>(c); }
+struct Set16 { uint16_t* dst; uint16_t value; size_t count; };
+void DoSet16(void* c) { Set16* p = static_cast<Set16*>(c); for (size_t i = 0; i < p->count; i++) p->dst[i] = p->value; }
+void FreeSet16(void* c) { delete static_cast<Set16*>(c); }
 struct Launch { EmuTask* task; std::string name; unsigned g[3], b[3], smem; };
 void DoLaunch(void* c)
 {
@@ -319,6 +322,14 @@ EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t count, 
     if (dst % 4 != 0) return CUDA_ERROR_INVALID_VALUE;
     if (g_sticky) return g_sticky;
     Enqueue(AsStream(stream), std::make_shared<Op>(DoSet32, new Set32{(uint32_t*)(uintptr_t)dst, value, count}, FreeSet32));
+    return CUDA_SUCCESS;
+}
+EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t count, void* stream)
+{
+    std::lock_guard<std::recursive_mutex> lock(g_lock);
+    if (dst % 2 != 0) return CUDA_ERROR_INVALID_VALUE;
+    if (g_sticky) return g_sticky;
+    Enqueue(AsStream(stream), std::make_shared<Op>(DoSet16, new Set16{(uint16_t*)(uintptr_t)dst, value, count}, FreeSet16));
     return CUDA_SUCCESS;
 }
 

@@ -32,6 +32,19 @@ public interface IHrmBackend : IDisposable
     /// </summary>
     bool PrefersRopeInAttention { get; }
 
+    /// <summary>
+    /// True when the model should store in bf16 (2-byte <see cref="Buf"/> elements; <see cref="Memory.ActivationPlan.CarveBf16"/>)
+    /// the intermediates that pass between a GEMM and one other op: the gate/up product (B·T, 2I), the SwiGLU output
+    /// (B·T, I), the o_proj / down_proj products (B·T, C) that the residual add + RMSNorm reads, and in the backward
+    /// the SwiGLU output's gradient (a GEMM's product) and the gate/up gradient (a GEMM's operand). For a backend whose
+    /// GEMMs read bf16 operands and can write bf16 products (CUDA with bf16 GEMMs), as the reference's bf16 forward
+    /// stores them. Those buffers then reach only <see cref="MatmulForward"/> (output, inp),
+    /// <see cref="MatmulSwiGluForward"/>, <see cref="SwiGluForward"/>, <see cref="SwiGluBackward"/> (all three),
+    /// <see cref="MatmulBackward"/> (inp, dout, dinp) and <see cref="AddRmsNormForward"/> (b). False on the CPU
+    /// backends, which compute in fp32 (double on the Reference).
+    /// </summary>
+    bool Bf16Intermediates { get; }
+
     /// <summary>A zeroed region of <paramref name="elements"/> floating-point elements.</summary>
     Buf Allocate(long elements, string name);
 

@@ -43,6 +43,9 @@ public sealed class ProfilingBackend : IHrmBackend
     public bool PrefersRopeInAttention => _inner.PrefersRopeInAttention;
 
     /// <inheritdoc/>
+    public bool Bf16Intermediates => _inner.Bf16Intermediates;
+
+    /// <inheritdoc/>
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     /// <inheritdoc/>

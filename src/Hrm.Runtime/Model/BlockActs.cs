@@ -2,10 +2,13 @@ using Hrm.Runtime.Memory;
 
 namespace Hrm.Runtime.Model;
 
-/// <summary>What one transformer block keeps between forward and backward (or uses as scratch). R = B·T rows.</summary>
+/// <summary>
+/// What one transformer block keeps between forward and backward (or uses as scratch). R = B·T rows. With
+/// <c>bf16Inter</c> (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>) GateUp and Act hold bf16 elements.
+/// </summary>
 internal sealed class BlockActs
 {
-    public BlockActs(ActivationPlan plan, string prefix, int batch, int t, int c, int nh, int inter)
+    public BlockActs(ActivationPlan plan, string prefix, int batch, int t, int c, int nh, int inter, bool bf16Inter)
     {
         int r = batch * t;
         Qkv = plan.Carve(prefix + ".qkv", batch, t, 3 * c);
@@ -13,8 +16,9 @@ internal sealed class BlockActs
         Lse = plan.Carve(prefix + ".lse", batch, nh, t);
         H1 = plan.Carve(prefix + ".h1", batch, t, c);
         Rstd1 = plan.Carve(prefix + ".rstd1", r);
-        GateUp = plan.Carve(prefix + ".gate_up", batch, t, 2 * inter);
-        Act = plan.Carve(prefix + ".act", batch, t, inter);
+        GateUp = bf16Inter ? plan.CarveBf16(prefix + ".gate_up", batch, t, 2 * inter)
+            : plan.Carve(prefix + ".gate_up", batch, t, 2 * inter);
+        Act = bf16Inter ? plan.CarveBf16(prefix + ".act", batch, t, inter) : plan.Carve(prefix + ".act", batch, t, inter);
         Rstd2 = plan.Carve(prefix + ".rstd2", r);
     }
 
@@ -28,9 +32,9 @@ internal sealed class BlockActs
 
     public Buf Rstd1 { get; }   // (B·T)
 
-    public Buf GateUp { get; }  // (B, T, 2I)
+    public Buf GateUp { get; }  // (B, T, 2I) float or bf16
 
-    public Buf Act { get; }     // (B, T, I) SiLU(gate)·up
+    public Buf Act { get; }     // (B, T, I) SiLU(gate)·up, float or bf16
 
     public Buf Rstd2 { get; }   // (B·T)
 }
@@ -38,12 +42,13 @@ internal sealed class BlockActs
 /// <summary>Recorded activations of one module call: the residual stream at every block boundary, and blocks.</summary>
 internal sealed class ModuleActs
 {
-    public ModuleActs(ActivationPlan plan, string prefix, int layers, int batch, int t, int c, int nh, int inter)
+    public ModuleActs(ActivationPlan plan, string prefix, int layers, int batch, int t, int c, int nh, int inter,
+        bool bf16Inter)
     {
         Stream = new Buf[layers + 1];
         for (int i = 0; i <= layers; i++) Stream[i] = plan.Carve($"{prefix}.stream{i}", batch, t, c);
         Blocks = new BlockActs[layers];
-        for (int i = 0; i < layers; i++) Blocks[i] = new BlockActs(plan, $"{prefix}.block{i}", batch, t, c, nh, inter);
+        for (int i = 0; i < layers; i++) Blocks[i] = new BlockActs(plan, $"{prefix}.block{i}", batch, t, c, nh, inter, bf16Inter);
     }
 
     public Buf[] Stream { get; }        // (B, T, C) each; Stream[0] = z + injection, Stream[i+1] = block i output

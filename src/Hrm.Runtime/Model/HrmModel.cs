@@ -92,8 +92,9 @@ public sealed partial class HrmModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
         int elem = _b.ElementSize;
+        bool bf16Inter = _b.Bf16Intermediates;
         var measure = new ActivationPlan(elem);
-        _ = new Workspace(measure, Config, batch, training);
+        _ = new Workspace(measure, Config, batch, training, bf16Inter);
         if (_ws != null)
         {
             _ws = null;
@@ -105,7 +106,7 @@ public sealed partial class HrmModel : IDisposable
         Buf ints = _b.AllocateInts(Math.Max(measure.IntElements, 1), $"activation ints (B={batch})");
         (_actFloats, _actInts) = (floats, ints);
         var plan = new ActivationPlan(elem, floats.Address, ints.Address);
-        _ws = new Workspace(plan, Config, batch, training);
+        _ws = new Workspace(plan, Config, batch, training, bf16Inter);
         Plan = plan;
         int t = Config.TotalSeqLen, hs = Config.HeadDim;
         var cos = new float[t * hs];
@@ -122,11 +123,15 @@ public sealed partial class HrmModel : IDisposable
         _b.UploadInts(first, _ws.FirstRows);
     }
 
-    /// <summary>Bytes of the activation plan for a config and batch, without allocating (hrm info, tests).</summary>
-    public static ActivationPlan MeasurePlan(HrmConfig config, int batch, bool training, int elemSize = sizeof(float))
+    /// <summary>
+    /// Bytes of the activation plan for a config and batch, without allocating (hrm info, tests); with
+    /// <paramref name="bf16Inter"/> as a backend with <see cref="IHrmBackend.Bf16Intermediates"/> plans it.
+    /// </summary>
+    public static ActivationPlan MeasurePlan(HrmConfig config, int batch, bool training, int elemSize = sizeof(float),
+        bool bf16Inter = false)
     {
         var plan = new ActivationPlan(elemSize);
-        _ = new Workspace(plan, config, batch, training);
+        _ = new Workspace(plan, config, batch, training, bf16Inter);
         return plan;
     }
 

@@ -10,12 +10,13 @@ namespace Hrm.Runtime.Model;
 /// </summary>
 internal sealed class Workspace
 {
-    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training)
+    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training, bool bf16Inter)
     {
         int t = cfg.TotalSeqLen, l = cfg.SeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int inter = cfg.Intermediate, v = cfg.VocabSize, pd = Math.Max(cfg.PuzzleEmbNdim, 0);
         Batch = batch;
         Training = training;
+        Bf16Intermediates = bf16Inter;
         Tokens = plan.CarveInts("tokens", batch, l);
         PuzzleIds = plan.CarveInts("puzzle_ids", batch);
         Halted = plan.CarveInts("halted", batch);
@@ -28,8 +29,8 @@ internal sealed class Workspace
         Inj = plan.Carve("inj", batch, t, c);
         Ping = plan.Carve("ping", batch, t, c);
         Pong = plan.Carve("pong", batch, t, c);
-        Tmp = plan.Carve("tmp", batch, t, c);
-        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter);
+        Tmp = bf16Inter ? plan.CarveBf16("tmp", batch, t, c) : plan.Carve("tmp", batch, t, c);
+        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter, bf16Inter);
         Logits = plan.Carve("logits", batch, l, v);
         Q = plan.Carve("q", batch, 2);
         Steps = plan.CarveInts("act.steps", batch);
@@ -45,11 +46,11 @@ internal sealed class Workspace
         QNext = plan.Carve("target.q", batch, 2);
         FirstRows = plan.CarveInts("target.first_rows", batch);
         FirstIn = plan.Carve("target.first_in", batch, c);
-        FirstTmp = plan.Carve("target.first_tmp", batch, c);
+        FirstTmp = bf16Inter ? plan.CarveBf16("target.first_tmp", batch, c) : plan.Carve("target.first_tmp", batch, c);
         FirstOut = plan.Carve("target.first_out", batch, c);
-        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter);
-        LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter);
-        HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter);
+        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter, bf16Inter);
+        LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter, bf16Inter);
+        HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter, bf16Inter);
         DLogits = plan.Carve("grad.logits", batch, l, v);
         DQ = plan.Carve("grad.q", batch, 2);
         DA = plan.Carve("grad.stream_a", batch, t, c);
@@ -58,14 +59,19 @@ internal sealed class Workspace
         S1 = plan.Carve("grad.s1", batch, t, c);
         S2 = plan.Carve("grad.s2", batch, t, c);
         DQkv = plan.Carve("grad.qkv", batch, t, 3 * c);
-        DGateUp = plan.Carve("grad.gate_up", batch, t, 2 * inter);
-        DAct = plan.Carve("grad.act", batch, t, inter);
+        DGateUp = bf16Inter ? plan.CarveBf16("grad.gate_up", batch, t, 2 * inter)
+            : plan.Carve("grad.gate_up", batch, t, 2 * inter);
+        DAct = bf16Inter ? plan.CarveBf16("grad.act", batch, t, inter) : plan.Carve("grad.act", batch, t, inter);
         DPuzzleRows = plan.Carve("grad.puzzle_rows", batch, pd);
     }
 
     public int Batch { get; }
 
     public bool Training { get; }
+
+    /// <summary>Tmp, FirstTmp, DGateUp, DAct and the blocks' GateUp and Act hold bf16
+    /// (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>).</summary>
+    public bool Bf16Intermediates { get; }
 
     public Buf Tokens { get; }       // (B, L) int
     public Buf PuzzleIds { get; }    // (B) int

@@ -79,6 +79,52 @@ public class LayoutTests
     }
 
     [Fact]
+    public void Bf16_intermediates_take_half_the_bytes_of_their_buffers()
+    {
+        var cfg = new HrmConfig();
+        foreach (bool training in new[] { true, false })
+        {
+            ActivationPlan f32 = HrmModel.MeasurePlan(cfg, 32, training), bf16 = HrmModel.MeasurePlan(cfg, 32, training,
+                bf16Inter: true);
+            Assert.Equal(f32.Entries.Select(e => e.Name), bf16.Entries.Select(e => e.Name));
+            long mlp = 0;
+            foreach (PlanEntry e in bf16.Entries)
+            {
+                bool isBf16 = e.Name is "tmp" or "target.first_tmp" || e.Name.EndsWith(".gate_up", StringComparison.Ordinal) ||
+                              e.Name.EndsWith(".act", StringComparison.Ordinal); // grad.gate_up and grad.act too
+                Assert.True(isBf16 == e.IsBf16, $"{e.Name}: bf16 {e.IsBf16}");
+                if (isBf16) mlp += e.Count * sizeof(float);
+            }
+            Assert.True(mlp > 0);
+            long saved = f32.Bytes(4) - bf16.Bytes(4);
+            Assert.InRange(saved, mlp / 2 - 16384, mlp / 2 + 16384); // the buffers' alignment aside
+        }
+    }
+
+    [Fact]
+    public void A_bf16_buffer_is_carved_in_two_byte_elements_between_its_neighbours()
+    {
+        const nint floats = 1 << 20, ints = 1 << 24;
+        var plan = new ActivationPlan(sizeof(float), floats, ints);
+        Buf a = plan.Carve("a", 3, 5);            // 15 floats, padded to 16
+        Buf h = plan.CarveBf16("h", 2, 17);       // at 256 bytes; 34 bf16 = 17 floats, padded to 32
+        Buf b = plan.Carve("b", 4);
+        Assert.Equal((floats, 15L, 4), (a.Address, a.Length, a.ElemSize));
+        Assert.Equal((floats + 256, 34L, 2), (h.Address, h.Length, h.ElemSize));
+        Assert.Equal(floats + 256 + 128, b.Address);
+        Assert.Equal(64 + 32 + 16, plan.FloatElements);
+        Assert.True(plan.Entries[1].IsBf16);
+        // a view of the first rows of the same buffers keeps the bf16 element size
+        ActivationPlan rows = ActivationPlan.RowsOf(plan);
+        _ = rows.Carve("a", 1, 5);
+        Buf h1 = rows.CarveBf16("h", 1, 17);
+        Assert.Equal((h.Address, 17L, 2), (h1.Address, h1.Length, h1.ElemSize));
+        ActivationPlan wrong = ActivationPlan.RowsOf(plan);
+        _ = wrong.Carve("a", 1, 5);
+        Assert.Throws<InvalidOperationException>(() => wrong.Carve("h", 1, 17)); // a float view of a bf16 buffer
+    }
+
+    [Fact]
     public void Intermediate_size_follows_the_reference_rounding()
     {
         Assert.Equal(1536, new HrmConfig().Intermediate);

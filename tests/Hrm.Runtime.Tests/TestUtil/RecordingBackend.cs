@@ -36,6 +36,9 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
 
     public bool PrefersRopeInAttention => _inner.PrefersRopeInAttention;
 
+    /// <inheritdoc/>
+    public bool Bf16Intermediates => _inner.Bf16Intermediates;
+
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);

@@ -27,6 +27,10 @@ public sealed unsafe partial class CudaBackend
     /// <summary>True when the linear layers run in bf16 (<see cref="CudaBackendOptions.Bf16Matmul"/>).</summary>
     public bool UsesBf16Matmul => Options.Bf16Matmul;
 
+    /// <inheritdoc/>
+    /// <remarks>With bf16 GEMMs and <see cref="CudaBackendOptions.Bf16Intermediates"/> (the default then).</remarks>
+    public bool Bf16Intermediates => Options.Bf16Matmul && Options.Bf16Intermediates;
+
     /// <summary>Bytes of the bf16 weight copies and the cuBLASLt workspace (0 with fp32 GEMMs).</summary>
     public long Bf16MatmulBytes
     {
@@ -46,40 +50,63 @@ public sealed unsafe partial class CudaBackend
         _ltWorkspace = DeviceBuffer<byte>.Allocate(_device.Context, (long)LtWorkspaceBytes);
     }
 
-    /// <summary>out (M,N) = bf16(inp) (M,K) · bf16(W)ᵀ (N,K), fp32 accumulation and output.</summary>
+    /// <summary>
+    /// out (M,N) = bf16(inp) (M,K) · bf16(W)ᵀ (N,K), fp32 accumulation; fp32 output, or rounded to bf16 when output
+    /// holds bf16 (<see cref="Bf16Intermediates"/>: the gate/up, o_proj and down_proj products). A bf16 inp (the
+    /// SwiGLU output) is read as it is.
+    /// </summary>
     private void MatmulForwardBf16(Buf output, Buf inp, Buf weight, int m, int k, int n)
     {
         ulong w = WeightBf16(weight);                                  // (N, K) bf16
-        ulong x = TakeShadow(inp, (long)m * k);                        // (M, K) bf16
-        if (x == 0) x = ToBf16(_opA, inp);
+        ulong x = OperandBf16(inp, (long)m * k);                       // (M, K) bf16
         // outᵀ (N×M) = Wᵀ · inpᵀ: A = W stored K×N (op T), B = inp stored K×M.
-        LtMatmul(n, m, k, transA: true, transB: false, w, x, Ptr(output), beta: 0f);
+        LtMatmul(n, m, k, transA: true, transB: false, w, x, Ptr(output), beta: 0f,
+            IsBf16(output) ? CudaDataType.R16BF : CudaDataType.R32F);
     }
 
-    /// <summary>dinp (M,K) = bf16(dout) · bf16(W) (skipped when empty); dW (N,K) += bf16(dout)ᵀ · bf16(inp).</summary>
+    /// <summary>
+    /// inp (count elements) in bf16: itself when it holds bf16, the copy its producer wrote right before this op
+    /// (<see cref="TakeShadow"/>), or converted now into the operand scratch.
+    /// </summary>
+    private ulong OperandBf16(Buf inp, long count)
+    {
+        if (IsBf16(inp))
+        {
+            _shadow = default;
+            return Ptr(inp);
+        }
+        ulong x = TakeShadow(inp, count);
+        return x != 0 ? x : ToBf16(_opA, inp);
+    }
+
+    /// <summary>
+    /// dinp (M,K) = bf16(dout) · bf16(W) (skipped when empty; rounded to bf16 when dinp holds bf16);
+    /// dW (N,K) += bf16(dout)ᵀ · bf16(inp). A bf16 dout or inp is read as it is.
+    /// </summary>
     private void MatmulBackwardBf16(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
     {
-        ulong dy = TakeShadow(dout, (long)m * n);                      // (M, N) bf16
-        if (dy == 0) dy = ToBf16(_opA, dout);
+        ulong dy = OperandBf16(dout, (long)m * n);                     // (M, N) bf16
         if (!dinp.IsEmpty)
         {
             ulong w = WeightBf16(weight);                              // (N, K) bf16
-            // dinpᵀ (K×M) = W stored K×N · doutᵀ stored N×M.
-            LtMatmul(k, m, n, transA: false, transB: false, w, dy, Ptr(dinp), beta: 0f);
+            // dinpᵀ (K×M) = W stored K×N · doutᵀ stored N×M (bf16 when dinp holds bf16: the SwiGLU output's gradient).
+            LtMatmul(k, m, n, transA: false, transB: false, w, dy, Ptr(dinp), beta: 0f,
+                IsBf16(dinp) ? CudaDataType.R16BF : CudaDataType.R32F);
         }
-        ulong x = ToBf16(_opB, inp);                                   // (M, K) bf16
+        ulong x = IsBf16(inp) ? Ptr(inp) : ToBf16(_opB, inp);          // (M, K) bf16
         // dWᵀ (K×N) += inpᵀ stored K×M · dout (doutᵀ stored N×M, op T).
         LtMatmul(k, n, m, transA: false, transB: true, x, dy, Ptr(dweight), beta: 1f);
     }
 
-    /// <summary>Column-major <c>D (m×n) = op(A) · op(B) + beta·D</c>, A and B bf16, D fp32.</summary>
-    private void LtMatmul(int m, int n, int k, bool transA, bool transB, ulong a, ulong b, ulong d, float beta)
+    /// <summary>Column-major <c>D (m×n) = op(A) · op(B) + beta·D</c>, A and B bf16, D fp32 (default) or bf16.</summary>
+    private void LtMatmul(int m, int n, int k, bool transA, bool transB, ulong a, ulong b, ulong d, float beta,
+        CudaDataType output = CudaDataType.R32F)
     {
         uint align = (uint)Math.Min(256UL, d & (~d + 1)); // the largest power of two dividing d, at most 256
-        var key = new LtPlanKey(m, n, k, transA, transB, align);
+        var key = new LtPlanKey(m, n, k, transA, transB, align, output);
         if (!_ltPlans.TryGetValue(key, out CublasLtMatmul? plan))
         {
-            plan = new CublasLtMatmul(_lt!, m, n, k, transA, transB, CudaDataType.R32F, LtWorkspaceBytes, align);
+            plan = new CublasLtMatmul(_lt!, m, n, k, transA, transB, output, LtWorkspaceBytes, align);
             _ltPlans.Add(key, plan);
         }
         plan.Execute(_stream, a, b, d, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
@@ -211,7 +238,8 @@ public sealed unsafe partial class CudaBackend
     /// activation-operand scratch.</summary>
     private readonly record struct Shadow(nint Address, long Count, long Op);
 
-    private readonly record struct LtPlanKey(int M, int N, int K, bool TransA, bool TransB, uint AlignD);
+    private readonly record struct LtPlanKey(int M, int N, int K, bool TransA, bool TransB, uint AlignD,
+        CudaDataType Output);
 
     private readonly record struct WeightKey(nint Address, long Length);
 

@@ -34,6 +34,27 @@ public sealed partial class CudaBackend
             throw new ArgumentException($"{name}: expected {expected} elements, got {b.Length}", name);
     }
 
+    /// <summary>
+    /// As <see cref="Need"/>, also accepting bf16 elements when the backend has bf16 intermediates (the operands
+    /// <see cref="IHrmBackend.Bf16Intermediates"/> names).
+    /// </summary>
+    private void NeedBf16Ok(Buf b, long expected, string name)
+    {
+        if (!IsBf16(b))
+        {
+            Need(b, expected, name);
+            return;
+        }
+        if (!Bf16Intermediates)
+            throw new ArgumentException($"{name}: a bf16 buffer needs bf16 intermediates " +
+                "(CudaBackendOptions.Bf16Matmul and Bf16Intermediates)", name);
+        if (b.Length != expected)
+            throw new ArgumentException($"{name}: expected {expected} elements, got {b.Length}", name);
+    }
+
+    /// <summary>True for a non-empty view of 2-byte (bf16) elements.</summary>
+    private static bool IsBf16(Buf b) => !b.IsEmpty && b.ElemSize == sizeof(ushort);
+
     /// <summary>As <see cref="Need"/> for an int32 buffer.</summary>
     private static void NeedInts(Buf b, long expected, string name)
     {

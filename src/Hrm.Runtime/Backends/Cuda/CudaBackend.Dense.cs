@@ -18,13 +18,14 @@ public sealed unsafe partial class CudaBackend
     {
         Enter();
         MatmulDims(m, k, n);
-        Need(output, (long)m * n, nameof(output));
-        Need(inp, (long)m * k, nameof(inp));
+        NeedBf16Ok(output, (long)m * n, nameof(output));
+        NeedBf16Ok(inp, (long)m * k, nameof(inp));
         Need(weight, (long)n * k, nameof(weight));
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
-            Fill(output, 0f);
+            if (IsBf16(output)) FillBf16Zero(output);
+            else Fill(output, 0f);
             return;
         }
         if (Options.Bf16Matmul)
@@ -43,16 +44,17 @@ public sealed unsafe partial class CudaBackend
     {
         Enter();
         MatmulDims(m, k, n);
-        Need(dout, (long)m * n, nameof(dout));
-        Need(inp, (long)m * k, nameof(inp));
+        NeedBf16Ok(dout, (long)m * n, nameof(dout));
+        NeedBf16Ok(inp, (long)m * k, nameof(inp));
         Need(weight, (long)n * k, nameof(weight));
         Need(dweight, (long)n * k, nameof(dweight));
         bool skipDinp = dinp.IsEmpty;
-        if (!skipDinp) Need(dinp, (long)m * k, nameof(dinp));
+        if (!skipDinp) NeedBf16Ok(dinp, (long)m * k, nameof(dinp));
         if (k == 0) return;
         if (n == 0)
         {
-            if (!skipDinp) Fill(dinp, 0f);
+            if (!skipDinp && IsBf16(dinp)) FillBf16Zero(dinp);
+            else if (!skipDinp) Fill(dinp, 0f);
             return;
         }
         if (m == 0) return;
@@ -174,11 +176,11 @@ public sealed unsafe partial class CudaBackend
         Need(output, (long)rows * c, nameof(output));
         Need(rstd, rows, nameof(rstd));
         Need(a, (long)rows * c, nameof(a));
-        Need(b, (long)rows * c, nameof(b));
+        NeedBf16Ok(b, (long)rows * c, nameof(b));
         if (rows == 0) return;
         ulong po = Ptr(output), ph = ShadowOf(output, (long)rows * c), pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
         void** args = stackalloc void*[] { &po, &ph, &pr, &pa, &pb, &rows, &c, &eps };
-        Launch(_k.AddRmsNormForward, "pppppiif", Cdiv(rows, 8), 256, 0, args);
+        Launch(IsBf16(b) ? _k.AddRmsNormForwardBf16 : _k.AddRmsNormForward, "pppppiif", Cdiv(rows, 8), 256, 0, args);
         Shadowed(output, ph, (long)rows * c);
         Done();
     }
@@ -207,9 +209,20 @@ public sealed unsafe partial class CudaBackend
         Enter();
         NonNegative(rows);
         NonNegative(inter);
-        Need(act, (long)rows * inter, nameof(act));
-        Need(gateUp, 2L * rows * inter, nameof(gateUp));
+        NeedBf16Ok(act, (long)rows * inter, nameof(act));
+        NeedBf16Ok(gateUp, 2L * rows * inter, nameof(gateUp));
+        if (IsBf16(act) != IsBf16(gateUp) && rows > 0 && inter > 0)
+            throw new ArgumentException("act and gateUp: both bf16 (bf16 intermediates) or both float", nameof(act));
         if (rows == 0 || inter == 0) return;
+        if (IsBf16(gateUp))
+        {
+            _shadow = default;                          // act itself is the down projection's bf16 operand
+            ulong pab = Ptr(act), pgb = Ptr(gateUp);
+            void** bargs = stackalloc void*[] { &pab, &pgb, &rows, &inter };
+            Launch(_k.SwiGluForwardBf16, "ppii", (uint)rows, 256, 0, bargs);
+            Done();
+            return;
+        }
         ulong pa = Ptr(act), ph = ShadowOf(act, (long)rows * inter), pg = Ptr(gateUp);
         void** args = stackalloc void*[] { &pa, &ph, &pg, &rows, &inter };
         Launch(_k.SwiGluForward, "pppii", (uint)rows, 256, 0, args);
@@ -223,13 +236,25 @@ public sealed unsafe partial class CudaBackend
         Enter();
         NonNegative(rows);
         NonNegative(inter);
-        Need(dgateUp, 2L * rows * inter, nameof(dgateUp));
-        Need(dact, (long)rows * inter, nameof(dact));
-        Need(gateUp, 2L * rows * inter, nameof(gateUp));
+        NeedBf16Ok(dgateUp, 2L * rows * inter, nameof(dgateUp));
+        NeedBf16Ok(dact, (long)rows * inter, nameof(dact));
+        NeedBf16Ok(gateUp, 2L * rows * inter, nameof(gateUp));
         if (rows == 0 || inter == 0) return;
+        if (IsBf16(dact) != IsBf16(gateUp) || (IsBf16(dgateUp) && !IsBf16(gateUp)))
+            throw new ArgumentException("dact, gateUp (and dgateUp): all bf16 (bf16 intermediates), or float " +
+                "(dgateUp may be float with bf16 inputs)", nameof(dact));
+        if (IsBf16(dgateUp))
+        {
+            _shadow = default;                          // dgateUp itself is the gate/up GEMM backward's bf16 operand
+            ulong none = 0, pdh = Ptr(dgateUp), pdab = Ptr(dact), pgb = Ptr(gateUp);
+            void** bargs = stackalloc void*[] { &none, &pdh, &pdab, &pgb, &rows, &inter };
+            Launch(_k.SwiGluBackwardBf16, "ppppii", (uint)rows, 256, 0, bargs);
+            Done();
+            return;
+        }
         ulong pdg = Ptr(dgateUp), ph = ShadowOf(dgateUp, 2L * rows * inter), pda = Ptr(dact), pg = Ptr(gateUp);
         void** args = stackalloc void*[] { &pdg, &ph, &pda, &pg, &rows, &inter };
-        Launch(_k.SwiGluBackward, "ppppii", (uint)rows, 256, 0, args);
+        Launch(IsBf16(gateUp) ? _k.SwiGluBackwardBf16 : _k.SwiGluBackward, "ppppii", (uint)rows, 256, 0, args);
         Shadowed(dgateUp, ph, 2L * rows * inter);
         Done();
     }

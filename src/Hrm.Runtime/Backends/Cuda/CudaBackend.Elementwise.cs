@@ -17,6 +17,13 @@ public sealed unsafe partial class CudaBackend
         Done();
     }
 
+    /// <summary>Zeroes a bf16 view (a GEMM's bf16 output when K = 0).</summary>
+    private void FillBf16Zero(Buf dst)
+    {
+        CudaCheck.Driver(CuDriver.cuMemsetD16Async(Ptr(dst), 0, (nuint)dst.Length, _stream.Raw));
+        Done();
+    }
+
     /// <inheritdoc/>
     public void Copy(Buf dst, Buf src)
     {

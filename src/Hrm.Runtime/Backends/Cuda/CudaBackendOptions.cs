@@ -26,6 +26,17 @@ public sealed record CudaBackendOptions
     public bool Bf16Matmul { get; init; }
 
     /// <summary>
+    /// With <see cref="Bf16Matmul"/>: the model stores the intermediates between a GEMM and its one consumer in bf16,
+    /// as the reference does (<see cref="IHrmBackend.Bf16Intermediates"/>): the gate/up GEMM writes its product in
+    /// bf16, SwiGLU reads it and writes its output only in bf16, which the down projection's GEMMs (forward and
+    /// weight gradient) read as it is; the o_proj and down_proj GEMMs write bf16 products that the residual add +
+    /// RMSNorm reads; in the backward the SwiGLU output's gradient and the gate/up gradient are bf16 too. Halves the
+    /// bytes those buffers move (about a third of a forward block's memory traffic at batch 768) and the memory of the
+    /// recorded MLP activations. One bf16 rounding more per GEMM output. On by default; no effect without bf16 GEMMs.
+    /// </summary>
+    public bool Bf16Intermediates { get; init; } = true;
+
+    /// <summary>
     /// Record fixed op sequences the model marks as such (<see cref="IHrmBackend.RunRecorded"/>: a solver segment)
     /// as CUDA graphs and replay them: one launch instead of hundreds per segment. On by default; a sequence whose
     /// capture fails runs op by op (<see cref="CudaBackend.GraphFallbacks"/> says why).

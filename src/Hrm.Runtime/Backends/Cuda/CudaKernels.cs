@@ -32,9 +32,12 @@ internal sealed class CudaKernels : IDisposable
         new("embedding.cu", "embedding_backward_tok_partial_kernel1", "pppiiiiifi"),
         new("embedding.cu", "embedding_backward_tok_reduce_kernel1", "ppiii"),
         new("rmsnorm.cu", "add_rmsnorm_forward_kernel1", "pppppiif"),
+        new("rmsnorm.cu", "add_rmsnorm_forward_kernel2", "pppppiif"),
         new("rmsnorm.cu", "rmsnorm_backward_kernel1", "pppppii"),
         new("swiglu.cu", "swiglu_forward_kernel1", "pppii"),
         new("swiglu.cu", "swiglu_backward_kernel1", "ppppii"),
+        new("swiglu.cu", "swiglu_forward_kernel2", "ppii"),
+        new("swiglu.cu", "swiglu_backward_kernel2", "ppppii"),
         new("rope.cu", "rope_forward_kernel1", "pppiiii"),
         new("rope.cu", "rope_backward_kernel1", "pppiiii"),
         new("attention.cu", "attention_pack_kernel2", "ppiiii"),
@@ -87,9 +90,12 @@ internal sealed class CudaKernels : IDisposable
             EmbeddingBackwardTokPartial = f["embedding_backward_tok_partial_kernel1"];
             EmbeddingBackwardTokReduce = f["embedding_backward_tok_reduce_kernel1"];
             AddRmsNormForward = f["add_rmsnorm_forward_kernel1"];
+            AddRmsNormForwardBf16 = f["add_rmsnorm_forward_kernel2"];
             RmsNormBackward = f["rmsnorm_backward_kernel1"];
             SwiGluForward = f["swiglu_forward_kernel1"];
             SwiGluBackward = f["swiglu_backward_kernel1"];
+            SwiGluForwardBf16 = f["swiglu_forward_kernel2"];
+            SwiGluBackwardBf16 = f["swiglu_backward_kernel2"];
             RopeForward = f["rope_forward_kernel1"];
             RopeBackward = f["rope_backward_kernel1"];
             AttentionPack2 = f["attention_pack_kernel2"];
@@ -130,9 +136,12 @@ internal sealed class CudaKernels : IDisposable
     public Kernel EmbeddingBackwardTokPartial { get; }
     public Kernel EmbeddingBackwardTokReduce { get; }
     public Kernel AddRmsNormForward { get; }
+    public Kernel AddRmsNormForwardBf16 { get; }  // kernel2: b in bf16
     public Kernel RmsNormBackward { get; }
     public Kernel SwiGluForward { get; }
     public Kernel SwiGluBackward { get; }
+    public Kernel SwiGluForwardBf16 { get; }   // kernel2: bf16 gateUp and act
+    public Kernel SwiGluBackwardBf16 { get; }  // kernel2: bf16 gateUp
     public Kernel RopeForward { get; }
     public Kernel RopeBackward { get; }
     public Kernel AttentionPack2 { get; }

@@ -26,6 +26,9 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public bool PrefersRopeInAttention => false;
 
     /// <inheritdoc/>
+    public bool Bf16Intermediates => false;
+
+    /// <inheritdoc/>
     /// <remarks>Nothing is reserved: the scalar yardstick keeps no scratch between ops.</remarks>
     public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {

@@ -37,4 +37,7 @@ internal static unsafe partial class CuDriver
 
     [LibraryImport(Lib)]
     internal static partial CuResult cuMemsetD32Async(ulong dst, uint value, nuint count, nint stream);
+
+    [LibraryImport(Lib)]
+    internal static partial CuResult cuMemsetD16Async(ulong dst, ushort value, nuint count, nint stream);
 }

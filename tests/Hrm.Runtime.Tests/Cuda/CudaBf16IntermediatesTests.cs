@@ -1,0 +1,234 @@
+using Hrm.Runtime.Backends.Cuda;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Tests.TestUtil;
+
+namespace Hrm.Runtime.Tests.Cuda;
+
+/// <summary>
+/// bf16 intermediates (<see cref="CudaBackendOptions.Bf16Intermediates"/>, GPU only): the gate/up GEMM writes a
+/// bf16 product, SwiGLU reads it and writes bf16, the down projection's GEMMs read that as it is; the o_proj and
+/// down_proj GEMMs write bf16 products for the residual add + RMSNorm. Each piece against the fp32-storage path on the
+/// same values: SwiGLU and the add + RMSNorm bitwise, a bf16-input GEMM bitwise (the operand the fp32 path would
+/// convert is the same), a bf16-output GEMM within one bf16 rounding.
+/// </summary>
+[Collection("Cuda")]
+public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelper output)
+{
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(7, 1536)]
+    [InlineData(3, 37)]
+    public void SwiGlu_on_bf16_storage_is_the_fp32_kernel_on_the_stored_values(int rows, int inter)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        float[] gateUp = Rounded(TestData.Floats(1, 2 * rows * inter, 4f)), dact = Rounded(TestData.Floats(2, rows * inter));
+        Buf gu32 = Up(gpu, gateUp), gu16 = UpBf16(gpu, gateUp), da = Up(gpu, dact), da16 = UpBf16(gpu, dact);
+        Buf act32 = gpu.Allocate((long)rows * inter, "act"), act16 = AllocBf16(gpu, (long)rows * inter);
+        Buf dgu32 = gpu.Allocate(2L * rows * inter, "dgu32"), dgu16 = gpu.Allocate(2L * rows * inter, "dgu16");
+
+        gpu.SwiGluForward(act32, gu32, rows, inter);
+        gpu.SwiGluForward(act16, gu16, rows, inter);
+        float[] expected = Rounded(Down(gpu, act32));
+        Assert.Equal(expected, DownBf16(gpu, act16));
+        double[] exact = new double[rows * inter];
+        for (int r = 0; r < rows; r++)
+        for (int i = 0; i < inter; i++)
+        {
+            double g = gateUp[2 * r * inter + i], u = gateUp[2 * r * inter + inter + i];
+            exact[r * inter + i] = g / (1 + Math.Exp(-g)) * u;
+        }
+        double rel = TensorAssert.RelNorm(exact, DownBf16(gpu, act16));
+        output.WriteLine($"act (bf16) vs double: {rel:E2}");
+        Assert.InRange(rel, 1e-5, 4e-3); // one bf16 rounding, and really there
+
+        gpu.SwiGluBackward(dgu32, da, gu32, rows, inter);
+        gpu.SwiGluBackward(dgu16, da16, gu16, rows, inter);               // bf16 inputs, fp32 dgateUp
+        float[] dgu = Down(gpu, dgu32);
+        Assert.Equal(dgu, Down(gpu, dgu16));
+        Buf dguh = AllocBf16(gpu, 2L * rows * inter);
+        gpu.SwiGluBackward(dguh, da16, gu16, rows, inter);                // all bf16, as the model runs it
+        Assert.Equal(Rounded(dgu), DownBf16(gpu, dguh));
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(164, 512)]
+    [InlineData(9, 37)]
+    public void Add_rmsnorm_of_a_bf16_product_is_the_fp32_kernel_on_the_stored_values(int rows, int c)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        float[] a = TestData.Floats(1, rows * c), b = Rounded(TestData.Floats(2, rows * c));
+        Buf ga = Up(gpu, a), b32 = Up(gpu, b), b16 = UpBf16(gpu, b);
+        Buf out32 = gpu.Allocate((long)rows * c, "out32"), out16 = gpu.Allocate((long)rows * c, "out16");
+        Buf r32 = gpu.Allocate(rows, "r32"), r16 = gpu.Allocate(rows, "r16");
+        gpu.AddRmsNormForward(out32, r32, ga, b32, rows, c, 1e-5f);
+        gpu.AddRmsNormForward(out16, r16, ga, b16, rows, c, 1e-5f);
+        Assert.Equal(Down(gpu, out32), Down(gpu, out16));
+        Assert.Equal(Down(gpu, r32), Down(gpu, r16));
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(164, 1536, 512)] // down projection, Sudoku B=2
+    [InlineData(37, 19, 23)]
+    public void Gemms_read_a_bf16_input_as_it_is(int m, int k, int n)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        float[] x = Rounded(TestData.Floats(1, m * k)), w = TestData.Floats(2, n * k, 0.1f);
+        float[] dy = TestData.Floats(3, m * n), dw0 = TestData.Floats(4, n * k);
+        Buf x32 = Up(gpu, x), x16 = UpBf16(gpu, x), gw = Up(gpu, w), y = gpu.Allocate((long)m * n, "y");
+        Buf gdy = Up(gpu, dy), dx = gpu.Allocate((long)m * k, "dx"), dw = gpu.Allocate((long)n * k, "dw");
+        gpu.BeginWeightReuse();
+        gpu.MatmulForward(y, x32, gw, m, k, n);
+        float[] y32 = Down(gpu, y);
+        long before = gpu.Launches;
+        gpu.MatmulForward(y, x16, gw, m, k, n);
+        Assert.Equal(1, gpu.Launches - before); // no conversion
+        Assert.Equal(y32, Down(gpu, y));
+
+        gpu.Upload(dw0, dw);
+        gpu.MatmulBackward(dx, dw, gdy, x32, gw, m, k, n);
+        (float[] dx32, float[] dw32) = (Down(gpu, dx), Down(gpu, dw));
+        gpu.Upload(dw0, dw);
+        before = gpu.Launches;
+        gpu.MatmulBackward(dx, dw, gdy, x16, gw, m, k, n);
+        long launches = gpu.Launches - before;
+        gpu.EndWeightReuse();
+        Assert.Equal(3, launches); // dout converted, two GEMMs; inp read as it is
+        Assert.Equal(dx32, Down(gpu, dx));
+        Assert.Equal(dw32, Down(gpu, dw));
+
+        // dout in bf16 (the gate/up gradient) is read as it is too; dinp in bf16 (the SwiGLU output's gradient) is
+        // the fp32 result within one rounding
+        float[] dyr = Rounded(dy);
+        Buf dy32 = Up(gpu, dyr), dy16 = UpBf16(gpu, dyr), dxh = AllocBf16(gpu, (long)m * k);
+        gpu.BeginWeightReuse();
+        gpu.Upload(dw0, dw);
+        gpu.MatmulBackward(dx, dw, dy32, x16, gw, m, k, n);
+        (dx32, dw32) = (Down(gpu, dx), Down(gpu, dw));
+        gpu.Upload(dw0, dw);
+        before = gpu.Launches;
+        gpu.MatmulBackward(dxh, dw, dy16, x16, gw, m, k, n);
+        launches = gpu.Launches - before;
+        gpu.EndWeightReuse();
+        Assert.Equal(2, launches); // nothing converted
+        Assert.Equal(dw32, Down(gpu, dw));
+        WithinOneRounding(dx32, DownBf16(gpu, dxh));
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(164, 512, 3072)] // gate/up projection, Sudoku B=2
+    [InlineData(37, 19, 46)]
+    [InlineData(5, 0, 6)]        // K = 0: zeros
+    public void A_gemm_writes_a_bf16_output_within_one_rounding_of_the_fp32_output(int m, int k, int n)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        float[] x = TestData.Floats(1, m * k), w = TestData.Floats(2, n * k, 0.1f);
+        Buf gx = Up(gpu, x), gw = Up(gpu, w), y32 = gpu.Allocate((long)m * n, "y"), y16 = AllocBf16(gpu, (long)m * n);
+        gpu.MatmulForward(y32, gx, gw, m, k, n);
+        gpu.MatmulForward(y16, gx, gw, m, k, n);
+        float[] f = Down(gpu, y32), h = DownBf16(gpu, y16);
+        WithinOneRounding(f, h);
+        if (k == 0) Assert.All(h, v => Assert.Equal(0f, v));
+        else Assert.True(f.Where((v, i) => v != h[i]).Any(), "the bf16 output was not rounded");
+    }
+
+    /// <summary>h is f rounded to bf16, or a sum in another order rounded (cuBLASLt may pick another kernel for a bf16
+    /// output): within half a bf16 ulp and a little.</summary>
+    private static void WithinOneRounding(float[] f, float[] h)
+    {
+        Assert.Equal(f.Length, h.Length);
+        float scale = f.Length == 0 ? 0f : f.Max(Math.Abs);
+        for (int i = 0; i < f.Length; i++)
+        {
+            float tol = Math.Abs(f[i]) / 256f + scale * 1e-5f;
+            Assert.True(Math.Abs(h[i] - f[i]) <= tol, $"[{i}]: bf16 output {h[i]} vs fp32 {f[i]}");
+        }
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_bf16_buffer_is_refused_without_bf16_intermediates_and_by_the_other_ops()
+    {
+        using CudaBackend gpu = Backend(bf16Inter: false);
+        Assert.False(gpu.Bf16Intermediates);
+        Buf h = AllocBf16(gpu, 64), f = gpu.Allocate(64, "f"), w = gpu.Allocate(64, "w");
+        var e = Assert.Throws<ArgumentException>(() => gpu.MatmulForward(h, f, w, 8, 8, 8));
+        Assert.Contains("Bf16Intermediates", e.Message);
+        Assert.Throws<ArgumentException>(() => gpu.AddRmsNormForward(f, gpu.Allocate(8, "rstd"), f, h, 8, 8, 1e-5f));
+        using CudaBackend on = Backend(bf16Inter: true);
+        Assert.True(on.Bf16Intermediates);
+        Buf h2 = AllocBf16(on, 64), f2 = on.Allocate(64, "f"), g2 = on.Allocate(128, "g");
+        Assert.Throws<ArgumentException>(() => on.Add(h2, f2, f2));          // not an op of the intermediates
+        Assert.Throws<ArgumentException>(() => on.SwiGluForward(f2, AllocBf16(on, 128), 8, 8)); // mixed storage
+        Assert.Throws<ArgumentException>(() => on.SwiGluForward(h2, g2, 8, 8));
+    }
+
+    private CudaBackend Backend(bool bf16Inter)
+    {
+        cuda.BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
+        try
+        {
+            return new CudaBackend(cuda.DeviceOrSkip(),
+                new CudaBackendOptions { Bf16Matmul = true, Bf16Intermediates = bf16Inter });
+        }
+        catch (CudaLibraryNotFoundException e)
+        {
+            Assert.Skip($"cuBLASLt is not installed: {e.Message}");
+            throw;
+        }
+    }
+
+    private static float[] Rounded(float[] v) => v.Select(BFloat16.Round).ToArray();
+
+    private static Buf Up(CudaBackend gpu, float[] host)
+    {
+        Buf b = gpu.Allocate(host.Length, "test");
+        gpu.Upload(host, b);
+        return b;
+    }
+
+    private static float[] Down(CudaBackend gpu, Buf b)
+    {
+        var host = new float[b.Length];
+        gpu.Download(b, host);
+        return host;
+    }
+
+    /// <summary>A bf16 view of n elements over ⌈n/2⌉ floats, as the activation plan carves them.</summary>
+    private static Buf AllocBf16(CudaBackend gpu, long n)
+    {
+        Buf words = gpu.Allocate(Math.Max(1, (n + 1) / 2), "bf16");
+        return new Buf(words.Address, n, sizeof(ushort));
+    }
+
+    private static Buf UpBf16(CudaBackend gpu, float[] host)
+    {
+        Buf b = AllocBf16(gpu, host.Length);
+        var words = new float[(host.Length + 1) / 2];
+        for (int i = 0; i < host.Length; i++)
+        {
+            uint bits = BFloat16.FromFloat(host[i]);
+            uint word = BitConverter.SingleToUInt32Bits(words[i / 2]);
+            word = i % 2 == 0 ? (word & 0xFFFF0000u) | bits : (word & 0xFFFFu) | (bits << 16);
+            words[i / 2] = BitConverter.UInt32BitsToSingle(word);
+        }
+        gpu.Upload(words, new Buf(b.Address, words.Length, sizeof(float)));
+        return b;
+    }
+
+    private static float[] DownBf16(CudaBackend gpu, Buf b)
+    {
+        var words = new float[(b.Length + 1) / 2];
+        gpu.Download(new Buf(b.Address, words.Length, sizeof(float)), words);
+        var host = new float[b.Length];
+        for (int i = 0; i < host.Length; i++)
+        {
+            uint word = BitConverter.SingleToUInt32Bits(words[i / 2]);
+            host[i] = BFloat16.ToFloat((ushort)(i % 2 == 0 ? word & 0xFFFF : word >> 16));
+        }
+        return host;
+    }
+}
