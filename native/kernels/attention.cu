@@ -19,11 +19,12 @@
 //
 // Kernels, in launch order (no dynamic shared memory; static shared memory below 48 KiB):
 //   forward   1. attention_pack_kernel2(qkvh, qkv, B, T, NH, parts = 3)       grid = B*T, block = 256
-//                or attention_pack_rope_kernel2(qkvh, qkv, cos, sin, B, T, NH)  grid = B*T, block = 256: RoPE fused
+//                or attention_pack_rope_kernel2(qkvh, qkv, cos, sin, B, T, NH, keep)  grid = B*T, block = 256: RoPE fused
 //                into the pack (Q, K rotated in place exactly as rope_forward_kernel1, then packed; bitwise the
 //                two kernels in a row, one read of qkv fewer)
 //             2. attention_forward_kernel2(out, outh, lse, qkvh, B, T, NH)    grid = (ceil(T/128), NH, B), block = 128
-//             or, for T <= 128, 1 and 2 in one: attention_forward_rope_kernel3(out, outh, lse, qkv, cos, sin, B, T, NH)
+//             or, for T <= 128, 1 and 2 in one: attention_forward_rope_kernel3(out, outh, lse, qkv, cos, sin, B, T, NH,
+//                keep)
 //                grid = (1, NH, B), block = 128: RoPE in place on qkv and the pack into shared memory (bitwise the
 //                two kernels)
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
@@ -233,12 +234,13 @@ extern "C" __global__ void attention_pack_kernel2(bf16* __restrict__ dst,       
 // The RoPE pass fused into the pack: per row (b, t), Q and K of qkv are rotated in place exactly as
 // rope_forward_kernel1 computes it (rotate-half, separate roundings: bitwise the same floats), and Q, K, V are packed
 // per head as attention_pack_kernel2 packs them (same conversion). cos, sin (T, 64). One block per row (b, t):
-// grid = B*T, block = 256; qkv 8-byte aligned (16 for the V loads), C % 4 == 0.
+// grid = B*T, block = 256; qkv 8-byte aligned (16 for the V loads), C % 4 == 0. keep = 0: the rotated Q, K are only
+// packed, not written back (a forward nobody differentiates: qkv is read only).
 extern "C" __global__ void attention_pack_rope_kernel2(bf16* __restrict__ dst,         // (3, B, NH, T, 64) bf16 =
-                                                       float* __restrict__ qkv,        // (B, T, 3C) Q, K in place
+                                                       float* __restrict__ qkv,        // (B, T, 3C) Q, K in place (keep)
                                                        const float* __restrict__ cos,  // (T, 64)
                                                        const float* __restrict__ sin,  // (T, 64)
-                                                       int batch, int t, int nh) {
+                                                       int batch, int t, int nh, int keep) {
     const int half = ATT_D / 2, quads = half / 2;  // a thread takes the pairs (i, half+i) and (i+1, half+i+1)
     int row = blockIdx.x;
     if (row >= batch * t) return;
@@ -256,8 +258,10 @@ extern "C" __global__ void attention_pack_rope_kernel2(bf16* __restrict__ dst,  
         lo.y = __fsub_rn(__fmul_rn(a.y, cs[i + 1]), __fmul_rn(e.y, sn[i + 1]));
         hi.x = __fadd_rn(__fmul_rn(e.x, cs[half + i]), __fmul_rn(a.x, sn[half + i]));
         hi.y = __fadd_rn(__fmul_rn(e.y, cs[half + i + 1]), __fmul_rn(a.y, sn[half + i + 1]));
-        *reinterpret_cast<float2*>(x + i) = lo;
-        *reinterpret_cast<float2*>(x + half + i) = hi;
+        if (keep) {
+            *reinterpret_cast<float2*>(x + i) = lo;
+            *reinterpret_cast<float2*>(x + half + i) = hi;
+        }
         int part = h / nh, head = h - part * nh;
         bf16* d = dst + ((((i64)part * batch + b) * nh + head) * t + tt) * ATT_D;
         *reinterpret_cast<u32*>(d + i) = pack_bf16x2(lo.x, lo.y);
@@ -420,11 +424,11 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
 
 // Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C) fp32 -> a bf16 smem tile (NROWS x ATT_LD), converted
 // as the packs convert (pack_bf16x2); rows >= t are zero-filled. With cs (not null) the rows are first rotated
-// exactly as attention_pack_rope_kernel2 rotates them and the rotated floats written back to qkv. 8 threads per
+// exactly as attention_pack_rope_kernel2 rotates them and (keep != 0) the rotated floats written back to qkv. 8 threads per
 // row, each the columns [4c, 4c + 4) and [32 + 4c, 32 + 4c + 4).
 template <int NROWS>
 __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 rowStride, int r0, int t,
-                                               const float* cs, const float* sn) {
+                                               const float* cs, const float* sn, int keep) {
     const int half = ATT_D / 2;
 #pragma unroll
     for (int k = 0; k < NROWS * 8 / ATT_THREADS; k++) {
@@ -446,8 +450,10 @@ __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 row
                 hi.y = __fadd_rn(__fmul_rn(e.y, c[half + i + 1]), __fmul_rn(a.y, s[half + i + 1]));
                 hi.z = __fadd_rn(__fmul_rn(e.z, c[half + i + 2]), __fmul_rn(a.z, s[half + i + 2]));
                 hi.w = __fadd_rn(__fmul_rn(e.w, c[half + i + 3]), __fmul_rn(a.w, s[half + i + 3]));
-                *reinterpret_cast<float4*>(x + i) = lo;
-                *reinterpret_cast<float4*>(x + half + i) = hi;
+                if (keep) {
+                    *reinterpret_cast<float4*>(x + i) = lo;
+                    *reinterpret_cast<float4*>(x + half + i) = hi;
+                }
                 a = lo;
                 e = hi;
             }
@@ -460,7 +466,8 @@ __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 row
 }
 
 // attention_forward_kernel2 with RoPE and the pack fused in, for T <= 128 (one query block per head): Q and K of
-// the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2), and Q, K, V go from qkv to
+// the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2; only when keep != 0: a forward
+// nobody differentiates leaves qkv as it was and saves the write-back), and Q, K, V go from qkv to
 // shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
 // grid = (1, NH, B), block = 128; qkv 16-byte aligned (float4 loads and stores), C % 4 == 0.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
@@ -470,7 +477,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
                                    float* __restrict__ qkv,         // (B, T, 3C) Q, K of head h rotated in place
                                    const float* __restrict__ cos,   // (T, 64)
                                    const float* __restrict__ sin,   // (T, 64)
-                                   int batch, int t, int nh) {
+                                   int batch, int t, int nh,
+                                   int keep) {                      // 0: Q, K not written back (qkv read only)
     __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
     int b = blockIdx.z, h = blockIdx.y;
     int warp = threadIdx.x >> 5;
@@ -480,9 +488,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     float* K = Q + c;
     float* V = Q + 2 * c;
     const int tileElems = ATT_TILE_BYTES / 2, stageElems = ATT_STAGE_BYTES / 2;
-    rope_pack_rows<ATT_FWD_BM>(smem + stageElems, Q, stride, 0, t, cos, sin);
-    rope_pack_rows<ATT_BN>(smem, K, stride, 0, t, cos, sin);
-    rope_pack_rows<ATT_BN>(smem + tileElems, V, stride, 0, t, nullptr, nullptr);
+    rope_pack_rows<ATT_FWD_BM>(smem + stageElems, Q, stride, 0, t, cos, sin, keep);
+    rope_pack_rows<ATT_BN>(smem, K, stride, 0, t, cos, sin, keep);
+    rope_pack_rows<ATT_BN>(smem + tileElems, V, stride, 0, t, nullptr, nullptr, 0);
     __syncthreads();
     u32 s0 = smem_u32(smem), qf[ATT_MT][4][4];
 #pragma unroll
@@ -490,8 +498,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     __syncthreads();
     int tiles = (t + ATT_BN - 1) / ATT_BN;  // 1 or 2
     if (tiles > 1) {
-        rope_pack_rows<ATT_BN>(smem + stageElems, K, stride, ATT_BN, t, cos, sin);
-        rope_pack_rows<ATT_BN>(smem + stageElems + tileElems, V, stride, ATT_BN, t, nullptr, nullptr);
+        rope_pack_rows<ATT_BN>(smem + stageElems, K, stride, ATT_BN, t, cos, sin, keep);
+        rope_pack_rows<ATT_BN>(smem + stageElems + tileElems, V, stride, ATT_BN, t, nullptr, nullptr, 0);
         __syncthreads();
     }
     float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];

@@ -149,9 +149,12 @@ public interface IHrmBackend : IDisposable
 
     /// <summary>
     /// <see cref="RopeForward"/> then <see cref="AttentionForward"/> in one call (the model's order; a backend may fuse
-    /// them): qkv holds the rotated Q and K afterwards, as the backward expects.
+    /// them): with <paramref name="keepRotated"/> qkv holds the rotated Q and K afterwards, as the backward expects;
+    /// without (a forward nobody differentiates) its contents afterwards are unspecified: a backend that rotates into
+    /// its own scratch may leave qkv unrotated and save writing it back.
     /// </summary>
-    void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs);
+    void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
+        bool keepRotated = true);
 
     /// <summary>dqkv (B,T,3C) = from dout (B,T,C), qkv, out, lse.</summary>
     void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh, int hs);

@@ -282,10 +282,11 @@ public sealed class ProfilingBackend : IHrmBackend
     }
 
     /// <inheritdoc/>
-    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
+        bool keepRotated = true)
     {
         long t0 = Stopwatch.GetTimestamp();
-        _inner.RopeAttentionForward(output, lse, qkv, cos, sin, batch, t, nh, hs);
+        _inner.RopeAttentionForward(output, lse, qkv, cos, sin, batch, t, nh, hs, keepRotated);
         _ticks[29] += Stopwatch.GetTimestamp() - t0;
         _calls[29]++;
     }

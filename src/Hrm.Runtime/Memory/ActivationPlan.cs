@@ -48,8 +48,17 @@ public sealed class ActivationPlan
     /// <summary>Int32 elements (with padding).</summary>
     public long IntElements { get; private set; }
 
-    /// <summary>Total bytes for a backend whose float elements have <paramref name="elemSize"/> bytes.</summary>
-    public long Bytes(int elemSize) => FloatElements * elemSize + IntElements * sizeof(int);
+    /// <summary>
+    /// Total bytes for a backend whose float elements have <paramref name="elemSize"/> bytes. A plan with bf16 buffers
+    /// (sized in this plan's own element size) can only be measured in that size.
+    /// </summary>
+    public long Bytes(int elemSize)
+    {
+        if (elemSize != _elemSize && _entries.Exists(e => e.IsBf16))
+            throw new ArgumentException($"this plan holds bf16 buffers sized for {_elemSize}-byte elements; " +
+                $"measure it with {_elemSize}, not {elemSize}", nameof(elemSize));
+        return FloatElements * elemSize + IntElements * sizeof(int);
+    }
 
     /// <summary>Reserves a float buffer of the given shape and returns its view.</summary>
     public Buf Carve(string name, params int[] shape) => Take(name, shape, isInt: false);
@@ -99,6 +108,8 @@ public sealed class ActivationPlan
         return baseAddr == 0 ? new Buf(0, e.Count, size) : new Buf(baseAddr + (nint)(offset * slot), e.Count, size);
     }
 
+    private static string Kind(PlanEntry e) => e.IsInt ? "int32" : e.IsBf16 ? "bf16" : "float";
+
     private Buf Leading(int index, PlanEntry view)
     {
         PlanEntry e = index < _entries.Count ? _entries[index] : throw new InvalidOperationException(
@@ -106,8 +117,8 @@ public sealed class ActivationPlan
         if (e.Name != view.Name || e.IsInt != view.IsInt || e.IsBf16 != view.IsBf16 || view.Count > e.Count)
         {
             throw new InvalidOperationException(
-                $"row view: buffer #{index} is '{view.Name}' [{string.Join(", ", view.Shape)}] but the full plan has " +
-                $"'{e.Name}' [{string.Join(", ", e.Shape)}]");
+                $"row view: buffer #{index} is '{view.Name}' [{string.Join(", ", view.Shape)}] {Kind(view)} but the " +
+                $"full plan has '{e.Name}' [{string.Join(", ", e.Shape)}] {Kind(e)}");
         }
         nint baseAddr = e.IsInt ? _intBase : _floatBase;
         int slot = e.IsInt ? sizeof(int) : _elemSize;

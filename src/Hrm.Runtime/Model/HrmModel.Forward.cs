@@ -117,7 +117,7 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        QkvAttentionForward(w, inp, a);                                         // (B, T, 3C), (B, T, C)
+        QkvAttentionForward(w, inp, a, keepRotated: false);                     // (B, T, 3C), (B, T, C)
         _b.GatherRows(f.Att, a.Att, ws.FirstRows, batch, c);                    // (B, C)
         _b.GatherRows(ws.FirstIn, inp, ws.FirstRows, batch, c);                 // (B, C)
         _b.MatmulForward(ws.FirstTmp, f.Att, w.O, batch, c, c);                 // (B, C) o_proj
@@ -130,9 +130,10 @@ public sealed partial class HrmModel
     /// <summary>
     /// a.Qkv (B, T, 3C) = inp · Wqkvᵀ, with Q and K rotated when the positions are rotary (as the backward expects),
     /// then the attention: a.Att (B, T, C), a.Lse (B, NH, T). RoPE goes with the GEMM or with the attention, as the
-    /// backend prefers (<see cref="Backends.IHrmBackend.PrefersRopeInAttention"/>).
+    /// backend prefers (<see cref="Backends.IHrmBackend.PrefersRopeInAttention"/>). Without <paramref name="keepRotated"/>
+    /// (a forward that is not recorded) a.Qkv need not hold the rotated Q and K afterwards.
     /// </summary>
-    private void QkvAttentionForward(in BlockWeights w, Buf inp, BlockActs a)
+    private void QkvAttentionForward(in BlockWeights w, Buf inp, BlockActs a, bool keepRotated)
     {
         HrmConfig cfg = Config;
         Workspace ws = Ws;
@@ -145,7 +146,7 @@ public sealed partial class HrmModel
         else if (_b.PrefersRopeInAttention)
         {
             _b.MatmulForward(a.Qkv, inp, w.Qkv, batch * t, c, 3 * c);
-            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
+            _b.RopeAttentionForward(a.Att, a.Lse, a.Qkv, ws.RopeCos, ws.RopeSin, batch, t, nh, hs, keepRotated);
         }
         else
         {
@@ -164,7 +165,7 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        QkvAttentionForward(w, inp, a);                                         // (B, T, 3C), (B, T, C), (B, NH, T)
+        QkvAttentionForward(w, inp, a, keepRotated: record);                   // (B, T, 3C), (B, T, C), (B, NH, T)
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
         // (B, T, I); gateUp (B, T, 2I) kept for the backward when recording

@@ -105,6 +105,16 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
         GpuSame(p, fused, apart, "qkv after RoPE");
         GpuSame(p, o1, o2, "out");
         GpuSame(p, l1, l2, "lse");
+
+        // A forward nobody differentiates: the same results, qkv only read.
+        Twin kept = p.Floats(1, 3L * batch * t * c, 2f), o3 = p.Zeros(batch * t * c), l3 = p.Zeros((long)batch * nh * t);
+        before = p.Gpu.Launches;
+        p.Gpu.RopeAttentionForward(o3.G, l3.G, kept.G, cos.G, sin.G, batch, t, nh, hs, keepRotated: false);
+        Assert.Equal(launches, p.Gpu.Launches - before);
+        GpuSame(p, o3, o2, "out, qkv not kept");
+        GpuSame(p, l3, l2, "lse, qkv not kept");
+        Twin original = p.Floats(1, 3L * batch * t * c, 2f);
+        GpuSame(p, kept, original, "qkv, not rotated");
     }
 
     [Trait("Category", "Gpu")]

@@ -39,6 +39,7 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
     {
         HrmConfig cfg = HrmPresets.Get(preset);
         using var pair = new ModelPair(cfg, Gpu(bf16, bf16Matmul, bf16Inter), output);
+        Assert.Equal(bf16Matmul && bf16Inter, pair.GpuModel.Plan!.Entries.Any(e => e.IsBf16)); // the storage in use
         pair.ActStep(step: 1);
         pair.CompareForward(fwdTol);
         pair.Backward(seed: 5);
@@ -130,6 +131,8 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
         private readonly HrmRandom _cpuRng = new(7), _gpuRng = new(7);
         private readonly Buf[] _adam = new Buf[4];
         private readonly ITestOutputHelper _output;
+
+        public HrmModel GpuModel => _gpu;
 
         public ModelPair(HrmConfig cfg, CudaBackend gpu, ITestOutputHelper output)
         {

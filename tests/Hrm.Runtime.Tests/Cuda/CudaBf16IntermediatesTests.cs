@@ -126,7 +126,8 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
     {
         using CudaBackend gpu = Backend(bf16Inter: true);
         float[] x = TestData.Floats(1, m * k), w = TestData.Floats(2, n * k, 0.1f);
-        Buf gx = Up(gpu, x), gw = Up(gpu, w), y32 = gpu.Allocate((long)m * n, "y"), y16 = AllocBf16(gpu, (long)m * n);
+        float[] junk = Enumerable.Repeat(3f, m * n).ToArray(); // so that K = 0 must really write zeros
+        Buf gx = Up(gpu, x), gw = Up(gpu, w), y32 = Up(gpu, junk), y16 = UpBf16(gpu, junk);
         gpu.MatmulForward(y32, gx, gw, m, k, n);
         gpu.MatmulForward(y16, gx, gw, m, k, n);
         float[] f = Down(gpu, y32), h = DownBf16(gpu, y16);

@@ -130,8 +130,8 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
         Op(() => _inner.AttentionForward(output, lse, qkv, batch, t, nh, hs));
 
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh,
-        int hs) =>
-        Op(() => _inner.RopeAttentionForward(output, lse, qkv, cos, sin, batch, t, nh, hs));
+        int hs, bool keepRotated = true) =>
+        Op(() => _inner.RopeAttentionForward(output, lse, qkv, cos, sin, batch, t, nh, hs, keepRotated));
 
     public void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, int batch, int t, int nh,
         int hs) =>

@@ -161,7 +161,8 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
 
     /// <inheritdoc/>
     /// <remarks>Two passes: rotating inside the attention tasks was slower (CpuOps.RopeAttentionForward).</remarks>
-    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
+        bool keepRotated = true)
         => C.RopeAttentionForward(F(output), F(lse), F(qkv), F(cos), F(sin), batch, t, nh, hs, _pool);
 
     /// <inheritdoc/>

@@ -5,9 +5,11 @@ namespace Hrm.Runtime.Backends.Cuda;
 
 /// <summary>
 /// The bf16 route of the linear layers (<see cref="CudaBackendOptions.Bf16Matmul"/>): cuBLASLt multiplies bf16 copies
-/// of both operands with fp32 accumulation into an fp32 output, while the fp32 weights stay the masters the optimiser
-/// updates. Every operand is rounded to bf16 (RNE, <c>f32_to_bf16_kernel1</c>) right before its GEMM: activations
-/// into two scratch buffers, each weight into its own bf16 copy, which inside a <see cref="BeginWeightReuse"/> scope
+/// of both operands with fp32 accumulation into an fp32 output (a bf16 one for the model's bf16 intermediates,
+/// <see cref="Bf16Intermediates"/>), while the fp32 weights stay the masters the optimiser updates. An fp32 operand is
+/// rounded to bf16 (RNE, <c>f32_to_bf16_kernel1</c>) right before its GEMM, unless its producer already wrote that copy
+/// (<see cref="TakeShadow"/>); a bf16 operand is read as it is. Activations go into two scratch buffers, each weight
+/// into its own bf16 copy, which inside a <see cref="BeginWeightReuse"/> scope
 /// is converted once and reused until the outermost <see cref="EndWeightReuse"/>. Plans (descriptors + the
 /// heuristic's algorithm) are made once per shape and output alignment and reused; nothing allocates after warm-up.
 /// Same row-major ⇔ column-major rule as the fp32 GEMMs (<see cref="MatmulForward"/>).
@@ -148,7 +150,9 @@ public sealed unsafe partial class CudaBackend
     /// <remarks>The producers (Add, AddRmsNormForward, SwiGluForward, the bf16 AttentionForward; RmsNormBackward,
     /// SwiGluBackward and the bf16 (Rope)AttentionBackward) always write the copy when they can: it costs 2 bytes per
     /// element and saves the next GEMM's conversion kernel: the 4 of a block's forward whose input is a GEMM's (q/k/v,
-    /// o_proj, gate/up and down projections) and the 4 output gradients of its backward.</remarks>
+    /// o_proj, gate/up and down projections) and the 4 output gradients of its backward. With bf16 intermediates
+    /// SwiGluForward and SwiGluBackward write their bf16 output in place of the fp32 one instead (no copy: the GEMM
+    /// reads that buffer as it is).</remarks>
     private ulong ShadowOf(Buf output, long count = -1)
     {
         _shadow = default;

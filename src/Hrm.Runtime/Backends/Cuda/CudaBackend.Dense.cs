@@ -239,10 +239,10 @@ public sealed unsafe partial class CudaBackend
         NeedBf16Ok(dgateUp, 2L * rows * inter, nameof(dgateUp));
         NeedBf16Ok(dact, (long)rows * inter, nameof(dact));
         NeedBf16Ok(gateUp, 2L * rows * inter, nameof(gateUp));
-        if (rows == 0 || inter == 0) return;
-        if (IsBf16(dact) != IsBf16(gateUp) || (IsBf16(dgateUp) && !IsBf16(gateUp)))
+        if (rows > 0 && inter > 0 && (IsBf16(dact) != IsBf16(gateUp) || (IsBf16(dgateUp) && !IsBf16(gateUp))))
             throw new ArgumentException("dact, gateUp (and dgateUp): all bf16 (bf16 intermediates), or float " +
                 "(dgateUp may be float with bf16 inputs)", nameof(dact));
+        if (rows == 0 || inter == 0) return;
         if (IsBf16(dgateUp))
         {
             _shadow = default;                          // dgateUp itself is the gate/up GEMM backward's bf16 operand

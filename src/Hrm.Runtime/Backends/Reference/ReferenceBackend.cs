@@ -134,7 +134,8 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     }
 
     /// <inheritdoc/>
-    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)
+    public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
+        bool keepRotated = true)
     {
         R.RopeForward(D(qkv), D(cos), D(sin), batch, t, nh, hs);
         R.AttentionForward(D(output), D(lse), D(qkv), batch, t, nh, hs);
