@@ -41,6 +41,10 @@ HRM_DEVICE bf16 f32_to_bf16(float f) {
 
 HRM_DEVICE float bf16_to_f32(bf16 h) { return __uint_as_float(((u32)h) << 16); }
 
+// A stored element as fp32: a float as it is, a bf16 widened (for kernels templated on their storage type).
+HRM_DEVICE float as_f32(float x) { return x; }
+HRM_DEVICE float as_f32(bf16 h) { return bf16_to_f32(h); }
+
 // Two floats as bf16 in one register: lo in bits 0..15, hi in bits 16..31 (RNE, hardware conversion).
 // cvt.rn.bf16x2.f32 d, a, b puts a in the upper half and b in the lower half.
 HRM_DEVICE u32 pack_bf16x2(float lo, float hi) {

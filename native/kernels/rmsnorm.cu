@@ -18,6 +18,27 @@
 // x = a + float(b), the rest as kernel1.
 #include "common.cuh"
 
+// One row (a warp): out = rstd * (a + b). T = float or bf16 storage of b.
+template <typename T>
+HRM_DEVICE void add_rmsnorm_forward_row(float* out, bf16* __restrict__ outh, float* __restrict__ rstd, const float* a,
+                                        const T* b, int row, int c, float eps) {
+    int lane = threadIdx.x & 31;
+    i64 o = (i64)row * c;
+    float ss = 0.0f;
+    for (int i = lane; i < c; i += 32) {
+        float x = a[o + i] + as_f32(b[o + i]);
+        ss = fmaf(x, x, ss);
+    }
+    ss = warp_sum(ss);
+    float s = 1.0f / sqrtf(ss / (float)c + eps);
+    if (lane == 0) rstd[row] = s;
+    for (int i = lane; i < c; i += 32) {
+        float y = s * (a[o + i] + as_f32(b[o + i]));
+        out[o + i] = y;
+        if (outh) outh[o + i] = f32_to_bf16(y);
+    }
+}
+
 // out = rstd * (a + b), rstd = 1 / sqrt(mean((a + b)^2) + eps). Warp per row: block = 256, grid = ceil(N / 8).
 extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,                // (N, C) =, may alias a or b
                                                        bf16* __restrict__ outh,   // (N, C) bf16 = bf16(out), or null
@@ -25,22 +46,9 @@ extern "C" __global__ void add_rmsnorm_forward_kernel1(float* out,              
                                                        const float* a,            // (N, C)
                                                        const float* b,            // (N, C)
                                                        int rows, int c, float eps) {
-    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
-    i64 o = (i64)row * c;
-    float ss = 0.0f;
-    for (int i = lane; i < c; i += 32) {
-        float x = a[o + i] + b[o + i];
-        ss = fmaf(x, x, ss);
-    }
-    ss = warp_sum(ss);
-    float s = 1.0f / sqrtf(ss / (float)c + eps);
-    if (lane == 0) rstd[row] = s;
-    for (int i = lane; i < c; i += 32) {
-        float y = s * (a[o + i] + b[o + i]);
-        out[o + i] = y;
-        if (outh) outh[o + i] = f32_to_bf16(y);
-    }
+    add_rmsnorm_forward_row(out, outh, rstd, a, b, row, c, eps);
 }
 
 // kernel1 with b (a GEMM's product) stored in bf16. Warp per row: block = 256, grid = ceil(N / 8).
@@ -50,22 +58,9 @@ extern "C" __global__ void add_rmsnorm_forward_kernel2(float* out,              
                                                        const float* a,            // (N, C)
                                                        const bf16* __restrict__ b,  // (N, C) bf16
                                                        int rows, int c, float eps) {
-    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
-    i64 o = (i64)row * c;
-    float ss = 0.0f;
-    for (int i = lane; i < c; i += 32) {
-        float x = a[o + i] + bf16_to_f32(b[o + i]);
-        ss = fmaf(x, x, ss);
-    }
-    ss = warp_sum(ss);
-    float s = 1.0f / sqrtf(ss / (float)c + eps);
-    if (lane == 0) rstd[row] = s;
-    for (int i = lane; i < c; i += 32) {
-        float y = s * (a[o + i] + bf16_to_f32(b[o + i]));
-        out[o + i] = y;
-        if (outh) outh[o + i] = f32_to_bf16(y);
-    }
+    add_rmsnorm_forward_row(out, outh, rstd, a, b, row, c, eps);
 }
 
 // dinp = rstd * (dout - out * mean(dout * out)). Warp per row: block = 256, grid = ceil(N / 8).

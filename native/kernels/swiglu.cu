@@ -20,6 +20,39 @@
 // with bf16 gateUp, act and dact.
 #include "common.cuh"
 
+// One row: act = SiLU(g) * u, stored to a (fp32) and/or ah (bf16) where not null. T = float or bf16 storage of gateUp.
+template <typename T>
+HRM_DEVICE void swiglu_forward_row(float* __restrict__ a, bf16* __restrict__ ah, const T* __restrict__ gate,
+                                   const T* __restrict__ up, int inter) {
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float g = as_f32(gate[i]);
+        float y = g / (1.0f + expf(-g)) * as_f32(up[i]);
+        if (a) a[i] = y;
+        if (ah) ah[i] = f32_to_bf16(y);
+    }
+}
+
+// One row: dgate, dup from dact, stored to d (fp32, [dgate | dup]) and/or dh (bf16) where not null. T = float or bf16
+// storage of dact and gateUp.
+template <typename T>
+HRM_DEVICE void swiglu_backward_row(float* __restrict__ d, bf16* __restrict__ dh, const T* __restrict__ da,
+                                    const T* __restrict__ gate, const T* __restrict__ up, int inter) {
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float g = as_f32(gate[i]);
+        float s = 1.0f / (1.0f + expf(-g));
+        float ds = as_f32(da[i]) * s;
+        float dg = ds * as_f32(up[i]) * fmaf(g, 1.0f - s, 1.0f), du = ds * g;
+        if (d) {
+            d[i] = dg;
+            d[inter + i] = du;
+        }
+        if (dh) {
+            dh[i] = f32_to_bf16(dg);
+            dh[inter + i] = f32_to_bf16(du);
+        }
+    }
+}
+
 // act = SiLU(gate) * up. One block per row: grid = N, block = 256.
 extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,           // (N, I) =
                                                   bf16* __restrict__ acth,           // (N, I) bf16 = bf16(act), or null
@@ -28,15 +61,7 @@ extern "C" __global__ void swiglu_forward_kernel1(float* __restrict__ act,      
     int r = blockIdx.x;
     if (r >= rows) return;
     const float* gate = gateUp + 2 * (i64)r * inter;
-    const float* up = gate + inter;
-    float* a = act + (i64)r * inter;
-    bf16* ah = acth ? acth + (i64)r * inter : nullptr;
-    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
-        float g = gate[i];
-        float y = g / (1.0f + expf(-g)) * up[i];
-        a[i] = y;
-        if (ah) ah[i] = f32_to_bf16(y);
-    }
+    swiglu_forward_row(act + (i64)r * inter, acth ? acth + (i64)r * inter : nullptr, gate, gate + inter, inter);
 }
 
 // dgate, dup from dact. One block per row: grid = N, block = 256.
@@ -47,23 +72,9 @@ extern "C" __global__ void swiglu_backward_kernel1(float* __restrict__ dgateUp, 
                                                    int rows, int inter) {
     int r = blockIdx.x;
     if (r >= rows) return;
-    const float* gate = gateUp + 2 * (i64)r * inter;
-    const float* up = gate + inter;
-    const float* da = dact + (i64)r * inter;
-    float* dgate = dgateUp + 2 * (i64)r * inter;
-    float* dup = dgate + inter;
-    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
-        float g = gate[i];
-        float s = 1.0f / (1.0f + expf(-g));
-        float ds = da[i] * s;
-        float dg = ds * up[i] * fmaf(g, 1.0f - s, 1.0f), du = ds * g;
-        dgate[i] = dg;
-        dup[i] = du;
-        if (dgateUph) {
-            dgateUph[2 * (i64)r * inter + i] = f32_to_bf16(dg);
-            dgateUph[2 * (i64)r * inter + inter + i] = f32_to_bf16(du);
-        }
-    }
+    i64 o = 2 * (i64)r * inter;
+    swiglu_backward_row(dgateUp + o, dgateUph ? dgateUph + o : nullptr, dact + (i64)r * inter, gateUp + o,
+                        gateUp + o + inter, inter);
 }
 
 // act (bf16) = SiLU(gate) * up from bf16 gateUp. One block per row: grid = N, block = 256.
@@ -73,12 +84,7 @@ extern "C" __global__ void swiglu_forward_kernel2(bf16* __restrict__ act,       
     int r = blockIdx.x;
     if (r >= rows) return;
     const bf16* gate = gateUp + 2 * (i64)r * inter;
-    const bf16* up = gate + inter;
-    bf16* a = act + (i64)r * inter;
-    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
-        float g = bf16_to_f32(gate[i]);
-        a[i] = f32_to_bf16(g / (1.0f + expf(-g)) * bf16_to_f32(up[i]));
-    }
+    swiglu_forward_row(nullptr, act + (i64)r * inter, gate, gate + inter, inter);
 }
 
 // dgate, dup from bf16 dact and bf16 gateUp. One block per row: grid = N, block = 256.
@@ -89,22 +95,7 @@ extern "C" __global__ void swiglu_backward_kernel2(float* __restrict__ dgateUp, 
                                                    int rows, int inter) {
     int r = blockIdx.x;
     if (r >= rows) return;
-    const bf16* gate = gateUp + 2 * (i64)r * inter;
-    const bf16* up = gate + inter;
-    const bf16* da = dact + (i64)r * inter;
     i64 o = 2 * (i64)r * inter;
-    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
-        float g = bf16_to_f32(gate[i]);
-        float s = 1.0f / (1.0f + expf(-g));
-        float ds = bf16_to_f32(da[i]) * s;
-        float dg = ds * bf16_to_f32(up[i]) * fmaf(g, 1.0f - s, 1.0f), du = ds * g;
-        if (dgateUp) {
-            dgateUp[o + i] = dg;
-            dgateUp[o + inter + i] = du;
-        }
-        if (dgateUph) {
-            dgateUph[o + i] = f32_to_bf16(dg);
-            dgateUph[o + inter + i] = f32_to_bf16(du);
-        }
-    }
+    swiglu_backward_row(dgateUp ? dgateUp + o : nullptr, dgateUph ? dgateUph + o : nullptr, dact + (i64)r * inter,
+                        gateUp + o, gateUp + o + inter, inter);
 }

@@ -172,6 +172,10 @@ HRM_DEVICE bf16 f32_to_bf16(float f) {
 
 HRM_DEVICE float bf16_to_f32(bf16 h) { return __uint_as_float(((u32)h) << 16); }
 
+// A stored element as fp32: a float as it is, a bf16 widened (for kernels templated on their storage type).
+HRM_DEVICE float as_f32(float x) { return x; }
+HRM_DEVICE float as_f32(bf16 h) { return bf16_to_f32(h); }
+
 // cvt.rn.bf16x2.f32 d, a, b (PTX ISA "cvt"): a (here hi) to the upper half, b (lo) to the lower half; round to
 // nearest even, subnormals kept, a NaN becomes the canonical NaN 0x7fff.
 static inline u32 emu_cvt_rn_bf16(float f) {
