@@ -54,10 +54,14 @@ public static class OpProfile
         o.Write(backend.Report());
     }
 
-    public static int RunGpuTraining(TextWriter o, string preset, int batch, int steps, bool bf16Matmul)
+    public static int RunGpuTraining(TextWriter o, string preset, int batch, int steps, bool bf16Matmul,
+        bool bf16Intermediates = true)
     {
         HrmConfig cfg = HrmPresets.Get(preset);
-        var options = new CudaBackendOptions { Bf16Matmul = bf16Matmul, SynchronizeEachOp = true };
+        var options = new CudaBackendOptions
+        {
+            Bf16Matmul = bf16Matmul, Bf16Intermediates = bf16Intermediates, SynchronizeEachOp = true,
+        };
         if (!CudaBackend.TryCreate(options, out CudaBackend? cuda, out string reason))
         {
             o.WriteLine($"hrm-bench gpu-profile-train: no CUDA device: {reason}");
@@ -75,7 +79,7 @@ public static class OpProfile
         for (int i = 0; i < steps; i++) step.Step(tokens, labels, ids);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{preset}, batch {batch}, {steps} training steps on {cuda.DeviceDescription}, " +
-            $"{(bf16Matmul ? "bf16" : "fp32")} GEMMs, every op waited for: {sw.Elapsed.TotalMilliseconds / steps:F1} ms/step, " +
+            $"{(bf16Matmul ? "bf16" : "fp32")} GEMMs{(cuda.Bf16Intermediates ? " and intermediates" : "")}, every op waited for: {sw.Elapsed.TotalMilliseconds / steps:F1} ms/step, " +
             $"{(cuda.Launches - launches) / steps} launches/step"));
         o.Write(backend.Report());
         return 0;

@@ -24,12 +24,12 @@ if (args.Length > 0 && args[0] == "profile-train")
 }
 if (args.Length > 0 && args[0] == "gpu-profile-train")
 {
-    // hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms]
+    // hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms] [--fp32-intermediates]
     string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
     static int Arg(string[] a, int i, int fallback) =>
         a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 768), Arg(a, 3, 2),
-        bf16Matmul: !args.Contains("--fp32-gemms"));
+        bf16Matmul: !args.Contains("--fp32-gemms"), bf16Intermediates: !args.Contains("--fp32-intermediates"));
 }
 if (args.Length > 0 && args[0] == "optim")
 {

@@ -11,7 +11,11 @@ namespace Hrm.Runtime.Backends;
 /// A decorator that times every op of another backend with the wall clock (calls and total time per op), for
 /// `hrm train --profile` and benchmarks. Host backends finish an op before returning, so times are exact; an
 /// asynchronous (GPU) backend would need a synchronising inner backend for the times to mean anything.
-/// Adds two timestamp reads per call and allocates nothing.
+/// Also sums each op's operand bytes and, for the GEMMs and the attention, its FLOPs, so the report shows the
+/// bandwidth and throughput each op achieved. Operand bytes are the sizes of the op's buffer arguments, each
+/// counted once at its stored element size (a gather or a sparse update: only the rows it touches; AdamATan2: its
+/// three updated buffers twice): a floor on the traffic of a streaming op, a rough figure for the rest (a bf16 GEMM
+/// reads its weight's bf16 copy, counted here at fp32). Adds two timestamp reads per call and allocates nothing.
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
 {
@@ -20,6 +24,8 @@ public sealed class ProfilingBackend : IHrmBackend
     private readonly IHrmBackend _inner;
     private readonly long[] _ticks = new long[OpNames.Length];
     private readonly long[] _calls = new long[OpNames.Length];
+    private readonly long[] _bytes = new long[OpNames.Length];
+    private readonly double[] _flops = new double[OpNames.Length];
 
     /// <summary>Wraps <paramref name="inner"/>, which this object then owns (disposing it disposes the inner one).</summary>
     public ProfilingBackend(IHrmBackend inner) => _inner = inner ?? throw new ArgumentNullException(nameof(inner));
@@ -59,18 +65,32 @@ public sealed class ProfilingBackend : IHrmBackend
     {
         Array.Clear(_ticks);
         Array.Clear(_calls);
+        Array.Clear(_bytes);
+        Array.Clear(_flops);
     }
 
-    /// <summary>(op, calls, total milliseconds) for every op called at least once, most expensive first.</summary>
-    public IReadOnlyList<(string Op, long Calls, double Ms)> Times()
+    /// <summary>
+    /// (op, calls, total milliseconds, operand bytes, FLOPs) for every op called at least once, most expensive first
+    /// (bytes and FLOPs as the class summary counts them).
+    /// </summary>
+    public IReadOnlyList<(string Op, long Calls, double Ms, long Bytes, double Flops)> Times()
     {
-        var rows = new List<(string, long, double)>();
+        var rows = new List<(string Op, long Calls, double Ms, long Bytes, double Flops)>();
         for (int i = 0; i < OpNames.Length; i++)
         {
-            if (_calls[i] > 0) rows.Add((OpNames[i], _calls[i], _ticks[i] * 1000.0 / Stopwatch.Frequency));
+            if (_calls[i] > 0)
+                rows.Add((OpNames[i], _calls[i], _ticks[i] * 1000.0 / Stopwatch.Frequency, _bytes[i], _flops[i]));
         }
-        rows.Sort((a, b) => b.Item3.CompareTo(a.Item3));
+        rows.Sort((a, b) => b.Ms.CompareTo(a.Ms));
         return rows;
+    }
+
+    /// <summary>Σ of the views' sizes in bytes.</summary>
+    private static long Bytes(params ReadOnlySpan<Buf> views)
+    {
+        long sum = 0;
+        foreach (Buf b in views) sum += b.Length * b.ElemSize;
+        return sum;
     }
 
     /// <summary>A text table of <see cref="Times"/> with each op's share of the total.</summary>
@@ -81,10 +101,13 @@ public sealed class ProfilingBackend : IHrmBackend
         foreach (var r in rows) total += r.Ms;
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"{"op",-20} {"calls",10} {"ms",12} {"ms/call",10} {"share",7}");
-        foreach (var (op, calls, ms) in rows)
+        sb.AppendLine(inv, $"{"op",-20} {"calls",10} {"ms",12} {"ms/call",10} {"share",7} {"GB/s",8} {"TFLOP/s",8}");
+        foreach (var (op, calls, ms, bytes, flops) in rows)
         {
-            sb.AppendLine(inv, $"{op,-20} {calls,10} {ms,12:F1} {ms / calls,10:F3} {100 * ms / Math.Max(total, 1e-9),6:F1}%");
+            double seconds = Math.Max(ms, 1e-9) / 1000;
+            string gbs = bytes > 0 ? (bytes / seconds / 1e9).ToString("F1", inv) : "";
+            string tfs = flops > 0 ? (flops / seconds / 1e12).ToString("F2", inv) : "";
+            sb.AppendLine(inv, $"{op,-20} {calls,10} {ms,12:F1} {ms / calls,10:F3} {100 * ms / Math.Max(total, 1e-9),6:F1}% {gbs,8} {tfs,8}");
         }
         sb.AppendLine(inv, $"{"total",-20} {"",10} {total,12:F1}");
         return sb.ToString();
@@ -108,6 +131,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.Upload(src, dst);
         _ticks[1] += Stopwatch.GetTimestamp() - t0;
+        _bytes[1] += Bytes(dst);
         _calls[1]++;
     }
 
@@ -117,6 +141,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.Download(src, dst);
         _ticks[2] += Stopwatch.GetTimestamp() - t0;
+        _bytes[2] += Bytes(src);
         _calls[2]++;
     }
 
@@ -126,6 +151,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.UploadInts(src, dst);
         _ticks[3] += Stopwatch.GetTimestamp() - t0;
+        _bytes[3] += Bytes(dst);
         _calls[3]++;
     }
 
@@ -135,6 +161,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.DownloadInts(src, dst);
         _ticks[4] += Stopwatch.GetTimestamp() - t0;
+        _bytes[4] += Bytes(src);
         _calls[4]++;
     }
 
@@ -144,6 +171,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.Fill(dst, value);
         _ticks[5] += Stopwatch.GetTimestamp() - t0;
+        _bytes[5] += Bytes(dst);
         _calls[5]++;
     }
 
@@ -153,6 +181,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.Copy(dst, src);
         _ticks[6] += Stopwatch.GetTimestamp() - t0;
+        _bytes[6] += Bytes(dst, src);
         _calls[6]++;
     }
 
@@ -162,6 +191,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.Add(dst, a, b);
         _ticks[7] += Stopwatch.GetTimestamp() - t0;
+        _bytes[7] += Bytes(dst, a, b);
         _calls[7]++;
     }
 
@@ -171,6 +201,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.ResetCarry(z, init, halted, batch, t, c);
         _ticks[8] += Stopwatch.GetTimestamp() - t0;
+        _bytes[8] += Bytes(z, init, halted);
         _calls[8]++;
     }
 
@@ -180,6 +211,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.GatherRows(dst, table, ids, n, w);
         _ticks[9] += Stopwatch.GetTimestamp() - t0;
+        _bytes[9] += Bytes(dst, ids) + (long)n * w * table.ElemSize;
         _calls[9]++;
     }
 
@@ -189,6 +221,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.EmbeddingForward(x, tokens, puzzleRows, tokTable, posTable, batch, l, p, pd, c, v, scale);
         _ticks[10] += Stopwatch.GetTimestamp() - t0;
+        _bytes[10] += Bytes(x, tokens, puzzleRows, tokTable, posTable);
         _calls[10]++;
     }
 
@@ -198,6 +231,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.EmbeddingBackward(dTokTable, dPuzzleRows, dPosTable, dx, tokens, batch, l, p, pd, c, v, scale);
         _ticks[11] += Stopwatch.GetTimestamp() - t0;
+        _bytes[11] += Bytes(dTokTable, dPuzzleRows, dPosTable, dx, tokens);
         _calls[11]++;
     }
 
@@ -207,6 +241,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.MatmulForward(output, inp, weight, m, k, n);
         _ticks[12] += Stopwatch.GetTimestamp() - t0;
+        _bytes[12] += Bytes(output, inp, weight);
+        _flops[12] += 2.0 * m * k * n;
         _calls[12]++;
     }
 
@@ -216,6 +252,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.MatmulBackward(dinp, dweight, dout, inp, weight, m, k, n);
         _ticks[13] += Stopwatch.GetTimestamp() - t0;
+        _bytes[13] += Bytes(dinp, dweight, dout, inp, weight);
+        _flops[13] += (dinp.IsEmpty ? 2.0 : 4.0) * m * k * n;
         _calls[13]++;
     }
 
@@ -225,6 +263,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.RopeForward(qkv, cos, sin, batch, t, nh, hs);
         _ticks[14] += Stopwatch.GetTimestamp() - t0;
+        _bytes[14] += Bytes(qkv, cos, sin);
         _calls[14]++;
     }
 
@@ -234,6 +273,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.RopeBackward(dqkv, cos, sin, batch, t, nh, hs);
         _ticks[15] += Stopwatch.GetTimestamp() - t0;
+        _bytes[15] += Bytes(dqkv, cos, sin);
         _calls[15]++;
     }
 
@@ -243,6 +283,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.AttentionForward(output, lse, qkv, batch, t, nh, hs);
         _ticks[16] += Stopwatch.GetTimestamp() - t0;
+        _bytes[16] += Bytes(output, lse, qkv);
+        _flops[16] += 4.0 * batch * nh * t * (double)t * hs;
         _calls[16]++;
     }
 
@@ -268,6 +310,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.MatmulSwiGluForward(act, gateUp, inp, weight, m, k, inter, keepGateUp);
         _ticks[30] += Stopwatch.GetTimestamp() - t0;
+        _bytes[30] += Bytes(act, gateUp, inp, weight);
+        _flops[30] += 4.0 * m * k * inter;
         _calls[30]++;
     }
 
@@ -278,6 +322,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.MatmulRopeForward(qkv, inp, weight, cos, sin, batch, t, k, nh, hs);
         _ticks[31] += Stopwatch.GetTimestamp() - t0;
+        _bytes[31] += Bytes(qkv, inp, weight, cos, sin);
+        _flops[31] += 6.0 * batch * t * k * nh * hs;
         _calls[31]++;
     }
 
@@ -288,6 +334,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.RopeAttentionForward(output, lse, qkv, cos, sin, batch, t, nh, hs, keepRotated);
         _ticks[29] += Stopwatch.GetTimestamp() - t0;
+        _bytes[29] += Bytes(output, lse, qkv, cos, sin);
+        _flops[29] += 4.0 * batch * nh * t * (double)t * hs;
         _calls[29]++;
     }
 
@@ -297,6 +345,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.AttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs);
         _ticks[17] += Stopwatch.GetTimestamp() - t0;
+        _bytes[17] += Bytes(dqkv, dout, qkv, output, lse);
+        _flops[17] += 8.0 * batch * nh * t * (double)t * hs;
         _calls[17]++;
     }
 
@@ -307,6 +357,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.RopeAttentionBackward(dqkv, dout, qkv, output, lse, cos, sin, batch, t, nh, hs);
         _ticks[36] += Stopwatch.GetTimestamp() - t0;
+        _bytes[36] += Bytes(dqkv, dout, qkv, output, lse, cos, sin);
+        _flops[36] += 8.0 * batch * nh * t * (double)t * hs;
         _calls[36]++;
     }
 
@@ -316,6 +368,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.AddRmsNormForward(output, rstd, a, b, rows, c, eps);
         _ticks[18] += Stopwatch.GetTimestamp() - t0;
+        _bytes[18] += Bytes(output, rstd, a, b);
         _calls[18]++;
     }
 
@@ -325,6 +378,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.RmsNormBackward(dinp, dout, output, rstd, rows, c);
         _ticks[19] += Stopwatch.GetTimestamp() - t0;
+        _bytes[19] += Bytes(dinp, dout, output, rstd);
         _calls[19]++;
     }
 
@@ -334,6 +388,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.SwiGluForward(act, gateUp, rows, inter);
         _ticks[20] += Stopwatch.GetTimestamp() - t0;
+        _bytes[20] += Bytes(act, gateUp);
         _calls[20]++;
     }
 
@@ -343,6 +398,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.SwiGluBackward(dgateUp, dact, gateUp, rows, inter);
         _ticks[21] += Stopwatch.GetTimestamp() - t0;
+        _bytes[21] += Bytes(dgateUp, dact, gateUp);
         _calls[21]++;
     }
 
@@ -352,6 +408,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.LmHeadForward(logits, zH, weight, batch, t, p, c, v);
         _ticks[22] += Stopwatch.GetTimestamp() - t0;
+        _bytes[22] += Bytes(logits, zH, weight);
+        _flops[22] += 2.0 * batch * (t - p) * c * v;
         _calls[22]++;
     }
 
@@ -361,6 +419,8 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.LmHeadBackward(dzH, dweight, dlogits, zH, weight, batch, t, p, c, v);
         _ticks[23] += Stopwatch.GetTimestamp() - t0;
+        _bytes[23] += Bytes(dzH, dweight, dlogits, zH, weight);
+        _flops[23] += 4.0 * batch * (t - p) * c * v;
         _calls[23]++;
     }
 
@@ -370,6 +430,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.QHeadForward(q, zH, weight, bias, batch, t, c);
         _ticks[24] += Stopwatch.GetTimestamp() - t0;
+        _bytes[24] += Bytes(q, zH, weight, bias);
         _calls[24]++;
     }
 
@@ -379,6 +440,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.QHeadBackward(dzH, dweight, dbias, dq, zH, weight, batch, t, c);
         _ticks[25] += Stopwatch.GetTimestamp() - t0;
+        _bytes[25] += Bytes(dzH, dweight, dbias, dq, zH, weight);
         _calls[25]++;
     }
 
@@ -389,6 +451,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.AdamATan2Step(param, grad, m, v, lr, beta1, beta2, weightDecay, stepNumber, skip);
         _ticks[26] += Stopwatch.GetTimestamp() - t0;
+        _bytes[26] += Bytes(param, grad, m, v) + Bytes(param, m, v); // read all, write back three
         _calls[26]++;
     }
 
@@ -399,6 +462,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.SignSgdRows(table, rowGrads, ids, rows, width, lr, weightDecay, skip);
         _ticks[27] += Stopwatch.GetTimestamp() - t0;
+        _bytes[27] += Bytes(rowGrads, ids) + 2L * rows * width * table.ElemSize;
         _calls[27]++;
     }
 
@@ -410,6 +474,7 @@ public sealed class ProfilingBackend : IHrmBackend
         _inner.StablemaxCe(dlogits, dq, rowLoss, rowStats, logits, labels, q, target, batch, l, v, lossType, training,
             globalBatch);
         _ticks[28] += Stopwatch.GetTimestamp() - t0;
+        _bytes[28] += Bytes(dlogits, dq, rowLoss, rowStats, logits, labels, q, target);
         _calls[28]++;
     }
 
@@ -419,6 +484,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.SelectRows(dst, src, mask, rows, width);
         _ticks[32] += Stopwatch.GetTimestamp() - t0;
+        _bytes[32] += Bytes(dst, src, mask);
         _calls[32]++;
     }
 
@@ -428,6 +494,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.ActHalt(halted, steps, q, minSteps, batch, maxSteps, rule);
         _ticks[33] += Stopwatch.GetTimestamp() - t0;
+        _bytes[33] += Bytes(halted, steps, q, minSteps);
         _calls[33]++;
     }
 
@@ -437,6 +504,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.ActTarget(target, qNext, steps, batch, maxSteps);
         _ticks[34] += Stopwatch.GetTimestamp() - t0;
+        _bytes[34] += Bytes(target, qNext, steps);
         _calls[34]++;
     }
 
@@ -446,6 +514,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.ActMetrics(sums, skip, halted, steps, q, rowLoss, rowStats, batch, slot);
         _ticks[35] += Stopwatch.GetTimestamp() - t0;
+        _bytes[35] += Bytes(sums, skip, halted, steps, q, rowLoss, rowStats);
         _calls[35]++;
     }
 }
