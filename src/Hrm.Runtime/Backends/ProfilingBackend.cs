@@ -13,8 +13,8 @@ namespace Hrm.Runtime.Backends;
 /// asynchronous (GPU) backend would need a synchronising inner backend for the times to mean anything.
 /// Also sums each op's operand bytes and, for the GEMMs and the attention, its FLOPs, so the report shows the
 /// bandwidth and throughput each op achieved. Operand bytes are the sizes of the op's buffer arguments, each
-/// counted once at its stored element size (a gather or a sparse update: only the rows it touches; AdamATan2: its
-/// three updated buffers twice): a floor on the traffic of a streaming op, a rough figure for the rest (a bf16 GEMM
+/// counted once at its stored element size (a gather, a sparse update, the embedding and the Q head: only the rows
+/// they touch; the lm_head: without the prefix rows; AdamATan2: its three updated buffers twice): a floor on the traffic of a streaming op, a rough figure for the rest (a bf16 GEMM
 /// reads its weight's bf16 copy, counted here at fp32). Adds two timestamp reads per call and allocates nothing.
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
@@ -221,7 +221,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.EmbeddingForward(x, tokens, puzzleRows, tokTable, posTable, batch, l, p, pd, c, v, scale);
         _ticks[10] += Stopwatch.GetTimestamp() - t0;
-        _bytes[10] += Bytes(x, tokens, puzzleRows, tokTable, posTable);
+        _bytes[10] += Bytes(x, tokens, puzzleRows, posTable) + (long)batch * l * c * tokTable.ElemSize; // rows read
         _calls[10]++;
     }
 
@@ -231,7 +231,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.EmbeddingBackward(dTokTable, dPuzzleRows, dPosTable, dx, tokens, batch, l, p, pd, c, v, scale);
         _ticks[11] += Stopwatch.GetTimestamp() - t0;
-        _bytes[11] += Bytes(dTokTable, dPuzzleRows, dPosTable, dx, tokens);
+        _bytes[11] += Bytes(dPuzzleRows, dPosTable, dx, tokens) + 2L * batch * l * c * dTokTable.ElemSize; // rows updated
         _calls[11]++;
     }
 
@@ -408,7 +408,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.LmHeadForward(logits, zH, weight, batch, t, p, c, v);
         _ticks[22] += Stopwatch.GetTimestamp() - t0;
-        _bytes[22] += Bytes(logits, zH, weight);
+        _bytes[22] += Bytes(logits, weight) + (long)batch * (t - p) * c * zH.ElemSize; // zH without the prefix
         _flops[22] += 2.0 * batch * (t - p) * c * v;
         _calls[22]++;
     }
@@ -430,7 +430,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.QHeadForward(q, zH, weight, bias, batch, t, c);
         _ticks[24] += Stopwatch.GetTimestamp() - t0;
-        _bytes[24] += Bytes(q, zH, weight, bias);
+        _bytes[24] += Bytes(q, weight, bias) + (long)batch * c * zH.ElemSize; // zH at position 0 only
         _calls[24]++;
     }
 
@@ -440,7 +440,7 @@ public sealed class ProfilingBackend : IHrmBackend
         long t0 = Stopwatch.GetTimestamp();
         _inner.QHeadBackward(dzH, dweight, dbias, dq, zH, weight, batch, t, c);
         _ticks[25] += Stopwatch.GetTimestamp() - t0;
-        _bytes[25] += Bytes(dzH, dweight, dbias, dq, zH, weight);
+        _bytes[25] += Bytes(dweight, dbias, dq, weight) + 2L * batch * c * zH.ElemSize; // zH, dzH at position 0
         _calls[25]++;
     }
 

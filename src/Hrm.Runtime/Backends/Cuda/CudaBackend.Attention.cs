@@ -9,6 +9,8 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend
 {
+    private bool _packRequired;   // RopeAttentionForward(keepRotated: false): the attention must take the pack
+
     private const int AttentionF32MaxHeadSize = 128;
     private WeightReuseScope _reuse;
     private long _ops;            // ops entered so far (Enter): tells whether anything ran between two ops
@@ -82,7 +84,16 @@ public sealed unsafe partial class CudaBackend
         }
         if (UsesBf16Attention(hs)) PackRopeQkv(qkv, cos, sin, batch, t, nh, keepRotated);
         else RopeForward(qkv, cos, sin, batch, t, nh, hs);
-        AttentionForward(output, lse, qkv, batch, t, nh, hs);
+        // Without keepRotated only the pack holds the rotated Q and K: the attention must take it, not pack qkv again.
+        _packRequired = !keepRotated && UsesBf16Attention(hs);
+        try
+        {
+            AttentionForward(output, lse, qkv, batch, t, nh, hs);
+        }
+        finally
+        {
+            _packRequired = false;
+        }
     }
 
     /// <summary>RoPE, pack and bf16 attention in one kernel (head size 64, T &lt;= 128: one query block per head).</summary>
@@ -157,8 +168,11 @@ public sealed unsafe partial class CudaBackend
         {
             Aligned(qkv, 16, nameof(qkv));
             Aligned(output, 8, nameof(output));
-            ulong qkvh = TakePacked(qkv, batch, t, nh) ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream)
-                : PackQkv(pq, batch, t, nh);
+            bool packed = TakePacked(qkv, batch, t, nh);
+            if (!packed && _packRequired)
+                throw new InvalidOperationException("RopeAttentionForward without keepRotated: the rotated pack was not " +
+                    "the attention's input (an op ran in between); qkv itself is not rotated");
+            ulong qkvh = packed ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream) : PackQkv(pq, batch, t, nh);
             ulong ph = ShadowOf(output, (long)batch * t * c);
             void** f = stackalloc void*[] { &po, &ph, &pl, &qkvh, &batch, &t, &nh };
             Launch(_k.AttentionForward2, "ppppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
