@@ -1,67 +1,81 @@
 using Hrm.Bench;
 
-if (args.Length > 0 && args[0] == "quick")
+// Bad arguments (an unknown preset, a number that does not parse) end with one line and exit code 2.
+try
 {
-    int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
-    Console.WriteLine($"threads: {(threads == 0 ? Environment.ProcessorCount : threads)}, {DateTime.UtcNow:yyyy-MM-dd}");
-    SegmentTimer.Run(Console.Out, threads);
-    return 0;
+    return Dispatch(args);
 }
-if (args.Length > 0 && args[0] == "profile")
+catch (Exception e) when (e is Hrm.Runtime.Config.HrmConfigException or FormatException or OverflowException)
 {
-    static int Arg(string[] a, int i, int fallback) =>
-        a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    OpProfile.Run(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 1), Arg(args, 3, 16), Arg(args, 4, 0));
-    return 0;
-}
-if (args.Length > 0 && args[0] == "profile-train")
-{
-    static int Arg(string[] a, int i, int fallback) =>
-        a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    OpProfile.RunTraining(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 32), Arg(args, 3, 3),
-        Arg(args, 4, 0));
-    return 0;
-}
-if (args.Length > 0 && args[0] == "gpu-profile-train")
-{
-    // hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms] [--fp32-intermediates]
-    string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
-    static int Arg(string[] a, int i, int fallback) =>
-        a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 768), Arg(a, 3, 2),
-        bf16Matmul: !args.Contains("--fp32-gemms"), bf16Intermediates: !args.Contains("--fp32-intermediates"));
-}
-if (args.Length > 0 && args[0] == "optim")
-{
-    int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
-    OptimizerTimer.Run(Console.Out, threads);
-    return 0;
-}
-if (args.Length > 0 && args[0] == "attention")
-{
-    int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
-    AttentionTimer.Run(Console.Out, threads);
-    return 0;
-}
-if (args.Length > 0 && args[0] == "compare")
-{
-#if HRM_NO_TORCH
-    Console.Error.WriteLine("hrm-bench compare: this build has no TorchSharp baseline (built with -p:HrmNoTorch=true, " +
-        "as scripts/gpu-check.sh does); run it from the repository: dotnet run --project src/Hrm.Bench -c Release -- compare");
+    Console.Error.WriteLine($"hrm-bench: {e.Message}");
     return 2;
-#else
-    return Hrm.Bench.Compare.CompareCommand.Run(args, Console.Out);
-#endif
 }
-if (args.Length > 0 && args[0] == "gpu")
+
+static int Dispatch(string[] args)
 {
-    // hrm-bench gpu [--fp32-attention] [--smoke]
-    Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention"),
-        smoke: args.Contains("--smoke")));
+    if (args.Length > 0 && args[0] == "quick")
+    {
+        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        Console.WriteLine($"threads: {(threads == 0 ? Environment.ProcessorCount : threads)}, {DateTime.UtcNow:yyyy-MM-dd}");
+        SegmentTimer.Run(Console.Out, threads);
+        return 0;
+    }
+    if (args.Length > 0 && args[0] == "profile")
+    {
+        static int Arg(string[] a, int i, int fallback) =>
+            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        OpProfile.Run(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 1), Arg(args, 3, 16), Arg(args, 4, 0));
+        return 0;
+    }
+    if (args.Length > 0 && args[0] == "profile-train")
+    {
+        static int Arg(string[] a, int i, int fallback) =>
+            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        OpProfile.RunTraining(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 32), Arg(args, 3, 3),
+            Arg(args, 4, 0));
+        return 0;
+    }
+    if (args.Length > 0 && args[0] == "gpu-profile-train")
+    {
+        // hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms] [--fp32-intermediates]
+        string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
+        static int Arg(string[] a, int i, int fallback) =>
+            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 768), Arg(a, 3, 2),
+            bf16Matmul: !args.Contains("--fp32-gemms"), bf16Intermediates: !args.Contains("--fp32-intermediates"));
+    }
+    if (args.Length > 0 && args[0] == "optim")
+    {
+        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        OptimizerTimer.Run(Console.Out, threads);
+        return 0;
+    }
+    if (args.Length > 0 && args[0] == "attention")
+    {
+        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        AttentionTimer.Run(Console.Out, threads);
+        return 0;
+    }
+    if (args.Length > 0 && args[0] == "compare")
+    {
+    #if HRM_NO_TORCH
+        Console.Error.WriteLine("hrm-bench compare: this build has no TorchSharp baseline (built with -p:HrmNoTorch=true, " +
+            "as scripts/gpu-check.sh does); run it from the repository: dotnet run --project src/Hrm.Bench -c Release -- compare");
+        return 2;
+    #else
+        return Hrm.Bench.Compare.CompareCommand.Run(args, Console.Out);
+    #endif
+    }
+    if (args.Length > 0 && args[0] == "gpu")
+    {
+        // hrm-bench gpu [--fp32-attention] [--smoke]
+        Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention"),
+            smoke: args.Contains("--smoke")));
+    }
+    if (args.Length > 0 && args[0] == "gemm")
+    {
+        GemmProbe.Run(Console.Out);
+        return 0;
+    }
+    return BenchmarkSuites.Run(args, Console.Out);
 }
-if (args.Length > 0 && args[0] == "gemm")
-{
-    GemmProbe.Run(Console.Out);
-    return 0;
-}
-return BenchmarkSuites.Run(args, Console.Out);
