@@ -24,7 +24,7 @@
 //                two kernels in a row, one read of qkv fewer)
 //             2. attention_forward_kernel2(out, outh, lse, qkvh, B, T, NH)    grid = (ceil(T/128), NH, B), block = 128
 //             or, for T <= 128, 1 and 2 in one: attention_forward_rope_kernel3(out, outh, lse, qkv, cos, sin, B, T, NH,
-//                keep)
+//                keep), or attention_forward_rope_kernel4(out, outh, lse, qkvh16, cos, sin, B, T, NH) on a bf16 qkv
 //                grid = (1, NH, B), block = 128: RoPE in place on qkv and the pack into shared memory (bitwise the
 //                two kernels)
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
@@ -42,7 +42,8 @@
 //   forward 128 queries per block (4 warps x 32 rows), 64-key tiles, cp.async double buffering; backward split into
 //   a dK/dV kernel (per 64-key block, loop over query tiles) and a dQ kernel (per 64-query block, loop over key
 //   tiles) instead of dQ atomics; kernel3 = the forward of kernel2 with RoPE and the pack done by the block itself
-//   from fp32 qkv, for T <= 128 (one query block per head, so no other block reads the rows it rotates).
+//   from fp32 qkv, for T <= 128 (one query block per head, so no other block reads the rows it rotates);
+//   attention_forward_rope_kernel4 = kernel3 reading a bf16 qkv (bf16 intermediates), never writing it.
 #include "common.cuh"
 
 #define ATT_D 64            // head size of this path
@@ -422,12 +423,24 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_store(out, outh, lse, o, m, l, b, h, q0, t, nh);
 }
 
-// Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C) fp32 -> a bf16 smem tile (NROWS x ATT_LD), converted
-// as the packs convert (pack_bf16x2); rows >= t are zero-filled. With cs (not null) the rows are first rotated
-// exactly as attention_pack_rope_kernel2 rotates them and (keep != 0) the rotated floats written back to qkv. 8 threads per
-// row, each the columns [4c, 4c + 4) and [32 + 4c, 32 + 4c + 4).
-template <int NROWS>
-__device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 rowStride, int r0, int t,
+// Four consecutive elements of qkv as floats, and back: fp32 storage as it is, bf16 widened / rounded (RNE).
+HRM_DEVICE float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+HRM_DEVICE float4 load4(const bf16* p) {
+    uint2 u = *reinterpret_cast<const uint2*>(p);
+    return make_float4(bf16_to_f32((bf16)(u.x & 0xffffu)), bf16_to_f32((bf16)(u.x >> 16)),
+                       bf16_to_f32((bf16)(u.y & 0xffffu)), bf16_to_f32((bf16)(u.y >> 16)));
+}
+HRM_DEVICE void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+HRM_DEVICE void store4(bf16* p, float4 v) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(pack_bf16x2(v.x, v.y), pack_bf16x2(v.z, v.w));
+}
+
+// Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C), fp32 or bf16 (T) -> a bf16 smem tile
+// (NROWS x ATT_LD), converted as the packs convert (pack_bf16x2); rows >= t are zero-filled. With cs (not null) the
+// rows are first rotated exactly as attention_pack_rope_kernel2 rotates them and (keep != 0) the rotated values
+// written back to qkv. 8 threads per row, each the columns [4c, 4c + 4) and [32 + 4c, 32 + 4c + 4).
+template <int NROWS, typename T>
+__device__ __forceinline__ void rope_pack_rows(bf16* stile, T* part, i64 rowStride, int r0, int t,
                                                const float* cs, const float* sn, int keep) {
     const int half = ATT_D / 2;
 #pragma unroll
@@ -435,9 +448,9 @@ __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 row
         int f = threadIdx.x + k * ATT_THREADS, r = f >> 3, i = 4 * (f & 7);
         uint2 lo2 = make_uint2(0u, 0u), hi2 = make_uint2(0u, 0u);
         if (r0 + r < t) {
-            float* x = part + (i64)(r0 + r) * rowStride;
-            float4 a = *reinterpret_cast<const float4*>(x + i);
-            float4 e = *reinterpret_cast<const float4*>(x + half + i);
+            T* x = part + (i64)(r0 + r) * rowStride;
+            float4 a = load4(x + i);
+            float4 e = load4(x + half + i);
             if (cs) {
                 const float* c = cs + (i64)(r0 + r) * ATT_D;
                 const float* s = sn + (i64)(r0 + r) * ATT_D;
@@ -451,8 +464,8 @@ __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 row
                 hi.z = __fadd_rn(__fmul_rn(e.z, c[half + i + 2]), __fmul_rn(a.z, s[half + i + 2]));
                 hi.w = __fadd_rn(__fmul_rn(e.w, c[half + i + 3]), __fmul_rn(a.w, s[half + i + 3]));
                 if (keep) {
-                    *reinterpret_cast<float4*>(x + i) = lo;
-                    *reinterpret_cast<float4*>(x + half + i) = hi;
+                    store4(x + i, lo);
+                    store4(x + half + i, hi);
                 }
                 a = lo;
                 e = hi;
@@ -465,28 +478,19 @@ __device__ __forceinline__ void rope_pack_rows(bf16* stile, float* part, i64 row
     }
 }
 
-// attention_forward_kernel2 with RoPE and the pack fused in, for T <= 128 (one query block per head): Q and K of
-// the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2; only when keep != 0: a forward
-// nobody differentiates leaves qkv as it was and saves the write-back), and Q, K, V go from qkv to
-// shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
-// grid = (1, NH, B), block = 128; qkv 16-byte aligned (float4 loads and stores), C % 4 == 0.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
-    attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =
-                                   bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
-                                   float* __restrict__ lse,         // (B, NH, T) =
-                                   float* __restrict__ qkv,         // (B, T, 3C) Q, K of head h rotated in place
-                                   const float* __restrict__ cos,   // (T, 64)
-                                   const float* __restrict__ sin,   // (T, 64)
-                                   int batch, int t, int nh,
-                                   int keep) {                      // 0: Q, K not written back (qkv read only)
-    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
+// The body of attention_forward_rope_kernel3/4: qkv stored as T (float or bf16); smem the kernel's static tile.
+template <typename T>
+__device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __restrict__ out, bf16* __restrict__ outh,
+                                                       float* __restrict__ lse, T* __restrict__ qkv,
+                                                       const float* __restrict__ cos, const float* __restrict__ sin,
+                                                       int batch, int t, int nh, int keep) {
     int b = blockIdx.z, h = blockIdx.y;
     int warp = threadIdx.x >> 5;
     if (t > ATT_FWD_BM) return;  // the host launches this kernel for T <= 128 only
     i64 c = (i64)nh * ATT_D, stride = 3 * c;
-    float* Q = qkv + (i64)b * t * stride + h * ATT_D;
-    float* K = Q + c;
-    float* V = Q + 2 * c;
+    T* Q = qkv + (i64)b * t * stride + h * ATT_D;
+    T* K = Q + c;
+    T* V = Q + 2 * c;
     const int tileElems = ATT_TILE_BYTES / 2, stageElems = ATT_STAGE_BYTES / 2;
     rope_pack_rows<ATT_FWD_BM>(smem + stageElems, Q, stride, 0, t, cos, sin, keep);
     rope_pack_rows<ATT_BN>(smem, K, stride, 0, t, cos, sin, keep);
@@ -506,6 +510,39 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_init(o, m, l);
     for (int j = 0; j < tiles; j++) attention_forward_tile(o, m, l, qf, s0 + j * ATT_STAGE_BYTES, j * ATT_BN, t);
     attention_forward_store(out, outh, lse, o, m, l, b, h, 0, t, nh);
+}
+
+// attention_forward_kernel2 with RoPE and the pack fused in, for T <= 128 (one query block per head): Q and K of
+// the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2; only when keep != 0: a forward
+// nobody differentiates leaves qkv as it was and saves the write-back), and Q, K, V go from qkv to
+// shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
+// grid = (1, NH, B), block = 128; qkv 16-byte aligned (float4 loads and stores), C % 4 == 0.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
+    attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =
+                                   bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
+                                   float* __restrict__ lse,         // (B, NH, T) =
+                                   float* __restrict__ qkv,         // (B, T, 3C) Q, K of head h rotated in place
+                                   const float* __restrict__ cos,   // (T, 64)
+                                   const float* __restrict__ sin,   // (T, 64)
+                                   int batch, int t, int nh,
+                                   int keep) {                      // 0: Q, K not written back (qkv read only)
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
+    attention_forward_rope(smem, out, outh, lse, qkv, cos, sin, batch, t, nh, keep);
+}
+
+// kernel3 on a bf16 qkv (the GEMM's bf16 product: CudaBackend.Bf16Intermediates, forwards nobody differentiates):
+// the same rotation on the stored bf16 values widened to fp32, so out, outh and lse are bitwise kernel3 on an fp32
+// qkv holding those values. qkv is read only. Block (0, h, b): grid = (1, NH, B), block = 128; qkv 8-byte aligned.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
+    attention_forward_rope_kernel4(float* __restrict__ out,         // (B, T, C) =
+                                   bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
+                                   float* __restrict__ lse,         // (B, NH, T) =
+                                   bf16* __restrict__ qkv,          // (B, T, 3C) bf16, read only
+                                   const float* __restrict__ cos,   // (T, 64)
+                                   const float* __restrict__ sin,   // (T, 64)
+                                   int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
+    attention_forward_rope(smem, out, outh, lse, qkv, cos, sin, batch, t, nh, 0);
 }
 
 // Block (q-block, h, b): 64 queries, 4 warps x 16 rows; loops over 64-key tiles: S = Q K^T, dP = dO V^T,

@@ -45,6 +45,15 @@ public interface IHrmBackend : IDisposable
     /// </summary>
     bool Bf16Intermediates { get; }
 
+    /// <summary>
+    /// True when the model may store the q/k/v product of a forward that is not recorded in bf16 (the no-grad
+    /// scratch's qkv, T positions, head size <paramref name="hs"/>): the backend's GEMM then writes it in bf16 and
+    /// its <see cref="RopeAttentionForward"/> (with keepRotated false, the model's call there) reads it as it is.
+    /// Asked once per Reserve, for rotary positions with <see cref="PrefersRopeInAttention"/>. CUDA: with bf16
+    /// intermediates, bf16 attention and T ≤ 128 (its fused RoPE + attention kernel); false on the CPU backends.
+    /// </summary>
+    bool Bf16QkvForward(int t, int hs);
+
     /// <summary>A zeroed region of <paramref name="elements"/> floating-point elements.</summary>
     Buf Allocate(long elements, string name);
 

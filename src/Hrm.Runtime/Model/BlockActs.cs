@@ -4,14 +4,16 @@ namespace Hrm.Runtime.Model;
 
 /// <summary>
 /// What one transformer block keeps between forward and backward (or uses as scratch). R = B·T rows. With
-/// <c>bf16Inter</c> (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>) GateUp and Act hold bf16 elements.
+/// <c>bf16Inter</c> (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>) GateUp and Act hold bf16 elements, with
+/// <c>bf16Qkv</c> (<see cref="Backends.IHrmBackend.Bf16QkvForward"/>, the no-grad scratch only) Qkv too.
 /// </summary>
 internal sealed class BlockActs
 {
-    public BlockActs(ActivationPlan plan, string prefix, int batch, int t, int c, int nh, int inter, bool bf16Inter)
+    public BlockActs(ActivationPlan plan, string prefix, int batch, int t, int c, int nh, int inter, bool bf16Inter,
+        bool bf16Qkv = false)
     {
         int r = batch * t;
-        Qkv = plan.Carve(prefix + ".qkv", batch, t, 3 * c);
+        Qkv = bf16Qkv ? plan.CarveBf16(prefix + ".qkv", batch, t, 3 * c) : plan.Carve(prefix + ".qkv", batch, t, 3 * c);
         Att = plan.Carve(prefix + ".att", batch, t, c);
         Lse = plan.Carve(prefix + ".lse", batch, nh, t);
         H1 = plan.Carve(prefix + ".h1", batch, t, c);
@@ -22,7 +24,8 @@ internal sealed class BlockActs
         Rstd2 = plan.Carve(prefix + ".rstd2", r);
     }
 
-    public Buf Qkv { get; }     // (B, T, 3C) after RoPE
+    public Buf Qkv { get; }     // (B, T, 3C) after RoPE when recorded; bf16 and unrotated in the no-grad scratch
+                                // when the backend allows it (Bf16QkvForward)
 
     public Buf Att { get; }     // (B, T, C) attention output before o_proj
 

@@ -125,6 +125,7 @@ public sealed partial class HrmModel
             _rowViews = new Workspace?[ws.Batch];
             _rowViewsOf = ws;
         }
-        return _rowViews[rows] ??= new Workspace(ActivationPlan.RowsOf(Plan!), Config, rows, training: false, ws.Bf16Intermediates);
+        return _rowViews[rows] ??= new Workspace(ActivationPlan.RowsOf(Plan!), Config, rows, training: false, ws.Bf16Intermediates,
+            ws.Bf16Qkv);
     }
 }

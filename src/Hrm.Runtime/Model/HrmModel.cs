@@ -93,8 +93,10 @@ public sealed partial class HrmModel : IDisposable
         if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
         int elem = _b.ElementSize;
         bool bf16Inter = _b.Bf16Intermediates;
+        bool bf16Qkv = Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention &&
+                       _b.Bf16QkvForward(Config.TotalSeqLen, Config.HeadDim);
         var measure = new ActivationPlan(elem);
-        _ = new Workspace(measure, Config, batch, training, bf16Inter);
+        _ = new Workspace(measure, Config, batch, training, bf16Inter, bf16Qkv);
         if (_ws != null)
         {
             _ws = null;
@@ -106,7 +108,7 @@ public sealed partial class HrmModel : IDisposable
         Buf ints = _b.AllocateInts(Math.Max(measure.IntElements, 1), $"activation ints (B={batch})");
         (_actFloats, _actInts) = (floats, ints);
         var plan = new ActivationPlan(elem, floats.Address, ints.Address);
-        _ws = new Workspace(plan, Config, batch, training, bf16Inter);
+        _ws = new Workspace(plan, Config, batch, training, bf16Inter, bf16Qkv);
         Plan = plan;
         int t = Config.TotalSeqLen, hs = Config.HeadDim;
         var cos = new float[t * hs];
@@ -125,13 +127,14 @@ public sealed partial class HrmModel : IDisposable
 
     /// <summary>
     /// Bytes of the activation plan for a config and batch, without allocating (hrm info, tests); with
-    /// <paramref name="bf16Inter"/> as a backend with <see cref="IHrmBackend.Bf16Intermediates"/> plans it.
+    /// <paramref name="bf16Inter"/> as a backend with <see cref="IHrmBackend.Bf16Intermediates"/> plans it (and
+    /// <paramref name="bf16Qkv"/> with <see cref="IHrmBackend.Bf16QkvForward"/>).
     /// </summary>
     public static ActivationPlan MeasurePlan(HrmConfig config, int batch, bool training, int elemSize = sizeof(float),
-        bool bf16Inter = false)
+        bool bf16Inter = false, bool bf16Qkv = false)
     {
         var plan = new ActivationPlan(elemSize);
-        _ = new Workspace(plan, config, batch, training, bf16Inter);
+        _ = new Workspace(plan, config, batch, training, bf16Inter, bf16Qkv);
         return plan;
     }
 

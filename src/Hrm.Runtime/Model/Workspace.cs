@@ -10,13 +10,14 @@ namespace Hrm.Runtime.Model;
 /// </summary>
 internal sealed class Workspace
 {
-    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training, bool bf16Inter)
+    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training, bool bf16Inter, bool bf16Qkv = false)
     {
         int t = cfg.TotalSeqLen, l = cfg.SeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int inter = cfg.Intermediate, v = cfg.VocabSize, pd = Math.Max(cfg.PuzzleEmbNdim, 0);
         Batch = batch;
         Training = training;
         Bf16Intermediates = bf16Inter;
+        Bf16Qkv = bf16Qkv;
         Tokens = plan.CarveInts("tokens", batch, l);
         PuzzleIds = plan.CarveInts("puzzle_ids", batch);
         Halted = plan.CarveInts("halted", batch);
@@ -30,7 +31,7 @@ internal sealed class Workspace
         Ping = plan.Carve("ping", batch, t, c);
         Pong = plan.Carve("pong", batch, t, c);
         Tmp = bf16Inter ? plan.CarveBf16("tmp", batch, t, c) : plan.Carve("tmp", batch, t, c);
-        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter, bf16Inter);
+        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter, bf16Inter, bf16Qkv);
         Logits = plan.Carve("logits", batch, l, v);
         Q = plan.Carve("q", batch, 2);
         Steps = plan.CarveInts("act.steps", batch);
@@ -72,6 +73,9 @@ internal sealed class Workspace
     /// <summary>Tmp, FirstTmp, DGateUp, DAct and the blocks' GateUp and Act hold bf16
     /// (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>).</summary>
     public bool Bf16Intermediates { get; }
+
+    /// <summary>Scratch.Qkv (the no-grad forwards' q/k/v product) holds bf16 (<see cref="Backends.IHrmBackend.Bf16QkvForward"/>).</summary>
+    public bool Bf16Qkv { get; }
 
     public Buf Tokens { get; }       // (B, L) int
     public Buf PuzzleIds { get; }    // (B) int

@@ -70,6 +70,58 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
 
     [Trait("Category", "Gpu")]
     [Theory]
+    [InlineData(2, 82, 8)]  // Sudoku
+    [InlineData(1, 128, 2)] // the longest kernel4 takes
+    [InlineData(3, 37, 2)]
+    [InlineData(1, 1, 1)]
+    public void Rope_attention_on_a_bf16_qkv_is_kernel3_on_the_stored_values(int batch, int t, int nh)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        Assert.True(gpu.Bf16QkvForward(t, 64));
+        long c = nh * 64L;
+        float[] qkv = Rounded(TestData.Floats(1, (int)(3 * batch * t * c), 2f));
+        Buf q32 = Up(gpu, qkv), q16 = UpBf16(gpu, qkv);
+        Buf cos = Up(gpu, TestData.Floats(7, t * 64)), sin = Up(gpu, TestData.Floats(8, t * 64)); // random tables
+        Buf o32 = gpu.Allocate(batch * t * c, "o32"), o16 = gpu.Allocate(batch * t * c, "o16");
+        Buf l32 = gpu.Allocate(batch * nh * (long)t, "l32"), l16 = gpu.Allocate(batch * nh * (long)t, "l16");
+        gpu.RopeAttentionForward(o32, l32, q32, cos, sin, batch, t, nh, 64, keepRotated: false);
+        long before = gpu.Launches;
+        gpu.RopeAttentionForward(o16, l16, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
+        Assert.Equal(1, gpu.Launches - before);
+        Assert.Equal(Down(gpu, o32), Down(gpu, o16));
+        Assert.Equal(Down(gpu, l32), Down(gpu, l16));
+        Assert.Equal(qkv, DownBf16(gpu, q16)); // read only
+        // and the o_proj GEMM right after it takes the attention's bf16 copy, as after kernel3
+        Buf w = Up(gpu, TestData.Floats(9, (int)(c * c), 0.1f)), y = gpu.Allocate(batch * t * c, "y");
+        gpu.MatmulForward(y, o32, w, batch * t, (int)c, (int)c); // sizes the operand scratch
+        gpu.RopeAttentionForward(o16, l16, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
+        before = gpu.Launches;
+        gpu.MatmulForward(y, o16, w, batch * t, (int)c, (int)c);
+        Assert.Equal(2, gpu.Launches - before); // W converted (no reuse scope), the GEMM; o16 not converted
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_bf16_qkv_is_refused_where_kernel4_does_not_apply()
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        Assert.False(gpu.Bf16QkvForward(129, 64));
+        Assert.False(gpu.Bf16QkvForward(82, 32));
+        const int batch = 1, nh = 1;
+        foreach ((int t, bool keep) in new[] { (129, false), (82, true) })
+        {
+            Buf q16 = AllocBf16(gpu, 3L * batch * t * 64), cos = gpu.Allocate(t * 64, "cos"), sin = gpu.Allocate(t * 64, "sin");
+            Buf o = gpu.Allocate(t * 64, "o"), l = gpu.Allocate(t, "l");
+            var e = Assert.Throws<ArgumentException>(() =>
+                gpu.RopeAttentionForward(o, l, q16, cos, sin, batch, t, nh, 64, keepRotated: keep));
+            Assert.Contains("Bf16QkvForward", e.Message);
+        }
+        using CudaBackend off = Backend(bf16Inter: false);
+        Assert.False(off.Bf16QkvForward(82, 64));
+    }
+
+    [Trait("Category", "Gpu")]
+    [Theory]
     [InlineData(164, 1536, 512)] // down projection, Sudoku B=2
     [InlineData(37, 19, 23)]
     public void Gemms_read_a_bf16_input_as_it_is(int m, int k, int n)

@@ -99,6 +99,11 @@ public class LayoutTests
             long saved = f32.Bytes(4) - bf16.Bytes(4);
             Assert.InRange(saved, mlp / 2 - 16384, mlp / 2 + 16384); // the buffers' alignment aside
         }
+        // the no-grad scratch's qkv too where the backend reads it in bf16; the recorded ones never
+        ActivationPlan withQkv = HrmModel.MeasurePlan(cfg, 32, training: true, bf16Inter: true, bf16Qkv: true);
+        Assert.True(withQkv.Entries.Single(e => e.Name == "scratch.qkv").IsBf16);
+        Assert.All(withQkv.Entries.Where(e => e.Name.EndsWith(".qkv", StringComparison.Ordinal) && e.Name != "scratch.qkv"),
+            e => Assert.False(e.IsBf16, e.Name));
     }
 
     [Fact]

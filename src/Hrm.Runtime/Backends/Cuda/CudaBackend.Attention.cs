@@ -77,6 +77,15 @@ public sealed unsafe partial class CudaBackend
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
         bool keepRotated = true)
     {
+        if (IsBf16(qkv))
+        {
+            if (keepRotated || !Bf16QkvForward(t, hs))
+                throw new ArgumentException("qkv: a bf16 qkv is read only (keepRotated false) and only where " +
+                    $"Bf16QkvForward(T, HS) holds (bf16 intermediates and attention, T <= 128); got T = {t}, HS = {hs}, " +
+                    $"keepRotated {keepRotated}", nameof(qkv));
+            RopeAttentionForward3(output, lse, qkv, cos, sin, batch, t, nh, keep: false);
+            return;
+        }
         if (UsesBf16Attention(hs) && t <= 128)
         {
             RopeAttentionForward3(output, lse, qkv, cos, sin, batch, t, nh, keepRotated);
@@ -96,7 +105,8 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// <summary>RoPE, pack and bf16 attention in one kernel (head size 64, T &lt;= 128: one query block per head).</summary>
+    /// <summary>RoPE, pack and bf16 attention in one kernel (head size 64, T &lt;= 128: one query block per head);
+    /// kernel4 when qkv holds bf16.</summary>
     private void RopeAttentionForward3(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh,
         bool keep)
     {
@@ -105,18 +115,27 @@ public sealed unsafe partial class CudaBackend
         long c = (long)nh * 64;
         Need(output, (long)batch * t * c, nameof(output));
         Need(lse, (long)batch * nh * t, nameof(lse));
-        Need(qkv, 3L * batch * t * c, nameof(qkv));
+        NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
         Need(cos, (long)t * 64, nameof(cos));
         Need(sin, (long)t * 64, nameof(sin));
         _packed = default;
         if ((long)batch * nh == 0 || t == 0) return;
-        Aligned(qkv, 16, nameof(qkv));
+        Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
         Aligned(output, 8, nameof(output));
         ulong po = Ptr(output), ph = ShadowOf(output, (long)batch * t * c), pl = Ptr(lse), pq = Ptr(qkv);
         ulong pc = Ptr(cos), ps = Ptr(sin);
         int k = keep ? 1 : 0;
-        void** f = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh, &k };
-        Launch(_k.AttentionForwardRope3, "ppppppiiii", new Dim3(1, (uint)nh, (uint)batch), 128, 0, f);
+        var grid = new Dim3(1, (uint)nh, (uint)batch);
+        if (IsBf16(qkv))
+        {
+            void** f4 = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh };
+            Launch(_k.AttentionForwardRope4, "ppppppiii", grid, 128, 0, f4);
+        }
+        else
+        {
+            void** f = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh, &k };
+            Launch(_k.AttentionForwardRope3, "ppppppiiii", grid, 128, 0, f);
+        }
         Shadowed(output, ph, (long)batch * t * c);
         Done();
     }

@@ -33,6 +33,14 @@ public sealed unsafe partial class CudaBackend
     /// <remarks>With bf16 GEMMs and <see cref="CudaBackendOptions.Bf16Intermediates"/> (the default then).</remarks>
     public bool Bf16Intermediates => Options.Bf16Matmul && Options.Bf16Intermediates;
 
+    /// <inheritdoc/>
+    /// <remarks><c>attention_forward_rope_kernel4</c> reads the bf16 qkv: bf16 intermediates, bf16 attention (HS 64),
+    /// T ≤ 128.</remarks>
+    public bool Bf16QkvForward(int t, int hs) => Bf16Intermediates && UsesBf16Attention(hs) && ReadsBf16Qkv(t, hs);
+
+    /// <summary>The shapes <c>attention_forward_rope_kernel4</c> takes: head size 64, T ≤ 128 (hrm info uses it).</summary>
+    public static bool ReadsBf16Qkv(int t, int hs) => hs == 64 && t <= 128;
+
     /// <summary>Bytes of the bf16 weight copies and the cuBLASLt workspace (0 with fp32 GEMMs).</summary>
     public long Bf16MatmulBytes
     {

@@ -44,6 +44,7 @@ internal sealed class CudaKernels : IDisposable
         new("attention.cu", "attention_pack_rope_kernel2", "ppppiiii"),
         new("attention.cu", "attention_forward_kernel2", "ppppiii"),
         new("attention.cu", "attention_forward_rope_kernel3", "ppppppiiii"),
+        new("attention.cu", "attention_forward_rope_kernel4", "ppppppiii"),
         new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
         new("attention.cu", "attention_backward_dq_kernel2", "ppppppppiii"),
         new("attention.cu", "attention_backward_dkdv_kernel2", "ppppppppiii"),
@@ -102,6 +103,7 @@ internal sealed class CudaKernels : IDisposable
             AttentionPackRope2 = f["attention_pack_rope_kernel2"];
             AttentionForward2 = f["attention_forward_kernel2"];
             AttentionForwardRope3 = f["attention_forward_rope_kernel3"];
+            AttentionForwardRope4 = f["attention_forward_rope_kernel4"];
             AttentionBackwardDot1 = f["attention_backward_dot_kernel1"];
             AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
             AttentionBackwardDkDv2 = f["attention_backward_dkdv_kernel2"];
@@ -148,6 +150,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel AttentionPackRope2 { get; }
     public Kernel AttentionForward2 { get; }
     public Kernel AttentionForwardRope3 { get; }
+    public Kernel AttentionForwardRope4 { get; }   // kernel3 on a bf16 qkv
     public Kernel AttentionBackwardDot1 { get; }
     public Kernel AttentionBackwardDq2 { get; }
     public Kernel AttentionBackwardDkDv2 { get; }
