@@ -25,8 +25,8 @@
 //             2. attention_forward_kernel2(out, outh, lse, qkvh, B, T, NH)    grid = (ceil(T/128), NH, B), block = 128
 //             or, for T <= 128, 1 and 2 in one: attention_forward_rope_kernel3(out, outh, lse, qkv, cos, sin, B, T, NH,
 //                keep), or attention_forward_rope_kernel4(out, outh, lse, qkvh16, cos, sin, B, T, NH) on a bf16 qkv
-//                grid = (1, NH, B), block = 128: RoPE in place on qkv and the pack into shared memory (bitwise the
-//                two kernels)
+//                grid = (1, NH, B), block = 128: RoPE (in place on qkv when keep; kernel4 never writes qkv) and the
+//                pack into shared memory (bitwise the two kernels)
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
 //             2. attention_backward_dot_kernel1(dd, doh, dout, out, B, T, NH, 64)  grid = ceil(B*T*NH/8), block = 256
 //             3. attention_backward_dq_kernel2(dqkv, dqkvh, cos, sin, qkvh, doh, lse, dd, B, T, NH)

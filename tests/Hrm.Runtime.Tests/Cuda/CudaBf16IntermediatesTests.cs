@@ -93,11 +93,13 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         Assert.Equal(qkv, DownBf16(gpu, q16)); // read only
         // and the o_proj GEMM right after it takes the attention's bf16 copy, as after kernel3
         Buf w = Up(gpu, TestData.Floats(9, (int)(c * c), 0.1f)), y = gpu.Allocate(batch * t * c, "y");
-        gpu.MatmulForward(y, o32, w, batch * t, (int)c, (int)c); // sizes the operand scratch
+        gpu.MatmulForward(y, o32, w, batch * t, (int)c, (int)c); // sizes the operand scratch; o32 converted
+        float[] y32 = Down(gpu, y);
         gpu.RopeAttentionForward(o16, l16, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
         before = gpu.Launches;
         gpu.MatmulForward(y, o16, w, batch * t, (int)c, (int)c);
         Assert.Equal(2, gpu.Launches - before); // W converted (no reuse scope), the GEMM; o16 not converted
+        Assert.Equal(y32, Down(gpu, y));        // kernel4's bf16 copy of out is the conversion's
     }
 
     [Trait("Category", "Gpu")]

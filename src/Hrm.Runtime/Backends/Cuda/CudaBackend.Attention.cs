@@ -73,7 +73,8 @@ public sealed unsafe partial class CudaBackend
     /// shared memory, the attention; bitwise the two kernels below); bf16 path, longer T: RoPE fused into the pack
     /// (see <see cref="MatmulRopeForward"/>), then the attention kernel; fp32 path: the RoPE kernel, then the attention
     /// kernel. Without <paramref name="keepRotated"/> the bf16 paths rotate only what they pack (qkv is read, not
-    /// written: two thirds of its bytes fewer to write per call).</remarks>
+    /// written: two thirds of its bytes fewer to write per call). A bf16 qkv (<see cref="Bf16QkvForward"/>, keepRotated
+    /// false only) goes to <c>attention_forward_rope_kernel4</c>, kernel3 reading bf16.</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
         bool keepRotated = true)
     {
