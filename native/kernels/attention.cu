@@ -43,7 +43,8 @@
 //   a dK/dV kernel (per 64-key block, loop over query tiles) and a dQ kernel (per 64-query block, loop over key
 //   tiles) instead of dQ atomics; kernel3 = the forward of kernel2 with RoPE and the pack done by the block itself
 //   from fp32 qkv, for T <= 128 (one query block per head, so no other block reads the rows it rotates);
-//   attention_forward_rope_kernel4 = kernel3 reading a bf16 qkv (bf16 intermediates), never writing it.
+//   attention_forward_rope_kernel4 = kernel3 reading a bf16 qkv (bf16 intermediates), never writing it;
+//   attention_pack_rope_kernel3 = attention_pack_rope_kernel2 reading a bf16 qkv, likewise.
 #include "common.cuh"
 
 #define ATT_D 64            // head size of this path
@@ -232,6 +233,64 @@ extern "C" __global__ void attention_pack_kernel2(bf16* __restrict__ dst,       
     }
 }
 
+// Two or four consecutive elements of qkv as floats, and back: fp32 storage as it is, bf16 widened / rounded (RNE;
+// element 0 in the low half, as pack_bf16x2 packs).
+HRM_DEVICE float2 load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+HRM_DEVICE float2 load2(const bf16* p) {
+    u32 u = *reinterpret_cast<const u32*>(p);
+    return make_float2(bf16_to_f32((bf16)(u & 0xffffu)), bf16_to_f32((bf16)(u >> 16)));
+}
+HRM_DEVICE void store2(float* p, float2 v) { *reinterpret_cast<float2*>(p) = v; }
+HRM_DEVICE void store2(bf16* p, float2 v) { *reinterpret_cast<u32*>(p) = pack_bf16x2(v.x, v.y); }
+HRM_DEVICE float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+HRM_DEVICE float4 load4(const bf16* p) {
+    uint2 u = *reinterpret_cast<const uint2*>(p);
+    return make_float4(bf16_to_f32((bf16)(u.x & 0xffffu)), bf16_to_f32((bf16)(u.x >> 16)),
+                       bf16_to_f32((bf16)(u.y & 0xffffu)), bf16_to_f32((bf16)(u.y >> 16)));
+}
+HRM_DEVICE void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+HRM_DEVICE void store4(bf16* p, float4 v) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(pack_bf16x2(v.x, v.y), pack_bf16x2(v.z, v.w));
+}
+
+// The body of attention_pack_rope_kernel2/3: qkv stored as T (float or bf16).
+template <typename T>
+HRM_DEVICE void attention_pack_rope(bf16* __restrict__ dst, T* __restrict__ qkv, const float* __restrict__ cos,
+                                    const float* __restrict__ sin, int batch, int t, int nh, int keep) {
+    const int half = ATT_D / 2, quads = half / 2;  // a thread takes the pairs (i, half+i) and (i+1, half+i+1)
+    int row = blockIdx.x;
+    if (row >= batch * t) return;
+    int b = row / t, tt = row % t, c = nh * ATT_D;
+    T* s = qkv + (i64)row * 3 * c;
+    const float* cs = cos + (i64)tt * ATT_D;
+    const float* sn = sin + (i64)tt * ATT_D;
+    for (int k = threadIdx.x; k < 2 * nh * quads; k += blockDim.x) {
+        int h = k / quads, i = 2 * (k - h * quads);  // h < NH: Q heads, then K heads
+        T* x = s + h * ATT_D;
+        float2 a = load2(x + i);
+        float2 e = load2(x + half + i);
+        float2 lo, hi;
+        lo.x = __fsub_rn(__fmul_rn(a.x, cs[i]), __fmul_rn(e.x, sn[i]));
+        lo.y = __fsub_rn(__fmul_rn(a.y, cs[i + 1]), __fmul_rn(e.y, sn[i + 1]));
+        hi.x = __fadd_rn(__fmul_rn(e.x, cs[half + i]), __fmul_rn(a.x, sn[half + i]));
+        hi.y = __fadd_rn(__fmul_rn(e.y, cs[half + i + 1]), __fmul_rn(a.y, sn[half + i + 1]));
+        if (keep) {
+            store2(x + i, lo);
+            store2(x + half + i, hi);
+        }
+        int part = h / nh, head = h - part * nh;
+        bf16* d = dst + ((((i64)part * batch + b) * nh + head) * t + tt) * ATT_D;
+        *reinterpret_cast<u32*>(d + i) = pack_bf16x2(lo.x, lo.y);
+        *reinterpret_cast<u32*>(d + half + i) = pack_bf16x2(hi.x, hi.y);
+    }
+    for (int e = threadIdx.x * 4; e < c; e += blockDim.x * 4) {  // V, as attention_pack_kernel2
+        int h = e >> 6, d = e & 63;
+        float4 x = load4(s + 2 * c + e);
+        uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
+        *reinterpret_cast<uint2*>(dst + ((((i64)2 * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
+    }
+}
+
 // The RoPE pass fused into the pack: per row (b, t), Q and K of qkv are rotated in place exactly as
 // rope_forward_kernel1 computes it (rotate-half, separate roundings: bitwise the same floats), and Q, K, V are packed
 // per head as attention_pack_kernel2 packs them (same conversion). cos, sin (T, 64). One block per row (b, t):
@@ -242,38 +301,17 @@ extern "C" __global__ void attention_pack_rope_kernel2(bf16* __restrict__ dst,  
                                                        const float* __restrict__ cos,  // (T, 64)
                                                        const float* __restrict__ sin,  // (T, 64)
                                                        int batch, int t, int nh, int keep) {
-    const int half = ATT_D / 2, quads = half / 2;  // a thread takes the pairs (i, half+i) and (i+1, half+i+1)
-    int row = blockIdx.x;
-    if (row >= batch * t) return;
-    int b = row / t, tt = row % t, c = nh * ATT_D;
-    float* s = qkv + (i64)row * 3 * c;
-    const float* cs = cos + (i64)tt * ATT_D;
-    const float* sn = sin + (i64)tt * ATT_D;
-    for (int k = threadIdx.x; k < 2 * nh * quads; k += blockDim.x) {
-        int h = k / quads, i = 2 * (k - h * quads);  // h < NH: Q heads, then K heads
-        float* x = s + h * ATT_D;
-        float2 a = *reinterpret_cast<const float2*>(x + i);
-        float2 e = *reinterpret_cast<const float2*>(x + half + i);
-        float2 lo, hi;
-        lo.x = __fsub_rn(__fmul_rn(a.x, cs[i]), __fmul_rn(e.x, sn[i]));
-        lo.y = __fsub_rn(__fmul_rn(a.y, cs[i + 1]), __fmul_rn(e.y, sn[i + 1]));
-        hi.x = __fadd_rn(__fmul_rn(e.x, cs[half + i]), __fmul_rn(a.x, sn[half + i]));
-        hi.y = __fadd_rn(__fmul_rn(e.y, cs[half + i + 1]), __fmul_rn(a.y, sn[half + i + 1]));
-        if (keep) {
-            *reinterpret_cast<float2*>(x + i) = lo;
-            *reinterpret_cast<float2*>(x + half + i) = hi;
-        }
-        int part = h / nh, head = h - part * nh;
-        bf16* d = dst + ((((i64)part * batch + b) * nh + head) * t + tt) * ATT_D;
-        *reinterpret_cast<u32*>(d + i) = pack_bf16x2(lo.x, lo.y);
-        *reinterpret_cast<u32*>(d + half + i) = pack_bf16x2(hi.x, hi.y);
-    }
-    for (int e = threadIdx.x * 4; e < c; e += blockDim.x * 4) {  // V, as attention_pack_kernel2
-        int h = e >> 6, d = e & 63;
-        float4 x = *reinterpret_cast<const float4*>(s + 2 * c + e);
-        uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
-        *reinterpret_cast<uint2*>(dst + ((((i64)2 * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
-    }
+    attention_pack_rope(dst, qkv, cos, sin, batch, t, nh, keep);
+}
+
+// attention_pack_rope_kernel2 on a bf16 qkv (the no-grad forwards' GEMM product with bf16 intermediates), read
+// only: bitwise kernel2 on an fp32 qkv holding those values. grid = B*T, block = 256; qkv 8-byte aligned.
+extern "C" __global__ void attention_pack_rope_kernel3(bf16* __restrict__ dst,         // (3, B, NH, T, 64) bf16 =
+                                                       bf16* __restrict__ qkv,         // (B, T, 3C) bf16, read only
+                                                       const float* __restrict__ cos,  // (T, 64)
+                                                       const float* __restrict__ sin,  // (T, 64)
+                                                       int batch, int t, int nh) {
+    attention_pack_rope(dst, qkv, cos, sin, batch, t, nh, 0);
 }
 
 // dd[b, h, t] = dout[b, t, h*HS:] . out[b, t, h*HS:] (fp32 fma); doh = bf16(dout) per head when not null.
@@ -421,18 +459,6 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
         __syncthreads();
     }
     attention_forward_store(out, outh, lse, o, m, l, b, h, q0, t, nh);
-}
-
-// Four consecutive elements of qkv as floats, and back: fp32 storage as it is, bf16 widened / rounded (RNE).
-HRM_DEVICE float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-HRM_DEVICE float4 load4(const bf16* p) {
-    uint2 u = *reinterpret_cast<const uint2*>(p);
-    return make_float4(bf16_to_f32((bf16)(u.x & 0xffffu)), bf16_to_f32((bf16)(u.x >> 16)),
-                       bf16_to_f32((bf16)(u.y & 0xffffu)), bf16_to_f32((bf16)(u.y >> 16)));
-}
-HRM_DEVICE void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
-HRM_DEVICE void store4(bf16* p, float4 v) {
-    *reinterpret_cast<uint2*>(p) = make_uint2(pack_bf16x2(v.x, v.y), pack_bf16x2(v.z, v.w));
 }
 
 // Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C), fp32 or bf16 (T) -> a bf16 smem tile

@@ -50,7 +50,7 @@ public interface IHrmBackend : IDisposable
     /// scratch's qkv, T positions, head size <paramref name="hs"/>): the backend's GEMM then writes it in bf16 and
     /// its <see cref="RopeAttentionForward"/> (with keepRotated false, the model's call there) reads it as it is.
     /// Asked once per Reserve, for rotary positions with <see cref="PrefersRopeInAttention"/>. CUDA: with bf16
-    /// intermediates, bf16 attention and T ≤ 128 (its fused RoPE + attention kernel); false on the CPU backends.
+    /// intermediates and bf16 attention (HS 64); false on the CPU backends.
     /// </summary>
     bool Bf16QkvForward(int t, int hs);
 

@@ -70,11 +70,13 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
 
     [Trait("Category", "Gpu")]
     [Theory]
-    [InlineData(2, 82, 8)]  // Sudoku
+    [InlineData(2, 82, 8)]  // Sudoku: kernel4
     [InlineData(1, 128, 2)] // the longest kernel4 takes
     [InlineData(3, 37, 2)]
     [InlineData(1, 1, 1)]
-    public void Rope_attention_on_a_bf16_qkv_is_kernel3_on_the_stored_values(int batch, int t, int nh)
+    [InlineData(1, 129, 2)] // longer: attention_pack_rope_kernel3, then the attention kernel
+    [InlineData(2, 200, 1)]
+    public void Rope_attention_on_a_bf16_qkv_is_the_fp32_path_on_the_stored_values(int batch, int t, int nh)
     {
         using CudaBackend gpu = Backend(bf16Inter: true);
         Assert.True(gpu.Bf16QkvForward(t, 64));
@@ -87,7 +89,7 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         gpu.RopeAttentionForward(o32, l32, q32, cos, sin, batch, t, nh, 64, keepRotated: false);
         long before = gpu.Launches;
         gpu.RopeAttentionForward(o16, l16, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
-        Assert.Equal(1, gpu.Launches - before);
+        Assert.Equal(t <= 128 ? 1 : 2, gpu.Launches - before);
         Assert.Equal(Down(gpu, o32), Down(gpu, o16));
         Assert.Equal(Down(gpu, l32), Down(gpu, l16));
         Assert.Equal(qkv, DownBf16(gpu, q16)); // read only
@@ -104,19 +106,24 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
 
     [Trait("Category", "Gpu")]
     [Fact]
-    public void A_bf16_qkv_is_refused_where_kernel4_does_not_apply()
+    public void A_bf16_qkv_is_refused_where_no_kernel_reads_it()
     {
         using CudaBackend gpu = Backend(bf16Inter: true);
-        Assert.False(gpu.Bf16QkvForward(129, 64));
+        Assert.True(gpu.Bf16QkvForward(901, 64));
         Assert.False(gpu.Bf16QkvForward(82, 32));
         const int batch = 1, nh = 1;
-        foreach ((int t, bool keep) in new[] { (129, false), (82, true) })
+        foreach ((int t, bool keep) in new[] { (82, true), (129, true) })
         {
             Buf q16 = AllocBf16(gpu, 3L * batch * t * 64), cos = gpu.Allocate(t * 64, "cos"), sin = gpu.Allocate(t * 64, "sin");
             Buf o = gpu.Allocate(t * 64, "o"), l = gpu.Allocate(t, "l");
             var e = Assert.Throws<ArgumentException>(() =>
                 gpu.RopeAttentionForward(o, l, q16, cos, sin, batch, t, nh, 64, keepRotated: keep));
             Assert.Contains("Bf16QkvForward", e.Message);
+        }
+        {
+            const int t = 40; // the plain attention never reads a bf16 qkv (its pack would not rotate it)
+            Buf q16 = AllocBf16(gpu, 3L * t * 64), o = gpu.Allocate(t * 64, "o"), l = gpu.Allocate(t, "l");
+            Assert.Throws<ArgumentException>(() => gpu.AttentionForward(o, l, q16, 1, t, 1, 64));
         }
         using CudaBackend off = Backend(bf16Inter: false);
         Assert.False(off.Bf16QkvForward(82, 64));

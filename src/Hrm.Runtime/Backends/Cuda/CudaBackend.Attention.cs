@@ -74,7 +74,8 @@ public sealed unsafe partial class CudaBackend
     /// (see <see cref="MatmulRopeForward"/>), then the attention kernel; fp32 path: the RoPE kernel, then the attention
     /// kernel. Without <paramref name="keepRotated"/> the bf16 paths rotate only what they pack (qkv is read, not
     /// written: two thirds of its bytes fewer to write per call). A bf16 qkv (<see cref="Bf16QkvForward"/>, keepRotated
-    /// false only) goes to <c>attention_forward_rope_kernel4</c>, kernel3 reading bf16.</remarks>
+    /// false only) goes to <c>attention_forward_rope_kernel4</c> (kernel3 reading bf16) or, for longer T, to
+    /// <c>attention_pack_rope_kernel3</c> (the pack reading bf16) and the attention kernel.</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
         bool keepRotated = true)
     {
@@ -82,10 +83,13 @@ public sealed unsafe partial class CudaBackend
         {
             if (keepRotated || !Bf16QkvForward(t, hs))
                 throw new ArgumentException("qkv: a bf16 qkv is read only (keepRotated false) and only where " +
-                    $"Bf16QkvForward(T, HS) holds (bf16 intermediates and attention, T <= 128); got T = {t}, HS = {hs}, " +
+                    $"Bf16QkvForward(T, HS) holds (bf16 intermediates and attention, HS 64); got T = {t}, HS = {hs}, " +
                     $"keepRotated {keepRotated}", nameof(qkv));
-            RopeAttentionForward3(output, lse, qkv, cos, sin, batch, t, nh, keep: false);
-            return;
+            if (t <= 128)
+            {
+                RopeAttentionForward3(output, lse, qkv, cos, sin, batch, t, nh, keep: false);
+                return;
+            }
         }
         if (UsesBf16Attention(hs) && t <= 128)
         {
@@ -150,16 +154,27 @@ public sealed unsafe partial class CudaBackend
     {
         Enter();
         CheckAttention(batch, t, nh, 64);
-        Need(qkv, 3L * batch * t * nh * 64, nameof(qkv));
+        NeedBf16Ok(qkv, 3L * batch * t * nh * 64, nameof(qkv));
+        if (IsBf16(qkv) && keep)
+            throw new ArgumentException("qkv: a bf16 qkv is read only; it cannot hold the rotated Q and K", nameof(qkv));
         Need(cos, (long)t * 64, nameof(cos));
         Need(sin, (long)t * 64, nameof(sin));
         _packed = default;
         if ((long)batch * t * nh == 0) return;
-        Aligned(qkv, 16, nameof(qkv));
+        Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
         ulong qkvh = _qkvh.Ensure(3L * batch * t * nh * 64, _stream), pq = Ptr(qkv), pc = Ptr(cos), ps = Ptr(sin);
         int k = keep ? 1 : 0;
-        void** a = stackalloc void*[] { &qkvh, &pq, &pc, &ps, &batch, &t, &nh, &k };
-        Launch(_k.AttentionPackRope2, "ppppiiii", checked((uint)((long)batch * t)), 256, 0, a);
+        uint grid = checked((uint)((long)batch * t));
+        if (IsBf16(qkv)) // read only: keep does not apply
+        {
+            void** a3 = stackalloc void*[] { &qkvh, &pq, &pc, &ps, &batch, &t, &nh };
+            Launch(_k.AttentionPackRope3, "ppppiii", grid, 256, 0, a3);
+        }
+        else
+        {
+            void** a = stackalloc void*[] { &qkvh, &pq, &pc, &ps, &batch, &t, &nh, &k };
+            Launch(_k.AttentionPackRope2, "ppppiiii", grid, 256, 0, a);
+        }
         Done();
         _packed = new PackedQkv(qkv.Address, qkv.Length, batch, t, nh, _ops);
     }
@@ -181,12 +196,15 @@ public sealed unsafe partial class CudaBackend
         long c = (long)nh * hs;
         Need(output, (long)batch * t * c, nameof(output));
         Need(lse, (long)batch * nh * t, nameof(lse));
-        Need(qkv, 3L * batch * t * c, nameof(qkv));
+        NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
+        if (IsBf16(qkv) && !_packRequired)
+            throw new ArgumentException("qkv: a bf16 qkv is read through RopeAttentionForward(keepRotated: false) only",
+                nameof(qkv));
         if ((long)batch * nh == 0 || t == 0 || hs == 0) return;
         ulong po = Ptr(output), pl = Ptr(lse), pq = Ptr(qkv);
         if (UsesBf16Attention(hs))
         {
-            Aligned(qkv, 16, nameof(qkv));
+            Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
             Aligned(output, 8, nameof(output));
             bool packed = TakePacked(qkv, batch, t, nh);
             if (!packed && _packRequired)

@@ -34,12 +34,12 @@ public sealed unsafe partial class CudaBackend
     public bool Bf16Intermediates => Options.Bf16Matmul && Options.Bf16Intermediates;
 
     /// <inheritdoc/>
-    /// <remarks><c>attention_forward_rope_kernel4</c> reads the bf16 qkv: bf16 intermediates, bf16 attention (HS 64),
-    /// T ≤ 128.</remarks>
+    /// <remarks>With bf16 intermediates and bf16 attention (HS 64): <c>attention_forward_rope_kernel4</c> (T ≤ 128) or
+    /// <c>attention_pack_rope_kernel3</c> (longer T) reads the bf16 qkv.</remarks>
     public bool Bf16QkvForward(int t, int hs) => Bf16Intermediates && UsesBf16Attention(hs) && ReadsBf16Qkv(t, hs);
 
-    /// <summary>The shapes <c>attention_forward_rope_kernel4</c> takes: head size 64, T ≤ 128 (hrm info uses it).</summary>
-    public static bool ReadsBf16Qkv(int t, int hs) => hs == 64 && t <= 128;
+    /// <summary>The shapes whose bf16 qkv the RoPE attention reads: head size 64, any T (hrm info uses it).</summary>
+    public static bool ReadsBf16Qkv(int t, int hs) => hs == 64 && t >= 1;
 
     /// <summary>Bytes of the bf16 weight copies and the cuBLASLt workspace (0 with fp32 GEMMs).</summary>
     public long Bf16MatmulBytes

@@ -42,6 +42,7 @@ internal sealed class CudaKernels : IDisposable
         new("rope.cu", "rope_backward_kernel1", "pppiiii"),
         new("attention.cu", "attention_pack_kernel2", "ppiiii"),
         new("attention.cu", "attention_pack_rope_kernel2", "ppppiiii"),
+        new("attention.cu", "attention_pack_rope_kernel3", "ppppiii"),
         new("attention.cu", "attention_forward_kernel2", "ppppiii"),
         new("attention.cu", "attention_forward_rope_kernel3", "ppppppiiii"),
         new("attention.cu", "attention_forward_rope_kernel4", "ppppppiii"),
@@ -101,6 +102,7 @@ internal sealed class CudaKernels : IDisposable
             RopeBackward = f["rope_backward_kernel1"];
             AttentionPack2 = f["attention_pack_kernel2"];
             AttentionPackRope2 = f["attention_pack_rope_kernel2"];
+            AttentionPackRope3 = f["attention_pack_rope_kernel3"];
             AttentionForward2 = f["attention_forward_kernel2"];
             AttentionForwardRope3 = f["attention_forward_rope_kernel3"];
             AttentionForwardRope4 = f["attention_forward_rope_kernel4"];
@@ -148,6 +150,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel RopeBackward { get; }
     public Kernel AttentionPack2 { get; }
     public Kernel AttentionPackRope2 { get; }
+    public Kernel AttentionPackRope3 { get; }      // kernel2 on a bf16 qkv
     public Kernel AttentionForward2 { get; }
     public Kernel AttentionForwardRope3 { get; }
     public Kernel AttentionForwardRope4 { get; }   // kernel3 on a bf16 qkv
