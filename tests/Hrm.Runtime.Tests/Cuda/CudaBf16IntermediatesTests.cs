@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Numerics;
 using Hrm.Runtime.Tests.TestUtil;
+using static Hrm.Runtime.Tests.TestUtil.BackendBuffers;
 
 namespace Hrm.Runtime.Tests.Cuda;
 
@@ -228,36 +229,10 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         Assert.Throws<ArgumentException>(() => on.SwiGluForward(h2, g2, 8, 8));
     }
 
-    private CudaBackend Backend(bool bf16Inter)
-    {
-        cuda.BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
-        try
-        {
-            return new CudaBackend(cuda.DeviceOrSkip(),
-                new CudaBackendOptions { Bf16Matmul = true, Bf16Intermediates = bf16Inter });
-        }
-        catch (CudaLibraryNotFoundException e)
-        {
-            Assert.Skip($"cuBLASLt is not installed: {e.Message}");
-            throw;
-        }
-    }
+    private CudaBackend Backend(bool bf16Inter) =>
+        cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions { Bf16Intermediates = bf16Inter });
 
     private static float[] Rounded(float[] v) => v.Select(BFloat16.Round).ToArray();
-
-    private static Buf Up(CudaBackend gpu, float[] host)
-    {
-        Buf b = gpu.Allocate(host.Length, "test");
-        gpu.Upload(host, b);
-        return b;
-    }
-
-    private static float[] Down(CudaBackend gpu, Buf b)
-    {
-        var host = new float[b.Length];
-        gpu.Download(b, host);
-        return host;
-    }
 
     /// <summary>A bf16 view of n elements over ⌈n/2⌉ floats, as the activation plan carves them.</summary>
     private static Buf AllocBf16(CudaBackend gpu, long n)

@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Numerics;
 using Hrm.Runtime.Tests.TestUtil;
+using static Hrm.Runtime.Tests.TestUtil.BackendBuffers;
 
 namespace Hrm.Runtime.Tests.Cuda;
 
@@ -244,33 +245,7 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
         Assert.True(gpu.GraphReplays >= 2, $"the sequence replayed {gpu.GraphReplays} times");
     }
 
-    private static float[] Down(CudaBackend gpu, Buf b)
-    {
-        var host = new float[b.Length];
-        gpu.Download(b, host);
-        return host;
-    }
-
-    private CudaBackend Backend()
-    {
-        cuda.BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
-        try
-        {
-            return new CudaBackend(cuda.DeviceOrSkip(), new CudaBackendOptions { Bf16Matmul = true });
-        }
-        catch (CudaLibraryNotFoundException e)
-        {
-            Assert.Skip($"cuBLASLt is not installed: {e.Message}");
-            throw;
-        }
-    }
-
-    private static Buf Up(CudaBackend gpu, float[] host)
-    {
-        Buf b = gpu.Allocate(host.Length, "test");
-        gpu.Upload(host, b);
-        return b;
-    }
+    private CudaBackend Backend() => cuda.Bf16MatmulBackendOrSkip();
 
     private static float R(float v) => BFloat16.ToFloat(BFloat16.FromFloat(v));
 

@@ -57,6 +57,24 @@ public sealed class CudaFixture : IDisposable
         }
     }
 
+    /// <summary>
+    /// A new backend (the caller disposes it) with bf16 GEMMs and <paramref name="options"/>' other choices, or skips
+    /// the test without a device, NVRTC, cuBLAS or cuBLASLt.
+    /// </summary>
+    internal CudaBackend Bf16MatmulBackendOrSkip(CudaBackendOptions? options = null)
+    {
+        BackendOrSkip(); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
+        try
+        {
+            return new CudaBackend(DeviceOrSkip(), (options ?? new CudaBackendOptions()) with { Bf16Matmul = true });
+        }
+        catch (CudaLibraryNotFoundException e)
+        {
+            Assert.Skip($"cuBLASLt is not installed: {e.Message}");
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         _fp32?.Dispose();
