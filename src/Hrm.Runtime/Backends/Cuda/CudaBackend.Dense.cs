@@ -53,8 +53,9 @@ public sealed unsafe partial class CudaBackend
         if (k == 0) return;
         if (n == 0)
         {
-            if (!skipDinp && IsBf16(dinp)) FillBf16Zero(dinp);
-            else if (!skipDinp) Fill(dinp, 0f);
+            if (skipDinp) return;
+            if (IsBf16(dinp)) FillBf16Zero(dinp);
+            else Fill(dinp, 0f);
             return;
         }
         if (m == 0) return;
@@ -243,19 +244,14 @@ public sealed unsafe partial class CudaBackend
             throw new ArgumentException("dact, gateUp (and dgateUp): all bf16 (bf16 intermediates), or float " +
                 "(dgateUp may be float with bf16 inputs)", nameof(dact));
         if (rows == 0 || inter == 0) return;
-        if (IsBf16(dgateUp))
-        {
-            _shadow = default;                          // dgateUp itself is the gate/up GEMM backward's bf16 operand
-            ulong none = 0, pdh = Ptr(dgateUp), pdab = Ptr(dact), pgb = Ptr(gateUp);
-            void** bargs = stackalloc void*[] { &none, &pdh, &pdab, &pgb, &rows, &inter };
-            Launch(_k.SwiGluBackwardBf16, "ppppii", (uint)rows, 256, 0, bargs);
-            Done();
-            return;
-        }
-        ulong pdg = Ptr(dgateUp), ph = ShadowOf(dgateUp, 2L * rows * inter), pda = Ptr(dact), pg = Ptr(gateUp);
+        // A bf16 dgateUp is written in place of the fp32 one and its copy: it is the gate/up GEMM backward's operand.
+        bool h = IsBf16(dgateUp);
+        ulong pdg = h ? 0 : Ptr(dgateUp), ph = h ? Ptr(dgateUp) : ShadowOf(dgateUp, 2L * rows * inter);
+        ulong pda = Ptr(dact), pg = Ptr(gateUp);
         void** args = stackalloc void*[] { &pdg, &ph, &pda, &pg, &rows, &inter };
         Launch(IsBf16(gateUp) ? _k.SwiGluBackwardBf16 : _k.SwiGluBackward, "ppppii", (uint)rows, 256, 0, args);
-        Shadowed(dgateUp, ph, 2L * rows * inter);
+        if (h) _shadow = default;
+        else Shadowed(dgateUp, ph, 2L * rows * inter);
         Done();
     }
 
