@@ -16,7 +16,8 @@
 #       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
-# HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched).
+# HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched),
+# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 450; later stages are skipped when spent).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,7 +87,8 @@ find_cuda_libs() {
 }
 
 STAGES=()
-BUDGET_S=450   # every stage's timeout is cut to what is left of this, so a run ends within 8 minutes
+BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-450}"   # every stage's timeout is cut to what is left of this (default: within 8 minutes)
+[[ "$BUDGET_S" =~ ^[0-9]+$ ]] || die "HRM_GPU_CHECK_BUDGET_S must be a whole number of seconds, got '$BUDGET_S'"
 DEADLINE=$((SECONDS + BUDGET_S))
 # stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
 stage() {
