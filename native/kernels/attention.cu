@@ -461,41 +461,65 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_store(out, outh, lse, o, m, l, b, h, q0, t, nh);
 }
 
-// Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C), fp32 or bf16 (T) -> a bf16 smem tile
-// (NROWS x ATT_LD), converted as the packs convert (pack_bf16x2); rows >= t are zero-filled. With cs (not null) the
-// rows are first rotated exactly as attention_pack_rope_kernel2 rotates them and (keep != 0) the rotated values
-// written back to qkv. 8 threads per row, each the columns [4c, 4c + 4) and [32 + 4c, 32 + 4c + 4).
+// Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C), fp32 or bf16, held in registers between the two phases
+// of the pack: 8 threads per row, each the columns [4c, 4c + 4) (a) and [32 + 4c, 32 + 4c + 4) (e) of its rows.
+template <int NROWS>
+struct RopeRows {
+    float4 a[NROWS * 8 / ATT_THREADS], e[NROWS * 8 / ATT_THREADS];
+};
+
+// Phase 1: every load of the rows, none of them behind a branch (a row >= t reads row t - 1, which phase 2 discards),
+// so that all of them are in flight at once: with a bounds branch per row the loads went out one after another, one
+// memory latency each, and the short-T forward waited ~24 of them per block (GPU profile, 2026-11-30).
 template <int NROWS, typename T>
-__device__ __forceinline__ void rope_pack_rows(bf16* stile, T* part, i64 rowStride, int r0, int t,
-                                               const float* cs, const float* sn, int keep) {
+__device__ __forceinline__ void rope_rows_load(RopeRows<NROWS>& v, const T* part, i64 rowStride, int r0, int t) {
     const int half = ATT_D / 2;
 #pragma unroll
     for (int k = 0; k < NROWS * 8 / ATT_THREADS; k++) {
         int f = threadIdx.x + k * ATT_THREADS, r = f >> 3, i = 4 * (f & 7);
-        uint2 lo2 = make_uint2(0u, 0u), hi2 = make_uint2(0u, 0u);
-        if (r0 + r < t) {
-            T* x = part + (i64)(r0 + r) * rowStride;
-            float4 a = load4(x + i);
-            float4 e = load4(x + half + i);
-            if (cs) {
-                const float* c = cs + (i64)(r0 + r) * ATT_D;
-                const float* s = sn + (i64)(r0 + r) * ATT_D;
-                float4 lo, hi;
-                lo.x = __fsub_rn(__fmul_rn(a.x, c[i]), __fmul_rn(e.x, s[i]));
-                lo.y = __fsub_rn(__fmul_rn(a.y, c[i + 1]), __fmul_rn(e.y, s[i + 1]));
-                lo.z = __fsub_rn(__fmul_rn(a.z, c[i + 2]), __fmul_rn(e.z, s[i + 2]));
-                lo.w = __fsub_rn(__fmul_rn(a.w, c[i + 3]), __fmul_rn(e.w, s[i + 3]));
-                hi.x = __fadd_rn(__fmul_rn(e.x, c[half + i]), __fmul_rn(a.x, s[half + i]));
-                hi.y = __fadd_rn(__fmul_rn(e.y, c[half + i + 1]), __fmul_rn(a.y, s[half + i + 1]));
-                hi.z = __fadd_rn(__fmul_rn(e.z, c[half + i + 2]), __fmul_rn(a.z, s[half + i + 2]));
-                hi.w = __fadd_rn(__fmul_rn(e.w, c[half + i + 3]), __fmul_rn(a.w, s[half + i + 3]));
-                if (keep) {
-                    store4(x + i, lo);
-                    store4(x + half + i, hi);
-                }
-                a = lo;
-                e = hi;
+        const T* x = part + (i64)min(r0 + r, t - 1) * rowStride;
+        v.a[k] = load4(x + i);
+        v.e[k] = load4(x + half + i);
+    }
+}
+
+// Phase 2: the rows of phase 1 -> a bf16 smem tile (NROWS x ATT_LD), converted as the packs convert (pack_bf16x2);
+// rows >= t are zero-filled. With cs (not null) the rows are first rotated exactly as attention_pack_rope_kernel2
+// rotates them and (keep != 0) the rotated values written back to qkv.
+template <int NROWS, typename T>
+__device__ __forceinline__ void rope_rows_store(bf16* stile, const RopeRows<NROWS>& v, T* part, i64 rowStride,
+                                                int r0, int t, const float* cs, const float* sn, int keep) {
+    const int half = ATT_D / 2;
+#pragma unroll
+    for (int k = 0; k < NROWS * 8 / ATT_THREADS; k++) {
+        int f = threadIdx.x + k * ATT_THREADS, r = f >> 3, i = 4 * (f & 7);
+        bool ok = r0 + r < t;
+        float4 a = v.a[k], e = v.e[k];
+        if (cs) {
+            i64 at = (i64)min(r0 + r, t - 1) * ATT_D;
+            float4 c0 = *reinterpret_cast<const float4*>(cs + at + i);
+            float4 c1 = *reinterpret_cast<const float4*>(cs + at + half + i);
+            float4 s0 = *reinterpret_cast<const float4*>(sn + at + i);
+            float4 s1 = *reinterpret_cast<const float4*>(sn + at + half + i);
+            float4 lo, hi;
+            lo.x = __fsub_rn(__fmul_rn(a.x, c0.x), __fmul_rn(e.x, s0.x));
+            lo.y = __fsub_rn(__fmul_rn(a.y, c0.y), __fmul_rn(e.y, s0.y));
+            lo.z = __fsub_rn(__fmul_rn(a.z, c0.z), __fmul_rn(e.z, s0.z));
+            lo.w = __fsub_rn(__fmul_rn(a.w, c0.w), __fmul_rn(e.w, s0.w));
+            hi.x = __fadd_rn(__fmul_rn(e.x, c1.x), __fmul_rn(a.x, s1.x));
+            hi.y = __fadd_rn(__fmul_rn(e.y, c1.y), __fmul_rn(a.y, s1.y));
+            hi.z = __fadd_rn(__fmul_rn(e.z, c1.z), __fmul_rn(a.z, s1.z));
+            hi.w = __fadd_rn(__fmul_rn(e.w, c1.w), __fmul_rn(a.w, s1.w));
+            if (keep && ok) {
+                T* x = part + (i64)(r0 + r) * rowStride;
+                store4(x + i, lo);
+                store4(x + half + i, hi);
             }
+            a = lo;
+            e = hi;
+        }
+        uint2 lo2 = make_uint2(0u, 0u), hi2 = make_uint2(0u, 0u);
+        if (ok) {
             lo2 = make_uint2(pack_bf16x2(a.x, a.y), pack_bf16x2(a.z, a.w));
             hi2 = make_uint2(pack_bf16x2(e.x, e.y), pack_bf16x2(e.z, e.w));
         }
@@ -518,9 +542,16 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
     T* K = Q + c;
     T* V = Q + 2 * c;
     const int tileElems = ATT_TILE_BYTES / 2, stageElems = ATT_STAGE_BYTES / 2;
-    rope_pack_rows<ATT_FWD_BM>(smem + stageElems, Q, stride, 0, t, cos, sin, keep);
-    rope_pack_rows<ATT_BN>(smem, K, stride, 0, t, cos, sin, keep);
-    rope_pack_rows<ATT_BN>(smem + tileElems, V, stride, 0, t, nullptr, nullptr, 0);
+    {  // Q, K and V in one batch of loads
+        RopeRows<ATT_FWD_BM> q;
+        RopeRows<ATT_BN> k, v;
+        rope_rows_load(q, Q, stride, 0, t);
+        rope_rows_load(k, K, stride, 0, t);
+        rope_rows_load(v, V, stride, 0, t);
+        rope_rows_store(smem + stageElems, q, Q, stride, 0, t, cos, sin, keep);
+        rope_rows_store(smem, k, K, stride, 0, t, cos, sin, keep);
+        rope_rows_store(smem + tileElems, v, V, stride, 0, t, nullptr, nullptr, 0);
+    }
     __syncthreads();
     u32 s0 = smem_u32(smem), qf[ATT_MT][4][4];
 #pragma unroll
@@ -528,8 +559,11 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
     __syncthreads();
     int tiles = (t + ATT_BN - 1) / ATT_BN;  // 1 or 2
     if (tiles > 1) {
-        rope_pack_rows<ATT_BN>(smem + stageElems, K, stride, ATT_BN, t, cos, sin, keep);
-        rope_pack_rows<ATT_BN>(smem + stageElems + tileElems, V, stride, ATT_BN, t, nullptr, nullptr, 0);
+        RopeRows<ATT_BN> k, v;
+        rope_rows_load(k, K, stride, ATT_BN, t);
+        rope_rows_load(v, V, stride, ATT_BN, t);
+        rope_rows_store(smem + stageElems, k, K, stride, ATT_BN, t, cos, sin, keep);
+        rope_rows_store(smem + stageElems + tileElems, v, V, stride, ATT_BN, t, nullptr, nullptr, 0);
         __syncthreads();
     }
     float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
@@ -542,7 +576,7 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
 // the block's head are rotated in qkv in place (bitwise attention_pack_rope_kernel2; only when keep != 0: a forward
 // nobody differentiates leaves qkv as it was and saves the write-back), and Q, K, V go from qkv to
 // shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
-// grid = (1, NH, B), block = 128; qkv 16-byte aligned (float4 loads and stores), C % 4 == 0.
+// grid = (1, NH, B), block = 128; qkv, cos and sin 16-byte aligned (float4 loads and stores), C % 4 == 0.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =
                                    bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
@@ -558,7 +592,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
 
 // kernel3 on a bf16 qkv (the GEMM's bf16 product: CudaBackend.Bf16Intermediates, forwards nobody differentiates):
 // the same rotation on the stored bf16 values widened to fp32, so out, outh and lse are bitwise kernel3 on an fp32
-// qkv holding those values. qkv is read only. Block (0, h, b): grid = (1, NH, B), block = 128; qkv 8-byte aligned.
+// qkv holding those values. qkv is read only. Block (0, h, b): grid = (1, NH, B), block = 128; qkv 8-byte,
+// cos and sin 16-byte aligned.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_rope_kernel4(float* __restrict__ out,         // (B, T, C) =
                                    bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null

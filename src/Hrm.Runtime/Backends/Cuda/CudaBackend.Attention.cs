@@ -126,6 +126,8 @@ public sealed unsafe partial class CudaBackend
         _packed = default;
         if ((long)batch * nh == 0 || t == 0) return;
         Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
+        Aligned(cos, 16, nameof(cos));
+        Aligned(sin, 16, nameof(sin));
         Aligned(output, 8, nameof(output));
         ulong po = Ptr(output), ph = ShadowOf(output, (long)batch * t * c), pl = Ptr(lse), pq = Ptr(qkv);
         ulong pc = Ptr(cos), ps = Ptr(sin);
