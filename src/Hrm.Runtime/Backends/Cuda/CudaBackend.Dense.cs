@@ -220,7 +220,10 @@ public sealed unsafe partial class CudaBackend
             _shadow = default;                          // act itself is the down projection's bf16 operand
             ulong pab = Ptr(act), pgb = Ptr(gateUp);
             void** bargs = stackalloc void*[] { &pab, &pgb, &rows, &inter };
-            Launch(_k.SwiGluForwardBf16, "ppii", (uint)rows, 256, 0, bargs);
+            if (SwiGluVectors(inter, pab, pgb))
+                Launch(_k.SwiGluForwardBf16Vec, "ppii", SwiGluVectorBlocks(rows, inter), 256, 0, bargs);
+            else
+                Launch(_k.SwiGluForwardBf16, "ppii", (uint)rows, 256, 0, bargs);
             Done();
             return;
         }
@@ -249,11 +252,27 @@ public sealed unsafe partial class CudaBackend
         ulong pdg = h ? 0 : Ptr(dgateUp), ph = h ? Ptr(dgateUp) : ShadowOf(dgateUp, 2L * rows * inter);
         ulong pda = Ptr(dact), pg = Ptr(gateUp);
         void** args = stackalloc void*[] { &pdg, &ph, &pda, &pg, &rows, &inter };
-        Launch(IsBf16(gateUp) ? _k.SwiGluBackwardBf16 : _k.SwiGluBackward, "ppppii", (uint)rows, 256, 0, args);
+        if (IsBf16(gateUp) && SwiGluVectors(inter, pdg, ph, pda, pg))
+            Launch(_k.SwiGluBackwardBf16Vec, "ppppii", SwiGluVectorBlocks(rows, inter), 256, 0, args);
+        else
+            Launch(IsBf16(gateUp) ? _k.SwiGluBackwardBf16 : _k.SwiGluBackward, "ppppii", (uint)rows, 256, 0, args);
         if (h) _shadow = default;
         else Shadowed(dgateUp, ph, 2L * rows * inter);
         Done();
     }
+
+    /// <summary>Whether the bf16 SwiGLU kernels' 8-wide version applies: I % 8 == 0 and every pointer (0 = absent)
+    /// 16-byte aligned.</summary>
+    private static bool SwiGluVectors(int inter, params ReadOnlySpan<ulong> pointers)
+    {
+        if (inter % 8 != 0) return false;
+        foreach (ulong p in pointers)
+            if (p % 16 != 0) return false;
+        return true;
+    }
+
+    /// <summary>The 8-wide SwiGLU grid: one thread per 8 elements of the (rows, I) view, 256 per block.</summary>
+    private static uint SwiGluVectorBlocks(int rows, int inter) => Cdiv((long)rows * (inter / 8), 256);
 
     /// <inheritdoc/>
     public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>

@@ -38,6 +38,8 @@ internal sealed class CudaKernels : IDisposable
         new("swiglu.cu", "swiglu_backward_kernel1", "ppppii"),
         new("swiglu.cu", "swiglu_forward_kernel2", "ppii"),
         new("swiglu.cu", "swiglu_backward_kernel2", "ppppii"),
+        new("swiglu.cu", "swiglu_forward_kernel3", "ppii"),
+        new("swiglu.cu", "swiglu_backward_kernel3", "ppppii"),
         new("rope.cu", "rope_forward_kernel1", "pppiiii"),
         new("rope.cu", "rope_backward_kernel1", "pppiiii"),
         new("attention.cu", "attention_pack_kernel2", "ppiiii"),
@@ -98,6 +100,8 @@ internal sealed class CudaKernels : IDisposable
             SwiGluBackward = f["swiglu_backward_kernel1"];
             SwiGluForwardBf16 = f["swiglu_forward_kernel2"];
             SwiGluBackwardBf16 = f["swiglu_backward_kernel2"];
+            SwiGluForwardBf16Vec = f["swiglu_forward_kernel3"];
+            SwiGluBackwardBf16Vec = f["swiglu_backward_kernel3"];
             RopeForward = f["rope_forward_kernel1"];
             RopeBackward = f["rope_backward_kernel1"];
             AttentionPack2 = f["attention_pack_kernel2"];
@@ -146,6 +150,8 @@ internal sealed class CudaKernels : IDisposable
     public Kernel SwiGluBackward { get; }
     public Kernel SwiGluForwardBf16 { get; }   // kernel2: bf16 gateUp and act
     public Kernel SwiGluBackwardBf16 { get; }  // kernel2: bf16 gateUp
+    public Kernel SwiGluForwardBf16Vec { get; }  // kernel3: kernel2, 8 elements per thread (I % 8 == 0, 16-byte aligned)
+    public Kernel SwiGluBackwardBf16Vec { get; } // kernel3: likewise
     public Kernel RopeForward { get; }
     public Kernel RopeBackward { get; }
     public Kernel AttentionPack2 { get; }
