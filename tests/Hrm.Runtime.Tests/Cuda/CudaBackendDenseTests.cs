@@ -39,6 +39,7 @@ public sealed class CudaBackendDenseTests(CudaFixture cuda, ITestOutputHelper ou
     [InlineData(164, 512)]
     [InlineData(7, 33)]
     [InlineData(1, 64)]
+    [InlineData(5, 1000)] // C > 512: the two-pass row (C <= 512 is held in registers)
     public void Add_rmsnorm_forward_and_backward_match_the_cpu(int rows, int c)
     {
         using BackendPair p = Pair();

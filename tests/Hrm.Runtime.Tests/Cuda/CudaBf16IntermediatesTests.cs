@@ -56,6 +56,7 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
     [Theory]
     [InlineData(164, 512)]
     [InlineData(9, 37)]
+    [InlineData(3, 600)] // C > 512: the two-pass row
     public void Add_rmsnorm_of_a_bf16_product_is_the_fp32_kernel_on_the_stored_values(int rows, int c)
     {
         using CudaBackend gpu = Backend(bf16Inter: true);
