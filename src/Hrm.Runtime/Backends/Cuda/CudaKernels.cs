@@ -23,6 +23,7 @@ internal sealed class CudaKernels : IDisposable
     public static readonly IReadOnlyList<KernelSignature> Table =
     [
         new("elementwise.cu", "add_kernel1", "ppppl"),
+        new("elementwise.cu", "add_kernel2", "ppppl"),
         new("elementwise.cu", "reset_carry_kernel1", "pppiii"),
         new("elementwise.cu", "gather_rows_kernel1", "pppiii"),
         new("elementwise.cu", "f32_to_bf16_kernel1", "ppl"),
@@ -85,6 +86,7 @@ internal sealed class CudaKernels : IDisposable
             foreach (KernelSignature s in Table)
                 f[s.Name] = new Kernel(modules[s.File].GetFunction(s.Name), s.Parameters);
             Add = f["add_kernel1"];
+            AddVec = f["add_kernel2"];
             ResetCarry = f["reset_carry_kernel1"];
             GatherRows = f["gather_rows_kernel1"];
             F32ToBf16 = f["f32_to_bf16_kernel1"];
@@ -135,6 +137,7 @@ internal sealed class CudaKernels : IDisposable
     }
 
     public Kernel Add { get; }
+    public Kernel AddVec { get; }  // add_kernel2: 4 per thread (16-byte aligned dst, a, b)
     public Kernel ResetCarry { get; }
     public Kernel GatherRows { get; }
     public Kernel F32ToBf16 { get; }
