@@ -9,8 +9,8 @@
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
 #       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, the GPU
-#       benchmark table and a training step's time op by op (batch 768, bf16 GEMMs); logs go to OUT_DIR, the summary,
-#       the benchmark table and the profile's top ops are printed last. Under 8 minutes
+#       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's;
+#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. Under 8 minutes
 #       (every stage has a timeout).
 #       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
 #       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
@@ -131,6 +131,12 @@ summary() {
         echo
         head -n 16 "$OUT/profile-train.log"
     fi
+    if [ -s "$OUT/profile-solve.log" ] && grep -q '^total' "$OUT/profile-solve.log"; then
+        echo
+        echo "## Batch-1 segment forward, op by op"
+        echo
+        head -n 12 "$OUT/profile-solve.log"
+    fi
 }
 
 # Compares train/lm_loss per step of two metrics.jsonl files; fails above TOL relative (third argument, default 1e-3).
@@ -158,7 +164,8 @@ run() {
     OUT="$(cd "$OUT" && pwd)"
     [ -f "$BUNDLE" ] || die "no bundle at $BUNDLE (run 'scripts/gpu-check.sh build' on a machine with the .NET SDK)"
     local work; work="$(mktemp -d "${TMPDIR:-/tmp}/hrm-gpu-check.XXXXXX")" || die "mktemp failed"
-    trap 'rm -rf "$work"' EXIT
+    # Expanded now: at EXIT the function's local is gone (set -u then stopped the trap with "work: unbound variable").
+    trap "rm -rf '$work'" EXIT
     echo "== unpacking $BUNDLE into $work"
     if command -v xz >/dev/null; then xz -dc "$BUNDLE"; else
         python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$BUNDLE"
@@ -188,7 +195,7 @@ run() {
         exit 4
     fi
     stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
-        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor -parallel none || failed=1
+        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor -parallelMode none || failed=1
     stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 30 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
     if [ $gpu -eq 0 ]; then
@@ -203,17 +210,19 @@ run() {
         "$pub/hrm/hrm" data sudoku --generate 256 --test 32 --size 9 --seed 1 --out "$data" || failed=1
     stage "parity: train 8 steps on cpu" 45 parity-cpu.log \
         "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cpu" --device cpu || failed=1
-    stage "parity: train 8 steps on cuda" 60 parity-cuda.log \
-        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda" --device cuda || failed=1
-    stage "parity: lm_loss cpu vs cuda (rel <= 1e-3)" 10 parity-compare.log \
+    stage "parity: train 8 steps on cuda, fp32 GEMMs" 60 parity-cuda.log \
+        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda" --device cuda --fp32-matmul || failed=1
+    stage "parity: lm_loss cpu vs cuda fp32 GEMMs (rel <= 1e-3)" 10 parity-compare.log \
         bash -c 'compare_losses "$0" "$1"' "$work/run-cpu/metrics.jsonl" "$work/run-cuda/metrics.jsonl" || failed=1
-    stage "parity: train 8 steps on cuda, bf16 GEMMs" 60 parity-cuda-bf16.log \
-        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda-bf16" --device cuda --bf16-matmul || failed=1
+    stage "parity: train 8 steps on cuda, bf16 GEMMs (the default)" 60 parity-cuda-bf16.log \
+        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda-bf16" --device cuda || failed=1
     stage "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" 10 parity-compare-bf16.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-cpu/metrics.jsonl" "$work/run-cuda-bf16/metrics.jsonl" || failed=1
     stage "benchmark: hrm-bench gpu" 120 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
+    stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
+        "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }

@@ -20,6 +20,9 @@ namespace Hrm.Bench;
 /// <c>hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms]</c>: that training step on the CUDA backend,
 /// bf16 GEMMs unless told, every op waited for (<see cref="CudaBackendOptions.SynchronizeEachOp"/>) so that its wall
 /// time is its device time plus one launch and one wait. Defaults: Sudoku, batch 768, 2 steps.
+/// <c>hrm-bench gpu-profile [preset] [batch] [segments] [--fp32-gemms]</c>: the segment forwards of <c>profile</c> on
+/// the CUDA backend, likewise every op waited for (at batch 1 each op's time is mostly launch and wait: compare ops
+/// with each other, not with the graph-replayed solve). Defaults: Sudoku, batch 1, 16 segments.
 /// </summary>
 public static class OpProfile
 {
@@ -54,19 +57,42 @@ public static class OpProfile
         o.Write(backend.Report());
     }
 
-    public static int RunGpuTraining(TextWriter o, string preset, int batch, int steps, bool bf16Matmul,
-        bool bf16Intermediates = true)
+    public static int RunGpu(TextWriter o, string preset, int batch, int segments, bool bf16Matmul)
     {
         HrmConfig cfg = HrmPresets.Get(preset);
+        if (!TryCuda(o, "gpu-profile", bf16Matmul, bf16Intermediates: true, out CudaBackend? cuda)) return 1;
+        var backend = new ProfilingBackend(cuda);
+        using var m = new BenchModel(cfg, backend, batch, training: false);
+        m.Forward(); // warm-up: kernels loaded, scratch grown, GEMM plans made
+        backend.ResetTimes();
+        long launches = cuda.Launches;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < segments; i++) m.Forward();
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{preset}, batch {batch}, {segments} segment forwards on {cuda.DeviceDescription}, " +
+            $"{(bf16Matmul ? "bf16" : "fp32")} GEMMs, every op waited for: {sw.Elapsed.TotalMilliseconds / segments:F2} " +
+            $"ms/segment, {(cuda.Launches - launches) / segments} launches/segment"));
+        o.Write(backend.Report());
+        return 0;
+    }
+
+    private static bool TryCuda(TextWriter o, string command, bool bf16Matmul, bool bf16Intermediates,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CudaBackend? cuda)
+    {
         var options = new CudaBackendOptions
         {
             Bf16Matmul = bf16Matmul, Bf16Intermediates = bf16Intermediates, SynchronizeEachOp = true,
         };
-        if (!CudaBackend.TryCreate(options, out CudaBackend? cuda, out string reason))
-        {
-            o.WriteLine($"hrm-bench gpu-profile-train: no CUDA device: {reason}");
-            return 1;
-        }
+        if (CudaBackend.TryCreate(options, out cuda, out string reason)) return true;
+        o.WriteLine($"hrm-bench {command}: no CUDA device: {reason}");
+        return false;
+    }
+
+    public static int RunGpuTraining(TextWriter o, string preset, int batch, int steps, bool bf16Matmul,
+        bool bf16Intermediates = true)
+    {
+        HrmConfig cfg = HrmPresets.Get(preset);
+        if (!TryCuda(o, "gpu-profile-train", bf16Matmul, bf16Intermediates, out CudaBackend? cuda)) return 1;
         var backend = new ProfilingBackend(cuda);
         using var model = new HrmModel(cfg, backend);
         model.Initialize(new HrmRandom(1));

@@ -44,6 +44,15 @@ static int Dispatch(string[] args)
         return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 768), Arg(a, 3, 2),
             bf16Matmul: !args.Contains("--fp32-gemms"), bf16Intermediates: !args.Contains("--fp32-intermediates"));
     }
+    if (args.Length > 0 && args[0] == "gpu-profile")
+    {
+        // hrm-bench gpu-profile [preset] [batch] [segments] [--fp32-gemms]
+        string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
+        static int Arg(string[] a, int i, int fallback) =>
+            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        return OpProfile.RunGpu(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 1), Arg(a, 3, 16),
+            bf16Matmul: !args.Contains("--fp32-gemms"));
+    }
     if (args.Length > 0 && args[0] == "optim")
     {
         int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;

@@ -18,11 +18,12 @@ public sealed partial class Trainer
     /// training split's metadata (as in the reference); weights are initialised from the seed or loaded from
     /// <paramref name="initCheckpoint"/> (fine-tuning, or a converted reference checkpoint). With
     /// <paramref name="profile"/> the backend is wrapped in a <see cref="ProfilingBackend"/> (time per op, see
-    /// <see cref="ProfileReport"/>). <paramref name="bf16Matmul"/> runs the linear layers as bf16 GEMMs on a GPU
-    /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Matmul"/>; the CPU always computes in fp32).
+    /// <see cref="ProfileReport"/>). <paramref name="bf16Matmul"/> (the default) runs the linear layers as bf16 GEMMs on
+    /// a GPU (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Matmul"/>; false: fp32 GEMMs; the CPU always
+    /// computes in fp32).
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
-        bool interactive, bool profile = false, bool bf16Matmul = false)
+        bool interactive, bool profile = false, bool bf16Matmul = true)
     {
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         try
@@ -52,9 +53,11 @@ public sealed partial class Trainer
         }
     }
 
-    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit.</summary>
+    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit on the same
+    /// device with the same <paramref name="bf16Matmul"/> choice as the run so far (the run directory does not record
+    /// it).</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool bf16Matmul = false)
+        bool bf16Matmul = true)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))

@@ -32,7 +32,7 @@ public sealed class CudaCliTests : CliHarness
     }
 
     [Fact]
-    public void Train_takes_bf16_matmul_and_the_cpu_computes_the_same_fp32_numbers_with_it()
+    public void Train_takes_fp32_or_bf16_matmul_and_the_cpu_computes_the_same_fp32_numbers_with_either()
     {
         Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "4", "--size", "4", "--out", P("data")).Code);
         string[] common = ["train", "--preset", "sudoku-tiny", "--data", P("data"), "--set", "epochs=2",
@@ -41,12 +41,18 @@ public sealed class CudaCliTests : CliHarness
         Assert.True(code == 0, err);
         (code, _, err) = Hrm([.. common, "--run-dir", P("bf16"), "--bf16-matmul"]);
         Assert.True(code == 0, err);
+        (code, _, err) = Hrm([.. common, "--run-dir", P("fp32-flag"), "--fp32-matmul"]);
+        Assert.True(code == 0, err);
+        (code, _, err) = Hrm([.. common, "--run-dir", P("both"), "--fp32-matmul", "--bf16-matmul"]);
+        Assert.Equal(2, code);
+        Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
         static string[] Losses(string path) => [.. File.ReadLines(path)
             .Select(l => System.Text.RegularExpressions.Regex.Match(l, "\"train/lm_loss\":[^,}]+").Value)
             .Where(v => v.Length > 0)];
         string[] a = Losses(P("fp32/metrics.jsonl")), b = Losses(P("bf16/metrics.jsonl"));
         Assert.NotEmpty(a);
         Assert.Equal(a, b);
+        Assert.Equal(a, Losses(P("fp32-flag/metrics.jsonl")));
     }
 
     [Fact]
