@@ -14,7 +14,7 @@
 // Any C >= 1 works (each lane strides over the row by 32).
 //
 // Versions: kernel1 = warp per row, two passes over the row (the second pass re-reads from cache), or for
-// C <= 512 the row read once into registers (loads without branches, all in flight together; the two-pass loop's
+// C <= 512 (forward and backward) the row read once into registers (loads without branches, all in flight together; the two-pass loop's
 // scalar loads behind its bound ran the op near 2.66 TB/s on an H200, Sudoku batch 768, 2026-11-30);
 // add_rmsnorm_forward_kernel2 = kernel1 with b in bf16 (the bf16 product of a GEMM: CudaBackend.Bf16Intermediates),
 // x = a + float(b), the rest as kernel1.
@@ -113,6 +113,31 @@ extern "C" __global__ void rmsnorm_backward_kernel1(float* dinp,                
     int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (row >= rows) return;
     i64 o = (i64)row * c;
+    if (c <= 32 * RMS_MAX_PER_LANE) {  // the row in registers, as add_rmsnorm_forward_row_regs; bitwise the loop below
+        float g[RMS_MAX_PER_LANE], y[RMS_MAX_PER_LANE];
+#pragma unroll
+        for (int k = 0; k < RMS_MAX_PER_LANE; k++) {
+            int i = min(lane + 32 * k, c - 1);
+            g[k] = dout[o + i];
+            y[k] = out[o + i];
+        }
+        float dot = 0.0f;
+#pragma unroll
+        for (int k = 0; k < RMS_MAX_PER_LANE; k++)
+            if (lane + 32 * k < c) dot = fmaf(g[k], y[k], dot);
+        dot = warp_sum(dot) / (float)c;
+        float s = rstd[row];
+#pragma unroll
+        for (int k = 0; k < RMS_MAX_PER_LANE; k++) {
+            int i = lane + 32 * k;
+            if (i < c) {
+                float d = s * fmaf(y[k], -dot, g[k]);
+                dinp[o + i] = d;
+                if (dinph) dinph[o + i] = f32_to_bf16(d);
+            }
+        }
+        return;
+    }
     float dot = 0.0f;
     for (int i = lane; i < c; i += 32) dot = fmaf(dout[o + i], out[o + i], dot);
     dot = warp_sum(dot) / (float)c;
