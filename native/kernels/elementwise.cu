@@ -16,8 +16,8 @@
 //
 // Launch, dynamic shared memory 0 everywhere:
 //   add, fill, copy, f32_to_bf16, bf16_to_f32: block = 256, grid = max(1, min(ceil(n / 256), 65535)) (add_kernel2:
-//     ceil(n / 1024)); grid-stride
-//     loops over a 64-bit n, so any grid >= 1 is correct; skip the launch when n == 0.
+//     max(1, min(ceil(n / 1024), 65535))); grid-stride loops over a 64-bit n, so any grid >= 1 is correct; skip the
+//     launch when n == 0.
 //   reset_carry: grid = B*T (one block per row), block = 256 (any multiple of 32 works).
 //   gather_rows: grid = N (one block per row), block = 256 (any multiple of 32 works).
 //

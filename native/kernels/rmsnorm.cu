@@ -7,11 +7,12 @@
 // Buffers (N = rows = B*T): a, b, out, dout, dinp (N,C) float; rstd (N) float; outh, dinph (N,C) bf16 = bf16(out),
 // bf16(dinp) (RNE, as f32_to_bf16_kernel1), written only when not null: the next bf16 GEMM's operand, saving its
 // conversion.
-// out may alias a or b, and dinp may alias dout: each element is read and written by the same thread.
+// out may alias a or b, and dinp may alias dout: each element is read and written by the same thread (the register
+// path's clamped loads also read element C - 1 in other lanes and discard it, whatever they see).
 // Sums are fp32 (fma per element, then a warp tree), as the CPU's fp32 sums (different order).
 //
 // Launch (both kernels): one warp per row; block = 256 (8 rows per block), grid = ceil(N / 8), dynamic smem 0.
-// Any C >= 1 works (each lane strides over the row by 32).
+// Any C >= 1 works (each lane strides over the row by 32); C = 0 writes rstd = NaN (0 / 0) and reads nothing.
 //
 // Versions: kernel1 = warp per row, two passes over the row (the second pass re-reads from cache), or for
 // C <= 512 (forward and backward) the row read once into registers (loads without branches, all in flight together; the two-pass loop's
@@ -58,7 +59,7 @@ HRM_DEVICE void add_rmsnorm_forward_row_regs(float* out, bf16* __restrict__ outh
 template <typename T>
 HRM_DEVICE void add_rmsnorm_forward_row(float* out, bf16* __restrict__ outh, float* __restrict__ rstd, const float* a,
                                         const T* b, int row, int c, float eps) {
-    if (c <= 32 * RMS_MAX_PER_LANE) {
+    if (c >= 1 && c <= 32 * RMS_MAX_PER_LANE) {  // C = 0: the loop below, which reads nothing (clamping needs C >= 1)
         add_rmsnorm_forward_row_regs(out, outh, rstd, a, b, row, c, eps);
         return;
     }
@@ -113,7 +114,7 @@ extern "C" __global__ void rmsnorm_backward_kernel1(float* dinp,                
     int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (row >= rows) return;
     i64 o = (i64)row * c;
-    if (c <= 32 * RMS_MAX_PER_LANE) {  // the row in registers, as add_rmsnorm_forward_row_regs; bitwise the loop below
+    if (c >= 1 && c <= 32 * RMS_MAX_PER_LANE) {  // the row in registers, as add_rmsnorm_forward_row_regs; bitwise the loop
         float g[RMS_MAX_PER_LANE], y[RMS_MAX_PER_LANE];
 #pragma unroll
         for (int k = 0; k < RMS_MAX_PER_LANE; k++) {

@@ -14,7 +14,8 @@
 // the same formulas in fp32 on the stored bf16 g, u and dact; the forward writes act rounded to bf16 (RNE), the
 // backward writes dgateUp in fp32 and/or bf16 (either may be null: with bf16 intermediates only the bf16 one).
 //
-// Launch (all kernels): grid = N (one block per row), block = 256 (any multiple of 32), dynamic smem 0.
+// Launch (kernel1, kernel2): grid = N (one block per row), block = 256 (any multiple of 32), dynamic smem 0; kernel3:
+// below.
 //
 // Versions: kernel1 = one block per row, one element per thread per iteration, fp32 gateUp; kernel2 = the same
 // with bf16 gateUp, act and dact; kernel3 = kernel2 with 8 elements per thread (16-byte loads and stores) over the

@@ -68,7 +68,8 @@ public sealed partial class HrmSolver : IDisposable
             SolverDevice.Cuda => "cuda",
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Device, "unknown device"),
         };
-        IHrmBackend backend = BackendFactory.Create(device, options.Threads, out string notice);
+        IHrmBackend backend = BackendFactory.Create(device, options.Threads,
+            new Backends.Cuda.CudaBackendOptions { Bf16Matmul = options.Bf16Matmul }, out string notice);
         return Load(checkpointPath, options, backend, notice);
     }
 

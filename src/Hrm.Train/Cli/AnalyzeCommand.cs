@@ -28,7 +28,7 @@ internal static class AnalyzeCommand
     public const string Usage =
         "hrm analyze participation-ratio --checkpoint FILE --data DIR [--split test] [--examples N] [--max-steps N]\n" +
         "            [--seed S] [--sample sequence|position] [--batch-size N] [--config FILE] [--device ...] [--threads N]\n" +
-        "            [--out pr.png]";
+        "            [--out pr.png] " + GemmArgs.Usage;
 
     private static readonly string[] Options =
         ["checkpoint", "data", "split", "examples", "max-steps", "seed", "sample", "batch-size", "config", "device", "threads", "out"];
@@ -37,7 +37,8 @@ internal static class AnalyzeCommand
     {
         if (argv.Length == 0 || argv[0] != "participation-ratio")
             throw new UsageException("analyze", "expected what to analyze: participation-ratio");
-        var args = new CliArgs("analyze", argv[1..], Options);
+        var args = new CliArgs("analyze", argv[1..], Options, GemmArgs.Flags);
+        Hrm.Runtime.Backends.Cuda.CudaBackendOptions gemm = GemmArgs.Cuda(args, "analyze");
         string data = args.Require("data"), device = args.Get("device") ?? "auto";
         string? output = args.Get("out");
         if (output != null && !output.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
@@ -59,7 +60,7 @@ internal static class AnalyzeCommand
         int maxSteps;
         (double H, double L) trained, fresh;
         string samples;
-        IHrmBackend backend = BackendFactory.Create(device, threads, out string notice);
+        IHrmBackend backend = BackendFactory.Create(device, threads, gemm, out string notice);
         using (HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride))
         {
             cfg = model.Config;
@@ -72,7 +73,7 @@ internal static class AnalyzeCommand
             o.WriteLine($"{notice}; {examples} examples x {maxSteps} segments");
             (trained, samples) = Measure(model, split, examples, maxSteps, batch, perPosition);
         }
-        using (var model = new HrmModel(cfg, BackendFactory.Create(device, threads, out _)))
+        using (var model = new HrmModel(cfg, BackendFactory.Create(device, threads, gemm, out _)))
         {
             model.Initialize(new HrmRandom(seed));
             (fresh, _) = Measure(model, split, examples, maxSteps, batch, perPosition);

@@ -21,13 +21,14 @@ internal static class EvalCommand
         "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE] [--max-steps N[,N...]] [--batch-size N]\n" +
         "         " + HaltingArgs.Usage + "\n" +
         "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--submission FILE] [--device ...]\n" +
-        "         [--threads N]";
+        "         [--threads N] " + GemmArgs.Usage;
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("eval", argv,
             ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads",
-             .. HaltingArgs.Options]);
+             .. HaltingArgs.Options], flags: GemmArgs.Flags);
+        GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
@@ -42,7 +43,8 @@ internal static class EvalCommand
         if (halting != null || stepList is { Length: > 1 })
             return RunHalting(args, ckpt, cfgOverride, test, data, stepList, halting, batch, arc != null, o);
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive: false);
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
+            GemmArgs.Cuda(args, "eval"), out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig a = model.Config;
         CheckDataset(test, a, data);
@@ -79,7 +81,8 @@ internal static class EvalCommand
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive);
         var plan = new HaltingEval.Plan(stepList ?? [0], Fixed: true, adaptive, HaltingArgs.MinSteps(args),
             HaltingArgs.Margin(args, "eval"), args.Get("out"));
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
+            GemmArgs.Cuda(args, "eval"), out string notice);
         using HrmSolver solver = HrmSolver.Load(ckpt, new SolverOptions { Config = cfgOverride, BatchSlots = batch }, backend, notice);
         CheckDataset(test, solver.Config, data);
         if (stepList == null) plan = plan with { MaxSteps = [solver.Config.HaltMaxSteps] };

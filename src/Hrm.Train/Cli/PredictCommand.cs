@@ -15,18 +15,20 @@ internal static class PredictCommand
 {
     public const string Usage =
         "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE]\n" +
-        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda|reference] [--threads N] --out DIR";
+        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda|reference] [--threads N] --out DIR\n" +
+        "            " + GemmArgs.Usage;
 
     private static readonly string[] Options =
         ["checkpoint", "inputs", "puzzle-identifiers", "config", "max-steps", "batch-size", "device", "threads", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("predict", argv, Options);
+        var args = new CliArgs("predict", argv, Options, flags: GemmArgs.Flags);
         string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs"), outDir = args.Require("out");
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         int threads = args.GetInt("threads", 0, min: 0);
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", threads, out string notice);
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", threads, GemmArgs.Cuda(args, "predict"),
+            out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig cfg = model.Config;
         int maxSteps = args.GetInt("max-steps", cfg.HaltMaxSteps, min: 1);

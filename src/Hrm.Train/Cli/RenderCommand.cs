@@ -20,7 +20,7 @@ internal static class RenderCommand
         "hrm render sudoku --checkpoint FILE --puzzle \"<n*n chars, . or 0 for blanks>\" [--max-steps N] --out FILE.png\n" +
         "       hrm render maze --checkpoint FILE --maze FILE [--max-steps N] --out FILE.png\n" +
         "       hrm render arc --checkpoint FILE --data DIR [--index I] [--max-steps N] --out FILE.png\n" +
-        "              (sudoku, maze, arc also take [--config FILE] [--device ...] [--threads N])\n" +
+        "              (sudoku, maze, arc also take [--config FILE] [--device ...] [--threads N] " + GemmArgs.Usage + ")\n" +
         "       hrm render curves --metrics RUN/metrics.jsonl --out FILE.png\n" +
         "       hrm render halting --segments DIR/segments.npy --out FILE.png";
 
@@ -32,9 +32,9 @@ internal static class RenderCommand
         ReadOnlySpan<string> rest = argv.Length > 0 ? argv[1..] : argv;
         string path = kind switch
         {
-            "sudoku" => Sudoku(new CliArgs("render", rest, [.. ModelOptions, "puzzle"]), o, err),
-            "maze" => Maze(new CliArgs("render", rest, [.. ModelOptions, "maze"]), o, err),
-            "arc" => Arc(new CliArgs("render", rest, [.. ModelOptions, "data", "index"]), o, err),
+            "sudoku" => Sudoku(new CliArgs("render", rest, [.. ModelOptions, "puzzle"], GemmArgs.Flags), o, err),
+            "maze" => Maze(new CliArgs("render", rest, [.. ModelOptions, "maze"], GemmArgs.Flags), o, err),
+            "arc" => Arc(new CliArgs("render", rest, [.. ModelOptions, "data", "index"], GemmArgs.Flags), o, err),
             "curves" => Curves(new CliArgs("render", rest, ["metrics", "out"]), o),
             "halting" => Halting(new CliArgs("render", rest, ["segments", "out"]), o),
             _ => throw new UsageException("render", "expected what to render: sudoku, maze, arc, curves or halting"),
@@ -129,7 +129,8 @@ internal static class RenderCommand
     private static HrmModel Load(CliArgs args, TextWriter err, out int maxSteps)
     {
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out _);
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
+            GemmArgs.Cuda(args, "render"), out _);
         HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);
         maxSteps = args.GetInt("max-steps", model.Config.HaltMaxSteps, min: 1);
         if (maxSteps <= StripLayout.MaxSegments) return model;

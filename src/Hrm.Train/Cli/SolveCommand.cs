@@ -12,12 +12,15 @@ internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
-        "          " + HaltingArgs.Usage + " [--config FILE] [--device ...] [--threads N]";
+        "          " + HaltingArgs.Usage + " [--config FILE] [--device ...] [--threads N]\n" +
+        "          " + GemmArgs.Usage;
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "maze", "max-steps", "config", "device", "threads", .. HaltingArgs.Options]);
+            ["checkpoint", "puzzle", "maze", "max-steps", "config", "device", "threads", .. HaltingArgs.Options],
+            flags: GemmArgs.Flags);
+        var gemm = GemmArgs.Cuda(args, "solve");
         if (args.Has("puzzle") == args.Has("maze")) throw new UsageException("solve", "give --puzzle TEXT or --maze FILE");
         HaltingMode mode = HaltingArgs.Mode(args, "solve") ?? HaltingMode.Fixed;
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
@@ -30,7 +33,8 @@ internal static class SolveCommand
             HaltMargin = HaltingArgs.Margin(args, "solve"),
             BatchSlots = 1,
         };
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), out string notice);
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), gemm,
+            out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
         if (args.Get("maze") is { } mazeFile)
         {

@@ -10,8 +10,8 @@ internal static class TrainCommand
     public const string Usage =
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
         "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--profile]\n" +
-        "          [--fp32-matmul | --bf16-matmul]\n" +
-        "       hrm train --resume RUN_DIR [--device ...] [--profile] [--fp32-matmul | --bf16-matmul]\n" +
+        "          " + GemmArgs.Usage + "\n" +
+        "       hrm train --resume RUN_DIR [--device ...] [--profile] " + GemmArgs.Usage + "\n" +
         "  --profile prints the time spent in each backend op at the end\n" +
         "  on a GPU the linear layers run as bf16 GEMMs with fp32 accumulation and fp32 master weights (the default,\n" +
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
@@ -20,11 +20,9 @@ internal static class TrainCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
-            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile", "bf16-matmul", "fp32-matmul"],
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile", .. GemmArgs.Flags],
             repeatable: ["set"]);
-        if (args.Has("bf16-matmul") && args.Has("fp32-matmul"))
-            throw new UsageException("train", "give at most one of --fp32-matmul and --bf16-matmul (the default)");
-        bool profile = args.Has("profile"), bf16Matmul = !args.Has("fp32-matmul");
+        bool profile = args.Has("profile"), bf16Matmul = GemmArgs.Bf16(args, "train");
         IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);

@@ -59,6 +59,19 @@ public sealed class CudaBackendDenseTests(CudaFixture cuda, ITestOutputHelper ou
     }
 
     [Trait("Category", "Gpu")]
+    [Fact]
+    public void Add_rmsnorm_of_empty_rows_writes_the_cpus_nan_rstd_and_reads_nothing()
+    {
+        using BackendPair p = Pair();
+        Twin empty = p.Zeros(0), rstd = p.Floats(4, 3); // rows of C = 0: rstd = 1 / sqrt(0 / 0 + eps) on both
+        p.Cpu.AddRmsNormForward(empty.C, rstd.C, empty.C, empty.C, 3, 0, 1e-5f);
+        p.Gpu.AddRmsNormForward(empty.G, rstd.G, empty.G, empty.G, 3, 0, 1e-5f);
+        (float[] cpu, float[] gpu) = p.Read(rstd);
+        Assert.All(cpu, v => Assert.True(float.IsNaN(v)));
+        Assert.All(gpu, v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Trait("Category", "Gpu")]
     [Theory]
     [InlineData(164, 1536)]
     [InlineData(5, 13)]

@@ -45,6 +45,38 @@ public sealed class CliTests : CliHarness
     }
 
     [Fact]
+    public void Every_model_command_takes_one_gemm_precision_flag_and_refuses_both()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--seed", "5", "--out", P("m.safetensors")).Code);
+        HrmConfig cfg = HrmPresets.Get("tiny");
+        Npy.WriteUInt8(P("inputs.npy"), [.. Enumerable.Range(0, 2 * cfg.SeqLen).Select(i => (byte)(1 + i % 9))],
+            [2, cfg.SeqLen]);
+        string[] predict = ["predict", "--checkpoint", P("m.safetensors"), "--inputs", P("inputs.npy"), "--max-steps", "2",
+            "--device", "cpu", "--threads", "2"];
+        Assert.Equal(0, Hrm([.. predict, "--out", P("plain")]).Code);
+        Assert.Equal(0, Hrm([.. predict, "--out", P("fp32"), "--fp32-matmul"]).Code);
+        Assert.Equal(0, Hrm([.. predict, "--out", P("bf16"), "--bf16-matmul"]).Code);
+        float[] plain = Npy.Read(P("plain/logits.npy")).ToFloat32();
+        Assert.Equal(plain, Npy.Read(P("fp32/logits.npy")).ToFloat32()); // the CPU computes in fp32 either way
+        Assert.Equal(plain, Npy.Read(P("bf16/logits.npy")).ToFloat32());
+        string[][] both =
+        [
+            [.. predict, "--out", P("both")],
+            ["solve", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81)],
+            ["eval", "--checkpoint", P("m.safetensors"), "--data", P("no-such-dir")],
+            ["render", "sudoku", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81), "--out", P("x.png")],
+            ["analyze", "participation-ratio", "--checkpoint", P("m.safetensors"), "--data", P("no-such-dir")],
+            ["train", "--preset", "sudoku-tiny", "--data", P("no-such-dir")],
+        ];
+        foreach (string[] command in both)
+        {
+            (int code, _, string err) = Hrm([.. command, "--fp32-matmul", "--bf16-matmul"]);
+            Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
+            Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Init_then_predict_writes_the_reference_outputs_and_matches_the_runtime()
     {
         Assert.Equal(0, Hrm("init", "--preset", "tiny", "--seed", "5", "--out", P("m.safetensors")).Code);

@@ -1,0 +1,28 @@
+using Hrm.Runtime.Backends.Cuda;
+
+namespace Hrm.Train.Cli;
+
+/// <summary>
+/// The GEMM precision flags every command that runs the model takes: on a GPU the linear layers run as bf16 GEMMs
+/// with fp32 accumulation (the default, <c>--bf16-matmul</c>; the reference's forward is bf16 too) or, with
+/// <c>--fp32-matmul</c>, in fp32. The CPU always computes in fp32 and ignores them.
+/// </summary>
+internal static class GemmArgs
+{
+    /// <summary>The flag names.</summary>
+    public static readonly string[] Flags = ["fp32-matmul", "bf16-matmul"];
+
+    /// <summary>The usage fragment.</summary>
+    public const string Usage = "[--fp32-matmul | --bf16-matmul]";
+
+    /// <summary>Whether the GEMMs run in bf16 on a GPU (true unless --fp32-matmul); both flags are a usage error.</summary>
+    public static bool Bf16(CliArgs args, string command)
+    {
+        if (args.Has("fp32-matmul") && args.Has("bf16-matmul"))
+            throw new UsageException(command, "give at most one of --fp32-matmul and --bf16-matmul (the default)");
+        return !args.Has("fp32-matmul");
+    }
+
+    /// <summary>The CUDA options for <see cref="Hrm.Runtime.Backends.BackendFactory.Create(string, int, CudaBackendOptions?, out string)"/>.</summary>
+    public static CudaBackendOptions Cuda(CliArgs args, string command) => new() { Bf16Matmul = Bf16(args, command) };
+}
