@@ -13,7 +13,7 @@ namespace Hrm.Train.Cli;
 /// </summary>
 internal static class QuickstartCommand
 {
-    public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...] [--profile]";
+    public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...] [--profile] " + GemmArgs.Usage;
 
     /// <summary>The band: 9x9 puzzles with this many givens (see README).</summary>
     public const int Givens = 60;
@@ -22,7 +22,8 @@ internal static class QuickstartCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile"], repeatable: ["set"]);
+        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile", .. GemmArgs.Flags], repeatable: ["set"]);
+        bool bf16Matmul = GemmArgs.Bf16(args, "quickstart");
         IReadOnlyList<string> sets = args.GetAll("set");
         string root = args.Get("out") ?? Path.Combine("runs", "quickstart");
         string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
@@ -40,7 +41,7 @@ internal static class QuickstartCommand
         if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
-        using Trainer trainer = Trainer.Create(cfg, runDir, null, "auto", o, interactive, args.Has("profile"));
+        using Trainer trainer = Trainer.Create(cfg, runDir, null, "auto", o, interactive, args.Has("profile"), bf16Matmul);
         trainer.Run();
         if (trainer.ProfileReport() is { } report) o.Write(report);
         double trainSecs = total.Elapsed.TotalSeconds;
@@ -54,7 +55,7 @@ internal static class QuickstartCommand
         o.WriteLine("4/4 three held-out puzzles:");
         string checkpoint = Path.Combine(trainer.LastCheckpoint ?? throw new InvalidOperationException(
             "training saved no checkpoint (epochs = 0?)"), "model.safetensors");
-        var options = new SolverOptions { MaxSteps = evalSteps, Threads = cfg.Threads, BatchSlots = 3 };
+        var options = new SolverOptions { MaxSteps = evalSteps, Threads = cfg.Threads, BatchSlots = 3, Bf16Matmul = bf16Matmul };
         using (HrmSolver solver = HrmSolver.Load(checkpoint, options))
         using (PuzzleDataset test = PuzzleDataset.Open(data, "test"))
         {

@@ -67,6 +67,7 @@ public sealed class CliTests : CliHarness
             ["render", "sudoku", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81), "--out", P("x.png")],
             ["analyze", "participation-ratio", "--checkpoint", P("m.safetensors"), "--data", P("no-such-dir")],
             ["train", "--preset", "sudoku-tiny", "--data", P("no-such-dir")],
+            ["quickstart", "--out", P("qs")],
         ];
         foreach (string[] command in both)
         {
