@@ -16,11 +16,14 @@ internal static class GemmArgs
     public const string Usage = "[--fp32-matmul | --bf16-matmul]";
 
     /// <summary>Whether the GEMMs run in bf16 on a GPU (true unless --fp32-matmul); both flags are a usage error.</summary>
-    public static bool Bf16(CliArgs args, string command)
+    public static bool Bf16(CliArgs args, string command) => Given(args, command) ?? true;
+
+    /// <summary>The flag given: true (--bf16-matmul), false (--fp32-matmul) or null (neither); both: a usage error.</summary>
+    public static bool? Given(CliArgs args, string command)
     {
         if (args.Has("fp32-matmul") && args.Has("bf16-matmul"))
             throw new UsageException(command, "give at most one of --fp32-matmul and --bf16-matmul (the default)");
-        return !args.Has("fp32-matmul");
+        return args.Has("fp32-matmul") ? false : args.Has("bf16-matmul") ? true : null;
     }
 
     /// <summary>The CUDA options for <see cref="Hrm.Runtime.Backends.BackendFactory.Create(string, int, CudaBackendOptions?, out string)"/>.</summary>

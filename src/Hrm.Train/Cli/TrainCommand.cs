@@ -15,14 +15,15 @@ internal static class TrainCommand
         "  --profile prints the time spent in each backend op at the end\n" +
         "  on a GPU the linear layers run as bf16 GEMMs with fp32 accumulation and fp32 master weights (the default,\n" +
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
-        "  computes in fp32.";
+        "  computes in fp32. --resume without either continues with the run's choice (compute.json).";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
             ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile", .. GemmArgs.Flags],
             repeatable: ["set"]);
-        bool profile = args.Has("profile"), bf16Matmul = GemmArgs.Bf16(args, "train");
+        bool profile = args.Has("profile");
+        bool? gemm = GemmArgs.Given(args, "train");
         IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
@@ -31,7 +32,7 @@ internal static class TrainCommand
         {
             if (args.Has("config") || args.Has("preset") || sets.Count > 0)
                 throw new UsageException("train", "--resume continues a run with its saved config; it takes no --config/--preset/--set");
-            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, bf16Matmul);
+            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm); // null: as the run so far
         }
         else
         {
@@ -41,7 +42,7 @@ internal static class TrainCommand
             string runDir = args.Get("run-dir") ??
                 Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
             trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive, profile,
-                bf16Matmul);
+                gemm ?? true);
         }
         using (trainer)
         {

@@ -43,6 +43,7 @@ public sealed partial class Trainer
                              (test != null ? $", {test.ExampleCount:N0} test examples" : ", no test split"));
             Directory.CreateDirectory(runDir);
             WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
+            WriteAtomically(Path.Combine(runDir, RunCompute.FileName), RunCompute.Of(backend, bf16Matmul).ToJson());
             return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1);
         }
         catch
@@ -54,10 +55,11 @@ public sealed partial class Trainer
     }
 
     /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit on the same
-    /// device with the same <paramref name="bf16Matmul"/> choice as the run so far (the run directory does not record
-    /// it).</summary>
+    /// device with the same GEMM precision. <paramref name="bf16Matmul"/> null continues with the run's recorded choice
+    /// (<c>compute.json</c>; true for runs without one); a change of device or of effective GEMM precision is said in
+    /// one line, and the new choice is recorded for the next resume.</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool bf16Matmul = true)
+        bool? bf16Matmul = null)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
@@ -66,11 +68,14 @@ public sealed partial class Trainer
         RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], warnings, configPath);
         string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,
             "no checkpoint to resume from (checkpoints/step_N with model.safetensors and train_state.safetensors)");
+        RunCompute? was = RunCompute.Read(runDir);
+        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? true;
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
         try
         {
-            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16, out string notice);
+            RunCompute now = RunCompute.Of(backend, bf16);
             model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
             string statePath = Path.Combine(ckpt, "train_state.safetensors");
             TrainingState st = TrainingState.Load(statePath, cfg.GlobalBatchSize, cfg.Arch.SeqLen);
@@ -86,6 +91,8 @@ public sealed partial class Trainer
                 throw;
             }
             output.WriteLine($"{notice}; resumed {runDir} at step {st.Step} from {ckpt}");
+            if (was?.ChangeTo(now) is { } change) output.WriteLine(change);
+            WriteAtomically(Path.Combine(runDir, RunCompute.FileName), now.ToJson());
             return t;
         }
         catch

@@ -30,6 +30,38 @@ public sealed class TrainingCliTests : CliHarness
     }
 
     [Fact]
+    public void Resume_continues_with_the_runs_gemm_choice_and_says_when_the_arithmetic_changes()
+    {
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "4", "--size", "4", "--out", P("data")).Code);
+        (int code, string output, string err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir",
+            P("run"), "--set", "epochs=2", "--set", "eval_interval=2", "--set", "global_batch_size=4", "--device", "cpu",
+            "--threads", "2", "--fp32-matmul");
+        Assert.True(code == 0, err);
+        string compute = P("run/compute.json");
+        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false}", File.ReadAllText(compute));
+
+        (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu", "--threads", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("resumed", output);
+        Assert.DoesNotContain("note:", output);                           // same device, same GEMMs
+        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false}", File.ReadAllText(compute)); // the run's choice kept
+
+        (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "reference");
+        Assert.True(code == 0, err);
+        Assert.Contains("note: this run computed on cpu with fp32 GEMMs so far and continues on reference", output);
+        Assert.Equal("{\"device\":\"reference\",\"bf16_matmul\":false}", File.ReadAllText(compute));
+
+        File.WriteAllText(compute, "{\"device\":\"tpu\",\"bf16_matmul\":false}");
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("compute.json: device: expected", err, StringComparison.Ordinal);
+        File.WriteAllText(compute, "{\"device\":");
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("compute.json", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Malformed_puzzles_and_datasets_are_reported_clearly()
     {
         Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "4", "--size", "4", "--out", P("data")).Code);
