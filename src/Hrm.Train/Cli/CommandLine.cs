@@ -16,7 +16,7 @@ internal static class CommandLine
         ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),
         ("solve", SolveCommand.Usage, "solve one Sudoku or maze with a trained checkpoint"),
         ("data", DataCommand.Usage, "build a dataset: Sudoku or maze (generated, or the reference CSVs), ARC (task folders)"),
-        ("quickstart", QuickstartCommand.Usage, "generate data, train a small model on the CPU, evaluate, solve three"),
+        ("quickstart", QuickstartCommand.Usage, "generate data, train a small model (the CPU, or a GPU when present), evaluate, solve three"),
         ("render", RenderCommand.Usage, "PNG pictures: a solve segment by segment, an ARC example, training curves, halting"),
         ("analyze", AnalyzeCommand.Usage, "participation ratio of z_H and z_L, trained vs freshly initialised (table and PNG)"),
     ];

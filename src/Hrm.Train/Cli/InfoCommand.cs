@@ -45,7 +45,7 @@ internal static class InfoCommand
         Row(o, "total, forward + 1-step backward", (layout.TotalElements + layout.DenseElements) * 4 + train.Bytes(4));
         Row(o, "optimiser moments (AdamATan2 m, v)", 2 * layout.DenseElements * 4);
         Row(o, "total, training (with the moments)", (layout.TotalElements + 3 * layout.DenseElements) * 4 + train.Bytes(4));
-        o.WriteLine(Inv($"  CUDA with bf16 GEMMs (hrm train's default; GEMM intermediates in bf16; plus the bf16 weight ") +
+        o.WriteLine(Inv($"  CUDA with bf16 GEMMs (the commands' GPU default; GEMM intermediates in bf16; plus the bf16 weight ") +
             "copies and scratch):");
         bool qkv = cfg.PosEncodings == PosEncoding.Rope && CudaBackend.ReadsBf16Qkv(cfg.TotalSeqLen, cfg.HeadDim);
         Row(o, "activations, inference",

@@ -24,6 +24,7 @@ internal static class PredictCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("predict", argv, Options, flags: GemmArgs.Flags);
+        GemmArgs.Bf16(args, "predict"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs"), outDir = args.Require("out");
         HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         int threads = args.GetInt("threads", 0, min: 0);

@@ -45,6 +45,7 @@ internal static class RenderCommand
 
     private static string Sudoku(CliArgs args, TextWriter o, TextWriter err)
     {
+        GemmArgs.Bf16(args, "render"); // both flags: a usage error before any file is read
         string output = OutPath(args);
         using HrmModel model = Load(args, err, out int maxSteps);
         SudokuTrace s = SegmentTrace.Sudoku(model, SudokuGrid.Parse(args.Require("puzzle")), maxSteps);
@@ -58,6 +59,7 @@ internal static class RenderCommand
 
     private static string Maze(CliArgs args, TextWriter o, TextWriter err)
     {
+        GemmArgs.Bf16(args, "render");
         string output = OutPath(args);
         byte[] puzzle = SolveCommand.ReadMaze(args.Require("maze")).Cells.ToArray();
         using HrmModel model = Load(args, err, out int maxSteps);
@@ -69,6 +71,7 @@ internal static class RenderCommand
 
     private static string Arc(CliArgs args, TextWriter o, TextWriter err)
     {
+        GemmArgs.Bf16(args, "render");
         string output = OutPath(args), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, "test");
         string[]? names = DatasetIdentifiers.Read(data);

@@ -11,11 +11,12 @@ internal static class TrainCommand
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
         "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--profile]\n" +
         "          " + GemmArgs.Usage + "\n" +
-        "       hrm train --resume RUN_DIR [--device ...] [--profile] " + GemmArgs.Usage + "\n" +
+        "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--profile] " + GemmArgs.Usage + "\n" +
         "  --profile prints the time spent in each backend op at the end\n" +
         "  on a GPU the linear layers run as bf16 GEMMs with fp32 accumulation and fp32 master weights (the default,\n" +
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
-        "  computes in fp32. --resume without either continues with the run's choice (compute.json).";
+        "  computes in fp32. --resume without either continues with the run's choice (compute.json); --threads\n" +
+        "  with --resume replaces the run's thread count.";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
@@ -30,9 +31,14 @@ internal static class TrainCommand
         Trainer trainer;
         if (args.Get("resume") is { } resumeDir)
         {
-            if (args.Has("config") || args.Has("preset") || sets.Count > 0)
-                throw new UsageException("train", "--resume continues a run with its saved config; it takes no --config/--preset/--set");
-            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm); // null: as the run so far
+            if (args.Has("config") || args.Has("preset") || sets.Count > 0 || args.Has("data") || args.Has("run-dir") ||
+                args.Has("init-checkpoint"))
+            {
+                throw new UsageException("train", "--resume continues a run with its saved config; it takes no " +
+                    "--config/--preset/--set/--data/--run-dir/--init-checkpoint");
+            }
+            int? threads = args.Has("threads") ? args.GetInt("threads", 0, min: 0) : null;
+            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm, threads); // null: as the run so far
         }
         else
         {

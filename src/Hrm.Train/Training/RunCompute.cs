@@ -8,29 +8,44 @@ using Hrm.Runtime.Formats;
 namespace Hrm.Train.Training;
 
 /// <summary>
-/// What a run computes on, kept in its run directory (<c>compute.json</c>): the backend it ran on (cpu, cuda,
-/// reference) and whether it asked for bf16 GEMMs. <c>--resume</c> without a GEMM flag continues with the recorded
-/// choice, and says so when the device or the effective GEMM precision changes (then the continuation is not bit
-/// for bit the run it would have been).
+/// What a run's latest checkpoint was computed with, kept in its run directory (<c>compute.json</c>, written when the
+/// run starts and with every checkpoint): the backend (cpu, cuda, reference), whether bf16 GEMMs were asked for, and
+/// the CPU's thread count (0 elsewhere). <c>--resume</c> without a GEMM flag continues with the recorded choice, and
+/// says so when the arithmetic changes (device, effective GEMM precision, CPU threads): the continuation is then not
+/// bit for bit the run it would have been.
 /// </summary>
-internal sealed record RunCompute(string Device, bool Bf16Matmul)
+internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads)
 {
     public const string FileName = "compute.json";
 
-    /// <summary>The backend as a device name; a profiling wrapper counts as what it wraps.</summary>
-    public static RunCompute Of(IHrmBackend backend, bool bf16Matmul) => new(Kind(backend), bf16Matmul);
+    /// <summary>The backend as recorded; a profiling wrapper counts as what it wraps.</summary>
+    public static RunCompute Of(IHrmBackend backend, bool bf16Matmul) => backend switch
+    {
+        ProfilingBackend p => Of(p.Inner, bf16Matmul),
+        CudaBackend => new("cuda", bf16Matmul, 0),
+        ReferenceBackend => new("reference", bf16Matmul, 0),
+        CpuBackend cpu => new("cpu", bf16Matmul, cpu.Threads),
+        _ => throw new ArgumentException($"no device name for {backend.GetType().Name}", nameof(backend)),
+    };
 
-    /// <summary>The GEMM precision in effect: bf16 only on CUDA with <see cref="Bf16Matmul"/>; fp32 elsewhere.</summary>
-    public string Gemms => Device == "cuda" && Bf16Matmul ? "bf16" : "fp32";
+    /// <summary>The arithmetic in words: "cuda with bf16 GEMMs", "cpu with 2 threads (fp32)", ...</summary>
+    public string Describe() => Device switch
+    {
+        "cuda" => $"cuda with {(Bf16Matmul ? "bf16" : "fp32")} GEMMs",
+        "cpu" => $"cpu with {Threads} threads (fp32)",
+        _ => "the reference backend (fp64)",
+    };
 
-    /// <summary>A line for the user when resuming on <paramref name="now"/> changes the arithmetic, else null.</summary>
-    public string? ChangeTo(RunCompute now) => Device == now.Device && Gemms == now.Gemms
+    /// <summary>A line for the user when continuing on <paramref name="now"/> changes the arithmetic, else null.</summary>
+    public string? ChangeTo(RunCompute now) => Describe() == now.Describe()
         ? null
-        : $"note: this run computed on {Device} with {Gemms} GEMMs so far and continues on {now.Device} with " +
-          $"{now.Gemms} GEMMs: the continuation is not bit for bit the run it would have been";
+        : $"note: the latest checkpoint was computed on {Describe()} and the run continues on {now.Describe()}: " +
+          "not bit for bit the run it would have been";
 
-    public string ToJson() =>
-        JsonSerializer.Serialize(new Dictionary<string, object> { ["device"] = Device, ["bf16_matmul"] = Bf16Matmul });
+    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["device"] = Device, ["bf16_matmul"] = Bf16Matmul, ["threads"] = Threads,
+    });
 
     /// <summary>The record in <paramref name="runDir"/>, or null when the run has none (runs from before 2026-11-30).</summary>
     /// <exception cref="HrmFormatException">The file is not the JSON object this writes.</exception>
@@ -49,7 +64,10 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul)
             if (!root.TryGetProperty("bf16_matmul", out JsonElement b) ||
                 b.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                 throw new HrmFormatException(path, "bf16_matmul", "expected true or false");
-            return new RunCompute(d.GetString()!, b.GetBoolean());
+            if (!root.TryGetProperty("threads", out JsonElement t) || t.ValueKind != JsonValueKind.Number ||
+                !t.TryGetInt32(out int threads) || threads < 0)
+                throw new HrmFormatException(path, "threads", "expected a whole number >= 0");
+            return new RunCompute(d.GetString()!, b.GetBoolean(), threads);
         }
         catch (JsonException e)
         {
@@ -57,12 +75,6 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul)
         }
     }
 
-    private static string Kind(IHrmBackend backend) => backend switch
-    {
-        ProfilingBackend p => Kind(p.Inner),
-        CudaBackend => "cuda",
-        ReferenceBackend => "reference",
-        CpuBackend => "cpu",
-        _ => throw new ArgumentException($"no device name for {backend.GetType().Name}", nameof(backend)),
-    };
+    /// <summary>Writes the record into <paramref name="runDir"/> (a temporary file, then renamed).</summary>
+    public void Write(string runDir) => Trainer.WriteAtomically(Path.Combine(runDir, FileName), ToJson());
 }

@@ -43,8 +43,9 @@ public sealed partial class Trainer
                              (test != null ? $", {test.ExampleCount:N0} test examples" : ", no test split"));
             Directory.CreateDirectory(runDir);
             WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
-            WriteAtomically(Path.Combine(runDir, RunCompute.FileName), RunCompute.Of(backend, bf16Matmul).ToJson());
-            return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1);
+            var compute = RunCompute.Of(backend, bf16Matmul);
+            compute.Write(runDir);
+            return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute);
         }
         catch
         {
@@ -54,22 +55,24 @@ public sealed partial class Trainer
         }
     }
 
-    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit on the same
-    /// device with the same GEMM precision. <paramref name="bf16Matmul"/> null continues with the run's recorded choice
-    /// (<c>compute.json</c>; true for runs without one); a change of device or of effective GEMM precision is said in
-    /// one line, and the new choice is recorded for the next resume.</summary>
+    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit with the same
+    /// arithmetic (device, GEMM precision, CPU threads). <paramref name="bf16Matmul"/> null continues with the run's
+    /// recorded choice (<c>compute.json</c>; runs without one date from before 2026-11-30, when fp32 GEMMs were the
+    /// default, and continue with fp32); <paramref name="threads"/> replaces the run config's thread count. A change of
+    /// arithmetic is said in one line; the next checkpoint records the new one.</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool? bf16Matmul = null)
+        bool? bf16Matmul = null, int? threads = null)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
             throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
         var warnings = new List<string>();
         RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], warnings, configPath);
+        if (threads is { } n) cfg = cfg with { Threads = n };
         string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,
             "no checkpoint to resume from (checkpoints/step_N with model.safetensors and train_state.safetensors)");
         RunCompute? was = RunCompute.Read(runDir);
-        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? true;
+        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? false;
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
         try
@@ -79,7 +82,7 @@ public sealed partial class Trainer
             model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
             string statePath = Path.Combine(ckpt, "train_state.safetensors");
             TrainingState st = TrainingState.Load(statePath, cfg.GlobalBatchSize, cfg.Arch.SeqLen);
-            var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step);
+            var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step, now);
             try
             {
                 t.Restore(st);
@@ -92,7 +95,11 @@ public sealed partial class Trainer
             }
             output.WriteLine($"{notice}; resumed {runDir} at step {st.Step} from {ckpt}");
             if (was?.ChangeTo(now) is { } change) output.WriteLine(change);
-            WriteAtomically(Path.Combine(runDir, RunCompute.FileName), now.ToJson());
+            if (was == null && bf16Matmul == null && now.Device == "cuda")
+            {
+                output.WriteLine($"note: {runDir} has no {RunCompute.FileName} (a run from before 2026-11-30, when fp32 " +
+                                 "GEMMs were the default): it continues with fp32 GEMMs (--bf16-matmul for bf16)");
+            }
             return t;
         }
         catch
@@ -158,6 +165,7 @@ public sealed partial class Trainer
             Sampler = _sampler.GetState(), ExplorationRng = _explore.GetState(),
             RunConfigJson = RunConfigJson.Serialize(Config),
         }.Save(Path.Combine(dir, "train_state.safetensors"));
+        Compute.Write(RunDir); // what this checkpoint was computed with: --resume continues with it
         return dir;
     }
 

@@ -39,8 +39,9 @@ public sealed partial class Trainer : IDisposable
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
     private Trainer(RunConfig cfg, string runDir, HrmModel model, PuzzleDataset train, PuzzleDataset? test,
-        TextWriter output, bool interactive, long resumeStep)
+        TextWriter output, bool interactive, long resumeStep, RunCompute compute)
     {
+        Compute = compute;
         Config = cfg;
         RunDir = runDir;
         _model = model;
@@ -83,6 +84,9 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>Path of the last checkpoint directory written, or null.</summary>
     public string? LastCheckpoint { get; private set; }
+
+    /// <summary>What this trainer computes with (recorded in the run directory with every checkpoint).</summary>
+    internal RunCompute Compute { get; }
 
     /// <summary>Runs passes until epochs are done (or total steps reached); evaluates and checkpoints after each.</summary>
     public void Run()

@@ -145,16 +145,18 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         foreach (string[] halting in (string[][])[[], ["--halting", "adaptive"]])
         {
             string[] eval = ["eval", "--checkpoint", checkpoint, "--data", P("data"), "--threads", "1", .. halting];
-            string Metrics(string device, Dictionary<string, string>? env, params string[] more)
+            string Metrics(string device, Dictionary<string, string>? env, string notice, params string[] more)
             {
                 (int code, string text) = Run(hrm, [.. eval, "--device", device, .. more], env, RunTimeoutMs);
                 Assert.True(code == 0, $"hrm eval --device {device} failed (exit {code}):\n{Tail(text, 40)}");
+                Assert.Contains(notice, text, StringComparison.Ordinal); // which GEMMs ran
                 return string.Join('\n', text.Split('\n').Select(l => l.Trim()) // the metrics, not the device or speed
                     .Where(l => l.StartsWith("eval/", StringComparison.Ordinal) || l.StartsWith("mean segments", StringComparison.Ordinal)));
             }
             // fp32 GEMMs: the same metrics to the printed digits; bf16 GEMMs (the GPU default): the same metrics listed.
-            string onCpu = Metrics("cpu", null), onGpu = Metrics("cuda", emulator, "--fp32-matmul");
-            string onGpuBf16 = Metrics("cuda", emulator);
+            string onCpu = Metrics("cpu", null, "device: cpu");
+            string onGpu = Metrics("cuda", emulator, "linear layers fp32", "--fp32-matmul");
+            string onGpuBf16 = Metrics("cuda", emulator, "linear layers bf16 (cuBLASLt)");
             output.WriteLine($"hrm eval {string.Join(' ', halting)}:\n{onGpu}\nwith bf16 GEMMs:\n{onGpuBf16}");
             Assert.Contains("eval/accuracy", onCpu, StringComparison.Ordinal);
             Assert.Equal(onCpu, onGpu);

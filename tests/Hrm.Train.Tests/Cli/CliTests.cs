@@ -75,6 +75,7 @@ public sealed class CliTests : CliHarness
             Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
             Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
         }
+        Assert.False(Directory.Exists(P("qs")), "quickstart refused its flags only after starting its work");
     }
 
     [Fact]

@@ -37,21 +37,25 @@ public sealed class TrainingCliTests : CliHarness
             P("run"), "--set", "epochs=2", "--set", "eval_interval=2", "--set", "global_batch_size=4", "--device", "cpu",
             "--threads", "2", "--fp32-matmul");
         Assert.True(code == 0, err);
-        string compute = P("run/compute.json");
-        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false}", File.ReadAllText(compute));
+        string compute = P("run/compute.json"), recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2}";
+        Assert.Equal(recorded, File.ReadAllText(compute));
 
-        (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu", "--threads", "2");
+        (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.True(code == 0, err);
         Assert.Contains("resumed", output);
-        Assert.DoesNotContain("note:", output);                           // same device, same GEMMs
-        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false}", File.ReadAllText(compute)); // the run's choice kept
+        Assert.DoesNotContain("note:", output);                           // same device, GEMMs and threads
 
         (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "reference");
         Assert.True(code == 0, err);
-        Assert.Contains("note: this run computed on cpu with fp32 GEMMs so far and continues on reference", output);
-        Assert.Equal("{\"device\":\"reference\",\"bf16_matmul\":false}", File.ReadAllText(compute));
+        Assert.Contains("note: the latest checkpoint was computed on cpu with 2 threads (fp32) and the run continues on " +
+            "the reference backend (fp64)", output, StringComparison.Ordinal);
+        Assert.Equal(recorded, File.ReadAllText(compute)); // the run was complete: no new checkpoint, nothing to record
 
-        File.WriteAllText(compute, "{\"device\":\"tpu\",\"bf16_matmul\":false}");
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--data", P("data"));
+        Assert.Equal(2, code);
+        Assert.Contains("--resume continues a run with its saved config", err, StringComparison.Ordinal);
+
+        File.WriteAllText(compute, "{\"device\":\"tpu\",\"bf16_matmul\":false,\"threads\":2}");
         (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.Equal(1, code);
         Assert.Contains("compute.json: device: expected", err, StringComparison.Ordinal);

@@ -101,6 +101,58 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Compute_json_records_each_checkpoints_arithmetic_and_resume_follows_it()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        RunConfig cfg = TrainingFixtures.Tiny(data); // 2 threads, 2 checkpoints
+        long first;
+        using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false, bf16Matmul: false))
+        {
+            Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2}", File.ReadAllText(P("a/compute.json")));
+            a.Run();
+            first = Directory.GetDirectories(P("a/checkpoints")).Select(d => long.Parse(Path.GetFileName(d)[5..],
+                System.Globalization.CultureInfo.InvariantCulture)).Min();
+        }
+        // Runs cut short at the first checkpoint (as in Resume_continues_bit_for_bit).
+        void CutShort(string dir, bool withCompute)
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "checkpoints"));
+            File.Copy(P("a/config.json"), Path.Combine(dir, "config.json"));
+            if (withCompute) File.Copy(P("a/compute.json"), Path.Combine(dir, "compute.json"));
+            CopyDir(P($"a/checkpoints/step_{first}"), Path.Combine(dir, "checkpoints", $"step_{first}"));
+        }
+        string Resume(string dir, string device, bool? bf16 = null, int? threads = null)
+        {
+            var o = new StringWriter();
+            using Trainer t = Trainer.Resume(dir, device, o, interactive: false, bf16Matmul: bf16, threads: threads);
+            t.Run();
+            return o.ToString();
+        }
+
+        CutShort(P("same"), withCompute: true);
+        string said = Resume(P("same"), "cpu", bf16: true); // the CPU computes fp32 whatever the flag: no change
+        Assert.DoesNotContain("note:", said, StringComparison.Ordinal);
+        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":true,\"threads\":2}", File.ReadAllText(P("same/compute.json")));
+
+        CutShort(P("threads"), withCompute: true);
+        said = Resume(P("threads"), "cpu", threads: 1);
+        Assert.Contains("note: the latest checkpoint was computed on cpu with 2 threads (fp32) and the run continues on " +
+            "cpu with 1 threads (fp32)", said, StringComparison.Ordinal);
+        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":1}", File.ReadAllText(P("threads/compute.json")));
+
+        CutShort(P("reference"), withCompute: true);
+        said = Resume(P("reference"), "reference");
+        Assert.Contains("continues on the reference backend (fp64)", said, StringComparison.Ordinal);
+        Assert.Equal("{\"device\":\"reference\",\"bf16_matmul\":false,\"threads\":0}",
+            File.ReadAllText(P("reference/compute.json")));
+
+        CutShort(P("old"), withCompute: false); // a run from before compute.json: fp32 GEMMs, as its default was
+        said = Resume(P("old"), "cpu");
+        Assert.DoesNotContain("note:", said, StringComparison.Ordinal); // on the CPU the GEMM choice changes nothing
+        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2}", File.ReadAllText(P("old/compute.json")));
+    }
+
+    [Fact]
     public void A_diverging_run_stops_with_the_step_and_keeps_the_last_good_weights()
     {
         string data = TrainingFixtures.Build4x4(P("data"));

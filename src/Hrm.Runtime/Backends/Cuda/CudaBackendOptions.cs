@@ -20,7 +20,8 @@ public sealed record CudaBackendOptions
     /// Run the linear layers (QKV, o_proj, gate/up, down; forward and backward) as bf16 × bf16 cuBLASLt GEMMs with
     /// fp32 accumulation and fp32 output, as the reference's bf16 forward does; the fp32 weights stay the masters
     /// the optimiser updates. About 1e-2 relative agreement with fp32; the lm_head stays fp32 (V ≤ 12 columns).
-    /// Off by default: this path has not run on a GPU yet (fp32 GEMMs are the validated default). Overrides
+    /// Off by default at this level (fp32 GEMMs); the CLI, <c>Trainer</c> and <c>SolverOptions.Bf16Matmul</c> turn it on
+    /// by default since it passed the GPU tests and training parity on an H200 (2026-11-30). Overrides
     /// <see cref="Tf32Matmul"/> for those layers.
     /// </summary>
     public bool Bf16Matmul { get; init; }
