@@ -6,6 +6,7 @@ using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Tests.TestUtil;
+using static Hrm.Runtime.Tests.TestUtil.BackendBuffers;
 
 namespace Hrm.Runtime.Tests.Kernels;
 
@@ -64,7 +65,7 @@ public sealed class ActOpsTests
         Assert.Contains(1, wantHalted);
 
         using var cpu = new CpuBackend(1);
-        Buf h1 = Ints(cpu, halted), s1 = Ints(cpu, steps), q1 = Floats(cpu, q);
+        Buf h1 = Ints(cpu, halted), s1 = Ints(cpu, steps), q1 = Up(cpu, q);
         Buf m1 = rule == ActHaltRule.MaxSteps ? Buf.Empty : Ints(cpu, minSteps);
         cpu.ActHalt(h1, s1, q1, m1, batch, maxSteps, rule);
         Assert.Equal(wantHalted, Read(cpu, h1));
@@ -89,7 +90,7 @@ public sealed class ActOpsTests
         steps[5] = 1;
         using var cpu = new CpuBackend(1);
         Buf t = cpu.Allocate(batch, "target");
-        cpu.ActTarget(t, Floats(cpu, qNext), Ints(cpu, steps), batch, maxSteps);
+        cpu.ActTarget(t, Up(cpu, qNext), Ints(cpu, steps), batch, maxSteps);
         var got = new float[batch];
         cpu.Download(t, got);
         for (int b = 0; b < batch; b++)
@@ -101,8 +102,8 @@ public sealed class ActOpsTests
         }
         using var reference = new ReferenceBackend();
         Buf rt = reference.Allocate(batch, "target");
-        reference.ActTarget(rt, Floats(reference, qNext), Ints(reference, steps), batch, maxSteps);
-        float[] r = ReadFloats(reference, rt);
+        reference.ActTarget(rt, Up(reference, qNext), Ints(reference, steps), batch, maxSteps);
+        float[] r = Down(reference, rt);
         for (int b = 0; b < batch; b++)
         {
             if (b == 5) Assert.True(float.IsNaN(r[b]));
@@ -128,7 +129,7 @@ public sealed class ActOpsTests
         }
         using var cpu = new CpuBackend(1);
         Buf sums = cpu.AllocateInts(ActMetricSums.Ints(3), "sums"), skip = cpu.AllocateInts(1, "skip");
-        Buf hb = Ints(cpu, halted), sb = Ints(cpu, steps), qb = Floats(cpu, q), st = Ints(cpu, stats);
+        Buf hb = Ints(cpu, halted), sb = Ints(cpu, steps), qb = Up(cpu, q), st = Ints(cpu, stats);
         Buf rl = cpu.AllocateInts(StablemaxCeRows.RowLossInts(batch), "row loss");
         cpu.UploadInts(MemoryMarshal.Cast<double, int>(rowLoss.AsSpan()), rl);
         cpu.ActMetrics(sums, skip, hb, sb, qb, rl, st, batch, 0);
@@ -177,7 +178,7 @@ public sealed class ActOpsTests
         Buf rs = reference.AllocateInts(ActMetricSums.Ints(1), "sums"), rk = reference.AllocateInts(1, "skip");
         Buf rrl = reference.AllocateInts(StablemaxCeRows.RowLossInts(batch), "row loss");
         reference.UploadInts(MemoryMarshal.Cast<double, int>(rowLoss.AsSpan()), rrl);
-        reference.ActMetrics(rs, rk, Ints(reference, halted), Ints(reference, steps), Floats(reference, q), rrl,
+        reference.ActMetrics(rs, rk, Ints(reference, halted), Ints(reference, steps), Up(reference, q), rrl,
             Ints(reference, stats), batch, 0);
         Assert.Equal([count, acc, exact, qAcc, stepSum], ReadDoubles(reference, rs)[..5]);
     }
@@ -188,22 +189,22 @@ public sealed class ActOpsTests
         using var cpu = new CpuBackend(1);
         const int n = 300, rows = 4, width = 8;
         float[] p0 = TestData.Floats(15, n);
-        Buf param = Floats(cpu, p0), grad = Floats(cpu, TestData.Floats(16, n)), m = cpu.Allocate(n, "m"), v = cpu.Allocate(n, "v");
+        Buf param = Up(cpu, p0), grad = Up(cpu, TestData.Floats(16, n)), m = cpu.Allocate(n, "m"), v = cpu.Allocate(n, "v");
         Buf skip = Ints(cpu, [1]);
         cpu.AdamATan2Step(param, grad, m, v, 1e-2, 0.9, 0.95, 0.1, 1, skip);
-        Assert.Equal(p0, ReadFloats(cpu, param));
-        Assert.All(ReadFloats(cpu, m), x => Assert.Equal(0f, x));
+        Assert.Equal(p0, Down(cpu, param));
+        Assert.All(Down(cpu, m), x => Assert.Equal(0f, x));
         float[] t0 = TestData.Floats(17, 10 * width);
-        Buf table = Floats(cpu, t0), rowGrads = Floats(cpu, TestData.Floats(18, rows * width)), ids = Ints(cpu, [1, 3, 3, 7]);
+        Buf table = Up(cpu, t0), rowGrads = Up(cpu, TestData.Floats(18, rows * width)), ids = Ints(cpu, [1, 3, 3, 7]);
         cpu.SignSgdRows(table, rowGrads, ids, rows, width, 0.1, 0.1, skip);
-        Assert.Equal(t0, ReadFloats(cpu, table));
+        Assert.Equal(t0, Down(cpu, table));
 
         cpu.UploadInts([0], skip); // a clear flag is the same as none
-        Buf param2 = Floats(cpu, p0), m2 = cpu.Allocate(n, "m2"), v2 = cpu.Allocate(n, "v2");
+        Buf param2 = Up(cpu, p0), m2 = cpu.Allocate(n, "m2"), v2 = cpu.Allocate(n, "v2");
         cpu.AdamATan2Step(param, grad, m, v, 1e-2, 0.9, 0.95, 0.1, 1, skip);
         cpu.AdamATan2Step(param2, grad, m2, v2, 1e-2, 0.9, 0.95, 0.1, 1);
-        Assert.Equal(ReadFloats(cpu, param2), ReadFloats(cpu, param));
-        Assert.NotEqual(p0, ReadFloats(cpu, param));
+        Assert.Equal(Down(cpu, param2), Down(cpu, param));
+        Assert.NotEqual(p0, Down(cpu, param));
 
         using var reference = new ReferenceBackend();
         Buf rp = reference.Allocate(n, "p");
@@ -212,7 +213,7 @@ public sealed class ActOpsTests
         reference.Upload(TestData.Floats(16, n), rg);
         reference.AdamATan2Step(rp, rg, reference.Allocate(n, "m"), reference.Allocate(n, "v"), 1e-2, 0.9, 0.95, 0.1, 1,
             Ints(reference, [1]));
-        Assert.Equal(p0, ReadFloats(reference, rp));
+        Assert.Equal(p0, Down(reference, rp));
     }
 
     private static Buf Ints(IHrmBackend b, int[] values)
@@ -222,24 +223,10 @@ public sealed class ActOpsTests
         return buf;
     }
 
-    private static Buf Floats(IHrmBackend b, float[] values)
-    {
-        Buf buf = b.Allocate(values.Length, "test floats");
-        b.Upload(values, buf);
-        return buf;
-    }
-
     private static int[] Read(IHrmBackend b, Buf buf)
     {
         var r = new int[buf.Length];
         b.DownloadInts(buf, r);
-        return r;
-    }
-
-    private static float[] ReadFloats(IHrmBackend b, Buf buf)
-    {
-        var r = new float[buf.Length];
-        b.Download(buf, r);
         return r;
     }
 
