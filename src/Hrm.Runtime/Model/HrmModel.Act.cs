@@ -56,9 +56,60 @@ public sealed partial class HrmModel
     public void ActStep(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, ReadOnlySpan<int> labels,
         bool training, HrmRandom? rng = null, int maxSteps = 0)
     {
+        if (training && rng == null) throw new ArgumentNullException(nameof(rng), "training ACT needs a generator");
+        ActStepOn(tokens, puzzleIds, labels, training, rng, maxSteps, default);
+    }
+
+    /// <summary>
+    /// A training ACT call (as <see cref="ActStep(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool,
+    /// HrmRandom?, int)"/> with training and halt_max_steps) whose exploration minimums (B) the caller drew
+    /// (<see cref="DrawExploration(HrmRandom, Span{int})"/>): a micro-batch's rows of the draws made for the whole
+    /// batch, so that the micro-batches of a step explore exactly as the step on the whole batch would. Empty when
+    /// <see cref="ExploresWhenTraining"/> is false.
+    /// </summary>
+    public void ActStep(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, ReadOnlySpan<int> labels,
+        ReadOnlySpan<int> exploration)
+    {
+        int expected = ExploresWhenTraining ? Ws.Batch : 0;
+        if (exploration.Length != expected)
+            throw new ArgumentException($"exploration: expected {expected} minimums, got {exploration.Length}",
+                nameof(exploration));
+        ActStepOn(tokens, puzzleIds, labels, training: true, null, 0, exploration);
+    }
+
+    /// <summary>True when a training ACT call draws exploration minimums (the training halting rules:
+    /// halt_max_steps &gt; 1).</summary>
+    public bool ExploresWhenTraining => HaltRule(training: true, Config.HaltMaxSteps) != ActHaltRule.MaxSteps;
+
+    /// <summary>
+    /// The exploration minimums a training ACT call on <paramref name="dst"/>.Length rows draws from
+    /// <paramref name="rng"/> (the reference's order: B uniform doubles, then B integers; see
+    /// <see cref="ActStep(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/>).
+    /// </summary>
+    public void DrawExploration(HrmRandom rng, Span<int> dst)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        DrawExploration(rng, dst, Config.HaltMaxSteps);
+    }
+
+    /// <summary>The draws for a training call with <paramref name="m"/> maximum steps.</summary>
+    private void DrawExploration(HrmRandom rng, Span<int> dst, int m)
+    {
+        double eps = Config.HaltExplorationProb;
+        for (int b = 0; b < dst.Length; b++) dst[b] = rng.NextDouble() < eps ? 1 : 0;
+        for (int b = 0; b < dst.Length; b++)
+        {
+            int minSteps = rng.NextInt(2, m + 1);
+            dst[b] = dst[b] != 0 ? minSteps : 0;
+        }
+    }
+
+    /// <summary>The ACT call; <paramref name="drawn"/> not empty: the exploration minimums (training only).</summary>
+    private void ActStepOn(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, ReadOnlySpan<int> labels,
+        bool training, HrmRandom? rng, int maxSteps, ReadOnlySpan<int> drawn)
+    {
         Workspace ws = Ws;
         int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
-        if (training && rng == null) throw new ArgumentNullException(nameof(rng), "training ACT needs a generator");
         if (training && !ws.Training) throw new InvalidOperationException("training ACT needs Reserve(batch, training: true)");
         if (tokens.Length != batch * l)
             throw new ArgumentException($"inputs: expected {batch}·{l} = {batch * l} tokens, got {tokens.Length}");
@@ -80,7 +131,7 @@ public sealed partial class HrmModel
         if (Config.PuzzleEmbNdim > 0)
             _b.GatherRows(ws.PuzzleRows, Param(Names.PuzzleEmb), ws.PuzzleIds, batch, Config.PuzzleEmbNdim);
         ActHaltRule rule = HaltRule(training, m);
-        if (rule != ActHaltRule.MaxSteps) _b.UploadInts(DrawExploration(rng!, batch, m), ws.MinSteps);
+        if (rule != ActHaltRule.MaxSteps) _b.UploadInts(drawn.IsEmpty ? DrawExploration(rng!, batch, m) : drawn, ws.MinSteps);
         // Training runs the weights through up to two segments before anything writes them: keep their packed forms.
         if (training) _b.BeginWeightReuse();
         try
@@ -161,20 +212,11 @@ public sealed partial class HrmModel
         !training || m <= 1 ? ActHaltRule.MaxSteps
         : Config.NoActContinue ? ActHaltRule.QHaltPositive : ActHaltRule.QHaltOverContinue;
 
-    /// <summary>
-    /// The exploration minimum of every row (B): with probability halt_exploration_prob a row must run at least
-    /// U{2..M} steps, else 0. The draws are those of the reference's order: B uniform doubles, then B integers.
-    /// </summary>
+    /// <summary>The exploration minimum of every row (B) into host staging (<see cref="DrawExploration(HrmRandom, Span{int})"/>).</summary>
     private int[] DrawExploration(HrmRandom rng, int batch, int m)
     {
         if (_minSteps.Length != batch) _minSteps = new int[batch];
-        double eps = Config.HaltExplorationProb;
-        for (int b = 0; b < batch; b++) _minSteps[b] = rng.NextDouble() < eps ? 1 : 0;
-        for (int b = 0; b < batch; b++)
-        {
-            int minSteps = rng.NextInt(2, m + 1);
-            _minSteps[b] = _minSteps[b] != 0 ? minSteps : 0;
-        }
+        DrawExploration(rng, _minSteps, m);
         return _minSteps;
     }
 

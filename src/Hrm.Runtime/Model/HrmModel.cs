@@ -92,9 +92,7 @@ public sealed partial class HrmModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
         int elem = _b.ElementSize;
-        bool bf16Inter = _b.Bf16Intermediates;
-        bool bf16Qkv = Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention &&
-                       _b.Bf16QkvForward(Config.TotalSeqLen, Config.HeadDim);
+        (bool bf16Inter, bool bf16Qkv) = PlanFlags();
         var measure = new ActivationPlan(elem);
         _ = new Workspace(measure, Config, batch, training, bf16Inter, bf16Qkv);
         if (_ws != null)
@@ -137,6 +135,21 @@ public sealed partial class HrmModel : IDisposable
         _ = new Workspace(plan, config, batch, training, bf16Inter, bf16Qkv);
         return plan;
     }
+
+    /// <summary>Bytes of the activation memory <see cref="Reserve"/> would allocate on this model's backend for
+    /// <paramref name="batch"/> rows (without allocating; the backend's own scratch comes on top).</summary>
+    public long ActivationBytes(int batch, bool training)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        (bool bf16Inter, bool bf16Qkv) = PlanFlags();
+        ActivationPlan plan = MeasurePlan(Config, batch, training, _b.ElementSize, bf16Inter, bf16Qkv);
+        return plan.Bytes(_b.ElementSize);
+    }
+
+    /// <summary>Which workspace buffers the backend wants in bf16: its GEMM intermediates, the no-grad q/k/v.</summary>
+    private (bool Bf16Inter, bool Bf16Qkv) PlanFlags() =>
+        (_b.Bf16Intermediates, Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention &&
+                               _b.Bf16QkvForward(Config.TotalSeqLen, Config.HeadDim));
 
     internal Workspace Ws => _rowView ?? _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
 

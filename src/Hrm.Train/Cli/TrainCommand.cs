@@ -9,9 +9,12 @@ internal static class TrainCommand
 {
     public const string Usage =
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
-        "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--profile]\n" +
-        "          " + GemmArgs.Usage + "\n" +
-        "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--profile] " + GemmArgs.Usage + "\n" +
+        "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--micro-batch N]\n" +
+        "          [--profile] " + GemmArgs.Usage + "\n" +
+        "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--micro-batch N] [--profile] " + GemmArgs.Usage + "\n" +
+        "  --micro-batch N (micro_batch_size): a step takes its global batch N rows at a time, adding up the gradients\n" +
+        "  (one optimiser update a step; N divides global_batch_size); 0, the default, takes the whole batch when it\n" +
+        "  fits in the device's memory and else the largest divisor that does, and says so\n" +
         "  --profile prints the time spent in each backend op at the end\n" +
         "  on a GPU the linear layers run as bf16 GEMMs with fp32 accumulation and fp32 master weights (the default,\n" +
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
@@ -21,7 +24,7 @@ internal static class TrainCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
-            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "resume"], flags: ["profile", .. GemmArgs.Flags],
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "micro-batch", "resume"], flags: ["profile", .. GemmArgs.Flags],
             repeatable: ["set"]);
         bool profile = args.Has("profile");
         bool? gemm = GemmArgs.Given(args, "train");
@@ -38,13 +41,15 @@ internal static class TrainCommand
                     "--config/--preset/--set/--data/--run-dir/--init-checkpoint");
             }
             int? threads = args.Has("threads") ? args.GetInt("threads", 0, min: 0) : null;
-            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm, threads); // null: as the run so far
+            int? micro = args.Has("micro-batch") ? args.GetInt("micro-batch", 0, min: 0) : null;
+            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm, threads, micro); // null: as the run so far
         }
         else
         {
             RunConfig cfg = LoadRunConfig(args, sets, err, out string name);
             if (args.Get("data") is { } data) cfg = cfg with { DataPath = data };
             if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
+            if (args.Has("micro-batch")) cfg = cfg with { MicroBatchSize = args.GetInt("micro-batch", 0, min: 0) };
             string runDir = args.Get("run-dir") ??
                 Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
             trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive, profile,
@@ -52,7 +57,10 @@ internal static class TrainCommand
         }
         using (trainer)
         {
-            o.WriteLine($"run directory: {trainer.RunDir}; {trainer.TotalSteps:N0} steps at global batch {trainer.Config.GlobalBatchSize}");
+            o.WriteLine($"run directory: {trainer.RunDir}; {trainer.TotalSteps:N0} steps at global batch {trainer.Config.GlobalBatchSize}" +
+                (trainer.MicroBatches > 1
+                    ? $" in {trainer.MicroBatches} micro-batches of {trainer.Config.GlobalBatchSize / trainer.MicroBatches} rows"
+                    : ""));
             trainer.Run();
             if (trainer.ProfileReport() is { } report) o.Write(report);
             o.WriteLine($"done at step {trainer.Step}; checkpoint {trainer.LastCheckpoint}; metrics {Path.Combine(trainer.RunDir, "metrics.jsonl")}");

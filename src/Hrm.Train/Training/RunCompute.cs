@@ -9,32 +9,34 @@ namespace Hrm.Train.Training;
 
 /// <summary>
 /// What a run's latest checkpoint was computed with, kept in its run directory (<c>compute.json</c>, written when the
-/// run starts and with every checkpoint): the backend (cpu, cuda, reference), whether bf16 GEMMs were asked for, and
-/// the CPU's thread count (0 elsewhere). <c>--resume</c> without a GEMM flag continues with the recorded choice, and
+/// run starts and with every checkpoint): the backend (cpu, cuda, reference), whether bf16 GEMMs were asked for, the
+/// CPU's thread count (0 elsewhere) and the training step's micro-batch (rows at once; 0: the whole batch). <c>--resume</c> without a GEMM flag continues with the recorded choice, and
 /// says so when the arithmetic changes (device, effective GEMM precision, CPU threads): the continuation is then not
 /// bit for bit the run it would have been.
 /// </summary>
-internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads)
+internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, int MicroBatch = 0)
 {
     public const string FileName = "compute.json";
 
-    /// <summary>The backend as recorded; a profiling wrapper counts as what it wraps.</summary>
-    public static RunCompute Of(IHrmBackend backend, bool bf16Matmul) => backend switch
+    /// <summary>The backend as recorded; a profiling wrapper counts as what it wraps. <paramref name="microBatch"/>:
+    /// rows a step takes at once, 0 for the whole batch.</summary>
+    public static RunCompute Of(IHrmBackend backend, bool bf16Matmul, int microBatch = 0) => backend switch
     {
-        ProfilingBackend p => Of(p.Inner, bf16Matmul),
-        CudaBackend => new("cuda", bf16Matmul, 0),
-        ReferenceBackend => new("reference", bf16Matmul, 0),
-        CpuBackend cpu => new("cpu", bf16Matmul, cpu.Threads),
+        ProfilingBackend p => Of(p.Inner, bf16Matmul, microBatch),
+        CudaBackend => new("cuda", bf16Matmul, 0, microBatch),
+        ReferenceBackend => new("reference", bf16Matmul, 0, microBatch),
+        CpuBackend cpu => new("cpu", bf16Matmul, cpu.Threads, microBatch),
         _ => throw new ArgumentException($"no device name for {backend.GetType().Name}", nameof(backend)),
     };
 
-    /// <summary>The arithmetic in words: "cuda with bf16 GEMMs", "cpu with 2 threads (fp32)", ...</summary>
-    public string Describe() => Device switch
+    /// <summary>The arithmetic in words: "cuda with bf16 GEMMs", "cpu with 2 threads (fp32), micro-batches of 48
+    /// rows", ...</summary>
+    public string Describe() => (Device switch
     {
         "cuda" => $"cuda with {(Bf16Matmul ? "bf16" : "fp32")} GEMMs",
         "cpu" => $"cpu with {Threads} threads (fp32)",
         _ => "the reference backend (fp64)",
-    };
+    }) + (MicroBatch > 0 ? $", micro-batches of {MicroBatch} rows" : "");
 
     /// <summary>A line for the user when continuing on <paramref name="now"/> changes the arithmetic, else null.</summary>
     public string? ChangeTo(RunCompute now) => Describe() == now.Describe()
@@ -44,7 +46,7 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads)
 
     public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
     {
-        ["device"] = Device, ["bf16_matmul"] = Bf16Matmul, ["threads"] = Threads,
+        ["device"] = Device, ["bf16_matmul"] = Bf16Matmul, ["threads"] = Threads, ["micro_batch"] = MicroBatch,
     });
 
     /// <summary>The record in <paramref name="runDir"/>, or null when the run has none (runs from before 2026-11-30).</summary>
@@ -67,7 +69,11 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads)
             if (!root.TryGetProperty("threads", out JsonElement t) || t.ValueKind != JsonValueKind.Number ||
                 !t.TryGetInt32(out int threads) || threads < 0)
                 throw new HrmFormatException(path, "threads", "expected a whole number >= 0");
-            return new RunCompute(d.GetString()!, b.GetBoolean(), threads);
+            int micro = 0; // files from before micro-batches: the whole batch
+            if (root.TryGetProperty("micro_batch", out JsonElement mb) &&
+                (mb.ValueKind != JsonValueKind.Number || !mb.TryGetInt32(out micro) || micro < 0))
+                throw new HrmFormatException(path, "micro_batch", "expected a whole number >= 0 (0: the whole batch)");
+            return new RunCompute(d.GetString()!, b.GetBoolean(), threads, micro);
         }
         catch (JsonException e)
         {

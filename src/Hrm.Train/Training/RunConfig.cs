@@ -4,7 +4,7 @@ namespace Hrm.Train.Training;
 
 /// <summary>
 /// A training run: the architecture plus the reference's training fields (its JSON keys, spec 3.4), and ours
-/// (loss_type, log_interval, eval_max_steps, threads). Presets live in <see cref="RunPresets"/>.
+/// (loss_type, log_interval, eval_max_steps, threads, micro_batch_size). Presets live in <see cref="RunPresets"/>.
 /// </summary>
 public sealed record RunConfig
 {
@@ -53,6 +53,11 @@ public sealed record RunConfig
     /// <summary>CPU threads; 0 = one per core.</summary>
     public int Threads { get; init; }
 
+    /// <summary>Rows a training step takes at once (gradients add up over the global batch's micro-batches, one
+    /// optimiser update a step); a divisor of global_batch_size; 0 = the whole batch when it fits in memory, else the
+    /// largest divisor that does (<see cref="MicroBatchChoice"/>).</summary>
+    public int MicroBatchSize { get; init; }
+
     /// <summary>Throws <see cref="HrmConfigException"/> naming the first invalid field.</summary>
     public void Validate()
     {
@@ -77,5 +82,8 @@ public sealed record RunConfig
             throw new HrmConfigException("loss_type", $"expected stablemax_cross_entropy or softmax_cross_entropy, got '{LossType}'");
         if (EvalMaxSteps < 0) throw new HrmConfigException("eval_max_steps", $"must be >= 0, got {EvalMaxSteps}");
         if (Threads < 0) throw new HrmConfigException("threads", $"must be >= 0, got {Threads}");
+        if (MicroBatchSize < 0 || (MicroBatchSize > 0 && GlobalBatchSize % MicroBatchSize != 0))
+            throw new HrmConfigException("micro_batch_size", $"must be 0 (auto) or a divisor of global_batch_size " +
+                $"({GlobalBatchSize}), got {MicroBatchSize}");
     }
 }

@@ -16,7 +16,7 @@ public static class RunConfigJson
     [
         "arch", "data_path", "global_batch_size", "epochs", "eval_interval", "checkpoint_every_eval", "lr",
         "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay", "puzzle_emb_lr",
-        "puzzle_emb_weight_decay", "seed", "loss_type", "log_interval", "eval_max_steps", "threads",
+        "puzzle_emb_weight_decay", "seed", "loss_type", "log_interval", "eval_max_steps", "threads", "micro_batch_size",
     ];
 
     /// <summary>Reference keys we accept and ignore (they configure its infrastructure).</summary>
@@ -43,6 +43,7 @@ public static class RunConfigJson
         ["log_interval"] = c.LogInterval,
         ["eval_max_steps"] = c.EvalMaxSteps,
         ["threads"] = c.Threads,
+        ["micro_batch_size"] = c.MicroBatchSize,
     };
 
     public static string Serialize(RunConfig c) => ToJson(c).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -121,6 +122,7 @@ public static class RunConfigJson
                 "log_interval" => c with { LogInterval = Int(v, key) },
                 "eval_max_steps" => c with { EvalMaxSteps = Int(v, key) },
                 "threads" => c with { Threads = Int(v, key) },
+                "micro_batch_size" => c with { MicroBatchSize = Int(v, key) },
                 _ when IgnoredKeys.Contains(key) => Warn(c, warnings, $"{where}: accepted but not used"),
                 _ => throw new HrmConfigException(key, $"unknown key in {source}; expected one of {string.Join(", ", Keys)}"),
             };

@@ -26,6 +26,7 @@ public sealed partial class Trainer
         bool interactive, bool profile = false, bool bf16Matmul = true)
     {
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
+        HrmModel? model = null;
         try
         {
             DatasetMetadata md = train.Metadata;
@@ -35,20 +36,24 @@ public sealed partial class Trainer
             };
             cfg.Validate();
             IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, out string notice);
-            var model = new HrmModel(cfg.Arch, backend);
+            model = new HrmModel(cfg.Arch, backend);
             if (initCheckpoint != null) HrmCheckpoint.LoadInto(model, initCheckpoint);
             else model.Initialize(new HrmRandom(cfg.Seed));
             output.WriteLine($"{notice}; {model.Layout.ParameterCount:N0} parameters; " +
                              $"{train.ExampleCount:N0} train examples in {train.GroupCount:N0} groups" +
                              (test != null ? $", {test.ExampleCount:N0} test examples" : ", no test split"));
+            int micro = MicroBatchChoice.Resolve(model, cfg.GlobalBatchSize, cfg.MicroBatchSize, null, out string? why);
+            if (why != null) output.WriteLine(why);
             Directory.CreateDirectory(runDir);
             WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
-            var compute = RunCompute.Of(backend, bf16Matmul);
+            var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro));
+            var trainer = new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
             compute.Write(runDir);
-            return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute);
+            return trainer;
         }
         catch
         {
+            model?.Dispose();
             train.Dispose();
             test?.Dispose();
             throw;
@@ -61,7 +66,7 @@ public sealed partial class Trainer
     /// default, and continue with fp32); <paramref name="threads"/> replaces the run config's thread count. A change of
     /// arithmetic is said in one line; the next checkpoint records the new one.</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool? bf16Matmul = null, int? threads = null)
+        bool? bf16Matmul = null, int? threads = null, int? microBatch = null)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
@@ -69,6 +74,11 @@ public sealed partial class Trainer
         var warnings = new List<string>();
         RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], warnings, configPath);
         if (threads is { } n) cfg = cfg with { Threads = n };
+        if (microBatch is { } mb)
+        {
+            cfg = cfg with { MicroBatchSize = mb };
+            cfg.Validate();
+        }
         string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,
             "no checkpoint to resume from (checkpoints/step_N with model.safetensors and train_state.safetensors)");
         RunCompute? was = RunCompute.Read(runDir);
@@ -78,11 +88,14 @@ public sealed partial class Trainer
         try
         {
             IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16, out string notice);
-            RunCompute now = RunCompute.Of(backend, bf16);
             model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
             string statePath = Path.Combine(ckpt, "train_state.safetensors");
             TrainingState st = TrainingState.Load(statePath, cfg.GlobalBatchSize, cfg.Arch.SeqLen);
-            var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step, now);
+            int micro = MicroBatchChoice.Resolve(model, cfg.GlobalBatchSize, cfg.MicroBatchSize,
+                was != null ? was.MicroBatch : 0, out string? why);
+            if (why != null) output.WriteLine(why);
+            RunCompute now = RunCompute.Of(backend, bf16, MicroBatchRecord(cfg, micro));
+            var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step, now, micro);
             try
             {
                 t.Restore(st);
@@ -111,6 +124,9 @@ public sealed partial class Trainer
         }
     }
 
+    /// <summary>compute.json's micro_batch: 0 for the whole batch.</summary>
+    private static int MicroBatchRecord(RunConfig cfg, int micro) => micro == cfg.GlobalBatchSize ? 0 : micro;
+
     /// <summary>The checkpoint directory with the highest step in <paramref name="runDir"/>, or null.</summary>
     public static string? LatestCheckpoint(string runDir)
     {
@@ -130,14 +146,12 @@ public sealed partial class Trainer
         IHrmBackend b = _model.Backend;
         b.Upload(st.AdamM, _step.AdamM);
         b.Upload(st.AdamV, _step.AdamV);
-        b.Upload(st.CarryZH, _model.Ws.ZH);
-        b.Upload(st.CarryZL, _model.Ws.ZL);
         st.Act.Steps.CopyTo(_act.Steps, 0);
         st.Act.Halted.CopyTo(_act.Halted, 0);
         st.Act.Tokens.CopyTo(_act.Tokens, 0);
         st.Act.Labels.CopyTo(_act.Labels, 0);
         st.Act.PuzzleIds.CopyTo(_act.PuzzleIds, 0);
-        _model.LoadCarry(_act);
+        _step.LoadCarry(_act, st.CarryZH, st.CarryZL);
         _sampler.SetState(st.Sampler.Pass, st.Sampler.Position, st.Sampler.Rng);
         _explore.SetState(st.ExplorationRng);
     }
@@ -150,15 +164,14 @@ public sealed partial class Trainer
         HrmCheckpoint.Save(_model, Path.Combine(dir, "model.safetensors"),
             new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture) });
         IHrmBackend b = _model.Backend;
-        _model.SaveCarry(_act);
         var m = new float[_step.AdamM.Length];
         var v = new float[_step.AdamV.Length];
-        var zh = new float[_model.Ws.ZH.Length];
-        var zl = new float[_model.Ws.ZL.Length];
+        long carry = (long)Config.GlobalBatchSize * _model.Config.TotalSeqLen * _model.Config.HiddenSize;
+        var zh = new float[carry];
+        var zl = new float[carry];
         b.Download(_step.AdamM, m);
         b.Download(_step.AdamV, v);
-        b.Download(_model.Ws.ZH, zh);
-        b.Download(_model.Ws.ZL, zl);
+        _step.SaveCarry(_act, zh, zl);
         new TrainingState
         {
             Step = Step, AdamM = m, AdamV = v, CarryZH = zh, CarryZL = zl, Act = _act,

@@ -39,7 +39,7 @@ public sealed partial class Trainer : IDisposable
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
     private Trainer(RunConfig cfg, string runDir, HrmModel model, PuzzleDataset train, PuzzleDataset? test,
-        TextWriter output, bool interactive, long resumeStep, RunCompute compute)
+        TextWriter output, bool interactive, long resumeStep, RunCompute compute, int microBatch)
     {
         Compute = compute;
         Config = cfg;
@@ -52,7 +52,7 @@ public sealed partial class Trainer : IDisposable
         TotalSteps = LrSchedule.TotalSteps(cfg.Epochs, train.Metadata.TotalGroups, train.Metadata.MeanPuzzleExamples, b);
         _sampler = new TrainSampler(train, b, cfg.EvalInterval, cfg.Seed);
         _explore = new HrmRandom(cfg.Seed ^ 0xA5A5_5A5A_0F0F_F0F0UL);
-        _step = new TrainingStep(model, b, LossTypeOf(cfg), cfg.LogInterval);
+        _step = new TrainingStep(model, b, LossTypeOf(cfg), cfg.LogInterval, microBatch);
         _act = new ActState(b, a.SeqLen);
         _sumsHost = new double[ActMetricSums.Doubles(cfg.LogInterval)];
         _metrics = new HrmMetrics();
@@ -69,6 +69,9 @@ public sealed partial class Trainer : IDisposable
     public string RunDir { get; }
 
     public HrmModel Model => _model;
+
+    /// <summary>Micro-batches a step takes its global batch in (1: all rows at once; see <see cref="TrainingStep"/>).</summary>
+    public int MicroBatches => _step.MicroBatches;
 
     /// <summary>Optimiser steps taken so far.</summary>
     public long Step { get; private set; }
@@ -172,17 +175,15 @@ public sealed partial class Trainer : IDisposable
     public IReadOnlyDictionary<string, double> EvaluateKeepingCarry()
     {
         if (_test == null) throw new InvalidOperationException("the dataset has no test split");
-        var zh = new float[_model.Ws.ZH.Length];
-        var zl = new float[_model.Ws.ZL.Length];
-        _model.Backend.Download(_model.Ws.ZH, zh);
-        _model.Backend.Download(_model.Ws.ZL, zl);
-        _model.SaveCarry(_act);
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
         // The step's loss object serves the evaluation too (its per-row results are already summed on the device).
+        // In micro-batches the carry lives outside the workspace the evaluation uses.
+        if (_step.MicroBatches > 1) return Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _step.Loss);
+        var zh = new float[_model.Ws.ZH.Length];
+        var zl = new float[_model.Ws.ZL.Length];
+        _step.SaveCarry(_act, zh, zl);
         IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _step.Loss);
-        _model.Backend.Upload(zh, _model.Ws.ZH);
-        _model.Backend.Upload(zl, _model.Ws.ZL);
-        _model.LoadCarry(_act);
+        _step.LoadCarry(_act, zh, zl);
         return m;
     }
 

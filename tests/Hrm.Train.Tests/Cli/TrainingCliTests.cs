@@ -37,7 +37,7 @@ public sealed class TrainingCliTests : CliHarness
             P("run"), "--set", "epochs=2", "--set", "eval_interval=2", "--set", "global_batch_size=4", "--device", "cpu",
             "--threads", "2", "--fp32-matmul");
         Assert.True(code == 0, err);
-        string compute = P("run/compute.json"), recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2}";
+        string compute = P("run/compute.json"), recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0}";
         Assert.Equal(recorded, File.ReadAllText(compute));
 
         (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
@@ -59,10 +59,33 @@ public sealed class TrainingCliTests : CliHarness
         (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.Equal(1, code);
         Assert.Contains("compute.json: device: expected", err, StringComparison.Ordinal);
+        File.WriteAllText(compute, "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":-1}");
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("compute.json: micro_batch: expected a whole number >= 0", err, StringComparison.Ordinal);
         File.WriteAllText(compute, "{\"device\":");
         (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.Equal(1, code);
         Assert.Contains("compute.json", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_takes_a_micro_batch_and_refuses_one_that_does_not_divide_the_batch()
+    {
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "4", "--size", "4", "--out", P("data")).Code);
+        string[] common = ["train", "--preset", "sudoku-tiny", "--data", P("data"), "--set", "epochs=2",
+            "--set", "eval_interval=2", "--set", "global_batch_size=4", "--device", "cpu", "--threads", "1"];
+        (int code, string output, string err) = Hrm([.. common, "--run-dir", P("run"), "--micro-batch", "2"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("at global batch 4 in 2 micro-batches of 2 rows", output, StringComparison.Ordinal);
+        Assert.Contains("\"micro_batch_size\": 2", File.ReadAllText(P("run/config.json")), StringComparison.Ordinal);
+        (code, output, err) = Hrm([.. common, "--run-dir", P("bad"), "--micro-batch", "3"]);
+        Assert.Equal(1, code);
+        Assert.Contains("micro_batch_size", err, StringComparison.Ordinal);
+        Assert.Contains("divisor of global_batch_size (4), got 3", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu", "--micro-batch", "3");
+        Assert.Equal(1, code);
+        Assert.Contains("divisor of global_batch_size (4), got 3", err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -104,6 +104,16 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     /// <summary>The device, e.g. <c>NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB, driver 12.4)</c>.</summary>
     public string DeviceDescription => _device.ToString();
 
+    /// <summary>Device memory free now, in bytes (what this backend and other processes hold is not).</summary>
+    public long FreeMemoryBytes
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _device.FreeMemoryBytes();
+        }
+    }
+
     /// <summary>The NVRTC version the kernels were compiled with.</summary>
     public string NvrtcVersion { get; }
 

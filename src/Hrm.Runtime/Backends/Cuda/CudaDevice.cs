@@ -83,6 +83,16 @@ public sealed class CudaDevice : IDisposable
     /// <summary>Makes this device's context current on the calling thread.</summary>
     public void MakeCurrent() => Context.MakeCurrent();
 
+    /// <summary>Device memory free now, in bytes (<c>cuMemGetInfo</c>: what other processes and this one hold is
+    /// not free).</summary>
+    public unsafe long FreeMemoryBytes()
+    {
+        MakeCurrent();
+        nuint free, total;
+        CudaCheck.Driver(CuDriver.cuMemGetInfo_v2(&free, &total));
+        return (long)free;
+    }
+
     /// <summary>Waits for all queued work on the device.</summary>
     public void Synchronize() => Context.Synchronize();
 
