@@ -30,13 +30,21 @@ internal sealed class CarryBank : IDisposable
         ZH = _floats.Slice(0, zRows);
         ZL = _floats.Slice(zRows, zRows);
         PuzzleRowsGrad = _floats.Slice(2 * zRows, (long)batch * pd);
-        // Separate int regions: each keeps its own recorded value range on the GPU (token and id checks).
-        Halted = backend.AllocateInts(batch, "micro-batch carry: halted");
-        Steps = backend.AllocateInts(batch, "micro-batch carry: steps");
-        Tokens = backend.AllocateInts((long)batch * l, "micro-batch carry: tokens");
-        Labels = backend.AllocateInts((long)batch * l, "micro-batch carry: labels");
-        PuzzleIds = backend.AllocateInts(batch, "micro-batch carry: puzzle ids");
-        _ints = backend.AllocateInts(microBatch, "micro-batch all-ones mask");
+        try
+        {
+            // Separate int regions: each keeps its own recorded value range on the GPU (token and id checks).
+            Halted = backend.AllocateInts(batch, "micro-batch carry: halted");
+            Steps = backend.AllocateInts(batch, "micro-batch carry: steps");
+            Tokens = backend.AllocateInts((long)batch * l, "micro-batch carry: tokens");
+            Labels = backend.AllocateInts((long)batch * l, "micro-batch carry: labels");
+            PuzzleIds = backend.AllocateInts(batch, "micro-batch carry: puzzle ids");
+            _ints = backend.AllocateInts(microBatch, "micro-batch all-ones mask");
+        }
+        catch
+        {
+            Dispose(); // out of memory part way
+            throw;
+        }
         var ones = new int[microBatch];
         Array.Fill(ones, 1);
         backend.UploadInts(ones, _ints);
@@ -92,12 +100,9 @@ internal sealed class CarryBank : IDisposable
 
     public void Dispose()
     {
-        _b.Free(_floats);
-        _b.Free(Halted);
-        _b.Free(Steps);
-        _b.Free(Tokens);
-        _b.Free(Labels);
-        _b.Free(PuzzleIds);
-        _b.Free(_ints);
+        foreach (Buf b in new[] { _floats, Halted, Steps, Tokens, Labels, PuzzleIds, _ints })
+        {
+            if (!b.IsEmpty) _b.Free(b);
+        }
     }
 }

@@ -70,12 +70,14 @@ internal static class MicroBatchChoice
         if (recorded is { } r)
         {
             int was = r == 0 ? batch : r;
-            if (batch % was == 0 && NeedBytes(model, batch, was) <= available) return was;
+            if (batch % was != 0)
+                line = $"note: compute.json's micro_batch {r} does not divide global_batch_size ({batch}); choosing anew";
+            else if (NeedBytes(model, batch, was) <= available) return was;
         }
         int micro = Largest(batch, b => NeedBytes(model, batch, b), available);
         if (micro < batch)
         {
-            line = string.Create(CultureInfo.InvariantCulture,
+            line = (line != null ? line + "\n" : "") + string.Create(CultureInfo.InvariantCulture,
                 $"micro-batches: {batch / micro} x {micro} rows a step (micro_batch_size 0 = auto: the batch of {batch} " +
                 $"needs about {Gib(NeedBytes(model, batch, batch))} GiB, {Gib(available)} GiB are available on " +
                 $"{model.Backend.Name}; the gradients add up over the micro-batches, one optimiser update a step)");

@@ -47,9 +47,8 @@ public sealed partial class Trainer
             Directory.CreateDirectory(runDir);
             WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
             var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro));
-            var trainer = new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
             compute.Write(runDir);
-            return trainer;
+            return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
         }
         catch
         {

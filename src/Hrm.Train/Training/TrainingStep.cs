@@ -26,7 +26,8 @@ public readonly record struct StepSettings(double Lr, double PuzzleEmbLr, double
 /// the dense gradients, carry rows out) before one AdamATan2 and one SignSGD update over all B rows. The exploration
 /// draws are made for all B rows first, so a step explores exactly as on the whole batch: the result differs from
 /// the whole-batch step only by the order of floating-point sums (the weight gradients add per micro-batch).
-/// Activation memory is that of b rows; the bank adds 2·B·T·C floats.
+/// Activation memory is that of b rows; the bank adds 2·B·T·C floats. The trainer's evaluations then run b rows at
+/// a time too (the same metrics, B/b times as many batches).
 /// </para>
 /// </summary>
 public sealed class TrainingStep : IDisposable
@@ -64,14 +65,23 @@ public sealed class TrainingStep : IDisposable
         IHrmBackend be = model.Backend;
         model.Reserve(microBatch, training: true);
         AdamM = be.Allocate(model.Layout.DenseElements, "AdamATan2 m");
-        AdamV = be.Allocate(model.Layout.DenseElements, "AdamATan2 v");
-        Loss = new BackendLoss(be, microBatch, a.SeqLen, a.VocabSize, lossType);
-        Sums = be.AllocateInts(ActMetricSums.Ints(slots * MicroBatches), "metric sums");
-        Skip = be.AllocateInts(1, "diverged flag");
-        if (MicroBatches == 1) return;
-        _bank = new CarryBank(be, batch, microBatch, a.TotalSeqLen, a.HiddenSize, a.SeqLen, Math.Max(a.PuzzleEmbNdim, 0));
-        _exploration = new int[model.ExploresWhenTraining ? batch : 0];
-        _chunkSums = new double[ActMetricSums.Doubles(slots * MicroBatches)];
+        try
+        {
+            AdamV = be.Allocate(model.Layout.DenseElements, "AdamATan2 v");
+            Loss = new BackendLoss(be, microBatch, a.SeqLen, a.VocabSize, lossType);
+            Sums = be.AllocateInts(ActMetricSums.Ints(slots * MicroBatches), "metric sums");
+            Skip = be.AllocateInts(1, "diverged flag");
+            if (MicroBatches == 1) return;
+            _bank = new CarryBank(be, batch, microBatch, a.TotalSeqLen, a.HiddenSize, a.SeqLen, Math.Max(a.PuzzleEmbNdim, 0));
+            _exploration = new int[model.ExploresWhenTraining ? batch : 0];
+            _chunkSums = new double[ActMetricSums.Doubles(slots * MicroBatches)];
+        }
+        catch
+        {
+            // Out of memory part way: give back what this step holds (the model keeps its reservation).
+            FreeState();
+            throw;
+        }
     }
 
     /// <summary>Rows per micro-batch (the batch itself when the step is not split).</summary>
@@ -277,12 +287,18 @@ public sealed class TrainingStep : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        Loss.Dispose();
+        FreeState();
+    }
+
+    /// <summary>Frees whatever of the step's regions exist (the constructor may have stopped part way).</summary>
+    private void FreeState()
+    {
+        Loss?.Dispose();
         _bank?.Dispose();
         IHrmBackend be = _model.Backend;
-        be.Free(Sums);
-        be.Free(Skip);
-        be.Free(AdamM);
-        be.Free(AdamV);
+        foreach (Buf b in new[] { Sums, Skip, AdamM, AdamV })
+        {
+            if (!b.IsEmpty) be.Free(b);
+        }
     }
 }

@@ -43,6 +43,8 @@ public sealed unsafe partial class CudaBackend
         Need(q, 2L * batch, nameof(q));
         if (rule != ActHaltRule.MaxSteps) NeedInts(minSteps, batch, nameof(minSteps));
         if (batch == 0) return;
+        _ints.Forget(halted.Address, batch); // written by the kernel: their recorded ranges no longer hold
+        _ints.Forget(steps.Address, batch);
         int r = (int)rule;
         ulong ph = Ptr(halted), pst = Ptr(steps), pq = Ptr(q), pm = rule == ActHaltRule.MaxSteps ? 0UL : Ptr(minSteps);
         void** a = stackalloc void*[] { &ph, &pst, &pq, &pm, &batch, &maxSteps, &r };
@@ -86,6 +88,8 @@ public sealed unsafe partial class CudaBackend
         NeedInts(rowStats, 3L * batch, nameof(rowStats));
         if (rowLoss.Address % sizeof(double) != 0)
             throw new ArgumentException($"rowLoss: expected an 8-byte aligned region, got address 0x{rowLoss.Address:x}", nameof(rowLoss));
+        _ints.Forget(sums.Address, sums.Length);
+        _ints.Forget(skip.Address, 1);
         ulong ps = Ptr(sums), pk = Ptr(skip), ph = Ptr(halted), pst = Ptr(steps), pq = Ptr(q), pl = Ptr(rowLoss),
             pr = Ptr(rowStats);
         void** a = stackalloc void*[] { &ps, &pk, &ph, &pst, &pq, &pl, &pr, &batch, &slot };

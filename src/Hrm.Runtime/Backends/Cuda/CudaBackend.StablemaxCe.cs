@@ -33,6 +33,8 @@ public sealed unsafe partial class CudaBackend
         if (rowLoss.Address % sizeof(double) != 0)
             throw new ArgumentException($"rowLoss: expected an 8-byte aligned region, got address 0x{rowLoss.Address:x}", nameof(rowLoss));
         if (batch == 0) return;
+        _ints.Forget(rowLoss.Address, StablemaxCeRows.RowLossInts(batch)); // written by the kernel
+        _ints.Forget(rowStats.Address, 3L * batch);
         ulong pg = Ptr(dlogits), pdq = Ptr(dq), pl = Ptr(rowLoss), ps = Ptr(rowStats), px = Ptr(logits),
             py = Ptr(labels), pq = Ptr(q), pt = training ? Ptr(target) : 0UL;
         int train = training ? 1 : 0, type = (int)lossType;
