@@ -9,7 +9,8 @@
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
 #       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, the GPU
-#       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's;
+#       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
+#       8 steps of the Maze config at batch 768 (micro-batches chosen by free memory);
 #       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. Under 8 minutes
 #       (every stage has a timeout).
 #       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
@@ -131,6 +132,12 @@ summary() {
         echo
         head -n 16 "$OUT/profile-train.log"
     fi
+    if [ -s "$OUT/maze-train.log" ]; then
+        echo
+        echo "## Maze training at batch 768"
+        echo
+        grep -E '^(micro-batches|run directory|\[#)' "$OUT/maze-train.log" | tail -n 4
+    fi
     if [ -s "$OUT/profile-solve.log" ] && grep -q '^total' "$OUT/profile-solve.log"; then
         echo
         echo "## Batch-1 segment forward, op by op"
@@ -223,6 +230,12 @@ run() {
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
     stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
+    # The reference's Maze config at batch 768 does not fit one GPU whole: hrm train picks micro-batches by itself.
+    stage "maze data (800 x 8 views + 64)" 30 maze-data.log \
+        "$pub/hrm/hrm" data maze --generate 800 --test 64 --aug --seed 1 --out "$work/maze" || failed=1
+    stage "maze: hrm train, batch 768, micro-batches chosen by free memory (8 steps + eval)" 150 maze-train.log \
+        "$pub/hrm/hrm" train --preset maze-30x30-hard-1k --data "$work/maze" --run-dir "$work/run-maze" --device cuda \
+        --set epochs=1 --set eval_interval=1 || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }

@@ -52,6 +52,10 @@ public static class GpuTimer
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
+        // The reference's Maze config at its batch (T=901): its activations (about 152 GiB with bf16 GEMMs) exceed
+        // one H200, so the step runs in 2 micro-batches of 384 rows (what hrm train chooses there by itself).
+        HrmConfig maze = smoke ? sudoku : HrmPresets.Get("maze-30x30-hard-1k");
+        TrainingStep(o, bf16, maze, big, microBatch: big / 2, what: smoke ? "toy" : "Maze");
         Solve(o, options with { Graphs = false }, sudoku);
         Solve(o, options, sudoku);
         Solve(o, bf16 with { Graphs = false }, sudoku);
@@ -79,15 +83,18 @@ public static class GpuTimer
             batch * BlockFlops(cfg.TotalSeqLen) * 24);
     }
 
-    private static void TrainingStep(TextWriter o, CudaBackendOptions options, HrmConfig cfg, int batch)
+    private static void TrainingStep(TextWriter o, CudaBackendOptions options, HrmConfig cfg, int batch,
+        int microBatch = 0, string what = "Sudoku")
     {
         var backend = CudaBackend.Create(options);
-        using var m = new BenchModel(cfg, backend, batch, training: true);
-        using var step = new OurTrainingStep(m.Model, batch); // the trainer's step: nothing is read back
+        int rows = microBatch > 0 ? microBatch : batch;
+        using var m = new BenchModel(cfg, backend, rows, training: true);
+        using var step = new OurTrainingStep(m.Model, batch, microBatch); // the trainer's step: nothing is read back
         (int[] tokens, int[] labels, int[] ids) = OurTrainingStep.Inputs(cfg, batch);
         double ms = Time(backend, () => step.Run(tokens, labels, ids), 3, out long launches);
-        Row(o, $"training step (ACT step: 2 segments, loss, 1-step backward, optimisers), Sudoku, {Gemms(options)}, " +
-            $"{launches:N0} launches", batch, ms,
+        string split = microBatch > 0 && microBatch < batch ? $", {batch / microBatch} micro-batches of {microBatch}" : "";
+        Row(o, $"training step (ACT step: 2 segments, loss, 1-step backward, optimisers), {what} (T={cfg.TotalSeqLen})" +
+            $"{split}, {Gemms(options)}, {launches:N0} launches", batch, ms,
             batch * BlockFlops(cfg.TotalSeqLen) * 64);
     }
 

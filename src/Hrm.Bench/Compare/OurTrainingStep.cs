@@ -21,8 +21,11 @@ public sealed class OurTrainingStep : IDisposable
     private readonly double[] _sums = new double[ActMetricSums.Doubles(1)];
     private int _t;
 
-    public OurTrainingStep(HrmModel model, int batch) =>
-        _step = new TrainingStep(model, batch, LossType.StablemaxCrossEntropy, slots: 1);
+    /// <param name="model">The model (reserved for the micro-batch, or for the batch).</param>
+    /// <param name="batch">Rows per step.</param>
+    /// <param name="microBatch">Rows at once (<see cref="TrainingStep"/>); 0: the whole batch.</param>
+    public OurTrainingStep(HrmModel model, int batch, int microBatch = 0) =>
+        _step = new TrainingStep(model, batch, LossType.StablemaxCrossEntropy, slots: 1, microBatch);
 
     /// <summary>
     /// The benchmark batch: random tokens in [1, V) (B, L), labels = the tokens with the first position of each row
