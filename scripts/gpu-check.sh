@@ -124,7 +124,7 @@ summary() {
         echo
         echo "## GPU benchmark"
         echo
-        grep -E '^(device:|\|)' "$OUT/bench.log"
+        grep -E '^(device:|\||gemm tuning|  [0-9]+x)' "$OUT/bench.log"
     fi
     if [ -s "$OUT/profile-train.log" ] && grep -q '^total' "$OUT/profile-train.log"; then
         echo

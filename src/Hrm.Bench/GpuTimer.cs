@@ -51,6 +51,7 @@ public static class GpuTimer
         Segment(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
+        TrainingStep(o, bf16 with { TuneGemms = false }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
         // The reference's Maze config at its batch (T=901): its activations (about 152 GiB with bf16 GEMMs) exceed
         // one H200, so the step runs in 2 micro-batches of 384 rows (what hrm train chooses there by itself).
@@ -60,15 +61,34 @@ public static class GpuTimer
         Solve(o, options, sudoku);
         Solve(o, bf16 with { Graphs = false }, sudoku);
         Solve(o, bf16, sudoku);
+        Solve(o, bf16 with { TuneGemms = false }, sudoku);
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
         if (smoke) Attention(o, options, 1, 82, 2, 64);
         else Attention(o, options, 768, 901, 8, 64);
+        o.WriteLine();
+        foreach (string line in Tunings) o.WriteLine(line);
         return 0;
     }
 
+    /// <summary>What the GEMM tuning found in the rows marked "tuned" (one line each, printed after the table).</summary>
+    private static readonly List<string> Tunings = [];
+
     private static string Gemms(CudaBackendOptions options) =>
-        !options.Bf16Matmul ? "fp32 GEMMs" : options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates";
+        !options.Bf16Matmul ? "fp32 GEMMs" : (options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates") +
+        (options.TuneGemms ? ", tuned" : ", heuristic's first algorithm");
+
+    /// <summary>Sums up <see cref="CudaBackend.GemmTunings"/> for the case <paramref name="name"/>.</summary>
+    private static void NoteTuning(string name, CudaBackend backend)
+    {
+        IReadOnlyList<GemmTuning> t = backend.GemmTunings;
+        if (t.Count == 0) return;
+        double first = t.Sum(x => x.FirstMs), chosen = t.Sum(x => x.ChosenMs);
+        Tunings.Add(string.Create(CultureInfo.InvariantCulture,
+            $"gemm tuning, {name}: {t.Count} shapes timed, {t.Count(x => x.Chosen != 0)} changed; one call of each: " +
+            $"{chosen:F3} ms tuned vs {first:F3} ms with the heuristic's first ({first / chosen:F3}x)"));
+        foreach (GemmTuning x in t.Where(x => x.Chosen != 0)) Tunings.Add("  " + x);
+    }
 
     private static double BlockFlops(int s) => 2.0 * s * 3_407_872 + 4.0 * s * s * 512;
 
@@ -92,6 +112,7 @@ public static class GpuTimer
         using var step = new OurTrainingStep(m.Model, batch, microBatch); // the trainer's step: nothing is read back
         (int[] tokens, int[] labels, int[] ids) = OurTrainingStep.Inputs(cfg, batch);
         double ms = Time(backend, () => step.Run(tokens, labels, ids), 3, out long launches);
+        if (options.Bf16Matmul && options.TuneGemms) NoteTuning($"training step, {what}, batch {batch}", backend);
         string split = microBatch > 0 && microBatch < batch ? $", {batch / microBatch} micro-batches of {microBatch}" : "";
         Row(o, $"training step (ACT step: 2 segments, loss, 1-step backward, optimisers), {what} (T={cfg.TotalSeqLen})" +
             $"{split}, {Gemms(options)}, {launches:N0} launches", batch, ms,
@@ -132,6 +153,7 @@ public static class GpuTimer
             ms[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
         backend.EndWeightReuse();
+        if (options.Bf16Matmul && options.TuneGemms && options.Graphs) NoteTuning("solve, batch 1", backend);
         Array.Sort(ms);
         string how = options.Graphs ? $"CUDA graphs ({backend.GraphCount} alive, " +
             $"{(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})"

@@ -17,9 +17,12 @@
 //   matrix layout: TYPE (uint32), ORDER (int32: COL, ROW), ROWS, COLS (uint64), LD (int64), BATCH_COUNT (int32),
 //     STRIDED_BATCH_OFFSET (int64, in elements), PLANE_OFFSET (int64: 0 only). Anything else: NOT_SUPPORTED.
 //   preference: SEARCH_MODE (uint32: BEST_FIT only), MAX_WORKSPACE_BYTES (uint64), REDUCTION_SCHEME_MASK (uint32),
-//     MIN_ALIGNMENT_A/B/C/D_BYTES (uint32), MAX_WAVES_COUNT (float), IMPL_MASK (uint64). The one algorithm needs no
-//     workspace, accepts any alignment (of the element type) and does not split k, so these filter nothing, except a
-//     MAX_WAVES_COUNT below its reported 1.0 and an IMPL_MASK without CUBLASLT_NUMERICAL_IMPL_FLAGS_FMA.
+//     MIN_ALIGNMENT_A/B/C/D_BYTES (uint32), MAX_WAVES_COUNT (float), IMPL_MASK (uint64). There are three algorithms
+//     (ids 1, 2, 3) with the same numerics, so that callers that time the heuristic's candidates have a choice; id k
+//     needs (k - 1) * 256 bytes of workspace (MAX_WORKSPACE_BYTES, default 0, admits or drops it; cublasLtMatmul
+//     refuses a smaller workspace). They accept any alignment (of the element type) and do not split k, so the other
+//     attributes filter nothing, except a MAX_WAVES_COUNT below the reported 1.0 and an IMPL_MASK without
+//     CUBLASLT_NUMERICAL_IMPL_FLAGS_FMA.
 // The problem is checked (by the heuristic and by cublasLtMatmul) like cuBLASLt does: unsupported type combinations
 // are NOT_SUPPORTED; dimensions that do not agree (op(A) m×k, op(B) k×n, C and D m×n), a leading dimension below the
 // stored rows (COL) or columns (ROW), batch counts that differ or C and D of different order are INVALID_VALUE.
@@ -73,6 +76,7 @@ struct Layout {
 struct Preference {
     float max_waves;
     uint64_t impl_mask;
+    uint64_t max_workspace;
 };
 
 // cublasLtMatmulAlgo_t and cublasLtMatmulHeuristicResult_t (96 bytes).
@@ -88,9 +92,10 @@ struct HeuristicResult {
 };
 static_assert(sizeof(HeuristicResult) == 96, "cublasLtMatmulHeuristicResult_t is 96 bytes");
 
-// The one algorithm: words 0 and 1 identify it; cublasLtMatmul refuses any other algo.
+// The algorithms: word 0 marks ours, word 1 is the id (1..ALGO_COUNT); cublasLtMatmul refuses any other algo.
 constexpr uint64_t ALGO_MAGIC = 0x53414c424b414546ull; // "FAKEBLAS"
-constexpr uint64_t ALGO_ID = 1;
+constexpr uint64_t ALGO_COUNT = 3;
+constexpr size_t algo_workspace(uint64_t id) { return (size_t)(id - 1) * 256; }
 
 Registry& lt_handles() { static Registry* r = new Registry(); return *r; }
 Registry& descs() { static Registry* r = new Registry(); return *r; }
@@ -322,7 +327,7 @@ FAKEBLAS_API int cublasLtMatrixLayoutSetAttribute(void* layout, int attr, const 
 // ---- preference
 FAKEBLAS_API int cublasLtMatmulPreferenceCreate(void** pref) {
     if (!pref) return ST_INVALID_VALUE;
-    Preference* p = new (std::nothrow) Preference{0.0f, ~uint64_t(0)};
+    Preference* p = new (std::nothrow) Preference{0.0f, ~uint64_t(0), 0};
     if (!p) return ST_ALLOC_FAILED;
     prefs().add(p);
     *pref = p;
@@ -347,8 +352,10 @@ FAKEBLAS_API int cublasLtMatmulPreferenceSetAttribute(void* pref, int attr, cons
         if (!take(buf, sizeInBytes, &u32)) return ST_INVALID_VALUE;
         // LIMITED_BY_ALGO_ID needs cublasLtMatmulAlgoInit, which is not declared (nor implemented here).
         return u32 == 0 ? ST_SUCCESS : ST_NOT_SUPPORTED;
-    case MP_MAX_WORKSPACE_BYTES: // the algorithm needs none: any limit admits it
-        return take(buf, sizeInBytes, &u64) ? ST_SUCCESS : ST_INVALID_VALUE;
+    case MP_MAX_WORKSPACE_BYTES:
+        if (!take(buf, sizeInBytes, &u64)) return ST_INVALID_VALUE;
+        p.max_workspace = u64;
+        return ST_SUCCESS;
     case MP_REDUCTION_SCHEME_MASK: // the algorithm does not split k (CUBLASLT_REDUCTION_SCHEME_NONE)
         return take(buf, sizeInBytes, &u32) ? ST_SUCCESS : ST_INVALID_VALUE;
     case MP_MIN_ALIGNMENT_A_BYTES:
@@ -369,7 +376,7 @@ FAKEBLAS_API int cublasLtMatmulPreferenceSetAttribute(void* pref, int attr, cons
     }
 }
 
-// ---- heuristic: exactly one algorithm (no workspace) for every supported problem
+// ---- heuristic: the algorithms the preference admits, id 1 first, up to requestedAlgoCount
 FAKEBLAS_API int cublasLtMatmulAlgoGetHeuristic(void* handle, void* operationDesc, void* Adesc, void* Bdesc,
                                                 void* Cdesc, void* Ddesc, void* preference, int requestedAlgoCount,
                                                 void* heuristicResultsArray, int* returnAlgoCount) {
@@ -386,14 +393,20 @@ FAKEBLAS_API int cublasLtMatmulAlgoGetHeuristic(void* handle, void* operationDes
         const Preference& p = *static_cast<Preference*>(preference);
         if ((p.max_waves > 0 && p.max_waves < waves) || !(p.impl_mask & IMPL_FLAGS_FMA)) return ST_NOT_SUPPORTED;
     }
-    HeuristicResult r{};
-    r.algo.data[0] = ALGO_MAGIC;
-    r.algo.data[1] = ALGO_ID;
-    r.workspaceSize = 0;
-    r.state = ST_SUCCESS;
-    r.wavesCount = waves;
-    std::memcpy(heuristicResultsArray, &r, sizeof r);
-    *returnAlgoCount = 1;
+    uint64_t maxWorkspace = preference ? static_cast<Preference*>(preference)->max_workspace : 0;
+    int n = 0;
+    for (uint64_t id = 1; id <= ALGO_COUNT && n < requestedAlgoCount; id++) {
+        if (algo_workspace(id) > maxWorkspace) continue;
+        HeuristicResult r{};
+        r.algo.data[0] = ALGO_MAGIC;
+        r.algo.data[1] = id;
+        r.workspaceSize = algo_workspace(id);
+        r.state = ST_SUCCESS;
+        r.wavesCount = waves;
+        std::memcpy(static_cast<HeuristicResult*>(heuristicResultsArray) + n, &r, sizeof r);
+        n++;
+    }
+    *returnAlgoCount = n;
     return ST_SUCCESS;
 }
 
@@ -402,14 +415,14 @@ FAKEBLAS_API int cublasLtMatmul(void* handle, void* computeDesc, const void* alp
                                 const void* B, void* Bdesc, const void* beta, const void* C, void* Cdesc, void* D,
                                 void* Ddesc, const void* algo, void* workspace, size_t workspaceSizeInBytes,
                                 void* stream) {
-    (void)workspace;
-    (void)workspaceSizeInBytes; // the algorithm needs no workspace
     if (int st = check_objects(handle, computeDesc, Adesc, Bdesc, Cdesc, Ddesc)) return st;
     if (!alpha || !beta) return ST_INVALID_VALUE;
     if (algo) {
         Algo a;
         std::memcpy(&a, algo, sizeof a);
-        if (a.data[0] != ALGO_MAGIC || a.data[1] != ALGO_ID) return ST_INVALID_VALUE; // not from our heuristic
+        if (a.data[0] != ALGO_MAGIC || a.data[1] < 1 || a.data[1] > ALGO_COUNT) return ST_INVALID_VALUE; // not ours
+        if (workspaceSizeInBytes < algo_workspace(a.data[1]) || (algo_workspace(a.data[1]) > 0 && !workspace))
+            return ST_INVALID_VALUE; // the algorithm's workspace does not fit
     }
     const MatmulDesc& md = *static_cast<MatmulDesc*>(computeDesc);
     const Layout &la = *static_cast<Layout*>(Adesc), &lb = *static_cast<Layout*>(Bdesc),

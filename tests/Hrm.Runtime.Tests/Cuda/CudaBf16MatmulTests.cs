@@ -245,6 +245,61 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
         Assert.True(gpu.GraphReplays >= 2, $"the sequence replayed {gpu.GraphReplays} times");
     }
 
+    /// <summary>
+    /// <see cref="CudaBackendOptions.TuneGemms"/>: the first call of a shape times the heuristic's candidates and keeps
+    /// the fastest, leaving the results right (an accumulating GEMM's D untouched by the timing runs); a first call
+    /// inside a graph capture is not timed (no waiting there), the next call outside one is. On the CPU emulator the
+    /// fake cuBLASLt offers three algorithms with the same numerics; on a GPU however many the heuristic finds.
+    /// </summary>
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Gemm_tuning_keeps_the_fastest_candidate_and_the_results()
+    {
+        using CudaBackend gpu = Backend();
+        using CudaBackend plain = cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions { TuneGemms = false });
+        const int m = 164, k = 512, n = 1536;
+        float[] x = TestData.Floats(1, m * k), w = TestData.Floats(2, n * k, 0.1f);
+        float[] dy = TestData.Floats(3, m * n), dw0 = TestData.Floats(4, n * k);
+        float[] Run(CudaBackend be)
+        {
+            Buf gx = Up(be, x), gw = Up(be, w), gy = be.Allocate((long)m * n, "y");
+            Buf gdy = Up(be, dy), gdw = Up(be, dw0), gdx = be.Allocate((long)m * k, "dx");
+            be.MatmulForward(gy, gx, gw, m, k, n);
+            be.MatmulBackward(gdx, gdw, gdy, gx, gw, m, k, n);
+            return [.. Down(be, gy), .. Down(be, gdx), .. Down(be, gdw)];
+        }
+        float[] tuned = Run(gpu), untuned = Run(plain);
+        Assert.Empty(plain.GemmTunings);
+        foreach (GemmTuning t in gpu.GemmTunings) output.WriteLine(t.ToString());
+        // forward, dinp, dweight (+=): each timed when the heuristic offered more than one algorithm (the emulator's
+        // fake offers three for every problem, so there all three are).
+        bool emulator = gpu.DeviceDescription.Contains("emulator", StringComparison.Ordinal);
+        Assert.InRange(gpu.GemmTunings.Count, emulator ? 3 : 0, 3);
+        if (emulator) Assert.Contains(gpu.GemmTunings, t => t.Accumulates && t.Candidates == 3);
+        foreach (GemmTuning t in gpu.GemmTunings)
+        {
+            Assert.InRange(t.Chosen, 0, t.Candidates - 1);
+            Assert.True(t.ChosenMs <= t.FirstMs, t.ToString());
+        }
+        // Any candidate computes the same product up to the order of its sums (the emulator's: bit for bit).
+        double rel = TensorAssert.RelNorm(Array.ConvertAll(untuned, v => (double)v), tuned);
+        output.WriteLine($"tuned vs the heuristic's first algorithm: {rel:E2}");
+        Assert.True(rel < Accumulation, $"{rel:E2}");
+
+        // A shape first seen in a capture is timed at its next call outside one.
+        using CudaBackend fresh = Backend();
+        Buf fx = Up(fresh, [.. x, .. x]), fw = Up(fresh, w), fy = fresh.Allocate(2L * m * n, "y");
+        fresh.MatmulForward(fy, fx, fw, 2 * m, k, n); // another shape: the weight copy and operand scratch exist now
+        int before = fresh.GemmTunings.Count;
+        Buf hx = fx.Slice(0, (long)m * k), hy = fy.Slice(0, (long)m * n);
+        fresh.Stream.BeginCapture();
+        fresh.MatmulForward(hy, hx, fw, m, k, n);
+        fresh.Stream.EndCapture().Dispose();
+        Assert.Equal(before, fresh.GemmTunings.Count);
+        fresh.MatmulForward(hy, hx, fw, m, k, n);
+        Assert.Equal(before + gpu.GemmTunings.Count(t => !t.Accumulates && t.N == m && t.M == n), fresh.GemmTunings.Count);
+    }
+
     private CudaBackend Backend() => cuda.Bf16MatmulBackendOrSkip();
 
     private static float R(float v) => BFloat16.ToFloat(BFloat16.FromFloat(v));

@@ -119,8 +119,61 @@ public sealed unsafe partial class CudaBackend
             plan = new CublasLtMatmul(_lt!, m, n, k, transA, transB, output, LtWorkspaceBytes, align);
             _ltPlans.Add(key, plan);
         }
+        if (!plan.Tuned && !_stream.Capturing) Tune(plan, a, b, d, beta);
         plan.Execute(_stream, a, b, d, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
         Launches++;
+    }
+
+    /// <summary>What timing the GEMM candidates found, one entry per tuned shape (<see cref="CudaBackendOptions.TuneGemms"/>).</summary>
+    public IReadOnlyList<GemmTuning> GemmTunings => _gemmTunings;
+
+    private readonly List<GemmTuning> _gemmTunings = [];
+
+    /// <summary>Runs between a GEMM's warm-up and its timing per candidate.</summary>
+    private const int TuneRuns = 3;
+
+    /// <summary>
+    /// Times every candidate algorithm of <paramref name="plan"/> on this call's operands (one warm-up run, then
+    /// <see cref="TuneRuns"/> runs between two events) and chooses the fastest. A GEMM that accumulates (beta ≠ 0) writes
+    /// into a scratch output instead of <paramref name="d"/>; one that overwrites D writes D, which the call then
+    /// writes again. Waits for the stream: first calls only, never during a capture.
+    /// </summary>
+    private void Tune(CublasLtMatmul plan, ulong a, ulong b, ulong d, float beta)
+    {
+        plan.Tuned = true;
+        if (!Options.TuneGemms || plan.Candidates < 2) return;
+        DeviceBuffer<byte>? scratch = null;
+        try
+        {
+            int elem = plan.Output == CudaDataType.R16BF ? 2 : 4;
+            if (beta != 0f) scratch = DeviceBuffer<byte>.Allocate(_device.Context, (long)plan.M * plan.N * elem);
+            ulong target = scratch?.Pointer ?? d;
+            using var start = CudaEvent.Create(_device.Context);
+            using var end = CudaEvent.Create(_device.Context);
+            var ms = new double[plan.Candidates];
+            for (int i = 0; i < plan.Candidates; i++)
+            {
+                plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
+                start.Record(_stream);
+                for (int r = 0; r < TuneRuns; r++)
+                    plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace.Pointer, LtWorkspaceBytes);
+                end.Record(_stream);
+                end.Synchronize();
+                ms[i] = CudaEvent.ElapsedMilliseconds(start, end) / TuneRuns;
+            }
+            int best = 0;
+            for (int i = 1; i < ms.Length; i++)
+            {
+                if (ms[i] < ms[best]) best = i;
+            }
+            plan.Choose(best);
+            _gemmTunings.Add(new GemmTuning(plan.M, plan.N, plan.K, plan.Output == CudaDataType.R16BF, beta != 0f,
+                plan.Candidates, best, ms[0], ms[best]));
+        }
+        finally
+        {
+            scratch?.Dispose();
+        }
     }
 
     /// <summary>The bf16 copy of a weight view: converted now, unless a reuse scope already converted it.</summary>

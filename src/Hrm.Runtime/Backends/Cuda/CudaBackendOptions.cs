@@ -38,6 +38,15 @@ public sealed record CudaBackendOptions
     public bool Bf16Intermediates { get; init; } = true;
 
     /// <summary>
+    /// With <see cref="Bf16Matmul"/>: the first time a GEMM shape runs (outside a CUDA graph capture), time each of the
+    /// algorithms cuBLASLt's heuristic offers for it (up to 8, a few runs each, on the call's own operands; a
+    /// scratch output when the GEMM accumulates) and keep the fastest, instead of the heuristic's first guess
+    /// (<see cref="CudaBackend.GemmTunings"/> says what was found). Any of them computes the same product up to the
+    /// order of its sums. On by default; the first call of each shape then takes a few milliseconds longer.
+    /// </summary>
+    public bool TuneGemms { get; init; } = true;
+
+    /// <summary>
     /// Record fixed op sequences the model marks as such (<see cref="IHrmBackend.RunRecorded"/>: a solver segment)
     /// as CUDA graphs and replay them: one launch instead of hundreds per segment. On by default; a sequence whose
     /// capture fails runs op by op (<see cref="CudaBackend.GraphFallbacks"/> says why).
