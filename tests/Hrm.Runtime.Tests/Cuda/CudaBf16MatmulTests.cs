@@ -255,8 +255,8 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
     [Fact]
     public void Gemm_tuning_keeps_the_fastest_candidate_and_the_results()
     {
-        using CudaBackend gpu = Backend();
-        using CudaBackend plain = cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions { TuneGemms = false });
+        using CudaBackend gpu = cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions { TuneGemms = true });
+        using CudaBackend plain = Backend(); // the default: the heuristic's first algorithm
         const int m = 164, k = 512, n = 1536;
         float[] x = TestData.Floats(1, m * k), w = TestData.Floats(2, n * k, 0.1f);
         float[] dy = TestData.Floats(3, m * n), dw0 = TestData.Floats(4, n * k);
@@ -279,7 +279,7 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
         foreach (GemmTuning t in gpu.GemmTunings)
         {
             Assert.InRange(t.Chosen, 0, t.Candidates - 1);
-            Assert.True(t.ChosenMs <= t.FirstMs, t.ToString());
+            Assert.True(t.Chosen == 0 ? t.ChosenMs == t.FirstMs : t.ChosenMs <= 0.97 * t.FirstMs, t.ToString());
         }
         // Any candidate computes the same product up to the order of its sums (the emulator's: bit for bit).
         double rel = TensorAssert.RelNorm(Array.ConvertAll(untuned, v => (double)v), tuned);
@@ -287,7 +287,7 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
         Assert.True(rel < Accumulation, $"{rel:E2}");
 
         // A shape first seen in a capture is timed at its next call outside one.
-        using CudaBackend fresh = Backend();
+        using CudaBackend fresh = cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions { TuneGemms = true });
         Buf fx = Up(fresh, [.. x, .. x]), fw = Up(fresh, w), fy = fresh.Allocate(2L * m * n, "y");
         fresh.MatmulForward(fy, fx, fw, 2 * m, k, n); // another shape: the weight copy and operand scratch exist now
         int before = fresh.GemmTunings.Count;

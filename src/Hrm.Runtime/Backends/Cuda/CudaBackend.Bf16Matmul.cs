@@ -132,33 +132,59 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Runs between a GEMM's warm-up and its timing per candidate.</summary>
     private const int TuneRuns = 3;
 
+    /// <summary>A candidate replaces the heuristic's first only when it takes at most this share of its time (timing
+    /// noise alone does not switch algorithms).</summary>
+    private const double TuneMargin = 0.97;
+
     /// <summary>
     /// Times every candidate algorithm of <paramref name="plan"/> on this call's operands (one warm-up run, then
-    /// <see cref="TuneRuns"/> runs between two events) and chooses the fastest. A GEMM that accumulates (beta ≠ 0) writes
-    /// into a scratch output instead of <paramref name="d"/>; one that overwrites D writes D, which the call then
-    /// writes again. Waits for the stream: first calls only, never during a capture.
+    /// <see cref="TuneRuns"/> runs between two events) and chooses the fastest, if it beats the first by
+    /// <see cref="TuneMargin"/>. A GEMM that accumulates (beta ≠ 0) writes into a zeroed scratch output instead of
+    /// <paramref name="d"/>; one that overwrites D writes D, which the call then writes again. A candidate that cuBLASLt
+    /// refuses is skipped; when the scratch cannot be allocated nothing is timed (the first candidate stays). Waits for
+    /// the stream: first calls of a shape only, never during a capture. The timing runs are not counted in
+    /// <see cref="Launches"/>.
     /// </summary>
     private void Tune(CublasLtMatmul plan, ulong a, ulong b, ulong d, float beta)
     {
         plan.Tuned = true;
         if (!Options.TuneGemms || plan.Candidates < 2) return;
         DeviceBuffer<byte>? scratch = null;
+        int elem = plan.Output == CudaDataType.R16BF ? 2 : 4;
+        if (beta != 0f)
+        {
+            try
+            {
+                scratch = DeviceBuffer<byte>.Allocate(_device.Context, (long)plan.M * plan.N * elem);
+            }
+            catch (CudaException)
+            {
+                return; // no room for a scratch output: keep the heuristic's first guess
+            }
+        }
         try
         {
-            int elem = plan.Output == CudaDataType.R16BF ? 2 : 4;
-            if (beta != 0f) scratch = DeviceBuffer<byte>.Allocate(_device.Context, (long)plan.M * plan.N * elem);
+            scratch?.FillAsync(0, _stream);
             ulong target = scratch?.Pointer ?? d;
             using var start = CudaEvent.Create(_device.Context);
             using var end = CudaEvent.Create(_device.Context);
             var ms = new double[plan.Candidates];
             for (int i = 0; i < plan.Candidates; i++)
             {
-                plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
-                start.Record(_stream);
-                for (int r = 0; r < TuneRuns; r++)
-                    plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace.Pointer, LtWorkspaceBytes);
-                end.Record(_stream);
-                end.Synchronize();
+                try
+                {
+                    plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
+                    start.Record(_stream);
+                    for (int r = 0; r < TuneRuns; r++)
+                        plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace.Pointer, LtWorkspaceBytes);
+                    end.Record(_stream);
+                }
+                catch (CudaException e) when (e.Kind == CudaErrorKind.Cublas && i > 0)
+                {
+                    ms[i] = double.PositiveInfinity; // refused when queued: not a candidate after all
+                    continue;
+                }
+                end.Synchronize(); // a fault while running is real: it propagates
                 ms[i] = CudaEvent.ElapsedMilliseconds(start, end) / TuneRuns;
             }
             int best = 0;
@@ -166,13 +192,18 @@ public sealed unsafe partial class CudaBackend
             {
                 if (ms[i] < ms[best]) best = i;
             }
+            if (ms[best] > TuneMargin * ms[0]) best = 0;
             plan.Choose(best);
             _gemmTunings.Add(new GemmTuning(plan.M, plan.N, plan.K, plan.Output == CudaDataType.R16BF, beta != 0f,
                 plan.Candidates, best, ms[0], ms[best]));
         }
         finally
         {
-            scratch?.Dispose();
+            if (scratch != null)
+            {
+                _stream.Synchronize(); // queued runs may still write it
+                scratch.Dispose();
+            }
         }
     }
 
