@@ -225,7 +225,7 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda-bf16" --device cuda || failed=1
     stage "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" 10 parity-compare-bf16.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-cpu/metrics.jsonl" "$work/run-cuda-bf16/metrics.jsonl" || failed=1
-    stage "benchmark: hrm-bench gpu" 120 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
+    stage "benchmark: hrm-bench gpu" 180 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
     stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \

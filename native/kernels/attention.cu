@@ -12,7 +12,8 @@
 //
 // Buffers: qkv (B,T,3C) float = [Q | K | V] per row, head h at h*64 of each part; out, dout (B,T,C) float;
 //   lse, dd (B,NH,T) float; dqkv (B,T,3C) float; C = NH*64; outh (B,T,C) bf16 = bf16(out) (RNE, as
-//   f32_to_bf16_kernel1), written by the forward only when not null (the output projection's bf16 operand).
+//   f32_to_bf16_kernel1), written by the forward only when not null (the output projection's bf16 operand); the
+//   forwards' out may be null when outh is not (a no-grad forward's bf16 output only).
 //   qkvh (3,B,NH,T,64) bf16 scratch: Q, K, V packed per head;  doh (B,NH,T,64) bf16 scratch: dout packed per head.
 // qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned, outh and dqkvh 4-byte aligned (device
 // allocations and 256-byte sub-buffers are).
@@ -155,7 +156,8 @@ __device__ __forceinline__ void zero_acc(float (&a)[8][4]) {
 }
 
 // Stores a 16 x 64 fp32 accumulator (times mul) to rows row0.. of a strided fp32 matrix; rows >= t are skipped.
-// With hbase (not null), the same values rounded to bf16 (f32_to_bf16) also go to that bf16 matrix (same layout).
+// With hbase (not null), the same values rounded to bf16 (f32_to_bf16) also go to that bf16 matrix (same layout);
+// base may be null when hbase is not (the bf16 values only).
 __device__ __forceinline__ void store_acc(float* base, i64 rowStride, int row0, int t, const float (&a)[8][4],
                                           float mul0, float mul1, bf16* hbase = nullptr) {
     int lane = threadIdx.x & 31, g = lane >> 2, qd = lane & 3;
@@ -164,11 +166,11 @@ __device__ __forceinline__ void store_acc(float* base, i64 rowStride, int row0, 
         int row = row0 + g + hh * 8;
         if (row >= t) continue;
         float mul = hh ? mul1 : mul0;
-        float* r = base + row * rowStride + 2 * qd;
 #pragma unroll
         for (int nt = 0; nt < 8; nt++) {
             float x0 = a[nt][2 * hh] * mul, x1 = a[nt][2 * hh + 1] * mul;
-            *reinterpret_cast<float2*>(r + nt * 8) = make_float2(x0, x1);
+            if (base)
+                *reinterpret_cast<float2*>(base + row * rowStride + 2 * qd + nt * 8) = make_float2(x0, x1);
             if (hbase)
                 *reinterpret_cast<u32*>(hbase + row * rowStride + 2 * qd + nt * 8) =
                     (u32)f32_to_bf16(x0) | ((u32)f32_to_bf16(x1) << 16);
@@ -411,7 +413,7 @@ __device__ __forceinline__ void attention_forward_store(float* __restrict__ out,
             if (qd == 0 && row < t) lse[bh * t + row] = m[mt][hh] * HRM_LN2 + logf(sum);
         }
         i64 at = (i64)b * t * nh * ATT_D + h * ATT_D;
-        store_acc(out + at, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t, o[mt], inv[0], inv[1],
+        store_acc(out ? out + at : nullptr, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t, o[mt], inv[0], inv[1],
                   outh ? outh + at : nullptr);
     }
 }
@@ -419,7 +421,7 @@ __device__ __forceinline__ void attention_forward_store(float* __restrict__ out,
 // Block (q-block, h, b): 128 queries, 4 warps x 32 rows; online softmax over 64-key tiles (exp2 with the scale
 // folded into log2 units); out = O / l, lse = m ln2 + ln l.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
-    attention_forward_kernel2(float* __restrict__ out,         // (B, T, C) =
+    attention_forward_kernel2(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
                               bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
                               float* __restrict__ lse,         // (B, NH, T) =
                               const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
@@ -578,7 +580,7 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
 // shared memory as bf16 (bitwise that pack), so out, outh and lse are bitwise pack_rope + kernel2. Block (0, h, b):
 // grid = (1, NH, B), block = 128; qkv, cos and sin 16-byte aligned (float4 loads and stores), C % 4 == 0.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
-    attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =
+    attention_forward_rope_kernel3(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
                                    bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
                                    float* __restrict__ lse,         // (B, NH, T) =
                                    float* __restrict__ qkv,         // (B, T, 3C) Q, K of head h rotated in place
@@ -595,7 +597,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
 // qkv holding those values. qkv is read only. Block (0, h, b): grid = (1, NH, B), block = 128; qkv 8-byte,
 // cos and sin 16-byte aligned.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
-    attention_forward_rope_kernel4(float* __restrict__ out,         // (B, T, C) =
+    attention_forward_rope_kernel4(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
                                    bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
                                    float* __restrict__ lse,         // (B, NH, T) =
                                    bf16* __restrict__ qkv,          // (B, T, 3C) bf16, read only

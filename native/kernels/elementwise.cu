@@ -4,13 +4,15 @@
 // int32, bf16 buffers are u16 bit patterns. Every kernel writes its output (=); nothing accumulates.
 //
 //   add_kernel1          dst[i] = a[i] + b[i]                     dst, a, b (n)      dst may alias a or b
-//                        dsth[i] = bf16(dst[i]) too when dsth is not null (dsth (n) u16; the bf16 GEMM's operand)
+//                        dsth[i] = bf16(dst[i]) too when dsth is not null (dsth (n) u16; the bf16 GEMM's operand);
+//                        dst null: only dsth is written (a bf16 residual stream)
 //   fill_kernel1         dst[i] = value                           dst (n)
 //   copy_kernel1         dst[i] = src[i]                          dst, src (n)       no partial overlap
 //   reset_carry_kernel1  z[b,t,:] = init[:] where halted[b] != 0  z (B,T,C), init (C), halted (B) int32
 //                        (a select, never a blend: NaN garbage in a reset row cannot survive)
 //   gather_rows_kernel1  dst[n,:] = table[ids[n],:]               dst (N,W), table (R,W), ids (N) int32
 //                        an id outside [0, R) yields a row of NaN (the host validates ids first, as CpuOps throws)
+//   gather_rows_kernel2  gather_rows_kernel1 on bf16 dst and table (u16 bit patterns; NaN = 0x7FC0)
 //   f32_to_bf16_kernel1  dst[i] = bf16(src[i]), RNE, NaN -> 0x7FC0|sign (= BFloat16.FromFloat)   dst (n) u16
 //   bf16_to_f32_kernel1  dst[i] = float(src[i]) (exact)           dst (n) float, src (n) u16
 //
@@ -28,20 +30,20 @@
 #include "common.cuh"
 
 // dst = a + b (and dsth = bf16(dst) unless null). block = 256, grid = max(1, min(ceil(n / 256), 65535)).
-extern "C" __global__ void add_kernel1(float* dst,               // (n) =, may alias a or b
+extern "C" __global__ void add_kernel1(float* dst,               // (n) =, may alias a or b; or null
                                        bf16* __restrict__ dsth,  // (n) bf16 = bf16(dst), or null
                                        const float* a,           // (n)
                                        const float* b,           // (n)
                                        i64 n) {
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x) {
         float x = a[i] + b[i];
-        dst[i] = x;
+        if (dst) dst[i] = x;
         if (dsth) dsth[i] = f32_to_bf16(x);
     }
 }
 
 // add_kernel1 with 4 elements per thread. block = 256, grid = max(1, min(ceil(n / 1024), 65535)).
-extern "C" __global__ void add_kernel2(float* dst,               // (n) =, may alias a or b
+extern "C" __global__ void add_kernel2(float* dst,               // (n) =, may alias a or b; or null
                                        bf16* __restrict__ dsth,  // (n) bf16 = bf16(dst), or null
                                        const float* a,           // (n)
                                        const float* b,           // (n)
@@ -53,7 +55,7 @@ extern "C" __global__ void add_kernel2(float* dst,               // (n) =, may a
         x.y = x.y + y.y;
         x.z = x.z + y.z;
         x.w = x.w + y.w;
-        reinterpret_cast<float4*>(dst)[v] = x;
+        if (dst) reinterpret_cast<float4*>(dst)[v] = x;
         if (dsth)
             reinterpret_cast<uint2*>(dsth)[v] =
                 make_uint2((u32)f32_to_bf16(x.x) | ((u32)f32_to_bf16(x.y) << 16),
@@ -62,7 +64,7 @@ extern "C" __global__ void add_kernel2(float* dst,               // (n) =, may a
     i64 i = 4 * n4 + (i64)blockIdx.x * blockDim.x + threadIdx.x;  // the tail: fewer than 4 elements
     if (i < n) {
         float x = a[i] + b[i];
-        dst[i] = x;
+        if (dst) dst[i] = x;
         if (dsth) dsth[i] = f32_to_bf16(x);
     }
 }
@@ -105,6 +107,20 @@ extern "C" __global__ void gather_rows_kernel1(float* __restrict__ dst,         
     const float* src = table + (ok ? (i64)id * w : 0);
     float* d = dst + (i64)row * w;
     for (int i = threadIdx.x; i < w; i += blockDim.x) d[i] = ok ? src[i] : __int_as_float(0x7fc00000);
+}
+
+// gather_rows_kernel1 on bf16 rows (the no-grad forward's bf16 residual stream). One block per gathered row.
+extern "C" __global__ void gather_rows_kernel2(bf16* __restrict__ dst,          // (N, W) bf16 =
+                                               const bf16* __restrict__ table,  // (R, W) bf16
+                                               const int* __restrict__ ids,     // (N) int32
+                                               int n, int w, int tableRows) {
+    int row = blockIdx.x;
+    if (row >= n) return;
+    int id = ids[row];
+    bool ok = id >= 0 && id < tableRows;
+    const bf16* src = table + (ok ? (i64)id * w : 0);
+    bf16* d = dst + (i64)row * w;
+    for (int i = threadIdx.x; i < w; i += blockDim.x) d[i] = ok ? src[i] : (bf16)0x7fc0;
 }
 
 // dst = bf16(src), RNE, NaN -> 0x7FC0 | sign. block = 256, grid = max(1, min(ceil(n / 256), 65535)).

@@ -18,7 +18,8 @@
 // C <= 512 (forward and backward) the row read once into registers (loads without branches, all in flight together; the two-pass loop's
 // scalar loads behind its bound ran the op near 2.66 TB/s on an H200, Sudoku batch 768, 2026-11-30);
 // add_rmsnorm_forward_kernel2 = kernel1 with b in bf16 (the bf16 product of a GEMM: CudaBackend.Bf16Intermediates),
-// x = a + float(b), the rest as kernel1.
+// x = a + float(b), the rest as kernel1; add_rmsnorm_forward_kernel3 = kernel2 with a in bf16 too and out optional
+// (the no-grad forwards' bf16 residual stream: CudaBackend.Bf16QkvForward).
 #include "common.cuh"
 
 #define RMS_MAX_PER_LANE 16  // rows of C <= 32 * 16 = 512 are held in registers
@@ -26,16 +27,16 @@
 // One row (a warp) of C <= 32 * RMS_MAX_PER_LANE: read once into registers, every load clamped to the row (an index
 // >= C reads element C - 1, not used) so that none sits behind a branch and all are in flight together; then the sum
 // in the order of the loop below and the stores from the registers. Bitwise the two-pass row.
-template <typename T>
+template <typename TA, typename T>
 HRM_DEVICE void add_rmsnorm_forward_row_regs(float* out, bf16* __restrict__ outh, float* __restrict__ rstd,
-                                             const float* a, const T* b, int row, int c, float eps) {
+                                             const TA* a, const T* b, int row, int c, float eps) {
     int lane = threadIdx.x & 31;
     i64 o = (i64)row * c;
     float x[RMS_MAX_PER_LANE];
 #pragma unroll
     for (int k = 0; k < RMS_MAX_PER_LANE; k++) {
         int i = min(lane + 32 * k, c - 1);
-        x[k] = a[o + i] + as_f32(b[o + i]);
+        x[k] = as_f32(a[o + i]) + as_f32(b[o + i]);
     }
     float ss = 0.0f;
 #pragma unroll
@@ -49,15 +50,15 @@ HRM_DEVICE void add_rmsnorm_forward_row_regs(float* out, bf16* __restrict__ outh
         int i = lane + 32 * k;
         if (i < c) {
             float y = s * x[k];
-            out[o + i] = y;
+            if (out) out[o + i] = y;
             if (outh) outh[o + i] = f32_to_bf16(y);
         }
     }
 }
 
-// One row (a warp): out = rstd * (a + b). T = float or bf16 storage of b.
-template <typename T>
-HRM_DEVICE void add_rmsnorm_forward_row(float* out, bf16* __restrict__ outh, float* __restrict__ rstd, const float* a,
+// One row (a warp): out = rstd * (a + b). TA, T = float or bf16 storage of a, b; out null: only outh is written.
+template <typename TA, typename T>
+HRM_DEVICE void add_rmsnorm_forward_row(float* out, bf16* __restrict__ outh, float* __restrict__ rstd, const TA* a,
                                         const T* b, int row, int c, float eps) {
     if (c >= 1 && c <= 32 * RMS_MAX_PER_LANE) {  // C = 0: the loop below, which reads nothing (clamping needs C >= 1)
         add_rmsnorm_forward_row_regs(out, outh, rstd, a, b, row, c, eps);
@@ -67,15 +68,15 @@ HRM_DEVICE void add_rmsnorm_forward_row(float* out, bf16* __restrict__ outh, flo
     i64 o = (i64)row * c;
     float ss = 0.0f;
     for (int i = lane; i < c; i += 32) {
-        float x = a[o + i] + as_f32(b[o + i]);
+        float x = as_f32(a[o + i]) + as_f32(b[o + i]);
         ss = fmaf(x, x, ss);
     }
     ss = warp_sum(ss);
     float s = 1.0f / sqrtf(ss / (float)c + eps);
     if (lane == 0) rstd[row] = s;
     for (int i = lane; i < c; i += 32) {
-        float y = s * (a[o + i] + as_f32(b[o + i]));
-        out[o + i] = y;
+        float y = s * (as_f32(a[o + i]) + as_f32(b[o + i]));
+        if (out) out[o + i] = y;
         if (outh) outh[o + i] = f32_to_bf16(y);
     }
 }
@@ -97,6 +98,19 @@ extern "C" __global__ void add_rmsnorm_forward_kernel2(float* out,              
                                                        bf16* __restrict__ outh,   // (N, C) bf16 = bf16(out), or null
                                                        float* __restrict__ rstd,  // (N) =
                                                        const float* a,            // (N, C)
+                                                       const bf16* __restrict__ b,  // (N, C) bf16
+                                                       int rows, int c, float eps) {
+    int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    add_rmsnorm_forward_row(out, outh, rstd, a, b, row, c, eps);
+}
+
+// kernel2 with a in bf16 too (the no-grad forward's bf16 residual stream); out may be null (then only outh, the bf16
+// output, is written). Warp per row: block = 256, grid = ceil(N / 8).
+extern "C" __global__ void add_rmsnorm_forward_kernel3(float* out,                  // (N, C) =, or null
+                                                       bf16* outh,                  // (N, C) bf16 = bf16(y), or null
+                                                       float* __restrict__ rstd,    // (N) =
+                                                       const bf16* a,               // (N, C) bf16
                                                        const bf16* __restrict__ b,  // (N, C) bf16
                                                        int rows, int c, float eps) {
     int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);

@@ -48,10 +48,12 @@ public static class GpuTimer
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
         foreach (int batch in smoke ? new[] { 1, 2 } : new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
         Segment(o, bf16, sudoku, big);
+        Segment(o, bf16 with { Bf16Stream = true }, sudoku, big);
         Segment(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
         TrainingStep(o, bf16 with { TuneGemms = true }, sudoku, big);
+        TrainingStep(o, bf16 with { Bf16Stream = true }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
         // The reference's Maze config at its batch (T=901): its activations (about 152 GiB with bf16 GEMMs) exceed
         // one H200, so the step runs in 2 micro-batches of 384 rows (what hrm train chooses there by itself).
@@ -62,6 +64,7 @@ public static class GpuTimer
         Solve(o, bf16 with { Graphs = false }, sudoku);
         Solve(o, bf16, sudoku);
         Solve(o, bf16 with { TuneGemms = true }, sudoku);
+        Solve(o, bf16 with { Bf16Stream = true }, sudoku);
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
         if (smoke) Attention(o, options, 1, 82, 2, 64);
@@ -76,7 +79,7 @@ public static class GpuTimer
 
     private static string Gemms(CudaBackendOptions options) =>
         !options.Bf16Matmul ? "fp32 GEMMs" : (options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates") +
-        (options.TuneGemms ? ", tuned GEMMs" : "");
+        (options.TuneGemms ? ", tuned GEMMs" : "") + (options.Bf16Stream ? ", bf16 no-grad residual stream" : "");
 
     /// <summary>Sums up <see cref="CudaBackend.GemmTunings"/> for the case <paramref name="name"/>.</summary>
     private static void NoteTuning(string name, CudaBackend backend)

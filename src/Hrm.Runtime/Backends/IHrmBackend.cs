@@ -54,6 +54,17 @@ public interface IHrmBackend : IDisposable
     /// </summary>
     bool Bf16QkvForward(int t, int hs);
 
+    /// <summary>
+    /// True when, beyond <see cref="Bf16QkvForward"/>, the forwards that are not recorded may keep their attention
+    /// output and their residual stream between blocks in bf16, as the reference's bf16 forward does:
+    /// <see cref="RopeAttentionForward"/> (keepRotated false) then writes a bf16 output, <see cref="Add"/> (z +
+    /// injection) and <see cref="AddRmsNormForward"/> write bf16 outputs and the latter reads a bf16 <c>a</c>, and
+    /// <see cref="GatherRows"/> gathers bf16 rows. The carry and the recorded forward stay fp32. Asked once per
+    /// Reserve where <see cref="Bf16QkvForward"/> holds. CUDA: <c>CudaBackendOptions.Bf16Stream</c>; false on the
+    /// CPU backends.
+    /// </summary>
+    bool Bf16StreamForward(int t, int hs);
+
     /// <summary>A zeroed region of <paramref name="elements"/> floating-point elements.</summary>
     Buf Allocate(long elements, string name);
 

@@ -55,6 +55,9 @@ public sealed class ProfilingBackend : IHrmBackend
     public bool Bf16QkvForward(int t, int hs) => _inner.Bf16QkvForward(t, hs);
 
     /// <inheritdoc/>
+    public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
+
+    /// <inheritdoc/>
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     /// <inheritdoc/>

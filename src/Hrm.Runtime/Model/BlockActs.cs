@@ -5,18 +5,19 @@ namespace Hrm.Runtime.Model;
 /// <summary>
 /// What one transformer block keeps between forward and backward (or uses as scratch). R = B·T rows. With
 /// <c>bf16Inter</c> (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>) GateUp and Act hold bf16 elements, with
-/// <c>bf16Qkv</c> (<see cref="Backends.IHrmBackend.Bf16QkvForward"/>, the no-grad scratch only) Qkv too.
+/// <c>bf16Qkv</c> (<see cref="Backends.IHrmBackend.Bf16QkvForward"/>, the no-grad scratch only) Qkv too, with
+/// <c>bf16Stream</c> (<see cref="Backends.IHrmBackend.Bf16StreamForward"/>, likewise) Att and H1.
 /// </summary>
 internal sealed class BlockActs
 {
     public BlockActs(ActivationPlan plan, string prefix, int batch, int t, int c, int nh, int inter, bool bf16Inter,
-        bool bf16Qkv = false)
+        bool bf16Qkv = false, bool bf16Stream = false)
     {
         int r = batch * t;
         Qkv = bf16Qkv ? plan.CarveBf16(prefix + ".qkv", batch, t, 3 * c) : plan.Carve(prefix + ".qkv", batch, t, 3 * c);
-        Att = plan.Carve(prefix + ".att", batch, t, c);
+        Att = bf16Stream ? plan.CarveBf16(prefix + ".att", batch, t, c) : plan.Carve(prefix + ".att", batch, t, c);
         Lse = plan.Carve(prefix + ".lse", batch, nh, t);
-        H1 = plan.Carve(prefix + ".h1", batch, t, c);
+        H1 = bf16Stream ? plan.CarveBf16(prefix + ".h1", batch, t, c) : plan.Carve(prefix + ".h1", batch, t, c);
         Rstd1 = plan.Carve(prefix + ".rstd1", r);
         GateUp = bf16Inter ? plan.CarveBf16(prefix + ".gate_up", batch, t, 2 * inter)
             : plan.Carve(prefix + ".gate_up", batch, t, 2 * inter);
@@ -27,11 +28,11 @@ internal sealed class BlockActs
     public Buf Qkv { get; }     // (B, T, 3C) after RoPE when recorded; bf16 and unrotated in the no-grad scratch
                                 // when the backend allows it (Bf16QkvForward)
 
-    public Buf Att { get; }     // (B, T, C) attention output before o_proj
+    public Buf Att { get; }     // (B, T, C) attention output before o_proj (bf16 in the bf16 no-grad scratch)
 
     public Buf Lse { get; }     // (B, NH, T) softmax log-sum-exp
 
-    public Buf H1 { get; }      // (B, T, C) RMSNorm(inp + attn)
+    public Buf H1 { get; }      // (B, T, C) RMSNorm(inp + attn) (bf16 in the bf16 no-grad scratch)
 
     public Buf Rstd1 { get; }   // (B·T)
 

@@ -126,6 +126,6 @@ public sealed partial class HrmModel
             _rowViewsOf = ws;
         }
         return _rowViews[rows] ??= new Workspace(ActivationPlan.RowsOf(Plan!), Config, rows, training: false, ws.Bf16Intermediates,
-            ws.Bf16Qkv);
+            ws.Bf16Qkv, ws.Bf16Stream);
     }
 }

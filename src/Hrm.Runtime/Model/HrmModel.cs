@@ -92,9 +92,9 @@ public sealed partial class HrmModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
         int elem = _b.ElementSize;
-        (bool bf16Inter, bool bf16Qkv) = PlanFlags();
+        (bool bf16Inter, bool bf16Qkv, bool bf16Stream) = PlanFlags();
         var measure = new ActivationPlan(elem);
-        _ = new Workspace(measure, Config, batch, training, bf16Inter, bf16Qkv);
+        _ = new Workspace(measure, Config, batch, training, bf16Inter, bf16Qkv, bf16Stream);
         if (_ws != null)
         {
             _ws = null;
@@ -106,7 +106,7 @@ public sealed partial class HrmModel : IDisposable
         Buf ints = _b.AllocateInts(Math.Max(measure.IntElements, 1), $"activation ints (B={batch})");
         (_actFloats, _actInts) = (floats, ints);
         var plan = new ActivationPlan(elem, floats.Address, ints.Address);
-        _ws = new Workspace(plan, Config, batch, training, bf16Inter, bf16Qkv);
+        _ws = new Workspace(plan, Config, batch, training, bf16Inter, bf16Qkv, bf16Stream);
         Plan = plan;
         int t = Config.TotalSeqLen, hs = Config.HeadDim;
         var cos = new float[t * hs];
@@ -126,13 +126,14 @@ public sealed partial class HrmModel : IDisposable
     /// <summary>
     /// Bytes of the activation plan for a config and batch, without allocating (hrm info, tests); with
     /// <paramref name="bf16Inter"/> as a backend with <see cref="IHrmBackend.Bf16Intermediates"/> plans it (and
-    /// <paramref name="bf16Qkv"/> with <see cref="IHrmBackend.Bf16QkvForward"/>).
+    /// <paramref name="bf16Qkv"/> with <see cref="IHrmBackend.Bf16QkvForward"/>, <paramref name="bf16Stream"/> with
+    /// <see cref="IHrmBackend.Bf16StreamForward"/>).
     /// </summary>
     public static ActivationPlan MeasurePlan(HrmConfig config, int batch, bool training, int elemSize = sizeof(float),
-        bool bf16Inter = false, bool bf16Qkv = false)
+        bool bf16Inter = false, bool bf16Qkv = false, bool bf16Stream = false)
     {
         var plan = new ActivationPlan(elemSize);
-        _ = new Workspace(plan, config, batch, training, bf16Inter, bf16Qkv);
+        _ = new Workspace(plan, config, batch, training, bf16Inter, bf16Qkv, bf16Stream);
         return plan;
     }
 
@@ -141,15 +142,19 @@ public sealed partial class HrmModel : IDisposable
     public long ActivationBytes(int batch, bool training)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        (bool bf16Inter, bool bf16Qkv) = PlanFlags();
-        ActivationPlan plan = MeasurePlan(Config, batch, training, _b.ElementSize, bf16Inter, bf16Qkv);
+        (bool bf16Inter, bool bf16Qkv, bool bf16Stream) = PlanFlags();
+        ActivationPlan plan = MeasurePlan(Config, batch, training, _b.ElementSize, bf16Inter, bf16Qkv, bf16Stream);
         return plan.Bytes(_b.ElementSize);
     }
 
-    /// <summary>Which workspace buffers the backend wants in bf16: its GEMM intermediates, the no-grad q/k/v.</summary>
-    private (bool Bf16Inter, bool Bf16Qkv) PlanFlags() =>
-        (_b.Bf16Intermediates, Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention &&
-                               _b.Bf16QkvForward(Config.TotalSeqLen, Config.HeadDim));
+    /// <summary>Which workspace buffers the backend wants in bf16: its GEMM intermediates, the no-grad q/k/v, the
+    /// no-grad attention output and residual stream.</summary>
+    private (bool Bf16Inter, bool Bf16Qkv, bool Bf16Stream) PlanFlags()
+    {
+        bool qkv = Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention &&
+                   _b.Bf16QkvForward(Config.TotalSeqLen, Config.HeadDim);
+        return (_b.Bf16Intermediates, qkv, qkv && _b.Bf16StreamForward(Config.TotalSeqLen, Config.HeadDim));
+    }
 
     internal Workspace Ws => _rowView ?? _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
 

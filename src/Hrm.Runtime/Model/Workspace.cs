@@ -10,7 +10,8 @@ namespace Hrm.Runtime.Model;
 /// </summary>
 internal sealed class Workspace
 {
-    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training, bool bf16Inter, bool bf16Qkv = false)
+    public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training, bool bf16Inter, bool bf16Qkv = false,
+        bool bf16Stream = false)
     {
         int t = cfg.TotalSeqLen, l = cfg.SeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int inter = cfg.Intermediate, v = cfg.VocabSize, pd = Math.Max(cfg.PuzzleEmbNdim, 0);
@@ -18,6 +19,7 @@ internal sealed class Workspace
         Training = training;
         Bf16Intermediates = bf16Inter;
         Bf16Qkv = bf16Qkv;
+        Bf16Stream = bf16Stream;
         Tokens = plan.CarveInts("tokens", batch, l);
         PuzzleIds = plan.CarveInts("puzzle_ids", batch);
         Halted = plan.CarveInts("halted", batch);
@@ -28,10 +30,11 @@ internal sealed class Workspace
         ZL = plan.Carve("carry.z_L", batch, t, c);
         X = plan.Carve("x", batch, t, c);
         Inj = plan.Carve("inj", batch, t, c);
-        Ping = plan.Carve("ping", batch, t, c);
-        Pong = plan.Carve("pong", batch, t, c);
+        // With bf16Stream the no-grad forwards keep their residual stream in bf16 (as the reference's bf16 forward does).
+        Ping = bf16Stream ? plan.CarveBf16("ping", batch, t, c) : plan.Carve("ping", batch, t, c);
+        Pong = bf16Stream ? plan.CarveBf16("pong", batch, t, c) : plan.Carve("pong", batch, t, c);
         Tmp = bf16Inter ? plan.CarveBf16("tmp", batch, t, c) : plan.Carve("tmp", batch, t, c);
-        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter, bf16Inter, bf16Qkv);
+        Scratch = new BlockActs(plan, "scratch", batch, t, c, nh, inter, bf16Inter, bf16Qkv, bf16Stream);
         Logits = plan.Carve("logits", batch, l, v);
         Q = plan.Carve("q", batch, 2);
         Steps = plan.CarveInts("act.steps", batch);
@@ -46,10 +49,10 @@ internal sealed class Workspace
         ZL2 = plan.Carve("target.z_L", batch, t, c);
         QNext = plan.Carve("target.q", batch, 2);
         FirstRows = plan.CarveInts("target.first_rows", batch);
-        FirstIn = plan.Carve("target.first_in", batch, c);
+        FirstIn = bf16Stream ? plan.CarveBf16("target.first_in", batch, c) : plan.Carve("target.first_in", batch, c);
         FirstTmp = bf16Inter ? plan.CarveBf16("target.first_tmp", batch, c) : plan.Carve("target.first_tmp", batch, c);
         FirstOut = plan.Carve("target.first_out", batch, c);
-        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter, bf16Inter);
+        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter, bf16Inter, bf16Qkv, bf16Stream);
         LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter, bf16Inter);
         HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter, bf16Inter);
         DLogits = plan.Carve("grad.logits", batch, l, v);
@@ -77,6 +80,11 @@ internal sealed class Workspace
     /// <summary>Scratch.Qkv (the no-grad forwards' q/k/v product) holds bf16 (<see cref="Backends.IHrmBackend.Bf16QkvForward"/>).</summary>
     public bool Bf16Qkv { get; }
 
+    /// <summary>The no-grad forwards keep their attention output and residual stream in bf16
+    /// (<see cref="Backends.IHrmBackend.Bf16StreamForward"/>): Scratch.Att, Scratch.H1, Ping, Pong and the Q-target's
+    /// FirstIn and First.Att/H1 hold bf16; the carry (z_H, z_L) and everything recorded stay fp32.</summary>
+    public bool Bf16Stream { get; }
+
     public Buf Tokens { get; }       // (B, L) int
     public Buf PuzzleIds { get; }    // (B) int
     public Buf Halted { get; }       // (B) int, ACT carry: 1 = halted at the last call (reset at the next)
@@ -87,8 +95,8 @@ internal sealed class Workspace
     public Buf ZL { get; }           // (B, T, C) carry z_L
     public Buf X { get; }            // (B, T, C) input embedding
     public Buf Inj { get; }          // (B, T, C) z_H + x for L calls
-    public Buf Ping { get; }         // (B, T, C) no-grad residual stream
-    public Buf Pong { get; }         // (B, T, C) no-grad residual stream
+    public Buf Ping { get; }         // (B, T, C) no-grad residual stream (bf16 with Bf16Stream)
+    public Buf Pong { get; }         // (B, T, C) no-grad residual stream (bf16 with Bf16Stream)
     public Buf Tmp { get; }          // (B, T, C) o_proj / down_proj output before the residual add
     public BlockActs Scratch { get; }
     public Buf Logits { get; }       // (B, L, V)
@@ -106,7 +114,7 @@ internal sealed class Workspace
     public Buf ZL2 { get; }          // (B, T, C)
     public Buf QNext { get; }        // (B, 2) Q logits of the Q-target forward
     public Buf FirstRows { get; }    // (B) int, b·T: the row of position 0 of each sequence in (B·T, C)
-    public Buf FirstIn { get; }      // (B, C) position-0 rows of the Q-target's last block input
+    public Buf FirstIn { get; }      // (B, C) position-0 rows of the Q-target's last block input (bf16 with Bf16Stream)
     public Buf FirstTmp { get; }     // (B, C) o_proj / down_proj output there
     public Buf FirstOut { get; }     // (B, C) its output at position 0 (all the Q head reads)
     public BlockActs? First { get; } // the Q-target's last block on position 0 alone (T = 1; Qkv, Lse unused)

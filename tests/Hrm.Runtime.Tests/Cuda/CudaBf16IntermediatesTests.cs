@@ -106,6 +106,76 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         Assert.Equal(y32, Down(gpu, y));        // kernel4's bf16 copy of out is the conversion's
     }
 
+    /// <summary>
+    /// The no-grad forwards' bf16 residual stream (<see cref="CudaBackend.Bf16StreamForward"/>): each op writing or
+    /// reading it gives bitwise what its fp32 form gives on the same values, rounded to bf16 where it writes bf16: the
+    /// injection add, the add + RMSNorm with a bf16 a (bf16 or fp32 output), the attention's bf16-only output and the
+    /// gather of bf16 rows.
+    /// </summary>
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(164, 512)]
+    [InlineData(9, 37)]
+    [InlineData(3, 600)] // C > 512: the two-pass row
+    public void The_bf16_residual_stream_ops_are_the_fp32_ops_rounded(int rows, int c)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        long n = (long)rows * c;
+        float[] x = TestData.Floats(1, (int)n), y = TestData.Floats(2, (int)n);
+        Buf gx = Up(gpu, x), gy = Up(gpu, y), sum32 = gpu.Allocate(n, "sum32"), sum16 = AllocBf16(gpu, n);
+        gpu.Add(sum32, gx, gy);
+        gpu.Add(sum16, gx, gy);
+        float[] sum = Down(gpu, sum32);
+        Assert.Equal(Rounded(sum), DownBf16(gpu, sum16));
+
+        float[] a = Rounded(TestData.Floats(3, (int)n)), b = Rounded(TestData.Floats(4, (int)n));
+        Buf a32 = Up(gpu, a), a16 = UpBf16(gpu, a), b16 = UpBf16(gpu, b);
+        Buf out32 = gpu.Allocate(n, "out32"), outF = gpu.Allocate(n, "outF"), outH = AllocBf16(gpu, n);
+        Buf r32 = gpu.Allocate(rows, "r32"), rF = gpu.Allocate(rows, "rF"), rH = gpu.Allocate(rows, "rH");
+        gpu.AddRmsNormForward(out32, r32, a32, b16, rows, c, 1e-5f); // kernel2: a in fp32
+        gpu.AddRmsNormForward(outF, rF, a16, b16, rows, c, 1e-5f);   // kernel3, fp32 output (a module's last block)
+        gpu.AddRmsNormForward(outH, rH, a16, b16, rows, c, 1e-5f);   // kernel3, bf16 output
+        float[] expect = Down(gpu, out32);
+        Assert.Equal(expect, Down(gpu, outF));
+        Assert.Equal(Rounded(expect), DownBf16(gpu, outH));
+        Assert.Equal(Down(gpu, r32), Down(gpu, rF));
+        Assert.Equal(Down(gpu, r32), Down(gpu, rH));
+        // A bf16 output holds what an fp32 output's bf16 copy holds: the next GEMM reads the same bits either way.
+        Buf w = Up(gpu, TestData.Floats(9, c * c, 0.1f)), g1 = gpu.Allocate(n, "g1"), g2 = gpu.Allocate(n, "g2");
+        gpu.AddRmsNormForward(outF, rF, a16, b16, rows, c, 1e-5f);
+        gpu.MatmulForward(g1, outF, w, rows, c, c);
+        gpu.MatmulForward(g2, outH, w, rows, c, c);
+        Assert.Equal(Down(gpu, g1), Down(gpu, g2));
+
+        // Gathering bf16 rows: the rows' bits.
+        int[] ids = [2, 0, rows - 1];
+        Buf gids = gpu.AllocateInts(ids.Length, "ids");
+        gpu.UploadInts(ids, gids);
+        Buf gathered = AllocBf16(gpu, ids.Length * (long)c);
+        gpu.GatherRows(gathered, a16, gids, ids.Length, c);
+        Assert.Equal(ids.SelectMany(i => a.Skip(i * c).Take(c)).ToArray(), DownBf16(gpu, gathered));
+    }
+
+    /// <summary>The attention's bf16-only output (a no-grad forward's): the fp32 output rounded, both kernels.</summary>
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8)]  // kernel4
+    [InlineData(1, 129, 2)] // the pack, then attention_forward_kernel2
+    public void The_attention_s_bf16_output_is_its_fp32_output_rounded(int batch, int t, int nh)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        long c = nh * 64L;
+        float[] qkv = Rounded(TestData.Floats(1, (int)(3 * batch * t * c), 2f));
+        Buf q16 = UpBf16(gpu, qkv);
+        Buf cos = Up(gpu, TestData.Floats(7, t * 64)), sin = Up(gpu, TestData.Floats(8, t * 64));
+        Buf o32 = gpu.Allocate(batch * t * c, "o32"), oh = AllocBf16(gpu, batch * t * c);
+        Buf l32 = gpu.Allocate(batch * nh * (long)t, "l32"), lh = gpu.Allocate(batch * nh * (long)t, "lh");
+        gpu.RopeAttentionForward(o32, l32, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
+        gpu.RopeAttentionForward(oh, lh, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
+        Assert.Equal(Rounded(Down(gpu, o32)), DownBf16(gpu, oh));
+        Assert.Equal(Down(gpu, l32), Down(gpu, lh));
+    }
+
     [Trait("Category", "Gpu")]
     [Fact]
     public void A_bf16_qkv_is_refused_where_no_kernel_reads_it()
@@ -222,10 +292,16 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         var e = Assert.Throws<ArgumentException>(() => gpu.MatmulForward(h, f, w, 8, 8, 8));
         Assert.Contains("Bf16Intermediates", e.Message);
         Assert.Throws<ArgumentException>(() => gpu.AddRmsNormForward(f, gpu.Allocate(8, "rstd"), f, h, 8, 8, 1e-5f));
+        Assert.Throws<ArgumentException>(() => gpu.Add(h, f, f));           // the bf16 residual stream needs them too
         using CudaBackend on = Backend(bf16Inter: true);
         Assert.True(on.Bf16Intermediates);
         Buf h2 = AllocBf16(on, 64), f2 = on.Allocate(64, "f"), g2 = on.Allocate(128, "g");
-        Assert.Throws<ArgumentException>(() => on.Add(h2, f2, f2));          // not an op of the intermediates
+        Assert.Throws<ArgumentException>(() => on.Add(f2, h2, f2));          // a bf16 summand: not an op of the stream
+        var rstd = on.Allocate(8, "rstd");
+        // A bf16 a (the residual stream) needs a bf16 b; a bf16 output needs a bf16 a.
+        Assert.Throws<ArgumentException>(() => on.AddRmsNormForward(f2, rstd, h2, f2, 8, 8, 1e-5f));
+        Assert.Throws<ArgumentException>(() => on.AddRmsNormForward(AllocBf16(on, 64), rstd, f2, h2, 8, 8, 1e-5f));
+        Assert.Throws<ArgumentException>(() => on.GatherRows(f2, h2, on.AllocateInts(1, "ids"), 1, 8)); // mixed
         Assert.Throws<ArgumentException>(() => on.SwiGluForward(f2, AllocBf16(on, 128), 8, 8)); // mixed storage
         Assert.Throws<ArgumentException>(() => on.SwiGluForward(h2, g2, 8, 8));
     }

@@ -42,6 +42,8 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
     /// <inheritdoc/>
     public bool Bf16QkvForward(int t, int hs) => _inner.Bf16QkvForward(t, hs);
 
+    public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
+
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);

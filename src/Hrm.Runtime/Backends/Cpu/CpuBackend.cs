@@ -47,6 +47,9 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     public bool Bf16QkvForward(int t, int hs) => false;
 
     /// <inheritdoc/>
+    public bool Bf16StreamForward(int t, int hs) => false;
+
+    /// <inheritdoc/>
     /// <remarks>Nothing is reserved ahead: the CPU ops' scratch (GEMM packing, per-thread buffers) is host memory
     /// that grows during the first step and never after.</remarks>
     public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)

@@ -118,7 +118,7 @@ public sealed unsafe partial class CudaBackend
         Enter();
         CheckAttention(batch, t, nh, 64);
         long c = (long)nh * 64;
-        Need(output, (long)batch * t * c, nameof(output));
+        NeedBf16Ok(output, (long)batch * t * c, nameof(output));
         Need(lse, (long)batch * nh * t, nameof(lse));
         NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
         Need(cos, (long)t * 64, nameof(cos));
@@ -128,8 +128,9 @@ public sealed unsafe partial class CudaBackend
         Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
         Aligned(cos, 16, nameof(cos));
         Aligned(sin, 16, nameof(sin));
-        Aligned(output, 8, nameof(output));
-        ulong po = Ptr(output), ph = ShadowOf(output, (long)batch * t * c), pl = Ptr(lse), pq = Ptr(qkv);
+        Aligned(output, IsBf16(output) ? 4 : 8, nameof(output));
+        (ulong po, ulong ph) = OutputAndShadow(output, (long)batch * t * c);
+        ulong pl = Ptr(lse), pq = Ptr(qkv);
         ulong pc = Ptr(cos), ps = Ptr(sin);
         int k = keep ? 1 : 0;
         var grid = new Dim3(1, (uint)nh, (uint)batch);
@@ -143,8 +144,20 @@ public sealed unsafe partial class CudaBackend
             void** f = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh, &k };
             Launch(_k.AttentionForwardRope3, "ppppppiiii", grid, 128, 0, f);
         }
-        Shadowed(output, ph, (long)batch * t * c);
+        if (po != 0) Shadowed(output, ph, (long)batch * t * c);
         Done();
+    }
+
+    /// <summary>
+    /// The attention kernels' (out, outh) for <paramref name="output"/>: an fp32 output and its bf16 copy for the next
+    /// GEMM (<see cref="ShadowOf"/>), or, for a bf16 output (the no-grad forwards' bf16 attention output,
+    /// <see cref="Bf16StreamForward"/>), no fp32 values and the output itself.
+    /// </summary>
+    private (ulong Out, ulong Outh) OutputAndShadow(Buf output, long count)
+    {
+        if (!IsBf16(output)) return (Ptr(output), ShadowOf(output, count));
+        _shadow = default;
+        return (0, Ptr(output));
     }
 
     /// <summary>
@@ -196,27 +209,29 @@ public sealed unsafe partial class CudaBackend
         Enter();
         CheckAttention(batch, t, nh, hs);
         long c = (long)nh * hs;
-        Need(output, (long)batch * t * c, nameof(output));
+        NeedBf16Ok(output, (long)batch * t * c, nameof(output));
         Need(lse, (long)batch * nh * t, nameof(lse));
         NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
         if (IsBf16(qkv) && !_packRequired)
             throw new ArgumentException("qkv: a bf16 qkv is read through RopeAttentionForward(keepRotated: false) only",
                 nameof(qkv));
+        if (IsBf16(output) && !UsesBf16Attention(hs))
+            throw new ArgumentException("output: a bf16 output needs the bf16 attention (head size 64)", nameof(output));
         if ((long)batch * nh == 0 || t == 0 || hs == 0) return;
         ulong po = Ptr(output), pl = Ptr(lse), pq = Ptr(qkv);
         if (UsesBf16Attention(hs))
         {
             Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
-            Aligned(output, 8, nameof(output));
+            Aligned(output, IsBf16(output) ? 4 : 8, nameof(output));
             bool packed = TakePacked(qkv, batch, t, nh);
             if (!packed && _packRequired)
                 throw new InvalidOperationException("RopeAttentionForward without keepRotated: the rotated pack was not " +
                     "the attention's input (an op ran in between); qkv itself is not rotated");
             ulong qkvh = packed ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream) : PackQkv(pq, batch, t, nh);
-            ulong ph = ShadowOf(output, (long)batch * t * c);
+            (po, ulong ph) = OutputAndShadow(output, (long)batch * t * c);
             void** f = stackalloc void*[] { &po, &ph, &pl, &qkvh, &batch, &t, &nh };
             Launch(_k.AttentionForward2, "ppppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
-            Shadowed(output, ph, (long)batch * t * c);
+            if (po != 0) Shadowed(output, ph, (long)batch * t * c);
         }
         else
         {

@@ -38,6 +38,10 @@ public sealed unsafe partial class CudaBackend
     /// <c>attention_pack_rope_kernel3</c> (longer T) reads the bf16 qkv.</remarks>
     public bool Bf16QkvForward(int t, int hs) => Bf16Intermediates && UsesBf16Attention(hs) && ReadsBf16Qkv(t, hs);
 
+    /// <inheritdoc/>
+    /// <remarks>With <see cref="CudaBackendOptions.Bf16Stream"/> where <see cref="Bf16QkvForward"/> holds.</remarks>
+    public bool Bf16StreamForward(int t, int hs) => Options.Bf16Stream && Bf16QkvForward(t, hs);
+
     /// <summary>The shapes whose bf16 qkv the RoPE attention reads: head size 64, any T (hrm info uses it).</summary>
     public static bool ReadsBf16Qkv(int t, int hs) => hs == 64 && t >= 1;
 

@@ -169,20 +169,32 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
+    /// <remarks>b may hold bf16 (a GEMM's bf16 product); a and output may too when b does (the no-grad forwards'
+    /// bf16 residual stream, <see cref="Bf16StreamForward"/>: <c>add_rmsnorm_forward_kernel3</c>). A bf16 output gets the
+    /// values an fp32 output's bf16 copy would hold.</remarks>
     public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)
     {
         Enter();
         NonNegative(rows);
         NonNegative(c);
-        Need(output, (long)rows * c, nameof(output));
+        NeedBf16Ok(output, (long)rows * c, nameof(output));
         Need(rstd, rows, nameof(rstd));
-        Need(a, (long)rows * c, nameof(a));
+        NeedBf16Ok(a, (long)rows * c, nameof(a));
         NeedBf16Ok(b, (long)rows * c, nameof(b));
+        if (IsBf16(output) && !IsBf16(a))
+            throw new ArgumentException("output: a bf16 output needs a bf16 a (the residual stream)", nameof(output));
+        if (IsBf16(a) && !IsBf16(b))
+            throw new ArgumentException("b: with a bf16 a (the bf16 residual stream) b must hold bf16 too", nameof(b));
         if (rows == 0) return;
-        ulong po = Ptr(output), ph = ShadowOf(output, (long)rows * c), pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
+        bool half = IsBf16(output);
+        if (half) _shadow = default;
+        ulong po = half ? 0 : Ptr(output), ph = half ? Ptr(output) : ShadowOf(output, (long)rows * c);
+        ulong pr = Ptr(rstd), pa = Ptr(a), pb = Ptr(b);
         void** args = stackalloc void*[] { &po, &ph, &pr, &pa, &pb, &rows, &c, &eps };
-        Launch(IsBf16(b) ? _k.AddRmsNormForwardBf16 : _k.AddRmsNormForward, "pppppiif", Cdiv(rows, 8), 256, 0, args);
-        Shadowed(output, ph, (long)rows * c);
+        Kernel k = IsBf16(a) ? _k.AddRmsNormForwardBf16Stream
+            : IsBf16(b) ? _k.AddRmsNormForwardBf16 : _k.AddRmsNormForward;
+        Launch(k, "pppppiif", Cdiv(rows, 8), 256, 0, args);
+        if (!half) Shadowed(output, ph, (long)rows * c);
         Done();
     }
 

@@ -48,21 +48,25 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
+    /// <remarks>dst may hold bf16 (the no-grad forwards' residual stream, <see cref="Bf16StreamForward"/>): then it gets
+    /// bf16(a + b), the values an fp32 dst's bf16 copy would hold.</remarks>
     public void Add(Buf dst, Buf a, Buf b)
     {
         Enter();
-        Floats(dst);
+        NeedBf16Ok(dst, dst.Length, nameof(dst));
         Need(a, dst.Length, nameof(a));
         Need(b, dst.Length, nameof(b));
         long n = dst.Length;
         if (n == 0) return;
-        ulong pd = Ptr(dst), ph = ShadowOf(dst), pa = Ptr(a), pb = Ptr(b);
+        bool half = IsBf16(dst);
+        if (half) _shadow = default;
+        ulong pd = half ? 0 : Ptr(dst), ph = half ? Ptr(dst) : ShadowOf(dst), pa = Ptr(a), pb = Ptr(b);
         void** args = stackalloc void*[] { &pd, &ph, &pa, &pb, &n };
         if ((pd | pa | pb) % 16 == 0 && ph % 8 == 0)
             Launch(_k.AddVec, "ppppl", G1((n + 3) / 4), 256, 0, args); // 4 per thread, bitwise add_kernel1
         else
             Launch(_k.Add, "ppppl", G1(n), 256, 0, args);
-        Shadowed(dst, ph);
+        if (!half) Shadowed(dst, ph);
         Done();
     }
 
@@ -91,14 +95,19 @@ public sealed unsafe partial class CudaBackend
         NonNegative(w);
         IntBuf(ids);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(n, ids.Length);
-        Floats(table);
-        Need(dst, (long)n * w, nameof(dst));
+        bool half = IsBf16(table);
+        if (half) NeedBf16Ok(table, table.Length, nameof(table));
+        else Floats(table);
+        if (half != IsBf16(dst))
+            throw new ArgumentException($"dst and table: both fp32 or both bf16 (dst {dst.ElemSize}-byte, table " +
+                $"{table.ElemSize}-byte elements)", nameof(dst));
+        NeedBf16Ok(dst, (long)n * w, nameof(dst));
         int rows = w == 0 ? 0 : checked((int)(table.Length / w));
         CheckIntRange(ids, n, rows, "puzzle identifier", nameof(ids));
         if (n == 0 || w == 0) return;
         ulong pd = Ptr(dst), pt = Ptr(table), pi = Ptr(ids);
         void** args = stackalloc void*[] { &pd, &pt, &pi, &n, &w, &rows };
-        Launch(_k.GatherRows, "pppiii", (uint)n, 256, 0, args);
+        Launch(half ? _k.GatherRowsBf16 : _k.GatherRows, "pppiii", (uint)n, 256, 0, args);
         Done();
     }
 

@@ -38,6 +38,17 @@ public sealed record CudaBackendOptions
     public bool Bf16Intermediates { get; init; } = true;
 
     /// <summary>
+    /// With <see cref="Bf16Intermediates"/> and the bf16 attention (head size 64): the forwards that are not recorded
+    /// (every block of a solve or an evaluation, 5 of 6 module calls of a training step's segments) keep their
+    /// attention output and their residual stream between blocks in bf16, as the reference's bf16 forward does
+    /// (<see cref="IHrmBackend.Bf16StreamForward"/>); the carry and the recorded forward stay fp32. Each op gives
+    /// bitwise its fp32 form's result rounded to bf16, but the next op then reads the rounded values: one more bf16
+    /// rounding of the residual per block. Halves those buffers' bytes (about 18% of a no-grad block's memory traffic
+    /// at batch 768). Off by default until a GPU has measured what it gains (<c>hrm-bench gpu</c> has rows with it).
+    /// </summary>
+    public bool Bf16Stream { get; init; }
+
+    /// <summary>
     /// With <see cref="Bf16Matmul"/>: the first time a GEMM shape runs (outside a CUDA graph capture), time each of the
     /// algorithms cuBLASLt's heuristic offers for it (up to 8, a few runs each, on the call's own operands; a
     /// zeroed scratch output when the GEMM accumulates) and keep the fastest when it beats the heuristic's first guess

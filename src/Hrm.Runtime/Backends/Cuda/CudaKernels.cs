@@ -26,6 +26,7 @@ internal sealed class CudaKernels : IDisposable
         new("elementwise.cu", "add_kernel2", "ppppl"),
         new("elementwise.cu", "reset_carry_kernel1", "pppiii"),
         new("elementwise.cu", "gather_rows_kernel1", "pppiii"),
+        new("elementwise.cu", "gather_rows_kernel2", "pppiii"),
         new("elementwise.cu", "f32_to_bf16_kernel1", "ppl"),
         new("embedding.cu", "embedding_forward_kernel1", "pppppiiiiiif"),
         new("embedding.cu", "embedding_backward_puzzle_kernel1", "ppiiiiifi"),
@@ -34,6 +35,7 @@ internal sealed class CudaKernels : IDisposable
         new("embedding.cu", "embedding_backward_tok_reduce_kernel1", "ppiii"),
         new("rmsnorm.cu", "add_rmsnorm_forward_kernel1", "pppppiif"),
         new("rmsnorm.cu", "add_rmsnorm_forward_kernel2", "pppppiif"),
+        new("rmsnorm.cu", "add_rmsnorm_forward_kernel3", "pppppiif"),
         new("rmsnorm.cu", "rmsnorm_backward_kernel1", "pppppii"),
         new("swiglu.cu", "swiglu_forward_kernel1", "pppii"),
         new("swiglu.cu", "swiglu_backward_kernel1", "ppppii"),
@@ -89,6 +91,7 @@ internal sealed class CudaKernels : IDisposable
             AddVec = f["add_kernel2"];
             ResetCarry = f["reset_carry_kernel1"];
             GatherRows = f["gather_rows_kernel1"];
+            GatherRowsBf16 = f["gather_rows_kernel2"];
             F32ToBf16 = f["f32_to_bf16_kernel1"];
             EmbeddingForward = f["embedding_forward_kernel1"];
             EmbeddingBackwardPuzzle = f["embedding_backward_puzzle_kernel1"];
@@ -97,6 +100,7 @@ internal sealed class CudaKernels : IDisposable
             EmbeddingBackwardTokReduce = f["embedding_backward_tok_reduce_kernel1"];
             AddRmsNormForward = f["add_rmsnorm_forward_kernel1"];
             AddRmsNormForwardBf16 = f["add_rmsnorm_forward_kernel2"];
+            AddRmsNormForwardBf16Stream = f["add_rmsnorm_forward_kernel3"];
             RmsNormBackward = f["rmsnorm_backward_kernel1"];
             SwiGluForward = f["swiglu_forward_kernel1"];
             SwiGluBackward = f["swiglu_backward_kernel1"];
@@ -140,6 +144,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel AddVec { get; }  // add_kernel2: 4 per thread (16-byte aligned dst, a, b)
     public Kernel ResetCarry { get; }
     public Kernel GatherRows { get; }
+    public Kernel GatherRowsBf16 { get; }  // kernel2: bf16 rows
     public Kernel F32ToBf16 { get; }
     public Kernel EmbeddingForward { get; }
     public Kernel EmbeddingBackwardPuzzle { get; }
@@ -148,6 +153,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel EmbeddingBackwardTokReduce { get; }
     public Kernel AddRmsNormForward { get; }
     public Kernel AddRmsNormForwardBf16 { get; }  // kernel2: b in bf16
+    public Kernel AddRmsNormForwardBf16Stream { get; }  // kernel3: a and b in bf16, out optional
     public Kernel RmsNormBackward { get; }
     public Kernel SwiGluForward { get; }
     public Kernel SwiGluBackward { get; }

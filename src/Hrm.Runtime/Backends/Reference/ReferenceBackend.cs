@@ -32,6 +32,9 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public bool Bf16QkvForward(int t, int hs) => false;
 
     /// <inheritdoc/>
+    public bool Bf16StreamForward(int t, int hs) => false;
+
+    /// <inheritdoc/>
     /// <remarks>Nothing is reserved: the scalar yardstick keeps no scratch between ops.</remarks>
     public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)
     {
