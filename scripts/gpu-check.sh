@@ -8,7 +8,8 @@
 #   scripts/gpu-check.sh run OUT_DIR
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
-#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs) on generated Sudoku data, the GPU
+#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs; and at head size 64, the bf16 attention) on
+#       generated Sudoku data, the GPU
 #       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
 #       8 steps of the Maze config at batch 768 (micro-batches chosen by free memory);
 #       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. Under 8 minutes
@@ -225,6 +226,15 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda-bf16" --device cuda || failed=1
     stage "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" 10 parity-compare-bf16.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-cpu/metrics.jsonl" "$work/run-cuda-bf16/metrics.jsonl" || failed=1
+    # Head size 64 (2 heads of 64): the bf16 tensor-core attention and the bf16 no-grad q/k/v, which the quickstart's
+    # head size 16 never reaches.
+    local hs64=(--set hidden_size=128 --set num_heads=2)
+    stage "parity HS 64: train 8 steps on cpu" 60 parity-hs64-cpu.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cpu" --device cpu || failed=1
+    stage "parity HS 64: train 8 steps on cuda (bf16 attention and GEMMs)" 60 parity-hs64-cuda.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cuda" --device cuda || failed=1
+    stage "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-hs64.log \
+        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-hs64-cpu/metrics.jsonl" "$work/run-hs64-cuda/metrics.jsonl" || failed=1
     stage "benchmark: hrm-bench gpu" 180 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1

@@ -52,7 +52,7 @@ internal sealed class Workspace
         FirstIn = bf16Stream ? plan.CarveBf16("target.first_in", batch, c) : plan.Carve("target.first_in", batch, c);
         FirstTmp = bf16Inter ? plan.CarveBf16("target.first_tmp", batch, c) : plan.Carve("target.first_tmp", batch, c);
         FirstOut = plan.Carve("target.first_out", batch, c);
-        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter, bf16Inter, bf16Qkv, bf16Stream);
+        First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter, bf16Inter, bf16Qkv: false, bf16Stream);
         LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter, bf16Inter);
         HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter, bf16Inter);
         DLogits = plan.Carve("grad.logits", batch, l, v);

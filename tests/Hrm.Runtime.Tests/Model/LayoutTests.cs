@@ -104,6 +104,17 @@ public class LayoutTests
         Assert.True(withQkv.Entries.Single(e => e.Name == "scratch.qkv").IsBf16);
         Assert.All(withQkv.Entries.Where(e => e.Name.EndsWith(".qkv", StringComparison.Ordinal) && e.Name != "scratch.qkv"),
             e => Assert.False(e.IsBf16, e.Name));
+        // the bf16 residual stream of the no-grad forwards (Bf16StreamForward): those buffers only; the carry and the
+        // recorded stream stay fp32
+        ActivationPlan withStream = HrmModel.MeasurePlan(cfg, 32, training: true, bf16Inter: true, bf16Qkv: true,
+            bf16Stream: true);
+        string[] stream = ["ping", "pong", "scratch.att", "scratch.h1", "target.first_in", "target.first.att", "target.first.h1"];
+        foreach (PlanEntry e in withStream.Entries)
+        {
+            bool was = withQkv.Entries.Single(x => x.Name == e.Name).IsBf16;
+            Assert.True(e.IsBf16 == (was || stream.Contains(e.Name)), $"{e.Name}: bf16 {e.IsBf16}");
+        }
+        Assert.True(withStream.Bytes(4) < withQkv.Bytes(4));
     }
 
     [Fact]
