@@ -238,14 +238,14 @@ run() {
     stage "benchmark: hrm-bench gpu" 180 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
-    stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
-        "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
     # The reference's Maze config at batch 768 does not fit one GPU whole: hrm train picks micro-batches by itself.
     stage "maze data (800 x 8 views + 64)" 30 maze-data.log \
         "$pub/hrm/hrm" data maze --generate 800 --test 64 --aug --seed 1 --out "$work/maze" || failed=1
     stage "maze: hrm train, batch 768, micro-batches chosen by free memory (8 steps + eval)" 150 maze-train.log \
         "$pub/hrm/hrm" train --preset maze-30x30-hard-1k --data "$work/maze" --run-dir "$work/run-maze" --device cuda \
         --set epochs=1 --set eval_interval=1 || failed=1
+    stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
+        "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }
