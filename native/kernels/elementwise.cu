@@ -95,18 +95,25 @@ extern "C" __global__ void reset_carry_kernel1(float* __restrict__ z,           
     for (int i = threadIdx.x; i < c; i += blockDim.x) zr[i] = init[i];
 }
 
+// The body of gather_rows_kernel1/2: row `row` of dst = row ids[row] of table, or `nan` for an out-of-range id.
+template <typename T>
+HRM_DEVICE void gather_row(T* __restrict__ dst, const T* __restrict__ table, const int* __restrict__ ids, int n, int w,
+                           int tableRows, T nan) {
+    int row = blockIdx.x;
+    if (row >= n) return;
+    int id = ids[row];
+    bool ok = id >= 0 && id < tableRows;
+    const T* src = table + (ok ? (i64)id * w : 0);
+    T* d = dst + (i64)row * w;
+    for (int i = threadIdx.x; i < w; i += blockDim.x) d[i] = ok ? src[i] : nan;
+}
+
 // One block per gathered row n; an out-of-range id gives NaN.
 extern "C" __global__ void gather_rows_kernel1(float* __restrict__ dst,          // (N, W) =
                                                const float* __restrict__ table,  // (R, W)
                                                const int* __restrict__ ids,      // (N) int32
                                                int n, int w, int tableRows) {
-    int row = blockIdx.x;
-    if (row >= n) return;
-    int id = ids[row];
-    bool ok = id >= 0 && id < tableRows;
-    const float* src = table + (ok ? (i64)id * w : 0);
-    float* d = dst + (i64)row * w;
-    for (int i = threadIdx.x; i < w; i += blockDim.x) d[i] = ok ? src[i] : __int_as_float(0x7fc00000);
+    gather_row(dst, table, ids, n, w, tableRows, __int_as_float(0x7fc00000));
 }
 
 // gather_rows_kernel1 on bf16 rows (the no-grad forward's bf16 residual stream). One block per gathered row.
@@ -114,13 +121,7 @@ extern "C" __global__ void gather_rows_kernel2(bf16* __restrict__ dst,          
                                                const bf16* __restrict__ table,  // (R, W) bf16
                                                const int* __restrict__ ids,     // (N) int32
                                                int n, int w, int tableRows) {
-    int row = blockIdx.x;
-    if (row >= n) return;
-    int id = ids[row];
-    bool ok = id >= 0 && id < tableRows;
-    const bf16* src = table + (ok ? (i64)id * w : 0);
-    bf16* d = dst + (i64)row * w;
-    for (int i = threadIdx.x; i < w; i += blockDim.x) d[i] = ok ? src[i] : (bf16)0x7fc0;
+    gather_row(dst, table, ids, n, w, tableRows, (bf16)0x7fc0);
 }
 
 // dst = bf16(src), RNE, NaN -> 0x7FC0 | sign. block = 256, grid = max(1, min(ceil(n / 256), 65535)).

@@ -103,19 +103,7 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
             gpu.SignSgdRows(model.Param(Names.PuzzleEmb), model.PuzzleRowsGrad, model.PuzzleIdsBuffer, Batch,
                 cfg.PuzzleEmbNdim, 1e-2, 0.1, skip);
         }
-        // Everything was reserved by the model's Reserve (and the step's own regions): the first step allocates nothing.
-        (long, long, long) reserved = (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes);
-        Step();
-        gpu.Synchronize();
-        Assert.Equal(reserved, (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes));
-        long before = GC.GetAllocatedBytesForCurrentThread(), reads = gpu.HostReads;
-        Step();
-        gpu.Synchronize();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(reserved, (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes));
-        output.WriteLine($"managed bytes per warm step: {allocated}; host reads {gpu.HostReads - reads}; device scratch {gpu.ScratchBytes:N0} B");
-        Assert.Equal(0, allocated);
-        Assert.Equal(reads, gpu.HostReads);
+        AssertWarmStepAllocatesAndReadsNothing(gpu, Step);
         var flag = new int[1];
         gpu.DownloadInts(skip, flag);
         Assert.Equal([0], flag); // the losses were finite, so both steps updated
@@ -169,17 +157,7 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
             gpu.SignSgdRows(model.Param(Names.PuzzleEmb), bank.PuzzleRowsGrad, bank.PuzzleIds, rows,
                 cfg.PuzzleEmbNdim, 1e-2, 0.1, skip);
         }
-        (long, long, long) reserved = (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes);
-        Step();
-        gpu.Synchronize();
-        Assert.Equal(reserved, (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes));
-        long before = GC.GetAllocatedBytesForCurrentThread(), reads = gpu.HostReads;
-        Step();
-        gpu.Synchronize();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        output.WriteLine($"managed bytes per warm step: {allocated}; host reads {gpu.HostReads - reads}");
-        Assert.Equal(0, allocated);
-        Assert.Equal(reads, gpu.HostReads);
+        AssertWarmStepAllocatesAndReadsNothing(gpu, Step);
         var carried = new int[rows * cfg.SeqLen];
         gpu.DownloadInts(bank.Tokens, carried);
         Assert.Equal(tokens, carried); // every row's data went through the bank (all rows took it at the first step)
@@ -187,6 +165,27 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
         gpu.DownloadInts(skip, flag);
         Assert.Equal([0], flag);
         foreach (Buf b in new[] { m, v, sums, skip }) gpu.Free(b);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="step"/> twice: everything was reserved before it (the model's Reserve and the step's own
+    /// regions), so neither run allocates device memory, and the warm one allocates no managed memory and reads
+    /// nothing back.
+    /// </summary>
+    private void AssertWarmStepAllocatesAndReadsNothing(CudaBackend gpu, Action step)
+    {
+        (long, long, long) reserved = (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes);
+        step();
+        gpu.Synchronize();
+        Assert.Equal(reserved, (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes));
+        long before = GC.GetAllocatedBytesForCurrentThread(), reads = gpu.HostReads;
+        step();
+        gpu.Synchronize();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(reserved, (gpu.AllocatedBytes, gpu.ScratchBytes, gpu.Bf16MatmulBytes));
+        output.WriteLine($"managed bytes per warm step: {allocated}; host reads {gpu.HostReads - reads}; device scratch {gpu.ScratchBytes:N0} B");
+        Assert.Equal(0, allocated);
+        Assert.Equal(reads, gpu.HostReads);
     }
 
     private CudaBackend Gpu(bool bf16, bool bf16Matmul = false, bool bf16Inter = true, bool stream = false)
