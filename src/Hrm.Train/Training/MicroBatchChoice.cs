@@ -36,7 +36,8 @@ internal static class MicroBatchChoice
     /// <summary>
     /// Bytes a training step of <paramref name="batch"/> rows in micro-batches of <paramref name="micro"/> still needs
     /// on <paramref name="model"/>'s backend once the model exists (parameters and gradients are already allocated):
-    /// the activations of <paramref name="micro"/> rows plus 10%, the AdamATan2 moments and, when split, the carry bank of all rows; plus 512 MiB spare.
+    /// the activations of <paramref name="micro"/> rows plus 10%, the AdamATan2 moments and, when split, the carry bank
+    /// of all rows; plus 512 MiB spare.
     /// </summary>
     public static long NeedBytes(HrmModel model, int batch, int micro)
     {

@@ -162,9 +162,12 @@ public sealed class TrainingStep : IDisposable
         IHrmBackend be = _model.Backend;
         CarryBank bank = _bank!;
         int b = MicroBatch, l = a.SeqLen, n = MicroBatches;
-        if (tokens.Length != _batch * l) throw new ArgumentException($"inputs: expected {_batch}·{l} tokens, got {tokens.Length}");
-        if (ids.Length != _batch) throw new ArgumentException($"puzzle identifiers: expected {_batch}, got {ids.Length}");
-        if (labels.Length != _batch * l) throw new ArgumentException($"labels: expected {_batch * l} values, got {labels.Length}");
+        if (tokens.Length != _batch * l)
+            throw new ArgumentException($"inputs: expected {_batch}·{l} tokens, got {tokens.Length}");
+        if (ids.Length != _batch)
+            throw new ArgumentException($"puzzle identifiers: expected {_batch}, got {ids.Length}");
+        if (labels.Length != _batch * l)
+            throw new ArgumentException($"labels: expected {_batch * l} values, got {labels.Length}");
         // The whole batch is checked before any micro-batch runs: a bad row stops the step before it changes anything.
         _model.CheckInputValues(tokens, ids);
         StablemaxCeMath.CheckLabels(labels, a.VocabSize);

@@ -7,8 +7,9 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// <c>D (m×n) = alpha · op(A) · op(B) + beta · D</c>, column-major like all of cuBLAS, D in fp32 or bf16.
 /// Descriptors and the heuristic's candidate algorithms (up to <see cref="MaxCandidates"/>, best guess first) are
 /// made once at construction; the first candidate runs until <see cref="Choose"/> picks another (the backend times
-/// them: <see cref="CudaBackendOptions.TuneGemms"/>); <see cref="Execute"/> does not allocate. A and B must be 256-byte aligned; C = D may be less (<c>alignD</c>: the algorithm is chosen
-/// for that alignment, and <see cref="Execute"/> refuses a D pointer that has less).
+/// them: <see cref="CudaBackendOptions.TuneGemms"/>); <see cref="Execute"/> does not allocate. A and B must be
+/// 256-byte aligned; C = D may be less (<c>alignD</c>: the algorithm is chosen for that alignment, and
+/// <see cref="Execute"/> refuses a D pointer that has less).
 /// </summary>
 /// <remarks>
 /// Our buffers are row-major. Row-major <c>Y (M, N) = X (M, K) · Wᵀ</c> with <c>W (N, K)</c> is the column-major
@@ -96,7 +97,10 @@ internal sealed unsafe class CublasLtMatmul : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _candidates.Length);
         if (workspaceBytes < _candidateWorkspace[index])
-            throw new ArgumentException($"workspace of {workspaceBytes} bytes; the algorithm needs {_candidateWorkspace[index]}");
+        {
+            throw new ArgumentException(
+                $"workspace of {workspaceBytes} bytes; the algorithm needs {_candidateWorkspace[index]}");
+        }
         if (a % 256 != 0 || b % 256 != 0 || d % AlignD != 0)
             throw new ArgumentException($"matmul operands: A and B need 256-byte alignment, D {AlignD} " +
                 $"(A 0x{a:x}, B 0x{b:x}, D 0x{d:x})");
