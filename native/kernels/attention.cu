@@ -18,7 +18,8 @@
 // qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned, outh and dqkvh 4-byte aligned (device
 // allocations and 256-byte sub-buffers are).
 //
-// Kernels, in launch order (no dynamic shared memory; static shared memory below 48 KiB):
+// Kernels, in launch order (static shared memory below 48 KiB; only attention_backward_kernel3 takes dynamic shared
+// memory, 74,752 bytes):
 //   forward   1. attention_pack_kernel2(qkvh, qkv, B, T, NH, parts = 3)       grid = B*T, block = 256
 //                or attention_pack_rope_kernel2(qkvh, qkv, cos, sin, B, T, NH, keep)  grid = B*T, block = 256: RoPE fused
 //                into the pack (Q, K rotated in place exactly as rope_forward_kernel1, then packed; bitwise the
@@ -28,6 +29,10 @@
 //                keep), or attention_forward_rope_kernel4(out, outh, lse, qkvh16, cos, sin, B, T, NH) on a bf16 qkv
 //                grid = (1, NH, B), block = 128: RoPE (in place on qkv when keep; kernel4 never writes qkv) and the
 //                pack into shared memory (bitwise the two kernels)
+//             or, on a bf16 qkv (no pack): attention_forward_kernel5(out, outh, lse, q, k, v, ld, B, T, NH), grid as
+//                kernel2, reading the rows where they lie; for T > 128 with RoPE first
+//                attention_rope_rows_kernel1(rot, qkv16, cos, sin, B, T, NH) (grid = B*T, block = 256: the rotated Q, K
+//                into a (B,T,3C) scratch), then kernel5 on (rot, rot + C, qkv16 + 2C, 3C)
 //   backward  1. attention_pack_kernel2(qkvh, qkv, B, T, NH, 3)   (the recorded, post-RoPE qkv of the forward)
 //             2. attention_backward_dot_kernel1(dd, doh, dout, out, B, T, NH, 64)  grid = ceil(B*T*NH/8), block = 256
 //             3. attention_backward_dq_kernel2(dqkv, dqkvh, cos, sin, qkvh, doh, lse, dd, B, T, NH)
@@ -38,6 +43,9 @@
 //   rope_backward_kernel1 run on dqkv afterwards (fused: one pass over dqkv fewer). dqkvh (B,T,3C) bf16, when not
 //   null, gets bf16(dqkv) (RNE, as f32_to_bf16_kernel1): the q/k/v projection's backward GEMM operand.
 //   Any T >= 1 (tails are masked). The fp32 path uses attention_backward_dot_kernel1 with doh = null and any HS.
+//   For T <= 128 (Sudoku) 1-4 in one: attention_backward_kernel3(dqkv, dqkvh, cos, sin, qkv, dout, out, lse, B, T, NH)
+//                grid = (1, NH, B), block = 128, dynamic smem ATT_BWD3_SMEM: the whole head in one block from the
+//                unpacked buffers (bitwise the four kernels; dd and doh not written)
 //
 // Versions: kernel1 = the fp32 port (attention_f32.cu, any HS <= 128); kernel2 = this file: FlashAttention-2 style,
 //   forward 128 queries per block (4 warps x 32 rows), 64-key tiles, cp.async double buffering; backward split into
@@ -45,7 +53,10 @@
 //   tiles) instead of dQ atomics; kernel3 = the forward of kernel2 with RoPE and the pack done by the block itself
 //   from fp32 qkv, for T <= 128 (one query block per head, so no other block reads the rows it rotates);
 //   attention_forward_rope_kernel4 = kernel3 reading a bf16 qkv (bf16 intermediates), never writing it;
-//   attention_pack_rope_kernel3 = attention_pack_rope_kernel2 reading a bf16 qkv, likewise.
+//   attention_forward_kernel5 = the forward of kernel2 reading bf16 rows in place (strided) instead of the pack.
+// The forwards (2-5) skip the work of warps whose rows all lie past T, skip the 16-key groups of the last key tile
+// that lie wholly past T, fold the softmax scale into the exponent's fma and rescale O only when a row maximum moved
+// (session 18; see attention_forward_tile).
 #include "common.cuh"
 
 #define ATT_D 64            // head size of this path
@@ -72,14 +83,15 @@
 static_assert(ATT_FWD_BM * ATT_LD * 2 <= ATT_STAGE_BYTES, "the forward Q tile must fit in one stage");
 static_assert(ATT_BWD_BM == ATT_BN && ATT_THREADS == 2 * ATT_BN, "backward tiling assumes 64-row blocks, 128 threads");
 
-// rows [row0, row0 + NROWS) of a packed (T, 64) bf16 matrix -> smem (NROWS x ATT_LD); rows >= t are zero-filled.
+// rows [row0, row0 + NROWS) of a (T, 64) bf16 matrix whose rows lie `stride` elements apart (ATT_D: packed) ->
+// smem (NROWS x ATT_LD); rows >= t are zero-filled. src and stride * 2 bytes 16-byte aligned.
 template <int NROWS>
-__device__ __forceinline__ void load_rows(u32 sdst, const bf16* src, int row0, int t) {
+__device__ __forceinline__ void load_rows(u32 sdst, const bf16* src, int row0, int t, i64 stride = ATT_D) {
 #pragma unroll
     for (int k = 0; k < NROWS * 8 / ATT_THREADS; k++) {
         int f = threadIdx.x + k * ATT_THREADS, r = f >> 3, c = f & 7;
         bool ok = row0 + r < t;
-        cp_async_16(sdst + (u32)(r * ATT_LD + c * 8) * 2u, src + (i64)(ok ? row0 + r : 0) * ATT_D + c * 8, ok);
+        cp_async_16(sdst + (u32)(r * ATT_LD + c * 8) * 2u, src + (i64)(ok ? row0 + r : 0) * stride + c * 8, ok);
     }
 }
 
@@ -92,14 +104,16 @@ __device__ __forceinline__ void load_a_frags(u32 (&f)[4][4], u32 sbase, int row0
 }
 
 // acc[m] (16 x 64) += A[m] (16 x 64, fragments) . tile^T for m < M, tile = 64 rows x 64 columns in smem (B operand
-// "col": the tile's rows are the output columns). Each B fragment is loaded once and used for all M row tiles.
+// "col": the tile's rows are the output columns). Each B fragment is loaded once and used for all M row tiles. Only
+// the first `groups` 16-column groups (warp-uniform, 1..4) are computed; the others are left as they are.
 template <int M>
-__device__ __forceinline__ void mma_abt(float (&acc)[M][8][4], const u32 (&a)[M][4][4], u32 tile) {
+__device__ __forceinline__ void mma_abt(float (&acc)[M][8][4], const u32 (&a)[M][4][4], u32 tile, int groups = 4) {
     int lane = threadIdx.x & 31;
 #pragma unroll
     for (int ks = 0; ks < 4; ks++) {
 #pragma unroll
         for (int np = 0; np < 4; np++) {
+            if (np >= groups) break;
             u32 b[4];
             int row = np * 16 + (lane & 7) + ((lane >> 4) << 3), col = ks * 16 + ((lane >> 3) & 1) * 8;
             ldmatrix_x4(b, tile + (u32)(row * ATT_LD + col) * 2u);
@@ -113,12 +127,14 @@ __device__ __forceinline__ void mma_abt(float (&acc)[M][8][4], const u32 (&a)[M]
 }
 
 // acc[m] (16 x 64) += P[m] (16 x 64, fp32 accumulator layout, rounded to bf16) . tile for m < M, tile = 64 rows
-// (the k index) x 64 columns in smem. Each B fragment is loaded once and used for all M row tiles.
+// (the k index) x 64 columns in smem. Each B fragment is loaded once and used for all M row tiles. Only the first
+// `groups` 16-row groups of the tile (warp-uniform, 1..4) are summed: the caller's P is 0 beyond them.
 template <int M>
-__device__ __forceinline__ void mma_pb(float (&acc)[M][8][4], const float (&p)[M][8][4], u32 tile) {
+__device__ __forceinline__ void mma_pb(float (&acc)[M][8][4], const float (&p)[M][8][4], u32 tile, int groups = 4) {
     int lane = threadIdx.x & 31;
 #pragma unroll
     for (int ks = 0; ks < 4; ks++) {
+        if (ks >= groups) break;
         u32 a[M][4];
 #pragma unroll
         for (int m = 0; m < M; m++) {
@@ -255,8 +271,10 @@ HRM_DEVICE void store4(bf16* p, float4 v) {
     *reinterpret_cast<uint2*>(p) = make_uint2(pack_bf16x2(v.x, v.y), pack_bf16x2(v.z, v.w));
 }
 
-// The body of attention_pack_rope_kernel2/3: qkv stored as T (float or bf16).
-template <typename T>
+// The body of attention_pack_rope_kernel2 and attention_rope_rows_kernel1: qkv stored as T (float or bf16). ROWS:
+// dst has qkv's layout (B, T, 3C) and gets the rotated Q and K only (V is not copied); else dst is the packed
+// (3, B, NH, T, 64) scratch and gets all three.
+template <typename T, bool ROWS>
 HRM_DEVICE void attention_pack_rope(bf16* __restrict__ dst, T* __restrict__ qkv, const float* __restrict__ cos,
                                     const float* __restrict__ sin, int batch, int t, int nh, int keep) {
     const int half = ATT_D / 2, quads = half / 2;  // a thread takes the pairs (i, half+i) and (i+1, half+i+1)
@@ -281,15 +299,18 @@ HRM_DEVICE void attention_pack_rope(bf16* __restrict__ dst, T* __restrict__ qkv,
             store2(x + half + i, hi);
         }
         int part = h / nh, head = h - part * nh;
-        bf16* d = dst + ((((i64)part * batch + b) * nh + head) * t + tt) * ATT_D;
+        bf16* d = ROWS ? dst + (i64)row * 3 * c + h * ATT_D
+                       : dst + ((((i64)part * batch + b) * nh + head) * t + tt) * ATT_D;
         *reinterpret_cast<u32*>(d + i) = pack_bf16x2(lo.x, lo.y);
         *reinterpret_cast<u32*>(d + half + i) = pack_bf16x2(hi.x, hi.y);
     }
-    for (int e = threadIdx.x * 4; e < c; e += blockDim.x * 4) {  // V, as attention_pack_kernel2
-        int h = e >> 6, d = e & 63;
-        float4 x = load4(s + 2 * c + e);
-        uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
-        *reinterpret_cast<uint2*>(dst + ((((i64)2 * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
+    if constexpr (!ROWS) {
+        for (int e = threadIdx.x * 4; e < c; e += blockDim.x * 4) {  // V, as attention_pack_kernel2
+            int h = e >> 6, d = e & 63;
+            float4 x = load4(s + 2 * c + e);
+            uint2 y = make_uint2(pack_bf16x2(x.x, x.y), pack_bf16x2(x.z, x.w));
+            *reinterpret_cast<uint2*>(dst + ((((i64)2 * batch + b) * nh + h) * t + tt) * ATT_D + d) = y;
+        }
     }
 }
 
@@ -303,17 +324,20 @@ extern "C" __global__ void attention_pack_rope_kernel2(bf16* __restrict__ dst,  
                                                        const float* __restrict__ cos,  // (T, 64)
                                                        const float* __restrict__ sin,  // (T, 64)
                                                        int batch, int t, int nh, int keep) {
-    attention_pack_rope(dst, qkv, cos, sin, batch, t, nh, keep);
+    attention_pack_rope<float, false>(dst, qkv, cos, sin, batch, t, nh, keep);
 }
 
-// attention_pack_rope_kernel2 on a bf16 qkv (the no-grad forwards' GEMM product with bf16 intermediates), read
-// only: bitwise kernel2 on an fp32 qkv holding those values. grid = B*T, block = 256; qkv 8-byte aligned.
-extern "C" __global__ void attention_pack_rope_kernel3(bf16* __restrict__ dst,         // (3, B, NH, T, 64) bf16 =
-                                                       bf16* __restrict__ qkv,         // (B, T, 3C) bf16, read only
+// RoPE on a bf16 qkv (the no-grad forwards' GEMM product with bf16 intermediates), read only, into a scratch of the
+// same layout: Q and K rotated exactly as attention_pack_rope_kernel2 rotates them (the stored bf16 widened) and
+// rounded to bf16 as it packs them; V is not copied (attention_forward_kernel5 reads it from qkv). So kernel5 on
+// (dst, dst + C, qkv + 2C) is bitwise kernel2 after attention_pack_rope_kernel2 on an fp32 qkv holding those values,
+// with two thirds of the pack's bytes. grid = B*T, block = 256; qkv 8-byte aligned.
+extern "C" __global__ void attention_rope_rows_kernel1(bf16* __restrict__ dst,         // (B, T, 3C) bf16, Q, K =
+                                                       const bf16* __restrict__ qkv,   // (B, T, 3C) bf16
                                                        const float* __restrict__ cos,  // (T, 64)
                                                        const float* __restrict__ sin,  // (T, 64)
                                                        int batch, int t, int nh) {
-    attention_pack_rope(dst, qkv, cos, sin, batch, t, nh, 0);
+    attention_pack_rope<bf16, true>(dst, const_cast<bf16*>(qkv), cos, sin, batch, t, nh, 0);
 }
 
 // dd[b, h, t] = dout[b, t, h*HS:] . out[b, t, h*HS:] (fp32 fma); doh = bf16(dout) per head when not null.
@@ -349,48 +373,60 @@ __device__ __forceinline__ void attention_forward_init(float (&o)[ATT_MT][8][4],
 }
 
 // One 64-key tile of the online softmax: K at cur, V at cur + ATT_TILE_BYTES (smem), keys k0.. (those >= t masked).
+// m is kept in log2 units of the scaled scores (m = max_j s_ij * scale * log2 e); the row maximum is taken on the raw
+// scores (the scale is positive, and rounding is monotone, so max(s) * c == max(s * c) bitwise) and the scale goes
+// into the exponent's fma: p = 2^(s * c - m), one instruction instead of a multiply and a subtraction. O is rescaled
+// only when some row's maximum moved in this warp (alpha = 2^0 = 1 exactly otherwise: skipping is bitwise the same).
 __device__ __forceinline__ void attention_forward_tile(float (&o)[ATT_MT][8][4], float (&m)[ATT_MT][2],
                                                        float (&l)[ATT_MT][2], const u32 (&qf)[ATT_MT][4][4], u32 cur,
                                                        int k0, int t) {
     int qd = threadIdx.x & 3;
     bool tail = k0 + ATT_BN > t;
+    int groups = tail ? (t - k0 + 15) >> 4 : 4;  // 16-key groups holding a key below T (the others: masked, P = 0)
     float s[ATT_MT][8][4];
 #pragma unroll
     for (int mt = 0; mt < ATT_MT; mt++) zero_acc(s[mt]);
-    mma_abt<ATT_MT>(s, qf, cur);  // S = Q K^T
+    mma_abt<ATT_MT>(s, qf, cur, groups);  // S = Q K^T
 #pragma unroll
     for (int mt = 0; mt < ATT_MT; mt++) {
+        float alpha[2];
 #pragma unroll
         for (int hh = 0; hh < 2; hh++) {  // rows g (hh = 0) and g + 8 (hh = 1)
-            float mx = m[mt][hh];
+            float mx = -__int_as_float(0x7f800000);
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) {
 #pragma unroll
                 for (int c = 2 * hh; c < 2 * hh + 2; c++) {
-                    float x = s[mt][nt][c] * ATT_SCALE_LOG2;
-                    if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) x = -__int_as_float(0x7f800000);
-                    s[mt][nt][c] = x;
-                    mx = fmaxf(mx, x);
+                    if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) s[mt][nt][c] = -__int_as_float(0x7f800000);
+                    mx = fmaxf(mx, s[mt][nt][c]);
                 }
             }
             mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 1));
             mx = fmaxf(mx, __shfl_xor_sync(HRM_FULL_MASK, mx, 2));
-            float alpha = hrm_exp2_approx(m[mt][hh] - mx), sum = 0.0f;
+            mx = fmaxf(m[mt][hh], mx * ATT_SCALE_LOG2);
+            alpha[hh] = hrm_exp2_approx(m[mt][hh] - mx);
             m[mt][hh] = mx;
+            float sum = 0.0f;
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) {
 #pragma unroll
                 for (int c = 2 * hh; c < 2 * hh + 2; c++) {
-                    float p = hrm_exp2_approx(s[mt][nt][c] - mx);
+                    float p = hrm_exp2_approx(fmaf(s[mt][nt][c], ATT_SCALE_LOG2, -mx));
                     s[mt][nt][c] = p;
                     sum += p;
-                    o[mt][nt][c] *= alpha;
                 }
             }
-            l[mt][hh] = l[mt][hh] * alpha + sum;  // this lane's share; the quad is summed at the end
+            l[mt][hh] = l[mt][hh] * alpha[hh] + sum;  // this lane's share; the quad is summed at the end
+        }
+        if (!__all_sync(HRM_FULL_MASK, alpha[0] == 1.0f && alpha[1] == 1.0f)) {
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+                for (int c = 0; c < 4; c++) o[mt][nt][c] *= alpha[c >> 1];
+            }
         }
     }
-    mma_pb<ATT_MT>(o, s, cur + ATT_TILE_BYTES);  // O += P V
+    mma_pb<ATT_MT>(o, s, cur + ATT_TILE_BYTES, groups);  // O += P V
 }
 
 // out = O / l (and outh = bf16(out) unless null), lse = m ln2 + ln l, for this warp's rows of query block q0.
@@ -418,25 +454,22 @@ __device__ __forceinline__ void attention_forward_store(float* __restrict__ out,
     }
 }
 
-// Block (q-block, h, b): 128 queries, 4 warps x 32 rows; online softmax over 64-key tiles (exp2 with the scale
-// folded into log2 units); out = O / l, lse = m ln2 + ln l.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
-    attention_forward_kernel2(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
-                              bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
-                              float* __restrict__ lse,         // (B, NH, T) =
-                              const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
-                              int batch, int t, int nh) {
-    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q first sits in stage 1
-    int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * ATT_FWD_BM;
+// The body of attention_forward_kernel2/5 for block (q-block, h, b): 128 queries, 4 warps x 32 rows; online softmax
+// over 64-key tiles (exp2 with the scale folded into log2 units); out = O / l, lse = m ln2 + ln l. Q, K, V: row 0 of
+// this block's (b, h) in each (bf16), rows `stride` elements apart. A warp whose 32 rows all lie at or past T (the last
+// query block of a T that is not a multiple of 128: at T = 901 three of its four warps) loads its share of the tiles
+// and meets the barriers but computes nothing: 928 query rows instead of 1024 at T = 901.
+HRM_DEVICE void attention_forward_rows(bf16* smem, float* __restrict__ out, bf16* __restrict__ outh,
+                                       float* __restrict__ lse, const bf16* __restrict__ Q,
+                                       const bf16* __restrict__ K, const bf16* __restrict__ V, i64 stride, int b,
+                                       int h, int t, int nh) {
+    int q0 = blockIdx.x * ATT_FWD_BM;
     int warp = threadIdx.x >> 5;
-    i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
-    const bf16* Q = qkvh + bh * head;
-    const bf16* K = Q + parts;
-    const bf16* V = K + parts;
+    bool active = q0 + warp * ATT_MT * 16 < t;  // warp-uniform
     u32 s0 = smem_u32(smem);
-    load_rows<ATT_FWD_BM>(s0 + ATT_STAGE_BYTES, Q, q0, t);
-    load_rows<ATT_BN>(s0, K, 0, t);
-    load_rows<ATT_BN>(s0 + ATT_TILE_BYTES, V, 0, t);
+    load_rows<ATT_FWD_BM>(s0 + ATT_STAGE_BYTES, Q, q0, t, stride);
+    load_rows<ATT_BN>(s0, K, 0, t, stride);
+    load_rows<ATT_BN>(s0 + ATT_TILE_BYTES, V, 0, t, stride);
     cp_async_commit();
     cp_async_wait_all();
     __syncthreads();
@@ -452,15 +485,47 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
         u32 cur = s0 + (j & 1) * ATT_STAGE_BYTES;
         if (j + 1 < tiles) {
             u32 nxt = s0 + ((j + 1) & 1) * ATT_STAGE_BYTES;
-            load_rows<ATT_BN>(nxt, K, (j + 1) * ATT_BN, t);
-            load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, V, (j + 1) * ATT_BN, t);
+            load_rows<ATT_BN>(nxt, K, (j + 1) * ATT_BN, t, stride);
+            load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, V, (j + 1) * ATT_BN, t, stride);
         }
         cp_async_commit();
-        attention_forward_tile(o, m, l, qf, cur, j * ATT_BN, t);
+        if (active) attention_forward_tile(o, m, l, qf, cur, j * ATT_BN, t);
         cp_async_wait_all();
         __syncthreads();
     }
-    attention_forward_store(out, outh, lse, o, m, l, b, h, q0, t, nh);
+    if (active) attention_forward_store(out, outh, lse, o, m, l, b, h, q0, t, nh);
+}
+
+// Block (q-block, h, b) on the packed qkvh scratch (attention_pack_kernel2 / attention_pack_rope_kernel2).
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
+    attention_forward_kernel2(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
+                              bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
+                              float* __restrict__ lse,         // (B, NH, T) =
+                              const bf16* __restrict__ qkvh,   // (3, B, NH, T, 64) bf16
+                              int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q first sits in stage 1
+    int b = blockIdx.z, h = blockIdx.y;
+    i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
+    const bf16* Q = qkvh + bh * head;
+    attention_forward_rows(smem, out, outh, lse, Q, Q + parts, Q + 2 * parts, ATT_D, b, h, t, nh);
+}
+
+// kernel2 reading Q, K and V where they lie, with no pack: rows of ld elements, (B, T, ld) each, head h at h * 64 of a
+// row; a bf16 qkv (B, T, 3C) is q = qkv, k = qkv + C, v = qkv + 2C, ld = 3C (or Q and K from another buffer of that
+// layout: attention_rope_rows_kernel1's). Bitwise kernel2 on the same values packed. q, k, v 16-byte aligned,
+// ld % 8 == 0. grid = (ceil(T/128), NH, B), block = 128.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
+    attention_forward_kernel5(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
+                              bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
+                              float* __restrict__ lse,         // (B, NH, T) =
+                              const bf16* __restrict__ q,      // (B, T, ld) bf16, Q of head h at h * 64
+                              const bf16* __restrict__ k,      // (B, T, ld) bf16, K likewise
+                              const bf16* __restrict__ v,      // (B, T, ld) bf16, V likewise
+                              i64 ld, int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q first sits in stage 1
+    int b = blockIdx.z, h = blockIdx.y;
+    i64 at = (i64)b * t * ld + h * ATT_D;
+    attention_forward_rows(smem, out, outh, lse, q + at, k + at, v + at, ld, b, h, t, nh);
 }
 
 // Rows [r0, r0 + NROWS) of one head's part of qkv (B, T, 3C), fp32 or bf16, held in registers between the two phases
@@ -570,6 +635,7 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
     }
     float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
     attention_forward_init(o, m, l);
+    if (warp * ATT_MT * 16 >= t) return;  // no row of this warp below T (warp 3 at T = 82); no barrier follows
     for (int j = 0; j < tiles; j++) attention_forward_tile(o, m, l, qf, s0 + j * ATT_STAGE_BYTES, j * ATT_BN, t);
     attention_forward_store(out, outh, lse, o, m, l, b, h, 0, t, nh);
 }
@@ -608,6 +674,63 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_rope(smem, out, outh, lse, qkv, cos, sin, batch, t, nh, 0);
 }
 
+// One 64-key tile of the dQ loop for this warp's 16 queries (A fragments qf of Q and of of dO; l2 = lse * log2 e and
+// D of rows g and g + 8): S = Q K^T, dP = dO V^T, dS = P (dP - D), dQ += dS K (dS / scale: the caller scales).
+// K and V tiles (64 keys from k0; keys >= t masked) at kTile, vTile in smem.
+__device__ __forceinline__ void attention_dq_tile(float (&dq)[8][4], const u32 (&qf)[4][4], const u32 (&of)[4][4],
+                                                  const float (&l2)[2], const float (&dr)[2], u32 kTile, u32 vTile,
+                                                  int k0, int t) {
+    int qd = threadIdx.x & 3;
+    float s[8][4], dp[8][4];
+    zero_acc(s);
+    zero_acc(dp);
+    mma_abt1(s, qf, kTile);   // S = Q K^T
+    mma_abt1(dp, of, vTile);  // dP = dO V^T
+    bool tail = k0 + ATT_BN > t;
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            float p = hrm_exp2_approx(s[nt][c] * ATT_SCALE_LOG2 - l2[c >> 1]);
+            if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) p = 0.0f;
+            s[nt][c] = p * (dp[nt][c] - dr[c >> 1]);  // dS / scale
+        }
+    }
+    mma_pb1(dq, s, kTile);  // dQ += dS K
+}
+
+// One 64-query tile of the dK/dV loop for this warp's 16 keys (A fragments kf of K and vf of V): S^T = K Q^T, P^T,
+// dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - D), dK += dS^T Q (dS / scale: the caller scales). Q and dO tiles
+// (64 queries from i0; queries >= t masked) at qTile, oTile in smem; sl, sd: the tile's lse and D (64 floats each).
+__device__ __forceinline__ void attention_dkdv_tile(float (&dk)[8][4], float (&dv)[8][4], const u32 (&kf)[4][4],
+                                                    const u32 (&vf)[4][4], const float* sl, const float* sd, u32 qTile,
+                                                    u32 oTile, int i0, int t) {
+    int qd = threadIdx.x & 3;
+    bool tail = i0 + ATT_BN > t;
+    float p[8][4];  // S^T, then P^T, then dS^T / scale (rows: this warp's keys, columns: the tile's queries)
+    zero_acc(p);
+    mma_abt1(p, kf, qTile);  // S^T = K Q^T
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            int qi = nt * 8 + 2 * qd + (c & 1);
+            float x = hrm_exp2_approx(p[nt][c] * ATT_SCALE_LOG2 - sl[qi] * HRM_LOG2E);
+            p[nt][c] = (tail && i0 + qi >= t) ? 0.0f : x;
+        }
+    }
+    mma_pb1(dv, p, oTile);  // dV += P^T dO
+    float dpt[8][4];
+    zero_acc(dpt);
+    mma_abt1(dpt, vf, oTile);  // dP^T = V dO^T
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+        for (int c = 0; c < 4; c++) p[nt][c] *= dpt[nt][c] - sd[nt * 8 + 2 * qd + (c & 1)];
+    }
+    mma_pb1(dk, p, qTile);  // dK += dS^T Q
+}
+
 // Block (q-block, h, b): 64 queries, 4 warps x 16 rows; loops over 64-key tiles: S = Q K^T, dP = dO V^T,
 // dS = P (dP - D), dQ += dS K; dQ * scale written to the Q part of dqkv.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
@@ -622,7 +745,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
                                   int batch, int t, int nh) {
     __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (K, V); Q, dO first sit in stage 1
     int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * ATT_BWD_BM;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, qd = lane & 3;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2;
     i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
     const bf16* Q = qkvh + bh * head;
     const bf16* K = Q + parts;
@@ -658,23 +781,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
             load_rows<ATT_BN>(nxt + ATT_TILE_BYTES, V, (j + 1) * ATT_BN, t);
         }
         cp_async_commit();
-        float s[8][4], dp[8][4];
-        zero_acc(s);
-        zero_acc(dp);
-        mma_abt1(s, qf, cur);                   // S = Q K^T
-        mma_abt1(dp, of, cur + ATT_TILE_BYTES);  // dP = dO V^T
-        int k0 = j * ATT_BN;
-        bool tail = k0 + ATT_BN > t;
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-            for (int c = 0; c < 4; c++) {
-                float p = hrm_exp2_approx(s[nt][c] * ATT_SCALE_LOG2 - l2[c >> 1]);
-                if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) p = 0.0f;
-                s[nt][c] = p * (dp[nt][c] - dr[c >> 1]);  // dS / scale
-            }
-        }
-        mma_pb1(dq, s, cur);  // dQ += dS K
+        attention_dq_tile(dq, qf, of, l2, dr, cur, cur + ATT_TILE_BYTES, j * ATT_BN, t);
         cp_async_wait_all();
         __syncthreads();
     }
@@ -705,7 +812,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
     __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // 2 stages x (Q, dO); K, V first sit in stage 1
     __shared__ float sl[2][ATT_BN], sd[2][ATT_BN];                // lse and D of the query tile, per stage
     int b = blockIdx.z, h = blockIdx.y, k0 = blockIdx.x * ATT_BWD_BM;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qd = lane & 3;
+    int warp = threadIdx.x >> 5;
     i64 bh = (i64)b * nh + h, head = (i64)t * ATT_D, parts = (i64)batch * nh * head;
     const bf16* Q = qkvh + bh * head;
     const bf16* K = Q + parts;
@@ -741,30 +848,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
             load_stats(sl[st ^ 1], sd[st ^ 1], L, D, (i + 1) * ATT_BN, t);
         }
         cp_async_commit();
-        int i0 = i * ATT_BN;
-        bool tail = i0 + ATT_BN > t;
-        float p[8][4];  // S^T, then P^T, then dS^T / scale (rows: this warp's keys, columns: the tile's queries)
-        zero_acc(p);
-        mma_abt1(p, kf, cur);  // S^T = K Q^T
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-            for (int c = 0; c < 4; c++) {
-                int qi = nt * 8 + 2 * qd + (c & 1);
-                float x = hrm_exp2_approx(p[nt][c] * ATT_SCALE_LOG2 - sl[st][qi] * HRM_LOG2E);
-                p[nt][c] = (tail && i0 + qi >= t) ? 0.0f : x;
-            }
-        }
-        mma_pb1(dv, p, cur + ATT_TILE_BYTES);  // dV += P^T dO
-        float dpt[8][4];
-        zero_acc(dpt);
-        mma_abt1(dpt, vf, cur + ATT_TILE_BYTES);  // dP^T = V dO^T
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-            for (int c = 0; c < 4; c++) p[nt][c] *= dpt[nt][c] - sd[st][nt * 8 + 2 * qd + (c & 1)];
-        }
-        mma_pb1(dk, p, cur);  // dK += dS^T Q
+        attention_dkdv_tile(dk, dv, kf, vf, sl[st], sd[st], cur, cur + ATT_TILE_BYTES, i * ATT_BN, t);
         cp_async_wait_all();
         __syncthreads();
     }
@@ -774,4 +858,121 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
                             hbase ? hbase + nh * ATT_D : nullptr);
     store_acc(dqkv + at + 2 * nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dv, 1.0f, 1.0f,
               hbase ? hbase + 2 * nh * ATT_D : nullptr);
+}
+
+// Dynamic shared memory of attention_backward_kernel3: Q, K, V, dO of up to 128 rows (bf16, ATT_LD stride), then lse
+// and D of those rows (floats).
+#define ATT_BWD3_SMEM (4 * 2 * ATT_TILE_BYTES + 2 * ATT_FWD_BM * 4)
+
+// The whole backward of one head for T <= 128 in one block (Sudoku's T = 82), from the unpacked buffers: the pack,
+// the dot pre-pass and the dQ and dK/dV kernels of the split path, with every load of the block in one batch and each
+// row read once. Q, K, V (the recorded, post-RoPE qkv) are converted to bf16 as attention_pack_kernel2 converts them,
+// dO as attention_backward_dot_kernel1 does, and D_i = dO_i . O_i is summed in that kernel's order; then the dQ
+// blocks and the dK/dV blocks of the split kernels run one after another on the resident tiles (the same tile
+// functions in the same order), so dqkv and dqkvh are bitwise the split path's. dd and the doh scratch are not written.
+// Block (0, h, b): grid = (1, NH, B), block = 128, dynamic smem ATT_BWD3_SMEM (74,752 bytes: the host raises the
+// limit); qkv 16-byte aligned (float4 loads), dqkv 8-byte and dqkvh 4-byte aligned.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
+    attention_backward_kernel3(float* __restrict__ dqkv,        // (B, T, 3C) =
+                               bf16* __restrict__ dqkvh,        // (B, T, 3C) bf16 = bf16(dqkv), or null
+                               const float* __restrict__ cos,   // (T, 64) RoPE's table, or null: no RoPE
+                               const float* __restrict__ sin,   // (T, 64) (read only with cos)
+                               const float* __restrict__ qkv,   // (B, T, 3C) the recorded (post-RoPE) q, k, v
+                               const float* __restrict__ dout,  // (B, T, C)
+                               const float* __restrict__ out,   // (B, T, C) the forward's output
+                               const float* __restrict__ lse,   // (B, NH, T)
+                               int batch, int t, int nh) {
+    extern __shared__ __align__(16) bf16 dsm[];
+    if (t > ATT_FWD_BM) return;  // the host launches this kernel for T <= 128 only
+    int b = blockIdx.z, h = blockIdx.y;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2;
+    i64 c = (i64)nh * ATT_D, stride = 3 * c, bh = (i64)b * nh + h;
+    const int tileElems = ATT_TILE_BYTES / 2, matElems = 2 * tileElems;  // a matrix: 128 rows, two 64-row tiles
+    bf16* sQ = dsm;
+    bf16* sK = sQ + matElems;
+    bf16* sV = sK + matElems;
+    bf16* sO = sV + matElems;
+    float* sl = reinterpret_cast<float*>(sO + matElems);  // lse of the 128 rows (0 past T)
+    float* sd = sl + ATT_FWD_BM;                          // D of the 128 rows (0 past T)
+    const float* Q = qkv + (i64)b * t * stride + h * ATT_D;
+    {  // Q and K in one batch of loads, then V (as the pack: pack_bf16x2; rows >= t zero)
+        RopeRows<ATT_FWD_BM> q, k;
+        rope_rows_load(q, Q, stride, 0, t);
+        rope_rows_load(k, Q + c, stride, 0, t);
+        rope_rows_store(sQ, q, const_cast<float*>(Q), stride, 0, t, nullptr, nullptr, 0);
+        rope_rows_store(sK, k, const_cast<float*>(Q + c), stride, 0, t, nullptr, nullptr, 0);
+    }
+    {
+        RopeRows<ATT_FWD_BM> v;
+        rope_rows_load(v, Q + 2 * c, stride, 0, t);
+        rope_rows_store(sV, v, const_cast<float*>(Q + 2 * c), stride, 0, t, nullptr, nullptr, 0);
+    }
+    // dO and D: warp w takes rows w, w + 4, ... (one warp per row as the dot kernel: lane d and d + 32), 8 rows' loads
+    // at a time; rows >= t: dO zero, lse and D 0.
+    const float* G = dout + (i64)b * t * c + h * ATT_D;
+    const float* O = out + (i64)b * t * c + h * ATT_D;
+#pragma unroll 1
+    for (int r0 = warp; r0 < ATT_FWD_BM; r0 += 8 * ATT_WARPS) {
+        float g0[8], g1[8], o0[8], o1[8];
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+            i64 at = (i64)min(r0 + u * ATT_WARPS, t - 1) * c;
+            g0[u] = G[at + lane];
+            g1[u] = G[at + lane + 32];
+            o0[u] = O[at + lane];
+            o1[u] = O[at + lane + 32];
+        }
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+            int r = r0 + u * ATT_WARPS;
+            bool ok = r < t;
+            float s = warp_sum(fmaf(g1[u], o1[u], fmaf(g0[u], o0[u], 0.0f)));
+            sO[r * ATT_LD + lane] = ok ? f32_to_bf16(g0[u]) : (bf16)0;
+            sO[r * ATT_LD + lane + 32] = ok ? f32_to_bf16(g1[u]) : (bf16)0;
+            if (lane == 0) {
+                sd[r] = ok ? s : 0.0f;
+                sl[r] = ok ? lse[bh * t + r] : 0.0f;
+            }
+        }
+    }
+    __syncthreads();
+
+    int tiles = (t + ATT_BN - 1) / ATT_BN;  // 1 or 2
+    u32 q_s = smem_u32(sQ), k_s = smem_u32(sK), v_s = smem_u32(sV), o_s = smem_u32(sO);
+    i64 at = (i64)b * t * stride + h * ATT_D;
+    bf16* hbase = dqkvh ? dqkvh + at : nullptr;
+    for (int qb = 0; qb < tiles; qb++) {  // the dQ blocks
+        int q0 = qb * ATT_BN + warp * 16;
+        if (q0 >= t) continue;  // no row of this warp below T (no barrier follows)
+        u32 qf[4][4], of[4][4];
+        load_a_frags(qf, q_s, q0);
+        load_a_frags(of, o_s, q0);
+        float l2[2], dr[2];
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {  // as the dq kernel: padding rows +inf and 0, so P = dS = 0
+            int row = q0 + g + hh * 8;
+            l2[hh] = row < t ? sl[row] * HRM_LOG2E : __int_as_float(0x7f800000);
+            dr[hh] = row < t ? sd[row] : 0.0f;
+        }
+        float dq[8][4];
+        zero_acc(dq);
+        for (int j = 0; j < tiles; j++)
+            attention_dq_tile(dq, qf, of, l2, dr, k_s + j * ATT_TILE_BYTES, v_s + j * ATT_TILE_BYTES, j * ATT_BN, t);
+        store_acc_rope_backward(dqkv + at, stride, q0, t, dq, 0.125f, cos, sin, hbase);
+    }
+    for (int kb = 0; kb < tiles; kb++) {  // the dK/dV blocks
+        int k0 = kb * ATT_BN + warp * 16;
+        if (k0 >= t) continue;
+        u32 kf[4][4], vf[4][4];
+        load_a_frags(kf, k_s, k0);
+        load_a_frags(vf, v_s, k0);
+        float dk[8][4], dv[8][4];
+        zero_acc(dk);
+        zero_acc(dv);
+        for (int i = 0; i < tiles; i++)
+            attention_dkdv_tile(dk, dv, kf, vf, sl + i * ATT_BN, sd + i * ATT_BN, q_s + i * ATT_TILE_BYTES,
+                                o_s + i * ATT_TILE_BYTES, i * ATT_BN, t);
+        store_acc_rope_backward(dqkv + at + c, stride, k0, t, dk, 0.125f, cos, sin, hbase ? hbase + c : nullptr);
+        store_acc(dqkv + at + 2 * c, stride, k0, t, dv, 1.0f, 1.0f, hbase ? hbase + 2 * c : nullptr);
+    }
 }

@@ -7,6 +7,7 @@ using Hrm.Runtime.Backends.Cuda.Interop;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
 
 namespace Hrm.Bench;
 
@@ -50,6 +51,10 @@ public static class GpuTimer
         Segment(o, bf16, sudoku, big);
         Segment(o, bf16 with { Bf16Stream = true }, sudoku, big);
         Segment(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
+        // Early in the table (a target row); bf16 GEMM options: the attention kernels do not depend on them, and they
+        // let a bf16 qkv exist.
+        if (smoke) Attention(o, bf16, 1, 130, 2, 64);
+        else Attention(o, bf16, 768, 901, 8, 64);
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
         TrainingStep(o, bf16 with { TuneGemms = true }, sudoku, big);
@@ -67,8 +72,6 @@ public static class GpuTimer
         Solve(o, bf16 with { Bf16Stream = true }, sudoku);
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
-        if (smoke) Attention(o, options, 1, 82, 2, 64);
-        else Attention(o, options, 768, 901, 8, 64);
         o.WriteLine();
         foreach (string line in Tunings) o.WriteLine(line);
         return 0;
@@ -220,8 +223,35 @@ public static class GpuTimer
         double bwd = Time(backend, () => backend.AttentionBackward(dqkv, dout, qkv, output, lse, b, t, nh, hs), 5, out _);
         double flop = 4.0 * b * nh * (double)t * t * hs;
         string kind = backend.UsesBf16Attention(hs) ? "bf16" : "fp32";
-        Row(o, $"attention forward ({kind}), T={t}, NH={nh}, HS={hs}", b, fwd, flop);
+        Row(o, $"attention forward ({kind}), T={t}, NH={nh}, HS={hs}, fp32 qkv (pack + kernel2)", b, fwd, flop);
         Row(o, $"attention backward ({kind}), T={t}, NH={nh}, HS={hs}", b, bwd, 2 * flop);
+        if (!backend.UsesBf16Attention(hs)) return;
+        // The bf16 qkv the no-grad forwards' GEMM writes (bf16 intermediates): read in place by kernel5, no pack; with
+        // RoPE (the model's no-grad forward at this T) Q and K rotated into scratch first (attention_rope_rows_kernel1).
+        Buf words = backend.Allocate((3L * b * t * c + 1) / 2, "qkv16");
+        var pairs = new float[chunk.Length];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            uint lo = BFloat16.FromFloat(chunk[i]), hi = BFloat16.FromFloat(chunk[(i + 7919) % chunk.Length]);
+            pairs[i] = BitConverter.UInt32BitsToSingle(lo | (hi << 16));
+        }
+        for (long at = 0; at < words.Length; at += pairs.Length)
+        {
+            int n = (int)Math.Min(pairs.Length, words.Length - at);
+            backend.Upload(pairs.AsSpan(0, n), words.Slice(at, n));
+        }
+        Buf qkv16 = new(words.Address, 3L * b * t * c, sizeof(ushort));
+        double fwd16 = Time(backend, () => backend.AttentionForward(output, lse, qkv16, b, t, nh, hs), 5, out _);
+        Row(o, $"attention forward (bf16), T={t}, NH={nh}, HS={hs}, bf16 qkv read in place (kernel5, no pack)", b,
+            fwd16, flop);
+        if (!backend.Bf16QkvForward(t, hs)) return;
+        Buf cos = backend.Allocate((long)t * hs, "cos"), sin = backend.Allocate((long)t * hs, "sin");
+        backend.Upload(chunk.AsSpan(0, t * hs), cos);
+        backend.Upload(chunk.AsSpan(t * hs, t * hs), sin);
+        double rope = Time(backend, () => backend.RopeAttentionForward(output, lse, qkv16, cos, sin, b, t, nh, hs,
+            keepRotated: false), 5, out long launches);
+        Row(o, $"RoPE + attention forward (bf16), T={t}, NH={nh}, HS={hs}, bf16 qkv, no-grad ({launches} launches)", b,
+            rope, flop);
     }
 
     /// <summary>Median milliseconds of <paramref name="reps"/> runs after one warm-up, from CUDA events; also the

@@ -161,6 +161,12 @@ template <class T> static inline T __shfl_up_sync(u32 mask, T v, unsigned delta,
 template <class T> static inline T __shfl_down_sync(u32 mask, T v, unsigned delta, int width = 32) {
     return emu_shfl(mask, v, 1, (int)delta, width);
 }
+// vote.sync.all (PTX ISA "vote.sync"): nonzero when pred holds in every lane; a butterfly of shuffles here.
+static inline int __all_sync(u32 mask, int pred) {
+    int v = pred != 0;
+    for (int o = 16; o > 0; o >>= 1) v &= __shfl_xor_sync(mask, v, o);
+    return v;
+}
 
 // ---- bf16 (same code as the real header) -------------------------------------------------------------------------
 HRM_DEVICE bf16 f32_to_bf16(float f) {

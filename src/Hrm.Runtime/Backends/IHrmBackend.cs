@@ -164,7 +164,8 @@ public interface IHrmBackend : IDisposable
     /// <summary>Transpose of RoPE in place on dqkv (B,T,3C).</summary>
     void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs);
 
-    /// <summary>out (B,T,C), lse (B,NH,T) from qkv (B,T,3C); non-causal, scale 1/sqrt(HS).</summary>
+    /// <summary>out (B,T,C), lse (B,NH,T) from qkv (B,T,3C); non-causal, scale 1/sqrt(HS). A backend with
+    /// <see cref="Bf16Intermediates"/> also reads a bf16 qkv where its bf16 attention applies (CUDA: HS 64).</summary>
     void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs);
 
     /// <summary>

@@ -1,3 +1,5 @@
+using Hrm.Runtime.Backends.Cuda;
+using Hrm.Runtime.Memory;
 using Hrm.Runtime.Tests.TestUtil;
 
 namespace Hrm.Runtime.Tests.Cuda;
@@ -156,6 +158,69 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
         p.Gpu.AttentionBackward(apart.G, dout.G, qkv.G, o.G, lse.G, batch, t, nh, hs);
         p.Gpu.RopeBackward(apart.G, cos.G, sin.G, batch, t, nh, hs);
         GpuSame(p, fused, apart, "dqkv");
+    }
+
+    /// <summary>
+    /// <c>attention_backward_kernel3</c> (T ≤ 128: one block per head, from the unpacked buffers) against the split path
+    /// (the pack, the dot pre-pass, the dQ and dK/dV kernels): dqkv bitwise, with and without RoPE, T from 1 to 128
+    /// (one key tile, exactly one, two with the second nearly empty, two full); and the bf16 copy of dqkv both write
+    /// for the q/k/v projection's backward GEMM gives that GEMM bitwise the same dinp and dW.
+    /// </summary>
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8, true)]  // Sudoku
+    [InlineData(3, 37, 2, true)]
+    [InlineData(1, 64, 1, false)]
+    [InlineData(1, 65, 2, true)]
+    [InlineData(2, 128, 2, true)]
+    [InlineData(1, 1, 1, false)]
+    public void One_block_attention_backward_is_bitwise_the_split_kernels(int batch, int t, int nh, bool rope)
+    {
+        const int hs = 64;
+        using CudaBackend gpu = cuda.Bf16MatmulBackendOrSkip();
+        Assert.True(gpu.UsesBf16Attention(hs));
+        Assert.True(gpu.OneBlockAttentionBackward, "the device should allow the one-block backward's shared memory");
+        int c = nh * hs, rows = batch * t;
+        Buf qkv = BackendBuffers.Up(gpu, TestData.Floats(1, 3 * rows * c, 2f));
+        Buf o = gpu.Allocate((long)rows * c, "o"), lse = gpu.Allocate((long)batch * nh * t, "lse");
+        gpu.AttentionForward(o, lse, qkv, batch, t, nh, hs);
+        Buf dout = BackendBuffers.Up(gpu, TestData.Floats(2, rows * c));
+        Buf cos = rope ? BackendBuffers.Up(gpu, TestData.Floats(7, t * hs)) : Buf.Empty; // random tables: a mixed-up
+        Buf sin = rope ? BackendBuffers.Up(gpu, TestData.Floats(8, t * hs)) : Buf.Empty; // half index shows
+        Buf x = BackendBuffers.Up(gpu, TestData.Floats(4, rows * c)), w = BackendBuffers.Up(gpu, TestData.Floats(5, 3 * c * c, 0.1f));
+        var results = new List<(float[] Dqkv, float[] Dinp, float[] Dw, long Launches, long GemmLaunches)>();
+        foreach (bool oneBlock in new[] { true, false })
+        {
+            gpu.OneBlockAttentionBackward = oneBlock;
+            Buf dqkv = BackendBuffers.Up(gpu, TestData.Floats(3, 3 * rows * c)); // stale values: all must be written
+            long before = gpu.Launches;
+            if (rope) gpu.RopeAttentionBackward(dqkv, dout, qkv, o, lse, cos, sin, batch, t, nh, hs);
+            else gpu.AttentionBackward(dqkv, dout, qkv, o, lse, batch, t, nh, hs);
+            long launches = gpu.Launches - before;
+            Buf dinp = gpu.Allocate((long)rows * c, "dinp"), dw = BackendBuffers.Up(gpu, TestData.Floats(6, 3 * c * c));
+            before = gpu.Launches;
+            gpu.MatmulBackward(dinp, dw, dqkv, x, w, rows, c, 3 * c); // takes the bf16 copy of dqkv both wrote
+            results.Add((BackendBuffers.Down(gpu, dqkv), BackendBuffers.Down(gpu, dinp), BackendBuffers.Down(gpu, dw),
+                launches, gpu.Launches - before));
+        }
+        output.WriteLine($"launches: one block {results[0].Launches}, split {results[1].Launches}");
+        Assert.Equal(1, results[0].Launches);
+        Assert.Equal(4, results[1].Launches);
+        Assert.Equal(results[1].GemmLaunches, results[0].GemmLaunches);
+        BitwiseSame(results[0].Dqkv, results[1].Dqkv, "dqkv");
+        BitwiseSame(results[0].Dinp, results[1].Dinp, "dinp");
+        BitwiseSame(results[0].Dw, results[1].Dw, "dW");
+    }
+
+    private void BitwiseSame(float[] x, float[] y, string what)
+    {
+        Assert.Equal(x.Length, y.Length);
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(x[i]) != BitConverter.SingleToInt32Bits(y[i]))
+                Assert.Fail($"{what}: element {i} differs: {x[i]:G9} vs {y[i]:G9}");
+        }
+        output.WriteLine($"{what}: bitwise equal ({x.Length} elements)");
     }
 
     private static void GpuSame(BackendPair p, Twin a, Twin b, string what)

@@ -76,7 +76,7 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
     [InlineData(1, 128, 2)] // the longest kernel4 takes
     [InlineData(3, 37, 2)]
     [InlineData(1, 1, 1)]
-    [InlineData(1, 129, 2)] // longer: attention_pack_rope_kernel3, then the attention kernel
+    [InlineData(1, 129, 2)] // longer: attention_rope_rows_kernel1, then attention_forward_kernel5
     [InlineData(2, 200, 1)]
     public void Rope_attention_on_a_bf16_qkv_is_the_fp32_path_on_the_stored_values(int batch, int t, int nh)
     {
@@ -160,7 +160,7 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
     [Trait("Category", "Gpu")]
     [Theory]
     [InlineData(2, 82, 8)]  // kernel4
-    [InlineData(1, 129, 2)] // the pack, then attention_forward_kernel2
+    [InlineData(1, 129, 2)] // attention_rope_rows_kernel1, then attention_forward_kernel5
     public void The_attention_s_bf16_output_is_its_fp32_output_rounded(int batch, int t, int nh)
     {
         using CudaBackend gpu = Backend(bf16Inter: true);
@@ -174,6 +174,43 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         gpu.RopeAttentionForward(oh, lh, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
         Assert.Equal(Rounded(Down(gpu, o32)), DownBf16(gpu, oh));
         Assert.Equal(Down(gpu, l32), Down(gpu, lh));
+    }
+
+    /// <summary>
+    /// The plain attention on a bf16 qkv (<c>attention_forward_kernel5</c>): one launch, no pack, the rows read where they
+    /// lie; bitwise the fp32 path (the pack, then kernel2) on the stored values, with a T whose last query block has
+    /// warps with no rows (129, 200, 901) and one whose blocks are all full (256).
+    /// </summary>
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8)]
+    [InlineData(1, 129, 2)]
+    [InlineData(2, 200, 1)]
+    [InlineData(1, 256, 2)]
+    [InlineData(1, 901, 1)]
+    public void Attention_on_a_bf16_qkv_reads_it_in_place_bitwise_the_fp32_path(int batch, int t, int nh)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        long c = nh * 64L;
+        float[] qkv = Rounded(TestData.Floats(3, (int)(3 * batch * t * c), 2f));
+        Buf q32 = Up(gpu, qkv), q16 = UpBf16(gpu, qkv);
+        Buf o32 = gpu.Allocate(batch * t * c, "o32"), o16 = gpu.Allocate(batch * t * c, "o16");
+        Buf l32 = gpu.Allocate(batch * nh * (long)t, "l32"), l16 = gpu.Allocate(batch * nh * (long)t, "l16");
+        gpu.AttentionForward(o32, l32, q32, batch, t, nh, 64);
+        long before = gpu.Launches;
+        gpu.AttentionForward(o16, l16, q16, batch, t, nh, 64);
+        Assert.Equal(1, gpu.Launches - before); // kernel5 alone
+        float[] expect = Down(gpu, o32);
+        Assert.Equal(expect, Down(gpu, o16));
+        Assert.Equal(Down(gpu, l32), Down(gpu, l16));
+        Assert.Equal(qkv, DownBf16(gpu, q16)); // read only
+        // and both are the attention (bf16 accuracy against the CPU's fp32 kernel on the same values)
+        using var cpu = new Hrm.Runtime.Backends.Cpu.CpuBackend(1);
+        Buf cq = Up(cpu, qkv), co = cpu.Allocate(batch * t * c, "o"), cl = cpu.Allocate(batch * nh * (long)t, "l");
+        cpu.AttentionForward(co, cl, cq, batch, t, nh, 64);
+        double rel = TensorAssert.RelNorm(Array.ConvertAll(Down(cpu, co), v => (double)v), expect);
+        output.WriteLine($"out vs the CPU: {rel:E2}");
+        Assert.InRange(rel, 0, 1e-2);
     }
 
     [Trait("Category", "Gpu")]
@@ -193,9 +230,17 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
             Assert.Contains("Bf16QkvForward", e.Message);
         }
         {
-            const int t = 40; // the plain attention never reads a bf16 qkv (its pack would not rotate it)
-            Buf q16 = AllocBf16(gpu, 3L * t * 64), o = gpu.Allocate(t * 64, "o"), l = gpu.Allocate(t, "l");
-            Assert.Throws<ArgumentException>(() => gpu.AttentionForward(o, l, q16, 1, t, 1, 64));
+            const int t = 40; // the plain attention reads a bf16 qkv on the bf16 kernels only (head size 64)
+            Buf q16 = AllocBf16(gpu, 3L * t * 32), o = gpu.Allocate(t * 32, "o"), l = gpu.Allocate(t, "l");
+            var e = Assert.Throws<ArgumentException>(() => gpu.AttentionForward(o, l, q16, 1, t, 1, 32));
+            Assert.Contains("head size 64", e.Message);
+            // kernel5 reads the rows with 16-byte copies: a view 8 bytes off is refused, naming the buffer
+            Buf words = gpu.Allocate(3L * t * 32 + 2, "qkv");
+            Buf shifted = new(words.Address + 8, 3L * t * 64, sizeof(ushort));
+            Buf o64 = gpu.Allocate(t * 64, "o64");
+            e = Assert.Throws<ArgumentException>(() => gpu.AttentionForward(o64, l, shifted, 1, t, 1, 64));
+            Assert.Contains("qkv", e.Message);
+            Assert.Contains("16-byte", e.Message);
         }
         using CudaBackend off = Backend(bf16Inter: false);
         Assert.False(off.Bf16QkvForward(82, 64));

@@ -75,7 +75,8 @@ public sealed unsafe partial class CudaBackend
     /// kernel. Without <paramref name="keepRotated"/> the bf16 paths rotate only what they pack (qkv is read, not
     /// written: two thirds of its bytes fewer to write per call). A bf16 qkv (<see cref="Bf16QkvForward"/>, keepRotated
     /// false only) goes to <c>attention_forward_rope_kernel4</c> (kernel3 reading bf16) or, for longer T, to
-    /// <c>attention_pack_rope_kernel3</c> (the pack reading bf16) and the attention kernel.</remarks>
+    /// <c>attention_rope_rows_kernel1</c> (Q and K rotated into the scratch in qkv's own layout, V not copied) and
+    /// <c>attention_forward_kernel5</c> (reading those rows and V where they lie).</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
         bool keepRotated = true)
     {
@@ -163,7 +164,8 @@ public sealed unsafe partial class CudaBackend
     /// <summary>
     /// RoPE on Q and K of qkv (B,T,3C) (in place when <paramref name="keep"/>) and qkv packed into the qkvh scratch
     /// (3,B,NH,T,64) bf16, in one pass; remembered so that an attention forward on this qkv right after it reuses the
-    /// pack.
+    /// pack. A bf16 qkv (read only) gets its rotated Q and K written into the scratch in its own layout (B,T,3C)
+    /// instead, V not copied (<c>attention_rope_rows_kernel1</c>): the attention reads V from qkv itself.
     /// </summary>
     private void PackRopeQkv(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, bool keep = true)
     {
@@ -176,14 +178,14 @@ public sealed unsafe partial class CudaBackend
         Need(sin, (long)t * 64, nameof(sin));
         _packed = default;
         if ((long)batch * t * nh == 0) return;
-        Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
+        Aligned(qkv, 16, nameof(qkv)); // fp32: float4 loads; bf16: the attention reads V in place with 16-byte copies
         ulong qkvh = _qkvh.Ensure(3L * batch * t * nh * 64, _stream), pq = Ptr(qkv), pc = Ptr(cos), ps = Ptr(sin);
         int k = keep ? 1 : 0;
         uint grid = checked((uint)((long)batch * t));
         if (IsBf16(qkv)) // read only: keep does not apply
         {
             void** a3 = stackalloc void*[] { &qkvh, &pq, &pc, &ps, &batch, &t, &nh };
-            Launch(_k.AttentionPackRope3, "ppppiii", grid, 256, 0, a3);
+            Launch(_k.AttentionRopeRows1, "ppppiii", grid, 256, 0, a3);
         }
         else
         {
@@ -191,7 +193,7 @@ public sealed unsafe partial class CudaBackend
             Launch(_k.AttentionPackRope2, "ppppiiii", grid, 256, 0, a);
         }
         Done();
-        _packed = new PackedQkv(qkv.Address, qkv.Length, batch, t, nh, _ops);
+        _packed = new PackedQkv(qkv.Address, qkv.Length, IsBf16(qkv), batch, t, nh, _ops);
     }
 
     /// <summary>True when the op just before this one packed exactly this qkv (nothing can have changed it since).</summary>
@@ -199,11 +201,15 @@ public sealed unsafe partial class CudaBackend
     {
         PackedQkv p = _packed;
         _packed = default;
-        return p.Op == _ops - 1 && p.Qkv == qkv.Address && p.Length == qkv.Length && p.Batch == batch && p.T == t &&
-            p.NH == nh;
+        return p.Op == _ops - 1 && p.Qkv == qkv.Address && p.Length == qkv.Length && p.Bf16 == IsBf16(qkv) &&
+            p.Batch == batch && p.T == t && p.NH == nh;
     }
 
     /// <inheritdoc/>
+    /// <remarks>bf16 path (HS 64): an fp32 qkv is packed per head into the qkvh scratch (unless the op just before
+    /// packed it: <see cref="PackRopeQkv"/>), then <c>attention_forward_kernel2</c>; a bf16 qkv is read where it lies
+    /// by <c>attention_forward_kernel5</c>, no pack (Q and K from the scratch when <see cref="PackRopeQkv"/> rotated
+    /// them just before). fp32 path: <c>attention_forward_kernel1</c>; it takes no bf16 qkv.</remarks>
     public void AttentionForward(Buf output, Buf lse, Buf qkv, int batch, int t, int nh, int hs)
     {
         Enter();
@@ -212,25 +218,37 @@ public sealed unsafe partial class CudaBackend
         NeedBf16Ok(output, (long)batch * t * c, nameof(output));
         Need(lse, (long)batch * nh * t, nameof(lse));
         NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
-        if (IsBf16(qkv) && !_packRequired)
-            throw new ArgumentException("qkv: a bf16 qkv is read through RopeAttentionForward(keepRotated: false) only",
-                nameof(qkv));
+        if (IsBf16(qkv) && !UsesBf16Attention(hs))
+            throw new ArgumentException("qkv: a bf16 qkv needs the bf16 attention (head size 64)", nameof(qkv));
         if (IsBf16(output) && !UsesBf16Attention(hs))
             throw new ArgumentException("output: a bf16 output needs the bf16 attention (head size 64)", nameof(output));
         if ((long)batch * nh == 0 || t == 0 || hs == 0) return;
         ulong po = Ptr(output), pl = Ptr(lse), pq = Ptr(qkv);
         if (UsesBf16Attention(hs))
         {
-            Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
+            Aligned(qkv, 16, nameof(qkv));
             Aligned(output, IsBf16(output) ? 4 : 8, nameof(output));
             bool packed = TakePacked(qkv, batch, t, nh);
             if (!packed && _packRequired)
                 throw new InvalidOperationException("RopeAttentionForward without keepRotated: the rotated pack was not " +
                     "the attention's input (an op ran in between); qkv itself is not rotated");
-            ulong qkvh = packed ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream) : PackQkv(pq, batch, t, nh);
             (po, ulong ph) = OutputAndShadow(output, (long)batch * t * c);
-            void** f = stackalloc void*[] { &po, &ph, &pl, &qkvh, &batch, &t, &nh };
-            Launch(_k.AttentionForward2, "ppppiii", new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch), 128, 0, f);
+            var grid = new Dim3(Cdiv(t, 128), (uint)nh, (uint)batch);
+            if (IsBf16(qkv))
+            {
+                // (B, T, 3C) rows: Q at 0, K at C, V at 2C of each; Q and K rotated in the scratch when packed.
+                ulong rows = packed ? _qkvh.Ensure(3L * batch * t * c, _stream) : pq;
+                ulong q = rows, k = rows + (ulong)(2 * c), v = pq + (ulong)(4 * c);
+                long ld = 3 * c;
+                void** f5 = stackalloc void*[] { &po, &ph, &pl, &q, &k, &v, &ld, &batch, &t, &nh };
+                Launch(_k.AttentionForward5, "ppppppliii", grid, 128, 0, f5);
+            }
+            else
+            {
+                ulong qkvh = packed ? _qkvh.Ensure(3L * batch * t * nh * 64, _stream) : PackQkv(pq, batch, t, nh);
+                void** f = stackalloc void*[] { &po, &ph, &pl, &qkvh, &batch, &t, &nh };
+                Launch(_k.AttentionForward2, "ppppiii", grid, 128, 0, f);
+            }
             if (po != 0) Shadowed(output, ph, (long)batch * t * c);
         }
         else
@@ -266,7 +284,9 @@ public sealed unsafe partial class CudaBackend
         RopeBackward(dqkv, cos, sin, batch, t, nh, hs);
     }
 
-    /// <summary>The attention backward; with <paramref name="cos"/> not empty (bf16 path only) RoPE's backward too.</summary>
+    /// <summary>The attention backward; with <paramref name="cos"/> not empty (bf16 path only) RoPE's backward too. bf16
+    /// path, T ≤ 128: one block per head (<c>attention_backward_kernel3</c>, <see cref="OneBlockAttentionBackward"/>);
+    /// longer T: the pack, the dot pre-pass, the dQ and the dK/dV kernels.</summary>
     private void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
         int t, int nh, int hs)
     {
@@ -284,13 +304,24 @@ public sealed unsafe partial class CudaBackend
             return;
         }
         ulong pdq = Ptr(dqkv), pdo = Ptr(dout), pq = Ptr(qkv), po = Ptr(output), pl = Ptr(lse);
-        ulong dd = _dd.Ensure((long)batch * nh * t, _stream);
         bool bf16 = UsesBf16Attention(hs);
         if (bf16)
         {
             Aligned(qkv, 16, nameof(qkv));
             Aligned(dqkv, 8, nameof(dqkv));
         }
+        if (bf16 && t <= 128 && _attentionBackward3)
+        {
+            // One block per head: the pack, the dot pre-pass and both backward kernels in one (bitwise the split path).
+            ulong ph = ShadowOf(dqkv, 3L * batch * t * c), pc = cos.IsEmpty ? 0 : Ptr(cos), ps = sin.IsEmpty ? 0 : Ptr(sin);
+            void** a3 = stackalloc void*[] { &pdq, &ph, &pc, &ps, &pq, &pdo, &po, &pl, &batch, &t, &nh };
+            Launch(_k.AttentionBackward3, "ppppppppiii", new Dim3(1, (uint)nh, (uint)batch), 128,
+                (uint)AttentionBackward3Smem, a3);
+            Shadowed(dqkv, ph, 3L * batch * t * c);
+            Done();
+            return;
+        }
+        ulong dd = _dd.Ensure((long)batch * nh * t, _stream);
         // The recorded qkv is packed again: qkvh has been overwritten by every forward since.
         ulong qkvh = bf16 ? PackQkv(pq, batch, t, nh) : 0;
         ulong doh = bf16 ? _doh.Ensure((long)batch * t * c, _stream) : 0;
@@ -313,6 +344,22 @@ public sealed unsafe partial class CudaBackend
             Launch(_k.AttentionBackwardDkDv1, "pppppiiii", grid, 128, (uint)AttentionF32Smem(hs, backwardDkDv: true), a);
         }
         Done();
+    }
+
+    /// <summary>Dynamic shared memory of <c>attention_backward_kernel3</c> (ATT_BWD3_SMEM): Q, K, V, dO of 128 rows as
+    /// bf16 with a 72-element row stride, then lse and D of the 128 rows.</summary>
+    private const int AttentionBackward3Smem = 4 * 128 * 72 * 2 + 2 * 128 * 4;
+
+    private bool _attentionBackward3Allowed; // the device allows AttentionBackward3Smem (ConfigureSharedMemory)
+    private bool _attentionBackward3;        // and it is on
+
+    /// <summary>Whether the bf16 attention backward at T ≤ 128 runs as one block per head
+    /// (<c>attention_backward_kernel3</c>; on wherever the device allows its 74,752 bytes of shared memory) rather than
+    /// the pack, the dot pre-pass and the two split kernels. Tests turn it off to compare the two.</summary>
+    internal bool OneBlockAttentionBackward
+    {
+        get => _attentionBackward3;
+        set => _attentionBackward3 = value && _attentionBackward3Allowed;
     }
 
     /// <summary>
@@ -372,6 +419,7 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// <summary>A qkv buffer packed (after RoPE) into the qkvh scratch by the op numbered <c>Op</c>.</summary>
-    private readonly record struct PackedQkv(nint Qkv, long Length, int Batch, int T, int NH, long Op);
+    /// <summary>A qkv buffer packed (after RoPE) into the qkvh scratch by the op numbered <c>Op</c>; a bf16 one
+    /// (<c>Bf16</c>) as rotated Q and K rows in its own layout.</summary>
+    private readonly record struct PackedQkv(nint Qkv, long Length, bool Bf16, int Batch, int T, int NH, long Op);
 }

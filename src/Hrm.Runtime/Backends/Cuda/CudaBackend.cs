@@ -384,11 +384,17 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         if (_syncEach) _stream.Synchronize();
     }
 
-    /// <summary>Allows the dynamic shared memory the fp32 attention backward needs at HS = 128 (above 48 KiB).</summary>
+    /// <summary>Allows the dynamic shared memory the fp32 attention backward needs at HS = 128 and the one-block bf16
+    /// backward (<see cref="AttentionBackward3Smem"/>) needs (both above 48 KiB), where the device allows it.</summary>
     private void ConfigureSharedMemory()
     {
-        int needed = AttentionF32Smem(128, backwardDkDv: true);
         int limit = _device.MaxSharedMemoryPerBlockOptIn;
+        if (AttentionBackward3Smem <= limit)
+        {
+            _k.AttentionBackward3.Function.SetMaxDynamicSharedMemory(AttentionBackward3Smem);
+            _attentionBackward3Allowed = _attentionBackward3 = true;
+        }
+        int needed = AttentionF32Smem(128, backwardDkDv: true);
         if (needed <= _device.MaxSharedMemoryPerBlock || needed > limit) return;
         _k.AttentionBackwardDq1.Function.SetMaxDynamicSharedMemory(needed);
         _k.AttentionBackwardDkDv1.Function.SetMaxDynamicSharedMemory(needed);

@@ -47,13 +47,15 @@ internal sealed class CudaKernels : IDisposable
         new("rope.cu", "rope_backward_kernel1", "pppiiii"),
         new("attention.cu", "attention_pack_kernel2", "ppiiii"),
         new("attention.cu", "attention_pack_rope_kernel2", "ppppiiii"),
-        new("attention.cu", "attention_pack_rope_kernel3", "ppppiii"),
+        new("attention.cu", "attention_rope_rows_kernel1", "ppppiii"),
         new("attention.cu", "attention_forward_kernel2", "ppppiii"),
+        new("attention.cu", "attention_forward_kernel5", "ppppppliii"),
         new("attention.cu", "attention_forward_rope_kernel3", "ppppppiiii"),
         new("attention.cu", "attention_forward_rope_kernel4", "ppppppiii"),
         new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
         new("attention.cu", "attention_backward_dq_kernel2", "ppppppppiii"),
         new("attention.cu", "attention_backward_dkdv_kernel2", "ppppppppiii"),
+        new("attention.cu", "attention_backward_kernel3", "ppppppppiii"),
         new("attention_f32.cu", "attention_forward_kernel1", "pppiiii"),
         new("attention_f32.cu", "attention_backward_dq_kernel1", "pppppiiii"),
         new("attention_f32.cu", "attention_backward_dkdv_kernel1", "pppppiiii"),
@@ -112,13 +114,15 @@ internal sealed class CudaKernels : IDisposable
             RopeBackward = f["rope_backward_kernel1"];
             AttentionPack2 = f["attention_pack_kernel2"];
             AttentionPackRope2 = f["attention_pack_rope_kernel2"];
-            AttentionPackRope3 = f["attention_pack_rope_kernel3"];
+            AttentionRopeRows1 = f["attention_rope_rows_kernel1"];
             AttentionForward2 = f["attention_forward_kernel2"];
+            AttentionForward5 = f["attention_forward_kernel5"];
             AttentionForwardRope3 = f["attention_forward_rope_kernel3"];
             AttentionForwardRope4 = f["attention_forward_rope_kernel4"];
             AttentionBackwardDot1 = f["attention_backward_dot_kernel1"];
             AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
             AttentionBackwardDkDv2 = f["attention_backward_dkdv_kernel2"];
+            AttentionBackward3 = f["attention_backward_kernel3"];
             AttentionForward1 = f["attention_forward_kernel1"];
             AttentionBackwardDq1 = f["attention_backward_dq_kernel1"];
             AttentionBackwardDkDv1 = f["attention_backward_dkdv_kernel1"];
@@ -165,13 +169,15 @@ internal sealed class CudaKernels : IDisposable
     public Kernel RopeBackward { get; }
     public Kernel AttentionPack2 { get; }
     public Kernel AttentionPackRope2 { get; }
-    public Kernel AttentionPackRope3 { get; }      // kernel2 on a bf16 qkv
+    public Kernel AttentionRopeRows1 { get; }      // RoPE of a bf16 qkv into a scratch of its layout
     public Kernel AttentionForward2 { get; }
+    public Kernel AttentionForward5 { get; }       // kernel2 reading bf16 rows in place
     public Kernel AttentionForwardRope3 { get; }
     public Kernel AttentionForwardRope4 { get; }   // kernel3 on a bf16 qkv
     public Kernel AttentionBackwardDot1 { get; }
     public Kernel AttentionBackwardDq2 { get; }
     public Kernel AttentionBackwardDkDv2 { get; }
+    public Kernel AttentionBackward3 { get; }       // T <= 128: the whole backward of a head in one block
     public Kernel AttentionForward1 { get; }
     public Kernel AttentionBackwardDq1 { get; }
     public Kernel AttentionBackwardDkDv1 { get; }
