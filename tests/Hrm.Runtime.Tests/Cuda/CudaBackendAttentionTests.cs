@@ -187,7 +187,8 @@ public sealed class CudaBackendAttentionTests(CudaFixture cuda, ITestOutputHelpe
         Buf dout = BackendBuffers.Up(gpu, TestData.Floats(2, rows * c));
         Buf cos = rope ? BackendBuffers.Up(gpu, TestData.Floats(7, t * hs)) : Buf.Empty; // random tables: a mixed-up
         Buf sin = rope ? BackendBuffers.Up(gpu, TestData.Floats(8, t * hs)) : Buf.Empty; // half index shows
-        Buf x = BackendBuffers.Up(gpu, TestData.Floats(4, rows * c)), w = BackendBuffers.Up(gpu, TestData.Floats(5, 3 * c * c, 0.1f));
+        Buf x = BackendBuffers.Up(gpu, TestData.Floats(4, rows * c));
+        Buf w = BackendBuffers.Up(gpu, TestData.Floats(5, 3 * c * c, 0.1f));
         var results = new List<(float[] Dqkv, float[] Dinp, float[] Dw, long Launches, long GemmLaunches)>();
         foreach (bool oneBlock in new[] { true, false })
         {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Hrm.Runtime.Backends.Cuda.Interop;
+using Hrm.Runtime.Tests.TestUtil;
 
 namespace Hrm.Runtime.Tests.GpuEmu;
 
@@ -52,14 +53,15 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
 
     private void AssertPassed(int rc, string log, int minRun)
     {
-        Match m = Summary().Match(log);
-        Assert.True(m.Success, $"no summary line in the emulated run's output (exit {rc}):\n{Tail(log, 60)}");
-        int total = int.Parse(m.Groups[1].Value), errors = int.Parse(m.Groups[2].Value),
-            failed = int.Parse(m.Groups[3].Value), skipped = int.Parse(m.Groups[4].Value);
+        var counts = ChildProcess.Counts(log);
+        Assert.True(counts.HasValue,
+            $"no summary line in the emulated run's output (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
+        (int total, int errors, int failed, int skipped) = counts.Value;
         output.WriteLine($"emulated GPU tests: total {total}, errors {errors}, failed {failed}, skipped {skipped}");
         foreach (string line in log.Split('\n').Where(l => l.Contains("[SKIP]", StringComparison.Ordinal)))
             output.WriteLine(line.Trim());
-        Assert.True(rc == 0 && errors == 0 && failed == 0, $"the emulated GPU tests failed (exit {rc}):\n{Failures(log)}");
+        Assert.True(rc == 0 && errors == 0 && failed == 0,
+            $"the emulated GPU tests failed (exit {rc}):\n{ChildProcess.Failures(log, "gpu-emu")}");
         Assert.True(total - skipped >= minRun, $"only {total - skipped} of {total} GPU tests ran on the emulator");
     }
 
@@ -77,13 +79,13 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
                 Path.Combine(src, "emu_core.o") };
             args.AddRange(Directory.GetFiles(src, "bind_*.o").Order(StringComparer.Ordinal));
             args.AddRange(["-o", tmp]);
-            (int crc, string clog) = Run("g++", args, null, BuildTimeoutMs);
-            Assert.True(crc == 0, $"building selftest.cpp failed (exit {crc}):\n{Tail(clog, 60)}");
+            (int crc, string clog) = ChildProcess.Run("g++", args, null, BuildTimeoutMs);
+            Assert.True(crc == 0, $"building selftest.cpp failed (exit {crc}):\n{ChildProcess.Tail(clog, 60)}");
             File.Move(tmp, exe, overwrite: true);
         }
-        (int rc, string log) = Run(exe, [], null, RunTimeoutMs);
-        output.WriteLine(Tail(log, 40));
-        Assert.True(rc == 0, $"the kernel emulator's self-test failed (exit {rc}):\n{Tail(log, 80)}");
+        (int rc, string log) = ChildProcess.Run(exe, [], null, RunTimeoutMs);
+        output.WriteLine(ChildProcess.Tail(log, 40));
+        Assert.True(rc == 0, $"the kernel emulator's self-test failed (exit {rc}):\n{ChildProcess.Tail(log, 80)}");
     }
 
     [Trait("Category", "GpuEmu")]
@@ -102,15 +104,15 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
             [CudaLibraryNames.LibDirVariable] = lib,
             ["HRM_KERNEL_CACHE"] = Path.Combine(lib, "kernel-cache"),
         };
-        (int rc, string log) = Run(hrm, ["data", "sudoku", "--generate", "16", "--test", "4", "--size", "4", "--seed",
+        (int rc, string log) = ChildProcess.Run(hrm, ["data", "sudoku", "--generate", "16", "--test", "4", "--size", "4", "--seed",
             "1", "--out", P("data")], null, RunTimeoutMs);
         Assert.True(rc == 0, log);
         string[] common = ["train", "--preset", "sudoku-tiny", "--data", P("data"), "--set", "epochs=2", "--set",
             "eval_interval=2", "--set", "global_batch_size=4", "--set", "log_interval=1", "--threads", "1"];
         string[] Train(string name, Dictionary<string, string>? env, params string[] more)
         {
-            (int code, string text) = Run(hrm, [.. common, .. more, "--run-dir", P(name)], env, RunTimeoutMs);
-            Assert.True(code == 0, $"hrm train ({name}) failed (exit {code}):\n{Tail(text, 40)}");
+            (int code, string text) = ChildProcess.Run(hrm, [.. common, .. more, "--run-dir", P(name)], env, RunTimeoutMs);
+            Assert.True(code == 0, $"hrm train ({name}) failed (exit {code}):\n{ChildProcess.Tail(text, 40)}");
             string device = text.Split('\n').FirstOrDefault(l => l.Contains("device: ", StringComparison.Ordinal)) ?? "";
             output.WriteLine($"{name}: {device.Trim()}");
             if (env != null) Assert.Contains("device: cuda (HRM CPU emulator", device, StringComparison.Ordinal);
@@ -169,8 +171,8 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
             string[] eval = ["eval", "--checkpoint", checkpoint, "--data", P("data"), "--threads", "1", .. halting];
             string Metrics(string device, Dictionary<string, string>? env, string notice, params string[] more)
             {
-                (int code, string text) = Run(hrm, [.. eval, "--device", device, .. more], env, RunTimeoutMs);
-                Assert.True(code == 0, $"hrm eval --device {device} failed (exit {code}):\n{Tail(text, 40)}");
+                (int code, string text) = ChildProcess.Run(hrm, [.. eval, "--device", device, .. more], env, RunTimeoutMs);
+                Assert.True(code == 0, $"hrm eval --device {device} failed (exit {code}):\n{ChildProcess.Tail(text, 40)}");
                 Assert.Contains(notice, text, StringComparison.Ordinal); // which GEMMs ran
                 return string.Join('\n', text.Split('\n').Select(l => l.Trim()) // the metrics, not the device or speed
                     .Where(l => l.StartsWith("eval/", StringComparison.Ordinal) || l.StartsWith("mean segments", StringComparison.Ordinal)));
@@ -231,10 +233,10 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         Directory.CreateDirectory(extra);
         foreach ((string name, string text) in TestKernelFiles) File.WriteAllText(Path.Combine(extra, name), text);
         var sw = Stopwatch.StartNew();
-        (int rc, string log) = Run("bash", [Path.Combine(emu, "build.sh"), staging, extra], null, BuildTimeoutMs);
+        (int rc, string log) = ChildProcess.Run("bash", [Path.Combine(emu, "build.sh"), staging, extra], null, BuildTimeoutMs);
         Directory.Delete(extra, recursive: true);
         if (rc != 0 && Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        Assert.True(rc == 0, $"tests/gpu-emu/build.sh failed (exit {rc}):\n{Tail(log, 80)}");
+        Assert.True(rc == 0, $"tests/gpu-emu/build.sh failed (exit {rc}):\n{ChildProcess.Tail(log, 80)}");
         output.WriteLine($"built the emulator in {sw.Elapsed.TotalSeconds:F0} s");
         try
         {
@@ -259,9 +261,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     /// as the CUDA libraries (<paramref name="reverse"/>: each block's threads started in reverse order).</summary>
     private (int Rc, string Log) RunChild(string lib, string[] filter, bool reverse)
     {
-        string exe = Path.Combine(AppContext.BaseDirectory, "Hrm.Runtime.Tests");
-        string dll = Path.Combine(AppContext.BaseDirectory, "Hrm.Runtime.Tests.dll");
-        (string file, List<string> args) = File.Exists(exe) ? (exe, new List<string>()) : ("dotnet", [dll]);
+        (string file, List<string> args) = ChildProcess.TestExecutable();
         args.AddRange([.. filter, "-noColor"]);
         var env = new Dictionary<string, string>
         {
@@ -271,38 +271,9 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
             ["EMU_REVERSE"] = reverse ? "1" : "0",
         };
         var sw = Stopwatch.StartNew();
-        (int rc, string log) = Run(file, args, env, RunTimeoutMs);
+        (int rc, string log) = ChildProcess.Run(file, args, env, RunTimeoutMs);
         output.WriteLine($"emulated run: {sw.Elapsed.TotalSeconds:F0} s");
         return (rc, log);
-    }
-
-    private static (int Rc, string Log) Run(string file, IEnumerable<string> args, Dictionary<string, string>? env,
-        int timeoutMs)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        if (env != null)
-            foreach ((string k, string v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var log = new StringBuilder();
-        var gate = new Lock();
-        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (gate) log.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (gate) log.AppendLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        if (!p.WaitForExit(timeoutMs))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            lock (gate) return (-1, log + $"\n(killed after {timeoutMs / 1000} s)");
-        }
-        p.WaitForExit();
-        lock (gate) return (p.ExitCode, log.ToString());
     }
 
     private static string? FindOnPath(string name) =>
@@ -318,26 +289,6 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         }
         return null;
     }
-
-    /// <summary>The failed tests' blocks of the xunit log (or its tail when none is marked).</summary>
-    private static string Failures(string log)
-    {
-        var sb = new StringBuilder();
-        bool inFail = false;
-        foreach (string line in log.Split('\n'))
-        {
-            if (line.Contains("[FAIL]", StringComparison.Ordinal)) inFail = true;
-            else if (line.Contains("[PASS]", StringComparison.Ordinal) || line.Contains("[SKIP]", StringComparison.Ordinal)) inFail = false;
-            if (inFail || line.Contains("gpu-emu", StringComparison.Ordinal)) sb.AppendLine(line);
-        }
-        return sb.Length > 0 ? Tail(sb.ToString(), 200) : Tail(log, 80);
-    }
-
-    private static string Tail(string text, int lines) =>
-        string.Join('\n', text.Split('\n').TakeLast(lines));
-
-    [GeneratedRegex(@"Total: (\d+), Errors: (\d+), Failed: (\d+), Skipped: (\d+)")]
-    private static partial Regex Summary();
 
     [GeneratedRegex("\"train/lm_loss\":([-0-9.eE+]+)")]
     private static partial Regex LmLoss();

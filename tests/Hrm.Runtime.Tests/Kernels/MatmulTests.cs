@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Backends.Reference;
 using Hrm.Runtime.Tests.TestUtil;
@@ -89,10 +91,14 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData((int)GemmPath.Vector256, 1100, 24, 50)]
     [InlineData((int)GemmPath.Vector256, 600, 40, 1030)] // wide dout: doutᵀ packed by micro-panel ranges
     [InlineData((int)GemmPath.Scalar, 13, 17, 2)]
+    [InlineData((int)GemmPath.Vector128, 97, 45, 33)]
+    [InlineData((int)GemmPath.Vector128, 82, 512, 130)]
+    [InlineData((int)GemmPath.Vector128, 1100, 24, 50)]
+    [InlineData((int)GemmPath.Vector128, 600, 40, 1030)]
     public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
     {
         var path = (GemmPath)pathId;
-        Assert.SkipWhen(path == GemmPath.Vector256 && Gemm.Best == GemmPath.Scalar, "no Vector256 FMA here");
+        Assert.SkipUnless(NarrowPaths().Contains(path) || path == GemmPath.Scalar, $"no {path} with FMA here");
         float[] x = TestData.Floats(30, m * k), w = TestData.Floats(31, n * k), dy = TestData.Floats(32, m * n);
         float[] y = TestData.Floats(33, m * n), dx = TestData.Floats(34, m * k), dw = TestData.Floats(35, n * k);
         (double[] ex, double[] ew) = RefBackward(dy, x, w, dw, m, k, n);
@@ -212,17 +218,38 @@ public sealed unsafe class MatmulTests : IDisposable
         CpuOps.MatmulForward(few, x.AsSpan(0, m * k), w, m, k, n, _pool);
         Assert.Equal(all.AsSpan(0, m * n).ToArray(), few);
         TensorAssert.Close(RefForward(x[..(m * k)], w, m, k, n), few, Atol, Rtol, MaxNmse, "out");
-        if (Gemm.Best == GemmPath.Scalar) return;
-        // The Vector256 fallback (6x16 tiles, no prefetch) takes the same two paths.
-        var all256 = new float[big * n];
-        var few256 = new float[m * n];
-        fixed (float* px = x, pw = w, pa = all256, pf = few256)
+        // The narrower paths (6x16 tiles, no prefetch) take the same two paths.
+        foreach (GemmPath path in NarrowPaths())
         {
-            Gemm.Forward(pa, px, pw, big, k, n, _pool, GemmPath.Vector256);
-            Gemm.Forward(pf, px, pw, m, k, n, _pool, GemmPath.Vector256);
+            var allN = new float[big * n];
+            var fewN = new float[m * n];
+            fixed (float* px = x, pw = w, pa = allN, pf = fewN)
+            {
+                Gemm.Forward(pa, px, pw, big, k, n, _pool, path);
+                Gemm.Forward(pf, px, pw, m, k, n, _pool, path);
+            }
+            Assert.Equal(allN.AsSpan(0, m * n).ToArray(), fewN);
+            TensorAssert.Close(RefForward(x[..(m * k)], w, m, k, n), fewN, Atol, Rtol, MaxNmse, $"out ({path})");
+            AssertSameAsVector256(path, fewN, x, w, m, k, n);
         }
-        Assert.Equal(all256.AsSpan(0, m * n).ToArray(), few256);
-        TensorAssert.Close(RefForward(x[..(m * k)], w, m, k, n), few256, Atol, Rtol, MaxNmse, "out (Vector256)");
+    }
+
+    /// <summary>The 6x16 paths this machine runs at speed: Vector256 where it has AVX2 and FMA, Vector128 where it
+    /// has 128-bit vectors (every x64 and arm64 machine).</summary>
+    private static IEnumerable<GemmPath> NarrowPaths()
+    {
+        if (Vector256.IsHardwareAccelerated && Fma.IsSupported) yield return GemmPath.Vector256;
+        if (Vector128.IsHardwareAccelerated) yield return GemmPath.Vector128;
+    }
+
+    /// <summary>With FMA, the Vector128 kernel computes each element as the Vector256 one does (the same tile, one
+    /// fused multiply-add per step in order): bitwise the same product.</summary>
+    private void AssertSameAsVector256(GemmPath path, float[] got, float[] x, float[] w, int m, int k, int n)
+    {
+        if (path != GemmPath.Vector128 || !GemmKernels.Fused128 || !NarrowPaths().Contains(GemmPath.Vector256)) return;
+        var y256 = new float[m * n];
+        fixed (float* px = x, pw = w, py = y256) Gemm.Forward(py, px, pw, m, k, n, _pool, GemmPath.Vector256);
+        Assert.Equal(y256, got);
     }
 
     [Theory]
@@ -255,20 +282,23 @@ public sealed unsafe class MatmulTests : IDisposable
         var refAct = new double[m * inter];
         ReferenceOps.SwiGluForward(refAct, gu, m, inter);
         TensorAssert.Close(refAct, act, Atol, Rtol, MaxNmse, "act");
-        if (Gemm.Best == GemmPath.Scalar) return;
-        // The Vector256 fallback (6x16 tiles) fuses the same way.
-        var gateUp256 = new float[2 * m * inter];
-        var expected256 = new float[m * inter];
-        float[] act256 = TestData.Floats(94, m * inter);
-        fixed (float* px = x, pw = w, pg = gateUp256, pa = act256)
+        // The narrower paths (6x16 tiles) fuse the same way.
+        foreach (GemmPath path in NarrowPaths())
         {
-            Gemm.Forward(pg, px, pw, m, k, 2 * inter, _pool, GemmPath.Vector256);
-            bool fused = Gemm.TryForwardSwiGlu(pa, px, pw, m, k, inter, _pool, GemmPath.Vector256);
-            Assert.Equal(k <= Gemm.Kc || m < 600, fused);
-            if (!fused) return;
+            var gateUpN = new float[2 * m * inter];
+            var expectedN = new float[m * inter];
+            float[] actN = TestData.Floats(94, m * inter);
+            fixed (float* px = x, pw = w, pg = gateUpN, pa = actN)
+            {
+                Gemm.Forward(pg, px, pw, m, k, 2 * inter, _pool, path);
+                bool fused = Gemm.TryForwardSwiGlu(pa, px, pw, m, k, inter, _pool, path);
+                Assert.Equal(k <= Gemm.Kc || m < 600, fused);
+                if (!fused) continue;
+            }
+            CpuOps.SwiGluForward(expectedN, gateUpN, m, inter, _pool);
+            Assert.Equal(expectedN, actN);
+            AssertSameAsVector256(path, gateUpN, x, w, m, k, 2 * inter);
         }
-        CpuOps.SwiGluForward(expected256, gateUp256, m, inter, _pool);
-        Assert.Equal(expected256, act256);
     }
 
     [Theory]
@@ -294,17 +324,20 @@ public sealed unsafe class MatmulTests : IDisposable
             CpuOps.MatmulRopeForward(qkv, x, w, cos, sin, batch, t, k, nh, hs, pool);
             Assert.Equal(expected, qkv);
         }
-        if (Gemm.Best == GemmPath.Scalar) return;
-        // The Vector256 fallback (16-column panels: other head groupings) rotates in its tiles the same way.
-        var expected256 = new float[m * n];
-        float[] qkv256 = TestData.Floats(103, m * n);
-        fixed (float* px = x, pw = w, pe = expected256, pq = qkv256, pc = cos, ps = sin)
+        // The narrower paths (16-column panels: other head groupings) rotate in their tiles the same way.
+        foreach (GemmPath path in NarrowPaths())
         {
-            Gemm.Forward(pe, px, pw, m, k, n, _pool, GemmPath.Vector256);
-            Gemm.ForwardRope(pq, px, pw, m, k, n, pc, ps, t, hs, _pool, GemmPath.Vector256);
+            var expectedN = new float[m * n];
+            float[] qkvN = TestData.Floats(103, m * n);
+            fixed (float* px = x, pw = w, pe = expectedN, pq = qkvN, pc = cos, ps = sin)
+            {
+                Gemm.Forward(pe, px, pw, m, k, n, _pool, path);
+                Gemm.ForwardRope(pq, px, pw, m, k, n, pc, ps, t, hs, _pool, path);
+            }
+            AssertSameAsVector256(path, expectedN, x, w, m, k, n);
+            CpuOps.RopeForward(expectedN, cos, sin, batch, t, nh, hs, _pool);
+            Assert.Equal(expectedN, qkvN);
         }
-        CpuOps.RopeForward(expected256, cos, sin, batch, t, nh, hs, _pool);
-        Assert.Equal(expected256, qkv256);
     }
 
     [Fact]

@@ -4,7 +4,8 @@ using static Hrm.Runtime.Backends.Cpu.CpuOpsSupport;
 namespace Hrm.Runtime.Backends.Cpu;
 
 /// <summary>
-/// fp32 CPU kernels of the runtime: SIMD (Vector512, else Vector256 with FMA, else scalar), parallel on a
+/// fp32 CPU kernels of the runtime: SIMD (Vector512, else Vector256 with FMA, else Vector128; scalar loops where even
+/// 128-bit vectors are not accelerated), parallel on a
 /// <see cref="WorkerPool"/>, allocation-free after the first call and deterministic for a given input
 /// (bitwise identical across calls and thread counts unless a kernel's documentation says otherwise).
 /// </summary>

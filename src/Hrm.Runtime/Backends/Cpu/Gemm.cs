@@ -11,6 +11,9 @@ internal enum GemmPath
     /// <summary>Plain scalar loops.</summary>
     Scalar,
 
+    /// <summary>6×16 micro-kernel on Vector128 (FMA where the machine has it): arm64, x64 without AVX2.</summary>
+    Vector128,
+
     /// <summary>6×16 micro-kernel on Vector256 with FMA.</summary>
     Vector256,
 
@@ -58,6 +61,7 @@ internal static unsafe partial class Gemm
     internal static GemmPath Best =>
         Vector512.IsHardwareAccelerated ? GemmPath.Vector512
         : Vector256.IsHardwareAccelerated && Fma.IsSupported ? GemmPath.Vector256
+        : Vector128.IsHardwareAccelerated ? GemmPath.Vector128
         : GemmPath.Scalar;
 
     /// <summary>out (M,N) = inp (M,K) · weight (N,K)ᵀ.</summary>
@@ -623,6 +627,7 @@ internal static unsafe partial class Gemm
         int pfLines)
     {
         if (path == GemmPath.Vector512) GemmKernels.Kernel512(a, b, 32, c, ldc, kc, load, pf, pfLines);
+        else if (path == GemmPath.Vector128) GemmKernels.Kernel128(a, b, 16, c, ldc, kc, load);
         else GemmKernels.Kernel256(a, b, 16, c, ldc, kc, load);
     }
 
@@ -775,6 +780,16 @@ internal static unsafe partial class Gemm
                 {
                     Vector256.Store(Vector256.Load(s), d);
                     Vector256.Store(Vector256.Load(s + 8), d + 8);
+                }
+            }
+            else if (nr == 16 && Vector128.IsHardwareAccelerated)
+            {
+                for (; pj < full; pj++, s += 16, d += panelSize)
+                {
+                    Vector128.Store(Vector128.Load(s), d);
+                    Vector128.Store(Vector128.Load(s + 4), d + 4);
+                    Vector128.Store(Vector128.Load(s + 8), d + 8);
+                    Vector128.Store(Vector128.Load(s + 12), d + 12);
                 }
             }
             for (; pj < full; pj++, s += nr, d += panelSize)

@@ -10,7 +10,7 @@ namespace Hrm.Runtime.Backends.Cpu;
 /// <c>bs</c> floats apart. The reduction runs strictly in order p = 0..kc-1, one FMA per step and element,
 /// so a tile's result does not depend on how the work is split between threads.
 /// </summary>
-internal static unsafe class GemmKernels
+internal static unsafe partial class GemmKernels
 {
     /// <summary>
     /// C[14×32] (+)= Σ_p a[p·as + i] · b[p·bs + j] on Vector512, p = 0..kc-1 in order; the accumulators start

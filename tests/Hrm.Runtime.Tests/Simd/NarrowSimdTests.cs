@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Tests.TestUtil;
+
+namespace Hrm.Runtime.Tests.Simd;
+
+/// <summary>
+/// The CPU backend's SIMD code has a path per vector width (512, 256 and 128 bits, chosen at run time), and a test run
+/// exercises only the widest the machine has: on this project's AVX-512 machines, never the 256-bit path most laptops
+/// take (AVX2 + FMA, no AVX-512) nor the 128-bit one (x64 without AVX2, and what arm64's NEON gives). These tests run
+/// the op and model test classes again in a child process with the .NET JIT's switches turned down
+/// (<c>DOTNET_EnableAVX512=0</c>, <c>DOTNET_EnableAVX2=0</c>), and the child first checks that the width really is the
+/// one asked for (a renamed switch would otherwise test nothing). x64 only.
+/// </summary>
+public sealed class NarrowSimdTests(ITestOutputHelper output)
+{
+    /// <summary>Set in the child process: the width it must run at ("256" or "128").</summary>
+    public const string Variable = "HRM_SIMD_WIDTH";
+
+    /// <summary>Set in the child process: where the width check writes what it saw.</summary>
+    private const string ReportVariable = "HRM_SIMD_REPORT";
+
+    private const int RunTimeoutMs = 20 * 60 * 1000;
+
+    /// <summary>The namespaces run again: every op against its scalar double reference, the model (forward, 1-step
+    /// gradient against finite differences, ACT, checkpoints), and this class's width check. About 45 s at 256 bits
+    /// and 65 s at 128 on the 2-core CI machine.</summary>
+    private static readonly string[] Namespaces =
+        ["Hrm.Runtime.Tests.Kernels", "Hrm.Runtime.Tests.Model", "Hrm.Runtime.Tests.Simd"];
+
+    [Trait("Category", "Simd")]
+    [Fact]
+    public void The_cpu_op_tests_pass_with_avx2_and_no_avx512()
+    {
+        Assert.SkipUnless(Avx2.IsSupported && Fma.IsSupported,
+            "this CPU has no AVX2 + FMA: the 256-bit path cannot run");
+        RunNarrow("256", "DOTNET_EnableAVX512");
+    }
+
+    [Trait("Category", "Simd")]
+    [Fact]
+    public void The_cpu_op_tests_pass_with_128_bit_vectors_only() => RunNarrow("128", "DOTNET_EnableAVX2");
+
+    /// <summary>In the child process: the vector width is the one the parent asked for.</summary>
+    [Trait("Category", "Simd")]
+    [Fact]
+    public void The_vector_width_is_the_one_asked_for()
+    {
+        string? width = Environment.GetEnvironmentVariable(Variable);
+        Assert.SkipWhen(width is null, "runs in the child processes of the other tests of this class");
+        string seen = $"Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, " +
+            $"FMA {Fma.IsSupported}, Vector128 {Vector128.IsHardwareAccelerated}";
+        string? report = Environment.GetEnvironmentVariable(ReportVariable);
+        if (report != null) File.WriteAllText(report, seen);
+        Assert.False(Vector512.IsHardwareAccelerated, seen);
+        Assert.True(Vector128.IsHardwareAccelerated, seen);
+        if (width == "256") Assert.True(Vector256.IsHardwareAccelerated && Fma.IsSupported, seen);
+        else Assert.False(Vector256.IsHardwareAccelerated, seen);
+        Assert.Equal(width == "256" ? GemmPath.Vector256 : GemmPath.Vector128, Gemm.Best); // the GEMM the child tests
+    }
+
+    private void RunNarrow(string width, string knob)
+    {
+        Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
+        Assert.SkipUnless(RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            "the JIT switches that narrow the vectors are x64's (arm64 runs the 128-bit path natively)");
+        using var dir = new Formats.TempDir();
+        string report = Path.Combine(dir.Path, "width.txt");
+        (string file, List<string> args) = ChildProcess.TestExecutable();
+        args.AddRange([.. Namespaces.SelectMany(n => (string[])["-namespace", n]), "-noColor"]);
+        var env = new Dictionary<string, string> { [knob] = "0", [Variable] = width, [ReportVariable] = report };
+        var sw = Stopwatch.StartNew();
+        (int rc, string log) = ChildProcess.Run(file, args, env, RunTimeoutMs);
+        output.WriteLine($"{knob}=0: {sw.Elapsed.TotalSeconds:F0} s");
+        var counts = ChildProcess.Counts(log);
+        Assert.True(counts.HasValue,
+            $"no summary line in the child run's output (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
+        (int total, int errors, int failed, int skipped) = counts.Value;
+        output.WriteLine($"total {total}, errors {errors}, failed {failed}, skipped {skipped}");
+        Assert.True(File.Exists(report), "the child did not run the width check");
+        output.WriteLine("child: " + File.ReadAllText(report));
+        Assert.True(rc == 0 && errors == 0 && failed == 0,
+            $"the op tests failed at {width}-bit vectors (exit {rc}):\n{ChildProcess.Failures(log)}");
+        Assert.True(total - skipped >= 200, $"only {total - skipped} of {total} tests ran at {width}-bit vectors");
+    }
+}
