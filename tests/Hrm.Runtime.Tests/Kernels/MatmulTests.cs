@@ -98,7 +98,8 @@ public sealed unsafe class MatmulTests : IDisposable
     public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
     {
         var path = (GemmPath)pathId;
-        Assert.SkipUnless(NarrowPaths().Contains(path) || path == GemmPath.Scalar, $"no {path} with FMA here");
+        Assert.SkipUnless(NarrowPaths().Contains(path) || path == GemmPath.Scalar,
+            $"{path} is not hardware-accelerated here");
         float[] x = TestData.Floats(30, m * k), w = TestData.Floats(31, n * k), dy = TestData.Floats(32, m * n);
         float[] y = TestData.Floats(33, m * n), dx = TestData.Floats(34, m * k), dw = TestData.Floats(35, n * k);
         (double[] ex, double[] ew) = RefBackward(dy, x, w, dw, m, k, n);

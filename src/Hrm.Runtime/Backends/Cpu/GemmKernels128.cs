@@ -10,13 +10,15 @@ internal static unsafe partial class GemmKernels
     /// <summary>Whether <see cref="Kernel128"/> multiplies and adds in one rounding (arm64's NEON, x64 with FMA);
     /// else a multiply, then an add (x64 without FMA, where a fused Vector128 product would be emulated lane by
     /// lane).</summary>
-    internal static readonly bool Fused128 = AdvSimd.IsSupported || Fma.IsSupported;
+    internal static bool Fused128 => AdvSimd.IsSupported || Fma.IsSupported; // JIT-time constants
 
     /// <summary>
     /// C[6×16] (+)= Σ_p a[p·6 + i] · b[p·bs + j] on Vector128 (four vectors a row: 24 accumulators, within arm64's
     /// 32 vector registers), p = 0..kc-1 in order; the accumulators start from C when <paramref name="load"/>, else
     /// from 0. The tile and the packing are <see cref="Kernel256"/>'s, so the same panels feed both; for machines without
-    /// 256-bit vectors (arm64 laptops and servers, x64 without AVX2), which otherwise had only the scalar loops.
+    /// 256-bit vectors (arm64 laptops and servers, x64 without AVX2), which otherwise had only the scalar loops. x64
+    /// without AVX-512 has 16 vector registers, not 32: there the 24 accumulators spill (still far faster than
+    /// scalar; such machines predate AVX2, 2013).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel128(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load)
