@@ -28,8 +28,9 @@ public static unsafe class GemmProbe
         // The peak loop is Vector512 (emulated, meaningless, where the machine has narrower vectors: %peak n/a).
         double peak1 = Vector512.IsHardwareAccelerated ? FmaPeak(pool, 1) : double.NaN;
         double peak2 = Vector512.IsHardwareAccelerated ? FmaPeak(pool, Threads) : double.NaN;
-        output.WriteLine(Inv(
-            $"FMA peak (Vector512, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, {peak2:F1} on {Threads}"));
+        output.WriteLine(double.IsNaN(peak1)
+            ? "FMA peak: not measured (its loop is Vector512, not accelerated here): %peak shows NaN"
+            : Inv($"FMA peak (Vector512, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, {peak2:F1} on {Threads}"));
         output.WriteLine("GFLOP/s: median of 10 runs (best run in brackets); backward = dinp + dweight (4·MNK flops)");
         output.WriteLine(Inv($"{"M",6} {"K",6} {"N",6} {"forward",16} {"%peak",6} {"backward",16} {"%peak",6}"));
         foreach (int m in (int[])[64 * 82, 32 * 82, 82])
