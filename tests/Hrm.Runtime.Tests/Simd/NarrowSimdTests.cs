@@ -12,12 +12,13 @@ namespace Hrm.Runtime.Tests.Simd;
 /// exercises only the widest the machine has: on this project's AVX-512 machines, never the 256-bit path most laptops
 /// take (AVX2 + FMA, no AVX-512) nor the 128-bit one (x64 without AVX2, and what arm64's NEON gives). These tests run
 /// the op and model test classes again in a child process with the .NET JIT's switches turned down
-/// (<c>DOTNET_EnableAVX512=0</c>, <c>DOTNET_EnableAVX2=0</c>), and the child first checks that the width really is the
+/// (<c>DOTNET_EnableAVX512=0</c>; <c>DOTNET_PreferredVectorBitWidth=128</c>, 128-bit vectors with FMA as on arm64;
+/// <c>DOTNET_EnableAVX2=0</c>, 128-bit vectors without FMA), and the child first checks that the width really is the
 /// one asked for (a renamed switch would otherwise test nothing). x64 only.
 /// </summary>
 public sealed class NarrowSimdTests(ITestOutputHelper output)
 {
-    /// <summary>Set in the child process: the width it must run at ("256" or "128").</summary>
+    /// <summary>Set in the child process: the width it must run at ("256", "128fma" or "128").</summary>
     public const string Variable = "HRM_SIMD_WIDTH";
 
     /// <summary>Set in the child process: where the width check writes what it saw.</summary>
@@ -41,6 +42,18 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
         RunNarrow("256", "DOTNET_EnableAVX512");
     }
 
+    /// <summary>arm64's case (NEON: 128-bit vectors, fused multiply-add), where the 128-bit paths compute what the
+    /// wider ones do.</summary>
+    [Trait("Category", "Simd")]
+    [Fact]
+    public void The_cpu_op_tests_pass_with_128_bit_vectors_and_fma()
+    {
+        Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
+        Assert.SkipUnless(Fma.IsSupported, "this CPU has no FMA: the fused 128-bit path cannot run");
+        RunNarrow("128fma", "DOTNET_PreferredVectorBitWidth", "128");
+    }
+
+    /// <summary>x64 without AVX2 (nor FMA): the 128-bit paths multiply, then add.</summary>
     [Trait("Category", "Simd")]
     [Fact]
     public void The_cpu_op_tests_pass_with_128_bit_vectors_only() => RunNarrow("128", "DOTNET_EnableAVX2");
@@ -60,10 +73,12 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
         Assert.True(Vector128.IsHardwareAccelerated, seen);
         if (width == "256") Assert.True(Vector256.IsHardwareAccelerated && Fma.IsSupported, seen);
         else Assert.False(Vector256.IsHardwareAccelerated, seen);
+        if (width == "128fma") Assert.True(Fma.IsSupported && SimdMath.Fused128 && SimdMath.Narrow128, seen);
+        if (width == "128") Assert.True(!Fma.IsSupported && !SimdMath.Fused128 && SimdMath.Narrow128, seen);
         Assert.Equal(width == "256" ? GemmPath.Vector256 : GemmPath.Vector128, Gemm.Best); // the GEMM the child tests
     }
 
-    private void RunNarrow(string width, string knob)
+    private void RunNarrow(string width, string knob, string value = "0")
     {
         Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
         Assert.SkipUnless(RuntimeInformation.ProcessArchitecture == Architecture.X64,
@@ -72,10 +87,10 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
         string report = Path.Combine(dir.Path, "width.txt");
         (string file, List<string> args) = ChildProcess.TestExecutable();
         args.AddRange([.. Namespaces.SelectMany(n => (string[])["-namespace", n]), "-noColor"]);
-        var env = new Dictionary<string, string> { [knob] = "0", [Variable] = width, [ReportVariable] = report };
+        var env = new Dictionary<string, string> { [knob] = value, [Variable] = width, [ReportVariable] = report };
         var sw = Stopwatch.StartNew();
         (int rc, string log) = ChildProcess.Run(file, args, env, RunTimeoutMs);
-        output.WriteLine($"{knob}=0: {sw.Elapsed.TotalSeconds:F0} s");
+        output.WriteLine($"{knob}={value}: {sw.Elapsed.TotalSeconds:F0} s");
         var counts = ChildProcess.Counts(log);
         Assert.True(counts.HasValue,
             $"no summary line in the child run's output (exit {rc}):\n{ChildProcess.Tail(log, 60)}");

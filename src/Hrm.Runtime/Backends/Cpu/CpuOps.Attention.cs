@@ -291,6 +291,7 @@ public static unsafe partial class CpuOps
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float SoftmaxTile(float* s, int kn, int nv, float* m, float* l)
         {
+            if (SimdMath.Narrow128) return SoftmaxTileNarrow(s, kn, nv, m, l);
             // Lanes past kn become −inf with a vector select: scalar stores into a vector just written and read back
             // at once defeat store forwarding (about a sixth of the forward's time at T = 82).
             float* last = s + 16 * (nv - 1);
@@ -468,6 +469,11 @@ public static unsafe partial class CpuOps
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void ProbabilitiesAndScoreGrads(float* s, float* dp, int nv, float lse, float d, float scale)
         {
+            if (SimdMath.Narrow128)
+            {
+                ProbabilitiesAndScoreGradsNarrow(s, dp, nv, lse, d, scale);
+                return;
+            }
             var lv = Vector512.Create(lse);
             var dv = Vector512.Create(d);
             var sc = Vector512.Create(scale);

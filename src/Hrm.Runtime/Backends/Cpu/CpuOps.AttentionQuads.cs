@@ -16,6 +16,11 @@ public static unsafe partial class CpuOps
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Scores4(float* q0, long qs, float* kt, int nv, int hs, float scale, float* s0, int ls)
     {
+        if (SimdMath.Narrow128)
+        {
+            Scores4Narrow(q0, qs, kt, nv, hs, scale, s0, ls);
+            return;
+        }
         if (!Vector512.IsHardwareAccelerated)
         {
             Scores2(q0, q0 + qs, kt, nv, hs, scale, s0, s0 + ls);
@@ -126,6 +131,11 @@ public static unsafe partial class CpuOps
         int lc, int n, float* rows, int hs)
     {
         float* c0 = coef, c1 = coef + lc, c2 = c1 + lc, c3 = c2 + lc;
+        if (SimdMath.Narrow128)
+        {
+            AccumulateRows4Narrow(acc, @as, a0, a1, a2, a3, c0, lc, n, rows, hs);
+            return;
+        }
         if (!Vector512.IsHardwareAccelerated)
         {
             AccumulateRows2(acc, acc + @as, a0, a1, c0, c1, n, rows, hs, hs);
@@ -230,6 +240,11 @@ public static unsafe partial class CpuOps
     private static void RankUpdate4(float* rows, long stride, int n, float* coef0, int lc, float* x0, long xs, int hs)
     {
         float* c1 = coef0 + lc, c2 = c1 + lc, c3 = c2 + lc, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+        if (SimdMath.Narrow128)
+        {
+            RankUpdate4Narrow(rows, stride, n, coef0, lc, x0, xs, hs);
+            return;
+        }
         if (!Vector512.IsHardwareAccelerated)
         {
             RankUpdate2(rows, stride, n, coef0, c1, x0, x1, hs);

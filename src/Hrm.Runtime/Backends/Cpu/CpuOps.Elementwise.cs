@@ -134,6 +134,10 @@ public static unsafe partial class CpuOps
         {
             for (; i + 8 <= n; i += 8) (Vector256.Load(a + i) + Vector256.Load(b + i)).Store(d + i);
         }
+        if (SimdMath.Narrow128)
+        {
+            for (; i + 4 <= n; i += 4) (Vector128.Load(a + i) + Vector128.Load(b + i)).Store(d + i);
+        }
         for (; i < n; i++) d[i] = a[i] + b[i];
     }
 

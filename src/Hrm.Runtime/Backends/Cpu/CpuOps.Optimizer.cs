@@ -175,6 +175,26 @@ public static unsafe partial class CpuOps
                     v.Store(V + i);
                 }
             }
+            else if (SimdMath.Narrow128 && SimdMath.Fused128)
+            {
+                // arm64 (and x64 with FMA but no AVX2); without FMA the scalar loop below keeps every update
+                // bitwise the wider paths' (a software fused multiply-add per lane would be no faster).
+                Vector128<float> wd = Vector128.Create(WdAlpha), mb1 = Vector128.Create(Mb1);
+                Vector128<float> mb2 = Vector128.Create(Mb2), bc2 = Vector128.Create(Bc2Sqrt);
+                Vector128<float> negStep = Vector128.Create(-StepSize);
+                for (; i + 4 <= end; i += 4)
+                {
+                    Vector128<float> g = Vector128.Load(Grad + i);
+                    Vector128<float> m = Vector128.Load(M + i), v = Vector128.Load(V + i);
+                    Vector128<float> p = Vector128.Load(Param + i) * wd;
+                    m = Vector128.FusedMultiplyAdd(mb1, g - m, m);
+                    v = Vector128.FusedMultiplyAdd(mb2, g * g - v, v);
+                    Vector128<float> denom = Vector128.Sqrt(v) / bc2;
+                    Vector128.FusedMultiplyAdd(negStep, SimdMath.Atan2(m, denom), p).Store(Param + i);
+                    m.Store(M + i);
+                    v.Store(V + i);
+                }
+            }
             for (; i < end; i++)
             {
                 float g = Grad[i];

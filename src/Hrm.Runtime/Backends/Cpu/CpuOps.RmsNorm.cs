@@ -109,6 +109,23 @@ public static unsafe partial class CpuOps
                 }
                 ss = Vector256.Sum(s0 + s1);
             }
+            else if (SimdMath.Narrow128 && n >= 4)
+            {
+                Vector128<float> s0 = Vector128<float>.Zero, s1 = s0;
+                for (; i <= n - 8; i += 8)
+                {
+                    Vector128<float> x0 = Vector128.Load(a + i) + Vector128.Load(b + i);
+                    Vector128<float> x1 = Vector128.Load(a + i + 4) + Vector128.Load(b + i + 4);
+                    s0 = SimdMath.MulAdd(x0, x0, s0);
+                    s1 = SimdMath.MulAdd(x1, x1, s1);
+                }
+                for (; i <= n - 4; i += 4)
+                {
+                    Vector128<float> x0 = Vector128.Load(a + i) + Vector128.Load(b + i);
+                    s0 = SimdMath.MulAdd(x0, x0, s0);
+                }
+                ss = Vector128.Sum(s0 + s1);
+            }
             for (; i < n; i++)
             {
                 float x = a[i] + b[i];
@@ -159,6 +176,12 @@ public static unsafe partial class CpuOps
                             Vector256.Load(dy + i));
                         (sv * g).Store(dx + i);
                     }
+                }
+                if (SimdMath.Narrow128)
+                {
+                    Vector128<float> sv = Vector128.Create(s), dv = Vector128.Create(-dot);
+                    for (; i <= C - 4; i += 4)
+                        (sv * SimdMath.MulAdd(Vector128.Load(y + i), dv, Vector128.Load(dy + i))).Store(dx + i);
                 }
                 for (; i < C; i++) dx[i] = s * MathF.FusedMultiplyAdd(y[i], -dot, dy[i]);
             }

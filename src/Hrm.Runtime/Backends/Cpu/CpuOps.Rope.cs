@@ -105,6 +105,17 @@ public static unsafe partial class CpuOps
                 (b * Vector256.Load(cs + half + i) + a * s2).Store(x2 + i);
             }
         }
+        if (SimdMath.Narrow128)
+        {
+            Vector128<float> sg = Vector128.Create(sign);
+            for (; i <= half - 4; i += 4)
+            {
+                Vector128<float> a = Vector128.Load(x + i), b = Vector128.Load(x2 + i);
+                Vector128<float> s1 = sg * Vector128.Load(sn + i), s2 = sg * Vector128.Load(sn + half + i);
+                (a * Vector128.Load(cs + i) - b * s1).Store(x + i);
+                (b * Vector128.Load(cs + half + i) + a * s2).Store(x2 + i);
+            }
+        }
         for (; i < half; i++)
         {
             float a = x[i], b = x2[i];

@@ -86,6 +86,14 @@ public static unsafe partial class CpuOps
                 (gv / (Vector256<float>.One + SimdMath.Exp(-gv)) * Vector256.Load(u + i)).Store(act + i);
             }
         }
+        if (SimdMath.Narrow128)
+        {
+            for (; i <= n - 4; i += 4)
+            {
+                Vector128<float> gv = Vector128.Load(g + i);
+                (gv / (Vector128<float>.One + SimdMath.Exp(-gv)) * Vector128.Load(u + i)).Store(act + i);
+            }
+        }
         for (; i < n; i++) act[i] = g[i] / (1f + SimdMath.Exp(-g[i])) * u[i];
     }
 
@@ -116,6 +124,18 @@ public static unsafe partial class CpuOps
                 Vector256<float> s = one / (one + SimdMath.Exp(-gv));
                 Vector256<float> ds = d * s;
                 (ds * Vector256.Load(u + i) * Vector256.FusedMultiplyAdd(gv, one - s, one)).Store(dgu + i);
+                (ds * gv).Store(dup + i);
+            }
+        }
+        if (SimdMath.Narrow128)
+        {
+            Vector128<float> one = Vector128<float>.One;
+            for (; i <= n - 4; i += 4)
+            {
+                Vector128<float> gv = Vector128.Load(g + i), d = Vector128.Load(dact + i);
+                Vector128<float> s = one / (one + SimdMath.Exp(-gv));
+                Vector128<float> ds = d * s;
+                (ds * Vector128.Load(u + i) * SimdMath.MulAdd(gv, one - s, one)).Store(dgu + i);
                 (ds * gv).Store(dup + i);
             }
         }

@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
@@ -10,7 +8,7 @@ internal static unsafe partial class GemmKernels
     /// <summary>Whether <see cref="Kernel128"/> multiplies and adds in one rounding (arm64's NEON, x64 with FMA);
     /// else a multiply, then an add (x64 without FMA, where a fused Vector128 product would be emulated lane by
     /// lane).</summary>
-    internal static bool Fused128 => AdvSimd.IsSupported || Fma.IsSupported; // JIT-time constants
+    internal static bool Fused128 => SimdMath.Fused128; // a JIT-time constant
 
     /// <summary>
     /// C[6×16] (+)= Σ_p a[p·6 + i] · b[p·bs + j] on Vector128 (four vectors a row: 24 accumulators, within arm64's

@@ -109,6 +109,48 @@ internal static partial class SimdMath
         return Vector256.ConditionalSelect(nan, x + y, r);
     }
 
+    /// <summary>atan2(y, x) per lane (same algorithm as the 512-bit version; bitwise its lanes where
+    /// <see cref="Fused128"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Atan2(Vector128<float> y, Vector128<float> x)
+    {
+        Vector128<float> signBit = Vector128.Create(-0f);
+        Vector128<float> ax = Vector128.AndNot(x, signBit), ay = Vector128.AndNot(y, signBit);
+        Vector128<float> swap = Vector128.GreaterThan(ay, ax);
+        Vector128<float> mn = Vector128.ConditionalSelect(swap, ax, ay);
+        Vector128<float> mx = Vector128.ConditionalSelect(swap, ay, ax);
+        Vector128<float> inf = Vector128.Create(float.PositiveInfinity);
+        Vector128<float> bothInf = Vector128.Equals(mn, inf);
+        Vector128<float> mid = Vector128.GreaterThan(mn, mx * Vector128.Create(TanPi8)) | bothInf;
+        Vector128<float> num = Vector128.ConditionalSelect(mid, mn - mx, mn);
+        Vector128<float> den = Vector128.ConditionalSelect(mid, mn + mx, mx);
+        Vector128<float> t = num / den;
+        t = Vector128.AndNot(t, Vector128.Equals(mx, Vector128<float>.Zero) | bothInf);
+
+        Vector128<float> z = t * t;
+        Vector128<float> q = MulAdd(Vector128.Create(AtanC0), z, Vector128.Create(AtanC1));
+        q = MulAdd(q, z, Vector128.Create(AtanC2));
+        q = MulAdd(q, z, Vector128.Create(AtanC3));
+        Vector128<float> p = MulAdd(t * z, q, t);
+
+        Vector128<float> xneg = Vector128.LessThan(x.AsInt32(), Vector128<int>.Zero).AsSingle();
+        Vector128<float> hi = Vector128.ConditionalSelect(xneg,
+            Vector128.ConditionalSelect(mid, Vector128.Create(ThreePio4Hi),
+                Vector128.ConditionalSelect(swap, Vector128.Create(Pio2Hi), Vector128.Create(PiHi))),
+            Vector128.ConditionalSelect(mid, Vector128.Create(Pio4Hi),
+                Vector128.ConditionalSelect(swap, Vector128.Create(Pio2Hi), Vector128<float>.Zero)));
+        Vector128<float> lo = Vector128.ConditionalSelect(xneg,
+            Vector128.ConditionalSelect(mid, Vector128.Create(ThreePio4Lo),
+                Vector128.ConditionalSelect(swap, Vector128.Create(Pio2Lo), Vector128.Create(PiLo))),
+            Vector128.ConditionalSelect(mid, Vector128.Create(Pio4Lo),
+                Vector128.ConditionalSelect(swap, Vector128.Create(Pio2Lo), Vector128<float>.Zero)));
+        p ^= (swap ^ xneg) & signBit;
+        Vector128<float> r = hi + (p + lo);
+        r |= y & signBit;
+        Vector128<float> nan = ~(Vector128.Equals(x, x) & Vector128.Equals(y, y));
+        return Vector128.ConditionalSelect(nan, x + y, r);
+    }
+
     /// <summary>atan2(y, x) for one value: the vector algorithm step by step (bitwise equal to a lane).</summary>
     public static float Atan2(float y, float x)
     {

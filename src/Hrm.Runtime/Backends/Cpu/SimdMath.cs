@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
@@ -66,6 +68,42 @@ internal static unsafe partial class SimdMath
         return Vector256.AndNot(y * bits.AsSingle(), under.AsSingle());
     }
 
+    /// <summary>e^x per lane (same algorithm and limits as the 512-bit version; where the machine has no fused
+    /// multiply-add, <see cref="MulAdd"/> rounds twice, so lanes may differ from the wider versions in the last bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> x)
+    {
+        Vector128<float> under = Vector128.LessThan(x, Vector128.Create(ExpLo));
+        x = Vector128.MinNative(Vector128.Create(ExpHi), x);
+        x = Vector128.MaxNative(Vector128.Create(ExpLo), x);
+        Vector128<float> n = Vector128.Round(x * Vector128.Create(Log2E));
+        Vector128<float> r = MulAdd(n, Vector128.Create(-Ln2Hi), x);
+        r = MulAdd(n, Vector128.Create(-Ln2Lo), r);
+        Vector128<float> y = Vector128.Create(P0);
+        y = MulAdd(y, r, Vector128.Create(P1));
+        y = MulAdd(y, r, Vector128.Create(P2));
+        y = MulAdd(y, r, Vector128.Create(P3));
+        y = MulAdd(y, r, Vector128.Create(P4));
+        y = MulAdd(y, r, Vector128.Create(P5));
+        y = MulAdd(y, r * r, r + Vector128<float>.One);
+        Vector128<int> bits = (Vector128.ConvertToInt32Native(n) + Vector128.Create(127)) << 23;
+        return Vector128.AndNot(y * bits.AsSingle(), under.AsSingle());
+    }
+
+    /// <summary>Whether 128-bit multiply-adds round once (arm64's NEON, x64 with FMA): then <see cref="MulAdd"/> is
+    /// the fused instruction and the 128-bit paths compute what the wider ones do. Else (x64 without FMA, where a fused
+    /// Vector128 product would be emulated lane by lane) a multiply, then an add. A JIT-time constant.</summary>
+    internal static bool Fused128 => AdvSimd.IsSupported || Fma.IsSupported;
+
+    /// <summary>x·y + z per lane: one rounding where <see cref="Fused128"/>, else two.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> MulAdd(Vector128<float> x, Vector128<float> y, Vector128<float> z) =>
+        Fused128 ? Vector128.FusedMultiplyAdd(x, y, z) : x * y + z;
+
+    /// <summary>Whether the CPU ops take their 128-bit paths: 128-bit vectors are the widest the machine runs natively
+    /// (arm64, x64 without AVX2). Wider Vector types are emulated lane by lane there. A JIT-time constant.</summary>
+    internal static bool Narrow128 => !Vector256.IsHardwareAccelerated && Vector128.IsHardwareAccelerated;
+
     /// <summary>e^x for one value, with the same limits as the vector versions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Exp(float x) => x < ExpLo ? 0f : MathF.Exp(x);
@@ -104,6 +142,19 @@ internal static unsafe partial class SimdMath
                 s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), s0);
             s = Vector256.Sum((s0 + s1) + (s2 + s3));
         }
+        else if (Narrow128 && n >= 4)
+        {
+            Vector128<float> s0 = Vector128<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (; i <= n - 16; i += 16)
+            {
+                s0 = MulAdd(Vector128.Load(a + i), Vector128.Load(b + i), s0);
+                s1 = MulAdd(Vector128.Load(a + i + 4), Vector128.Load(b + i + 4), s1);
+                s2 = MulAdd(Vector128.Load(a + i + 8), Vector128.Load(b + i + 8), s2);
+                s3 = MulAdd(Vector128.Load(a + i + 12), Vector128.Load(b + i + 12), s3);
+            }
+            for (; i <= n - 4; i += 4) s0 = MulAdd(Vector128.Load(a + i), Vector128.Load(b + i), s0);
+            s = Vector128.Sum((s0 + s1) + (s2 + s3));
+        }
         for (; i < n; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
         return s;
     }
@@ -125,6 +176,11 @@ internal static unsafe partial class SimdMath
             for (; i <= n - 8; i += 8)
                 Vector256.FusedMultiplyAdd(fv, Vector256.Load(src + i), Vector256.Load(dst + i)).Store(dst + i);
         }
+        if (Narrow128)
+        {
+            Vector128<float> fv = Vector128.Create(f);
+            for (; i <= n - 4; i += 4) MulAdd(fv, Vector128.Load(src + i), Vector128.Load(dst + i)).Store(dst + i);
+        }
         for (; i < n; i++) dst[i] = MathF.FusedMultiplyAdd(f, src[i], dst[i]);
     }
 
@@ -143,6 +199,11 @@ internal static unsafe partial class SimdMath
             Vector256<float> fv = Vector256.Create(f);
             for (; i <= n - 8; i += 8) (fv * Vector256.Load(src + i)).Store(dst + i);
         }
+        if (Narrow128)
+        {
+            Vector128<float> fv = Vector128.Create(f);
+            for (; i <= n - 4; i += 4) (fv * Vector128.Load(src + i)).Store(dst + i);
+        }
         for (; i < n; i++) dst[i] = f * src[i];
     }
 
@@ -160,6 +221,11 @@ internal static unsafe partial class SimdMath
         {
             Vector256<float> fv = Vector256.Create(f);
             for (; i <= n - 8; i += 8) (fv * (Vector256.Load(a + i) + Vector256.Load(b + i))).Store(dst + i);
+        }
+        if (Narrow128)
+        {
+            Vector128<float> fv = Vector128.Create(f);
+            for (; i <= n - 4; i += 4) (fv * (Vector128.Load(a + i) + Vector128.Load(b + i))).Store(dst + i);
         }
         for (; i < n; i++) dst[i] = f * (a[i] + b[i]);
     }
