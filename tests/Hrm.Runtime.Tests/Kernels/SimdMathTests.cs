@@ -86,6 +86,49 @@ public sealed unsafe class SimdMathTests
         }
     }
 
+    [Fact]
+    public void Group16_types_compute_what_vector512_computes()
+    {
+        // The attention's tile kernels run on these where AVX-512 is missing; this machine runs both natively.
+        Assert.SkipUnless(Vector256.IsHardwareAccelerated, "no native 256-bit vectors: Group256 would be emulated");
+        CheckGroup<Group128>(SimdMath.Fused128);
+        CheckGroup<Group256>(System.Runtime.Intrinsics.X86.Fma.IsSupported);
+    }
+
+    private static void CheckGroup<TG>(bool fused) where TG : struct, IGroup16<TG>
+    {
+        var rng = new Random(13);
+        float[] x = Fresh(rng, 16), y = Fresh(rng, 16), z = Fresh(rng, 16), got = new float[16];
+        x[5] = 40f; // a large max in the middle
+        Vector512<float> vx = Vector512.Create(x), vy = Vector512.Create(y), vz = Vector512.Create(z);
+        fixed (float* px = x, py = y, pz = z, pg = got)
+        {
+            TG gx = TG.Load(px), gy = TG.Load(py), gz = TG.Load(pz);
+            Same(pg, gx + gy, vx + vy, "+");
+            Same(pg, gx - gy, vx - vy, "-");
+            Same(pg, gx * gy, vx * vy, "*");
+            Same(pg, TG.Max(gx, gy), Vector512.Max(vx, vy), "Max");
+            Same(pg, TG.Broadcast(x[3]), Vector512.Create(x[3]), "Broadcast");
+            Same(pg, TG.MulAdd(gx, gy, gz), fused ? Vector512.FusedMultiplyAdd(vx, vy, vz) : vx * vy + vz, "MulAdd");
+            if (fused) Same(pg, TG.Exp(gx), SimdMath.Exp(vx), "Exp");
+            Assert.Equal(40f, TG.MaxAcross(gx));
+            Assert.Equal(x.Sum(v => (double)v), TG.Sum(gx), 1e-5);
+            for (int valid = 0; valid <= 16; valid++)
+            {
+                Same(pg, TG.LoadFirst(px, valid), Vector512.ConditionalSelect(
+                    Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(valid)).AsSingle(), vx,
+                    Vector512.Create(float.NegativeInfinity)), $"LoadFirst({valid})");
+            }
+        }
+    }
+
+    private static void Same<TG>(float* scratch, TG g, Vector512<float> want, string what)
+        where TG : struct, IGroup16<TG>
+    {
+        TG.Store(g, scratch);
+        for (int i = 0; i < 16; i++) Assert.True(SameBits(want[i], scratch[i]), $"{typeof(TG).Name}.{what}[{i}]");
+    }
+
     private static float[] Fresh(Random rng, int n)
     {
         var v = new float[n];

@@ -291,7 +291,8 @@ public static unsafe partial class CpuOps
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float SoftmaxTile(float* s, int kn, int nv, float* m, float* l)
         {
-            if (SimdMath.Narrow128) return SoftmaxTileNarrow(s, kn, nv, m, l);
+            if (Group16.Use256) return SoftmaxTileNarrow<Group256>(s, kn, nv, m, l);
+            if (Group16.Use128) return SoftmaxTileNarrow<Group128>(s, kn, nv, m, l);
             // Lanes past kn become −inf with a vector select: scalar stores into a vector just written and read back
             // at once defeat store forwarding (about a sixth of the forward's time at T = 82).
             float* last = s + 16 * (nv - 1);
@@ -469,9 +470,14 @@ public static unsafe partial class CpuOps
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void ProbabilitiesAndScoreGrads(float* s, float* dp, int nv, float lse, float d, float scale)
         {
-            if (SimdMath.Narrow128)
+            if (Group16.Use256)
             {
-                ProbabilitiesAndScoreGradsNarrow(s, dp, nv, lse, d, scale);
+                ProbabilitiesAndScoreGradsNarrow<Group256>(s, dp, nv, lse, d, scale);
+                return;
+            }
+            if (Group16.Use128)
+            {
+                ProbabilitiesAndScoreGradsNarrow<Group128>(s, dp, nv, lse, d, scale);
                 return;
             }
             var lv = Vector512.Create(lse);

@@ -16,9 +16,14 @@ public static unsafe partial class CpuOps
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Scores4(float* q0, long qs, float* kt, int nv, int hs, float scale, float* s0, int ls)
     {
-        if (SimdMath.Narrow128)
+        if (Group16.Use256)
         {
-            Scores4Narrow(q0, qs, kt, nv, hs, scale, s0, ls);
+            Scores4Narrow<Group256>(q0, qs, kt, nv, hs, scale, s0, ls);
+            return;
+        }
+        if (Group16.Use128)
+        {
+            Scores4Narrow<Group128>(q0, qs, kt, nv, hs, scale, s0, ls);
             return;
         }
         if (!Vector512.IsHardwareAccelerated)
@@ -131,9 +136,14 @@ public static unsafe partial class CpuOps
         int lc, int n, float* rows, int hs)
     {
         float* c0 = coef, c1 = coef + lc, c2 = c1 + lc, c3 = c2 + lc;
-        if (SimdMath.Narrow128)
+        if (Group16.Use256)
         {
-            AccumulateRows4Narrow(acc, @as, a0, a1, a2, a3, c0, lc, n, rows, hs);
+            AccumulateRows4Narrow<Group256>(acc, @as, a0, a1, a2, a3, c0, lc, n, rows, hs);
+            return;
+        }
+        if (Group16.Use128)
+        {
+            AccumulateRows4Narrow<Group128>(acc, @as, a0, a1, a2, a3, c0, lc, n, rows, hs);
             return;
         }
         if (!Vector512.IsHardwareAccelerated)
@@ -240,9 +250,14 @@ public static unsafe partial class CpuOps
     private static void RankUpdate4(float* rows, long stride, int n, float* coef0, int lc, float* x0, long xs, int hs)
     {
         float* c1 = coef0 + lc, c2 = c1 + lc, c3 = c2 + lc, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
-        if (SimdMath.Narrow128)
+        if (Group16.Use256)
         {
-            RankUpdate4Narrow(rows, stride, n, coef0, lc, x0, xs, hs);
+            RankUpdate4Narrow<Group256>(rows, stride, n, coef0, lc, x0, xs, hs);
+            return;
+        }
+        if (Group16.Use128)
+        {
+            RankUpdate4Narrow<Group128>(rows, stride, n, coef0, lc, x0, xs, hs);
             return;
         }
         if (!Vector512.IsHardwareAccelerated)

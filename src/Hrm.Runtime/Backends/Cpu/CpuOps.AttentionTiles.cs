@@ -99,9 +99,14 @@ public static unsafe partial class CpuOps
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Scores2(float* q0, float* q1, float* kt, int nv, int hs, float scale, float* s0, float* s1)
     {
-        if (SimdMath.Narrow128)
+        if (Group16.Use256)
         {
-            Scores2Narrow(q0, q1, kt, nv, hs, scale, s0, s1);
+            Scores2Narrow<Group256>(q0, q1, kt, nv, hs, scale, s0, s1);
+            return;
+        }
+        if (Group16.Use128)
+        {
+            Scores2Narrow<Group128>(q0, q1, kt, nv, hs, scale, s0, s1);
             return;
         }
         int ld = 16 * nv, v = 0;
@@ -260,7 +265,7 @@ public static unsafe partial class CpuOps
                 a0.Store(acc + e);
             }
         }
-        if (SimdMath.Narrow128) e = AccumulateRowsNarrow(acc, alpha, coef, n, rows, stride, hs, e);
+        if (Group16.Use128) e = AccumulateRowsNarrow<Group128>(acc, alpha, coef, n, rows, stride, hs, e);
         for (; e < hs; e++)
         {
             float a = alpha * acc[e];
@@ -279,7 +284,10 @@ public static unsafe partial class CpuOps
         float* coef1, int n, float* rows, long stride, int hs)
     {
         int e = 0;
-        if (SimdMath.Narrow128) e = AccumulateRows2Narrow(acc0, acc1, alpha0, alpha1, coef0, coef1, n, rows, stride, hs);
+        if (Group16.Use256)
+            e = AccumulateRows2Narrow<Group256>(acc0, acc1, alpha0, alpha1, coef0, coef1, n, rows, stride, hs);
+        if (Group16.Use128)
+            e = AccumulateRows2Narrow<Group128>(acc0, acc1, alpha0, alpha1, coef0, coef1, n, rows, stride, hs);
         if (Vector512.IsHardwareAccelerated)
         {
             Vector512<float> av0 = Vector512.Create(alpha0), av1 = Vector512.Create(alpha1);
@@ -363,7 +371,8 @@ public static unsafe partial class CpuOps
         float* x1, int hs)
     {
         int e = 0;
-        if (SimdMath.Narrow128) e = RankUpdate2Narrow(rows, stride, n, coef0, coef1, x0, x1, hs);
+        if (Group16.Use256) e = RankUpdate2Narrow<Group256>(rows, stride, n, coef0, coef1, x0, x1, hs);
+        if (Group16.Use128) e = RankUpdate2Narrow<Group128>(rows, stride, n, coef0, coef1, x0, x1, hs);
         if (Vector512.IsHardwareAccelerated)
         {
             for (; e <= hs - 64; e += 64)
