@@ -31,11 +31,13 @@ public static class BackendFactory
                     notice = CudaNotice(gpu);
                     return gpu;
                 }
-                notice = $"device: cpu (no CUDA: {FirstLine(reason)})";
-                return new CpuBackend(threads);
+                var fallback = new CpuBackend(threads);
+                notice = $"device: cpu ({fallback.Description}; no CUDA: {FirstLine(reason)})";
+                return fallback;
             case "cpu":
-                notice = "device: cpu";
-                return new CpuBackend(threads);
+                var cpu = new CpuBackend(threads);
+                notice = $"device: cpu ({cpu.Description})";
+                return cpu;
             case "cuda":
                 CudaBackend cuda = CudaBackend.Create(cudaOptions);
                 notice = CudaNotice(cuda);

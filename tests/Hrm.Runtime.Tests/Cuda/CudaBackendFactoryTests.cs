@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Backends.Cuda;
@@ -27,8 +29,19 @@ public sealed class CudaBackendFactoryTests(ITestOutputHelper output)
             return;
         }
         Assert.IsType<CpuBackend>(backend);
-        Assert.StartsWith("device: cpu (no CUDA: ", notice, StringComparison.Ordinal);
+        Assert.StartsWith($"device: cpu (1 thread, {SimdMath.Description}; no CUDA: ", notice, StringComparison.Ordinal);
         Assert.Contains(probe.ShortReason, notice, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cpu_notice_names_the_threads_and_the_vector_width()
+    {
+        using IHrmBackend backend = BackendFactory.Create("cpu", 2, out string notice);
+        Assert.IsType<CpuBackend>(backend);
+        string width = Vector512.IsHardwareAccelerated ? "512-bit vectors: AVX-512"
+            : Vector256.IsHardwareAccelerated ? "256-bit vectors: AVX2"
+            : AdvSimd.IsSupported ? "128-bit vectors: NEON" : "128-bit vectors";
+        Assert.StartsWith($"device: cpu (2 threads, {width}", notice, StringComparison.Ordinal);
     }
 
     [Fact]

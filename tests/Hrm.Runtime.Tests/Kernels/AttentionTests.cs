@@ -44,6 +44,8 @@ public sealed class AttentionTests
     [InlineData(2, 30, 2, 32)]  // per-head GEMM backward: 3 micro-panels (42 rows) wider than one 32-key panel
     [InlineData(3, 1, 2, 32)]   // per-head GEMM backward, T = 1
     [InlineData(1, 129, 1, 64)] // one past it: the tiled backward
+    [InlineData(1, 37, 2, 24)]  // a 16-column group and an 8-column tail (quads, a pair and an odd query)
+    [InlineData(2, 70, 1, 40)]  // two 16-column groups and an 8-column tail
     public void Cpu_matches_reference(int batch, int t, int nh, int hs)
     {
         int c = nh * hs;
@@ -134,11 +136,6 @@ public sealed class AttentionTests
         AssertBitwiseEqual(o1, o2, "out");
         AssertBitwiseEqual(l1, l2, "lse");
         AssertBitwiseEqual(g1, g2, "dqkv");
-        // One (batch, head) pair over 3 threads splits the query rows; each row's result must not change.
-        using var pool3 = new WorkerPool(3);
-        float[] o3 = new float[batch * t * c], l3 = new float[batch * nh * t];
-        CpuOps.AttentionForward(o3, l3, qkv, batch, t, nh, hs, pool3);
-        AssertBitwiseEqual(o1, o3, "out with 3 threads");
         (double[] cosD, double[] sinD) = RopeTables(t, hs);
         float[] cos = ToFloat(cosD), sin = ToFloat(sinD), rotated = (float[])qkv.Clone();
         AssertNoAllocation(() =>
@@ -147,6 +144,29 @@ public sealed class AttentionTests
             CpuOps.AttentionBackward(g1, dout, qkv, o1, l1, batch, t, nh, hs, pool);
             CpuOps.RopeAttentionForward(o2, l2, rotated, cos, sin, batch, t, nh, hs, pool);
         }, "attention");
+    }
+
+    /// <summary>
+    /// One (batch, head) pair splits its query rows over the threads (2 parts on 1 thread, 3 on 4), which moves
+    /// queries between the quad, pair and single-query kernels (T = 99: row 32 is the odd query of the first of three
+    /// parts and in a quad of the first of two); each row's result must not change.
+    /// </summary>
+    [Theory]
+    [InlineData(16)] // 16-column groups: two FMA chains on Vector512
+    [InlineData(24)] // a group and an 8-column tail
+    [InlineData(32)]
+    [InlineData(64)] // a 64-column block
+    public void A_querys_result_does_not_depend_on_its_slot(int hs)
+    {
+        const int t = 99;
+        float[] qkv = TestData.Floats(7, 3 * t * hs, 2f);
+        float[] o1 = new float[t * hs], o4 = new float[t * hs], l1 = new float[t], l4 = new float[t];
+        using var pool1 = new WorkerPool(1);
+        using var pool4 = new WorkerPool(4);
+        CpuOps.AttentionForward(o1, l1, qkv, 1, t, 1, hs, pool1);
+        CpuOps.AttentionForward(o4, l4, qkv, 1, t, 1, hs, pool4);
+        AssertBitwiseEqual(o1, o4, $"out, HS {hs}, 1 vs 4 threads");
+        AssertBitwiseEqual(l1, l4, $"lse, HS {hs}, 1 vs 4 threads");
     }
 
     [Fact]

@@ -37,6 +37,7 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
     public void The_cpu_op_tests_pass_with_avx2_and_no_avx512()
     {
         Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
+        SkipUnlessX64();
         Assert.SkipUnless(Avx2.IsSupported && Fma.IsSupported,
             "this CPU has no AVX2 + FMA: the 256-bit path cannot run");
         RunNarrow("256", "DOTNET_EnableAVX512");
@@ -49,6 +50,7 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
     public void The_cpu_op_tests_pass_with_128_bit_vectors_and_fma()
     {
         Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
+        SkipUnlessX64();
         Assert.SkipUnless(Fma.IsSupported, "this CPU has no FMA: the fused 128-bit path cannot run");
         RunNarrow("128fma", "DOTNET_PreferredVectorBitWidth", "128");
     }
@@ -76,13 +78,22 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
         if (width == "128fma") Assert.True(Fma.IsSupported && SimdMath.Fused128 && SimdMath.Narrow128, seen);
         if (width == "128") Assert.True(!Fma.IsSupported && !SimdMath.Fused128 && SimdMath.Narrow128, seen);
         Assert.Equal(width == "256" ? GemmPath.Vector256 : GemmPath.Vector128, Gemm.Best); // the GEMM the child tests
+        string words = width switch
+        {
+            "256" => "256-bit vectors: AVX2 + FMA",
+            "128fma" => "128-bit vectors + FMA",
+            _ => "128-bit vectors: SSE",
+        };
+        Assert.Equal(words, SimdMath.Description); // what `hrm` prints after "device: cpu"
     }
+
+    private static void SkipUnlessX64() => Assert.SkipUnless(RuntimeInformation.ProcessArchitecture == Architecture.X64,
+        "the JIT switches that narrow the vectors are x64's (arm64 runs the 128-bit path natively)");
 
     private void RunNarrow(string width, string knob, string value = "0")
     {
         Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
-        Assert.SkipUnless(RuntimeInformation.ProcessArchitecture == Architecture.X64,
-            "the JIT switches that narrow the vectors are x64's (arm64 runs the 128-bit path natively)");
+        SkipUnlessX64();
         using var dir = new Formats.TempDir();
         string report = Path.Combine(dir.Path, "width.txt");
         (string file, List<string> args) = ChildProcess.TestExecutable();

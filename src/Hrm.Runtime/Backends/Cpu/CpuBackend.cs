@@ -30,6 +30,10 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     /// <summary>Threads used by every op.</summary>
     public int Threads => _pool.ThreadCount;
 
+    /// <summary>The threads and the SIMD width the ops run at, in words (e.g. "2 threads, 256-bit vectors: AVX2 +
+    /// FMA").</summary>
+    public string Description => $"{Threads} thread{(Threads == 1 ? "" : "s")}, {SimdMath.Description}";
+
     /// <inheritdoc/>
     public override int ElementSize => sizeof(float);
 

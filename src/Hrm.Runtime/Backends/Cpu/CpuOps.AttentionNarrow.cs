@@ -3,11 +3,15 @@ using System.Runtime.CompilerServices;
 namespace Hrm.Runtime.Backends.Cpu;
 
 // The attention's tile kernels (CpuOps.AttentionTiles.cs, CpuOps.AttentionQuads.cs) for machines without AVX-512,
-// written once over a 16-float group (Group16.cs): two Vector256 on AVX2 machines, four Vector128 on arm64 and x64
-// without AVX2. There Vector512 is emulated and the wide kernels ran 2.6-4.2x (256 bits) and 6-15x (128 bits) slower
-// than on AVX-512. Per score, per output column and per query the arithmetic is that of the wide kernels (in-order
-// sums, one rounding per multiply-add where the machine fuses them, two otherwise), so a query's result does not
-// depend on its slot. Columns past the last whole group of 16 take the callers' scalar loops.
+// written once over a 16-float group (Group16.cs): two Vector256 on AVX2 + FMA machines, four Vector128 on arm64 and
+// x64 without AVX2. There Vector512 is emulated: the wide kernels ran 2.4-3.8x (256 bits) and about 15x (128 bits)
+// slower than on AVX-512 (docs/benchmarks.md, session 19). Every score, output column and gradient column is an
+// in-order sum (one rounding per multiply-add where the machine fuses them, two otherwise) whichever of the quad,
+// pair or single-query kernels computes it, so a query's result does not depend on its slot. Against the 512-bit
+// kernels: the scores, exp, p and dS lanes and 64-column blocks agree bitwise where fused; the softmax sum l, 16-column
+// blocks (two chains there) and the reductions across lanes agree within rounding. Columns past the last whole group
+// of 16 take the callers' narrower vector or scalar loops. At 128 bits the four-query kernels keep about 21 vectors
+// live: within arm64's 32 registers, spilled on x64 without AVX2 (16; such machines predate 2013).
 public static unsafe partial class CpuOps
 {
     /// <summary><see cref="Scores2"/> one 16-key group at a time for two queries.</summary>

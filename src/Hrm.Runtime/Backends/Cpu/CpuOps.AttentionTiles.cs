@@ -1,96 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
-// The tile kernels of the CPU attention (CpuOps.Attention.cs): key/value tile copies, scores of two queries
-// against a transposed key tile, and the rank updates that accumulate outputs and gradients.
+// The tile kernels of the CPU attention (CpuOps.Attention.cs): scores of two queries against a transposed key tile,
+// and the rank updates that accumulate outputs and gradients (the tile copies: CpuOps.AttentionCopies.cs).
 public static unsafe partial class CpuOps
 {
-    /// <summary>
-    /// dst (HS, ld) = the first kn rows (of HS floats, stride apart) transposed; columns kn..ld are zero.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposeTile(float* dst, int ld, float* rows, long stride, int kn, int hs)
-    {
-        int j0 = 0;
-        if (Avx512F.IsSupported && hs % 16 == 0)
-        {
-            // Whole 16-key blocks as 16x16 register transposes (the scalar loop cost a sixth of a batch-1 forward).
-            for (; j0 + 16 <= kn; j0 += 16)
-            {
-                for (int e = 0; e < hs; e += 16)
-                    GemmKernels.Transpose16x16(rows + j0 * stride + e, (nint)stride, dst + e * ld + j0, ld);
-            }
-        }
-        for (int j = j0; j < kn; j++)
-        {
-            float* r = rows + j * stride;
-            for (int e = 0; e < hs; e++) dst[e * ld + j] = r[e];
-        }
-        if (kn < ld)
-        {
-            for (int e = 0; e < hs; e++) new Span<float>(dst + e * ld + kn, ld - kn).Clear();
-        }
-    }
-
-    /// <summary>Prefetches (into L2) <paramref name="n"/> rows of HS floats, <paramref name="stride"/> apart.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchRow(float* row, int n, long stride, int hs)
-    {
-        if (!Sse.IsSupported) return;
-        for (int r = 0; r < n; r++, row += stride)
-        {
-            byte* a = (byte*)row;
-            for (int off = 0; off < hs * sizeof(float); off += 64) Sse.Prefetch1(a + off);
-            Sse.Prefetch1(a + hs * sizeof(float) - 1); // a row that straddles one more line
-        }
-    }
-
-    /// <summary>
-    /// Rows of one head of qkv to prefetch, issued a few at a time: keys and values [k0, k0 + kn), then queries
-    /// [q0, q0 + qn). <see cref="Total"/> rows in all.
-    /// </summary>
-    private struct RowPrefetch(float* q, long c, long stride, int hs, int k0, int kn, int q0, int qn)
-    {
-        private int _done;
-
-        public readonly int Total => q == null ? 0 : 2 * kn + qn;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Issue(int n)
-        {
-            int end = Math.Min(Total, _done + n);
-            for (; _done < end; _done++)
-            {
-                int x = _done;
-                float* row = x < kn ? q + c + (k0 + x) * stride
-                    : x < 2 * kn ? q + 2 * c + (k0 + x - kn) * stride
-                    : q + (q0 + x - 2 * kn) * stride;
-                PrefetchRow(row, 1, stride, hs);
-            }
-        }
-    }
-
-    /// <summary>dst (kn, HS) = the first kn rows (of HS floats, stride apart), contiguous.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CopyTile(float* dst, float* rows, long stride, int kn, int hs)
-    {
-        if (Vector512.IsHardwareAccelerated && hs % 16 == 0)
-        {
-            // Vector copies: Buffer.MemoryCopy's call per 256-byte row cost more than the copy.
-            for (int j = 0; j < kn; j++)
-            {
-                float* r = rows + j * stride, d = dst + j * hs;
-                for (int e = 0; e < hs; e += 16) Vector512.Load(r + e).Store(d + e);
-            }
-            return;
-        }
-        nuint bytes = (nuint)hs * sizeof(float);
-        for (int j = 0; j < kn; j++) Buffer.MemoryCopy(rows + j * stride, dst + j * hs, bytes, bytes);
-    }
-
     /// <summary>
     /// s0, s1 (nv·16) = scale · q · ktᵀ for two queries against a transposed key tile kt (HS, nv·16): groups of four
     /// vectors (eight FMA chains), then two, then one. Each score is the same in-order sum over e whichever group
@@ -189,8 +105,10 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
-    /// acc[0..hs) = alpha·acc + Σ_{j&lt;n} coef[j] · rows[j·stride + 0..hs): j in order for 64-column blocks, in four
-    /// interleaved chains for 16-column blocks (FMA latency), in order for the rest.
+    /// acc[0..hs) = alpha·acc + Σ_{j&lt;n} coef[j] · rows[j·stride + 0..hs): on Vector512 j in order for 64-column
+    /// blocks and in two interleaved chains (even and odd j, FMA latency) for 16-column blocks, as
+    /// <see cref="AccumulateRows2"/> and <see cref="AccumulateRows4"/> do, so the odd query of a tile computes what a
+    /// pair or a quad would; in order everywhere else (the 256-bit loops here, the 128-bit group kernels).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateRows(float* acc, float alpha, float* coef, int n, float* rows, long stride, int hs)
@@ -219,20 +137,18 @@ public static unsafe partial class CpuOps
             }
             for (; e <= hs - 16; e += 16)
             {
-                // Four chains over j (j mod 4) so the FMA latency is hidden when HS is small; summed at the end.
-                Vector512<float> a0 = av * Vector512.Load(acc + e), a1 = default, a2 = default, a3 = default;
+                // Two chains over j (even, odd) so the FMA latency is partly hidden when HS is small; summed at the
+                // end. The pair and quad kernels sum the same way (a query's result must not depend on its slot).
+                Vector512<float> a0 = av * Vector512.Load(acc + e), a1 = default;
                 float* r = rows + e;
                 int j = 0;
-                for (; j + 3 < n; j += 4, r += 4 * stride)
+                for (; j + 1 < n; j += 2, r += 2 * stride)
                 {
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j]), Vector512.Load(r), a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j + 1]), Vector512.Load(r + stride), a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j + 2]), Vector512.Load(r + 2 * stride), a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j + 3]), Vector512.Load(r + 3 * stride), a3);
                 }
-                for (; j < n; j++, r += stride)
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j]), Vector512.Load(r), a0);
-                ((a0 + a1) + (a2 + a3)).Store(acc + e);
+                if (j < n) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(coef[j]), Vector512.Load(r), a0);
+                (a0 + a1).Store(acc + e);
             }
         }
         if (Vector256.IsHardwareAccelerated)

@@ -8,7 +8,8 @@ namespace Hrm.Runtime.Backends.Cpu;
 /// 16 consecutive floats held as the machine's native vectors: the unit of the attention's key tiles and head columns.
 /// Kernels written once over a group type (CpuOps.AttentionNarrow.cs) run on AVX2 machines as two 256-bit vectors and on
 /// arm64 (and x64 without AVX2) as four 128-bit ones, where Vector512 would be emulated. Per lane every operation is the
-/// Vector512 one, so the results are the 512-bit kernels' wherever the machine has fused multiply-add.
+/// Vector512 one (multiply-adds fused where the machine has FMA, else rounded twice); reductions across lanes
+/// (<see cref="IGroup16{TSelf}.Sum"/>, <see cref="IGroup16{TSelf}.MaxAcross"/>) add in their own order.
 /// </summary>
 internal unsafe interface IGroup16<TSelf> where TSelf : struct, IGroup16<TSelf>
 {
@@ -44,8 +45,10 @@ internal unsafe interface IGroup16<TSelf> where TSelf : struct, IGroup16<TSelf>
 /// <summary>Which group type the CPU attention's tile kernels run on (JIT-time constants).</summary>
 internal static class Group16
 {
-    /// <summary>Two 256-bit vectors: AVX2 machines without AVX-512 (most x64 laptops).</summary>
-    public static bool Use256 => !Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated;
+    /// <summary>Two 256-bit vectors: AVX2 + FMA machines without AVX-512 (most x64 laptops). .NET turns FMA off with
+    /// AVX2, so a machine with 256-bit vectors and no FMA is one forced by switches; it keeps the emulated wide
+    /// kernels (their fused multiply-adds agree with the odd query's 256-bit loops).</summary>
+    public static bool Use256 => !Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
     /// <summary>Four 128-bit vectors: arm64, x64 without AVX2 (<see cref="SimdMath.Narrow128"/>).</summary>
     public static bool Use128 => SimdMath.Narrow128;
@@ -74,9 +77,8 @@ internal readonly unsafe struct Group256(Vector256<float> lo, Vector256<float> h
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Group256 MulAdd(Group256 x, Group256 y, Group256 z) => Fma.IsSupported
-        ? new(Vector256.FusedMultiplyAdd(x._lo, y._lo, z._lo), Vector256.FusedMultiplyAdd(x._hi, y._hi, z._hi))
-        : new(x._lo * y._lo + z._lo, x._hi * y._hi + z._hi);
+    public static Group256 MulAdd(Group256 x, Group256 y, Group256 z) =>
+        new(Vector256.FusedMultiplyAdd(x._lo, y._lo, z._lo), Vector256.FusedMultiplyAdd(x._hi, y._hi, z._hi));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Group256 operator +(Group256 x, Group256 y) => new(x._lo + y._lo, x._hi + y._hi);

@@ -100,6 +100,14 @@ internal static unsafe partial class SimdMath
     internal static Vector128<float> MulAdd(Vector128<float> x, Vector128<float> y, Vector128<float> z) =>
         Fused128 ? Vector128.FusedMultiplyAdd(x, y, z) : x * y + z;
 
+    /// <summary>The widest vectors the CPU ops run natively, in words.</summary>
+    public static string Description =>
+        Vector512.IsHardwareAccelerated ? "512-bit vectors: AVX-512"
+        : Vector256.IsHardwareAccelerated ? (Fma.IsSupported ? "256-bit vectors: AVX2 + FMA" : "256-bit vectors: AVX2")
+        : AdvSimd.IsSupported ? "128-bit vectors: NEON"
+        : Vector128.IsHardwareAccelerated ? (Fma.IsSupported ? "128-bit vectors + FMA" : "128-bit vectors: SSE")
+        : "no SIMD: scalar loops";
+
     /// <summary>Whether the CPU ops take their 128-bit paths: 128-bit vectors are the widest the machine runs natively
     /// (arm64, x64 without AVX2). Wider Vector types are emulated lane by lane there. A JIT-time constant.</summary>
     internal static bool Narrow128 => !Vector256.IsHardwareAccelerated && Vector128.IsHardwareAccelerated;
