@@ -276,19 +276,10 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         return (rc, log);
     }
 
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+    private static string? FindOnPath(string name) => ChildProcess.FindOnPath(name);
 
-    private static string? RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Hrm.sln")) &&
-                File.Exists(Path.Combine(d.FullName, "tests", "gpu-emu", "build.sh"))) return d.FullName;
-        }
-        return null;
-    }
+    private static string? RepoRoot() =>
+        ChildProcess.RepoRoot() is { } root && File.Exists(Path.Combine(root, "tests", "gpu-emu", "build.sh")) ? root : null;
 
     [GeneratedRegex("\"train/lm_loss\":([-0-9.eE+]+)")]
     private static partial Regex LmLoss();

@@ -74,6 +74,21 @@ internal static partial class ChildProcess
         return sb.Length > 0 ? Tail(sb.ToString(), 200) : Tail(log, 80);
     }
 
+    /// <summary>The first file named <paramref name="name"/> in a PATH directory, or null.</summary>
+    public static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    /// <summary>The repository root (the folder with Hrm.sln) above the test binaries, or null (a published copy).</summary>
+    public static string? RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Hrm.sln"))) return d.FullName;
+        }
+        return null;
+    }
+
     public static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
 
     [GeneratedRegex(@"Total: (\d+), Errors: (\d+), Failed: (\d+), Skipped: (\d+)")]
