@@ -195,13 +195,14 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         Assert.SkipWhen(Emulated, "this process is the emulated run");
         Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
             "the emulator is built for Linux x64");
-        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
+        Assert.SkipWhen(ChildProcess.FindOnPath("g++") is null, "g++ is not on PATH (the emulator is C++ built at test time)");
         if (needsNvrtc)
         {
             Assert.SkipUnless(CudaLibraryResolver.TryLoad(CudaLibraryNames.Nvrtc, out _, out IReadOnlyList<string> tried),
                 $"NVRTC is not installed (the emulated run compiles every kernel with it): {string.Join("; ", tried)}");
         }
-        string? root = RepoRoot();
+        string? root = ChildProcess.RepoRoot() is { } r && File.Exists(Path.Combine(r, "tests", "gpu-emu", "build.sh"))
+            ? r : null;
         Assert.SkipWhen(root is null, "the repository (tests/gpu-emu, native/kernels) is not above the test binaries");
         return root!;
     }
@@ -276,10 +277,6 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         return (rc, log);
     }
 
-    private static string? FindOnPath(string name) => ChildProcess.FindOnPath(name);
-
-    private static string? RepoRoot() =>
-        ChildProcess.RepoRoot() is { } root && File.Exists(Path.Combine(root, "tests", "gpu-emu", "build.sh")) ? root : null;
 
     [GeneratedRegex("\"train/lm_loss\":([-0-9.eE+]+)")]
     private static partial Regex LmLoss();

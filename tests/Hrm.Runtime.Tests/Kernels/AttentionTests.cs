@@ -153,9 +153,11 @@ public sealed class AttentionTests
     /// </summary>
     [Theory]
     [InlineData(16)] // 16-column groups: two FMA chains on Vector512
+    [InlineData(20)] // a group and a 4-column tail
     [InlineData(24)] // a group and an 8-column tail
     [InlineData(32)]
     [InlineData(64)] // a 64-column block
+    [InlineData(80)] // a 64-column block and a 16-column group
     public void A_querys_result_does_not_depend_on_its_slot(int hs)
     {
         const int t = 99;

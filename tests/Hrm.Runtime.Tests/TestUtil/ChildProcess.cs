@@ -76,10 +76,12 @@ internal static partial class ChildProcess
 
     /// <summary>The first file named <paramref name="name"/> in a PATH directory, or null.</summary>
     public static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
-    /// <summary>The repository root (the folder with Hrm.sln) above the test binaries, or null (a published copy).</summary>
+    /// <summary>The repository root (the folder with Hrm.sln) above the test binaries, or null (a published
+    /// copy).</summary>
     public static string? RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)

@@ -192,8 +192,9 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
-    /// <see cref="AccumulateRows"/> for two accumulators sharing the rows (each row loaded once); per accumulator the
-    /// arithmetic is exactly that of the one-row version for 64-column blocks (smaller heads sum j in two chains).
+    /// <see cref="AccumulateRows"/> for two accumulators sharing the rows (each row loaded once); per accumulator and
+    /// column the arithmetic is exactly that of the one-row version (on Vector512: j in order in 64-column blocks, in two
+    /// chains in 16-column blocks; the columns left go through <see cref="AccumulateRows"/> itself).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateRows2(float* acc0, float* acc1, float alpha0, float alpha1, float* coef0,
