@@ -45,7 +45,8 @@ public sealed partial class HrmSolver : IDisposable
     /// <summary>Rows the model runs together.</summary>
     public int BatchSlots => _engine.Slots;
 
-    /// <summary>The device in words (e.g. "device: cpu"; for Auto on a CPU machine, why CUDA was not used).</summary>
+    /// <summary>The device in words (e.g. "device: cpu (2 threads, 256-bit vectors: AVX2 + FMA)"; for Auto on a CPU
+    /// machine, why CUDA was not used).</summary>
     public string Device { get; }
 
     /// <summary>
