@@ -29,7 +29,7 @@ public sealed class CudaBackendFactoryTests(ITestOutputHelper output)
             return;
         }
         Assert.IsType<CpuBackend>(backend);
-        Assert.StartsWith($"device: cpu (1 thread, {SimdMath.Description}; no CUDA: ", notice,
+        Assert.StartsWith($"device: cpu ({((CpuBackend)backend).Description}; no CUDA: ", notice,
             StringComparison.Ordinal);
         Assert.Contains(probe.ShortReason, notice, StringComparison.Ordinal);
     }

@@ -24,6 +24,10 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
     /// <summary>Set in the child process: where the width check writes what it saw.</summary>
     private const string ReportVariable = "HRM_SIMD_REPORT";
 
+    /// <summary>Set in the child process: the instruction sets the parent's JIT may use ("AVX2 + FMA", "AVX-512",
+    /// comma-separated), which the child's CPUID probe must find unused where its width is narrower.</summary>
+    private const string ParentVariable = "HRM_SIMD_PARENT";
+
     private const int RunTimeoutMs = 20 * 60 * 1000;
 
     /// <summary>The namespaces run again: every op against its scalar double reference, the model (forward, 1-step
@@ -85,6 +89,30 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
             _ => "128-bit vectors: SSE",
         };
         Assert.Equal(words, SimdMath.Description); // what `hrm` prints after "device: cpu"
+        // What the JIT switches turned off, found by CPUID (CpuFeatures), against what the parent's JIT has: the
+        // 128-bit-with-FMA run only prefers narrow vectors and turns nothing off.
+        string[] parent = (Environment.GetEnvironmentVariable(ParentVariable) ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries);
+        string[] off = width switch
+        {
+            "256" => [.. parent.Where(p => p == "AVX-512")],
+            "128" => parent,
+            _ => [],
+        };
+        Assert.Equal(off.Length == 0 ? null : string.Join(", ", off), CpuFeatures.Unused);
+        Assert.Equal(off.Length == 0 ? null : $"{string.Join(", ", off)} turned off (a DOTNET_Enable* setting)",
+            CpuFeatures.Advice);
+    }
+
+    /// <summary>Where the CPU ops run at the widest vectors the JIT offers, no instruction set is left unused.</summary>
+    [Trait("Category", "Simd")]
+    [Fact]
+    public void Nothing_is_unused_at_the_jits_own_width()
+    {
+        Assert.SkipWhen(Environment.GetEnvironmentVariable(Variable) != null, "this process is a narrow-SIMD run");
+        Assert.Null(CpuFeatures.Unused);
+        Assert.Null(CpuFeatures.Advice);
+        Assert.False(CpuFeatures.IsNativeAot);
     }
 
     private static void SkipUnlessX64() => Assert.SkipUnless(RuntimeInformation.ProcessArchitecture == Architecture.X64,
@@ -98,7 +126,12 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
         string report = Path.Combine(dir.Path, "width.txt");
         (string file, List<string> args) = ChildProcess.TestExecutable();
         args.AddRange([.. Namespaces.SelectMany(n => (string[])["-namespace", n]), "-noColor"]);
-        var env = new Dictionary<string, string> { [knob] = value, [Variable] = width, [ReportVariable] = report };
+        string parent = string.Join(',', ((string?[])[Avx2.IsSupported && Fma.IsSupported ? "AVX2 + FMA" : null,
+            Avx512F.IsSupported ? "AVX-512" : null]).OfType<string>());
+        var env = new Dictionary<string, string>
+        {
+            [knob] = value, [Variable] = width, [ReportVariable] = report, [ParentVariable] = parent,
+        };
         var sw = Stopwatch.StartNew();
         (int rc, string log) = ChildProcess.Run(file, args, env, RunTimeoutMs);
         output.WriteLine($"{knob}={value}: {sw.Elapsed.TotalSeconds:F0} s");

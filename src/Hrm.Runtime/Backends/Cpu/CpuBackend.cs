@@ -31,8 +31,10 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     public int Threads => _pool.ThreadCount;
 
     /// <summary>The threads and the SIMD width the ops run at, in words (e.g. "2 threads, 256-bit vectors: AVX2 +
-    /// FMA").</summary>
-    public string Description => $"{Threads} thread{(Threads == 1 ? "" : "s")}, {SimdMath.Description}";
+    /// FMA"), then, where the CPU has wider vectors than this code uses (a NativeAOT build for an older x64), which and
+    /// how to use them (<see cref="CpuFeatures.Advice"/>).</summary>
+    public string Description => $"{Threads} thread{(Threads == 1 ? "" : "s")}, {SimdMath.Description}" +
+        (CpuFeatures.Advice is { } advice ? $"; {advice}" : "");
 
     /// <inheritdoc/>
     public override int ElementSize => sizeof(float);

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using System.Text.RegularExpressions;
+using Hrm.Runtime.Tests.Simd;
+using Hrm.Runtime.Tests.TestUtil;
+
+namespace Hrm.Runtime.Tests.Solver;
+
+/// <summary>
+/// The embedding sample (<c>samples/SudokuApp</c>) published with NativeAOT, as an app that ships one native executable
+/// without .NET would: it must build without trimming or AOT warnings and solve exactly what the same app solves under
+/// the JIT at the same vector width (answers, validity, segments and confidences, line for line). Two builds: the
+/// sample's default on x64 (x86-64-v3: AVX2 + FMA; compared with the JIT held to AVX2 by <c>DOTNET_EnableAVX512=0</c>)
+/// and a build for any x64 (x86-64-v2: 128-bit vectors without FMA; compared with <c>DOTNET_EnableAVX2=0</c>), whose
+/// device line must say which of the CPU's instruction sets it leaves unused; the JIT runs the IL build the publishes made.
+/// About a minute on the 2-core CI machine (two AOT compiles of ~25 s each); it needs gcc or clang to link, and skips
+/// without one.
+/// </summary>
+public sealed partial class NativeAotTests(ITestOutputHelper output)
+{
+    private const int PublishTimeoutMs = 6 * 60 * 1000, RunTimeoutMs = 2 * 60 * 1000;
+
+    /// <summary>4x4 puzzles typed into the app (one line each): blanks as '.' and '0', a full grid, and one that is
+    /// not a puzzle (the app prints why and goes on).</summary>
+    private const string Input = "1.34.4122.434.21\n..34341.2143..21\n1234000021434321\n1.3.3.1.2.4.4.2.\n12x4\n" +
+        "1234341221434321\n....3412....4321\n";
+
+    [Trait("Category", "Aot")]
+    [Fact]
+    public void The_sample_app_published_with_native_aot_solves_as_under_the_jit()
+    {
+        Assert.SkipWhen(Environment.GetEnvironmentVariable(NarrowSimdTests.Variable) != null,
+            "this process is a narrow-SIMD run");
+        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            "the NativeAOT check is set up for Linux x64");
+        Assert.SkipUnless(Avx2.IsSupported && Fma.IsSupported,
+            "this CPU has no AVX2 + FMA: the sample's default NativeAOT build (x86-64-v3) cannot run here");
+        Assert.SkipWhen(ChildProcess.FindOnPath("clang") is null && ChildProcess.FindOnPath("gcc") is null,
+            "NativeAOT links with clang or gcc, and neither is on PATH (Debian: apt-get install gcc zlib1g-dev)");
+        string? dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host)
+            ? host : ChildProcess.FindOnPath("dotnet");
+        Assert.SkipWhen(dotnet is null, "the .NET SDK (dotnet) is not on PATH: it publishes the sample");
+        string? root = ChildProcess.RepoRoot();
+        Assert.SkipWhen(root is null, "the repository (samples/SudokuApp) is not above the test binaries");
+
+        using var checkpoint = new TinyCheckpoint(seed: 11);
+        using var dir = new Formats.TempDir();
+        string project = Path.Combine(root!, "samples", "SudokuApp");
+        string v3 = Publish(dotnet!, project, dir.Path, "aot-default", ["-p:PublishAot=true"]);
+        string v2 = Publish(dotnet!, project, dir.Path, "aot-v2",
+            ["-p:PublishAot=true", "-p:IlcInstructionSet=x86-64-v2"]);
+        // The build the publishes compiled ahead of time, as it is (IL, framework-dependent): the JIT's run.
+        string? jit = Directory.GetFiles(Path.Combine(dir.Path, "artifacts", "bin"), "SudokuApp.runtimeconfig.json",
+            SearchOption.AllDirectories).Select(Path.GetDirectoryName).FirstOrDefault();
+        Assert.True(jit != null && File.Exists(Path.Combine(jit, "SudokuApp.dll")), "no IL build of the sample found");
+
+        string[] args = [checkpoint.Path];
+        (string jitDevice, string jitAvx2) = RunApp(dotnet!, [Path.Combine(jit, "SudokuApp.dll"), .. args],
+            new() { ["DOTNET_EnableAVX512"] = "0" });
+        (string v3Device, string v3Out) = RunApp(Path.Combine(v3, "SudokuApp"), args, null);
+        Assert.Contains("256-bit vectors: AVX2 + FMA", v3Device, StringComparison.Ordinal);
+        Assert.Contains("256-bit vectors: AVX2 + FMA", jitDevice, StringComparison.Ordinal);
+        Assert.Equal(jitAvx2, v3Out);
+
+        (jitDevice, string jit128) = RunApp(dotnet!, [Path.Combine(jit, "SudokuApp.dll"), .. args],
+            new() { ["DOTNET_EnableAVX2"] = "0" });
+        (string v2Device, string v2Out) = RunApp(Path.Combine(v2, "SudokuApp"), args, null);
+        Assert.Contains("128-bit vectors: SSE", v2Device, StringComparison.Ordinal);
+        Assert.Contains("128-bit vectors: SSE", jitDevice, StringComparison.Ordinal);
+        Assert.Contains("AVX2 + FMA", v2Device, StringComparison.Ordinal); // this CPU has them (checked above)
+        Assert.Contains("unused: this NativeAOT build targets an older x64; publish with IlcInstructionSet=native",
+            v2Device, StringComparison.Ordinal);
+        Assert.Contains("turned off (a DOTNET_Enable* setting)", jitDevice, StringComparison.Ordinal);
+        Assert.Equal(jit128, v2Out);
+        Assert.Contains("valid", v2Out, StringComparison.Ordinal);
+        Assert.Contains("not a puzzle: ", v2Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>dotnet publish of the sample into dir/name, failing on any warning. Its build goes to dir/artifacts
+    /// (the solution's bin/ and obj/, which this process may run from, stay untouched), shared by the publishes: the
+    /// second compiles no C# again.</summary>
+    private string Publish(string dotnet, string project, string dir, string name, string[] extra)
+    {
+        string outDir = Path.Combine(dir, name);
+        var sw = Stopwatch.StartNew();
+        (int rc, string log) = ChildProcess.Run(dotnet,
+        [
+            "publish", project, "-c", "Release", "-r", "linux-x64", "--nologo", "-v", "minimal",
+            "--disable-build-servers", "--artifacts-path", Path.Combine(dir, "artifacts"), "-o", outDir,
+            .. extra,
+        ], null, PublishTimeoutMs);
+        Assert.SkipWhen(rc != 0 && RestoreFailure().IsMatch(log),
+            $"the packages for a linux-x64 publish could not be restored (no NuGet feed?):\n{ChildProcess.Tail(log, 20)}");
+        Assert.True(rc == 0, $"dotnet publish ({name}) failed (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
+        string[] warnings = [.. log.Split('\n').Where(l => Warning().IsMatch(l))];
+        Assert.True(warnings.Length == 0, $"dotnet publish ({name}) warned:\n{string.Join('\n', warnings)}");
+        string exe = Path.Combine(outDir, "SudokuApp");
+        long size = File.Exists(exe) ? new FileInfo(exe).Length : 0;
+        output.WriteLine($"{name}: published in {sw.Elapsed.TotalSeconds:F0} s, executable {size / 1e6:F1} MB");
+        return outDir;
+    }
+
+    /// <summary>Runs the app with <see cref="Input"/> on stdin: its device line, and the rest of its output with the
+    /// times taken removed.</summary>
+    private (string Device, string Output) RunApp(string file, string[] args, Dictionary<string, string>? env)
+    {
+        string inputFile = Path.Combine(Path.GetTempPath(), $"hrm-aot-input-{Environment.ProcessId}.txt");
+        File.WriteAllText(inputFile, Input);
+        try
+        {
+            (int rc, string log) = ChildProcess.Run("/bin/sh", ["-c", "exec \"$0\" \"$@\" < \"$HRM_AOT_INPUT\"", file,
+                .. args], new(env ?? []) { ["HRM_AOT_INPUT"] = inputFile }, RunTimeoutMs);
+            Assert.True(rc == 0, $"{file} exited with {rc}:\n{ChildProcess.Tail(log, 40)}");
+            string[] lines = log.Replace("\r", "", StringComparison.Ordinal).Split('\n');
+            string device = lines.FirstOrDefault(l => l.StartsWith("device: ", StringComparison.Ordinal)) ?? "";
+            output.WriteLine(device.Length > 160 ? device[..160] + "..." : device);
+            string rest = string.Join('\n', lines.Where(l => !l.StartsWith("device: ", StringComparison.Ordinal))
+                .Select(l => Elapsed().Replace(l, "")));
+            Assert.Contains("segments, confidence", rest, StringComparison.Ordinal);
+            return (device, rest);
+        }
+        finally
+        {
+            File.Delete(inputFile);
+        }
+    }
+
+    [GeneratedRegex(@", [0-9.]+ ms$")]
+    private static partial Regex Elapsed();
+
+    [GeneratedRegex(@"\bwarning [A-Z]+[0-9]+")]
+    private static partial Regex Warning();
+
+    [GeneratedRegex(@"NU1101|NU1102|NU1301|NETSDK1112|NETSDK1084")]
+    private static partial Regex RestoreFailure();
+}
