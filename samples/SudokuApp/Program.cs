@@ -1,19 +1,22 @@
 // SudokuApp: solves Sudoku typed on stdin (one per line) with a trained HRM checkpoint.
 //   dotnet run --project samples/SudokuApp -c Release -- runs/quickstart/run/checkpoints/step_N/model.safetensors [--adaptive]
+// --exact prints the halting confidence to the last digit (to compare two builds of the app, e.g. NativeAOT and JIT).
 using System.Globalization;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Solver;
 
-if (args.Length is < 1 or > 2 || (args.Length == 2 && args[1] != "--adaptive"))
+string[] flags = args.Length > 0 ? args[1..] : [];
+if (args.Length < 1 || flags.Any(f => f is not ("--adaptive" or "--exact")) || flags.Distinct().Count() != flags.Length)
 {
-    Console.Error.WriteLine("usage: SudokuApp CHECKPOINT [--adaptive]");
+    Console.Error.WriteLine("usage: SudokuApp CHECKPOINT [--adaptive] [--exact]");
     return 2;
 }
+bool adaptive = flags.Contains("--adaptive"), exact = flags.Contains("--exact");
 
 HrmSolver solver;
 try
 {
-    var options = new SolverOptions { Halting = args.Length == 2 ? HaltingMode.Adaptive : HaltingMode.Fixed };
+    var options = new SolverOptions { Halting = adaptive ? HaltingMode.Adaptive : HaltingMode.Fixed };
     solver = HrmSolver.Load(args[0], options);
 }
 catch (Exception e) when (e is HrmFormatException or IOException or UnauthorizedAccessException or ArgumentException)
@@ -48,7 +51,8 @@ using (solver)
         Console.WriteLine(r.Answer);
         Console.WriteLine(r.IsValid ? "valid" : $"NOT valid: {r.Problem}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{r.Segments} segments, confidence {r.HaltConfidence:F3}, {r.Elapsed.TotalMilliseconds:F1} ms"));
+            $"{r.Segments} segments, confidence {(exact ? r.HaltConfidence.ToString("R", CultureInfo.InvariantCulture) :
+                r.HaltConfidence.ToString("F3", CultureInfo.InvariantCulture))}, {r.Elapsed.TotalMilliseconds:F1} ms"));
         Console.WriteLine();
     }
 }

@@ -125,6 +125,6 @@ public sealed partial class Arm64EmulatedTests(ITestOutputHelper output)
         Assert.Equal("128-bit vectors: NEON", SimdMath.Description);
     }
 
-    [GeneratedRegex(@"NU1101|NU1102|NU1301|NETSDK1112|NETSDK1084")]
+    [GeneratedRegex(@"NU1100|NU1101|NU1102|NU1301|NU1900|NETSDK1112|NETSDK1084")]
     private static partial Regex RestoreFailure();
 }

@@ -11,7 +11,7 @@ namespace Hrm.Runtime.Backends.Cpu;
 /// "NativeAOT" section has the numbers). Under the JIT they differ only where a <c>DOTNET_Enable*</c> setting turned an
 /// instruction set off. <see cref="CpuBackend.Description"/> says so rather than run slowly in silence.
 /// </summary>
-public static class CpuFeatures
+internal static class CpuFeatures
 {
     /// <summary>The vector instruction sets the CPU reports that this code does not use, in words ("AVX2 + FMA,
     /// AVX-512"), or null when there are none (and on arm64, where the baseline already holds NEON and FMA).</summary>
@@ -41,9 +41,15 @@ public static class CpuFeatures
         if (!osAvx) return null;
         (int maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
         int ebx7 = maxLeaf >= 7 ? X86Base.CpuId(7, 0).Ebx : 0;
-        // What .NET needs for its 256-bit (AVX2 + FMA) and 512-bit (AVX-512 F, BW, CD, DQ, VL) paths.
-        bool cpuAvx2 = Bit(ebx7, 5) && Bit(ecx1, 12);
-        bool cpuAvx512 = Bit(ebx7, 16) && Bit(ebx7, 17) && Bit(ebx7, 28) && Bit(ebx7, 30) && Bit(ebx7, 31);
+        (int maxExt, _, _, _) = X86Base.CpuId(unchecked((int)0x80000000), 0);
+        int ecxExt1 = (uint)maxExt >= 0x80000001 ? X86Base.CpuId(unchecked((int)0x80000001), 0).Ecx : 0;
+        // What .NET 10 turns on together for AVX2 (x86-64-v3): AVX2, BMI1, BMI2 (leaf 7 EBX 5, 3, 8), FMA, MOVBE, F16C
+        // (leaf 1 ECX 12, 22, 29), LZCNT (leaf 0x80000001 ECX 5); AVX-512 needs those and F, DQ, CD, BW, VL (leaf 7 EBX
+        // 16, 17, 28, 30, 31).
+        bool cpuAvx2 = Bit(ebx7, 5) && Bit(ebx7, 3) && Bit(ebx7, 8) && Bit(ecx1, 12) && Bit(ecx1, 22)
+            && Bit(ecx1, 29) && Bit(ecxExt1, 5);
+        bool cpuAvx512 = cpuAvx2 && Bit(ebx7, 16) && Bit(ebx7, 17) && Bit(ebx7, 28) && Bit(ebx7, 30)
+            && Bit(ebx7, 31);
         var unused = new List<string>(2);
         if (cpuAvx2 && !(Avx2.IsSupported && Fma.IsSupported)) unused.Add("AVX2 + FMA");
         if (cpuAvx512 && !Avx512F.IsSupported) unused.Add("AVX-512");
