@@ -5,10 +5,16 @@ using System.Globalization;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Solver;
 
+const string Usage = "usage: SudokuApp CHECKPOINT [--adaptive] [--exact]";
+if (args is ["-h" or "--help"])
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
 string[] flags = args.Length > 0 ? args[1..] : [];
 if (args.Length < 1 || flags.Any(f => f is not ("--adaptive" or "--exact")) || flags.Distinct().Count() != flags.Length)
 {
-    Console.Error.WriteLine("usage: SudokuApp CHECKPOINT [--adaptive] [--exact]");
+    Console.Error.WriteLine(Usage);
     return 2;
 }
 bool adaptive = flags.Contains("--adaptive"), exact = flags.Contains("--exact");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using System.Text.RegularExpressions;
@@ -11,15 +12,18 @@ namespace Hrm.Runtime.Tests.Embedding;
 /// <summary>
 /// The embedding sample (<c>samples/SudokuApp</c>) published with NativeAOT, as an app that ships one native executable
 /// without .NET would: it must build without trimming or AOT warnings and solve exactly what the same app solves under
-/// the JIT at the same vector width (answers, validity, segments and confidences to the last digit, line for line). Two builds: the
-/// sample's default on x64 (x86-64-v3: AVX2 + FMA; compared with the JIT held to AVX2 by <c>DOTNET_EnableAVX512=0</c>)
-/// and a build for any x64 (x86-64-v2: 128-bit vectors without FMA; compared with <c>DOTNET_EnableAVX2=0</c>), whose
-/// device line must say which of the CPU's instruction sets it leaves unused; the JIT runs the IL build the publishes made.
-/// 30 to 60 s on the 2-core CI machine (two AOT compiles); it needs gcc or clang to link, and skips without one.
+/// the JIT at the same vector width (answers, validity, segments and confidences to the last digit, line for line).
+/// Two builds: the sample's default on x64 (x86-64-v3: AVX2 + FMA; compared with the JIT held to AVX2 by
+/// <c>DOTNET_EnableAVX512=0</c>) and an x86-64-v2 build (128-bit vectors without FMA; compared with
+/// <c>DOTNET_EnableAVX2=0</c>), whose device line must say which of the CPU's instruction sets it leaves unused; the JIT
+/// runs the IL build the publishes made. The native build also drives the CUDA backend (bindings, NVRTC, the kernels
+/// embedded in the assembly) on the GPU emulator of tests/gpu-emu as the JIT build does. 30 to 60 s on the 2-core CI
+/// machine (two AOT compiles, shared by the tests); it needs gcc or clang to link, and skips without one.
 /// </summary>
-public sealed partial class NativeAotTests(ITestOutputHelper output)
+public sealed partial class NativeAotTests(ITestOutputHelper output, NativeAotTests.Builds builds)
+    : IClassFixture<NativeAotTests.Builds>
 {
-    private const int PublishTimeoutMs = 6 * 60 * 1000, RunTimeoutMs = 2 * 60 * 1000;
+    private const int PublishTimeoutMs = 6 * 60 * 1000, RunTimeoutMs = 3 * 60 * 1000;
 
     /// <summary>4x4 puzzles typed into the app (one line each): blanks as '.' and '0', a full grid, and one that is
     /// not a puzzle (the app prints why and goes on).</summary>
@@ -30,50 +34,20 @@ public sealed partial class NativeAotTests(ITestOutputHelper output)
     [Fact]
     public void The_sample_app_published_with_native_aot_solves_as_under_the_jit()
     {
-        Assert.SkipWhen(Environment.GetEnvironmentVariable(NarrowSimdTests.Variable) != null,
-            "this process is a narrow-SIMD run");
-        Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
-            "the NativeAOT check is set up for Linux x64");
-        Assert.SkipUnless(Avx2.IsSupported && Fma.IsSupported,
-            "this CPU has no AVX2 + FMA: the sample's default NativeAOT build (x86-64-v3) cannot run here");
-        Assert.SkipWhen(ChildProcess.FindOnPath("clang") is null && ChildProcess.FindOnPath("gcc") is null,
-            "NativeAOT links with clang or gcc, and neither is on PATH (Debian: apt-get install gcc)");
-        string? dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host)
-            ? host : ChildProcess.FindOnPath("dotnet");
-        Assert.SkipWhen(dotnet is null, "the .NET SDK (dotnet) is not on PATH: it publishes the sample");
-        string? root = ChildProcess.RepoRoot();
-        Assert.SkipWhen(root is null, "the repository (samples/SudokuApp) is not above the test binaries");
-
-        using var checkpoint = new TinyCheckpoint(seed: 11);
-        using var dir = new Formats.TempDir();
-        string project = Path.Combine(root!, "samples", "SudokuApp");
-        // The sample's default, published as the README says but without -r (the SDK's own RID: its x64 default must
-        // hold then too), and a build for any x64.
-        string v3 = Publish(dotnet!, project, dir.Path, "aot-default", ["-p:PublishAot=true"]);
-        string v2 = Publish(dotnet!, project, dir.Path, "aot-v2",
-            ["-r", "linux-x64", "-p:PublishAot=true", "-p:IlcInstructionSet=x86-64-v2"]);
-        // The IL build the publishes compiled ahead of time (self-contained: CoreCLR from the runtime pack): the JIT's
-        // run.
-        string? jit = Directory.GetFiles(Path.Combine(dir.Path, "artifacts", "bin"), "SudokuApp.runtimeconfig.json",
-            SearchOption.AllDirectories).Select(Path.GetDirectoryName).FirstOrDefault();
-        Assert.True(jit != null && File.Exists(Path.Combine(jit, "SudokuApp.dll")), "no IL build of the sample found");
-
-        string[] args = [checkpoint.Path, "--exact"];
-        string input = Path.Combine(dir.Path, "input.txt");
-        File.WriteAllText(input, Input);
-        (string jitDevice, string jitAvx2) = RunApp(input, dotnet!, [Path.Combine(jit, "SudokuApp.dll"), .. args],
+        Builds b = builds.Get(output);
+        (string jitDevice, string jitAvx2) = RunApp(b, b.Dotnet, [b.JitDll, .. b.Args],
             new() { ["DOTNET_EnableAVX512"] = "0" });
-        (string v3Device, string v3Out) = RunApp(input, Path.Combine(v3, "SudokuApp"), args, null);
+        (string v3Device, string v3Out) = RunApp(b, b.V3, b.Args, null);
         Assert.Contains("256-bit vectors: AVX2 + FMA", v3Device, StringComparison.Ordinal);
         Assert.Contains("256-bit vectors: AVX2 + FMA", jitDevice, StringComparison.Ordinal);
         Assert.Equal(jitAvx2, v3Out);
 
-        (jitDevice, string jit128) = RunApp(input, dotnet!, [Path.Combine(jit, "SudokuApp.dll"), .. args],
+        (jitDevice, string jit128) = RunApp(b, b.Dotnet, [b.JitDll, .. b.Args],
             new() { ["DOTNET_EnableAVX2"] = "0" });
-        (string v2Device, string v2Out) = RunApp(input, Path.Combine(v2, "SudokuApp"), args, null);
+        (string v2Device, string v2Out) = RunApp(b, b.V2, b.Args, null);
         Assert.Contains("128-bit vectors: SSE", v2Device, StringComparison.Ordinal);
         Assert.Contains("128-bit vectors: SSE", jitDevice, StringComparison.Ordinal);
-        Assert.Contains("AVX2 + FMA", v2Device, StringComparison.Ordinal); // this CPU has them (checked above)
+        Assert.Contains("AVX2 + FMA", v2Device, StringComparison.Ordinal); // this CPU has them (checked in Get)
         Assert.Contains("unused: this NativeAOT build targets an older x64; publish with IlcInstructionSet=native",
             v2Device, StringComparison.Ordinal);
         Assert.Contains("turned off (a DOTNET_Enable* setting)", jitDevice, StringComparison.Ordinal);
@@ -82,10 +56,120 @@ public sealed partial class NativeAotTests(ITestOutputHelper output)
         Assert.Contains("not a puzzle: ", v2Out, StringComparison.Ordinal);
     }
 
+    /// <summary>The native build on the emulated GPU: the CUDA bindings resolve, NVRTC compiles the kernels from the
+    /// assembly's resources, and the answers are the JIT build's on the same emulator, to the last digit.</summary>
+    [Trait("Category", "Aot")]
+    [Trait("Category", "GpuEmu")]
+    [Fact]
+    public void The_native_aot_sample_drives_the_emulated_gpu_as_the_jit_build_does()
+    {
+        string root = GpuEmu.EmulatedGpuTests.RootOrSkip(needsNvrtc: true);
+        Builds b = builds.Get(output);
+        string lib = GpuEmu.EmulatedGpuTests.Build(root, output);
+        var emulator = new Dictionary<string, string>
+        {
+            [Runtime.Backends.Cuda.Interop.CudaLibraryNames.LibDirVariable] = lib,
+            ["HRM_KERNEL_CACHE"] = Path.Combine(lib, "kernel-cache"),
+        };
+        (string jitDevice, string jitOut) = RunApp(b, b.Dotnet, [b.JitDll, .. b.Args], emulator);
+        (string aotDevice, string aotOut) = RunApp(b, b.V3, b.Args, emulator);
+        Assert.StartsWith("device: cuda (HRM CPU emulator", jitDevice, StringComparison.Ordinal);
+        Assert.StartsWith("device: cuda (HRM CPU emulator", aotDevice, StringComparison.Ordinal);
+        Assert.Equal(jitOut, aotOut);
+    }
+
+    /// <summary>The published builds, made once for the class (the first test to need them) in a temporary folder.
+    /// </summary>
+    public sealed class Builds : IDisposable
+    {
+        private readonly Formats.TempDir _dir = new();
+        private readonly Lock _gate = new();
+        private bool _done;
+        private Exception? _failure;
+
+        public string Dotnet { get; private set; } = "";
+
+        /// <summary>The sample's default NativeAOT build (x86-64-v3 on x64), its x86-64-v2 build, and the IL build
+        /// both were compiled from (self-contained: CoreCLR from the runtime pack), run under the JIT.</summary>
+        public string V3 { get; private set; } = "";
+
+        public string V2 { get; private set; } = "";
+
+        public string JitDll { get; private set; } = "";
+
+        /// <summary>The app's arguments (a tiny random 4x4 checkpoint, --exact) and its stdin.</summary>
+        public string[] Args { get; private set; } = [];
+
+        public string Input { get; private set; } = "";
+
+        /// <summary>Publishes on the first call (or skips where it cannot); later calls get the same builds, or the
+        /// same failure.</summary>
+        public Builds Get(ITestOutputHelper output)
+        {
+            Assert.SkipWhen(Environment.GetEnvironmentVariable(NarrowSimdTests.Variable) != null,
+                "this process is a narrow-SIMD run");
+            Assert.SkipWhen(GpuEmu.EmulatedGpuTests.Emulated, "this process is the emulated-GPU run");
+            Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+                "the NativeAOT check is set up for Linux x64");
+            Assert.SkipUnless(Avx2.IsSupported && Fma.IsSupported,
+                "this CPU has no AVX2 + FMA: the sample's default NativeAOT build (x86-64-v3) cannot run here");
+            Assert.SkipWhen(ChildProcess.FindOnPath("clang") is null && ChildProcess.FindOnPath("gcc") is null,
+                "NativeAOT links with clang or gcc, and neither is on PATH (Debian: apt-get install gcc)");
+            string? dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host)
+                ? host : ChildProcess.FindOnPath("dotnet");
+            Assert.SkipWhen(dotnet is null, "the .NET SDK (dotnet) is not on PATH: it publishes the sample");
+            string? root = ChildProcess.RepoRoot();
+            Assert.SkipWhen(root is null, "the repository (samples/SudokuApp) is not above the test binaries");
+            lock (_gate)
+            {
+                if (!_done)
+                {
+                    _done = true;
+                    try
+                    {
+                        Publish(dotnet!, root!, output);
+                    }
+                    catch (Exception e)
+                    {
+                        _failure = e;
+                    }
+                }
+                if (_failure != null) ExceptionDispatchInfo.Throw(_failure);
+                return this;
+            }
+        }
+
+        private void Publish(string dotnet, string root, ITestOutputHelper output)
+        {
+            Dotnet = dotnet;
+            string project = Path.Combine(root, "samples", "SudokuApp");
+            // The sample's default, published as the README says but without -r (the SDK's own RID: its x64 default
+            // must hold then too), and an x86-64-v2 build.
+            V3 = Path.Combine(PublishOne(dotnet, project, _dir.Path, "aot-default", ["-p:PublishAot=true"], output),
+                "SudokuApp");
+            V2 = Path.Combine(PublishOne(dotnet, project, _dir.Path, "aot-v2",
+                ["-r", "linux-x64", "-p:PublishAot=true", "-p:IlcInstructionSet=x86-64-v2"], output), "SudokuApp");
+            string? jit = Directory.GetFiles(Path.Combine(_dir.Path, "artifacts", "bin"),
+                "SudokuApp.runtimeconfig.json", SearchOption.AllDirectories).Select(Path.GetDirectoryName).FirstOrDefault();
+            Assert.True(jit != null && File.Exists(Path.Combine(jit, "SudokuApp.dll")), "no IL build of the sample found");
+            JitDll = Path.Combine(jit, "SudokuApp.dll");
+            var checkpoint = new TinyCheckpoint(seed: 11);
+            string model = Path.Combine(_dir.Path, "model.safetensors");
+            File.Copy(checkpoint.Path, model);
+            checkpoint.Dispose();
+            Args = [model, "--exact"];
+            Input = Path.Combine(_dir.Path, "input.txt");
+            File.WriteAllText(Input, NativeAotTests.Input);
+        }
+
+        public void Dispose() => _dir.Dispose();
+    }
+
     /// <summary>dotnet publish of the sample into dir/name, failing on any warning. Its build goes to dir/artifacts
     /// (the solution's bin/ and obj/, which this process may run from, stay untouched), shared by the publishes: the
     /// second compiles no C# again.</summary>
-    private string Publish(string dotnet, string project, string dir, string name, string[] extra)
+    private static string PublishOne(string dotnet, string project, string dir, string name, string[] extra,
+        ITestOutputHelper output)
     {
         string outDir = Path.Combine(dir, name);
         var sw = Stopwatch.StartNew();
@@ -107,13 +191,13 @@ public sealed partial class NativeAotTests(ITestOutputHelper output)
         return outDir;
     }
 
-    /// <summary>Runs the app with <paramref name="input"/> (a file) on stdin: its device line, and the rest of its
-    /// output with the times taken removed.</summary>
-    private (string Device, string Output) RunApp(string input, string file, string[] args,
+    /// <summary>Runs the app with the builds' input on stdin: its device line, and the rest of its output with the
+    /// times taken removed.</summary>
+    private (string Device, string Output) RunApp(Builds b, string file, string[] args,
         Dictionary<string, string>? env)
     {
         (int rc, string log) = ChildProcess.Run("/bin/sh", ["-c", "exec \"$0\" \"$@\" < \"$HRM_AOT_INPUT\"", file,
-            .. args], new(env ?? []) { ["HRM_AOT_INPUT"] = input }, RunTimeoutMs);
+            .. args], new(env ?? []) { ["HRM_AOT_INPUT"] = b.Input }, RunTimeoutMs);
         Assert.True(rc == 0, $"{file} exited with {rc}:\n{ChildProcess.Tail(log, 40)}");
         string[] lines = log.Replace("\r", "", StringComparison.Ordinal).Split('\n');
         string device = lines.FirstOrDefault(l => l.StartsWith("device: ", StringComparison.Ordinal)) ?? "";

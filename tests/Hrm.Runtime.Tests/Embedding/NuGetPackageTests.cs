@@ -27,7 +27,7 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
         using System.Globalization;
         using Hrm.Runtime.Solver;
 
-        using var solver = HrmSolver.Load(args[0]);
+        using var solver = HrmSolver.Load(args[0], new SolverOptions { Device = SolverDevice.Cpu });
         Console.WriteLine(solver.Device);
         foreach (string line in args.Skip(1))
         {
@@ -84,6 +84,9 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
                 <clear />
                 <add key="local" value="{feed}" />
               </packageSources>
+              <packageSourceMapping>
+                <clear />
+              </packageSourceMapping>
             </configuration>
             """);
         File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
@@ -111,7 +114,7 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
             checkpoint.Path, .. Puzzles], null, TimeoutMs);
         Assert.True(rc == 0, $"the app exited with {rc}:\n{ChildProcess.Tail(log, 40)}");
         string[] lines = log.Replace("\r", "", StringComparison.Ordinal).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        using var solver = HrmSolver.Load(checkpoint.Path);
+        using var solver = HrmSolver.Load(checkpoint.Path, new SolverOptions { Device = SolverDevice.Cpu });
         Assert.Equal(solver.Device, lines[0]);
         string[] want = [.. Puzzles.Select(p =>
         {
@@ -123,8 +126,9 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
         Assert.Equal(want, lines[1..]);
 
         // The package's build file: HRM0001 for a NativeAOT publish for x64 without an instruction set, and only then.
+        // Publish's own preparation step (what the warning hangs on), with the RID the SDK settles on.
         string[] check = ["msbuild", Path.Combine(app, "app.csproj"), "-restore:false", "-nologo", "-nodeReuse:false",
-            "-t:HrmRuntimeCheckInstructionSet", "-p:PublishAot=true", "-p:RuntimeIdentifier=linux-x64"];
+            "-t:PrepareForPublish", "-p:_IsPublishing=true", "-p:PublishAot=true", "-p:RuntimeIdentifier=linux-x64"];
         Assert.Contains("warning HRM0001: Hrm.Runtime: this NativeAOT publish for linux-x64 sets no IlcInstructionSet",
             Dotnet(dotnet!, "HRM0001 check", check, dir.Path, warningsExpected: true), StringComparison.Ordinal);
         foreach (string quiet in (string[])["-p:IlcInstructionSet=x86-64-v3", "-p:HrmAllowBaselineIsa=true",
@@ -143,6 +147,9 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
         var sw = Stopwatch.StartNew();
         (int rc, string log) = ChildProcess.Run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", cwd, dotnet, .. args],
             null, TimeoutMs);
+        // The pack restores the SDK's trimming analyzers (IsAotCompatible) from the user's feeds: none, no pack.
+        Assert.SkipWhen(rc != 0 && what == "pack" && RestoreFailure().IsMatch(log),
+            $"the packages for dotnet pack could not be restored (no NuGet feed?):\n{ChildProcess.Tail(log, 20)}");
         Assert.True(rc == 0, $"dotnet {what} failed (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
         if (!warningsExpected)
         {
@@ -158,4 +165,7 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"\bwarning [A-Z]+[0-9]+")]
     private static partial Regex Warning();
+
+    [GeneratedRegex(@"NU1100|NU1101|NU1102|NU1301|NU1900")]
+    private static partial Regex RestoreFailure();
 }

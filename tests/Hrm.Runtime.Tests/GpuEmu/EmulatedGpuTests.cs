@@ -190,7 +190,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     }
 
     /// <summary>The repository root, or skips the test where the emulator cannot be built or run.</summary>
-    private static string RootOrSkip(bool needsNvrtc)
+    internal static string RootOrSkip(bool needsNvrtc)
     {
         Assert.SkipWhen(Emulated, "this process is the emulated run");
         Assert.SkipUnless(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64,
@@ -208,7 +208,18 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     }
 
     /// <summary>Builds the emulator into a cache folder named by the hash of its sources (once per change).</summary>
-    private string Build(string root)
+    private string Build(string root) => Build(root, output);
+
+    /// <summary>The emulator's libraries for other test classes (<see cref="RootOrSkip"/> first): built into a cache
+    /// folder named by the hash of its sources, once per change.</summary>
+    internal static string Build(string root, ITestOutputHelper output)
+    {
+        lock (BuildGate) return BuildOnce(root, output); // one staging folder per process: one build at a time
+    }
+
+    private static readonly Lock BuildGate = new();
+
+    private static string BuildOnce(string root, ITestOutputHelper output)
     {
         string emu = Path.Combine(root, "tests", "gpu-emu"), kernels = Path.Combine(root, "native", "kernels");
         var hash = new StringBuilder();
