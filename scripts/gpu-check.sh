@@ -166,6 +166,40 @@ compare_losses() {
         }' "$1" "$2"
 }
 
+# A checkpoint written by PyTorch itself, as the reference writes its step_N files (torch.save of the state dict,
+# torch.compile's _orig_mod. names, H_init/L_init bf16): our initial weights (the tiny preset) saved that way by torch
+# must evaluate exactly as our own safetensors copy (CPU, both). Arguments: the hrm executable, a work folder.
+torch_checkpoint() {
+    local hrm="$1" dir="$2"
+    mkdir -p "$dir" || return 1
+    "$hrm" init --preset tiny --seed 3 --out "$dir/ours.safetensors" || return 1
+    "$hrm" data sudoku --generate 16 --test 16 --size 9 --seed 2 --out "$dir/data" > /dev/null || return 1
+    python3 - "$dir/ours.safetensors" "$dir/step_1" "$dir/config.json" <<'PY' || return 1
+import json, struct, sys, torch
+src, dst, cfg = sys.argv[1:4]
+raw = open(src, "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+open(cfg, "w").write(header.pop("__metadata__")["config"])
+dtypes = {"F32": torch.float32, "BF16": torch.bfloat16}
+sd = {}
+for name, t in header.items():
+    b, e = t["data_offsets"]
+    sd["_orig_mod." + name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+torch.save(sd, dst)
+print(f"torch {torch.__version__} saved {len(sd)} tensors to {dst}")
+PY
+    local common=(eval --data "$dir/data" --max-steps 2 --device cpu --threads 2)
+    "$hrm" "${common[@]}" --checkpoint "$dir/ours.safetensors" > "$dir/ours.txt" || return 1
+    "$hrm" "${common[@]}" --checkpoint "$dir/step_1" --config "$dir/config.json" > "$dir/torch.txt" || return 1
+    grep '^eval/' "$dir/torch.txt"
+    if diff <(grep '^eval/' "$dir/ours.txt") <(grep '^eval/' "$dir/torch.txt"); then
+        echo "the torch.save checkpoint evaluates exactly as our safetensors copy"
+    else
+        echo "MISMATCH between the torch.save checkpoint and our copy"; return 1
+    fi
+}
+
 run() {
     OUT="${1:?usage: gpu-check.sh run OUT_DIR}"
     mkdir -p "$OUT" || die "cannot create $OUT"
@@ -195,6 +229,12 @@ run() {
 
     local failed=0
     stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
+    if python3 -c 'import torch' > /dev/null 2>&1; then
+        stage "a checkpoint written by PyTorch's torch.save loads (CPU)" 90 torch-checkpoint.log \
+            bash -c 'torch_checkpoint "$0" "$1"' "$pub/hrm/hrm" "$work/torch-checkpoint" || failed=1
+    else
+        STAGES+=("| a checkpoint written by PyTorch's torch.save loads | SKIPPED: python3 has no torch here | 0 | |")
+    fi
     if [ $gpu -eq 1 ] && { grep -q '^cuda: unavailable' "$OUT/info.log" || ! grep -q '^cuda: ' "$OUT/info.log"; }; then
         # A GPU but no usable CUDA stack: every GPU test would skip; say why now instead of minutes later.
         STAGES+=("| GPU tests, parity, benchmark | NOT RUN: $(grep -m1 '^cuda:' "$OUT/info.log" | cut -c1-300) | 0 | info.log |")
@@ -250,7 +290,7 @@ run() {
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }
 
-export -f compare_losses
+export -f compare_losses torch_checkpoint
 case "${1:-}" in
     build) build ;;
     run) shift; run "$@" ;;

@@ -10,6 +10,10 @@ public sealed class HrmConfigException : Exception
     /// <summary>Creates the exception with a plain message.</summary>
     public HrmConfigException(string message) : base(message) => Field = "";
 
+    /// <summary>Creates the exception with a complete message for <paramref name="field"/> (e.g. the file that held
+    /// it, prefixed to <paramref name="inner"/>'s message).</summary>
+    public HrmConfigException(string message, string field, Exception inner) : base(message, inner) => Field = field;
+
     /// <summary>Creates the exception with a plain message and an inner exception.</summary>
     public HrmConfigException(string message, Exception inner) : base(message, inner) => Field = "";
 

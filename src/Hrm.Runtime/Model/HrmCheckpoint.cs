@@ -7,7 +7,7 @@ namespace Hrm.Runtime.Model;
 
 /// <summary>
 /// Model checkpoints as safetensors with the reference's state-dict keys (a leading <c>_orig_mod.</c> is
-/// accepted and stripped). Parameters and the puzzle table are F32; H_init/L_init are BF16 as in the reference.
+/// accepted and stripped); the reference's own PyTorch checkpoints (<c>torch.save</c> zips) load too. Parameters and the puzzle table are F32; H_init/L_init are BF16 as in the reference.
 /// <c>__metadata__["config"]</c> holds the architecture JSON. Loading checks the exact tensor set, every shape
 /// and every dtype against the config, and names the tensor in every error.
 /// </summary>
@@ -32,22 +32,27 @@ public static class HrmCheckpoint
         w.Save(path);
     }
 
-    /// <summary>The architecture stored in a checkpoint's metadata, or null when it has none.</summary>
+    /// <summary>The architecture stored in a checkpoint's metadata, or null when it has none (a PyTorch
+    /// checkpoint of the reference never has one).</summary>
     public static HrmConfig? ReadConfig(string path)
     {
+        if (TorchCheckpointFile.IsZip(path)) return null;
         using SafeTensorsFile f = SafeTensorsFile.Open(path);
         return ConfigOf(f);
     }
 
     /// <summary>
-    /// Opens a checkpoint into a new model on <paramref name="backend"/> (the model takes ownership).
+    /// Opens a checkpoint into a new model on <paramref name="backend"/> (the model takes ownership): our safetensors,
+    /// or a PyTorch checkpoint of the reference as <c>torch.save</c> wrote it (told apart by the first bytes).
     /// <paramref name="config"/> supplies or overrides the architecture (reference checkpoints carry none).
     /// </summary>
     public static HrmModel Load(string path, IHrmBackend backend, HrmConfig? config = null)
     {
-        using SafeTensorsFile f = SafeTensorsFile.Open(path);
-        HrmConfig cfg = config ?? ConfigOf(f) ?? throw new HrmFormatException(path, "__metadata__.config",
-            "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE");
+        using CheckpointTensors f = CheckpointTensors.Open(path);
+        HrmConfig cfg = config ?? f.Config ?? throw new HrmFormatException(path, "__metadata__.config",
+            f.IsTorch
+                ? "a PyTorch checkpoint carries no architecture: pass --config FILE (the run's arch keys as JSON)"
+                : "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE");
         var model = new HrmModel(cfg, backend);
         try
         {
@@ -61,32 +66,32 @@ public static class HrmCheckpoint
         }
     }
 
-    /// <summary>Overwrites every tensor of <paramref name="model"/> from <paramref name="path"/>.</summary>
+    /// <summary>Overwrites every tensor of <paramref name="model"/> from <paramref name="path"/> (safetensors or a
+    /// PyTorch checkpoint).</summary>
     public static void LoadInto(HrmModel model, string path)
     {
-        using SafeTensorsFile f = SafeTensorsFile.Open(path);
+        using CheckpointTensors f = CheckpointTensors.Open(path);
         LoadInto(model, f);
     }
 
-    private static void LoadInto(HrmModel model, SafeTensorsFile f)
+    private static void LoadInto(HrmModel model, CheckpointTensors f)
     {
         ParameterLayout layout = model.Layout;
-        foreach (SafeTensorInfo t in f.Tensors)
+        foreach (string name in f.Names)
         {
-            if (!layout.Contains(t.Name))
-                throw new HrmFormatException(f.Path, t.Name,
+            if (!layout.Contains(name))
+                throw new HrmFormatException(f.Path, name,
                     $"unexpected tensor: the config ({Describe(model.Config)}) has no tensor of that name");
         }
         foreach (TensorEntry e in layout.Entries)
         {
-            if (!f.Contains(e.Name))
+            if (!f.TryGet(e.Name, out TensorDType dtype, out long[]? shape))
                 throw new HrmFormatException(f.Path, e.Name, $"missing tensor {e.ShapeText} required by the config");
-            SafeTensorInfo t = f.Get(e.Name);
-            if (!TensorDTypes.IsFloat(t.DType))
-                throw new HrmFormatException(f.Path, e.Name, $"dtype {TensorDTypes.Name(t.DType)} is not a float type (F32, BF16, F16, F64)");
-            if (!t.Shape.SequenceEqual(e.Shape.Select(d => (long)d)))
-                throw new HrmFormatException(f.Path, e.Name,
-                    $"shape {t.ShapeText} does not match {e.ShapeText} expected by the config ({Describe(model.Config)})");
+            if (!TensorDTypes.IsFloat(dtype))
+                throw new HrmFormatException(f.Path, e.Name, $"dtype {TensorDTypes.Name(dtype)} is not a float type (F32, BF16, F16, F64)");
+            if (!shape.SequenceEqual(e.Shape.Select(d => (long)d)))
+                throw new HrmFormatException(f.Path, e.Name, $"shape {SafeTensorInfo.FormatShape(shape)} does not " +
+                    $"match {e.ShapeText} expected by the config ({Describe(model.Config)})");
             var values = new float[e.Count];
             f.ReadAsFloat32(e.Name, values);
             model.WriteParameter(e.Name, values);
@@ -103,6 +108,51 @@ public static class HrmCheckpoint
         catch (HrmConfigException e)
         {
             throw new HrmFormatException(f.Path, "__metadata__.config", e.Message);
+        }
+    }
+
+    /// <summary>A checkpoint's tensors, whichever the format.</summary>
+    private sealed class CheckpointTensors : IDisposable
+    {
+        private readonly SafeTensorsFile? _safe;
+        private readonly TorchCheckpointFile? _torch;
+
+        private CheckpointTensors(SafeTensorsFile? safe, TorchCheckpointFile? torch)
+        {
+            _safe = safe;
+            _torch = torch;
+        }
+
+        public static CheckpointTensors Open(string path) => TorchCheckpointFile.IsZip(path)
+            ? new(null, TorchCheckpointFile.Open(path))
+            : new(SafeTensorsFile.Open(path), null);
+
+        public bool IsTorch => _torch != null;
+
+        public string Path => _safe?.Path ?? _torch!.Path;
+
+        public HrmConfig? Config => _safe != null ? ConfigOf(_safe) : null;
+
+        public IEnumerable<string> Names => _safe != null ? _safe.Tensors.Select(t => t.Name) : _torch!.Tensors.Select(t => t.Name);
+
+        public bool TryGet(string name, out TensorDType dtype, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out long[]? shape)
+        {
+            (dtype, shape) = _safe != null
+                ? _safe.TryGet(name, out SafeTensorInfo? s) ? (s.DType, s.Shape) : (default, null)
+                : _torch!.Contains(name) ? (_torch.Get(name).DType, _torch.Get(name).Shape) : (default, null);
+            return shape != null;
+        }
+
+        public void ReadAsFloat32(string name, Span<float> dst)
+        {
+            if (_safe != null) _safe.ReadAsFloat32(name, dst);
+            else _torch!.ReadAsFloat32(name, dst);
+        }
+
+        public void Dispose()
+        {
+            _safe?.Dispose();
+            _torch?.Dispose();
         }
     }
 

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Hrm.Runtime.Config;
+using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
 
@@ -7,37 +7,22 @@ namespace Hrm.Train.Cli;
 internal static class ConfigSource
 {
     /// <summary>
-    /// Reads a JSON config file: either an object of architecture keys, or a run config whose <c>arch</c> member
-    /// is one (the shape of the reference's all_config.yaml converted to JSON). Warnings go to stderr.
+    /// Reads a config file (<see cref="HrmConfigFile"/>): JSON (arch keys, or a run config with an <c>arch</c> member)
+    /// or the reference's all_config.yaml. With <paramref name="dataset"/>, seq_len, vocab_size and
+    /// num_puzzle_identifiers come from it where the file does not give them, as in the reference. Warnings go to
+    /// <paramref name="warn"/>.
     /// </summary>
-    public static HrmConfig FromFile(string path, TextWriter warn)
+    public static HrmConfig FromFile(string path, TextWriter warn, DatasetMetadata? dataset = null) =>
+        FromFile(path, warn, dataset is null ? null : (dataset.SeqLen, dataset.VocabSize, dataset.NumPuzzleIdentifiers));
+
+    /// <summary><see cref="FromFile(string, TextWriter, DatasetMetadata?)"/> with the task's dimensions given directly
+    /// (<c>hrm solve</c>: the puzzle's).</summary>
+    public static HrmConfig FromFile(string path, TextWriter warn, (int SeqLen, int VocabSize, int NumPuzzleIdentifiers)? task)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HrmConfigException($"{path}: cannot read the config file ({e.Message})", e);
-        }
         var warnings = new List<string>();
-        HrmConfig cfg;
-        try
-        {
-            using JsonDocument doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
-            JsonElement root = doc.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("arch", out JsonElement arch))
-                cfg = HrmConfigJson.FromElement(arch, warnings, $"{path}: arch");
-            else
-                cfg = HrmConfigJson.FromElement(root, warnings, path);
-        }
-        catch (JsonException e)
-        {
-            throw new HrmConfigException($"{path}: not valid JSON ({e.Message})", e);
-        }
+        HrmConfigFile file = HrmConfigFile.Load(path, warnings);
         foreach (string w in warnings) warn.WriteLine("hrm: warning: " + w);
-        return cfg;
+        return task is not { } t ? file.Config : file.WithDataset(t.SeqLen, t.VocabSize, t.NumPuzzleIdentifiers);
     }
 
     /// <summary>--config or --preset (exactly one, unless <paramref name="optional"/>; then null when neither).</summary>

@@ -30,8 +30,8 @@ internal static class EvalCommand
              .. HaltingArgs.Options], flags: GemmArgs.Flags);
         GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
+        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err, test.Metadata) : null;
         string[]? names = DatasetIdentifiers.Read(data);
         ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
         string? submission = args.Get("submission");

@@ -24,9 +24,11 @@ internal static class SolveCommand
         if (args.Has("puzzle") == args.Has("maze")) throw new UsageException("solve", "give --puzzle TEXT or --maze FILE");
         HaltingMode mode = HaltingArgs.Mode(args, "solve") ?? HaltingMode.Fixed;
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
+        // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
+        Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
         var options = new SolverOptions
         {
-            Config = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null,
+            Config = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err, TaskOf(maze, args)) : null,
             MaxSteps = args.GetInt("max-steps", 0, min: 1),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),
@@ -36,9 +38,9 @@ internal static class SolveCommand
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), gemm,
             out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
-        if (args.Get("maze") is { } mazeFile)
+        if (maze != null)
         {
-            MazeResult m = solver.Solve(ReadMaze(mazeFile));
+            MazeResult m = solver.Solve(maze);
             Print(o, m);
             return m.IsShortest ? 0 : 3;
         }
@@ -48,6 +50,15 @@ internal static class SolveCommand
         SudokuResult s = solver.Solve(SudokuGrid.Parse(args.Require("puzzle"), n));
         Print(o, s);
         return s.IsValid ? 0 : 3;
+    }
+
+    /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze tokens;
+    /// an n x n Sudoku: n², n + 2), for a run config that leaves them to the data.</summary>
+    private static (int, int, int) TaskOf(Maze? maze, CliArgs args)
+    {
+        if (maze != null) return (maze.Side * maze.Side, Hrm.Runtime.Puzzles.MazeBoard.VocabSize, 1);
+        int side = SudokuGrid.Parse(args.Require("puzzle")).Size;
+        return (side * side, side + 2, 1);
     }
 
     /// <summary>Reads a maze file (<see cref="Maze.Parse"/>), naming the file in errors.</summary>

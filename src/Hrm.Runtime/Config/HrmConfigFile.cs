@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace Hrm.Runtime.Config;
+
+/// <summary>
+/// An architecture read from a file: a JSON object of the reference's arch keys, a run config with an <c>arch</c>
+/// member, or the reference's own <c>all_config.yaml</c> (YAML as PyYAML writes it; <c>.yaml</c>/<c>.yml</c>, or any
+/// file that does not start with '{'). A reference checkpoint carries no architecture: pass this with it
+/// (<c>SolverOptions.Config</c>, <c>hrm ... --config FILE</c>). The reference builds its model from the run's arch
+/// and the dataset's metadata, so a run config leaves <c>seq_len</c>, <c>vocab_size</c> and
+/// <c>num_puzzle_identifiers</c> out: <see cref="WithDataset"/> takes them from the dataset where the file does not
+/// give them, and without one the defaults are Sudoku-Extreme's (81, 11, 1).
+/// </summary>
+/// <param name="Config">The architecture (defaults for every key the file leaves out).</param>
+/// <param name="GivenKeys">The arch keys the file gives.</param>
+public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenKeys)
+{
+    /// <summary>Reads <paramref name="path"/>; <paramref name="warnings"/> receives one line per reference key that
+    /// carries no architecture for us (name, loss, ...).</summary>
+    /// <exception cref="HrmConfigException">Unreadable file, bad JSON or YAML, an unknown key or a bad value; the
+    /// message names the file and the line or key.</exception>
+    public static HrmConfigFile Load(string path, List<string>? warnings = null)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HrmConfigException($"{path}: cannot read the config file ({e.Message})", e);
+        }
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        bool yaml = ext is ".yaml" or ".yml" || (ext != ".json" && !text.TrimStart().StartsWith('{'));
+        string json = yaml ? YamlSubset.ToJson(text, path) : text;
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            JsonElement root = doc.RootElement;
+            bool run = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("arch", out _);
+            JsonElement arch = run ? root.GetProperty("arch") : root;
+            string source = run ? $"{path}: arch" : path;
+            HrmConfig cfg;
+            try
+            {
+                cfg = HrmConfigJson.FromElement(arch, warnings, source);
+            }
+            catch (HrmConfigException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+            {
+                throw new HrmConfigException($"{source}: {e.Message}", e.Field, e); // a bad value: name the file too
+            }
+            var keys = new HashSet<string>(arch.EnumerateObject().Select(p => p.Name), StringComparer.Ordinal);
+            return new HrmConfigFile(cfg, keys);
+        }
+        catch (JsonException e)
+        {
+            throw new HrmConfigException($"{path}: not valid JSON ({e.Message})", e);
+        }
+    }
+
+    /// <summary>The config with a dataset's <c>seq_len</c>, <c>vocab_size</c> and <c>num_puzzle_identifiers</c> where
+    /// the file does not give them (the reference takes them from the dataset; a key the file gives stays, and a
+    /// mismatch with the dataset is the caller's to report).</summary>
+    public HrmConfig WithDataset(int seqLen, int vocabSize, int numPuzzleIdentifiers) => Config with
+    {
+        SeqLen = GivenKeys.Contains("seq_len") ? Config.SeqLen : seqLen,
+        VocabSize = GivenKeys.Contains("vocab_size") ? Config.VocabSize : vocabSize,
+        NumPuzzleIdentifiers = GivenKeys.Contains("num_puzzle_identifiers") ? Config.NumPuzzleIdentifiers : numPuzzleIdentifiers,
+    };
+}

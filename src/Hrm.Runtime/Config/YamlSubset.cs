@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Hrm.Runtime.Config;
+
+/// <summary>
+/// The YAML that PyYAML's <c>yaml.dump</c> writes for a run config (the reference's <c>all_config.yaml</c>), read into
+/// JSON: block mappings and sequences by indentation, plain, single- and double-quoted scalars (null, booleans,
+/// integers, floats, strings as YAML 1.1 resolves them), empty or one-line flow collections of scalars
+/// (<c>[]</c>, <c>{}</c>, <c>[1, 2]</c>), comments and a leading <c>---</c>. Anchors, tags, multi-line scalars and
+/// nested flow collections are not read: an <see cref="HrmConfigException"/> names the line.
+/// </summary>
+internal static partial class YamlSubset
+{
+    private sealed record Line(int Number, int Indent, string Text);
+
+    /// <summary>The document as JSON text.</summary>
+    public static string ToJson(string yaml, string source)
+    {
+        List<Line> lines = Lines(yaml, source);
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            if (lines.Count == 0) w.WriteStartObject();
+            int i = 0;
+            if (lines.Count > 0) Block(lines, ref i, lines[0].Indent, w, source);
+            if (lines.Count == 0) w.WriteEndObject();
+            else if (i < lines.Count) throw Error(source, lines[i], "does not belong to the block above it");
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static List<Line> Lines(string yaml, string source)
+    {
+        var lines = new List<Line>();
+        string[] raw = yaml.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
+        for (int n = 0; n < raw.Length; n++)
+        {
+            string text = StripComment(raw[n]).TrimEnd();
+            if (text.Trim().Length == 0 || (lines.Count == 0 && text.Trim() == "---")) continue;
+            if (text.Contains('\t', StringComparison.Ordinal))
+                throw new HrmConfigException($"{source}: line {n + 1}: a tab (YAML indents with spaces)");
+            int indent = text.Length - text.TrimStart(' ').Length;
+            lines.Add(new Line(n + 1, indent, text[indent..]));
+        }
+        return lines;
+    }
+
+    /// <summary>A block mapping or sequence whose lines start at <paramref name="indent"/>.</summary>
+    private static void Block(List<Line> lines, ref int i, int indent, Utf8JsonWriter w, string source)
+    {
+        bool sequence = IsItem(lines[i].Text);
+        if (sequence) w.WriteStartArray();
+        else w.WriteStartObject();
+        while (i < lines.Count && lines[i].Indent >= indent)
+        {
+            Line line = lines[i];
+            if (line.Indent > indent) throw Error(source, line, "is indented more than the lines before it");
+            if (sequence && !IsItem(line.Text)) break; // the list under a key ends where the next key starts
+            if (!sequence && IsItem(line.Text)) throw Error(source, line, "is a list item inside a mapping");
+            i++;
+            if (sequence)
+            {
+                string item = line.Text == "-" ? "" : line.Text[2..].Trim();
+                if (item.Length == 0) Nested(lines, ref i, indent, w, source, line);
+                else if (KeyValue().IsMatch(item) && !IsQuoted(item))
+                    throw Error(source, line, "has a mapping inside a list item (not read here)");
+                else Scalar(item, w, source, line);
+                continue;
+            }
+            Match m = KeyValue().Match(line.Text);
+            if (!m.Success) throw Error(source, line, "is not 'key: value'");
+            w.WritePropertyName(Unquote(m.Groups[1].Value, source, line));
+            string value = m.Groups[2].Value.Trim();
+            if (value.Length == 0) Nested(lines, ref i, indent, w, source, line);
+            else Scalar(value, w, source, line);
+        }
+        if (sequence) w.WriteEndArray();
+        else w.WriteEndObject();
+    }
+
+    /// <summary>The value of a key or item left empty on its line: the more indented block below, or null. (PyYAML
+    /// writes a list under a key at the key's own indentation.)</summary>
+    private static void Nested(List<Line> lines, ref int i, int indent, Utf8JsonWriter w, string source, Line owner)
+    {
+        if (i < lines.Count && (lines[i].Indent > indent || (lines[i].Indent == indent && IsItem(lines[i].Text)
+            && !IsItem(owner.Text))))
+            Block(lines, ref i, lines[i].Indent, w, source);
+        else w.WriteNullValue();
+    }
+
+    private static void Scalar(string text, Utf8JsonWriter w, string source, Line line)
+    {
+        if (text is "[]") { w.WriteStartArray(); w.WriteEndArray(); return; }
+        if (text is "{}") { w.WriteStartObject(); w.WriteEndObject(); return; }
+        if (text.StartsWith('[') && text.EndsWith(']'))
+        {
+            w.WriteStartArray();
+            foreach (string item in text[1..^1].Split(','))
+            {
+                string t = item.Trim();
+                if (t.Length == 0 || t.IndexOfAny(['[', ']', '{', '}']) >= 0 || (t.Contains('"', StringComparison.Ordinal) &&
+                    !IsQuoted(t)))
+                    throw Error(source, line, "has a flow list other than one of plain scalars (not read here)");
+                Scalar(t, w, source, line);
+            }
+            w.WriteEndArray();
+            return;
+        }
+        if (text[0] is '{' or '&' or '*' or '!' or '|' or '>' or '[')
+            throw Error(source, line, "has a flow mapping, anchor, alias, tag or block scalar (not read here)");
+        if (IsQuoted(text))
+        {
+            w.WriteStringValue(Unquote(text, source, line));
+            return;
+        }
+        switch (text)
+        {
+            case "null" or "Null" or "NULL" or "~": w.WriteNullValue(); return;
+            case "true" or "True" or "TRUE": w.WriteBooleanValue(true); return;
+            case "false" or "False" or "FALSE": w.WriteBooleanValue(false); return;
+            case ".inf" or "+.inf" or ".Inf": w.WriteStringValue("Infinity"); return;
+            case "-.inf" or "-.Inf": w.WriteStringValue("-Infinity"); return;
+            case ".nan" or ".NaN": w.WriteStringValue("NaN"); return;
+        }
+        if (Integer().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l))
+            w.WriteNumberValue(l);
+        else if (Float().IsMatch(text) &&
+                 double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d))
+            w.WriteNumberValue(d);
+        else w.WriteStringValue(text);
+    }
+
+    private static bool IsItem(string text) => text == "-" || text.StartsWith("- ", StringComparison.Ordinal);
+
+    private static bool IsQuoted(string t) =>
+        t.Length >= 2 && ((t[0] == '\'' && t[^1] == '\'') || (t[0] == '"' && t[^1] == '"'));
+
+    private static string Unquote(string t, string source, Line line)
+    {
+        if (!IsQuoted(t)) return t;
+        string inner = t[1..^1];
+        if (t[0] == '\'') return inner.Replace("''", "'", StringComparison.Ordinal);
+        try
+        {
+            return JsonSerializer.Deserialize(t, YamlJsonContext.Default.String) ?? "";
+        }
+        catch (JsonException)
+        {
+            throw Error(source, line, "has a double-quoted string with escapes this reader does not know");
+        }
+    }
+
+    private static string StripComment(string s)
+    {
+        char quote = '\0';
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (quote != '\0') { if (c == quote) quote = '\0'; }
+            else if (c is '\'' or '"' && (i == 0 || s[i - 1] is ' ' or ':' or '[' or ',' or '-')) quote = c;
+            else if (c == '#' && (i == 0 || s[i - 1] == ' ')) return s[..i];
+        }
+        return s;
+    }
+
+    private static HrmConfigException Error(string source, Line line, string problem) =>
+        new($"{source}: line {line.Number}: '{line.Text}' {problem}");
+
+    [GeneratedRegex(@"^((?:'[^']*'|""[^""]*""|[^'""#:][^:#]*?)):(?:\s+(.*))?$")]
+    private static partial Regex KeyValue();
+
+    [GeneratedRegex(@"^[-+]?[0-9]+$")]
+    private static partial Regex Integer();
+
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
+    private static partial Regex Float();
+}
+
+/// <summary>Source-generated JSON for the YAML reader's string unquoting (trimming- and AOT-safe).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class YamlJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

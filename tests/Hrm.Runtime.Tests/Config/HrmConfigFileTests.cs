@@ -1,0 +1,129 @@
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Tests.Formats;
+
+namespace Hrm.Runtime.Tests.Config;
+
+/// <summary>Architectures from files: the reference's all_config.yaml (as PyYAML dumps a run config), JSON, and what
+/// a bad file says.</summary>
+public sealed class HrmConfigFileTests
+{
+    /// <summary>A Maze run's all_config.yaml as the reference's pretrain.py writes it (yaml.dump of the pydantic
+    /// config: keys sorted, nested block mappings, an empty list in flow style, floats as PyYAML spells them).</summary>
+    private const string AllConfigYaml = """
+        arch:
+          H_cycles: 2
+          H_layers: 4
+          L_cycles: 2
+          L_layers: 4
+          expansion: 4
+          halt_exploration_prob: 0.1
+          halt_max_steps: 16
+          hidden_size: 512
+          loss:
+            loss_type: stablemax_cross_entropy
+            name: losses@ACTLossHead
+          name: hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1
+          num_heads: 8
+          pos_encodings: rope
+          puzzle_emb_ndim: 512
+        beta1: 0.9
+        beta2: 0.95
+        checkpoint_every_eval: true
+        checkpoint_path: checkpoints/Maze-30x30-hard-1k ACT-torch/HierarchicalReasoningModel_ACTV1 loose-caracara
+        data_path: data/maze-30x30-hard-1k
+        epochs: 20000
+        eval_interval: 2000
+        eval_save_outputs: []
+        global_batch_size: 768
+        lr: 1.0e-04
+        lr_min_ratio: 1.0
+        lr_warmup_steps: 2000
+        project_name: null
+        puzzle_emb_lr: 0.0001
+        puzzle_emb_weight_decay: 1.0
+        run_name: null
+        seed: 0
+        weight_decay: 1.0
+
+        """;
+
+    [Fact]
+    public void The_references_all_config_yaml_gives_the_arch_and_the_dataset_the_rest()
+    {
+        using var dir = new TempDir();
+        string path = dir.Write("all_config.yaml", System.Text.Encoding.UTF8.GetBytes(AllConfigYaml));
+        var warnings = new List<string>();
+        HrmConfigFile f = HrmConfigFile.Load(path, warnings);
+        HrmConfig c = f.Config;
+        Assert.Equal((512, 8, 4.0, 2, 2, 4, 4, 16, 0.1, 512, PosEncoding.Rope),
+            (c.HiddenSize, c.NumHeads, c.Expansion, c.HCycles, c.LCycles, c.HLayers, c.LLayers, c.HaltMaxSteps,
+             c.HaltExplorationProb, c.PuzzleEmbNdim, c.PosEncodings));
+        Assert.Contains(warnings, w => w.Contains("'name'", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("'loss'", StringComparison.Ordinal));
+        Assert.DoesNotContain("seq_len", f.GivenKeys);
+        HrmConfig maze = f.WithDataset(seqLen: 900, vocabSize: 6, numPuzzleIdentifiers: 1);
+        Assert.Equal((900, 6, 1), (maze.SeqLen, maze.VocabSize, maze.NumPuzzleIdentifiers));
+        Assert.Equal(c with { SeqLen = 900, VocabSize = 6 }, maze);
+    }
+
+    [Fact]
+    public void Yaml_and_json_of_the_same_arch_give_the_same_config_and_keys_the_file_gives_win_over_the_dataset()
+    {
+        using var dir = new TempDir();
+        string yaml = dir.Write("a.yml", System.Text.Encoding.UTF8.GetBytes("""
+            --- # a comment
+            hidden_size: 64   # trailing comment
+            num_heads: 4
+            'expansion': 2.5
+            rms_norm_eps: 1.0e-06
+            seq_len: 16
+            pos_encodings: 'learned'
+            no_ACT_continue: True
+            """));
+        string json = dir.Write("a.json", System.Text.Encoding.UTF8.GetBytes("""
+            { "hidden_size": 64, "num_heads": 4, "expansion": 2.5, "rms_norm_eps": 1e-6, "seq_len": 16,
+              "pos_encodings": "learned", "no_ACT_continue": true }
+            """));
+        HrmConfigFile a = HrmConfigFile.Load(yaml), b = HrmConfigFile.Load(json);
+        Assert.Equal(b.Config, a.Config);
+        Assert.Equal(16, a.WithDataset(900, 6, 3).SeqLen); // given by the file
+        Assert.Equal((6, 3), (a.WithDataset(900, 6, 3).VocabSize, a.WithDataset(900, 6, 3).NumPuzzleIdentifiers));
+    }
+
+    [Theory]
+    [InlineData("arch:\n\thidden_size: 64\n", "line 2: a tab")]
+    [InlineData("arch:\n  hidden_size: 64\n    num_heads: 4\n", "line 3: 'num_heads: 4' is indented more")]
+    [InlineData("arch:\n  hidden_size: &w 64\n", "line 2: 'hidden_size: &w 64' has a flow mapping, anchor")]
+    [InlineData("arch:\n  hidden_size 64\n", "line 2: 'hidden_size 64' is not 'key: value'")]
+    [InlineData("arch:\n  hidden_size: 64\n  - 5\n", "line 3: '- 5' is a list item inside a mapping")]
+    [InlineData("arch:\n  hidden_sise: 64\n", "hidden_sise")]
+    [InlineData("arch:\n  hidden_size: sixty\n", "hidden_size")]
+    public void A_bad_yaml_file_is_refused_with_its_line(string text, string expected)
+    {
+        using var dir = new TempDir();
+        string path = dir.Write("bad.yaml", System.Text.Encoding.UTF8.GetBytes(text));
+        var e = Assert.Throws<HrmConfigException>(() => HrmConfigFile.Load(path));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lists_nulls_and_quoted_scalars_read_as_pyyaml_writes_them()
+    {
+        string json = YamlSubset.ToJson("""
+            a:
+            - 1
+            - x y
+            - 'it''s'
+            b: [1, 2.5, "q"]
+            c: {}
+            d: ~
+            e: "tab\tnew"
+            f: -.inf
+            h:
+              - true
+            """, "t.yaml");
+        Assert.Equal("""{"a":[1,"x y","it\u0027s"],"b":[1,2.5,"q"],"c":{},"d":null,"e":"tab\tnew","f":"-Infinity","h":[true]}""",
+            json);
+    }
+}

@@ -1,0 +1,348 @@
+using System.Runtime.InteropServices;
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Solver;
+using Hrm.Runtime.Tests.Model;
+using Hrm.Runtime.Tests.Solver;
+using Hrm.Runtime.Tests.TestUtil;
+
+namespace Hrm.Runtime.Tests.Formats;
+
+/// <summary>
+/// The reference's own checkpoints: <c>torch.save(model.state_dict())</c> zips (written here by
+/// <see cref="TorchSaveWriter"/>, opcode for opcode what PyTorch writes) load into the model with every value as
+/// stored, and bad files fail with <see cref="HrmFormatException"/> only.
+/// </summary>
+public sealed class TorchCheckpointTests
+{
+    /// <summary>A model's state dict as the reference saves it: names with torch.compile's prefix, parameters and the
+    /// puzzle table F32, H_init/L_init BF16.</summary>
+    private static TorchSaveWriter StateDict(HrmModel model, string prefix = "_orig_mod.")
+    {
+        var w = new TorchSaveWriter();
+        foreach (TensorEntry e in model.Layout.Entries)
+        {
+            float[] v = model.ReadParameter(e.Name);
+            long[] shape = [.. e.Shape.Select(d => (long)d)];
+            if (e.StoredAsBf16)
+            {
+                var b = new byte[v.Length * 2];
+                for (int i = 0; i < v.Length; i++)
+                    BitConverter.TryWriteBytes(b.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
+                w.Add(prefix + e.Name, TensorDType.BF16, shape, b);
+            }
+            else w.Add(prefix + e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
+        }
+        return w;
+    }
+
+    private static HrmModel Model(HrmConfig config, int seed)
+    {
+        var m = new HrmModel(config, new CpuBackend(1));
+        ModelFixtures.RandomizeAll(m, seed);
+        return m;
+    }
+
+    [Fact]
+    public void A_reference_state_dict_loads_every_value_as_stored()
+    {
+        using var dir = new TempDir();
+        foreach (HrmConfig config in (HrmConfig[])[ModelFixtures.Micro(), ModelFixtures.MicroLearned()])
+        {
+            using HrmModel source = Model(config, 3);
+            string path = dir.File("step_100");
+            StateDict(source).Save(path);
+            Assert.Null(HrmCheckpoint.ReadConfig(path)); // the reference stores no architecture
+            using HrmModel loaded = HrmCheckpoint.Load(path, new CpuBackend(1), config);
+            foreach (TensorEntry e in source.Layout.Entries)
+                Assert.Equal(source.ReadParameter(e.Name), loaded.ReadParameter(e.Name));
+        }
+    }
+
+    [Fact]
+    public void A_state_dict_of_more_than_256_memo_entries_and_without_the_compile_prefix_loads()
+    {
+        // The real widths' layer count: 8 blocks of 4 tensors plus the rest, each with several memo entries (LONG_BINPUT
+        // and LONG_BINGET past 255), keys as an uncompiled model saves them.
+        HrmConfig config = ModelFixtures.Micro() with { HLayers = 4, LLayers = 4 };
+        using HrmModel source = Model(config, 4);
+        using var dir = new TempDir();
+        string path = dir.File("step_1");
+        StateDict(source, prefix: "").Save(path);
+        using HrmModel loaded = HrmCheckpoint.Load(path, new CpuBackend(1), config);
+        foreach (TensorEntry e in source.Layout.Entries)
+            Assert.Equal(source.ReadParameter(e.Name), loaded.ReadParameter(e.Name));
+    }
+
+    [Fact]
+    public void The_solver_gives_the_same_answers_from_the_reference_checkpoint_as_from_ours()
+    {
+        using var ours = new TinyCheckpoint(seed: 21);
+        HrmConfig config = ours.Config;
+        using HrmModel model = HrmCheckpoint.Load(ours.Path, new CpuBackend(1));
+        using var dir = new TempDir();
+        string torchPath = dir.File("checkpoint");
+        StateDict(model).Save(torchPath);
+        var options = new SolverOptions { Device = SolverDevice.Cpu, Config = config };
+        using var a = HrmSolver.Load(ours.Path, options);
+        using var b = HrmSolver.Load(torchPath, options);
+        foreach (string p in (string[])["1.34.4122.434.21", "..34341.2143..21", "1.3.3.1.2.4.4.2."])
+        {
+            SudokuResult ra = a.Solve(SudokuGrid.Parse(p, 4)), rb = b.Solve(SudokuGrid.Parse(p, 4));
+            Assert.Equal(ra.Answer.ToString(), rb.Answer.ToString());
+            Assert.Equal(ra.HaltConfidence, rb.HaltConfidence);
+        }
+    }
+
+    [Fact]
+    public void Without_a_config_the_error_says_to_pass_one()
+    {
+        using HrmModel source = Model(ModelFixtures.Micro(), 5);
+        using var dir = new TempDir();
+        string path = dir.File("step_2");
+        StateDict(source).Save(path);
+        var e = Assert.Throws<HrmFormatException>(() => HrmCheckpoint.Load(path, new CpuBackend(1)));
+        Assert.Contains("PyTorch checkpoint carries no architecture: pass --config", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_view_into_a_shared_storage_reads_its_own_elements()
+    {
+        // Two tensors in one storage (as tied or sliced weights are saved): q_head.weight is the storage's elements
+        // 4.. of a larger one; offsets are honoured, and a transposed view is refused.
+        HrmConfig config = ModelFixtures.Micro();
+        using HrmModel source = Model(config, 6);
+        float[] q = source.ReadParameter(ParameterLayout.Names.QHeadWeight); // (2, C)
+        float[] big = [1f, 2f, 3f, 4f, .. q, 5f];
+        var rebuilt = new TorchSaveWriter();
+        foreach (TensorEntry e in source.Layout.Entries)
+        {
+            if (e.Name == ParameterLayout.Names.QHeadWeight) continue;
+            float[] v = source.ReadParameter(e.Name);
+            long[] shape = [.. e.Shape.Select(d => (long)d)];
+            if (e.StoredAsBf16)
+            {
+                var bytes = new byte[v.Length * 2];
+                for (int i = 0; i < v.Length; i++)
+                    BitConverter.TryWriteBytes(bytes.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
+                rebuilt.Add(e.Name, TensorDType.BF16, shape, bytes);
+            }
+            else rebuilt.Add(e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
+        }
+        rebuilt.Add("shared", TensorDType.F32, [big.Length], MemoryMarshal.AsBytes(big.AsSpan()).ToArray());
+        string key = (source.Layout.Entries.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        int c = config.HiddenSize;
+        using var dir = new TempDir();
+        // "shared" itself is not a model tensor: loading must name it.
+        rebuilt.AddView(ParameterLayout.Names.QHeadWeight, key, [2, c], [c, 1], 4);
+        string path = dir.File("views");
+        rebuilt.Save(path);
+        var e1 = Assert.Throws<HrmFormatException>(() => HrmCheckpoint.Load(path, new CpuBackend(1), config));
+        Assert.Contains("shared: unexpected tensor", e1.Message, StringComparison.Ordinal);
+        using (var f = TorchCheckpointFile.Open(path))
+        {
+            var got = new float[2 * c];
+            f.ReadAsFloat32(ParameterLayout.Names.QHeadWeight, got);
+            Assert.Equal(q, got);
+        }
+        var transposed = new TorchSaveWriter();
+        transposed.Add("w", TensorDType.F32, [6], MemoryMarshal.AsBytes(((float[])[1, 2, 3, 4, 5, 6]).AsSpan()).ToArray());
+        transposed.AddView("wt", "0", [3, 2], [1, 3], 0);
+        string tpath = dir.File("transposed");
+        transposed.Save(tpath);
+        var e2 = Assert.Throws<HrmFormatException>(() => TorchCheckpointFile.Open(tpath));
+        Assert.Contains("wt: size [3, 2] with stride [1, 3] is not row-major", e2.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The pickle PyTorch 2.8 wrote for <c>torch.save(torch.arange(1, 11), "tensor.pt")</c>, opcode for opcode
+    /// as pickletools lists it (a tensor, not a state dict).</summary>
+    [Fact]
+    public void The_pickle_of_a_saved_tensor_parses_up_to_the_state_dict_check()
+    {
+        byte[] pkl =
+        [
+            0x80, 2, .. "ctorch._utils\n_rebuild_tensor_v2\n"u8, (byte)'q', 0, (byte)'(', (byte)'(',
+            (byte)'X', 7, 0, 0, 0, .. "storage"u8, (byte)'q', 1, .. "ctorch\nLongStorage\n"u8, (byte)'q', 2,
+            (byte)'X', 1, 0, 0, 0, (byte)'0', (byte)'q', 3, (byte)'X', 3, 0, 0, 0, .. "cpu"u8, (byte)'q', 4,
+            (byte)'K', 10, (byte)'t', (byte)'q', 5, (byte)'Q', (byte)'K', 0, (byte)'K', 10, 0x85, (byte)'q', 6,
+            (byte)'K', 1, 0x85, (byte)'q', 7, 0x89, .. "ccollections\nOrderedDict\n"u8, (byte)'q', 8, (byte)')',
+            (byte)'R', (byte)'q', 9, (byte)'t', (byte)'q', 10, (byte)'R', (byte)'q', 11, (byte)'.',
+        ];
+        var w = new TorchSaveWriter { Prefix = "tensor" };
+        w.Add("unused", TensorDType.I64, [10], new byte[80]);
+        using var dir = new TempDir();
+        string path = dir.File("tensor.pt");
+        w.Save(path, pkl);
+        var e = Assert.Throws<HrmFormatException>(() => TorchCheckpointFile.Open(path));
+        Assert.Contains("tensor/data.pkl: holds a tensor, not a state dict", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_pickle_that_would_run_code_is_refused_without_running_it()
+    {
+        // os.system("touch PWNED") the way a malicious pickle spells it: GLOBAL 'posix system', then REDUCE.
+        byte[] pkl = [0x80, 2, .. "cposix\nsystem\n"u8, (byte)'X', 11, 0, 0, 0, .. "touch PWNED"u8, 0x85, (byte)'R',
+            (byte)'.'];
+        using var dir = new TempDir();
+        string path = dir.File("evil.pt");
+        new TorchSaveWriter().Save(path, pkl);
+        var e = Assert.Throws<HrmFormatException>(() => TorchCheckpointFile.Open(path));
+        Assert.Contains("calls posix.system with 1 arguments: only state dicts", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists("PWNED"));
+    }
+
+    [Fact]
+    public void Bad_files_are_refused_with_what_is_wrong()
+    {
+        using HrmModel source = Model(ModelFixtures.Micro(), 7);
+        using var dir = new TempDir();
+        string Check(string name, TorchSaveWriter w, Action<string>? spoil = null)
+        {
+            string path = dir.File(name);
+            w.Save(path);
+            spoil?.Invoke(path);
+            return Assert.Throws<HrmFormatException>(() =>
+            {
+                using HrmModel m = HrmCheckpoint.Load(path, new CpuBackend(1), ModelFixtures.Micro());
+            }).Message;
+        }
+        Assert.Contains("only little-endian storages", Check("big", new TorchSaveWriter { ByteOrder = "big" }),
+            StringComparison.Ordinal);
+        Assert.Contains("not a readable zip archive", Check("cut", StateDict(source),
+            p => File.WriteAllBytes(p, File.ReadAllBytes(p)[..200])), StringComparison.Ordinal);
+        TorchSaveWriter few = StateDict(source);
+        few.Add("extra.weight", TensorDType.F32, [2], new byte[8]);
+        Assert.Contains("extra.weight: unexpected tensor", Check("extra", few), StringComparison.Ordinal);
+        var missing = new TorchSaveWriter();
+        missing.Add(ParameterLayout.Names.EmbedTokens, TensorDType.F32, [7, 16], new byte[7 * 16 * 4]);
+        Assert.Contains("missing tensor", Check("missing", missing), StringComparison.Ordinal);
+        var shortStorage = new TorchSaveWriter();
+        shortStorage.Add("a", TensorDType.F32, [4], new byte[16]);
+        shortStorage.AddView("b", "0", [8], [1], 0);
+        Assert.Contains("b: size [8] at element 0 does not fit its storage of 4 elements",
+            Check("short", shortStorage), StringComparison.Ordinal);
+        Assert.Contains("no PREFIX/data.pkl", Check("nopkl", new TorchSaveWriter { Prefix = "a/b" }),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Corrupted_checkpoints_fail_cleanly()
+    {
+        using HrmModel source = Model(ModelFixtures.Micro(), 8);
+        TorchSaveWriter w = StateDict(source);
+        byte[] pickle = w.Pickle();
+        using var dir = new TempDir();
+        string good = dir.File("good");
+        w.Save(good);
+        byte[] zip = File.ReadAllBytes(good);
+        var rng = new Random(97);
+        string path = dir.File("fuzz");
+        for (int iter = 0; iter < 600; iter++)
+        {
+            bool inPickle = iter % 2 == 0;
+            byte[] b = (byte[])(inPickle ? pickle : zip).Clone();
+            switch (rng.Next(3))
+            {
+                case 0: b = b[..rng.Next(b.Length)]; break;
+                case 1: b[rng.Next(b.Length)] = (byte)rng.Next(256); break;
+                default: b[rng.Next(b.Length)] ^= (byte)(1 << rng.Next(8)); break;
+            }
+            if (inPickle) w.Save(path, b);
+            else File.WriteAllBytes(path, b);
+            try
+            {
+                using HrmModel m = HrmCheckpoint.Load(path, new CpuBackend(1), ModelFixtures.Micro());
+            }
+            catch (HrmFormatException)
+            {
+                // expected for most mutations
+            }
+        }
+    }
+
+    /// <summary>
+    /// A stand-in for the part of PyTorch that <c>torch.save</c> uses, so that CPython's own pickler writes the pickle:
+    /// torch.save is <c>pickle.Pickler(buf, protocol=2)</c> with a <c>persistent_id</c> that turns each storage into
+    /// <c>('storage', torch.FloatStorage, key, 'cpu', numel)</c>, tensors reduce to
+    /// <c>torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())</c>, and the zip holds
+    /// <c>archive/data.pkl</c> and <c>archive/data/KEY</c>. Only the writing is imitated; the opcodes are CPython's.
+    /// </summary>
+    private const string FakeTorch = """
+        import collections, io, pickle, zipfile
+        from . import _utils
+        __version__ = "stand-in"
+        float32, bfloat16 = "F32", "BF16"
+        class FloatStorage: pass
+        class BFloat16Storage: pass
+        class _Storage:
+            def __init__(self, data, dtype): self.data, self.dtype = bytes(data), dtype
+        class Tensor:
+            def __init__(self, storage, shape): self.storage, self.shape = storage, list(shape)
+            def reshape(self, shape): return Tensor(self.storage, shape)
+            def __reduce_ex__(self, protocol):
+                stride, s = [], 1
+                for d in reversed(self.shape): stride.insert(0, s); s *= d
+                return (_utils._rebuild_tensor_v2,
+                        (self.storage, 0, tuple(self.shape), tuple(stride), False, collections.OrderedDict()))
+        def frombuffer(buf, dtype):
+            return Tensor(_Storage(buf, dtype), [len(buf) // (4 if dtype == float32 else 2)])
+        def save(obj, path):
+            keys = {}
+            class Pickler(pickle.Pickler):
+                def persistent_id(self, o):
+                    if not isinstance(o, _Storage): return None
+                    key = keys.setdefault(id(o), (str(len(keys)), o))[0]
+                    size = 4 if o.dtype == float32 else 2
+                    return ("storage", FloatStorage if o.dtype == float32 else BFloat16Storage, key, "cpu", len(o.data) // size)
+            buf = io.BytesIO()
+            Pickler(buf, protocol=2).dump(obj)
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+                z.writestr("archive/data.pkl", buf.getvalue())
+                z.writestr("archive/byteorder", "little")
+                for key, o in keys.values(): z.writestr(f"archive/data/{key}", o.data)
+                z.writestr("archive/version", "3\n")
+        """;
+
+    /// <summary>The conversion gpu-check runs with the real PyTorch: our safetensors file read by hand, every tensor
+    /// saved with torch.compile's prefix, in an OrderedDict with the <c>_metadata</c> attribute a state dict has.</summary>
+    private const string Convert = """
+        import collections, json, struct, sys, torch
+        src, dst = sys.argv[1:3]
+        raw = open(src, "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        header = json.loads(raw[8:8 + n])
+        header.pop("__metadata__")
+        dtypes = {"F32": torch.float32, "BF16": torch.bfloat16}
+        sd = collections.OrderedDict()
+        sd._metadata = collections.OrderedDict([("", {"version": 1})])
+        for name, t in header.items():
+            b, e = t["data_offsets"]
+            sd["_orig_mod." + name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+        torch.save(sd, dst)
+        """;
+
+    [Fact]
+    public void A_state_dict_pickled_by_cpythons_own_pickler_loads()
+    {
+        string? python = ChildProcess.FindOnPath("python3");
+        Assert.SkipWhen(python is null, "python3 is not on PATH (its pickler writes this test's checkpoint)");
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("torch"));
+        File.WriteAllText(dir.File("torch/__init__.py"), FakeTorch);
+        File.WriteAllText(dir.File("torch/_utils.py"), "def _rebuild_tensor_v2(*args): raise NotImplementedError\n");
+        File.WriteAllText(dir.File("convert.py"), Convert);
+        HrmConfig config = ModelFixtures.Micro() with { HLayers = 2, LLayers = 2 };
+        using HrmModel source = Model(config, 9);
+        HrmCheckpoint.Save(source, dir.File("ours.safetensors"));
+        (int rc, string log) = ChildProcess.Run(python!, [dir.File("convert.py"), dir.File("ours.safetensors"),
+            dir.File("step_5")], new() { ["PYTHONPATH"] = dir.Path, ["PYTHONDONTWRITEBYTECODE"] = "1" }, 60_000);
+        Assert.True(rc == 0, log);
+        using HrmModel loaded = HrmCheckpoint.Load(dir.File("step_5"), new CpuBackend(1), config);
+        foreach (TensorEntry e in source.Layout.Entries)
+            Assert.Equal(source.ReadParameter(e.Name), loaded.ReadParameter(e.Name));
+    }
+}

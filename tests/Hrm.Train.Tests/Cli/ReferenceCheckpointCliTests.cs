@@ -1,0 +1,128 @@
+using System.Runtime.InteropServices;
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
+using Hrm.Runtime.Puzzles;
+using Hrm.Runtime.Tests.Formats;
+using Hrm.Train.Data;
+
+namespace Hrm.Train.Tests.Cli;
+
+/// <summary>
+/// A checkpoint as the reference leaves it, used the way its users have it: the <c>step_N</c> file
+/// (<c>torch.save</c> of the state dict, <c>_orig_mod.</c> names) and the run's <c>all_config.yaml</c>, whose arch
+/// section leaves seq_len, vocab_size and num_puzzle_identifiers to the data. <c>hrm eval</c> takes them from the
+/// dataset and <c>hrm solve</c> from the puzzle, and both answer exactly what our safetensors copy of the same weights
+/// answers.
+/// </summary>
+public sealed class ReferenceCheckpointCliTests : CliHarness
+{
+    private const string AllConfig = """
+        arch:
+          H_cycles: 1
+          H_layers: 1
+          L_cycles: 1
+          L_layers: 1
+          expansion: 4
+          halt_exploration_prob: 0.1
+          halt_max_steps: 2
+          hidden_size: 32
+          loss:
+            loss_type: stablemax_cross_entropy
+            name: losses@ACTLossHead
+          name: hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1
+          num_heads: 2
+          pos_encodings: rope
+          puzzle_emb_ndim: 32
+        beta1: 0.9
+        beta2: 0.95
+        checkpoint_every_eval: true
+        checkpoint_path: checkpoints/Maze-30x30-hard-1k ACT-torch/HierarchicalReasoningModel_ACTV1 loose-caracara
+        data_path: data/maze-30x30-hard-1k
+        epochs: 20000
+        eval_interval: 2000
+        eval_save_outputs: []
+        global_batch_size: 768
+        lr: 0.0001
+        lr_min_ratio: 1.0
+        lr_warmup_steps: 2000
+        project_name: null
+        puzzle_emb_lr: 0.0001
+        puzzle_emb_weight_decay: 1.0
+        run_name: null
+        seed: 0
+        weight_decay: 1.0
+
+        """;
+
+    [Fact]
+    public void A_reference_maze_checkpoint_with_its_all_config_yaml_evaluates_and_solves_as_our_copy()
+    {
+        (int code, _, string err) = Hrm("data", "maze", "--generate", "4", "--test", "2", "--min-path-length", "20",
+            "--seed", "3", "--out", P("maze"));
+        Assert.True(code == 0, err);
+        File.WriteAllText(P("maze.json"), """
+            {"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+             "halt_max_steps": 2, "seq_len": 900, "vocab_size": 6, "puzzle_emb_ndim": 32}
+            """);
+        Assert.Equal(0, Hrm("init", "--config", P("maze.json"), "--seed", "4", "--out", P("ours.safetensors")).Code);
+        using (HrmModel m = HrmCheckpoint.Load(P("ours.safetensors"), new CpuBackend(1)))
+            ReferenceFile(m).Save(P("step_26041"));
+        File.WriteAllText(P("all_config.yaml"), AllConfig);
+
+        string[] eval = ["eval", "--data", P("maze"), "--max-steps", "2", "--device", "cpu", "--threads", "2"];
+        (code, string ours, err) = Hrm([.. eval, "--checkpoint", P("ours.safetensors")]);
+        Assert.True(code == 0, err);
+        (code, string reference, err) = Hrm([.. eval, "--checkpoint", P("step_26041"), "--config", P("all_config.yaml")]);
+        Assert.True(code == 0, err);
+        Assert.Contains("'name' is accepted but not used", err, StringComparison.Ordinal);
+        Assert.Equal(Metrics(ours), Metrics(reference));
+        Assert.Contains("eval/exact_accuracy", Metrics(ours), StringComparison.Ordinal);
+
+        MazeRecord maze = MazeGenerator.Generate(1, new MazeGeneratorOptions { Seed = 9, Threads = 1 },
+            TestContext.Current.CancellationToken)[0];
+        File.WriteAllText(P("m.txt"), MazeBoard.Format(maze.Puzzle) + "\n");
+        string[] solve = ["solve", "--maze", P("m.txt"), "--device", "cpu", "--threads", "2"];
+        (int c1, string a, _) = Hrm([.. solve, "--checkpoint", P("ours.safetensors")]);
+        (int c2, string b, err) = Hrm([.. solve, "--checkpoint", P("step_26041"), "--config", P("all_config.yaml")]);
+        Assert.True(c2 is 0 or 3, err);
+        Assert.Equal(c1, c2);
+        Assert.Equal(WithoutTimes(a), WithoutTimes(b));
+
+        // Without the config the error says what to pass.
+        (code, _, err) = Hrm([.. solve, "--checkpoint", P("step_26041")]);
+        Assert.Equal(1, code);
+        Assert.Contains("a PyTorch checkpoint carries no architecture: pass --config FILE", err, StringComparison.Ordinal);
+    }
+
+    /// <summary>The model's state dict as the reference's training run saves it (torch.compile's prefix; H_init and
+    /// L_init bf16, the rest fp32).</summary>
+    private static TorchSaveWriter ReferenceFile(HrmModel model)
+    {
+        var w = new TorchSaveWriter();
+        foreach (TensorEntry e in model.Layout.Entries)
+        {
+            float[] v = model.ReadParameter(e.Name);
+            long[] shape = [.. e.Shape.Select(d => (long)d)];
+            if (!e.StoredAsBf16)
+            {
+                w.Add("_orig_mod." + e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
+                continue;
+            }
+            var b = new byte[v.Length * 2];
+            for (int i = 0; i < v.Length; i++)
+                BitConverter.TryWriteBytes(b.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
+            w.Add("_orig_mod." + e.Name, TensorDType.BF16, shape, b);
+        }
+        return w;
+    }
+
+    private static string Metrics(string output) =>
+        string.Join('\n', output.Split('\n').Where(l => l.StartsWith("eval/", StringComparison.Ordinal) ||
+            l.StartsWith("train/", StringComparison.Ordinal)));
+
+    private static string WithoutTimes(string output) =>
+        string.Join('\n', output.Split('\n').Select(l => l.Contains(" ms", StringComparison.Ordinal) ? l[..l.LastIndexOf(';')] : l)
+            .Where(l => !l.StartsWith("device: ", StringComparison.Ordinal)));
+}
