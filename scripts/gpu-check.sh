@@ -166,32 +166,46 @@ compare_losses() {
         }' "$1" "$2"
 }
 
-# A checkpoint written by PyTorch itself, as the reference writes its step_N files (torch.save of the state dict,
-# torch.compile's _orig_mod. names, H_init/L_init bf16): our initial weights (the tiny preset) saved that way by torch
-# must evaluate exactly as our own safetensors copy (CPU, both). Arguments: the hrm executable, a work folder.
+# A checkpoint written by PyTorch itself, as the reference writes its step_N files (torch.save of the state dict, an
+# OrderedDict with _metadata; torch.compile's _orig_mod. names; H_init/L_init bf16; tensors on the GPU when there is
+# one) and its all_config.yaml (yaml.dump of the run config, when python3 has PyYAML; else the arch as JSON): our
+# initial weights (the tiny preset) saved that way must evaluate exactly as our own safetensors copy (CPU, both). The
+# file is copied into OUT as a fixture. Arguments: the hrm executable, a work folder, OUT.
 torch_checkpoint() {
-    local hrm="$1" dir="$2"
+    local hrm="$1" dir="$2" out="$3"
     mkdir -p "$dir" || return 1
     "$hrm" init --preset tiny --seed 3 --out "$dir/ours.safetensors" || return 1
     "$hrm" data sudoku --generate 16 --test 16 --size 9 --seed 2 --out "$dir/data" > /dev/null || return 1
-    python3 - "$dir/ours.safetensors" "$dir/step_1" "$dir/config.json" <<'PY' || return 1
-import json, struct, sys, torch
-src, dst, cfg = sys.argv[1:4]
+    python3 - "$dir/ours.safetensors" "$dir/step_1" "$dir" <<'PY' || return 1
+import collections, json, struct, sys, torch
+src, dst, folder = sys.argv[1:4]
 raw = open(src, "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 header = json.loads(raw[8:8 + n])
-open(cfg, "w").write(header.pop("__metadata__")["config"])
+arch = json.loads(header.pop("__metadata__")["config"])
 dtypes = {"F32": torch.float32, "BF16": torch.bfloat16}
-sd = {}
-for name, t in header.items():
+sd = collections.OrderedDict()
+sd._metadata = collections.OrderedDict([("", {"version": 1})])
+for i, (name, t) in enumerate(header.items()):
     b, e = t["data_offsets"]
-    sd["_orig_mod." + name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+    x = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dtypes[t["dtype"]]).reshape(t["shape"]).clone()
+    sd["_orig_mod." + name] = x.cuda() if torch.cuda.is_available() and i % 2 else x
 torch.save(sd, dst)
+run = {"arch": arch, "checkpoint_path": "checkpoints/Sudoku-extreme-1k-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1 loving-mongrel",
+       "data_path": "data/sudoku-extreme-1k-aug-1000", "eval_save_outputs": [], "lr": 7e-05, "project_name": None}
+try:
+    import yaml
+    open(folder + "/all_config.yaml", "w").write(yaml.dump(run))
+    print("wrote all_config.yaml with PyYAML", yaml.__version__)
+except ImportError:
+    open(folder + "/all_config.yaml", "w").write(json.dumps(run))
+    print("no PyYAML: all_config.yaml holds JSON")
 print(f"torch {torch.__version__} saved {len(sd)} tensors to {dst}")
 PY
+    cp "$dir/step_1" "$dir/all_config.yaml" "$out/" 2>/dev/null
     local common=(eval --data "$dir/data" --max-steps 2 --device cpu --threads 2)
     "$hrm" "${common[@]}" --checkpoint "$dir/ours.safetensors" > "$dir/ours.txt" || return 1
-    "$hrm" "${common[@]}" --checkpoint "$dir/step_1" --config "$dir/config.json" > "$dir/torch.txt" || return 1
+    "$hrm" "${common[@]}" --checkpoint "$dir/step_1" --config "$dir/all_config.yaml" > "$dir/torch.txt" || return 1
     grep '^eval/' "$dir/torch.txt"
     if diff <(grep '^eval/' "$dir/ours.txt") <(grep '^eval/' "$dir/torch.txt"); then
         echo "the torch.save checkpoint evaluates exactly as our safetensors copy"
@@ -231,7 +245,7 @@ run() {
     stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
     if python3 -c 'import torch' > /dev/null 2>&1; then
         stage "a checkpoint written by PyTorch's torch.save loads (CPU)" 90 torch-checkpoint.log \
-            bash -c 'torch_checkpoint "$0" "$1"' "$pub/hrm/hrm" "$work/torch-checkpoint" || failed=1
+            bash -c 'torch_checkpoint "$0" "$1" "$2"' "$pub/hrm/hrm" "$work/torch-checkpoint" "$OUT" || failed=1
     else
         STAGES+=("| a checkpoint written by PyTorch's torch.save loads | SKIPPED: python3 has no torch here | 0 | |")
     fi

@@ -25,7 +25,7 @@ internal static partial class YamlSubset
         {
             if (lines.Count == 0) w.WriteStartObject();
             int i = 0;
-            if (lines.Count > 0) Block(lines, ref i, lines[0].Indent, w, source);
+            if (lines.Count > 0) Block(lines, ref i, lines[0].Indent, w, source, depth: 0);
             if (lines.Count == 0) w.WriteEndObject();
             else if (i < lines.Count) throw Error(source, lines[i], "does not belong to the block above it");
         }
@@ -49,8 +49,9 @@ internal static partial class YamlSubset
     }
 
     /// <summary>A block mapping or sequence whose lines start at <paramref name="indent"/>.</summary>
-    private static void Block(List<Line> lines, ref int i, int indent, Utf8JsonWriter w, string source)
+    private static void Block(List<Line> lines, ref int i, int indent, Utf8JsonWriter w, string source, int depth)
     {
+        if (depth > MaxDepth) throw Error(source, lines[i], $"is nested more than {MaxDepth} levels deep");
         bool sequence = IsItem(lines[i].Text);
         if (sequence) w.WriteStartArray();
         else w.WriteStartObject();
@@ -63,8 +64,8 @@ internal static partial class YamlSubset
             i++;
             if (sequence)
             {
-                string item = line.Text == "-" ? "" : line.Text[2..].Trim();
-                if (item.Length == 0) Nested(lines, ref i, indent, w, source, line);
+                string item = line.Text == "-" ? "" : Continued(lines, ref i, indent, line.Text[2..].Trim(), source);
+                if (item.Length == 0) Nested(lines, ref i, indent, w, source, line, depth);
                 else if (KeyValue().IsMatch(item) && !IsQuoted(item))
                     throw Error(source, line, "has a mapping inside a list item (not read here)");
                 else Scalar(item, w, source, line);
@@ -74,7 +75,8 @@ internal static partial class YamlSubset
             if (!m.Success) throw Error(source, line, "is not 'key: value'");
             w.WritePropertyName(Unquote(m.Groups[1].Value, source, line));
             string value = m.Groups[2].Value.Trim();
-            if (value.Length == 0) Nested(lines, ref i, indent, w, source, line);
+            if (value.Length > 0) value = Continued(lines, ref i, indent, value, source);
+            if (value.Length == 0) Nested(lines, ref i, indent, w, source, line, depth);
             else Scalar(value, w, source, line);
         }
         if (sequence) w.WriteEndArray();
@@ -83,13 +85,34 @@ internal static partial class YamlSubset
 
     /// <summary>The value of a key or item left empty on its line: the more indented block below, or null. (PyYAML
     /// writes a list under a key at the key's own indentation.)</summary>
-    private static void Nested(List<Line> lines, ref int i, int indent, Utf8JsonWriter w, string source, Line owner)
+    private static void Nested(List<Line> lines, ref int i, int indent, Utf8JsonWriter w, string source, Line owner,
+        int depth)
     {
         if (i < lines.Count && (lines[i].Indent > indent || (lines[i].Indent == indent && IsItem(lines[i].Text)
             && !IsItem(owner.Text))))
-            Block(lines, ref i, lines[i].Indent, w, source);
+            Block(lines, ref i, lines[i].Indent, w, source, depth + 1);
         else w.WriteNullValue();
     }
+
+    /// <summary>A scalar with the lines that continue it: PyYAML folds a long value (plain or quoted) at a space onto
+    /// lines indented deeper than its key, so each such line joins with one space (after a double-quoted line's
+    /// closing '\', with none). A continuation that reads as 'key: value' is a misplaced key, not text.</summary>
+    private static string Continued(List<Line> lines, ref int i, int indent, string value, string source)
+    {
+        while (i < lines.Count && lines[i].Indent > indent)
+        {
+            Line next = lines[i];
+            bool openQuote = value[0] is '\'' or '"' && !IsQuoted(value);
+            if (!openQuote && (KeyValue().IsMatch(next.Text) || IsItem(next.Text)))
+                throw Error(source, next, "is indented more than the lines before it");
+            value = value.StartsWith('"') && value.EndsWith('\\') ? value[..^1] + next.Text : value + " " + next.Text;
+            i++;
+        }
+        return value;
+    }
+
+    /// <summary>Block nesting deeper than this is refused (a run config has 3 levels).</summary>
+    private const int MaxDepth = 32;
 
     private static void Scalar(string text, Utf8JsonWriter w, string source, Line line)
     {
@@ -143,14 +166,31 @@ internal static partial class YamlSubset
         if (!IsQuoted(t)) return t;
         string inner = t[1..^1];
         if (t[0] == '\'') return inner.Replace("''", "'", StringComparison.Ordinal);
-        try
+        var sb = new StringBuilder(inner.Length);
+        for (int i = 0; i < inner.Length; i++)
         {
-            return JsonSerializer.Deserialize(t, YamlJsonContext.Default.String) ?? "";
+            char c = inner[i];
+            if (c != '\\') { sb.Append(c); continue; }
+            if (++i == inner.Length) throw Error(source, line, "has a double-quoted string ending in '\\'");
+            int hex = inner[i] switch { 'x' => 2, 'u' => 4, 'U' => 8, _ => 0 };
+            if (hex > 0)
+            {
+                if (inner.Length - i - 1 < hex || !uint.TryParse(inner.AsSpan(i + 1, hex), NumberStyles.AllowHexSpecifier,
+                        CultureInfo.InvariantCulture, out uint code) || code > 0x10FFFF || code is >= 0xD800 and <= 0xDFFF)
+                    throw Error(source, line, $"has a bad \\{inner[i]} escape in a double-quoted string");
+                sb.Append(char.ConvertFromUtf32((int)code));
+                i += hex;
+                continue;
+            }
+            sb.Append(inner[i] switch
+            {
+                '0' => "\0", 'a' => "\a", 'b' => "\b", 't' or '\t' => "\t", 'n' => "\n", 'v' => "\v", 'f' => "\f",
+                'r' => "\r", 'e' => "\u001b", ' ' => " ", '"' => "\"", '/' => "/", '\\' => "\\", 'N' => "\u0085",
+                '_' => "\u00a0", 'L' => "\u2028", 'P' => "\u2029",
+                _ => throw Error(source, line, $"has an unknown escape \\{inner[i]} in a double-quoted string"),
+            });
         }
-        catch (JsonException)
-        {
-            throw Error(source, line, "has a double-quoted string with escapes this reader does not know");
-        }
+        return sb.ToString();
     }
 
     private static string StripComment(string s)
@@ -178,7 +218,3 @@ internal static partial class YamlSubset
     [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
     private static partial Regex Float();
 }
-
-/// <summary>Source-generated JSON for the YAML reader's string unquoting (trimming- and AOT-safe).</summary>
-[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-internal sealed partial class YamlJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -67,7 +67,7 @@ internal sealed class PickleReader
                 case (byte)'.': // STOP
                     if (_stack.Count != 1 || _marks.Count != 0) throw Bad(at, "STOP with an unbalanced stack");
                     return _stack[0];
-                case (byte)'(': _marks.Push(_stack.Count); break; // MARK
+                case (byte)'(': Made(); _marks.Push(_stack.Count); break; // MARK
                 case (byte)'0': Pop(at); break; // POP
                 case (byte)'1': PopMark(at); break; // POP_MARK
                 case (byte)'2': Push(Peek(at)); break; // DUP
@@ -130,9 +130,9 @@ internal sealed class PickleReader
                     break;
                 }
                 case (byte)'Q': Push(_persistentLoad(Pop(at))); break; // BINPERSID
-                case (byte)'q': _memo[U8()] = Peek(at); break; // BINPUT
-                case (byte)'r': _memo[U32()] = Peek(at); break; // LONG_BINPUT
-                case 0x94: _memo[_memo.Count] = Peek(at); break; // MEMOIZE
+                case (byte)'q': Made(); _memo[U8()] = Peek(at); break; // BINPUT
+                case (byte)'r': Made(); _memo[U32()] = Peek(at); break; // LONG_BINPUT
+                case 0x94: Made(); _memo[_memo.Count] = Peek(at); break; // MEMOIZE
                 case (byte)'h': Push(Memo(at, U8())); break; // BINGET
                 case (byte)'j': Push(Memo(at, U32())); break; // LONG_BINGET
                 default:
@@ -199,7 +199,23 @@ internal sealed class PickleReader
         return s;
     }
 
-    private void Push(object? o) => _stack.Add(o);
+    /// <summary>The most objects, marks and memo entries one pickle may make (a state dict of the HRM makes a few
+    /// thousand); past it the file is refused rather than allowed to fill memory.</summary>
+    private const int MaxObjects = 1 << 22;
+
+    private int _made;
+
+    /// <summary>Counts an object, mark or memo entry against <see cref="MaxObjects"/>.</summary>
+    private void Made()
+    {
+        if (++_made > MaxObjects) throw Bad(_pos, $"more than {MaxObjects} objects: not a state dict this reader takes");
+    }
+
+    private void Push(object? o)
+    {
+        Made();
+        _stack.Add(o);
+    }
 
     private object? Pop(int at)
     {

@@ -16,7 +16,7 @@ namespace Hrm.Runtime.Formats;
 internal sealed class TorchCheckpointFile : IDisposable
 {
     private const int ChunkBytes = 1 << 20;
-    private const long MaxPickleBytes = 256L << 20;
+    private const long MaxPickleBytes = 32L << 20;
 
     /// <summary>The most elements a tensor or storage offset may have (2^40; keeps every byte count in range).</summary>
     private const long MaxElements = 1L << 40;
@@ -54,12 +54,17 @@ internal sealed class TorchCheckpointFile : IDisposable
     public IReadOnlyList<TorchTensor> Tensors { get; }
 
     /// <summary>Whether the first bytes of <paramref name="path"/> are a zip's (a PyTorch checkpoint's) rather than
-    /// a safetensors header.</summary>
+    /// a safetensors header. A bare pickle (PyTorch's format before 1.6, or <c>_use_new_zipfile_serialization=False</c>)
+    /// is refused here with what to do.</summary>
     public static bool IsZip(string path)
     {
         Span<byte> head = stackalloc byte[4];
         using FileStream f = File.OpenRead(path);
-        return f.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && head.SequenceEqual("PK\u0003\u0004"u8);
+        int n = f.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        if (n >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5)
+            throw new HrmFormatException(path, "format", "a PyTorch checkpoint in the legacy format (a bare pickle, " +
+                "PyTorch before 1.6 or _use_new_zipfile_serialization=False): load it in PyTorch and torch.save it again");
+        return n == 4 && head.SequenceEqual("PK\u0003\u0004"u8);
     }
 
     /// <summary>Opens and checks a checkpoint: the zip, the pickle, every tensor's dtype, shape and storage size.</summary>
@@ -72,8 +77,9 @@ internal sealed class TorchCheckpointFile : IDisposable
             try
             {
                 zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+                _ = zip.Entries.Count;
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (IsZipFailure(e))
             {
                 throw new HrmFormatException(path, "zip", $"not a readable zip archive ({e.Message})", e);
             }
@@ -100,6 +106,7 @@ internal sealed class TorchCheckpointFile : IDisposable
             {
                 ZipArchiveEntry entry = zip.GetEntry(t.Entry)
                     ?? throw new HrmFormatException(path, t.Name, $"its storage {t.Entry} is not in the zip");
+                Stored(path, entry);
                 long need = (t.Offset + t.ElementCount) * TensorDTypes.SizeOf(t.DType);
                 if (entry.Length < need)
                     throw new HrmFormatException(path, t.Name,
@@ -160,9 +167,9 @@ internal sealed class TorchCheckpointFile : IDisposable
                 LittleEndianConvert.ToFloat32(t.DType, bytes, dst.Slice(done, count));
             }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is not HrmFormatException && IsZipFailure(e))
         {
-            throw new HrmFormatException(Path, name, $"{t.Entry} cannot be decompressed ({e.Message})", e);
+            throw new HrmFormatException(Path, name, $"{t.Entry} cannot be read ({e.Message})", e);
         }
         finally
         {
@@ -178,6 +185,7 @@ internal sealed class TorchCheckpointFile : IDisposable
 
     private static byte[] ReadAll(string path, ZipArchiveEntry entry, long max)
     {
+        Stored(path, entry);
         if (entry.Length > max)
             throw new HrmFormatException(path, entry.FullName, $"{entry.Length} bytes (at most {max} are read)");
         var bytes = new byte[entry.Length];
@@ -186,12 +194,25 @@ internal sealed class TorchCheckpointFile : IDisposable
             using Stream s = entry.Open();
             s.ReadExactly(bytes);
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is EndOfStreamException || IsZipFailure(e))
         {
             throw new HrmFormatException(path, entry.FullName, $"cannot be read ({e.Message})", e);
         }
         return bytes;
     }
+
+    /// <summary>torch.save stores every entry uncompressed; a compressed one (a file made otherwise, or a zip bomb)
+    /// is refused before anything is inflated.</summary>
+    private static void Stored(string path, ZipArchiveEntry entry)
+    {
+        if (entry.CompressedLength != entry.Length)
+            throw new HrmFormatException(path, entry.FullName, $"is compressed ({entry.CompressedLength} bytes for " +
+                $"{entry.Length}): torch.save stores its entries uncompressed");
+    }
+
+    /// <summary>What .NET's zip reader throws on a corrupt archive besides InvalidDataException.</summary>
+    private static bool IsZipFailure(Exception e) => e is InvalidDataException or IOException or ArgumentException
+        or IndexOutOfRangeException or OverflowException or NotSupportedException;
 
     /// <summary>A storage reference: <c>('storage', torch.FloatStorage, key, location, numel)</c>.</summary>
     private sealed record StorageRef(TensorDType DType, string Key, long Numel);
@@ -278,7 +299,7 @@ internal sealed class TorchCheckpointFile : IDisposable
             long expect = 1;
             for (int i = t.Shape.Length - 1; i >= 0; i--)
             {
-                if (t.Shape[i] != 1 && t.Stride[i] != expect)
+                if (t.Shape[i] != 1 && t.Stride[i] != expect && !t.Shape.Contains(0))
                     throw new HrmFormatException(path, name, $"size {SafeTensorInfo.FormatShape(t.Shape)} with stride " +
                         $"{SafeTensorInfo.FormatShape(t.Stride)} is not row-major (only contiguous tensors are read)");
                 if (t.Shape[i] > MaxElements / Math.Max(expect, 1))

@@ -49,10 +49,11 @@ public static class HrmCheckpoint
     public static HrmModel Load(string path, IHrmBackend backend, HrmConfig? config = null)
     {
         using CheckpointTensors f = CheckpointTensors.Open(path);
-        HrmConfig cfg = config ?? f.Config ?? throw new HrmFormatException(path, "__metadata__.config",
-            f.IsTorch
-                ? "a PyTorch checkpoint carries no architecture: pass --config FILE (the run's arch keys as JSON)"
-                : "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE");
+        HrmConfig cfg = config ?? f.Config ?? (f.IsTorch
+            ? throw new HrmFormatException(path, "config", "a PyTorch checkpoint carries no architecture: pass --config " +
+                "FILE (the run's all_config.yaml, or its arch keys as JSON; HrmConfigFile.Load in an app)")
+            : throw new HrmFormatException(path, "__metadata__.config",
+                "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE"));
         var model = new HrmModel(cfg, backend);
         try
         {

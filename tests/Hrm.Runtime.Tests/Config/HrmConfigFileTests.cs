@@ -7,8 +7,9 @@ namespace Hrm.Runtime.Tests.Config;
 /// a bad file says.</summary>
 public sealed class HrmConfigFileTests
 {
-    /// <summary>A Maze run's all_config.yaml as the reference's pretrain.py writes it (yaml.dump of the pydantic
-    /// config: keys sorted, nested block mappings, an empty list in flow style, floats as PyYAML spells them).</summary>
+    /// <summary>An ARC run's all_config.yaml exactly as the reference's pretrain.py writes it (PyYAML 6.0.3's yaml.dump of
+    /// the pydantic config: keys sorted, nested block mappings, a block list, and checkpoint_path folded at 80 columns
+    /// onto an indented second line).</summary>
     private const string AllConfigYaml = """
         arch:
           H_cycles: 2
@@ -29,19 +30,26 @@ public sealed class HrmConfigFileTests
         beta1: 0.9
         beta2: 0.95
         checkpoint_every_eval: true
-        checkpoint_path: checkpoints/Maze-30x30-hard-1k ACT-torch/HierarchicalReasoningModel_ACTV1 loose-caracara
-        data_path: data/maze-30x30-hard-1k
+        checkpoint_path: checkpoints/Arc-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1
+          amiable-walrus
+        data_path: data/arc-aug-1000
         epochs: 20000
         eval_interval: 2000
-        eval_save_outputs: []
-        global_batch_size: 768
-        lr: 1.0e-04
+        eval_save_outputs:
+        - inputs
+        - labels
+        - puzzle_identifiers
+        - logits
+        - q_halt_logits
+        - q_continue_logits
+        global_batch_size: 384
+        lr: 7.0e-05
         lr_min_ratio: 1.0
         lr_warmup_steps: 2000
-        project_name: null
-        puzzle_emb_lr: 0.0001
+        project_name: Arc-aug-1000 ACT-torch
+        puzzle_emb_lr: 7.0e-05
         puzzle_emb_weight_decay: 1.0
-        run_name: null
+        run_name: HierarchicalReasoningModel_ACTV1 amiable-walrus
         seed: 0
         weight_decay: 1.0
 
@@ -61,9 +69,13 @@ public sealed class HrmConfigFileTests
         Assert.Contains(warnings, w => w.Contains("'name'", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("'loss'", StringComparison.Ordinal));
         Assert.DoesNotContain("seq_len", f.GivenKeys);
-        HrmConfig maze = f.WithDataset(seqLen: 900, vocabSize: 6, numPuzzleIdentifiers: 1);
-        Assert.Equal((900, 6, 1), (maze.SeqLen, maze.VocabSize, maze.NumPuzzleIdentifiers));
-        Assert.Equal(c with { SeqLen = 900, VocabSize = 6 }, maze);
+        HrmConfig arc = f.WithDataset(seqLen: 900, vocabSize: 12, numPuzzleIdentifiers: 961);
+        Assert.Equal((900, 12, 961), (arc.SeqLen, arc.VocabSize, arc.NumPuzzleIdentifiers));
+        Assert.Equal(c with { SeqLen = 900, VocabSize = 12, NumPuzzleIdentifiers = 961 }, arc);
+        string json = YamlSubset.ToJson(AllConfigYaml, "all_config.yaml");
+        Assert.Contains("\"checkpoint_path\":\"checkpoints/Arc-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1 amiable-walrus\"",
+            json, StringComparison.Ordinal);
+        Assert.Contains("\"eval_save_outputs\":[\"inputs\",\"labels\"", json, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -125,5 +137,53 @@ public sealed class HrmConfigFileTests
             """, "t.yaml");
         Assert.Equal("""{"a":[1,"x y","it\u0027s"],"b":[1,2.5,"q"],"c":{},"d":null,"e":"tab\tnew","f":"-Infinity","h":[true]}""",
             json);
+    }
+
+    /// <summary>Run configs as PyYAML writes them (long values folded, quoted strings, nested mappings, lists, numbers
+    /// in its spellings) dumped by the real PyYAML and read back by it: this reader must give the same JSON.</summary>
+    private const string PyYamlCases = """
+        import json, sys, yaml
+        long = "checkpoints/Sudoku-extreme-1k-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1 loving-mongrel"
+        cases = [
+            {"arch": {"H_cycles": 2, "hidden_size": 512, "loss": {"loss_type": "stablemax_cross_entropy",
+             "name": "losses@ACTLossHead"}, "name": "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1",
+             "pos_encodings": "rope", "puzzle_emb_ndim": 512, "halt_exploration_prob": 0.1, "expansion": 4.0},
+             "checkpoint_path": long, "run_name": long[50:], "project_name": None, "eval_save_outputs": [],
+             "lr": 7e-05, "wd": 1.0, "big": 1e20, "tiny": 1e-5, "neg": -3, "flag": True, "off": False},
+            {"words": ["inputs", "labels", "q halt logits"], "nested": {"a": {"b": {"c": [1, 2.5, None]}}},
+             "empty": {}, "quoted": ["yes", "no", "null", "123", "1.5", "a: b", "# not a comment", "it's", "",
+             "x #y", "-dash", "[bracket", "{brace", "tab\there", "ünïcödé", "@at", "`tick", "50%"],
+             "long_quoted": "it's " + long, "long_colon": "a: b " + long},
+        ]
+        out = []
+        for c in cases:
+            text = yaml.dump(c)
+            out.append({"yaml": text, "json": json.dumps(yaml.safe_load(text))})
+        json.dump(out, sys.stdout)
+        """;
+
+    [Fact]
+    public void What_pyyaml_dumps_reads_as_pyyaml_loads_it()
+    {
+        string? python = TestUtil.ChildProcess.FindOnPath("python3");
+        Assert.SkipWhen(python is null, "python3 is not on PATH (PyYAML writes this test's files)");
+        using var dir = new TempDir();
+        string script = dir.Write("cases.py", System.Text.Encoding.UTF8.GetBytes(PyYamlCases));
+        (int rc, string log) = TestUtil.ChildProcess.Run(python!, ["-c", "import yaml"], null, 60_000);
+        Assert.SkipWhen(rc != 0, "python3 has no PyYAML (pip install pyyaml)");
+        (rc, log) = TestUtil.ChildProcess.Run(python!, [script], null, 60_000);
+        Assert.True(rc == 0, log);
+        using var cases = System.Text.Json.JsonDocument.Parse(log);
+        int n = 0;
+        foreach (System.Text.Json.JsonElement c in cases.RootElement.EnumerateArray())
+        {
+            string yaml = c.GetProperty("yaml").GetString()!, expected = c.GetProperty("json").GetString()!;
+            using var ours = System.Text.Json.JsonDocument.Parse(YamlSubset.ToJson(yaml, $"case {n}"));
+            using var theirs = System.Text.Json.JsonDocument.Parse(expected);
+            Assert.True(System.Text.Json.JsonElement.DeepEquals(ours.RootElement, theirs.RootElement),
+                $"case {n}:\n{yaml}\nPyYAML: {expected}\nours:   {ours.RootElement.GetRawText()}");
+            n++;
+        }
+        Assert.Equal(2, n);
     }
 }

@@ -192,7 +192,6 @@ public sealed class TorchCheckpointTests
         new TorchSaveWriter().Save(path, pkl);
         var e = Assert.Throws<HrmFormatException>(() => TorchCheckpointFile.Open(path));
         Assert.Contains("calls posix.system with 1 arguments: only state dicts", e.Message, StringComparison.Ordinal);
-        Assert.False(File.Exists("PWNED"));
     }
 
     [Fact]
@@ -227,6 +226,53 @@ public sealed class TorchCheckpointTests
             Check("short", shortStorage), StringComparison.Ordinal);
         Assert.Contains("no PREFIX/data.pkl", Check("nopkl", new TorchSaveWriter { Prefix = "a/b" }),
             StringComparison.Ordinal);
+        Assert.Contains("is compressed", Check("deflated", new TorchSaveWriter { Compression =
+            System.IO.Compression.CompressionLevel.Optimal }), StringComparison.Ordinal);
+        string legacy = dir.Write("legacy.pt", [0x80, 2, 0x8a, 10, .. new byte[40]]);
+        Assert.Contains("legacy format", Assert.Throws<HrmFormatException>(() =>
+            HrmCheckpoint.Load(legacy, new CpuBackend(1), ModelFixtures.Micro())).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Pickles that break the format's rules in the ways a hostile or damaged file would; each is refused
+    /// with where and why, and nothing else escapes.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x80, 2, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }, "past the end")]
+    [InlineData(new byte[] { 0x80, 2, 0x8b, 9, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, (byte)'.' }, "at most 8")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'(', (byte)'K', 1, (byte)'.' }, "unbalanced")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'2' }, "stack underflow")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'h', 7 }, "never stored")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'K', 1, (byte)'K', 2, (byte)'s' }, "not a dict")]
+    [InlineData(new byte[] { 0x80, 9 }, "protocol")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'I', (byte)'1', (byte)'\n' }, "unsupported pickle opcode 0x49")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'X', 2, 0, 0, 0, 0xc3, 0x28, (byte)'.' }, "not UTF-8")]
+    public void Malformed_pickles_are_refused_with_where_and_why(byte[] pickle, string expected)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("bad");
+        new TorchSaveWriter().Save(path, pickle);
+        var e = Assert.Throws<HrmFormatException>(() => TorchCheckpointFile.Open(path));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains("bad/data.pkl: byte ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Persistent_ids_other_than_a_storage_of_a_known_type_are_refused()
+    {
+        using var dir = new TempDir();
+        string Refusal(byte[] pid)
+        {
+            string path = dir.File("pid");
+            new TorchSaveWriter().Save(path, [0x80, 2, .. pid, (byte)'Q', (byte)'.']);
+            return Assert.Throws<HrmFormatException>(() => TorchCheckpointFile.Open(path)).Message;
+        }
+        byte[] Str(string s) => [(byte)'X', (byte)s.Length, 0, 0, 0, .. System.Text.Encoding.ASCII.GetBytes(s)];
+        Assert.Contains("a persistent id other than", Refusal([(byte)'(', .. Str("storage"), .. "ctorch\nFloatStorage\n"u8,
+            .. Str("0"), .. Str("cpu"), (byte)'t']), StringComparison.Ordinal); // 4 items, numel missing
+        Assert.Contains("storage type torch.ComplexFloatStorage is not read", Refusal([(byte)'(', .. Str("storage"),
+            .. "ctorch\nComplexFloatStorage\n"u8, .. Str("0"), .. Str("cpu"), (byte)'K', 4, (byte)'t']),
+            StringComparison.Ordinal);
+        Assert.Contains("storage 0 has -1 elements", Refusal([(byte)'(', .. Str("storage"), .. "ctorch\nFloatStorage\n"u8,
+            .. Str("0"), .. Str("cpu"), (byte)'J', 0xff, 0xff, 0xff, 0xff, (byte)'t']), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -288,18 +334,23 @@ public sealed class TorchCheckpointTests
                 for d in reversed(self.shape): stride.insert(0, s); s *= d
                 return (_utils._rebuild_tensor_v2,
                         (self.storage, 0, tuple(self.shape), tuple(stride), False, collections.OrderedDict()))
+        class Parameter:
+            def __init__(self, data): self.data = data
+            def __reduce_ex__(self, protocol):
+                return (_utils._rebuild_parameter, (self.data, True, collections.OrderedDict()))
         def frombuffer(buf, dtype):
             return Tensor(_Storage(buf, dtype), [len(buf) // (4 if dtype == float32 else 2)])
-        def save(obj, path):
+        def save(obj, path, protocol=2):
             keys = {}
             class Pickler(pickle.Pickler):
                 def persistent_id(self, o):
                     if not isinstance(o, _Storage): return None
                     key = keys.setdefault(id(o), (str(len(keys)), o))[0]
                     size = 4 if o.dtype == float32 else 2
-                    return ("storage", FloatStorage if o.dtype == float32 else BFloat16Storage, key, "cpu", len(o.data) // size)
+                    location = "cuda:0" if int(key) % 2 else "cpu"
+                    return ("storage", FloatStorage if o.dtype == float32 else BFloat16Storage, key, location, len(o.data) // size)
             buf = io.BytesIO()
-            Pickler(buf, protocol=2).dump(obj)
+            Pickler(buf, protocol=protocol).dump(obj)
             with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
                 z.writestr("archive/data.pkl", buf.getvalue())
                 z.writestr("archive/byteorder", "little")
@@ -311,7 +362,7 @@ public sealed class TorchCheckpointTests
     /// saved with torch.compile's prefix, in an OrderedDict with the <c>_metadata</c> attribute a state dict has.</summary>
     private const string Convert = """
         import collections, json, struct, sys, torch
-        src, dst = sys.argv[1:3]
+        src, dst, protocol = sys.argv[1], sys.argv[2], int(sys.argv[3])
         raw = open(src, "rb").read()
         n = struct.unpack("<Q", raw[:8])[0]
         header = json.loads(raw[8:8 + n])
@@ -321,25 +372,33 @@ public sealed class TorchCheckpointTests
         sd._metadata = collections.OrderedDict([("", {"version": 1})])
         for name, t in header.items():
             b, e = t["data_offsets"]
-            sd["_orig_mod." + name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dtypes[t["dtype"]]).reshape(t["shape"])
-        torch.save(sd, dst)
+            tensor = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + e]), dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+            sd["_orig_mod." + name] = torch.Parameter(tensor) if "lm_head" in name else tensor
+        torch.save(sd, dst, protocol)
         """;
 
-    [Fact]
-    public void A_state_dict_pickled_by_cpythons_own_pickler_loads()
+    /// <summary>Protocol 2 is torch.save's default; 4 and 5 (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL) are what
+    /// <c>pickle_protocol=</c> gives. One tensor is saved as a Parameter and every other storage lives on 'cuda:0'.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void A_state_dict_pickled_by_cpythons_own_pickler_loads(int protocol)
     {
         string? python = ChildProcess.FindOnPath("python3");
         Assert.SkipWhen(python is null, "python3 is not on PATH (its pickler writes this test's checkpoint)");
         using var dir = new TempDir();
         Directory.CreateDirectory(dir.File("torch"));
         File.WriteAllText(dir.File("torch/__init__.py"), FakeTorch);
-        File.WriteAllText(dir.File("torch/_utils.py"), "def _rebuild_tensor_v2(*args): raise NotImplementedError\n");
+        File.WriteAllText(dir.File("torch/_utils.py"),
+            "def _rebuild_tensor_v2(*args): raise NotImplementedError\ndef _rebuild_parameter(*args): raise NotImplementedError\n");
         File.WriteAllText(dir.File("convert.py"), Convert);
         HrmConfig config = ModelFixtures.Micro() with { HLayers = 2, LLayers = 2 };
         using HrmModel source = Model(config, 9);
         HrmCheckpoint.Save(source, dir.File("ours.safetensors"));
         (int rc, string log) = ChildProcess.Run(python!, [dir.File("convert.py"), dir.File("ours.safetensors"),
-            dir.File("step_5")], new() { ["PYTHONPATH"] = dir.Path, ["PYTHONDONTWRITEBYTECODE"] = "1" }, 60_000);
+            dir.File("step_5"), protocol.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            new() { ["PYTHONPATH"] = dir.Path, ["PYTHONDONTWRITEBYTECODE"] = "1" }, 60_000);
         Assert.True(rc == 0, log);
         using HrmModel loaded = HrmCheckpoint.Load(dir.File("step_5"), new CpuBackend(1), config);
         foreach (TensorEntry e in source.Layout.Entries)

@@ -6,9 +6,9 @@ namespace Hrm.Runtime.Tests.Formats;
 
 /// <summary>
 /// Writes a state dict the way PyTorch 2.x's <c>torch.save(model.state_dict(), path)</c> does, for tests (no PyTorch
-/// here): a zip of stored entries <c>archive/data.pkl</c>, <c>archive/data/0..</c> (raw little-endian storages),
-/// <c>archive/byteorder</c>, <c>archive/version</c>, <c>archive/.format_version</c>, <c>archive/.storage_alignment</c>
-/// and <c>archive/.data/serialization_id</c>; the pickle is protocol 2 with the opcodes Python's pickler emits for it,
+/// here): a zip of stored entries <c>NAME/data.pkl</c>, <c>NAME/data/0..</c> (raw little-endian storages),
+/// <c>NAME/byteorder</c>, <c>NAME/version</c>, <c>NAME/.format_version</c>, <c>NAME/.storage_alignment</c>
+/// and <c>NAME/.data/serialization_id</c>, NAME the file's name without its extension; the pickle is protocol 2 with the opcodes Python's pickler emits for it,
 /// as <c>python -m pickletools</c> shows them on real checkpoints: OrderedDict() by GLOBAL + EMPTY_TUPLE + REDUCE,
 /// each tensor <c>_rebuild_tensor_v2((BINPERSID ('storage', torch.FloatStorage, key, 'cpu', numel)), offset, size,
 /// stride, False, OrderedDict())</c>, every string and global memoised once (BINPUT / LONG_BINPUT) and fetched again
@@ -19,8 +19,12 @@ internal sealed class TorchSaveWriter
     private readonly List<(string Name, TensorDType DType, long[] Shape, long[] Stride, long Offset, string Key)> _tensors = [];
     private readonly Dictionary<string, (TensorDType DType, byte[] Bytes)> _storages = [];
 
-    /// <summary>The folder inside the zip (PyTorch 2.x writes "archive"; older versions the file's name).</summary>
-    public string Prefix { get; init; } = "archive";
+    /// <summary>The folder inside the zip: torch.save(obj, path) names it after the file (without its extension),
+    /// "archive" when it writes to a stream; null: the file's name.</summary>
+    public string? Prefix { get; init; }
+
+    /// <summary>How entries are stored (torch.save: uncompressed).</summary>
+    public CompressionLevel Compression { get; init; } = CompressionLevel.NoCompression;
 
     /// <summary>What <c>archive/byteorder</c> says.</summary>
     public string ByteOrder { get; init; } = "little";
@@ -68,11 +72,12 @@ internal sealed class TorchSaveWriter
     /// <summary>Writes the checkpoint; <paramref name="pickle"/> replaces data.pkl when given.</summary>
     public void Save(string path, byte[]? pickle = null)
     {
+        string prefix = Prefix ?? Path.GetFileNameWithoutExtension(path);
         using FileStream f = File.Create(path);
         using var zip = new ZipArchive(f, ZipArchiveMode.Create);
         void Entry(string name, byte[] bytes)
         {
-            using Stream s = zip.CreateEntry($"{Prefix}/{name}", CompressionLevel.NoCompression).Open();
+            using Stream s = zip.CreateEntry($"{prefix}/{name}", Compression).Open();
             s.Write(bytes);
         }
         Entry("data.pkl", pickle ?? Pickle());

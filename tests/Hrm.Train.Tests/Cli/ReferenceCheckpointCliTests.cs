@@ -38,7 +38,8 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         beta1: 0.9
         beta2: 0.95
         checkpoint_every_eval: true
-        checkpoint_path: checkpoints/Maze-30x30-hard-1k ACT-torch/HierarchicalReasoningModel_ACTV1 loose-caracara
+        checkpoint_path: checkpoints/Maze-30x30-hard-1k ACT-torch/HierarchicalReasoningModel_ACTV1
+          loose-caracara
         data_path: data/maze-30x30-hard-1k
         epochs: 20000
         eval_interval: 2000
@@ -47,10 +48,10 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         lr: 0.0001
         lr_min_ratio: 1.0
         lr_warmup_steps: 2000
-        project_name: null
+        project_name: Maze-30x30-hard-1k ACT-torch
         puzzle_emb_lr: 0.0001
         puzzle_emb_weight_decay: 1.0
-        run_name: null
+        run_name: HierarchicalReasoningModel_ACTV1 loose-caracara
         seed: 0
         weight_decay: 1.0
 
