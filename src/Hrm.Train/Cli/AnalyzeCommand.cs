@@ -52,7 +52,8 @@ internal static class AnalyzeCommand
         ulong seed = args.GetSeed("seed", 0);
         int threads = args.GetInt("threads", 0, min: 0);
         using PuzzleDataset split = PuzzleDataset.Open(data, args.Get("split") ?? "test");
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err, split.Metadata) : null;
+        HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
+            (split.Metadata.SeqLen, split.Metadata.VocabSize, split.Metadata.NumPuzzleIdentifiers));
         int examples = Math.Min(args.GetInt("examples", 100, min: 1), split.ExampleCount);
         int batch = args.GetInt("batch-size", 64, min: 1);
 

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Model;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
@@ -23,6 +24,24 @@ internal static class ConfigSource
         HrmConfigFile file = HrmConfigFile.Load(path, warnings);
         foreach (string w in warnings) warn.WriteLine("hrm: warning: " + w);
         return task is not { } t ? file.Config : file.WithDataset(t.SeqLen, t.VocabSize, t.NumPuzzleIdentifiers);
+    }
+
+    /// <summary>The name of the reference's run config, which its training writes beside the step_N checkpoints.</summary>
+    public const string ReferenceRunConfig = "all_config.yaml";
+
+    /// <summary>
+    /// The architecture for a model command: <c>--config FILE</c>; else, for a checkpoint that carries none (the
+    /// reference's own), the run's all_config.yaml beside it (the reference's layout), said on <paramref name="warn"/>;
+    /// else null (the checkpoint's own). <paramref name="task"/> fills what a run config leaves to the data.
+    /// </summary>
+    public static HrmConfig? ForCheckpoint(CliArgs args, string checkpoint, TextWriter warn,
+        (int SeqLen, int VocabSize, int NumPuzzleIdentifiers)? task = null)
+    {
+        if (args.Get("config") is { } file) return FromFile(file, warn, task);
+        string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", ReferenceRunConfig);
+        if (!File.Exists(checkpoint) || !File.Exists(beside) || HrmCheckpoint.ReadConfig(checkpoint) != null) return null;
+        warn.WriteLine($"hrm: the checkpoint carries no architecture: using {beside} (--config FILE to choose another)");
+        return FromFile(beside, warn, task);
     }
 
     /// <summary>--config or --preset (exactly one, unless <paramref name="optional"/>; then null when neither).</summary>

@@ -31,7 +31,8 @@ internal static class EvalCommand
         GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err, test.Metadata) : null;
+        HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err,
+            (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers));
         string[]? names = DatasetIdentifiers.Read(data);
         ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
         string? submission = args.Get("submission");

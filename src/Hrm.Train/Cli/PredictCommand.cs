@@ -26,7 +26,7 @@ internal static class PredictCommand
         var args = new CliArgs("predict", argv, Options, flags: GemmArgs.Flags);
         GemmArgs.Bf16(args, "predict"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs"), outDir = args.Require("out");
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
+        HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err);
         int threads = args.GetInt("threads", 0, min: 0);
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", threads, GemmArgs.Cuda(args, "predict"),
             out string notice);

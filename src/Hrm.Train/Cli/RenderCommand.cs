@@ -131,7 +131,7 @@ internal static class RenderCommand
 
     private static HrmModel Load(CliArgs args, TextWriter err, out int maxSteps)
     {
-        HrmConfig? cfgOverride = args.Get("config") is { } cf ? ConfigSource.FromFile(cf, err) : null;
+        HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err);
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
             GemmArgs.Cuda(args, "render"), out _);
         HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);

@@ -115,8 +115,7 @@ public sealed partial class NativeAotTests(ITestOutputHelper output, NativeAotTe
                 "this CPU has no AVX2 + FMA: the sample's default NativeAOT build (x86-64-v3) cannot run here");
             Assert.SkipWhen(ChildProcess.FindOnPath("clang") is null && ChildProcess.FindOnPath("gcc") is null,
                 "NativeAOT links with clang or gcc, and neither is on PATH (Debian: apt-get install gcc)");
-            string? dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host)
-                ? host : ChildProcess.FindOnPath("dotnet");
+            string? dotnet = ChildProcess.Dotnet();
             Assert.SkipWhen(dotnet is null, "the .NET SDK (dotnet) is not on PATH: it publishes the sample");
             string? root = ChildProcess.RepoRoot();
             Assert.SkipWhen(root is null, "the repository (samples/SudokuApp) is not above the test binaries");
@@ -180,10 +179,10 @@ public sealed partial class NativeAotTests(ITestOutputHelper output, NativeAotTe
             "-p:NuGetAudit=false", // no vulnerability look-ups: offline with a warm cache, a publish still works
             .. extra,
         ], null, PublishTimeoutMs);
-        Assert.SkipWhen(rc != 0 && RestoreFailure().IsMatch(log),
+        Assert.SkipWhen(rc != 0 && ChildProcess.IsRestoreFailure(log),
             $"the packages for a linux-x64 publish could not be restored (no NuGet feed?):\n{ChildProcess.Tail(log, 20)}");
         Assert.True(rc == 0, $"dotnet publish ({name}) failed (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
-        string[] warnings = [.. log.Split('\n').Where(l => Warning().IsMatch(l))];
+        string[] warnings = ChildProcess.Warnings(log);
         Assert.True(warnings.Length == 0, $"dotnet publish ({name}) warned:\n{string.Join('\n', warnings)}");
         string exe = Path.Combine(outDir, "SudokuApp");
         long size = File.Exists(exe) ? new FileInfo(exe).Length : 0;
@@ -210,10 +209,4 @@ public sealed partial class NativeAotTests(ITestOutputHelper output, NativeAotTe
 
     [GeneratedRegex(@", [0-9.]+ ms$")]
     private static partial Regex Elapsed();
-
-    [GeneratedRegex(@"\bwarning [A-Z]+[0-9]+")]
-    private static partial Regex Warning();
-
-    [GeneratedRegex(@"NU1100|NU1101|NU1102|NU1301|NU1900|NETSDK1112|NETSDK1084")]
-    private static partial Regex RestoreFailure();
 }

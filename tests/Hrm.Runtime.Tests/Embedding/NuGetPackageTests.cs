@@ -45,8 +45,7 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
     {
         Assert.SkipWhen(Environment.GetEnvironmentVariable(NarrowSimdTests.Variable) != null,
             "this process is a narrow-SIMD run");
-        string? dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host)
-            ? host : ChildProcess.FindOnPath("dotnet");
+        string? dotnet = ChildProcess.Dotnet();
         Assert.SkipWhen(dotnet is null, "the .NET SDK (dotnet) is not on PATH: it packs the library");
         string? root = ChildProcess.RepoRoot();
         Assert.SkipWhen(root is null, "the repository (src/Hrm.Runtime) is not above the test binaries");
@@ -148,12 +147,12 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
         (int rc, string log) = ChildProcess.Run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", cwd, dotnet, .. args],
             null, TimeoutMs);
         // The pack restores the SDK's trimming analyzers (IsAotCompatible) from the user's feeds: none, no pack.
-        Assert.SkipWhen(rc != 0 && what == "pack" && RestoreFailure().IsMatch(log),
+        Assert.SkipWhen(rc != 0 && what == "pack" && ChildProcess.IsRestoreFailure(log),
             $"the packages for dotnet pack could not be restored (no NuGet feed?):\n{ChildProcess.Tail(log, 20)}");
         Assert.True(rc == 0, $"dotnet {what} failed (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
         if (!warningsExpected)
         {
-            string[] warnings = [.. log.Split('\n').Where(l => Warning().IsMatch(l))];
+            string[] warnings = ChildProcess.Warnings(log);
             Assert.True(warnings.Length == 0, $"dotnet {what} warned:\n{string.Join('\n', warnings)}");
         }
         output.WriteLine($"dotnet {what}: {sw.Elapsed.TotalSeconds:F0} s");
@@ -162,10 +161,4 @@ public sealed partial class NuGetPackageTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"^Hrm\.Runtime\.(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\.nupkg$")]
     private static partial Regex PackageVersion();
-
-    [GeneratedRegex(@"\bwarning [A-Z]+[0-9]+")]
-    private static partial Regex Warning();
-
-    [GeneratedRegex(@"NU1100|NU1101|NU1102|NU1301|NU1900")]
-    private static partial Regex RestoreFailure();
 }

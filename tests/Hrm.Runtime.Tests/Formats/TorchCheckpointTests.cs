@@ -19,26 +19,8 @@ namespace Hrm.Runtime.Tests.Formats;
 /// </summary>
 public sealed class TorchCheckpointTests
 {
-    /// <summary>A model's state dict as the reference saves it: names with torch.compile's prefix, parameters and the
-    /// puzzle table F32, H_init/L_init BF16.</summary>
-    private static TorchSaveWriter StateDict(HrmModel model, string prefix = "_orig_mod.")
-    {
-        var w = new TorchSaveWriter();
-        foreach (TensorEntry e in model.Layout.Entries)
-        {
-            float[] v = model.ReadParameter(e.Name);
-            long[] shape = [.. e.Shape.Select(d => (long)d)];
-            if (e.StoredAsBf16)
-            {
-                var b = new byte[v.Length * 2];
-                for (int i = 0; i < v.Length; i++)
-                    BitConverter.TryWriteBytes(b.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
-                w.Add(prefix + e.Name, TensorDType.BF16, shape, b);
-            }
-            else w.Add(prefix + e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
-        }
-        return w;
-    }
+    private static TorchSaveWriter StateDict(HrmModel model, string prefix = "_orig_mod.") =>
+        TorchSaveWriter.Of(model, prefix);
 
     private static HrmModel Model(HrmConfig config, int seed)
     {
@@ -118,21 +100,7 @@ public sealed class TorchCheckpointTests
         using HrmModel source = Model(config, 6);
         float[] q = source.ReadParameter(ParameterLayout.Names.QHeadWeight); // (2, C)
         float[] big = [1f, 2f, 3f, 4f, .. q, 5f];
-        var rebuilt = new TorchSaveWriter();
-        foreach (TensorEntry e in source.Layout.Entries)
-        {
-            if (e.Name == ParameterLayout.Names.QHeadWeight) continue;
-            float[] v = source.ReadParameter(e.Name);
-            long[] shape = [.. e.Shape.Select(d => (long)d)];
-            if (e.StoredAsBf16)
-            {
-                var bytes = new byte[v.Length * 2];
-                for (int i = 0; i < v.Length; i++)
-                    BitConverter.TryWriteBytes(bytes.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
-                rebuilt.Add(e.Name, TensorDType.BF16, shape, bytes);
-            }
-            else rebuilt.Add(e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
-        }
+        TorchSaveWriter rebuilt = TorchSaveWriter.Of(source, prefix: "", skip: ParameterLayout.Names.QHeadWeight);
         rebuilt.Add("shared", TensorDType.F32, [big.Length], MemoryMarshal.AsBytes(big.AsSpan()).ToArray());
         string key = (source.Layout.Entries.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         int c = config.HiddenSize;

@@ -1,6 +1,9 @@
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Text;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Memory;
+using Hrm.Runtime.Model;
 
 namespace Hrm.Runtime.Tests.Formats;
 
@@ -35,6 +38,29 @@ internal sealed class TorchSaveWriter
         string key = _storages.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _storages[key] = (dtype, bytes);
         _tensors.Add((name, dtype, shape, RowMajor(shape), 0, key));
+    }
+
+    /// <summary>A model's state dict as the reference saves it: names with <paramref name="prefix"/> (torch.compile's
+    /// by default), parameters and the puzzle table F32, H_init/L_init BF16; <paramref name="skip"/> is left out.</summary>
+    public static TorchSaveWriter Of(HrmModel model, string prefix = "_orig_mod.", string? skip = null)
+    {
+        var w = new TorchSaveWriter();
+        foreach (TensorEntry e in model.Layout.Entries)
+        {
+            if (e.Name == skip) continue;
+            float[] v = model.ReadParameter(e.Name);
+            long[] shape = [.. e.Shape.Select(d => (long)d)];
+            if (!e.StoredAsBf16)
+            {
+                w.Add(prefix + e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
+                continue;
+            }
+            var b = new byte[v.Length * 2]; // the values are bf16 already: their upper halves, exactly
+            for (int i = 0; i < v.Length; i++)
+                BitConverter.TryWriteBytes(b.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
+            w.Add(prefix + e.Name, TensorDType.BF16, shape, b);
+        }
+        return w;
     }
 
     /// <summary>Adds a tensor as a view of an existing storage (any offset and stride).</summary>

@@ -57,9 +57,7 @@ public sealed partial class Arm64EmulatedTests(ITestOutputHelper output)
         Assert.SkipWhen(qemu is null, $"{Qemu} is not on PATH ({install})");
         Assert.SkipUnless(File.Exists("/lib/ld-linux-aarch64.so.1") &&
             File.Exists("/usr/lib/aarch64-linux-gnu/libstdc++.so.6"), $"the arm64 C libraries are missing ({install})");
-        // The SDK that runs these tests (dotnet test sets DOTNET_HOST_PATH), else the first on PATH.
-        string? dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host)
-            ? host : ChildProcess.FindOnPath("dotnet");
+        string? dotnet = ChildProcess.Dotnet();
         Assert.SkipWhen(dotnet is null, "the .NET SDK (dotnet) is not on PATH: it publishes the arm64 build");
         string? root = ChildProcess.RepoRoot();
         Assert.SkipWhen(root is null, "the repository (tests/Hrm.Runtime.Tests) is not above the test binaries");
@@ -76,7 +74,7 @@ public sealed partial class Arm64EmulatedTests(ITestOutputHelper output)
             "--artifacts-path", Path.Combine(dir.Path, "artifacts"), "-o", publish,
         ], null, PublishTimeoutMs);
         // The arm64 runtime and apphost packs come from the NuGet feed: no feed, no arm64 build.
-        Assert.SkipWhen(rc != 0 && RestoreFailure().IsMatch(log),
+        Assert.SkipWhen(rc != 0 && ChildProcess.IsRestoreFailure(log),
             $"the linux-arm64 runtime packs could not be restored (no NuGet feed?):\n{ChildProcess.Tail(log, 20)}");
         Assert.True(rc == 0, $"dotnet publish for linux-arm64 failed (exit {rc}):\n{ChildProcess.Tail(log, 60)}");
         output.WriteLine($"published for linux-arm64 in {sw.Elapsed.TotalSeconds:F0} s");
@@ -124,7 +122,4 @@ public sealed partial class Arm64EmulatedTests(ITestOutputHelper output)
         Assert.Equal(GemmPath.Vector128, Gemm.Best);
         Assert.Equal("128-bit vectors: NEON", SimdMath.Description);
     }
-
-    [GeneratedRegex(@"NU1100|NU1101|NU1102|NU1301|NU1900|NETSDK1112|NETSDK1084")]
-    private static partial Regex RestoreFailure();
 }

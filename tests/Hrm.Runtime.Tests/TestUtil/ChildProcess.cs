@@ -93,6 +93,24 @@ internal static partial class ChildProcess
 
     public static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
 
+    /// <summary>The SDK that runs these tests (dotnet test sets DOTNET_HOST_PATH), else the first dotnet on PATH, or
+    /// null.</summary>
+    public static string? Dotnet() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { } host && File.Exists(host) ? host : FindOnPath("dotnet");
+
+    /// <summary>Whether a failed dotnet command's log says packages could not be restored (no NuGet feed or no
+    /// network): a reason to skip, not a failure of ours.</summary>
+    public static bool IsRestoreFailure(string log) => RestoreFailure().IsMatch(log);
+
+    /// <summary>The lines of a build log that carry a coded warning ("warning IL2026", "warning CS0168", ...).</summary>
+    public static string[] Warnings(string log) => [.. log.Split('\n').Where(l => CodedWarning().IsMatch(l))];
+
+    [GeneratedRegex(@"NU1100|NU1101|NU1102|NU1301|NU1900|NETSDK1112|NETSDK1084")]
+    private static partial Regex RestoreFailure();
+
+    [GeneratedRegex(@"\bwarning [A-Z]+[0-9]+")]
+    private static partial Regex CodedWarning();
+
     [GeneratedRegex(@"Total: (\d+), Errors: (\d+), Failed: (\d+), Skipped: (\d+)")]
     private static partial Regex SummaryLine();
 }

@@ -14,7 +14,7 @@ namespace Hrm.Train.Tests.Cli;
 /// (<c>torch.save</c> of the state dict, <c>_orig_mod.</c> names) and the run's <c>all_config.yaml</c>, whose arch
 /// section leaves seq_len, vocab_size and num_puzzle_identifiers to the data. <c>hrm eval</c> takes them from the
 /// dataset and <c>hrm solve</c> from the puzzle, and both answer exactly what our safetensors copy of the same weights
-/// answers.
+/// answers; with all_config.yaml beside the checkpoint (the reference's layout) no --config is needed.
 /// </summary>
 public sealed class ReferenceCheckpointCliTests : CliHarness
 {
@@ -69,7 +69,7 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
             """);
         Assert.Equal(0, Hrm("init", "--config", P("maze.json"), "--seed", "4", "--out", P("ours.safetensors")).Code);
         using (HrmModel m = HrmCheckpoint.Load(P("ours.safetensors"), new CpuBackend(1)))
-            ReferenceFile(m).Save(P("step_26041"));
+            TorchSaveWriter.Of(m).Save(P("step_26041"));
         File.WriteAllText(P("all_config.yaml"), AllConfig);
 
         string[] eval = ["eval", "--data", P("maze"), "--max-steps", "2", "--device", "cpu", "--threads", "2"];
@@ -91,32 +91,21 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         Assert.Equal(c1, c2);
         Assert.Equal(WithoutTimes(a), WithoutTimes(b));
 
-        // Without the config the error says what to pass.
+        // The reference's layout, step_N beside the run's all_config.yaml: no --config needed.
+        Directory.CreateDirectory(P("run"));
+        File.Copy(P("step_26041"), P("run/step_26041"));
+        File.Copy(P("all_config.yaml"), P("run/all_config.yaml"));
+        (code, string beside, err) = Hrm([.. eval, "--checkpoint", P("run/step_26041")]);
+        Assert.True(code == 0, err);
+        Assert.Contains("the checkpoint carries no architecture: using " + P("run/all_config.yaml"), err,
+            StringComparison.Ordinal);
+        Assert.Equal(Metrics(ours), Metrics(beside));
+
+        // Alone, the error says what to pass.
+        File.Delete(P("all_config.yaml"));
         (code, _, err) = Hrm([.. solve, "--checkpoint", P("step_26041")]);
         Assert.Equal(1, code);
         Assert.Contains("a PyTorch checkpoint carries no architecture: pass --config FILE", err, StringComparison.Ordinal);
-    }
-
-    /// <summary>The model's state dict as the reference's training run saves it (torch.compile's prefix; H_init and
-    /// L_init bf16, the rest fp32).</summary>
-    private static TorchSaveWriter ReferenceFile(HrmModel model)
-    {
-        var w = new TorchSaveWriter();
-        foreach (TensorEntry e in model.Layout.Entries)
-        {
-            float[] v = model.ReadParameter(e.Name);
-            long[] shape = [.. e.Shape.Select(d => (long)d)];
-            if (!e.StoredAsBf16)
-            {
-                w.Add("_orig_mod." + e.Name, TensorDType.F32, shape, MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
-                continue;
-            }
-            var b = new byte[v.Length * 2];
-            for (int i = 0; i < v.Length; i++)
-                BitConverter.TryWriteBytes(b.AsSpan(2 * i), (ushort)(BitConverter.SingleToUInt32Bits(v[i]) >> 16));
-            w.Add("_orig_mod." + e.Name, TensorDType.BF16, shape, b);
-        }
-        return w;
     }
 
     private static string Metrics(string output) =>
