@@ -4,8 +4,8 @@ namespace Hrm.Runtime.Config;
 
 /// <summary>
 /// An architecture read from a file: a JSON object of the reference's arch keys, a run config with an <c>arch</c>
-/// member, or the reference's own <c>all_config.yaml</c> (YAML as PyYAML writes it; <c>.yaml</c>/<c>.yml</c>, or any
-/// file that does not start with '{'). A reference checkpoint carries no architecture: pass this with it
+/// member, or the reference's own <c>all_config.yaml</c> (YAML as PyYAML writes it: any file that does not open with
+/// '{'). A reference checkpoint carries no architecture: pass this with it
 /// (<c>SolverOptions.Config</c>, <c>hrm ... --config FILE</c>). The reference builds its model from the run's arch
 /// and the dataset's metadata, so a run config leaves <c>seq_len</c>, <c>vocab_size</c> and
 /// <c>num_puzzle_identifiers</c> out: <see cref="WithDataset"/> takes them from the dataset where the file does not
@@ -30,8 +30,9 @@ public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenK
         {
             throw new HrmConfigException($"{path}: cannot read the config file ({e.Message})", e);
         }
-        string ext = Path.GetExtension(path).ToLowerInvariant();
-        bool yaml = ext is ".yaml" or ".yml" || (ext != ".json" && !text.TrimStart().StartsWith('{'));
+        // JSON is YAML too, but this reader takes only block YAML: text that opens with '{' is read as JSON, whatever
+        // the file's name.
+        bool yaml = !text.TrimStart().StartsWith('{');
         string json = yaml ? YamlSubset.ToJson(text, path) : text;
         try
         {

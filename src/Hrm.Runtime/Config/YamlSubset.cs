@@ -199,7 +199,9 @@ internal static partial class YamlSubset
         for (int i = 0; i < s.Length; i++)
         {
             char c = s[i];
-            if (quote != '\0') { if (c == quote) quote = '\0'; }
+            if (quote == '"' && c == '\\') i++; // an escape: the next character is text
+            else if (quote == '\'' && c == '\'' && i + 1 < s.Length && s[i + 1] == '\'') i++; // '' inside '...'
+            else if (quote != '\0') { if (c == quote) quote = '\0'; }
             else if (c is '\'' or '"' && (i == 0 || s[i - 1] is ' ' or ':' or '[' or ',' or '-')) quote = c;
             else if (c == '#' && (i == 0 || s[i - 1] == ' ')) return s[..i];
         }

@@ -61,7 +61,9 @@ internal sealed class TorchCheckpointFile : IDisposable
         Span<byte> head = stackalloc byte[4];
         using FileStream f = File.OpenRead(path);
         int n = f.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        if (n >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5)
+        // The legacy format opens with PROTO 2 and LONG1 of PyTorch's 10-byte magic number. (A safetensors file opens
+        // with its header length: 80 02 8a 0a would be a 177 MB header, beyond the format's limit.)
+        if (n == 4 && head.SequenceEqual((ReadOnlySpan<byte>)[0x80, 0x02, 0x8a, 0x0a]))
             throw new HrmFormatException(path, "format", "a PyTorch checkpoint in the legacy format (a bare pickle, " +
                 "PyTorch before 1.6 or _use_new_zipfile_serialization=False): load it in PyTorch and torch.save it again");
         return n == 4 && head.SequenceEqual("PK\u0003\u0004"u8);

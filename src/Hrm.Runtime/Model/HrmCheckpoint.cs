@@ -41,6 +41,14 @@ public static class HrmCheckpoint
         return ConfigOf(f);
     }
 
+    /// <summary>The shape of one tensor of a checkpoint (safetensors or PyTorch), or null when it has none of that
+    /// name.</summary>
+    internal static long[]? TensorShape(string path, string name)
+    {
+        using CheckpointTensors f = CheckpointTensors.Open(path);
+        return f.TryGet(name, out _, out long[]? shape) ? shape : null;
+    }
+
     /// <summary>
     /// Opens a checkpoint into a new model on <paramref name="backend"/> (the model takes ownership): our safetensors,
     /// or a PyTorch checkpoint of the reference as <c>torch.save</c> wrote it (told apart by the first bytes).

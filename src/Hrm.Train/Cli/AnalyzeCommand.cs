@@ -53,7 +53,7 @@ internal static class AnalyzeCommand
         int threads = args.GetInt("threads", 0, min: 0);
         using PuzzleDataset split = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
-            (split.Metadata.SeqLen, split.Metadata.VocabSize, split.Metadata.NumPuzzleIdentifiers));
+            () => (split.Metadata.SeqLen, split.Metadata.VocabSize, split.Metadata.NumPuzzleIdentifiers));
         int examples = Math.Min(args.GetInt("examples", 100, min: 1), split.ExampleCount);
         int batch = args.GetInt("batch-size", 64, min: 1);
 

@@ -32,16 +32,38 @@ internal static class ConfigSource
     /// <summary>
     /// The architecture for a model command: <c>--config FILE</c>; else, for a checkpoint that carries none (the
     /// reference's own), the run's all_config.yaml beside it (the reference's layout), said on <paramref name="warn"/>;
-    /// else null (the checkpoint's own). <paramref name="task"/> fills what a run config leaves to the data.
+    /// else null (the checkpoint's own). <paramref name="task"/> (asked only when a file is read) gives what a run
+    /// config leaves to the data: seq_len, vocab_size, num_puzzle_identifiers.
     /// </summary>
     public static HrmConfig? ForCheckpoint(CliArgs args, string checkpoint, TextWriter warn,
-        (int SeqLen, int VocabSize, int NumPuzzleIdentifiers)? task = null)
+        Func<(int SeqLen, int VocabSize, int NumPuzzleIdentifiers)> task)
     {
-        if (args.Get("config") is { } file) return FromFile(file, warn, task);
-        string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", ReferenceRunConfig);
-        if (!File.Exists(checkpoint) || !File.Exists(beside) || HrmCheckpoint.ReadConfig(checkpoint) != null) return null;
-        warn.WriteLine($"hrm: the checkpoint carries no architecture: using {beside} (--config FILE to choose another)");
-        return FromFile(beside, warn, task);
+        string? file = args.Get("config");
+        if (file == null)
+        {
+            string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", ReferenceRunConfig);
+            if (!File.Exists(checkpoint) || !File.Exists(beside) || HrmCheckpoint.ReadConfig(checkpoint) != null)
+                return null;
+            warn.WriteLine($"hrm: the checkpoint carries no architecture: using {beside} (--config FILE to choose another)");
+            file = beside;
+        }
+        var warnings = new List<string>();
+        HrmConfigFile config = HrmConfigFile.Load(file, warnings);
+        foreach (string w in warnings) warn.WriteLine("hrm: warning: " + w);
+        bool complete = config.GivenKeys.Contains("seq_len") && config.GivenKeys.Contains("vocab_size") &&
+            config.GivenKeys.Contains("num_puzzle_identifiers");
+        if (complete) return config.Config;
+        (int seqLen, int vocab, int ids) = task();
+        return config.WithDataset(seqLen, vocab, ids);
+    }
+
+    /// <summary>vocab_size and num_puzzle_identifiers as the checkpoint's tensors have them (embed_tokens rows, puzzle
+    /// table rows; 1 without a table), for commands whose data does not say.</summary>
+    public static (int VocabSize, int NumPuzzleIdentifiers) FromTensors(string checkpoint)
+    {
+        long[]? embed = HrmCheckpoint.TensorShape(checkpoint, Hrm.Runtime.Memory.ParameterLayout.Names.EmbedTokens);
+        long[]? table = HrmCheckpoint.TensorShape(checkpoint, Hrm.Runtime.Memory.ParameterLayout.Names.PuzzleEmb);
+        return (embed is [var v, _] ? (int)v : 0, table is [var n, _] ? (int)n : 1);
     }
 
     /// <summary>--config or --preset (exactly one, unless <paramref name="optional"/>; then null when neither).</summary>

@@ -32,7 +32,7 @@ internal static class EvalCommand
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err,
-            (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers));
+            () => (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers));
         string[]? names = DatasetIdentifiers.Read(data);
         ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
         string? submission = args.Get("submission");

@@ -3,6 +3,7 @@ using Hrm.Runtime.Backends;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 using Hrm.Train.Render;
@@ -47,8 +48,9 @@ internal static class RenderCommand
     {
         GemmArgs.Bf16(args, "render"); // both flags: a usage error before any file is read
         string output = OutPath(args);
-        using HrmModel model = Load(args, err, out int maxSteps);
-        SudokuTrace s = SegmentTrace.Sudoku(model, SudokuGrid.Parse(args.Require("puzzle")), maxSteps);
+        SudokuGrid grid = SudokuGrid.Parse(args.Require("puzzle"));
+        using HrmModel model = Load(args, err, () => (grid.Size * grid.Size, grid.Size + 2, 1), out int maxSteps);
+        SudokuTrace s = SegmentTrace.Sudoku(model, grid, maxSteps);
         var solution = new byte[s.Givens.Length];
         bool unique = new SudokuSolver(s.N).Solve(s.Givens, solution, 2).IsUnique;
         SudokuPicture.Save(output, s, unique ? solution : null);
@@ -62,7 +64,7 @@ internal static class RenderCommand
         GemmArgs.Bf16(args, "render");
         string output = OutPath(args);
         byte[] puzzle = SolveCommand.ReadMaze(args.Require("maze")).Cells.ToArray();
-        using HrmModel model = Load(args, err, out int maxSteps);
+        using HrmModel model = Load(args, err, () => (puzzle.Length, MazeBoard.VocabSize, 1), out int maxSteps);
         MazeTrace m = SegmentTrace.Maze(model, puzzle, maxSteps);
         MazePicture.Save(output, m);
         o.WriteLine(m.Check.Valid ? $"the model's path is valid: {m.Check.Length} moves" : $"the model's path is NOT valid: {m.Check.Problem}");
@@ -89,7 +91,8 @@ internal static class RenderCommand
         var labels = new int[test.SeqLen];
         test.ReadExample(index, tokens, labels);
         int id = Evaluator.PuzzleOf(test, index);
-        using HrmModel model = Load(args, err, out int maxSteps);
+        using HrmModel model = Load(args, err,
+            () => (test.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers), out int maxSteps);
         if (model.Config.SeqLen != test.SeqLen || model.Config.VocabSize != test.Metadata.VocabSize)
         {
             throw new ArgumentException(
@@ -129,9 +132,11 @@ internal static class RenderCommand
             : throw new UsageException("render", $"--out '{output}': the picture is a PNG; name the file *.png");
     }
 
-    private static HrmModel Load(CliArgs args, TextWriter err, out int maxSteps)
+    /// <summary>The checkpoint's model; <paramref name="task"/>: the puzzle's seq_len, vocab_size and
+    /// num_puzzle_identifiers, for a run config that leaves them to the data.</summary>
+    private static HrmModel Load(CliArgs args, TextWriter err, Func<(int, int, int)> task, out int maxSteps)
     {
-        HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err);
+        HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, task);
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
             GemmArgs.Cuda(args, "render"), out _);
         HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);

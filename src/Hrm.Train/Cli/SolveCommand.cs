@@ -28,7 +28,7 @@ internal static class SolveCommand
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
         var options = new SolverOptions
         {
-            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, TaskOf(maze, args)),
+            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze, args)),
             MaxSteps = args.GetInt("max-steps", 0, min: 1),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),

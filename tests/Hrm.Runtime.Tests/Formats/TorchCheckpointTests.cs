@@ -199,6 +199,10 @@ public sealed class TorchCheckpointTests
         string legacy = dir.Write("legacy.pt", [0x80, 2, 0x8a, 10, .. new byte[40]]);
         Assert.Contains("legacy format", Assert.Throws<HrmFormatException>(() =>
             HrmCheckpoint.Load(legacy, new CpuBackend(1), ModelFixtures.Micro())).Message, StringComparison.Ordinal);
+        // A safetensors header of 640 bytes starts 80 02 00 00: still safetensors, not a legacy pickle.
+        string safe = dir.Write("safe", [0x80, 2, 0, 0, 0, 0, 0, 0, .. new byte[20]]);
+        Assert.DoesNotContain("legacy", Assert.Throws<HrmFormatException>(() =>
+            HrmCheckpoint.Load(safe, new CpuBackend(1), ModelFixtures.Micro())).Message, StringComparison.Ordinal);
     }
 
     /// <summary>Pickles that break the format's rules in the ways a hostile or damaged file would; each is refused

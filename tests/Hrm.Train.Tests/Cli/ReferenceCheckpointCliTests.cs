@@ -1,7 +1,5 @@
-using System.Runtime.InteropServices;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Formats;
-using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Tests.Formats;
@@ -100,6 +98,28 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         Assert.Contains("the checkpoint carries no architecture: using " + P("run/all_config.yaml"), err,
             StringComparison.Ordinal);
         Assert.Equal(Metrics(ours), Metrics(beside));
+        (c2, b, err) = Hrm([.. solve, "--checkpoint", P("run/step_26041")]);
+        Assert.True(c2 == c1, err);
+        Assert.Equal(WithoutTimes(a), WithoutTimes(b));
+
+        // Beside a wrong all_config.yaml (hidden_size 64): --config wins, and a checkpoint that carries its own
+        // architecture never looks at the file.
+        Directory.CreateDirectory(P("wrong"));
+        File.WriteAllText(P("wrong/all_config.yaml"), AllConfig.Replace("hidden_size: 32", "hidden_size: 64",
+            StringComparison.Ordinal));
+        File.Copy(P("step_26041"), P("wrong/step_26041"));
+        File.Copy(P("ours.safetensors"), P("wrong/ours.safetensors"));
+        (code, _, err) = Hrm([.. eval, "--checkpoint", P("wrong/step_26041")]);
+        Assert.Equal(1, code);
+        Assert.Contains("does not match", err, StringComparison.Ordinal); // the wrong file was read, and said so
+        (code, string chosen, err) = Hrm([.. eval, "--checkpoint", P("wrong/step_26041"), "--config", P("all_config.yaml")]);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("using", err, StringComparison.Ordinal);
+        Assert.Equal(Metrics(ours), Metrics(chosen));
+        (code, string own, err) = Hrm([.. eval, "--checkpoint", P("wrong/ours.safetensors")]);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("all_config.yaml", err, StringComparison.Ordinal);
+        Assert.Equal(Metrics(ours), Metrics(own));
 
         // Alone, the error says what to pass.
         File.Delete(P("all_config.yaml"));
