@@ -12,7 +12,20 @@ namespace Hrm.Runtime.Config;
 public static class HrmConfigJson
 {
     /// <summary>Reference keys that carry no architecture for us (accepted, reported as warnings).</summary>
-    public static readonly IReadOnlyList<string> IgnoredKeys = ["batch_size", "forward_dtype", "name", "loss"];
+    public static readonly IReadOnlyList<string> IgnoredKeys = ["batch_size", "forward_dtype"];
+
+    /// <summary>Reference keys that name the model and its loss head: checked (another model or loss is refused),
+    /// not warned about (every all_config.yaml has them).</summary>
+    public static readonly IReadOnlyList<string> CheckedKeys = ["name", "loss"];
+
+    /// <summary>The reference's <c>arch.name</c> of the model this runtime computes.</summary>
+    public const string ModelName = "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1";
+
+    /// <summary>The reference's <c>arch.loss.name</c>: the ACT loss head (spec 2).</summary>
+    public const string LossHeadName = "losses@ACTLossHead";
+
+    /// <summary>The LM losses <c>arch.loss.loss_type</c> may name.</summary>
+    public static readonly IReadOnlyList<string> LossTypes = ["stablemax_cross_entropy", "softmax_cross_entropy"];
 
     /// <summary>Every key we read.</summary>
     public static readonly IReadOnlyList<string> Keys =
@@ -70,6 +83,18 @@ public static class HrmConfigJson
                 case "num_puzzle_identifiers": c = c with { NumPuzzleIdentifiers = Int(v, p.Name) }; break;
                 case "no_ACT_continue": c = c with { NoActContinue = Bool(v, p.Name) }; break;
                 case "detach_q_head": c = c with { DetachQHead = Bool(v, p.Name) }; break;
+                case "name":
+                    if (Str(v, "name") != ModelName)
+                    {
+                        throw new HrmConfigException("name",
+                            $"'{v.GetString()}' is another model: this runtime computes {ModelName} (the reference HRM)");
+                    }
+                    break;
+                case "loss": LossTypeOf(v); break;
+                case "forward_dtype":
+                    warnings?.Add($"{source}: forward_dtype '{Str(v, p.Name)}' is not used: the precision here is the " +
+                        "device's (fp32 on the CPU; bf16 GEMM inputs on a GPU unless fp32 GEMMs are asked for)");
+                    break;
                 default:
                     if (IgnoredKeys.Contains(p.Name))
                     {
@@ -77,7 +102,8 @@ public static class HrmConfigJson
                         break;
                     }
                     throw new HrmConfigException(p.Name,
-                        $"unknown key in {source}; expected one of: {string.Join(", ", Keys)} (ignored: {string.Join(", ", IgnoredKeys)})");
+                        $"unknown key in {source}; expected one of: {string.Join(", ", Keys)} (checked: " +
+                        $"{string.Join(", ", CheckedKeys)}; ignored: {string.Join(", ", IgnoredKeys)})");
             }
         }
         c.Validate();
@@ -122,6 +148,47 @@ public static class HrmConfigJson
         if (c.DetachQHead) w.WriteBoolean("detach_q_head", true);
         w.WriteEndObject();
     }
+
+    /// <summary>
+    /// The LM loss an <c>arch.loss</c> object names (the reference's <c>LossConfig</c>: <c>name</c>
+    /// <see cref="LossHeadName"/>, <c>loss_type</c> one of <see cref="LossTypes"/>), or null when it names none (the
+    /// reference would fail on that; the caller's default applies). Another head, loss or key is refused.
+    /// </summary>
+    /// <exception cref="HrmConfigException">Not an object, another loss head, an unknown loss type or key.</exception>
+    public static string? LossTypeOf(JsonElement loss)
+    {
+        if (loss.ValueKind != JsonValueKind.Object)
+            throw new HrmConfigException("loss", $"expected an object (name, loss_type), got {Describe(loss)}");
+        string? type = null;
+        foreach (JsonProperty p in loss.EnumerateObject())
+        {
+            switch (p.Name)
+            {
+                case "name":
+                    if (Str(p.Value, "loss.name") != LossHeadName)
+                    {
+                        throw new HrmConfigException("loss.name",
+                            $"'{p.Value.GetString()}' is another loss head: this runtime trains with {LossHeadName}");
+                    }
+                    break;
+                case "loss_type":
+                    type = Str(p.Value, "loss.loss_type");
+                    if (!LossTypes.Contains(type))
+                    {
+                        throw new HrmConfigException("loss.loss_type",
+                            $"expected {string.Join(" or ", LossTypes)}, got '{type}'");
+                    }
+                    break;
+                default:
+                    throw new HrmConfigException("loss." + p.Name, "unknown key of arch.loss; expected name, loss_type");
+            }
+        }
+        return type;
+    }
+
+    private static string Str(JsonElement v, string key) => v.ValueKind == JsonValueKind.String
+        ? v.GetString()!
+        : throw new HrmConfigException(key, $"expected a string, got {Describe(v)}");
 
     private static int Int(JsonElement v, string key)
     {

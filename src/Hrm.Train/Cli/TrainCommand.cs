@@ -68,7 +68,8 @@ internal static class TrainCommand
         return 0;
     }
 
-    /// <summary>--config FILE (JSON run config) or --preset NAME, then the --set overrides.</summary>
+    /// <summary>--config FILE (a JSON run config or the reference's all_config.yaml) or --preset NAME, then the --set
+    /// overrides.</summary>
     public static RunConfig LoadRunConfig(CliArgs args, IReadOnlyList<string> sets, TextWriter err, out string name)
     {
         string? file = args.Get("config"), preset = args.Get("preset");

@@ -48,9 +48,11 @@ public static class RunConfigJson
 
     public static string Serialize(RunConfig c) => ToJson(c).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
-    /// <summary>Reads a run config from JSON text after applying <paramref name="overrides"/> ("key=value").</summary>
+    /// <summary>Reads a run config from JSON text, or the YAML of the reference's all_config.yaml (any text that does
+    /// not open with '{'), after applying <paramref name="overrides"/> ("key=value").</summary>
     public static RunConfig Parse(string json, IEnumerable<string> overrides, List<string> warnings, string source)
     {
+        if (!json.TrimStart().StartsWith('{')) json = YamlSubset.ToJson(json, source);
         JsonNode? node;
         try
         {
@@ -85,6 +87,9 @@ public static class RunConfigJson
         {
             if (!Keys.Contains(key)) throw new HrmConfigException(key, $"--set: unknown key; expected one of {string.Join(", ", Keys.Concat(HrmConfigJson.Keys))}");
             obj[key] = value;
+            // The reference's own place for the loss follows the override, so that the two cannot disagree.
+            if (key == "loss_type" && obj["arch"] is JsonObject a && a["loss"] is JsonObject loss && loss.ContainsKey("loss_type"))
+                loss["loss_type"] = value?.DeepClone();
             return;
         }
         if (obj["arch"] is not JsonObject arch)
@@ -98,8 +103,12 @@ public static class RunConfigJson
     private static RunConfig FromJson(JsonObject obj, List<string> warnings, string source)
     {
         var c = new RunConfig();
+        string? archLoss = null; // the reference's arch.loss.loss_type (validated by HrmConfigJson)
         foreach ((string key, JsonNode? v) in obj)
         {
+            if (key == "arch" && v is JsonObject archObj && archObj["loss"] is JsonObject lossObj &&
+                lossObj["loss_type"] is JsonValue lt && lt.TryGetValue(out string? lossType))
+                archLoss = lossType;
             string where = $"{source}: {key}";
             c = key switch
             {
@@ -126,6 +135,15 @@ public static class RunConfigJson
                 _ when IgnoredKeys.Contains(key) => Warn(c, warnings, $"{where}: accepted but not used"),
                 _ => throw new HrmConfigException(key, $"unknown key in {source}; expected one of {string.Join(", ", Keys)}"),
             };
+        }
+        if (archLoss != null)
+        {
+            if (obj.ContainsKey("loss_type") && c.LossType != archLoss)
+            {
+                throw new HrmConfigException("loss_type",
+                    $"{source}: loss_type '{c.LossType}' disagrees with arch.loss.loss_type '{archLoss}'");
+            }
+            c = c with { LossType = archLoss };
         }
         c.Validate();
         return c;

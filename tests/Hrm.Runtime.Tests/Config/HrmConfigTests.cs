@@ -53,11 +53,38 @@ public class HrmConfigTests
     public void Ignored_reference_keys_warn_and_unknown_keys_fail_with_their_name()
     {
         var warnings = new List<string>();
-        HrmConfig c = HrmConfigJson.Parse("""{"batch_size": 768, "forward_dtype": "bfloat16", "name": "x", "loss": {"name": "y"}, "H_cycles": 3}""", warnings);
+        HrmConfig c = HrmConfigJson.Parse("""{"batch_size": 768, "forward_dtype": "bfloat16", "H_cycles": 3}""", warnings);
         Assert.Equal(3, c.HCycles);
-        Assert.Equal(4, warnings.Count);
+        Assert.Equal(2, warnings.Count);
+        Assert.Contains(warnings, w => w.Contains("forward_dtype 'bfloat16' is not used", StringComparison.Ordinal));
         var e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("""{"hidden": 4}"""));
         Assert.Equal("hidden", e.Field);
+    }
+
+    [Fact]
+    public void The_references_model_and_loss_names_are_checked_not_warned_about()
+    {
+        var warnings = new List<string>();
+        HrmConfigJson.Parse("""
+            {"name": "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1",
+             "loss": {"name": "losses@ACTLossHead", "loss_type": "softmax_cross_entropy"}}
+            """, warnings);
+        Assert.Empty(warnings);
+        (string Json, string Field, string Says)[] bad =
+        [
+            ("""{"name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"}""", "name", "another model"),
+            ("""{"name": 3}""", "name", "expected a string"),
+            ("""{"loss": "stablemax_cross_entropy"}""", "loss", "expected an object"),
+            ("""{"loss": {"name": "losses@OtherHead"}}""", "loss.name", "another loss head"),
+            ("""{"loss": {"loss_type": "cross_entropy"}}""", "loss.loss_type", "stablemax_cross_entropy or softmax"),
+            ("""{"loss": {"label_smoothing": 0.1}}""", "loss.label_smoothing", "unknown key"),
+        ];
+        foreach ((string json, string field, string says) in bad)
+        {
+            var e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse(json));
+            Assert.Equal(field, e.Field);
+            Assert.Contains(says, e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Theory]

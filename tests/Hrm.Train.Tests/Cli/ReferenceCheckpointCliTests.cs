@@ -3,6 +3,7 @@ using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Tests.Formats;
+using Hrm.Runtime.Tests.TestUtil;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Cli;
@@ -55,6 +56,35 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
 
         """;
 
+    /// <summary>
+    /// The reference's own files (tests/fixtures/reference: PyTorch's torch.save, PyYAML's all_config.yaml, nothing
+    /// else in the folder), used exactly as a user would: `hrm predict --checkpoint step_N` finds all_config.yaml beside
+    /// it, takes seq_len from the inputs and the vocabulary and puzzle count from the checkpoint's tensors, says
+    /// nothing about the reference's name and loss keys (one line on forward_dtype), and writes what the reference's evaluation computed.
+    /// </summary>
+    [Theory]
+    [InlineData("rope-fp32", "eval", 1e-5)]
+    [InlineData("learned-bf16", "eval_fp32", 1e-5)]
+    public void Predict_on_the_references_own_checkpoint_gives_its_outputs(string fixture, string key, double tol)
+    {
+        using ReferenceFixture f = ReferenceFixture.Open(fixture);
+        int[] tokens = f.Ints("eval/inputs"), ids = f.Ints("eval/puzzle_identifiers");
+        Npy.WriteInt32(P("inputs.npy"), tokens, [ids.Length, tokens.Length / ids.Length]);
+        Npy.WriteInt32(P("ids.npy"), ids, [ids.Length]);
+        (int code, string output, string err) = Hrm("predict", "--checkpoint", f.CheckpointPath, "--inputs", P("inputs.npy"),
+            "--puzzle-identifiers", P("ids.npy"), "--device", "cpu", "--threads", "2", "--out", P("out"));
+        Assert.True(code == 0, err);
+        Assert.Contains("all_config.yaml", output + err, StringComparison.Ordinal); // says which file it read
+        string warning = Assert.Single(err.Split('\n'), l => l.Contains("warning", StringComparison.Ordinal));
+        Assert.Contains("forward_dtype", warning, StringComparison.Ordinal); // both fixtures set it; name, loss: silent
+        foreach (string name in new[] { "logits", "q_halt_logits", "q_continue_logits" })
+        {
+            double rel = ReferenceFixture.RelNorm(Npy.Read(Path.Combine(P("out"), name + ".npy")).ToFloat32(),
+                f.Floats($"{key}/{name}"));
+            Assert.True(rel < tol, $"{name}: {rel:G3} from the reference's");
+        }
+    }
+
     [Fact]
     public void A_reference_maze_checkpoint_with_its_all_config_yaml_evaluates_and_solves_as_our_copy()
     {
@@ -75,7 +105,7 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         Assert.True(code == 0, err);
         (code, string reference, err) = Hrm([.. eval, "--checkpoint", P("step_26041"), "--config", P("all_config.yaml")]);
         Assert.True(code == 0, err);
-        Assert.Contains("'name' is accepted but not used", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", err, StringComparison.Ordinal); // the reference's name and loss: no noise
         Assert.Equal(Metrics(ours), Metrics(reference));
         Assert.Contains("eval/exact_accuracy", Metrics(ours), StringComparison.Ordinal);
 

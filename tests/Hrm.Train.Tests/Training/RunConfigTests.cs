@@ -35,4 +35,61 @@ public class RunConfigTests
         RunConfigJson.Parse("""{"arch": {}, "project_name": "p", "run_name": "r"}""", [], warnings, "t");
         Assert.Equal(2, warnings.Count);
     }
+
+    [Fact]
+    public void The_references_all_config_yaml_is_a_run_config_and_its_loss_type_counts()
+    {
+        const string yaml = """
+            arch:
+              H_cycles: 2
+              H_layers: 4
+              L_cycles: 2
+              L_layers: 4
+              expansion: 4
+              halt_exploration_prob: 0.1
+              halt_max_steps: 16
+              hidden_size: 512
+              loss:
+                loss_type: softmax_cross_entropy
+                name: losses@ACTLossHead
+              name: hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1
+              num_heads: 8
+              pos_encodings: rope
+              puzzle_emb_ndim: 512
+            beta1: 0.9
+            beta2: 0.95
+            checkpoint_every_eval: true
+            checkpoint_path: checkpoints/Sudoku-extreme-1k-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1
+              loving-mongrel
+            data_path: data/sudoku-extreme-1k-aug-1000
+            epochs: 20000
+            eval_interval: 2000
+            eval_save_outputs: []
+            global_batch_size: 768
+            lr: 7.0e-05
+            lr_min_ratio: 1.0
+            lr_warmup_steps: 2000
+            project_name: Sudoku-extreme-1k-aug-1000 ACT-torch
+            puzzle_emb_lr: 7.0e-05
+            puzzle_emb_weight_decay: 1.0
+            run_name: HierarchicalReasoningModel_ACTV1 loving-mongrel
+            seed: 0
+            weight_decay: 1.0
+            """;
+        var warnings = new List<string>();
+        RunConfig c = RunConfigJson.Parse(yaml, [], warnings, "all_config.yaml");
+        Assert.Equal((768, 20000, 2000, 7e-5, 512, 16, "data/sudoku-extreme-1k-aug-1000", "softmax_cross_entropy"),
+            (c.GlobalBatchSize, c.Epochs, c.EvalInterval, c.Lr, c.Arch.HiddenSize, c.Arch.HaltMaxSteps, c.DataPath, c.LossType));
+        Assert.Equal(4, warnings.Count); // project_name, run_name, checkpoint_path, eval_save_outputs: accepted, not used
+
+        // --set loss_type wins over the file's arch.loss.loss_type; a run config giving both must agree.
+        Assert.Equal("stablemax_cross_entropy",
+            RunConfigJson.Parse(yaml, ["loss_type=stablemax_cross_entropy"], [], "t").LossType);
+        var e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(
+            """{"arch": {"loss": {"loss_type": "softmax_cross_entropy"}}, "loss_type": "stablemax_cross_entropy"}""", [], [], "t"));
+        Assert.Equal("loss_type", e.Field);
+        Assert.Contains("disagrees with arch.loss.loss_type", e.Message, StringComparison.Ordinal);
+        Assert.Equal("loss.loss_type", Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(
+            yaml.Replace("softmax_cross_entropy", "focal", StringComparison.Ordinal), [], [], "t")).Field);
+    }
 }

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Writes tests/fixtures/reference: what the PyTorch reference HRM itself computes, for our tests to match.
+
+Usage: python3 scripts/reference-fixtures.py --hrm PATH_TO_sapientinc_HRM_CHECKOUT [--out tests/fixtures/reference]
+
+Needs PyTorch (1.13 or newer; Debian 12's python3-torch works), PyYAML and pydantic. The reference's model code is
+imported from --hrm, never copied here. On a PyTorch older than the reference needs, three small shims are
+installed first (nn.Buffer, a bare @torch.no_grad decorator, torch.optim.optimizer.ParamsT); without
+FlashAttention, flash_attn_interface.flash_attn_func is plain softmax attention in float32 (what FlashAttention
+computes, without its tiling).
+
+For each fixture FOLDER this writes:
+  FOLDER/step_N          torch.save(model.state_dict()), as pretrain.py saves a checkpoint (random weights)
+  FOLDER/all_config.yaml yaml.dump of the run config, as pretrain.py writes it (arch section, hyper-parameters)
+  FOLDER/expected.safetensors
+      dims                                    int32 [3]: seq_len, vocab_size, num_puzzle_identifiers
+      eval/inputs, eval/puzzle_identifiers    int32 [B, L], [B]
+      eval/logits, eval/q_halt_logits, eval/q_continue_logits
+                                              float32: model.eval(), a fresh carry, halt_max_steps segments
+                                              (the loop of pretrain.py's evaluate); forward_dtype as configured
+      eval_fp32/...                           the same with forward_dtype float32 (only where it is bfloat16)
+      train/step{k}/inputs, labels, puzzle_identifiers
+                                              int32: the batch offered at training step k (k = 1..3)
+      train/step{k}/halted, steps             int32 [B]: the carry after step k
+      train/step{k}/lm_loss, q_halt_loss, q_continue_loss
+                                              float64 [1]: ACTLossHead's losses (sums over the batch)
+      train/step{k}/grad/NAME                 float32: the gradient of (1 / B) * loss, as pretrain.py's
+                                              train_batch takes it, for every parameter NAME, and
+                                              grad/model.inner.puzzle_emb.local_weights (the sparse rows)
+      train/step{k}/puzzle_emb_after_signsgd  float32: the puzzle embedding table after the reference's sparse
+                                              SignSGD step (CastedSparseEmbeddingSignSGD_Distributed, world size 1)
+      train/signsgd_lr_weight_decay           float64 [2]: its lr and weight decay
+      Training steps run with halt_exploration_prob 0 and the sparse SignSGD step only (no AdamATan2: the dense
+      weights stay put), so the carry, the halting and the gradients are all deterministic. Rows 0 and 1 of every
+      batch share a puzzle.
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import struct
+import sys
+import types
+
+
+def install_shims(torch, nn):
+    if not hasattr(nn, "Buffer"):
+        class _Buffer:
+            def __init__(self, data, persistent=True):
+                self.data, self.persistent = data, persistent
+
+        original_setattr = nn.Module.__setattr__
+
+        def setattr_registering_buffers(self, name, value):
+            if isinstance(value, _Buffer):
+                self.register_buffer(name, value.data, persistent=value.persistent)
+            else:
+                original_setattr(self, name, value)
+
+        nn.Buffer = _Buffer
+        nn.Module.__setattr__ = setattr_registering_buffers
+
+    try:
+        torch.no_grad(lambda: None)
+    except TypeError:
+        original_no_grad = torch.no_grad
+
+        def no_grad(fn=None):
+            return original_no_grad()(fn) if callable(fn) else original_no_grad()
+
+        torch.no_grad = no_grad
+
+    import torch.optim.optimizer as optimizer_module
+    if not hasattr(optimizer_module, "ParamsT"):
+        optimizer_module.ParamsT = object
+
+    try:
+        import flash_attn_interface  # noqa: F401
+    except ImportError:
+        module = types.ModuleType("flash_attn_interface")
+
+        def flash_attn_func(q, k, v, causal=False):
+            # q, k, v: [B, S, H, D] -> [B, S, H, D]; scores and softmax in float32 as FlashAttention keeps them
+            dtype = q.dtype
+            qf, kf, vf = (t.float().transpose(1, 2) for t in (q, k, v))
+            scores = torch.matmul(qf, kf.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
+            assert not causal
+            out = torch.matmul(torch.softmax(scores, dim=-1), vf)
+            return out.transpose(1, 2).contiguous().to(dtype)
+
+        module.flash_attn_func = flash_attn_func
+        sys.modules["flash_attn_interface"] = module
+
+
+def write_safetensors(path, tensors):
+    """tensors: ordered (name, numpy array) pairs; F32, F64 and I32 only."""
+    import numpy as np
+    kinds = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int32"): "I32"}
+    header, blobs, offset = collections.OrderedDict(), [], 0
+    for name, array in tensors:
+        array = np.ascontiguousarray(array)
+        blob = array.astype(array.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": kinds[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hrm", required=True, help="a checkout of the reference (sapientinc/HRM)")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "reference"))
+    args = parser.parse_args()
+
+    import numpy as np
+    import torch
+    import yaml
+    from torch import nn
+
+    install_shims(torch, nn)
+    sys.path.insert(0, os.path.abspath(args.hrm))
+    from models.hrm.hrm_act_v1 import HierarchicalReasoningModel_ACTV1
+    from models.losses import ACTLossHead, IGNORE_LABEL_ID
+    from models.sparse_embedding import CastedSparseEmbeddingSignSGD_Distributed
+
+    torch.set_num_threads(1)
+
+    fixtures = [
+        # RoPE, fp32 forward, a puzzle embedding of 48 (two prefix positions, the second half padding), more L
+        # cycles and layers than H ones so that a swap shows: the training fixture.
+        dict(folder="rope-fp32", step=7, prefix="", batch=4, seq_len=30, vocab_size=11, num_puzzle_identifiers=7,
+             arch=dict(H_cycles=2, L_cycles=3, H_layers=2, L_layers=1, hidden_size=32, num_heads=2, expansion=4,
+                       puzzle_emb_ndim=48, pos_encodings="rope", rope_theta=10000, rms_norm_eps=1e-5,
+                       halt_max_steps=3, halt_exploration_prob=0.1, forward_dtype="float32"),
+             train=True),
+        # Learned positions, the reference's default bf16 forward, no puzzle embedding, keys as torch.compile
+        # leaves them (_orig_mod.): an evaluation fixture.
+        dict(folder="learned-bf16", step=2, prefix="_orig_mod.", batch=3, seq_len=30, vocab_size=11,
+             num_puzzle_identifiers=1,
+             arch=dict(H_cycles=1, L_cycles=2, H_layers=1, L_layers=2, hidden_size=32, num_heads=2, expansion=4,
+                       puzzle_emb_ndim=0, pos_encodings="learned", rms_norm_eps=1e-5,
+                       halt_max_steps=2, halt_exploration_prob=0.1, forward_dtype="bfloat16"),
+             train=False),
+    ]
+
+    for fx in fixtures:
+        torch.manual_seed(20261130)
+        folder = os.path.join(args.out, fx["folder"])
+        os.makedirs(folder, exist_ok=True)
+        arch = dict(fx["arch"])
+        model_cfg = dict(arch, batch_size=fx["batch"], seq_len=fx["seq_len"], vocab_size=fx["vocab_size"],
+                         num_puzzle_identifiers=fx["num_puzzle_identifiers"], causal=False)
+
+        def build(cfg):
+            return ACTLossHead(HierarchicalReasoningModel_ACTV1(cfg), loss_type="stablemax_cross_entropy")
+
+        model = build(model_cfg)
+        inner = model.model.inner
+        with torch.no_grad():
+            # The reference starts the Q head at zero and the puzzle embeddings at zero; random values here, so
+            # that rows halt at different steps and the puzzle rows matter.
+            inner.q_head.weight.normal_(0.0, 0.5)
+            inner.q_head.bias.normal_(0.0, 0.5)
+            if arch["puzzle_emb_ndim"] > 0:
+                inner.puzzle_emb.weights.normal_(0.0, 0.5)
+
+        state = model.state_dict()
+        state = collections.OrderedDict((fx["prefix"] + k, v) for k, v in state.items())
+        step_path = os.path.join(folder, f"step_{fx['step']}")
+        torch.save(state, step_path + ".tmp")
+        os.replace(step_path + ".tmp", step_path)
+
+        all_config = dict(
+            arch=dict(dict(name="hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1",
+                           loss=dict(name="losses@ACTLossHead", loss_type="stablemax_cross_entropy")), **arch),
+            data_path="data/fixture", global_batch_size=fx["batch"], epochs=1000, lr=1e-4, lr_min_ratio=1.0,
+            lr_warmup_steps=100, weight_decay=1.0, beta1=0.9, beta2=0.95, puzzle_emb_lr=1e-2,
+            puzzle_emb_weight_decay=1.0, project_name="Fixture ACT-torch",
+            run_name="HierarchicalReasoningModel_ACTV1 fixture", checkpoint_path="checkpoints/Fixture ACT-torch/HierarchicalReasoningModel_ACTV1 fixture", seed=0,
+            checkpoint_every_eval=True, eval_interval=100, eval_save_outputs=[])
+        with open(os.path.join(folder, "all_config.yaml"), "wt") as f:
+            yaml.dump(all_config, f)
+
+        B, L, V, P = fx["batch"], fx["seq_len"], fx["vocab_size"], fx["num_puzzle_identifiers"]
+        gen = torch.Generator().manual_seed(7)
+
+        def draw_batch():
+            inputs = torch.randint(1, V, (B, L), generator=gen, dtype=torch.int32)
+            labels = torch.randint(1, V, (B, L), generator=gen, dtype=torch.int32)
+            labels = torch.where(torch.rand((B, L), generator=gen) < 0.25, torch.full_like(labels, IGNORE_LABEL_ID), labels)
+            ids = torch.randint(0, P, (B,), generator=gen, dtype=torch.int32)
+            ids[1] = ids[0]  # two rows of one puzzle: SignSGD sums their rows' gradients before the sign
+            if int(torch.__version__.split(".")[0]) < 2:
+                ids = ids.long()  # PyTorch 1.x indexes with int64 only; the values are the same
+            return dict(inputs=inputs, labels=labels, puzzle_identifiers=ids)
+
+        out = [("dims", np.array([L, V, P], dtype=np.int32))]
+
+        def evaluate(m, batch, key):
+            m.eval()
+            with torch.inference_mode():
+                carry = m.initial_carry(batch)
+                while True:
+                    carry, _, _, preds, all_finish = m(carry=carry, batch=batch,
+                                                      return_keys=["logits", "q_halt_logits", "q_continue_logits"])
+                    if all_finish:
+                        break
+            for name in ("logits", "q_halt_logits", "q_continue_logits"):
+                out.append((f"{key}/{name}", preds[name].float().numpy()))
+
+        eval_batch = draw_batch()
+        out.append(("eval/inputs", eval_batch["inputs"].numpy()))
+        out.append(("eval/puzzle_identifiers", eval_batch["puzzle_identifiers"].to(torch.int32).numpy()))
+        evaluate(model, eval_batch, "eval")
+        if arch["forward_dtype"] != "float32":
+            fp32 = build(dict(model_cfg, forward_dtype="float32"))
+            fp32.load_state_dict(model.state_dict())
+            evaluate(fp32, eval_batch, "eval_fp32")
+
+        if fx["train"]:
+            model.train()
+            model.model.config.halt_exploration_prob = 0.0
+            sign_lr, sign_wd = 0.01, 0.1
+            sign_sgd = None
+            if arch["puzzle_emb_ndim"] > 0:
+                if int(torch.__version__.split(".")[0]) < 2:  # PyTorch 1.x indexes with int64 only (same values)
+                    inner.puzzle_emb.local_ids = inner.puzzle_emb.local_ids.long()
+                sign_sgd = CastedSparseEmbeddingSignSGD_Distributed(inner.puzzle_emb.buffers(), world_size=1,
+                                                                   lr=sign_lr, weight_decay=sign_wd)
+                out.append(("train/signsgd_lr_weight_decay", np.array([sign_lr, sign_wd], dtype=np.float64)))
+            carry = None
+            for k in range(1, 4):
+                batch = draw_batch()
+                if carry is None:
+                    carry = model.initial_carry(batch)
+                model.zero_grad(set_to_none=True)
+                if arch["puzzle_emb_ndim"] > 0:
+                    inner.puzzle_emb.local_weights.grad = None
+                carry, loss, metrics, _, _ = model(carry=carry, batch=batch, return_keys=[])
+                ((1 / B) * loss).backward()
+                pre = f"train/step{k}"
+                for name in ("inputs", "labels", "puzzle_identifiers"):
+                    out.append((f"{pre}/{name}", batch[name].to(torch.int32).numpy()))
+                out.append((f"{pre}/halted", carry.halted.to(torch.int32).numpy()))
+                out.append((f"{pre}/steps", carry.steps.to(torch.int32).numpy()))
+                for name in ("lm_loss", "q_halt_loss", "q_continue_loss"):
+                    out.append((f"{pre}/{name}", np.array([float(metrics[name])], dtype=np.float64)))
+                for name, p in model.named_parameters():
+                    out.append((f"{pre}/grad/{name}", p.grad.float().numpy()))
+                if sign_sgd is not None:
+                    out.append((f"{pre}/grad/model.inner.puzzle_emb.local_weights",
+                                inner.puzzle_emb.local_weights.grad.float().numpy()))
+                    sign_sgd.step()  # as train_batch does after every backward (the dense weights stay put here)
+                    out.append((f"{pre}/puzzle_emb_after_signsgd", inner.puzzle_emb.weights.float().numpy().copy()))
+
+        write_safetensors(os.path.join(folder, "expected.safetensors"), out)
+        print(f"{folder}: {os.path.getsize(step_path)} + {os.path.getsize(os.path.join(folder, 'expected.safetensors'))} bytes, torch {torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()
