@@ -5,9 +5,10 @@ Usage: python3 scripts/reference-fixtures.py --hrm PATH_TO_sapientinc_HRM_CHECKO
 
 Needs PyTorch (1.13 or newer; Debian 12's python3-torch works), PyYAML and pydantic. The reference's model code is
 imported from --hrm, never copied here. On a PyTorch older than the reference needs, three small shims are
-installed first (nn.Buffer, a bare @torch.no_grad decorator, torch.optim.optimizer.ParamsT); without
-FlashAttention, flash_attn_interface.flash_attn_func is plain softmax attention in float32 (what FlashAttention
-computes, without its tiling).
+installed first (nn.Buffer, a bare @torch.no_grad decorator, torch.optim.optimizer.ParamsT, int64 indices); without
+FlashAttention, flash_attn_interface.flash_attn_func is plain softmax attention with float32 scores: the reference's
+math, not its GPU kernels (FlashAttention takes no float32 inputs, and in bfloat16 it rounds the probabilities
+before multiplying by V, which this stand-in does not).
 
 For each fixture FOLDER this writes:
   FOLDER/step_N          torch.save(model.state_dict()), as pretrain.py saves a checkpoint (random weights)
@@ -24,6 +25,8 @@ For each fixture FOLDER this writes:
       train/step{k}/halted, steps             int32 [B]: the carry after step k
       train/step{k}/lm_loss, q_halt_loss, q_continue_loss
                                               float64 [1]: ACTLossHead's losses (sums over the batch)
+      train/step{k}/metrics                   float64 [5]: its metrics count, accuracy, exact_accuracy,
+                                              q_halt_accuracy, steps (sums over the halted rows with labels)
       train/step{k}/grad/NAME                 float32: the gradient of (1 / B) * loss, as pretrain.py's
                                               train_batch takes it, for every parameter NAME, and
                                               grad/model.inner.puzzle_emb.local_weights (the sparse rows)
@@ -37,11 +40,14 @@ For each fixture FOLDER this writes:
 import argparse
 import collections
 import json
-import math
 import os
 import struct
 import sys
 import types
+
+
+# ACTLossHead's per-row metrics, in the order train/step{k}/metrics holds them (sums over the halted rows with labels).
+METRICS = ("count", "accuracy", "exact_accuracy", "q_halt_accuracy", "steps")
 
 
 def install_shims(torch, nn):
@@ -81,7 +87,7 @@ def install_shims(torch, nn):
         module = types.ModuleType("flash_attn_interface")
 
         def flash_attn_func(q, k, v, causal=False):
-            # q, k, v: [B, S, H, D] -> [B, S, H, D]; scores and softmax in float32 as FlashAttention keeps them
+            # q, k, v: [B, S, H, D] -> [B, S, H, D]; scores, softmax and the product with V in float32
             dtype = q.dtype
             qf, kf, vf = (t.float().transpose(1, 2) for t in (q, k, v))
             scores = torch.matmul(qf, kf.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
@@ -101,7 +107,8 @@ def write_safetensors(path, tensors):
     for name, array in tensors:
         array = np.ascontiguousarray(array)
         blob = array.astype(array.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": kinds[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
+        header[name] = {"dtype": kinds[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -117,7 +124,8 @@ def write_safetensors(path, tensors):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hrm", required=True, help="a checkout of the reference (sapientinc/HRM)")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "reference"))
+    parser.add_argument("--out",
+                        default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "reference"))
     args = parser.parse_args()
 
     import numpy as np
@@ -181,10 +189,13 @@ def main():
         all_config = dict(
             arch=dict(dict(name="hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1",
                            loss=dict(name="losses@ACTLossHead", loss_type="stablemax_cross_entropy")), **arch),
+            # No warmup and lr_min_ratio 1: pretrain.py's compute_lr gives the base rates at every step, so the
+            # SignSGD step below runs with puzzle_emb_lr and puzzle_emb_weight_decay as written here.
             data_path="data/fixture", global_batch_size=fx["batch"], epochs=1000, lr=1e-4, lr_min_ratio=1.0,
-            lr_warmup_steps=100, weight_decay=1.0, beta1=0.9, beta2=0.95, puzzle_emb_lr=1e-2,
-            puzzle_emb_weight_decay=1.0, project_name="Fixture ACT-torch",
-            run_name="HierarchicalReasoningModel_ACTV1 fixture", checkpoint_path="checkpoints/Fixture ACT-torch/HierarchicalReasoningModel_ACTV1 fixture", seed=0,
+            lr_warmup_steps=0, weight_decay=1.0, beta1=0.9, beta2=0.95, puzzle_emb_lr=1e-2,
+            puzzle_emb_weight_decay=0.1, project_name="Fixture ACT-torch",
+            run_name="HierarchicalReasoningModel_ACTV1 fixture",
+            checkpoint_path="checkpoints/Fixture ACT-torch/HierarchicalReasoningModel_ACTV1 fixture", seed=0,
             checkpoint_every_eval=True, eval_interval=100, eval_save_outputs=[])
         with open(os.path.join(folder, "all_config.yaml"), "wt") as f:
             yaml.dump(all_config, f)
@@ -195,7 +206,8 @@ def main():
         def draw_batch():
             inputs = torch.randint(1, V, (B, L), generator=gen, dtype=torch.int32)
             labels = torch.randint(1, V, (B, L), generator=gen, dtype=torch.int32)
-            labels = torch.where(torch.rand((B, L), generator=gen) < 0.25, torch.full_like(labels, IGNORE_LABEL_ID), labels)
+            ignored = torch.rand((B, L), generator=gen) < 0.25
+            labels = torch.where(ignored, torch.full_like(labels, IGNORE_LABEL_ID), labels)
             ids = torch.randint(0, P, (B,), generator=gen, dtype=torch.int32)
             ids[1] = ids[0]  # two rows of one puzzle: SignSGD sums their rows' gradients before the sign
             if int(torch.__version__.split(".")[0]) < 2:
@@ -228,7 +240,7 @@ def main():
         if fx["train"]:
             model.train()
             model.model.config.halt_exploration_prob = 0.0
-            sign_lr, sign_wd = 0.01, 0.1
+            sign_lr, sign_wd = all_config["puzzle_emb_lr"], all_config["puzzle_emb_weight_decay"]
             sign_sgd = None
             if arch["puzzle_emb_ndim"] > 0:
                 if int(torch.__version__.split(".")[0]) < 2:  # PyTorch 1.x indexes with int64 only (same values)
@@ -253,6 +265,7 @@ def main():
                 out.append((f"{pre}/steps", carry.steps.to(torch.int32).numpy()))
                 for name in ("lm_loss", "q_halt_loss", "q_continue_loss"):
                     out.append((f"{pre}/{name}", np.array([float(metrics[name])], dtype=np.float64)))
+                out.append((f"{pre}/metrics", np.array([float(metrics[name]) for name in METRICS], dtype=np.float64)))
                 for name, p in model.named_parameters():
                     out.append((f"{pre}/grad/{name}", p.grad.float().numpy()))
                 if sign_sgd is not None:
@@ -262,7 +275,8 @@ def main():
                     out.append((f"{pre}/puzzle_emb_after_signsgd", inner.puzzle_emb.weights.float().numpy().copy()))
 
         write_safetensors(os.path.join(folder, "expected.safetensors"), out)
-        print(f"{folder}: {os.path.getsize(step_path)} + {os.path.getsize(os.path.join(folder, 'expected.safetensors'))} bytes, torch {torch.__version__}")
+        sizes = os.path.getsize(step_path), os.path.getsize(os.path.join(folder, "expected.safetensors"))
+        print(f"{folder}: {sizes[0]} + {sizes[1]} bytes, torch {torch.__version__}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,12 @@ namespace Hrm.Runtime.Config;
 /// <param name="GivenKeys">The arch keys the file gives.</param>
 public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenKeys)
 {
+    /// <summary>The LM loss the run trained with, where the file says (the reference's <c>arch.loss.loss_type</c>:
+    /// stablemax_cross_entropy or softmax_cross_entropy); null where it does not.</summary>
+    public string? LossType { get; init; }
+
     /// <summary>Reads <paramref name="path"/>; <paramref name="warnings"/> receives one line per reference key that
-    /// carries no architecture for us (name, loss, ...).</summary>
+    /// carries no architecture for us (batch_size, forward_dtype).</summary>
     /// <exception cref="HrmConfigException">Unreadable file, bad JSON or YAML, an unknown key or a bad value; the
     /// message names the file and the line or key.</exception>
     public static HrmConfigFile Load(string path, List<string>? warnings = null)
@@ -30,9 +34,9 @@ public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenK
         {
             throw new HrmConfigException($"{path}: cannot read the config file ({e.Message})", e);
         }
-        // JSON is YAML too, but this reader takes only block YAML: text that opens with '{' is read as JSON, whatever
-        // the file's name.
-        bool yaml = !text.TrimStart().StartsWith('{');
+        // JSON is YAML too, but this reader takes only block YAML: text that opens with '{' (after comments) is read
+        // as JSON, whatever the file's name.
+        bool yaml = !YamlSubset.IsJsonObject(text);
         string json = yaml ? YamlSubset.ToJson(text, path) : text;
         try
         {
@@ -51,7 +55,8 @@ public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenK
                 throw new HrmConfigException($"{source}: {e.Message}", e.Field, e); // a bad value: name the file too
             }
             var keys = new HashSet<string>(arch.EnumerateObject().Select(p => p.Name), StringComparer.Ordinal);
-            return new HrmConfigFile(cfg, keys);
+            string? lossType = arch.TryGetProperty("loss", out JsonElement loss) ? HrmConfigJson.LossTypeOf(loss) : null;
+            return new HrmConfigFile(cfg, keys) { LossType = lossType };
         }
         catch (JsonException e)
         {

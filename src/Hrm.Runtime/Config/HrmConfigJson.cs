@@ -6,8 +6,9 @@ namespace Hrm.Runtime.Config;
 
 /// <summary>
 /// JSON form of <see cref="HrmConfig"/> with the reference's key names, so the <c>arch</c> section of a
-/// reference <c>all_config.yaml</c> translates one-to-one. Keys the reference has but we do not use are
-/// accepted with a warning; unknown keys are rejected.
+/// reference <c>all_config.yaml</c> translates one-to-one. The reference's model and loss-head names are checked
+/// (another model is refused), keys it has that carry nothing for us are accepted with a warning, and unknown keys
+/// are rejected.
 /// </summary>
 public static class HrmConfigJson
 {
@@ -87,13 +88,13 @@ public static class HrmConfigJson
                     if (Str(v, "name") != ModelName)
                     {
                         throw new HrmConfigException("name",
-                            $"'{v.GetString()}' is another model: this runtime computes {ModelName} (the reference HRM)");
+                            $"'{v.GetString()}' is another model: this runtime computes {ModelName}");
                     }
                     break;
                 case "loss": LossTypeOf(v); break;
                 case "forward_dtype":
-                    warnings?.Add($"{source}: forward_dtype '{Str(v, p.Name)}' is not used: the precision here is the " +
-                        "device's (fp32 on the CPU; bf16 GEMM inputs on a GPU unless fp32 GEMMs are asked for)");
+                    warnings?.Add($"{source}: forward_dtype '{Str(v, p.Name)}' is not used: the precision here " +
+                        "is the device's (fp32 on the CPU; bf16 GEMM inputs on a GPU unless fp32 GEMMs are asked for)");
                     break;
                 default:
                     if (IgnoredKeys.Contains(p.Name))
@@ -180,7 +181,8 @@ public static class HrmConfigJson
                     }
                     break;
                 default:
-                    throw new HrmConfigException("loss." + p.Name, "unknown key of arch.loss; expected name, loss_type");
+                    throw new HrmConfigException("loss." + p.Name,
+                        "unknown key of arch.loss; expected name, loss_type");
             }
         }
         return type;

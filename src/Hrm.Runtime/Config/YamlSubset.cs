@@ -16,6 +16,23 @@ internal static partial class YamlSubset
 {
     private sealed record Line(int Number, int Indent, string Text);
 
+    /// <summary>True when <paramref name="text"/> is a JSON object (its first character after white space and
+    /// <c>//</c> or <c>/* */</c> comments, which the JSON readers here skip, is '{'): read it as JSON, not YAML.</summary>
+    public static bool IsJsonObject(string text)
+    {
+        int i = 0;
+        while (i < text.Length)
+        {
+            if (char.IsWhiteSpace(text[i])) i++;
+            else if (text.AsSpan(i).StartsWith("//", StringComparison.Ordinal))
+                i = text.IndexOf('\n', i) is int end and >= 0 ? end + 1 : text.Length;
+            else if (text.AsSpan(i).StartsWith("/*", StringComparison.Ordinal))
+                i = text.IndexOf("*/", i + 2, StringComparison.Ordinal) is int end and >= 0 ? end + 2 : text.Length;
+            else return text[i] == '{';
+        }
+        return false;
+    }
+
     /// <summary>The document as JSON text.</summary>
     public static string ToJson(string yaml, string source)
     {

@@ -36,8 +36,15 @@ internal static class ConfigSource
     /// config leaves to the data: seq_len, vocab_size, num_puzzle_identifiers.
     /// </summary>
     public static HrmConfig? ForCheckpoint(CliArgs args, string checkpoint, TextWriter warn,
-        Func<(int SeqLen, int VocabSize, int NumPuzzleIdentifiers)> task)
+        Func<(int SeqLen, int VocabSize, int NumPuzzleIdentifiers)> task) =>
+        ForCheckpoint(args, checkpoint, warn, task, out _);
+
+    /// <summary><see cref="ForCheckpoint(CliArgs, string, TextWriter, Func{ValueTuple{int, int, int}})"/>, also giving
+    /// the LM loss the file names (the reference's arch.loss.loss_type), or null.</summary>
+    public static HrmConfig? ForCheckpoint(CliArgs args, string checkpoint, TextWriter warn,
+        Func<(int SeqLen, int VocabSize, int NumPuzzleIdentifiers)> task, out string? lossType)
     {
+        lossType = null;
         string? file = args.Get("config");
         if (file == null)
         {
@@ -50,6 +57,7 @@ internal static class ConfigSource
         var warnings = new List<string>();
         HrmConfigFile config = HrmConfigFile.Load(file, warnings);
         foreach (string w in warnings) warn.WriteLine("hrm: warning: " + w);
+        lossType = config.LossType;
         bool complete = config.GivenKeys.Contains("seq_len") && config.GivenKeys.Contains("vocab_size") &&
             config.GivenKeys.Contains("num_puzzle_identifiers");
         if (complete) return config.Config;

@@ -32,7 +32,8 @@ internal static class EvalCommand
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err,
-            () => (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers));
+            () => (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers),
+            out string? runLoss); // the run's loss, where its all_config.yaml says: --loss's default
         string[]? names = DatasetIdentifiers.Read(data);
         ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
         string? submission = args.Get("submission");
@@ -50,7 +51,7 @@ internal static class EvalCommand
         HrmConfig a = model.Config;
         CheckDataset(test, a, data);
         int maxSteps = stepList?[0] ?? a.HaltMaxSteps;
-        LossType lossType = (args.Get("loss") ?? "stablemax_cross_entropy") switch
+        LossType lossType = (args.Get("loss") ?? runLoss ?? "stablemax_cross_entropy") switch
         {
             "stablemax_cross_entropy" => LossType.StablemaxCrossEntropy,
             "softmax_cross_entropy" => LossType.SoftmaxCrossEntropy,

@@ -52,7 +52,7 @@ public static class RunConfigJson
     /// not open with '{'), after applying <paramref name="overrides"/> ("key=value").</summary>
     public static RunConfig Parse(string json, IEnumerable<string> overrides, List<string> warnings, string source)
     {
-        if (!json.TrimStart().StartsWith('{')) json = YamlSubset.ToJson(json, source);
+        if (!YamlSubset.IsJsonObject(json)) json = YamlSubset.ToJson(json, source);
         JsonNode? node;
         try
         {
@@ -88,7 +88,8 @@ public static class RunConfigJson
             if (!Keys.Contains(key)) throw new HrmConfigException(key, $"--set: unknown key; expected one of {string.Join(", ", Keys.Concat(HrmConfigJson.Keys))}");
             obj[key] = value;
             // The reference's own place for the loss follows the override, so that the two cannot disagree.
-            if (key == "loss_type" && obj["arch"] is JsonObject a && a["loss"] is JsonObject loss && loss.ContainsKey("loss_type"))
+            if (key == "loss_type" && obj["arch"] is JsonObject a && a["loss"] is JsonObject loss &&
+                loss.ContainsKey("loss_type"))
                 loss["loss_type"] = value?.DeepClone();
             return;
         }
@@ -104,6 +105,7 @@ public static class RunConfigJson
     {
         var c = new RunConfig();
         string? archLoss = null; // the reference's arch.loss.loss_type (validated by HrmConfigJson)
+        bool evalOnceAtEnd = false; // the reference's eval_interval: null (evaluate once, after all the epochs)
         foreach ((string key, JsonNode? v) in obj)
         {
             if (key == "arch" && v is JsonObject archObj && archObj["loss"] is JsonObject lossObj &&
@@ -116,6 +118,7 @@ public static class RunConfigJson
                 "data_path" => c with { DataPath = Str(v, key) },
                 "global_batch_size" => c with { GlobalBatchSize = Int(v, key) },
                 "epochs" => c with { Epochs = Int(v, key) },
+                "eval_interval" when v is null => Flag(c, out evalOnceAtEnd),
                 "eval_interval" => c with { EvalInterval = Int(v, key) },
                 "checkpoint_every_eval" => c with { CheckpointEveryEval = Bool(v, key) },
                 "lr" => c with { Lr = Num(v, key) },
@@ -136,6 +139,7 @@ public static class RunConfigJson
                 _ => throw new HrmConfigException(key, $"unknown key in {source}; expected one of {string.Join(", ", Keys)}"),
             };
         }
+        if (evalOnceAtEnd) c = c with { EvalInterval = c.Epochs };
         if (archLoss != null)
         {
             if (obj.ContainsKey("loss_type") && c.LossType != archLoss)
@@ -146,6 +150,12 @@ public static class RunConfigJson
             c = c with { LossType = archLoss };
         }
         c.Validate();
+        return c;
+    }
+
+    private static RunConfig Flag(RunConfig c, out bool flag)
+    {
+        flag = true;
         return c;
     }
 

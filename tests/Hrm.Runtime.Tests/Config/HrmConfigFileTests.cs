@@ -66,7 +66,8 @@ public sealed class HrmConfigFileTests
         Assert.Equal((512, 8, 4.0, 2, 2, 4, 4, 16, 0.1, 512, PosEncoding.Rope),
             (c.HiddenSize, c.NumHeads, c.Expansion, c.HCycles, c.LCycles, c.HLayers, c.LLayers, c.HaltMaxSteps,
              c.HaltExplorationProb, c.PuzzleEmbNdim, c.PosEncodings));
-        Assert.Empty(warnings); // name and loss are the reference HRM's and its ACT loss head: checked, not warned about
+        Assert.Empty(warnings); // name and loss: the reference HRM's and its ACT loss head, checked, not warned about
+        Assert.Equal("stablemax_cross_entropy", f.LossType);
         Assert.DoesNotContain("seq_len", f.GivenKeys);
         HrmConfig arc = f.WithDataset(seqLen: 900, vocabSize: 12, numPuzzleIdentifiers: 961);
         Assert.Equal((900, 12, 961), (arc.SeqLen, arc.VocabSize, arc.NumPuzzleIdentifiers));
@@ -136,6 +137,19 @@ public sealed class HrmConfigFileTests
             """, "t.yaml");
         Assert.Equal("""{"a":[1,"x y","it\u0027s"],"b":[1,2.5,"q"],"c":{},"d":null,"e":"tab\tnew","f":"-Infinity","h":[true]}""",
             json);
+    }
+
+    [Fact]
+    public void Json_that_opens_with_a_comment_is_read_as_json()
+    {
+        using var dir = new TempDir();
+        string path = dir.Write("arch.json", System.Text.Encoding.UTF8.GetBytes(
+            "// a comment\n/* and another */ {\"hidden_size\": 64, \"num_heads\": 4, \"loss\": {\"loss_type\": \"softmax_cross_entropy\"}}"));
+        HrmConfigFile f = HrmConfigFile.Load(path);
+        Assert.Equal((64, 4, "softmax_cross_entropy"), (f.Config.HiddenSize, f.Config.NumHeads, f.LossType));
+        Assert.False(YamlSubset.IsJsonObject("# yaml comment {\na: 1"));
+        Assert.False(YamlSubset.IsJsonObject("/* never closed {"));
+        Assert.True(YamlSubset.IsJsonObject("  \n{}"));
     }
 
     /// <summary>Run configs as PyYAML writes them (long values folded, quoted strings, nested mappings, lists, numbers

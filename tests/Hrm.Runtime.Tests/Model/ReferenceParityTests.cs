@@ -16,14 +16,15 @@ namespace Hrm.Runtime.Tests.Model;
 /// </summary>
 public sealed class ReferenceParityTests(ITestOutputHelper output)
 {
-    // fp32: measured 8.9e-7 (rope-fp32) and 2.5e-7 (learned-bf16 run in fp32) on the CPU backend, 2026-11-30.
-    // bfloat16: the reference rounds every activation to bf16; our CPU computes in fp32: 7.4e-3.
+    // Measured 2026-11-30 (README "Parity"), CPU backend: logits 1.0e-6 (rope-fp32) and 2.5e-7 (learned-bf16 run in
+    // float32), Q logits within 6e-7. Against the bfloat16 forward, which rounds every activation to bf16 while the
+    // CPU computes in fp32: logits 7.4e-3, Q logits 2.1e-2 (three values each: one draw of the rounding noise).
     [Theory]
     [InlineData("rope-fp32", "eval", "cpu", 1e-5)]
     [InlineData("rope-fp32", "eval", "reference", 1e-5)]
     [InlineData("learned-bf16", "eval_fp32", "cpu", 1e-5)]
     [InlineData("learned-bf16", "eval_fp32", "reference", 1e-5)]
-    [InlineData("learned-bf16", "eval", "cpu", 3e-2)]
+    [InlineData("learned-bf16", "eval", "cpu", 5e-2)]
     public void Evaluation_gives_what_the_reference_gave(string fixture, string key, string device, double tol)
     {
         using ReferenceFixture f = ReferenceFixture.Open(fixture);

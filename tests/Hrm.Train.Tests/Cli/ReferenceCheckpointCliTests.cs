@@ -132,6 +132,22 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         Assert.True(c2 == c1, err);
         Assert.Equal(WithoutTimes(a), WithoutTimes(b));
 
+        // A run that trained with the softmax loss (arch.loss.loss_type): its lm_loss is evaluated with that loss, as
+        // `--loss softmax_cross_entropy` asks of our copy; --loss still wins.
+        Directory.CreateDirectory(P("softmax"));
+        File.WriteAllText(P("softmax/all_config.yaml"), AllConfig.Replace("loss_type: stablemax_cross_entropy",
+            "loss_type: softmax_cross_entropy", StringComparison.Ordinal));
+        File.Copy(P("step_26041"), P("softmax/step_26041"));
+        (code, string softmax, err) = Hrm([.. eval, "--checkpoint", P("softmax/step_26041")]);
+        Assert.True(code == 0, err);
+        (code, string oursSoftmax, err) = Hrm([.. eval, "--checkpoint", P("ours.safetensors"), "--loss", "softmax_cross_entropy"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(Metrics(oursSoftmax), Metrics(softmax));
+        Assert.NotEqual(Metrics(ours), Metrics(softmax)); // lm_loss differs
+        (code, string asked, err) = Hrm([.. eval, "--checkpoint", P("softmax/step_26041"), "--loss", "stablemax_cross_entropy"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(Metrics(ours), Metrics(asked));
+
         // Beside a wrong all_config.yaml (hidden_size 64): --config wins, and a checkpoint that carries its own
         // architecture never looks at the file.
         Directory.CreateDirectory(P("wrong"));

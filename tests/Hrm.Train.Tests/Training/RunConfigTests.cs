@@ -79,17 +79,34 @@ public class RunConfigTests
         var warnings = new List<string>();
         RunConfig c = RunConfigJson.Parse(yaml, [], warnings, "all_config.yaml");
         Assert.Equal((768, 20000, 2000, 7e-5, 512, 16, "data/sudoku-extreme-1k-aug-1000", "softmax_cross_entropy"),
-            (c.GlobalBatchSize, c.Epochs, c.EvalInterval, c.Lr, c.Arch.HiddenSize, c.Arch.HaltMaxSteps, c.DataPath, c.LossType));
-        Assert.Equal(4, warnings.Count); // project_name, run_name, checkpoint_path, eval_save_outputs: accepted, not used
+            (c.GlobalBatchSize, c.Epochs, c.EvalInterval, c.Lr, c.Arch.HiddenSize, c.Arch.HaltMaxSteps, c.DataPath,
+             c.LossType));
+        Assert.Equal(4, warnings.Count); // project_name, run_name, checkpoint_path, eval_save_outputs: not used
 
         // --set loss_type wins over the file's arch.loss.loss_type; a run config giving both must agree.
         Assert.Equal("stablemax_cross_entropy",
             RunConfigJson.Parse(yaml, ["loss_type=stablemax_cross_entropy"], [], "t").LossType);
-        var e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(
-            """{"arch": {"loss": {"loss_type": "softmax_cross_entropy"}}, "loss_type": "stablemax_cross_entropy"}""", [], [], "t"));
+        const string both =
+            """{"arch": {"loss": {"loss_type": "softmax_cross_entropy"}}, "loss_type": "stablemax_cross_entropy"}""";
+        var e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(both, [], [], "t"));
         Assert.Equal("loss_type", e.Field);
         Assert.Contains("disagrees with arch.loss.loss_type", e.Message, StringComparison.Ordinal);
         Assert.Equal("loss.loss_type", Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(
             yaml.Replace("softmax_cross_entropy", "focal", StringComparison.Ordinal), [], [], "t")).Field);
+
+        // pretrain.py's eval_interval: null (Optional[int] = None) evaluates once, after all the epochs.
+        RunConfig once = RunConfigJson.Parse(yaml.Replace("eval_interval: 2000", "eval_interval: null",
+            StringComparison.Ordinal), [], [], "t");
+        Assert.Equal((20000, 20000), (once.Epochs, once.EvalInterval));
+    }
+
+    [Fact]
+    public void Json_run_configs_may_open_with_a_comment()
+    {
+        RunConfig c = RunConfigJson.Parse("""
+            // sudoku, smaller
+            /* a block comment */ {"arch": {"hidden_size": 64, "num_heads": 4}, "lr": 0.001}
+            """, [], [], "t");
+        Assert.Equal((64, 0.001), (c.Arch.HiddenSize, c.Lr));
     }
 }
