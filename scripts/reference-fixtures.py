@@ -4,7 +4,7 @@
 Usage: python3 scripts/reference-fixtures.py --hrm PATH_TO_sapientinc_HRM_CHECKOUT [--out tests/fixtures/reference]
 
 Needs PyTorch (1.13 or newer; Debian 12's python3-torch works), PyYAML and pydantic. The reference's model code is
-imported from --hrm, never copied here. On a PyTorch older than the reference needs, three small shims are
+imported from --hrm, never copied here. On a PyTorch older than the reference needs, small shims are
 installed first (nn.Buffer, a bare @torch.no_grad decorator, torch.optim.optimizer.ParamsT, int64 indices); without
 FlashAttention, flash_attn_interface.flash_attn_func is plain softmax attention with float32 scores: the reference's
 math, not its GPU kernels (FlashAttention takes no float32 inputs, and in bfloat16 it rounds the probabilities
@@ -21,7 +21,10 @@ For each fixture FOLDER this writes:
                                               (the loop of pretrain.py's evaluate); forward_dtype as configured
       eval_fp32/...                           the same with forward_dtype float32 (only where it is bfloat16)
       train/step{k}/inputs, labels, puzzle_identifiers
-                                              int32: the batch offered at training step k (k = 1..3)
+                                              int32: the batch offered at training step k (k = 1..4)
+      train/step{k}/min_halt_steps            int32 [B]: the exploration minimums the ACT wrapper drew (0: none)
+      train/step{k}/q_halt_logits, q_continue_logits, target_q_continue
+                                              float32 [B]: the call's Q logits and bootstrap targets
       train/step{k}/halted, steps             int32 [B]: the carry after step k
       train/step{k}/lm_loss, q_halt_loss, q_continue_loss
                                               float64 [1]: ACTLossHead's losses (sums over the batch)
@@ -33,9 +36,10 @@ For each fixture FOLDER this writes:
       train/step{k}/puzzle_emb_after_signsgd  float32: the puzzle embedding table after the reference's sparse
                                               SignSGD step (CastedSparseEmbeddingSignSGD_Distributed, world size 1)
       train/signsgd_lr_weight_decay           float64 [2]: its lr and weight decay
-      Training steps run with halt_exploration_prob 0 and the sparse SignSGD step only (no AdamATan2: the dense
-      weights stay put), so the carry, the halting and the gradients are all deterministic. Rows 0 and 1 of every
-      batch share a puzzle.
+      train_softmax/step1/...                 the same for one step with loss_type softmax_cross_entropy from a fresh
+                                              carry (run first, without SignSGD)
+      Training steps run with the sparse SignSGD step only (no AdamATan2: the dense weights stay put); the exploration
+      draws are recorded, so the halting can be replayed. Rows 0 and 1 of every batch share a puzzle.
 """
 import argparse
 import collections
@@ -48,6 +52,10 @@ import types
 
 # ACTLossHead's per-row metrics, in the order train/step{k}/metrics holds them (sums over the halted rows with labels).
 METRICS = ("count", "accuracy", "exact_accuracy", "q_halt_accuracy", "steps")
+
+
+# The ACT wrapper's Q outputs of a training call.
+Q_OUTPUTS = ("q_halt_logits", "q_continue_logits", "target_q_continue")
 
 
 def install_shims(torch, nn):
@@ -99,6 +107,49 @@ def install_shims(torch, nn):
         sys.modules["flash_attn_interface"] = module
 
 
+def train_steps(head, key, count, draw_batch, B, out, sign_sgd, torch, np):
+    """count training calls of ACTLossHead head from a fresh carry, as pretrain.py's train_batch makes them (the
+    gradient of (1 / B) * loss), recording under key/step{k}/ the batch, the exploration minimums the call drew, the
+    carry's halting and steps, the losses and metrics, every gradient and, with sign_sgd, the table after its step."""
+    inner = head.model.inner
+    carry = None
+    for k in range(1, count + 1):
+        batch = draw_batch()
+        if carry is None:
+            carry = head.initial_carry(batch)
+        head.zero_grad(set_to_none=True)
+        inner.puzzle_emb.local_weights.grad = None
+        # The ACT wrapper's exploration draws (torch.rand_like, then torch.randint_like), recorded as it makes them.
+        draws, rand_like, randint_like = [], torch.rand_like, torch.randint_like
+        torch.rand_like = lambda *a, **kw: draws.append(rand_like(*a, **kw)) or draws[-1]
+        torch.randint_like = lambda *a, **kw: draws.append(randint_like(*a, **kw)) or draws[-1]
+        try:
+            carry, loss, metrics, outputs, _ = head(carry=carry, batch=batch, return_keys=Q_OUTPUTS)
+        finally:
+            torch.rand_like, torch.randint_like = rand_like, randint_like
+        ((1 / B) * loss).backward()
+        explore = head.model.config.halt_exploration_prob
+        min_halt_steps = (draws[0] < explore) * draws[1]
+        pre = f"{key}/step{k}"
+        for name in ("inputs", "labels", "puzzle_identifiers"):
+            out.append((f"{pre}/{name}", batch[name].to(torch.int32).numpy()))
+        out.append((f"{pre}/min_halt_steps", min_halt_steps.to(torch.int32).numpy()))
+        for name in Q_OUTPUTS:
+            out.append((f"{pre}/{name}", outputs[name].float().numpy()))
+        out.append((f"{pre}/halted", carry.halted.to(torch.int32).numpy()))
+        out.append((f"{pre}/steps", carry.steps.to(torch.int32).numpy()))
+        for name in ("lm_loss", "q_halt_loss", "q_continue_loss"):
+            out.append((f"{pre}/{name}", np.array([float(metrics[name])], dtype=np.float64)))
+        out.append((f"{pre}/metrics", np.array([float(metrics[name]) for name in METRICS], dtype=np.float64)))
+        for name, p in head.named_parameters():
+            out.append((f"{pre}/grad/{name}", p.grad.float().numpy()))
+        out.append((f"{pre}/grad/model.inner.puzzle_emb.local_weights",
+                    inner.puzzle_emb.local_weights.grad.float().numpy()))
+        if sign_sgd is not None:
+            sign_sgd.step()  # as train_batch does after every backward (the dense weights stay put here)
+            out.append((f"{pre}/puzzle_emb_after_signsgd", inner.puzzle_emb.weights.float().numpy().copy()))
+
+
 def write_safetensors(path, tensors):
     """tensors: ordered (name, numpy array) pairs; F32, F64 and I32 only."""
     import numpy as np
@@ -147,7 +198,7 @@ def main():
         dict(folder="rope-fp32", step=7, prefix="", batch=4, seq_len=30, vocab_size=11, num_puzzle_identifiers=7,
              arch=dict(H_cycles=2, L_cycles=3, H_layers=2, L_layers=1, hidden_size=32, num_heads=2, expansion=4,
                        puzzle_emb_ndim=48, pos_encodings="rope", rope_theta=10000, rms_norm_eps=1e-5,
-                       halt_max_steps=3, halt_exploration_prob=0.1, forward_dtype="float32"),
+                       halt_max_steps=3, halt_exploration_prob=0.5, forward_dtype="float32"),
              train=True),
         # Learned positions, the reference's default bf16 forward, no puzzle embedding, keys as torch.compile
         # leaves them (_orig_mod.): an evaluation fixture.
@@ -176,7 +227,7 @@ def main():
             # The reference starts the Q head at zero and the puzzle embeddings at zero; random values here, so
             # that rows halt at different steps and the puzzle rows matter.
             inner.q_head.weight.normal_(0.0, 0.5)
-            inner.q_head.bias.normal_(0.0, 0.5)
+            inner.q_head.bias.copy_(torch.tensor([0.3, 0.0]))
             if arch["puzzle_emb_ndim"] > 0:
                 inner.puzzle_emb.weights.normal_(0.0, 0.5)
 
@@ -239,40 +290,25 @@ def main():
 
         if fx["train"]:
             model.train()
-            model.model.config.halt_exploration_prob = 0.0
             sign_lr, sign_wd = all_config["puzzle_emb_lr"], all_config["puzzle_emb_weight_decay"]
-            sign_sgd = None
-            if arch["puzzle_emb_ndim"] > 0:
-                if int(torch.__version__.split(".")[0]) < 2:  # PyTorch 1.x indexes with int64 only (same values)
-                    inner.puzzle_emb.local_ids = inner.puzzle_emb.local_ids.long()
-                sign_sgd = CastedSparseEmbeddingSignSGD_Distributed(inner.puzzle_emb.buffers(), world_size=1,
-                                                                   lr=sign_lr, weight_decay=sign_wd)
-                out.append(("train/signsgd_lr_weight_decay", np.array([sign_lr, sign_wd], dtype=np.float64)))
-            carry = None
-            for k in range(1, 4):
-                batch = draw_batch()
-                if carry is None:
-                    carry = model.initial_carry(batch)
-                model.zero_grad(set_to_none=True)
-                if arch["puzzle_emb_ndim"] > 0:
-                    inner.puzzle_emb.local_weights.grad = None
-                carry, loss, metrics, _, _ = model(carry=carry, batch=batch, return_keys=[])
-                ((1 / B) * loss).backward()
-                pre = f"train/step{k}"
-                for name in ("inputs", "labels", "puzzle_identifiers"):
-                    out.append((f"{pre}/{name}", batch[name].to(torch.int32).numpy()))
-                out.append((f"{pre}/halted", carry.halted.to(torch.int32).numpy()))
-                out.append((f"{pre}/steps", carry.steps.to(torch.int32).numpy()))
-                for name in ("lm_loss", "q_halt_loss", "q_continue_loss"):
-                    out.append((f"{pre}/{name}", np.array([float(metrics[name])], dtype=np.float64)))
-                out.append((f"{pre}/metrics", np.array([float(metrics[name]) for name in METRICS], dtype=np.float64)))
-                for name, p in model.named_parameters():
-                    out.append((f"{pre}/grad/{name}", p.grad.float().numpy()))
-                if sign_sgd is not None:
-                    out.append((f"{pre}/grad/model.inner.puzzle_emb.local_weights",
-                                inner.puzzle_emb.local_weights.grad.float().numpy()))
-                    sign_sgd.step()  # as train_batch does after every backward (the dense weights stay put here)
-                    out.append((f"{pre}/puzzle_emb_after_signsgd", inner.puzzle_emb.weights.float().numpy().copy()))
+            if int(torch.__version__.split(".")[0]) < 2:  # PyTorch 1.x indexes with int64 only (same values)
+                inner.puzzle_emb.local_ids = inner.puzzle_emb.local_ids.long()
+            sign_sgd = CastedSparseEmbeddingSignSGD_Distributed(inner.puzzle_emb.buffers(), world_size=1,
+                                                               lr=sign_lr, weight_decay=sign_wd)
+            out.append(("train/signsgd_lr_weight_decay", np.array([sign_lr, sign_wd], dtype=np.float64)))
+            # One step with the softmax loss first (a fresh carry, no SignSGD: the table stays as saved), then four
+            # with the run's stablemax loss, each followed by the sparse SignSGD step as train_batch does.
+            softmax = ACTLossHead(model.model, loss_type="softmax_cross_entropy")
+            # The reference's softmax_cross_entropy views the logits, which with a puzzle prefix are a strided slice;
+            # in its default bfloat16 forward the cast to float32 makes them contiguous first, in a float32 forward
+            # it does not and the view fails. Same numbers, made contiguous:
+            softmax_ce = softmax.loss_fn
+            softmax.loss_fn = lambda logits, labels, **kw: softmax_ce(logits.contiguous(), labels, **kw)
+            train_steps(softmax, "train_softmax", 1, draw_batch, B, out, None, torch, np)
+            # Exploration draws from this seed: at step 2 row 0 halts by its Q logits, row 1's Q logits say halt but
+            # its exploration minimum (3) holds it to the last step, and row 0 starts again on new data at step 3.
+            torch.manual_seed(1)
+            train_steps(model, "train", 4, draw_batch, B, out, sign_sgd, torch, np)
 
         write_safetensors(os.path.join(folder, "expected.safetensors"), out)
         sizes = os.path.getsize(step_path), os.path.getsize(os.path.join(folder, "expected.safetensors"))

@@ -17,15 +17,21 @@ public sealed partial class HrmModel
     /// ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/>) and the state is brought up to date: the
     /// rows' data by the same rule on the host (<see cref="ActMath.SelectRows"/>), steps, halted flags, the
     /// segment's Q logits and, when computed, the continue targets read back. Logits stay in the workspace
-    /// (<see cref="ReadLogits"/>).
+    /// (<see cref="ReadLogits"/>). <paramref name="exploration"/>, when given (training at halt_max_steps only): the
+    /// exploration minimums (B) the caller drew, e.g. another run's, to replay its halting, instead of draws from
+    /// <paramref name="rng"/>.
     /// </summary>
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
-        ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0)
+        ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0,
+        ReadOnlySpan<int> exploration = default)
     {
         Workspace ws = Ws;
         int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
+        if (!exploration.IsEmpty && (!training || m != Config.HaltMaxSteps))
+            throw new ArgumentException("exploration minimums belong to training calls at halt_max_steps", nameof(exploration));
         LoadCarry(state); // HaltedMask = the rows that take new data at this call
-        ActStep(tokens, puzzleIds, labels, training, rng, maxSteps);
+        if (exploration.IsEmpty) ActStep(tokens, puzzleIds, labels, training, rng, maxSteps);
+        else ActStep(tokens, puzzleIds, labels, exploration);
         ActMath.SelectRows(state.Tokens, tokens, state.HaltedMask, batch, l);
         ActMath.SelectRows(state.Labels, labels.IsEmpty ? NoLabels(batch * l) : labels, state.HaltedMask, batch, l);
         ActMath.SelectRows(state.PuzzleIds, puzzleIds, state.HaltedMask, batch, 1);

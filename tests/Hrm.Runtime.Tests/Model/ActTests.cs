@@ -150,6 +150,48 @@ public class ActTests
     }
 
     [Fact]
+    public void Exploration_minimums_given_by_the_caller_replay_the_draws_of_a_generator()
+    {
+        // Q says halt everywhere; the minimums decide when each row halts. A run given the minimums a generator draws
+        // (DrawExploration, the reference's order) halts exactly as the run that draws them itself.
+        HrmConfig cfg = ModelFixtures.Micro() with { HaltMaxSteps = 5, HaltExplorationProb = 0.5 };
+        const int batch = 12;
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, 2);
+        var drawn = new List<int[]>();
+        var halts = new List<string>[2];
+        for (int replay = 0; replay < 2; replay++)
+        {
+            using var model = new HrmModel(cfg, new ReferenceBackend());
+            model.Initialize(new HrmRandom(9));
+            model.WriteParameter(ParameterLayout.Names.QHeadBias, [5f, -5f]);
+            model.Reserve(batch, training: true);
+            var state = new ActState(batch, cfg.SeqLen);
+            var rng = new HrmRandom(5);
+            halts[replay] = [];
+            for (int s = 0; s < 6; s++)
+            {
+                if (replay == 0)
+                {
+                    var draws = new int[batch];
+                    model.DrawExploration(new HrmRandom(5 + (ulong)s), draws);
+                    drawn.Add(draws);
+                    model.ActStep(state, tokens, ids, default, training: true, new HrmRandom(5 + (ulong)s));
+                }
+                else
+                {
+                    model.ActStep(state, tokens, ids, default, training: true, rng, exploration: drawn[s]);
+                }
+                halts[replay].Add(string.Concat(state.Halted.Select(h => h ? '1' : '0')) + string.Join(",", state.Steps));
+            }
+            Assert.Throws<ArgumentException>(() => model.ActStep(state, tokens, ids, default, training: false,
+                exploration: drawn[0])); // evaluation explores nothing
+        }
+        Assert.Contains(drawn, d => d.Any(v => v == 0) && d.Any(v => v > 0)); // some rows explore, some do not
+        Assert.Equal(halts[0], halts[1]);
+        Assert.True(halts[0].Distinct().Count() > 2, string.Join(" ", halts[0]));
+    }
+
+    [Fact]
     public void Reserving_again_frees_the_previous_plan_and_a_wrong_batch_is_rejected()
     {
         HrmConfig cfg = ModelFixtures.Micro();
