@@ -10,7 +10,8 @@ FlashAttention, flash_attn_interface.flash_attn_func is plain softmax attention 
 math, not its GPU kernels (FlashAttention takes no float32 inputs, and in bfloat16 it rounds the probabilities
 before multiplying by V, which this stand-in does not).
 
-For each fixture FOLDER this writes:
+sudoku-csv/reference/ is what the reference's dataset/build_sudoku_dataset.py writes for sudoku-csv/{train,test}.csv
+(without augmentation). For each model fixture FOLDER this writes:
   FOLDER/step_N          torch.save(model.state_dict()), as pretrain.py saves a checkpoint (random weights)
   FOLDER/all_config.yaml yaml.dump of the run config, as pretrain.py writes it (arch section, hyper-parameters)
   FOLDER/expected.safetensors
@@ -85,6 +86,10 @@ def install_shims(torch, nn):
 
         torch.no_grad = no_grad
 
+    import pydantic
+    if not hasattr(pydantic.BaseModel, "model_dump"):  # pydantic 1 (Debian 12): the reference's builders use 2's name
+        pydantic.BaseModel.model_dump = pydantic.BaseModel.dict
+
     import torch.optim.optimizer as optimizer_module
     if not hasattr(optimizer_module, "ParamsT"):
         optimizer_module.ParamsT = object
@@ -150,6 +155,35 @@ def train_steps(head, key, count, draw_batch, B, out, sign_sgd, torch, np):
             out.append((f"{pre}/puzzle_emb_after_signsgd", inner.puzzle_emb.weights.float().numpy().copy()))
 
 
+def sudoku_from_csv(hrm, folder):
+    """The reference's dataset/build_sudoku_dataset.py (convert_subset, without augmentation: its np.random is not
+    seeded) on FOLDER/{train,test}.csv, written to FOLDER/reference/ exactly as it writes data/sudoku-extreme-*.
+    Its command-line and download helpers are stood in for: argdantic, tqdm and huggingface_hub (the CSVs are
+    local)."""
+    stand_ins = {
+        "argdantic": dict(ArgParser=type("ArgParser", (), {"command": lambda self, **kw: (lambda f: f)})),
+        "tqdm": dict(tqdm=lambda it, **kw: it),
+        "huggingface_hub": dict(hf_hub_download=lambda repo, name, repo_type=None: os.path.join(folder, name)),
+    }
+    for name, attrs in stand_ins.items():
+        if name != "huggingface_hub":  # the download always reads the local CSVs; the others only when absent
+            try:
+                __import__(name)
+                continue
+            except ImportError:
+                pass
+        module = types.ModuleType(name)
+        for key, value in attrs.items():
+            setattr(module, key, value)
+        sys.modules[name] = module
+    sys.path.insert(0, os.path.join(os.path.abspath(hrm), "dataset"))
+    import build_sudoku_dataset
+    config = build_sudoku_dataset.DataProcessConfig(output_dir=os.path.join(folder, "reference"))
+    for split in ("train", "test"):
+        build_sudoku_dataset.convert_subset(split, config)
+    sys.path.pop(0)
+
+
 def write_safetensors(path, tensors):
     """tensors: ordered (name, numpy array) pairs; F32, F64 and I32 only."""
     import numpy as np
@@ -209,6 +243,8 @@ def main():
                        halt_max_steps=2, halt_exploration_prob=0.1, forward_dtype="bfloat16"),
              train=False),
     ]
+
+    sudoku_from_csv(args.hrm, os.path.join(args.out, "sudoku-csv"))
 
     for fx in fixtures:
         torch.manual_seed(20261130)

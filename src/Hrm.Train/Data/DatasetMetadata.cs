@@ -77,32 +77,23 @@ public sealed record DatasetMetadata(int PadId, int? IgnoreLabelId, int BlankIde
         }
     }
 
-    /// <summary>The JSON text (indented, the reference's key order; the mean is written as a float).</summary>
+    /// <summary>The JSON text exactly as the reference's builders write it (<c>json.dump</c> of the pydantic model:
+    /// one line, its key order, the mean as a Python float; see <see cref="PythonJson"/>).</summary>
     /// <returns>The JSON object.</returns>
     public string ToJson()
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("pad_id", PadId);
-            if (IgnoreLabelId is int ignore) w.WriteNumber("ignore_label_id", ignore);
-            else w.WriteNull("ignore_label_id");
-            w.WriteNumber("blank_identifier_id", BlankIdentifierId);
-            w.WriteNumber("vocab_size", VocabSize);
-            w.WriteNumber("seq_len", SeqLen);
-            w.WriteNumber("num_puzzle_identifiers", NumPuzzleIdentifiers);
-            w.WriteNumber("total_groups", TotalGroups);
-            w.WritePropertyName("mean_puzzle_examples");
-            string mean = MeanPuzzleExamples.ToString("R", CultureInfo.InvariantCulture);
-            w.WriteRawValue(mean.Contains('.', StringComparison.Ordinal) || mean.Contains('E', StringComparison.Ordinal)
-                ? mean : mean + ".0");
-            w.WriteStartArray("sets");
-            foreach (string s in Sets) w.WriteStringValue(s);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        var sb = new StringBuilder("{");
+        sb.Append("\"pad_id\": ").Append(PadId.ToString(CultureInfo.InvariantCulture));
+        sb.Append(", \"ignore_label_id\": ").Append(IgnoreLabelId is int ignore
+            ? ignore.ToString(CultureInfo.InvariantCulture) : "null");
+        sb.Append(", \"blank_identifier_id\": ").Append(BlankIdentifierId.ToString(CultureInfo.InvariantCulture));
+        sb.Append(", \"vocab_size\": ").Append(VocabSize.ToString(CultureInfo.InvariantCulture));
+        sb.Append(", \"seq_len\": ").Append(SeqLen.ToString(CultureInfo.InvariantCulture));
+        sb.Append(", \"num_puzzle_identifiers\": ").Append(NumPuzzleIdentifiers.ToString(CultureInfo.InvariantCulture));
+        sb.Append(", \"total_groups\": ").Append(TotalGroups.ToString(CultureInfo.InvariantCulture));
+        PythonJson.Float(sb.Append(", \"mean_puzzle_examples\": "), MeanPuzzleExamples);
+        sb.Append(", \"sets\": ").Append(PythonJson.StringList(Sets));
+        return sb.Append('}').ToString();
     }
 
     /// <summary>Value equality, comparing <see cref="Sets"/> element by element.</summary>

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Hrm.Runtime.Formats;
 
 namespace Hrm.Train.Data;
@@ -59,14 +58,8 @@ public static class DatasetWriter
         if (names.Count == 0 || names[0] != DatasetIdentifiers.Blank)
             throw new ArgumentException($"entry 0 must be \"{DatasetIdentifiers.Blank}\"", nameof(names));
         Directory.CreateDirectory(root);
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
-        {
-            w.WriteStartArray();
-            foreach (string name in names) w.WriteStringValue(name);
-            w.WriteEndArray();
-        }
-        WriteText(Path.Combine(root, DatasetLayout.IdentifiersFile), Encoding.UTF8.GetString(stream.ToArray()) + "\n");
+        // As the reference's builders write it (json.dump): ["<blank>", "name", ...], one line, ASCII.
+        WriteText(Path.Combine(root, DatasetLayout.IdentifiersFile), PythonJson.StringList(names));
     }
 
     /// <summary>Writes a text file atomically (UTF-8, no byte-order mark).</summary>
