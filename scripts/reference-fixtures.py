@@ -123,7 +123,7 @@ def train_steps(head, key, count, draw_batch, B, out, sign_sgd, torch, np):
         if carry is None:
             carry = head.initial_carry(batch)
         head.zero_grad(set_to_none=True)
-        inner.puzzle_emb.local_weights.grad = None
+        inner.puzzle_emb.local_weights.grad = None  # training fixtures have a puzzle embedding (asserted in main)
         # The ACT wrapper's exploration draws (torch.rand_like, then torch.randint_like), recorded as it makes them.
         draws, rand_like, randint_like = [], torch.rand_like, torch.randint_like
         torch.rand_like = lambda *a, **kw: draws.append(rand_like(*a, **kw)) or draws[-1]
@@ -133,6 +133,7 @@ def train_steps(head, key, count, draw_batch, B, out, sign_sgd, torch, np):
         finally:
             torch.rand_like, torch.randint_like = rand_like, randint_like
         ((1 / B) * loss).backward()
+        assert len(draws) == 2, f"expected the ACT wrapper's two exploration draws, saw {len(draws)}"
         explore = head.model.config.halt_exploration_prob
         min_halt_steps = (draws[0] < explore) * draws[1]
         pre = f"{key}/step{k}"
@@ -260,8 +261,9 @@ def main():
         model = build(model_cfg)
         inner = model.model.inner
         with torch.no_grad():
-            # The reference starts the Q head at zero and the puzzle embeddings at zero; random values here, so
-            # that rows halt at different steps and the puzzle rows matter.
+            # The reference starts the Q head and the puzzle embeddings at zero; here the Q weights and the puzzle
+            # rows are random and the halt bias leans to halting, so that rows halt at different steps and the
+            # puzzle rows matter.
             inner.q_head.weight.normal_(0.0, 0.5)
             inner.q_head.bias.copy_(torch.tensor([0.3, 0.0]))
             if arch["puzzle_emb_ndim"] > 0:
@@ -325,6 +327,7 @@ def main():
             evaluate(fp32, eval_batch, "eval_fp32")
 
         if fx["train"]:
+            assert arch["puzzle_emb_ndim"] > 0 and arch["halt_max_steps"] > 1, "a training fixture explores and has puzzles"
             model.train()
             sign_lr, sign_wd = all_config["puzzle_emb_lr"], all_config["puzzle_emb_weight_decay"]
             if int(torch.__version__.split(".")[0]) < 2:  # PyTorch 1.x indexes with int64 only (same values)

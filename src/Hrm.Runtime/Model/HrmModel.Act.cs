@@ -17,21 +17,37 @@ public sealed partial class HrmModel
     /// ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/>) and the state is brought up to date: the
     /// rows' data by the same rule on the host (<see cref="ActMath.SelectRows"/>), steps, halted flags, the
     /// segment's Q logits and, when computed, the continue targets read back. Logits stay in the workspace
-    /// (<see cref="ReadLogits"/>). <paramref name="exploration"/>, when given (training at halt_max_steps only): the
-    /// exploration minimums (B) the caller drew, e.g. another run's, to replay its halting, instead of draws from
-    /// <paramref name="rng"/>.
+    /// (<see cref="ReadLogits"/>).
     /// </summary>
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
-        ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0,
-        ReadOnlySpan<int> exploration = default)
+        ReadOnlySpan<int> labels, bool training, HrmRandom? rng = null, int maxSteps = 0)
+    {
+        LoadCarry(state); // HaltedMask = the rows that take new data at this call
+        ActStep(tokens, puzzleIds, labels, training, rng, maxSteps);
+        ReadBack(state, tokens, puzzleIds, labels, training, maxSteps);
+    }
+
+    /// <summary>
+    /// A training ACT call on a host-side <paramref name="state"/> (as <see cref="ActStep(ActState, ReadOnlySpan{int},
+    /// ReadOnlySpan{int}, ReadOnlySpan{int}, bool, HrmRandom?, int)"/> with training and halt_max_steps) whose
+    /// exploration minimums (B: 0, or the step count in [2, halt_max_steps] a row may not halt before) the caller
+    /// gives, e.g. another run's draws, to replay its halting. Empty when <see cref="ExploresWhenTraining"/> is false.
+    /// </summary>
+    public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
+        ReadOnlySpan<int> labels, ReadOnlySpan<int> exploration)
+    {
+        CheckExploration(exploration);
+        LoadCarry(state);
+        ActStep(tokens, puzzleIds, labels, exploration);
+        ReadBack(state, tokens, puzzleIds, labels, training: true, maxSteps: 0);
+    }
+
+    /// <summary>Brings <paramref name="state"/> up to date after an ACT call (see the state overloads).</summary>
+    private void ReadBack(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
+        ReadOnlySpan<int> labels, bool training, int maxSteps)
     {
         Workspace ws = Ws;
         int batch = ws.Batch, l = Config.SeqLen, m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
-        if (!exploration.IsEmpty && (!training || m != Config.HaltMaxSteps))
-            throw new ArgumentException("exploration minimums belong to training calls at halt_max_steps", nameof(exploration));
-        LoadCarry(state); // HaltedMask = the rows that take new data at this call
-        if (exploration.IsEmpty) ActStep(tokens, puzzleIds, labels, training, rng, maxSteps);
-        else ActStep(tokens, puzzleIds, labels, exploration);
         ActMath.SelectRows(state.Tokens, tokens, state.HaltedMask, batch, l);
         ActMath.SelectRows(state.Labels, labels.IsEmpty ? NoLabels(batch * l) : labels, state.HaltedMask, batch, l);
         ActMath.SelectRows(state.PuzzleIds, puzzleIds, state.HaltedMask, batch, 1);
@@ -76,11 +92,26 @@ public sealed partial class HrmModel
     public void ActStep(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, ReadOnlySpan<int> labels,
         ReadOnlySpan<int> exploration)
     {
-        int expected = ExploresWhenTraining ? Ws.Batch : 0;
+        CheckExploration(exploration);
+        ActStepOn(tokens, puzzleIds, labels, training: true, null, 0, exploration);
+    }
+
+    /// <summary>Exploration minimums given by a caller: one per row when the training call explores, each 0 or in
+    /// [2, halt_max_steps] (what the draws can give).</summary>
+    private void CheckExploration(ReadOnlySpan<int> exploration)
+    {
+        int expected = ExploresWhenTraining ? Ws.Batch : 0, m = Config.HaltMaxSteps;
         if (exploration.Length != expected)
             throw new ArgumentException($"exploration: expected {expected} minimums, got {exploration.Length}",
                 nameof(exploration));
-        ActStepOn(tokens, puzzleIds, labels, training: true, null, 0, exploration);
+        for (int b = 0; b < exploration.Length; b++)
+        {
+            if (exploration[b] != 0 && (exploration[b] < 2 || exploration[b] > m))
+            {
+                throw new ArgumentOutOfRangeException(nameof(exploration),
+                    $"exploration: row {b} has minimum {exploration[b]} (expected 0 or 2..{m})");
+            }
+        }
     }
 
     /// <summary>True when a training ACT call draws exploration minimums (the training halting rules:

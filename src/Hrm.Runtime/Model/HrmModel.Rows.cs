@@ -56,7 +56,7 @@ public sealed partial class HrmModel
 
     /// <summary>
     /// Rows b &lt; <paramref name="rows"/> with <paramref name="reset"/>[b] != 0 get the initial carry (z_H = H_init,
-    /// z_L = L_init at every position), exactly as <see cref="ActStep(ActState, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, Numerics.HrmRandom?, int, ReadOnlySpan{int})"/> resets halted rows.
+    /// z_L = L_init at every position), exactly as <see cref="ActStep(ActState, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, Numerics.HrmRandom?, int)"/> resets halted rows.
     /// </summary>
     internal void ResetRows(int rows, ReadOnlySpan<int> reset)
     {

@@ -7,7 +7,7 @@ namespace Hrm.Runtime.Solver;
 /// The scheduler behind <see cref="HrmSolver"/> and <c>hrm eval --halting</c>: one thread owns the model and its
 /// B batch slots; callers on any thread queue jobs (<see cref="Submit"/>). Each iteration: rows of cancelled jobs
 /// leave the batch, free slots take queued rows (continuous batching; a new row starts from H_init/L_init exactly
-/// as <see cref="HrmModel.ActStep(ActState, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, Numerics.HrmRandom?, int, ReadOnlySpan{int})"/> resets a halted row), every active row runs one segment, the
+/// as <see cref="HrmModel.ActStep(ActState, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, Numerics.HrmRandom?, int)"/> resets a halted row), every active row runs one segment, the
 /// <see cref="HaltingPolicy"/> decides which rows are done, those complete their job, and the batch is compacted
 /// so the next segment runs only on the n rows still active (<see cref="HrmModel.SegmentRows"/>).
 /// </summary>

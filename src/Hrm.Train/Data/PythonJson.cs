@@ -28,8 +28,8 @@ internal static class PythonJson
                 case '\b': sb.Append("\\b"); break;
                 case '\f': sb.Append("\\f"); break;
                 default:
-                    if (ch < 0x20 || ch > 0x7e) sb.Append("\\u").Append(((int)ch).ToString("x4", CultureInfo.InvariantCulture));
-                    else sb.Append(ch);
+                    if (ch is >= ' ' and <= '~') sb.Append(ch);
+                    else sb.Append("\\u").Append(((int)ch).ToString("x4", CultureInfo.InvariantCulture));
                     break;
             }
         }

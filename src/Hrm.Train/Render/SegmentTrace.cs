@@ -34,7 +34,7 @@ internal sealed record MazeTrace(byte[] Puzzle, byte[] Predicted, MazePathCheck 
 /// <summary>
 /// Evaluation-mode ACT on one puzzle through <see cref="ActRunner"/>, keeping the prediction after every segment (what
 /// <c>hrm render</c> draws; <c>hrm solve</c> and the embeddable API use <see cref="HrmSolver"/>, which returns only the
-/// last one). Both run the same <see cref="HrmModel.ActStep(ActState, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, Hrm.Runtime.Numerics.HrmRandom?, int, ReadOnlySpan{int})"/> with exactly max-steps segments, so the final answers agree.
+/// last one). Both run the same <see cref="HrmModel.ActStep(ActState, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, bool, Hrm.Runtime.Numerics.HrmRandom?, int)"/> with exactly max-steps segments, so the final answers agree.
 /// </summary>
 internal static class SegmentTrace
 {

@@ -166,7 +166,6 @@ public class ActTests
             model.WriteParameter(ParameterLayout.Names.QHeadBias, [5f, -5f]);
             model.Reserve(batch, training: true);
             var state = new ActState(batch, cfg.SeqLen);
-            var rng = new HrmRandom(5);
             halts[replay] = [];
             for (int s = 0; s < 6; s++)
             {
@@ -179,12 +178,20 @@ public class ActTests
                 }
                 else
                 {
-                    model.ActStep(state, tokens, ids, default, training: true, rng, exploration: drawn[s]);
+                    model.ActStep(state, tokens, ids, default, exploration: drawn[s]);
                 }
-                halts[replay].Add(string.Concat(state.Halted.Select(h => h ? '1' : '0')) + string.Join(",", state.Steps));
+                halts[replay].Add(string.Concat(state.Halted.Select(h => h ? '1' : '0')) + " " +
+                    string.Join(",", state.Steps));
             }
-            Assert.Throws<ArgumentException>(() => model.ActStep(state, tokens, ids, default, training: false,
-                exploration: drawn[0])); // evaluation explores nothing
+            // One minimum per row, each 0 or in [2, halt_max_steps] (5), checked before anything changes.
+            int[] steps = [.. state.Steps];
+            Assert.Throws<ArgumentException>(() =>
+                model.ActStep(state, tokens, ids, default, exploration: drawn[0].AsSpan(1)));
+            Assert.Throws<ArgumentOutOfRangeException>(() =>
+                model.ActStep(state, tokens, ids, default, exploration: [.. drawn[0].AsSpan(1), 6]));
+            Assert.Throws<ArgumentOutOfRangeException>(() =>
+                model.ActStep(state, tokens, ids, default, exploration: [1, .. drawn[0].AsSpan(1)]));
+            Assert.Equal(steps, state.Steps);
         }
         Assert.Contains(drawn, d => d.Any(v => v == 0) && d.Any(v => v > 0)); // some rows explore, some do not
         Assert.Equal(halts[0], halts[1]);

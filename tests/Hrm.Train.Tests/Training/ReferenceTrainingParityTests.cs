@@ -55,11 +55,14 @@ public sealed class ReferenceTrainingParityTests(ITestOutputHelper output)
         {
             string pre = $"{run}/step{step}";
             m.ActStep(act, f.Ints($"{pre}/inputs"), f.Ints($"{pre}/puzzle_identifiers"), f.Ints($"{pre}/labels"),
-                training: true, exploration: f.Ints($"{pre}/min_halt_steps"));
+                exploration: f.Ints($"{pre}/min_halt_steps"));
             Assert.Equal(f.Ints($"{pre}/halted"), act.Halted.Select(h => h ? 1 : 0));
             Assert.Equal(f.Ints($"{pre}/steps"), act.Steps);
             (string Name, float[] Ours)[] qs =
-                [("q_halt_logits", act.QHalt), ("q_continue_logits", act.QContinue), ("target_q_continue", act.TargetQContinue)];
+            [
+                ("q_halt_logits", act.QHalt), ("q_continue_logits", act.QContinue),
+                ("target_q_continue", act.TargetQContinue),
+            ];
             foreach ((string name, float[] ours) in qs)
             {
                 double rel = ReferenceFixture.RelNorm(ours, f.Floats($"{pre}/{name}"));
