@@ -7,7 +7,9 @@ namespace Hrm.Runtime.Model;
 
 /// <summary>
 /// Model checkpoints as safetensors with the reference's state-dict keys (a leading <c>_orig_mod.</c> is
-/// accepted and stripped); the reference's own PyTorch checkpoints (<c>torch.save</c> zips) load too. Parameters and the puzzle table are F32; H_init/L_init are BF16 as in the reference.
+/// accepted and stripped); the reference's own PyTorch checkpoints (<c>torch.save</c> zips) load too. Parameters and
+/// the puzzle table are F32; H_init/L_init are BF16 as in the reference (F32 when their values are not all bf16
+/// values, as after loading a float32-forward run of the reference: saving never rounds).
 /// <c>__metadata__["config"]</c> holds the architecture JSON. Loading checks the exact tensor set, every shape
 /// and every dtype against the config, and names the tensor in every error.
 /// </summary>
@@ -23,7 +25,9 @@ public static class HrmCheckpoint
         foreach (TensorEntry e in model.Layout.Entries)
         {
             long[] shape = e.Shape.Select(d => (long)d).ToArray();
-            w.Add(e.Name, e.StoredAsBf16 ? TensorDType.BF16 : TensorDType.F32, shape, model.ReadParameter(e.Name));
+            float[] values = model.ReadParameter(e.Name);
+            bool bf16 = e.StoredAsBf16 && values.All(v => (BitConverter.SingleToUInt32Bits(v) & 0xFFFF) == 0);
+            w.Add(e.Name, bf16 ? TensorDType.BF16 : TensorDType.F32, shape, values);
         }
         w.SetMetadata(ConfigKey, HrmConfigJson.Serialize(model.Config));
         w.SetMetadata("format", "hrm-safetensors-1");

@@ -11,6 +11,7 @@ internal static class CommandLine
     [
         ("info", InfoCommand.Usage, "architecture, parameter table and memory plan"),
         ("init", InitCommand.Usage, "write a freshly initialised checkpoint"),
+        ("convert", ConvertCommand.Usage, "one safetensors file with its architecture from a checkpoint (e.g. the reference's step_N)"),
         ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
         ("train", TrainCommand.Usage, "train (or resume) a run; checkpoints and metrics.jsonl in the run directory"),
         ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),
@@ -37,6 +38,7 @@ internal static class CommandLine
             {
                 "info" => InfoCommand.Run(rest, stdout, stderr),
                 "init" => InitCommand.Run(rest, stdout, stderr),
+                "convert" => ConvertCommand.Run(rest, stdout, stderr),
                 "predict" => PredictCommand.Run(rest, stdout, stderr),
                 "train" => TrainCommand.Run(rest, stdout, stderr),
                 "eval" => EvalCommand.Run(rest, stdout, stderr),

@@ -1,5 +1,6 @@
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Tests.Formats;
@@ -85,6 +86,47 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         }
     }
 
+    /// <summary>
+    /// `hrm convert` turns the reference's folder into one safetensors file carrying the architecture: it loads
+    /// alone, predicts to the last bit what the reference's file predicts, and keeps H_init/L_init as the run had
+    /// them (float32 for a float32-forward run: never rounded; bf16 for the reference's default).
+    /// </summary>
+    [Theory]
+    [InlineData("rope-fp32", TensorDType.F32)]
+    [InlineData("learned-bf16", TensorDType.BF16)]
+    public void Convert_makes_one_self_contained_file_that_predicts_the_same(string fixture, TensorDType initDType)
+    {
+        using ReferenceFixture f = ReferenceFixture.Open(fixture);
+        int[] tokens = f.Ints("eval/inputs"), ids = f.Ints("eval/puzzle_identifiers");
+        Npy.WriteInt32(P("inputs.npy"), tokens, [ids.Length, tokens.Length / ids.Length]);
+        Npy.WriteInt32(P("ids.npy"), ids, [ids.Length]);
+
+        (int code, _, string err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--out", P("model.safetensors"));
+        Assert.Equal(2, code); // the run config leaves seq_len to the dataset
+        Assert.Contains("--seq-len", err, StringComparison.Ordinal);
+        (code, string output, err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--seq-len",
+            (tokens.Length / ids.Length).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--out", P("model.safetensors"));
+        Assert.True(code == 0, err);
+        Assert.Contains("wrote " + P("model.safetensors"), output, StringComparison.Ordinal);
+        Assert.Equal(f.Config, HrmCheckpoint.ReadConfig(P("model.safetensors")));
+        using (SafeTensorsFile st = SafeTensorsFile.Open(P("model.safetensors")))
+        {
+            Assert.Equal(initDType, st.Get(ParameterLayout.Names.HInit).DType);
+            Assert.Equal(initDType, st.Get(ParameterLayout.Names.LInit).DType);
+        }
+
+        string[] predict = ["predict", "--inputs", P("inputs.npy"), "--puzzle-identifiers", P("ids.npy"), "--device",
+            "cpu", "--threads", "2"];
+        (code, _, err) = Hrm([.. predict, "--checkpoint", f.CheckpointPath, "--out", P("theirs")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = Hrm([.. predict, "--checkpoint", P("model.safetensors"), "--out", P("ours")]);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("warning", err, StringComparison.Ordinal); // no all_config.yaml read: the file says all
+        foreach (string name in new[] { "logits.npy", "q_halt_logits.npy", "q_continue_logits.npy" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(P("theirs"), name)), File.ReadAllBytes(Path.Combine(P("ours"), name)));
+    }
+
     [Fact]
     public void A_reference_maze_checkpoint_with_its_all_config_yaml_evaluates_and_solves_as_our_copy()
     {
@@ -131,6 +173,22 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         (c2, b, err) = Hrm([.. solve, "--checkpoint", P("run/step_26041")]);
         Assert.True(c2 == c1, err);
         Assert.Equal(WithoutTimes(a), WithoutTimes(b));
+
+        // `hrm convert --data`: the dims from the dataset, its identifiers.json beside the model; the file evaluates
+        // as our own copy does, with no config file around.
+        Directory.CreateDirectory(P("converted"));
+        (code, _, err) = Hrm("convert", "--checkpoint", P("run/step_26041"), "--data", P("maze"), "--out",
+            P("converted/model.safetensors"));
+        Assert.True(code == 0, err);
+        Assert.Equal(File.ReadAllBytes(P("maze/identifiers.json")), File.ReadAllBytes(P("converted/identifiers.json")));
+        (code, string converted, err) = Hrm([.. eval, "--checkpoint", P("converted/model.safetensors")]);
+        Assert.True(code == 0, err);
+        Assert.Equal(Metrics(ours), Metrics(converted));
+        File.WriteAllText(P("converted/identifiers.json"), """["<blank>", "another"]""");
+        (code, _, err) = Hrm("convert", "--checkpoint", P("run/step_26041"), "--data", P("maze"), "--out",
+            P("converted/again.safetensors"));
+        Assert.Equal(2, code); // a folder holds one dataset's identifiers
+        Assert.Contains("differs", err, StringComparison.Ordinal);
 
         // A run that trained with the softmax loss (arch.loss.loss_type): its lm_loss is evaluated with that loss, as
         // `--loss softmax_cross_entropy` asks of our copy; --loss still wins.

@@ -1,0 +1,74 @@
+using Hrm.Runtime.Backends.Cpu;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Model;
+using Hrm.Train.Data;
+
+namespace Hrm.Train.Cli;
+
+/// <summary>
+/// <c>hrm convert</c>: one self-contained safetensors file from a checkpoint, typically the reference's own
+/// (<c>step_N</c>, torch.save, no architecture): the architecture from its all_config.yaml (beside it, or
+/// <c>--config</c>) and the dataset's dimensions go into the file's metadata, so that an app loads it alone
+/// (<c>HrmSolver.Load("model.safetensors")</c>). Values are copied, never rounded. With <c>--data</c> the dataset's
+/// identifiers.json is put beside the output too (ARC tasks are found by name through it).
+/// </summary>
+internal static class ConvertCommand
+{
+    public const string Usage =
+        "hrm convert --checkpoint FILE [--config FILE] [--data DIR | --seq-len N] --out model.safetensors";
+
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
+    {
+        var args = new CliArgs("convert", argv, ["checkpoint", "config", "data", "seq-len", "out"]);
+        string ckpt = args.Require("checkpoint"), output = args.Require("out");
+        string? data = args.Get("data");
+        if (data != null && args.Has("seq-len"))
+            throw new UsageException("convert", "give --data or --seq-len, not both");
+        if (Path.GetFullPath(output) == Path.GetFullPath(ckpt))
+            throw new UsageException("convert", "--out must name another file than --checkpoint");
+        // The reference builds its model from the run's arch and the dataset: seq_len, vocab_size and
+        // num_puzzle_identifiers come from --data, or seq_len from --seq-len and the other two from the tensors.
+        HrmConfig? cfg = ConfigSource.ForCheckpoint(args, ckpt, err, () =>
+        {
+            if (data != null)
+            {
+                DatasetMetadata meta = DatasetMetadata.Read(Path.Combine(DatasetLayout.SplitDir(data, "train"),
+                    DatasetMetadata.FileName));
+                return (meta.SeqLen, meta.VocabSize, meta.NumPuzzleIdentifiers);
+            }
+            if (!args.Has("seq-len"))
+            {
+                throw new UsageException("convert", "the run config leaves seq_len to the dataset: give --data DIR " +
+                    "(the dataset the run trained on) or --seq-len N (81 for 9x9 Sudoku, 900 for mazes and ARC)");
+            }
+            (int vocab, int ids) = ConfigSource.FromTensors(ckpt);
+            return (args.GetInt("seq-len", 0, min: 1), vocab, ids);
+        });
+        using HrmModel model = HrmCheckpoint.Load(ckpt, new CpuBackend(1), cfg);
+        string? names = data != null ? Path.Combine(data, DatasetLayout.IdentifiersFile) : null;
+        string? besideOut = names != null && File.Exists(names)
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, DatasetLayout.IdentifiersFile)
+            : null;
+        byte[]? identifiers = besideOut != null ? File.ReadAllBytes(names!) : null;
+        if (besideOut != null && File.Exists(besideOut) &&
+            !File.ReadAllBytes(besideOut).AsSpan().SequenceEqual(identifiers))
+        {
+            throw new UsageException("convert", $"{besideOut} exists and differs from {names}: write the model into " +
+                "another folder (each checkpoint folder holds the identifiers of the dataset it was trained on)");
+        }
+        HrmCheckpoint.Save(model, output);
+        o.WriteLine($"wrote {output}: {model.Layout.ParameterCount:N0} parameters; architecture " +
+            HrmConfigJson.Serialize(model.Config));
+        if (besideOut != null && !File.Exists(besideOut))
+        {
+            using (var file = new AtomicFileWriter(besideOut))
+            {
+                file.Stream.Write(identifiers);
+                file.Commit();
+            }
+            o.WriteLine($"wrote {besideOut} (the dataset's puzzle identifiers)");
+        }
+        return 0;
+    }
+}
