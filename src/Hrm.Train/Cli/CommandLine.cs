@@ -11,7 +11,7 @@ internal static class CommandLine
     [
         ("info", InfoCommand.Usage, "architecture, parameter table and memory plan"),
         ("init", InitCommand.Usage, "write a freshly initialised checkpoint"),
-        ("convert", ConvertCommand.Usage, "one safetensors file with its architecture from a checkpoint (e.g. the reference's step_N)"),
+        ("convert", ConvertCommand.Usage, "one safetensors file with its architecture (e.g. from the reference's step_N)"),
         ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
         ("train", TrainCommand.Usage, "train (or resume) a run; checkpoints and metrics.jsonl in the run directory"),
         ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),

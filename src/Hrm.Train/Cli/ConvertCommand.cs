@@ -21,22 +21,20 @@ internal static class ConvertCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("convert", argv, ["checkpoint", "config", "data", "seq-len", "out"]);
-        string ckpt = args.Require("checkpoint"), output = args.Require("out");
+        string ckpt = args.Require("checkpoint"), output = Path.GetFullPath(args.Require("out"));
         string? data = args.Get("data");
         if (data != null && args.Has("seq-len"))
             throw new UsageException("convert", "give --data or --seq-len, not both");
-        if (Path.GetFullPath(output) == Path.GetFullPath(ckpt))
-            throw new UsageException("convert", "--out must name another file than --checkpoint");
+        CheckOutput(ckpt, output);
+        DatasetMetadata? meta = data is null ? null
+            : DatasetMetadata.Read(Path.Combine(DatasetLayout.SplitDir(data, "train"), DatasetMetadata.FileName));
         // The reference builds its model from the run's arch and the dataset: seq_len, vocab_size and
         // num_puzzle_identifiers come from --data, or seq_len from --seq-len and the other two from the tensors.
+        bool dimsAsked = false;
         HrmConfig? cfg = ConfigSource.ForCheckpoint(args, ckpt, err, () =>
         {
-            if (data != null)
-            {
-                DatasetMetadata meta = DatasetMetadata.Read(Path.Combine(DatasetLayout.SplitDir(data, "train"),
-                    DatasetMetadata.FileName));
-                return (meta.SeqLen, meta.VocabSize, meta.NumPuzzleIdentifiers);
-            }
+            dimsAsked = true;
+            if (meta != null) return (meta.SeqLen, meta.VocabSize, meta.NumPuzzleIdentifiers);
             if (!args.Has("seq-len"))
             {
                 throw new UsageException("convert", "the run config leaves seq_len to the dataset: give --data DIR " +
@@ -45,22 +43,30 @@ internal static class ConvertCommand
             (int vocab, int ids) = ConfigSource.FromTensors(ckpt);
             return (args.GetInt("seq-len", 0, min: 1), vocab, ids);
         });
+        if (args.Has("seq-len") && !dimsAsked)
+            throw new UsageException("convert", "the architecture gives seq_len itself; --seq-len is not used");
         using HrmModel model = HrmCheckpoint.Load(ckpt, new CpuBackend(1), cfg);
+        HrmConfig a = model.Config;
+        if (meta != null && (meta.SeqLen, meta.VocabSize, meta.NumPuzzleIdentifiers) !=
+            (a.SeqLen, a.VocabSize, a.NumPuzzleIdentifiers))
+        {
+            throw new HrmFormatException(data!, "dataset.json", $"the dataset has seq_len {meta.SeqLen}, vocab_size " +
+                $"{meta.VocabSize}, num_puzzle_identifiers {meta.NumPuzzleIdentifiers}; the model {a.SeqLen}, " +
+                $"{a.VocabSize}, {a.NumPuzzleIdentifiers}: not the dataset this model was trained on");
+        }
         string? names = data != null ? Path.Combine(data, DatasetLayout.IdentifiersFile) : null;
-        string? besideOut = names != null && File.Exists(names)
-            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, DatasetLayout.IdentifiersFile)
-            : null;
-        byte[]? identifiers = besideOut != null ? File.ReadAllBytes(names!) : null;
-        if (besideOut != null && File.Exists(besideOut) &&
+        byte[]? identifiers = names != null && File.Exists(names) ? File.ReadAllBytes(names) : null;
+        string besideOut = Path.Combine(Path.GetDirectoryName(output)!, DatasetLayout.IdentifiersFile);
+        if (identifiers != null && File.Exists(besideOut) &&
             !File.ReadAllBytes(besideOut).AsSpan().SequenceEqual(identifiers))
         {
-            throw new UsageException("convert", $"{besideOut} exists and differs from {names}: write the model into " +
-                "another folder (each checkpoint folder holds the identifiers of the dataset it was trained on)");
+            throw new IOException($"{besideOut} exists and differs from {names}: write the model into another folder " +
+                "(each checkpoint folder holds the identifiers of the dataset it was trained on)");
         }
         HrmCheckpoint.Save(model, output);
         o.WriteLine($"wrote {output}: {model.Layout.ParameterCount:N0} parameters; architecture " +
-            HrmConfigJson.Serialize(model.Config));
-        if (besideOut != null && !File.Exists(besideOut))
+            HrmConfigJson.Serialize(a));
+        if (identifiers != null && !File.Exists(besideOut))
         {
             using (var file = new AtomicFileWriter(besideOut))
             {
@@ -69,6 +75,27 @@ internal static class ConvertCommand
             }
             o.WriteLine($"wrote {besideOut} (the dataset's puzzle identifiers)");
         }
+        else if (identifiers == null && a.NumPuzzleIdentifiers > 1 && !File.Exists(besideOut))
+        {
+            o.WriteLine($"note: the model has {a.NumPuzzleIdentifiers} puzzle identifiers; to solve ARC tasks by " +
+                "name it needs the training dataset's identifiers.json beside it (--data DIR copies it)");
+        }
         return 0;
+    }
+
+    /// <summary>The output's folder exists (created) and the output is neither the checkpoint nor any PyTorch
+    /// checkpoint (the rename would replace it).</summary>
+    private static void CheckOutput(string checkpoint, string output)
+    {
+        StringComparison cmp = OperatingSystem.IsLinux()
+            ? StringComparison.Ordinal
+            : StringComparison.OrdinalIgnoreCase; // macOS and Windows file systems usually ignore case
+        if (string.Equals(output, Path.GetFullPath(checkpoint), cmp) ||
+            (File.Exists(output) && TorchCheckpointFile.IsZip(output)))
+        {
+            throw new UsageException("convert",
+                "--out must name a new file, not the checkpoint or another PyTorch checkpoint");
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
     }
 }

@@ -104,13 +104,13 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         (int code, _, string err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--out", P("model.safetensors"));
         Assert.Equal(2, code); // the run config leaves seq_len to the dataset
         Assert.Contains("--seq-len", err, StringComparison.Ordinal);
-        (code, string output, err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--seq-len",
-            (tokens.Length / ids.Length).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--out", P("model.safetensors"));
+        string seqLen = (tokens.Length / ids.Length).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string model = P("new/folder/model.safetensors"); // folders made as needed
+        (code, string output, err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--seq-len", seqLen, "--out", model);
         Assert.True(code == 0, err);
-        Assert.Contains("wrote " + P("model.safetensors"), output, StringComparison.Ordinal);
-        Assert.Equal(f.Config, HrmCheckpoint.ReadConfig(P("model.safetensors")));
-        using (SafeTensorsFile st = SafeTensorsFile.Open(P("model.safetensors")))
+        Assert.Contains("wrote " + model, output, StringComparison.Ordinal);
+        Assert.Equal(f.Config, HrmCheckpoint.ReadConfig(model));
+        using (SafeTensorsFile st = SafeTensorsFile.Open(model))
         {
             Assert.Equal(initDType, st.Get(ParameterLayout.Names.HInit).DType);
             Assert.Equal(initDType, st.Get(ParameterLayout.Names.LInit).DType);
@@ -120,11 +120,23 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
             "cpu", "--threads", "2"];
         (code, _, err) = Hrm([.. predict, "--checkpoint", f.CheckpointPath, "--out", P("theirs")]);
         Assert.True(code == 0, err);
-        (code, _, err) = Hrm([.. predict, "--checkpoint", P("model.safetensors"), "--out", P("ours")]);
+        (code, _, err) = Hrm([.. predict, "--checkpoint", model, "--out", P("ours")]);
         Assert.True(code == 0, err);
         Assert.DoesNotContain("warning", err, StringComparison.Ordinal); // no all_config.yaml read: the file says all
         foreach (string name in new[] { "logits.npy", "q_halt_logits.npy", "q_continue_logits.npy" })
-            Assert.Equal(File.ReadAllBytes(Path.Combine(P("theirs"), name)), File.ReadAllBytes(Path.Combine(P("ours"), name)));
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(P("theirs"), name)),
+                File.ReadAllBytes(Path.Combine(P("ours"), name)));
+        }
+
+        // Refused: writing over a PyTorch checkpoint; --seq-len for an architecture that gives it.
+        File.Copy(f.CheckpointPath, P("step_1"));
+        (code, _, err) = Hrm("convert", "--checkpoint", model, "--out", P("step_1"));
+        Assert.Equal(2, code);
+        Assert.Contains("PyTorch checkpoint", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("convert", "--checkpoint", model, "--seq-len", seqLen, "--out", P("again.safetensors"));
+        Assert.Equal(2, code);
+        Assert.Contains("--seq-len is not used", err, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -176,7 +188,6 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
 
         // `hrm convert --data`: the dims from the dataset, its identifiers.json beside the model; the file evaluates
         // as our own copy does, with no config file around.
-        Directory.CreateDirectory(P("converted"));
         (code, _, err) = Hrm("convert", "--checkpoint", P("run/step_26041"), "--data", P("maze"), "--out",
             P("converted/model.safetensors"));
         Assert.True(code == 0, err);
@@ -187,8 +198,15 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         File.WriteAllText(P("converted/identifiers.json"), """["<blank>", "another"]""");
         (code, _, err) = Hrm("convert", "--checkpoint", P("run/step_26041"), "--data", P("maze"), "--out",
             P("converted/again.safetensors"));
-        Assert.Equal(2, code); // a folder holds one dataset's identifiers
+        Assert.Equal(1, code); // a folder holds one dataset's identifiers
         Assert.Contains("differs", err, StringComparison.Ordinal);
+        // A model that carries its dims, with another dataset (4x4 Sudoku: seq_len 16 against the maze's 900).
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "4", "--test", "2", "--size", "4", "--seed", "1", "--out",
+            P("sudoku4")).Code);
+        (code, _, err) = Hrm("convert", "--checkpoint", P("converted/model.safetensors"), "--data", P("sudoku4"),
+            "--out", P("wrong.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Contains("not the dataset this model was trained on", err, StringComparison.Ordinal);
 
         // A run that trained with the softmax loss (arch.loss.loss_type): its lm_loss is evaluated with that loss, as
         // `--loss softmax_cross_entropy` asks of our copy; --loss still wins.
