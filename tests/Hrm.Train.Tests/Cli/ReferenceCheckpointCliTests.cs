@@ -59,9 +59,10 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
 
     /// <summary>
     /// The reference's own files (tests/fixtures/reference: PyTorch's torch.save, PyYAML's all_config.yaml, nothing
-    /// else in the folder), used exactly as a user would: `hrm predict --checkpoint step_N` finds all_config.yaml beside
-    /// it, takes seq_len from the inputs and the vocabulary and puzzle count from the checkpoint's tensors, says
-    /// nothing about the reference's name and loss keys (one line on forward_dtype), and writes what the reference's evaluation computed.
+    /// else in the folder), used exactly as a user would: `hrm predict --checkpoint step_N` finds all_config.yaml
+    /// beside it, takes seq_len from the inputs and the vocabulary and puzzle count from the checkpoint's tensors,
+    /// says nothing about the reference's name and loss keys (one line on forward_dtype), and writes what the
+    /// reference's evaluation computed.
     /// </summary>
     [Theory]
     [InlineData("rope-fp32", "eval", 1e-5)]
@@ -72,8 +73,8 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         int[] tokens = f.Ints("eval/inputs"), ids = f.Ints("eval/puzzle_identifiers");
         Npy.WriteInt32(P("inputs.npy"), tokens, [ids.Length, tokens.Length / ids.Length]);
         Npy.WriteInt32(P("ids.npy"), ids, [ids.Length]);
-        (int code, string output, string err) = Hrm("predict", "--checkpoint", f.CheckpointPath, "--inputs", P("inputs.npy"),
-            "--puzzle-identifiers", P("ids.npy"), "--device", "cpu", "--threads", "2", "--out", P("out"));
+        (int code, string output, string err) = Hrm("predict", "--checkpoint", f.CheckpointPath, "--inputs",
+            P("inputs.npy"), "--puzzle-identifiers", P("ids.npy"), "--device", "cpu", "--threads", "2", "--out", P("out"));
         Assert.True(code == 0, err);
         Assert.Contains("all_config.yaml", output + err, StringComparison.Ordinal); // says which file it read
         string warning = Assert.Single(err.Split('\n'), l => l.Contains("warning", StringComparison.Ordinal));
@@ -106,7 +107,8 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         Assert.Contains("--seq-len", err, StringComparison.Ordinal);
         string seqLen = (tokens.Length / ids.Length).ToString(System.Globalization.CultureInfo.InvariantCulture);
         string model = P("new/folder/model.safetensors"); // folders made as needed
-        (code, string output, err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--seq-len", seqLen, "--out", model);
+        (code, string output, err) = Hrm("convert", "--checkpoint", f.CheckpointPath, "--seq-len", seqLen, "--out",
+            model);
         Assert.True(code == 0, err);
         Assert.Contains("wrote " + model, output, StringComparison.Ordinal);
         Assert.Equal(f.Config, HrmCheckpoint.ReadConfig(model));
@@ -216,11 +218,13 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         File.Copy(P("step_26041"), P("softmax/step_26041"));
         (code, string softmax, err) = Hrm([.. eval, "--checkpoint", P("softmax/step_26041")]);
         Assert.True(code == 0, err);
-        (code, string oursSoftmax, err) = Hrm([.. eval, "--checkpoint", P("ours.safetensors"), "--loss", "softmax_cross_entropy"]);
+        (code, string oursSoftmax, err) = Hrm([.. eval, "--checkpoint", P("ours.safetensors"), "--loss",
+            "softmax_cross_entropy"]);
         Assert.True(code == 0, err);
         Assert.Equal(Metrics(oursSoftmax), Metrics(softmax));
         Assert.NotEqual(Metrics(ours), Metrics(softmax)); // lm_loss differs
-        (code, string asked, err) = Hrm([.. eval, "--checkpoint", P("softmax/step_26041"), "--loss", "stablemax_cross_entropy"]);
+        (code, string asked, err) = Hrm([.. eval, "--checkpoint", P("softmax/step_26041"), "--loss",
+            "stablemax_cross_entropy"]);
         Assert.True(code == 0, err);
         Assert.Equal(Metrics(ours), Metrics(asked));
 
