@@ -36,9 +36,9 @@ public sealed partial class HrmModel
     public void ActStep(ActState state, ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
         ReadOnlySpan<int> labels, ReadOnlySpan<int> exploration)
     {
-        CheckExploration(exploration);
+        CheckExploration(exploration); // before LoadCarry: a refused call changes nothing
         LoadCarry(state);
-        ActStep(tokens, puzzleIds, labels, exploration);
+        ActStepOn(tokens, puzzleIds, labels, training: true, null, 0, exploration);
         ReadBack(state, tokens, puzzleIds, labels, training: true, maxSteps: 0);
     }
 

@@ -105,7 +105,6 @@ public static class RunConfigJson
     {
         var c = new RunConfig();
         string? archLoss = null; // the reference's arch.loss.loss_type (validated by HrmConfigJson)
-        bool evalOnceAtEnd = false; // the reference's eval_interval: null (evaluate once, after all the epochs)
         foreach ((string key, JsonNode? v) in obj)
         {
             if (key == "arch" && v is JsonObject archObj && archObj["loss"] is JsonObject lossObj &&
@@ -118,7 +117,7 @@ public static class RunConfigJson
                 "data_path" => c with { DataPath = Str(v, key) },
                 "global_batch_size" => c with { GlobalBatchSize = Int(v, key) },
                 "epochs" => c with { Epochs = Int(v, key) },
-                "eval_interval" when v is null => Flag(c, out evalOnceAtEnd),
+                "eval_interval" when v is null => c, // the reference's null: once, after all the epochs (below)
                 "eval_interval" => c with { EvalInterval = Int(v, key) },
                 "checkpoint_every_eval" => c with { CheckpointEveryEval = Bool(v, key) },
                 "lr" => c with { Lr = Num(v, key) },
@@ -139,7 +138,8 @@ public static class RunConfigJson
                 _ => throw new HrmConfigException(key, $"unknown key in {source}; expected one of {string.Join(", ", Keys)}"),
             };
         }
-        if (evalOnceAtEnd) c = c with { EvalInterval = c.Epochs };
+        if (obj.TryGetPropertyValue("eval_interval", out JsonNode? interval) && interval is null)
+            c = c with { EvalInterval = c.Epochs };
         if (archLoss != null)
         {
             if (obj.ContainsKey("loss_type") && c.LossType != archLoss)
@@ -150,12 +150,6 @@ public static class RunConfigJson
             c = c with { LossType = archLoss };
         }
         c.Validate();
-        return c;
-    }
-
-    private static RunConfig Flag(RunConfig c, out bool flag)
-    {
-        flag = true;
         return c;
     }
 
