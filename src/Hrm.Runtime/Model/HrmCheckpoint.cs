@@ -53,6 +53,21 @@ public static class HrmCheckpoint
         return f.TryGet(name, out _, out long[]? shape) ? shape : null;
     }
 
+    /// <summary>One tensor as a checkpoint stores it.</summary>
+    /// <param name="Name">The state-dict key, without <c>_orig_mod.</c>.</param>
+    /// <param name="DType">The stored element type.</param>
+    /// <param name="Shape">The dimensions, outermost first.</param>
+    internal sealed record StoredTensor(string Name, TensorDType DType, long[] Shape);
+
+    /// <summary>What a checkpoint file holds, without reading its values: whether it is a PyTorch checkpoint, its
+    /// metadata (safetensors; a PyTorch checkpoint has none) and its tensors in file order.</summary>
+    internal static (bool IsTorch, IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<StoredTensor> Tensors)
+        Inspect(string path)
+    {
+        using CheckpointTensors f = CheckpointTensors.Open(path);
+        return (f.IsTorch, f.Metadata, f.Stored);
+    }
+
     /// <summary>
     /// Opens a checkpoint into a new model on <paramref name="backend"/> (the model takes ownership): our safetensors,
     /// or a PyTorch checkpoint of the reference as <c>torch.save</c> wrote it (told apart by the first bytes).
@@ -63,7 +78,8 @@ public static class HrmCheckpoint
         using CheckpointTensors f = CheckpointTensors.Open(path);
         HrmConfig cfg = config ?? f.Config ?? (f.IsTorch
             ? throw new HrmFormatException(path, "config", "a PyTorch checkpoint carries no architecture: pass --config " +
-                "FILE (the run's all_config.yaml, or its arch keys as JSON; HrmConfigFile.Load in an app)")
+                "FILE (the run's all_config.yaml, or its arch keys as JSON; HrmConfigFile.Load in an app) or --preset " +
+                "NAME (the reference's task architecture; HrmPresets.Get in an app)")
             : throw new HrmFormatException(path, "__metadata__.config",
                 "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE"));
         var model = new HrmModel(cfg, backend);
@@ -89,25 +105,40 @@ public static class HrmCheckpoint
 
     private static void LoadInto(HrmModel model, CheckpointTensors f)
     {
-        ParameterLayout layout = model.Layout;
-        foreach (string name in f.Names)
+        Check(f.Path, f.Stored, model.Config);
+        foreach (TensorEntry e in model.Layout.Entries)
         {
-            if (!layout.Contains(name))
-                throw new HrmFormatException(f.Path, name,
-                    $"unexpected tensor: the config ({Describe(model.Config)}) has no tensor of that name");
-        }
-        foreach (TensorEntry e in layout.Entries)
-        {
-            if (!f.TryGet(e.Name, out TensorDType dtype, out long[]? shape))
-                throw new HrmFormatException(f.Path, e.Name, $"missing tensor {e.ShapeText} required by the config");
-            if (!TensorDTypes.IsFloat(dtype))
-                throw new HrmFormatException(f.Path, e.Name, $"dtype {TensorDTypes.Name(dtype)} is not a float type (F32, BF16, F16, F64)");
-            if (!shape.SequenceEqual(e.Shape.Select(d => (long)d)))
-                throw new HrmFormatException(f.Path, e.Name, $"shape {SafeTensorInfo.FormatShape(shape)} does not " +
-                    $"match {e.ShapeText} expected by the config ({Describe(model.Config)})");
             var values = new float[e.Count];
             f.ReadAsFloat32(e.Name, values);
             model.WriteParameter(e.Name, values);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="HrmFormatException"/> naming the tensor unless <paramref name="tensors"/> (what the file at
+    /// <paramref name="path"/> stores) is exactly the tensor set of <paramref name="config"/>, every shape as the config
+    /// has it and every dtype a float type: what loading checks before it reads a value.
+    /// </summary>
+    internal static void Check(string path, IReadOnlyList<StoredTensor> tensors, HrmConfig config)
+    {
+        var layout = new ParameterLayout(config);
+        var byName = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
+        foreach (StoredTensor t in tensors)
+        {
+            if (!layout.Contains(t.Name))
+                throw new HrmFormatException(path, t.Name,
+                    $"unexpected tensor: the config ({Describe(config)}) has no tensor of that name");
+            byName.TryAdd(t.Name, t);
+        }
+        foreach (TensorEntry e in layout.Entries)
+        {
+            if (!byName.TryGetValue(e.Name, out StoredTensor? t))
+                throw new HrmFormatException(path, e.Name, $"missing tensor {e.ShapeText} required by the config");
+            if (!TensorDTypes.IsFloat(t.DType))
+                throw new HrmFormatException(path, e.Name, $"dtype {TensorDTypes.Name(t.DType)} is not a float type (F32, BF16, F16, F64)");
+            if (!t.Shape.SequenceEqual(e.Shape.Select(d => (long)d)))
+                throw new HrmFormatException(path, e.Name, $"shape {SafeTensorInfo.FormatShape(t.Shape)} does not " +
+                    $"match {e.ShapeText} expected by the config ({Describe(config)})");
         }
     }
 
@@ -146,7 +177,11 @@ public static class HrmCheckpoint
 
         public HrmConfig? Config => _safe != null ? ConfigOf(_safe) : null;
 
-        public IEnumerable<string> Names => _safe != null ? _safe.Tensors.Select(t => t.Name) : _torch!.Tensors.Select(t => t.Name);
+        public IReadOnlyDictionary<string, string> Metadata => _safe?.Metadata ?? new Dictionary<string, string>();
+
+        public IReadOnlyList<StoredTensor> Stored => _safe != null
+            ? _safe.Tensors.Select(t => new StoredTensor(t.Name, t.DType, t.Shape)).ToList()
+            : _torch!.Tensors.Select(t => new StoredTensor(t.Name, t.DType, t.Shape)).ToList();
 
         public bool TryGet(string name, out TensorDType dtype, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out long[]? shape)
         {

@@ -27,11 +27,11 @@ internal static class AnalyzeCommand
 {
     public const string Usage =
         "hrm analyze participation-ratio --checkpoint FILE --data DIR [--split test] [--examples N] [--max-steps N]\n" +
-        "            [--seed S] [--sample sequence|position] [--batch-size N] [--config FILE] [--device ...] [--threads N]\n" +
+        "            [--seed S] [--sample sequence|position] [--batch-size N] [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "            [--out pr.png] " + GemmArgs.Usage;
 
     private static readonly string[] Options =
-        ["checkpoint", "data", "split", "examples", "max-steps", "seed", "sample", "batch-size", "config", "device", "threads", "out"];
+        ["checkpoint", "data", "split", "examples", "max-steps", "seed", "sample", "batch-size", "config", "preset", "device", "threads", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {

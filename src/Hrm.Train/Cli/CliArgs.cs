@@ -58,6 +58,9 @@ internal sealed class CliArgs
         }
     }
 
+    /// <summary>The command the options belong to (for usage errors).</summary>
+    public string Command => _command;
+
     public bool Has(string name) => _values.ContainsKey(name) || _repeated.ContainsKey(name);
 
     /// <summary>Every value of a repeatable option, in order.</summary>

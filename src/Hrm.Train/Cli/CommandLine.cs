@@ -31,7 +31,18 @@ internal static class CommandLine
             PrintHelp(args.Length == 0 ? stderr : stdout);
             return args.Length == 0 ? 2 : 0;
         }
+        if (args[0] is "--version" or "version")
+        {
+            PrintVersion(stdout);
+            return 0;
+        }
         ReadOnlySpan<string> rest = args.AsSpan(1);
+        (string Name, string Usage, string Summary) command = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (command.Name != null && (rest.Contains("--help") || rest.Contains("-h")))
+        {
+            stdout.WriteLine($"usage: {command.Usage}\n  {command.Summary}");
+            return 0;
+        }
         try
         {
             return args[0] switch
@@ -68,10 +79,25 @@ internal static class CommandLine
         }
     }
 
+    /// <summary><c>hrm --version</c>: the library's version (with the commit it was built from, where the build knew
+    /// it), the .NET runtime, the platform and the CPU backend's SIMD path.</summary>
+    private static void PrintVersion(TextWriter w)
+    {
+        System.Reflection.Assembly runtime = typeof(Hrm.Runtime.Model.HrmModel).Assembly;
+        string version = runtime.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            is [System.Reflection.AssemblyInformationalVersionAttribute a, ..] ? a.InformationalVersion
+            : runtime.GetName().Version?.ToString() ?? "unknown";
+        w.WriteLine($"hrm {version}");
+        w.WriteLine($"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, " +
+            $"{System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}");
+        using var cpu = new Hrm.Runtime.Backends.Cpu.CpuBackend(0);
+        w.WriteLine($"cpu: {cpu.Description}");
+    }
+
     private static void PrintHelp(TextWriter w)
     {
         w.WriteLine("hrm: the Hierarchical Reasoning Model runtime");
-        w.WriteLine("commands:");
+        w.WriteLine("commands (hrm COMMAND --help: one command's usage; hrm --version):");
         foreach ((string _, string usage, string summary) in Commands) w.WriteLine($"  {usage}\n      {summary}");
     }
 }

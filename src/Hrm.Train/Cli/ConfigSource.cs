@@ -30,7 +30,7 @@ internal static class ConfigSource
     public const string ReferenceRunConfig = "all_config.yaml";
 
     /// <summary>
-    /// The architecture for a model command: <c>--config FILE</c>; else, for a checkpoint that carries none (the
+    /// The architecture for a model command: <c>--config FILE</c> or <c>--preset NAME</c>; else, for a checkpoint that carries none (the
     /// reference's own), the run's all_config.yaml beside it (the reference's layout), said on <paramref name="warn"/>;
     /// else null (the checkpoint's own). <paramref name="task"/> (asked only when a file is read) gives what a run
     /// config leaves to the data: seq_len, vocab_size, num_puzzle_identifiers.
@@ -45,7 +45,9 @@ internal static class ConfigSource
         Func<(int SeqLen, int VocabSize, int NumPuzzleIdentifiers)> task, out string? lossType)
     {
         lossType = null;
-        string? file = args.Get("config");
+        string? file = args.Get("config"), preset = args.Get("preset");
+        if (file != null && preset != null) throw new UsageException(args.Command, "give --config or --preset, not both");
+        if (preset != null) return FromPreset(preset, checkpoint);
         if (file == null)
         {
             string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", ReferenceRunConfig);
@@ -64,6 +66,15 @@ internal static class ConfigSource
         (int seqLen, int vocab, int ids) = task();
         return config.WithDataset(seqLen, vocab, ids);
     }
+
+    /// <summary>
+    /// <c>--preset NAME</c> for a checkpoint: the reference's task architecture (hrm_v1 with the task's seq_len and
+    /// vocab_size; what its released checkpoints were trained with, whose folders do not always hold the run's
+    /// all_config.yaml), with num_puzzle_identifiers from the checkpoint's puzzle table, which depends on how the
+    /// dataset was built.
+    /// </summary>
+    private static HrmConfig FromPreset(string preset, string checkpoint) =>
+        HrmPresets.Get(preset) with { NumPuzzleIdentifiers = FromTensors(checkpoint).NumPuzzleIdentifiers };
 
     /// <summary>vocab_size and num_puzzle_identifiers as the checkpoint's tensors have them (embed_tokens rows, puzzle
     /// table rows; 1 without a table), for commands whose data does not say.</summary>

@@ -16,11 +16,11 @@ namespace Hrm.Train.Cli;
 internal static class ConvertCommand
 {
     public const string Usage =
-        "hrm convert --checkpoint FILE [--config FILE] [--data DIR | --seq-len N] --out model.safetensors";
+        "hrm convert --checkpoint FILE [--config FILE | --preset NAME] [--data DIR | --seq-len N] --out model.safetensors";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("convert", argv, ["checkpoint", "config", "data", "seq-len", "out"]);
+        var args = new CliArgs("convert", argv, ["checkpoint", "config", "preset", "data", "seq-len", "out"]);
         string ckpt = args.Require("checkpoint"), output = Path.GetFullPath(args.Require("out"));
         string? data = args.Get("data");
         if (data != null && args.Has("seq-len"))

@@ -18,7 +18,7 @@ namespace Hrm.Train.Cli;
 internal static class EvalCommand
 {
     public const string Usage =
-        "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE] [--max-steps N[,N...]] [--batch-size N]\n" +
+        "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE | --preset NAME] [--max-steps N[,N...]] [--batch-size N]\n" +
         "         " + HaltingArgs.Usage + "\n" +
         "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--submission FILE] [--device ...]\n" +
         "         [--threads N] " + GemmArgs.Usage;
@@ -26,7 +26,7 @@ internal static class EvalCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("eval", argv,
-            ["checkpoint", "data", "split", "config", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads",
+            ["checkpoint", "data", "split", "config", "preset", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads",
              .. HaltingArgs.Options], flags: GemmArgs.Flags);
         GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");

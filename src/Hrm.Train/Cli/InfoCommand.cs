@@ -12,11 +12,18 @@ namespace Hrm.Train.Cli;
 /// </summary>
 internal static class InfoCommand
 {
-    public const string Usage = "hrm info (--config FILE | --preset NAME) [--batch N]";
+    public const string Usage = "hrm info (--config FILE | --preset NAME) [--batch N]\n" +
+        "       hrm info --checkpoint FILE [--config FILE | --preset NAME] [--seq-len N]";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("info", argv, ["config", "preset", "batch"]);
+        var args = new CliArgs("info", argv, ["config", "preset", "batch", "checkpoint", "seq-len"]);
+        if (args.Get("checkpoint") is { } checkpoint)
+        {
+            if (args.Has("batch")) throw new UsageException("info", "--batch belongs to the memory plan, not to --checkpoint");
+            return CheckpointInfo.Run(args, checkpoint, o, err);
+        }
+        if (args.Has("seq-len")) throw new UsageException("info", "--seq-len goes with --checkpoint");
         HrmConfig cfg = ConfigSource.FromArgs(args, "info", err)!;
         int batch = args.GetInt("batch", 32, min: 1);
         var layout = new ParameterLayout(cfg);

@@ -14,12 +14,12 @@ namespace Hrm.Train.Cli;
 internal static class PredictCommand
 {
     public const string Usage =
-        "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE]\n" +
+        "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE | --preset NAME]\n" +
         "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda|reference] [--threads N] --out DIR\n" +
         "            " + GemmArgs.Usage;
 
     private static readonly string[] Options =
-        ["checkpoint", "inputs", "puzzle-identifiers", "config", "max-steps", "batch-size", "device", "threads", "out"];
+        ["checkpoint", "inputs", "puzzle-identifiers", "config", "preset", "max-steps", "batch-size", "device", "threads", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {

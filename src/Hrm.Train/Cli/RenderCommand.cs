@@ -21,11 +21,11 @@ internal static class RenderCommand
         "hrm render sudoku --checkpoint FILE --puzzle \"<n*n chars, . or 0 for blanks>\" [--max-steps N] --out FILE.png\n" +
         "       hrm render maze --checkpoint FILE --maze FILE [--max-steps N] --out FILE.png\n" +
         "       hrm render arc --checkpoint FILE --data DIR [--index I] [--max-steps N] --out FILE.png\n" +
-        "              (sudoku, maze, arc also take [--config FILE] [--device ...] [--threads N] " + GemmArgs.Usage + ")\n" +
+        "              (sudoku, maze, arc also take [--config FILE | --preset NAME] [--device ...] [--threads N] " + GemmArgs.Usage + ")\n" +
         "       hrm render curves --metrics RUN/metrics.jsonl --out FILE.png\n" +
         "       hrm render halting --segments DIR/segments.npy --out FILE.png";
 
-    private static readonly string[] ModelOptions = ["checkpoint", "max-steps", "config", "device", "threads", "out"];
+    private static readonly string[] ModelOptions = ["checkpoint", "max-steps", "config", "preset", "device", "threads", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {

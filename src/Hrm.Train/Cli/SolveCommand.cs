@@ -12,13 +12,13 @@ internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
-        "          " + HaltingArgs.Usage + " [--config FILE] [--device ...] [--threads N]\n" +
+        "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "          " + GemmArgs.Usage;
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "maze", "max-steps", "config", "device", "threads", .. HaltingArgs.Options],
+            ["checkpoint", "puzzle", "maze", "max-steps", "config", "preset", "device", "threads", .. HaltingArgs.Options],
             flags: GemmArgs.Flags);
         var gemm = GemmArgs.Cuda(args, "solve");
         if (args.Has("puzzle") == args.Has("maze")) throw new UsageException("solve", "give --puzzle TEXT or --maze FILE");

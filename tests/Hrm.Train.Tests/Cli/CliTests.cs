@@ -44,6 +44,33 @@ public sealed class CliTests : CliHarness
         Assert.Equal(2, Hrm("frobnicate").Code);
     }
 
+    /// <summary>`hrm COMMAND --help` (or -h, anywhere among its options) prints that command's usage on stdout and
+    /// succeeds, without reading any option; `hrm --version` names the library version, the runtime and the SIMD path.</summary>
+    [Fact]
+    public void Every_command_prints_its_usage_on_help_and_the_version_is_printed()
+    {
+        foreach (string command in (string[])["info", "init", "convert", "predict", "train", "eval", "solve", "data",
+            "quickstart", "render", "analyze"])
+        {
+            (int code, string output, string err) = Hrm(command, "--help");
+            Assert.True(code == 0, command + ": " + err);
+            Assert.StartsWith("usage: hrm " + command + " ", output, StringComparison.Ordinal);
+            Assert.Equal("", err);
+        }
+        (int c, string o, _) = Hrm("eval", "--checkpoint", P("missing"), "-h"); // nothing is opened
+        Assert.Equal(0, c);
+        Assert.Contains("--preset NAME", o, StringComparison.Ordinal);
+        Assert.Equal(2, Hrm("frobnicate", "--help").Code); // an unknown command stays an error
+
+        (c, o, _) = Hrm("--version");
+        Assert.Equal(0, c);
+        string version = typeof(HrmModel).Assembly.GetName().Version!.ToString(3);
+        Assert.StartsWith("hrm " + version, o, StringComparison.Ordinal);
+        Assert.Contains(System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, o, StringComparison.Ordinal);
+        Assert.Contains("cpu: ", o, StringComparison.Ordinal);
+        Assert.Contains("hrm COMMAND --help", Hrm("help").Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_model_command_takes_one_gemm_precision_flag_and_refuses_both()
     {

@@ -254,6 +254,94 @@ public sealed class ReferenceCheckpointCliTests : CliHarness
         Assert.Contains("a PyTorch checkpoint carries no architecture: pass --config FILE", err, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The reference's released checkpoints (`sapientinc/HRM-checkpoint-*`: one file called `checkpoint`; the ARC-2 one
+    /// without its all_config.yaml, the reference's issue #9) were trained with its task configs: `--preset NAME` gives
+    /// that architecture to every model command, num_puzzle_identifiers from the checkpoint's puzzle table, and the
+    /// answers are our own copy's. `hrm info --checkpoint` says what such a file holds and whether it fits.
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_without_its_config_runs_with_a_preset_and_info_says_what_it_holds()
+    {
+        (int code, _, string err) = Hrm("data", "sudoku", "--generate", "4", "--test", "2", "--seed", "1", "--out", P("sudoku"));
+        Assert.True(code == 0, err);
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--seed", "6", "--out", P("ours.safetensors")).Code);
+        Directory.CreateDirectory(P("released"));
+        string released = P("released/checkpoint");
+        using (HrmModel m = HrmCheckpoint.Load(P("ours.safetensors"), new CpuBackend(1)))
+            TorchSaveWriter.Of(m).Save(released);
+
+        string[] eval = ["eval", "--data", P("sudoku"), "--max-steps", "2", "--device", "cpu", "--threads", "2"];
+        (code, string ours, err) = Hrm([.. eval, "--checkpoint", P("ours.safetensors")]);
+        Assert.True(code == 0, err);
+        (code, string preset, err) = Hrm([.. eval, "--checkpoint", released, "--preset", "tiny"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(Metrics(ours), Metrics(preset));
+        Assert.Contains("eval/exact_accuracy", Metrics(ours), StringComparison.Ordinal);
+        string[] solve = ["solve", "--puzzle", "8..........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4..",
+            "--max-steps", "2", "--device", "cpu", "--threads", "2"];
+        (int c1, string a, _) = Hrm([.. solve, "--checkpoint", P("ours.safetensors")]);
+        (int c2, string b, err) = Hrm([.. solve, "--checkpoint", released, "--preset", "tiny"]);
+        Assert.True(c2 == c1, err);
+        Assert.Equal(WithoutTimes(a), WithoutTimes(b));
+        (code, _, err) = Hrm("convert", "--checkpoint", released, "--preset", "tiny", "--out", P("converted.safetensors"));
+        Assert.True(code == 0, err); // the preset gives seq_len: no --data or --seq-len needed
+        (code, string converted, err) = Hrm([.. eval, "--checkpoint", P("converted.safetensors")]);
+        Assert.True(code == 0, err);
+        Assert.Equal(Metrics(ours), Metrics(converted));
+
+        (code, _, err) = Hrm([.. eval, "--checkpoint", released, "--preset", "tiny", "--config", P("x.json")]);
+        Assert.Equal(2, code);
+        Assert.Contains("give --config or --preset, not both", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm([.. eval, "--checkpoint", released, "--preset", "sudoku-extreme-1k"]);
+        Assert.Equal(1, code); // the wrong task config: the first tensor that does not fit, named
+        Assert.Contains("model.inner.embed_tokens.embedding_weight: shape [11, 64] does not match [11, 512]", err,
+            StringComparison.Ordinal);
+        (code, _, err) = Hrm([.. eval, "--checkpoint", released]);
+        Assert.Equal(1, code);
+        Assert.Contains("or --preset NAME", err, StringComparison.Ordinal);
+
+        (code, string info, err) = Hrm("info", "--checkpoint", released);
+        Assert.True(code == 0, err);
+        Assert.Contains("a PyTorch checkpoint (torch.save), 23 tensors", info, StringComparison.Ordinal);
+        Assert.Contains("model.inner.puzzle_emb.weights", info, StringComparison.Ordinal);
+        Assert.Contains("the tensors give: hidden_size 64, vocab_size 11, H_layers 2, L_layers 2, SwiGLU width 256, " +
+            "puzzle table 1 x 64 (num_puzzle_identifiers 1, puzzle_emb_ndim 64), no position table (RoPE)", info,
+            StringComparison.Ordinal);
+        Assert.Contains("architecture: none stored", info, StringComparison.Ordinal);
+        (code, info, err) = Hrm("info", "--checkpoint", released, "--preset", "tiny");
+        Assert.True(code == 0, err);
+        long parameters = new ParameterLayout(Runtime.Config.HrmPresets.Get("tiny")).ParameterCount;
+        Assert.Contains($"check: every tensor fits; num_params (dense, as the reference logs it) {parameters:N0}", info,
+            StringComparison.Ordinal);
+        (code, info, _) = Hrm("info", "--checkpoint", released, "--preset", "sudoku-extreme-1k");
+        Assert.Equal(1, code);
+        Assert.Contains("check: does not fit: " + released + ": model.inner.embed_tokens.embedding_weight", info,
+            StringComparison.Ordinal);
+        (code, info, err) = Hrm("info", "--checkpoint", P("ours.safetensors"));
+        Assert.True(code == 0, err);
+        Assert.Contains("safetensors, 23 tensors", info, StringComparison.Ordinal);
+        Assert.Contains("metadata format: hrm-safetensors-1", info, StringComparison.Ordinal);
+        Assert.Contains("architecture (the file's own)", info, StringComparison.Ordinal);
+        Assert.Equal(2, Hrm("info", "--checkpoint", P("ours.safetensors"), "--seq-len", "81").Code);
+
+        // The reference's own files: learned positions give seq_len; RoPE leaves it to the data unless given.
+        using ReferenceFixture learned = ReferenceFixture.Open("learned-bf16");
+        (code, info, err) = Hrm("info", "--checkpoint", learned.CheckpointPath);
+        Assert.True(code == 0, err);
+        Assert.Contains("learned positions (seq_len 30)", info, StringComparison.Ordinal);
+        Assert.Contains("architecture (all_config.yaml beside it)", info, StringComparison.Ordinal);
+        Assert.Contains("check: every tensor fits", info, StringComparison.Ordinal);
+        using ReferenceFixture rope = ReferenceFixture.Open("rope-fp32");
+        (code, info, err) = Hrm("info", "--checkpoint", rope.CheckpointPath);
+        Assert.True(code == 0, err);
+        Assert.Contains("seq_len: left to the dataset", info, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"seq_len\"", info, StringComparison.Ordinal);
+        (code, info, err) = Hrm("info", "--checkpoint", rope.CheckpointPath, "--seq-len", "81");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"seq_len\":81", info, StringComparison.Ordinal);
+    }
+
     private static string Metrics(string output) =>
         string.Join('\n', output.Split('\n').Where(l => l.StartsWith("eval/", StringComparison.Ordinal) ||
             l.StartsWith("train/", StringComparison.Ordinal)));
