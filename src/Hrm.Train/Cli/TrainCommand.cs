@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Hrm.Runtime.Config;
 using Hrm.Train.Training;
 
@@ -19,7 +20,9 @@ internal static class TrainCommand
         "  on a GPU the linear layers run as bf16 GEMMs with fp32 accumulation and fp32 master weights (the default,\n" +
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
         "  computes in fp32. --resume without either continues with the run's choice (compute.json); --threads\n" +
-        "  with --resume replaces the run's thread count.";
+        "  with --resume replaces the run's thread count.\n" +
+        "  Ctrl+C (or SIGTERM) stops after the step in progress with a checkpoint of it (exit code 130 or 143);\n" +
+        "  --resume continues from there bit for bit.";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
@@ -61,9 +64,30 @@ internal static class TrainCommand
                 (trainer.MicroBatches > 1
                     ? $" in {trainer.MicroBatches} micro-batches of {trainer.Config.GlobalBatchSize / trainer.MicroBatches} rows"
                     : ""));
-            trainer.Run();
+            int signal = 0;
+            using var stop = new CancellationTokenSource();
+            void OnSignal(PosixSignalContext ctx)
+            {
+                if (stop.IsCancellationRequested) return; // the second one: the default, quit now
+                ctx.Cancel = true;
+                signal = ctx.Signal == PosixSignal.SIGINT ? 2 : 15; // exit code 128 + the signal's number, as a shell has it
+                stop.Cancel();
+                err.WriteLine($"{Environment.NewLine}hrm: stopping after the step in progress with a checkpoint of it (a step " +
+                    "that ends a pass waits for its evaluation); Ctrl+C again quits at once, losing the steps since the last " +
+                    "checkpoint");
+            }
+            using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
+            using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
+                trainer.Run(stop.Token);
             if (trainer.ProfileReport() is { } report) o.Write(report);
-            o.WriteLine($"done at step {trainer.Step}; checkpoint {trainer.LastCheckpoint}; metrics {Path.Combine(trainer.RunDir, "metrics.jsonl")}");
+            string metrics = Path.Combine(trainer.RunDir, "metrics.jsonl");
+            if (trainer.Interrupted)
+            {
+                o.WriteLine($"interrupted at step {trainer.Step} of {trainer.TotalSteps}; checkpoint {trainer.LastCheckpoint}; " +
+                    $"metrics {metrics}; hrm train --resume {trainer.RunDir} continues it, bit for bit");
+                return 128 + signal;
+            }
+            o.WriteLine($"done at step {trainer.Step}; checkpoint {trainer.LastCheckpoint}; metrics {metrics}");
         }
         return 0;
     }

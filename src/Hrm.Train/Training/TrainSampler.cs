@@ -46,6 +46,10 @@ public sealed class TrainSampler
     /// <summary>Next position in the pass's group order.</summary>
     public int Position { get; private set; }
 
+    /// <summary>Whether the current pass has handed out every group it will (a pass ends when it cannot fill a batch,
+    /// having gone through its whole order).</summary>
+    public bool PassDone => Position >= _order.Length;
+
     /// <summary>Starts the next pass: a fresh generator and a new order of the groups.</summary>
     public void StartPass()
     {

@@ -91,24 +91,64 @@ public sealed partial class Trainer : IDisposable
     /// <summary>What this trainer computes with (recorded in the run directory with every checkpoint).</summary>
     internal RunCompute Compute { get; }
 
-    /// <summary>Runs passes until epochs are done (or total steps reached); evaluates and checkpoints after each.</summary>
-    public void Run()
+    /// <summary>Called with the step number after each training step (tests stop a run at a chosen step with it).</summary>
+    internal Action<long>? AfterStep { get; set; }
+
+    /// <summary>Set when <see cref="Run"/> returned on <c>stop</c> before the run's end; <see cref="LastCheckpoint"/>
+    /// then holds the step it stopped at, from which <see cref="Resume"/> continues bit for bit.</summary>
+    public bool Interrupted { get; private set; }
+
+    /// <summary>
+    /// Runs passes until epochs are done (or total steps reached); evaluates and checkpoints after each. A run resumed
+    /// from a checkpoint inside a pass (an interrupted one) first finishes that pass. When <paramref name="stop"/> is
+    /// cancelled, returns after the step (or the end of pass) in progress with a checkpoint of that step written
+    /// (<see cref="Interrupted"/>): the metric sums since the last log line are logged at that step first.
+    /// </summary>
+    public void Run(CancellationToken stop = default)
     {
         int passes = Config.Epochs / Config.EvalInterval;
-        while (_sampler.Pass + 1 < passes && Step < TotalSteps)
+        bool inPass = _sampler.Pass >= 0 && !_sampler.PassDone;
+        while (Step < TotalSteps && (inPass || _sampler.Pass + 1 < passes))
         {
-            _sampler.StartPass();
-            while (Step < TotalSteps && _sampler.NextBatch(_tokens, _labels, _ids)) TrainStep();
+            if (!inPass) _sampler.StartPass();
+            inPass = false;
+            while (Step < TotalSteps && _sampler.NextBatch(_tokens, _labels, _ids))
+            {
+                TrainStep();
+                AfterStep?.Invoke(Step);
+                // A pass whose order is used up ends at the next NextBatch (which then draws nothing): its end, with
+                // the evaluation, comes first.
+                if (stop.IsCancellationRequested && Step < TotalSteps && !_sampler.PassDone)
+                {
+                    StopAt(logSums: true);
+                    return;
+                }
+            }
             _view.Update(Step, TotalSteps, Config.GlobalBatchSize, _lastReport, force: true);
-            EndOfPass(last: _sampler.Pass + 1 >= passes || Step >= TotalSteps);
+            bool last = _sampler.Pass + 1 >= passes || Step >= TotalSteps;
+            EndOfPass(last);
+            if (stop.IsCancellationRequested && !last)
+            {
+                StopAt(logSums: false);
+                return;
+            }
         }
+    }
+
+    /// <summary>Ends an interrupted run: the unlogged metric sums as a log line at this step, and a checkpoint of
+    /// this step unless the end of pass just wrote one.</summary>
+    private void StopAt(bool logSums)
+    {
+        if (logSums && _stepsSinceLog > 0) LogSums(LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio));
+        ReadSums();
+        string dir = Path.Combine(RunDir, CheckpointsDir, $"step_{Step}");
+        if (LastCheckpoint != dir) LastCheckpoint = SaveCheckpoint($"step_{Step}");
+        Interrupted = true;
     }
 
     /// <summary>One ACT segment on the persistent batch, the loss, the 1-step backward and both optimisers.</summary>
     private void TrainStep()
     {
-        HrmConfig a = _model.Config;
-        int b = Config.GlobalBatchSize;
         Step++;
         double lr = LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         double embLr = LrSchedule.Lr(Config.PuzzleEmbLr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
@@ -116,19 +156,23 @@ public sealed partial class Trainer : IDisposable
         _step.Run(_tokens, _ids, _labels, _explore, settings, checked((int)Step), _pending);
         _pending++;
         _stepsSinceLog++;
-        if (Step % Config.LogInterval == 0 || Step == TotalSteps)
-        {
-            ReadSums();
-            // Losses are sums over every row of every step since the last line: divide by all those rows.
-            _metrics.Reset();
-            _metrics.AddSums(_sumsHost, hasQContinue: !a.NoActContinue);
-            Dictionary<string, double> report = _metrics.Report(train: true, b * _stepsSinceLog, lr);
-            _lastReport = report;
-            _stepsSinceLog = 0;
-            _step.ClearSums();
-            _log.Write(Step, report);
-            _view.Update(Step, TotalSteps, b, report);
-        }
+        if (Step % Config.LogInterval == 0 || Step == TotalSteps) LogSums(lr);
+    }
+
+    /// <summary>One metrics line for the steps since the last one (their sums read from the device, then cleared).</summary>
+    private void LogSums(double lr)
+    {
+        int b = Config.GlobalBatchSize;
+        ReadSums();
+        // Losses are sums over every row of every step since the last line: divide by all those rows.
+        _metrics.Reset();
+        _metrics.AddSums(_sumsHost, hasQContinue: !_model.Config.NoActContinue);
+        Dictionary<string, double> report = _metrics.Report(train: true, b * _stepsSinceLog, lr);
+        _lastReport = report;
+        _stepsSinceLog = 0;
+        _step.ClearSums();
+        _log.Write(Step, report);
+        _view.Update(Step, TotalSteps, b, report);
     }
 
     /// <summary>

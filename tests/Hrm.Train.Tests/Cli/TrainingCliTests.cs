@@ -1,4 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
 using Hrm.Train.Cli;
+using Hrm.Train.Training;
 
 namespace Hrm.Train.Tests.Cli;
 
@@ -27,6 +32,64 @@ public sealed class TrainingCliTests : CliHarness
         Assert.True(code is 0 or 3, err);
         Assert.Contains("segments:", output);
         Assert.Contains("valid", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Ctrl+C in a real `hrm train` process (SIGINT, sent with kill(1)): the run stops after the step in progress with
+    /// a checkpoint of that step (inside a pass), says how to continue, exits with 128 + 2, and `--resume` starts there.
+    /// </summary>
+    [Fact]
+    public void Sigint_stops_training_after_the_step_in_progress_with_a_checkpoint_to_resume_from()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "the test sends SIGINT with kill(1)");
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "16", "--test", "4", "--size", "4", "--seed", "1", "--out",
+            P("data")).Code);
+        string exe = Path.Combine(AppContext.BaseDirectory, "hrm");
+        var psi = File.Exists(exe) ? new ProcessStartInfo(exe) : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "hrm.dll") } };
+        foreach (string a in (string[])["train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
+            "--set", "epochs=100000", "--set", "eval_interval=100000", "--set", "log_interval=1", "--device", "cpu",
+            "--threads", "1"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+        using Process p = Process.Start(psi)!;
+        var log = new StringBuilder();
+        var gate = new Lock();
+        p.OutputDataReceived += (_, e) => { lock (gate) log.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { lock (gate) log.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        string Log() { lock (gate) return log.ToString(); }
+        try
+        {
+            var wait = Stopwatch.StartNew();
+            string metrics = P("run/metrics.jsonl");
+            while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 3))
+            {
+                Assert.False(p.HasExited, "hrm train ended before it was interrupted:\n" + Log());
+                Assert.True(wait.Elapsed < TimeSpan.FromSeconds(120), "no training steps within 120 s:\n" + Log());
+                Thread.Sleep(50);
+            }
+            using (Process kill = Process.Start("kill", ["-INT", p.Id.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            Assert.True(p.WaitForExit(120_000), "still running 120 s after SIGINT:\n" + Log());
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+        p.WaitForExit(); // the output's last lines
+        string said = Log();
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}:\n{said}");
+        Assert.Contains("stopping after the step in progress", said, StringComparison.Ordinal);
+        Match m = Regex.Match(said, @"interrupted at step (\d+) of [\d,]+; checkpoint (\S+);");
+        Assert.True(m.Success, said);
+        long step = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(P($"run/checkpoints/step_{step}"), m.Groups[2].Value);
+        Assert.Contains("hrm train --resume " + P("run"), said, StringComparison.Ordinal);
+        using Trainer resumed = Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false);
+        Assert.Equal(step, resumed.Step);
+        Assert.True(step < resumed.TotalSteps);
     }
 
     [Fact]

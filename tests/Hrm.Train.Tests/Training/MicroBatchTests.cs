@@ -178,7 +178,7 @@ public sealed class MicroBatchTests : IDisposable
         long first;
         using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false))
         {
-            a.Run();
+            a.Run(TestContext.Current.CancellationToken);
             full = a.Losses;
             Assert.NotNull(a.LastEval);
             Assert.True(a.LastEval!["eval/accuracy"] > 0);
@@ -194,7 +194,7 @@ public sealed class MicroBatchTests : IDisposable
         var said = new StringWriter();
         using (Trainer b = Trainer.Resume(P("b"), "cpu", said, interactive: false))
         {
-            b.Run();
+            b.Run(TestContext.Current.CancellationToken);
             Assert.Equal(full.Skip((int)first), b.Losses); // exact
         }
         Assert.DoesNotContain("note:", said.ToString(), StringComparison.Ordinal);
@@ -212,7 +212,7 @@ public sealed class MicroBatchTests : IDisposable
         said = new StringWriter();
         using (Trainer b = Trainer.Resume(P("b"), "cpu", said, interactive: false, microBatch: 16))
         {
-            b.Run();
+            b.Run(TestContext.Current.CancellationToken);
             double[] expect = [.. full.Skip((int)first)];
             Assert.Equal(expect.Length, b.Losses.Count);
             for (int i = 0; i < expect.Length; i++)

@@ -19,7 +19,7 @@ public sealed class TrainerTests : IDisposable
         string data = TrainingFixtures.Build4x4(P("data"), train: 192, numAug: 2);
         RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 12, EvalInterval = 12, LogInterval = 1 };
         using Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false);
-        t.Run();
+        t.Run(TestContext.Current.CancellationToken);
         Assert.Equal(t.TotalSteps, t.Step);
         double first = t.Losses.Take(10).Average(), last = t.Losses.TakeLast(10).Average();
         Assert.True(last < 0.7 * first, $"loss fell only from {first:F3} to {last:F3}");
@@ -76,7 +76,7 @@ public sealed class TrainerTests : IDisposable
         long firstCheckpointStep;
         using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false))
         {
-            a.Run();
+            a.Run(TestContext.Current.CancellationToken);
             full = a.Losses;
             string[] ckpts = Directory.GetDirectories(P("a/checkpoints")).Order().ToArray();
             Assert.Equal(2, ckpts.Length);
@@ -89,7 +89,7 @@ public sealed class TrainerTests : IDisposable
         CopyDir(P($"a/checkpoints/step_{firstCheckpointStep}"), P($"b/checkpoints/step_{firstCheckpointStep}"));
         using Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false);
         Assert.Equal(firstCheckpointStep, b.Step);
-        b.Run();
+        b.Run(TestContext.Current.CancellationToken);
         Assert.Equal(full.Count - (int)firstCheckpointStep, b.Losses.Count);
         Assert.Equal(full.Skip((int)firstCheckpointStep), b.Losses); // exact equality, not approximate
         using HrmModel ma = HrmCheckpoint.Load(P($"a/checkpoints/step_{full.Count}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
@@ -98,6 +98,72 @@ public sealed class TrainerTests : IDisposable
         // The resumed log continues: one line per step, no duplicates.
         var steps = File.ReadAllLines(P("b/metrics.jsonl")).Where(l => l.Contains("train/lm_loss", StringComparison.Ordinal)).ToList();
         Assert.Equal(full.Count, steps.Count);
+    }
+
+    /// <summary>
+    /// A run stopped on request (what Ctrl+C asks of `hrm train`) checkpoints the step it stopped at, inside a pass
+    /// too, and resuming from there gives the uninterrupted run's losses, evaluations and weights exactly: stopped once
+    /// mid-pass (the unlogged metric sums logged at that step) and once at a pass's last step (its end of pass, with
+    /// the evaluation, comes first).
+    /// </summary>
+    [Fact]
+    public void A_run_stopped_on_request_resumes_bit_for_bit_inside_a_pass_too()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"));
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { LogInterval = 4 };
+        List<double> full;
+        long passEnd;
+        using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false))
+        {
+            a.Run(TestContext.Current.CancellationToken);
+            Assert.False(a.Interrupted);
+            full = a.Losses;
+            passEnd = Directory.GetDirectories(P("a/checkpoints")).Select(d => long.Parse(Path.GetFileName(d)[5..],
+                System.Globalization.CultureInfo.InvariantCulture)).Min();
+        }
+        Assert.True(passEnd > 6 && passEnd < full.Count, $"pass end {passEnd}, {full.Count} steps");
+
+        var losses = new List<double>();
+        void RunUntil(Trainer t, long stopStep)
+        {
+            using var stop = new CancellationTokenSource();
+            t.AfterStep = step =>
+            {
+                if (step == stopStep) stop.Cancel();
+            };
+            t.Run(stop.Token);
+            losses.AddRange(t.Losses);
+        }
+        using (Trainer b = Trainer.Create(cfg, P("b"), null, "cpu", TextWriter.Null, interactive: false))
+        {
+            RunUntil(b, 5); // mid-pass, one step after a log line
+            Assert.True(b.Interrupted);
+            Assert.Equal(5, b.Step);
+            Assert.Equal(P("b/checkpoints/step_5"), b.LastCheckpoint);
+        }
+        Assert.Contains(File.ReadAllLines(P("b/metrics.jsonl")), l => l.StartsWith("{\"step\":5,\"train/", StringComparison.Ordinal));
+        using (Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false))
+        {
+            Assert.Equal(5, b.Step);
+            RunUntil(b, passEnd); // the pass's last step: its evaluation and checkpoint, then the stop
+            Assert.True(b.Interrupted);
+            Assert.Equal(passEnd, b.Step);
+            Assert.NotNull(b.LastEval);
+        }
+        using (Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false))
+        {
+            Assert.Equal(passEnd, b.Step);
+            RunUntil(b, long.MaxValue);
+            Assert.False(b.Interrupted);
+        }
+        Assert.Equal(full, losses); // exact equality
+        using HrmModel ma = HrmCheckpoint.Load(P($"a/checkpoints/step_{full.Count}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
+        using HrmModel mb = HrmCheckpoint.Load(P($"b/checkpoints/step_{full.Count}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
+        foreach (TensorEntry e in ma.Layout.Entries) Assert.Equal(ma.ReadParameter(e.Name), mb.ReadParameter(e.Name));
+        static string[] Evals(string log) =>
+            File.ReadAllLines(log).Where(l => l.Contains("eval/", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(Evals(P("a/metrics.jsonl")), Evals(P("b/metrics.jsonl")));
+        Assert.Equal(2, Evals(P("b/metrics.jsonl")).Length);
     }
 
     [Fact]
@@ -109,7 +175,7 @@ public sealed class TrainerTests : IDisposable
         using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false, bf16Matmul: false))
         {
             Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0}", File.ReadAllText(P("a/compute.json")));
-            a.Run();
+            a.Run(TestContext.Current.CancellationToken);
             first = Directory.GetDirectories(P("a/checkpoints")).Select(d => long.Parse(Path.GetFileName(d)[5..],
                 System.Globalization.CultureInfo.InvariantCulture)).Min();
         }
@@ -159,7 +225,7 @@ public sealed class TrainerTests : IDisposable
         RunConfig cfg = TrainingFixtures.Tiny(data);
         SaveNanCheckpoint(cfg);
         using Trainer t = Trainer.Create(cfg, P("run"), P("nan.safetensors"), "cpu", TextWriter.Null, interactive: false);
-        var e = Assert.Throws<TrainingDivergedException>(t.Run);
+        var e = Assert.Throws<TrainingDivergedException>(() => t.Run(TestContext.Current.CancellationToken));
         Assert.Contains("step 1", e.Message);
         Assert.True(File.Exists(P("run/checkpoints/nan_step_1/model.safetensors")));
     }
@@ -171,7 +237,7 @@ public sealed class TrainerTests : IDisposable
         RunConfig cfg = TrainingFixtures.Tiny(data) with { LogInterval = 4 };
         SaveNanCheckpoint(cfg);
         using Trainer t = Trainer.Create(cfg, P("run"), P("nan.safetensors"), "cpu", TextWriter.Null, interactive: false);
-        var e = Assert.Throws<TrainingDivergedException>(t.Run);
+        var e = Assert.Throws<TrainingDivergedException>(() => t.Run(TestContext.Current.CancellationToken));
         Assert.Contains("step 1:", e.Message, StringComparison.Ordinal);
         Assert.True(t.Step > 1, $"the loss was read at step {t.Step}: nothing ran past the bad step");
         Assert.Empty(t.Losses);
@@ -190,8 +256,8 @@ public sealed class TrainerTests : IDisposable
         RunConfig third = every with { LogInterval = 3 };
         using Trainer a = Trainer.Create(every, P("a"), null, "cpu", TextWriter.Null, interactive: false);
         using Trainer b = Trainer.Create(third, P("b"), null, "cpu", TextWriter.Null, interactive: false);
-        a.Run();
-        b.Run();
+        a.Run(TestContext.Current.CancellationToken);
+        b.Run(TestContext.Current.CancellationToken);
         Assert.True(a.Losses.Count > 6, $"only {a.Losses.Count} steps");
         Assert.Equal(a.Losses, b.Losses);
         foreach (TensorEntry entry in a.Model.Layout.Entries)
@@ -232,7 +298,7 @@ public sealed class TrainerTests : IDisposable
     {
         string data = TrainingFixtures.Build4x4(P("data"));
         using Trainer t = Trainer.Create(TrainingFixtures.Tiny(data), P("run"), null, "cpu", TextWriter.Null, interactive: false);
-        t.Run();
+        t.Run(TestContext.Current.CancellationToken);
         IReadOnlyDictionary<string, double> first = t.LastEval!;
         int b = t.Config.GlobalBatchSize, l = t.Model.Config.SeqLen;
         ActState before = new(b, l), after = new(b, l);
@@ -260,7 +326,7 @@ public sealed class TrainerTests : IDisposable
         int seqLen;
         using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
         {
-            t.Run();
+            t.Run(TestContext.Current.CancellationToken);
             seqLen = t.Model.Config.SeqLen; // the data's
         }
         string path = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "train_state.safetensors");
