@@ -143,7 +143,7 @@ public sealed class ArcIdentifiers
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            doc = JsonText.Parse(File.ReadAllBytes(path));
         }
         catch (JsonException e)
         {
@@ -156,6 +156,7 @@ public sealed class ArcIdentifiers
         using (doc)
         {
             JsonElement list = doc.RootElement;
+            if (JsonText.FirstBadText(list, "identifiers") is { } bad) throw new HrmFormatException(path, bad, JsonText.BadTextMessage);
             if (list.ValueKind != JsonValueKind.Array)
             {
                 throw new HrmFormatException(path, "identifiers",

@@ -45,7 +45,7 @@ internal static class ArcTaskReader
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json.ToArray());
+            doc = JsonText.Parse(json.ToArray());
         }
         catch (JsonException e)
         {
@@ -54,6 +54,7 @@ internal static class ArcTaskReader
         using (doc)
         {
             JsonElement root = doc.RootElement;
+            if (JsonText.FirstBadText(root) is { } bad) throw new HrmFormatException(path, bad, JsonText.BadTextMessage);
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new HrmFormatException(path, "json",

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hrm.Runtime.Formats;
 
 namespace Hrm.Runtime.Config;
 
@@ -36,12 +37,15 @@ public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenK
         }
         // JSON is YAML too, but this reader takes only block YAML: text that opens with '{' (after comments) is read
         // as JSON, whatever the file's name.
+        if (string.IsNullOrWhiteSpace(text))
+            throw new HrmConfigException($"{path}: the file is empty; expected the arch keys (JSON) or a run's all_config.yaml");
         bool yaml = !YamlSubset.IsJsonObject(text);
         string json = yaml ? YamlSubset.ToJson(text, path) : text;
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            using JsonDocument doc = JsonText.Parse(json, comments: true);
             JsonElement root = doc.RootElement;
+            if (JsonText.FirstBadText(root) is { } bad) throw new HrmConfigException($"{path}: {bad}: {JsonText.BadTextMessage}");
             bool run = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("arch", out _);
             JsonElement arch = run ? root.GetProperty("arch") : root;
             string source = run ? $"{path}: arch" : path;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Hrm.Runtime.Formats;
 
 namespace Hrm.Runtime.Config;
 
@@ -43,11 +44,16 @@ public static class HrmConfigJson
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            doc = JsonText.Parse(json, comments: true);
         }
         catch (JsonException e)
         {
             throw new HrmConfigException($"{source}: not valid JSON ({e.Message})", e);
+        }
+        if (JsonText.FirstBadText(doc.RootElement) is { } bad)
+        {
+            doc.Dispose();
+            throw new HrmConfigException($"{source}: {bad}: {JsonText.BadTextMessage}");
         }
         using (doc)
         {

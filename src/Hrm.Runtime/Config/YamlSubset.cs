@@ -72,6 +72,7 @@ internal static partial class YamlSubset
         bool sequence = IsItem(lines[i].Text);
         if (sequence) w.WriteStartArray();
         else w.WriteStartObject();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
         while (i < lines.Count && lines[i].Indent >= indent)
         {
             Line line = lines[i];
@@ -90,7 +91,9 @@ internal static partial class YamlSubset
             }
             Match m = KeyValue().Match(line.Text);
             if (!m.Success) throw Error(source, line, "is not 'key: value'");
-            w.WritePropertyName(Unquote(m.Groups[1].Value, source, line));
+            string key = Unquote(m.Groups[1].Value, source, line);
+            if (!keys.Add(key)) throw Error(source, line, $"gives the key '{key}' a second time");
+            w.WritePropertyName(key);
             string value = m.Groups[2].Value.Trim();
             if (value.Length > 0) value = Continued(lines, ref i, indent, value, source);
             if (value.Length == 0) Nested(lines, ref i, indent, w, source, line, depth);
@@ -169,7 +172,11 @@ internal static partial class YamlSubset
             w.WriteNumberValue(l);
         else if (Float().IsMatch(text) &&
                  double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d))
-            w.WriteNumberValue(d);
+        {
+            // Past double's range a float is infinite, as in PyYAML (float('1e400')); written as .inf is.
+            if (double.IsFinite(d)) w.WriteNumberValue(d);
+            else w.WriteStringValue(d > 0 ? "Infinity" : "-Infinity");
+        }
         else w.WriteStringValue(text);
     }
 

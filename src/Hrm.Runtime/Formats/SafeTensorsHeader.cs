@@ -46,6 +46,7 @@ internal sealed class SafeTensorsHeader
         using (doc)
         {
             JsonElement root = doc.RootElement;
+            if (JsonText.FirstBadText(root) is { } bad) throw new HrmFormatException(path, "header: " + bad, JsonText.BadTextMessage);
             if (root.ValueKind != JsonValueKind.Object)
                 throw new HrmFormatException(path, "header", $"expected a JSON object, found {Describe(root)}");
             var tensors = new List<SafeTensorInfo>();

@@ -71,6 +71,9 @@ internal static class MazeBoard
         return sb.ToString();
     }
 
+    /// <summary>The widest maze <see cref="ParseText"/> reads (a model's sequence is its n * n cells).</summary>
+    public const int MaxSide = 256;
+
     /// <summary>
     /// Parses a maze file: n lines of n characters from <c>"# SG"</c> ('.' is also read as open, 'o' as open;
     /// lines shorter than n are padded with open cells, for editors that trim trailing spaces), or one line of n*n.
@@ -84,9 +87,14 @@ internal static class MazeBoard
         ArgumentNullException.ThrowIfNull(text);
         string[] lines = [.. text.Replace("\r", "", StringComparison.Ordinal).Split('\n')
             .SkipWhile(IsBlank).Reverse().SkipWhile(IsBlank).Reverse()];
-        if (lines.Length == 1 && SideOf(lines[0].Length) > 1)
+        if (lines.Length == 1 && lines[0].Length <= MaxSide * MaxSide && SideOf(lines[0].Length) > 1)
             lines = [.. lines[0].Chunk(SideOf(lines[0].Length)).Select(c => new string(c))];
         int n = lines.Length;
+        if (n > MaxSide || lines.Any(l => l.Length > MaxSide))
+        {
+            throw new PuzzleFormatException($"a maze is at most {MaxSide} x {MaxSide} here (the reference's are 30 x 30); " +
+                $"got {n} lines of up to {lines.Max(l => l.Length)} characters");
+        }
         if (n < 2 || lines.Any(l => l.Length > n))
         {
             int widest = n == 0 ? 0 : lines.Max(l => l.Length);

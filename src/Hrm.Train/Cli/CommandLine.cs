@@ -69,6 +69,12 @@ internal static class CommandLine
             else PrintHelp(stderr);
             return 2;
         }
+        catch (InsufficientMemoryException e) // our allocations name what they were for
+        {
+            stderr.WriteLine($"hrm: error: not enough memory: {e.Message} (check the sizes the config and the data " +
+                "give: hrm info --config FILE prints the memory plan)");
+            return 1;
+        }
         catch (Exception e) when (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException
                                       or Hrm.Train.Training.TrainingDivergedException or IOException
                                       or UnauthorizedAccessException or InvalidOperationException

@@ -66,6 +66,9 @@ internal static class SolveCommand
     {
         try
         {
+            // A 256 x 256 maze with \r\n line ends is about 66 KB: anything past 1 MiB is not a maze file.
+            if (new FileInfo(path).Length > 1 << 20)
+                throw new PuzzleFormatException($"{new FileInfo(path).Length:N0} bytes; a maze file is n lines of n characters");
             return Maze.Parse(File.ReadAllText(path));
         }
         catch (PuzzleFormatException e)

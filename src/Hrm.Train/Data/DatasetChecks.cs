@@ -17,9 +17,19 @@ internal static class DatasetChecks
         return Boundaries(idx, examples, "examples (the rows of inputs)");
     }
 
-    /// <summary>group_indices: at least one entry, starts at 0, non-decreasing, ends at the puzzle count.</summary>
-    public static string? GroupIndices(ReadOnlySpan<int> idx, int puzzles) =>
-        idx.IsEmpty ? "is empty; expected at least [0]" : Boundaries(idx, puzzles, "puzzles");
+    /// <summary>group_indices: at least one entry, starts at 0, increasing (every group has a puzzle: training draws
+    /// one from each), ends at the puzzle count.</summary>
+    public static string? GroupIndices(ReadOnlySpan<int> idx, int puzzles)
+    {
+        if (idx.IsEmpty) return "is empty; expected at least [0]";
+        if (Boundaries(idx, puzzles, "puzzles") is { } problem) return problem;
+        for (int i = 1; i < idx.Length; i++)
+        {
+            if (idx[i] == idx[i - 1])
+                return $"entries {i - 1} and {i} are both {idx[i]}: group {i - 1} has no puzzle (each group needs one)";
+        }
+        return null;
+    }
 
     /// <summary>puzzle_identifiers: every entry in [0, count).</summary>
     public static string? PuzzleIdentifiers(ReadOnlySpan<int> ids, int count)

@@ -55,7 +55,7 @@ public sealed record DatasetMetadata(int PadId, int? IgnoreLabelId, int BlankIde
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json);
+            doc = JsonText.Parse(json);
         }
         catch (JsonException e)
         {
@@ -64,6 +64,7 @@ public sealed record DatasetMetadata(int PadId, int? IgnoreLabelId, int BlankIde
         using (doc)
         {
             JsonElement root = doc.RootElement;
+            if (JsonText.FirstBadText(root) is { } bad) throw new HrmFormatException(path, bad, JsonText.BadTextMessage);
             if (root.ValueKind != JsonValueKind.Object)
                 throw new HrmFormatException(path, "json", $"expected an object, found {root.ValueKind}");
             var meta = new DatasetMetadata(

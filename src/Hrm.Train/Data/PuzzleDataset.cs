@@ -103,6 +103,11 @@ public sealed class PuzzleDataset : IDisposable
             Check(F(DatasetLayout.PuzzleIdentifiers), DatasetChecks.PuzzleIdentifiers(ids, meta.NumPuzzleIdentifiers));
             Check(F(DatasetLayout.PuzzleIndices), DatasetChecks.PuzzleIndices(puzzleIdx, ids.Length, inputs.Rows));
             Check(F(DatasetLayout.GroupIndices), DatasetChecks.GroupIndices(groupIdx, ids.Length));
+            if (meta.Sets.Length == 1 && meta.TotalGroups != groupIdx.Length - 1)
+            {
+                throw new HrmFormatException(metaPath, "total_groups", $"is {meta.TotalGroups} but " +
+                    $"{F(DatasetLayout.GroupIndices)} holds {groupIdx.Length - 1} groups (training counts its steps from it)");
+            }
             Check(inputs.Path, inputs.Scan(meta.VocabSize, null));
             Check(labels.Path, labels.Scan(meta.VocabSize, meta.IgnoreLabelId));
             return new PuzzleDataset(meta, inputs, labels, ids, puzzleIdx, groupIdx);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Hrm.Train.Training;
 using ScottPlot;
 using SkiaSharp;
@@ -51,6 +52,12 @@ internal static class CurvesPicture
             (double[] tx, double[] ty, int tSkip) = Series(entries, "train/" + Panels[i].Metric);
             (double[] ex, double[] ey, int eSkip) = Series(entries, "eval/" + Panels[i].Metric);
             skipped += tSkip + eSkip;
+            double[] all = [.. ty, .. ey];
+            if (all.Length > 0 && !double.IsFinite(all.Max() - all.Min()))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{source}: the values of " +
+                    $"{Panels[i].Metric} run from {all.Min():G3} to {all.Max():G3}, a span past what a plot can draw"));
+            }
             if (tx.Length + ex.Length == 0)
             {
                 c.Outline(x, y, PanelWidth, PanelHeight, Palette.GridLine, 1);

@@ -20,11 +20,17 @@ internal static class HaltingPicture
         if (a.Shape.Length != 1 || a.Shape[0] < 1)
             throw new HrmFormatException(path, "shape", $"expected [N] with N >= 1 (segments used per example), got {Npy.FormatShape(a.Shape)}");
         int[] segments = a.ToInt32();
-        int bad = Array.FindIndex(segments, s => s < 1);
+        int bad = Array.FindIndex(segments, s => s < 1 || s > MaxSegments);
         if (bad >= 0)
-            throw new HrmFormatException(path, $"element {bad}", $"is {segments[bad]}; every example uses at least 1 segment");
+        {
+            throw new HrmFormatException(path, $"element {bad}", $"is {segments[bad]}; every example uses at least 1 " +
+                $"segment, and the picture shows at most {MaxSegments}");
+        }
         return segments;
     }
+
+    /// <summary>The most segments per example the histogram has a bar for.</summary>
+    public const int MaxSegments = 4096;
 
     /// <summary>Draws the histogram and writes the PNG.</summary>
     public static void Save(string path, string source, int[] segments)

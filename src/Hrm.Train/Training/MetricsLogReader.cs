@@ -33,7 +33,7 @@ public static class MetricsLogReader
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(line);
+            doc = JsonText.Parse(line);
         }
         catch (JsonException e)
         {
@@ -41,6 +41,7 @@ public static class MetricsLogReader
         }
         using (doc)
         {
+            if (JsonText.FirstBadText(doc.RootElement) is { } bad) throw new HrmFormatException(path, $"{where}: {bad}", JsonText.BadTextMessage);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new HrmFormatException(path, where, $"expected a JSON object, got {doc.RootElement.ValueKind}");
             long step = -1;

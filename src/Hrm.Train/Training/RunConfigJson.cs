@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
 
 namespace Hrm.Train.Training;
 
@@ -52,11 +53,17 @@ public static class RunConfigJson
     /// not open with '{'), after applying <paramref name="overrides"/> ("key=value").</summary>
     public static RunConfig Parse(string json, IEnumerable<string> overrides, List<string> warnings, string source)
     {
+        if (string.IsNullOrWhiteSpace(json)) throw new HrmConfigException($"{source}: the file is empty; expected a run config");
         if (!YamlSubset.IsJsonObject(json)) json = YamlSubset.ToJson(json, source);
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            using (JsonDocument doc = JsonText.Parse(json, comments: true))
+            {
+                if (JsonText.FirstBadText(doc.RootElement) is { } bad)
+                    throw new HrmConfigException($"{source}: {bad}: {JsonText.BadTextMessage}");
+            }
+            node = JsonNode.Parse(json, documentOptions: JsonText.Options(comments: true));
         }
         catch (JsonException e)
         {
@@ -76,7 +83,12 @@ public static class RunConfigJson
         JsonNode? value;
         try
         {
-            value = JsonNode.Parse(text);
+            using (JsonDocument doc = JsonText.Parse(text))
+            {
+                if (JsonText.FirstBadText(doc.RootElement) is { } bad)
+                    throw new HrmConfigException(assignment[..eq].Trim(), $"--set: the value is {JsonText.BadTextMessage}");
+            }
+            value = JsonNode.Parse(text, documentOptions: JsonText.Options());
         }
         catch (JsonException)
         {
@@ -128,7 +140,7 @@ public static class RunConfigJson
                 "weight_decay" => c with { WeightDecay = Num(v, key) },
                 "puzzle_emb_lr" => c with { PuzzleEmbLr = Num(v, key) },
                 "puzzle_emb_weight_decay" => c with { PuzzleEmbWeightDecay = Num(v, key) },
-                "seed" => c with { Seed = (ulong)Int(v, key) },
+                "seed" => c with { Seed = Seed(v, key) },
                 "loss_type" => c with { LossType = Str(v, key) },
                 "log_interval" => c with { LogInterval = Int(v, key) },
                 "eval_max_steps" => c with { EvalMaxSteps = Int(v, key) },
@@ -157,6 +169,12 @@ public static class RunConfigJson
     {
         warnings.Add(message);
         return c;
+    }
+
+    private static ulong Seed(JsonNode? v, string key)
+    {
+        int seed = Int(v, key);
+        return seed >= 0 ? (ulong)seed : throw new HrmConfigException(key, $"must be >= 0, got {seed}");
     }
 
     private static int Int(JsonNode? v, string key)

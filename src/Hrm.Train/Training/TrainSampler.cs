@@ -50,6 +50,9 @@ public sealed class TrainSampler
     /// having gone through its whole order).</summary>
     public bool PassDone => Position >= _order.Length;
 
+    /// <summary>How many groups a pass goes through (the groups times the epochs per pass).</summary>
+    public int PassLength => _order.Length;
+
     /// <summary>Starts the next pass: a fresh generator and a new order of the groups.</summary>
     public void StartPass()
     {

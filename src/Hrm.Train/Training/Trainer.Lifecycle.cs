@@ -97,7 +97,8 @@ public sealed partial class Trainer
             var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step, now, micro);
             try
             {
-                t.Restore(st);
+                t.Restore(st, statePath);
+                t.LastCheckpoint = ckpt;
             }
             catch (Exception e)
             {
@@ -139,8 +140,18 @@ public sealed partial class Trainer
             .FirstOrDefault();
     }
 
-    private void Restore(TrainingState st)
+    private void Restore(TrainingState st, string statePath)
     {
+        long passes = Config.Epochs / Config.EvalInterval;
+        if (st.Step > TotalSteps)
+            throw new HrmFormatException(statePath, "__metadata__.step", $"step {st.Step} is past this run's {TotalSteps} steps");
+        if (st.Sampler.Pass >= passes)
+            throw new HrmFormatException(statePath, "__metadata__.sampler.pass", $"pass {st.Sampler.Pass} is past this run's {passes} passes");
+        if (st.Sampler.Position > _sampler.PassLength || (st.Sampler.Pass < 0 && st.Sampler.Position != 0))
+        {
+            throw new HrmFormatException(statePath, "__metadata__.sampler.position", $"position {st.Sampler.Position} is " +
+                $"outside pass {st.Sampler.Pass} (0 to {_sampler.PassLength}; 0 before the first pass)");
+        }
         Step = st.Step;
         IHrmBackend b = _model.Backend;
         b.Upload(st.AdamM, _step.AdamM);
@@ -185,16 +196,39 @@ public sealed partial class Trainer
     {
         if (string.IsNullOrEmpty(root)) throw new HrmConfigException("data_path", "is empty; point it at a dataset directory (hrm data sudoku ...)");
         PuzzleDataset train = PuzzleDataset.Open(root, "train");
+        PuzzleDataset? test = null;
         try
         {
-            PuzzleDataset? test = Directory.Exists(Path.Combine(root, "test")) ? PuzzleDataset.Open(root, "test") : null;
+            if (train.ExampleCount == 0)
+                throw new HrmFormatException(DatasetLayout.SplitDir(root, "train"), "examples", "the train split has no examples");
+            test = Directory.Exists(Path.Combine(root, "test")) ? PuzzleDataset.Open(root, "test") : null;
+            if (test != null) CheckSplitsAgree(root, train.Metadata, test);
             return (train, test);
         }
         catch
         {
+            test?.Dispose();
             train.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The test split must be tokens of the same model: its dims equal the train split's, and it has
+    /// examples (the evaluation's averages are over them).</summary>
+    private static void CheckSplitsAgree(string root, DatasetMetadata train, PuzzleDataset test)
+    {
+        string path = Path.Combine(DatasetLayout.SplitDir(root, "test"), DatasetMetadata.FileName);
+        DatasetMetadata t = test.Metadata;
+        foreach ((string field, long a, long b) in (ValueTuple<string, long, long>[])[
+            ("seq_len", t.SeqLen, train.SeqLen), ("vocab_size", t.VocabSize, train.VocabSize),
+            ("num_puzzle_identifiers", t.NumPuzzleIdentifiers, train.NumPuzzleIdentifiers), ("pad_id", t.PadId, train.PadId),
+            ("ignore_label_id", t.IgnoreLabelId ?? -1, train.IgnoreLabelId ?? -1),
+            ("blank_identifier_id", t.BlankIdentifierId, train.BlankIdentifierId)])
+        {
+            if (a != b)
+                throw new HrmFormatException(path, field, $"is {a} but the train split's is {b}: not splits of one dataset");
+        }
+        if (test.ExampleCount == 0) throw new HrmFormatException(path, "examples", "the test split has no examples");
     }
 
     /// <summary>

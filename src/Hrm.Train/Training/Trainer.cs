@@ -50,6 +50,12 @@ public sealed partial class Trainer : IDisposable
         HrmConfig a = model.Config;
         int b = cfg.GlobalBatchSize;
         TotalSteps = LrSchedule.TotalSteps(cfg.Epochs, train.Metadata.TotalGroups, train.Metadata.MeanPuzzleExamples, b);
+        if (TotalSteps < 1)
+        {
+            throw new HrmConfigException("global_batch_size", $"{b} rows a step over {cfg.Epochs} epochs of " +
+                $"{train.Metadata.TotalGroups} groups x {train.Metadata.MeanPuzzleExamples} examples make no step (the " +
+                "reference's count: epochs x total_groups x mean_puzzle_examples / global_batch_size); lower it or add epochs");
+        }
         _sampler = new TrainSampler(train, b, cfg.EvalInterval, cfg.Seed);
         _explore = new HrmRandom(cfg.Seed ^ 0xA5A5_5A5A_0F0F_F0F0UL);
         _step = new TrainingStep(model, b, LossTypeOf(cfg), cfg.LogInterval, microBatch);

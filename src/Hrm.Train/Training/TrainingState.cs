@@ -66,14 +66,14 @@ public sealed class TrainingState
         Ints(f, "carry.puzzle_identifiers", act.PuzzleIds);
         return new TrainingState
         {
-            Step = long.Parse(Meta(f, "step"), CultureInfo.InvariantCulture),
+            Step = Whole(f, "step", 0, long.MaxValue),
             AdamM = Floats(f, "adam.m"),
             AdamV = Floats(f, "adam.v"),
             CarryZH = Floats(f, "carry.z_H"),
             CarryZL = Floats(f, "carry.z_L"),
             Act = act,
-            Sampler = (long.Parse(Meta(f, "sampler.pass"), CultureInfo.InvariantCulture),
-                int.Parse(Meta(f, "sampler.position"), CultureInfo.InvariantCulture), ParseWords(f, "sampler.rng")),
+            Sampler = (Whole(f, "sampler.pass", -1, long.MaxValue), (int)Whole(f, "sampler.position", 0, int.MaxValue),
+                ParseWords(f, "sampler.rng")),
             ExplorationRng = ParseWords(f, "exploration.rng"),
             RunConfigJson = Meta(f, "run_config"),
         };
@@ -91,6 +91,16 @@ public sealed class TrainingState
         if (f.Get(name).ElementCount != dst.Length)
             throw new HrmFormatException(f.Path, name, $"expected {dst.Length} values (batch/seq_len of this run), found {f.Get(name).ElementCount}");
         f.ReadAsInt32(name, dst);
+    }
+
+    /// <summary>A whole number in [<paramref name="min"/>, <paramref name="max"/>] from the metadata (the run checks it
+    /// against its own length on resume).</summary>
+    private static long Whole(SafeTensorsFile f, string key, long min, long max)
+    {
+        string s = Meta(f, key);
+        if (!long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) || v < min || v > max)
+            throw new HrmFormatException(f.Path, "__metadata__." + key, $"expected a whole number from {min} to {max}, found '{s}'");
+        return v;
     }
 
     private static string Meta(SafeTensorsFile f, string key) =>

@@ -1,0 +1,207 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Hrm.Runtime.Arc;
+using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Solver;
+using Hrm.Train.Data;
+using Hrm.Train.Render;
+using Hrm.Train.Tests.Training;
+using Hrm.Train.Training;
+
+namespace Hrm.Train.Tests.Data;
+
+/// <summary>
+/// The inputs a fuzzing run (2026-11-30: byte flips, extreme numbers, duplicated keys, lone surrogate escapes, over
+/// every text reader) found getting past the readers' typed errors, each now refused with the file and the field.
+/// </summary>
+public sealed class MalformedInputTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hrm-malformed-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string P(string name) => Path.Combine(_dir.FullName, name);
+
+    private string Write(string name, string text)
+    {
+        File.WriteAllText(P(name), text);
+        return P(name);
+    }
+
+    private string Write(string name, byte[] bytes)
+    {
+        File.WriteAllBytes(P(name), bytes);
+        return P(name);
+    }
+
+    private const string NotText = "not text: a lone UTF-16 surrogate escape";
+
+    /// <summary>"\ud800" in JSON text, or a byte that is not UTF-8, parses but cannot be read as a string: every JSON
+    /// reader names where it is.</summary>
+    [Fact]
+    public void Strings_that_are_not_text_are_named_in_every_json_reader()
+    {
+        string e = Assert.Throws<HrmConfigException>(() => HrmConfigFile.Load(Write("a.json", """{"\ud800": 1}"""), [])).Message;
+        Assert.Contains("a key is " + NotText, e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => HrmConfigJson.Parse("""{"pos_encodings": "\udc00"}""")).Message;
+        Assert.Contains("pos_encodings: " + NotText, e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("""{"data_path": "\ud800x"}""", [], [], "run.json")).Message;
+        Assert.Contains("run.json: data_path: " + NotText, e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("{}", ["data_path=\"\\ud800\""], [], "run.json")).Message;
+        Assert.Contains("'data_path': --set: the value is " + NotText, e, StringComparison.Ordinal);
+
+        e = Assert.Throws<HrmFormatException>(() => ArcIdentifiers.ReadNames(Write("ids.json", """["<blank>", "\ud800"]"""))).Message;
+        Assert.Contains("identifiers[1]", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmFormatException>(() => ArcIdentifiers.ReadNames(Write("ff.json", [(byte)'[', (byte)'"', 0xFF,
+            (byte)'"', (byte)']']))).Message;
+        Assert.Contains("identifiers[0]: " + NotText, e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmFormatException>(() => ArcTaskReader.Parse("""{"name": "\ud800", "train": [], "test": []}"""u8,
+            "t.json", "t", isEvaluation: false)).Message;
+        Assert.Contains("t.json: name: " + NotText, e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmFormatException>(() => MetricsLogReader.Read(Write("metrics.jsonl", "{\"step\":1,\"\\ud800\":1}\n"))).Message;
+        Assert.Contains("line 1: not valid JSON (a key is " + NotText, e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmFormatException>(() => DatasetMetadata.Parse("""
+            {"pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": 11, "seq_len": 81,
+             "num_puzzle_identifiers": 1, "total_groups": 1, "mean_puzzle_examples": 1.0, "sets": ["\ud800"]}
+            """, "dataset.json")).Message;
+        Assert.Contains("sets[0]: " + NotText, e, StringComparison.Ordinal);
+        Directory.CreateDirectory(P("run"));
+        Write("run/compute.json", """{"device": "\ud800", "bf16_matmul": false, "threads": 1}""");
+        e = Assert.Throws<HrmFormatException>(() => RunCompute.Read(P("run"))).Message;
+        Assert.Contains("device: " + NotText, e, StringComparison.Ordinal);
+
+        // A checkpoint's metadata (the architecture JSON in it, say), written by hand.
+        byte[] header = Encoding.UTF8.GetBytes("""
+            {"__metadata__": {"config": "\ud800"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
+            """.Trim());
+        byte[] file = [.. BitConverter.GetBytes((ulong)header.Length), .. header, 0, 0, 0, 0];
+        e = Assert.Throws<HrmFormatException>(() => SafeTensorsFile.Open(Write("m.safetensors", file))).Message;
+        Assert.Contains("header: __metadata__.config: " + NotText, e, StringComparison.Ordinal);
+    }
+
+    /// <summary>A key given twice is refused in JSON and in YAML alike (before, the last won in an arch, a run config
+    /// threw a bare ArgumentException).</summary>
+    [Fact]
+    public void A_key_given_twice_is_refused()
+    {
+        string e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("""{"lr": 1, "lr": 2}""", [], [], "run.json")).Message;
+        Assert.Contains("Duplicate property 'lr'", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => HrmConfigFile.Load(Write("arch.json", """{"hidden_size": 64, "hidden_size": 128}"""), [])).Message;
+        Assert.Contains("Duplicate property 'hidden_size'", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("lr: 1\nseed: 0\nlr: 2\n", [], [], "all_config.yaml")).Message;
+        Assert.Contains("all_config.yaml: line 3: 'lr: 2' gives the key 'lr' a second time", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => HrmConfigFile.Load(Write("all_config.yaml",
+            "arch:\n  hidden_size: 64\n  hidden_size: 64\n"), [])).Message;
+        Assert.Contains("line 3", e, StringComparison.Ordinal);
+        // The same key in two mappings is two keys.
+        Assert.Equal(64, HrmConfigFile.Load(Write("ok.yaml", "arch:\n  hidden_size: 64\n  num_heads: 4\n  loss:\n    name: " +
+            "losses@ACTLossHead\nname: x\n"), []).Config.HiddenSize);
+    }
+
+    [Fact]
+    public void Numbers_past_doubles_range_empty_files_and_negative_seeds_are_refused()
+    {
+        // YAML reads 1.0e+400 as infinity (as PyYAML does), which no field takes.
+        string e = Assert.Throws<HrmConfigException>(() => HrmConfigFile.Load(Write("big.yaml", "hidden_size: 1.0e+400\n"), [])).Message;
+        Assert.Contains("hidden_size", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("lr: -1.0e+400\n", [], [], "all_config.yaml")).Message;
+        Assert.Contains("lr", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => HrmConfigFile.Load(Write("empty.json", " \n"), [])).Message;
+        Assert.Contains("empty.json: the file is empty", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("", [], [], "run.json")).Message;
+        Assert.Contains("run.json: the file is empty", e, StringComparison.Ordinal);
+        e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("""{"seed": -1}""", [], [], "run.json")).Message;
+        Assert.Contains("'seed': must be >= 0, got -1", e, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Oversized_mazes_and_halting_counts_are_refused_before_anything_is_allocated()
+    {
+        var maze = Assert.Throws<PuzzleFormatException>(() => Maze.Parse("S" + new string('\n', 46_341) + "G"));
+        Assert.Contains("at most 256 x 256", maze.Message, StringComparison.Ordinal);
+        Assert.Throws<PuzzleFormatException>(() => Maze.Parse(new string(' ', 70_000) + "SG"));
+        Write("big.txt", new string('#', 2 << 20));
+        maze = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveCommand.ReadMaze(P("big.txt")));
+        Assert.Contains(P("big.txt") + ": 2,097,152 bytes", maze.Message, StringComparison.Ordinal);
+
+        Npy.WriteInt32(P("segments.npy"), [3, int.MaxValue], [2]);
+        string e = Assert.Throws<HrmFormatException>(() => HaltingPicture.ReadSegments(P("segments.npy"))).Message;
+        Assert.Contains("element 1", e, StringComparison.Ordinal);
+        Assert.Contains("at most 4096", e, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Metrics_whose_range_no_plot_can_draw_are_refused_with_the_file()
+    {
+        string log = Write("m.jsonl", "{\"step\":1,\"train/lm_loss\":1e308}\n{\"step\":2,\"train/lm_loss\":-1e308}\n");
+        var e = Assert.Throws<ArgumentException>(() => CurvesPicture.Save(P("c.png"), log, MetricsLogReader.Read(log)));
+        Assert.Contains(log + ": the values of lm_loss run from -1E+308 to 1E+308", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(P("c.png")));
+    }
+
+    [Fact]
+    public void Datasets_with_an_empty_group_a_wrong_group_count_or_splits_that_disagree_are_refused()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
+        string groups = Path.Combine(data, "train", "all__group_indices.npy");
+        int[] g = Npy.Read(groups).ToInt32();
+        Npy.WriteInt32(groups, [0, .. g], [g.Length + 1]);
+        string e = Assert.Throws<HrmFormatException>(() => PuzzleDataset.Open(data, "train")).Message;
+        Assert.Contains("all__group_indices.npy", e, StringComparison.Ordinal);
+        Assert.Contains("group 0 has no puzzle", e, StringComparison.Ordinal);
+        Npy.WriteInt32(groups, g, [g.Length]);
+
+        string meta = Path.Combine(data, "train", "dataset.json"), text = File.ReadAllText(meta);
+        File.WriteAllText(meta, Regex.Replace(text, "\"total_groups\": [0-9]+", "\"total_groups\": 999"));
+        e = Assert.Throws<HrmFormatException>(() => PuzzleDataset.Open(data, "train")).Message;
+        Assert.Contains($"total_groups: is 999 but {groups} holds {g.Length - 1} groups", e, StringComparison.Ordinal);
+        File.WriteAllText(meta, text);
+
+        string testMeta = Path.Combine(data, "test", "dataset.json"), testText = File.ReadAllText(testMeta);
+        Assert.Contains("\"vocab_size\": 6", testText, StringComparison.Ordinal);
+        File.WriteAllText(testMeta, testText.Replace("\"vocab_size\": 6", "\"vocab_size\": 7", StringComparison.Ordinal));
+        e = Assert.Throws<HrmFormatException>(() =>
+            Trainer.Create(TrainingFixtures.Tiny(data), P("run"), null, "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains($"{testMeta}: vocab_size: is 7 but the train split's is 6", e, StringComparison.Ordinal);
+        File.WriteAllText(testMeta, testText);
+
+        var c = Assert.Throws<HrmConfigException>(() => Trainer.Create(TrainingFixtures.Tiny(data) with
+        {
+            GlobalBatchSize = 4096, Epochs = 1, EvalInterval = 1,
+        }, P("run"), null, "cpu", TextWriter.Null, interactive: false));
+        Assert.Contains("make no step", c.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>train_state.safetensors' step and sampler position are numbers the run checks against itself on
+    /// --resume (before: an unhandled OverflowException, a bare FormatException, or a "finished" run at step 1000000).</summary>
+    [Theory]
+    [InlineData("step", "99999999999999999999", "__metadata__.step: expected a whole number from 0")]
+    [InlineData("step", "abc", "__metadata__.step: expected a whole number from 0")]
+    [InlineData("step", "-5", "__metadata__.step: expected a whole number from 0")]
+    [InlineData("step", "1000000", "__metadata__.step: step 1000000 is past this run's")]
+    [InlineData("sampler.position", "3000000000", "__metadata__.sampler.position: expected a whole number")]
+    [InlineData("sampler.position", "100000", "__metadata__.sampler.position: position 100000 is outside pass 0")]
+    [InlineData("sampler.pass", "-7", "__metadata__.sampler.pass: expected a whole number from -1")]
+    [InlineData("sampler.pass", "9223372036854775807", "__metadata__.sampler.pass: pass 9223372036854775807 is past")]
+    public void A_train_state_whose_numbers_do_not_fit_the_run_is_refused_naming_the_key(string key, string value,
+        string expected)
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 2, EvalInterval = 2 };
+        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
+            t.Run(TestContext.Current.CancellationToken);
+        string state = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "train_state.safetensors");
+        var w = new SafeTensorsWriter();
+        using (SafeTensorsFile f = SafeTensorsFile.Open(state))
+        {
+            foreach (SafeTensorInfo t in f.Tensors) w.AddRaw(t.Name, t.DType, t.Shape, f.ReadRaw(t.Name));
+            Assert.True(f.Metadata.ContainsKey(key));
+            foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, k == key ? value : v);
+        }
+        w.Save(state);
+        string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains(state, e, StringComparison.Ordinal);
+        Assert.Contains(expected, e, StringComparison.Ordinal);
+    }
+}
