@@ -6,38 +6,50 @@ namespace Hrm.Train.Cli;
 
 /// <summary>
 /// <c>hrm solve</c>: one Sudoku (or, with --maze, one maze) through a trained checkpoint with <see cref="HrmSolver"/>,
-/// printed and checked. Exit code 3 when the answer is not valid (for a maze: not a shortest path).
+/// printed and checked, or a file of Sudokus (--puzzles, <see cref="SolveMany"/>). Exit code 3 when an answer is not
+/// valid (for a maze: not a shortest path).
 /// </summary>
 internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
         "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
-        "          " + GemmArgs.Usage;
+        "          " + GemmArgs.Usage + "\n" +
+        "       hrm solve --checkpoint FILE --puzzles FILE [--out FILE] [--batch N] (and the options above)\n" +
+        "  --puzzles: one Sudoku a line, or the reference's CSV (source,question,answer,rating: its answers are\n" +
+        "  compared); the answers one a line to --out FILE or standard output, the counts and speed to the other";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "maze", "max-steps", "config", "preset", "device", "threads", .. HaltingArgs.Options],
+            ["checkpoint", "puzzle", "puzzles", "maze", "out", "batch", "max-steps", "config", "preset", "device", "threads",
+             .. HaltingArgs.Options],
             flags: GemmArgs.Flags);
         var gemm = GemmArgs.Cuda(args, "solve");
-        if (args.Has("puzzle") == args.Has("maze")) throw new UsageException("solve", "give --puzzle TEXT or --maze FILE");
+        if ((args.Has("puzzle") ? 1 : 0) + (args.Has("maze") ? 1 : 0) + (args.Has("puzzles") ? 1 : 0) != 1)
+            throw new UsageException("solve", "give one of --puzzle TEXT, --maze FILE or --puzzles FILE");
+        if (!args.Has("puzzles") && (args.Has("out") || args.Has("batch")))
+            throw new UsageException("solve", "--out and --batch go with --puzzles");
+        (List<SudokuGrid> Puzzles, List<SudokuGrid>? Answers)? many =
+            args.Get("puzzles") is { } puzzlesFile ? SolveMany.Read(puzzlesFile) : null;
         HaltingMode mode = HaltingArgs.Mode(args, "solve") ?? HaltingMode.Fixed;
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
         // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
         var options = new SolverOptions
         {
-            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze, args)),
+            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze, many?.Puzzles[0], args)),
             MaxSteps = args.GetInt("max-steps", 0, min: 1),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),
             HaltMargin = HaltingArgs.Margin(args, "solve"),
-            BatchSlots = 1,
+            BatchSlots = many != null ? args.GetInt("batch", 64, min: 1) : 1,
         };
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), gemm,
             out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
+        if (many is { } batch)
+            return SolveMany.Run(solver, args.Get("puzzles")!, batch.Puzzles, batch.Answers, args.Get("out"), options.BatchSlots, notice, o, err);
         if (maze != null)
         {
             MazeResult m = solver.Solve(maze);
@@ -54,10 +66,10 @@ internal static class SolveCommand
 
     /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze tokens;
     /// an n x n Sudoku: n², n + 2), for a run config that leaves them to the data.</summary>
-    private static (int, int, int) TaskOf(Maze? maze, CliArgs args)
+    private static (int, int, int) TaskOf(Maze? maze, SudokuGrid? first, CliArgs args)
     {
         if (maze != null) return (maze.Side * maze.Side, Hrm.Runtime.Puzzles.MazeBoard.VocabSize, 1);
-        int side = SudokuGrid.Parse(args.Require("puzzle")).Size;
+        int side = first?.Size ?? SudokuGrid.Parse(args.Require("puzzle")).Size;
         return (side * side, side + 2, 1);
     }
 

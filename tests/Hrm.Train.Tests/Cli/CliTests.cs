@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Cli;
 
 namespace Hrm.Train.Tests.Cli;
@@ -69,6 +70,62 @@ public sealed class CliTests : CliHarness
         Assert.Contains(System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, o, StringComparison.Ordinal);
         Assert.Contains("cpu: ", o, StringComparison.Ordinal);
         Assert.Contains("hrm COMMAND --help", Hrm("help").Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// `hrm solve --puzzles FILE`: a file of Sudokus (one a line, comments and blank lines skipped, or the reference's
+    /// CSV with its answers compared) through one solver in batches; the answers, one a line in order, are the
+    /// solver's own, to --out or standard output, and bad lines are named.
+    /// </summary>
+    [Fact]
+    public void Solve_takes_a_file_of_puzzles_and_writes_one_answer_a_line()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--seed", "3", "--out", P("m.safetensors")).Code);
+        string[] puzzles =
+        [
+            "8..........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4..",
+            ".8...9..39..42..5..5.3..6.23.58.24...7...3....2.76...9...6.793.1..98..2...6....7.",
+            "000000010400000000020000000000050407008000300001090000300400200050100000000806000",
+        ];
+        File.WriteAllText(P("list.txt"), $"# three puzzles\n{puzzles[0]}\n\n{puzzles[1]}\r\n  {puzzles[2]}  \n");
+        string[] common = ["solve", "--checkpoint", P("m.safetensors"), "--max-steps", "2", "--device", "cpu", "--threads", "2"];
+        (int code, string output, string err) = Hrm([.. common, "--puzzles", P("list.txt"), "--out", P("answers.txt"), "--batch", "2"]);
+        Assert.True(code is 0 or 3, err);
+        Assert.Contains("3 puzzles from " + P("list.txt") + ", batch 2", output, StringComparison.Ordinal);
+        Assert.Contains("of 3", output, StringComparison.Ordinal);
+        Assert.Contains("answers in " + P("answers.txt"), output, StringComparison.Ordinal);
+        using (HrmSolver solver = HrmSolver.Load(P("m.safetensors"), new SolverOptions { Device = SolverDevice.Cpu, Threads = 2, MaxSteps = 2 }))
+        {
+            IReadOnlyList<SudokuResult> expected = solver.Solve([.. puzzles.Select(p => SudokuGrid.Parse(p))]);
+            string[] lines = File.ReadAllLines(P("answers.txt"));
+            Assert.Equal(3, lines.Length);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(string.Concat(expected[i].Answer.ToDigits().Select(d => d == 0 ? '.' : (char)('0' + d))), lines[i]);
+            }
+            Assert.Equal(expected.All(r => r.IsValid) ? 0 : 3, code);
+        }
+
+        // The reference's CSV: its answers are compared; without --out the answers go to standard output.
+        string csv = Path.Combine(AppContext.BaseDirectory, "fixtures", "reference", "sudoku-csv", "test.csv");
+        Assert.True(File.Exists(csv), csv);
+        (code, output, err) = Hrm([.. common, "--puzzles", csv]);
+        Assert.True(code is 0 or 3, err);
+        Assert.Equal(3, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Matches(@"equal to the file's answers: \d of 3", err);
+
+        File.WriteAllText(P("bad.txt"), $"{puzzles[0]}\n1234\n");
+        (code, _, err) = Hrm([.. common, "--puzzles", P("bad.txt")]);
+        Assert.Equal(1, code);
+        Assert.Contains(P("bad.txt") + ": line 2: ", err, StringComparison.Ordinal);
+        File.WriteAllText(P("mixed.txt"), $"{puzzles[0]}\n1.3..4....1.4.2.\n");
+        Assert.Contains("a 4x4 grid among 9x9 ones", Hrm([.. common, "--puzzles", P("mixed.txt")]).Err, StringComparison.Ordinal);
+        File.WriteAllText(P("four.txt"), "1.3..4....1.4.2.\n");
+        Assert.Contains("4x4 puzzles for a 9x9 model", Hrm([.. common, "--puzzles", P("four.txt")]).Err, StringComparison.Ordinal);
+        File.WriteAllText(P("none.txt"), "# nothing\n\n");
+        Assert.Contains("no puzzles", Hrm([.. common, "--puzzles", P("none.txt")]).Err, StringComparison.Ordinal);
+        Assert.Equal(2, Hrm([.. common, "--puzzles", P("list.txt"), "--puzzle", puzzles[0]]).Code);
+        Assert.Equal(2, Hrm([.. common, "--puzzle", puzzles[0], "--out", P("x.txt")]).Code);
     }
 
     [Fact]
