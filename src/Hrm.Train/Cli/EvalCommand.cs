@@ -62,7 +62,13 @@ internal static class EvalCommand
         string? outDir = args.Get("out");
         EvalOutputs? outputs = outDir != null ? new EvalOutputs(test.ExampleCount, a.SeqLen, a.VocabSize) : null;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs, arc is null ? null : arc.Observe);
+        var progress = new EvalProgress(err, test.ExampleCount, !Console.IsErrorRedirected && ReferenceEquals(err, Console.Error));
+        EvalBatchObserver observe = arc is null ? progress.Observe : (first, rows, logits, qHalt) =>
+        {
+            arc.Observe(first, rows, logits, qHalt);
+            progress.Observe(first, rows, logits, qHalt);
+        };
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs, observe);
         double secs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         foreach ((string k, double v) in m) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v:F4}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.ExampleCount / secs:F1} sequences/s ({secs:F1} s)"));

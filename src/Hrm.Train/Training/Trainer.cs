@@ -35,6 +35,8 @@ public sealed partial class Trainer : IDisposable
     private readonly int[] _tokens, _labels, _ids; // (B, L), (B, L), (B)
     private readonly MetricsLog _log;
     private readonly ProgressView _view;
+    private readonly TextWriter _output;
+    private readonly bool _interactive;
     private int _stepsSinceLog;
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
@@ -68,6 +70,8 @@ public sealed partial class Trainer : IDisposable
         Directory.CreateDirectory(runDir);
         _log = new MetricsLog(Path.Combine(runDir, "metrics.jsonl"), resumeStep);
         _view = new ProgressView(output, interactive);
+        _output = output;
+        _interactive = interactive;
     }
 
     public RunConfig Config { get; }
@@ -228,11 +232,12 @@ public sealed partial class Trainer : IDisposable
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
         // The step's loss object serves the evaluation too (its per-row results are already summed on the device).
         // In micro-batches the carry lives outside the workspace the evaluation uses.
-        if (_step.MicroBatches > 1) return Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _step.Loss);
+        EvalBatchObserver progress = new EvalProgress(_output, _test.ExampleCount, _interactive).Observe;
+        if (_step.MicroBatches > 1) return Evaluator.Run(_model, _test, steps, LossTypeOf(Config), null, progress, _step.Loss);
         var zh = new float[_model.Ws.ZH.Length];
         var zl = new float[_model.Ws.ZL.Length];
         _step.SaveCarry(_act, zh, zl);
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), loss: _step.Loss);
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), null, progress, _step.Loss);
         _step.LoadCarry(_act, zh, zl);
         return m;
     }
