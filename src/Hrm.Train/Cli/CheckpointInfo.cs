@@ -24,7 +24,7 @@ internal static class CheckpointInfo
         string kind = torch ? "a PyTorch checkpoint (torch.save)" : "safetensors";
         o.WriteLine(Inv($"{checkpoint}: {kind}, {tensors.Count} tensors, {elements:N0} elements"));
         foreach ((string key, string value) in metadata.Where(kv => kv.Key != HrmCheckpoint.ConfigKey))
-            o.WriteLine($"  metadata {key}: {value}");
+            o.WriteLine($"  metadata {Printable(key)}: {Printable(value)}");
         o.WriteLine();
         o.WriteLine($"{"tensor",-62} {"dtype",-5} {"shape",-14} {"elements",14}");
         foreach (HrmCheckpoint.StoredTensor t in tensors)
@@ -119,4 +119,9 @@ internal static class CheckpointInfo
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Text from a file as it may be printed: control characters (a downloaded file's) as \uXXXX.</summary>
+    private static string Printable(string s) => s.Any(char.IsControl)
+        ? string.Concat(s.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()))
+        : s;
 }

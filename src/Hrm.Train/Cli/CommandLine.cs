@@ -9,13 +9,13 @@ internal static class CommandLine
 {
     private static readonly (string Name, string Usage, string Summary)[] Commands =
     [
-        ("info", InfoCommand.Usage, "architecture, parameter table and memory plan"),
+        ("info", InfoCommand.Usage, "architecture, parameter table and memory plan; with --checkpoint, what a checkpoint holds"),
         ("init", InitCommand.Usage, "write a freshly initialised checkpoint"),
         ("convert", ConvertCommand.Usage, "one safetensors file with its architecture (e.g. from the reference's step_N)"),
         ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
         ("train", TrainCommand.Usage, "train (or resume) a run; checkpoints and metrics.jsonl in the run directory"),
         ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),
-        ("solve", SolveCommand.Usage, "solve one Sudoku or maze with a trained checkpoint"),
+        ("solve", SolveCommand.Usage, "solve a Sudoku or a maze, or a file of Sudokus, with a trained checkpoint"),
         ("data", DataCommand.Usage, "build a dataset: Sudoku or maze (generated, or the reference CSVs), ARC (task folders)"),
         ("quickstart", QuickstartCommand.Usage, "generate data, train a small model (the CPU, or a GPU when present), evaluate, solve three"),
         ("render", RenderCommand.Usage, "PNG pictures: a solve segment by segment, an ARC example, training curves, halting"),

@@ -31,6 +31,8 @@ internal static class EvalCommand
         GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
+        if (test.ExampleCount == 0)
+            throw new HrmFormatException(data, args.Get("split") ?? "test", "the split has no examples to evaluate");
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err,
             () => (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers),
             out string? runLoss); // the run's loss, where its all_config.yaml says: --loss's default

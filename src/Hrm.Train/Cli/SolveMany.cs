@@ -32,6 +32,7 @@ internal static class SolveMany
                 puzzles.Add(SudokuGrid.FromDigits(r.Puzzle));
                 answers.Add(SudokuGrid.FromDigits(r.Solution));
             }
+            if (puzzles.Count == 0) throw new PuzzleFormatException($"{path}: no puzzles (a header and no rows)");
             return (puzzles, answers);
         }
         var list = new List<SudokuGrid>();

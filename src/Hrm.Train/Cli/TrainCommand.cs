@@ -64,21 +64,7 @@ internal static class TrainCommand
                 (trainer.MicroBatches > 1
                     ? $" in {trainer.MicroBatches} micro-batches of {trainer.Config.GlobalBatchSize / trainer.MicroBatches} rows"
                     : ""));
-            int signal = 0;
-            using var stop = new CancellationTokenSource();
-            void OnSignal(PosixSignalContext ctx)
-            {
-                if (stop.IsCancellationRequested) return; // the second one: the default, quit now
-                ctx.Cancel = true;
-                signal = ctx.Signal == PosixSignal.SIGINT ? 2 : 15; // exit code 128 + the signal's number, as a shell has it
-                stop.Cancel();
-                err.WriteLine($"{Environment.NewLine}hrm: stopping after the step in progress with a checkpoint of it (a step " +
-                    "that ends a pass waits for its evaluation); Ctrl+C again quits at once, losing the steps since the last " +
-                    "checkpoint");
-            }
-            using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
-            using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
-                trainer.Run(stop.Token);
+            int signal = RunUntilSignal(trainer, err);
             if (trainer.ProfileReport() is { } report) o.Write(report);
             string metrics = Path.Combine(trainer.RunDir, "metrics.jsonl");
             if (trainer.Interrupted)
@@ -90,6 +76,31 @@ internal static class TrainCommand
             o.WriteLine($"done at step {trainer.Step}; checkpoint {trainer.LastCheckpoint}; metrics {metrics}");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Runs the trainer; the first SIGINT (Ctrl+C) or SIGTERM asks it to stop after the step in progress with a
+    /// checkpoint of it, a second one quits at once. Returns the signal's number (2 or 15), or 0 when none came.
+    /// </summary>
+    private static int RunUntilSignal(Trainer trainer, TextWriter err)
+    {
+        int signal = 0;
+        var stop = new CancellationTokenSource(); // not disposed: a handler may still run as the registrations go
+        void OnSignal(PosixSignalContext ctx)
+        {
+            if (Interlocked.CompareExchange(ref signal, ctx.Signal == PosixSignal.SIGINT ? 2 : 15, 0) != 0)
+                return; // the second one: the default, quit now
+            ctx.Cancel = true;
+            stop.Cancel();
+            string again = ctx.Signal == PosixSignal.SIGINT ? "Ctrl+C again" : "a second signal";
+            err.WriteLine($"{Environment.NewLine}hrm: stopping after the step in progress with a checkpoint of it (an " +
+                $"evaluation due runs first, or first thing on --resume); {again} quits at once, losing the steps " +
+                "since the last checkpoint");
+        }
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
+            trainer.Run(stop.Token);
+        return trainer.Interrupted ? Volatile.Read(ref signal) : 0;
     }
 
     /// <summary>--config FILE (a JSON run config or the reference's all_config.yaml) or --preset NAME, then the --set

@@ -168,6 +168,7 @@ public sealed partial class Trainer
 
     private string SaveCheckpoint(string name)
     {
+        _unsaved = false;
         string dir = Path.Combine(RunDir, CheckpointsDir, name);
         Directory.CreateDirectory(dir);
         CopyIdentifiers(dir);
@@ -202,6 +203,12 @@ public sealed partial class Trainer
             if (train.ExampleCount == 0)
                 throw new HrmFormatException(DatasetLayout.SplitDir(root, "train"), "examples", "the train split has no examples");
             test = Directory.Exists(Path.Combine(root, "test")) ? PuzzleDataset.Open(root, "test") : null;
+            if (test is { ExampleCount: 0 })
+            {
+                // What `hrm data sudoku --generate N` writes without --test: nothing to evaluate on ("no test split").
+                test.Dispose();
+                test = null;
+            }
             if (test != null) CheckSplitsAgree(root, train.Metadata, test);
             return (train, test);
         }
@@ -213,22 +220,26 @@ public sealed partial class Trainer
         }
     }
 
-    /// <summary>The test split must be tokens of the same model: its dims equal the train split's, and it has
-    /// examples (the evaluation's averages are over them).</summary>
+    /// <summary>The test split must be tokens of the same model: its dims equal the train split's.</summary>
     private static void CheckSplitsAgree(string root, DatasetMetadata train, PuzzleDataset test)
     {
         string path = Path.Combine(DatasetLayout.SplitDir(root, "test"), DatasetMetadata.FileName);
         DatasetMetadata t = test.Metadata;
         foreach ((string field, long a, long b) in (ValueTuple<string, long, long>[])[
             ("seq_len", t.SeqLen, train.SeqLen), ("vocab_size", t.VocabSize, train.VocabSize),
-            ("num_puzzle_identifiers", t.NumPuzzleIdentifiers, train.NumPuzzleIdentifiers), ("pad_id", t.PadId, train.PadId),
+            ("pad_id", t.PadId, train.PadId),
             ("ignore_label_id", t.IgnoreLabelId ?? -1, train.IgnoreLabelId ?? -1),
             ("blank_identifier_id", t.BlankIdentifierId, train.BlankIdentifierId)])
         {
             if (a != b)
                 throw new HrmFormatException(path, field, $"is {a} but the train split's is {b}: not splits of one dataset");
         }
-        if (test.ExampleCount == 0) throw new HrmFormatException(path, "examples", "the test split has no examples");
+        // The test split's puzzle ids index the train split's table (the reference's builds give both the same count).
+        if (t.NumPuzzleIdentifiers > train.NumPuzzleIdentifiers)
+        {
+            throw new HrmFormatException(path, "num_puzzle_identifiers", $"is {t.NumPuzzleIdentifiers}, more than the " +
+                $"train split's {train.NumPuzzleIdentifiers} (the model's puzzle table): not splits of one dataset");
+        }
     }
 
     /// <summary>

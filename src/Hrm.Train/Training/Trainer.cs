@@ -37,6 +37,7 @@ public sealed partial class Trainer : IDisposable
     private readonly ProgressView _view;
     private readonly TextWriter _output;
     private readonly bool _interactive;
+    private bool _unsaved; // the state has changed since the last checkpoint (or the one resumed from)
     private int _stepsSinceLog;
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
@@ -52,11 +53,14 @@ public sealed partial class Trainer : IDisposable
         HrmConfig a = model.Config;
         int b = cfg.GlobalBatchSize;
         TotalSteps = LrSchedule.TotalSteps(cfg.Epochs, train.Metadata.TotalGroups, train.Metadata.MeanPuzzleExamples, b);
-        if (TotalSteps < 1)
+        double perPass = (double)cfg.EvalInterval * train.Metadata.TotalGroups * train.Metadata.MeanPuzzleExamples / b;
+        if (TotalSteps < 1 || perPass < 1)
         {
             throw new HrmConfigException("global_batch_size", $"{b} rows a step over {cfg.Epochs} epochs of " +
-                $"{train.Metadata.TotalGroups} groups x {train.Metadata.MeanPuzzleExamples} examples make no step (the " +
-                "reference's count: epochs x total_groups x mean_puzzle_examples / global_batch_size); lower it or add epochs");
+                $"{train.Metadata.TotalGroups} groups x {train.Metadata.MeanPuzzleExamples} examples, " +
+                $"{cfg.EvalInterval} epochs an evaluation, make no step (the reference's count: epochs x total_groups x " +
+                "mean_puzzle_examples / global_batch_size; and a pass of eval_interval epochs must fill a batch); lower " +
+                "it or add epochs");
         }
         _sampler = new TrainSampler(train, b, cfg.EvalInterval, cfg.Seed);
         _explore = new HrmRandom(cfg.Seed ^ 0xA5A5_5A5A_0F0F_F0F0UL);
@@ -130,7 +134,7 @@ public sealed partial class Trainer : IDisposable
                 // the evaluation, comes first.
                 if (stop.IsCancellationRequested && Step < TotalSteps && !_sampler.PassDone)
                 {
-                    StopAt(logSums: true);
+                    StopAt();
                     return;
                 }
             }
@@ -139,20 +143,20 @@ public sealed partial class Trainer : IDisposable
             EndOfPass(last);
             if (stop.IsCancellationRequested && !last)
             {
-                StopAt(logSums: false);
+                StopAt();
                 return;
             }
         }
     }
 
-    /// <summary>Ends an interrupted run: the unlogged metric sums as a log line at this step, and a checkpoint of
-    /// this step unless the end of pass just wrote one.</summary>
-    private void StopAt(bool logSums)
+    /// <summary>Ends an interrupted run: the metric sums not yet logged (they live on the device, not in the
+    /// checkpoint) as a log line at this step, and a checkpoint of this step unless nothing changed since the last
+    /// one (an end of pass that wrote it).</summary>
+    private void StopAt()
     {
-        if (logSums && _stepsSinceLog > 0) LogSums(LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio));
+        if (_stepsSinceLog > 0) LogSums(LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio));
         ReadSums();
-        string dir = Path.Combine(RunDir, CheckpointsDir, $"step_{Step}");
-        if (LastCheckpoint != dir) LastCheckpoint = SaveCheckpoint($"step_{Step}");
+        if (_unsaved) LastCheckpoint = SaveCheckpoint($"step_{Step}");
         Interrupted = true;
     }
 
@@ -160,6 +164,7 @@ public sealed partial class Trainer : IDisposable
     private void TrainStep()
     {
         Step++;
+        _unsaved = true;
         double lr = LrSchedule.Lr(Config.Lr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         double embLr = LrSchedule.Lr(Config.PuzzleEmbLr, Step, Config.LrWarmupSteps, TotalSteps, Config.LrMinRatio);
         var settings = new StepSettings(lr, embLr, Config.Beta1, Config.Beta2, Config.WeightDecay, Config.PuzzleEmbWeightDecay);
@@ -216,6 +221,7 @@ public sealed partial class Trainer : IDisposable
     private void EndOfPass(bool last)
     {
         ReadSums(); // a diverged run stops before it is evaluated or saved
+        _unsaved = true; // the pass is over (its evaluation written) even when no step ran since the last checkpoint
         if (_test != null)
         {
             LastEval = EvaluateKeepingCarry();

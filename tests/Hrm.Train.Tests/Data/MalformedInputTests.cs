@@ -132,6 +132,14 @@ public sealed class MalformedInputTests : IDisposable
     }
 
     [Fact]
+    public void A_puzzle_file_with_no_puzzles_says_so()
+    {
+        Write("header.csv", "source,question,answer,rating\n");
+        var e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.Read(P("header.csv")));
+        Assert.Contains("no puzzles (a header and no rows)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Metrics_whose_range_no_plot_can_draw_are_refused_with_the_file()
     {
         string log = Write("m.jsonl", "{\"step\":1,\"train/lm_loss\":1e308}\n{\"step\":2,\"train/lm_loss\":-1e308}\n");
@@ -171,6 +179,32 @@ public sealed class MalformedInputTests : IDisposable
             GlobalBatchSize = 4096, Epochs = 1, EvalInterval = 1,
         }, P("run"), null, "cpu", TextWriter.Null, interactive: false));
         Assert.Contains("make no step", c.Message, StringComparison.Ordinal);
+        // The run's count alone gives a step (4 epochs x 24 groups x 1 example / 64 = 1.5), but a pass of
+        // eval_interval = 1 epoch draws 24 examples, never a batch of 64: the run would only evaluate.
+        c = Assert.Throws<HrmConfigException>(() => Trainer.Create(TrainingFixtures.Tiny(data) with
+        {
+            GlobalBatchSize = 64, Epochs = 4, EvalInterval = 1,
+        }, P("run"), null, "cpu", TextWriter.Null, interactive: false));
+        Assert.Contains("a pass of eval_interval epochs must fill a batch", c.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>`hrm data sudoku --generate N` without --test writes an empty test split: training runs without
+    /// evaluations (as with no test split), and `hrm eval` on it says there is nothing to evaluate.</summary>
+    [Fact]
+    public void An_empty_test_split_is_no_test_split_for_training_and_an_error_for_eval()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 0);
+        using (Trainer t = Trainer.Create(TrainingFixtures.Tiny(data), P("run"), null, "cpu", TextWriter.Null, interactive: false))
+        {
+            t.Run(TestContext.Current.CancellationToken);
+            Assert.Equal(t.TotalSteps, t.Step);
+            Assert.Null(t.LastEval);
+        }
+        var o = new StringWriter();
+        var e = new StringWriter();
+        string model = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "model.safetensors");
+        Assert.Equal(1, Hrm.Train.Cli.CommandLine.Run(["eval", "--checkpoint", model, "--data", data], o, e));
+        Assert.Contains("the split has no examples to evaluate", e.ToString(), StringComparison.Ordinal);
     }
 
     /// <summary>train_state.safetensors' step and sampler position are numbers the run checks against itself on

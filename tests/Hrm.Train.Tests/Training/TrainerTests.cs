@@ -102,31 +102,38 @@ public sealed class TrainerTests : IDisposable
 
     /// <summary>
     /// A run stopped on request (what Ctrl+C asks of `hrm train`) checkpoints the step it stopped at, inside a pass
-    /// too, and resuming from there gives the uninterrupted run's losses, evaluations and weights exactly: stopped once
-    /// mid-pass (the unlogged metric sums logged at that step) and once at a pass's last step (its end of pass, with
-    /// the evaluation, comes first).
+    /// too, and resuming from there gives the uninterrupted run's losses, evaluations and weights exactly. Stopped
+    /// mid-pass (the unlogged metric sums logged at that step), at a pass's last step (when the pass's order runs out
+    /// there, its end and evaluation come first; when a partial batch is left, the evaluation is the resumed run's
+    /// first work), and once more right after a resume (there: during that evaluation, with no checkpoint at the
+    /// evaluation, so the stop itself must save the state the evaluation moved on).
     /// </summary>
-    [Fact]
-    public void A_run_stopped_on_request_resumes_bit_for_bit_inside_a_pass_too()
+    [Theory]
+    [InlineData(96, true)]
+    [InlineData(100, false)]
+    public void A_run_stopped_on_request_resumes_bit_for_bit_inside_a_pass_too(int puzzles, bool checkpointEveryEval)
     {
-        string data = TrainingFixtures.Build4x4(P("data"));
-        RunConfig cfg = TrainingFixtures.Tiny(data) with { LogInterval = 4 };
+        string data = TrainingFixtures.Build4x4(P("data"), train: puzzles);
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { LogInterval = 5, CheckpointEveryEval = checkpointEveryEval };
         List<double> full;
-        long passEnd;
         using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false))
         {
             a.Run(TestContext.Current.CancellationToken);
             Assert.False(a.Interrupted);
             full = a.Losses;
-            passEnd = Directory.GetDirectories(P("a/checkpoints")).Select(d => long.Parse(Path.GetFileName(d)[5..],
-                System.Globalization.CultureInfo.InvariantCulture)).Min();
         }
+        static string[] Evals(string log) =>
+            File.ReadAllLines(log).Where(l => l.Contains("eval/", StringComparison.Ordinal)).ToArray();
+        string[] evals = Evals(P("a/metrics.jsonl"));
+        Assert.Equal(2, evals.Length);
+        long passEnd = long.Parse(evals[0][8..evals[0].IndexOf(',', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(passEnd > 6 && passEnd < full.Count, $"pass end {passEnd}, {full.Count} steps");
 
         var losses = new List<double>();
-        void RunUntil(Trainer t, long stopStep)
+        void RunUntil(Trainer t, long stopStep, bool stopNow = false)
         {
             using var stop = new CancellationTokenSource();
+            if (stopNow) stop.Cancel();
             t.AfterStep = step =>
             {
                 if (step == stopStep) stop.Cancel();
@@ -136,23 +143,29 @@ public sealed class TrainerTests : IDisposable
         }
         using (Trainer b = Trainer.Create(cfg, P("b"), null, "cpu", TextWriter.Null, interactive: false))
         {
-            RunUntil(b, 5); // mid-pass, one step after a log line
+            RunUntil(b, 6); // mid-pass, one step after a log line
             Assert.True(b.Interrupted);
-            Assert.Equal(5, b.Step);
-            Assert.Equal(P("b/checkpoints/step_5"), b.LastCheckpoint);
-        }
-        Assert.Contains(File.ReadAllLines(P("b/metrics.jsonl")), l => l.StartsWith("{\"step\":5,\"train/", StringComparison.Ordinal));
-        using (Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false))
-        {
-            Assert.Equal(5, b.Step);
-            RunUntil(b, passEnd); // the pass's last step: its evaluation and checkpoint, then the stop
-            Assert.True(b.Interrupted);
-            Assert.Equal(passEnd, b.Step);
-            Assert.NotNull(b.LastEval);
+            Assert.Equal(6, b.Step);
+            Assert.Equal(P("b/checkpoints/step_6"), b.LastCheckpoint);
         }
         using (Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false))
         {
+            Assert.Equal(6, b.Step);
+            RunUntil(b, passEnd); // the pass's last step
+            Assert.True(b.Interrupted);
             Assert.Equal(passEnd, b.Step);
+            Assert.Equal(puzzles == 96, b.LastEval != null); // evaluated before the stop only when the order ran out
+        }
+        using (Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false))
+        {
+            Assert.Equal(passEnd, b.Step);
+            RunUntil(b, long.MaxValue, stopNow: true); // the evaluation (or one more step), then the stop
+            Assert.True(b.Interrupted);
+            Assert.Equal(puzzles == 96 ? passEnd + 1 : passEnd, b.Step);
+            Assert.Equal(puzzles != 96, b.LastEval != null);
+        }
+        using (Trainer b = Trainer.Resume(P("b"), "cpu", TextWriter.Null, interactive: false))
+        {
             RunUntil(b, long.MaxValue);
             Assert.False(b.Interrupted);
         }
@@ -160,10 +173,16 @@ public sealed class TrainerTests : IDisposable
         using HrmModel ma = HrmCheckpoint.Load(P($"a/checkpoints/step_{full.Count}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
         using HrmModel mb = HrmCheckpoint.Load(P($"b/checkpoints/step_{full.Count}/model.safetensors"), new Runtime.Backends.Cpu.CpuBackend(1));
         foreach (TensorEntry e in ma.Layout.Entries) Assert.Equal(ma.ReadParameter(e.Name), mb.ReadParameter(e.Name));
-        static string[] Evals(string log) =>
-            File.ReadAllLines(log).Where(l => l.Contains("eval/", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(Evals(P("a/metrics.jsonl")), Evals(P("b/metrics.jsonl")));
-        Assert.Equal(2, Evals(P("b/metrics.jsonl")).Length);
+        Assert.Equal(evals, Evals(P("b/metrics.jsonl"))); // each evaluation once, with the same numbers
+        // The metric sums of the steps since the last log line are logged at each stop (log_interval 5: steps 6 and
+        // the pass's end), where the uninterrupted run has no line.
+        static bool TrainLineAt(string log, long step) => File.ReadAllLines(log).Any(l =>
+            l.StartsWith($"{{\"step\":{step},\"train/", StringComparison.Ordinal));
+        foreach (long step in (long[])[6, passEnd])
+        {
+            Assert.True(TrainLineAt(P("b/metrics.jsonl"), step), $"no train line at step {step}");
+            Assert.False(TrainLineAt(P("a/metrics.jsonl"), step));
+        }
     }
 
     [Fact]
