@@ -19,6 +19,7 @@ internal static class EvalCommand
 {
     public const string Usage =
         "hrm eval --checkpoint FILE --data DIR [--split test] [--config FILE | --preset NAME] [--max-steps N[,N...]] [--batch-size N]\n" +
+        "         [--examples N [--seed S]]\n" +
         "         " + HaltingArgs.Usage + "\n" +
         "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--submission FILE] [--device ...]\n" +
         "         [--threads N] " + GemmArgs.Usage;
@@ -27,6 +28,7 @@ internal static class EvalCommand
     {
         var args = new CliArgs("eval", argv,
             ["checkpoint", "data", "split", "config", "preset", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads",
+             "examples", "seed",
              .. HaltingArgs.Options], flags: GemmArgs.Flags);
         GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
@@ -42,8 +44,19 @@ internal static class EvalCommand
         if (submission != null && arc == null)
             throw new UsageException("eval", "--submission needs an ARC dataset (seq_len 900, vocab_size 12, named identifiers)");
         int[]? stepList = ParseStepList(args.Get("max-steps"));
+        // --examples N: a seeded sample of the split (as training's eval_examples draws it), for a quick look at a
+        // split too large to evaluate whole.
+        int[]? examples = Evaluator.Sample(test.ExampleCount, args.GetInt("examples", 0, min: 1),
+            args.GetSeed("seed", 0));
+        if (args.Has("seed") && !args.Has("examples")) throw new UsageException("eval", "--seed goes with --examples");
+        if (args.Has("examples") && (arc != null || args.Has("out") || args.Has("halting") || stepList is { Length: > 1 }))
+        {
+            throw new UsageException("eval", "--examples takes a sample of a Sudoku or maze split for the reference " +
+                "evaluation: not with ARC (voting needs every view of a task), --out, --halting or a --max-steps list");
+        }
         HaltingMode? halting = HaltingArgs.Mode(args, "eval");
-        int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, test.ExampleCount));
+        int count = examples?.Length ?? test.ExampleCount;
+        int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, count));
         if (halting != null || stepList is { Length: > 1 })
             return RunHalting(args, ckpt, cfgOverride, test, data, stepList, halting, batch, arc != null, o);
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive: false);
@@ -59,21 +72,23 @@ internal static class EvalCommand
             "softmax_cross_entropy" => LossType.SoftmaxCrossEntropy,
             string s => throw new UsageException("eval", $"--loss: unknown loss '{s}'"),
         };
-        o.WriteLine($"{notice}; {test.ExampleCount:N0} examples, batch {batch}, {maxSteps} segments each");
+        o.WriteLine($"{notice}; {count:N0} examples" + (examples != null ? $" (a sample of {test.ExampleCount:N0})" : "") +
+            $", batch {batch}, {maxSteps} segments each");
         model.Reserve(batch, training: false);
         string? outDir = args.Get("out");
         EvalOutputs? outputs = outDir != null ? new EvalOutputs(test.ExampleCount, a.SeqLen, a.VocabSize) : null;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        var progress = new EvalProgress(err, test.ExampleCount, !Console.IsErrorRedirected && ReferenceEquals(err, Console.Error));
+        var progress = new EvalProgress(err, examples?.Length ?? test.ExampleCount,
+            !Console.IsErrorRedirected && ReferenceEquals(err, Console.Error));
         EvalBatchObserver observe = arc is null ? progress.Observe : (first, rows, logits, qHalt) =>
         {
             arc.Observe(first, rows, logits, qHalt);
             progress.Observe(first, rows, logits, qHalt);
         };
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs, observe);
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs, observe, null, examples);
         double secs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         foreach ((string k, double v) in m) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v:F4}"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.ExampleCount / secs:F1} sequences/s ({secs:F1} s)"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count / secs:F1} sequences/s ({secs:F1} s)"));
         if (arc != null) ReportArc(arc.Voting, submission, o);
         if (outputs != null) PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize, o);
         return 0;

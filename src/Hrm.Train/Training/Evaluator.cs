@@ -2,6 +2,7 @@ using Hrm.Runtime.Config;
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Numerics;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Training;
@@ -31,8 +32,12 @@ public static class Evaluator
     /// <param name="observer">Called after each chunk, or null.</param>
     /// <param name="loss">A loss of the model's batch, length and vocabulary to use (the trainer passes its own, so
     /// evaluating allocates nothing on the device), or null for one of its own.</param>
+    /// <param name="examples">The examples to evaluate (indices, ascending; <see cref="Sample"/>), or null for every
+    /// one. The observer's and the outputs' rows are then positions in this list, and the metrics gain
+    /// <c>eval/examples</c>.</param>
     public static IReadOnlyDictionary<string, double> Run(HrmModel model, PuzzleDataset test, int maxSteps,
-        LossType lossType, EvalOutputs? outputs = null, EvalBatchObserver? observer = null, BackendLoss? loss = null)
+        LossType lossType, EvalOutputs? outputs = null, EvalBatchObserver? observer = null, BackendLoss? loss = null,
+        int[]? examples = null)
     {
         HrmConfig a = model.Config;
         int b = model.Batch, l = a.SeqLen, v = a.VocabSize;
@@ -52,7 +57,7 @@ public static class Evaluator
         var rowLabel = new int[l];
         var metrics = new HrmMetrics();
         int pad = test.Metadata.PadId, blank = test.Metadata.BlankIdentifierId;
-        int n = test.ExampleCount;
+        int n = examples?.Length ?? test.ExampleCount;
         for (int start = 0; start < n; start += b)
         {
             int rows = Math.Min(b, n - start);
@@ -61,10 +66,11 @@ public static class Evaluator
             Array.Fill(ids, blank);
             for (int r = 0; r < rows; r++)
             {
-                test.ReadExample(start + r, rowIn, rowLabel);
+                int example = examples?[start + r] ?? start + r;
+                test.ReadExample(example, rowIn, rowLabel);
                 rowIn.CopyTo(tokens, r * l);
                 rowLabel.CopyTo(labels, r * l);
-                ids[r] = PuzzleOf(test, start + r);
+                ids[r] = PuzzleOf(test, example);
             }
             ActState s = model.Evaluate(tokens, ids, maxSteps);
             labels.CopyTo(s.Labels, 0);
@@ -78,7 +84,30 @@ public static class Evaluator
             s.QHalt.AsSpan(0, rows).CopyTo(outputs.QHalt.AsSpan(start));
             s.QContinue.AsSpan(0, rows).CopyTo(outputs.QContinue.AsSpan(start));
         }
-        return metrics.Report(train: false, b);
+        Dictionary<string, double> report = metrics.Report(train: false, b);
+        if (examples != null) report["eval/examples"] = n;
+        return report;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> of the <paramref name="total"/> examples, drawn uniformly without replacement from
+    /// <paramref name="seed"/> and sorted: the same every time, so that evaluations of a run along the way compare.
+    /// Null when <paramref name="count"/> is 0 or not below <paramref name="total"/> (every example).
+    /// </summary>
+    public static int[]? Sample(int total, int count, ulong seed)
+    {
+        if (count <= 0 || count >= total) return null;
+        var all = new int[total];
+        for (int i = 0; i < total; i++) all[i] = i;
+        var rng = new HrmRandom(seed ^ 0x5EED_E7A1_0000_0001UL);
+        for (int i = 0; i < count; i++)
+        {
+            int j = rng.NextInt(i, total);
+            (all[i], all[j]) = (all[j], all[i]);
+        }
+        int[] chosen = all[..count];
+        Array.Sort(chosen);
+        return chosen;
     }
 
     /// <summary>The puzzle identifier of an example (binary search over puzzle_indices).</summary>

@@ -50,6 +50,11 @@ public sealed record RunConfig
     /// <summary>Segments per evaluation sequence; 0 = arch.halt_max_steps.</summary>
     public int EvalMaxSteps { get; init; }
 
+    /// <summary>Examples each evaluation of the run takes from the test split: a fixed sample drawn from the seed
+    /// (<see cref="Evaluator.Sample"/>), the same every time; 0 = all, as the reference (whose Sudoku test split is
+    /// 423k examples; `hrm eval` on a checkpoint then gives the whole split's numbers).</summary>
+    public int EvalExamples { get; init; }
+
     /// <summary>CPU threads; 0 = one per core.</summary>
     public int Threads { get; init; }
 
@@ -81,6 +86,7 @@ public sealed record RunConfig
         if (LossType is not ("stablemax_cross_entropy" or "softmax_cross_entropy"))
             throw new HrmConfigException("loss_type", $"expected stablemax_cross_entropy or softmax_cross_entropy, got '{LossType}'");
         if (EvalMaxSteps < 0) throw new HrmConfigException("eval_max_steps", $"must be >= 0, got {EvalMaxSteps}");
+        if (EvalExamples < 0) throw new HrmConfigException("eval_examples", $"must be >= 0 (0: all), got {EvalExamples}");
         if (Threads < 0) throw new HrmConfigException("threads", $"must be >= 0, got {Threads}");
         if (MicroBatchSize < 0 || (MicroBatchSize > 0 && GlobalBatchSize % MicroBatchSize != 0))
             throw new HrmConfigException("micro_batch_size", $"must be 0 (auto) or a divisor of global_batch_size " +

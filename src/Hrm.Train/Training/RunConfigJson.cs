@@ -17,7 +17,8 @@ public static class RunConfigJson
     [
         "arch", "data_path", "global_batch_size", "epochs", "eval_interval", "checkpoint_every_eval", "lr",
         "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay", "puzzle_emb_lr",
-        "puzzle_emb_weight_decay", "seed", "loss_type", "log_interval", "eval_max_steps", "threads", "micro_batch_size",
+        "puzzle_emb_weight_decay", "seed", "loss_type", "log_interval", "eval_max_steps", "eval_examples", "threads",
+        "micro_batch_size",
     ];
 
     /// <summary>Reference keys we accept and ignore (they configure its infrastructure).</summary>
@@ -43,6 +44,7 @@ public static class RunConfigJson
         ["loss_type"] = c.LossType,
         ["log_interval"] = c.LogInterval,
         ["eval_max_steps"] = c.EvalMaxSteps,
+        ["eval_examples"] = c.EvalExamples,
         ["threads"] = c.Threads,
         ["micro_batch_size"] = c.MicroBatchSize,
     };
@@ -144,6 +146,7 @@ public static class RunConfigJson
                 "loss_type" => c with { LossType = Str(v, key) },
                 "log_interval" => c with { LogInterval = Int(v, key) },
                 "eval_max_steps" => c with { EvalMaxSteps = Int(v, key) },
+                "eval_examples" => c with { EvalExamples = Int(v, key) },
                 "threads" => c with { Threads = Int(v, key) },
                 "micro_batch_size" => c with { MicroBatchSize = Int(v, key) },
                 _ when IgnoredKeys.Contains(key) => Warn(c, warnings, $"{where}: accepted but not used"),

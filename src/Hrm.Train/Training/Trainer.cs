@@ -38,6 +38,8 @@ public sealed partial class Trainer : IDisposable
     private readonly TextWriter _output;
     private readonly bool _interactive;
     private bool _unsaved; // the state has changed since the last checkpoint (or the one resumed from)
+    private int[]? _evalExamples; // eval_examples' sample of the test split (null: all), drawn once
+    private bool _evalSampled;
     private int _stepsSinceLog;
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
@@ -238,12 +240,20 @@ public sealed partial class Trainer : IDisposable
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
         // The step's loss object serves the evaluation too (its per-row results are already summed on the device).
         // In micro-batches the carry lives outside the workspace the evaluation uses.
-        EvalBatchObserver progress = new EvalProgress(_output, _test.ExampleCount, _interactive).Observe;
-        if (_step.MicroBatches > 1) return Evaluator.Run(_model, _test, steps, LossTypeOf(Config), null, progress, _step.Loss);
+        if (!_evalSampled)
+        {
+            _evalExamples = Evaluator.Sample(_test.ExampleCount, Config.EvalExamples, Config.Seed);
+            _evalSampled = true;
+        }
+        int[]? examples = _evalExamples;
+        EvalBatchObserver progress = new EvalProgress(_output, examples?.Length ?? _test.ExampleCount, _interactive).Observe;
+        if (_step.MicroBatches > 1)
+            return Evaluator.Run(_model, _test, steps, LossTypeOf(Config), null, progress, _step.Loss, examples);
         var zh = new float[_model.Ws.ZH.Length];
         var zl = new float[_model.Ws.ZL.Length];
         _step.SaveCarry(_act, zh, zl);
-        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), null, progress, _step.Loss);
+        IReadOnlyDictionary<string, double> m = Evaluator.Run(_model, _test, steps, LossTypeOf(Config), null, progress,
+            _step.Loss, examples);
         _step.LoadCarry(_act, zh, zl);
         return m;
     }
