@@ -82,21 +82,24 @@ internal static class CheckpointInfo
     }
 
     /// <summary>The dimensions a checkpoint's tensors give by themselves (null where none says).</summary>
-    private sealed record Dims(int? HiddenSize, int? VocabSize, int HLayers, int LLayers, int? SwiGluWidth,
+    private sealed record Dims(int? HiddenSize, int? VocabSize, long HLayers, long LLayers, int? SwiGluWidth,
         int? PuzzleRows, int? PuzzleEmbNdim, bool LearnedPositions, int? SeqLen)
     {
+        /// <summary>A dimension as a model may have it (1 to 2^31 - 1), or null.</summary>
+        private static int? Dim(long v) => v is >= 1 and <= int.MaxValue ? (int)v : null;
+
         public static Dims Of(IReadOnlyList<HrmCheckpoint.StoredTensor> tensors)
         {
             long[]? Shape(string name) => tensors.FirstOrDefault(t => t.Name == name)?.Shape;
-            int Layers(string level) => tensors.Select(t => LayerIndex(t.Name, level)).DefaultIfEmpty(-1).Max() + 1;
+            long Layers(string level) => tensors.Select(t => LayerIndex(t.Name, level)).DefaultIfEmpty(-1).Max() + 1L;
             long[]? embed = Shape(ParameterLayout.Names.EmbedTokens), table = Shape(ParameterLayout.Names.PuzzleEmb),
                 pos = Shape(ParameterLayout.Names.EmbedPos), gateUp = Shape(ParameterLayout.Names.GateUp("L", 0));
-            int? hidden = embed is [_, var c] ? (int)c : null;
-            int? ndim = table is [_, var d] ? (int)d : null;
-            int prefix = ndim is { } n && hidden is > 0 ? (n + hidden.Value - 1) / hidden.Value : 0;
-            return new Dims(hidden, embed is [var v, _] ? (int)v : null, Layers("H"), Layers("L"),
-                gateUp is [var g, _] ? (int)(g / 2) : null, table is [var r, _] ? (int)r : null, ndim, pos != null,
-                pos is [var t, _] ? (int)t - prefix : null);
+            int? hidden = embed is [_, var c] ? Dim(c) : null;
+            int? ndim = table is [_, var d] ? Dim(d) : null;
+            long prefix = ndim is { } n && hidden is { } h ? (n + (long)h - 1) / h : 0;
+            return new Dims(hidden, embed is [var v, _] ? Dim(v) : null, Layers("H"), Layers("L"),
+                gateUp is [var g, _] ? Dim(g / 2) : null, table is [var r, _] ? Dim(r) : null, ndim, pos != null,
+                pos is [var t, _] ? Dim(t - prefix) : null);
         }
 
         private static int LayerIndex(string name, string level)

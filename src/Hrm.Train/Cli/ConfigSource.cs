@@ -1,4 +1,5 @@
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
 using Hrm.Train.Data;
 
@@ -80,9 +81,15 @@ internal static class ConfigSource
     /// table rows; 1 without a table), for commands whose data does not say.</summary>
     public static (int VocabSize, int NumPuzzleIdentifiers) FromTensors(string checkpoint)
     {
-        long[]? embed = HrmCheckpoint.TensorShape(checkpoint, Hrm.Runtime.Memory.ParameterLayout.Names.EmbedTokens);
-        long[]? table = HrmCheckpoint.TensorShape(checkpoint, Hrm.Runtime.Memory.ParameterLayout.Names.PuzzleEmb);
-        return (embed is [var v, _] ? (int)v : 0, table is [var n, _] ? (int)n : 1);
+        string embedName = Hrm.Runtime.Memory.ParameterLayout.Names.EmbedTokens;
+        string tableName = Hrm.Runtime.Memory.ParameterLayout.Names.PuzzleEmb;
+        long[]? embed = HrmCheckpoint.TensorShape(checkpoint, embedName);
+        long[]? table = HrmCheckpoint.TensorShape(checkpoint, tableName);
+        int Rows(long[] shape, string name) => shape is [var rows and >= 1 and <= int.MaxValue, >= 1 and <= int.MaxValue]
+            ? (int)rows
+            : throw new HrmFormatException(checkpoint, name, $"shape {SafeTensorInfo.FormatShape(shape)} is not a table " +
+                "(rows x width, each from 1 to 2^31 - 1)");
+        return (embed is null ? 0 : Rows(embed, embedName), table is null ? 1 : Rows(table, tableName));
     }
 
     /// <summary>--config or --preset (exactly one, unless <paramref name="optional"/>; then null when neither).</summary>

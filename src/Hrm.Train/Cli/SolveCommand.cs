@@ -30,6 +30,13 @@ internal static class SolveCommand
             throw new UsageException("solve", "give one of --puzzle TEXT, --maze FILE or --puzzles FILE");
         if (!args.Has("puzzles") && (args.Has("out") || args.Has("batch")))
             throw new UsageException("solve", "--out and --batch go with --puzzles");
+        if (args.Get("out") is { } outFile)
+        {
+            // Said before anything is solved (the answers are renamed into place at the end).
+            if (outFile.Length == 0 || Directory.Exists(outFile))
+                throw new UsageException("solve", $"--out '{outFile}' must name a file");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outFile))!);
+        }
         (List<SudokuGrid> Puzzles, List<SudokuGrid>? Answers)? many =
             args.Get("puzzles") is { } puzzlesFile ? SolveMany.Read(puzzlesFile) : null;
         HaltingMode mode = HaltingArgs.Mode(args, "solve") ?? HaltingMode.Fixed;

@@ -22,6 +22,7 @@ internal static class SolveMany
     /// <summary>The puzzles of <paramref name="path"/> and, for the reference's CSV, their answers (else null).</summary>
     public static (List<SudokuGrid> Puzzles, List<SudokuGrid>? Answers) Read(string path)
     {
+        if (Directory.Exists(path)) throw new PuzzleFormatException($"{path}: a folder; --puzzles takes a file");
         string? first = File.ReadLines(path).FirstOrDefault(l => l.Trim().Length > 0);
         if (first != null && first.Trim().TrimStart('\uFEFF').StartsWith("source,question,answer", StringComparison.Ordinal))
         {

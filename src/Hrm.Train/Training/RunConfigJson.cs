@@ -73,7 +73,16 @@ public static class RunConfigJson
         }
         if (node is not JsonObject obj) throw new HrmConfigException($"{source}: expected a JSON object");
         foreach (string o in overrides) ApplyOverride(obj, o);
-        return FromJson(obj, warnings, source);
+        try
+        {
+            RunConfig c = FromJson(obj, warnings, source);
+            c.Validate();
+            return c;
+        }
+        catch (HrmConfigException e) when (!e.Message.Contains(source, StringComparison.Ordinal))
+        {
+            throw new HrmConfigException($"{source}: {e.Message}", e.Field, e); // a bad value: name the file too
+        }
     }
 
     /// <summary>Applies one <c>key=value</c> (value parsed as JSON, else taken as a string).</summary>

@@ -72,6 +72,7 @@ public sealed partial class Trainer
             throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
         var warnings = new List<string>();
         RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], warnings, configPath);
+        foreach (string w in warnings) output.WriteLine("hrm: warning: " + w);
         if (threads is { } n) cfg = cfg with { Threads = n };
         if (microBatch is { } mb)
         {
@@ -86,10 +87,20 @@ public sealed partial class Trainer
         HrmModel? model = null;
         try
         {
+            DatasetMetadata md = train.Metadata;
+            if ((md.SeqLen, md.VocabSize, md.NumPuzzleIdentifiers) !=
+                (cfg.Arch.SeqLen, cfg.Arch.VocabSize, cfg.Arch.NumPuzzleIdentifiers))
+            {
+                throw new HrmFormatException(configPath, "data_path", $"{cfg.DataPath} has seq_len {md.SeqLen}, " +
+                    $"vocab_size {md.VocabSize}, num_puzzle_identifiers {md.NumPuzzleIdentifiers}; the run's model " +
+                    $"{cfg.Arch.SeqLen}, {cfg.Arch.VocabSize}, {cfg.Arch.NumPuzzleIdentifiers}: not the data it trained on");
+            }
             IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16, out string notice);
-            model = HrmCheckpoint.Load(Path.Combine(ckpt, "model.safetensors"), backend, cfg.Arch);
+            string modelPath = Path.Combine(ckpt, "model.safetensors");
+            model = HrmCheckpoint.Load(modelPath, backend, cfg.Arch);
             string statePath = Path.Combine(ckpt, "train_state.safetensors");
             TrainingState st = TrainingState.Load(statePath, cfg.GlobalBatchSize, cfg.Arch.SeqLen);
+            CheckSteps(ckpt, modelPath, statePath, st.Step);
             int micro = MicroBatchChoice.Resolve(model, cfg.GlobalBatchSize, cfg.MicroBatchSize,
                 was != null ? was.MicroBatch : 0, out string? why);
             if (why != null) output.WriteLine(why);
@@ -134,10 +145,25 @@ public sealed partial class Trainer
         if (!Directory.Exists(dir)) return null;
         return Directory.GetDirectories(dir, "step_*")
             .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d).AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out long n), N: n))
-            .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, "train_state.safetensors")))
+            .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, "train_state.safetensors")) &&
+                        File.Exists(Path.Combine(x.Dir, "model.safetensors")))
             .OrderByDescending(x => x.N)
             .Select(x => x.Dir)
             .FirstOrDefault();
+    }
+
+    /// <summary>A checkpoint's three records of its step agree: the folder's name, train_state's and the model's.</summary>
+    private static void CheckSteps(string ckpt, string modelPath, string statePath, long step)
+    {
+        long folder = long.Parse(Path.GetFileName(ckpt).AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture);
+        if (step != folder)
+            throw new HrmFormatException(statePath, "__metadata__.step", $"is {step}, but the folder is {Path.GetFileName(ckpt)}");
+        if (HrmCheckpoint.Inspect(modelPath).Metadata.TryGetValue("step", out string? saved) &&
+            saved != step.ToString(CultureInfo.InvariantCulture))
+        {
+            throw new HrmFormatException(modelPath, "__metadata__.step", $"is {saved}, but the checkpoint is of step {step} " +
+                "(a model from another checkpoint?)");
+        }
     }
 
     private void Restore(TrainingState st, string statePath)

@@ -112,7 +112,7 @@ public sealed class MalformedInputTests : IDisposable
         e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("", [], [], "run.json")).Message;
         Assert.Contains("run.json: the file is empty", e, StringComparison.Ordinal);
         e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse("""{"seed": -1}""", [], [], "run.json")).Message;
-        Assert.Contains("'seed': must be >= 0, got -1", e, StringComparison.Ordinal);
+        Assert.Contains("run.json: config field 'seed': must be >= 0, got -1", e, StringComparison.Ordinal); // the file too
     }
 
     [Fact]
@@ -132,11 +132,22 @@ public sealed class MalformedInputTests : IDisposable
     }
 
     [Fact]
-    public void A_puzzle_file_with_no_puzzles_says_so()
+    public void Puzzle_files_without_puzzles_blank_lines_before_a_header_and_bad_outputs()
     {
         Write("header.csv", "source,question,answer,rating\n");
         var e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.Read(P("header.csv")));
         Assert.Contains("no puzzles (a header and no rows)", e.Message, StringComparison.Ordinal);
+        string row = "g,.82.9...6..76.52.8.5..28....3.87..9.7..2.......456..723..1..8655...824134...5.9.7," +
+            "182493756947615238653728149235874691761239584894561372329147865576982413418356927,1";
+        Write("blank.csv", "\n\nsource,question,answer,rating\n" + row + "\n"); // pandas' read_csv skips them too
+        Assert.Single(Hrm.Train.Cli.SolveMany.Read(P("blank.csv")).Puzzles);
+        e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.Read(_dir.FullName));
+        Assert.Contains("a folder; --puzzles takes a file", e.Message, StringComparison.Ordinal);
+        var err = new StringWriter();
+        string[] solve = ["solve", "--checkpoint", P("none.safetensors"), "--puzzles", P("blank.csv")];
+        Assert.Equal(2, Hrm.Train.Cli.CommandLine.Run([.. solve, "--out", _dir.FullName], TextWriter.Null, err));
+        Assert.Contains("must name a file", err.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, Hrm.Train.Cli.CommandLine.Run([.. solve, "--out", ""], TextWriter.Null, TextWriter.Null));
     }
 
     [Fact]
@@ -207,13 +218,55 @@ public sealed class MalformedInputTests : IDisposable
         Assert.Contains("the split has no examples to evaluate", e.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A run directory whose parts disagree: the newest folder holding only half a checkpoint is passed over; a model
+    /// file from another checkpoint, a folder renamed, and a config.json pointing at other data are refused by name.
+    /// </summary>
+    [Fact]
+    public void Resume_passes_over_half_a_checkpoint_and_refuses_parts_that_disagree()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
+        using (Trainer t = Trainer.Create(TrainingFixtures.Tiny(data), P("run"), null, "cpu", TextWriter.Null, interactive: false))
+            t.Run(TestContext.Current.CancellationToken);
+        string[] steps = [.. Directory.GetDirectories(P("run/checkpoints")).OrderBy(d => long.Parse(Path.GetFileName(d)[5..],
+            System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.Equal(2, steps.Length);
+        string first = steps[0], last = steps[1];
+        Directory.CreateDirectory(P("run/checkpoints/step_999"));
+        File.Copy(Path.Combine(last, "train_state.safetensors"), P("run/checkpoints/step_999/train_state.safetensors"));
+        Assert.Equal(last, Trainer.LatestCheckpoint(P("run")));
+        Directory.Delete(P("run/checkpoints/step_999"), recursive: true);
+
+        string model = Path.Combine(last, "model.safetensors");
+        File.Move(model, P("last-model"));
+        File.Copy(Path.Combine(first, "model.safetensors"), model);
+        string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains($"{model}: __metadata__.step: is {Path.GetFileName(first)[5..]}, but the checkpoint is of step " +
+            Path.GetFileName(last)[5..], e, StringComparison.Ordinal);
+        File.Move(P("last-model"), model, overwrite: true);
+
+        Directory.Move(last, P("run/checkpoints/step_1000"));
+        e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains($"__metadata__.step: is {Path.GetFileName(last)[5..]}, but the folder is step_1000", e, StringComparison.Ordinal);
+        Directory.Move(P("run/checkpoints/step_1000"), last);
+
+        string config = P("run/config.json"), text = File.ReadAllText(config);
+        string sixBySix = P("six");
+        Assert.Equal(0, Hrm.Train.Cli.CommandLine.Run(["data", "sudoku", "--generate", "8", "--test", "4", "--size", "6",
+            "--out", sixBySix], TextWriter.Null, TextWriter.Null));
+        File.WriteAllText(config, text.Replace(data, sixBySix, StringComparison.Ordinal));
+        e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains($"{config}: data_path: {sixBySix} has seq_len 36", e, StringComparison.Ordinal);
+        Assert.Contains("not the data it trained on", e, StringComparison.Ordinal);
+    }
+
     /// <summary>train_state.safetensors' step and sampler position are numbers the run checks against itself on
     /// --resume (before: an unhandled OverflowException, a bare FormatException, or a "finished" run at step 1000000).</summary>
     [Theory]
     [InlineData("step", "99999999999999999999", "__metadata__.step: expected a whole number from 0")]
     [InlineData("step", "abc", "__metadata__.step: expected a whole number from 0")]
     [InlineData("step", "-5", "__metadata__.step: expected a whole number from 0")]
-    [InlineData("step", "1000000", "__metadata__.step: step 1000000 is past this run's")]
+    [InlineData("step", "1000000", "__metadata__.step: is 1000000, but the folder is step_")]
     [InlineData("sampler.position", "3000000000", "__metadata__.sampler.position: expected a whole number")]
     [InlineData("sampler.position", "100000", "__metadata__.sampler.position: position 100000 is outside pass 0")]
     [InlineData("sampler.pass", "-7", "__metadata__.sampler.pass: expected a whole number from -1")]
