@@ -15,21 +15,23 @@ internal static class SolveCommand
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
         "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "          " + GemmArgs.Usage + "\n" +
-        "       hrm solve --checkpoint FILE --puzzles FILE [--out FILE] [--batch N] (and the options above)\n" +
-        "  --puzzles: one Sudoku a line, or the reference's CSV (source,question,answer,rating: its answers are\n" +
-        "  compared); the answers one a line to --out FILE or standard output, the counts and speed to the other";
+        "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE) [--out FILE] [--batch N] (and the options above)\n" +
+        "  --puzzles / --mazes: one puzzle a line (n*n cells), or the reference's CSV (source,question,answer,rating:\n" +
+        "  its answers are compared); the answers one a line to --out FILE or standard output, the counts and speed to\n" +
+        "  the other";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "out", "batch", "max-steps", "config", "preset", "device", "threads",
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "out", "batch", "max-steps", "config", "preset", "device", "threads",
              .. HaltingArgs.Options],
             flags: GemmArgs.Flags);
         var gemm = GemmArgs.Cuda(args, "solve");
-        if ((args.Has("puzzle") ? 1 : 0) + (args.Has("maze") ? 1 : 0) + (args.Has("puzzles") ? 1 : 0) != 1)
-            throw new UsageException("solve", "give one of --puzzle TEXT, --maze FILE or --puzzles FILE");
-        if (!args.Has("puzzles") && (args.Has("out") || args.Has("batch")))
-            throw new UsageException("solve", "--out and --batch go with --puzzles");
+        if (((string[])["puzzle", "maze", "puzzles", "mazes"]).Count(args.Has) != 1)
+            throw new UsageException("solve", "give one of --puzzle TEXT, --maze FILE, --puzzles FILE or --mazes FILE");
+        bool list = args.Has("puzzles") || args.Has("mazes");
+        if (!list && (args.Has("out") || args.Has("batch")))
+            throw new UsageException("solve", "--out and --batch go with --puzzles or --mazes");
         if (args.Get("out") is { } outFile)
         {
             // Said before anything is solved (the answers are renamed into place at the end).
@@ -37,26 +39,30 @@ internal static class SolveCommand
                 throw new UsageException("solve", $"--out '{outFile}' must name a file");
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outFile))!);
         }
-        (List<SudokuGrid> Puzzles, List<SudokuGrid>? Answers)? many =
-            args.Get("puzzles") is { } puzzlesFile ? SolveMany.Read(puzzlesFile) : null;
+        (List<SudokuGrid> Puzzles, List<string>? Answers)? sudokus =
+            args.Get("puzzles") is { } puzzlesFile ? SolveMany.ReadSudokus(puzzlesFile) : null;
+        (List<Maze> Puzzles, List<string>? Answers)? mazes =
+            args.Get("mazes") is { } mazesFile ? SolveMany.ReadMazes(mazesFile) : null;
         HaltingMode mode = HaltingArgs.Mode(args, "solve") ?? HaltingMode.Fixed;
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
         // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
         var options = new SolverOptions
         {
-            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze, many?.Puzzles[0], args)),
+            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze ?? mazes?.Puzzles[0], sudokus?.Puzzles[0], args)),
             MaxSteps = args.GetInt("max-steps", 0, min: 1),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),
             HaltMargin = HaltingArgs.Margin(args, "solve"),
-            BatchSlots = many != null ? args.GetInt("batch", 64, min: 1) : 1,
+            BatchSlots = list ? args.GetInt("batch", 64, min: 1) : 1,
         };
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), gemm,
             out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
-        if (many is { } batch)
-            return SolveMany.Run(solver, args.Get("puzzles")!, batch.Puzzles, batch.Answers, args.Get("out"), options.BatchSlots, notice, o, err);
+        if (mazes is { } ms)
+            return SolveMany.RunMazes(solver, args.Get("mazes")!, ms, args.Get("out"), options.BatchSlots, notice, o, err);
+        if (sudokus is { } batch)
+            return SolveMany.RunSudokus(solver, args.Get("puzzles")!, batch, args.Get("out"), options.BatchSlots, notice, o, err);
         if (maze != null)
         {
             MazeResult m = solver.Solve(maze);

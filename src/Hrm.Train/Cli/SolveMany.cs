@@ -2,72 +2,105 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Puzzles;
 using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
 
 /// <summary>
-/// <c>hrm solve --puzzles FILE</c>: many Sudokus through one solver, in batches (continuous batching, <c>--batch</c>
-/// rows at once). The file is one puzzle a line (n*n cells, '.' or '0' for a blank; blank lines and lines opening
-/// with '#' skipped), or the reference's CSV (header <c>source,question,answer,rating</c>), whose answers are then
-/// compared with the model's. Answers go one a line, in order (n*n digits, '.' where the model gave none), to
-/// <c>--out FILE</c> or standard output; the counts and the speed go to the other stream.
+/// <c>hrm solve --puzzles FILE</c> / <c>--mazes FILE</c>: many puzzles through one solver, in batches (continuous
+/// batching, <c>--batch</c> rows at once). The file is one puzzle a line (a Sudoku's n*n cells with '.' or '0' for a
+/// blank, blank lines and lines opening with '#' skipped; a maze's n*n cells of <c># SG</c>, '.' also open, blank lines
+/// skipped), or the reference's CSV (header <c>source,question,answer,rating</c>), whose answers are then compared with
+/// the model's. Answers go one a line, in order, to <c>--out FILE</c> or standard output; the counts and the speed go
+/// to the other stream.
 /// </summary>
 internal static class SolveMany
 {
     /// <summary>Puzzles handed to the solver at a time (and answers written at a time).</summary>
     private const int Chunk = 4096;
 
-    /// <summary>The puzzles of <paramref name="path"/> and, for the reference's CSV, their answers (else null).</summary>
-    public static (List<SudokuGrid> Puzzles, List<SudokuGrid>? Answers) Read(string path)
+    /// <summary>One answer as the output file has it, whether it counts as solved, and the segments it took.</summary>
+    private readonly record struct Answer(string Text, bool Solved, int Segments);
+
+    /// <summary>The Sudokus of <paramref name="path"/> and, for the reference's CSV, their answers as the output
+    /// writes them (else null).</summary>
+    public static (List<SudokuGrid> Puzzles, List<string>? Answers) ReadSudokus(string path)
     {
-        if (Directory.Exists(path)) throw new PuzzleFormatException($"{path}: a folder; --puzzles takes a file");
-        string? first = File.ReadLines(path).FirstOrDefault(l => l.Trim().Length > 0);
-        if (first != null && first.Trim().TrimStart('\uFEFF').StartsWith("source,question,answer", StringComparison.Ordinal))
+        if (IsCsv(path))
         {
             var puzzles = new List<SudokuGrid>();
-            var answers = new List<SudokuGrid>();
+            var answers = new List<string>();
             foreach (SudokuRecord r in SudokuCsv.Enumerate(path))
             {
                 puzzles.Add(SudokuGrid.FromDigits(r.Puzzle));
-                answers.Add(SudokuGrid.FromDigits(r.Solution));
+                answers.Add(Digits(r.Solution));
             }
             if (puzzles.Count == 0) throw new PuzzleFormatException($"{path}: no puzzles (a header and no rows)");
             return (puzzles, answers);
         }
-        var list = new List<SudokuGrid>();
-        int number = 0;
-        foreach (string line in File.ReadLines(path))
+        return (Lines(path, comments: true, text =>
         {
-            number++;
-            string text = line.Trim().TrimStart('\uFEFF');
-            if (text.Length == 0 || text.StartsWith('#')) continue;
-            try
-            {
-                SudokuGrid grid = SudokuGrid.Parse(text);
-                if (list.Count > 0 && grid.Size != list[0].Size)
-                    throw new PuzzleFormatException($"a {grid.Size}x{grid.Size} grid among {list[0].Size}x{list[0].Size} ones");
-                list.Add(grid);
-            }
-            catch (PuzzleFormatException e)
-            {
-                throw new PuzzleFormatException($"{path}: line {number}: {e.Message}", e);
-            }
-        }
-        if (list.Count == 0) throw new PuzzleFormatException($"{path}: no puzzles (one a line, n*n cells)");
-        return (list, null);
+            SudokuGrid grid = SudokuGrid.Parse(text.Trim());
+            return (grid, grid.Size);
+        }), null);
     }
 
-    /// <summary>Solves every puzzle, writes the answers, says the counts; exit code 0 when every answer is valid,
-    /// else 3 (as for one puzzle).</summary>
-    public static int Run(HrmSolver solver, string path, List<SudokuGrid> puzzles, List<SudokuGrid>? answers,
+    /// <summary>The mazes of <paramref name="path"/> (one a line, n*n cells) and, for the reference's CSV, their
+    /// solutions as the output writes them (else null).</summary>
+    public static (List<Maze> Puzzles, List<string>? Answers) ReadMazes(string path)
+    {
+        if (IsCsv(path))
+        {
+            List<MazeRecord> records = MazeCsv.Read(path);
+            if (records.Count == 0) throw new PuzzleFormatException($"{path}: no mazes (a header and no rows)");
+            return ([.. records.Select(r => Maze.Parse(MazeBoard.Format(r.Puzzle)))],
+                [.. records.Select(r => Line(r.Solution))]);
+        }
+        // '#' is a wall, so a maze file has no comment lines; a line's spaces are open cells, kept.
+        return (Lines(path, comments: false, text =>
+        {
+            if (MazeBoard.SideOf(text.Length) < 2)
+                throw new PuzzleFormatException($"{text.Length} characters; a maze on one line is n*n cells (900 for 30 x 30)");
+            Maze maze = Maze.Parse(text);
+            return (maze, maze.Side);
+        }), null);
+    }
+
+    /// <summary>Solves every Sudoku, writes the answers (n*n digits, '.' where the model gave none), says the counts;
+    /// exit code 0 when every answer is valid, else 3 (as for one puzzle).</summary>
+    public static int RunSudokus(HrmSolver solver, string path, (List<SudokuGrid> Puzzles, List<string>? Answers) file,
         string? outPath, int batch, string notice, TextWriter o, TextWriter err)
     {
         int n = solver.SudokuSize ?? throw new ArgumentException(
             $"the checkpoint is not a Sudoku model (seq_len {solver.Config.SeqLen}, vocab_size {solver.Config.VocabSize})");
-        if (puzzles[0].Size != n)
-            throw new PuzzleFormatException($"{path}: {puzzles[0].Size}x{puzzles[0].Size} puzzles for a {n}x{n} model");
+        if (file.Puzzles[0].Size != n)
+            throw new PuzzleFormatException($"{path}: {file.Puzzles[0].Size}x{file.Puzzles[0].Size} puzzles for a {n}x{n} model");
+        return Run(path, file.Puzzles, file.Answers, part => [.. solver.Solve(part).Select(r =>
+            new Answer(Digits(r.Answer.ToDigits()), r.IsValid, r.Segments))],
+            "puzzles", "valid (complete, every unit once, every given kept)", outPath, batch, notice, o, err);
+    }
+
+    /// <summary>Solves every maze, writes the answers (the maze with the model's 'o' cells, on one line), says the
+    /// counts; exit code 0 when every answer is a shortest path, else 3 (as for one maze).</summary>
+    public static int RunMazes(HrmSolver solver, string path, (List<Maze> Puzzles, List<string>? Answers) file,
+        string? outPath, int batch, string notice, TextWriter o, TextWriter err)
+    {
+        int side = file.Puzzles[0].Side;
+        if (side * side != solver.Config.SeqLen || solver.Config.VocabSize != MazeBoard.VocabSize)
+        {
+            throw new PuzzleFormatException($"{path}: {side} x {side} mazes for a model of seq_len {solver.Config.SeqLen} " +
+                $"and vocab_size {solver.Config.VocabSize} (a maze model has n*n and {MazeBoard.VocabSize})");
+        }
+        return Run(path, file.Puzzles, file.Answers, part => [.. solver.Solve(part).Select(r =>
+            new Answer(Line(r.Answer.Cells), r.IsShortest, r.Segments))],
+            "mazes", "shortest paths (connected, start to goal, open cells only, and shortest)", outPath, batch, notice, o, err);
+    }
+
+    private static int Run<T>(string path, List<T> puzzles, List<string>? expected, Func<List<T>, List<Answer>> solve,
+        string what, string solvedWhat, string? outPath, int batch, string notice, TextWriter o, TextWriter err)
+    {
         TextWriter summary = outPath != null ? o : err;
         AtomicFileWriter? file = outPath != null ? new AtomicFileWriter(outPath) : null;
         StreamWriter? fileText = file != null
@@ -76,25 +109,26 @@ internal static class SolveMany
         TextWriter answersOut = fileText ?? o;
         try
         {
-            summary.WriteLine($"{notice}; {puzzles.Count:N0} puzzles from {path}, batch {batch}");
-            int valid = 0, equal = 0;
+            summary.WriteLine($"{notice}; {puzzles.Count:N0} {what} from {path}, batch {batch}");
+            int solved = 0, equal = 0;
             long segments = 0;
             var clock = Stopwatch.StartNew();
             for (int start = 0; start < puzzles.Count; start += Chunk)
             {
-                List<SudokuGrid> part = puzzles.GetRange(start, Math.Min(Chunk, puzzles.Count - start));
-                IReadOnlyList<SudokuResult> results = solver.Solve(part);
-                for (int i = 0; i < results.Count; i++)
+                List<Answer> answers = solve(puzzles.GetRange(start, Math.Min(Chunk, puzzles.Count - start)));
+                for (int i = 0; i < answers.Count; i++)
                 {
-                    SudokuResult r = results[i];
-                    answersOut.WriteLine(Digits(r.Answer));
-                    if (r.IsValid) valid++;
-                    if (answers != null && answers[start + i].ToDigits().AsSpan().SequenceEqual(r.Answer.ToDigits())) equal++;
-                    segments += r.Segments;
+                    answersOut.WriteLine(answers[i].Text);
+                    if (answers[i].Solved) solved++;
+                    if (expected != null && expected[start + i] == answers[i].Text) equal++;
+                    segments += answers[i].Segments;
                 }
-                int done = start + part.Count;
+                int done = start + answers.Count;
                 if (done < puzzles.Count)
-                    err.WriteLine(Inv($"solved {done:N0} of {puzzles.Count:N0}: {valid:N0} valid; {done / clock.Elapsed.TotalSeconds:F1} puzzles/s"));
+                {
+                    err.WriteLine(Inv($"solved {done:N0} of {puzzles.Count:N0}: {solved:N0} {solvedWhat.Split(' ')[0]}; ") +
+                        Inv($"{done / clock.Elapsed.TotalSeconds:F1} {what}/s"));
+                }
             }
             answersOut.Flush();
             if (file != null)
@@ -105,12 +139,12 @@ internal static class SolveMany
             }
             double secs = clock.Elapsed.TotalSeconds;
             int count = puzzles.Count;
-            summary.WriteLine(Inv($"valid (complete, every unit once, every given kept): {valid:N0} of {count:N0} ({100.0 * valid / count:F2}%)"));
-            if (answers != null)
+            summary.WriteLine(Inv($"{solvedWhat}: {solved:N0} of {count:N0} ({100.0 * solved / count:F2}%)"));
+            if (expected != null)
                 summary.WriteLine(Inv($"equal to the file's answers: {equal:N0} of {count:N0} ({100.0 * equal / count:F2}%)"));
-            summary.WriteLine(Inv($"segments per puzzle: {(double)segments / count:F2}; {secs:F1} s, {count / secs:F1} puzzles/s") +
+            summary.WriteLine(Inv($"segments per {what[..^1]}: {(double)segments / count:F2}; {secs:F1} s, {count / secs:F1} {what}/s") +
                 (outPath != null ? $"; answers in {outPath}" : ""));
-            return valid == count ? 0 : 3;
+            return solved == count ? 0 : 3;
         }
         finally
         {
@@ -119,13 +153,50 @@ internal static class SolveMany
         }
     }
 
-    private static string Digits(SudokuGrid g)
+    /// <summary>Whether the file's first line that is not empty is the reference's CSV header.</summary>
+    private static bool IsCsv(string path)
     {
-        byte[] d = g.ToDigits();
+        if (Directory.Exists(path)) throw new PuzzleFormatException($"{path}: a folder; --puzzles and --mazes take a file");
+        string? first = File.ReadLines(path).FirstOrDefault(l => l.Trim().Length > 0);
+        return first != null && first.Trim().TrimStart('\uFEFF').StartsWith("source,question,answer", StringComparison.Ordinal);
+    }
+
+    /// <summary>One puzzle a line, all of one size; lines that are empty (and, with <paramref name="comments"/>,
+    /// blank or opening with '#') skipped; errors name the file and the line.</summary>
+    private static List<T> Lines<T>(string path, bool comments, Func<string, (T Puzzle, int Size)> parse)
+    {
+        var list = new List<T>();
+        int number = 0, size = 0;
+        foreach (string raw in File.ReadLines(path))
+        {
+            number++;
+            string text = raw.TrimStart('\uFEFF');
+            if (text.Length == 0 || comments && (text.Trim().Length == 0 || text.TrimStart().StartsWith('#'))) continue;
+            try
+            {
+                (T puzzle, int n) = parse(text);
+                if (list.Count > 0 && n != size)
+                    throw new PuzzleFormatException($"a {n}x{n} grid among {size}x{size} ones");
+                size = n;
+                list.Add(puzzle);
+            }
+            catch (PuzzleFormatException e)
+            {
+                throw new PuzzleFormatException($"{path}: line {number}: {e.Message}", e);
+            }
+        }
+        if (list.Count == 0) throw new PuzzleFormatException($"{path}: no puzzles (one a line, n*n cells)");
+        return list;
+    }
+
+    private static string Digits(ReadOnlySpan<byte> d)
+    {
         var chars = new char[d.Length];
         for (int i = 0; i < d.Length; i++) chars[i] = d[i] == 0 ? '.' : (char)('0' + d[i]);
         return new string(chars);
     }
+
+    private static string Line(ReadOnlySpan<byte> cells) => MazeBoard.Format(cells).Replace("\n", "", StringComparison.Ordinal);
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

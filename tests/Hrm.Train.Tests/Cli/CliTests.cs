@@ -4,6 +4,7 @@ using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Solver;
 using Hrm.Train.Cli;
+using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Cli;
 
@@ -126,6 +127,53 @@ public sealed class CliTests : CliHarness
         Assert.Contains("no puzzles", Hrm([.. common, "--puzzles", P("none.txt")]).Err, StringComparison.Ordinal);
         Assert.Equal(2, Hrm([.. common, "--puzzles", P("list.txt"), "--puzzle", puzzles[0]]).Code);
         Assert.Equal(2, Hrm([.. common, "--puzzle", puzzles[0], "--out", P("x.txt")]).Code);
+    }
+
+    /// <summary>`hrm solve --mazes FILE`: mazes one a line (900 cells of "# SG") or the reference's maze CSV, the
+    /// answers (the maze with the model's 'o' cells) one a line as the solver gives them.</summary>
+    [Fact]
+    public void Solve_takes_a_file_of_mazes_and_writes_one_answer_a_line()
+    {
+        File.WriteAllText(P("maze.json"), """
+            {"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+             "halt_max_steps": 2, "seq_len": 900, "vocab_size": 6, "puzzle_emb_ndim": 0}
+            """);
+        Assert.Equal(0, Hrm("init", "--config", P("maze.json"), "--seed", "4", "--out", P("m.safetensors")).Code);
+        MazeRecord[] mazes = MazeGenerator.Generate(3, new MazeGeneratorOptions { Seed = 9, Threads = 1 },
+            TestContext.Current.CancellationToken);
+        static string Line(ReadOnlySpan<byte> cells) =>
+            Runtime.Puzzles.MazeBoard.Format(cells).Replace("\n", "", StringComparison.Ordinal);
+        File.WriteAllText(P("mazes.txt"), string.Join("\n\n", mazes.Select(m => Line(m.Puzzle))) + "\n");
+        MazeCsv.Write(P("mazes.csv"), mazes);
+        string[] common = ["solve", "--checkpoint", P("m.safetensors"), "--max-steps", "1", "--device", "cpu", "--threads", "2"];
+        (int code, string output, string err) = Hrm([.. common, "--mazes", P("mazes.txt"), "--out", P("answers.txt")]);
+        Assert.True(code is 0 or 3, err);
+        Assert.Contains("3 mazes from " + P("mazes.txt"), output, StringComparison.Ordinal);
+        Assert.Contains("shortest paths (connected, start to goal, open cells only, and shortest): ", output, StringComparison.Ordinal);
+        using (HrmSolver solver = HrmSolver.Load(P("m.safetensors"), new SolverOptions { Device = SolverDevice.Cpu, Threads = 2, MaxSteps = 1 }))
+        {
+            IReadOnlyList<MazeResult> expected = solver.Solve([.. mazes.Select(m => Maze.Parse(Line(m.Puzzle)))]);
+            Assert.Equal(expected.Select(r => Line(r.Answer.Cells)), File.ReadAllLines(P("answers.txt")));
+            Assert.Equal(expected.All(r => r.IsShortest) ? 0 : 3, code);
+        }
+        (code, output, err) = Hrm([.. common, "--mazes", P("mazes.csv")]);
+        Assert.True(code is 0 or 3, err);
+        Assert.Equal(3, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Matches(@"equal to the file's answers: \d of 3", err);
+        File.WriteAllText(P("short.txt"), "#S#G#\n"); // 5 cells: not n*n
+        (code, _, err) = Hrm([.. common, "--mazes", P("short.txt")]);
+        Assert.Equal(1, code);
+        Assert.Contains(P("short.txt") + ": line 1: ", err, StringComparison.Ordinal);
+        Assert.Contains("mazes for a model of seq_len 900", Hrm([.. common, "--mazes", Write16(P("small.txt"))]).Err,
+            StringComparison.Ordinal);
+        Assert.Equal(2, Hrm([.. common, "--mazes", P("mazes.txt"), "--puzzles", P("mazes.txt")]).Code);
+    }
+
+    /// <summary>A 4 x 4 maze on one line.</summary>
+    private static string Write16(string path)
+    {
+        File.WriteAllText(path, "S  ##  # ##   G#\n");
+        return path;
     }
 
     [Fact]

@@ -135,14 +135,14 @@ public sealed class MalformedInputTests : IDisposable
     public void Puzzle_files_without_puzzles_blank_lines_before_a_header_and_bad_outputs()
     {
         Write("header.csv", "source,question,answer,rating\n");
-        var e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.Read(P("header.csv")));
+        var e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.ReadSudokus(P("header.csv")));
         Assert.Contains("no puzzles (a header and no rows)", e.Message, StringComparison.Ordinal);
         string row = "g,.82.9...6..76.52.8.5..28....3.87..9.7..2.......456..723..1..8655...824134...5.9.7," +
             "182493756947615238653728149235874691761239584894561372329147865576982413418356927,1";
         Write("blank.csv", "\n\nsource,question,answer,rating\n" + row + "\n"); // pandas' read_csv skips them too
-        Assert.Single(Hrm.Train.Cli.SolveMany.Read(P("blank.csv")).Puzzles);
-        e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.Read(_dir.FullName));
-        Assert.Contains("a folder; --puzzles takes a file", e.Message, StringComparison.Ordinal);
+        Assert.Single(Hrm.Train.Cli.SolveMany.ReadSudokus(P("blank.csv")).Puzzles);
+        e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.ReadSudokus(_dir.FullName));
+        Assert.Contains("a folder; --puzzles and --mazes take a file", e.Message, StringComparison.Ordinal);
         var err = new StringWriter();
         string[] solve = ["solve", "--checkpoint", P("none.safetensors"), "--puzzles", P("blank.csv")];
         Assert.Equal(2, Hrm.Train.Cli.CommandLine.Run([.. solve, "--out", _dir.FullName], TextWriter.Null, err));
