@@ -178,6 +178,13 @@ public sealed partial class Trainer
             throw new HrmFormatException(statePath, "__metadata__.sampler.position", $"position {st.Sampler.Position} is " +
                 $"outside pass {st.Sampler.Pass} (0 to {_sampler.PassLength}; 0 before the first pass)");
         }
+        int max = _model.Config.HaltMaxSteps;
+        int badSteps = Array.FindIndex(st.Act.Steps, s => s < 0 || s > max);
+        if (badSteps >= 0)
+        {
+            throw new HrmFormatException(statePath, $"carry.steps[{badSteps}]", $"is {st.Act.Steps[badSteps]}; a row has " +
+                $"run 0 to halt_max_steps = {max} segments");
+        }
         Step = st.Step;
         IHrmBackend b = _model.Backend;
         b.Upload(st.AdamM, _step.AdamM);

@@ -60,6 +60,9 @@ public sealed class TrainingState
         Ints(f, "carry.steps", act.Steps);
         var halted = new int[batch];
         Ints(f, "carry.halted", halted);
+        int notFlag = Array.FindIndex(halted, h => h is not (0 or 1));
+        if (notFlag >= 0)
+            throw new HrmFormatException(path, $"carry.halted[{notFlag}]", $"is {halted[notFlag]}; expected 0 or 1");
         for (int i = 0; i < batch; i++) act.Halted[i] = halted[i] != 0;
         Ints(f, "carry.inputs", act.Tokens);
         Ints(f, "carry.labels", act.Labels);
@@ -67,10 +70,10 @@ public sealed class TrainingState
         return new TrainingState
         {
             Step = Whole(f, "step", 0, long.MaxValue),
-            AdamM = Floats(f, "adam.m"),
-            AdamV = Floats(f, "adam.v"),
-            CarryZH = Floats(f, "carry.z_H"),
-            CarryZL = Floats(f, "carry.z_L"),
+            AdamM = Floats(f, "adam.m", nonNegative: false),
+            AdamV = Floats(f, "adam.v", nonNegative: true),
+            CarryZH = Floats(f, "carry.z_H", nonNegative: false),
+            CarryZL = Floats(f, "carry.z_L", nonNegative: false),
             Act = act,
             Sampler = (Whole(f, "sampler.pass", -1, long.MaxValue), (int)Whole(f, "sampler.position", 0, int.MaxValue),
                 ParseWords(f, "sampler.rng")),
@@ -79,10 +82,18 @@ public sealed class TrainingState
         };
     }
 
-    private static float[] Floats(SafeTensorsFile f, string name)
+    /// <summary>A tensor's values, every one finite (and, for the second moments, not negative): a state the
+    /// optimiser or the carry could have left.</summary>
+    private static float[] Floats(SafeTensorsFile f, string name, bool nonNegative)
     {
         var a = new float[f.Get(name).ElementCount];
         f.ReadAsFloat32(name, a);
+        int bad = Array.FindIndex(a, v => !float.IsFinite(v) || (nonNegative && v < 0));
+        if (bad >= 0)
+        {
+            throw new HrmFormatException(f.Path, $"{name}[{bad}]", $"is {a[bad].ToString(CultureInfo.InvariantCulture)}; " +
+                (nonNegative ? "expected a finite value >= 0" : "expected a finite value"));
+        }
         return a;
     }
 

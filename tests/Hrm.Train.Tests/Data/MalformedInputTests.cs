@@ -260,6 +260,42 @@ public sealed class MalformedInputTests : IDisposable
         Assert.Contains("not the data it trained on", e, StringComparison.Ordinal);
     }
 
+    /// <summary>train_state's tensors hold what the optimiser and the ACT carry can: finite moments (second ones not
+    /// negative), 0/1 halted flags, segment counts up to halt_max_steps.</summary>
+    [Theory]
+    [InlineData("carry.halted", 0, 7f, "carry.halted[0]: is 7; expected 0 or 1")]
+    [InlineData("carry.steps", 1, 99f, "carry.steps[1]: is 99; a row has run 0 to halt_max_steps")]
+    [InlineData("adam.v", 3, -1f, "adam.v[3]: is -1; expected a finite value >= 0")]
+    [InlineData("adam.m", 0, float.NaN, "adam.m[0]: is NaN; expected a finite value")]
+    [InlineData("carry.z_H", 5, float.PositiveInfinity, "carry.z_H[5]: is Infinity; expected a finite value")]
+    public void A_train_state_whose_tensors_no_run_leaves_is_refused(string tensor, int index, float value, string expected)
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 2, EvalInterval = 2 };
+        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
+            t.Run(TestContext.Current.CancellationToken);
+        string state = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "train_state.safetensors");
+        var w = new SafeTensorsWriter();
+        using (SafeTensorsFile f = SafeTensorsFile.Open(state))
+        {
+            foreach (SafeTensorInfo t in f.Tensors)
+            {
+                byte[] raw = f.ReadRaw(t.Name);
+                if (t.Name == tensor)
+                {
+                    byte[] v = t.DType == TensorDType.I32 ? BitConverter.GetBytes((int)value) : BitConverter.GetBytes(value);
+                    v.CopyTo(raw, index * 4);
+                }
+                w.AddRaw(t.Name, t.DType, t.Shape, raw);
+            }
+            foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, v);
+        }
+        w.Save(state);
+        string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains(state, e, StringComparison.Ordinal);
+        Assert.Contains(expected, e, StringComparison.Ordinal);
+    }
+
     /// <summary>train_state.safetensors' step and sampler position are numbers the run checks against itself on
     /// --resume (before: an unhandled OverflowException, a bare FormatException, or a "finished" run at step 1000000).</summary>
     [Theory]
