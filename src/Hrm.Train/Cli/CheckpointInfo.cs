@@ -83,7 +83,7 @@ internal static class CheckpointInfo
 
     /// <summary>The dimensions a checkpoint's tensors give by themselves (null where none says).</summary>
     private sealed record Dims(int? HiddenSize, int? VocabSize, long HLayers, long LLayers, int? SwiGluWidth,
-        int? PuzzleRows, int? PuzzleEmbNdim, bool LearnedPositions, int? SeqLen)
+        bool PuzzleTable, int? PuzzleRows, int? PuzzleEmbNdim, bool LearnedPositions, int? SeqLen)
     {
         /// <summary>A dimension as a model may have it (1 to 2^31 - 1), or null.</summary>
         private static int? Dim(long v) => v is >= 1 and <= int.MaxValue ? (int)v : null;
@@ -98,7 +98,7 @@ internal static class CheckpointInfo
             int? ndim = table is [_, var d] ? Dim(d) : null;
             long prefix = ndim is { } n && hidden is { } h ? (n + (long)h - 1) / h : 0;
             return new Dims(hidden, embed is [var v, _] ? Dim(v) : null, Layers("H"), Layers("L"),
-                gateUp is [var g, _] ? Dim(g / 2) : null, table is [var r, _] ? Dim(r) : null, ndim, pos != null,
+                gateUp is [var g, _] ? Dim(g / 2) : null, table != null, table is [var r, _] ? Dim(r) : null, ndim, pos != null,
                 pos is [var t, _] ? Dim(t - prefix) : null);
         }
 
@@ -113,8 +113,9 @@ internal static class CheckpointInfo
 
         public override string ToString() => Inv(
             $"hidden_size {Text(HiddenSize)}, vocab_size {Text(VocabSize)}, H_layers {HLayers}, L_layers {LLayers}, SwiGLU width {Text(SwiGluWidth)}, ")
-            + (PuzzleRows is { } rows
-                ? Inv($"puzzle table {rows:N0} x {PuzzleEmbNdim} (num_puzzle_identifiers {rows}, puzzle_emb_ndim {PuzzleEmbNdim})")
+            + (PuzzleTable
+                ? Inv($"puzzle table {(PuzzleRows is { } rows ? rows.ToString("N0", CultureInfo.InvariantCulture) : "?")} x ") +
+                  Inv($"{Text(PuzzleEmbNdim)} (num_puzzle_identifiers {Text(PuzzleRows)}, puzzle_emb_ndim {Text(PuzzleEmbNdim)})")
                 : "no puzzle table (puzzle_emb_ndim 0)") +
             (LearnedPositions ? Inv($", learned positions (seq_len {Text(SeqLen)})") : ", no position table (RoPE)");
 

@@ -35,9 +35,8 @@ internal static class SolveCommand
         if (args.Get("out") is { } outFile)
         {
             // Said before anything is solved (the answers are renamed into place at the end).
-            if (outFile.Length == 0 || Directory.Exists(outFile))
+            if (outFile.Length == 0 || Directory.Exists(outFile) || Path.EndsInDirectorySeparator(outFile))
                 throw new UsageException("solve", $"--out '{outFile}' must name a file");
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outFile))!);
         }
         (List<SudokuGrid> Puzzles, List<string>? Answers)? sudokus =
             args.Get("puzzles") is { } puzzlesFile ? SolveMany.ReadSudokus(puzzlesFile) : null;

@@ -102,6 +102,7 @@ internal static class SolveMany
         string what, string solvedWhat, string? outPath, int batch, string notice, TextWriter o, TextWriter err)
     {
         TextWriter summary = outPath != null ? o : err;
+        if (outPath != null) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
         AtomicFileWriter? file = outPath != null ? new AtomicFileWriter(outPath) : null;
         StreamWriter? fileText = file != null
             ? new StreamWriter(file.Stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" }
@@ -153,13 +154,16 @@ internal static class SolveMany
         }
     }
 
-    /// <summary>Whether the file's first line that is not empty is the reference's CSV header.</summary>
+    /// <summary>Whether the file's first line is the reference's CSV header (its builders take line 1 as the header).</summary>
     private static bool IsCsv(string path)
     {
         if (Directory.Exists(path)) throw new PuzzleFormatException($"{path}: a folder; --puzzles and --mazes take a file");
-        string? first = File.ReadLines(path).FirstOrDefault(l => l.Trim().Length > 0);
-        return first != null && first.Trim().TrimStart('\uFEFF').StartsWith("source,question,answer", StringComparison.Ordinal);
+        string? first = File.ReadLines(path).FirstOrDefault();
+        return first != null && IsHeader(first);
     }
+
+    private static bool IsHeader(string line) =>
+        line.TrimStart('\uFEFF').StartsWith("source,question,answer", StringComparison.Ordinal);
 
     /// <summary>One puzzle a line, all of one size; lines that are empty (and, with <paramref name="comments"/>,
     /// blank or opening with '#') skipped; errors name the file and the line.</summary>
@@ -174,6 +178,8 @@ internal static class SolveMany
             if (text.Length == 0 || comments && (text.Trim().Length == 0 || text.TrimStart().StartsWith('#'))) continue;
             try
             {
+                if (IsHeader(text))
+                    throw new PuzzleFormatException("a CSV header below line 1 (the reference's CSV has it on line 1)");
                 (T puzzle, int n) = parse(text);
                 if (list.Count > 0 && n != size)
                     throw new PuzzleFormatException($"a {n}x{n} grid among {size}x{size} ones");

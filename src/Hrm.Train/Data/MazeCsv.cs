@@ -28,17 +28,11 @@ public static class MazeCsv
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
         var fields = new List<string>(4);
         int line = 0, cells = -1;
-        bool header = true;
         string? text;
         while ((text = reader.ReadLine()) is not null)
         {
             line++;
-            if (text.Length == 0) continue;
-            if (header)
-            {
-                header = false; // the first line that is not empty, as pandas' read_csv takes it
-                continue;
-            }
+            if (line == 1 || text.Length == 0) continue; // line 1 is the header, as the reference's builder reads it
             string? splitError = SudokuCsv.Split(text, fields);
             if (splitError is not null) throw Error(path, line, "row", splitError);
             if (fields.Count != 4)

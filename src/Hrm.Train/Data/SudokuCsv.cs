@@ -68,17 +68,12 @@ public static class SudokuCsv
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
         var fields = new List<string>(4);
         int line = 0;
-        bool header = true; // the first line that is not empty, as pandas' read_csv takes it
         string? text;
         while ((text = reader.ReadLine()) is not null)
         {
             line++;
-            if (text.Length == 0) continue;
-            if (header)
-            {
-                header = false;
-                continue;
-            }
+            // The header is line 1, whatever it holds, as the reference's builder reads it (csv.reader, next(reader)).
+            if (line == 1 || text.Length == 0) continue;
             yield return ParseRow(path, line, text, fields);
         }
     }

@@ -34,7 +34,8 @@ public static class Evaluator
     /// evaluating allocates nothing on the device), or null for one of its own.</param>
     /// <param name="examples">The examples to evaluate (indices, ascending; <see cref="Sample"/>), or null for every
     /// one. The observer's and the outputs' rows are then positions in this list, and the metrics gain
-    /// <c>eval/examples</c>.</param>
+    /// <c>eval/examples</c>; the padding rows of the last chunk are left out of <c>q_halt_loss</c> (they are in it for a
+    /// whole split, as in the reference), so that a sample's metrics do not depend on the batch size.</param>
     public static IReadOnlyDictionary<string, double> Run(HrmModel model, PuzzleDataset test, int maxSteps,
         LossType lossType, EvalOutputs? outputs = null, EvalBatchObserver? observer = null, BackendLoss? loss = null,
         int[]? examples = null)
@@ -58,6 +59,16 @@ public static class Evaluator
         var metrics = new HrmMetrics();
         int pad = test.Metadata.PadId, blank = test.Metadata.BlankIdentifierId;
         int n = examples?.Length ?? test.ExampleCount;
+        if (examples != null)
+        {
+            for (int i = 0; i < examples.Length; i++)
+            {
+                if ((uint)examples[i] >= (uint)test.ExampleCount || (i > 0 && examples[i] <= examples[i - 1]))
+                    throw new ArgumentException($"examples[{i}] = {examples[i]}: expected ascending indices below {test.ExampleCount}", nameof(examples));
+            }
+        }
+        if (outputs != null && outputs.QHalt.Length != n)
+            throw new ArgumentException($"outputs: made for {outputs.QHalt.Length} rows, the evaluation has {n}", nameof(outputs));
         for (int start = 0; start < n; start += b)
         {
             int rows = Math.Min(b, n - start);
@@ -77,6 +88,15 @@ public static class Evaluator
             model.ReadLogits(logits); // argmax outputs for the observer and hrm predict
             LossParts parts = lossOp.Compute(model.Ws.Logits, labels, model.Ws.Q, default, training: false,
                 globalBatch: b, Buf.Empty, Buf.Empty);
+            if (examples != null)
+            {
+                // A padding row has no label, so it counts as solved and its q_halt BCE (target 1) enters the sum, as
+                // in the reference's evaluation of a whole split (at most one batch of padding). A sample pays a
+                // batch's worth per evaluation, which would make its q_halt_loss depend on the batch size: left out.
+                double padding = 0;
+                for (int r = rows; r < b; r++) padding += StablemaxCeMath.BceWithLogits(s.QHalt[r], 1.0);
+                parts = parts with { QHaltLoss = parts.QHaltLoss - padding };
+            }
             metrics.Add(s.Halted, s.Steps, s.QHalt, lossOp.Rows.ValidCounts, lossOp.Rows.CorrectCounts, parts);
             observer?.Invoke(start, rows, logits.AsSpan(0, rows * l * v), s.QHalt.AsSpan(0, rows));
             if (outputs == null) continue;

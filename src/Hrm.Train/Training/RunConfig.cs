@@ -4,7 +4,8 @@ namespace Hrm.Train.Training;
 
 /// <summary>
 /// A training run: the architecture plus the reference's training fields (its JSON keys, spec 3.4), and ours
-/// (loss_type, log_interval, eval_max_steps, threads, micro_batch_size). Presets live in <see cref="RunPresets"/>.
+/// (loss_type, log_interval, eval_max_steps, eval_examples, threads, micro_batch_size). Presets live in
+/// <see cref="RunPresets"/>.
 /// </summary>
 public sealed record RunConfig
 {

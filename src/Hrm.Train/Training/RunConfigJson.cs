@@ -72,16 +72,17 @@ public static class RunConfigJson
             throw new HrmConfigException($"{source}: not valid JSON ({e.Message})", e);
         }
         if (node is not JsonObject obj) throw new HrmConfigException($"{source}: expected a JSON object");
-        foreach (string o in overrides) ApplyOverride(obj, o);
+        var sets = overrides.ToList();
+        foreach (string o in sets) ApplyOverride(obj, o);
         try
         {
-            RunConfig c = FromJson(obj, warnings, source);
-            c.Validate();
-            return c;
+            return FromJson(obj, warnings, source); // validated there
         }
-        catch (HrmConfigException e) when (!e.Message.Contains(source, StringComparison.Ordinal))
+        catch (HrmConfigException e) when (!e.Message.StartsWith(source + ":", StringComparison.Ordinal))
         {
-            throw new HrmConfigException($"{source}: {e.Message}", e.Field, e); // a bad value: name the file too
+            // A bad value: name the file too, and the overrides that may have given it.
+            string from = sets.Count > 0 ? $"{source} with --set {string.Join(" --set ", sets)}" : source;
+            throw new HrmConfigException($"{from}: {e.Message}", e.Field, e);
         }
     }
 

@@ -38,8 +38,7 @@ public sealed partial class Trainer : IDisposable
     private readonly TextWriter _output;
     private readonly bool _interactive;
     private bool _unsaved; // the state has changed since the last checkpoint (or the one resumed from)
-    private int[]? _evalExamples; // eval_examples' sample of the test split (null: all), drawn once
-    private bool _evalSampled;
+    private readonly int[]? _evalExamples; // eval_examples' sample of the test split (null: all)
     private int _stepsSinceLog;
     private IReadOnlyDictionary<string, double> _lastReport = new Dictionary<string, double>();
 
@@ -76,6 +75,7 @@ public sealed partial class Trainer : IDisposable
         Directory.CreateDirectory(runDir);
         _log = new MetricsLog(Path.Combine(runDir, "metrics.jsonl"), resumeStep);
         _view = new ProgressView(output, interactive);
+        _evalExamples = test != null ? Evaluator.Sample(test.ExampleCount, cfg.EvalExamples, cfg.Seed) : null;
         _output = output;
         _interactive = interactive;
     }
@@ -240,11 +240,6 @@ public sealed partial class Trainer : IDisposable
         int steps = Config.EvalMaxSteps > 0 ? Config.EvalMaxSteps : _model.Config.HaltMaxSteps;
         // The step's loss object serves the evaluation too (its per-row results are already summed on the device).
         // In micro-batches the carry lives outside the workspace the evaluation uses.
-        if (!_evalSampled)
-        {
-            _evalExamples = Evaluator.Sample(_test.ExampleCount, Config.EvalExamples, Config.Seed);
-            _evalSampled = true;
-        }
         int[]? examples = _evalExamples;
         EvalBatchObserver progress = new EvalProgress(_output, examples?.Length ?? _test.ExampleCount, _interactive).Observe;
         if (_step.MicroBatches > 1)

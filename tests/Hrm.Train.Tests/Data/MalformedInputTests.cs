@@ -139,8 +139,13 @@ public sealed class MalformedInputTests : IDisposable
         Assert.Contains("no puzzles (a header and no rows)", e.Message, StringComparison.Ordinal);
         string row = "g,.82.9...6..76.52.8.5..28....3.87..9.7..2.......456..723..1..8655...824134...5.9.7," +
             "182493756947615238653728149235874691761239584894561372329147865576982413418356927,1";
-        Write("blank.csv", "\n\nsource,question,answer,rating\n" + row + "\n"); // pandas' read_csv skips them too
-        Assert.Single(Hrm.Train.Cli.SolveMany.ReadSudokus(P("blank.csv")).Puzzles);
+        // The reference's builders take line 1 as the header (csv.reader, next(reader)), even a blank one: a header
+        // further down is an error rather than a row, and a blank line 1 is the header of a CSV that then has none.
+        Write("blank.csv", "\n\nsource,question,answer,rating\n" + row + "\n");
+        e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.ReadSudokus(P("blank.csv")));
+        Assert.Contains("line 3: a CSV header below line 1", e.Message, StringComparison.Ordinal);
+        Write("first.csv", "\n" + row + "\n" + row + "\n");
+        Assert.Equal(2, SudokuCsv.Read(P("first.csv")).Count); // line 1 (blank) was the header; both rows kept
         e = Assert.Throws<PuzzleFormatException>(() => Hrm.Train.Cli.SolveMany.ReadSudokus(_dir.FullName));
         Assert.Contains("a folder; --puzzles and --mazes take a file", e.Message, StringComparison.Ordinal);
         var err = new StringWriter();
@@ -148,6 +153,29 @@ public sealed class MalformedInputTests : IDisposable
         Assert.Equal(2, Hrm.Train.Cli.CommandLine.Run([.. solve, "--out", _dir.FullName], TextWriter.Null, err));
         Assert.Contains("must name a file", err.ToString(), StringComparison.Ordinal);
         Assert.Equal(2, Hrm.Train.Cli.CommandLine.Run([.. solve, "--out", ""], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(2, Hrm.Train.Cli.CommandLine.Run([.. solve, "--out", P("newdir") + "/"], TextWriter.Null, TextWriter.Null));
+        Assert.False(Directory.Exists(P("newdir"))); // nothing made for a refused command
+    }
+
+    /// <summary>Shapes no model has (a zero-size table with a huge width, a layer index at int's end) read as unknown in
+    /// `hrm info --checkpoint`, and are refused by the tensor's name when a preset takes its rows.</summary>
+    [Fact]
+    public void Checkpoint_dimensions_no_model_has_read_as_unknown_or_are_refused_by_name()
+    {
+        var w = new SafeTensorsWriter();
+        w.AddRaw("model.inner.embed_tokens.embedding_weight", TensorDType.F32, [0, 3_000_000_000], []);
+        w.AddRaw("model.inner.puzzle_emb.weights", TensorDType.F32, [3_000_000_000, 0], []);
+        w.AddRaw("model.inner.H_level.layers.2147483647.self_attn.o_proj.weight", TensorDType.F32, [1], new byte[4]);
+        w.Save(P("odd.safetensors"));
+        var o = new StringWriter();
+        Assert.Equal(0, Hrm.Train.Cli.CommandLine.Run(["info", "--checkpoint", P("odd.safetensors")], o, TextWriter.Null));
+        Assert.Contains("the tensors give: hidden_size ?, vocab_size ?, H_layers 2147483648, L_layers 0, SwiGLU width ?, " +
+            "puzzle table ? x ? (num_puzzle_identifiers ?, puzzle_emb_ndim ?)", o.ToString(), StringComparison.Ordinal);
+        var e = new StringWriter();
+        Assert.Equal(1, Hrm.Train.Cli.CommandLine.Run(["info", "--checkpoint", P("odd.safetensors"), "--preset", "tiny"],
+            TextWriter.Null, e));
+        Assert.Contains($"{P("odd.safetensors")}: model.inner.embed_tokens.embedding_weight: shape [0, 3000000000] is not a table",
+            e.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -258,6 +286,31 @@ public sealed class MalformedInputTests : IDisposable
         e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
         Assert.Contains($"{config}: data_path: {sixBySix} has seq_len 36", e, StringComparison.Ordinal);
         Assert.Contains("not the data it trained on", e, StringComparison.Ordinal);
+    }
+
+    /// <summary>A checkpoint consistent in itself (folder, train_state and model all say step 1000000) but past the
+    /// run's steps is refused by the run.</summary>
+    [Fact]
+    public void A_checkpoint_past_the_runs_steps_is_refused()
+    {
+        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
+        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 2, EvalInterval = 2 };
+        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
+            t.Run(TestContext.Current.CancellationToken);
+        string last = Trainer.LatestCheckpoint(P("run"))!, far = P("run/checkpoints/step_1000000");
+        Directory.CreateDirectory(far);
+        foreach (string name in (string[])["model.safetensors", "train_state.safetensors"])
+        {
+            var w = new SafeTensorsWriter();
+            using (SafeTensorsFile f = SafeTensorsFile.Open(Path.Combine(last, name)))
+            {
+                foreach (SafeTensorInfo t in f.Tensors) w.AddRaw(t.Name, t.DType, t.Shape, f.ReadRaw(t.Name));
+                foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, k == "step" ? "1000000" : v);
+            }
+            w.Save(Path.Combine(far, name));
+        }
+        string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains("__metadata__.step: step 1000000 is past this run's", e, StringComparison.Ordinal);
     }
 
     /// <summary>train_state's tensors hold what the optimiser and the ACT carry can: finite moments (second ones not

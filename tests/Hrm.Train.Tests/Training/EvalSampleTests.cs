@@ -62,6 +62,16 @@ public sealed class EvalSampleTests : IDisposable
             for (int k = 0; k < expected.Length; k++) Assert.Equal(expected[k], got[k], 1e-5f);
             Assert.Equal(all.QHalt[sample[i]], some.QHalt[i], 1e-5f);
         }
+        // The sample's metrics do not depend on the batch (the last chunk's padding rows are left out of q_halt_loss):
+        // batch 4 pads one row of the 7, batch 7 none.
+        using var seven = new HrmModel(cfg, new CpuBackend(2));
+        seven.Initialize(new Runtime.Numerics.HrmRandom(5));
+        seven.Reserve(7, training: false);
+        IReadOnlyDictionary<string, double> unpadded = Evaluator.Run(seven, test, 2, LossType.StablemaxCrossEntropy,
+            examples: sample);
+        Assert.Equal(part.Keys.Order(), unpadded.Keys.Order());
+        foreach ((string k, double value) in part)
+            Assert.True(Math.Abs(value - unpadded[k]) <= 1e-6 * Math.Max(1, Math.Abs(value)), $"{k}: {value} vs {unpadded[k]}");
         // Every example listed: the whole split's numbers.
         IReadOnlyDictionary<string, double> listed = Evaluator.Run(model, test, 2, LossType.StablemaxCrossEntropy,
             examples: [.. Enumerable.Range(0, n)]);
