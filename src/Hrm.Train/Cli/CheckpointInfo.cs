@@ -20,19 +20,7 @@ internal static class CheckpointInfo
     {
         (bool torch, IReadOnlyDictionary<string, string> metadata, IReadOnlyList<HrmCheckpoint.StoredTensor> tensors) =
             HrmCheckpoint.Inspect(checkpoint);
-        long elements = tensors.Sum(t => t.Shape.Aggregate(1L, (a, d) => a * d));
-        string kind = torch ? "a PyTorch checkpoint (torch.save)" : "safetensors";
-        o.WriteLine(Inv($"{checkpoint}: {kind}, {tensors.Count} tensors, {elements:N0} elements"));
-        foreach ((string key, string value) in metadata.Where(kv => kv.Key != HrmCheckpoint.ConfigKey))
-            o.WriteLine($"  metadata {Printable(key)}: {Printable(value)}");
-        o.WriteLine();
-        o.WriteLine($"{"tensor",-62} {"dtype",-5} {"shape",-14} {"elements",14}");
-        foreach (HrmCheckpoint.StoredTensor t in tensors)
-        {
-            long count = t.Shape.Aggregate(1L, (a, d) => a * d);
-            o.WriteLine(Inv($"{t.Name,-62} {TensorDTypes.Name(t.DType),-5} {SafeTensorInfo.FormatShape(t.Shape),-14} {count,14:N0}"));
-        }
-        o.WriteLine();
+        PrintContents(o, checkpoint, torch, metadata, tensors);
         Dims dims = Dims.Of(tensors);
         o.WriteLine("the tensors give: " + dims);
 
@@ -79,6 +67,25 @@ internal static class CheckpointInfo
         long parameters = new ParameterLayout(cfg).ParameterCount;
         o.WriteLine(Inv($"check: every tensor fits; num_params (dense, as the reference logs it) {parameters:N0}"));
         return 0;
+    }
+
+    /// <summary>The file's kind, metadata and tensor table.</summary>
+    private static void PrintContents(TextWriter o, string checkpoint, bool torch, IReadOnlyDictionary<string, string> metadata,
+        IReadOnlyList<HrmCheckpoint.StoredTensor> tensors)
+    {
+        long elements = tensors.Sum(t => t.Shape.Aggregate(1L, (a, d) => a * d));
+        string kind = torch ? "a PyTorch checkpoint (torch.save)" : "safetensors";
+        o.WriteLine(Inv($"{checkpoint}: {kind}, {tensors.Count} tensors, {elements:N0} elements"));
+        foreach ((string key, string value) in metadata.Where(kv => kv.Key != HrmCheckpoint.ConfigKey))
+            o.WriteLine($"  metadata {Printable(key)}: {Printable(value)}");
+        o.WriteLine();
+        o.WriteLine($"{"tensor",-62} {"dtype",-5} {"shape",-14} {"elements",14}");
+        foreach (HrmCheckpoint.StoredTensor t in tensors)
+        {
+            long count = t.Shape.Aggregate(1L, (a, d) => a * d);
+            o.WriteLine(Inv($"{t.Name,-62} {TensorDTypes.Name(t.DType),-5} {SafeTensorInfo.FormatShape(t.Shape),-14} {count,14:N0}"));
+        }
+        o.WriteLine();
     }
 
     /// <summary>The dimensions a checkpoint's tensors give by themselves (null where none says).</summary>

@@ -44,16 +44,7 @@ internal static class EvalCommand
         if (submission != null && arc == null)
             throw new UsageException("eval", "--submission needs an ARC dataset (seq_len 900, vocab_size 12, named identifiers)");
         int[]? stepList = ParseStepList(args.Get("max-steps"));
-        // --examples N: a seeded sample of the split (as training's eval_examples draws it), for a quick look at a
-        // split too large to evaluate whole.
-        int[]? examples = Evaluator.Sample(test.ExampleCount, args.GetInt("examples", 0, min: 1),
-            args.GetSeed("seed", 0));
-        if (args.Has("seed") && !args.Has("examples")) throw new UsageException("eval", "--seed goes with --examples");
-        if (args.Has("examples") && (arc != null || args.Has("out") || args.Has("halting") || stepList is { Length: > 1 }))
-        {
-            throw new UsageException("eval", "--examples takes a sample of a Sudoku or maze split for the reference " +
-                "evaluation: not with ARC (voting needs every view of a task), --out, --halting or a --max-steps list");
-        }
+        int[]? examples = SampleOf(args, test, arc != null, stepList);
         HaltingMode? halting = HaltingArgs.Mode(args, "eval");
         int count = examples?.Length ?? test.ExampleCount;
         int batch = Math.Min(args.GetInt("batch-size", 256, min: 1), Math.Max(1, count));
@@ -66,25 +57,15 @@ internal static class EvalCommand
         HrmConfig a = model.Config;
         CheckDataset(test, a, data);
         int maxSteps = stepList?[0] ?? a.HaltMaxSteps;
-        LossType lossType = (args.Get("loss") ?? runLoss ?? "stablemax_cross_entropy") switch
-        {
-            "stablemax_cross_entropy" => LossType.StablemaxCrossEntropy,
-            "softmax_cross_entropy" => LossType.SoftmaxCrossEntropy,
-            string s => throw new UsageException("eval", $"--loss: unknown loss '{s}'"),
-        };
+        LossType lossType = LossOf(args.Get("loss") ?? runLoss ?? "stablemax_cross_entropy");
         o.WriteLine($"{notice}; {count:N0} examples" + (examples != null ? $" (a sample of {test.ExampleCount:N0})" : "") +
             $", batch {batch}, {maxSteps} segments each");
         model.Reserve(batch, training: false);
         string? outDir = args.Get("out");
         EvalOutputs? outputs = outDir != null ? new EvalOutputs(test.ExampleCount, a.SeqLen, a.VocabSize) : null;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        var progress = new EvalProgress(err, examples?.Length ?? test.ExampleCount,
-            !Console.IsErrorRedirected && ReferenceEquals(err, Console.Error));
-        EvalBatchObserver observe = arc is null ? progress.Observe : (first, rows, logits, qHalt) =>
-        {
-            arc.Observe(first, rows, logits, qHalt);
-            progress.Observe(first, rows, logits, qHalt);
-        };
+        var progress = new EvalProgress(err, count, !Console.IsErrorRedirected && ReferenceEquals(err, Console.Error));
+        EvalBatchObserver observe = arc is null ? progress.Observe : (EvalBatchObserver)arc.Observe + progress.Observe;
         IReadOnlyDictionary<string, double> m = Evaluator.Run(model, test, maxSteps, lossType, outputs, observe, null, examples);
         double secs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         foreach ((string k, double v) in m) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v:F4}"));
@@ -93,6 +74,26 @@ internal static class EvalCommand
         if (outputs != null) PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize, o);
         return 0;
     }
+
+    /// <summary>--examples N [--seed S]: a seeded sample of the split (as training's eval_examples draws it), for a
+    /// quick look at a split too large to evaluate whole; null for the whole split.</summary>
+    private static int[]? SampleOf(CliArgs args, PuzzleDataset test, bool isArc, int[]? stepList)
+    {
+        if (args.Has("seed") && !args.Has("examples")) throw new UsageException("eval", "--seed goes with --examples");
+        if (args.Has("examples") && (isArc || args.Has("out") || args.Has("halting") || stepList is { Length: > 1 }))
+        {
+            throw new UsageException("eval", "--examples takes a sample of a Sudoku or maze split for the reference " +
+                "evaluation: not with ARC (voting needs every view of a task), --out, --halting or a --max-steps list");
+        }
+        return Evaluator.Sample(test.ExampleCount, args.GetInt("examples", 0, min: 1), args.GetSeed("seed", 0));
+    }
+
+    private static LossType LossOf(string name) => name switch
+    {
+        "stablemax_cross_entropy" => LossType.StablemaxCrossEntropy,
+        "softmax_cross_entropy" => LossType.SoftmaxCrossEntropy,
+        _ => throw new UsageException("eval", $"--loss: unknown loss '{name}'"),
+    };
 
     /// <summary>--halting and/or a --max-steps list: the split through <see cref="HrmSolver"/> (<see cref="HaltingEval"/>).</summary>
     private static int RunHalting(CliArgs args, string ckpt, HrmConfig? cfgOverride, PuzzleDataset test, string data,
