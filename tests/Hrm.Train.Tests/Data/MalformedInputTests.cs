@@ -293,21 +293,12 @@ public sealed class MalformedInputTests : IDisposable
     [Fact]
     public void A_checkpoint_past_the_runs_steps_is_refused()
     {
-        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
-        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 2, EvalInterval = 2 };
-        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
-            t.Run(TestContext.Current.CancellationToken);
-        string last = Trainer.LatestCheckpoint(P("run"))!, far = P("run/checkpoints/step_1000000");
+        string last = TrainTinyRun(), far = P("run/checkpoints/step_1000000");
         Directory.CreateDirectory(far);
         foreach (string name in (string[])["model.safetensors", "train_state.safetensors"])
         {
-            var w = new SafeTensorsWriter();
-            using (SafeTensorsFile f = SafeTensorsFile.Open(Path.Combine(last, name)))
-            {
-                foreach (SafeTensorInfo t in f.Tensors) w.AddRaw(t.Name, t.DType, t.Shape, f.ReadRaw(t.Name));
-                foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, k == "step" ? "1000000" : v);
-            }
-            w.Save(Path.Combine(far, name));
+            Rewrite(Path.Combine(last, name), Path.Combine(far, name), (_, raw) => raw,
+                (k, v) => k == "step" ? "1000000" : v);
         }
         string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
         Assert.Contains("__metadata__.step: step 1000000 is past this run's", e, StringComparison.Ordinal);
@@ -323,27 +314,13 @@ public sealed class MalformedInputTests : IDisposable
     [InlineData("carry.z_H", 5, float.PositiveInfinity, "carry.z_H[5]: is Infinity; expected a finite value")]
     public void A_train_state_whose_tensors_no_run_leaves_is_refused(string tensor, int index, float value, string expected)
     {
-        string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
-        RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 2, EvalInterval = 2 };
-        using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
-            t.Run(TestContext.Current.CancellationToken);
-        string state = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "train_state.safetensors");
-        var w = new SafeTensorsWriter();
-        using (SafeTensorsFile f = SafeTensorsFile.Open(state))
+        string state = Path.Combine(TrainTinyRun(), "train_state.safetensors");
+        Rewrite(state, state, (t, raw) =>
         {
-            foreach (SafeTensorInfo t in f.Tensors)
-            {
-                byte[] raw = f.ReadRaw(t.Name);
-                if (t.Name == tensor)
-                {
-                    byte[] v = t.DType == TensorDType.I32 ? BitConverter.GetBytes((int)value) : BitConverter.GetBytes(value);
-                    v.CopyTo(raw, index * 4);
-                }
-                w.AddRaw(t.Name, t.DType, t.Shape, raw);
-            }
-            foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, v);
-        }
-        w.Save(state);
+            if (t.Name == tensor)
+                (t.DType == TensorDType.I32 ? BitConverter.GetBytes((int)value) : BitConverter.GetBytes(value)).CopyTo(raw, index * 4);
+            return raw;
+        }, (_, v) => v);
         string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
         Assert.Contains(state, e, StringComparison.Ordinal);
         Assert.Contains(expected, e, StringComparison.Ordinal);
@@ -363,21 +340,39 @@ public sealed class MalformedInputTests : IDisposable
     public void A_train_state_whose_numbers_do_not_fit_the_run_is_refused_naming_the_key(string key, string value,
         string expected)
     {
+        string state = Path.Combine(TrainTinyRun(), "train_state.safetensors");
+        bool seen = false;
+        Rewrite(state, state, (_, raw) => raw, (k, v) =>
+        {
+            seen |= k == key;
+            return k == key ? value : v;
+        });
+        Assert.True(seen, key);
+        string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
+        Assert.Contains(state, e, StringComparison.Ordinal);
+        Assert.Contains(expected, e, StringComparison.Ordinal);
+    }
+
+    /// <summary>A finished 2-epoch run of the tiny config on 4x4 Sudokus in P("run"); its last checkpoint folder.</summary>
+    private string TrainTinyRun()
+    {
         string data = TrainingFixtures.Build4x4(P("data"), train: 24, test: 8);
         RunConfig cfg = TrainingFixtures.Tiny(data) with { Epochs = 2, EvalInterval = 2 };
         using (Trainer t = Trainer.Create(cfg, P("run"), null, "cpu", TextWriter.Null, interactive: false))
             t.Run(TestContext.Current.CancellationToken);
-        string state = Path.Combine(Trainer.LatestCheckpoint(P("run"))!, "train_state.safetensors");
+        return Trainer.LatestCheckpoint(P("run"))!;
+    }
+
+    /// <summary>Copies a safetensors file with each tensor's bytes and each metadata value passed through a change.</summary>
+    private static void Rewrite(string from, string to, Func<SafeTensorInfo, byte[], byte[]> tensor,
+        Func<string, string, string> metadata)
+    {
         var w = new SafeTensorsWriter();
-        using (SafeTensorsFile f = SafeTensorsFile.Open(state))
+        using (SafeTensorsFile f = SafeTensorsFile.Open(from))
         {
-            foreach (SafeTensorInfo t in f.Tensors) w.AddRaw(t.Name, t.DType, t.Shape, f.ReadRaw(t.Name));
-            Assert.True(f.Metadata.ContainsKey(key));
-            foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, k == key ? value : v);
+            foreach (SafeTensorInfo t in f.Tensors) w.AddRaw(t.Name, t.DType, t.Shape, tensor(t, f.ReadRaw(t.Name)));
+            foreach ((string k, string v) in f.Metadata) w.SetMetadata(k, metadata(k, v));
         }
-        w.Save(state);
-        string e = Assert.Throws<HrmFormatException>(() => Trainer.Resume(P("run"), "cpu", TextWriter.Null, interactive: false)).Message;
-        Assert.Contains(state, e, StringComparison.Ordinal);
-        Assert.Contains(expected, e, StringComparison.Ordinal);
+        w.Save(to);
     }
 }
