@@ -7,6 +7,19 @@ public static class HrmPresets
     public static readonly IReadOnlyList<string> Names =
         ["sudoku-extreme-1k", "maze-30x30-hard-1k", "arc-1", "arc-2", "tiny"];
 
+    /// <summary>
+    /// The architecture called <paramref name="name"/> for a checkpoint that carries none (the reference's released
+    /// <c>checkpoint</c> files, whose folders do not always hold the run's all_config.yaml): num_puzzle_identifiers is
+    /// the rows of the checkpoint's puzzle table (1 without one), which the dataset's build decides. Pass it as
+    /// <c>SolverOptions.Config</c> or to <c>HrmCheckpoint.Load</c>; loading then checks every tensor against it.
+    /// </summary>
+    /// <exception cref="HrmConfigException">An unknown name.</exception>
+    /// <exception cref="Formats.HrmFormatException">The checkpoint cannot be read, or its puzzle table is not a table.</exception>
+    public static HrmConfig ForCheckpoint(string name, string checkpointPath) => Get(name) with
+    {
+        NumPuzzleIdentifiers = Model.HrmCheckpoint.TableRows(checkpointPath, Memory.ParameterLayout.Names.PuzzleEmb) ?? 1,
+    };
+
     /// <summary>The architecture called <paramref name="name"/>; throws listing the known names otherwise.</summary>
     public static HrmConfig Get(string name) => name switch
     {

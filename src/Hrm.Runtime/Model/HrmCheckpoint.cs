@@ -53,6 +53,16 @@ public static class HrmCheckpoint
         return f.TryGet(name, out _, out long[]? shape) ? shape : null;
     }
 
+    /// <summary>The rows of a table (an embedding: rows x width) in a checkpoint, or null when it has no tensor of that
+    /// name; a shape no table has is an <see cref="HrmFormatException"/> naming it.</summary>
+    internal static int? TableRows(string path, string name) => TensorShape(path, name) switch
+    {
+        null => null,
+        [var rows and >= 1 and <= int.MaxValue, >= 1 and <= int.MaxValue] => (int)rows,
+        var shape => throw new HrmFormatException(path, name, $"shape {SafeTensorInfo.FormatShape(shape)} is not a " +
+            "table (rows x width, each from 1 to 2^31 - 1)"),
+    };
+
     /// <summary>One tensor as a checkpoint stores it.</summary>
     /// <param name="Name">The state-dict key, without <c>_orig_mod.</c>.</param>
     /// <param name="DType">The stored element type.</param>

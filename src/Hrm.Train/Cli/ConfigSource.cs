@@ -1,5 +1,4 @@
 using Hrm.Runtime.Config;
-using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
 using Hrm.Train.Data;
 
@@ -74,23 +73,13 @@ internal static class ConfigSource
     /// all_config.yaml), with num_puzzle_identifiers from the checkpoint's puzzle table, which depends on how the
     /// dataset was built.
     /// </summary>
-    private static HrmConfig FromPreset(string preset, string checkpoint) =>
-        HrmPresets.Get(preset) with { NumPuzzleIdentifiers = FromTensors(checkpoint).NumPuzzleIdentifiers };
+    private static HrmConfig FromPreset(string preset, string checkpoint) => HrmPresets.ForCheckpoint(preset, checkpoint);
 
     /// <summary>vocab_size and num_puzzle_identifiers as the checkpoint's tensors have them (embed_tokens rows, puzzle
     /// table rows; 1 without a table), for commands whose data does not say.</summary>
-    public static (int VocabSize, int NumPuzzleIdentifiers) FromTensors(string checkpoint)
-    {
-        string embedName = Hrm.Runtime.Memory.ParameterLayout.Names.EmbedTokens;
-        string tableName = Hrm.Runtime.Memory.ParameterLayout.Names.PuzzleEmb;
-        long[]? embed = HrmCheckpoint.TensorShape(checkpoint, embedName);
-        long[]? table = HrmCheckpoint.TensorShape(checkpoint, tableName);
-        int Rows(long[] shape, string name) => shape is [var rows and >= 1 and <= int.MaxValue, >= 1 and <= int.MaxValue]
-            ? (int)rows
-            : throw new HrmFormatException(checkpoint, name, $"shape {SafeTensorInfo.FormatShape(shape)} is not a table " +
-                "(rows x width, each from 1 to 2^31 - 1)");
-        return (embed is null ? 0 : Rows(embed, embedName), table is null ? 1 : Rows(table, tableName));
-    }
+    public static (int VocabSize, int NumPuzzleIdentifiers) FromTensors(string checkpoint) =>
+        (HrmCheckpoint.TableRows(checkpoint, Hrm.Runtime.Memory.ParameterLayout.Names.EmbedTokens) ?? 0,
+         HrmCheckpoint.TableRows(checkpoint, Hrm.Runtime.Memory.ParameterLayout.Names.PuzzleEmb) ?? 1);
 
     /// <summary>--config or --preset (exactly one, unless <paramref name="optional"/>; then null when neither).</summary>
     public static HrmConfig? FromArgs(CliArgs args, string command, TextWriter warn, bool optional = false)

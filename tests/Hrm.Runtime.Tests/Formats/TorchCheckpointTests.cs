@@ -45,6 +45,30 @@ public sealed class TorchCheckpointTests
         }
     }
 
+    /// <summary>The released reference checkpoints carry no architecture and their folders do not always hold the
+    /// run's all_config.yaml: <see cref="HrmPresets.ForCheckpoint"/> gives the task's, with the puzzle table's rows.</summary>
+    [Fact]
+    public void A_preset_stands_in_for_the_architecture_a_reference_checkpoint_lacks()
+    {
+        using HrmModel source = Model(HrmPresets.Get("tiny") with { NumPuzzleIdentifiers = 7 }, 9);
+        using var dir = new TempDir();
+        string path = dir.File("checkpoint");
+        StateDict(source).Save(path);
+        HrmConfig cfg = HrmPresets.ForCheckpoint("tiny", path);
+        Assert.Equal(7, cfg.NumPuzzleIdentifiers);
+        using (HrmModel loaded = HrmCheckpoint.Load(path, new CpuBackend(1), cfg))
+        {
+            foreach (TensorEntry e in source.Layout.Entries)
+                Assert.Equal(source.ReadParameter(e.Name), loaded.ReadParameter(e.Name));
+        }
+        using (HrmSolver solver = HrmSolver.Load(path, new SolverOptions { Device = SolverDevice.Cpu, Threads = 1, Config = cfg }))
+            Assert.Equal(9, solver.SudokuSize);
+        Assert.Throws<HrmConfigException>(() => HrmPresets.ForCheckpoint("no-such-task", path));
+        var e2 = Assert.Throws<HrmFormatException>(() =>
+            HrmCheckpoint.Load(path, new CpuBackend(1), HrmPresets.ForCheckpoint("sudoku-extreme-1k", path)));
+        Assert.Contains("does not match", e2.Message, StringComparison.Ordinal); // another task's width, named
+    }
+
     [Fact]
     public void A_state_dict_of_more_than_256_memo_entries_and_without_the_compile_prefix_loads()
     {

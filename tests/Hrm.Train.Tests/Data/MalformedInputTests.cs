@@ -174,7 +174,7 @@ public sealed class MalformedInputTests : IDisposable
         var e = new StringWriter();
         Assert.Equal(1, Hrm.Train.Cli.CommandLine.Run(["info", "--checkpoint", P("odd.safetensors"), "--preset", "tiny"],
             TextWriter.Null, e));
-        Assert.Contains($"{P("odd.safetensors")}: model.inner.embed_tokens.embedding_weight: shape [0, 3000000000] is not a table",
+        Assert.Contains($"{P("odd.safetensors")}: model.inner.puzzle_emb.weights: shape [3000000000, 0] is not a table",
             e.ToString(), StringComparison.Ordinal);
     }
 
