@@ -175,7 +175,8 @@ internal static class SolveMany
         {
             number++;
             string text = raw.TrimStart('\uFEFF');
-            if (text.Length == 0 || comments && (text.Trim().Length == 0 || text.TrimStart().StartsWith('#'))) continue;
+            // A line of spaces is blank for mazes too: a maze has an S and a G.
+            if (text.Trim().Length == 0 || comments && text.TrimStart().StartsWith('#')) continue;
             try
             {
                 if (IsHeader(text))

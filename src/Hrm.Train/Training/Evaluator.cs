@@ -93,9 +93,11 @@ public static class Evaluator
                 // A padding row has no label, so it counts as solved and its q_halt BCE (target 1) enters the sum, as
                 // in the reference's evaluation of a whole split (at most one batch of padding). A sample pays a
                 // batch's worth per evaluation, which would make its q_halt_loss depend on the batch size: left out.
-                double padding = 0;
-                for (int r = rows; r < b; r++) padding += StablemaxCeMath.BceWithLogits(s.QHalt[r], 1.0);
-                parts = parts with { QHaltLoss = parts.QHaltLoss - padding };
+                // The real rows' own values, as the loss computed them: (B, 3) [lm, q_halt, q_continue] per row.
+                ReadOnlySpan<double> rowLoss = lossOp.Rows.RowLoss;
+                double qHalt = 0;
+                for (int r = 0; r < rows; r++) qHalt += rowLoss[3 * r + 1];
+                parts = parts with { QHaltLoss = qHalt };
             }
             metrics.Add(s.Halted, s.Steps, s.QHalt, lossOp.Rows.ValidCounts, lossOp.Rows.CorrectCounts, parts);
             observer?.Invoke(start, rows, logits.AsSpan(0, rows * l * v), s.QHalt.AsSpan(0, rows));

@@ -143,7 +143,7 @@ public sealed class CliTests : CliHarness
             TestContext.Current.CancellationToken);
         static string Line(ReadOnlySpan<byte> cells) =>
             Runtime.Puzzles.MazeBoard.Format(cells).Replace("\n", "", StringComparison.Ordinal);
-        File.WriteAllText(P("mazes.txt"), string.Join("\n\n", mazes.Select(m => Line(m.Puzzle))) + "\n");
+        File.WriteAllText(P("mazes.txt"), string.Join("\n   \n", mazes.Select(m => Line(m.Puzzle))) + "\n"); // blank lines of spaces too
         MazeCsv.Write(P("mazes.csv"), mazes);
         string[] common = ["solve", "--checkpoint", P("m.safetensors"), "--max-steps", "1", "--device", "cpu", "--threads", "2"];
         (int code, string output, string err) = Hrm([.. common, "--mazes", P("mazes.txt"), "--out", P("answers.txt")]);
