@@ -167,3 +167,35 @@ HRM_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "m
 
 // Waits for every committed group of this thread; a __syncthreads() must follow before other threads' data is read.
 HRM_DEVICE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+
+// ---- grid-wide barrier (persistent kernels) ---------------------------------------------------------------------
+
+// Every thread of every block of the grid calls it; returns once all have, with every global-memory write made
+// before it by any thread of the grid visible to every thread after it (the pattern of cooperative groups'
+// grid.sync: a block barrier, thread 0 arrives with release semantics through __threadfence and an atomic, waits for
+// the generation to move, __threadfence, a block barrier). bar: 2 words in global memory, zero before the first
+// launch that uses them and left so by every barrier (bar[0] counts arrivals, bar[1] is the generation, which only
+// ever grows). Only for grids whose blocks are all resident at once (the host sizes the grid from the occupancy
+// query): otherwise the first blocks would wait for ones that cannot start. A wait longer than about 2^33 clock
+// cycles (seconds) traps (CUDA_ERROR_LAUNCH_FAILED on the host) instead of hanging the device.
+HRM_DEVICE void grid_barrier(u32* bar, u32 nblocks) {
+    __syncthreads();
+    if (threadIdx.x == 0 && threadIdx.y == 0 && threadIdx.z == 0) {
+        volatile u32* gen = bar + 1;
+        u32 g = *gen;  // cannot move before this block arrives
+        __threadfence();
+        if (atomicAdd(bar, 1u) == nblocks - 1) {
+            atomicExch(bar, 0u);  // before the generation moves: the next barrier's arrivals start from 0
+            __threadfence();
+            atomicAdd(bar + 1, 1u);
+        } else {
+            long long t0 = clock64();
+            while (*gen == g) {
+                asm volatile("nanosleep.u32 64;");
+                if (clock64() - t0 > (1LL << 33)) __trap();
+            }
+        }
+        __threadfence();
+    }
+    __syncthreads();
+}

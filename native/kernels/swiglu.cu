@@ -24,15 +24,7 @@
 // Sudoku batch 768 on an H200 (2026-11-30), of which the GEMM at the measured 541 TFLOP/s is ~0.37 ms, so the
 // SwiGLU pass (580 MB) ran near 1.8 TB/s.
 #include "common.cuh"
-
-// The element formulas, shared by every version.
-HRM_DEVICE float swiglu_forward_elem(float g, float u) { return g / (1.0f + expf(-g)) * u; }
-HRM_DEVICE void swiglu_backward_elem(float da, float g, float u, float& dg, float& du) {
-    float s = 1.0f / (1.0f + expf(-g));
-    float ds = da * s;
-    dg = ds * u * fmaf(g, 1.0f - s, 1.0f);
-    du = ds * g;
-}
+#include "swiglu.cuh"
 
 // One row: act = SiLU(g) * u, stored to a (fp32) and/or ah (bf16) where not null. T = float or bf16 storage of gateUp.
 template <typename T>

@@ -70,6 +70,16 @@ public static class GpuTimer
         Solve(o, bf16, sudoku);
         Solve(o, bf16 with { TuneGemms = true }, sudoku);
         Solve(o, bf16 with { Bf16Stream = true }, sudoku);
+        // The fused module kernel (module_fused.cu: a module call per launch, grid-wide barriers between its stages):
+        // the default split (4 warps per GEMM tile), then 1 and 2, then half the resident grid; with and without graphs.
+        CudaBackendOptions fused = bf16 with { FusedModuleMaxRows = 4096 };
+        Segment(o, bf16, sudoku, 1);
+        Segment(o, fused, sudoku, 1);
+        Solve(o, fused with { Graphs = false }, sudoku);
+        Solve(o, fused, sudoku);
+        Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 1, "1 warp per GEMM tile");
+        Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 2, "2 warps per GEMM tile");
+        Solve(o, fused, sudoku, b => b.FusedModuleGridCap = b.DeviceSmCount / 2, "grid capped at half the SMs");
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
         o.WriteLine();
@@ -82,7 +92,8 @@ public static class GpuTimer
 
     private static string Gemms(CudaBackendOptions options) =>
         !options.Bf16Matmul ? "fp32 GEMMs" : (options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates") +
-        (options.TuneGemms ? ", tuned GEMMs" : "") + (options.Bf16Stream ? ", bf16 no-grad residual stream" : "");
+        (options.TuneGemms ? ", tuned GEMMs" : "") + (options.Bf16Stream ? ", bf16 no-grad residual stream" : "") +
+        (options.FusedModuleMaxRows > 0 ? ", fused module kernel" : "");
 
     /// <summary>Sums up <see cref="CudaBackend.GemmTunings"/> for the case <paramref name="name"/>.</summary>
     private static void NoteTuning(string name, CudaBackend backend)
@@ -129,9 +140,11 @@ public static class GpuTimer
     /// The solver's batch-1 loop, wall clock: a fresh carry, then per segment the segment (a CUDA graph when
     /// <see cref="CudaBackendOptions.Graphs"/>) and the Q and token logits read back, HaltMaxSteps (16) times.
     /// </summary>
-    private static void Solve(TextWriter o, CudaBackendOptions options, HrmConfig cfg)
+    private static void Solve(TextWriter o, CudaBackendOptions options, HrmConfig cfg, Action<CudaBackend>? tune = null,
+        string note = "")
     {
         var backend = CudaBackend.Create(options);
+        tune?.Invoke(backend);
         using var m = new BenchModel(cfg, backend, 1, training: false);
         int steps = cfg.HaltMaxSteps;
         float[] q = new float[2], logits = new float[cfg.SeqLen * cfg.VocabSize];
@@ -164,6 +177,8 @@ public static class GpuTimer
         string how = options.Graphs ? $"CUDA graphs ({backend.GraphCount} alive, " +
             $"{(backend.GraphFallbacks.Count == 0 ? "no fallback" : "fallback: " + backend.GraphFallbacks[0])})"
             : $"no graphs, {launches:N0} launches";
+        if (options.FusedModuleMaxRows > 0)
+            how += (backend.FusedModuleCalls > 0 ? "" : " (it did not run)") + (note.Length > 0 ? $", {note}" : "");
         Row(o, $"solve, {steps} segments + reads, wall clock, {Gemms(options)}, {how}", 1, ms[ms.Length / 2],
             steps * BlockFlops(cfg.TotalSeqLen) * 24);
     }

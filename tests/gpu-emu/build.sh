@@ -17,6 +17,9 @@ CXX="${CXX:-g++}"
 CXXFLAGS=(-std=c++17 -O2 -g0 -fPIC -fno-strict-aliasing -fno-fast-math -ffp-contract=off -w -I"$out/src" -I"$here")
 
 cp "$here/common.cuh" "$out/src/common.cuh"   # the shim stands in for native/kernels/common.cuh
+for h in "$kernels"/*.cuh; do   # the kernels' other headers, as they are (no __shared__ in them: see below)
+    [[ "$(basename "$h")" == common.cuh ]] || cp "$h" "$out/src/"
+done
 # Shared memory (see common.cuh): an `extern __shared__ T x[];` becomes the block's dynamic shared memory
 # (emu_dynamic_smem); a `__shared__ DECL;` line inside a kernel becomes `static DECL;` plus emu_shared_static() of
 # each declared name, and the kernel's static shared size is sizeof a struct of its DECLs, given with the first

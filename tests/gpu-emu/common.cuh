@@ -119,6 +119,7 @@ EMU_API void emu_shared_static(const void* p, unsigned bytes);  // a static __sh
 EMU_API void* emu_dynamic_smem();                               // the block's dynamic shared memory
 EMU_API u32 emu_smem_addr(const void* p);                       // cvta.to.shared
 EMU_API int emu_syncthreads(int pred);                          // __syncthreads_or; 0 when nobody passed pred
+EMU_API void emu_grid_sync();                                   // every thread of the grid arrives
 
 // A warp-wide operation: the lane writes its operands to emu_lane()->in, emu_warp_op() returns once all 32 lanes
 // of the warp reached an operation of the same kind and the results are in emu_lane()->out.
@@ -286,3 +287,12 @@ HRM_DEVICE void cp_async_16(u32 dst, const void* src, bool valid) { emu_cp_async
 HRM_DEVICE void cp_async_4(u32 dst, const void* src, bool valid) { emu_cp_async(dst, src, 4, valid); }
 HRM_DEVICE void cp_async_commit() {}  // groups only matter to wait_group N > 0, which the kernels do not use
 HRM_DEVICE void cp_async_wait_all() { emu_cp_async_wait_all(); }
+
+// ---- grid-wide barrier ---------------------------------------------------------------------------------------------
+// The real one spins on global memory, which coroutines cannot (the blocks run interleaved on one thread): here the
+// emulator parks the block until every block of the grid has arrived (emu_core.cpp). `bar` is left untouched.
+HRM_DEVICE void grid_barrier(u32* bar, u32 nblocks) {
+    (void)bar;
+    (void)nblocks;
+    emu_grid_sync();
+}

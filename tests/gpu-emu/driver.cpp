@@ -455,6 +455,20 @@ EXPORT CUresult cuFuncGetAttribute(int* value, int attribute, void* function)
     }
     return CUDA_SUCCESS;
 }
+// Blocks of `function` resident per SM: 1 here (the emulator has no registers to count; a persistent kernel's grid is
+// then one block per "SM", 132, unless its host caps it).
+EXPORT CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* numBlocks, void* function, int blockSize,
+                                                            size_t dynamicSMemSize)
+{
+    Function* f = static_cast<Function*>(function);
+    if (!f) return CUDA_ERROR_INVALID_HANDLE;
+    if (!numBlocks || blockSize <= 0 || blockSize > emu_kernel_max_threads(f->name.c_str()))
+        return CUDA_ERROR_INVALID_VALUE;
+    int statics = emu_kernel_static_smem(f->name.c_str());
+    int limit = f->maxDynamicSmem ? f->maxDynamicSmem : kStaticSmemLimit - statics;
+    *numBlocks = (long long)dynamicSMemSize > limit ? 0 : 1;
+    return CUDA_SUCCESS;
+}
 EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                unsigned bz, unsigned smem, void* stream, void** params, void** extra)
 {

@@ -1,6 +1,8 @@
 // emu_core.cpp — the scheduler of the CUDA kernel emulator (tests only; the kernel half of emu.h).
 //
-// A launch runs the blocks of the grid one after another. The threads of a block are coroutines on 64 KiB stacks
+// A launch runs the blocks of the grid one after another, except that a block whose threads all wait at a grid-wide
+// barrier (emu_grid_sync: common.cuh's grid_barrier) is parked and the next block starts; once every block is parked
+// there, all go on (a block that finished while others wait there is a deadlock, reported). The threads of a block are coroutines on 64 KiB stacks
 // (a guard page below each), started lazily in thread order: a thread runs until it exits, or until it reaches
 // __syncthreads or a warp-wide operation that cannot complete yet, and then switches directly to the next thread
 // that can run (or back to the scheduler, which starts the next new thread). So a thread that never waits costs one
@@ -16,6 +18,8 @@
 // Semantics emulated (and checked, with a message on stderr and a nonzero return of emu_kernel_run):
 //   * __syncthreads(_or): completes when every thread of the block has arrived or exited (exited threads count as
 //     arrived, as hardware behaves). Nobody able to run and some threads waiting = deadlock, reported.
+//   * grid_barrier: completes when every thread of every block of the grid has arrived (or exited); only in kernels
+//     without static __shared__ arrays (those are one per process here), reported otherwise.
 //   * warp-wide operations (shuffles, ldmatrix, mma): complete when all 32 lanes of the warp are at an operation of
 //     the same kind; the last lane to arrive computes every lane's result. A lane exiting while others of its warp
 //     are (or later get) at such an operation is reported, as are partial warps and masks other than all lanes.
@@ -119,7 +123,7 @@ const int kMaxThreads = 1024, kMaxRegions = 16;  // kMaxThreads: a power of 2 (t
 const unsigned kMaxSmem = 227 << 10;  // sm_90 opt-in maximum per block (static + dynamic)
 const u32 kGarbage = 0x7fff7fffu;     // NaN as float, double and bf16; a large int
 
-enum State : uint8_t { NEW, READY, WAIT_WARP, WAIT_BAR, DONE };
+enum State : uint8_t { NEW, READY, WAIT_WARP, WAIT_BAR, WAIT_GRID, DONE };
 const char* const kOpName[] = {"?", "a shuffle", "ldmatrix", "mma"};
 
 struct Shadow { u32 wepoch, repoch; u16 writer, rwarp; bool pending; };  // per 4-byte granule of shared memory
@@ -136,21 +140,46 @@ struct Warp { int lanes, arrived, exited, kind; };  // kind: of the operation th
 struct Region { char* p; u32 bytes, base; Shadow* sh; };
 
 std::mutex g_mutex;
-std::vector<Thr> g_thr(kMaxThreads);
-Warp g_warp[kMaxThreads / 32];
 Ctx g_main;
 const EmuTask* g_task;
-int g_n, g_cur = -1, g_done, g_exited, g_barArrived, g_barOr, g_barResult;
+int g_n, g_cur = -1;
 bool g_failed;
 u32 g_epoch = 1;
-int g_queue[kMaxThreads], g_qhead, g_qlen;  // threads made ready by a completed barrier or warp-wide operation
 std::vector<char*> g_freeStacks, g_allStacks;
-Region g_reg[kMaxRegions];
-int g_nreg;
-u32 g_nextBase, g_staticBytes;
-char *g_dynBuf, *g_dynEnd, *g_dyn;  // dynamic smem buffer [g_dynBuf, g_dynEnd) + guard page; g_dyn = this launch's
 unsigned g_dynBytes;
 std::unordered_map<const void*, std::vector<Shadow>> g_shadows;
+
+// One block's state. Blocks run one after another, through one Blk, unless a block waits at a grid-wide barrier
+// (emu_grid_sync): it is then parked with its own Blk (threads, stacks, dynamic shared memory) while the next block
+// starts, and all resume once every block of the grid is parked there.
+struct Blk {
+    std::vector<Thr> thr;
+    Warp warp[kMaxThreads / 32];
+    int done, exited, barArrived, barOr, barResult, gridArrived, started;
+    int queue[kMaxThreads], qhead, qlen;  // threads made ready by a completed barrier or warp-wide operation
+    Region reg[kMaxRegions];
+    int nreg;
+    u32 nextBase, staticBytes;
+    char *dynBuf, *dynEnd, *dyn;  // this block's dynamic smem buffer [dynBuf, dynEnd) + guard page; dyn = this launch's
+    uint3 idx;
+};
+std::vector<Blk*> g_freeBlks;  // reusable block states (never freed)
+Blk* g_b;                      // the running block's
+#define g_thr (g_b->thr)
+#define g_warp (g_b->warp)
+#define g_done (g_b->done)
+#define g_exited (g_b->exited)
+#define g_barArrived (g_b->barArrived)
+#define g_barOr (g_b->barOr)
+#define g_barResult (g_b->barResult)
+#define g_queue (g_b->queue)
+#define g_qhead (g_b->qhead)
+#define g_qlen (g_b->qlen)
+#define g_reg (g_b->reg)
+#define g_nreg (g_b->nreg)
+#define g_nextBase (g_b->nextBase)
+#define g_staticBytes (g_b->staticBytes)
+#define g_dyn (g_b->dyn)
 
 void push(int t) { g_queue[(g_qhead + g_qlen++) & (kMaxThreads - 1)] = t; }
 void push_front(int t) {
@@ -264,40 +293,73 @@ void recycle_stacks() {  // after a failed block: threads never to be resumed gi
 }
 
 void report_deadlock() {
-    int bar = 0;
-    for (int i = 0; i < g_n; i++) bar += g_thr[i].st == WAIT_BAR;
+    int bar = 0, grid = 0;
+    for (int i = 0; i < g_n; i++) bar += g_thr[i].st == WAIT_BAR, grid += g_thr[i].st == WAIT_GRID;
     std::string warps;
     for (int w = 0; w * 32 < g_n; w++)
         if (g_warp[w].arrived > 0)
             warps += ", warp " + std::to_string(w) + ": " + std::to_string(g_warp[w].arrived) + " lane(s) at " +
                      kOpName[g_warp[w].kind];
     g_cur = -1;
-    report("deadlock: %d thread(s) wait at __syncthreads%s; %d exited", bar, warps.c_str(), g_exited);
+    report("deadlock: %d thread(s) wait at __syncthreads, %d at a grid-wide barrier%s; %d exited", bar, grid,
+           warps.c_str(), g_exited);
 }
 
 void add_region(void* p, u32 bytes, const void* key);
 
-// Runs one block; false after a reported failure.
-bool run_block(bool reverse) {
-    g_done = g_exited = g_barArrived = g_barOr = 0;
+// A block state for block `idx`, reset: no thread started yet, its dynamic shared memory (`need` bytes, 16-byte
+// multiple) the last bytes before its buffer's guard page (none: the guard page itself, so any access faults).
+Blk* start_block(uint3 idx, size_t need) {
+    Blk* b;
+    if (g_freeBlks.empty()) {
+        b = new Blk();
+        b->dynBuf = b->dynEnd = nullptr;
+    } else {
+        b = g_freeBlks.back();
+        g_freeBlks.pop_back();
+    }
+    g_b = b;
+    if (b->dynBuf == nullptr || (size_t)(b->dynEnd - b->dynBuf) < need) {
+        size_t body = (need + kPage - 1) / kPage * kPage;
+        if (body < 64 * kPage) body = 64 * kPage;
+        char* m = (char*)mmap(nullptr, body + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) { perror("gpu-emu: mmap of shared memory"); abort(); }
+        mprotect(m + body, kPage, PROT_NONE);
+        if (b->dynBuf != nullptr) munmap(b->dynBuf, (size_t)(b->dynEnd - b->dynBuf) + kPage);
+        b->dynBuf = m;
+        b->dynEnd = m + body;
+    }
+    b->dyn = b->dynEnd - need;
+    b->idx = idx;
+    if ((int)b->thr.size() < g_n) b->thr.resize(g_n);
+    g_done = g_exited = g_barArrived = g_barOr = b->gridArrived = b->started = 0;
     g_qhead = g_qlen = 0;
     g_epoch++;
     for (int w = 0; w * 32 < g_n; w++) g_warp[w] = Warp{g_n - w * 32 < 32 ? g_n - w * 32 : 32, 0, 0, 0};
-    for (int i = 0; i < g_n; i++) g_thr[i].st = NEW;
+    for (int i = 0; i < g_n; i++) {
+        g_thr[i].st = NEW;
+        g_thr[i].idx = uint3{i % blockDim.x, i / blockDim.x % blockDim.y, i / (blockDim.x * blockDim.y)};
+    }
     g_nreg = 0;
     g_nextBase = g_staticBytes = 0;
-    if (g_dynBytes > 0) add_region(g_dyn, g_dynBytes, g_dynEnd);
-    int started = 0;
+    if (g_dynBytes > 0) add_region(g_dyn, g_dynBytes, b->dynEnd);
+    return b;
+}
+
+enum Step { STEP_DONE, STEP_PARKED, STEP_FAILED };
+
+// Runs block g_b (blockIdx already set) until all its threads exited, or all wait at a grid-wide barrier (parked).
+Step step_block(bool reverse) {
     while (g_done < g_n) {
         int t = pop();
         if (t < 0) {
-            if (started == g_n) {
+            if (g_b->started == g_n) {
+                if (g_b->gridArrived > 0 && g_b->gridArrived + g_exited == g_n) return STEP_PARKED;
                 report_deadlock();
-                recycle_stacks();
-                return false;
+                return STEP_FAILED;
             }
-            t = reverse ? g_n - 1 - started : started;
-            started++;
+            t = reverse ? g_n - 1 - g_b->started : g_b->started;
+            g_b->started++;
             Thr& th = g_thr[t];
             th.stack = stack_get();
             th.st = READY;
@@ -307,12 +369,73 @@ bool run_block(bool reverse) {
         threadIdx = g_thr[t].idx;
         emu_cur_lane = &g_thr[t].lane;
         ctx_switch(g_main, g_thr[t].ctx);
-        if (g_failed) {
-            recycle_stacks();
-            return false;
-        }
+        if (g_failed) return STEP_FAILED;
     }
-    return true;
+    return STEP_DONE;
+}
+
+// The block state goes back to the pool (after a failure its threads, never to be resumed, give their stacks back).
+void end_block(Blk* b) {
+    g_b = b;
+    recycle_stacks();
+    g_freeBlks.push_back(b);
+}
+
+// Releases the grid-wide barrier in every parked block (a barrier: shared-memory epochs move on).
+void release_grid(std::vector<Blk*>& parked) {
+    g_epoch++;
+    for (Blk* b : parked) {
+        g_b = b;
+        b->gridArrived = 0;
+        for (int i = 0; i < g_n; i++)
+            if (g_thr[i].st == WAIT_GRID) {
+                g_thr[i].st = READY;
+                push(i);
+            }
+    }
+}
+
+// Runs every block of the grid; false after a reported failure.
+bool run_grid(unsigned gx, unsigned gy, unsigned gz, size_t need, bool reverse) {
+    std::vector<Blk*> parked, next;
+    unsigned finished = 0;
+    bool ok = true;
+    for (unsigned z = 0; z < gz && ok; z++)
+        for (unsigned y = 0; y < gy && ok; y++)
+            for (unsigned x = 0; x < gx && ok; x++) {
+                blockIdx = uint3{x, y, z};
+                Blk* b = start_block(blockIdx, need);
+                Step r = step_block(reverse);
+                if (r == STEP_PARKED) parked.push_back(b);
+                else end_block(b);
+                finished += r == STEP_DONE;
+                ok = r != STEP_FAILED;
+            }
+    while (ok && !parked.empty()) {
+        if (finished > 0) {
+            g_cur = -1;
+            report("deadlock: %zu block(s) wait at a grid-wide barrier that %u finished block(s) never reach",
+                   parked.size(), finished);
+            ok = false;
+            break;
+        }
+        release_grid(parked);
+        next.clear();
+        for (size_t i = 0; i < parked.size(); i++) {
+            Blk* b = parked[i];
+            g_b = b;
+            blockIdx = b->idx;
+            Step r = ok ? step_block(reverse) : STEP_FAILED;
+            if (r == STEP_PARKED) next.push_back(b);
+            else end_block(b);
+            finished += r == STEP_DONE;
+            ok = ok && r != STEP_FAILED;
+        }
+        parked.swap(next);
+    }
+    for (Blk* b : parked) end_block(b);
+    g_cur = -1;
+    return ok;
 }
 
 // ---- shared memory ----------------------------------------------------------------------------------------------
@@ -522,6 +645,15 @@ int emu_syncthreads(int pred) {
     return g_barResult;  // read before this thread can reach the next barrier
 }
 
+void emu_grid_sync() {
+    if (g_staticBytes > 0)
+        emu_fail("a grid-wide barrier in a kernel with static __shared__ arrays (not emulated: the blocks of such a "
+                 "kernel run interleaved, and static arrays are one per process; use dynamic shared memory)");
+    g_b->gridArrived++;
+    g_thr[g_cur].st = WAIT_GRID;
+    wait_here();
+}
+
 void emu_shared_static(const void* p, unsigned bytes) {
     for (int i = 0; i < g_nreg; i++)
         if (g_reg[i].p == p) return;
@@ -656,30 +788,8 @@ int emu_kernel_run(const EmuTask* task, unsigned gx, unsigned gy, unsigned gz, u
     gridDim = dim3{gx, gy, gz};
     blockDim = dim3{bx, by, bz};
     g_n = (int)threads;
-    for (int i = 0; i < g_n; i++) g_thr[i].idx = uint3{i % bx, i / bx % by, i / (bx * by)};
-    // Dynamic shared memory: the last bytes before a guard page; none = the guard page itself (any access faults).
-    size_t need = ((size_t)smem + 15) & ~(size_t)15;
-    if (g_dynBuf == nullptr || (size_t)(g_dynEnd - g_dynBuf) < need) {
-        size_t body = (need + kPage - 1) / kPage * kPage;
-        if (body < 64 * kPage) body = 64 * kPage;
-        char* m = (char*)mmap(nullptr, body + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) { perror("gpu-emu: mmap of shared memory"); abort(); }
-        mprotect(m + body, kPage, PROT_NONE);
-        if (g_dynBuf != nullptr) munmap(g_dynBuf, (size_t)(g_dynEnd - g_dynBuf) + kPage);
-        g_dynBuf = m;
-        g_dynEnd = m + body;
-    }
-    g_dyn = g_dynEnd - need;
     g_dynBytes = smem;
-    for (unsigned z = 0; z < gz; z++)
-        for (unsigned y = 0; y < gy; y++)
-            for (unsigned x = 0; x < gx; x++) {
-                blockIdx = uint3{x, y, z};
-                if (!run_block(reverse)) {
-                    g_cur = -1;
-                    return 1;
-                }
-            }
+    if (!run_grid(gx, gy, gz, ((size_t)smem + 15) & ~(size_t)15, reverse)) return 1;
     g_cur = -1;
     return 0;
 }

@@ -515,6 +515,31 @@ extern "C" void t_war(const bf16* src) {
     else if (warp_sum(1.0f) == 32.0f) cp_async_16(smem_u32(s + lane * 8), src + lane * 8, true);
     cp_async_wait_all();
 }
+// Grid-wide barriers: each block writes its id (dynamic shared memory round trip), all meet, then each reads the
+// next block's value, twice over (the barrier is reused); `early` = 1 lets block 1 return before the barrier (a
+// deadlock on a GPU); t_grid_static uses a static shared array (not emulated with grid barriers).
+extern "C" void t_grid(int* out, u32* bar, int early) {
+    int* s = (int*)emu_dynamic_smem();
+    int n = (int)gridDim.x, b = (int)blockIdx.x;
+    if (early && b == 1) return;
+    for (int round = 0; round < 2; round++) {
+        if (threadIdx.x == 0) s[0] = b + 100 * round;
+        __syncthreads();
+        if (threadIdx.x == 1) out[2 * n * round + b] = s[0];
+        grid_barrier(bar, (u32)n);
+        if (threadIdx.x == 2) out[2 * n * round + n + b] = out[2 * n * round + (b + 1) % n];
+        grid_barrier(bar, (u32)n);
+    }
+}
+extern "C" void t_grid_static(int* out, u32* bar) {
+    static int s[4];
+    emu_shared_static(&s, sizeof s);
+    s[0] = 1;
+    grid_barrier(bar, gridDim.x);
+    out[blockIdx.x] = s[0];
+}
+EMU_KERNEL(t_grid)
+EMU_KERNEL_INFO(t_grid_static, 16, 1024)
 EMU_KERNEL(t_exit_before_shfl)
 EMU_KERNEL(t_deadlock)
 EMU_KERNEL_INFO(t_exit_then_sync, 256, 1024)
@@ -555,6 +580,22 @@ static void test_checks() {
            launch("t_ldmatrix", Args()(r)((const bf16*)src)(0)(1)(1), {1, 1, 1}, {32, 1, 1}) != 0);
     expect("cp.async over rows another warp reads is reported",
            launch("t_war", Args()((const bf16*)src), {1, 1, 1}, {64, 1, 1}) != 0);
+    {
+        int* g = dev<int>(4 * 5);
+        u32* bar = dev<u32>(2);
+        bar[0] = bar[1] = 0;
+        ok = launch("t_grid", Args()(g)(bar)(0), {5, 1, 1}, {64, 1, 1}, 16) == 0;
+        for (int round = 0; round < 2; round++)
+            for (int b = 0; b < 5; b++)
+                ok = ok && g[10 * round + b] == b + 100 * round && g[10 * round + 5 + b] == (b + 1) % 5 + 100 * round;
+        expect("grid_barrier: every block sees the others' writes", ok);
+        expect("grid_barrier that a finished block never reaches is reported",
+               launch("t_grid", Args()(g)(bar)(1), {5, 1, 1}, {64, 1, 1}, 16) != 0);
+        expect("grid_barrier in a kernel with static shared memory is reported",
+               launch("t_grid_static", Args()(g)(bar), {2, 1, 1}, {32, 1, 1}) != 0);
+        ok = launch("t_grid", Args()(g)(bar)(0), {3, 1, 1}, {64, 1, 1}, 16) == 0;
+        expect("grid_barrier: a launch after the failures runs", ok && g[9] == 101 && g[11] == 100);
+    }
     expect("a bad launch (1025 threads) is reported", launch("t_deadlock", Args()(out), {1, 1, 1}, {1025, 1, 1}));
     expect("a block above __launch_bounds__ is reported",
            launch("attention_forward_kernel2", Args()(out)((bf16*)nullptr)(out)(src)(1)(1)(1), {1, 1, 1},

@@ -65,6 +65,18 @@ public interface IHrmBackend : IDisposable
     /// </summary>
     bool Bf16StreamForward(int t, int hs);
 
+    /// <summary>
+    /// A whole module call that nobody differentiates, z ← blocks(z + inj), as one fused op where the backend has one
+    /// for these shapes; false, having done nothing, where it has not (the model then runs the ops one by one). Same
+    /// math as the model's ops: the add, then per layer the post-norm block of its four weights in
+    /// <paramref name="weights"/> (Wqkv (3C, C), Wo (C, C), Wgate_up (2I, C), Wdown (C, I)), RoPE with
+    /// <paramref name="cos"/>, <paramref name="sin"/> (T, HS) unless both are empty. z (B·T, C) float, in and out;
+    /// inj (B·T, C), bf16 where <see cref="Bf16StreamForward"/> holds. CPU backends: always false. CUDA: a persistent
+    /// kernel (<c>CudaBackendOptions.FusedModuleMaxRows</c>, off by default).
+    /// </summary>
+    bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t, int nh,
+        int hs, int inter, float eps);
+
     /// <summary>A zeroed region of <paramref name="elements"/> floating-point elements.</summary>
     Buf Allocate(long elements, string name);
 

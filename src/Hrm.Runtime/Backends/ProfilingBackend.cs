@@ -19,7 +19,7 @@ namespace Hrm.Runtime.Backends;
 /// </summary>
 public sealed class ProfilingBackend : IHrmBackend
 {
-    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward", "MatmulRopeForward", "SelectRows", "ActHalt", "ActTarget", "ActMetrics", "RopeAttentionBackward"];
+    private static readonly string[] OpNames = ["Free", "Upload", "Download", "UploadInts", "DownloadInts", "Fill", "Copy", "Add", "ResetCarry", "GatherRows", "EmbeddingForward", "EmbeddingBackward", "MatmulForward", "MatmulBackward", "RopeForward", "RopeBackward", "AttentionForward", "AttentionBackward", "AddRmsNormForward", "RmsNormBackward", "SwiGluForward", "SwiGluBackward", "LmHeadForward", "LmHeadBackward", "QHeadForward", "QHeadBackward", "AdamATan2Step", "SignSgdRows", "StablemaxCe", "RopeAttentionForward", "MatmulSwiGluForward", "MatmulRopeForward", "SelectRows", "ActHalt", "ActTarget", "ActMetrics", "RopeAttentionBackward", "FusedModuleForward"];
 
     private readonly IHrmBackend _inner;
     private readonly long[] _ticks = new long[OpNames.Length];
@@ -331,6 +331,26 @@ public sealed class ProfilingBackend : IHrmBackend
         _bytes[31] += Bytes(qkv, inp, weight, cos, sin);
         _flops[31] += 6.0 * batch * t * k * nh * hs;
         _calls[31]++;
+    }
+
+    /// <inheritdoc/>
+    public bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t,
+        int nh, int hs, int inter, float eps)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        if (!_inner.TryFusedModuleForward(z, inj, weights, cos, sin, batch, t, nh, hs, inter, eps)) return false;
+        _ticks[37] += Stopwatch.GetTimestamp() - t0;
+        long bytes = Bytes(z, inj, cos, sin);
+        double flops = 0;
+        foreach (Buf w in weights)
+        {
+            bytes += w.Length * 2; // read as bf16
+            flops += 2.0 * batch * t * w.Length;
+        }
+        _bytes[37] += bytes;
+        _flops[37] += flops + weights.Length / 4 * 4.0 * batch * nh * t * (double)t * hs;
+        _calls[37]++;
+        return true;
     }
 
     /// <inheritdoc/>

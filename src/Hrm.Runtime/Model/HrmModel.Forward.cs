@@ -93,6 +93,7 @@ public sealed partial class HrmModel
             _b.Copy(z, acts.Stream[n]);
             return;
         }
+        if (firstRowsOut.IsEmpty && TryFusedModule(blocks, z, inj)) return;
         _b.Add(ws.Ping, z, inj);
         Buf cur = ws.Ping;
         for (int i = 0; i < n; i++)
@@ -102,6 +103,18 @@ public sealed partial class HrmModel
             else BlockForward(blocks[i], cur, dst, ws.Scratch, record: false);
             cur = dst;
         }
+    }
+
+    /// <summary>z ← blocks(z + inj) as the backend's one fused op, where it has one for this model (false: it did nothing).
+    /// </summary>
+    private bool TryFusedModule(BlockWeights[] blocks, Buf z, Buf inj)
+    {
+        HrmConfig cfg = Config;
+        Workspace ws = Ws;
+        bool rope = cfg.PosEncodings == PosEncoding.Rope;
+        return _b.TryFusedModuleForward(z, inj, ReferenceEquals(blocks, _h) ? _hW : _lW,
+            rope ? ws.RopeCos : Buf.Empty, rope ? ws.RopeSin : Buf.Empty, ws.Batch, cfg.TotalSeqLen, cfg.NumHeads,
+            cfg.HeadDim, cfg.Intermediate, (float)cfg.RmsNormEps);
     }
 
     /// <summary>

@@ -15,6 +15,7 @@ public sealed partial class HrmModel : IDisposable
 {
     private readonly IHrmBackend _b;
     private readonly BlockWeights[] _h, _l;
+    private readonly Buf[] _hW, _lW;  // the same weights, 4 per block (Qkv, O, GateUp, Down): TryFusedModuleForward's
     private Workspace? _ws;
     private Buf _actFloats, _actInts;
     private bool _disposed;
@@ -30,6 +31,8 @@ public sealed partial class HrmModel : IDisposable
         Grads = backend.Allocate(Layout.DenseElements, "gradients");
         _h = Blocks("H", config.HLayers);
         _l = Blocks("L", config.LLayers);
+        _hW = [.. _h.SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down })];
+        _lW = [.. _l.SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down })];
     }
 
     /// <summary>The architecture.</summary>
@@ -168,7 +171,7 @@ public sealed partial class HrmModel : IDisposable
 
     /// <summary>The weights the linear layers read (Qkv, O, GateUp, Down of every block; the lm_head stays fp32).</summary>
     private Buf[] GemmWeights() =>
-        [.. _h.Concat(_l).SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down })];
+        [.. _hW, .. _lW];
 
     private BlockWeights[] Blocks(string level, int layers)
     {

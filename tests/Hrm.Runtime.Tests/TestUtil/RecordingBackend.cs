@@ -44,6 +44,10 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
 
     public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
 
+    /// <inheritdoc/>
+    public bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t,
+        int nh, int hs, int inter, float eps) => false; // as the CPU backend: the model runs the ops (recorded)
+
     public Buf Allocate(long elements, string name) => _inner.Allocate(elements, name);
 
     public Buf AllocateInts(long count, string name) => _inner.AllocateInts(count, name);

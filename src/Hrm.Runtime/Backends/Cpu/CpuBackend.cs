@@ -56,6 +56,11 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     public bool Bf16StreamForward(int t, int hs) => false;
 
     /// <inheritdoc/>
+    /// <remarks>False: no fused module here (the model runs the ops).</remarks>
+    public bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t,
+        int nh, int hs, int inter, float eps) => false;
+
+    /// <inheritdoc/>
     /// <remarks>Nothing is reserved ahead: the CPU ops' scratch (GEMM packing, per-thread buffers) is host memory
     /// that grows during the first step and never after.</remarks>
     public void ReserveScratch(in ScratchShapes shapes, ReadOnlySpan<Buf> weights)

@@ -181,6 +181,8 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
             _partial.Ensure(Math.Min(128, (long)shapes.Batch * shapes.L) * shapes.V * shapes.C, _stream);
         }
         if (!Options.Bf16Matmul) return;
+        if (FusesModule(shapes.Batch, shapes.T, shapes.NH, shapes.HS, shapes.Inter))
+            FusedScratch(shapes.Batch, shapes.T, shapes.NH, shapes.Inter);
         long inputs = Math.Max(shapes.C, shapes.Inter), outputs = Math.Max(3L * shapes.C, 2L * shapes.Inter);
         _opA.Ensure(bt * (shapes.Training ? Math.Max(inputs, outputs) : inputs), _stream);
         if (shapes.Training) _opB.Ensure(bt * inputs, _stream);
@@ -288,6 +290,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _partial.Dispose();
         _full.Dispose();
         _tmp.Dispose();
+        _fused?.Dispose();
         DisposeBf16Matmul();
         _k.Dispose();
         _cublas.Dispose();

@@ -60,6 +60,20 @@ public sealed record CudaBackendOptions
     public bool TuneGemms { get; init; }
 
     /// <summary>
+    /// Run each module call that nobody differentiates (every module call of a solve or an evaluation, the no-grad
+    /// cycles of training) with at most this many rows (batch × positions) as one persistent kernel
+    /// (<see cref="CudaBackend.TryFusedModuleForward"/>): the GPU's blocks share each stage of the module's transformer
+    /// blocks and meet at grid-wide barriers, instead of about 8 kernel launches per transformer block (the batch-1
+    /// Sudoku solve: 96 launches instead of about 3,100). Needs <see cref="Bf16Matmul"/> with
+    /// <see cref="Bf16Intermediates"/>, the bf16 attention at head size 64 and at most 128 positions; elsewhere the ops
+    /// run as before. Its GEMMs are its own (tensor cores, fp32 accumulation of the same bf16 operands, every product
+    /// rounded to bf16 as cuBLASLt's), so results agree with the unfused path within the bf16 tolerance, not bitwise.
+    /// 0 (the default) = never, until a GPU has measured it (<c>hrm-bench gpu</c> has rows with it; written and
+    /// checked on the CPU emulator only, 2026-11-30).
+    /// </summary>
+    public int FusedModuleMaxRows { get; init; }
+
+    /// <summary>
     /// Record fixed op sequences the model marks as such (<see cref="IHrmBackend.RunRecorded"/>: a solver segment)
     /// as CUDA graphs and replay them: one launch instead of hundreds per segment. On by default; a sequence whose
     /// capture fails runs op by op (<see cref="CudaBackend.GraphFallbacks"/> says why).

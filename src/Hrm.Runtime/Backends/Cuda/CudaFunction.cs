@@ -26,6 +26,16 @@ internal readonly record struct CudaFunction(nint Handle, string Name)
     public void SetMaxDynamicSharedMemory(int bytes) =>
         CudaCheck.Driver(CuDriver.cuFuncSetAttribute(Handle, CuFunctionAttribute.MaxDynamicSharedSizeBytes, bytes));
 
+    /// <summary>How many blocks of <paramref name="blockSize"/> threads and <paramref name="dynamicSharedBytes"/> of
+    /// dynamic shared memory one SM holds at once (the driver's occupancy calculator).</summary>
+    public unsafe int MaxActiveBlocksPerSm(int blockSize, int dynamicSharedBytes)
+    {
+        int blocks;
+        CudaCheck.Driver(CuDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, Handle, blockSize,
+            (nuint)dynamicSharedBytes));
+        return blocks;
+    }
+
     /// <summary>
     /// Queues the kernel on <paramref name="stream"/>. <paramref name="args"/> points to one pointer per kernel
     /// parameter, each pointing at the argument's value (pack them with <c>stackalloc void*[n]</c>).

@@ -11,7 +11,7 @@ internal sealed class CudaKernels : IDisposable
     public static readonly IReadOnlyList<string> Files =
     [
         "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu", "attention_f32.cu",
-        "heads.cu", "adam_atan2.cu", "signsgd.cu", "stablemax_ce.cu", "act.cu",
+        "heads.cu", "adam_atan2.cu", "signsgd.cu", "stablemax_ce.cu", "act.cu", "module_fused.cu",
     ];
 
     /// <summary>
@@ -69,7 +69,11 @@ internal sealed class CudaKernels : IDisposable
         new("act.cu", "act_halt_kernel1", "ppppiii"),
         new("act.cu", "act_target_kernel1", "pppii"),
         new("act.cu", "act_metrics_kernel1", "pppppppii"),
+        new("module_fused.cu", "module_forward_fused_kernel1", FusedModuleSignature),
     ];
+
+    /// <summary>module_forward_fused_kernel1's: 14 buffers, 16 weights, 7 ints, eps.</summary>
+    public const string FusedModuleSignature = "pppppppppppppp" + "pppppppppppppppp" + "iiiiiii" + "f";
 
     private readonly List<CudaModule> _modules = [];
 
@@ -136,6 +140,7 @@ internal sealed class CudaKernels : IDisposable
             ActHalt = f["act_halt_kernel1"];
             ActTarget = f["act_target_kernel1"];
             ActMetrics = f["act_metrics_kernel1"];
+            ModuleForwardFused = f["module_forward_fused_kernel1"];
         }
         catch
         {
@@ -191,6 +196,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel ActHalt { get; }
     public Kernel ActTarget { get; }
     public Kernel ActMetrics { get; }
+    public Kernel ModuleForwardFused { get; }  // a whole no-grad module call, persistent (grid barriers)
 
     /// <summary>Unloads every module (functions become invalid).</summary>
     public void Dispose()

@@ -46,6 +46,10 @@ internal static unsafe partial class CuDriver
     internal static partial CuResult cuFuncGetAttribute(int* value, CuFunctionAttribute attribute, nint function);
 
     [LibraryImport(Lib)]
+    internal static partial CuResult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* numBlocks, nint function,
+        int blockSize, nuint dynamicSMemSize);
+
+    [LibraryImport(Lib)]
     internal static partial CuResult cuLaunchKernel(nint function, uint gridX, uint gridY, uint gridZ,
         uint blockX, uint blockY, uint blockZ, uint sharedMemBytes, nint stream, void** kernelParams, void** extra);
 

@@ -1,0 +1,156 @@
+using Hrm.Runtime.Backends.Cuda.Interop;
+using Hrm.Runtime.Memory;
+
+namespace Hrm.Runtime.Backends.Cuda;
+
+/// <summary>
+/// A whole module call that nobody differentiates in one persistent kernel (<c>module_forward_fused_kernel1</c>,
+/// native/kernels/module_fused.cu): the blocks of the grid share each stage's work and meet at grid-wide barriers,
+/// instead of ~8 launches per transformer block. For small batches, where the unfused ops are launch- and
+/// latency-bound (the batch-1 solve: ~3,250 launches for 16 segments). Opt-in: <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
+/// </summary>
+public sealed unsafe partial class CudaBackend
+{
+    /// <summary>Layers per launch (the kernel takes 16 weight pointers); a deeper module is several launches.</summary>
+    private const int FusedLayersPerLaunch = 4;
+
+    /// <summary>The kernel's block: 4 warps (attention_forward_rope's 128 threads).</summary>
+    private const int FusedThreads = 128;
+
+    /// <summary>Its dynamic shared memory: the attention's tile (2 stages of K and V, 64 rows of 72 bf16 each).</summary>
+    private const int FusedSmem = 2 * 2 * 64 * 72 * 2;
+
+    private DeviceScratch<byte>? _fused;   // the kernel's scratch, then its barrier (see FusedLayout)
+    private int _fusedBlocksPerSm = -1;
+
+    /// <summary>
+    /// The largest grid the fused module kernel is launched with (0: the device's resident capacity, the default).
+    /// Tests cap it to exercise the work distribution; every grid size computes the same, bitwise.
+    /// </summary>
+    internal int FusedModuleGridCap { get; set; }
+
+    /// <summary>Warps per GEMM tile in the fused module kernel (1, 2 or 4, the default: each warp sums a quarter of K,
+    /// which shortens the chain of dependent loads at small batches). A speed choice for benchmarks; the results differ
+    /// in the fp32 summation order only.</summary>
+    internal int FusedModuleSplitK { get; set; } = 4;
+
+    /// <summary>The device's SMs (for benchmarks that size the fused kernel's grid).</summary>
+    internal int DeviceSmCount => _device.SmCount;
+
+    /// <summary>How many fused module calls ran (each one or more launches).</summary>
+    public long FusedModuleCalls { get; private set; }
+
+    /// <summary>
+    /// True when <see cref="TryFusedModuleForward"/> runs a module call at these shapes: bf16 GEMMs with bf16
+    /// intermediates, bf16 attention at head size 64, 1 ≤ T ≤ 128, I a multiple of 32, and B·T within
+    /// <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
+    /// </summary>
+    public bool FusesModule(int batch, int t, int nh, int hs, int inter) =>
+        Options.FusedModuleMaxRows > 0 && Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 &&
+        t <= 128 && batch >= 1 && nh >= 1 && inter >= 32 && inter % 32 == 0 &&
+        (long)batch * t <= Options.FusedModuleMaxRows;
+
+    /// <inheritdoc/>
+    /// <remarks>Where <see cref="FusesModule"/> holds; one launch per 4 layers.</remarks>
+    public bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t,
+        int nh, int hs, int inter, float eps)
+    {
+        if (!FusesModule(batch, t, nh, hs, inter) || weights.Length == 0) return false;
+        Enter();
+        int layers = weights.Length / 4, m = batch * t, c = nh * 64;
+        if (weights.Length % 4 != 0)
+            throw new ArgumentException($"weights: 4 per layer (qkv, o, gate_up, down), got {weights.Length}", nameof(weights));
+        Need(z, (long)m * c, nameof(z));
+        NeedBf16Ok(inj, (long)m * c, nameof(inj));
+        if (!cos.IsEmpty || !sin.IsEmpty)
+        {
+            Need(cos, (long)t * 64, nameof(cos));
+            Need(sin, (long)t * 64, nameof(sin));
+            Aligned(cos, 16, nameof(cos));
+            Aligned(sin, 16, nameof(sin));
+        }
+        for (int l = 0; l < layers; l++)
+        {
+            Need(weights[4 * l], 3L * c * c, $"weights[{4 * l}] (qkv)");
+            Need(weights[4 * l + 1], (long)c * c, $"weights[{4 * l + 1}] (o)");
+            Need(weights[4 * l + 2], 2L * inter * c, $"weights[{4 * l + 2}] (gate_up)");
+            Need(weights[4 * l + 3], (long)c * inter, $"weights[{4 * l + 3}] (down)");
+        }
+        FusedLayout s = FusedScratch(batch, t, nh, inter);
+        int grid = FusedGrid(m, c, inter, batch * nh);
+        for (int l0 = 0; l0 < layers; l0 += FusedLayersPerLaunch)
+        {
+            int n = Math.Min(FusedLayersPerLaunch, layers - l0);
+            int flags = (l0 == 0 ? 1 : 0) | (l0 + n == layers ? 2 : 0) | (IsBf16(inj) ? 4 : 0);
+            LaunchFused(s, z, inj, weights.Slice(4 * l0, 4 * n), cos, sin, grid, batch, t, nh, inter, flags, eps);
+        }
+        FusedModuleCalls++;
+        Done();
+        return true;
+    }
+
+    /// <summary>One launch over <paramref name="w"/> (4 per layer, at most 4 layers).</summary>
+    private void LaunchFused(in FusedLayout s, Buf z, Buf inj, ReadOnlySpan<Buf> w, Buf cos, Buf sin, int grid,
+        int batch, int t, int nh, int inter, int flags, float eps)
+    {
+        ulong* wp = stackalloc ulong[16];
+        for (int i = 0; i < 16; i++) wp[i] = i < w.Length ? WeightBf16(w[i]) : 0;
+        ulong pz = Ptr(z), pi = Ptr(inj), pc = Ptr(cos), ps = Ptr(sin);
+        ulong px = s.X, ph = s.H1, pb = s.Opb, pq = s.Qkv, pa = s.Att, pp = s.Prod, pact = s.Act, pl = s.Lse;
+        ulong pr = s.Rstd, pbar = s.Barrier;
+        int layers = w.Length / 4, ksplit = FusedModuleSplitK;
+        void** args = stackalloc void*[]
+        {
+            &pz, &pi, &px, &ph, &pb, &pq, &pa, &pp, &pact, &pl, &pr, &pc, &ps, &pbar,
+            &wp[0], &wp[1], &wp[2], &wp[3], &wp[4], &wp[5], &wp[6], &wp[7],
+            &wp[8], &wp[9], &wp[10], &wp[11], &wp[12], &wp[13], &wp[14], &wp[15],
+            &batch, &t, &nh, &inter, &layers, &flags, &ksplit, &eps,
+        };
+        Launch(_k.ModuleForwardFused, CudaKernels.FusedModuleSignature, new Dim3((uint)grid, 1, 1), FusedThreads,
+            FusedSmem, args);
+    }
+
+    /// <summary>
+    /// Blocks per launch: every block must be resident at once (grid_barrier waits for all), so at most the
+    /// occupancy calculator's blocks per SM times the SMs; and no more than the widest stage has work for (warp tiles
+    /// of 16 x 32 over 4 warps, one block per attention head, a warp per norm row).
+    /// </summary>
+    private int FusedGrid(int m, int c, int inter, int heads)
+    {
+        if (_fusedBlocksPerSm < 0) _fusedBlocksPerSm = _k.ModuleForwardFused.Function.MaxActiveBlocksPerSm(FusedThreads, FusedSmem);
+        if (_fusedBlocksPerSm < 1)
+            throw new CudaUnavailableException("module_forward_fused_kernel1 cannot be resident on this device " +
+                $"(occupancy calculator: 0 blocks of {FusedThreads} threads and {FusedSmem} bytes of shared memory per SM)");
+        long mt = (m + 15) / 16, warps = Math.Max(mt * Math.Max(3L * c, inter) / 32 * FusedModuleSplitK, m);
+        long useful = Math.Max((warps + 3) / 4, heads);
+        long grid = Math.Min((long)_fusedBlocksPerSm * _device.SmCount, useful);
+        if (FusedModuleGridCap > 0) grid = Math.Min(grid, FusedModuleGridCap);
+        return (int)Math.Max(1, grid);
+    }
+
+    /// <summary>The kernel's buffers for these shapes, carved from one scratch (grown, never shrunk; the barrier's two
+    /// words zeroed when it is allocated).</summary>
+    private FusedLayout FusedScratch(int batch, int t, int nh, int inter)
+    {
+        long m = (long)batch * t, c = nh * 64L;
+        Span<long> bytes = [m * c * 4, m * c * 4, m * c * 2, 3 * m * c * 2, m * c * 2, m * c * 2, m * inter * 2,
+            (long)batch * nh * t * 4, m * 4, 8];
+        long total = 0;
+        foreach (long b in bytes) total += (b + 255) & ~255L;
+        _fused ??= new DeviceScratch<byte>(_device.Context);
+        bool fresh = _fused.Elements < total;
+        ulong p = _fused.Ensure(total, _stream);
+        Span<ulong> at = stackalloc ulong[bytes.Length];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            at[i] = p;
+            p += (ulong)((bytes[i] + 255) & ~255L);
+        }
+        if (fresh) CudaCheck.Driver(CuDriver.cuMemsetD32Async(at[^1], 0, 2, _stream.Raw));
+        return new FusedLayout(at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7], at[8], at[9]);
+    }
+
+    /// <summary>Device pointers of the fused kernel's scratch: the shapes in module_fused.cu.</summary>
+    private readonly record struct FusedLayout(ulong X, ulong H1, ulong Opb, ulong Qkv, ulong Att, ulong Prod,
+        ulong Act, ulong Lse, ulong Rstd, ulong Barrier);
+}
