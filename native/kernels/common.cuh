@@ -170,6 +170,13 @@ HRM_DEVICE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: 
 
 // ---- grid-wide barrier (persistent kernels) ---------------------------------------------------------------------
 
+// The GPU's global timer in nanoseconds (%globaltimer: the same on every SM; for stage timings).
+HRM_DEVICE long long hrm_time_ns() {
+    u64 t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return (long long)t;
+}
+
 // Every thread of every block of the grid calls it; returns once all have, with every global-memory write made
 // before it by any thread of the grid visible to every thread after it (the pattern of cooperative groups'
 // grid.sync: a block barrier, thread 0 arrives with release semantics through __threadfence and an atomic, waits for

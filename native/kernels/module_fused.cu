@@ -20,14 +20,17 @@
 //   inj (M, C) fp32 or bf16 (FUSED_INJ_BF16); x, h1 (M, C) fp32; opb (M, C) bf16: the current GEMM operand (bf16(x),
 //   then bf16(h1)); qkv (M, 3C), att, prod (M, C), act (M, I) bf16; lse (B, NH, T), rstd (M) fp32 (written, unused);
 //   cos, sin (T, 64) fp32 or null (no rotary positions); bar: 2 words for grid_barrier, zero before the first launch;
+//   stamps: null, or 7 * layers + 1 + (FUSED_FIRST ? 1 : 0) words that get the global timer (ns), from block 0, at the start, after every
+//   stage (its barrier passed) and at its end (hrm-bench's stage times);
 //   w0..w15: the bf16 weights of up to 4 layers, layer l in w[4l..4l+3] = Wqkv (3C, C), Wo (C, C), Wgate_up (2I, C),
 //   Wdown (C, I) (null past `layers`). A module of more layers is several launches: the first with FUSED_FIRST
 //   (x = z + inj), the last with FUSED_LAST (its output into z), the stream passing through x and opb between them.
 // ksplit: warps per GEMM tile (1, 2 or 4; see fused_gemm), a speed choice: results differ in the fp32 summation order.
 // Limits (the host checks them): head size 64, T <= 128 (one attention block per head), C % 64 == 0, I % 32 == 0,
 //   1 <= layers <= 4.
-// Launch: block = 128 (4 warps), dynamic smem FUSED_SMEM, grid = at most the blocks resident at once (the occupancy
-//   query x SMs; grid_barrier waits for every block); any grid size >= 1 computes the same, bitwise (each output
+// Launch: cooperative (cuLaunchCooperativeKernel: the driver guarantees every block is resident at once, which
+//   grid_barrier needs, or refuses the launch), block = 128 (4 warps), dynamic smem FUSED_SMEM, grid = at most the
+//   occupancy query x SMs; any grid size >= 1 computes the same, bitwise (each output
 //   element is computed by the same warps of one block in a fixed order, whichever block takes it).
 #include "common.cuh"
 #include "attention.cuh"
@@ -147,13 +150,28 @@ HRM_DEVICE void fused_add_rmsnorm(float* out, bf16* outh, float* rstd, const flo
 }
 
 // att (M, C) bf16 = attention(RoPE(qkv)): a block per (batch, head), attention_forward_rope (kernel4's body). Not
-// inlined: the attention holds nearly 255 registers by itself, and the kernel's other live values would spill.
+// inlined: the attention holds nearly 255 registers by itself, and the kernel's other live values would spill. Being a
+// device function's argument, not a kernel's, qkv is also never read through the non-coherent (ld.global.nc) path,
+// which could return the previous layer's values: qkv is rewritten by other blocks within this launch.
 __device__ __noinline__ void fused_attention(bf16* smem, bf16* att, float* lse, bf16* qkv, const float* cos,
                                              const float* sin, int batch, int t, int nh) {
     for (int it = blockIdx.x; it < batch * nh; it += gridDim.x) {
         __syncthreads();  // the previous item's warps are done with the tile
         attention_forward_rope<bf16>(smem, nullptr, att, lse, qkv, cos, sin, batch, t, nh, 0, it / nh, it % nh);
     }
+}
+
+// Stage timing for benchmarks: with stamps not null, thread 0 of block 0 records the global timer (ns) as stamp k;
+// k moves on either way.
+HRM_DEVICE void fused_stamp(long long* stamps, int& k) {
+    if (stamps != nullptr && blockIdx.x == 0 && threadIdx.x == 0) stamps[k] = hrm_time_ns();
+    k++;
+}
+
+// A stage ends: the grid-wide barrier, then a stamp (the stage's slowest block plus the barrier, seen from block 0).
+HRM_DEVICE void fused_sync(u32* bar, u32 nb, long long* stamps, int& k) {
+    grid_barrier(bar, nb);
+    fused_stamp(stamps, k);
 }
 
 // Layer l's pointer of four (l < 4; no local-memory array indexed at run time).
@@ -176,6 +194,7 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
                                  const float* __restrict__ cos,  // (T, 64), or null
                                  const float* __restrict__ sin,  // (T, 64), or null
                                  u32* bar,                       // (2) grid barrier
+                                 long long* stamps,              // (7 layers + 2) stage clock stamps, or null
                                  const bf16* w0, const bf16* w1, const bf16* w2, const bf16* w3,
                                  const bf16* w4, const bf16* w5, const bf16* w6, const bf16* w7,
                                  const bf16* w8, const bf16* w9, const bf16* w10, const bf16* w11,
@@ -186,6 +205,8 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
     float* red = reinterpret_cast<float*>(fused_smem);  // the GEMM stages' partial sums (the attention's tile else)
     int m = batch * t, c = nh * ATT_D;
     u32 nb = gridDim.x;
+    int k = 0;  // the next stamp
+    fused_stamp(stamps, k);
     if (flags & FUSED_FIRST) {  // x = z + inj, opb = bf16(x)
         i64 n = (i64)m * c;
         for (i64 i = (i64)blockIdx.x * FUSED_THREADS + threadIdx.x; i < n; i += (i64)nb * FUSED_THREADS) {
@@ -193,7 +214,7 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
             x[i] = v;
             opb[i] = f32_to_bf16(v);
         }
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
     }
     for (int l = 0; l < layers; l++) {
         const bf16* wqkv = fused_pick(l, w0, w4, w8, w12);
@@ -202,18 +223,24 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
         const bf16* wd = fused_pick(l, w3, w7, w11, w15);
         bool last = (flags & FUSED_LAST) && l == layers - 1;
         fused_gemm<false>(qkv, opb, wqkv, m, 3 * c, c, ksplit, red);
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
         fused_attention(fused_smem, att, lse, qkv, cos, sin, batch, t, nh);
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
         fused_gemm<false>(prod, att, wo, m, c, c, ksplit, red);
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
         fused_add_rmsnorm(h1, opb, rstd, x, prod, m, c, eps);
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
         fused_gemm<true>(act, opb, wgu, m, inter, c, ksplit, red);
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
         fused_gemm<false>(prod, act, wd, m, c, inter, ksplit, red);
-        grid_barrier(bar, nb);
+        fused_sync(bar, nb, stamps, k);
         fused_add_rmsnorm(last ? z : x, last ? nullptr : opb, rstd, h1, prod, m, c, eps);
-        if (l + 1 < layers) grid_barrier(bar, nb);
+        if (l + 1 < layers) fused_sync(bar, nb, stamps, k);
     }
+    fused_stamp(stamps, k);  // block 0's end (no barrier: the last stage of the other blocks may still run)
+}
+
+// Grid barriers alone, `rounds` of them (hrm-bench gpu times them at the fused kernel's grid): bar as above.
+extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1) grid_barrier_bench_kernel1(u32* bar, int rounds) {
+    for (int r = 0; r < rounds; r++) grid_barrier(bar, gridDim.x);
 }

@@ -80,15 +80,17 @@ public static class GpuTimer
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 1, "1 warp per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 2, "2 warps per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleGridCap = b.DeviceSmCount / 2, "grid capped at half the SMs");
+        FusedStages(fused, sudoku);
         Evaluate(o, options with { Graphs = false }, sudoku);
         Evaluate(o, options, sudoku);
         o.WriteLine();
-        foreach (string line in Tunings) o.WriteLine(line);
+        foreach (string line in Notes) o.WriteLine(line);
         return 0;
     }
 
-    /// <summary>What the GEMM tuning found in the rows marked "tuned" (one line each, printed after the table).</summary>
-    private static readonly List<string> Tunings = [];
+    /// <summary>Lines printed after the table: what the GEMM tuning found in the rows marked "tuned", the fused module
+    /// kernel's stage times.</summary>
+    private static readonly List<string> Notes = [];
 
     private static string Gemms(CudaBackendOptions options) =>
         !options.Bf16Matmul ? "fp32 GEMMs" : (options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates") +
@@ -101,10 +103,10 @@ public static class GpuTimer
         IReadOnlyList<GemmTuning> t = backend.GemmTunings;
         if (t.Count == 0) return;
         double first = t.Sum(x => x.FirstMs), chosen = t.Sum(x => x.ChosenMs);
-        Tunings.Add(string.Create(CultureInfo.InvariantCulture,
+        Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"gemm tuning, {name}: {t.Count} shapes timed, {t.Count(x => x.Chosen != 0)} changed; one call of each: " +
             $"{chosen:F3} ms tuned vs {first:F3} ms with the heuristic's first ({first / chosen:F3}x)"));
-        foreach (GemmTuning x in t.Where(x => x.Chosen != 0)) Tunings.Add("  " + x);
+        foreach (GemmTuning x in t.Where(x => x.Chosen != 0)) Notes.Add("  " + x);
     }
 
     private static double BlockFlops(int s) => 2.0 * s * 3_407_872 + 4.0 * s * s * 512;
@@ -181,6 +183,46 @@ public static class GpuTimer
             how += (backend.FusedModuleCalls > 0 ? "" : " (it did not run)") + (note.Length > 0 ? $", {note}" : "");
         Row(o, $"solve, {steps} segments + reads, wall clock, {Gemms(options)}, {how}", 1, ms[ms.Length / 2],
             steps * BlockFlops(cfg.TotalSeqLen) * 24);
+    }
+
+    /// <summary>
+    /// The fused module kernel's stages at batch 1 (a note after the table): per stage the mean over 20 segments of
+    /// block 0's global-timer stamps around it in the segment's last launch (the last H call: the input add, then each
+    /// layer's stages, each up to the end of its grid barrier), and one grid barrier alone at the kernel's grid.
+    /// </summary>
+    private static void FusedStages(CudaBackendOptions options, HrmConfig cfg)
+    {
+        var backend = CudaBackend.Create(options);
+        using var m = new BenchModel(cfg, backend, 1, training: false);
+        backend.BeginWeightReuse();
+        m.Forward();
+        backend.FusedModuleStamping = true;
+        string[] names = ["qkv", "attention", "o_proj", "norm", "gate/up + SwiGLU", "down", "norm"];
+        var sums = new double[names.Length + 2]; // the stages, the input add, the whole launch
+        const int runs = 20;
+        int layers = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            m.Forward();
+            long[] st = backend.FusedModuleStamps(); // start, input, 7 per layer (the last layer's last: the end)
+            layers = (st.Length - 2) / 7;
+            if (layers < 1) return;
+            sums[names.Length] += st[1] - st[0];
+            sums[names.Length + 1] += st[^1] - st[0];
+            for (int l = 0; l < layers; l++)
+                for (int i = 0; i < names.Length; i++) sums[i] += st[2 + 7 * l + i] - st[1 + 7 * l + i];
+        }
+        backend.FusedModuleStamping = false;
+        (int grid, double barrierUs) = backend.TimeGridBarrier(1, cfg.TotalSeqLen, cfg.NumHeads, cfg.Intermediate, 2000);
+        backend.EndWeightReuse();
+        var line = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
+            $"fused module kernel, batch 1 (T={cfg.TotalSeqLen}), grid {grid}, us per stage incl. its barrier, mean of {runs} H calls x {layers} layers:"));
+        for (int i = 0; i < names.Length; i++)
+            line.Append(string.Create(CultureInfo.InvariantCulture, $" {names[i]} {sums[i] / 1000.0 / runs / layers:F2};"));
+        line.Append(string.Create(CultureInfo.InvariantCulture,
+            $" input add {sums[names.Length] / 1000.0 / runs:F2}; the launch {sums[names.Length + 1] / 1000.0 / runs:F2}" +
+            $" (block 0's view); one grid barrier alone {barrierUs:F2}"));
+        Notes.Add(line.ToString());
     }
 
     /// <summary>

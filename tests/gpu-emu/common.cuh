@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define EMU_API __attribute__((visibility("hidden")))
 
@@ -289,10 +290,20 @@ HRM_DEVICE void cp_async_commit() {}  // groups only matter to wait_group N > 0,
 HRM_DEVICE void cp_async_wait_all() { emu_cp_async_wait_all(); }
 
 // ---- grid-wide barrier ---------------------------------------------------------------------------------------------
+// hrm_time_ns: the host's monotonic clock in nanoseconds (the GPU's %globaltimer).
+HRM_DEVICE long long hrm_time_ns() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 // The real one spins on global memory, which coroutines cannot (the blocks run interleaved on one thread): here the
-// emulator parks the block until every block of the grid has arrived (emu_core.cpp). `bar` is left untouched.
+// emulator parks the block until every block of the grid has arrived (emu_core.cpp). `bar` is read, not written.
+// It checks what the real one relies on: bar[0] (the arrival count) is 0 whenever a barrier starts.
 HRM_DEVICE void grid_barrier(u32* bar, u32 nblocks) {
-    (void)bar;
     (void)nblocks;
+    if (threadIdx.x == 0 && threadIdx.y == 0 && threadIdx.z == 0 && bar[0] != 0)
+        emu_fail("grid_barrier: bar[0] = %u at a barrier's start (the real barrier would never complete: its two "
+                 "words must be zero before the launch, and every barrier leaves them so)", bar[0]);
     emu_grid_sync();
 }

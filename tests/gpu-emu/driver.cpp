@@ -39,6 +39,7 @@ enum : int {
     CUDA_ERROR_INVALID_HANDLE = 400,
     CUDA_ERROR_NOT_FOUND = 500,
     CUDA_ERROR_LAUNCH_FAILED = 719,
+    CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE = 720,
     CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
     CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
     CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD = 908,
@@ -164,6 +165,7 @@ EXPORT CUresult cuDeviceGetAttribute(int* value, int attribute, int device)
         case 76: *value = 0; break;                    // COMPUTE_CAPABILITY_MINOR
         case 81: *value = 228 * 1024; break;           // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
         case 82: *value = 65536; break;                // MAX_REGISTERS_PER_MULTIPROCESSOR
+        case 95: *value = 1; break;                    // COOPERATIVE_LAUNCH
         case 97: *value = kOptinSmemLimit; break;      // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
         default: return CUDA_ERROR_INVALID_VALUE;
     }
@@ -468,6 +470,17 @@ EXPORT CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* numBlocks, void
     int limit = f->maxDynamicSmem ? f->maxDynamicSmem : kStaticSmemLimit - statics;
     *numBlocks = (long long)dynamicSMemSize > limit ? 0 : 1;
     return CUDA_SUCCESS;
+}
+EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                               unsigned bz, unsigned smem, void* stream, void** params, void** extra);
+// As the driver: a cooperative grid larger than what is resident at once (here 1 block per SM, 132 SMs; see
+// cuOccupancyMaxActiveBlocksPerMultiprocessor) is refused; otherwise a plain launch (the emulator parks blocks at
+// grid barriers, so co-residency is not needed here).
+EXPORT CUresult cuLaunchCooperativeKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                                          unsigned by, unsigned bz, unsigned smem, void* stream, void** params)
+{
+    if ((unsigned long long)gx * gy * gz > 132) return CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE;
+    return cuLaunchKernel(function, gx, gy, gz, bx, by, bz, smem, stream, params, nullptr);
 }
 EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                unsigned bz, unsigned smem, void* stream, void** params, void** extra)

@@ -70,7 +70,12 @@ public sealed partial class HrmSolver : IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Device, "unknown device"),
         };
         IHrmBackend backend = BackendFactory.Create(device, options.Threads,
-            new Backends.Cuda.CudaBackendOptions { Bf16Matmul = options.Bf16Matmul }, out string notice);
+            new Backends.Cuda.CudaBackendOptions
+            {
+                Bf16Matmul = options.Bf16Matmul,
+                FusedModuleMaxRows = options.FusedModule && options.Bf16Matmul
+                    ? Backends.Cuda.CudaBackendOptions.FusedModuleDefaultRows : 0,
+            }, out string notice);
         return Load(checkpointPath, options, backend, notice);
     }
 

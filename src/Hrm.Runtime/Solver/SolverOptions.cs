@@ -18,6 +18,15 @@ public sealed record SolverOptions
     /// </summary>
     public bool Bf16Matmul { get; init; } = true;
 
+    /// <summary>
+    /// On a GPU with bf16 GEMMs, run each module call as one persistent kernel
+    /// (<see cref="Backends.Cuda.CudaBackendOptions.FusedModuleMaxRows"/> = <see cref="Backends.Cuda.CudaBackendOptions.FusedModuleDefaultRows"/>):
+    /// 13 launches a Sudoku segment instead of about 200, for the latency of small batches. Default false: checked on
+    /// the CPU emulator of the GPU only so far (2026-11-30), not yet measured on a GPU. Results agree with the default
+    /// path within the bf16 tolerance.
+    /// </summary>
+    public bool FusedModule { get; init; }
+
     /// <summary>Segments at most per puzzle; 0 (default) = the checkpoint's halt_max_steps.</summary>
     public int MaxSteps { get; init; }
 

@@ -28,7 +28,7 @@ internal static class AnalyzeCommand
     public const string Usage =
         "hrm analyze participation-ratio --checkpoint FILE --data DIR [--split test] [--examples N] [--max-steps N]\n" +
         "            [--seed S] [--sample sequence|position] [--batch-size N] [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
-        "            [--out pr.png] " + GemmArgs.Usage;
+        "            [--out pr.png] " + GemmArgs.ModelUsage;
 
     private static readonly string[] Options =
         ["checkpoint", "data", "split", "examples", "max-steps", "seed", "sample", "batch-size", "config", "preset", "device", "threads", "out"];
@@ -37,7 +37,7 @@ internal static class AnalyzeCommand
     {
         if (argv.Length == 0 || argv[0] != "participation-ratio")
             throw new UsageException("analyze", "expected what to analyze: participation-ratio");
-        var args = new CliArgs("analyze", argv[1..], Options, GemmArgs.Flags);
+        var args = new CliArgs("analyze", argv[1..], Options, GemmArgs.ModelFlags);
         Hrm.Runtime.Backends.Cuda.CudaBackendOptions gemm = GemmArgs.Cuda(args, "analyze");
         string data = args.Require("data"), device = args.Get("device") ?? "auto";
         string? output = args.Get("out");

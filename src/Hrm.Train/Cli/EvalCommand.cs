@@ -22,15 +22,15 @@ internal static class EvalCommand
         "         [--examples N [--seed S]]\n" +
         "         " + HaltingArgs.Usage + "\n" +
         "         [--loss stablemax_cross_entropy|softmax_cross_entropy] [--out DIR] [--submission FILE] [--device ...]\n" +
-        "         [--threads N] " + GemmArgs.Usage;
+        "         [--threads N] " + GemmArgs.ModelUsage;
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("eval", argv,
             ["checkpoint", "data", "split", "config", "preset", "max-steps", "batch-size", "loss", "out", "submission", "device", "threads",
              "examples", "seed",
-             .. HaltingArgs.Options], flags: GemmArgs.Flags);
-        GemmArgs.Bf16(args, "eval"); // both flags: a usage error before any file is read
+             .. HaltingArgs.Options], flags: GemmArgs.ModelFlags);
+        _ = GemmArgs.Cuda(args, "eval"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         if (test.ExampleCount == 0)

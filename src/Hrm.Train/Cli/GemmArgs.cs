@@ -26,6 +26,24 @@ internal static class GemmArgs
         return args.Has("fp32-matmul") ? false : args.Has("bf16-matmul") ? true : null;
     }
 
-    /// <summary>The CUDA options for <see cref="Hrm.Runtime.Backends.BackendFactory.Create(string, int, CudaBackendOptions?, out string)"/>.</summary>
-    public static CudaBackendOptions Cuda(CliArgs args, string command) => new() { Bf16Matmul = Bf16(args, command) };
+    /// <summary>The flags of the commands that run the model without training it (eval, predict, solve, render,
+    /// analyze): the GEMM flags and <c>--fused-module</c>.</summary>
+    public static readonly string[] ModelFlags = [.. Flags, "fused-module"];
+
+    /// <summary>Their usage fragment.</summary>
+    public const string ModelUsage = Usage + " [--fused-module]";
+
+    /// <summary>
+    /// The CUDA options for <see cref="Hrm.Runtime.Backends.BackendFactory.Create(string, int, CudaBackendOptions?, out string)"/>:
+    /// the GEMM precision, and with <c>--fused-module</c> (commands taking <see cref="ModelFlags"/>) the fused module
+    /// kernel for up to <see cref="CudaBackendOptions.FusedModuleDefaultRows"/> rows; it runs bf16 GEMMs, so
+    /// <c>--fp32-matmul</c> with it is a usage error.
+    /// </summary>
+    public static CudaBackendOptions Cuda(CliArgs args, string command)
+    {
+        bool bf16 = Bf16(args, command), fused = args.Has("fused-module");
+        if (fused && !bf16)
+            throw new UsageException(command, "--fused-module runs bf16 GEMMs: it does not go with --fp32-matmul");
+        return new() { Bf16Matmul = bf16, FusedModuleMaxRows = fused ? CudaBackendOptions.FusedModuleDefaultRows : 0 };
+    }
 }

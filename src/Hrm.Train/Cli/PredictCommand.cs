@@ -16,15 +16,15 @@ internal static class PredictCommand
     public const string Usage =
         "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE | --preset NAME]\n" +
         "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda|reference] [--threads N] --out DIR\n" +
-        "            " + GemmArgs.Usage;
+        "            " + GemmArgs.ModelUsage;
 
     private static readonly string[] Options =
         ["checkpoint", "inputs", "puzzle-identifiers", "config", "preset", "max-steps", "batch-size", "device", "threads", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("predict", argv, Options, flags: GemmArgs.Flags);
-        GemmArgs.Bf16(args, "predict"); // both flags: a usage error before any file is read
+        var args = new CliArgs("predict", argv, Options, flags: GemmArgs.ModelFlags);
+        _ = GemmArgs.Cuda(args, "predict"); // both flags: a usage error before any file is read
         string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs"), outDir = args.Require("out");
         // A run config leaves seq_len to the data (the inputs' rows) and vocab_size, num_puzzle_identifiers to it too
         // (the checkpoint's tensors say them).

@@ -21,7 +21,7 @@ internal static class RenderCommand
         "hrm render sudoku --checkpoint FILE --puzzle \"<n*n chars, . or 0 for blanks>\" [--max-steps N] --out FILE.png\n" +
         "       hrm render maze --checkpoint FILE --maze FILE [--max-steps N] --out FILE.png\n" +
         "       hrm render arc --checkpoint FILE --data DIR [--index I] [--max-steps N] --out FILE.png\n" +
-        "              (sudoku, maze, arc also take [--config FILE | --preset NAME] [--device ...] [--threads N] " + GemmArgs.Usage + ")\n" +
+        "              (sudoku, maze, arc also take [--config FILE | --preset NAME] [--device ...] [--threads N] " + GemmArgs.ModelUsage + ")\n" +
         "       hrm render curves --metrics RUN/metrics.jsonl --out FILE.png\n" +
         "       hrm render halting --segments DIR/segments.npy --out FILE.png";
 
@@ -33,9 +33,9 @@ internal static class RenderCommand
         ReadOnlySpan<string> rest = argv.Length > 0 ? argv[1..] : argv;
         string path = kind switch
         {
-            "sudoku" => Sudoku(new CliArgs("render", rest, [.. ModelOptions, "puzzle"], GemmArgs.Flags), o, err),
-            "maze" => Maze(new CliArgs("render", rest, [.. ModelOptions, "maze"], GemmArgs.Flags), o, err),
-            "arc" => Arc(new CliArgs("render", rest, [.. ModelOptions, "data", "index"], GemmArgs.Flags), o, err),
+            "sudoku" => Sudoku(new CliArgs("render", rest, [.. ModelOptions, "puzzle"], GemmArgs.ModelFlags), o, err),
+            "maze" => Maze(new CliArgs("render", rest, [.. ModelOptions, "maze"], GemmArgs.ModelFlags), o, err),
+            "arc" => Arc(new CliArgs("render", rest, [.. ModelOptions, "data", "index"], GemmArgs.ModelFlags), o, err),
             "curves" => Curves(new CliArgs("render", rest, ["metrics", "out"]), o),
             "halting" => Halting(new CliArgs("render", rest, ["segments", "out"]), o),
             _ => throw new UsageException("render", "expected what to render: sudoku, maze, arc, curves or halting"),
@@ -46,7 +46,7 @@ internal static class RenderCommand
 
     private static string Sudoku(CliArgs args, TextWriter o, TextWriter err)
     {
-        GemmArgs.Bf16(args, "render"); // both flags: a usage error before any file is read
+        _ = GemmArgs.Cuda(args, "render"); // both flags: a usage error before any file is read
         string output = OutPath(args);
         SudokuGrid grid = SudokuGrid.Parse(args.Require("puzzle"));
         using HrmModel model = Load(args, err, () => (grid.Size * grid.Size, grid.Size + 2, 1), out int maxSteps);
@@ -61,7 +61,7 @@ internal static class RenderCommand
 
     private static string Maze(CliArgs args, TextWriter o, TextWriter err)
     {
-        GemmArgs.Bf16(args, "render");
+        _ = GemmArgs.Cuda(args, "render");
         string output = OutPath(args);
         byte[] puzzle = SolveCommand.ReadMaze(args.Require("maze")).Cells.ToArray();
         using HrmModel model = Load(args, err, () => (puzzle.Length, MazeBoard.VocabSize, 1), out int maxSteps);
@@ -73,7 +73,7 @@ internal static class RenderCommand
 
     private static string Arc(CliArgs args, TextWriter o, TextWriter err)
     {
-        GemmArgs.Bf16(args, "render");
+        _ = GemmArgs.Cuda(args, "render");
         string output = OutPath(args), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, "test");
         string[]? names = DatasetIdentifiers.Read(data);

@@ -14,7 +14,7 @@ internal static class SolveCommand
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
         "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
-        "          " + GemmArgs.Usage + "\n" +
+        "          " + GemmArgs.ModelUsage + "\n" +
         "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE) [--out FILE] [--batch N] (and the options above)\n" +
         "  --puzzles / --mazes: one puzzle a line (n*n cells), or the reference's CSV (source,question,answer,rating:\n" +
         "  its answers are compared); the answers one a line to --out FILE or standard output, the counts and speed to\n" +
@@ -25,7 +25,7 @@ internal static class SolveCommand
         var args = new CliArgs("solve", argv,
             ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "out", "batch", "max-steps", "config", "preset", "device", "threads",
              .. HaltingArgs.Options],
-            flags: GemmArgs.Flags);
+            flags: GemmArgs.ModelFlags);
         var gemm = GemmArgs.Cuda(args, "solve");
         if (((string[])["puzzle", "maze", "puzzles", "mazes"]).Count(args.Has) != 1)
             throw new UsageException("solve", "give one of --puzzle TEXT, --maze FILE, --puzzles FILE or --mazes FILE");

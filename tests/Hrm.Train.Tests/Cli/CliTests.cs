@@ -208,6 +208,17 @@ public sealed class CliTests : CliHarness
             Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
         }
         Assert.False(Directory.Exists(P("qs")), "quickstart refused its flags only after starting its work");
+        Assert.Equal(0, Hrm([.. predict, "--out", P("fused"), "--fused-module"]).Code); // no GPU: the CPU ignores it
+        Assert.Equal(plain, Npy.Read(P("fused/logits.npy")).ToFloat32());
+        foreach (string[] command in both[..5]) // the commands that run the model without training it
+        {
+            (int code, _, string err) = Hrm([.. command, "--fused-module", "--fp32-matmul"]);
+            Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
+            Assert.Contains("--fused-module runs bf16 GEMMs", err, StringComparison.Ordinal);
+        }
+        foreach (string[] command in both[5..]) // train and quickstart do not take it
+            Assert.Equal(2, Hrm([.. command, "--fused-module"]).Code);
+        Assert.False(Directory.Exists(P("qs")), "quickstart refused its flags only after starting its work");
     }
 
     [Fact]

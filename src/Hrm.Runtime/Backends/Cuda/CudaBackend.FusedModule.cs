@@ -34,6 +34,52 @@ public sealed unsafe partial class CudaBackend
     /// in the fp32 summation order only.</summary>
     internal int FusedModuleSplitK { get; set; } = 4;
 
+    /// <summary>
+    /// Benchmarks: the fused kernel records the GPU's global timer (ns) from block 0 at its start, after each stage and
+    /// at its end (<see cref="FusedModuleStamps"/> reads the last launch's).
+    /// </summary>
+    internal bool FusedModuleStamping { get; set; }
+
+    private int _fusedStampCount;
+
+    /// <summary>The last fused launch's stamps (ns; <see cref="FusedModuleStamping"/>): start, [the input stage,] then
+    /// per layer qkv, attention, o_proj, norm, gate/up, down, norm (the last layer's last at block 0's end). Waits for
+    /// the device.</summary>
+    internal long[] FusedModuleStamps()
+    {
+        Enter();
+        _stream.Synchronize();
+        var stamps = new long[_fusedStampCount];
+        if (stamps.Length == 0 || _fused is null) return stamps;
+        fixed (long* p = stamps)
+            CudaCheck.Driver(CuDriver.cuMemcpyDtoH_v2(p, _fusedStamps, (nuint)(stamps.Length * sizeof(long))));
+        return stamps;
+    }
+
+    private ulong _fusedStamps;  // the stamps' region of _fused (64 words)
+
+    /// <summary>
+    /// Benchmarks: the time of one grid-wide barrier at the fused kernel's grid for (<paramref name="batch"/>,
+    /// <paramref name="t"/>, ...) shapes, from <paramref name="rounds"/> barriers in one launch of
+    /// <c>grid_barrier_bench_kernel1</c>, timed with CUDA events. Returns (grid, microseconds a barrier).
+    /// </summary>
+    internal (int Grid, double Microseconds) TimeGridBarrier(int batch, int t, int nh, int inter, int rounds)
+    {
+        Enter();
+        FusedLayout s = FusedScratch(batch, t, nh, inter);
+        int grid = FusedGrid(batch * t, nh * 64, inter, batch * nh);
+        ulong bar = s.Barrier;
+        void** args = stackalloc void*[] { &bar, &rounds };
+        using var start = CudaEvent.Create(_device.Context);
+        using var end = CudaEvent.Create(_device.Context);
+        LaunchCooperative(_k.GridBarrierBench, "pi", new Dim3((uint)grid, 1, 1), FusedThreads, 0, args); // warm-up
+        start.Record(_stream);
+        LaunchCooperative(_k.GridBarrierBench, "pi", new Dim3((uint)grid, 1, 1), FusedThreads, 0, args);
+        end.Record(_stream);
+        end.Synchronize();
+        return (grid, CudaEvent.ElapsedMilliseconds(start, end) * 1000.0 / Math.Max(1, rounds));
+    }
+
     /// <summary>The device's SMs (for benchmarks that size the fused kernel's grid).</summary>
     internal int DeviceSmCount => _device.SmCount;
 
@@ -41,12 +87,12 @@ public sealed unsafe partial class CudaBackend
     public long FusedModuleCalls { get; private set; }
 
     /// <summary>
-    /// True when <see cref="TryFusedModuleForward"/> runs a module call at these shapes: bf16 GEMMs with bf16
-    /// intermediates, bf16 attention at head size 64, 1 ≤ T ≤ 128, I a multiple of 32, and B·T within
+    /// True when <see cref="TryFusedModuleForward"/> runs a module call at these shapes: a device that takes cooperative
+    /// launches, bf16 GEMMs with bf16 intermediates, bf16 attention at head size 64, 1 ≤ T ≤ 128, I a multiple of 32, and B·T within
     /// <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
     /// </summary>
     public bool FusesModule(int batch, int t, int nh, int hs, int inter) =>
-        Options.FusedModuleMaxRows > 0 && Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 &&
+        Options.FusedModuleMaxRows > 0 && _device.CooperativeLaunch && Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 &&
         t <= 128 && batch >= 1 && nh >= 1 && inter >= 32 && inter % 32 == 0 &&
         (long)batch * t <= Options.FusedModuleMaxRows;
 
@@ -69,12 +115,12 @@ public sealed unsafe partial class CudaBackend
             Aligned(cos, 16, nameof(cos));
             Aligned(sin, 16, nameof(sin));
         }
-        for (int l = 0; l < layers; l++)
+        for (int i = 0; i < weights.Length; i++)
         {
-            Need(weights[4 * l], 3L * c * c, $"weights[{4 * l}] (qkv)");
-            Need(weights[4 * l + 1], (long)c * c, $"weights[{4 * l + 1}] (o)");
-            Need(weights[4 * l + 2], 2L * inter * c, $"weights[{4 * l + 2}] (gate_up)");
-            Need(weights[4 * l + 3], (long)c * inter, $"weights[{4 * l + 3}] (down)");
+            long expected = (i % 4) switch { 0 => 3L * c * c, 1 => (long)c * c, 2 => 2L * inter * c, _ => (long)c * inter };
+            if (weights[i].ElemSize != sizeof(float) || weights[i].Length != expected)
+                throw new ArgumentException($"weights[{i}] ({FusedWeightNames[i % 4]}): expected {expected} floats, " +
+                    $"got {weights[i].Length} of {weights[i].ElemSize} bytes", nameof(weights));
         }
         FusedLayout s = FusedScratch(batch, t, nh, inter);
         int grid = FusedGrid(m, c, inter, batch * nh);
@@ -89,6 +135,8 @@ public sealed unsafe partial class CudaBackend
         return true;
     }
 
+    private static readonly string[] FusedWeightNames = ["qkv (3C, C)", "o (C, C)", "gate_up (2I, C)", "down (C, I)"];
+
     /// <summary>One launch over <paramref name="w"/> (4 per layer, at most 4 layers).</summary>
     private void LaunchFused(in FusedLayout s, Buf z, Buf inj, ReadOnlySpan<Buf> w, Buf cos, Buf sin, int grid,
         int batch, int t, int nh, int inter, int flags, float eps)
@@ -97,27 +145,29 @@ public sealed unsafe partial class CudaBackend
         for (int i = 0; i < 16; i++) wp[i] = i < w.Length ? WeightBf16(w[i]) : 0;
         ulong pz = Ptr(z), pi = Ptr(inj), pc = Ptr(cos), ps = Ptr(sin);
         ulong px = s.X, ph = s.H1, pb = s.Opb, pq = s.Qkv, pa = s.Att, pp = s.Prod, pact = s.Act, pl = s.Lse;
-        ulong pr = s.Rstd, pbar = s.Barrier;
+        ulong pr = s.Rstd, pbar = s.Barrier, pst = FusedModuleStamping ? s.Stamps : 0;
         int layers = w.Length / 4, ksplit = FusedModuleSplitK;
+        _fusedStampCount = FusedModuleStamping ? 7 * layers + 1 + (flags & 1) : 0;
+        _fusedStamps = s.Stamps;
         void** args = stackalloc void*[]
         {
-            &pz, &pi, &px, &ph, &pb, &pq, &pa, &pp, &pact, &pl, &pr, &pc, &ps, &pbar,
+            &pz, &pi, &px, &ph, &pb, &pq, &pa, &pp, &pact, &pl, &pr, &pc, &ps, &pbar, &pst,
             &wp[0], &wp[1], &wp[2], &wp[3], &wp[4], &wp[5], &wp[6], &wp[7],
             &wp[8], &wp[9], &wp[10], &wp[11], &wp[12], &wp[13], &wp[14], &wp[15],
             &batch, &t, &nh, &inter, &layers, &flags, &ksplit, &eps,
         };
-        Launch(_k.ModuleForwardFused, CudaKernels.FusedModuleSignature, new Dim3((uint)grid, 1, 1), FusedThreads,
-            FusedSmem, args);
+        LaunchCooperative(_k.ModuleForwardFused, CudaKernels.FusedModuleSignature, new Dim3((uint)grid, 1, 1),
+            FusedThreads, FusedSmem, args);
     }
 
     /// <summary>
-    /// Blocks per launch: every block must be resident at once (grid_barrier waits for all), so at most the
-    /// occupancy calculator's blocks per SM times the SMs; and no more than the widest stage has work for (warp tiles
-    /// of 16 x 32 over 4 warps, one block per attention head, a warp per norm row).
+    /// Blocks per launch: every block must be resident at once (grid_barrier waits for all; the launch is cooperative,
+    /// so the driver refuses a grid that would not be), so at most the occupancy calculator's blocks per SM times the
+    /// SMs; and no more than the widest stage has work for (GEMM tiles of 16 x 32 by FusedModuleSplitK warps of 4 a
+    /// block, one block per attention head, a warp per norm row).
     /// </summary>
     private int FusedGrid(int m, int c, int inter, int heads)
     {
-        if (_fusedBlocksPerSm < 0) _fusedBlocksPerSm = _k.ModuleForwardFused.Function.MaxActiveBlocksPerSm(FusedThreads, FusedSmem);
         if (_fusedBlocksPerSm < 1)
             throw new CudaUnavailableException("module_forward_fused_kernel1 cannot be resident on this device " +
                 $"(occupancy calculator: 0 blocks of {FusedThreads} threads and {FusedSmem} bytes of shared memory per SM)");
@@ -128,29 +178,34 @@ public sealed unsafe partial class CudaBackend
         return (int)Math.Max(1, grid);
     }
 
-    /// <summary>The kernel's buffers for these shapes, carved from one scratch (grown, never shrunk; the barrier's two
-    /// words zeroed when it is allocated).</summary>
+    /// <summary>
+    /// The kernel's buffers for these shapes, carved from one scratch (grown, never shrunk). The barrier's two words
+    /// and the stamps come first, at the same place for every shape, and the barrier is zeroed when the scratch is
+    /// allocated: every launch leaves it at zero (its count), so a later launch at other shapes finds it so.
+    /// </summary>
     private FusedLayout FusedScratch(int batch, int t, int nh, int inter)
     {
         long m = (long)batch * t, c = nh * 64L;
-        Span<long> bytes = [m * c * 4, m * c * 4, m * c * 2, 3 * m * c * 2, m * c * 2, m * c * 2, m * inter * 2,
-            (long)batch * nh * t * 4, m * 4, 8];
+        Span<long> bytes = [8, 64 * 8, m * c * 4, m * c * 4, m * c * 2, 3 * m * c * 2, m * c * 2, m * c * 2,
+            m * inter * 2, (long)batch * nh * t * 4, m * 4];
         long total = 0;
         foreach (long b in bytes) total += (b + 255) & ~255L;
         _fused ??= new DeviceScratch<byte>(_device.Context);
         bool fresh = _fused.Elements < total;
         ulong p = _fused.Ensure(total, _stream);
+        if (fresh) CudaCheck.Driver(CuDriver.cuMemsetD32Async(p, 0, 2, _stream.Raw));
+        if (_fusedBlocksPerSm < 0)
+            _fusedBlocksPerSm = _k.ModuleForwardFused.Function.MaxActiveBlocksPerSm(FusedThreads, FusedSmem);
         Span<ulong> at = stackalloc ulong[bytes.Length];
         for (int i = 0; i < bytes.Length; i++)
         {
             at[i] = p;
             p += (ulong)((bytes[i] + 255) & ~255L);
         }
-        if (fresh) CudaCheck.Driver(CuDriver.cuMemsetD32Async(at[^1], 0, 2, _stream.Raw));
-        return new FusedLayout(at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7], at[8], at[9]);
+        return new FusedLayout(at[2], at[3], at[4], at[5], at[6], at[7], at[8], at[9], at[10], at[0], at[1]);
     }
 
     /// <summary>Device pointers of the fused kernel's scratch: the shapes in module_fused.cu.</summary>
     private readonly record struct FusedLayout(ulong X, ulong H1, ulong Opb, ulong Qkv, ulong Att, ulong Prod,
-        ulong Act, ulong Lse, ulong Rstd, ulong Barrier);
+        ulong Act, ulong Lse, ulong Rstd, ulong Barrier, ulong Stamps);
 }

@@ -42,7 +42,7 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Changes whenever a scratch buffer a graph may hold is replaced (freed regions drop every graph:
     /// <see cref="ForgetRecordings"/>), and with bf16 GEMMs whenever a weight-reuse scope opens or closes.</summary>
     private long MemoryEpoch => 2 * (_qkvh.Allocations + _doh.Allocations + _dd.Allocations + _partial.Allocations +
-        _full.Allocations + _tmp.Allocations + _opA.Allocations + _opB.Allocations) +
+        _full.Allocations + _tmp.Allocations + _opA.Allocations + _opB.Allocations + (_fused?.Allocations ?? 0)) +
         (Options.Bf16Matmul && _reuse.Open ? 1 : 0);
 
     /// <summary>Captures <paramref name="ops"/> into an instantiated graph (see <see cref="RecordedSequences{T}"/>).</summary>

@@ -149,7 +149,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
 
     /// <summary>Bytes of the kernels' scratch buffers (grown to the largest request, then reused).</summary>
     public long ScratchBytes => _qkvh.Bytes + _doh.Bytes + _dd.Bytes + _partial.Bytes + _full.Bytes + _tmp.Bytes +
-        Bf16MatmulBytes;
+        (_fused?.Bytes ?? 0) + Bf16MatmulBytes;
 
     /// <inheritdoc/>
     public bool SupportsOp(HrmOp op) => true;
@@ -378,6 +378,19 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
                 $"'{signature}', the kernel takes '{kernel.Parameters}'");
         }
         kernel.Function.Launch(_stream, grid, block, sharedBytes, args);
+        Launches++;
+    }
+
+    /// <summary><see cref="Launch"/> as a cooperative launch (<see cref="CudaFunction.LaunchCooperative"/>).</summary>
+    private void LaunchCooperative(in Kernel kernel, string signature, Dim3 grid, Dim3 block, uint sharedBytes,
+        void** args)
+    {
+        if (!ReferenceEquals(signature, kernel.Parameters) && signature != kernel.Parameters)
+        {
+            throw new InvalidOperationException($"launch of {kernel.Function.Name}: packed parameters " +
+                $"'{signature}', the kernel takes '{kernel.Parameters}'");
+        }
+        kernel.Function.LaunchCooperative(_stream, grid, block, sharedBytes, args);
         Launches++;
     }
 

@@ -73,6 +73,10 @@ public sealed record CudaBackendOptions
     /// </summary>
     public int FusedModuleMaxRows { get; init; }
 
+    /// <summary>The rows the CLI's <c>--fused-module</c> and <c>SolverOptions.FusedModule</c> set
+    /// <see cref="FusedModuleMaxRows"/> to: Sudoku (82 positions) up to batch 49.</summary>
+    public const int FusedModuleDefaultRows = 4096;
+
     /// <summary>
     /// Record fixed op sequences the model marks as such (<see cref="IHrmBackend.RunRecorded"/>: a solver segment)
     /// as CUDA graphs and replay them: one launch instead of hundreds per segment. On by default; a sequence whose

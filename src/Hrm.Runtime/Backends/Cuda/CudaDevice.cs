@@ -33,6 +33,9 @@ public sealed class CudaDevice : IDisposable
     /// <summary>The number of streaming multiprocessors.</summary>
     public int SmCount { get; private init; }
 
+    /// <summary>Whether the device takes cooperative launches (every block resident at once: grid-wide barriers).</summary>
+    public bool CooperativeLaunch { get; private init; }
+
     /// <summary>Total device memory in bytes.</summary>
     public long TotalMemoryBytes { get; private init; }
 
@@ -125,6 +128,7 @@ public sealed class CudaDevice : IDisposable
         int sms = Attribute(CuDeviceAttribute.MultiprocessorCount, dev);
         int smem = Attribute(CuDeviceAttribute.MaxSharedMemoryPerBlock, dev);
         int smemOptIn = Attribute(CuDeviceAttribute.MaxSharedMemoryPerBlockOptin, dev);
+        int cooperative = Attribute(CuDeviceAttribute.CooperativeLaunch, dev);
         var context = CudaPrimaryContext.Retain(dev);
         try
         {
@@ -143,6 +147,7 @@ public sealed class CudaDevice : IDisposable
             TotalMemoryBytes = (long)total,
             MaxSharedMemoryPerBlock = smem,
             MaxSharedMemoryPerBlockOptIn = smemOptIn,
+            CooperativeLaunch = cooperative != 0,
         };
     }
 

@@ -43,4 +43,12 @@ internal readonly record struct CudaFunction(nint Handle, string Name)
     public unsafe void Launch(CudaStream stream, Dim3 grid, Dim3 block, uint sharedBytes, void** args) =>
         CudaCheck.Driver(CuDriver.cuLaunchKernel(Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
             sharedBytes, stream.Raw, args, null));
+
+    /// <summary>
+    /// <see cref="Launch"/> as a cooperative kernel: the driver guarantees every block is resident at once (what a
+    /// grid-wide barrier needs) or refuses the launch (<c>CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE</c>).
+    /// </summary>
+    public unsafe void LaunchCooperative(CudaStream stream, Dim3 grid, Dim3 block, uint sharedBytes, void** args) =>
+        CudaCheck.Driver(CuDriver.cuLaunchCooperativeKernel(Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
+            sharedBytes, stream.Raw, args));
 }

@@ -70,10 +70,11 @@ internal sealed class CudaKernels : IDisposable
         new("act.cu", "act_target_kernel1", "pppii"),
         new("act.cu", "act_metrics_kernel1", "pppppppii"),
         new("module_fused.cu", "module_forward_fused_kernel1", FusedModuleSignature),
+        new("module_fused.cu", "grid_barrier_bench_kernel1", "pi"),
     ];
 
-    /// <summary>module_forward_fused_kernel1's: 14 buffers, 16 weights, 7 ints, eps.</summary>
-    public const string FusedModuleSignature = "pppppppppppppp" + "pppppppppppppppp" + "iiiiiii" + "f";
+    /// <summary>module_forward_fused_kernel1's: 15 buffers, 16 weights, 7 ints, eps.</summary>
+    public const string FusedModuleSignature = "ppppppppppppppp" + "pppppppppppppppp" + "iiiiiii" + "f";
 
     private readonly List<CudaModule> _modules = [];
 
@@ -141,6 +142,7 @@ internal sealed class CudaKernels : IDisposable
             ActTarget = f["act_target_kernel1"];
             ActMetrics = f["act_metrics_kernel1"];
             ModuleForwardFused = f["module_forward_fused_kernel1"];
+            GridBarrierBench = f["grid_barrier_bench_kernel1"];
         }
         catch
         {
@@ -197,6 +199,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel ActTarget { get; }
     public Kernel ActMetrics { get; }
     public Kernel ModuleForwardFused { get; }  // a whole no-grad module call, persistent (grid barriers)
+    public Kernel GridBarrierBench { get; }    // grid barriers alone (hrm-bench)
 
     /// <summary>Unloads every module (functions become invalid).</summary>
     public void Dispose()

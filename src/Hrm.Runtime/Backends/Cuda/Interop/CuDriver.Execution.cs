@@ -54,6 +54,10 @@ internal static unsafe partial class CuDriver
         uint blockX, uint blockY, uint blockZ, uint sharedMemBytes, nint stream, void** kernelParams, void** extra);
 
     [LibraryImport(Lib)]
+    internal static partial CuResult cuLaunchCooperativeKernel(nint function, uint gridX, uint gridY, uint gridZ,
+        uint blockX, uint blockY, uint blockZ, uint sharedMemBytes, nint stream, void** kernelParams);
+
+    [LibraryImport(Lib)]
     internal static partial CuResult cuStreamBeginCapture_v2(nint stream, CuStreamCaptureMode mode);
 
     [LibraryImport(Lib)]

@@ -12,6 +12,7 @@ internal enum CuDeviceAttribute
     ComputeCapabilityMinor = 76,
     MaxSharedMemoryPerMultiprocessor = 81,
     MaxRegistersPerMultiprocessor = 82,
+    CooperativeLaunch = 95,
     MaxSharedMemoryPerBlockOptin = 97,
 }
 
