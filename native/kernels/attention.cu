@@ -191,7 +191,7 @@ HRM_DEVICE void attention_forward_rows(bf16* smem, float* __restrict__ out, bf16
     __syncthreads();
 
     float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
-    attention_forward_init(o, m, l);
+    attention_forward_init<ATT_MT>(o, m, l);
     int tiles = (t + ATT_BN - 1) / ATT_BN;
     for (int j = 0; j < tiles; j++) {
         u32 cur = s0 + (j & 1) * ATT_STAGE_BYTES;

@@ -201,11 +201,12 @@ HRM_DEVICE void store4(bf16* p, float4 v) {
     *reinterpret_cast<uint2*>(p) = make_uint2(pack_bf16x2(v.x, v.y), pack_bf16x2(v.z, v.w));
 }
 
-// The forward's state per warp: O (ATT_MT row tiles of 16 x 64), running max m and sum l of rows g and g + 8.
-__device__ __forceinline__ void attention_forward_init(float (&o)[ATT_MT][8][4], float (&m)[ATT_MT][2],
-                                                       float (&l)[ATT_MT][2]) {
+// The forward's state per warp: O (MT row tiles of 16 x 64; ATT_MT in the kernels), running max m and sum l of rows g
+// and g + 8.
+template <int MT>
+__device__ __forceinline__ void attention_forward_init(float (&o)[MT][8][4], float (&m)[MT][2], float (&l)[MT][2]) {
 #pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) {
+    for (int mt = 0; mt < MT; mt++) {
         zero_acc(o[mt]);
         m[mt][0] = m[mt][1] = -__int_as_float(0x7f800000);
         l[mt][0] = l[mt][1] = 0.0f;
@@ -217,18 +218,18 @@ __device__ __forceinline__ void attention_forward_init(float (&o)[ATT_MT][8][4],
 // scores (the scale is positive, and rounding is monotone, so max(s) * c == max(s * c) bitwise) and the scale goes
 // into the exponent's fma: p = 2^(s * c - m), one instruction instead of a multiply and a subtraction. O is rescaled
 // only when some row's maximum moved in this warp (alpha = 2^0 = 1 exactly otherwise: skipping is bitwise the same).
-__device__ __forceinline__ void attention_forward_tile(float (&o)[ATT_MT][8][4], float (&m)[ATT_MT][2],
-                                                       float (&l)[ATT_MT][2], const u32 (&qf)[ATT_MT][4][4], u32 cur,
-                                                       int k0, int t) {
+template <int MT>
+__device__ __forceinline__ void attention_forward_tile(float (&o)[MT][8][4], float (&m)[MT][2], float (&l)[MT][2],
+                                                       const u32 (&qf)[MT][4][4], u32 cur, int k0, int t) {
     int qd = threadIdx.x & 3;
     bool tail = k0 + ATT_BN > t;
     int groups = tail ? (t - k0 + 15) >> 4 : 4;  // 16-key groups holding a key below T (the others: masked, P = 0)
-    float s[ATT_MT][8][4];
+    float s[MT][8][4];
 #pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) zero_acc(s[mt]);
-    mma_abt<ATT_MT>(s, qf, cur, groups);  // S = Q K^T
+    for (int mt = 0; mt < MT; mt++) zero_acc(s[mt]);
+    mma_abt<MT>(s, qf, cur, groups);  // S = Q K^T
 #pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) {
+    for (int mt = 0; mt < MT; mt++) {
         float alpha[2];
 #pragma unroll
         for (int hh = 0; hh < 2; hh++) {  // rows g (hh = 0) and g + 8 (hh = 1)
@@ -266,18 +267,20 @@ __device__ __forceinline__ void attention_forward_tile(float (&o)[ATT_MT][8][4],
             }
         }
     }
-    mma_pb<ATT_MT>(o, s, cur + ATT_TILE_BYTES, groups);  // O += P V
+    mma_pb<MT>(o, s, cur + ATT_TILE_BYTES, groups);  // O += P V
 }
 
-// out = O / l (and outh = bf16(out) unless null), lse = m ln2 + ln l, for this warp's rows of query block q0.
+// out = O / l (and outh = bf16(out) unless null), lse = m ln2 + ln l, for this warp's rows of query block q0 (warp w's
+// row tiles: q0 + (w MT + mt) 16).
+template <int MT>
 __device__ __forceinline__ void attention_forward_store(float* __restrict__ out, bf16* __restrict__ outh,
-                                                        float* __restrict__ lse, const float (&o)[ATT_MT][8][4],
-                                                        const float (&m)[ATT_MT][2], const float (&l)[ATT_MT][2],
+                                                        float* __restrict__ lse, const float (&o)[MT][8][4],
+                                                        const float (&m)[MT][2], const float (&l)[MT][2],
                                                         int b, int h, int q0, int t, int nh) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, qd = lane & 3, g = lane >> 2;
     i64 bh = (i64)b * nh + h;
 #pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) {
+    for (int mt = 0; mt < MT; mt++) {
         float inv[2];
 #pragma unroll
         for (int hh = 0; hh < 2; hh++) {
@@ -285,11 +288,11 @@ __device__ __forceinline__ void attention_forward_store(float* __restrict__ out,
             sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 1);
             sum += __shfl_xor_sync(HRM_FULL_MASK, sum, 2);
             inv[hh] = 1.0f / sum;
-            int row = q0 + (warp * ATT_MT + mt) * 16 + g + hh * 8;
+            int row = q0 + (warp * MT + mt) * 16 + g + hh * 8;
             if (qd == 0 && row < t) lse[bh * t + row] = m[mt][hh] * HRM_LN2 + logf(sum);
         }
         i64 at = (i64)b * t * nh * ATT_D + h * ATT_D;
-        store_acc(out ? out + at : nullptr, (i64)nh * ATT_D, q0 + (warp * ATT_MT + mt) * 16, t, o[mt], inv[0], inv[1],
+        store_acc(out ? out + at : nullptr, (i64)nh * ATT_D, q0 + (warp * MT + mt) * 16, t, o[mt], inv[0], inv[1],
                   outh ? outh + at : nullptr);
     }
 }
@@ -364,7 +367,11 @@ __device__ __forceinline__ void rope_rows_store(bf16* stile, const RopeRows<NROW
 // The body of attention_forward_rope_kernel3/4 for batch b, head h (the kernels': blockIdx.z, blockIdx.y): qkv stored
 // as T (float or bf16); smem 2 * ATT_STAGE_BYTES (the kernels' static tile). Every thread of the block (128) calls it;
 // its last __syncthreads comes before any warp returns, so a caller that reuses smem afterwards needs one first.
-template <typename T>
+// ONE_BATCH (the kernels'): every Q, K and V load in flight at once; false: Q first, then K and V. MT = 2 (the
+// kernels'): warp w computes query rows [32w, 32w + 32) at once; MT = 1: rows [16w, 16w + 16), then [64 + 16w, 80 + 16w)
+// (half the accumulator registers; the same results, bitwise: every row is computed alike). The last two for
+// module_fused.cu's kernel, where the attention shares the registers with the other stages.
+template <typename T, bool ONE_BATCH = true, int MT = ATT_MT>
 __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __restrict__ out, bf16* __restrict__ outh,
                                                        float* __restrict__ lse, T* __restrict__ qkv,
                                                        const float* __restrict__ cos, const float* __restrict__ sin,
@@ -376,7 +383,7 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
     T* K = Q + c;
     T* V = Q + 2 * c;
     const int tileElems = ATT_TILE_BYTES / 2, stageElems = ATT_STAGE_BYTES / 2;
-    {  // Q, K and V in one batch of loads
+    if (ONE_BATCH) {  // Q, K and V in one batch of loads
         RopeRows<ATT_FWD_BM> q;
         RopeRows<ATT_BN> k, v;
         rope_rows_load(q, Q, stride, 0, t);
@@ -385,11 +392,24 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
         rope_rows_store(smem + stageElems, q, Q, stride, 0, t, cos, sin, keep);
         rope_rows_store(smem, k, K, stride, 0, t, cos, sin, keep);
         rope_rows_store(smem + tileElems, v, V, stride, 0, t, nullptr, nullptr, 0);
+    } else {  // Q, then K and V: half the registers (the same values in shared memory)
+        {
+            RopeRows<ATT_FWD_BM> q;
+            rope_rows_load(q, Q, stride, 0, t);
+            rope_rows_store(smem + stageElems, q, Q, stride, 0, t, cos, sin, keep);
+        }
+        RopeRows<ATT_BN> k, v;
+        rope_rows_load(k, K, stride, 0, t);
+        rope_rows_load(v, V, stride, 0, t);
+        rope_rows_store(smem, k, K, stride, 0, t, cos, sin, keep);
+        rope_rows_store(smem + tileElems, v, V, stride, 0, t, nullptr, nullptr, 0);
     }
     __syncthreads();
-    u32 s0 = smem_u32(smem), qf[ATT_MT][4][4];
+    static_assert(MT == 1 || MT == 2, "MT: 1 or 2 row tiles per warp");
+    u32 s0 = smem_u32(smem), qf[2][4][4];  // MT = 2: this warp's two row tiles; MT = 1: its tile in each pass
 #pragma unroll
-    for (int mt = 0; mt < ATT_MT; mt++) load_a_frags(qf[mt], s0 + ATT_STAGE_BYTES, (warp * ATT_MT + mt) * 16);
+    for (int mt = 0; mt < 2; mt++)
+        load_a_frags(qf[mt], s0 + ATT_STAGE_BYTES, (MT == 2 ? warp * 2 + mt : mt * ATT_WARPS + warp) * 16);
     __syncthreads();
     int tiles = (t + ATT_BN - 1) / ATT_BN;  // 1 or 2
     if (tiles > 1) {
@@ -400,9 +420,22 @@ __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __rest
         rope_rows_store(smem + stageElems + tileElems, v, V, stride, ATT_BN, t, nullptr, nullptr, 0);
         __syncthreads();
     }
-    float o[ATT_MT][8][4], m[ATT_MT][2], l[ATT_MT][2];
-    attention_forward_init(o, m, l);
-    if (warp * ATT_MT * 16 >= t) return;  // no row of this warp below T (warp 3 at T = 82); no barrier follows
-    for (int j = 0; j < tiles; j++) attention_forward_tile(o, m, l, qf, s0 + j * ATT_STAGE_BYTES, j * ATT_BN, t);
-    attention_forward_store(out, outh, lse, o, m, l, b, h, 0, t, nh);
+    if constexpr (MT == 2) {
+        float o[2][8][4], m[2][2], l[2][2];
+        attention_forward_init<2>(o, m, l);
+        if (warp * 2 * 16 >= t) return;  // no row of this warp below T (warp 3 at T = 82); no barrier follows
+        for (int j = 0; j < tiles; j++) attention_forward_tile<2>(o, m, l, qf, s0 + j * ATT_STAGE_BYTES, j * ATT_BN, t);
+        attention_forward_store<2>(out, outh, lse, o, m, l, b, h, 0, t, nh);
+    } else {
+#pragma unroll
+        for (int p = 0; p < 2; p++) {  // unrolled: qf[p] stays in registers
+            if (p * ATT_WARPS * 16 + warp * 16 >= t) return;  // no row of this warp's pass below T; no barrier follows
+            float o[1][8][4], m[1][2], l[1][2];
+            attention_forward_init<1>(o, m, l);
+            const u32(&q1)[1][4][4] = *reinterpret_cast<const u32(*)[1][4][4]>(&qf[p]);
+            for (int j = 0; j < tiles; j++)
+                attention_forward_tile<1>(o, m, l, q1, s0 + j * ATT_STAGE_BYTES, j * ATT_BN, t);
+            attention_forward_store<1>(out, outh, lse, o, m, l, b, h, p * ATT_WARPS * 16, t, nh);
+        }
+    }
 }

@@ -157,19 +157,17 @@ __device__ __noinline__ void fused_attention(bf16* smem, bf16* att, float* lse, 
                                              const float* sin, int batch, int t, int nh) {
     for (int it = blockIdx.x; it < batch * nh; it += gridDim.x) {
         __syncthreads();  // the previous item's warps are done with the tile
-        attention_forward_rope<bf16>(smem, nullptr, att, lse, qkv, cos, sin, batch, t, nh, 0, it / nh, it % nh);
+        attention_forward_rope<bf16, false, 1>(smem, nullptr, att, lse, qkv, cos, sin, batch, t, nh, 0, it / nh, it % nh);
     }
 }
 
-// Stage timing for benchmarks: with stamps not null, thread 0 of block 0 records the global timer (ns) as stamp k;
-// k moves on either way.
-HRM_DEVICE void fused_stamp(long long* stamps, int& k) {
+// Stage timing for benchmarks: with stamps not null, thread 0 of block 0 records the global timer (ns) as stamp k.
+HRM_DEVICE void fused_stamp(long long* stamps, int k) {
     if (stamps != nullptr && blockIdx.x == 0 && threadIdx.x == 0) stamps[k] = hrm_time_ns();
-    k++;
 }
 
-// A stage ends: the grid-wide barrier, then a stamp (the stage's slowest block plus the barrier, seen from block 0).
-HRM_DEVICE void fused_sync(u32* bar, u32 nb, long long* stamps, int& k) {
+// A stage ends: the grid-wide barrier, then stamp k (the stage's slowest block plus the barrier, seen from block 0).
+HRM_DEVICE void fused_sync(u32* bar, u32 nb, long long* stamps, int k) {
     grid_barrier(bar, nb);
     fused_stamp(stamps, k);
 }
@@ -205,8 +203,8 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
     float* red = reinterpret_cast<float*>(fused_smem);  // the GEMM stages' partial sums (the attention's tile else)
     int m = batch * t, c = nh * ATT_D;
     u32 nb = gridDim.x;
-    int k = 0;  // the next stamp
-    fused_stamp(stamps, k);
+    fused_stamp(stamps, 0);
+    int s0 = 1;  // the stamp after the layers' first stage, less 1 (stamp indices are computed: no live counter)
     if (flags & FUSED_FIRST) {  // x = z + inj, opb = bf16(x)
         i64 n = (i64)m * c;
         for (i64 i = (i64)blockIdx.x * FUSED_THREADS + threadIdx.x; i < n; i += (i64)nb * FUSED_THREADS) {
@@ -214,30 +212,30 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
             x[i] = v;
             opb[i] = f32_to_bf16(v);
         }
-        fused_sync(bar, nb, stamps, k);
+        fused_sync(bar, nb, stamps, 1);
+        s0 = 2;
     }
+    // The weights are picked where they are used (fused_pick), so that few values stay live across the stages: the
+    // attention stage is a call that needs nearly all 255 registers.
     for (int l = 0; l < layers; l++) {
-        const bf16* wqkv = fused_pick(l, w0, w4, w8, w12);
-        const bf16* wo = fused_pick(l, w1, w5, w9, w13);
-        const bf16* wgu = fused_pick(l, w2, w6, w10, w14);
-        const bf16* wd = fused_pick(l, w3, w7, w11, w15);
-        bool last = (flags & FUSED_LAST) && l == layers - 1;
-        fused_gemm<false>(qkv, opb, wqkv, m, 3 * c, c, ksplit, red);
-        fused_sync(bar, nb, stamps, k);
+        int st = s0 + 7 * l;
+        fused_gemm<false>(qkv, opb, fused_pick(l, w0, w4, w8, w12), m, 3 * c, c, ksplit, red);
+        fused_sync(bar, nb, stamps, st);
         fused_attention(fused_smem, att, lse, qkv, cos, sin, batch, t, nh);
-        fused_sync(bar, nb, stamps, k);
-        fused_gemm<false>(prod, att, wo, m, c, c, ksplit, red);
-        fused_sync(bar, nb, stamps, k);
+        fused_sync(bar, nb, stamps, st + 1);
+        fused_gemm<false>(prod, att, fused_pick(l, w1, w5, w9, w13), m, c, c, ksplit, red);
+        fused_sync(bar, nb, stamps, st + 2);
         fused_add_rmsnorm(h1, opb, rstd, x, prod, m, c, eps);
-        fused_sync(bar, nb, stamps, k);
-        fused_gemm<true>(act, opb, wgu, m, inter, c, ksplit, red);
-        fused_sync(bar, nb, stamps, k);
-        fused_gemm<false>(prod, act, wd, m, c, inter, ksplit, red);
-        fused_sync(bar, nb, stamps, k);
+        fused_sync(bar, nb, stamps, st + 3);
+        fused_gemm<true>(act, opb, fused_pick(l, w2, w6, w10, w14), m, inter, c, ksplit, red);
+        fused_sync(bar, nb, stamps, st + 4);
+        fused_gemm<false>(prod, act, fused_pick(l, w3, w7, w11, w15), m, c, inter, ksplit, red);
+        fused_sync(bar, nb, stamps, st + 5);
+        bool last = (flags & FUSED_LAST) && l == layers - 1;
         fused_add_rmsnorm(last ? z : x, last ? nullptr : opb, rstd, h1, prod, m, c, eps);
-        if (l + 1 < layers) fused_sync(bar, nb, stamps, k);
+        if (l + 1 < layers) fused_sync(bar, nb, stamps, st + 6);
     }
-    fused_stamp(stamps, k);  // block 0's end (no barrier: the last stage of the other blocks may still run)
+    fused_stamp(stamps, s0 + 7 * layers - 1);  // block 0's end (no barrier: the other blocks' last stage may still run)
 }
 
 // Grid barriers alone, `rounds` of them (hrm-bench gpu times them at the fused kernel's grid): bar as above.

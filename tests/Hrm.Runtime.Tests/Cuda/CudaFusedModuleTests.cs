@@ -124,6 +124,21 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
 
     [Trait("Category", "Gpu")]
     [Fact]
+    public void A_refused_cooperative_launch_falls_back_to_the_ops()
+    {
+        HrmConfig cfg = Small(1, PosEncoding.Rope);
+        using CudaBackend ops = Gpu(fusedRows: 0, stream: false);
+        float[] expected = Run(cfg, ops, batch: 1).Logits;
+        using CudaBackend gpu = Gpu(fusedRows: 4096, stream: false);
+        gpu.FusedModuleGridCap = -100_000; // more blocks than are ever resident at once: the driver refuses
+        Assert.Equal(expected, Run(cfg, gpu, batch: 1).Logits);
+        Assert.Equal(0, gpu.FusedModuleCalls);
+        Assert.Contains("COOPERATIVE_LAUNCH_TOO_LARGE", gpu.FusedModuleRefusal, StringComparison.Ordinal);
+        Assert.False(gpu.FusesModule(1, cfg.TotalSeqLen, cfg.NumHeads, cfg.HeadDim, cfg.Intermediate));
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
     public void Shapes_it_does_not_cover_run_the_ops()
     {
         using CudaBackend gpu = Gpu(fusedRows: 64, stream: false);

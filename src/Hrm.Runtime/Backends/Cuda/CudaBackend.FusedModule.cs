@@ -25,9 +25,17 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>
     /// The largest grid the fused module kernel is launched with (0: the device's resident capacity, the default).
-    /// Tests cap it to exercise the work distribution; every grid size computes the same, bitwise.
+    /// Tests cap it to exercise the work distribution; every grid size computes the same, bitwise. Negative: exactly
+    /// that many blocks (negated), even beyond what is resident at once (tests of the driver's refusal).
     /// </summary>
     internal int FusedModuleGridCap { get; set; }
+
+    /// <summary>
+    /// Why this backend gave up the fused module kernel (the driver refused its cooperative launch, e.g. where other
+    /// work holds SMs or MPS limits them), or null. Module calls then run op by op, as without
+    /// <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
+    /// </summary>
+    public string? FusedModuleRefusal { get; private set; }
 
     /// <summary>Warps per GEMM tile in the fused module kernel (1, 2 or 4, the default: each warp sums a quarter of K,
     /// which shortens the chain of dependent loads at small batches). A speed choice for benchmarks; the results differ
@@ -92,7 +100,7 @@ public sealed unsafe partial class CudaBackend
     /// <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
     /// </summary>
     public bool FusesModule(int batch, int t, int nh, int hs, int inter) =>
-        Options.FusedModuleMaxRows > 0 && _device.CooperativeLaunch && Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 &&
+        Options.FusedModuleMaxRows > 0 && _device.CooperativeLaunch && FusedModuleRefusal is null && Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 &&
         t <= 128 && batch >= 1 && nh >= 1 && inter >= 32 && inter % 32 == 0 &&
         (long)batch * t <= Options.FusedModuleMaxRows;
 
@@ -128,7 +136,16 @@ public sealed unsafe partial class CudaBackend
         {
             int n = Math.Min(FusedLayersPerLaunch, layers - l0);
             int flags = (l0 == 0 ? 1 : 0) | (l0 + n == layers ? 2 : 0) | (IsBf16(inj) ? 4 : 0);
-            LaunchFused(s, z, inj, weights.Slice(4 * l0, 4 * n), cos, sin, grid, batch, t, nh, inter, flags, eps);
+            try
+            {
+                LaunchFused(s, z, inj, weights.Slice(4 * l0, 4 * n), cos, sin, grid, batch, t, nh, inter, flags, eps);
+            }
+            catch (CudaException e) when (l0 == 0 && e.Code is 720 or 701 or 801) // too large, out of resources, not supported
+            {
+                FusedModuleRefusal = $"{e.Call} of module_forward_fused_kernel1 with {grid} blocks: {e.ErrorName} " +
+                    $"({e.ErrorText}); module calls run op by op from now on";
+                return false; // nothing ran: the caller runs the ops
+            }
         }
         FusedModuleCalls++;
         Done();
@@ -175,6 +192,7 @@ public sealed unsafe partial class CudaBackend
         long useful = Math.Max((warps + 3) / 4, heads);
         long grid = Math.Min((long)_fusedBlocksPerSm * _device.SmCount, useful);
         if (FusedModuleGridCap > 0) grid = Math.Min(grid, FusedModuleGridCap);
+        if (FusedModuleGridCap < 0) grid = -(long)FusedModuleGridCap;
         return (int)Math.Max(1, grid);
     }
 
