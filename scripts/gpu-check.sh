@@ -258,7 +258,7 @@ run() {
     fi
     stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
         "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor -parallelMode none || failed=1
-    stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 30 train-tests.log \
+    stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 60 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
     if [ $gpu -eq 0 ]; then
         STAGES+=("| parity, benchmark | SKIPPED: no NVIDIA GPU ($why) | 0 | |")

@@ -182,8 +182,9 @@ HRM_DEVICE long long hrm_time_ns() {
 // grid.sync: a block barrier, thread 0 arrives with release semantics through __threadfence and an atomic, waits for
 // the generation to move, __threadfence, a block barrier). bar: 2 words in global memory, zero before the first
 // launch that uses them and left so by every barrier (bar[0] counts arrivals, bar[1] is the generation, which only
-// ever grows). Only for grids whose blocks are all resident at once (the host sizes the grid from the occupancy
-// query): otherwise the first blocks would wait for ones that cannot start. A wait longer than about 2^33 clock
+// ever grows). Only for grids whose blocks are all resident at once (a cooperative launch, which the driver refuses
+// otherwise, of at most the occupancy query's blocks per SM times the SMs): otherwise the first blocks would wait for
+// ones that cannot start. A wait longer than about 2^33 clock
 // cycles (seconds) traps (CUDA_ERROR_LAUNCH_FAILED on the host) instead of hanging the device.
 HRM_DEVICE void grid_barrier(u32* bar, u32 nblocks) {
     __syncthreads();

@@ -20,8 +20,8 @@
 //   inj (M, C) fp32 or bf16 (FUSED_INJ_BF16); x, h1 (M, C) fp32; opb (M, C) bf16: the current GEMM operand (bf16(x),
 //   then bf16(h1)); qkv (M, 3C), att, prod (M, C), act (M, I) bf16; lse (B, NH, T), rstd (M) fp32 (written, unused);
 //   cos, sin (T, 64) fp32 or null (no rotary positions); bar: 2 words for grid_barrier, zero before the first launch;
-//   stamps: null, or 7 * layers + 1 + (FUSED_FIRST ? 1 : 0) words that get the global timer (ns), from block 0, at the start, after every
-//   stage (its barrier passed) and at its end (hrm-bench's stage times);
+//   stamps: null, or 7 * layers + 1 + (FUSED_FIRST ? 1 : 0) words that get the global timer (ns), from block 0, at
+//   the start, after every stage (its barrier passed) and at its end (hrm-bench's stage times);
 //   w0..w15: the bf16 weights of up to 4 layers, layer l in w[4l..4l+3] = Wqkv (3C, C), Wo (C, C), Wgate_up (2I, C),
 //   Wdown (C, I) (null past `layers`). A module of more layers is several launches: the first with FUSED_FIRST
 //   (x = z + inj), the last with FUSED_LAST (its output into z), the stream passing through x and opb between them.
@@ -149,15 +149,17 @@ HRM_DEVICE void fused_add_rmsnorm(float* out, bf16* outh, float* rstd, const flo
     for (int r = gw; r < m; r += nw) add_rmsnorm_forward_row<float, bf16>(out, outh, rstd, a, b, r, c, eps);
 }
 
-// att (M, C) bf16 = attention(RoPE(qkv)): a block per (batch, head), attention_forward_rope (kernel4's body). Not
-// inlined: the attention holds nearly 255 registers by itself, and the kernel's other live values would spill. Being a
-// device function's argument, not a kernel's, qkv is also never read through the non-coherent (ld.global.nc) path,
-// which could return the previous layer's values: qkv is rewritten by other blocks within this launch.
+// att (M, C) bf16 = attention(RoPE(qkv)): a block per (batch, head), attention_forward_rope (kernel4's body) with one
+// 16-row tile per warp and pass (MT = 1: the kernels' two tiles at once took the whole kernel to 255 registers and
+// spills; now 217). Not inlined: being a device function's argument, not a kernel's, qkv is never read through the
+// non-coherent (ld.global.nc) path, which could return the previous layer's values: qkv is rewritten by other blocks
+// within this launch.
 __device__ __noinline__ void fused_attention(bf16* smem, bf16* att, float* lse, bf16* qkv, const float* cos,
                                              const float* sin, int batch, int t, int nh) {
     for (int it = blockIdx.x; it < batch * nh; it += gridDim.x) {
         __syncthreads();  // the previous item's warps are done with the tile
-        attention_forward_rope<bf16, false, 1>(smem, nullptr, att, lse, qkv, cos, sin, batch, t, nh, 0, it / nh, it % nh);
+        attention_forward_rope<bf16, false, 1>(smem, nullptr, att, lse, qkv, cos, sin, batch, t, nh, 0, it / nh,
+                                               it % nh);
     }
 }
 
@@ -215,8 +217,8 @@ extern "C" __global__ void __launch_bounds__(FUSED_THREADS, 1)
         fused_sync(bar, nb, stamps, 1);
         s0 = 2;
     }
-    // The weights are picked where they are used (fused_pick), so that few values stay live across the stages: the
-    // attention stage is a call that needs nearly all 255 registers.
+    // The weights are picked where they are used (fused_pick), so that few values stay live across the stages (the
+    // attention stage is a call, and the registers it needs are the kernel's most).
     for (int l = 0; l < layers; l++) {
         int st = s0 + 7 * l;
         fused_gemm<false>(qkv, opb, fused_pick(l, w0, w4, w8, w12), m, 3 * c, c, ksplit, red);

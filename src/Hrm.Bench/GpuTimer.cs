@@ -200,28 +200,40 @@ public static class GpuTimer
         string[] names = ["qkv", "attention", "o_proj", "norm", "gate/up + SwiGLU", "down", "norm"];
         var sums = new double[names.Length + 2]; // the stages, the input add, the whole launch
         const int runs = 20;
-        int layers = 0;
-        for (int r = 0; r < runs; r++)
+        int layers = 0, inputs = 0;
+        for (int r = 0; r < runs && backend.FusedModuleRefusal is null; r++)
         {
             m.Forward();
-            long[] st = backend.FusedModuleStamps(); // start, input, 7 per layer (the last layer's last: the end)
-            layers = (st.Length - 2) / 7;
-            if (layers < 1) return;
-            sums[names.Length] += st[1] - st[0];
+            // The segment's last launch: start, [the input add,] 7 per layer (the last layer's last: block 0's end).
+            long[] st = backend.FusedModuleStamps();
+            if (st.Length < 8) break;
+            layers = (st.Length - 1) / 7;
+            int s0 = (st.Length - 1) % 7 == 1 ? 2 : 1;
+            if (s0 == 2) (sums[names.Length], inputs) = (sums[names.Length] + st[1] - st[0], inputs + 1);
             sums[names.Length + 1] += st[^1] - st[0];
             for (int l = 0; l < layers; l++)
-                for (int i = 0; i < names.Length; i++) sums[i] += st[2 + 7 * l + i] - st[1 + 7 * l + i];
+                for (int i = 0; i < names.Length; i++) sums[i] += st[s0 + 7 * l + i] - st[s0 - 1 + 7 * l + i];
         }
         backend.FusedModuleStamping = false;
+        if (backend.FusedModuleRefusal is not null || layers == 0)
+        {
+            Notes.Add("fused module kernel stages: not measured (" + (backend.FusedModuleRefusal ?? "no stamps") + ")");
+            backend.EndWeightReuse();
+            return;
+        }
         (int grid, double barrierUs) = backend.TimeGridBarrier(1, cfg.TotalSeqLen, cfg.NumHeads, cfg.Intermediate, 2000);
         backend.EndWeightReuse();
         var line = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
-            $"fused module kernel, batch 1 (T={cfg.TotalSeqLen}), grid {grid}, us per stage incl. its barrier, mean of {runs} H calls x {layers} layers:"));
+            $"fused module kernel, batch 1 (T={cfg.TotalSeqLen}), grid {grid}, us per stage incl. its barrier, " +
+            $"mean of {runs} launches x {layers} layers:"));
         for (int i = 0; i < names.Length; i++)
-            line.Append(string.Create(CultureInfo.InvariantCulture, $" {names[i]} {sums[i] / 1000.0 / runs / layers:F2};"));
+        {
+            line.Append(string.Create(CultureInfo.InvariantCulture,
+                $" {names[i]} {sums[i] / 1000.0 / runs / layers:F2};"));
+        }
         line.Append(string.Create(CultureInfo.InvariantCulture,
-            $" input add {sums[names.Length] / 1000.0 / runs:F2}; the launch {sums[names.Length + 1] / 1000.0 / runs:F2}" +
-            $" (block 0's view); one grid barrier alone {barrierUs:F2}"));
+            $" input add {sums[names.Length] / 1000.0 / Math.Max(1, inputs):F2}; the launch " +
+            $"{sums[names.Length + 1] / 1000.0 / runs:F2} (block 0's view); one grid barrier alone {barrierUs:F2}"));
         Notes.Add(line.ToString());
     }
 

@@ -21,7 +21,8 @@ internal static class RenderCommand
         "hrm render sudoku --checkpoint FILE --puzzle \"<n*n chars, . or 0 for blanks>\" [--max-steps N] --out FILE.png\n" +
         "       hrm render maze --checkpoint FILE --maze FILE [--max-steps N] --out FILE.png\n" +
         "       hrm render arc --checkpoint FILE --data DIR [--index I] [--max-steps N] --out FILE.png\n" +
-        "              (sudoku, maze, arc also take [--config FILE | --preset NAME] [--device ...] [--threads N] " + GemmArgs.ModelUsage + ")\n" +
+        "              (sudoku, maze, arc also take [--config FILE | --preset NAME] [--device ...] [--threads N] " +
+        GemmArgs.ModelUsage + ")\n" +
         "       hrm render curves --metrics RUN/metrics.jsonl --out FILE.png\n" +
         "       hrm render halting --segments DIR/segments.npy --out FILE.png";
 

@@ -217,7 +217,11 @@ public sealed class CliTests : CliHarness
             Assert.Contains("--fused-module runs bf16 GEMMs", err, StringComparison.Ordinal);
         }
         foreach (string[] command in both[5..]) // train and quickstart do not take it
-            Assert.Equal(2, Hrm([.. command, "--fused-module"]).Code);
+        {
+            (int code, _, string err) = Hrm([.. command, "--fused-module"]);
+            Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
+            Assert.Contains("--fused-module", err, StringComparison.Ordinal);
+        }
         Assert.False(Directory.Exists(P("qs")), "quickstart refused its flags only after starting its work");
     }
 

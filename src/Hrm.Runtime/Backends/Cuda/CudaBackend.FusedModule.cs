@@ -7,7 +7,8 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// A whole module call that nobody differentiates in one persistent kernel (<c>module_forward_fused_kernel1</c>,
 /// native/kernels/module_fused.cu): the blocks of the grid share each stage's work and meet at grid-wide barriers,
 /// instead of ~8 launches per transformer block. For small batches, where the unfused ops are launch- and
-/// latency-bound (the batch-1 solve: ~3,250 launches for 16 segments). Opt-in: <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
+/// latency-bound (the batch-1 solve: ~3,250 launches for 16 segments). Opt-in:
+/// <see cref="CudaBackendOptions.FusedModuleMaxRows"/>. Benchmark hooks: CudaBackend.FusedModuleBench.cs.
 /// </summary>
 public sealed unsafe partial class CudaBackend
 {
@@ -17,18 +18,12 @@ public sealed unsafe partial class CudaBackend
     /// <summary>The kernel's block: 4 warps (attention_forward_rope's 128 threads).</summary>
     private const int FusedThreads = 128;
 
-    /// <summary>Its dynamic shared memory: the attention's tile (2 stages of K and V, 64 rows of 72 bf16 each).</summary>
+    /// <summary>Its dynamic shared memory: the attention's tile (2 stages of K and V, 64 rows of 72 bf16 each).
+    /// </summary>
     private const int FusedSmem = 2 * 2 * 64 * 72 * 2;
 
     private DeviceScratch<byte>? _fused;   // the kernel's scratch, then its barrier (see FusedLayout)
     private int _fusedBlocksPerSm = -1;
-
-    /// <summary>
-    /// The largest grid the fused module kernel is launched with (0: the device's resident capacity, the default).
-    /// Tests cap it to exercise the work distribution; every grid size computes the same, bitwise. Negative: exactly
-    /// that many blocks (negated), even beyond what is resident at once (tests of the driver's refusal).
-    /// </summary>
-    internal int FusedModuleGridCap { get; set; }
 
     /// <summary>
     /// Why this backend gave up the fused module kernel (the driver refused its cooperative launch, e.g. where other
@@ -37,72 +32,19 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     public string? FusedModuleRefusal { get; private set; }
 
-    /// <summary>Warps per GEMM tile in the fused module kernel (1, 2 or 4, the default: each warp sums a quarter of K,
-    /// which shortens the chain of dependent loads at small batches). A speed choice for benchmarks; the results differ
-    /// in the fp32 summation order only.</summary>
-    internal int FusedModuleSplitK { get; set; } = 4;
-
-    /// <summary>
-    /// Benchmarks: the fused kernel records the GPU's global timer (ns) from block 0 at its start, after each stage and
-    /// at its end (<see cref="FusedModuleStamps"/> reads the last launch's).
-    /// </summary>
-    internal bool FusedModuleStamping { get; set; }
-
-    private int _fusedStampCount;
-
-    /// <summary>The last fused launch's stamps (ns; <see cref="FusedModuleStamping"/>): start, [the input stage,] then
-    /// per layer qkv, attention, o_proj, norm, gate/up, down, norm (the last layer's last at block 0's end). Waits for
-    /// the device.</summary>
-    internal long[] FusedModuleStamps()
-    {
-        Enter();
-        _stream.Synchronize();
-        var stamps = new long[_fusedStampCount];
-        if (stamps.Length == 0 || _fused is null) return stamps;
-        fixed (long* p = stamps)
-            CudaCheck.Driver(CuDriver.cuMemcpyDtoH_v2(p, _fusedStamps, (nuint)(stamps.Length * sizeof(long))));
-        return stamps;
-    }
-
-    private ulong _fusedStamps;  // the stamps' region of _fused (64 words)
-
-    /// <summary>
-    /// Benchmarks: the time of one grid-wide barrier at the fused kernel's grid for (<paramref name="batch"/>,
-    /// <paramref name="t"/>, ...) shapes, from <paramref name="rounds"/> barriers in one launch of
-    /// <c>grid_barrier_bench_kernel1</c>, timed with CUDA events. Returns (grid, microseconds a barrier).
-    /// </summary>
-    internal (int Grid, double Microseconds) TimeGridBarrier(int batch, int t, int nh, int inter, int rounds)
-    {
-        Enter();
-        FusedLayout s = FusedScratch(batch, t, nh, inter);
-        int grid = FusedGrid(batch * t, nh * 64, inter, batch * nh);
-        ulong bar = s.Barrier;
-        void** args = stackalloc void*[] { &bar, &rounds };
-        using var start = CudaEvent.Create(_device.Context);
-        using var end = CudaEvent.Create(_device.Context);
-        LaunchCooperative(_k.GridBarrierBench, "pi", new Dim3((uint)grid, 1, 1), FusedThreads, 0, args); // warm-up
-        start.Record(_stream);
-        LaunchCooperative(_k.GridBarrierBench, "pi", new Dim3((uint)grid, 1, 1), FusedThreads, 0, args);
-        end.Record(_stream);
-        end.Synchronize();
-        return (grid, CudaEvent.ElapsedMilliseconds(start, end) * 1000.0 / Math.Max(1, rounds));
-    }
-
-    /// <summary>The device's SMs (for benchmarks that size the fused kernel's grid).</summary>
-    internal int DeviceSmCount => _device.SmCount;
-
     /// <summary>How many fused module calls ran (each one or more launches).</summary>
     public long FusedModuleCalls { get; private set; }
 
     /// <summary>
-    /// True when <see cref="TryFusedModuleForward"/> runs a module call at these shapes: a device that takes cooperative
-    /// launches, bf16 GEMMs with bf16 intermediates, bf16 attention at head size 64, 1 ≤ T ≤ 128, I a multiple of 32, and B·T within
+    /// True when <see cref="TryFusedModuleForward"/> runs a module call at these shapes: a device that takes
+    /// cooperative launches (and has not refused one: <see cref="FusedModuleRefusal"/>), bf16 GEMMs with bf16
+    /// intermediates, bf16 attention at head size 64, 1 ≤ T ≤ 128, I a multiple of 32, and B·T within
     /// <see cref="CudaBackendOptions.FusedModuleMaxRows"/>.
     /// </summary>
     public bool FusesModule(int batch, int t, int nh, int hs, int inter) =>
-        Options.FusedModuleMaxRows > 0 && _device.CooperativeLaunch && FusedModuleRefusal is null && Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 &&
-        t <= 128 && batch >= 1 && nh >= 1 && inter >= 32 && inter % 32 == 0 &&
-        (long)batch * t <= Options.FusedModuleMaxRows;
+        Options.FusedModuleMaxRows > 0 && _device.CooperativeLaunch && FusedModuleRefusal is null &&
+        Bf16Intermediates && UsesBf16Attention(hs) && hs == 64 && t >= 1 && t <= 128 && batch >= 1 && nh >= 1 &&
+        inter >= 32 && inter % 32 == 0 && (long)batch * t <= Options.FusedModuleMaxRows;
 
     /// <inheritdoc/>
     /// <remarks>Where <see cref="FusesModule"/> holds; one launch per 4 layers.</remarks>
@@ -113,7 +55,8 @@ public sealed unsafe partial class CudaBackend
         Enter();
         int layers = weights.Length / 4, m = batch * t, c = nh * 64;
         if (weights.Length % 4 != 0)
-            throw new ArgumentException($"weights: 4 per layer (qkv, o, gate_up, down), got {weights.Length}", nameof(weights));
+            throw new ArgumentException($"weights: 4 per layer (qkv, o, gate_up, down), got {weights.Length}",
+                nameof(weights));
         Need(z, (long)m * c, nameof(z));
         NeedBf16Ok(inj, (long)m * c, nameof(inj));
         if (!cos.IsEmpty || !sin.IsEmpty)
@@ -125,7 +68,10 @@ public sealed unsafe partial class CudaBackend
         }
         for (int i = 0; i < weights.Length; i++)
         {
-            long expected = (i % 4) switch { 0 => 3L * c * c, 1 => (long)c * c, 2 => 2L * inter * c, _ => (long)c * inter };
+            long expected = (i % 4) switch
+            {
+                0 => 3L * c * c, 1 => (long)c * c, 2 => 2L * inter * c, _ => (long)c * inter,
+            };
             if (weights[i].ElemSize != sizeof(float) || weights[i].Length != expected)
                 throw new ArgumentException($"weights[{i}] ({FusedWeightNames[i % 4]}): expected {expected} floats, " +
                     $"got {weights[i].Length} of {weights[i].ElemSize} bytes", nameof(weights));
@@ -136,16 +82,8 @@ public sealed unsafe partial class CudaBackend
         {
             int n = Math.Min(FusedLayersPerLaunch, layers - l0);
             int flags = (l0 == 0 ? 1 : 0) | (l0 + n == layers ? 2 : 0) | (IsBf16(inj) ? 4 : 0);
-            try
-            {
-                LaunchFused(s, z, inj, weights.Slice(4 * l0, 4 * n), cos, sin, grid, batch, t, nh, inter, flags, eps);
-            }
-            catch (CudaException e) when (l0 == 0 && e.Code is 720 or 701 or 801) // too large, out of resources, not supported
-            {
-                FusedModuleRefusal = $"{e.Call} of module_forward_fused_kernel1 with {grid} blocks: {e.ErrorName} " +
-                    $"({e.ErrorText}); module calls run op by op from now on";
-                return false; // nothing ran: the caller runs the ops
-            }
+            if (!LaunchFused(s, z, inj, weights.Slice(4 * l0, 4 * n), cos, sin, grid, batch, t, nh, inter, flags, eps))
+                return false; // refused at the first launch (l0 = 0 then): nothing ran, the caller runs the ops
         }
         FusedModuleCalls++;
         Done();
@@ -154,8 +92,12 @@ public sealed unsafe partial class CudaBackend
 
     private static readonly string[] FusedWeightNames = ["qkv (3C, C)", "o (C, C)", "gate_up (2I, C)", "down (C, I)"];
 
-    /// <summary>One launch over <paramref name="w"/> (4 per layer, at most 4 layers).</summary>
-    private void LaunchFused(in FusedLayout s, Buf z, Buf inj, ReadOnlySpan<Buf> w, Buf cos, Buf sin, int grid,
+    /// <summary>
+    /// One launch over <paramref name="w"/> (4 per layer, at most 4 layers); false when the driver refuses the
+    /// cooperative launch (too many blocks for what is free, out of resources, not supported), which then sets
+    /// <see cref="FusedModuleRefusal"/> (later calls run the ops).
+    /// </summary>
+    private bool LaunchFused(in FusedLayout s, Buf z, Buf inj, ReadOnlySpan<Buf> w, Buf cos, Buf sin, int grid,
         int batch, int t, int nh, int inter, int flags, float eps)
     {
         ulong* wp = stackalloc ulong[16];
@@ -164,8 +106,6 @@ public sealed unsafe partial class CudaBackend
         ulong px = s.X, ph = s.H1, pb = s.Opb, pq = s.Qkv, pa = s.Att, pp = s.Prod, pact = s.Act, pl = s.Lse;
         ulong pr = s.Rstd, pbar = s.Barrier, pst = FusedModuleStamping ? s.Stamps : 0;
         int layers = w.Length / 4, ksplit = FusedModuleSplitK;
-        _fusedStampCount = FusedModuleStamping ? 7 * layers + 1 + (flags & 1) : 0;
-        _fusedStamps = s.Stamps;
         void** args = stackalloc void*[]
         {
             &pz, &pi, &px, &ph, &pb, &pq, &pa, &pp, &pact, &pl, &pr, &pc, &ps, &pbar, &pst,
@@ -173,9 +113,22 @@ public sealed unsafe partial class CudaBackend
             &wp[8], &wp[9], &wp[10], &wp[11], &wp[12], &wp[13], &wp[14], &wp[15],
             &batch, &t, &nh, &inter, &layers, &flags, &ksplit, &eps,
         };
-        LaunchCooperative(_k.ModuleForwardFused, CudaKernels.FusedModuleSignature, new Dim3((uint)grid, 1, 1),
-            FusedThreads, FusedSmem, args);
+        try
+        {
+            LaunchCooperative(_k.ModuleForwardFused, CudaKernels.FusedModuleSignature, new Dim3((uint)grid, 1, 1),
+                FusedThreads, FusedSmem, args);
+        }
+        catch (CudaException e) when (e.Kind == CudaErrorKind.Driver && (CuResult)e.Code is
+            CuResult.CooperativeLaunchTooLarge or CuResult.LaunchOutOfResources or CuResult.NotSupported)
+        {
+            FusedModuleRefusal = $"{e.Call} of module_forward_fused_kernel1 with {grid} blocks: {e.ErrorName} " +
+                $"({e.ErrorText}); module calls run op by op from now on";
+            return false;
+        }
+        _fusedStampCount = FusedModuleStamping ? 7 * layers + 1 + (flags & 1) : 0;
+        return true;
     }
+
 
     /// <summary>
     /// Blocks per launch: every block must be resident at once (grid_barrier waits for all; the launch is cooperative,
@@ -187,7 +140,8 @@ public sealed unsafe partial class CudaBackend
     {
         if (_fusedBlocksPerSm < 1)
             throw new CudaUnavailableException("module_forward_fused_kernel1 cannot be resident on this device " +
-                $"(occupancy calculator: 0 blocks of {FusedThreads} threads and {FusedSmem} bytes of shared memory per SM)");
+                $"(occupancy calculator: 0 blocks of {FusedThreads} threads and {FusedSmem} bytes of shared memory " +
+                "per SM)");
         long mt = (m + 15) / 16, warps = Math.Max(mt * Math.Max(3L * c, inter) / 32 * FusedModuleSplitK, m);
         long useful = Math.Max((warps + 3) / 4, heads);
         long grid = Math.Min((long)_fusedBlocksPerSm * _device.SmCount, useful);

@@ -365,40 +365,6 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _ops++;
     }
 
-    /// <summary>
-    /// Queues <paramref name="kernel"/> on the stream. <paramref name="signature"/> is what the caller packed into
-    /// <paramref name="args"/> (see <see cref="CudaKernels.Table"/>); a mismatch with the kernel's signature is a
-    /// programming error and throws before anything is launched.
-    /// </summary>
-    private void Launch(in Kernel kernel, string signature, Dim3 grid, Dim3 block, uint sharedBytes, void** args)
-    {
-        if (!ReferenceEquals(signature, kernel.Parameters) && signature != kernel.Parameters)
-        {
-            throw new InvalidOperationException($"launch of {kernel.Function.Name}: packed parameters " +
-                $"'{signature}', the kernel takes '{kernel.Parameters}'");
-        }
-        kernel.Function.Launch(_stream, grid, block, sharedBytes, args);
-        Launches++;
-    }
-
-    /// <summary><see cref="Launch"/> as a cooperative launch (<see cref="CudaFunction.LaunchCooperative"/>).</summary>
-    private void LaunchCooperative(in Kernel kernel, string signature, Dim3 grid, Dim3 block, uint sharedBytes,
-        void** args)
-    {
-        if (!ReferenceEquals(signature, kernel.Parameters) && signature != kernel.Parameters)
-        {
-            throw new InvalidOperationException($"launch of {kernel.Function.Name}: packed parameters " +
-                $"'{signature}', the kernel takes '{kernel.Parameters}'");
-        }
-        kernel.Function.LaunchCooperative(_stream, grid, block, sharedBytes, args);
-        Launches++;
-    }
-
-    /// <summary>After an op: waits for it when <see cref="CudaBackendOptions.SynchronizeEachOp"/> is set.</summary>
-    private void Done()
-    {
-        if (_syncEach) _stream.Synchronize();
-    }
 
     /// <summary>Allows the dynamic shared memory the fp32 attention backward needs at HS = 128 and the one-block bf16
     /// backward (<see cref="AttentionBackward3Smem"/>) needs (both above 48 KiB), where the device allows it.</summary>

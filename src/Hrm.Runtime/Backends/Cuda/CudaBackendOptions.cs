@@ -68,6 +68,9 @@ public sealed record CudaBackendOptions
     /// <see cref="Bf16Intermediates"/>, the bf16 attention at head size 64 and at most 128 positions; elsewhere the ops
     /// run as before. Its GEMMs are its own (tensor cores, fp32 accumulation of the same bf16 operands, every product
     /// rounded to bf16 as cuBLASLt's), so results agree with the unfused path within the bf16 tolerance, not bitwise.
+    /// The launch is cooperative (every block resident at once, which its barriers need): on a device without
+    /// cooperative launches the ops run as before, and where the driver refuses one (other work holding SMs, MPS
+    /// limits) the backend says why in <see cref="CudaBackend.FusedModuleRefusal"/> and runs the ops from then on.
     /// 0 (the default) = never, until a GPU has measured it (<c>hrm-bench gpu</c> has rows with it; written and
     /// checked on the CPU emulator only, 2026-11-30).
     /// </summary>

@@ -22,5 +22,6 @@ internal enum CuResult
     NotFound = 500,
     NotReady = 600,
     LaunchOutOfResources = 701,
+    CooperativeLaunchTooLarge = 720,
     NotSupported = 801,
 }
