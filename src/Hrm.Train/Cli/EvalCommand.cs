@@ -38,7 +38,7 @@ internal static class EvalCommand
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err,
             () => (test.Metadata.SeqLen, test.Metadata.VocabSize, test.Metadata.NumPuzzleIdentifiers),
             out string? runLoss); // the run's loss, where its all_config.yaml says: --loss's default
-        string[]? names = DatasetIdentifiers.Read(data);
+        string[]? names = DatasetIdentifiers.Read(data, test.Metadata.NumPuzzleIdentifiers);
         ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
         string? submission = args.Get("submission");
         if (submission != null && arc == null)

@@ -77,7 +77,7 @@ internal static class RenderCommand
         _ = GemmArgs.Cuda(args, "render");
         string output = OutPath(args), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, "test");
-        string[]? names = DatasetIdentifiers.Read(data);
+        string[]? names = DatasetIdentifiers.Read(data, test.Metadata.NumPuzzleIdentifiers);
         if (test.SeqLen != ArcEncoding.SeqLen || test.Metadata.VocabSize != ArcEncoding.VocabSize)
             throw new HrmFormatException(data, "dataset.json",
                 $"seq_len {test.SeqLen} / vocab_size {test.Metadata.VocabSize} are not an ARC dataset's " +

@@ -45,7 +45,8 @@ internal static class TrainCommand
             }
             int? threads = args.Has("threads") ? args.GetInt("threads", 0, min: 0) : null;
             int? micro = args.Has("micro-batch") ? args.GetInt("micro-batch", 0, min: 0) : null;
-            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm, threads, micro); // null: as the run so far
+            trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm, threads, micro, // null: as so far
+                warnings: err);
         }
         else
         {

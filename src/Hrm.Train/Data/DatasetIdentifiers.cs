@@ -22,4 +22,21 @@ public static class DatasetIdentifiers
         string path = Path.Combine(root, DatasetLayout.IdentifiersFile);
         return File.Exists(path) ? ArcIdentifiers.ReadNames(path) : null;
     }
+
+    /// <summary>
+    /// <see cref="Read(string)"/>, checked against the split's <paramref name="numPuzzleIdentifiers"/> (dataset.json):
+    /// the reference writes one name per identifier, so a different count means the file belongs to another build.
+    /// </summary>
+    /// <exception cref="HrmFormatException">The file is malformed, or lists another number of names.</exception>
+    public static string[]? Read(string root, int numPuzzleIdentifiers)
+    {
+        string[]? names = Read(root);
+        if (names != null && names.Length != numPuzzleIdentifiers)
+        {
+            throw new HrmFormatException(Path.Combine(root, DatasetLayout.IdentifiersFile), "identifiers",
+                $"lists {names.Length} names, but dataset.json says num_puzzle_identifiers = {numPuzzleIdentifiers}: " +
+                "one name per puzzle identifier was expected (are they from the same build of the data?)");
+        }
+        return names;
+    }
 }

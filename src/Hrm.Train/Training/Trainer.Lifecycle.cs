@@ -63,16 +63,17 @@ public sealed partial class Trainer
     /// arithmetic (device, GEMM precision, CPU threads). <paramref name="bf16Matmul"/> null continues with the run's
     /// recorded choice (<c>compute.json</c>; runs without one date from before 2026-11-30, when fp32 GEMMs were the
     /// default, and continue with fp32); <paramref name="threads"/> replaces the run config's thread count. A change of
-    /// arithmetic is said in one line; the next checkpoint records the new one.</summary>
+    /// arithmetic is said in one line; the next checkpoint records the new one. Warnings about the saved config go to
+    /// <paramref name="warnings"/> (null: <paramref name="output"/>; the CLI passes standard error).</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool? bf16Matmul = null, int? threads = null, int? microBatch = null)
+        bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
             throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
-        var warnings = new List<string>();
-        RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], warnings, configPath);
-        foreach (string w in warnings) output.WriteLine("hrm: warning: " + w);
+        var found = new List<string>();
+        RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], found, configPath);
+        foreach (string w in found) (warnings ?? output).WriteLine("hrm: warning: " + w);
         if (threads is { } n) cfg = cfg with { Threads = n };
         if (microBatch is { } mb)
         {

@@ -118,6 +118,15 @@ public sealed class TrainingCliTests : CliHarness
         Assert.Equal(2, code);
         Assert.Contains("--resume continues a run with its saved config", err, StringComparison.Ordinal);
 
+        string config = P("run/config.json"), saved = File.ReadAllText(config);  // a key hrm does not use: a warning,
+        File.WriteAllText(config, saved.TrimEnd().TrimEnd('}') + ",\"project_name\":\"p\"}"); // on standard error
+        (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
+        Assert.True(code == 0, err);
+        Assert.Contains("hrm: warning: ", err, StringComparison.Ordinal);
+        Assert.Contains("project_name", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", output, StringComparison.Ordinal);
+        File.WriteAllText(config, saved);
+
         File.WriteAllText(compute, "{\"device\":\"tpu\",\"bf16_matmul\":false,\"threads\":2}");
         (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.Equal(1, code);

@@ -37,6 +37,21 @@ public sealed class MalformedInputTests : IDisposable
 
     private const string NotText = "not text: a lone UTF-16 surrogate escape";
 
+    /// <summary>identifiers.json names one identifier each: another count than dataset.json's is another build's file.
+    /// </summary>
+    [Fact]
+    public void Identifier_names_must_count_the_datasets_identifiers()
+    {
+        Write("identifiers.json", """["<blank>", "a", "b"]""");
+        Assert.Equal(["<blank>", "a", "b"], DatasetIdentifiers.Read(_dir.FullName, 3)!);
+        var e = Assert.Throws<HrmFormatException>(() => DatasetIdentifiers.Read(_dir.FullName, 5));
+        Assert.Equal(P("identifiers.json"), e.Path);
+        Assert.Contains("lists 3 names, but dataset.json says num_puzzle_identifiers = 5", e.Message,
+            StringComparison.Ordinal);
+        File.Delete(P("identifiers.json"));
+        Assert.Null(DatasetIdentifiers.Read(_dir.FullName, 5)); // absent: only ARC needs names
+    }
+
     /// <summary>"\ud800" in JSON text, or a byte that is not UTF-8, parses but cannot be read as a string: every JSON
     /// reader names where it is.</summary>
     [Fact]
