@@ -1,7 +1,8 @@
-// module_fused.cu — a whole module call that nobody differentiates (HrmOp.FusedModule), z <- blocks(z + inj), in one
-// persistent kernel: the blocks of the grid take the work items of each stage in turn and meet at a grid-wide barrier
-// (common.cuh's grid_barrier) between stages, instead of ~8 kernel launches per transformer block. For small batches
-// (the batch-1 solve: 16 segments x 6 module calls x 4 blocks = 384 blocks, ~3,000 dependent launches unfused).
+// module_fused.cu — a whole module call that nobody differentiates (IHrmBackend.TryFusedModuleForward),
+// z <- blocks(z + inj), in one persistent kernel: the blocks of the grid take the work items of each stage in turn and
+// meet at a grid-wide barrier (common.cuh's grid_barrier) between stages, instead of ~8 kernel launches per transformer
+// block. For small batches (the batch-1 solve: 16 segments x 6 module calls x 4 blocks = 384 blocks, ~3,000 dependent
+// launches unfused).
 //
 // Per transformer block (post-norm, as HrmModel.BlockForward), M = B*T rows, C = NH*64, I the SwiGLU width:
 //   qkv  = bf16(x . Wqkv^T)                  GEMM, warp tile 16 x 32                  (M, 3C) bf16
@@ -46,6 +47,7 @@
 #define FUSED_NT 4                        // n8 tiles per warp: a warp tile is 16 rows x 32 columns
 
 static_assert(FUSED_THREADS == ATT_THREADS, "the attention stage runs attention_forward_rope's 128-thread blocks");
+static_assert(FUSED_THREADS * 2 * FUSED_NT * 4 * 4 <= FUSED_SMEM, "fused_gemm's partial sums fit the attention's tile");
 
 // acc (16 x 8*NT) = A rows [m0, m0 + 16) (clamped to m - 1: rows past m are computed and dropped) . W rows [n0, n0 +
 // 8*NT)^T over k (% 16 == 0). A (m, lda) and W (n, ldw) bf16 row-major; fragments loaded straight from global memory
