@@ -13,7 +13,8 @@
 // The lanes of a warp whose operation completed run next, so a warp runs as far ahead of the other warps as it can
 // (to its next __syncthreads): a missing __syncthreads between one warp's writes to shared memory and another
 // warp's reads (or the reverse) then shows in the results. EMU_REVERSE=1 in the environment starts the threads in
-// reverse order (the last warp runs ahead first), for races in the other direction.
+// reverse order (the last warp runs ahead first), for races in the other direction, and the blocks too (the last
+// block first: a block reading what another block of the same launch writes before a grid barrier shows).
 //
 // Semantics emulated (and checked, with a message on stderr and a nonzero return of emu_kernel_run):
 //   * __syncthreads(_or): completes when every thread of the block has arrived or exited (exited threads count as
@@ -400,17 +401,17 @@ bool run_grid(unsigned gx, unsigned gy, unsigned gz, size_t need, bool reverse) 
     std::vector<Blk*> parked, next;
     unsigned finished = 0;
     bool ok = true;
-    for (unsigned z = 0; z < gz && ok; z++)
-        for (unsigned y = 0; y < gy && ok; y++)
-            for (unsigned x = 0; x < gx && ok; x++) {
-                blockIdx = uint3{x, y, z};
-                Blk* b = start_block(blockIdx, need);
-                Step r = step_block(reverse);
-                if (r == STEP_PARKED) parked.push_back(b);
-                else end_block(b);
-                finished += r == STEP_DONE;
-                ok = r != STEP_FAILED;
-            }
+    u64 blocks = (u64)gx * gy * gz;
+    for (u64 i = 0; i < blocks && ok; i++) {  // reverse: the last block first (also for the blocks' threads)
+        u64 j = reverse ? blocks - 1 - i : i;
+        blockIdx = uint3{(unsigned)(j % gx), (unsigned)(j / gx % gy), (unsigned)(j / ((u64)gx * gy))};
+        Blk* b = start_block(blockIdx, need);
+        Step r = step_block(reverse);
+        if (r == STEP_PARKED) parked.push_back(b);
+        else end_block(b);
+        finished += r == STEP_DONE;
+        ok = r != STEP_FAILED;
+    }
     while (ok && !parked.empty()) {
         if (finished > 0) {
             g_cur = -1;

@@ -49,6 +49,10 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         (int rc, string log) = RunChild(lib, [.. classes.SelectMany(c => (string[])["-class", "Hrm.Runtime.Tests.Cuda." + c])],
             reverse: true);
         AssertPassed(rc, log, minRun: 40);
+        // The blocks in reverse too: the fused module kernel's stages, whose blocks meet at grid barriers.
+        (rc, log) = RunChild(lib, ["-method", "Hrm.Runtime.Tests.Cuda.CudaFusedModuleTests.Inference_segments_match_the_ops"],
+            reverse: true);
+        AssertPassed(rc, log, minRun: 3);
     }
 
     private void AssertPassed(int rc, string log, int minRun)
