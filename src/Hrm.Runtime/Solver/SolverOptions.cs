@@ -22,7 +22,7 @@ public sealed record SolverOptions
     /// On a GPU with bf16 GEMMs, run each module call as one persistent kernel
     /// (<see cref="Backends.Cuda.CudaBackendOptions.FusedModuleMaxRows"/> =
     /// <see cref="Backends.Cuda.CudaBackendOptions.FusedModuleDefaultRows"/>):
-    /// 13 launches a Sudoku segment instead of about 200, for the latency of small batches. Default false: checked on
+    /// 11 launches a Sudoku segment instead of 203, for the latency of small batches. Default false: checked on
     /// the CPU emulator of the GPU only so far (2026-11-30), not yet measured on a GPU. Results agree with the default
     /// path within the bf16 tolerance.
     /// </summary>

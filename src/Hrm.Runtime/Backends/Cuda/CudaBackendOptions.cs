@@ -64,7 +64,7 @@ public sealed record CudaBackendOptions
     /// cycles of training) with at most this many rows (batch × positions) as one persistent kernel
     /// (<see cref="CudaBackend.TryFusedModuleForward"/>): the GPU's blocks share each stage of the module's transformer
     /// blocks and meet at grid-wide barriers, instead of about 8 kernel launches per transformer block (the batch-1
-    /// Sudoku solve: 96 launches instead of about 3,100). Needs <see cref="Bf16Matmul"/> with
+    /// Sudoku solve: 176 launches instead of 3,250). Needs <see cref="Bf16Matmul"/> with
     /// <see cref="Bf16Intermediates"/>, the bf16 attention at head size 64 and at most 128 positions; elsewhere the ops
     /// run as before. Its GEMMs are its own (tensor cores, fp32 accumulation of the same bf16 operands, every product
     /// rounded to bf16 as cuBLASLt's), so results agree with the unfused path within the bf16 tolerance, not bitwise.
