@@ -163,6 +163,7 @@ struct Blk {
     u32 nextBase, staticBytes;
     char *dynBuf, *dynEnd, *dyn;  // this block's dynamic smem buffer [dynBuf, dynEnd) + guard page; dyn = this launch's
     uint3 idx;
+    dim3 idxDim;  // the blockDim thr[i].idx were computed for (recomputed only when it changes)
 };
 std::vector<Blk*> g_freeBlks;  // reusable block states (never freed)
 Blk* g_b;                      // the running block's
@@ -315,6 +316,7 @@ Blk* start_block(uint3 idx, size_t need) {
     if (g_freeBlks.empty()) {
         b = new Blk();
         b->dynBuf = b->dynEnd = nullptr;
+        b->idxDim = dim3{0, 0, 0};
     } else {
         b = g_freeBlks.back();
         g_freeBlks.pop_back();
@@ -332,15 +334,20 @@ Blk* start_block(uint3 idx, size_t need) {
     }
     b->dyn = b->dynEnd - need;
     b->idx = idx;
-    if ((int)b->thr.size() < g_n) b->thr.resize(g_n);
+    if ((int)b->thr.size() < g_n) {
+        b->thr.resize(g_n);
+        b->idxDim = dim3{0, 0, 0};
+    }
+    if (b->idxDim.x != blockDim.x || b->idxDim.y != blockDim.y || b->idxDim.z != blockDim.z) {
+        for (int i = 0; i < g_n; i++)
+            g_thr[i].idx = uint3{i % blockDim.x, i / blockDim.x % blockDim.y, i / (blockDim.x * blockDim.y)};
+        b->idxDim = blockDim;
+    }
     g_done = g_exited = g_barArrived = g_barOr = b->gridArrived = b->started = 0;
     g_qhead = g_qlen = 0;
     g_epoch++;
     for (int w = 0; w * 32 < g_n; w++) g_warp[w] = Warp{g_n - w * 32 < 32 ? g_n - w * 32 : 32, 0, 0, 0};
-    for (int i = 0; i < g_n; i++) {
-        g_thr[i].st = NEW;
-        g_thr[i].idx = uint3{i % blockDim.x, i / blockDim.x % blockDim.y, i / (blockDim.x * blockDim.y)};
-    }
+    for (int i = 0; i < g_n; i++) g_thr[i].st = NEW;
     g_nreg = 0;
     g_nextBase = g_staticBytes = 0;
     if (g_dynBytes > 0) add_region(g_dyn, g_dynBytes, b->dynEnd);
@@ -375,10 +382,11 @@ Step step_block(bool reverse) {
     return STEP_DONE;
 }
 
-// The block state goes back to the pool (after a failure its threads, never to be resumed, give their stacks back).
-void end_block(Blk* b) {
+// The block state goes back to the pool; unless it finished (every thread exited, its stack already returned), its
+// threads, never to be resumed, give their stacks back.
+void end_block(Blk* b, bool finished) {
     g_b = b;
-    recycle_stacks();
+    if (!finished) recycle_stacks();
     g_freeBlks.push_back(b);
 }
 
@@ -408,7 +416,7 @@ bool run_grid(unsigned gx, unsigned gy, unsigned gz, size_t need, bool reverse) 
         Blk* b = start_block(blockIdx, need);
         Step r = step_block(reverse);
         if (r == STEP_PARKED) parked.push_back(b);
-        else end_block(b);
+        else end_block(b, r == STEP_DONE);
         finished += r == STEP_DONE;
         ok = r != STEP_FAILED;
     }
@@ -428,13 +436,13 @@ bool run_grid(unsigned gx, unsigned gy, unsigned gz, size_t need, bool reverse) 
             blockIdx = b->idx;
             Step r = ok ? step_block(reverse) : STEP_FAILED;
             if (r == STEP_PARKED) next.push_back(b);
-            else end_block(b);
+            else end_block(b, r == STEP_DONE);
             finished += r == STEP_DONE;
             ok = ok && r != STEP_FAILED;
         }
         parked.swap(next);
     }
-    for (Blk* b : parked) end_block(b);
+    for (Blk* b : parked) end_block(b, false);
     g_cur = -1;
     return ok;
 }
