@@ -11,7 +11,7 @@
 #       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs; and at head size 64, the bf16 attention) on
 #       generated Sudoku data, the GPU
 #       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
-#       8 steps of the Maze config at batch 768 (micro-batches chosen by free memory);
+#       an epoch of the Maze config at batch 768 (800 mazes: 1 step; micro-batches chosen by free memory);
 #       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. Under 8 minutes
 #       (every stage has a timeout).
 #       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
@@ -19,7 +19,11 @@
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
 # HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched),
-# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 450; later stages are skipped when spent).
+# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 450; later stages are skipped when spent),
+# HRM_GPU_CHECK_STAGES (an extended regex: only the stages whose name matches run, e.g. 'GPU tests|benchmark'),
+# HRM_GPU_CHECK_TESTS (the runtime test stage's filter instead of '-namespace Hrm.Runtime.Tests.Cuda', e.g.
+# '-class *CudaFusedModuleTests'), HRM_GPU_CHECK_BENCH (arguments after `hrm-bench gpu`, e.g. '--fused').
+# The last three make a short second run on a scarce GPU.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -96,6 +100,10 @@ DEADLINE=$((SECONDS + BUDGET_S))
 stage() {
     local name="$1" limit="$2" logname="$3" log="$OUT/$3"; shift 3
     local left=$((DEADLINE - SECONDS))
+    if [ -n "${HRM_GPU_CHECK_STAGES:-}" ] && ! [[ "$name" =~ $HRM_GPU_CHECK_STAGES ]]; then
+        STAGES+=("| $name | SKIPPED: not in HRM_GPU_CHECK_STAGES | 0 | |")
+        return 0
+    fi
     if [ $left -lt 5 ]; then
         STAGES+=("| $name | SKIPPED: the ${BUDGET_S}s budget is spent | 0 | |")
         return 1
@@ -125,7 +133,7 @@ summary() {
         echo
         echo "## GPU benchmark"
         echo
-        grep -E '^(device:|\||gemm tuning|  [0-9]+x)' "$OUT/bench.log"
+        grep -E '^(device:|\||gemm tuning|  [0-9]+x|fused module kernel)' "$OUT/bench.log"
     fi
     if [ -s "$OUT/profile-train.log" ] && grep -q '^total' "$OUT/profile-train.log"; then
         echo
@@ -257,7 +265,8 @@ run() {
         exit 4
     fi
     stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
-        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" -namespace Hrm.Runtime.Tests.Cuda -noColor -parallelMode none || failed=1
+        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" ${HRM_GPU_CHECK_TESTS:--namespace Hrm.Runtime.Tests.Cuda} -noColor \
+        -parallelMode none || failed=1
     stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 60 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
     if [ $gpu -eq 0 ]; then
@@ -289,13 +298,14 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cuda" --device cuda || failed=1
     stage "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-hs64.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-hs64-cpu/metrics.jsonl" "$work/run-hs64-cuda/metrics.jsonl" || failed=1
-    stage "benchmark: hrm-bench gpu" 180 bench.log "$pub/hrm-bench/hrm-bench" gpu || failed=1
+    # shellcheck disable=SC2086 # HRM_GPU_CHECK_BENCH is a list of arguments
+    stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu ${HRM_GPU_CHECK_BENCH:-} || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
     # The reference's Maze config at batch 768 does not fit one GPU whole: hrm train picks micro-batches by itself.
     stage "maze data (800 x 8 views + 64)" 30 maze-data.log \
         "$pub/hrm/hrm" data maze --generate 800 --test 64 --aug --seed 1 --out "$work/maze" || failed=1
-    stage "maze: hrm train, batch 768, micro-batches chosen by free memory (8 steps + eval)" 150 maze-train.log \
+    stage "maze: hrm train, batch 768, micro-batches chosen by free memory (1 step + eval)" 150 maze-train.log \
         "$pub/hrm/hrm" train --preset maze-30x30-hard-1k --data "$work/maze" --run-dir "$work/run-maze" --device cuda \
         --set epochs=1 --set eval_interval=1 || failed=1
     stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \

@@ -26,7 +26,9 @@ public static class GpuTimer
     /// <param name="smoke">Every case at toy sizes (a 2-layer model with head size 64, batches 1 and 2, attention
     /// at B = 1): checks in seconds that the whole table runs (for example on the CPU emulator of tests/gpu-emu);
     /// its numbers mean nothing.</param>
-    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false)
+    /// <param name="fusedOnly">Only the fused module kernel's rows and stage times (and the unfused rows they compare
+    /// with): <c>hrm-bench gpu --fused</c>, about a minute on an H200.</param>
+    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false, bool fusedOnly = false)
     {
         var options = new CudaBackendOptions { Bf16Attention = bf16Attention };
         if (!CudaBackend.TryCreate(options, out CudaBackend? probe, out string reason))
@@ -47,6 +49,14 @@ public static class GpuTimer
             : HrmPresets.Get("sudoku-extreme-1k");
         int big = smoke ? 2 : 768;
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
+        if (fusedOnly)
+        {
+            Solve(o, bf16, sudoku);
+            FusedRows(o, bf16, sudoku);
+            o.WriteLine();
+            foreach (string line in Notes) o.WriteLine(line);
+            return 0;
+        }
         foreach (int batch in smoke ? new[] { 1, 2 } : new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
         Segment(o, bf16, sudoku, big);
         Segment(o, bf16 with { Bf16Stream = true }, sudoku, big);
@@ -70,8 +80,21 @@ public static class GpuTimer
         Solve(o, bf16, sudoku);
         Solve(o, bf16 with { TuneGemms = true }, sudoku);
         Solve(o, bf16 with { Bf16Stream = true }, sudoku);
-        // The fused module kernel (module_fused.cu: a module call per launch, grid-wide barriers between its stages):
-        // the default split (4 warps per GEMM tile), then 1 and 2, then half the resident grid; with and without graphs.
+        FusedRows(o, bf16, sudoku);
+        Evaluate(o, options with { Graphs = false }, sudoku);
+        Evaluate(o, options, sudoku);
+        o.WriteLine();
+        foreach (string line in Notes) o.WriteLine(line);
+        return 0;
+    }
+
+    /// <summary>
+    /// The fused module kernel (module_fused.cu: a module call per launch, grid-wide barriers between its stages) at
+    /// batch 1 against the same ops unfused: a segment, the solve with graphs, the kernel's default split (4 warps per
+    /// GEMM tile), then 1 and 2, then half the resident grid; its stage times (a note).
+    /// </summary>
+    private static void FusedRows(TextWriter o, CudaBackendOptions bf16, HrmConfig sudoku)
+    {
         CudaBackendOptions fused = bf16 with { FusedModuleMaxRows = 4096 };
         Segment(o, bf16, sudoku, 1);
         Segment(o, fused, sudoku, 1);
@@ -81,11 +104,6 @@ public static class GpuTimer
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 2, "2 warps per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleGridCap = b.DeviceSmCount / 2, "grid capped at half the SMs");
         FusedStages(fused, sudoku);
-        Evaluate(o, options with { Graphs = false }, sudoku);
-        Evaluate(o, options, sudoku);
-        o.WriteLine();
-        foreach (string line in Notes) o.WriteLine(line);
-        return 0;
     }
 
     /// <summary>Lines printed after the table: what the GEMM tuning found in the rows marked "tuned", the fused module

@@ -77,9 +77,9 @@ static int Dispatch(string[] args)
     }
     if (args.Length > 0 && args[0] == "gpu")
     {
-        // hrm-bench gpu [--fp32-attention] [--smoke]
+        // hrm-bench gpu [--fp32-attention] [--smoke] [--fused]
         Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention"),
-            smoke: args.Contains("--smoke")));
+            smoke: args.Contains("--smoke"), fusedOnly: args.Contains("--fused")));
     }
     if (args.Length > 0 && args[0] == "gemm")
     {

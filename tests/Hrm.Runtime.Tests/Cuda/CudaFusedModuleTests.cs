@@ -33,7 +33,7 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
         int ksplit)
     {
         HrmConfig cfg = Small(lLayers, rope ? PosEncoding.Rope : PosEncoding.Learned);
-        Compare(cfg, batch, gridCap, stream, tol: 2e-2, qTol: 5e-2, ksplit);
+        Compare(cfg, batch, gridCap, stream, tol: 5e-2, qTol: 5e-2, ksplit);
     }
 
     // The batch-1 case (T = 82, C = 512, 4 + 4 layers). On the CPU emulator (2026-11-30), one segment: logits
@@ -46,7 +46,39 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
     public void Sudoku_batch_1_matches_the_ops()
     {
         Compare(HrmPresets.Get("sudoku-extreme-1k"), batch: 1, gridCap: 0, stream: false, tol: 3e-2, qTol: 1e-1,
-            steps: 1); // one segment: 17 s on the emulator (two: 35 s)
+            steps: 1, reference: false); // one segment: 17 s on the emulator (two: 35 s; the fp32 run: 8 s more)
+    }
+
+    // Evaluation (HrmModel.Evaluate, what solve/eval/predict run): the segments after the first are one recorded
+    // sequence, captured as a CUDA graph and replayed; the fused kernel's cooperative launches are captured with it.
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Evaluation_replays_the_fused_kernel_in_a_cuda_graph()
+    {
+        HrmConfig cfg = Small(2, PosEncoding.Rope);
+        const int batch = 2, steps = 3;
+        var logits = new List<float[]>();
+        foreach (int rows in new[] { 4096, 0 })
+        {
+            using CudaBackend gpu = Gpu(fusedRows: rows, stream: false);
+            using var model = new HrmModel(cfg, gpu);
+            ModelFixtures.RandomizeAll(model, seed: 5);
+            model.Reserve(batch, training: false);
+            (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, seed: 11);
+            for (int replay = 0; replay < 2; replay++) // capture, then replay the captured graph
+            {
+                model.Evaluate(tokens, ids, steps);
+                var l = new float[batch * cfg.SeqLen * cfg.VocabSize];
+                model.ReadLogits(l);
+                logits.Add(l);
+            }
+            Assert.Empty(gpu.GraphFallbacks);
+            Assert.True(gpu.GraphReplays >= 1, $"{gpu.GraphReplays} graph replays");
+            Assert.Equal(rows > 0, gpu.FusedModuleCalls > 0);
+        }
+        Assert.Equal(logits[0], logits[1]); // the replay computes what the capture's run did
+        Assert.Equal(logits[2], logits[3]);
+        Check(logits[2], logits[0], 5e-2, "logits");
     }
 
     [Trait("Category", "Gpu")]
@@ -157,8 +189,12 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
         Assert.Equal(0, gpu.FusedModuleCalls);
     }
 
+    // With `reference`, fused and unfused also against a third run with fp32 GEMMs: the fused one must be about as close
+    // to it as the unfused one (bf16 noise, amplified by the recurrence, differs between the two bf16 runs: on an H200,
+    // 2026-11-30, the 5-layer case was 2.6e-2 apart after 2 segments, 1.9e-2 on the emulator), and the two within `tol`
+    // of each other.
     private void Compare(HrmConfig cfg, int batch, int gridCap, bool stream, double tol, double qTol, int ksplit = 4,
-        int steps = 2)
+        int steps = 2, bool reference = true)
     {
         using CudaBackend fused = Gpu(fusedRows: 4096, stream);
         using CudaBackend ops = Gpu(fusedRows: 0, stream);
@@ -169,8 +205,17 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
         int perSegment = cfg.HCycles * cfg.LCycles + cfg.HCycles;
         Assert.Equal((long)steps * perSegment, fused.FusedModuleCalls); // every module call of each segment fused
         Assert.Equal(0, ops.FusedModuleCalls);
-        Check(lo, lf, tol, "logits");
-        Check(qo, qf, qTol, "q logits");
+        if (reference)
+        {
+            using var fp32 = new CudaBackend(cuda.DeviceOrSkip(), new CudaBackendOptions());
+            float[] lr = Run(cfg, fp32, batch, steps: steps).Logits;
+            double opsErr = TensorAssert.RelNorm(TestData.ToDouble(lr), lo);
+            double fusedErr = TensorAssert.RelNorm(TestData.ToDouble(lr), lf);
+            output.WriteLine($"logits from fp32 GEMMs: ops {opsErr:E2}, fused {fusedErr:E2}");
+            Assert.True(fusedErr <= 2 * opsErr + 1e-3, $"logits: fused {fusedErr:E2} from fp32 GEMMs, ops {opsErr:E2}");
+        }
+        Check(lo, lf, tol, "logits", ran: true);
+        Check(qo, qf, qTol, "q logits", ran: true);
     }
 
     /// <summary><paramref name="steps"/> inference ACT steps (a fresh carry, then the carried one); the logits and Q
@@ -193,13 +238,16 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
         return (logits, q);
     }
 
-    private void Check(float[] expected, float[] actual, double tol, string what)
+    /// <summary>Relative L2 within <paramref name="tol"/>; unless <paramref name="ran"/> (the caller counted the fused
+    /// calls), also not bitwise equal (with ksplit 1 a small GEMM can sum in cuBLASLt's order: bitwise equal on an H200).
+    /// </summary>
+    private void Check(float[] expected, float[] actual, double tol, string what, bool ran = false)
     {
         Assert.All(actual, x => Assert.True(float.IsFinite(x), $"{what}: non-finite value"));
         double rel = TensorAssert.RelNorm(TestData.ToDouble(expected), actual);
         output.WriteLine($"{what}: fused vs ops, relative L2 {rel:E2}");
         Assert.True(rel <= tol, $"{what}: relative L2 error {rel:E3} > {tol:E1}");
-        Assert.True(rel > 0 || expected.All(x => x == 0), $"{what}: bitwise equal (the fused path cannot have run)");
+        Assert.True(ran || rel > 0 || expected.All(x => x == 0), $"{what}: bitwise equal (the fused path cannot have run)");
     }
 
     private CudaBackend Gpu(int fusedRows, bool stream) => cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions

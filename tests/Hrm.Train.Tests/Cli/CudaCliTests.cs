@@ -23,7 +23,11 @@ public sealed class CudaCliTests : CliHarness
     }
 
     // The fused module kernel through the CLI, on a GPU: the Sudoku architecture (head size 64, 82 positions) with fresh
-    // weights, predict with and without --fused-module; logits within the bf16 tolerance (both use bf16 GEMMs).
+    // weights, predict over 1 and 2 segments (evaluation: the second replays as a CUDA graph) with and without
+    // --fused-module, and with fp32 GEMMs as the reference: the fused run no further from it than the unfused one, give
+    // or take. Fresh weights make the recurrence chaotic: bf16 rounding noise grows segment by segment, so more
+    // segments prove nothing (4 segments: fused vs unfused 0.23 apart on an H200 and 0.40 on the CPU emulator, where
+    // unfused bf16 and fp32 GEMMs were 1.12 apart; 1 segment on the emulator: 7.9e-3, and both 3.0e-2 from fp32).
     [Fact]
     public void Predict_with_the_fused_module_kernel_matches_without_it_on_a_gpu()
     {
@@ -33,21 +37,37 @@ public sealed class CudaCliTests : CliHarness
         var tokens = new byte[2 * 81];
         for (int i = 0; i < tokens.Length; i++) tokens[i] = (byte)(1 + i * 7 % 10);
         Npy.WriteUInt8(P("inputs.npy"), tokens, [2, 81]);
-        string[] predict = ["predict", "--checkpoint", P("m.safetensors"), "--inputs", P("inputs.npy"), "--device", "cuda",
-            "--max-steps", "4"];
-        (int code, _, string err) = Hrm([.. predict, "--out", P("ops")]);
-        Assert.True(code == 0, err);
-        (code, _, err) = Hrm([.. predict, "--out", P("fused"), "--fused-module"]);
-        Assert.True(code == 0, err);
-        float[] ops = Npy.Read(P("ops/logits.npy")).ToFloat32(), fused = Npy.Read(P("fused/logits.npy")).ToFloat32();
-        double num = 0, den = 0;
-        for (int i = 0; i < ops.Length; i++)
+        var log = new System.Text.StringBuilder();
+        foreach (int steps in new[] { 1, 2 })
         {
-            num += (double)(ops[i] - fused[i]) * (ops[i] - fused[i]);
-            den += (double)ops[i] * ops[i];
+            float[] Logits(string name, params string[] extra)
+            {
+                (int code, _, string err) = Hrm(["predict", "--checkpoint", P("m.safetensors"), "--inputs",
+                    P("inputs.npy"), "--device", "cuda", "--max-steps", $"{steps}", "--out", P($"{name}{steps}"), .. extra]);
+                Assert.True(code == 0, err);
+                return Npy.Read(P($"{name}{steps}/logits.npy")).ToFloat32();
+            }
+            float[] ops = Logits("ops"), fused = Logits("fused", "--fused-module"), f32 = Logits("f32", "--fp32-matmul");
+            double apart = Rel(ops, fused), opsErr = Rel(f32, ops), fusedErr = Rel(f32, fused);
+            string line = $"{steps} segment(s): fused vs ops {apart:E2}; from fp32 GEMMs: ops {opsErr:E2}, " +
+                $"fused {fusedErr:E2}";
+            log.AppendLine(line);
+            TestContext.Current.TestOutputHelper?.WriteLine(line);
+            Assert.True(apart > 0, $"logits with --fused-module equal those without bitwise: it did not run\n{log}");
+            Assert.True(fusedErr <= 2 * opsErr + 1e-3, $"--fused-module is further from fp32 GEMMs than without\n{log}");
+            if (steps == 1) Assert.True(apart < 5e-2, $"one segment: fused vs ops beyond the bf16 tolerance\n{log}");
         }
-        double rel = Math.Sqrt(num / den);
-        Assert.True(rel is > 0 and < 5e-2, $"logits with --fused-module: relative L2 {rel:E2} from without (0: it did not run)");
+    }
+
+    private static double Rel(float[] expected, float[] actual)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            num += (double)(expected[i] - actual[i]) * (expected[i] - actual[i]);
+            den += (double)expected[i] * expected[i];
+        }
+        return Math.Sqrt(num / den);
     }
 
     [Fact]

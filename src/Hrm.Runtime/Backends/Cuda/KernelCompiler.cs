@@ -98,8 +98,28 @@ internal sealed class KernelCompiler
         if (Cache is not null && Cache.TryRead(key, out byte[] cached, out string cachedLog))
             return new CompiledKernel(sourceName, target, options, cached, cachedLog, FromCache: true);
         (byte[] image, string log) = RunNvrtc(sourceName, source, headers, target, options);
+        log = RememberLog(key, log);
         _ = Cache?.TryWrite(key, image, log); // best effort: a cache that cannot be written only costs time.
         return new CompiledKernel(sourceName, target, options, image, log, FromCache: false);
+    }
+
+    /// <summary>
+    /// Each program's first non-empty log, process-wide (key: <see cref="KernelCache.Key"/>), handed out when a later
+    /// compile of the same program logs nothing. NVRTC 13.0 appears to log nothing, not even ptxas's report, for a
+    /// program it already compiled in the process: on an H200 (2026-11-30) exactly the test compiles that repeated an
+    /// earlier compile's source and options came back with empty logs. The compile is deterministic, so the first
+    /// log is the later one's too.
+    /// </summary>
+    private static readonly Dictionary<string, string> FirstLogs = [];
+
+    internal static string RememberLog(string key, string log)
+    {
+        lock (FirstLogs)
+        {
+            if (string.IsNullOrWhiteSpace(log)) return FirstLogs.TryGetValue(key, out string? first) ? first : log;
+            FirstLogs.TryAdd(key, log);
+            return log;
+        }
     }
 
     private (byte[] Image, string Log) RunNvrtc(string sourceName, string source,
