@@ -19,11 +19,12 @@
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
 # HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched),
-# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 450; later stages are skipped when spent),
-# HRM_GPU_CHECK_STAGES (an extended regex: only the stages whose name matches run, e.g. 'GPU tests|benchmark'),
-# HRM_GPU_CHECK_TESTS (the runtime test stage's filter instead of '-namespace Hrm.Runtime.Tests.Cuda', e.g.
-# '-class *CudaFusedModuleTests'), HRM_GPU_CHECK_BENCH (arguments after `hrm-bench gpu`, e.g. '--fused').
-# The last three make a short second run on a scarce GPU.
+# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 480; later stages are skipped
+# when spent), HRM_GPU_CHECK_STAGES (an extended regex: only the stages whose name matches run, and `hrm info`
+# always, e.g. 'GPU tests|benchmark'), HRM_GPU_CHECK_TESTS (the runtime test stage's filter instead of
+# '-namespace Hrm.Runtime.Tests.Cuda', words split on spaces, no globbing, e.g.
+# '-class Hrm.Runtime.Tests.Cuda.CudaFusedModuleTests'), HRM_GPU_CHECK_BENCH (arguments after `hrm-bench gpu`, e.g.
+# '--fused'). The last three make a short second run on a scarce GPU.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,14 +94,18 @@ find_cuda_libs() {
 }
 
 STAGES=()
-BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-450}"   # every stage's timeout is cut to what is left of this (default: within 8 minutes)
+BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-480}"   # every stage's timeout is cut to what is left of this (default: 8 minutes)
 [[ "$BUDGET_S" =~ ^[0-9]+$ ]] || die "HRM_GPU_CHECK_BUDGET_S must be a whole number of seconds, got '$BUDGET_S'"
 DEADLINE=$((SECONDS + BUDGET_S))
+if [ -n "${HRM_GPU_CHECK_STAGES:-}" ]; then
+    [[ "" =~ $HRM_GPU_CHECK_STAGES ]]
+    [ $? -ne 2 ] || die "HRM_GPU_CHECK_STAGES is not an extended regular expression: '$HRM_GPU_CHECK_STAGES'"
+fi
 # stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
 stage() {
     local name="$1" limit="$2" logname="$3" log="$OUT/$3"; shift 3
     local left=$((DEADLINE - SECONDS))
-    if [ -n "${HRM_GPU_CHECK_STAGES:-}" ] && ! [[ "$name" =~ $HRM_GPU_CHECK_STAGES ]]; then
+    if [ -n "${HRM_GPU_CHECK_STAGES:-}" ] && [ "$name" != "hrm info" ] && ! [[ "$name" =~ $HRM_GPU_CHECK_STAGES ]]; then
         STAGES+=("| $name | SKIPPED: not in HRM_GPU_CHECK_STAGES | 0 | |")
         return 0
     fi
@@ -264,9 +269,13 @@ run() {
         echo "gpu-check: there is a GPU but the CUDA backend cannot start (see info.log, libraries.log)" | tee -a "$OUT/summary.md" >&2
         exit 4
     fi
-    stage "GPU tests: Hrm.Runtime.Tests.Cuda" 180 runtime-tests.log \
-        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" ${HRM_GPU_CHECK_TESTS:--namespace Hrm.Runtime.Tests.Cuda} -noColor \
-        -parallelMode none || failed=1
+    local -a tests bench
+    set -f  # the selections' words are arguments, not file patterns
+    # shellcheck disable=SC2206
+    tests=(${HRM_GPU_CHECK_TESTS:--namespace Hrm.Runtime.Tests.Cuda}) bench=(${HRM_GPU_CHECK_BENCH:-})
+    set +f
+    stage "GPU tests: Hrm.Runtime.Tests.Cuda" 220 runtime-tests.log \
+        "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" "${tests[@]}" -noColor -parallelMode none || failed=1
     stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 60 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
     if [ $gpu -eq 0 ]; then
@@ -298,8 +307,7 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cuda" --device cuda || failed=1
     stage "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-hs64.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-hs64-cpu/metrics.jsonl" "$work/run-hs64-cuda/metrics.jsonl" || failed=1
-    # shellcheck disable=SC2086 # HRM_GPU_CHECK_BENCH is a list of arguments
-    stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu ${HRM_GPU_CHECK_BENCH:-} || failed=1
+    stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu "${bench[@]}" || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
     # The reference's Maze config at batch 768 does not fit one GPU whole: hrm train picks micro-batches by itself.

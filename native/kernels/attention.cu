@@ -26,7 +26,7 @@
 //                two kernels in a row, one read of qkv fewer)
 //             2. attention_forward_kernel2(out, outh, lse, qkvh, B, T, NH)    grid = (ceil(T/128), NH, B), block = 128
 //             or, for T <= 128, 1 and 2 in one: attention_forward_rope_kernel3(out, outh, lse, qkv, cos, sin, B, T, NH,
-//                keep), or attention_forward_rope_kernel4(out, outh, lse, qkvh16, cos, sin, B, T, NH) on a bf16 qkv
+//                keep), or attention_forward_rope_kernel4 or 6 (out, outh, lse, qkvh16, cos, sin, B, T, NH) on bf16
 //                grid = (1, NH, B), block = 128: RoPE (in place on qkv when keep; kernel4 never writes qkv) and the
 //                pack into shared memory (bitwise the two kernels)
 //             or, on a bf16 qkv (no pack): attention_forward_kernel5(out, outh, lse, q, k, v, ld, B, T, NH), grid as
@@ -53,6 +53,7 @@
 //   tiles) instead of dQ atomics; kernel3 = the forward of kernel2 with RoPE and the pack done by the block itself
 //   from fp32 qkv, for T <= 128 (one query block per head, so no other block reads the rows it rotates);
 //   attention_forward_rope_kernel4 = kernel3 reading a bf16 qkv (bf16 intermediates), never writing it;
+//   attention_forward_rope_kernel6 = kernel4 at 4 blocks per SM (one row tile per warp and pass: 128 registers);
 //   attention_forward_kernel5 = the forward of kernel2 reading bf16 rows in place (strided) instead of the pack.
 // The forwards (2-5) skip the work of warps whose rows all lie past T, skip the 16-key groups of the last key tile
 // that lie wholly past T, fold the softmax scale into the exponent's fma and rescale O only when a row maximum moved
@@ -272,6 +273,23 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
                                    int batch, int t, int nh) {
     __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
     attention_forward_rope(smem, out, outh, lse, qkv, cos, sin, batch, t, nh, 0, blockIdx.z, blockIdx.y);
+}
+
+// kernel4 at 4 resident blocks per SM instead of 2: one 16-row tile per warp and pass (MT = 1, two passes) instead
+// of two at once, which takes it to 128 registers without spilling (kernel4: 231), so twice the blocks hide each
+// other's memory latency (kernel4 at batch 768, T = 82 moved 1.2 TB/s on an H200: latency-bound). Bitwise kernel4
+// (every row is computed alike in either mode). Same grid, block and arguments.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 4)
+    attention_forward_rope_kernel6(float* __restrict__ out,         // (B, T, C) =, or null (outh only)
+                                   bf16* __restrict__ outh,         // (B, T, C) bf16 = bf16(out), or null
+                                   float* __restrict__ lse,         // (B, NH, T) =
+                                   bf16* __restrict__ qkv,          // (B, T, 3C) bf16, read only
+                                   const float* __restrict__ cos,   // (T, 64)
+                                   const float* __restrict__ sin,   // (T, 64)
+                                   int batch, int t, int nh) {
+    __shared__ __align__(16) bf16 smem[2 * ATT_STAGE_BYTES / 2];  // K, V rows 0-63 in stage 0; Q, then K, V 64-127
+    attention_forward_rope<bf16, true, 1>(smem, out, outh, lse, qkv, cos, sin, batch, t, nh, 0, blockIdx.z,
+                                          blockIdx.y);
 }
 
 // One 64-key tile of the dQ loop for this warp's 16 queries (A fragments qf of Q and of of dO; l2 = lse * log2 e and

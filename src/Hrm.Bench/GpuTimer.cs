@@ -19,16 +19,17 @@ namespace Hrm.Bench;
 /// forward and twice that backward. The batch-1 solve is wall clock (what a caller waits for), with fp32 and with bf16
 /// GEMMs, each with and without CUDA graphs (the rows without say how many kernels and GEMMs one solve queues).
 /// </summary>
-public static class GpuTimer
+public static partial class GpuTimer
 {
     /// <param name="o">Where the table goes.</param>
     /// <param name="bf16Attention">bf16 tensor-core attention (kernel2) or fp32 (kernel1).</param>
     /// <param name="smoke">Every case at toy sizes (a 2-layer model with head size 64, batches 1 and 2, attention
     /// at B = 1): checks in seconds that the whole table runs (for example on the CPU emulator of tests/gpu-emu);
     /// its numbers mean nothing.</param>
-    /// <param name="fusedOnly">Only the fused module kernel's rows and stage times (and the unfused rows they compare
-    /// with): <c>hrm-bench gpu --fused</c>, about a minute on an H200.</param>
-    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false, bool fusedOnly = false)
+    /// <param name="only">Only some rows: "fused" (the fused module kernel's rows and stage times, and the unfused
+    /// rows they compare with: <c>hrm-bench gpu --fused</c>), "short-attention" (<c>--short-attention</c>: the
+    /// Sudoku attention's kernels at batch 768); empty: the whole table.</param>
+    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false, IReadOnlyCollection<string>? only = null)
     {
         var options = new CudaBackendOptions { Bf16Attention = bf16Attention };
         if (!CudaBackend.TryCreate(options, out CudaBackend? probe, out string reason))
@@ -49,10 +50,14 @@ public static class GpuTimer
             : HrmPresets.Get("sudoku-extreme-1k");
         int big = smoke ? 2 : 768;
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
-        if (fusedOnly)
+        if (only is { Count: > 0 })
         {
-            Solve(o, bf16, sudoku);
-            FusedRows(o, bf16, sudoku);
+            if (only.Contains("short-attention")) ShortAttention(o, bf16, big);
+            if (only.Contains("fused"))
+            {
+                Solve(o, bf16, sudoku);
+                FusedRows(o, bf16, sudoku);
+            }
             o.WriteLine();
             foreach (string line in Notes) o.WriteLine(line);
             return 0;
@@ -65,6 +70,7 @@ public static class GpuTimer
         // let a bf16 qkv exist.
         if (smoke) Attention(o, bf16, 1, 130, 2, 64);
         else Attention(o, bf16, 768, 901, 8, 64);
+        ShortAttention(o, bf16, big);
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
         TrainingStep(o, bf16 with { TuneGemms = true }, sudoku, big);
@@ -90,20 +96,20 @@ public static class GpuTimer
 
     /// <summary>
     /// The fused module kernel (module_fused.cu: a module call per launch, grid-wide barriers between its stages) at
-    /// batch 1 against the same ops unfused: a segment, the solve with graphs, the kernel's default split (4 warps per
-    /// GEMM tile), then 1 and 2, then half the resident grid; its stage times (a note).
+    /// batch 1 against the same ops unfused: a segment, its stage times (a note), the solve with and without graphs
+    /// at the kernel's default split (4 warps per GEMM tile), then 1 and 2, then half the resident grid.
     /// </summary>
     private static void FusedRows(TextWriter o, CudaBackendOptions bf16, HrmConfig sudoku)
     {
         CudaBackendOptions fused = bf16 with { FusedModuleMaxRows = 4096 };
         Segment(o, bf16, sudoku, 1);
         Segment(o, fused, sudoku, 1);
+        FusedStages(fused, sudoku); // before the rows below: the one thing no GPU has measured yet
         Solve(o, fused with { Graphs = false }, sudoku);
         Solve(o, fused, sudoku);
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 1, "1 warp per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 2, "2 warps per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleGridCap = b.DeviceSmCount / 2, "grid capped at half the SMs");
-        FusedStages(fused, sudoku);
     }
 
     /// <summary>Lines printed after the table: what the GEMM tuning found in the rows marked "tuned", the fused module
@@ -364,7 +370,15 @@ public static class GpuTimer
         return ms[reps / 2];
     }
 
-    private static void Row(TextWriter o, string name, int batch, double ms, double flops) =>
+    private static readonly Stopwatch Since = Stopwatch.StartNew();
+
+    /// <summary>A table row, and on stderr when it was done (seconds since the start: a stage that runs out of time
+    /// shows which row took it).</summary>
+    private static void Row(TextWriter o, string name, int batch, double ms, double flops)
+    {
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {batch} | {ms:F2} | {flops / ms / 1e9:F1} |"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"hrm-bench gpu: {Since.Elapsed.TotalSeconds:F1} s: {name}, batch {batch}"));
+    }
 }

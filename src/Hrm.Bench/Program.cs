@@ -77,9 +77,10 @@ static int Dispatch(string[] args)
     }
     if (args.Length > 0 && args[0] == "gpu")
     {
-        // hrm-bench gpu [--fp32-attention] [--smoke] [--fused]
+        // hrm-bench gpu [--fp32-attention] [--smoke] [--fused] [--short-attention]
+        string[] only = [.. args.Where(a => a is "--fused" or "--short-attention").Select(a => a[2..])];
         Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention"),
-            smoke: args.Contains("--smoke"), fusedOnly: args.Contains("--fused")));
+            smoke: args.Contains("--smoke"), only: only));
     }
     if (args.Length > 0 && args[0] == "gemm")
     {

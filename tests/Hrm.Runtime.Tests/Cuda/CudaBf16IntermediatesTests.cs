@@ -106,6 +106,37 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         Assert.Equal(y32, Down(gpu, y));        // kernel4's bf16 copy of out is the conversion's
     }
 
+    // attention_forward_rope_kernel6 (4 blocks per SM, one row tile per warp and pass) against kernel4, bitwise: out,
+    // its bf16 copy and lse, and with a bf16-only output (the bf16 residual stream's attention output).
+    [Trait("Category", "Gpu")]
+    [Theory]
+    [InlineData(2, 82, 8)]  // Sudoku: two key tiles, warps 2 and 3 idle in the second pass
+    [InlineData(1, 128, 2)] // every row of both passes
+    [InlineData(3, 37, 2)]  // one key tile, a partial row tile
+    [InlineData(1, 1, 1)]
+    [InlineData(2, 65, 3)]  // one row in the second key tile
+    public void The_four_blocks_per_sm_short_forward_is_kernel4_bitwise(int batch, int t, int nh)
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        long c = nh * 64L, n = batch * t * c;
+        float[] qkv = Rounded(TestData.Floats(3, (int)(3 * n), 2f));
+        Buf q16 = UpBf16(gpu, qkv);
+        Buf cos = Up(gpu, TestData.Floats(7, t * 64)), sin = Up(gpu, TestData.Floats(8, t * 64));
+        var results = new List<(float[] O, float[] L, float[] Oh)>();
+        foreach (int kernel in new[] { 4, 6 })
+        {
+            gpu.ShortAttentionKernel = kernel;
+            Buf o = gpu.Allocate(n, "o"), l = gpu.Allocate(batch * nh * (long)t, "l"), oh = AllocBf16(gpu, n);
+            gpu.RopeAttentionForward(o, l, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
+            gpu.RopeAttentionForward(oh, l, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
+            results.Add((Down(gpu, o), Down(gpu, l), DownBf16(gpu, oh)));
+        }
+        Assert.Equal(results[0].O, results[1].O);
+        Assert.Equal(results[0].L, results[1].L);
+        Assert.Equal(results[0].Oh, results[1].Oh);
+        Assert.Equal(qkv, DownBf16(gpu, q16)); // read only
+    }
+
     /// <summary>
     /// The no-grad forwards' bf16 residual stream (<see cref="CudaBackend.Bf16StreamForward"/>): each op writing or
     /// reading it gives bitwise what its fp32 form gives on the same values, rounded to bf16 where it writes bf16: the

@@ -88,21 +88,23 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     }
 
     // The same program compiled again and again in one process (as every new CudaBackend without a disk cache does):
-    // each compile's log must still carry ptxas's report. Prints what each compile logged.
+    // each compile must still report ptxas's resources. Prints whether NVRTC logged nothing and KernelCompiler handed
+    // out the first log instead (what the next GPU run is to confirm for NVRTC 13; NVRTC 11.8 logs every time).
     [Fact]
     public void Repeated_compiles_of_one_program_each_report_resources()
     {
         KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
         string[] same = [$"-DHRM_COMPILE_SAME=n{Guid.NewGuid():N}"];
-        var counts = new List<string>();
         for (int i = 0; i < 4; i++)
         {
+            long before = KernelCompiler.SubstitutedLogs;
             CompiledKernel k = compiler.Compile("scale.cu", TestKernels.Scale, [TestKernels.MiniHeader],
                 KernelTarget.Cubin(80), same);
-            counts.Add($"compile {i}: {k.Log.Length} log chars, {k.Resources.Count} functions reported");
+            bool substituted = KernelCompiler.SubstitutedLogs > before; // or another test's compile at the same time
+            output.WriteLine($"NVRTC {compiler.NvrtcVersion}, compile {i}: {k.Resources.Count} functions reported, " +
+                (substituted ? "NVRTC logged nothing (the first log handed out)" : $"NVRTC logged {k.Log.Length} chars"));
+            Assert.Equal(2, k.Resources.Count); // scale_forward_kernel1, block_sum_kernel1
         }
-        output.WriteLine(string.Join("\n", counts));
-        Assert.All(counts, c => Assert.DoesNotContain(" 0 functions", c, StringComparison.Ordinal));
     }
 
     [Fact]

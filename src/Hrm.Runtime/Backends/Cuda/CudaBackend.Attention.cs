@@ -111,44 +111,6 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// <summary>RoPE, pack and bf16 attention in one kernel (head size 64, T &lt;= 128: one query block per head);
-    /// kernel4 when qkv holds bf16.</summary>
-    private void RopeAttentionForward3(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh,
-        bool keep)
-    {
-        Enter();
-        CheckAttention(batch, t, nh, 64);
-        long c = (long)nh * 64;
-        NeedBf16Ok(output, (long)batch * t * c, nameof(output));
-        Need(lse, (long)batch * nh * t, nameof(lse));
-        NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
-        Need(cos, (long)t * 64, nameof(cos));
-        Need(sin, (long)t * 64, nameof(sin));
-        _packed = default;
-        if ((long)batch * nh == 0 || t == 0) return;
-        Aligned(qkv, IsBf16(qkv) ? 8 : 16, nameof(qkv));
-        Aligned(cos, 16, nameof(cos));
-        Aligned(sin, 16, nameof(sin));
-        Aligned(output, IsBf16(output) ? 4 : 8, nameof(output));
-        (ulong po, ulong ph) = OutputAndShadow(output, (long)batch * t * c);
-        ulong pl = Ptr(lse), pq = Ptr(qkv);
-        ulong pc = Ptr(cos), ps = Ptr(sin);
-        int k = keep ? 1 : 0;
-        var grid = new Dim3(1, (uint)nh, (uint)batch);
-        if (IsBf16(qkv))
-        {
-            void** f4 = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh };
-            Launch(_k.AttentionForwardRope4, "ppppppiii", grid, 128, 0, f4);
-        }
-        else
-        {
-            void** f = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh, &k };
-            Launch(_k.AttentionForwardRope3, "ppppppiiii", grid, 128, 0, f);
-        }
-        if (po != 0) Shadowed(output, ph, (long)batch * t * c);
-        Done();
-    }
-
     /// <summary>
     /// The attention kernels' (out, outh) for <paramref name="output"/>: an fp32 output and its bf16 copy for the next
     /// GEMM (<see cref="ShadowOf"/>), or, for a bf16 output (the no-grad forwards' bf16 attention output,

@@ -44,8 +44,8 @@ public sealed record CudaBackendOptions
     /// (<see cref="IHrmBackend.Bf16StreamForward"/>); the carry and the recorded forward stay fp32. Each op gives
     /// bitwise its fp32 form's result rounded to bf16, but the next op then reads the rounded values: one more bf16
     /// rounding of the residual per block. Halves those buffers' bytes (about 18% of a no-grad block's memory traffic
-    /// at batch 768). Off by default: on an H200 (2026-11-30) it took 3% off a training step at batch 768 and 2% off the
-    /// batch-1 solve, and no training-parity run has checked it yet.
+    /// at batch 768). Off by default: on an H200 (2026-11-30) it took 3% off a training step at batch 768 and 2% off
+    /// the batch-1 solve, and no training-parity run has checked it yet.
     /// </summary>
     public bool Bf16Stream { get; init; }
 

@@ -52,6 +52,7 @@ internal sealed class CudaKernels : IDisposable
         new("attention.cu", "attention_forward_kernel5", "ppppppliii"),
         new("attention.cu", "attention_forward_rope_kernel3", "ppppppiiii"),
         new("attention.cu", "attention_forward_rope_kernel4", "ppppppiii"),
+        new("attention.cu", "attention_forward_rope_kernel6", "ppppppiii"),
         new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
         new("attention.cu", "attention_backward_dq_kernel2", "ppppppppiii"),
         new("attention.cu", "attention_backward_dkdv_kernel2", "ppppppppiii"),
@@ -124,6 +125,7 @@ internal sealed class CudaKernels : IDisposable
             AttentionForward5 = f["attention_forward_kernel5"];
             AttentionForwardRope3 = f["attention_forward_rope_kernel3"];
             AttentionForwardRope4 = f["attention_forward_rope_kernel4"];
+            AttentionForwardRope6 = f["attention_forward_rope_kernel6"];
             AttentionBackwardDot1 = f["attention_backward_dot_kernel1"];
             AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
             AttentionBackwardDkDv2 = f["attention_backward_dkdv_kernel2"];
@@ -181,6 +183,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel AttentionForward5 { get; }       // kernel2 reading bf16 rows in place
     public Kernel AttentionForwardRope3 { get; }
     public Kernel AttentionForwardRope4 { get; }   // kernel3 on a bf16 qkv
+    public Kernel AttentionForwardRope6 { get; }   // kernel4 at 4 blocks per SM
     public Kernel AttentionBackwardDot1 { get; }
     public Kernel AttentionBackwardDq2 { get; }
     public Kernel AttentionBackwardDkDv2 { get; }

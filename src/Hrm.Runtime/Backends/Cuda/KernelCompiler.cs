@@ -12,6 +12,9 @@ namespace Hrm.Runtime.Backends.Cuda;
 internal sealed class KernelCompiler
 {
     private static readonly Lock CompileGate = new();
+    private static readonly Lock LogGate = new();
+    private static readonly Dictionary<string, string> FirstLogs = []; // program key -> its first non-empty log
+    private static long _substitutedLogs;
     private int _nvrtcCompiles;
 
     private KernelCompiler(KernelCache? cache, string version, IReadOnlyList<int> archs)
@@ -103,22 +106,29 @@ internal sealed class KernelCompiler
         return new CompiledKernel(sourceName, target, options, image, log, FromCache: false);
     }
 
-    /// <summary>
-    /// Each program's first non-empty log, process-wide (key: <see cref="KernelCache.Key"/>), handed out when a later
-    /// compile of the same program logs nothing. NVRTC 13.0 appears to log nothing, not even ptxas's report, for a
-    /// program it already compiled in the process: on an H200 (2026-11-30) exactly the test compiles that repeated an
-    /// earlier compile's source and options came back with empty logs. The compile is deterministic, so the first
-    /// log is the later one's too.
-    /// </summary>
-    private static readonly Dictionary<string, string> FirstLogs = [];
+    /// <summary>How many compiles in this process logged nothing and were given their program's first log
+    /// (<see cref="RememberLog"/>).</summary>
+    internal static long SubstitutedLogs => Interlocked.Read(ref _substitutedLogs);
 
+    /// <summary>
+    /// Keeps each program's first non-empty log, process-wide (key: <see cref="KernelCache.Key"/>), and returns it for
+    /// a later compile of the same program that logs nothing; any other log is returned as it is. NVRTC 13.0 appears
+    /// to log nothing, not even ptxas's report, for a program it already compiled in the process: on an H200
+    /// (2026-11-30) exactly the test compiles that repeated an earlier compile's source and options came back with
+    /// empty logs. The compile is deterministic, so the first log is the later one's too.
+    /// </summary>
     internal static string RememberLog(string key, string log)
     {
-        lock (FirstLogs)
+        lock (LogGate)
         {
-            if (string.IsNullOrWhiteSpace(log)) return FirstLogs.TryGetValue(key, out string? first) ? first : log;
-            FirstLogs.TryAdd(key, log);
-            return log;
+            if (!string.IsNullOrWhiteSpace(log))
+            {
+                FirstLogs.TryAdd(key, log);
+                return log;
+            }
+            if (!FirstLogs.TryGetValue(key, out string? first)) return log;
+            _substitutedLogs++;
+            return first;
         }
     }
 
