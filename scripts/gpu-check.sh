@@ -12,8 +12,8 @@
 #       generated Sudoku data, the GPU
 #       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
 #       an epoch of the Maze config at batch 768 (800 mazes: 1 step; micro-batches chosen by free memory);
-#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. Under 8 minutes
-#       (every stage has a timeout).
+#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. About 8
+#       minutes (every stage has a timeout).
 #       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
 #       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
 #
@@ -97,10 +97,6 @@ STAGES=()
 BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-480}"   # every stage's timeout is cut to what is left of this (default: 8 minutes)
 [[ "$BUDGET_S" =~ ^[0-9]+$ ]] || die "HRM_GPU_CHECK_BUDGET_S must be a whole number of seconds, got '$BUDGET_S'"
 DEADLINE=$((SECONDS + BUDGET_S))
-if [ -n "${HRM_GPU_CHECK_STAGES:-}" ]; then
-    [[ "" =~ $HRM_GPU_CHECK_STAGES ]]
-    [ $? -ne 2 ] || die "HRM_GPU_CHECK_STAGES is not an extended regular expression: '$HRM_GPU_CHECK_STAGES'"
-fi
 # stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
 stage() {
     local name="$1" limit="$2" logname="$3" log="$OUT/$3"; shift 3
@@ -232,6 +228,10 @@ run() {
     mkdir -p "$OUT" || die "cannot create $OUT"
     OUT="$(cd "$OUT" && pwd)"
     [ -f "$BUNDLE" ] || die "no bundle at $BUNDLE (run 'scripts/gpu-check.sh build' on a machine with the .NET SDK)"
+    if [ -n "${HRM_GPU_CHECK_STAGES:-}" ]; then
+        [[ "" =~ $HRM_GPU_CHECK_STAGES ]]
+        [ $? -ne 2 ] || die "HRM_GPU_CHECK_STAGES is not an extended regular expression: '$HRM_GPU_CHECK_STAGES'"
+    fi
     local work; work="$(mktemp -d "${TMPDIR:-/tmp}/hrm-gpu-check.XXXXXX")" || die "mktemp failed"
     # Expanded now: at EXIT the function's local is gone (set -u then stopped the trap with "work: unbound variable").
     trap "rm -rf '$work'" EXIT
@@ -262,7 +262,8 @@ run() {
     else
         STAGES+=("| a checkpoint written by PyTorch's torch.save loads | SKIPPED: python3 has no torch here | 0 | |")
     fi
-    if [ $gpu -eq 1 ] && { grep -q '^cuda: unavailable' "$OUT/info.log" || ! grep -q '^cuda: ' "$OUT/info.log"; }; then
+    if [ $gpu -eq 1 ] && [ -f "$OUT/info.log" ] &&
+        { grep -q '^cuda: unavailable' "$OUT/info.log" || ! grep -q '^cuda: ' "$OUT/info.log"; }; then
         # A GPU but no usable CUDA stack: every GPU test would skip; say why now instead of minutes later.
         STAGES+=("| GPU tests, parity, benchmark | NOT RUN: $(grep -m1 '^cuda:' "$OUT/info.log" | cut -c1-300) | 0 | info.log |")
         summary | tee "$OUT/summary.md"
@@ -270,10 +271,11 @@ run() {
         exit 4
     fi
     local -a tests bench
-    set -f  # the selections' words are arguments, not file patterns
+    set -f  # the selections' words are arguments (quotes in them are not parsed), not file patterns
     # shellcheck disable=SC2206
-    tests=(${HRM_GPU_CHECK_TESTS:--namespace Hrm.Runtime.Tests.Cuda}) bench=(${HRM_GPU_CHECK_BENCH:-})
+    tests=(${HRM_GPU_CHECK_TESTS:-}) bench=(${HRM_GPU_CHECK_BENCH:-})
     set +f
+    [ ${#tests[@]} -gt 0 ] || tests=(-namespace Hrm.Runtime.Tests.Cuda)
     stage "GPU tests: Hrm.Runtime.Tests.Cuda" 220 runtime-tests.log \
         "$pub/Hrm.Runtime.Tests/Hrm.Runtime.Tests" "${tests[@]}" -noColor -parallelMode none || failed=1
     stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 60 train-tests.log \
@@ -307,7 +309,7 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cuda" --device cuda || failed=1
     stage "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-hs64.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-hs64-cpu/metrics.jsonl" "$work/run-hs64-cuda/metrics.jsonl" || failed=1
-    stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu "${bench[@]}" || failed=1
+    stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu ${bench[@]+"${bench[@]}"} || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
     # The reference's Maze config at batch 768 does not fit one GPU whole: hrm train picks micro-batches by itself.

@@ -229,13 +229,14 @@ __device__ __forceinline__ void attention_forward_resident(float* __restrict__ o
     }
 }
 
-// The body of attention_forward_rope_kernel3/4 for batch b, head h (the kernels': blockIdx.z, blockIdx.y): qkv stored
+// The body of attention_forward_rope_kernel3/4/6 for batch b, head h (the kernels': blockIdx.z, blockIdx.y): qkv stored
 // as T (float or bf16); smem 2 * ATT_STAGE_BYTES (the kernels' static tile). Every thread of the block (128) calls it;
 // its last __syncthreads comes before any warp returns, so a caller that reuses smem afterwards needs one first.
-// ONE_BATCH (the kernels'): every Q, K and V load in flight at once; false: Q first, then K and V. MT = 2 (the
-// kernels'): warp w computes query rows [32w, 32w + 32) at once; MT = 1: rows [16w, 16w + 16), then
-// [64 + 16w, 80 + 16w) (half the accumulator registers; the same results, bitwise: every row is computed alike). The
-// last two for module_fused.cu's kernel, where the attention shares the registers with the other stages.
+// ONE_BATCH (the kernels'): every Q, K and V load in flight at once; false: Q first, then K and V. MT = 2 (kernel3 and
+// 4): warp w computes query rows [32w, 32w + 32) at once; MT = 1 (kernel6, at 128 registers, and module_fused.cu's
+// kernel, where the attention shares the registers with the other stages): rows [16w, 16w + 16), then [64 + 16w, 80 +
+// 16w) (half the accumulator registers; the same results, bitwise: every row is computed alike). ONE_BATCH false:
+// module_fused.cu's kernel only.
 template <typename T, bool ONE_BATCH = true, int MT = ATT_MT>
 __device__ __forceinline__ void attention_forward_rope(bf16* smem, float* __restrict__ out, bf16* __restrict__ outh,
                                                        float* __restrict__ lse, T* __restrict__ qkv,

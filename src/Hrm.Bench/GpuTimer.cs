@@ -29,7 +29,8 @@ public static partial class GpuTimer
     /// <param name="only">Only some rows: "fused" (the fused module kernel's rows and stage times, and the unfused
     /// rows they compare with: <c>hrm-bench gpu --fused</c>), "short-attention" (<c>--short-attention</c>: the
     /// Sudoku attention's kernels at batch 768); empty: the whole table.</param>
-    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false, IReadOnlyCollection<string>? only = null)
+    public static int Run(TextWriter o, bool bf16Attention, bool smoke = false,
+        IReadOnlyCollection<string>? only = null)
     {
         var options = new CudaBackendOptions { Bf16Attention = bf16Attention };
         if (!CudaBackend.TryCreate(options, out CudaBackend? probe, out string reason))

@@ -115,6 +115,8 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
     [InlineData(3, 37, 2)]  // one key tile, a partial row tile
     [InlineData(1, 1, 1)]
     [InlineData(2, 65, 3)]  // one row in the second key tile
+    [InlineData(1, 80, 2)]  // the second pass: warp 0's tile only, full
+    [InlineData(1, 96, 1)]  // the second pass: warps 0 and 1, full
     public void The_four_blocks_per_sm_short_forward_is_kernel4_bitwise(int batch, int t, int nh)
     {
         using CudaBackend gpu = Backend(bf16Inter: true);
@@ -122,20 +124,40 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         float[] qkv = Rounded(TestData.Floats(3, (int)(3 * n), 2f));
         Buf q16 = UpBf16(gpu, qkv);
         Buf cos = Up(gpu, TestData.Floats(7, t * 64)), sin = Up(gpu, TestData.Floats(8, t * 64));
-        var results = new List<(float[] O, float[] L, float[] Oh)>();
+        var results = new List<(int[] O, int[] L, int[] Oh)>();
         foreach (int kernel in new[] { 4, 6 })
         {
             gpu.ShortAttentionKernel = kernel;
             Buf o = gpu.Allocate(n, "o"), l = gpu.Allocate(batch * nh * (long)t, "l"), oh = AllocBf16(gpu, n);
             gpu.RopeAttentionForward(o, l, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
             gpu.RopeAttentionForward(oh, l, q16, cos, sin, batch, t, nh, 64, keepRotated: false);
-            results.Add((Down(gpu, o), Down(gpu, l), DownBf16(gpu, oh)));
+            results.Add((Bits(Down(gpu, o)), Bits(Down(gpu, l)), Bits(DownBf16(gpu, oh))));
         }
         Assert.Equal(results[0].O, results[1].O);
         Assert.Equal(results[0].L, results[1].L);
         Assert.Equal(results[0].Oh, results[1].Oh);
         Assert.Equal(qkv, DownBf16(gpu, q16)); // read only
     }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void The_short_forward_takes_kernel6_only_where_it_holds_more_blocks_and_the_grid_needs_them()
+    {
+        using CudaBackend gpu = Backend(bf16Inter: true);
+        (int four, int six) = gpu.ShortAttentionBlocksPerSm;
+        output.WriteLine($"{gpu.DeviceDescription}: kernel4 {four}, kernel6 {six} blocks per SM");
+        Assert.True(four >= 1 && six >= four, $"kernel4 {four}, kernel6 {six} blocks per SM");
+        Assert.Equal(4, gpu.ShortKernelFor(1, 8)); // the batch-1 solve's 8 blocks
+        Assert.Equal(4, gpu.ShortKernelFor(four * gpu.DeviceSmCount, 1)); // kernel4 holds them all at once
+        Assert.Equal(six > four ? 6 : 4, gpu.ShortKernelFor(four * gpu.DeviceSmCount + 1, 1));
+        gpu.ShortAttentionKernel = 6;
+        Assert.Equal(6, gpu.ShortKernelFor(1, 8));
+        gpu.ShortAttentionKernel = 4;
+        Assert.Equal(4, gpu.ShortKernelFor(768, 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => gpu.ShortAttentionKernel = 5);
+    }
+
+    private static int[] Bits(float[] v) => [.. v.Select(BitConverter.SingleToInt32Bits)];
 
     /// <summary>
     /// The no-grad forwards' bf16 residual stream (<see cref="CudaBackend.Bf16StreamForward"/>): each op writing or

@@ -194,9 +194,9 @@ public sealed class CudaFusedModuleTests(CudaFixture cuda, ITestOutputHelper out
     }
 
     // With `reference`, fused and unfused also against a third run with fp32 GEMMs: the fused one must be about as
-    // close to it as the unfused one (bf16 noise, amplified by the recurrence, differs between the two bf16 runs: on an H200,
-    // 2026-11-30, the 5-layer case was 2.6e-2 apart after 2 segments, 1.9e-2 on the emulator), and the two within `tol`
-    // of each other.
+    // close to it as the unfused one (bf16 noise, amplified by the recurrence, differs between the two bf16 runs: on an
+    // H200, 2026-11-30, the 5-layer case was 2.6e-2 apart after 2 segments, 1.9e-2 on the emulator), and the two within
+    // `tol` of each other.
     private void Compare(HrmConfig cfg, int batch, int gridCap, bool stream, double tol, double qTol, int ksplit = 4,
         int steps = 2, bool reference = true)
     {

@@ -101,8 +101,9 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
             CompiledKernel k = compiler.Compile("scale.cu", TestKernels.Scale, [TestKernels.MiniHeader],
                 KernelTarget.Cubin(80), same);
             bool substituted = KernelCompiler.SubstitutedLogs > before; // or another test's compile at the same time
-            output.WriteLine($"NVRTC {compiler.NvrtcVersion}, compile {i}: {k.Resources.Count} functions reported, " +
-                (substituted ? "NVRTC logged nothing (the first log handed out)" : $"NVRTC logged {k.Log.Length} chars"));
+            string how = substituted ? "NVRTC logged nothing (the first log handed out)"
+                : $"NVRTC logged {k.Log.Length} chars";
+            output.WriteLine($"NVRTC {compiler.NvrtcVersion}, compile {i}: {k.Resources.Count} functions, {how}");
             Assert.Equal(2, k.Resources.Count); // scale_forward_kernel1, block_sum_kernel1
         }
     }

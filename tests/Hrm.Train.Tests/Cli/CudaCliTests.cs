@@ -25,9 +25,10 @@ public sealed class CudaCliTests : CliHarness
     // The fused module kernel through the CLI, on a GPU: the Sudoku architecture (head size 64, 82 positions) with
     // fresh weights, predict over 1 and 2 segments with and without --fused-module, and with fp32 GEMMs as the
     // reference: the fused run no further from it than the unfused one, give or take. --batch-size 1: two Evaluate
-    // calls, the second of which (2 segments) captures its second segment as a CUDA graph and replays it. Fresh
-    // weights make the recurrence chaotic: bf16 rounding noise grows segment by segment, so more segments prove nothing (4 segments: fused vs unfused 0.23 apart on an H200 and 0.40 on the CPU emulator, where
-    // unfused bf16 and fp32 GEMMs were 1.12 apart; 1 segment on the emulator: 7.9e-3, and both 3.0e-2 from fp32).
+    // calls, the second of which (2 segments) captures its second segment as a CUDA graph and replays it. Fresh weights
+    // make the recurrence chaotic: bf16 rounding noise grows segment by segment, so more segments prove nothing (4
+    // segments: fused vs unfused 0.23 apart on an H200 and 0.40 on the CPU emulator, where unfused bf16 and fp32 GEMMs
+    // were 1.12 apart; 1 segment on the emulator: 7.9e-3, and both 3.0e-2 from fp32).
     [Fact]
     public void Predict_with_the_fused_module_kernel_matches_without_it_on_a_gpu()
     {

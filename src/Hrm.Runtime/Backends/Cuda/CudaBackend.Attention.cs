@@ -74,7 +74,8 @@ public sealed unsafe partial class CudaBackend
     /// (see <see cref="MatmulRopeForward"/>), then the attention kernel; fp32 path: the RoPE kernel, then the attention
     /// kernel. Without <paramref name="keepRotated"/> the bf16 paths rotate only what they pack (qkv is read, not
     /// written: two thirds of its bytes fewer to write per call). A bf16 qkv (<see cref="Bf16QkvForward"/>, keepRotated
-    /// false only) goes to <c>attention_forward_rope_kernel4</c> (kernel3 reading bf16) or, for longer T, to
+    /// false only) goes to <c>attention_forward_rope_kernel4</c> or <c>_kernel6</c> (kernel3 reading bf16; see
+    /// <see cref="ShortAttentionKernel"/>) or, for longer T, to
     /// <c>attention_rope_rows_kernel1</c> (Q and K rotated into the scratch in qkv's own layout, V not copied) and
     /// <c>attention_forward_kernel5</c> (reading those rows and V where they lie).</remarks>
     public void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,

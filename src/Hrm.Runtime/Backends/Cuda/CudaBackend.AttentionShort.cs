@@ -6,15 +6,48 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// attention of one (batch, head) per block (attention.cu's attention_forward_rope kernels).</summary>
 public sealed unsafe partial class CudaBackend
 {
+    private int _shortKernel;
+    private (int Four, int Six) _shortBlocksPerSm = (-1, -1);
+
     /// <summary>
-    /// The bf16-qkv short forward's kernel: 0 (the default) picks attention_forward_rope_kernel6 (4 resident blocks
-    /// per SM: one 16-row tile per warp and pass, 128 registers) where the grid (B·NH blocks) is more than kernel4
-    /// holds at once (2 per SM: two tiles at once, 231 registers), and kernel4 for smaller grids (the batch-1 solve:
-    /// 8 blocks), whose warps finish sooner; 4 or 6 forces that kernel (tests, <c>hrm-bench gpu</c>). Bitwise the same
-    /// results either way. kernel4 took 0.297 ms a call at batch 768, T = 82 on an H200 (2026-11-30: 1.2 TB/s,
-    /// latency-bound); kernel6 is not yet measured on a GPU.
+    /// The bf16-qkv short forward's kernel: 0 (the default) picks attention_forward_rope_kernel6 (one 16-row tile per
+    /// warp and pass: 128 registers, 4 resident blocks per SM where shared memory allows) over kernel4 (two tiles at
+    /// once: 231 registers, 2 blocks per SM) where the occupancy calculator gives kernel6 more blocks per SM and the
+    /// grid (B·NH blocks) is more than kernel4 holds at once (<see cref="ShortKernelFor"/>): batch 768 on an H200,
+    /// not the batch-1 solve's 8 blocks, whose warps finish sooner with kernel4; 4 or 6 forces that kernel (tests,
+    /// <c>hrm-bench gpu</c>). Bitwise the same results either way. A captured CUDA graph keeps the kernel it captured.
+    /// The RopeAttentionForward op (kernel4 and the recorded forwards' kernel3 together) averaged 0.297 ms a call at
+    /// batch 768, T = 82 on an H200 (2026-11-30: 1.2 TB/s, latency-bound); kernel6 is not yet measured on a GPU.
     /// </summary>
-    internal int ShortAttentionKernel { get; set; }
+    /// <exception cref="ArgumentOutOfRangeException">Not 0, 4 or 6.</exception>
+    internal int ShortAttentionKernel
+    {
+        get => _shortKernel;
+        set => _shortKernel = value is 0 or 4 or 6 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "ShortAttentionKernel: 0 (the rule), 4 or 6");
+    }
+
+    /// <summary>4 or 6: the kernel <see cref="ShortAttentionKernel"/> runs for a grid of batch × nh blocks.</summary>
+    internal int ShortKernelFor(int batch, int nh)
+    {
+        if (_shortKernel != 0) return _shortKernel;
+        (int four, int six) = ShortAttentionBlocksPerSm;
+        return six > four && (long)batch * nh > (long)four * _device.SmCount ? 6 : 4;
+    }
+
+    /// <summary>Resident blocks per SM of kernel4 and kernel6 (the occupancy calculator, asked once).</summary>
+    internal (int Four, int Six) ShortAttentionBlocksPerSm
+    {
+        get
+        {
+            if (_shortBlocksPerSm.Four < 0)
+            {
+                _shortBlocksPerSm = (_k.AttentionForwardRope4.Function.MaxActiveBlocksPerSm(128, 0),
+                    _k.AttentionForwardRope6.Function.MaxActiveBlocksPerSm(128, 0));
+            }
+            return _shortBlocksPerSm;
+        }
+    }
 
     /// <summary>RoPE, pack and bf16 attention in one kernel (head size 64, T &lt;= 128: one query block per head):
     /// kernel3 on an fp32 qkv; on a bf16 qkv kernel6 or kernel4 (<see cref="ShortAttentionKernel"/>).
@@ -44,9 +77,8 @@ public sealed unsafe partial class CudaBackend
         if (IsBf16(qkv))
         {
             void** f4 = stackalloc void*[] { &po, &ph, &pl, &pq, &pc, &ps, &batch, &t, &nh };
-            bool six = ShortAttentionKernel == 6 ||
-                (ShortAttentionKernel == 0 && (long)batch * nh > 2L * _device.SmCount);
-            Launch(six ? _k.AttentionForwardRope6 : _k.AttentionForwardRope4, "ppppppiii", grid, 128, 0, f4);
+            Kernel kernel = ShortKernelFor(batch, nh) == 6 ? _k.AttentionForwardRope6 : _k.AttentionForwardRope4;
+            Launch(kernel, "ppppppiii", grid, 128, 0, f4);
         }
         else
         {

@@ -34,7 +34,8 @@ public sealed unsafe partial class CudaBackend
     public bool Bf16Intermediates => Options.Bf16Matmul && Options.Bf16Intermediates;
 
     /// <inheritdoc/>
-    /// <remarks>With bf16 intermediates and bf16 attention (HS 64): <c>attention_forward_rope_kernel4</c> (T ≤ 128) or
+    /// <remarks>With bf16 intermediates and bf16 attention (HS 64): <c>attention_forward_rope_kernel4</c> or
+    /// <c>_kernel6</c> (T ≤ 128) or
     /// <c>attention_rope_rows_kernel1</c> and <c>attention_forward_kernel5</c> (longer T) read the bf16 qkv.</remarks>
     public bool Bf16QkvForward(int t, int hs) => Bf16Intermediates && UsesBf16Attention(hs) && ReadsBf16Qkv(t, hs);
 
