@@ -18,8 +18,8 @@
 // qkv, qkvh, doh must be 16-byte aligned, out and dqkv 8-byte aligned, outh and dqkvh 4-byte aligned (device
 // allocations and 256-byte sub-buffers are).
 //
-// Kernels, in launch order (static shared memory below 48 KiB; only attention_backward_kernel3 takes dynamic shared
-// memory, 74,752 bytes):
+// Kernels, in launch order (static shared memory below 48 KiB; only the one-block backwards of
+// attention_backward_short.cu take dynamic shared memory, 74,752 bytes):
 //   forward   1. attention_pack_kernel2(qkvh, qkv, B, T, NH, parts = 3)       grid = B*T, block = 256
 //                or attention_pack_rope_kernel2(qkvh, qkv, cos, sin, B, T, NH, keep)  grid = B*T, block = 256: RoPE fused
 //                into the pack (Q, K rotated in place exactly as rope_forward_kernel1, then packed; bitwise the
@@ -43,9 +43,9 @@
 //   rope_backward_kernel1 run on dqkv afterwards (fused: one pass over dqkv fewer). dqkvh (B,T,3C) bf16, when not
 //   null, gets bf16(dqkv) (RNE, as f32_to_bf16_kernel1): the q/k/v projection's backward GEMM operand.
 //   Any T >= 1 (tails are masked). The fp32 path uses attention_backward_dot_kernel1 with doh = null and any HS.
-//   For T <= 128 (Sudoku) 1-4 in one: attention_backward_kernel3(dqkv, dqkvh, cos, sin, qkv, dout, out, lse, B, T, NH)
-//                grid = (1, NH, B), block = 128, dynamic smem ATT_BWD3_SMEM: the whole head in one block from the
-//                unpacked buffers (bitwise the four kernels; dd and doh not written)
+//   For T <= 128 (Sudoku) 1-4 in one: attention_backward_kernel3 (fp32 post-RoPE qkv) or attention_backward_kernel4
+//                (bf16 pre-RoPE qkv, rotated again as the forward did), in attention_backward_short.cu: the whole head
+//                in one block from the unpacked buffers (bitwise the four kernels; dd and doh not written)
 //
 // Versions: kernel1 = the fp32 port (attention_f32.cu, any HS <= 128); kernel2 = this file: FlashAttention-2 style,
 //   forward 128 queries per block (4 warps x 32 rows), 64-key tiles, cp.async double buffering; backward split into
@@ -60,6 +60,7 @@
 // (session 18; see attention_forward_tile).
 #include "common.cuh"
 #include "attention.cuh"
+#include "attention_backward.cuh"
 
 // dst[part, b, h, t, :] = bf16(src[b, t, part*C + h*64 + :]) (RNE). One block per row (b, t); C % 4 == 0.
 extern "C" __global__ void attention_pack_kernel2(bf16* __restrict__ dst,         // (parts, B, NH, T, 64) bf16 =
@@ -292,63 +293,6 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 4)
                                           blockIdx.y);
 }
 
-// One 64-key tile of the dQ loop for this warp's 16 queries (A fragments qf of Q and of of dO; l2 = lse * log2 e and
-// D of rows g and g + 8): S = Q K^T, dP = dO V^T, dS = P (dP - D), dQ += dS K (dS / scale: the caller scales).
-// K and V tiles (64 keys from k0; keys >= t masked) at kTile, vTile in smem.
-__device__ __forceinline__ void attention_dq_tile(float (&dq)[8][4], const u32 (&qf)[4][4], const u32 (&of)[4][4],
-                                                  const float (&l2)[2], const float (&dr)[2], u32 kTile, u32 vTile,
-                                                  int k0, int t) {
-    int qd = threadIdx.x & 3;
-    float s[8][4], dp[8][4];
-    zero_acc(s);
-    zero_acc(dp);
-    mma_abt1(s, qf, kTile);   // S = Q K^T
-    mma_abt1(dp, of, vTile);  // dP = dO V^T
-    bool tail = k0 + ATT_BN > t;
-#pragma unroll
-    for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-        for (int c = 0; c < 4; c++) {
-            float p = hrm_exp2_approx(s[nt][c] * ATT_SCALE_LOG2 - l2[c >> 1]);
-            if (tail && k0 + nt * 8 + 2 * qd + (c & 1) >= t) p = 0.0f;
-            s[nt][c] = p * (dp[nt][c] - dr[c >> 1]);  // dS / scale
-        }
-    }
-    mma_pb1(dq, s, kTile);  // dQ += dS K
-}
-
-// One 64-query tile of the dK/dV loop for this warp's 16 keys (A fragments kf of K and vf of V): S^T = K Q^T, P^T,
-// dV += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - D), dK += dS^T Q (dS / scale: the caller scales). Q and dO tiles
-// (64 queries from i0; queries >= t masked) at qTile, oTile in smem; sl, sd: the tile's lse and D (64 floats each).
-__device__ __forceinline__ void attention_dkdv_tile(float (&dk)[8][4], float (&dv)[8][4], const u32 (&kf)[4][4],
-                                                    const u32 (&vf)[4][4], const float* sl, const float* sd, u32 qTile,
-                                                    u32 oTile, int i0, int t) {
-    int qd = threadIdx.x & 3;
-    bool tail = i0 + ATT_BN > t;
-    float p[8][4];  // S^T, then P^T, then dS^T / scale (rows: this warp's keys, columns: the tile's queries)
-    zero_acc(p);
-    mma_abt1(p, kf, qTile);  // S^T = K Q^T
-#pragma unroll
-    for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-        for (int c = 0; c < 4; c++) {
-            int qi = nt * 8 + 2 * qd + (c & 1);
-            float x = hrm_exp2_approx(p[nt][c] * ATT_SCALE_LOG2 - sl[qi] * HRM_LOG2E);
-            p[nt][c] = (tail && i0 + qi >= t) ? 0.0f : x;
-        }
-    }
-    mma_pb1(dv, p, oTile);  // dV += P^T dO
-    float dpt[8][4];
-    zero_acc(dpt);
-    mma_abt1(dpt, vf, oTile);  // dP^T = V dO^T
-#pragma unroll
-    for (int nt = 0; nt < 8; nt++) {
-#pragma unroll
-        for (int c = 0; c < 4; c++) p[nt][c] *= dpt[nt][c] - sd[nt * 8 + 2 * qd + (c & 1)];
-    }
-    mma_pb1(dk, p, qTile);  // dK += dS^T Q
-}
-
 // Block (q-block, h, b): 64 queries, 4 warps x 16 rows; loops over 64-key tiles: S = Q K^T, dP = dO V^T,
 // dS = P (dP - D), dQ += dS K; dQ * scale written to the Q part of dqkv.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DQ_MIN_BLOCKS)
@@ -476,121 +420,4 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
                             hbase ? hbase + nh * ATT_D : nullptr);
     store_acc(dqkv + at + 2 * nh * ATT_D, (i64)3 * nh * ATT_D, k0 + warp * 16, t, dv, 1.0f, 1.0f,
               hbase ? hbase + 2 * nh * ATT_D : nullptr);
-}
-
-// Dynamic shared memory of attention_backward_kernel3: Q, K, V, dO of up to 128 rows (bf16, ATT_LD stride), then lse
-// and D of those rows (floats).
-#define ATT_BWD3_SMEM (4 * 2 * ATT_TILE_BYTES + 2 * ATT_FWD_BM * 4)
-
-// The whole backward of one head for T <= 128 in one block (Sudoku's T = 82), from the unpacked buffers: the pack,
-// the dot pre-pass and the dQ and dK/dV kernels of the split path, with every load of the block in one batch and each
-// row read once. Q, K, V (the recorded, post-RoPE qkv) are converted to bf16 as attention_pack_kernel2 converts them,
-// dO as attention_backward_dot_kernel1 does, and D_i = dO_i . O_i is summed in that kernel's order; then the dQ
-// blocks and the dK/dV blocks of the split kernels run one after another on the resident tiles (the same tile
-// functions in the same order), so dqkv and dqkvh are bitwise the split path's. dd and the doh scratch are not written.
-// Block (0, h, b): grid = (1, NH, B), block = 128, dynamic smem ATT_BWD3_SMEM (74,752 bytes: the host raises the
-// limit); qkv 16-byte aligned (float4 loads), dqkv 8-byte and dqkvh 4-byte aligned.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
-    attention_backward_kernel3(float* __restrict__ dqkv,        // (B, T, 3C) =
-                               bf16* __restrict__ dqkvh,        // (B, T, 3C) bf16 = bf16(dqkv), or null
-                               const float* __restrict__ cos,   // (T, 64) RoPE's table, or null: no RoPE
-                               const float* __restrict__ sin,   // (T, 64) (read only with cos)
-                               const float* __restrict__ qkv,   // (B, T, 3C) the recorded (post-RoPE) q, k, v
-                               const float* __restrict__ dout,  // (B, T, C)
-                               const float* __restrict__ out,   // (B, T, C) the forward's output
-                               const float* __restrict__ lse,   // (B, NH, T)
-                               int batch, int t, int nh) {
-    extern __shared__ __align__(16) bf16 dsm[];
-    if (t > ATT_FWD_BM) return;  // the host launches this kernel for T <= 128 only
-    int b = blockIdx.z, h = blockIdx.y;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2;
-    i64 c = (i64)nh * ATT_D, stride = 3 * c, bh = (i64)b * nh + h;
-    const int tileElems = ATT_TILE_BYTES / 2, matElems = 2 * tileElems;  // a matrix: 128 rows, two 64-row tiles
-    bf16* sQ = dsm;
-    bf16* sK = sQ + matElems;
-    bf16* sV = sK + matElems;
-    bf16* sO = sV + matElems;
-    float* sl = reinterpret_cast<float*>(sO + matElems);  // lse of the 128 rows (0 past T)
-    float* sd = sl + ATT_FWD_BM;                          // D of the 128 rows (0 past T)
-    const float* Q = qkv + (i64)b * t * stride + h * ATT_D;
-    {  // Q and K in one batch of loads, then V (as the pack: pack_bf16x2; rows >= t zero)
-        RopeRows<ATT_FWD_BM> q, k;
-        rope_rows_load(q, Q, stride, 0, t);
-        rope_rows_load(k, Q + c, stride, 0, t);
-        rope_rows_store(sQ, q, const_cast<float*>(Q), stride, 0, t, nullptr, nullptr, 0);
-        rope_rows_store(sK, k, const_cast<float*>(Q + c), stride, 0, t, nullptr, nullptr, 0);
-    }
-    {
-        RopeRows<ATT_FWD_BM> v;
-        rope_rows_load(v, Q + 2 * c, stride, 0, t);
-        rope_rows_store(sV, v, const_cast<float*>(Q + 2 * c), stride, 0, t, nullptr, nullptr, 0);
-    }
-    // dO and D: warp w takes rows w, w + 4, ... (one warp per row as the dot kernel: lane d and d + 32), 8 rows' loads
-    // at a time; rows >= t: dO zero, lse and D 0.
-    const float* G = dout + (i64)b * t * c + h * ATT_D;
-    const float* O = out + (i64)b * t * c + h * ATT_D;
-#pragma unroll 1
-    for (int r0 = warp; r0 < ATT_FWD_BM; r0 += 8 * ATT_WARPS) {
-        float g0[8], g1[8], o0[8], o1[8];
-#pragma unroll
-        for (int u = 0; u < 8; u++) {
-            i64 at = (i64)min(r0 + u * ATT_WARPS, t - 1) * c;
-            g0[u] = G[at + lane];
-            g1[u] = G[at + lane + 32];
-            o0[u] = O[at + lane];
-            o1[u] = O[at + lane + 32];
-        }
-#pragma unroll
-        for (int u = 0; u < 8; u++) {
-            int r = r0 + u * ATT_WARPS;
-            bool ok = r < t;
-            float s = warp_sum(fmaf(g1[u], o1[u], fmaf(g0[u], o0[u], 0.0f)));
-            sO[r * ATT_LD + lane] = ok ? f32_to_bf16(g0[u]) : (bf16)0;
-            sO[r * ATT_LD + lane + 32] = ok ? f32_to_bf16(g1[u]) : (bf16)0;
-            if (lane == 0) {
-                sd[r] = ok ? s : 0.0f;
-                sl[r] = ok ? lse[bh * t + r] : 0.0f;
-            }
-        }
-    }
-    __syncthreads();
-
-    int tiles = (t + ATT_BN - 1) / ATT_BN;  // 1 or 2
-    u32 q_s = smem_u32(sQ), k_s = smem_u32(sK), v_s = smem_u32(sV), o_s = smem_u32(sO);
-    i64 at = (i64)b * t * stride + h * ATT_D;
-    bf16* hbase = dqkvh ? dqkvh + at : nullptr;
-    for (int qb = 0; qb < tiles; qb++) {  // the dQ blocks
-        int q0 = qb * ATT_BN + warp * 16;
-        if (q0 >= t) continue;  // no row of this warp below T (no barrier follows)
-        u32 qf[4][4], of[4][4];
-        load_a_frags(qf, q_s, q0);
-        load_a_frags(of, o_s, q0);
-        float l2[2], dr[2];
-#pragma unroll
-        for (int hh = 0; hh < 2; hh++) {  // as the dq kernel: padding rows +inf and 0, so P = dS = 0
-            int row = q0 + g + hh * 8;
-            l2[hh] = row < t ? sl[row] * HRM_LOG2E : __int_as_float(0x7f800000);
-            dr[hh] = row < t ? sd[row] : 0.0f;
-        }
-        float dq[8][4];
-        zero_acc(dq);
-        for (int j = 0; j < tiles; j++)
-            attention_dq_tile(dq, qf, of, l2, dr, k_s + j * ATT_TILE_BYTES, v_s + j * ATT_TILE_BYTES, j * ATT_BN, t);
-        store_acc_rope_backward(dqkv + at, stride, q0, t, dq, 0.125f, cos, sin, hbase);
-    }
-    for (int kb = 0; kb < tiles; kb++) {  // the dK/dV blocks
-        int k0 = kb * ATT_BN + warp * 16;
-        if (k0 >= t) continue;
-        u32 kf[4][4], vf[4][4];
-        load_a_frags(kf, k_s, k0);
-        load_a_frags(vf, v_s, k0);
-        float dk[8][4], dv[8][4];
-        zero_acc(dk);
-        zero_acc(dv);
-        for (int i = 0; i < tiles; i++)
-            attention_dkdv_tile(dk, dv, kf, vf, sl + i * ATT_BN, sd + i * ATT_BN, q_s + i * ATT_TILE_BYTES,
-                                o_s + i * ATT_TILE_BYTES, i * ATT_BN, t);
-        store_acc_rope_backward(dqkv + at + c, stride, k0, t, dk, 0.125f, cos, sin, hbase ? hbase + c : nullptr);
-        store_acc(dqkv + at + 2 * c, stride, k0, t, dv, 1.0f, 1.0f, hbase ? hbase + 2 * c : nullptr);
-    }
 }

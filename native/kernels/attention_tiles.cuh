@@ -142,7 +142,7 @@ __device__ __forceinline__ void store_acc(float* base, i64 rowStride, int row0, 
 // store_acc for dQ or dK (times mul) with RoPE's backward applied on the way out when cos is not null: the transpose
 // of the rotate-half rotation exactly as rope_backward_kernel1 computes it on the stored values (same roundings:
 // __fmul_rn / __fadd_rn / __fsub_rn), x[i] paired with x[32 + i], which this lane holds in a[nt] and a[nt + 4].
-// cos, sin (T, 64) rows are positions; hbase as in store_acc.
+// cos, sin (T, 64) rows are positions; base and hbase as in store_acc.
 __device__ __forceinline__ void store_acc_rope_backward(float* base, i64 rowStride, int row0, int t,
                                                         const float (&a)[8][4], float mul, const float* cos,
                                                         const float* sin, bf16* hbase) {
@@ -169,8 +169,10 @@ __device__ __forceinline__ void store_acc_rope_backward(float* base, i64 rowStri
                 hi[c] = __fadd_rn(__fmul_rn(x2, cs[ATT_D / 2 + i]), __fmul_rn(x1, s2));
             }
             i64 o = row * rowStride + nt * 8 + 2 * qd;
-            *reinterpret_cast<float2*>(base + o) = make_float2(lo[0], lo[1]);
-            *reinterpret_cast<float2*>(base + o + ATT_D / 2) = make_float2(hi[0], hi[1]);
+            if (base) {
+                *reinterpret_cast<float2*>(base + o) = make_float2(lo[0], lo[1]);
+                *reinterpret_cast<float2*>(base + o + ATT_D / 2) = make_float2(hi[0], hi[1]);
+            }
             if (hbase) {
                 *reinterpret_cast<u32*>(hbase + o) = (u32)f32_to_bf16(lo[0]) | ((u32)f32_to_bf16(lo[1]) << 16);
                 *reinterpret_cast<u32*>(hbase + o + ATT_D / 2) =

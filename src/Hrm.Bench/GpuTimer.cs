@@ -53,7 +53,12 @@ public static partial class GpuTimer
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
         if (only is { Count: > 0 })
         {
-            if (only.Contains("short-attention")) ShortAttention(o, bf16, big);
+            if (only.Contains("short-attention"))
+            {
+                ShortAttention(o, bf16, big);
+                TrainingStep(o, bf16, sudoku, big); // the recorded bf16 qkv (Bf16RecordedQkv) on and off
+                TrainingStep(o, bf16 with { Bf16RecordedQkv = false }, sudoku, big);
+            }
             if (only.Contains("fused"))
             {
                 Solve(o, bf16, sudoku);
@@ -74,6 +79,7 @@ public static partial class GpuTimer
         ShortAttention(o, bf16, big);
         TrainingStep(o, options, sudoku, big);
         TrainingStep(o, bf16, sudoku, big);
+        TrainingStep(o, bf16 with { Bf16RecordedQkv = false }, sudoku, big);
         TrainingStep(o, bf16 with { TuneGemms = true }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Stream = true }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
@@ -120,6 +126,7 @@ public static partial class GpuTimer
     private static string Gemms(CudaBackendOptions options) =>
         !options.Bf16Matmul ? "fp32 GEMMs" : (options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates") +
         (options.TuneGemms ? ", tuned GEMMs" : "") + (options.Bf16Stream ? ", bf16 no-grad residual stream" : "") +
+        (options.Bf16Intermediates && !options.Bf16RecordedQkv ? ", fp32 recorded qkv" : "") +
         (options.FusedModuleMaxRows > 0 ? ", fused module kernel" : "");
 
     /// <summary>Sums up <see cref="CudaBackend.GemmTunings"/> for the case <paramref name="name"/>.</summary>

@@ -66,6 +66,18 @@ public interface IHrmBackend : IDisposable
     bool Bf16StreamForward(int t, int hs);
 
     /// <summary>
+    /// True when, beyond <see cref="Bf16QkvForward"/>, the recorded forwards may store their q/k/v product in bf16 as
+    /// well (the GEMM's bf16 product, never rotated in memory: the model's <see cref="RopeAttentionForward"/> then
+    /// passes keepRotated false), and <see cref="RopeAttentionBackward"/> takes that qkv as it is (rotating Q and K
+    /// again, as the forward did) and may write dqkv in bf16 (a bf16 buffer that then reaches only
+    /// <see cref="MatmulBackward"/>, as dout). The reference's bf16 forward stores q/k/v and their gradient in bf16
+    /// too. Asked once per Reserve where <see cref="Bf16QkvForward"/> holds. CUDA:
+    /// <c>CudaBackendOptions.Bf16RecordedQkv</c> at T ≤ 128 (the one-block attention backward); false on the CPU
+    /// backends.
+    /// </summary>
+    bool Bf16QkvRecorded(int t, int hs);
+
+    /// <summary>
     /// A whole module call that nobody differentiates, z ← blocks(z + inj), as one fused op where the backend has one
     /// for these shapes; false, having done nothing, where it has not (the model then runs the ops one by one). Same
     /// math as the model's ops: the add, then per layer the post-norm block of its four weights in

@@ -5,7 +5,8 @@ namespace Hrm.Runtime.Model;
 /// <summary>
 /// What one transformer block keeps between forward and backward (or uses as scratch). R = B·T rows. With
 /// <c>bf16Inter</c> (<see cref="Backends.IHrmBackend.Bf16Intermediates"/>) GateUp and Act hold bf16 elements, with
-/// <c>bf16Qkv</c> (<see cref="Backends.IHrmBackend.Bf16QkvForward"/>, the no-grad scratch only) Qkv too, with
+/// <c>bf16Qkv</c> (<see cref="Backends.IHrmBackend.Bf16QkvForward"/> in the no-grad scratch,
+/// <see cref="Backends.IHrmBackend.Bf16QkvRecorded"/> in the recorded blocks) Qkv too (unrotated), with
 /// <c>bf16Stream</c> (<see cref="Backends.IHrmBackend.Bf16StreamForward"/>, likewise) Att and H1.
 /// </summary>
 internal sealed class BlockActs
@@ -25,8 +26,8 @@ internal sealed class BlockActs
         Rstd2 = plan.Carve(prefix + ".rstd2", r);
     }
 
-    public Buf Qkv { get; }     // (B, T, 3C) after RoPE when recorded; bf16 and unrotated in the no-grad scratch
-                                // when the backend allows it (Bf16QkvForward)
+    public Buf Qkv { get; }     // (B, T, 3C) after RoPE when recorded in fp32; bf16 and unrotated where the backend
+                                // allows it (Bf16QkvForward: the no-grad scratch; Bf16QkvRecorded: recorded blocks)
 
     public Buf Att { get; }     // (B, T, C) attention output before o_proj (bf16 in the bf16 no-grad scratch)
 
@@ -47,12 +48,13 @@ internal sealed class BlockActs
 internal sealed class ModuleActs
 {
     public ModuleActs(ActivationPlan plan, string prefix, int layers, int batch, int t, int c, int nh, int inter,
-        bool bf16Inter)
+        bool bf16Inter, bool bf16Qkv)
     {
         Stream = new Buf[layers + 1];
         for (int i = 0; i <= layers; i++) Stream[i] = plan.Carve($"{prefix}.stream{i}", batch, t, c);
         Blocks = new BlockActs[layers];
-        for (int i = 0; i < layers; i++) Blocks[i] = new BlockActs(plan, $"{prefix}.block{i}", batch, t, c, nh, inter, bf16Inter);
+        for (int i = 0; i < layers; i++)
+            Blocks[i] = new BlockActs(plan, $"{prefix}.block{i}", batch, t, c, nh, inter, bf16Inter, bf16Qkv);
     }
 
     public Buf[] Stream { get; }        // (B, T, C) each; Stream[0] = z + injection, Stream[i+1] = block i output

@@ -178,7 +178,9 @@ public sealed partial class HrmModel
         int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int rows = batch * t, inter = cfg.Intermediate;
         float eps = (float)cfg.RmsNormEps;
-        QkvAttentionForward(w, inp, a, keepRotated: record);                   // (B, T, 3C), (B, T, C), (B, NH, T)
+        // (B, T, 3C), (B, T, C), (B, NH, T); a bf16 recorded qkv (Bf16QkvRecorded) stays unrotated: the backward
+        // rotates it again, as the forward does
+        QkvAttentionForward(w, inp, a, keepRotated: record && !ws.Bf16RecordedQkv);
         _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
         _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
         // (B, T, I); gateUp (B, T, 2I) kept for the backward when recording

@@ -95,9 +95,9 @@ public sealed partial class HrmModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
         int elem = _b.ElementSize;
-        (bool bf16Inter, bool bf16Qkv, bool bf16Stream) = PlanFlags();
+        (bool bf16Inter, bool bf16Qkv, bool bf16Stream, bool bf16Rec) = PlanFlags();
         var measure = new ActivationPlan(elem);
-        _ = new Workspace(measure, Config, batch, training, bf16Inter, bf16Qkv, bf16Stream);
+        _ = new Workspace(measure, Config, batch, training, bf16Inter, bf16Qkv, bf16Stream, bf16Rec);
         if (_ws != null)
         {
             _ws = null;
@@ -109,7 +109,7 @@ public sealed partial class HrmModel : IDisposable
         Buf ints = _b.AllocateInts(Math.Max(measure.IntElements, 1), $"activation ints (B={batch})");
         (_actFloats, _actInts) = (floats, ints);
         var plan = new ActivationPlan(elem, floats.Address, ints.Address);
-        _ws = new Workspace(plan, Config, batch, training, bf16Inter, bf16Qkv, bf16Stream);
+        _ws = new Workspace(plan, Config, batch, training, bf16Inter, bf16Qkv, bf16Stream, bf16Rec);
         Plan = plan;
         int t = Config.TotalSeqLen, hs = Config.HeadDim;
         var cos = new float[t * hs];
@@ -130,13 +130,14 @@ public sealed partial class HrmModel : IDisposable
     /// Bytes of the activation plan for a config and batch, without allocating (hrm info, tests); with
     /// <paramref name="bf16Inter"/> as a backend with <see cref="IHrmBackend.Bf16Intermediates"/> plans it (and
     /// <paramref name="bf16Qkv"/> with <see cref="IHrmBackend.Bf16QkvForward"/>, <paramref name="bf16Stream"/> with
-    /// <see cref="IHrmBackend.Bf16StreamForward"/>).
+    /// <see cref="IHrmBackend.Bf16StreamForward"/>, <paramref name="bf16RecordedQkv"/> with
+    /// <see cref="IHrmBackend.Bf16QkvRecorded"/>).
     /// </summary>
     public static ActivationPlan MeasurePlan(HrmConfig config, int batch, bool training, int elemSize = sizeof(float),
-        bool bf16Inter = false, bool bf16Qkv = false, bool bf16Stream = false)
+        bool bf16Inter = false, bool bf16Qkv = false, bool bf16Stream = false, bool bf16RecordedQkv = false)
     {
         var plan = new ActivationPlan(elemSize);
-        _ = new Workspace(plan, config, batch, training, bf16Inter, bf16Qkv, bf16Stream);
+        _ = new Workspace(plan, config, batch, training, bf16Inter, bf16Qkv, bf16Stream, bf16RecordedQkv);
         return plan;
     }
 
@@ -145,18 +146,19 @@ public sealed partial class HrmModel : IDisposable
     public long ActivationBytes(int batch, bool training)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        (bool bf16Inter, bool bf16Qkv, bool bf16Stream) = PlanFlags();
-        ActivationPlan plan = MeasurePlan(Config, batch, training, _b.ElementSize, bf16Inter, bf16Qkv, bf16Stream);
+        (bool bf16Inter, bool bf16Qkv, bool bf16Stream, bool bf16Rec) = PlanFlags();
+        ActivationPlan plan = MeasurePlan(Config, batch, training, _b.ElementSize, bf16Inter, bf16Qkv, bf16Stream,
+            bf16Rec);
         return plan.Bytes(_b.ElementSize);
     }
 
     /// <summary>Which workspace buffers the backend wants in bf16: its GEMM intermediates, the no-grad q/k/v, the
-    /// no-grad attention output and residual stream.</summary>
-    private (bool Bf16Inter, bool Bf16Qkv, bool Bf16Stream) PlanFlags()
+    /// no-grad attention output and residual stream, the recorded q/k/v and its gradient.</summary>
+    private (bool Bf16Inter, bool Bf16Qkv, bool Bf16Stream, bool Bf16Rec) PlanFlags()
     {
-        bool qkv = Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention &&
-                   _b.Bf16QkvForward(Config.TotalSeqLen, Config.HeadDim);
-        return (_b.Bf16Intermediates, qkv, qkv && _b.Bf16StreamForward(Config.TotalSeqLen, Config.HeadDim));
+        int t = Config.TotalSeqLen, hs = Config.HeadDim;
+        bool qkv = Config.PosEncodings == PosEncoding.Rope && _b.PrefersRopeInAttention && _b.Bf16QkvForward(t, hs);
+        return (_b.Bf16Intermediates, qkv, qkv && _b.Bf16StreamForward(t, hs), qkv && _b.Bf16QkvRecorded(t, hs));
     }
 
     internal Workspace Ws => _rowView ?? _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");

@@ -11,7 +11,7 @@ namespace Hrm.Runtime.Model;
 internal sealed class Workspace
 {
     public Workspace(ActivationPlan plan, HrmConfig cfg, int batch, bool training, bool bf16Inter, bool bf16Qkv = false,
-        bool bf16Stream = false)
+        bool bf16Stream = false, bool bf16RecordedQkv = false)
     {
         int t = cfg.TotalSeqLen, l = cfg.SeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
         int inter = cfg.Intermediate, v = cfg.VocabSize, pd = Math.Max(cfg.PuzzleEmbNdim, 0);
@@ -20,6 +20,7 @@ internal sealed class Workspace
         Bf16Intermediates = bf16Inter;
         Bf16Qkv = bf16Qkv;
         Bf16Stream = bf16Stream;
+        Bf16RecordedQkv = training && bf16RecordedQkv;
         Tokens = plan.CarveInts("tokens", batch, l);
         PuzzleIds = plan.CarveInts("puzzle_ids", batch);
         Halted = plan.CarveInts("halted", batch);
@@ -53,8 +54,8 @@ internal sealed class Workspace
         FirstTmp = bf16Inter ? plan.CarveBf16("target.first_tmp", batch, c) : plan.Carve("target.first_tmp", batch, c);
         FirstOut = plan.Carve("target.first_out", batch, c);
         First = new BlockActs(plan, "target.first", batch, 1, c, nh, inter, bf16Inter, bf16Qkv: false, bf16Stream);
-        LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter, bf16Inter);
-        HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter, bf16Inter);
+        LActs = new ModuleActs(plan, "L_level", cfg.LLayers, batch, t, c, nh, inter, bf16Inter, bf16RecordedQkv);
+        HActs = new ModuleActs(plan, "H_level", cfg.HLayers, batch, t, c, nh, inter, bf16Inter, bf16RecordedQkv);
         DLogits = plan.Carve("grad.logits", batch, l, v);
         DQ = plan.Carve("grad.q", batch, 2);
         DA = plan.Carve("grad.stream_a", batch, t, c);
@@ -62,7 +63,7 @@ internal sealed class Workspace
         S0 = plan.Carve("grad.s0", batch, t, c);
         S1 = plan.Carve("grad.s1", batch, t, c);
         S2 = plan.Carve("grad.s2", batch, t, c);
-        DQkv = plan.Carve("grad.qkv", batch, t, 3 * c);
+        DQkv = bf16RecordedQkv ? plan.CarveBf16("grad.qkv", batch, t, 3 * c) : plan.Carve("grad.qkv", batch, t, 3 * c);
         DGateUp = bf16Inter ? plan.CarveBf16("grad.gate_up", batch, t, 2 * inter)
             : plan.Carve("grad.gate_up", batch, t, 2 * inter);
         DAct = bf16Inter ? plan.CarveBf16("grad.act", batch, t, inter) : plan.Carve("grad.act", batch, t, inter);
@@ -84,6 +85,10 @@ internal sealed class Workspace
     /// (<see cref="Backends.IHrmBackend.Bf16StreamForward"/>): Scratch.Att, Scratch.H1, Ping, Pong and the Q-target's
     /// FirstIn and First.Att/H1 hold bf16; the carry (z_H, z_L) and everything recorded stay fp32.</summary>
     public bool Bf16Stream { get; }
+
+    /// <summary>The recorded blocks' Qkv (the GEMM's product, unrotated) and DQkv hold bf16
+    /// (<see cref="Backends.IHrmBackend.Bf16QkvRecorded"/>; training workspaces only).</summary>
+    public bool Bf16RecordedQkv { get; }
 
     public Buf Tokens { get; }       // (B, L) int
     public Buf PuzzleIds { get; }    // (B) int

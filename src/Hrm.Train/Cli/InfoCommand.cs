@@ -57,8 +57,9 @@ internal static class InfoCommand
         bool qkv = cfg.PosEncodings == PosEncoding.Rope && CudaBackend.ReadsBf16Qkv(cfg.TotalSeqLen, cfg.HeadDim);
         Row(o, "activations, inference",
             HrmModel.MeasurePlan(cfg, batch, training: false, bf16Inter: true, bf16Qkv: qkv).Bytes(4));
-        Row(o, "activations, training (1-step)",
-            HrmModel.MeasurePlan(cfg, batch, training: true, bf16Inter: true, bf16Qkv: qkv).Bytes(4));
+        bool rec = qkv && CudaBackend.RecordsBf16Qkv(cfg.TotalSeqLen, cfg.HeadDim);
+        Row(o, "activations, training (1-step)", HrmModel.MeasurePlan(cfg, batch, training: true, bf16Inter: true,
+            bf16Qkv: qkv, bf16RecordedQkv: rec).Bytes(4));
         o.WriteLine();
         CudaProbeResult cuda = CudaProbe.Run();
         o.WriteLine("cuda: " + cuda);

@@ -49,6 +49,7 @@ public sealed class CudaBackendModelTests(CudaFixture cuda, ITestOutputHelper ou
         Assert.Equal(bf16Matmul && bf16Inter && bf16 && cfg.HeadDim == 64 && cfg.PosEncodings == PosEncoding.Rope,
             pair.GpuModel.Ws.Bf16Qkv);                                                        // where a kernel reads it
         Assert.Equal(stream && pair.GpuModel.Ws.Bf16Qkv, pair.GpuModel.Ws.Bf16Stream);
+        Assert.Equal(pair.GpuModel.Ws.Bf16Qkv, pair.GpuModel.Ws.Bf16RecordedQkv); // on by default (Sudoku: T = 82)
         pair.ActStep(step: 1);
         pair.CompareForward(fwdTol);
         pair.Backward(seed: seed + 2 + (stream ? 3 : 0));

@@ -408,39 +408,4 @@ public sealed class CudaBf16IntermediatesTests(CudaFixture cuda, ITestOutputHelp
         cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions { Bf16Intermediates = bf16Inter });
 
     private static float[] Rounded(float[] v) => v.Select(BFloat16.Round).ToArray();
-
-    /// <summary>A bf16 view of n elements over ⌈n/2⌉ floats, as the activation plan carves them.</summary>
-    private static Buf AllocBf16(CudaBackend gpu, long n)
-    {
-        Buf words = gpu.Allocate(Math.Max(1, (n + 1) / 2), "bf16");
-        return new Buf(words.Address, n, sizeof(ushort));
-    }
-
-    private static Buf UpBf16(CudaBackend gpu, float[] host)
-    {
-        Buf b = AllocBf16(gpu, host.Length);
-        var words = new float[(host.Length + 1) / 2];
-        for (int i = 0; i < host.Length; i++)
-        {
-            uint bits = BFloat16.FromFloat(host[i]);
-            uint word = BitConverter.SingleToUInt32Bits(words[i / 2]);
-            word = i % 2 == 0 ? (word & 0xFFFF0000u) | bits : (word & 0xFFFFu) | (bits << 16);
-            words[i / 2] = BitConverter.UInt32BitsToSingle(word);
-        }
-        gpu.Upload(words, new Buf(b.Address, words.Length, sizeof(float)));
-        return b;
-    }
-
-    private static float[] DownBf16(CudaBackend gpu, Buf b)
-    {
-        var words = new float[(b.Length + 1) / 2];
-        gpu.Download(new Buf(b.Address, words.Length, sizeof(float)), words);
-        var host = new float[b.Length];
-        for (int i = 0; i < host.Length; i++)
-        {
-            uint word = BitConverter.SingleToUInt32Bits(words[i / 2]);
-            host[i] = BFloat16.ToFloat((ushort)(i % 2 == 0 ? word & 0xFFFF : word >> 16));
-        }
-        return host;
-    }
 }

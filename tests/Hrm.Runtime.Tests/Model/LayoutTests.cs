@@ -99,7 +99,7 @@ public class LayoutTests
             long saved = f32.Bytes(4) - bf16.Bytes(4);
             Assert.InRange(saved, mlp / 2 - 16384, mlp / 2 + 16384); // the buffers' alignment aside
         }
-        // the no-grad scratch's qkv too where the backend reads it in bf16; the recorded ones never
+        // the no-grad scratch's qkv too where the backend reads it in bf16; the recorded ones only with bf16RecordedQkv
         ActivationPlan withQkv = HrmModel.MeasurePlan(cfg, 32, training: true, bf16Inter: true, bf16Qkv: true);
         Assert.True(withQkv.Entries.Single(e => e.Name == "scratch.qkv").IsBf16);
         Assert.All(withQkv.Entries.Where(e => e.Name.EndsWith(".qkv", StringComparison.Ordinal) && e.Name != "scratch.qkv"),
@@ -115,6 +115,34 @@ public class LayoutTests
             Assert.True(e.IsBf16 == (was || stream.Contains(e.Name)), $"{e.Name}: bf16 {e.IsBf16}");
         }
         Assert.True(withStream.Bytes(4) < withQkv.Bytes(4));
+    }
+
+    [Fact]
+    public void The_recorded_bf16_qkv_and_its_gradient_take_half_their_bytes()
+    {
+        var cfg = new HrmConfig();
+        ActivationPlan before = HrmModel.MeasurePlan(cfg, 32, training: true, bf16Inter: true, bf16Qkv: true),
+            rec = HrmModel.MeasurePlan(cfg, 32, training: true, bf16Inter: true, bf16Qkv: true, bf16RecordedQkv: true);
+        Assert.Equal(before.Entries.Select(e => e.Name), rec.Entries.Select(e => e.Name));
+        long qkv = 0;
+        int changed = 0;
+        foreach (PlanEntry e in rec.Entries)
+        {
+            bool was = before.Entries.Single(x => x.Name == e.Name).IsBf16;
+            bool recorded = e.Name == "grad.qkv" || (e.Name.EndsWith(".qkv", StringComparison.Ordinal) &&
+                (e.Name.StartsWith("L_level.", StringComparison.Ordinal) || e.Name.StartsWith("H_level.", StringComparison.Ordinal)));
+            Assert.True(e.IsBf16 == (was || recorded), $"{e.Name}: bf16 {e.IsBf16}");
+            if (!recorded) continue;
+            Assert.False(was, e.Name);
+            qkv += e.Count * sizeof(float);
+            changed++;
+        }
+        Assert.Equal(cfg.LLayers + cfg.HLayers + 1, changed);
+        long saved = before.Bytes(4) - rec.Bytes(4);
+        Assert.InRange(saved, qkv / 2 - 16384, qkv / 2 + 16384); // the buffers' alignment aside
+        // an inference plan has no recorded blocks: the same plan
+        Assert.Equal(HrmModel.MeasurePlan(cfg, 32, training: false, bf16Inter: true, bf16Qkv: true).Bytes(4),
+            HrmModel.MeasurePlan(cfg, 32, training: false, bf16Inter: true, bf16Qkv: true, bf16RecordedQkv: true).Bytes(4));
     }
 
     [Fact]

@@ -45,6 +45,9 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
     public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
 
     /// <inheritdoc/>
+    public bool Bf16QkvRecorded(int t, int hs) => _inner.Bf16QkvRecorded(t, hs);
+
+    /// <inheritdoc/>
     public bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t,
         int nh, int hs, int inter, float eps) => false; // as the CPU backend: the model runs the ops (recorded)
 

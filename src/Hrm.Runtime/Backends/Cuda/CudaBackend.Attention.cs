@@ -232,7 +232,8 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     /// <remarks>bf16 path: RoPE's backward runs in the dQ and dK kernels' stores (bitwise the RoPE kernel after them,
     /// one pass over dqkv fewer), and dqkv is also written in bf16 for the next GEMM; fp32 path: the attention
-    /// backward, then the RoPE kernel.</remarks>
+    /// backward, then the RoPE kernel. A bf16 qkv (<see cref="Bf16QkvRecorded"/>: the recorded forward's product,
+    /// never rotated in memory) is rotated again in the kernel; a bf16 dqkv gets the gradient in bf16 only.</remarks>
     public void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
         int t, int nh, int hs)
     {
@@ -248,42 +249,44 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>The attention backward; with <paramref name="cos"/> not empty (bf16 path only) RoPE's backward too. bf16
-    /// path, T ≤ 128: one block per head (<c>attention_backward_kernel3</c>, <see cref="OneBlockAttentionBackward"/>);
-    /// longer T: the pack, the dot pre-pass, the dQ and the dK/dV kernels.</summary>
+    /// path, T ≤ 128: one block per head (<see cref="OneBlockAttentionBackward"/>: <c>attention_backward_kernel3</c>,
+    /// or <c>_kernel4</c> on a bf16 qkv, the only path that takes a bf16 qkv or dqkv); longer T: the pack, the dot
+    /// pre-pass, the dQ and the dK/dV kernels.</summary>
     private void AttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
         int t, int nh, int hs)
     {
         Enter();
         CheckAttention(batch, t, nh, hs);
         long c = (long)nh * hs;
-        Need(dqkv, 3L * batch * t * c, nameof(dqkv));
+        NeedBf16Ok(dqkv, 3L * batch * t * c, nameof(dqkv));
         Need(dout, (long)batch * t * c, nameof(dout));
-        Need(qkv, 3L * batch * t * c, nameof(qkv));
+        NeedBf16Ok(qkv, 3L * batch * t * c, nameof(qkv));
         Need(output, (long)batch * t * c, nameof(output));
         Need(lse, (long)batch * nh * t, nameof(lse));
+        bool bf16 = UsesBf16Attention(hs), oneBlock = bf16 && t <= 128 && _attentionBackward3;
+        if ((IsBf16(qkv) || IsBf16(dqkv)) && !oneBlock)
+        {
+            throw new ArgumentException("qkv, dqkv: bf16 ones take the one-block bf16 attention backward only (head " +
+                $"size 64, bf16 attention, T <= 128: Bf16QkvRecorded); got T = {t}, HS = {hs}, bf16 attention {bf16}, " +
+                $"one-block backward {_attentionBackward3}", IsBf16(qkv) ? nameof(qkv) : nameof(dqkv));
+        }
         if ((long)batch * nh == 0 || t == 0 || hs == 0)
         {
-            Fill(dqkv, 0f);
+            if (IsBf16(dqkv)) FillBf16Zero(dqkv);
+            else Fill(dqkv, 0f);
             return;
         }
-        ulong pdq = Ptr(dqkv), pdo = Ptr(dout), pq = Ptr(qkv), po = Ptr(output), pl = Ptr(lse);
-        bool bf16 = UsesBf16Attention(hs);
         if (bf16)
         {
             Aligned(qkv, 16, nameof(qkv));
             Aligned(dqkv, 8, nameof(dqkv));
         }
-        if (bf16 && t <= 128 && _attentionBackward3)
+        if (oneBlock)
         {
-            // One block per head: the pack, the dot pre-pass and both backward kernels in one (bitwise the split path).
-            ulong ph = ShadowOf(dqkv, 3L * batch * t * c), pc = cos.IsEmpty ? 0 : Ptr(cos), ps = sin.IsEmpty ? 0 : Ptr(sin);
-            void** a3 = stackalloc void*[] { &pdq, &ph, &pc, &ps, &pq, &pdo, &po, &pl, &batch, &t, &nh };
-            Launch(_k.AttentionBackward3, "ppppppppiii", new Dim3(1, (uint)nh, (uint)batch), 128,
-                (uint)AttentionBackward3Smem, a3);
-            Shadowed(dqkv, ph, 3L * batch * t * c);
-            Done();
+            OneBlockBackward(dqkv, dout, qkv, output, lse, cos, sin, batch, t, nh);
             return;
         }
+        ulong pdq = Ptr(dqkv), pdo = Ptr(dout), pq = Ptr(qkv), po = Ptr(output), pl = Ptr(lse);
         ulong dd = _dd.Ensure((long)batch * nh * t, _stream);
         // The recorded qkv is packed again: qkvh has been overwritten by every forward since.
         ulong qkvh = bf16 ? PackQkv(pq, batch, t, nh) : 0;

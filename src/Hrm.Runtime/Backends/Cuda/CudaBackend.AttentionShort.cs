@@ -2,11 +2,13 @@ using Hrm.Runtime.Memory;
 
 namespace Hrm.Runtime.Backends.Cuda;
 
-/// <summary>The short-sequence attention forward (T ≤ 128, head size 64, bf16 tensor cores): RoPE, the pack and the
-/// attention of one (batch, head) per block (attention.cu's attention_forward_rope kernels).</summary>
+/// <summary>The short-sequence attention (T ≤ 128, head size 64, bf16 tensor cores): the forward's RoPE, pack and
+/// attention of one (batch, head) per block (attention.cu's attention_forward_rope kernels), and the whole backward of
+/// one (batch, head) per block (attention_backward_short.cu).</summary>
 public sealed unsafe partial class CudaBackend
 {
     private int _shortKernel;
+    private int _oneBlockBackwardSmem = AttentionBackward3Smem;
     private (int Four, int Six) _shortBlocksPerSm = (-1, -1);
 
     /// <summary>
@@ -88,4 +90,62 @@ public sealed unsafe partial class CudaBackend
         if (po != 0) Shadowed(output, ph, (long)batch * t * c);
         Done();
     }
+
+    /// <summary>
+    /// The one-block backward (checked by the caller: bf16 attention, T ≤ 128, sizes, alignment): kernel3 on the fp32,
+    /// post-RoPE qkv of <c>attention_forward_rope_kernel3</c>; kernel4 on a bf16, pre-RoPE qkv
+    /// (<see cref="Bf16QkvRecorded"/>), rotated again in the kernel with <paramref name="cos"/>, <paramref name="sin"/>
+    /// (empty: no RoPE). A bf16 <paramref name="dqkv"/> gets the gradient in bf16 only; an fp32 one gets it in fp32 and
+    /// the bf16 copy for the q/k/v projection's backward GEMM (<see cref="ShadowOf"/>).
+    /// </summary>
+    private void OneBlockBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
+        int t, int nh)
+    {
+        long n = 3L * batch * t * nh * 64;
+        bool halfGrad = IsBf16(dqkv);
+        ulong pdq = halfGrad ? 0 : Ptr(dqkv), ph = halfGrad ? Ptr(dqkv) : ShadowOf(dqkv, n);
+        if (halfGrad) _shadow = default;
+        ulong pdo = Ptr(dout), pq = Ptr(qkv), po = Ptr(output), pl = Ptr(lse);
+        ulong pc = cos.IsEmpty ? 0 : Ptr(cos), ps = sin.IsEmpty ? 0 : Ptr(sin);
+        void** a = stackalloc void*[] { &pdq, &ph, &pc, &ps, &pq, &pdo, &po, &pl, &batch, &t, &nh };
+        Launch(IsBf16(qkv) ? _k.AttentionBackward4 : _k.AttentionBackward3, "ppppppppiii",
+            new Dim3(1, (uint)nh, (uint)batch), 128, (uint)_oneBlockBackwardSmem, a);
+        if (!halfGrad) Shadowed(dqkv, ph, n);
+        Done();
+    }
+
+    /// <summary>
+    /// The dynamic shared memory the one-block backwards launch with: <see cref="AttentionBackward3Smem"/> (what they
+    /// use), or more, which only lowers how many of their blocks an SM holds (<c>hrm-bench gpu</c> times kernel4 at
+    /// kernel3's occupancy this way). At most the device's opt-in limit; where the one-block backward is not allowed,
+    /// not settable.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Below <see cref="AttentionBackward3Smem"/> or above the device's
+    /// limit.</exception>
+    internal int OneBlockBackwardSmem
+    {
+        get => _oneBlockBackwardSmem;
+        set
+        {
+            if (!_attentionBackward3Allowed)
+                throw new InvalidOperationException("the one-block attention backward is not allowed on this device");
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, AttentionBackward3Smem);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, _device.MaxSharedMemoryPerBlockOptIn);
+            _k.AttentionBackward3.Function.SetMaxDynamicSharedMemory(value);
+            _k.AttentionBackward4.Function.SetMaxDynamicSharedMemory(value);
+            _oneBlockBackwardSmem = value;
+        }
+    }
+
+    /// <summary>What <see cref="OneBlockBackwardSmem"/> starts at: the bytes the kernels use.</summary>
+    internal const int OneBlockBackwardSmemDefault = AttentionBackward3Smem;
+
+    /// <summary>The device's opt-in limit of dynamic shared memory per block.</summary>
+    internal int DeviceMaxSharedMemoryPerBlockOptIn => _device.MaxSharedMemoryPerBlockOptIn;
+
+    /// <summary>Resident blocks per SM of the one-block backward's kernel3 (fp32 qkv, 236 registers) and kernel4 (bf16
+    /// qkv, 168) at <see cref="OneBlockBackwardSmem"/> (the occupancy calculator).</summary>
+    internal (int Three, int Four) OneBlockBackwardBlocksPerSm =>
+        (_k.AttentionBackward3.Function.MaxActiveBlocksPerSm(128, _oneBlockBackwardSmem),
+            _k.AttentionBackward4.Function.MaxActiveBlocksPerSm(128, _oneBlockBackwardSmem));
 }

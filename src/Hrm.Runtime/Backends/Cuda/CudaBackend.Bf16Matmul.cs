@@ -43,6 +43,16 @@ public sealed unsafe partial class CudaBackend
     /// <remarks>With <see cref="CudaBackendOptions.Bf16Stream"/> where <see cref="Bf16QkvForward"/> holds.</remarks>
     public bool Bf16StreamForward(int t, int hs) => Options.Bf16Stream && Bf16QkvForward(t, hs);
 
+    /// <inheritdoc/>
+    /// <remarks>With <see cref="CudaBackendOptions.Bf16RecordedQkv"/> where <see cref="Bf16QkvForward"/> holds, T ≤ 128
+    /// and the one-block attention backward runs (<c>attention_backward_kernel4</c>).</remarks>
+    public bool Bf16QkvRecorded(int t, int hs) =>
+        Options.Bf16RecordedQkv && Bf16QkvForward(t, hs) && RecordsBf16Qkv(t, hs) && OneBlockAttentionBackward;
+
+    /// <summary>The shapes whose recorded qkv may be bf16 (<see cref="Bf16QkvRecorded"/>): head size 64, T ≤ 128 (the
+    /// one-block attention backward); hrm info uses it.</summary>
+    public static bool RecordsBf16Qkv(int t, int hs) => ReadsBf16Qkv(t, hs) && t <= 128;
+
     /// <summary>The shapes whose bf16 qkv the RoPE attention reads: head size 64, any T (hrm info uses it).</summary>
     public static bool ReadsBf16Qkv(int t, int hs) => hs == 64 && t >= 1;
 

@@ -367,13 +367,14 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
 
 
     /// <summary>Allows the dynamic shared memory the fp32 attention backward needs at HS = 128 and the one-block bf16
-    /// backward (<see cref="AttentionBackward3Smem"/>) needs (both above 48 KiB), where the device allows it.</summary>
+    /// backwards (<see cref="AttentionBackward3Smem"/>) need (both above 48 KiB), where the device allows it.</summary>
     private void ConfigureSharedMemory()
     {
         int limit = _device.MaxSharedMemoryPerBlockOptIn;
         if (AttentionBackward3Smem <= limit)
         {
             _k.AttentionBackward3.Function.SetMaxDynamicSharedMemory(AttentionBackward3Smem);
+            _k.AttentionBackward4.Function.SetMaxDynamicSharedMemory(AttentionBackward3Smem);
             _attentionBackward3Allowed = _attentionBackward3 = true;
         }
         int needed = AttentionF32Smem(128, backwardDkDv: true);

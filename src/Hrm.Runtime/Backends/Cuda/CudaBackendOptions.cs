@@ -50,6 +50,21 @@ public sealed record CudaBackendOptions
     public bool Bf16Stream { get; init; }
 
     /// <summary>
+    /// With <see cref="Bf16Intermediates"/> and the bf16 attention (head size 64), at most 128 positions (Sudoku): the
+    /// recorded forwards (the 1-step gradient's last L and H calls) store their q/k/v product in bf16, as the no-grad
+    /// forwards do, and the attention backward reads it (<c>attention_backward_kernel4</c>: Q and K rotated again in
+    /// the kernel, bitwise as the forward rotated them) and writes its gradient in bf16 only
+    /// (<see cref="IHrmBackend.Bf16QkvRecorded"/>). As the reference's bf16 forward: q/k/v rounded to bf16 before
+    /// RoPE (fp32 math on the bf16 values, rounded again), and dqkv in bf16 (the q/k/v projection's backward GEMM read
+    /// its bf16 copy before: that GEMM is unchanged). Per recorded block at batch 768 the q/k/v GEMM, the attention
+    /// forward and its backward move 1.2 GB fewer bytes (the fp32 qkv written, read, rotated in place and read again;
+    /// the fp32 dqkv written), and training activations take 1.6 GiB less (Sudoku: 14,194 -> 12,533 MiB). On by
+    /// default (session 25; predicted 3-6 ms off a 90 ms training step, not yet measured on a GPU); off gives the
+    /// fp32 recorded qkv of before.
+    /// </summary>
+    public bool Bf16RecordedQkv { get; init; } = true;
+
+    /// <summary>
     /// With <see cref="Bf16Matmul"/>: the first time a GEMM shape runs (outside a CUDA graph capture), time each of the
     /// algorithms cuBLASLt's heuristic offers for it (up to 8, a few runs each, on the call's own operands; a
     /// zeroed scratch output when the GEMM accumulates) and keep the fastest when it beats the heuristic's first guess

@@ -10,8 +10,9 @@ internal sealed class CudaKernels : IDisposable
     /// <summary>The files the backend needs (every file of native/kernels).</summary>
     public static readonly IReadOnlyList<string> Files =
     [
-        "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu", "attention_f32.cu",
-        "heads.cu", "adam_atan2.cu", "signsgd.cu", "stablemax_ce.cu", "act.cu", "module_fused.cu",
+        "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu",
+        "attention_backward_short.cu", "attention_f32.cu", "heads.cu", "adam_atan2.cu", "signsgd.cu",
+        "stablemax_ce.cu", "act.cu", "module_fused.cu",
     ];
 
     /// <summary>
@@ -56,7 +57,8 @@ internal sealed class CudaKernels : IDisposable
         new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
         new("attention.cu", "attention_backward_dq_kernel2", "ppppppppiii"),
         new("attention.cu", "attention_backward_dkdv_kernel2", "ppppppppiii"),
-        new("attention.cu", "attention_backward_kernel3", "ppppppppiii"),
+        new("attention_backward_short.cu", "attention_backward_kernel3", "ppppppppiii"),
+        new("attention_backward_short.cu", "attention_backward_kernel4", "ppppppppiii"),
         new("attention_f32.cu", "attention_forward_kernel1", "pppiiii"),
         new("attention_f32.cu", "attention_backward_dq_kernel1", "pppppiiii"),
         new("attention_f32.cu", "attention_backward_dkdv_kernel1", "pppppiiii"),
@@ -130,6 +132,7 @@ internal sealed class CudaKernels : IDisposable
             AttentionBackwardDq2 = f["attention_backward_dq_kernel2"];
             AttentionBackwardDkDv2 = f["attention_backward_dkdv_kernel2"];
             AttentionBackward3 = f["attention_backward_kernel3"];
+            AttentionBackward4 = f["attention_backward_kernel4"];
             AttentionForward1 = f["attention_forward_kernel1"];
             AttentionBackwardDq1 = f["attention_backward_dq_kernel1"];
             AttentionBackwardDkDv1 = f["attention_backward_dkdv_kernel1"];
@@ -188,6 +191,7 @@ internal sealed class CudaKernels : IDisposable
     public Kernel AttentionBackwardDq2 { get; }
     public Kernel AttentionBackwardDkDv2 { get; }
     public Kernel AttentionBackward3 { get; }       // T <= 128: the whole backward of a head in one block
+    public Kernel AttentionBackward4 { get; }       // kernel3 on the recorded bf16, pre-RoPE qkv
     public Kernel AttentionForward1 { get; }
     public Kernel AttentionBackwardDq1 { get; }
     public Kernel AttentionBackwardDkDv1 { get; }
