@@ -8,8 +8,8 @@
 #   scripts/gpu-check.sh run OUT_DIR
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
-#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs; and at head size 64, the bf16 attention) on
-#       generated Sudoku data, the GPU
+#       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs; and at head size 64, the bf16 attention,
+#       then with 2x2 cycles with and without --bf16-stream) on generated Sudoku data, the GPU
 #       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
 #       an epoch of the Maze config at batch 768 (800 mazes: 1 step; micro-batches chosen by free memory);
 #       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. About 8
@@ -320,6 +320,24 @@ run() {
         --set epochs=1 --set eval_interval=1 || failed=1
     stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
+    # Last, so that a spent budget skips these first. With 2 H and 2 L cycles (the Sudoku config's; the quickstart's 1
+    # and 1 record every module call), 4 of a segment's
+    # 6 module calls are no-grad forwards: the default, then the bf16 residual stream of the no-grad forwards
+    # (--bf16-stream, off by default until a run like this one has checked it).
+    local c22=(--set hidden_size=128 --set num_heads=2 --set H_cycles=2 --set L_cycles=2)
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cpu" 60 parity-c22-cpu.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cpu" --device cpu || failed=1
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda" 60 parity-c22-cuda.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cuda" --device cuda || failed=1
+    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-c22.log \
+        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" "$work/run-c22-cuda/metrics.jsonl" \
+        || failed=1
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda with --bf16-stream" 60 parity-c22-stream.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-stream" --device cuda \
+        --bf16-stream || failed=1
+    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda --bf16-stream (rel <= 2e-2, an estimate)" 10 \
+        parity-compare-c22-stream.log bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" \
+        "$work/run-c22-stream/metrics.jsonl" || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }

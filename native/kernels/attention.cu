@@ -260,7 +260,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_FWD_MIN_BLOCKS)
     attention_forward_rope(smem, out, outh, lse, qkv, cos, sin, batch, t, nh, keep, blockIdx.z, blockIdx.y);
 }
 
-// kernel3 on a bf16 qkv (the GEMM's bf16 product: CudaBackend.Bf16Intermediates, forwards nobody differentiates):
+// kernel3 on a bf16 qkv (the GEMM's bf16 product: CudaBackend.Bf16Intermediates; the no-grad forwards, and the
+// recorded ones at T <= 128 with Bf16RecordedQkv, whose backward, attention_backward_kernel4, rotates it again):
 // the same rotation on the stored bf16 values widened to fp32, so out, outh and lse are bitwise kernel3 on an fp32
 // qkv holding those values. qkv is read only. Block (0, h, b): grid = (1, NH, B), block = 128; qkv 8-byte,
 // cos and sin 16-byte aligned.

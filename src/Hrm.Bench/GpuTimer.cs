@@ -28,7 +28,8 @@ public static partial class GpuTimer
     /// its numbers mean nothing.</param>
     /// <param name="only">Only some rows: "fused" (the fused module kernel's rows and stage times, and the unfused
     /// rows they compare with: <c>hrm-bench gpu --fused</c>), "short-attention" (<c>--short-attention</c>: the
-    /// Sudoku attention's kernels at batch 768); empty: the whole table.</param>
+    /// Sudoku attention's kernels at batch 768, and a training step with and without the recorded bf16 q/k/v); empty:
+    /// the whole table.</param>
     public static int Run(TextWriter o, bool bf16Attention, bool smoke = false,
         IReadOnlyCollection<string>? only = null)
     {
@@ -53,19 +54,7 @@ public static partial class GpuTimer
         CudaBackendOptions bf16 = options with { Bf16Matmul = true };
         if (only is { Count: > 0 })
         {
-            if (only.Contains("short-attention"))
-            {
-                ShortAttention(o, bf16, big);
-                TrainingStep(o, bf16, sudoku, big); // the recorded bf16 qkv (Bf16RecordedQkv) on and off
-                TrainingStep(o, bf16 with { Bf16RecordedQkv = false }, sudoku, big);
-            }
-            if (only.Contains("fused"))
-            {
-                Solve(o, bf16, sudoku);
-                FusedRows(o, bf16, sudoku);
-            }
-            o.WriteLine();
-            foreach (string line in Notes) o.WriteLine(line);
+            Selected(o, only, bf16, sudoku, big);
             return 0;
         }
         foreach (int batch in smoke ? new[] { 1, 2 } : new[] { 1, 64, 768 }) Segment(o, options, sudoku, batch);
@@ -99,6 +88,25 @@ public static partial class GpuTimer
         o.WriteLine();
         foreach (string line in Notes) o.WriteLine(line);
         return 0;
+    }
+
+    /// <summary>The rows of a selection (<c>--short-attention</c>, <c>--fused</c>) alone, then the notes.</summary>
+    private static void Selected(TextWriter o, IReadOnlyCollection<string> only, CudaBackendOptions bf16,
+        HrmConfig sudoku, int big)
+    {
+        if (only.Contains("short-attention"))
+        {
+            ShortAttention(o, bf16, big);
+            TrainingStep(o, bf16, sudoku, big); // the recorded bf16 qkv (Bf16RecordedQkv) on and off
+            TrainingStep(o, bf16 with { Bf16RecordedQkv = false }, sudoku, big);
+        }
+        if (only.Contains("fused"))
+        {
+            Solve(o, bf16, sudoku);
+            FusedRows(o, bf16, sudoku);
+        }
+        o.WriteLine();
+        foreach (string line in Notes) o.WriteLine(line);
     }
 
     /// <summary>

@@ -40,8 +40,10 @@ public interface IHrmBackend : IDisposable
     /// GEMMs read bf16 operands and can write bf16 products (CUDA with bf16 GEMMs), as the reference's bf16 forward
     /// stores them. Those buffers then reach only <see cref="MatmulForward"/> (output, inp),
     /// <see cref="MatmulSwiGluForward"/>, <see cref="SwiGluForward"/>, <see cref="SwiGluBackward"/> (all three),
-    /// <see cref="MatmulBackward"/> (inp, dout, dinp) and <see cref="AddRmsNormForward"/> (b). False on the CPU
-    /// backends, which compute in fp32 (double on the Reference).
+    /// <see cref="MatmulBackward"/> (inp, dout, dinp) and <see cref="AddRmsNormForward"/> (b); the q/k/v product and
+    /// its gradient also <see cref="RopeAttentionForward"/> and <see cref="RopeAttentionBackward"/> where
+    /// <see cref="Bf16QkvForward"/> and <see cref="Bf16QkvRecorded"/> hold. False on the CPU backends, which compute in
+    /// fp32 (double on the Reference).
     /// </summary>
     bool Bf16Intermediates { get; }
 
@@ -196,7 +198,9 @@ public interface IHrmBackend : IDisposable
     /// <see cref="RopeForward"/> then <see cref="AttentionForward"/> in one call (the model's order; a backend may fuse
     /// them): with <paramref name="keepRotated"/> qkv holds the rotated Q and K afterwards, as the backward expects;
     /// without (a forward nobody differentiates) its contents afterwards are unspecified: a backend that rotates into
-    /// its own scratch may leave qkv unrotated and save writing it back.
+    /// its own scratch may leave qkv unrotated and save writing it back. A bf16 qkv (<see cref="Bf16QkvForward"/>,
+    /// keepRotated false only) is read only: it stays unrotated, which is what <see cref="RopeAttentionBackward"/>
+    /// takes where <see cref="Bf16QkvRecorded"/> holds.
     /// </summary>
     void RopeAttentionForward(Buf output, Buf lse, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs,
         bool keepRotated = true);
@@ -206,7 +210,9 @@ public interface IHrmBackend : IDisposable
 
     /// <summary>
     /// <see cref="AttentionBackward"/> then <see cref="RopeBackward"/> on dqkv in one call (the model's order; a backend
-    /// may fuse them): the gradient with respect to the qkv before <see cref="RopeAttentionForward"/> rotated it.
+    /// may fuse them): the gradient with respect to the qkv before <see cref="RopeAttentionForward"/> rotated it. Where
+    /// <see cref="Bf16QkvRecorded"/> holds, qkv may be the forward's bf16, unrotated qkv (the backend rotates it again)
+    /// and dqkv a bf16 buffer (the gradient in bf16 only).
     /// </summary>
     void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch, int t,
         int nh, int hs);

@@ -141,10 +141,12 @@ public sealed partial class HrmModel
     }
 
     /// <summary>
-    /// a.Qkv (B, T, 3C) = inp · Wqkvᵀ, with Q and K rotated when the positions are rotary (as the backward expects),
-    /// then the attention: a.Att (B, T, C), a.Lse (B, NH, T). RoPE goes with the GEMM or with the attention, as the
-    /// backend prefers (<see cref="Backends.IHrmBackend.PrefersRopeInAttention"/>). Without <paramref name="keepRotated"/>
-    /// (a forward that is not recorded) a.Qkv need not hold the rotated Q and K afterwards.
+    /// a.Qkv (B, T, 3C) = inp · Wqkvᵀ, with Q and K rotated when the positions are rotary (as the backward expects of
+    /// an fp32 qkv), then the attention: a.Att (B, T, C), a.Lse (B, NH, T). RoPE goes with the GEMM or with the
+    /// attention, as the backend prefers (<see cref="Backends.IHrmBackend.PrefersRopeInAttention"/>). Without
+    /// <paramref name="keepRotated"/> (a forward that is not recorded, or a recorded bf16 qkv, which the backward
+    /// rotates again: <see cref="Backends.IHrmBackend.Bf16QkvRecorded"/>) a.Qkv need not hold the rotated Q and K
+    /// afterwards.
     /// </summary>
     private void QkvAttentionForward(in BlockWeights w, Buf inp, BlockActs a, bool keepRotated)
     {

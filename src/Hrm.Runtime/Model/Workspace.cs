@@ -83,7 +83,8 @@ internal sealed class Workspace
 
     /// <summary>The no-grad forwards keep their attention output and residual stream in bf16
     /// (<see cref="Backends.IHrmBackend.Bf16StreamForward"/>): Scratch.Att, Scratch.H1, Ping, Pong and the Q-target's
-    /// FirstIn and First.Att/H1 hold bf16; the carry (z_H, z_L) and everything recorded stay fp32.</summary>
+    /// FirstIn and First.Att/H1 hold bf16; the carry (z_H, z_L) and everything recorded stay fp32 (but the recorded
+    /// q/k/v: <see cref="Bf16RecordedQkv"/>).</summary>
     public bool Bf16Stream { get; }
 
     /// <summary>The recorded blocks' Qkv (the GEMM's product, unrotated) and DQkv hold bf16

@@ -22,7 +22,7 @@ internal static class QuickstartCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile", .. GemmArgs.Flags], repeatable: ["set"]);
+        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile", .. GemmArgs.PrecisionFlags], repeatable: ["set"]);
         bool bf16Matmul = GemmArgs.Bf16(args, "quickstart");
         IReadOnlyList<string> sets = args.GetAll("set");
         string root = args.Get("out") ?? Path.Combine("runs", "quickstart");

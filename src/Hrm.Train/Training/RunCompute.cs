@@ -10,22 +10,25 @@ namespace Hrm.Train.Training;
 /// <summary>
 /// What a run's latest checkpoint was computed with, kept in its run directory (<c>compute.json</c>, written when the
 /// run starts and with every checkpoint): the backend (cpu, cuda, reference), whether bf16 GEMMs were asked for, the
-/// CPU's thread count (0 elsewhere) and the training step's micro-batch (rows at once; 0: the whole batch). <c>--resume</c> without a GEMM flag continues with the recorded choice, and
-/// says so when the arithmetic changes (device, effective GEMM precision, CPU threads): the continuation is then not
-/// bit for bit the run it would have been.
+/// CPU's thread count (0 elsewhere), the training step's micro-batch (rows at once; 0: the whole batch) and whether
+/// the bf16 no-grad residual stream was asked for (<c>--bf16-stream</c>). <c>--resume</c> without a GEMM flag
+/// continues with the recorded choice, and says so when the arithmetic changes (device, effective GEMM precision,
+/// residual stream, CPU threads): the continuation is then not bit for bit the run it would have been.
 /// </summary>
-internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, int MicroBatch = 0)
+internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, int MicroBatch = 0,
+    bool Bf16Stream = false)
 {
     public const string FileName = "compute.json";
 
     /// <summary>The backend as recorded; a profiling wrapper counts as what it wraps. <paramref name="microBatch"/>:
     /// rows a step takes at once, 0 for the whole batch.</summary>
-    public static RunCompute Of(IHrmBackend backend, bool bf16Matmul, int microBatch = 0) => backend switch
+    public static RunCompute Of(IHrmBackend backend, bool bf16Matmul, int microBatch = 0, bool bf16Stream = false) =>
+        backend switch
     {
-        ProfilingBackend p => Of(p.Inner, bf16Matmul, microBatch),
-        CudaBackend => new("cuda", bf16Matmul, 0, microBatch),
-        ReferenceBackend => new("reference", bf16Matmul, 0, microBatch),
-        CpuBackend cpu => new("cpu", bf16Matmul, cpu.Threads, microBatch),
+        ProfilingBackend p => Of(p.Inner, bf16Matmul, microBatch, bf16Stream),
+        CudaBackend => new("cuda", bf16Matmul, 0, microBatch, bf16Stream),
+        ReferenceBackend => new("reference", bf16Matmul, 0, microBatch, bf16Stream),
+        CpuBackend cpu => new("cpu", bf16Matmul, cpu.Threads, microBatch, bf16Stream),
         _ => throw new ArgumentException($"no device name for {backend.GetType().Name}", nameof(backend)),
     };
 
@@ -33,7 +36,8 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, i
     /// rows", ...</summary>
     public string Describe() => (Device switch
     {
-        "cuda" => $"cuda with {(Bf16Matmul ? "bf16" : "fp32")} GEMMs",
+        "cuda" => $"cuda with {(Bf16Matmul ? "bf16" : "fp32")} GEMMs" +
+            (Bf16Matmul && Bf16Stream ? " and the bf16 no-grad residual stream" : ""),
         "cpu" => $"cpu with {Threads} threads (fp32)",
         _ => "the reference backend (fp64)",
     }) + (MicroBatch > 0 ? $", micro-batches of {MicroBatch} rows" : "");
@@ -47,6 +51,7 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, i
     public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["device"] = Device, ["bf16_matmul"] = Bf16Matmul, ["threads"] = Threads, ["micro_batch"] = MicroBatch,
+        ["bf16_stream"] = Bf16Stream,
     });
 
     /// <summary>The record in <paramref name="runDir"/>, or null when the run has none (runs from before 2026-11-30).</summary>
@@ -74,7 +79,14 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, i
             if (root.TryGetProperty("micro_batch", out JsonElement mb) &&
                 (mb.ValueKind != JsonValueKind.Number || !mb.TryGetInt32(out micro) || micro < 0))
                 throw new HrmFormatException(path, "micro_batch", "expected a whole number >= 0 (0: the whole batch)");
-            return new RunCompute(d.GetString()!, b.GetBoolean(), threads, micro);
+            bool stream = false; // files from before --bf16-stream: off
+            if (root.TryGetProperty("bf16_stream", out JsonElement bs))
+            {
+                if (bs.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                    throw new HrmFormatException(path, "bf16_stream", "expected true or false");
+                stream = bs.GetBoolean();
+            }
+            return new RunCompute(d.GetString()!, b.GetBoolean(), threads, micro, stream);
         }
         catch (JsonException e)
         {

@@ -20,10 +20,11 @@ public sealed partial class Trainer
     /// <paramref name="profile"/> the backend is wrapped in a <see cref="ProfilingBackend"/> (time per op, see
     /// <see cref="ProfileReport"/>). <paramref name="bf16Matmul"/> (the default) runs the linear layers as bf16 GEMMs on
     /// a GPU (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Matmul"/>; false: fp32 GEMMs; the CPU always
-    /// computes in fp32).
+    /// computes in fp32); <paramref name="bf16Stream"/> with them the bf16 no-grad residual stream
+    /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Stream"/>).
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
-        bool interactive, bool profile = false, bool bf16Matmul = true)
+        bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = false)
     {
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
@@ -35,7 +36,7 @@ public sealed partial class Trainer
                 Arch = cfg.Arch with { VocabSize = md.VocabSize, SeqLen = md.SeqLen, NumPuzzleIdentifiers = md.NumPuzzleIdentifiers },
             };
             cfg.Validate();
-            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, bf16Stream, out string notice);
             model = new HrmModel(cfg.Arch, backend);
             if (initCheckpoint != null) HrmCheckpoint.LoadInto(model, initCheckpoint);
             else model.Initialize(new HrmRandom(cfg.Seed));
@@ -46,7 +47,7 @@ public sealed partial class Trainer
             if (why != null) output.WriteLine(why);
             Directory.CreateDirectory(runDir);
             WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
-            var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro));
+            var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro), bf16Stream);
             compute.Write(runDir);
             return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
         }
@@ -62,11 +63,13 @@ public sealed partial class Trainer
     /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit with the same
     /// arithmetic (device, GEMM precision, CPU threads). <paramref name="bf16Matmul"/> null continues with the run's
     /// recorded choice (<c>compute.json</c>; runs without one date from before 2026-11-30, when fp32 GEMMs were the
-    /// default, and continue with fp32); <paramref name="threads"/> replaces the run config's thread count. A change of
+    /// default, and continue with fp32), and <paramref name="bf16Stream"/> null with the recorded residual stream (off
+    /// where none is recorded); <paramref name="threads"/> replaces the run config's thread count. A change of
     /// arithmetic is said in one line; the next checkpoint records the new one. Warnings about the saved config go to
     /// <paramref name="warnings"/> (null: <paramref name="output"/>; the CLI passes standard error).</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null)
+        bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null,
+        bool? bf16Stream = null)
     {
         string configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
@@ -83,7 +86,7 @@ public sealed partial class Trainer
         string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,
             "no checkpoint to resume from (checkpoints/step_N with model.safetensors and train_state.safetensors)");
         RunCompute? was = RunCompute.Read(runDir);
-        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? false;
+        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? false, stream = bf16Stream ?? was?.Bf16Stream ?? false;
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
         try
@@ -96,7 +99,7 @@ public sealed partial class Trainer
                     $"vocab_size {md.VocabSize}, num_puzzle_identifiers {md.NumPuzzleIdentifiers}; the run's model " +
                     $"{cfg.Arch.SeqLen}, {cfg.Arch.VocabSize}, {cfg.Arch.NumPuzzleIdentifiers}: not the data it trained on");
             }
-            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16, stream, out string notice);
             string modelPath = Path.Combine(ckpt, "model.safetensors");
             model = HrmCheckpoint.Load(modelPath, backend, cfg.Arch);
             string statePath = Path.Combine(ckpt, "train_state.safetensors");
@@ -105,7 +108,7 @@ public sealed partial class Trainer
             int micro = MicroBatchChoice.Resolve(model, cfg.GlobalBatchSize, cfg.MicroBatchSize,
                 was != null ? was.MicroBatch : 0, out string? why);
             if (why != null) output.WriteLine(why);
-            RunCompute now = RunCompute.Of(backend, bf16, MicroBatchRecord(cfg, micro));
+            RunCompute now = RunCompute.Of(backend, bf16, MicroBatchRecord(cfg, micro), stream);
             var t = new Trainer(cfg, runDir, model, train, test, output, interactive, st.Step, now, micro);
             try
             {
@@ -298,13 +301,14 @@ public sealed partial class Trainer
     }
 
     private static IHrmBackend CreateBackend(string device, int threads, bool profile, bool bf16Matmul,
-        out string notice)
+        bool bf16Stream, out string notice)
     {
         // Profiling times ops with the wall clock: a GPU backend then waits for each op to finish.
         var cudaOptions = new Hrm.Runtime.Backends.Cuda.CudaBackendOptions
         {
             SynchronizeEachOp = profile,
             Bf16Matmul = bf16Matmul,
+            Bf16Stream = bf16Stream,
         };
         IHrmBackend backend = BackendFactory.Create(device, threads, cudaOptions, out notice);
         return profile ? new ProfilingBackend(backend) : backend;

@@ -24,6 +24,7 @@ public sealed class CudaBf16RecordedQkvTests(CudaFixture cuda, ITestOutputHelper
     [InlineData(1, 65, 2, true)]  // one row in the second tile
     [InlineData(2, 128, 2, true)] // the longest the one-block backward takes
     [InlineData(1, 1, 1, false)]
+    [InlineData(1, 1, 1, true)]
     public void The_backward_on_the_bf16_qkv_is_the_fp32_path_on_the_rotated_values(int batch, int t, int nh,
         bool rope)
     {
@@ -53,7 +54,7 @@ public sealed class CudaBf16RecordedQkvTests(CudaFixture cuda, ITestOutputHelper
         Buf w = Up(gpu, TestData.Floats(5, 3 * c * c, 0.1f));
         var runs = new List<(float[] Dqkv, int[] Dinp, int[] Dw)>();
         foreach ((Buf q, Buf o, Buf l, bool half) in new[] { (q32, o32, l32, false), (q16, o16, l16, false),
-                     (q16, o16, l16, true) })
+                     (q16, o16, l16, true), (q32, o32, l32, true) }) // kernel3 and 4, each into fp32 and bf16 dqkv
         {
             Buf dqkv = half ? UpBf16(gpu, TestData.Floats(3, (int)n)) : Up(gpu, TestData.Floats(3, (int)n)); // stale
             long before = gpu.Launches;
@@ -66,7 +67,8 @@ public sealed class CudaBf16RecordedQkvTests(CudaFixture cuda, ITestOutputHelper
         }
         Assert.Equal(Bits(runs[0].Dqkv), Bits(runs[1].Dqkv));
         Assert.Equal(Bits([.. runs[0].Dqkv.Select(BFloat16.Round)]), Bits(runs[2].Dqkv));
-        for (int i = 1; i < 3; i++)
+        Assert.Equal(Bits(runs[2].Dqkv), Bits(runs[3].Dqkv));
+        for (int i = 1; i < runs.Count; i++)
         {
             Assert.Equal(runs[0].Dinp, runs[i].Dinp);
             Assert.Equal(runs[0].Dw, runs[i].Dw);
@@ -125,7 +127,9 @@ public sealed class CudaBf16RecordedQkvTests(CudaFixture cuda, ITestOutputHelper
         int[] plain = Run();
         int padded = Math.Min(CudaBackend.OneBlockBackwardSmemDefault + 65536, gpu.DeviceMaxSharedMemoryPerBlockOptIn);
         gpu.OneBlockBackwardSmem = padded;
-        Assert.True(gpu.OneBlockBackwardBlocksPerSm.Four <= four);
+        // fewer where it held more than one (the emulator holds 1 of anything), and never more
+        int after = gpu.OneBlockBackwardBlocksPerSm.Four;
+        Assert.True(four > 1 ? after < four : after <= four, $"kernel4: {four} -> {after} blocks per SM");
         Assert.Equal(plain, Run());
         Assert.Throws<ArgumentOutOfRangeException>(() =>
             gpu.OneBlockBackwardSmem = CudaBackend.OneBlockBackwardSmemDefault - 1);

@@ -206,7 +206,12 @@ public sealed class CliTests : CliHarness
             (int code, _, string err) = Hrm([.. command, "--fp32-matmul", "--bf16-matmul"]);
             Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
             Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
+            (code, _, err) = Hrm([.. command, "--fp32-matmul", "--bf16-stream"]); // quickstart: not its flag at all
+            Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
+            Assert.Contains("--bf16-stream", err, StringComparison.Ordinal);
         }
+        Assert.Equal(0, Hrm([.. predict, "--out", P("stream"), "--bf16-stream"]).Code); // the CPU ignores it
+        Assert.Equal(plain, Npy.Read(P("stream/logits.npy")).ToFloat32());
         Assert.False(Directory.Exists(P("qs")), "quickstart refused its flags only after starting its work");
         Assert.Equal(0, Hrm([.. predict, "--out", P("fused"), "--fused-module"]).Code); // no GPU: the CPU ignores it
         Assert.Equal(plain, Npy.Read(P("fused/logits.npy")).ToFloat32());

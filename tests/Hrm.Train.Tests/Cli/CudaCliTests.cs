@@ -97,6 +97,9 @@ public sealed class CudaCliTests : CliHarness
         (code, _, err) = Hrm([.. common, "--run-dir", P("both"), "--fp32-matmul", "--bf16-matmul"]);
         Assert.Equal(2, code);
         Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm([.. common, "--run-dir", P("stream"), "--bf16-stream"]); // recorded; the CPU ignores it
+        Assert.True(code == 0, err);
+        Assert.Contains("\"bf16_stream\":true", File.ReadAllText(P("stream/compute.json")), StringComparison.Ordinal);
         static string[] Losses(string path) => [.. File.ReadLines(path)
             .Select(l => System.Text.RegularExpressions.Regex.Match(l, "\"train/lm_loss\":[^,}]+").Value)
             .Where(v => v.Length > 0)];
@@ -104,6 +107,7 @@ public sealed class CudaCliTests : CliHarness
         Assert.NotEmpty(a);
         Assert.Equal(a, b);
         Assert.Equal(a, Losses(P("fp32-flag/metrics.jsonl")));
+        Assert.Equal(a, Losses(P("stream/metrics.jsonl")));
     }
 
     [Fact]

@@ -100,7 +100,8 @@ public sealed class TrainingCliTests : CliHarness
             P("run"), "--set", "epochs=2", "--set", "eval_interval=2", "--set", "global_batch_size=4", "--device", "cpu",
             "--threads", "2", "--fp32-matmul");
         Assert.True(code == 0, err);
-        string compute = P("run/compute.json"), recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0}";
+        string compute = P("run/compute.json");
+        string recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0,\"bf16_stream\":false}";
         Assert.Equal(recorded, File.ReadAllText(compute));
 
         (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
@@ -135,6 +136,10 @@ public sealed class TrainingCliTests : CliHarness
         (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.Equal(1, code);
         Assert.Contains("compute.json: micro_batch: expected a whole number >= 0", err, StringComparison.Ordinal);
+        File.WriteAllText(compute, "{\"device\":\"cpu\",\"bf16_matmul\":true,\"threads\":2,\"bf16_stream\":\"yes\"}");
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("compute.json: bf16_stream: expected true or false", err, StringComparison.Ordinal);
         File.WriteAllText(compute, "{\"device\":");
         (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
         Assert.Equal(1, code);

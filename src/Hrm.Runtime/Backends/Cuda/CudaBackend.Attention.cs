@@ -267,8 +267,8 @@ public sealed unsafe partial class CudaBackend
         if ((IsBf16(qkv) || IsBf16(dqkv)) && !oneBlock)
         {
             throw new ArgumentException("qkv, dqkv: bf16 ones take the one-block bf16 attention backward only (head " +
-                $"size 64, bf16 attention, T <= 128: Bf16QkvRecorded); got T = {t}, HS = {hs}, bf16 attention {bf16}, " +
-                $"one-block backward {_attentionBackward3}", IsBf16(qkv) ? nameof(qkv) : nameof(dqkv));
+                $"size 64, bf16 attention, T <= 128: Bf16QkvRecorded); got T = {t}, HS = {hs}, bf16 attention " +
+                $"{bf16}, one-block backward {_attentionBackward3}", IsBf16(qkv) ? nameof(qkv) : nameof(dqkv));
         }
         if ((long)batch * nh == 0 || t == 0 || hs == 0)
         {

@@ -122,6 +122,7 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Below <see cref="AttentionBackward3Smem"/> or above the device's
     /// limit.</exception>
+    /// <exception cref="InvalidOperationException">The device does not allow the one-block backward.</exception>
     internal int OneBlockBackwardSmem
     {
         get => _oneBlockBackwardSmem;

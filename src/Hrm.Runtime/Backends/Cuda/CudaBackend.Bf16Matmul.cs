@@ -35,7 +35,7 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     /// <remarks>With bf16 intermediates and bf16 attention (HS 64): <c>attention_forward_rope_kernel4</c> or
-    /// <c>_kernel6</c> (T ≤ 128) or
+    /// <c>_kernel6</c> (T ≤ 128; also the recorded forwards', <see cref="Bf16QkvRecorded"/>) or
     /// <c>attention_rope_rows_kernel1</c> and <c>attention_forward_kernel5</c> (longer T) read the bf16 qkv.</remarks>
     public bool Bf16QkvForward(int t, int hs) => Bf16Intermediates && UsesBf16Attention(hs) && ReadsBf16Qkv(t, hs);
 
