@@ -12,14 +12,14 @@
 #       then with 2x2 cycles with and without --bf16-stream) on generated Sudoku data, the GPU
 #       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
 #       an epoch of the Maze config at batch 768 (800 mazes: 1 step; micro-batches chosen by free memory);
-#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. About 8
+#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. About 9
 #       minutes (every stage has a timeout).
 #       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
 #       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
 # HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched),
-# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 480; later stages are skipped
+# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 540; later stages are skipped
 # when spent), HRM_GPU_CHECK_STAGES (an extended regex: only the stages whose name matches run, and `hrm info`
 # always, e.g. 'GPU tests|benchmark'), HRM_GPU_CHECK_TESTS (the runtime test stage's filter instead of
 # '-namespace Hrm.Runtime.Tests.Cuda', words split on spaces, no globbing, e.g.
@@ -94,7 +94,7 @@ find_cuda_libs() {
 }
 
 STAGES=()
-BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-480}"   # every stage's timeout is cut to what is left of this (default: 8 minutes)
+BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-540}"   # every stage's timeout is cut to what is left of this (default: 9 minutes)
 [[ "$BUDGET_S" =~ ^[0-9]+$ ]] || die "HRM_GPU_CHECK_BUDGET_S must be a whole number of seconds, got '$BUDGET_S'"
 DEADLINE=$((SECONDS + BUDGET_S))
 # stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
@@ -309,6 +309,25 @@ run() {
         "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cuda" --device cuda || failed=1
     stage "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-hs64.log \
         bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-hs64-cpu/metrics.jsonl" "$work/run-hs64-cuda/metrics.jsonl" || failed=1
+    # With 2 H and 2 L cycles (the Sudoku config's; the quickstart's 1 and 1 record every module call), 4 of a segment's
+    # 6 module calls are no-grad forwards: the default, then the bf16 residual stream of the no-grad forwards
+    # (--bf16-stream, off by default until a run like this one has checked it).
+    local c22=(--set hidden_size=128 --set num_heads=2 --set H_cycles=2 --set L_cycles=2)
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cpu" 60 parity-c22-cpu.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cpu" --device cpu \
+        || failed=1
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda" 60 parity-c22-cuda.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cuda" --device cuda \
+        || failed=1
+    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-c22.log \
+        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" "$work/run-c22-cuda/metrics.jsonl" \
+        || failed=1
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda with --bf16-stream" 60 parity-c22-stream.log \
+        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-stream" --device cuda \
+        --bf16-stream || failed=1
+    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda --bf16-stream (rel <= 2e-2, an estimate)" 10 \
+        parity-compare-c22-stream.log bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" \
+        "$work/run-c22-stream/metrics.jsonl" || failed=1
     stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu ${bench[@]+"${bench[@]}"} || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
@@ -320,24 +339,6 @@ run() {
         --set epochs=1 --set eval_interval=1 || failed=1
     stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
-    # Last, so that a spent budget skips these first. With 2 H and 2 L cycles (the Sudoku config's; the quickstart's 1
-    # and 1 record every module call), 4 of a segment's
-    # 6 module calls are no-grad forwards: the default, then the bf16 residual stream of the no-grad forwards
-    # (--bf16-stream, off by default until a run like this one has checked it).
-    local c22=(--set hidden_size=128 --set num_heads=2 --set H_cycles=2 --set L_cycles=2)
-    stage "parity HS 64, 2x2 cycles: train 8 steps on cpu" 60 parity-c22-cpu.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cpu" --device cpu || failed=1
-    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda" 60 parity-c22-cuda.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cuda" --device cuda || failed=1
-    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-c22.log \
-        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" "$work/run-c22-cuda/metrics.jsonl" \
-        || failed=1
-    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda with --bf16-stream" 60 parity-c22-stream.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-stream" --device cuda \
-        --bf16-stream || failed=1
-    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda --bf16-stream (rel <= 2e-2, an estimate)" 10 \
-        parity-compare-c22-stream.log bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" \
-        "$work/run-c22-stream/metrics.jsonl" || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
 }

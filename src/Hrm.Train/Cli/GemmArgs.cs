@@ -16,8 +16,11 @@ internal static class GemmArgs
     /// <summary>The precision flags alone (quickstart: it takes no <c>--bf16-stream</c>).</summary>
     public static readonly string[] PrecisionFlags = ["fp32-matmul", "bf16-matmul"];
 
+    /// <summary>Their usage fragment.</summary>
+    public const string PrecisionUsage = "[--fp32-matmul | --bf16-matmul]";
+
     /// <summary>The usage fragment.</summary>
-    public const string Usage = "[--fp32-matmul | --bf16-matmul] [--bf16-stream]";
+    public const string Usage = PrecisionUsage + " [--bf16-stream]";
 
     /// <summary>Whether the GEMMs run in bf16 on a GPU (true unless --fp32-matmul); both flags are a usage error.</summary>
     public static bool Bf16(CliArgs args, string command) => Given(args, command) ?? true;
@@ -33,7 +36,8 @@ internal static class GemmArgs
         return args.Has("fp32-matmul") ? false : args.Has("bf16-matmul") ? true : null;
     }
 
-    /// <summary>Whether <c>--bf16-stream</c> was given (checked against <c>--fp32-matmul</c> by <see cref="Given"/>).</summary>
+    /// <summary>Whether <c>--bf16-stream</c> was given (checked against <c>--fp32-matmul</c> by
+    /// <see cref="Given"/>).</summary>
     public static bool Stream(CliArgs args) => args.Has("bf16-stream");
 
     /// <summary>The flags of the commands that run the model without training it (eval, predict, solve, render,

@@ -13,7 +13,8 @@ namespace Hrm.Train.Cli;
 /// </summary>
 internal static class QuickstartCommand
 {
-    public const string Usage = "hrm quickstart [--out DIR] [--threads N] [--set key=value ...] [--profile] " + GemmArgs.Usage;
+    public const string Usage =
+        "hrm quickstart [--out DIR] [--threads N] [--set key=value ...] [--profile] " + GemmArgs.PrecisionUsage;
 
     /// <summary>The band: 9x9 puzzles with this many givens (see README).</summary>
     public const int Givens = 60;
@@ -22,7 +23,8 @@ internal static class QuickstartCommand
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile", .. GemmArgs.PrecisionFlags], repeatable: ["set"]);
+        var args = new CliArgs("quickstart", argv, ["out", "threads"], flags: ["profile", .. GemmArgs.PrecisionFlags],
+            repeatable: ["set"]);
         bool bf16Matmul = GemmArgs.Bf16(args, "quickstart");
         IReadOnlyList<string> sets = args.GetAll("set");
         string root = args.Get("out") ?? Path.Combine("runs", "quickstart");

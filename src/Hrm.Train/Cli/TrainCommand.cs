@@ -12,7 +12,8 @@ internal static class TrainCommand
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
         "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--micro-batch N]\n" +
         "          [--profile] " + GemmArgs.Usage + "\n" +
-        "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--micro-batch N] [--profile] " + GemmArgs.Usage + "\n" +
+        "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--micro-batch N] [--profile]\n" +
+        "          " + GemmArgs.PrecisionUsage + " [--bf16-stream | --no-bf16-stream]\n" +
         "  --micro-batch N (micro_batch_size): a step takes its global batch N rows at a time, adding up the gradients\n" +
         "  (one optimiser update a step; N divides global_batch_size); 0, the default, takes the whole batch when it\n" +
         "  fits in the device's memory and else the largest divisor that does, and says so\n" +
@@ -21,18 +22,28 @@ internal static class TrainCommand
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
         "  computes in fp32. --bf16-stream also keeps the residual stream of the forwards that are not recorded in\n" +
         "  bf16, as the reference does (about 3% faster a step on an H200; off by default). --resume without these\n" +
-        "  continues with the run's choice (compute.json); --threads with --resume replaces the run's thread count.\n" +
+        "  continues with the run's choices (compute.json; --no-bf16-stream turns the stream off); --threads with\n" +
+        "  --resume replaces the run's thread count.\n" +
         "  Ctrl+C (or SIGTERM) stops after the step in progress with a checkpoint of it (exit code 130 or 143);\n" +
         "  --resume continues from there bit for bit.";
+
+    /// <summary>--bf16-stream: true, --no-bf16-stream: false, neither: null (both: a usage error).</summary>
+    private static bool? Stream(CliArgs args)
+    {
+        if (GemmArgs.Stream(args) && args.Has("no-bf16-stream"))
+            throw new UsageException("train", "give at most one of --bf16-stream and --no-bf16-stream");
+        return GemmArgs.Stream(args) ? true : args.Has("no-bf16-stream") ? false : null;
+    }
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
-            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "micro-batch", "resume"], flags: ["profile", .. GemmArgs.Flags],
+            ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "micro-batch", "resume"],
+            flags: ["profile", "no-bf16-stream", .. GemmArgs.Flags],
             repeatable: ["set"]);
         bool profile = args.Has("profile");
         bool? gemm = GemmArgs.Given(args, "train");
-        bool? stream = GemmArgs.Stream(args) ? true : null; // resume without it: as recorded
+        bool? stream = Stream(args); // resume without a stream flag: as recorded
         IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
@@ -52,6 +63,9 @@ internal static class TrainCommand
         }
         else
         {
+            if (args.Has("no-bf16-stream"))
+                throw new UsageException("train", "--no-bf16-stream turns a resumed run's stream off; a new run has " +
+                    "none");
             RunConfig cfg = LoadRunConfig(args, sets, err, out string name);
             if (args.Get("data") is { } data) cfg = cfg with { DataPath = data };
             if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };

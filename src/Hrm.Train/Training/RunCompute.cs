@@ -37,7 +37,7 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, i
     public string Describe() => (Device switch
     {
         "cuda" => $"cuda with {(Bf16Matmul ? "bf16" : "fp32")} GEMMs" +
-            (Bf16Matmul && Bf16Stream ? " and the bf16 no-grad residual stream" : ""),
+            (Bf16Matmul && Bf16Stream ? " and --bf16-stream" : ""),
         "cpu" => $"cpu with {Threads} threads (fp32)",
         _ => "the reference backend (fp64)",
     }) + (MicroBatch > 0 ? $", micro-batches of {MicroBatch} rows" : "");

@@ -36,7 +36,8 @@ public sealed partial class Trainer
                 Arch = cfg.Arch with { VocabSize = md.VocabSize, SeqLen = md.SeqLen, NumPuzzleIdentifiers = md.NumPuzzleIdentifiers },
             };
             cfg.Validate();
-            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, bf16Stream, out string notice);
+            IHrmBackend backend = CreateBackend(device, cfg.Threads, profile, bf16Matmul, bf16Stream,
+                out string notice);
             model = new HrmModel(cfg.Arch, backend);
             if (initCheckpoint != null) HrmCheckpoint.LoadInto(model, initCheckpoint);
             else model.Initialize(new HrmRandom(cfg.Seed));
@@ -47,7 +48,7 @@ public sealed partial class Trainer
             if (why != null) output.WriteLine(why);
             Directory.CreateDirectory(runDir);
             WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
-            var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro), bf16Stream);
+            var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro), bf16Stream && bf16Matmul);
             compute.Write(runDir);
             return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
         }
@@ -60,33 +61,57 @@ public sealed partial class Trainer
         }
     }
 
-    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit with the same
-    /// arithmetic (device, GEMM precision, CPU threads). <paramref name="bf16Matmul"/> null continues with the run's
-    /// recorded choice (<c>compute.json</c>; runs without one date from before 2026-11-30, when fp32 GEMMs were the
-    /// default, and continue with fp32), and <paramref name="bf16Stream"/> null with the recorded residual stream (off
-    /// where none is recorded); <paramref name="threads"/> replaces the run config's thread count. A change of
-    /// arithmetic is said in one line; the next checkpoint records the new one. Warnings about the saved config go to
-    /// <paramref name="warnings"/> (null: <paramref name="output"/>; the CLI passes standard error).</summary>
-    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
-        bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null,
-        bool? bf16Stream = null)
+    /// <summary>The run config of <paramref name="runDir"/> (its warnings to <paramref name="warnings"/>), with the
+    /// thread count and micro-batch size replaced where given.</summary>
+    private static RunConfig ResumeConfig(string runDir, int? threads, int? microBatch, TextWriter warnings,
+        out string configPath)
     {
-        string configPath = Path.Combine(runDir, "config.json");
+        configPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(configPath))
             throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
         var found = new List<string>();
         RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], found, configPath);
-        foreach (string w in found) (warnings ?? output).WriteLine("hrm: warning: " + w);
+        foreach (string w in found) warnings.WriteLine("hrm: warning: " + w);
         if (threads is { } n) cfg = cfg with { Threads = n };
         if (microBatch is { } mb)
         {
             cfg = cfg with { MicroBatchSize = mb };
             cfg.Validate();
         }
+        return cfg;
+    }
+
+    /// <summary>The GEMM precision and residual stream a resumed run continues with: as asked, else as recorded in
+    /// <paramref name="was"/> (fp32 GEMMs and no stream where nothing is). The stream goes with bf16 GEMMs
+    /// only.</summary>
+    private static (bool Bf16, bool Stream) ResumeArithmetic(bool? bf16Matmul, bool? bf16Stream, RunCompute? was)
+    {
+        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? false;
+        if (bf16Stream == true && !bf16)
+        {
+            throw new ArgumentException("--bf16-stream needs bf16 GEMMs, and the run continues with fp32 GEMMs " +
+                "(its compute.json, or --fp32-matmul): add --bf16-matmul", nameof(bf16Stream));
+        }
+        return (bf16, (bf16Stream ?? was?.Bf16Stream ?? false) && bf16); // fp32 GEMMs: no bf16 stream to keep
+    }
+
+    /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit with the same
+    /// arithmetic (device, GEMM precision, residual stream, CPU threads). <paramref name="bf16Matmul"/> null continues
+    /// with the run's recorded choice (<c>compute.json</c>; runs without one date from before 2026-11-30, when fp32
+    /// GEMMs were the default, and continue with fp32), and <paramref name="bf16Stream"/> null with the recorded
+    /// residual stream (off where none is recorded; true with fp32 GEMMs is refused: <see cref="ArgumentException"/>);
+    /// <paramref name="threads"/> replaces the run config's thread count. A change of arithmetic is said in one line;
+    /// the next checkpoint records the new one. Warnings about the saved config go to <paramref name="warnings"/>
+    /// (null: <paramref name="output"/>; the CLI passes standard error).</summary>
+    public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
+        bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null,
+        bool? bf16Stream = null)
+    {
+        RunConfig cfg = ResumeConfig(runDir, threads, microBatch, warnings ?? output, out string configPath);
         string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,
             "no checkpoint to resume from (checkpoints/step_N with model.safetensors and train_state.safetensors)");
         RunCompute? was = RunCompute.Read(runDir);
-        bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? false, stream = bf16Stream ?? was?.Bf16Stream ?? false;
+        (bool bf16, bool stream) = ResumeArithmetic(bf16Matmul, bf16Stream, was);
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
         try

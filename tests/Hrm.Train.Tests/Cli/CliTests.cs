@@ -206,9 +206,16 @@ public sealed class CliTests : CliHarness
             (int code, _, string err) = Hrm([.. command, "--fp32-matmul", "--bf16-matmul"]);
             Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
             Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
-            (code, _, err) = Hrm([.. command, "--fp32-matmul", "--bf16-stream"]); // quickstart: not its flag at all
+            (code, _, err) = Hrm([.. command, "--fp32-matmul", "--bf16-stream"]);
             Assert.True(code == 2, $"{command[0]}: exit {code}: {err}");
-            Assert.Contains("--bf16-stream", err, StringComparison.Ordinal);
+            Assert.Contains(command[0] == "quickstart" ? "unknown option --bf16-stream" // not its flag at all
+                : "--bf16-stream keeps a stream between bf16 GEMMs: it does not go with --fp32-matmul", err,
+                StringComparison.Ordinal);
+        }
+        foreach (string[] command in both[1..6]) // taken (predict's run is below): any exit but a usage error's
+        {
+            (int code, _, string err) = Hrm([.. command, "--bf16-stream", "--device", "cpu"]);
+            Assert.True(code != 2, $"{command[0]}: exit {code}: {err}");
         }
         Assert.Equal(0, Hrm([.. predict, "--out", P("stream"), "--bf16-stream"]).Code); // the CPU ignores it
         Assert.Equal(plain, Npy.Read(P("stream/logits.npy")).ToFloat32());

@@ -101,7 +101,8 @@ public sealed class TrainingCliTests : CliHarness
             "--threads", "2", "--fp32-matmul");
         Assert.True(code == 0, err);
         string compute = P("run/compute.json");
-        string recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0,\"bf16_stream\":false}";
+        string recorded = "{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0," +
+            "\"bf16_stream\":false}";
         Assert.Equal(recorded, File.ReadAllText(compute));
 
         (code, output, err) = Hrm("train", "--resume", P("run"), "--device", "cpu");
@@ -118,6 +119,19 @@ public sealed class TrainingCliTests : CliHarness
         (code, _, err) = Hrm("train", "--resume", P("run"), "--data", P("data"));
         Assert.Equal(2, code);
         Assert.Contains("--resume continues a run with its saved config", err, StringComparison.Ordinal);
+
+        // The run's fp32 GEMMs take no bf16 stream; --no-bf16-stream is for a resumed run only, and not with the other.
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu", "--bf16-stream");
+        Assert.Equal(1, code);
+        Assert.Contains("--bf16-stream needs bf16 GEMMs", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--device", "cpu", "--no-bf16-stream");
+        Assert.True(code == 0, err);
+        (code, _, err) = Hrm("train", "--resume", P("run"), "--bf16-stream", "--no-bf16-stream");
+        Assert.Equal(2, code);
+        Assert.Contains("at most one of --bf16-stream and --no-bf16-stream", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--no-bf16-stream");
+        Assert.Equal(2, code);
+        Assert.Contains("--no-bf16-stream turns a resumed run's stream off", err, StringComparison.Ordinal);
 
         string config = P("run/config.json"), saved = File.ReadAllText(config);  // a key hrm does not use: a warning,
         File.WriteAllText(config, saved.TrimEnd().TrimEnd('}') + ",\"project_name\":\"p\"}"); // on standard error
