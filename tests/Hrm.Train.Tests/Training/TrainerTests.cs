@@ -193,7 +193,7 @@ public sealed class TrainerTests : IDisposable
         long first;
         using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false, bf16Matmul: false))
         {
-            Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0}", File.ReadAllText(P("a/compute.json")));
+            Assert.Equal(ComputeJson("cpu", false, 2), File.ReadAllText(P("a/compute.json")));
             a.Run(TestContext.Current.CancellationToken);
             first = Directory.GetDirectories(P("a/checkpoints")).Select(d => long.Parse(Path.GetFileName(d)[5..],
                 System.Globalization.CultureInfo.InvariantCulture)).Min();
@@ -217,25 +217,29 @@ public sealed class TrainerTests : IDisposable
         CutShort(P("same"), withCompute: true);
         string said = Resume(P("same"), "cpu", bf16: true); // the CPU computes fp32 whatever the flag: no change
         Assert.DoesNotContain("note:", said, StringComparison.Ordinal);
-        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":true,\"threads\":2,\"micro_batch\":0}", File.ReadAllText(P("same/compute.json")));
+        Assert.Equal(ComputeJson("cpu", true, 2), File.ReadAllText(P("same/compute.json")));
 
         CutShort(P("threads"), withCompute: true);
         said = Resume(P("threads"), "cpu", threads: 1);
         Assert.Contains("note: the latest checkpoint was computed on cpu with 2 threads (fp32) and the run continues on " +
             "cpu with 1 threads (fp32)", said, StringComparison.Ordinal);
-        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":1,\"micro_batch\":0}", File.ReadAllText(P("threads/compute.json")));
+        Assert.Equal(ComputeJson("cpu", false, 1), File.ReadAllText(P("threads/compute.json")));
 
         CutShort(P("reference"), withCompute: true);
         said = Resume(P("reference"), "reference");
         Assert.Contains("continues on the reference backend (fp64)", said, StringComparison.Ordinal);
-        Assert.Equal("{\"device\":\"reference\",\"bf16_matmul\":false,\"threads\":0,\"micro_batch\":0}",
-            File.ReadAllText(P("reference/compute.json")));
+        Assert.Equal(ComputeJson("reference", false, 0), File.ReadAllText(P("reference/compute.json")));
 
         CutShort(P("old"), withCompute: false); // a run from before compute.json: fp32 GEMMs, as its default was
         said = Resume(P("old"), "cpu");
         Assert.DoesNotContain("note:", said, StringComparison.Ordinal); // on the CPU the GEMM choice changes nothing
-        Assert.Equal("{\"device\":\"cpu\",\"bf16_matmul\":false,\"threads\":2,\"micro_batch\":0}", File.ReadAllText(P("old/compute.json")));
+        Assert.Equal(ComputeJson("cpu", false, 2), File.ReadAllText(P("old/compute.json")));
     }
+
+    /// <summary>compute.json as a run without micro-batches or --bf16-stream records it.</summary>
+    private static string ComputeJson(string device, bool bf16, int threads) =>
+        $"{{\"device\":\"{device}\",\"bf16_matmul\":{(bf16 ? "true" : "false")},\"threads\":{threads}," +
+        "\"micro_batch\":0,\"bf16_stream\":false}";
 
     [Fact]
     public void A_diverging_run_stops_with_the_step_and_keeps_the_last_good_weights()
