@@ -9,17 +9,19 @@
 #       (the GPU machine: NVIDIA driver, libnvrtc and libcublas from CUDA 11.8+) unpacks the bundle, prints
 #       nvidia-smi, runs the GPU test classes (namespace Hrm.Runtime.Tests.Cuda, class Hrm.Train.Tests.Cli.CudaCliTests),
 #       hrm info, CPU-vs-CUDA training parity runs (fp32 and bf16 GEMMs; and at head size 64, the bf16 attention,
-#       then with 2x2 cycles with and without --bf16-stream) on generated Sudoku data, the GPU
+#       then with 2x2 cycles with and without --no-bf16-stream) on generated Sudoku data, the GPU
 #       benchmark table, a training step's time op by op (batch 768, bf16 GEMMs) and a batch-1 segment forward's, and
 #       an epoch of the Maze config at batch 768 (800 mazes: 1 step; micro-batches chosen by free memory);
-#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. About 9
-#       minutes (every stage has a timeout).
-#       Exits 1 when a stage fails, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
+#       logs go to OUT_DIR, the summary, the benchmark table and the profiles' top ops are printed last. At most
+#       7.5 minutes of stages by default (HRM_GPU_CHECK_BUDGET_S; every stage has a timeout, cut to what is left;
+#       stages past the budget are reported as skipped and fail the check); the CPU stages (the parity runs' CPU
+#       halves, the torch.save checkpoint) run in the background while the GPU tests run.
+#       Exits 1 when a stage fails or is skipped for the budget, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
 #       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
 # HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched),
-# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 540; later stages are skipped
+# HRM_GPU_CHECK_BUDGET_S (seconds all stages of `run` may take together, default 450; later stages are skipped
 # when spent), HRM_GPU_CHECK_STAGES (an extended regex: only the stages whose name matches run, and `hrm info`
 # always, e.g. 'GPU tests|benchmark'), HRM_GPU_CHECK_TESTS (the runtime test stage's filter instead of
 # '-namespace Hrm.Runtime.Tests.Cuda', words split on spaces, no globbing, e.g.
@@ -94,33 +96,99 @@ find_cuda_libs() {
 }
 
 STAGES=()
-BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-540}"   # every stage's timeout is cut to what is left of this (default: 9 minutes)
+BUDGET_S="${HRM_GPU_CHECK_BUDGET_S:-450}"   # every stage's timeout is cut to what is left of this (7.5 minutes)
 [[ "$BUDGET_S" =~ ^[0-9]+$ ]] || die "HRM_GPU_CHECK_BUDGET_S must be a whole number of seconds, got '$BUDGET_S'"
 DEADLINE=$((SECONDS + BUDGET_S))
+
+# want NAME: whether HRM_GPU_CHECK_STAGES lets stage NAME run (`hrm info` always runs); selected NAME: the same, with
+# the summary's row when not.
+want() { [ -z "${HRM_GPU_CHECK_STAGES:-}" ] || [ "$1" = "hrm info" ] || [[ "$1" =~ $HRM_GPU_CHECK_STAGES ]]; }
+selected() {
+    want "$1" && return 0
+    STAGES+=("| $1 | SKIPPED: not in HRM_GPU_CHECK_STAGES | 0 | |")
+    return 1
+}
+
+# record NAME RC SECONDS LIMIT LOGNAME: the summary's row of a stage that ran (exit RC; 124: its timeout).
+record() {
+    local name="$1" rc="$2" s="$3" limit="$4" logname="$5" status=PASS counts
+    tail -n 15 "$OUT/$logname" | sed 's/\x1b\[[0-9;]*m//g'
+    [ "$rc" -eq 0 ] || status="FAIL (exit $rc)"
+    { [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ "$s" -ge "$limit" ]; }; } && status="TIMEOUT (${limit}s)"
+    counts=$(sed 's/\x1b\[[0-9;]*m//g' "$OUT/$logname" |
+        grep -o 'Total: [0-9]*, Errors: [0-9]*, Failed: [0-9]*, Skipped: [0-9]*' | tail -n 1)
+    [ -n "$counts" ] && status="$status; $counts"
+    STAGES+=("| $name | $status | $s | $logname |")
+    return "$rc"
+}
+
 # stage NAME TIMEOUT_S LOG CMD...: runs CMD with a timeout, its output into OUT/LOG (and a tail on screen).
 stage() {
-    local name="$1" limit="$2" logname="$3" log="$OUT/$3"; shift 3
+    local name="$1" limit="$2" logname="$3"; shift 3
     local left=$((DEADLINE - SECONDS))
-    if [ -n "${HRM_GPU_CHECK_STAGES:-}" ] && [ "$name" != "hrm info" ] && ! [[ "$name" =~ $HRM_GPU_CHECK_STAGES ]]; then
-        STAGES+=("| $name | SKIPPED: not in HRM_GPU_CHECK_STAGES | 0 | |")
-        return 0
-    fi
+    selected "$name" || return 0
     if [ $left -lt 5 ]; then
         STAGES+=("| $name | SKIPPED: the ${BUDGET_S}s budget is spent | 0 | |")
         return 1
     fi
     [ "$limit" -gt $left ] && limit=$left
-    echo "== $name (timeout ${limit}s, log $log)"
+    echo "== $name (timeout ${limit}s, log $OUT/$logname)"
     local t0=$SECONDS rc
-    timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1; rc=$?
-    tail -n 15 "$log" | sed 's/\x1b\[[0-9;]*m//g'
-    local status=PASS
-    [ $rc -eq 0 ] || status="FAIL (exit $rc)"
-    [ $rc -eq 124 ] && status="TIMEOUT (${limit}s)"
-    local counts; counts=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'Total: [0-9]*, Errors: [0-9]*, Failed: [0-9]*, Skipped: [0-9]*' | tail -n 1)
-    [ -n "$counts" ] && status="$status; $counts"
-    STAGES+=("| $name | $status | $((SECONDS - t0)) | $logname |")
-    return $rc
+    timeout --kill-after=10 "$limit" "$@" > "$OUT/$logname" 2>&1 &  # waited for: cleanup can stop it
+    wait $!; rc=$?
+    record "$name" $rc $((SECONDS - t0)) "$limit" "$logname"
+}
+
+# The stages that run on the CPU (the CPU halves of the parity runs; the torch.save checkpoint, which also puts a few
+# tensors on the GPU) run one after another in a background job while the GPU tests run: the check then fits its
+# budget. bg NAME TIMEOUT_S LOG CMD... runs one in that job's shell (where HRM_GPU_CHECK_STAGES chooses it) and writes
+# its outcome to OUT/LOG.rc ("RC SECONDS LIMIT", "SKIPPED: why" or "BUDGET: why"; written whole, by a rename);
+# bg_collect NAME LOG, in the main shell, waits for that file (or the job's end) and records the stage's row as
+# `stage` would (its seconds are its own, not the wait's); a stage the budget left out fails the check, as in `stage`.
+BG_PID=""
+BG_CHILD=""
+bg() {
+    local name="$1" limit="$2" logname="$3"; shift 3
+    local left=$((DEADLINE - SECONDS)) t0=$SECONDS rc
+    want "$name" || return 0
+    if [ $left -lt 5 ]; then
+        bg_outcome "$logname" "BUDGET: the ${BUDGET_S}s budget is spent"
+        return 0
+    fi
+    [ "$limit" -gt $left ] && limit=$left
+    timeout --kill-after=10 "$limit" "$@" > "$OUT/$logname" 2>&1 &
+    BG_CHILD=$!
+    wait "$BG_CHILD"; rc=$?
+    BG_CHILD=""
+    bg_outcome "$logname" "$rc $((SECONDS - t0)) $limit"
+}
+bg_outcome() { echo "$2" > "$OUT/$1.rc.tmp" && mv "$OUT/$1.rc.tmp" "$OUT/$1.rc"; }
+bg_collect() {
+    local name="$1" logname="$2" rc s limit rcfile="$OUT/$2.rc"
+    selected "$name" || return 0
+    while [ -n "$BG_PID" ] && [ ! -e "$rcfile" ] && kill -0 "$BG_PID" 2> /dev/null; do sleep 1; done
+    echo "== $name (ran in the background, log $OUT/$logname)"
+    if [ ! -e "$rcfile" ] || ! read -r rc s limit < "$rcfile"; then
+        STAGES+=("| $name | NOT RUN: the background job did not get to it | 0 | |")
+        return 1
+    fi
+    rm -f "$rcfile"
+    case "$rc" in
+        SKIPPED:) STAGES+=("| $name | SKIPPED: $s $limit | 0 | |"); return 0 ;;
+        BUDGET:) STAGES+=("| $name | SKIPPED: $s $limit | 0 | |"); return 1 ;;
+    esac
+    record "$name" "$rc" "$s" "$limit" "$logname"
+}
+
+# At exit (a signal too: the TERM and INT traps exit): stops what still runs (the foreground stage's timeout, which
+# passes the signal on, and the background job), waits for it, and removes the work folder.
+WORK=""
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -n "$pids" ] && kill $pids 2> /dev/null
+    wait 2> /dev/null
+    [ -n "$WORK" ] && rm -rf "$WORK"
 }
 
 summary() {
@@ -233,8 +301,10 @@ run() {
         [ $? -ne 2 ] || die "HRM_GPU_CHECK_STAGES is not an extended regular expression: '$HRM_GPU_CHECK_STAGES'"
     fi
     local work; work="$(mktemp -d "${TMPDIR:-/tmp}/hrm-gpu-check.XXXXXX")" || die "mktemp failed"
-    # Expanded now: at EXIT the function's local is gone (set -u then stopped the trap with "work: unbound variable").
-    trap "rm -rf '$work'" EXIT
+    WORK="$work"
+    trap cleanup EXIT
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
     echo "== unpacking $BUNDLE into $work"
     if command -v xz >/dev/null; then xz -dc "$BUNDLE"; else
         python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$BUNDLE"
@@ -256,20 +326,24 @@ run() {
 
     local failed=0
     stage "hrm info" 20 info.log "$pub/hrm/hrm" info --preset sudoku-extreme-1k --batch 768 || failed=1
-    if python3 -c 'import torch' > /dev/null 2>&1; then
-        stage "a checkpoint written by PyTorch's torch.save loads (CPU)" 90 torch-checkpoint.log \
-            bash -c 'torch_checkpoint "$0" "$1" "$2"' "$pub/hrm/hrm" "$work/torch-checkpoint" "$OUT" || failed=1
-    else
-        STAGES+=("| a checkpoint written by PyTorch's torch.save loads | SKIPPED: python3 has no torch here | 0 | |")
-    fi
     if [ $gpu -eq 1 ] && [ -f "$OUT/info.log" ] &&
         { grep -q '^cuda: unavailable' "$OUT/info.log" || ! grep -q '^cuda: ' "$OUT/info.log"; }; then
-        # A GPU but no usable CUDA stack: every GPU test would skip; say why now instead of minutes later.
+        # A GPU but no usable CUDA stack: every GPU test would skip; say why now instead of minutes later (after the
+        # torch.save checkpoint, which needs no CUDA backend).
+        cpu_stages "$pub" "$work" 0 &
+        BG_PID=$!
+        bg_collect "$TORCH_STAGE" torch-checkpoint.log
         STAGES+=("| GPU tests, parity, benchmark | NOT RUN: $(grep -m1 '^cuda:' "$OUT/info.log" | cut -c1-300) | 0 | info.log |")
         summary | tee "$OUT/summary.md"
         echo "gpu-check: there is a GPU but the CUDA backend cannot start (see info.log, libraries.log)" | tee -a "$OUT/summary.md" >&2
         exit 4
     fi
+    if [ $gpu -eq 1 ]; then
+        stage "parity data (9x9 Sudoku, 256 + 32)" 30 parity-data.log \
+            "$pub/hrm/hrm" data sudoku --generate 256 --test 32 --size 9 --seed 1 --out "$work/sudoku" || failed=1
+    fi
+    cpu_stages "$pub" "$work" $gpu &
+    BG_PID=$!
     local -a tests bench
     set -f  # the selections' words are arguments (quotes in them are not parsed), not file patterns
     # shellcheck disable=SC2206
@@ -281,53 +355,14 @@ run() {
     stage "GPU tests: Hrm.Train.Tests.Cli.CudaCliTests" 60 train-tests.log \
         "$pub/Hrm.Train.Tests/Hrm.Train.Tests" -class Hrm.Train.Tests.Cli.CudaCliTests -noColor || failed=1
     if [ $gpu -eq 0 ]; then
+        bg_collect "$TORCH_STAGE" torch-checkpoint.log || failed=1
         STAGES+=("| parity, benchmark | SKIPPED: no NVIDIA GPU ($why) | 0 | |")
         summary | tee "$OUT/summary.md"
         grep -h "Skipped:" "$OUT"/runtime-tests.log "$OUT"/train-tests.log | sed 's/\x1b\[[0-9;]*m//g'
         echo "gpu-check: no NVIDIA GPU: $why" | tee -a "$OUT/summary.md" >&2
         exit 3
     fi
-    local data="$work/sudoku" steps=(--preset sudoku-quickstart --set epochs=2 --set eval_interval=2 --set log_interval=1)
-    stage "parity data (9x9 Sudoku, 256 + 32)" 30 parity-data.log \
-        "$pub/hrm/hrm" data sudoku --generate 256 --test 32 --size 9 --seed 1 --out "$data" || failed=1
-    stage "parity: train 8 steps on cpu" 45 parity-cpu.log \
-        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cpu" --device cpu || failed=1
-    stage "parity: train 8 steps on cuda, fp32 GEMMs" 60 parity-cuda.log \
-        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda" --device cuda --fp32-matmul || failed=1
-    stage "parity: lm_loss cpu vs cuda fp32 GEMMs (rel <= 1e-3)" 10 parity-compare.log \
-        bash -c 'compare_losses "$0" "$1"' "$work/run-cpu/metrics.jsonl" "$work/run-cuda/metrics.jsonl" || failed=1
-    stage "parity: train 8 steps on cuda, bf16 GEMMs (the default)" 60 parity-cuda-bf16.log \
-        "$pub/hrm/hrm" train "${steps[@]}" --data "$data" --run-dir "$work/run-cuda-bf16" --device cuda || failed=1
-    stage "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" 10 parity-compare-bf16.log \
-        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-cpu/metrics.jsonl" "$work/run-cuda-bf16/metrics.jsonl" || failed=1
-    # Head size 64 (2 heads of 64): the bf16 tensor-core attention and the bf16 no-grad q/k/v, which the quickstart's
-    # head size 16 never reaches.
-    local hs64=(--set hidden_size=128 --set num_heads=2)
-    stage "parity HS 64: train 8 steps on cpu" 60 parity-hs64-cpu.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cpu" --device cpu || failed=1
-    stage "parity HS 64: train 8 steps on cuda (bf16 attention and GEMMs)" 60 parity-hs64-cuda.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${hs64[@]}" --data "$data" --run-dir "$work/run-hs64-cuda" --device cuda || failed=1
-    stage "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-hs64.log \
-        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-hs64-cpu/metrics.jsonl" "$work/run-hs64-cuda/metrics.jsonl" || failed=1
-    # With 2 H and 2 L cycles (the Sudoku config's; the quickstart's 1 and 1 record every module call), 4 of a segment's
-    # 6 module calls are no-grad forwards: the default, then the bf16 residual stream of the no-grad forwards
-    # (--bf16-stream, off by default until a run like this one has checked it).
-    local c22=(--set hidden_size=128 --set num_heads=2 --set H_cycles=2 --set L_cycles=2)
-    stage "parity HS 64, 2x2 cycles: train 8 steps on cpu" 60 parity-c22-cpu.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cpu" --device cpu \
-        || failed=1
-    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda" 60 parity-c22-cuda.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-cuda" --device cuda \
-        || failed=1
-    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" 10 parity-compare-c22.log \
-        bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" "$work/run-c22-cuda/metrics.jsonl" \
-        || failed=1
-    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda with --bf16-stream" 60 parity-c22-stream.log \
-        "$pub/hrm/hrm" train "${steps[@]}" "${c22[@]}" --data "$data" --run-dir "$work/run-c22-stream" --device cuda \
-        --bf16-stream || failed=1
-    stage "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda --bf16-stream (rel <= 2e-2, an estimate)" 10 \
-        parity-compare-c22-stream.log bash -c 'compare_losses "$0" "$1" 2e-2' "$work/run-c22-cpu/metrics.jsonl" \
-        "$work/run-c22-stream/metrics.jsonl" || failed=1
+    parity_stages "$pub" "$work" || failed=1
     stage "benchmark: hrm-bench gpu" 240 bench.log "$pub/hrm-bench/hrm-bench" gpu ${bench[@]+"${bench[@]}"} || failed=1
     stage "profile: training step op by op (batch 768, bf16 GEMMs)" 60 profile-train.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile-train sudoku-extreme-1k 768 2 || failed=1
@@ -339,8 +374,82 @@ run() {
         --set epochs=1 --set eval_interval=1 || failed=1
     stage "profile: batch-1 segment forward op by op (bf16 GEMMs)" 30 profile-solve.log \
         "$pub/hrm-bench/hrm-bench" gpu-profile sudoku-extreme-1k 1 16 || failed=1
+    bg_collect "$TORCH_STAGE" torch-checkpoint.log || failed=1
     summary | tee "$OUT/summary.md"
     [ $failed -eq 0 ] || { echo "gpu-check: some stages failed (see $OUT)" >&2; exit 1; }
+}
+
+# The parity runs: 8 steps of the quickstart (fp32 GEMMs, then bf16), then at head size 64 (2 heads of 64: the bf16
+# tensor-core attention and the bf16 no-grad q/k/v, which the quickstart's head size 16 never reaches), then with the
+# Sudoku config's 2 H and 2 L cycles (the quickstart's 1 and 1 record every module call; with 2x2, 4 of a segment's
+# 6 module calls are no-grad forwards): the default (their residual stream in bf16, as the reference's), then with
+# --no-bf16-stream (fp32). The CPU halves run in cpu_stages.
+TORCH_STAGE="a checkpoint written by PyTorch's torch.save loads (CPU)"
+STEPS=(--preset sudoku-quickstart --set epochs=2 --set eval_interval=2 --set log_interval=1)
+HS64=(--set hidden_size=128 --set num_heads=2)
+C22=(--set hidden_size=128 --set num_heads=2 --set H_cycles=2 --set L_cycles=2)
+
+# cpu_stages PUB WORK GPU: the background job (see bg): the CPU training runs of the parity checks (with a GPU), then
+# the torch.save checkpoint.
+cpu_stages() {
+    local pub="$1" work="$2" gpu="$3" data="$2/sudoku" n
+    # Stopped (cleanup): the running stage's timeout too, which passes the signal on; waited for, as hrm train stops
+    # after its step with a checkpoint into the work folder that cleanup then removes.
+    trap '[ -n "$BG_CHILD" ] && kill "$BG_CHILD" 2> /dev/null && wait "$BG_CHILD"; exit 143' TERM
+    # Half the cores: the GPU tests check against the CPU meanwhile (the CPU's results do not depend on its threads).
+    n=$(nproc 2> /dev/null || echo 2); n=$(((n + 1) / 2))
+    local -a train=("$pub/hrm/hrm" train "${STEPS[@]}" --data "$data" --device cpu --threads $n)
+    if [ "$gpu" -eq 1 ]; then
+        bg "parity: train 8 steps on cpu" 60 parity-cpu.log "${train[@]}" --run-dir "$work/run-cpu"
+        bg "parity HS 64: train 8 steps on cpu" 60 parity-hs64-cpu.log "${train[@]}" "${HS64[@]}" \
+            --run-dir "$work/run-hs64-cpu"
+        bg "parity HS 64, 2x2 cycles: train 8 steps on cpu" 60 parity-c22-cpu.log "${train[@]}" "${C22[@]}" \
+            --run-dir "$work/run-c22-cpu"
+    fi
+    if ! want "$TORCH_STAGE"; then
+        return 0
+    elif [ $((DEADLINE - SECONDS)) -lt 5 ]; then
+        bg_outcome torch-checkpoint.log "BUDGET: the ${BUDGET_S}s budget is spent"
+    elif ! timeout 30 python3 -c 'import torch' > /dev/null 2>&1; then
+        bg_outcome torch-checkpoint.log "SKIPPED: python3 has no torch here (or took over 30 s to import it)"
+    else
+        bg "$TORCH_STAGE" 90 torch-checkpoint.log \
+            bash -c 'torch_checkpoint "$0" "$1" "$2"' "$pub/hrm/hrm" "$work/torch-checkpoint" "$OUT"
+    fi
+}
+
+# parity_stages PUB WORK: the CUDA halves of the parity runs and the comparisons; fails when one of them does.
+parity_stages() {
+    local pub="$1" work="$2" data="$2/sudoku" f=0
+    local -a train=("$pub/hrm/hrm" train "${STEPS[@]}" --data "$data")
+    bg_collect "parity: train 8 steps on cpu" parity-cpu.log || f=1
+    stage "parity: train 8 steps on cuda, fp32 GEMMs" 60 parity-cuda.log \
+        "${train[@]}" --run-dir "$work/run-cuda" --device cuda --fp32-matmul || f=1
+    compare "parity: lm_loss cpu vs cuda fp32 GEMMs (rel <= 1e-3)" parity-compare.log run-cpu run-cuda 1e-3 || f=1
+    stage "parity: train 8 steps on cuda, bf16 GEMMs (the default)" 60 parity-cuda-bf16.log \
+        "${train[@]}" --run-dir "$work/run-cuda-bf16" --device cuda || f=1
+    compare "parity: lm_loss cpu vs cuda bf16 GEMMs (rel <= 2e-2, an estimate)" parity-compare-bf16.log \
+        run-cpu run-cuda-bf16 2e-2 || f=1
+    bg_collect "parity HS 64: train 8 steps on cpu" parity-hs64-cpu.log || f=1
+    stage "parity HS 64: train 8 steps on cuda (bf16 attention and GEMMs)" 60 parity-hs64-cuda.log \
+        "${train[@]}" "${HS64[@]}" --run-dir "$work/run-hs64-cuda" --device cuda || f=1
+    compare "parity HS 64: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" parity-compare-hs64.log \
+        run-hs64-cpu run-hs64-cuda 2e-2 || f=1
+    bg_collect "parity HS 64, 2x2 cycles: train 8 steps on cpu" parity-c22-cpu.log || f=1
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda" 60 parity-c22-cuda.log \
+        "${train[@]}" "${C22[@]}" --run-dir "$work/run-c22-cuda" --device cuda || f=1
+    compare "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda (rel <= 2e-2, an estimate)" parity-compare-c22.log \
+        run-c22-cpu run-c22-cuda 2e-2 || f=1
+    stage "parity HS 64, 2x2 cycles: train 8 steps on cuda with --no-bf16-stream" 60 parity-c22-fp32-stream.log \
+        "${train[@]}" "${C22[@]}" --run-dir "$work/run-c22-fp32-stream" --device cuda --no-bf16-stream || f=1
+    compare "parity HS 64, 2x2 cycles: lm_loss cpu vs cuda --no-bf16-stream (rel <= 2e-2, an estimate)" \
+        parity-compare-c22-fp32-stream.log run-c22-cpu run-c22-fp32-stream 2e-2 || f=1
+    return $f
+}
+
+# compare NAME LOG CPU_RUN CUDA_RUN TOL: the stage comparing two runs' lm_loss (folders under $work).
+compare() {
+    stage "$1" 10 "$2" bash -c 'compare_losses "$0" "$1" "$2"' "$work/$3/metrics.jsonl" "$work/$4/metrics.jsonl" "$5"
 }
 
 export -f compare_losses torch_checkpoint

@@ -181,8 +181,11 @@ public interface IHrmBackend : IDisposable
     /// </summary>
     void RunRecorded(Action ops);
 
-    /// <summary>dinp (M,K) = dout·weight (skipped when empty); dweight (N,K) += doutᵀ·inp.</summary>
-    void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n);
+    /// <summary>dinp (M,K) = dout·weight (skipped when empty), or with <paramref name="accumulate"/> dinp +=
+    /// dout·weight (fp32 dinp; the block backward's residual gradient adds: no separate Add); dweight (N,K) +=
+    /// doutᵀ·inp.</summary>
+    void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        bool accumulate = false);
 
     /// <summary>Rotate-half RoPE in place on Q and K of qkv (B,T,3C); cos, sin (T,HS).</summary>
     void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs);

@@ -256,10 +256,11 @@ public sealed class ProfilingBackend : IHrmBackend
     }
 
     /// <inheritdoc/>
-    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        bool accumulate = false)
     {
         long t0 = Stopwatch.GetTimestamp();
-        _inner.MatmulBackward(dinp, dweight, dout, inp, weight, m, k, n);
+        _inner.MatmulBackward(dinp, dweight, dout, inp, weight, m, k, n, accumulate);
         _ticks[13] += Stopwatch.GetTimestamp() - t0;
         _bytes[13] += Bytes(dinp, dweight, dout, inp, weight);
         _flops[13] += (dinp.IsEmpty ? 2.0 : 4.0) * m * k * n;

@@ -68,7 +68,10 @@ public sealed partial class HrmModel
         return cur;
     }
 
-    /// <summary>Exact reverse of <see cref="BlockForward"/>: dinp (B,T,C) from dout (B,T,C); weight grads +=.</summary>
+    /// <summary>Exact reverse of <see cref="BlockForward"/>: dinp (B,T,C) from dout (B,T,C); weight grads +=. The two
+    /// residual gradient sums (dh1 = d(h1 + mlp) + the MLP's input gradient, dinp = d(inp + attn) + the attention's)
+    /// are the input-gradient GEMMs accumulating into the other term (<c>accumulate</c>): no Add, no third
+    /// buffer.</summary>
     private void BlockBackward(in BlockWeights w, Buf inp, Buf output, BlockActs a, Buf dout, Buf dinp)
     {
         HrmConfig cfg = Config;
@@ -78,15 +81,14 @@ public sealed partial class HrmModel
         _b.RmsNormBackward(ws.S0, dout, output, a.Rstd2, rows, c);              // d(h1 + mlp)     (B, T, C)
         _b.MatmulBackward(ws.DAct, w.DDown, ws.S0, a.Act, w.Down, rows, inter, c); // (B, T, I)
         _b.SwiGluBackward(ws.DGateUp, ws.DAct, a.GateUp, rows, inter);          // (B, T, 2I)
-        _b.MatmulBackward(ws.S1, w.DGateUp, ws.DGateUp, a.H1, w.GateUp, rows, c, 2 * inter);
-        _b.Add(ws.S1, ws.S1, ws.S0);                                             // dh1             (B, T, C)
-        _b.RmsNormBackward(ws.S0, ws.S1, a.H1, a.Rstd1, rows, c);               // d(inp + attn)   (B, T, C)
-        _b.MatmulBackward(ws.S2, w.DO, ws.S0, a.Att, w.O, rows, c, c);          // datt            (B, T, C)
+        _b.MatmulBackward(ws.S0, w.DGateUp, ws.DGateUp, a.H1, w.GateUp, rows, c, 2 * inter, accumulate: true);
+        // S0 is now dh1                                                                          (B, T, C)
+        _b.RmsNormBackward(dinp, ws.S0, a.H1, a.Rstd1, rows, c);                // d(inp + attn)   (B, T, C)
+        _b.MatmulBackward(ws.S2, w.DO, dinp, a.Att, w.O, rows, c, c);           // datt            (B, T, C)
         if (cfg.PosEncodings == PosEncoding.Rope)                                // (B, T, 3C)
             _b.RopeAttentionBackward(ws.DQkv, ws.S2, a.Qkv, a.Att, a.Lse, ws.RopeCos, ws.RopeSin, batch, t, nh, hs);
         else
             _b.AttentionBackward(ws.DQkv, ws.S2, a.Qkv, a.Att, a.Lse, batch, t, nh, hs);
-        _b.MatmulBackward(ws.S1, w.DQkv, ws.DQkv, inp, w.Qkv, rows, c, 3 * c);
-        _b.Add(dinp, ws.S0, ws.S1);                                              // dinp            (B, T, C)
+        _b.MatmulBackward(dinp, w.DQkv, ws.DQkv, inp, w.Qkv, rows, c, 3 * c, accumulate: true); // dinp (B, T, C)
     }
 }

@@ -61,7 +61,6 @@ internal sealed class Workspace
         DA = plan.Carve("grad.stream_a", batch, t, c);
         DB = plan.Carve("grad.stream_b", batch, t, c);
         S0 = plan.Carve("grad.s0", batch, t, c);
-        S1 = plan.Carve("grad.s1", batch, t, c);
         S2 = plan.Carve("grad.s2", batch, t, c);
         DQkv = bf16RecordedQkv ? plan.CarveBf16("grad.qkv", batch, t, 3 * c) : plan.Carve("grad.qkv", batch, t, 3 * c);
         DGateUp = bf16Inter ? plan.CarveBf16("grad.gate_up", batch, t, 2 * inter)
@@ -130,9 +129,8 @@ internal sealed class Workspace
     public Buf DQ { get; }           // (B, 2) upstream gradient
     public Buf DA { get; }           // (B, T, C) residual-stream gradient (ping)
     public Buf DB { get; }           // (B, T, C) residual-stream gradient (pong)
-    public Buf S0 { get; }           // (B, T, C) block-backward scratch
-    public Buf S1 { get; }           // (B, T, C)
-    public Buf S2 { get; }           // (B, T, C)
+    public Buf S0 { get; }           // (B, T, C) block-backward scratch: d(h1 + mlp), then dh1
+    public Buf S2 { get; }           // (B, T, C) block-backward scratch: datt
     public Buf DQkv { get; }         // (B, T, 3C)
     public Buf DGateUp { get; }      // (B, T, 2I)
     public Buf DAct { get; }         // (B, T, I)

@@ -39,6 +39,9 @@ public sealed partial class HrmSolver : IDisposable
     /// <summary>The checkpoint's architecture.</summary>
     public HrmConfig Config => _model.Config;
 
+    /// <summary>The model (tests: the backend it runs on).</summary>
+    internal HrmModel Model => _model;
+
     /// <summary>When puzzles stop (mode, max and min segments, margin).</summary>
     public HaltingPolicy Halting => _engine.Policy;
 
@@ -73,6 +76,7 @@ public sealed partial class HrmSolver : IDisposable
             new Backends.Cuda.CudaBackendOptions
             {
                 Bf16Matmul = options.Bf16Matmul,
+                Bf16Stream = options.Bf16Stream,
                 FusedModuleMaxRows = options.FusedModule && options.Bf16Matmul
                     ? Backends.Cuda.CudaBackendOptions.FusedModuleDefaultRows : 0,
             }, out string notice);

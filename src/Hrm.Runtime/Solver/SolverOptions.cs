@@ -19,6 +19,13 @@ public sealed record SolverOptions
     public bool Bf16Matmul { get; init; } = true;
 
     /// <summary>
+    /// On a GPU with bf16 GEMMs, keep the residual stream between blocks in bf16, as the reference does (default
+    /// true, <see cref="Backends.Cuda.CudaBackendOptions.Bf16Stream"/>: 2% off the batch-1 Sudoku solve on an H200,
+    /// 2026-11-30); false: in fp32 (<c>hrm solve --no-bf16-stream</c>).
+    /// </summary>
+    public bool Bf16Stream { get; init; } = true;
+
+    /// <summary>
     /// On a GPU with bf16 GEMMs, run each module call as one persistent kernel
     /// (<see cref="Backends.Cuda.CudaBackendOptions.FusedModuleMaxRows"/> =
     /// <see cref="Backends.Cuda.CudaBackendOptions.FusedModuleDefaultRows"/>):

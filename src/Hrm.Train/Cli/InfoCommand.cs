@@ -52,14 +52,15 @@ internal static class InfoCommand
         Row(o, "total, forward + 1-step backward", (layout.TotalElements + layout.DenseElements) * 4 + train.Bytes(4));
         Row(o, "optimiser moments (AdamATan2 m, v)", 2 * layout.DenseElements * 4);
         Row(o, "total, training (with the moments)", (layout.TotalElements + 3 * layout.DenseElements) * 4 + train.Bytes(4));
-        o.WriteLine(Inv($"  CUDA with bf16 GEMMs (the commands' GPU default; GEMM intermediates in bf16; plus the bf16 weight ") +
-            "copies and scratch):");
+        o.WriteLine("  CUDA with bf16 GEMMs (the commands' GPU default; GEMM intermediates and the no-grad residual " +
+            "stream in bf16; plus the bf16 weight copies and scratch):");
         bool qkv = cfg.PosEncodings == PosEncoding.Rope && CudaBackend.ReadsBf16Qkv(cfg.TotalSeqLen, cfg.HeadDim);
-        Row(o, "activations, inference",
-            HrmModel.MeasurePlan(cfg, batch, training: false, bf16Inter: true, bf16Qkv: qkv).Bytes(4));
+        bool stream = qkv && new CudaBackendOptions().Bf16Stream;
+        Row(o, "activations, inference", HrmModel.MeasurePlan(cfg, batch, training: false, bf16Inter: true,
+            bf16Qkv: qkv, bf16Stream: stream).Bytes(4));
         bool rec = qkv && CudaBackend.RecordsBf16Qkv(cfg.TotalSeqLen, cfg.HeadDim);
         Row(o, "activations, training (1-step)", HrmModel.MeasurePlan(cfg, batch, training: true, bf16Inter: true,
-            bf16Qkv: qkv, bf16RecordedQkv: rec).Bytes(4));
+            bf16Qkv: qkv, bf16Stream: stream, bf16RecordedQkv: rec).Bytes(4));
         o.WriteLine();
         CudaProbeResult cuda = CudaProbe.Run();
         o.WriteLine("cuda: " + cuda);

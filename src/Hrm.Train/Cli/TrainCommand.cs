@@ -13,37 +13,29 @@ internal static class TrainCommand
         "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--micro-batch N]\n" +
         "          [--profile] " + GemmArgs.Usage + "\n" +
         "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--micro-batch N] [--profile]\n" +
-        "          " + GemmArgs.PrecisionUsage + " [--bf16-stream | --no-bf16-stream]\n" +
+        "          " + GemmArgs.Usage + "\n" +
         "  --micro-batch N (micro_batch_size): a step takes its global batch N rows at a time, adding up the gradients\n" +
         "  (one optimiser update a step; N divides global_batch_size); 0, the default, takes the whole batch when it\n" +
         "  fits in the device's memory and else the largest divisor that does, and says so\n" +
         "  --profile prints the time spent in each backend op at the end\n" +
         "  on a GPU the linear layers run as bf16 GEMMs with fp32 accumulation and fp32 master weights (the default,\n" +
         "  --bf16-matmul; the reference's forward is bf16 too); --fp32-matmul runs them in fp32. The CPU always\n" +
-        "  computes in fp32. --bf16-stream also keeps the residual stream of the forwards that are not recorded in\n" +
-        "  bf16, as the reference does (about 3% faster a step on an H200; off by default). --resume without these\n" +
-        "  continues with the run's choices (compute.json; --no-bf16-stream turns the stream off); --threads with\n" +
+        "  computes in fp32. With bf16 GEMMs the forwards that are not recorded keep their residual stream in bf16,\n" +
+        "  as the reference does (--bf16-stream, the default; about 3% faster a step on an H200); --no-bf16-stream\n" +
+        "  keeps it in fp32. --resume without these continues with the run's choices (compute.json); --threads with\n" +
         "  --resume replaces the run's thread count.\n" +
         "  Ctrl+C (or SIGTERM) stops after the step in progress with a checkpoint of it (exit code 130 or 143);\n" +
         "  --resume continues from there bit for bit.";
-
-    /// <summary>--bf16-stream: true, --no-bf16-stream: false, neither: null (both: a usage error).</summary>
-    private static bool? Stream(CliArgs args)
-    {
-        if (GemmArgs.Stream(args) && args.Has("no-bf16-stream"))
-            throw new UsageException("train", "give at most one of --bf16-stream and --no-bf16-stream");
-        return GemmArgs.Stream(args) ? true : args.Has("no-bf16-stream") ? false : null;
-    }
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("train", argv,
             ["config", "preset", "data", "run-dir", "init-checkpoint", "device", "threads", "micro-batch", "resume"],
-            flags: ["profile", "no-bf16-stream", .. GemmArgs.Flags],
+            flags: ["profile", .. GemmArgs.Flags],
             repeatable: ["set"]);
         bool profile = args.Has("profile");
         bool? gemm = GemmArgs.Given(args, "train");
-        bool? stream = Stream(args); // resume without a stream flag: as recorded
+        bool? stream = GemmArgs.Stream(args); // resume without a stream flag: as recorded
         IReadOnlyList<string> sets = args.GetAll("set");
         string device = args.Get("device") ?? "auto";
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
@@ -63,9 +55,6 @@ internal static class TrainCommand
         }
         else
         {
-            if (args.Has("no-bf16-stream"))
-                throw new UsageException("train", "--no-bf16-stream turns a resumed run's stream off; a new run has " +
-                    "none");
             RunConfig cfg = LoadRunConfig(args, sets, err, out string name);
             if (args.Get("data") is { } data) cfg = cfg with { DataPath = data };
             if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
@@ -73,7 +62,7 @@ internal static class TrainCommand
             string runDir = args.Get("run-dir") ??
                 Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
             trainer = Trainer.Create(cfg, runDir, args.Get("init-checkpoint"), device, o, interactive, profile,
-                gemm ?? true, stream ?? false);
+                gemm ?? true, stream ?? true);
         }
         using (trainer)
         {

@@ -11,7 +11,8 @@ namespace Hrm.Train.Training;
 /// What a run's latest checkpoint was computed with, kept in its run directory (<c>compute.json</c>, written when the
 /// run starts and with every checkpoint): the backend (cpu, cuda, reference), whether bf16 GEMMs were asked for, the
 /// CPU's thread count (0 elsewhere), the training step's micro-batch (rows at once; 0: the whole batch) and whether
-/// the bf16 no-grad residual stream was asked for (<c>--bf16-stream</c>). <c>--resume</c> without a GEMM flag
+/// the no-grad residual stream was bf16 (with bf16 GEMMs, unless <c>--no-bf16-stream</c>; false in files from before
+/// it, and with fp32 GEMMs). <c>--resume</c> without a GEMM flag
 /// continues with the recorded choice, and says so when the arithmetic changes (device, effective GEMM precision,
 /// residual stream, CPU threads): the continuation is then not bit for bit the run it would have been.
 /// </summary>
@@ -32,12 +33,12 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, i
         _ => throw new ArgumentException($"no device name for {backend.GetType().Name}", nameof(backend)),
     };
 
-    /// <summary>The arithmetic in words: "cuda with bf16 GEMMs", "cpu with 2 threads (fp32), micro-batches of 48
-    /// rows", ...</summary>
+    /// <summary>The arithmetic in words: "cuda with bf16 GEMMs and a bf16 residual stream", "cpu with 2 threads
+    /// (fp32), micro-batches of 48 rows", ...</summary>
     public string Describe() => (Device switch
     {
         "cuda" => $"cuda with {(Bf16Matmul ? "bf16" : "fp32")} GEMMs" +
-            (Bf16Matmul && Bf16Stream ? " and --bf16-stream" : ""),
+            (Bf16Matmul ? Bf16Stream ? " and a bf16 residual stream" : " and an fp32 residual stream" : ""),
         "cpu" => $"cpu with {Threads} threads (fp32)",
         _ => "the reference backend (fp64)",
     }) + (MicroBatch > 0 ? $", micro-batches of {MicroBatch} rows" : "");

@@ -24,7 +24,7 @@ public sealed partial class Trainer
     /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Stream"/>).
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
-        bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = false)
+        bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = true)
     {
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
@@ -82,8 +82,9 @@ public sealed partial class Trainer
     }
 
     /// <summary>The GEMM precision and residual stream a resumed run continues with: as asked, else as recorded in
-    /// <paramref name="was"/> (fp32 GEMMs and no stream where nothing is). The stream goes with bf16 GEMMs
-    /// only.</summary>
+    /// <paramref name="was"/> (fp32 GEMMs where nothing is). The stream goes with bf16 GEMMs only: a run recorded
+    /// with bf16 GEMMs keeps its stream (runs recorded before the stream was: none), one that switches to bf16 GEMMs
+    /// takes the default, the bf16 stream.</summary>
     private static (bool Bf16, bool Stream) ResumeArithmetic(bool? bf16Matmul, bool? bf16Stream, RunCompute? was)
     {
         bool bf16 = bf16Matmul ?? was?.Bf16Matmul ?? false;
@@ -92,14 +93,16 @@ public sealed partial class Trainer
             throw new ArgumentException("--bf16-stream needs bf16 GEMMs, and the run continues with fp32 GEMMs " +
                 "(its compute.json, or --fp32-matmul): add --bf16-matmul", nameof(bf16Stream));
         }
-        return (bf16, (bf16Stream ?? was?.Bf16Stream ?? false) && bf16); // fp32 GEMMs: no bf16 stream to keep
+        bool stream = bf16Stream ?? (was is { Bf16Matmul: true } ? was.Bf16Stream : true);
+        return (bf16, stream && bf16); // fp32 GEMMs: no bf16 stream to keep
     }
 
     /// <summary>Continues the run in <paramref name="runDir"/> from its latest checkpoint, bit for bit with the same
     /// arithmetic (device, GEMM precision, residual stream, CPU threads). <paramref name="bf16Matmul"/> null continues
     /// with the run's recorded choice (<c>compute.json</c>; runs without one date from before 2026-11-30, when fp32
     /// GEMMs were the default, and continue with fp32), and <paramref name="bf16Stream"/> null with the recorded
-    /// residual stream (off where none is recorded; true with fp32 GEMMs is refused: <see cref="ArgumentException"/>);
+    /// residual stream (<see cref="ResumeArithmetic"/>; true with fp32 GEMMs is refused:
+    /// <see cref="ArgumentException"/>);
     /// <paramref name="threads"/> replaces the run config's thread count. A change of arithmetic is said in one line;
     /// the next checkpoint records the new one. Warnings about the saved config go to <paramref name="warnings"/>
     /// (null: <paramref name="output"/>; the CLI passes standard error).</summary>

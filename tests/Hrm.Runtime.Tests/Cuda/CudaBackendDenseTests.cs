@@ -32,6 +32,11 @@ public sealed class CudaBackendDenseTests(CudaFixture cuda, ITestOutputHelper ou
         p.Cpu.MatmulBackward(Buf.Empty, dw.C, dy.C, x.C, w.C, m, k, n);
         p.Gpu.MatmulBackward(Buf.Empty, dw.G, dy.G, x.G, w.G, m, k, n);
         p.Close(dw, Fp32, "dweight, dinp skipped");
+        Twin acc = p.Floats(5, (long)m * k); // dinp += the product (beta 1 on the GPU)
+        p.Cpu.MatmulBackward(acc.C, dw.C, dy.C, x.C, w.C, m, k, n, accumulate: true);
+        p.Gpu.MatmulBackward(acc.G, dw.G, dy.G, x.G, w.G, m, k, n, accumulate: true);
+        p.Close(acc, Fp32, "dinp (+=)");
+        p.Close(dw, Fp32, "dweight (+=), dinp accumulated");
     }
 
     [Trait("Category", "Gpu")]

@@ -55,6 +55,17 @@ public sealed class CudaBf16MatmulTests(CudaFixture cuda, ITestOutputHelper outp
             dw[j * k + c] = dw0[j * k + c] + Dot(dy, j, n, x, c, k, m);
         Check(gpu, gdx, dx, "dinp");
         Check(gpu, gdw, dw, "dweight (+=)");
+        // dinp += the product (beta 1: the block backward's residual sums): the fp32 dinp read as it is.
+        float[] dx0 = TestData.Floats(5, m * k);
+        Buf gacc = Up(gpu, dx0);
+        gpu.MatmulBackward(gacc, gdw, gdy, gx, gw, m, k, n, accumulate: true);
+        for (int e = 0; e < dx.Length; e++) dx[e] += dx0[e];
+        Check(gpu, gacc, dx, "dinp (+=)");
+        // A bf16 dinp is written only: accumulating into one is refused before anything runs.
+        Buf half = AllocBf16(gpu, (long)m * k);
+        var e2 = Assert.Throws<ArgumentException>(() =>
+            gpu.MatmulBackward(half, gdw, gdy, gx, gw, m, k, n, accumulate: true));
+        Assert.Equal("dinp", e2.ParamName);
     }
 
     [Trait("Category", "Gpu")]

@@ -41,6 +41,23 @@ public sealed class CudaSolverTests(CudaFixture cuda) : IDisposable
         for (int r = 0; r < ids.Length; r++) AssertClose(onCpu[r], onGpu[r]);
     }
 
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Load_hands_the_gemm_and_residual_stream_choices_to_the_cuda_backend()
+    {
+        cuda.BackendOrSkip();
+        foreach (bool stream in new[] { true, false })
+        {
+            var options = new SolverOptions { Device = SolverDevice.Cuda, Bf16Stream = stream };
+            using HrmSolver s = HrmSolver.Load(_ckpt.Path, options);
+            CudaBackend gpu = Assert.IsType<CudaBackend>(s.Model.Backend);
+            Assert.True(gpu.Options.Bf16Matmul);
+            Assert.Equal(stream, gpu.Options.Bf16Stream);
+        }
+        using HrmSolver byDefault = HrmSolver.Load(_ckpt.Path, new SolverOptions { Device = SolverDevice.Cuda });
+        Assert.True(Assert.IsType<CudaBackend>(byDefault.Model.Backend).Options.Bf16Stream);
+    }
+
     private static void AssertClose(TokenPrediction expected, TokenPrediction actual)
     {
         Assert.Equal(expected.Segments, actual.Segments);

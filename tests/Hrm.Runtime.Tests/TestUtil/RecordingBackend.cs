@@ -129,8 +129,9 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
         int hs) =>
         Op(() => _inner.MatmulRopeForward(qkv, inp, weight, cos, sin, batch, t, k, nh, hs));
 
-    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n) =>
-        Op(() => _inner.MatmulBackward(dinp, dweight, dout, inp, weight, m, k, n));
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        bool accumulate = false) =>
+        Op(() => _inner.MatmulBackward(dinp, dweight, dout, inp, weight, m, k, n, accumulate));
 
     public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>
         Op(() => _inner.RopeForward(qkv, cos, sin, batch, t, nh, hs));

@@ -97,9 +97,14 @@ public sealed class CudaCliTests : CliHarness
         (code, _, err) = Hrm([.. common, "--run-dir", P("both"), "--fp32-matmul", "--bf16-matmul"]);
         Assert.Equal(2, code);
         Assert.Contains("at most one of --fp32-matmul and --bf16-matmul", err, StringComparison.Ordinal);
-        (code, _, err) = Hrm([.. common, "--run-dir", P("stream"), "--bf16-stream"]); // recorded; the CPU ignores it
+        (code, _, err) = Hrm([.. common, "--run-dir", P("stream"), "--no-bf16-stream"]); // recorded; the CPU ignores it
         Assert.True(code == 0, err);
-        Assert.Contains("\"bf16_stream\":true", File.ReadAllText(P("stream/compute.json")), StringComparison.Ordinal);
+        Assert.Contains("\"bf16_stream\":false", File.ReadAllText(P("stream/compute.json")), StringComparison.Ordinal);
+        foreach (string run in new[] { "fp32", "bf16", "fp32-flag" }) // bf16 GEMMs, the default: the bf16 stream too
+        {
+            Assert.Contains($"\"bf16_stream\":{(run == "fp32-flag" ? "false" : "true")}",
+                File.ReadAllText(P(run + "/compute.json")), StringComparison.Ordinal);
+        }
         static string[] Losses(string path) => [.. File.ReadLines(path)
             .Select(l => System.Text.RegularExpressions.Regex.Match(l, "\"train/lm_loss\":[^,}]+").Value)
             .Where(v => v.Length > 0)];

@@ -33,12 +33,12 @@ public sealed class RunComputeTests : IDisposable
     {
         var plain = new RunCompute("cuda", true, 0);
         var stream = plain with { Bf16Stream = true };
-        Assert.Equal("cuda with bf16 GEMMs", plain.Describe());
-        Assert.Equal("cuda with bf16 GEMMs and --bf16-stream", stream.Describe());
+        Assert.Equal("cuda with bf16 GEMMs and an fp32 residual stream", plain.Describe());
+        Assert.Equal("cuda with bf16 GEMMs and a bf16 residual stream", stream.Describe());
         Assert.Equal("cuda with fp32 GEMMs", (stream with { Bf16Matmul = false }).Describe());
         Assert.Equal("cpu with 2 threads (fp32)", new RunCompute("cpu", true, 2, 0, Bf16Stream: true).Describe());
         Assert.Null(stream.ChangeTo(stream));
-        Assert.Contains("computed on cuda with bf16 GEMMs and --bf16-stream and the run continues on cuda with bf16 " +
-            "GEMMs:", stream.ChangeTo(plain), StringComparison.Ordinal);
+        Assert.Contains("computed on cuda with bf16 GEMMs and a bf16 residual stream and the run continues on cuda " +
+            "with bf16 GEMMs and an fp32 residual stream:", stream.ChangeTo(plain), StringComparison.Ordinal);
     }
 }

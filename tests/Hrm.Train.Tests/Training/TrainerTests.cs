@@ -206,14 +206,14 @@ public sealed class TrainerTests : IDisposable
             if (withCompute) File.Copy(P("a/compute.json"), Path.Combine(dir, "compute.json"));
             CopyDir(P($"a/checkpoints/step_{first}"), Path.Combine(dir, "checkpoints", $"step_{first}"));
         }
-        string Resume(string dir, string device, bool? bf16 = null, int? threads = null)
+        string Resume(string dir, string device, bool? bf16 = null, int? threads = null, bool? stream = null)
         {
             var o = new StringWriter();
-            using Trainer t = Trainer.Resume(dir, device, o, interactive: false, bf16Matmul: bf16, threads: threads);
+            using Trainer t = Trainer.Resume(dir, device, o, interactive: false, bf16Matmul: bf16, threads: threads,
+                bf16Stream: stream);
             t.Run();
             return o.ToString();
         }
-
         CutShort(P("same"), withCompute: true);
         string said = Resume(P("same"), "cpu", bf16: true); // the CPU computes fp32 whatever the flag: no change
         Assert.DoesNotContain("note:", said, StringComparison.Ordinal);
@@ -234,12 +234,24 @@ public sealed class TrainerTests : IDisposable
         said = Resume(P("old"), "cpu");
         Assert.DoesNotContain("note:", said, StringComparison.Ordinal); // on the CPU the GEMM choice changes nothing
         Assert.Equal(ComputeJson("cpu", false, 2), File.ReadAllText(P("old/compute.json")));
+
+        // A run recorded with bf16 GEMMs keeps its residual stream (none where the record predates it) unless asked.
+        string old = "{\"device\":\"cpu\",\"bf16_matmul\":true,\"threads\":2}", on = ComputeJson("cpu", true, 2);
+        foreach ((string name, string record, bool? asked, bool kept) in
+            new[] { ("bf16-old", old, (bool?)null, false), ("bf16-on", on, null, true), ("bf16-off", on, false, false) })
+        {
+            CutShort(P(name), withCompute: false);
+            File.WriteAllText(P(name + "/compute.json"), record);
+            Resume(P(name), "cpu", stream: asked);
+            Assert.Equal(ComputeJson("cpu", true, 2, kept), File.ReadAllText(P(name + "/compute.json")));
+        }
     }
 
-    /// <summary>compute.json as a run without micro-batches or --bf16-stream records it.</summary>
-    private static string ComputeJson(string device, bool bf16, int threads) =>
+    /// <summary>compute.json as a run without micro-batches records it; the stream by default as without stream
+    /// flags (bf16 GEMMs: the bf16 stream too, the default).</summary>
+    private static string ComputeJson(string device, bool bf16, int threads, bool? stream = null) =>
         $"{{\"device\":\"{device}\",\"bf16_matmul\":{(bf16 ? "true" : "false")},\"threads\":{threads}," +
-        "\"micro_batch\":0,\"bf16_stream\":false}";
+        $"\"micro_batch\":0,\"bf16_stream\":{(stream ?? bf16 ? "true" : "false")}}}";
 
     [Fact]
     public void A_diverging_run_stops_with_the_step_and_keeps_the_last_good_weights()

@@ -164,8 +164,9 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     }
 
     /// <inheritdoc/>
-    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
-        => C.MatmulBackward(F(dinp), F(dweight), F(dout), F(inp), F(weight), m, k, n, _pool);
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        bool accumulate = false)
+        => C.MatmulBackward(F(dinp), F(dweight), F(dout), F(inp), F(weight), m, k, n, _pool, accumulate);
 
     /// <inheritdoc/>
     public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)

@@ -114,12 +114,14 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>
-    /// dinp (M,K) = dout (M,N) · weight (N,K), written (=), skipped when <paramref name="dinp"/> is empty;
+    /// dinp (M,K) = dout (M,N) · weight (N,K), written (=), or with <paramref name="accumulate"/> added (+=: the
+    /// products summed onto dinp in order, as dweight's), skipped when <paramref name="dinp"/> is empty;
     /// dweight (N,K) += doutᵀ · inp (accumulated). Results are bitwise identical for any thread count.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
     public static void MatmulBackward(Span<float> dinp, Span<float> dweight, ReadOnlySpan<float> dout,
-        ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, int m, int k, int n, WorkerPool pool)
+        ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, int m, int k, int n, WorkerPool pool,
+        bool accumulate = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         MatmulCheckDims(m, k, n);
@@ -135,7 +137,7 @@ public static unsafe partial class CpuOps
         fixed (float* x = inp)
         fixed (float* w = weight)
         {
-            Gemm.Backward(skipDinp ? null : di, dw, g, x, w, m, k, n, pool, Gemm.Best);
+            Gemm.Backward(skipDinp ? null : di, dw, g, x, w, m, k, n, pool, Gemm.Best, accumulate);
         }
     }
 

@@ -173,17 +173,19 @@ internal static unsafe partial class Gemm
         return true;
     }
 
-    /// <summary>dinp (M,K) = dout·weight (skipped when null); dweight (N,K) += doutᵀ·inp.</summary>
+    /// <summary>dinp (M,K) = dout·weight, or += with <paramref name="accumulate"/> (skipped when null); dweight
+    /// (N,K) += doutᵀ·inp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward(float* dinp, float* dweight, float* dout, float* inp, float* weight,
-        int m, int k, int n, WorkerPool pool, GemmPath path)
+        int m, int k, int n, WorkerPool pool, GemmPath path, bool accumulate = false)
     {
         if (m == 0 || k == 0) return; // dinp is empty; dweight gets += 0 (or is empty)
         if (path == GemmPath.Scalar)
         {
             if (dinp != null)
             {
-                var sd = new ScalarJob(ScalarMode.Dinp, dinp, dout, weight, m, k, n, m, pool.ThreadCount);
+                var sd = new ScalarJob(accumulate ? ScalarMode.DinpAdd : ScalarMode.Dinp, dinp, dout, weight, m, k, n,
+                    m, pool.ThreadCount);
                 pool.Run(&sd, sd.Tasks);
             }
             var sw = new ScalarJob(ScalarMode.Dweight, dweight, dout, inp, m, k, n, n, pool.ThreadCount);
@@ -192,7 +194,7 @@ internal static unsafe partial class Gemm
         }
         if (n == 0)
         {
-            if (dinp != null) new Span<float>(dinp, checked(m * k)).Clear();
+            if (dinp != null && !accumulate) new Span<float>(dinp, checked(m * k)).Clear();
             return;
         }
         GemmScratch scratch = GemmScratch.For(pool);
@@ -203,7 +205,7 @@ internal static unsafe partial class Gemm
                 int nrw = NrOf(path);
                 float* packedW = scratch.Shared((nint)((k + nrw - 1) / nrw) * n * nrw);
                 PackB(packedW, pool, path, weight, k, red: n, cols: k, transposed: false);
-                var jd = new GemmJob(path, rows: m, cols: k, red: n, accumulate: false)
+                var jd = new GemmJob(path, rows: m, cols: k, red: n, accumulate: accumulate)
                 {
                     A = dout, ARowStride = n,
                     B = packedW,
@@ -211,7 +213,6 @@ internal static unsafe partial class Gemm
                 };
                 RunGemm(ref jd, pool, scratch);
             }
-
             int mr = MrOf(path), nr = NrOf(path);
             // Chunks of equal size (at most Kc rows): each costs a pass over dweight and a packing, whatever its size,
             // so no short last chunk (2,624 rows: 6 x 438, not 5 x 512 + 64). The reduction order is the same.
@@ -907,6 +908,7 @@ internal static unsafe partial class Gemm
     {
         Forward,
         Dinp,
+        DinpAdd,
         Dweight,
     }
 
@@ -950,10 +952,13 @@ internal static unsafe partial class Gemm
                             _c[(nint)r * n + j] = s;
                         }
                         break;
-                    case ScalarMode.Dinp: // c = dinp, x = dout, y = weight
+                    case ScalarMode.Dinp or ScalarMode.DinpAdd: // c = dinp, x = dout, y = weight
                     {
                         float* dr = _c + (nint)r * k;
-                        for (int t = 0; t < k; t++) dr[t] = 0f;
+                        if (_mode == ScalarMode.Dinp)
+                        {
+                            for (int t = 0; t < k; t++) dr[t] = 0f;
+                        }
                         for (int j = 0; j < n; j++)
                         {
                             float g = _x[(nint)r * n + j];

@@ -105,17 +105,18 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>
-    /// dinp (M,K) = bf16(dout) · bf16(W) (skipped when empty; rounded to bf16 when dinp holds bf16);
-    /// dW (N,K) += bf16(dout)ᵀ · bf16(inp). A bf16 dout or inp is read as it is.
+    /// dinp (M,K) = bf16(dout) · bf16(W) + beta·dinp (skipped when empty; rounded to bf16 when dinp holds bf16, then
+    /// beta is 0); dW (N,K) += bf16(dout)ᵀ · bf16(inp). A bf16 dout or inp is read as it is.
     /// </summary>
-    private void MatmulBackwardBf16(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+    private void MatmulBackwardBf16(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        float beta)
     {
         ulong dy = OperandBf16(dout, (long)m * n);                     // (M, N) bf16
         if (!dinp.IsEmpty)
         {
             ulong w = WeightBf16(weight);                              // (N, K) bf16
             // dinpᵀ (K×M) = W stored K×N · doutᵀ stored N×M (bf16 when dinp holds bf16: the SwiGLU output's gradient).
-            LtMatmul(k, m, n, transA: false, transB: false, w, dy, Ptr(dinp), beta: 0f,
+            LtMatmul(k, m, n, transA: false, transB: false, w, dy, Ptr(dinp), beta,
                 IsBf16(dinp) ? CudaDataType.R16BF : CudaDataType.R32F);
         }
         ulong x = IsBf16(inp) ? Ptr(inp) : ToBf16(_opB, inp);          // (M, K) bf16

@@ -40,7 +40,10 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
+    /// <remarks>With <paramref name="accumulate"/> the dinp GEMM reads dinp as C (beta 1): fl(product + dinp), the
+    /// Add it replaces on the GEMM's fp32 product, bit for bit where the GEMM's algorithm is the same.</remarks>
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        bool accumulate = false)
     {
         Enter();
         MatmulDims(m, k, n);
@@ -49,11 +52,13 @@ public sealed unsafe partial class CudaBackend
         Need(weight, (long)n * k, nameof(weight));
         Need(dweight, (long)n * k, nameof(dweight));
         bool skipDinp = dinp.IsEmpty;
+        if (!skipDinp && accumulate && IsBf16(dinp))
+            throw new ArgumentException("dinp: accumulate adds to an fp32 dinp; this one holds bf16", nameof(dinp));
         if (!skipDinp) NeedBf16Ok(dinp, (long)m * k, nameof(dinp));
         if (k == 0) return;
         if (n == 0)
         {
-            if (skipDinp) return;
+            if (skipDinp || accumulate) return;
             if (IsBf16(dinp)) FillBf16Zero(dinp);
             else Fill(dinp, 0f);
             return;
@@ -61,13 +66,16 @@ public sealed unsafe partial class CudaBackend
         if (m == 0) return;
         if (Options.Bf16Matmul)
         {
-            MatmulBackwardBf16(dinp, dweight, dout, inp, weight, m, k, n);
+            MatmulBackwardBf16(dinp, dweight, dout, inp, weight, m, k, n, accumulate ? 1f : 0f);
             Done();
             return;
         }
         // dinp (M,K) = dout (M,N) · W (N,K)  ⇔  dinpᵀ (K×M) = Wᵀ (K×N, col-major W) · doutᵀ (N×M).
         if (!skipDinp)
-            Gemm(CublasOperation.N, CublasOperation.N, k, m, n, Ptr(weight), k, Ptr(dout), n, 0f, Ptr(dinp), k);
+        {
+            Gemm(CublasOperation.N, CublasOperation.N, k, m, n, Ptr(weight), k, Ptr(dout), n, accumulate ? 1f : 0f,
+                Ptr(dinp), k);
+        }
         // dW (N,K) += doutᵀ (N,M) · inp (M,K)  ⇔  dWᵀ (K×N) += inpᵀ (K×M) · dout (M×N).
         Gemm(CublasOperation.N, CublasOperation.T, k, n, m, Ptr(inp), k, Ptr(dout), n, 1f, Ptr(dweight), k);
         Done();

@@ -110,8 +110,9 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
         => R.MatmulForward(D(output), D(inp), D(weight), m, k, n);
 
     /// <inheritdoc/>
-    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n)
-        => R.MatmulBackward(D(dinp), D(dweight), D(dout), D(inp), D(weight), m, k, n);
+    public void MatmulBackward(Buf dinp, Buf dweight, Buf dout, Buf inp, Buf weight, int m, int k, int n,
+        bool accumulate = false)
+        => R.MatmulBackward(D(dinp), D(dweight), D(dout), D(inp), D(weight), m, k, n, accumulate);
 
     /// <inheritdoc/>
     public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs)

@@ -27,9 +27,10 @@ public static partial class ReferenceOps
         }
     }
 
-    /// <summary>dinp (M,K) = dout·weight (skipped when empty); dweight (N,K) += doutᵀ·inp.</summary>
+    /// <summary>dinp (M,K) = dout·weight (skipped when empty; with <paramref name="accumulate"/> +=); dweight (N,K)
+    /// += doutᵀ·inp.</summary>
     public static void MatmulBackward(Span<double> dinp, Span<double> dweight, ReadOnlySpan<double> dout,
-        ReadOnlySpan<double> inp, ReadOnlySpan<double> weight, int m, int k, int n)
+        ReadOnlySpan<double> inp, ReadOnlySpan<double> weight, int m, int k, int n, bool accumulate = false)
     {
         Check(dout, (long)m * n, nameof(dout));
         Check(inp, (long)m * k, nameof(inp));
@@ -44,7 +45,7 @@ public static partial class ReferenceOps
                 {
                     double s = 0;
                     for (int j = 0; j < n; j++) s += dout[i * n + j] * weight[j * k + t];
-                    dinp[i * k + t] = s;
+                    dinp[i * k + t] = accumulate ? dinp[i * k + t] + s : s;
                 }
             }
         }
