@@ -237,7 +237,7 @@ public sealed unsafe class MatmulTests : IDisposable
 
     /// <summary>The 6x16 paths this machine runs at speed: Vector256 where it has AVX2 and FMA, Vector128 where it
     /// has 128-bit vectors (every x64 and arm64 machine).</summary>
-    private static IEnumerable<GemmPath> NarrowPaths()
+    internal static IEnumerable<GemmPath> NarrowPaths()
     {
         if (Vector256.IsHardwareAccelerated && Fma.IsSupported) yield return GemmPath.Vector256;
         if (Vector128.IsHardwareAccelerated) yield return GemmPath.Vector128;
