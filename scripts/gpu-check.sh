@@ -16,8 +16,9 @@
 #       7.5 minutes of stages by default (HRM_GPU_CHECK_BUDGET_S; every stage has a timeout, cut to what is left;
 #       stages past the budget are reported as skipped and fail the check); the CPU stages (the parity runs' CPU
 #       halves, the torch.save checkpoint) run in the background while the GPU tests run.
-#       Exits 1 when a stage fails or is skipped for the budget, 3 when there is no NVIDIA GPU, 4 when there is one but the CUDA backend cannot
-#       start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was tried).
+#       Exits 1 when a stage fails or is skipped for the budget, 3 when there is no NVIDIA GPU, 4 when there is one
+#       but the CUDA backend cannot start (driver, NVRTC or cuBLAS missing: info.log and libraries.log say what was
+#       tried), 143 or 130 when stopped by SIGTERM or SIGINT (what still ran is stopped, the work folder removed).
 #
 # Environment: HRM_GPU_BUNDLE (bundle path, default gpu-check/bundle.tar.xz next to this repo's scripts/),
 # HRM_CUDA_LIB_DIR (directories holding libnvrtc/libcublas, ':'-separated; otherwise common locations are searched),
