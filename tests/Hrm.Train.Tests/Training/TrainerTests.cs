@@ -237,8 +237,8 @@ public sealed class TrainerTests : IDisposable
 
         // A run recorded with bf16 GEMMs keeps its residual stream (none where the record predates it) unless asked.
         string old = "{\"device\":\"cpu\",\"bf16_matmul\":true,\"threads\":2}", on = ComputeJson("cpu", true, 2);
-        foreach ((string name, string record, bool? asked, bool kept) in
-            new[] { ("bf16-old", old, (bool?)null, false), ("bf16-on", on, null, true), ("bf16-off", on, false, false) })
+        foreach ((string name, string record, bool? asked, bool kept) in new[]
+            { ("bf16-old", old, (bool?)null, false), ("bf16-on", on, null, true), ("bf16-off", on, false, false) })
         {
             CutShort(P(name), withCompute: false);
             File.WriteAllText(P(name + "/compute.json"), record);
