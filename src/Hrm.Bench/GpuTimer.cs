@@ -28,8 +28,8 @@ public static partial class GpuTimer
     /// its numbers mean nothing.</param>
     /// <param name="only">Only some rows: "fused" (the fused module kernel's rows and stage times, and the unfused
     /// rows they compare with: <c>hrm-bench gpu --fused</c>), "short-attention" (<c>--short-attention</c>: the
-    /// Sudoku attention's kernels at batch 768, and a training step with and without the recorded bf16 q/k/v); empty:
-    /// the whole table.</param>
+    /// Sudoku attention's kernels at batch 768, and a training step with and without the recorded bf16 q/k/v),
+    /// "chunks" (<c>--chunks</c>: row chunks for the L2 cache against none); empty: the whole table.</param>
     public static int Run(TextWriter o, bool bf16Attention, bool smoke = false,
         IReadOnlyCollection<string>? only = null)
     {
@@ -72,6 +72,7 @@ public static partial class GpuTimer
         TrainingStep(o, bf16 with { TuneGemms = true }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Stream = false }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
+        ChunkRows(o, bf16, sudoku, big, all: false);
         // The reference's Maze config at its batch (T=901): its activations (about 152 GiB with bf16 GEMMs) exceed
         // one H200, so the step runs in 2 micro-batches of 384 rows (what hrm train chooses there by itself).
         HrmConfig maze = smoke ? sudoku : HrmPresets.Get("maze-30x30-hard-1k");
@@ -100,6 +101,7 @@ public static partial class GpuTimer
             TrainingStep(o, bf16, sudoku, big); // the recorded bf16 qkv (Bf16RecordedQkv) on and off
             TrainingStep(o, bf16 with { Bf16RecordedQkv = false }, sudoku, big);
         }
+        if (only.Contains("chunks")) ChunkRows(o, bf16, sudoku, big, all: true);
         if (only.Contains("fused"))
         {
             Solve(o, bf16, sudoku);
@@ -130,12 +132,6 @@ public static partial class GpuTimer
     /// <summary>Lines printed after the table: what the GEMM tuning found in the rows marked "tuned", the fused module
     /// kernel's stage times.</summary>
     private static readonly List<string> Notes = [];
-
-    private static string Gemms(CudaBackendOptions options) =>
-        !options.Bf16Matmul ? "fp32 GEMMs" : (options.Bf16Intermediates ? "bf16 GEMMs" : "bf16 GEMMs, fp32 intermediates") +
-        (options.TuneGemms ? ", tuned GEMMs" : "") + (options.Bf16Stream ? "" : ", fp32 no-grad residual stream") +
-        (options.Bf16Intermediates && !options.Bf16RecordedQkv ? ", fp32 recorded qkv" : "") +
-        (options.FusedModuleMaxRows > 0 ? ", fused module kernel" : "");
 
     /// <summary>Sums up <see cref="CudaBackend.GemmTunings"/> for the case <paramref name="name"/>.</summary>
     private static void NoteTuning(string name, CudaBackend backend)

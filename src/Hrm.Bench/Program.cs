@@ -77,8 +77,9 @@ static int Dispatch(string[] args)
     }
     if (args.Length > 0 && args[0] == "gpu")
     {
-        // hrm-bench gpu [--fp32-attention] [--smoke] [--fused] [--short-attention]
-        string[] only = [.. args.Where(a => a is "--fused" or "--short-attention").Select(a => a[2..])];
+        // hrm-bench gpu [--fp32-attention] [--smoke] [--fused] [--short-attention] [--chunks]
+        string[] only = [.. args.Where(a => a is "--fused" or "--short-attention" or "--chunks")
+            .Select(a => a[2..])];
         Environment.Exit(GpuTimer.Run(Console.Out, bf16Attention: !args.Contains("--fp32-attention"),
             smoke: args.Contains("--smoke"), only: only));
     }

@@ -80,6 +80,16 @@ public interface IHrmBackend : IDisposable
     bool Bf16QkvRecorded(int t, int hs);
 
     /// <summary>
+    /// Rows per chunk in which the model runs a block's ops after its attention (o_proj, the residual add + RMSNorm,
+    /// the gate/up GEMM + SwiGLU, down_proj, the second add + RMSNorm: each row on its own) over
+    /// <paramref name="rows"/> rows (B·T), so that each chunk's intermediates stay in the cache from the op that
+    /// writes them to the op that reads them; 0 = all rows at once. Results are the unchunked ones up to the order of
+    /// a GEMM's sums (bitwise where a backend's GEMM sums each element the same way for any row count). CPU backends:
+    /// 0. CUDA: <c>CudaBackendOptions.BlockChunkRows</c> (off by default).
+    /// </summary>
+    int BlockChunkRows(int rows);
+
+    /// <summary>
     /// A whole module call that nobody differentiates, z ← blocks(z + inj), as one fused op where the backend has one
     /// for these shapes; false, having done nothing, where it has not (the model then runs the ops one by one). Same
     /// math as the model's ops: the add, then per layer the post-norm block of its four weights in

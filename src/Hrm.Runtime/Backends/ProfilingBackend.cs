@@ -58,6 +58,9 @@ public sealed class ProfilingBackend : IHrmBackend
     public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
 
     /// <inheritdoc/>
+    public int BlockChunkRows(int rows) => _inner.BlockChunkRows(rows);
+
+    /// <inheritdoc/>
     public bool Bf16QkvRecorded(int t, int hs) => _inner.Bf16QkvRecorded(t, hs);
 
     /// <inheritdoc/>

@@ -172,22 +172,44 @@ public sealed partial class HrmModel
 
     /// <summary>Post-norm block: h1 = RMSNorm(inp + Attn(inp)); out = RMSNorm(h1 + SwiGLU(h1)).</summary>
     /// <remarks>With <paramref name="record"/> everything the backward reads is kept in <paramref name="a"/> (the gate/up
-    /// product too, which the fused GEMM + SwiGLU otherwise need not write).</remarks>
+    /// product too, which the fused GEMM + SwiGLU otherwise need not write). After the attention the rows go in chunks
+    /// where the backend asks for them (<see cref="Backends.IHrmBackend.BlockChunkRows"/>).</remarks>
     private void BlockForward(in BlockWeights w, Buf inp, Buf output, BlockActs a, bool record)
     {
-        HrmConfig cfg = Config;
         Workspace ws = Ws;
-        int batch = ws.Batch, t = cfg.TotalSeqLen, c = cfg.HiddenSize, nh = cfg.NumHeads, hs = cfg.HeadDim;
-        int rows = batch * t, inter = cfg.Intermediate;
-        float eps = (float)cfg.RmsNormEps;
+        int rows = ws.Batch * Config.TotalSeqLen;
         // (B, T, 3C), (B, T, C), (B, NH, T); a bf16 recorded qkv (Bf16QkvRecorded) stays unrotated: the backward
         // rotates it again, as the forward does
         QkvAttentionForward(w, inp, a, keepRotated: record && !ws.Bf16RecordedQkv);
-        _b.MatmulForward(ws.Tmp, a.Att, w.O, rows, c, c);                       // (B, T, C)
-        _b.AddRmsNormForward(a.H1, a.Rstd1, inp, ws.Tmp, rows, c, eps);         // (B, T, C)
-        // (B, T, I); gateUp (B, T, 2I) kept for the backward when recording
-        _b.MatmulSwiGluForward(a.Act, a.GateUp, a.H1, w.GateUp, rows, c, inter, keepGateUp: record);
-        _b.MatmulForward(ws.Tmp, a.Act, w.Down, rows, inter, c);                // (B, T, C)
-        _b.AddRmsNormForward(output, a.Rstd2, a.H1, ws.Tmp, rows, c, eps);      // (B, T, C)
+        int chunk = _b.BlockChunkRows(rows);
+        if (chunk <= 0 || chunk >= rows) chunk = rows;
+        for (int r0 = 0; r0 < rows; r0 += chunk)
+            AfterAttention(w, inp, output, a, record, r0, Math.Min(chunk, rows - r0));
+    }
+
+    /// <summary>
+    /// A block after its attention on rows [<paramref name="r0"/>, r0 + n) of B·T (each row on its own): o_proj, the
+    /// add + RMSNorm into h1, the gate/up GEMM + SwiGLU, down_proj, the add + RMSNorm into output. Recorded, every
+    /// buffer the backward reads keeps the rows' own place; otherwise h1, gate/up and the SwiGLU output are scratch
+    /// and every chunk uses their first n rows (<see cref="Backends.IHrmBackend.BlockChunkRows"/>: the same bytes each
+    /// time). Tmp is always scratch.
+    /// </summary>
+    private void AfterAttention(in BlockWeights w, Buf inp, Buf output, BlockActs a, bool record, int r0, int n)
+    {
+        HrmConfig cfg = Config;
+        int c = cfg.HiddenSize, inter = cfg.Intermediate;
+        float eps = (float)cfg.RmsNormEps;
+        long kept = record ? r0 : 0;                                            // the rows of the kept buffers
+        Buf tmp = Ws.Tmp.Slice(0, (long)n * c);                                // (n, C)
+        Buf att = a.Att.Slice((long)r0 * c, (long)n * c), x = inp.Slice((long)r0 * c, (long)n * c); // (n, C)
+        Buf h1 = a.H1.Slice(kept * c, (long)n * c), rstd1 = a.Rstd1.Slice(r0, n);                 // (n, C), (n)
+        Buf act = a.Act.Slice(kept * inter, (long)n * inter);                                      // (n, I)
+        Buf gateUp = a.GateUp.Slice(kept * 2 * inter, 2L * n * inter);                             // (n, 2I)
+        _b.MatmulForward(tmp, att, w.O, n, c, c);
+        _b.AddRmsNormForward(h1, rstd1, x, tmp, n, c, eps);
+        // gateUp kept for the backward when recording
+        _b.MatmulSwiGluForward(act, gateUp, h1, w.GateUp, n, c, inter, keepGateUp: record);
+        _b.MatmulForward(tmp, act, w.Down, n, inter, c);
+        _b.AddRmsNormForward(output.Slice((long)r0 * c, (long)n * c), a.Rstd2.Slice(r0, n), h1, tmp, n, c, eps);
     }
 }

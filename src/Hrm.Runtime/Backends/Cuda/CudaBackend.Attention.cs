@@ -45,15 +45,6 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks>Not fused on the GPU yet: the GEMM, then the SwiGLU kernel.</remarks>
-    public void MatmulSwiGluForward(Buf act, Buf gateUp, Buf inp, Buf weight, int m, int k, int inter,
-        bool keepGateUp = false)
-    {
-        MatmulForward(gateUp, inp, weight, m, k, 2 * inter);
-        SwiGluForward(act, gateUp, m, inter);
-    }
-
-    /// <inheritdoc/>
     /// <remarks>
     /// The GEMM, then RoPE. On the bf16 attention path RoPE runs fused into the attention's pack
     /// (<c>attention_pack_rope_kernel2</c>: Q and K rotated in place, bitwise as the RoPE kernel, and Q, K, V packed

@@ -79,6 +79,32 @@ public sealed record CudaBackendOptions
     public bool TuneGemms { get; init; }
 
     /// <summary>
+    /// With bf16 intermediates: run the gate/up GEMM and its SwiGLU (<see cref="CudaBackend.MatmulSwiGluForward"/>) on
+    /// at most about this many rows at a time (a multiple of 128, the rows split evenly), so that each chunk's bf16
+    /// gate/up product (rows × 2I) stays in the L2 cache between the GEMM that writes it and the SwiGLU kernel that
+    /// reads it: at Sudoku's width, 4,096 rows are 25 MB of the H200's 50 MB L2. A no-grad forward then writes every
+    /// chunk's product over the same bytes and never sends them to device memory; a recorded one (the backward reads
+    /// the product) keeps each chunk's rows. Same results up to the order of the GEMM's sums (cuBLASLt may choose
+    /// another algorithm for the chunk's row count). 0 (the default) = one GEMM and one SwiGLU over all rows: not yet
+    /// measured on a GPU (<c>hrm-bench gpu --chunks</c> times both); two launches a chunk instead of two a call,
+    /// against 2 × 387 MB of device-memory traffic a call at batch 768.
+    /// </summary>
+    public int SwiGluChunkRows { get; init; }
+
+    /// <summary>
+    /// Have the model run each transformer block's ops after its attention (o_proj, add + RMSNorm, gate/up + SwiGLU,
+    /// down_proj, add + RMSNorm: each row on its own) on at most about this many rows at a time
+    /// (<see cref="IHrmBackend.BlockChunkRows"/>; a multiple of 128, the rows split evenly), so that each intermediate
+    /// of the chunk (the o_proj and down_proj products, h1, the gate/up product, the SwiGLU output: 13 KB a row in bf16
+    /// at Sudoku's width) is read from the L2 cache right after it is written, where the no-grad forwards also write
+    /// each chunk's scratch over the same bytes. Six launches a chunk instead of six a block. Recorded blocks keep
+    /// every row in its place, as the backward needs. Same results up to the order of the GEMMs' sums (as
+    /// <see cref="SwiGluChunkRows"/>). 0 (the default) = all rows at once: not yet measured on a GPU
+    /// (<c>hrm-bench gpu --chunks</c> times both).
+    /// </summary>
+    public int BlockChunkRows { get; init; }
+
+    /// <summary>
     /// Run each module call that nobody differentiates (every module call of a solve or an evaluation, the no-grad
     /// cycles of training) with at most this many rows (batch × positions) as one persistent kernel
     /// (<see cref="CudaBackend.TryFusedModuleForward"/>): the GPU's blocks share each stage of the module's transformer

@@ -38,6 +38,9 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public bool Bf16QkvRecorded(int t, int hs) => false;
 
     /// <inheritdoc/>
+    public int BlockChunkRows(int rows) => 0;
+
+    /// <inheritdoc/>
     /// <remarks>False: no fused module here (the model runs the ops).</remarks>
     public bool TryFusedModuleForward(Buf z, Buf inj, ReadOnlySpan<Buf> weights, Buf cos, Buf sin, int batch, int t,
         int nh, int hs, int inter, float eps) => false;
