@@ -91,7 +91,8 @@ public static partial class GpuTimer
         return 0;
     }
 
-    /// <summary>The rows of a selection (<c>--short-attention</c>, <c>--fused</c>) alone, then the notes.</summary>
+    /// <summary>The rows of a selection (<c>--short-attention</c>, <c>--chunks</c>, <c>--fused</c>) alone, then the
+    /// notes.</summary>
     private static void Selected(TextWriter o, IReadOnlyCollection<string> only, CudaBackendOptions bf16,
         HrmConfig sudoku, int big)
     {

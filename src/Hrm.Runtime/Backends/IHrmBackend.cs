@@ -81,13 +81,15 @@ public interface IHrmBackend : IDisposable
 
     /// <summary>
     /// Rows per chunk in which the model runs a block's ops after its attention (o_proj, the residual add + RMSNorm,
-    /// the gate/up GEMM + SwiGLU, down_proj, the second add + RMSNorm: each row on its own) over
-    /// <paramref name="rows"/> rows (B·T), so that each chunk's intermediates stay in the cache from the op that
-    /// writes them to the op that reads them; 0 = all rows at once. Results are the unchunked ones up to the order of
-    /// a GEMM's sums (bitwise where a backend's GEMM sums each element the same way for any row count). CPU backends:
-    /// 0. CUDA: <c>CudaBackendOptions.BlockChunkRows</c> (off by default).
+    /// the gate/up GEMM + SwiGLU, down_proj, the second add + RMSNorm: each row on its own) over B·T =
+    /// <paramref name="rows"/> rows of T positions, head size <paramref name="hs"/>, in a recorded block (the backward
+    /// reads its activations: every row stays in its place) or not (<paramref name="record"/>), so that each chunk's
+    /// intermediates stay in the cache from the op that writes them to the op that reads them; 0 = all rows at once.
+    /// Results are the unchunked ones up to the order of a GEMM's sums (bitwise where a backend's GEMM sums each
+    /// element the same way for any row count). CPU backends: 0. CUDA: <c>CudaBackendOptions.BlockChunkRows</c> (off
+    /// by default), for the blocks that are not recorded and keep a bf16 residual stream.
     /// </summary>
-    int BlockChunkRows(int rows);
+    int BlockChunkRows(int rows, int t, int hs, bool record);
 
     /// <summary>
     /// A whole module call that nobody differentiates, z ← blocks(z + inj), as one fused op where the backend has one

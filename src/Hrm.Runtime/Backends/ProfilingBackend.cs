@@ -58,7 +58,8 @@ public sealed class ProfilingBackend : IHrmBackend
     public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
 
     /// <inheritdoc/>
-    public int BlockChunkRows(int rows) => _inner.BlockChunkRows(rows);
+    public int BlockChunkRows(int rows, int t, int hs, bool record) =>
+        _inner.BlockChunkRows(rows, t, hs, record);
 
     /// <inheritdoc/>
     public bool Bf16QkvRecorded(int t, int hs) => _inner.Bf16QkvRecorded(t, hs);

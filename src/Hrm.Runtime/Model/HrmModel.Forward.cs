@@ -181,7 +181,7 @@ public sealed partial class HrmModel
         // (B, T, 3C), (B, T, C), (B, NH, T); a bf16 recorded qkv (Bf16QkvRecorded) stays unrotated: the backward
         // rotates it again, as the forward does
         QkvAttentionForward(w, inp, a, keepRotated: record && !ws.Bf16RecordedQkv);
-        int chunk = _b.BlockChunkRows(rows);
+        int chunk = _b.BlockChunkRows(rows, Config.TotalSeqLen, Config.HeadDim, record);
         if (chunk <= 0 || chunk >= rows) chunk = rows;
         for (int r0 = 0; r0 < rows; r0 += chunk)
             AfterAttention(w, inp, output, a, record, r0, Math.Min(chunk, rows - r0));

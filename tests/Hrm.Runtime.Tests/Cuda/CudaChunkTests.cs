@@ -11,7 +11,7 @@ namespace Hrm.Runtime.Tests.Cuda;
 
 /// <summary>
 /// Row chunks on the GPU (GPU only): the gate/up GEMM + SwiGLU in chunks
-/// (<see cref="CudaBackendOptions.SwiGluChunkRows"/>) against the same op whole, and the model with either kind of
+/// (<see cref="CudaBackendOptions.SwiGluChunkRows"/>) against the same op whole, and the model with both kinds of
 /// chunks (<see cref="CudaBackendOptions.BlockChunkRows"/>: the block after its attention) against the model without.
 /// Each row's result is the unchunked one's up to the order of the GEMM's sums (cuBLASLt may pick another algorithm
 /// for the chunk's row count; the CPU emulator's GEMMs sum exactly, so there all are bitwise equal). A row in the
@@ -73,26 +73,26 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
         Assert.Equal((m + Math.Max(128, option / 128 * 128) - 1) / Math.Max(128, option / 128 * 128), chunks);
     }
 
-    // The whole model with chunks of 128 rows (Sudoku at batch 2: 164 rows, chunks of 128 and 36) against the same
-    // model without: an ACT step (its no-grad cycles, the recorded calls that keep gate/up, the Q-target segment) and
-    // the 1-step backward.
+    // The whole model with both kinds of chunks (Sudoku at batch 4: 328 rows) against the same model without: an ACT
+    // step and the 1-step backward. The recorded blocks run whole with the gate/up GEMM + SwiGLU in chunks of 128
+    // rows (128, 128, 72; gate/up kept, h1 an fp32 input whose bf16 copy the add + RMSNorm wrote), the other blocks
+    // after their attention in chunks of 256 and 72 rows, the first of which the op splits again (128, 128).
     [Trait("Category", "Gpu")]
-    [Theory]
-    [InlineData(128, 0)]
-    [InlineData(0, 128)] // the model's chunks (128 and 36 rows) are below the op's: BlockChunkRows alone, either way
-    public void A_training_step_with_chunks_matches_one_without(int swiGluRows, int blockRows)
+    [Fact]
+    public void A_training_step_with_chunks_matches_one_without()
     {
         HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
-        const int batch = 2;
+        const int batch = 4;
         int rows = batch * cfg.TotalSeqLen;
         var logits = new float[2][];
         var grads = new float[2][];
         for (int i = 0; i < 2; i++)
         {
-            CudaBackend gpu = i == 0 ? Backend(0, bf16Attention: true) : Backend(swiGluRows, blockRows, true);
+            CudaBackend gpu = i == 0 ? Backend(0, 0, bf16Attention: true) : Backend(128, 256, bf16Attention: true);
             using HrmModel m = ModelFixtures.Create(cfg, gpu, batch, training: true, seed: 3);
-            Assert.Equal(i == 0 ? 0 : swiGluRows, gpu.SwiGluChunk(rows, bf16GateUp: true));
-            Assert.Equal(i == 0 ? 0 : blockRows, gpu.BlockChunkRows(rows));
+            Assert.Equal(i == 0 ? 0 : 128, gpu.SwiGluChunk(rows, bf16GateUp: true));
+            Assert.Equal(i == 0 ? 0 : 256, gpu.BlockChunkRows(rows, cfg.TotalSeqLen, cfg.HeadDim, record: false));
+            Assert.Equal(0, gpu.BlockChunkRows(rows, cfg.TotalSeqLen, cfg.HeadDim, record: true));
             var state = new ActState(batch, cfg.SeqLen);
             (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, seed: 101);
             m.ActStep(state, tokens, ids, default, training: true, new HrmRandom(7));
@@ -106,6 +106,38 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
         }
         AssertClose(logits[0], logits[1], 2e-2, "logits");
         AssertClose(grads[0], grads[1], 2e-2, "dense gradients");
+    }
+
+    // A no-grad segment with the blocks after their attention in chunks (Sudoku at batch 2: 128 and 36 rows): six
+    // launches more per block (24 blocks) and nothing else, as every op reads its bf16 operands as they are (a bf16
+    // copy made again per chunk would show here), and the same logits.
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_chunked_no_grad_segment_queues_six_ops_a_chunk_and_no_conversions()
+    {
+        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
+        const int batch = 2;
+        var logits = new float[2][];
+        var launches = new long[2];
+        for (int i = 0; i < 2; i++)
+        {
+            CudaBackend gpu = Backend(0, i == 0 ? 0 : 128, bf16Attention: true);
+            using HrmModel m = ModelFixtures.Create(cfg, gpu, batch, training: false, seed: 4);
+            (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, seed: 102);
+            m.SetInputs(tokens, ids);
+            gpu.BeginWeightReuse(); // the weights' bf16 copies made once, in the first segment
+            m.Segment(record: false);
+            long before = gpu.Launches;
+            m.Segment(record: false);
+            launches[i] = gpu.Launches - before;
+            gpu.EndWeightReuse();
+            logits[i] = new float[batch * cfg.SeqLen * cfg.VocabSize];
+            m.ReadLogits(logits[i]);
+        }
+        output.WriteLine($"launches per segment: {launches[0]} whole, {launches[1]} in chunks");
+        int blocks = (cfg.HLayers + cfg.LLayers * cfg.LCycles) * cfg.HCycles;
+        Assert.Equal(launches[0] + 6 * blocks, launches[1]);
+        AssertClose(logits[0], logits[1], 2e-2, "logits after 2 segments");
     }
 
     /// <summary>One call on fresh buffers: (act, gateUp) on the host, and the kernels and GEMMs it queued.</summary>
@@ -149,10 +181,10 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
 
     private CudaBackend Backend(int swiGluRows, int blockRows = 0, bool bf16Attention = false)
     {
-        cuda.BackendOrSkip(bf16Attention); // skips without a device, NVRTC or cuBLAS; warms the kernel cache
-        return new CudaBackend(cuda.DeviceOrSkip(), new CudaBackendOptions
+        cuda.BackendOrSkip(bf16Attention); // warms the kernel cache of this attention path
+        return cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions
         {
-            Bf16Attention = bf16Attention, Bf16Matmul = true, SwiGluChunkRows = swiGluRows, BlockChunkRows = blockRows,
+            Bf16Attention = bf16Attention, SwiGluChunkRows = swiGluRows, BlockChunkRows = blockRows,
         });
     }
 }

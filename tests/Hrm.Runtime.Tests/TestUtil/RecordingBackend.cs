@@ -44,11 +44,12 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
 
     public bool Bf16StreamForward(int t, int hs) => _inner.Bf16StreamForward(t, hs);
 
-    /// <summary>What <see cref="BlockChunkRows"/> answers (0, the CPU's answer, unless a test sets it).</summary>
+    /// <summary>What <see cref="BlockChunkRows"/> answers for every block, recorded or not (0, the CPU's answer,
+    /// unless a test sets it).</summary>
     public int ChunkRows { get; set; }
 
     /// <inheritdoc/>
-    public int BlockChunkRows(int rows) => ChunkRows > 0 && rows > ChunkRows ? ChunkRows : 0;
+    public int BlockChunkRows(int rows, int t, int hs, bool record) => ChunkRows > 0 && rows > ChunkRows ? ChunkRows : 0;
 
     /// <inheritdoc/>
     public bool Bf16QkvRecorded(int t, int hs) => _inner.Bf16QkvRecorded(t, hs);

@@ -11,8 +11,8 @@ namespace Hrm.Runtime.Backends.Cuda;
 /// </summary>
 public sealed unsafe partial class CudaBackend
 {
-    /// <summary>Chunk rows are a multiple of this, so every chunk's operands and outputs start 256-byte aligned.
-    /// </summary>
+    /// <summary>Chunk rows are a multiple of this, so every chunk's bf16 operands and outputs start 256-byte aligned
+    /// (at any width) where the whole buffer does.</summary>
     private const int ChunkAlign = 128;
 
     /// <inheritdoc/>
@@ -53,9 +53,13 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks><see cref="CudaBackendOptions.BlockChunkRows"/>, rounded and split as <see cref="EvenChunk"/> says.
+    /// <remarks><see cref="CudaBackendOptions.BlockChunkRows"/>, rounded and split as <see cref="EvenChunk"/> says, for
+    /// the blocks that are not recorded and keep a bf16 residual stream (<see cref="Bf16StreamForward"/>): there every
+    /// op reads its bf16 operands as they are. Elsewhere 0: a producer's bf16 copy of an fp32 output (the attention
+    /// output, the stream; <see cref="TakeShadow"/>) would cover one chunk, and later chunks would convert theirs again.
     /// </remarks>
-    public int BlockChunkRows(int rows) => EvenChunk(rows, Options.BlockChunkRows);
+    public int BlockChunkRows(int rows, int t, int hs, bool record) =>
+        record || !Bf16StreamForward(t, hs) ? 0 : EvenChunk(rows, Options.BlockChunkRows);
 
     /// <summary>
     /// Rows per chunk of <see cref="MatmulSwiGluForward"/> on <paramref name="m"/> rows, or 0 for one GEMM and one

@@ -38,7 +38,7 @@ public sealed unsafe class ReferenceBackend : HostBackendBase, IHrmBackend
     public bool Bf16QkvRecorded(int t, int hs) => false;
 
     /// <inheritdoc/>
-    public int BlockChunkRows(int rows) => 0;
+    public int BlockChunkRows(int rows, int t, int hs, bool record) => 0;
 
     /// <inheritdoc/>
     /// <remarks>False: no fused module here (the model runs the ops).</remarks>
