@@ -49,7 +49,8 @@ internal sealed class RecordingBackend(int threads) : IHrmBackend
     public int ChunkRows { get; set; }
 
     /// <inheritdoc/>
-    public int BlockChunkRows(int rows, int t, int hs, bool record) => ChunkRows > 0 && rows > ChunkRows ? ChunkRows : 0;
+    public int BlockChunkRows(int rows, int t, int hs, bool record) =>
+        ChunkRows > 0 && rows > ChunkRows ? ChunkRows : 0;
 
     /// <inheritdoc/>
     public bool Bf16QkvRecorded(int t, int hs) => _inner.Bf16QkvRecorded(t, hs);

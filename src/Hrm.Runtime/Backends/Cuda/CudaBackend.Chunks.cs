@@ -56,7 +56,8 @@ public sealed unsafe partial class CudaBackend
     /// <remarks><see cref="CudaBackendOptions.BlockChunkRows"/>, rounded and split as <see cref="EvenChunk"/> says, for
     /// the blocks that are not recorded and keep a bf16 residual stream (<see cref="Bf16StreamForward"/>): there every
     /// op reads its bf16 operands as they are. Elsewhere 0: a producer's bf16 copy of an fp32 output (the attention
-    /// output, the stream; <see cref="TakeShadow"/>) would cover one chunk, and later chunks would convert theirs again.
+    /// output, the stream; <see cref="TakeShadow"/>) would cover one chunk, and later chunks would convert theirs
+    /// again.
     /// </remarks>
     public int BlockChunkRows(int rows, int t, int hs, bool record) =>
         record || !Bf16StreamForward(t, hs) ? 0 : EvenChunk(rows, Options.BlockChunkRows);
