@@ -73,15 +73,17 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
         Assert.Equal((m + Math.Max(128, option / 128 * 128) - 1) / Math.Max(128, option / 128 * 128), chunks);
     }
 
-    // The whole model with both kinds of chunks (Sudoku at batch 4: 328 rows) against the same model without: an ACT
-    // step and the 1-step backward. The recorded blocks run whole with the gate/up GEMM + SwiGLU in chunks of 128
-    // rows (128, 128, 72; gate/up kept, h1 an fp32 input whose bf16 copy the add + RMSNorm wrote), the other blocks
-    // after their attention in chunks of 256 and 72 rows, the first of which the op splits again (128, 128).
+    // The whole model with both kinds of chunks (Sudoku's widths at batch 4: 328 rows; 1 H and 1 L cycle, which keeps
+    // the emulator's time down: the recorded segment's two module calls are recorded, the Q-target segment's are not)
+    // against the same model without: an ACT step and the 1-step backward. The recorded blocks run whole with the
+    // gate/up GEMM + SwiGLU in chunks of 128 rows (128, 128, 72; gate/up kept, h1 an fp32 input whose bf16 copy the
+    // add + RMSNorm wrote), the other blocks after their attention in chunks of 256 and 72 rows, the first of which
+    // the op splits again (128, 128).
     [Trait("Category", "Gpu")]
     [Fact]
     public void A_training_step_with_chunks_matches_one_without()
     {
-        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
+        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k") with { HCycles = 1, LCycles = 1 };
         const int batch = 4;
         int rows = batch * cfg.TotalSeqLen;
         var logits = new float[2][];
@@ -108,14 +110,14 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
         AssertClose(grads[0], grads[1], 2e-2, "dense gradients");
     }
 
-    // A no-grad segment with the blocks after their attention in chunks (Sudoku at batch 2: 128 and 36 rows): six
-    // launches more per block (24 blocks) and nothing else, as every op reads its bf16 operands as they are (a bf16
-    // copy made again per chunk would show here), and the same logits.
+    // A no-grad segment with the blocks after their attention in chunks (Sudoku at batch 2: 128 and 36 rows; 2 H
+    // and 1 L cycle: 16 blocks): six launches more per block and nothing else, as every op reads its bf16 operands as
+    // they are (a bf16 copy made again per chunk would show here), and the same logits.
     [Trait("Category", "Gpu")]
     [Fact]
     public void A_chunked_no_grad_segment_queues_six_ops_a_chunk_and_no_conversions()
     {
-        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k");
+        HrmConfig cfg = HrmPresets.Get("sudoku-extreme-1k") with { LCycles = 1 };
         const int batch = 2;
         var logits = new float[2][];
         var launches = new long[2];
