@@ -17,15 +17,16 @@ public static partial class GpuTimer
     /// (a bf16 input, as the no-grad forwards' residual stream; not recorded, then recorded), then a segment forward
     /// and a training step with those chunks, and with the whole block after its attention in chunks
     /// (<see cref="CudaBackendOptions.BlockChunkRows"/>), against the rows without chunks (a segment again here).
-    /// Without <paramref name="all"/> (the whole table, whose stage has a time limit) only the two training steps.
+    /// Unless <paramref name="selected"/> (<c>--chunks</c>; the whole table, whose stage has a time limit, times the
+    /// training step without chunks elsewhere) only the two chunked training steps.
     /// </summary>
-    private static void ChunkRows(TextWriter o, CudaBackendOptions bf16, HrmConfig cfg, int big, bool all)
+    private static void ChunkRows(TextWriter o, CudaBackendOptions bf16, HrmConfig cfg, int big, bool selected)
     {
         int m = big * cfg.TotalSeqLen, k = cfg.HiddenSize, inter = cfg.Intermediate;
         bool toy = m <= 8192; // the smoke run's sizes: chunks of 128 rows
         int chosen = toy ? 128 : 4096;
         int[] tried = toy ? [chosen] : Chunks;
-        if (!all)
+        if (!selected)
         {
             TrainingStep(o, bf16 with { SwiGluChunkRows = chosen }, cfg, big);
             TrainingStep(o, bf16 with { BlockChunkRows = chosen }, cfg, big);
@@ -38,6 +39,7 @@ public static partial class GpuTimer
         Segment(o, bf16, cfg, big);
         Segment(o, bf16 with { SwiGluChunkRows = chosen }, cfg, big);
         foreach (int rows in tried) Segment(o, bf16 with { BlockChunkRows = rows }, cfg, big);
+        TrainingStep(o, bf16, cfg, big);
         TrainingStep(o, bf16 with { SwiGluChunkRows = chosen }, cfg, big);
         TrainingStep(o, bf16 with { BlockChunkRows = chosen }, cfg, big);
     }

@@ -72,7 +72,7 @@ public static partial class GpuTimer
         TrainingStep(o, bf16 with { TuneGemms = true }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Stream = false }, sudoku, big);
         TrainingStep(o, bf16 with { Bf16Intermediates = false }, sudoku, big);
-        ChunkRows(o, bf16, sudoku, big, all: false);
+        ChunkRows(o, bf16, sudoku, big, selected: false);
         // The reference's Maze config at its batch (T=901): its activations (about 152 GiB with bf16 GEMMs) exceed
         // one H200, so the step runs in 2 micro-batches of 384 rows (what hrm train chooses there by itself).
         HrmConfig maze = smoke ? sudoku : HrmPresets.Get("maze-30x30-hard-1k");
@@ -91,23 +91,23 @@ public static partial class GpuTimer
         return 0;
     }
 
-    /// <summary>The rows of a selection (<c>--short-attention</c>, <c>--chunks</c>, <c>--fused</c>) alone, then the
-    /// notes.</summary>
+    /// <summary>The rows of a selection (<c>--fused</c>, <c>--short-attention</c>, <c>--chunks</c>, in this order) alone,
+    /// then the notes.</summary>
     private static void Selected(TextWriter o, IReadOnlyCollection<string> only, CudaBackendOptions bf16,
         HrmConfig sudoku, int big)
     {
+        if (only.Contains("fused")) // first: its stage times have never been measured
+        {
+            Solve(o, bf16, sudoku);
+            FusedRows(o, bf16, sudoku);
+        }
         if (only.Contains("short-attention"))
         {
             ShortAttention(o, bf16, big);
             TrainingStep(o, bf16, sudoku, big); // the recorded bf16 qkv (Bf16RecordedQkv) on and off
             TrainingStep(o, bf16 with { Bf16RecordedQkv = false }, sudoku, big);
         }
-        if (only.Contains("chunks")) ChunkRows(o, bf16, sudoku, big, all: true);
-        if (only.Contains("fused"))
-        {
-            Solve(o, bf16, sudoku);
-            FusedRows(o, bf16, sudoku);
-        }
+        if (only.Contains("chunks")) ChunkRows(o, bf16, sudoku, big, selected: true);
         o.WriteLine();
         foreach (string line in Notes) o.WriteLine(line);
     }

@@ -5,6 +5,7 @@ using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
 using Hrm.Runtime.Tests.TestUtil;
+using static Hrm.Runtime.Tests.TestUtil.BackendBuffers;
 
 namespace Hrm.Runtime.Tests.Model;
 
@@ -39,8 +40,8 @@ public sealed class BlockChunkTests
             backend.Upload(TestData.Floats(22, 2 * batch, 0.1f), m.QGrad);
             m.ZeroGrads();
             m.Backward();
-            results[i] = [logits, state.QHalt, state.QContinue, state.TargetQContinue, Read(m, m.Grads),
-                Read(m, m.PuzzleRowsGrad)];
+            results[i] = [logits, state.QHalt, state.QContinue, state.TargetQContinue, Down(backend, m.Grads),
+                Down(backend, m.PuzzleRowsGrad)];
         }
         string[] what =
             ["logits", "q_halt", "q_continue", "target q_continue", "dense gradients", "puzzle-row gradients"];
@@ -67,12 +68,5 @@ public sealed class BlockChunkTests
             m.ReadLogits(logits[i]);
         }
         Assert.Equal(logits[0], logits[1]);
-    }
-
-    private static float[] Read(HrmModel m, Buf b)
-    {
-        var host = new float[b.Length];
-        m.Backend.Download(b, host);
-        return host;
     }
 }

@@ -94,10 +94,11 @@ public sealed record CudaBackendOptions
     /// <summary>
     /// Have the model run the ops after the attention (o_proj, add + RMSNorm, gate/up + SwiGLU, down_proj, add +
     /// RMSNorm: each row on its own) of every transformer block that is not recorded and keeps a bf16 residual stream
-    /// (<see cref="Bf16Stream"/>: every block of a solve or an evaluation, 39 of the 48 block forwards of a training
-    /// step) on at most about this many rows at a time (<see cref="IHrmBackend.BlockChunkRows"/>; a multiple of 128,
-    /// the rows split evenly), writing each chunk's intermediates (the o_proj and down_proj products, h1, the gate/up
-    /// product, the SwiGLU output: 12 KB a row in bf16 at Sudoku's width) over the same scratch bytes, so each is read
+    /// (<see cref="Bf16Stream"/>: every block of an evaluation, 39 of the 48 block forwards of a training step; none
+    /// at batch 1, whose 82 Sudoku rows are below a chunk's 128) on at most about this many rows at a time
+    /// (<see cref="IHrmBackend.BlockChunkRows"/>; a multiple of 128, the rows split evenly), writing each chunk's
+    /// intermediates (the o_proj and down_proj products, h1, the gate/up product, the SwiGLU output: 11 KB a row in
+    /// bf16 at Sudoku's width) over the same scratch bytes, so each is read
     /// from the L2 cache right after it is written. Six launches a chunk instead of six a block. A module call that
     /// <see cref="FusedModuleMaxRows"/> takes runs as one kernel, without chunks. Same results up to the order of the
     /// GEMMs' sums (as <see cref="SwiGluChunkRows"/>). 0 (the default) = all rows at once: not yet measured on a GPU
