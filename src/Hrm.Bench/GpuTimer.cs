@@ -91,8 +91,8 @@ public static partial class GpuTimer
         return 0;
     }
 
-    /// <summary>The rows of a selection (<c>--fused</c>, <c>--short-attention</c>, <c>--chunks</c>, in this order) alone,
-    /// then the notes.</summary>
+    /// <summary>The rows of a selection (<c>--fused</c>, <c>--short-attention</c>, <c>--chunks</c>, in this order)
+    /// alone, then the notes.</summary>
     private static void Selected(TextWriter o, IReadOnlyCollection<string> only, CudaBackendOptions bf16,
         HrmConfig sudoku, int big)
     {
