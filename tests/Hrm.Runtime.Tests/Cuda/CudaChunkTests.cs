@@ -142,6 +142,41 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
         AssertClose(logits[0], logits[1], 2e-2, "logits after 2 segments");
     }
 
+    // Evaluate with the blocks in chunks inside its CUDA graph (a toy config with head size 64, so the bf16 residual
+    // stream and the chunks apply: 3 sequences of 82 positions, chunks of 128 and 118 rows): the captured graph
+    // replays without a fallback, each call bitwise the first, and as the model without chunks or graphs.
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Evaluate_replays_chunked_blocks_in_its_graph()
+    {
+        HrmConfig cfg = HrmPresets.Get("tiny") with
+        {
+            HiddenSize = 128, NumHeads = 2, HLayers = 1, LLayers = 1, PuzzleEmbNdim = 128, HaltMaxSteps = 3,
+        };
+        const int batch = 3;
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(cfg, batch, seed: 103);
+        CudaBackend chunked = Backend(128, 128, bf16Attention: true);
+        using HrmModel a = ModelFixtures.Create(cfg, chunked, batch, training: false, seed: 5);
+        using HrmModel b = ModelFixtures.Create(cfg, Backend(0, 0, bf16Attention: true, graphs: false), batch,
+            training: false, seed: 5);
+        Assert.Equal(128, chunked.BlockChunkRows(batch * cfg.TotalSeqLen, cfg.TotalSeqLen, cfg.HeadDim, false));
+        var want = new float[batch * cfg.SeqLen * cfg.VocabSize];
+        b.Evaluate(tokens, ids);
+        b.ReadLogits(want);
+        float[]? first = null;
+        for (int call = 0; call < 3; call++) // warm-up, capture + replay, replay
+        {
+            a.Evaluate(tokens, ids);
+            var got = new float[want.Length];
+            a.ReadLogits(got);
+            first ??= got;
+            Assert.Equal(first, got);
+        }
+        Assert.Equal(2, chunked.GraphReplays);
+        Assert.Empty(chunked.GraphFallbacks);
+        AssertClose(want, first!, 2e-2, "logits, chunks and graphs against neither");
+    }
+
     /// <summary>One call on fresh buffers: (act, gateUp) on the host, and the kernels and GEMMs it queued.</summary>
     private static (float[] Act, float[] GateUp) Run(CudaBackend gpu, float[] x, float[] w, int m, int k, int inter,
         bool keep, bool bf16Inp, out long launches)
@@ -181,12 +216,12 @@ public sealed class CudaChunkTests(CudaFixture cuda, ITestOutputHelper output)
         Assert.True(rel <= tol, $"{what}: {rel:E3} > {tol:E1}");
     }
 
-    private CudaBackend Backend(int swiGluRows, int blockRows = 0, bool bf16Attention = false)
+    private CudaBackend Backend(int swiGluRows, int blockRows = 0, bool bf16Attention = false, bool graphs = true)
     {
         cuda.BackendOrSkip(bf16Attention); // warms the kernel cache of this attention path
         return cuda.Bf16MatmulBackendOrSkip(new CudaBackendOptions
         {
-            Bf16Attention = bf16Attention, SwiGluChunkRows = swiGluRows, BlockChunkRows = blockRows,
+            Bf16Attention = bf16Attention, SwiGluChunkRows = swiGluRows, BlockChunkRows = blockRows, Graphs = graphs,
         });
     }
 }
