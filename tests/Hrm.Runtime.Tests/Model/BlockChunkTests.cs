@@ -1,7 +1,6 @@
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Config;
-using Hrm.Runtime.Memory;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
 using Hrm.Runtime.Tests.TestUtil;
