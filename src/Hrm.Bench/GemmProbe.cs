@@ -11,7 +11,7 @@ namespace Hrm.Bench;
 /// <summary>
 /// Throughput probe of the CPU GEMM (not a BenchmarkDotNet benchmark): GFLOP/s of MatmulForward and
 /// MatmulBackward on the HRM shapes with a 2-thread pool, next to the machine's FMA peak measured with a
-/// register-only Vector512 FMA loop. Rows: batch 64, 32 and 1 of the Sudoku config (M = B·82), the same weights
+/// register-only FMA loop (Vector512, or Vector256 where the machine has no 512-bit vectors). Rows: batch 64, 32 and 1 of the Sudoku config (M = B·82), the same weights
 /// every call; then batch 1 as a solve sees it, with the weights streaming from memory.
 /// </summary>
 public static unsafe class GemmProbe
@@ -25,12 +25,13 @@ public static unsafe class GemmProbe
         ArgumentNullException.ThrowIfNull(output);
         using var pool = new WorkerPool(Threads);
         output.WriteLine($"GEMM path: {Gemm.Best}");
-        // The peak loop is Vector512 (emulated, meaningless, where the machine has narrower vectors: %peak n/a).
-        double peak1 = Vector512.IsHardwareAccelerated ? FmaPeak(pool, 1) : double.NaN;
-        double peak2 = Vector512.IsHardwareAccelerated ? FmaPeak(pool, Threads) : double.NaN;
+        // The peak loop runs at the widest accelerated width of 512 and 256 bits (a narrower machine: %peak n/a).
+        int width = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
+        double peak1 = width > 0 ? FmaPeak(pool, 1, width) : double.NaN;
+        double peak2 = width > 0 ? FmaPeak(pool, Threads, width) : double.NaN;
         output.WriteLine(double.IsNaN(peak1)
-            ? "FMA peak: not measured (its loop is Vector512, not accelerated here): %peak shows NaN"
-            : Inv($"FMA peak (Vector512, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, {peak2:F1} on {Threads}"));
+            ? "FMA peak: not measured (no 512- or 256-bit vectors here): %peak shows NaN"
+            : Inv($"FMA peak (Vector{width}, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, {peak2:F1} on {Threads}"));
         output.WriteLine("GFLOP/s: median of 10 runs (best run in brackets); backward = dinp + dweight (4·MNK flops)");
         output.WriteLine(Inv($"{"M",6} {"K",6} {"N",6} {"forward",16} {"%peak",6} {"backward",16} {"%peak",6}"));
         foreach (int m in (int[])[64 * 82, 32 * 82, 82])
@@ -143,12 +144,15 @@ public static unsafe class GemmProbe
         return a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]);
     }
 
-    /// <summary>GFLOP/s of <paramref name="threads"/> threads each running the register-only FMA loop.</summary>
-    private static double FmaPeak(WorkerPool pool, int threads)
+    /// <summary>
+    /// GFLOP/s of <paramref name="threads"/> threads each running the register-only FMA loop at
+    /// <paramref name="width"/> bits (512 or 256).
+    /// </summary>
+    private static double FmaPeak(WorkerPool pool, int threads, int width)
     {
         const long iters = 20_000_000;
         float* sink = stackalloc float[16 * Threads];
-        var job = new PeakJob { Iterations = iters / 10, Sink = sink };
+        var job = new PeakJob { Iterations = iters / 10, Sink = sink, Wide = width == 512 };
         pool.Run(&job, threads); // warm-up (JIT, clocks)
         job.Iterations = iters;
         double best = 0;
@@ -157,7 +161,7 @@ public static unsafe class GemmProbe
             long t0 = Stopwatch.GetTimestamp();
             pool.Run(&job, threads);
             double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            best = Math.Max(best, threads * iters * 12.0 * 16 * 2 / s / 1e9);
+            best = Math.Max(best, threads * iters * 12.0 * (width / 32) * 2 / s / 1e9);
         }
         return best;
     }
@@ -166,9 +170,16 @@ public static unsafe class GemmProbe
     {
         public long Iterations;
         public float* Sink;
+        public bool Wide;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
+        {
+            if (Wide) Run512(index);
+            else Run256(index);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+        private readonly void Run512(int index)
         {
             Vector512<float> m = Vector512.Create(0.999999f), a = Vector512.Create(1e-7f);
             Vector512<float> c0 = Vector512.Create(0.01f * index), c1 = Vector512.Create(0.1f);
@@ -192,6 +203,35 @@ public static unsafe class GemmProbe
                 c11 = Vector512.FusedMultiplyAdd(c11, m, a);
             }
             Vector512<float> s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11));
+            s.Store(Sink + 16 * (index % Threads));
+        }
+
+        /// <summary>Run512's loop on Vector256 (AVX2 machines): 12 chains of 8 lanes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+        private readonly void Run256(int index)
+        {
+            Vector256<float> m = Vector256.Create(0.999999f), a = Vector256.Create(1e-7f);
+            Vector256<float> c0 = Vector256.Create(0.01f * index), c1 = Vector256.Create(0.1f);
+            Vector256<float> c2 = Vector256.Create(0.2f);
+            Vector256<float> c3 = Vector256.Create(0.3f), c4 = Vector256.Create(0.4f), c5 = Vector256.Create(0.5f);
+            Vector256<float> c6 = Vector256.Create(0.6f), c7 = Vector256.Create(0.7f), c8 = Vector256.Create(0.8f);
+            Vector256<float> c9 = Vector256.Create(0.9f), c10 = Vector256.Create(1.0f), c11 = Vector256.Create(1.1f);
+            for (long i = 0; i < Iterations; i++)
+            {
+                c0 = Vector256.FusedMultiplyAdd(c0, m, a);
+                c1 = Vector256.FusedMultiplyAdd(c1, m, a);
+                c2 = Vector256.FusedMultiplyAdd(c2, m, a);
+                c3 = Vector256.FusedMultiplyAdd(c3, m, a);
+                c4 = Vector256.FusedMultiplyAdd(c4, m, a);
+                c5 = Vector256.FusedMultiplyAdd(c5, m, a);
+                c6 = Vector256.FusedMultiplyAdd(c6, m, a);
+                c7 = Vector256.FusedMultiplyAdd(c7, m, a);
+                c8 = Vector256.FusedMultiplyAdd(c8, m, a);
+                c9 = Vector256.FusedMultiplyAdd(c9, m, a);
+                c10 = Vector256.FusedMultiplyAdd(c10, m, a);
+                c11 = Vector256.FusedMultiplyAdd(c11, m, a);
+            }
+            Vector256<float> s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11));
             s.Store(Sink + 16 * (index % Threads));
         }
     }

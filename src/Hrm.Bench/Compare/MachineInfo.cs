@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchSharp;
 
 namespace Hrm.Bench.Compare;
@@ -22,6 +23,9 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGiB, string
                 .FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
             if (line != null) cpu = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
         }
+        // The widest vectors the JIT uses: what our kernels (and libtorch's) run on, which the model name may not say.
+        cpu += Vector512.IsHardwareAccelerated ? " (512-bit vectors)"
+            : Vector256.IsHardwareAccelerated ? " (256-bit vectors, no AVX-512)" : " (128-bit vectors)";
         string ts = typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
             ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "?";
         int plus = ts.IndexOf('+', StringComparison.Ordinal);
