@@ -91,15 +91,31 @@ public sealed record HrmConfig
     /// <summary>T: sequence length including the prefix.</summary>
     public int TotalSeqLen => SeqLen + PuzzleEmbLen;
 
-    /// <summary>I: SwiGLU intermediate size.</summary>
-    public int Intermediate
+    /// <summary>I: SwiGLU intermediate size (a config that <see cref="Validate"/> accepts keeps it in range).</summary>
+    public int Intermediate => (int)IntermediateLong;
+
+    /// <summary>I computed without overflow (checked against <see cref="MaxTensorElements"/> by
+    /// <see cref="Validate"/>).</summary>
+    private long IntermediateLong
     {
         get
         {
-            int raw = (int)Math.Round(Expansion * HiddenSize * 2.0 / 3.0, MidpointRounding.ToEven);
-            return (raw + 255) / 256 * 256;
+            double raw = Math.Round(Expansion * HiddenSize * 2.0 / 3.0, MidpointRounding.ToEven);
+            return raw >= 1 << 30 ? 1L << 30 : ((long)raw + 255) / 256 * 256;
         }
     }
+
+    /// <summary>Most blocks per module, cycles per segment level and segments (<c>H_layers</c>, <c>L_layers</c>,
+    /// <c>H_cycles</c>, <c>L_cycles</c>, <c>halt_max_steps</c>): far beyond any published config (4 blocks, 2 cycles,
+    /// 16 segments), and a bound, so that a corrupt value is an error rather than hours of work or all of memory.
+    /// </summary>
+    public const int MaxDepth = 1024;
+
+    /// <summary>Most positions of a sequence, prefix included (ARC and mazes: 900 + 1).</summary>
+    public const int MaxSeqLen = 1 << 16;
+
+    /// <summary>Most elements of one weight tensor: what a span (and a safetensors reader) can index.</summary>
+    public const long MaxTensorElements = int.MaxValue;
 
     /// <summary>sqrt(D), the embedding scale.</summary>
     public float EmbedScale => MathF.Sqrt(HiddenSize);
@@ -111,6 +127,10 @@ public sealed record HrmConfig
         {
             if (v <= 0) throw new HrmConfigException(key, $"must be a positive integer, got {v}");
         }
+        static void AtMost(long v, long max, string key, string what = "")
+        {
+            if (v > max) throw new HrmConfigException(key, $"must be at most {max:N0}{what}, got {v:N0}");
+        }
         Positive(HiddenSize, "hidden_size");
         Positive(NumHeads, "num_heads");
         Positive(HCycles, "H_cycles");
@@ -121,12 +141,23 @@ public sealed record HrmConfig
         Positive(VocabSize, "vocab_size");
         Positive(SeqLen, "seq_len");
         Positive(NumPuzzleIdentifiers, "num_puzzle_identifiers");
+        AtMost(HCycles, MaxDepth, "H_cycles");
+        AtMost(LCycles, MaxDepth, "L_cycles");
+        AtMost(HLayers, MaxDepth, "H_layers");
+        AtMost(LLayers, MaxDepth, "L_layers");
+        AtMost(HaltMaxSteps, MaxDepth, "halt_max_steps");
+        AtMost(SeqLen, MaxSeqLen, "seq_len");
         if (HiddenSize % NumHeads != 0)
             throw new HrmConfigException("num_heads", $"hidden_size {HiddenSize} is not divisible by num_heads {NumHeads}");
         if (PosEncodings == PosEncoding.Rope && HeadDim % 2 != 0)
             throw new HrmConfigException("num_heads", $"RoPE needs an even head dim; hidden_size/num_heads = {HeadDim}");
         if (!(Expansion > 0) || double.IsInfinity(Expansion))
             throw new HrmConfigException("expansion", $"must be a positive number, got {Expansion}");
+        if (IntermediateLong < 1)
+        {
+            throw new HrmConfigException("expansion",
+                $"gives a SwiGLU width of 0 (round(expansion * hidden_size * 2/3) = 0); it must be at least 1");
+        }
         if (!(HaltExplorationProb >= 0 && HaltExplorationProb <= 1))
             throw new HrmConfigException("halt_exploration_prob", $"must lie in [0, 1], got {HaltExplorationProb}");
         if (PuzzleEmbNdim < 0)
@@ -135,5 +166,21 @@ public sealed record HrmConfig
         if (!(RmsNormEps > 0)) throw new HrmConfigException("rms_norm_eps", $"must be positive, got {RmsNormEps}");
         if (VocabSize > 256 * 256)
             throw new HrmConfigException("vocab_size", $"must be at most 65536, got {VocabSize}");
+        CheckSizes(AtMost);
+    }
+
+    /// <summary>The prefix and the largest weight tensors within bounds, computed without overflow.</summary>
+    private void CheckSizes(Action<long, long, string, string> atMost)
+    {
+        long d = HiddenSize, prefix = (PuzzleEmbNdim + d - 1) / d;
+        atMost(SeqLen + prefix, MaxSeqLen, "puzzle_emb_ndim",
+            " positions with the prefix (seq_len + ceil(puzzle_emb_ndim / hidden_size))");
+        const long max = MaxTensorElements;
+        string tensor = " elements in one tensor";
+        atMost(3 * d * d, max, "hidden_size", tensor + " (the attention's qkv_proj, 3 * hidden_size^2)");
+        atMost(2 * IntermediateLong * d, max, "expansion", tensor + " (gate_up_proj, 2 * SwiGLU width * hidden_size)");
+        atMost(VocabSize * d, max, "vocab_size", tensor + " (embed_tokens, vocab_size * hidden_size)");
+        atMost((long)NumPuzzleIdentifiers * PuzzleEmbNdim, max, "num_puzzle_identifiers",
+            tensor + " (the puzzle embeddings, num_puzzle_identifiers * puzzle_emb_ndim)");
     }
 }

@@ -13,10 +13,16 @@ internal sealed class AtomicFileWriter : IDisposable
     private readonly string _tempPath;
     private bool _committed;
 
-    /// <summary>Creates the temporary file next to <paramref name="path"/>.</summary>
+    /// <summary>Creates the temporary file next to <paramref name="path"/>. A path that is a directory, or whose
+    /// directory does not exist, fails here, naming the path (not the temporary name), before anything is written.
+    /// </summary>
     public AtomicFileWriter(string path)
     {
         _path = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(_path)) throw new IOException($"{path}: is a directory; expected a file to write");
+        string? dir = System.IO.Path.GetDirectoryName(_path);
+        if (dir != null && !Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"{path}: cannot write it, the directory {dir} does not exist");
         _tempPath = _path + ".tmp-" + RandomNumberGenerator.GetHexString(16, lowercase: true);
         Stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
     }

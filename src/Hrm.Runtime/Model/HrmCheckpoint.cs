@@ -155,13 +155,17 @@ public static class HrmCheckpoint
     private static HrmConfig? ConfigOf(SafeTensorsFile f)
     {
         if (!f.Metadata.TryGetValue(ConfigKey, out string? json)) return null;
+        string source = $"{f.Path}: __metadata__.config";
         try
         {
-            return HrmConfigJson.Parse(json, null, $"{f.Path}: __metadata__.config");
+            return HrmConfigJson.Parse(json, null, source);
         }
         catch (HrmConfigException e)
         {
-            throw new HrmFormatException(f.Path, "__metadata__.config", e.Message);
+            // The parser names its source before the problem; the exception below names it once.
+            string problem = e.Message.StartsWith(source + ": ", StringComparison.Ordinal)
+                ? e.Message[(source.Length + 2)..] : e.Message;
+            throw new HrmFormatException(f.Path, "__metadata__.config", problem, e);
         }
     }
 

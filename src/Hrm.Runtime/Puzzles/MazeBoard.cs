@@ -111,7 +111,8 @@ internal static class MazeBoard
                 if (t == 0 || t == Path)
                 {
                     throw new PuzzleFormatException(
-                        $"row {r + 1}, column {c + 1}: '{ch}' is not one of '#', ' ', '.', 'S', 'G'", r + 1, c + 1);
+                        $"row {r + 1}, column {c + 1}: {CharText.Quote(ch)} is not one of '#', ' ', '.', 'S', 'G'",
+                        r + 1, c + 1);
                 }
                 cells[r * n + c] = t;
             }

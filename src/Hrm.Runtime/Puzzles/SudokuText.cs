@@ -31,13 +31,15 @@ internal static class SudokuText
             if (count == g.Cells)
             {
                 throw new PuzzleFormatException(
-                    $"too many cells: '{ch}' at index {i} would be cell {count + 1}; a {n}x{n} grid has {g.Cells}");
+                    $"too many cells: {CharText.Quote(ch)} at index {i} would be cell {count + 1}; " +
+                    $"a {n}x{n} grid has {g.Cells}");
             }
             if (digit < 0 || digit > n)
             {
                 string what = digit < 0 ? "is not a digit, '.' or '0'" : $"is out of range; digits are 1..{n}";
                 throw new PuzzleFormatException(
-                    $"character '{ch}' at index {i} {what} (it would fill {SudokuBoard.Cell(g, count)}); " +
+                    $"character {CharText.Quote(ch)} at index {i} {what} " +
+                    $"(it would fill {SudokuBoard.Cell(g, count)}); " +
                     "separators ' ', '|', '-', '+' are ignored", count / n + 1, count % n + 1);
             }
             grid[count++] = (byte)digit;

@@ -20,10 +20,16 @@ public sealed unsafe class WorkerPool : IDisposable
     private int _count;
     private Exception? _failure;
 
-    /// <summary>Creates a pool running on <paramref name="threads"/> threads (the caller counts as one).</summary>
+    /// <summary>Most threads a pool takes: more than any machine's cores, few enough that their stacks fit (100,000
+    /// threads made the runtime abort with "Out of memory" before any check could report it).</summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>Creates a pool running on <paramref name="threads"/> threads (the caller counts as one), 1 to
+    /// <see cref="MaxThreads"/>.</summary>
     public WorkerPool(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(threads, MaxThreads);
         ThreadCount = threads;
         _threads = new Thread[threads - 1];
         _start = new SemaphoreSlim[threads - 1];

@@ -40,7 +40,7 @@ internal static class AnalyzeCommand
         var args = new CliArgs("analyze", argv[1..], Options, GemmArgs.ModelFlags);
         Hrm.Runtime.Backends.Cuda.CudaBackendOptions gemm = GemmArgs.Cuda(args, "analyze");
         string data = args.Require("data"), device = args.Get("device") ?? "auto";
-        string? output = args.Get("out");
+        string? output = args.GetOutFile("out");
         if (output != null && !output.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new UsageException("analyze", $"--out '{output}': the picture is a PNG; name the file *.png");
         bool perPosition = (args.Get("sample") ?? "sequence") switch
@@ -50,7 +50,7 @@ internal static class AnalyzeCommand
             string s => throw new UsageException("analyze", $"--sample: expected sequence or position, got '{s}'"),
         };
         ulong seed = args.GetSeed("seed", 0);
-        int threads = args.GetInt("threads", 0, min: 0);
+        int threads = args.GetThreads();
         using PuzzleDataset split = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
             () => (split.Metadata.SeqLen, split.Metadata.VocabSize, split.Metadata.NumPuzzleIdentifiers));

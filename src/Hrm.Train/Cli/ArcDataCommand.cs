@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hrm.Runtime.Arc;
 using Hrm.Runtime.Formats;
+using Hrm.Runtime.Threading;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
@@ -32,7 +33,7 @@ internal static class ArcDataCommand
             sources = [root];
         }
         int numAug = args.GetInt("num-aug", 1000, min: 0);
-        string outDir = args.Get("out") ?? preset switch
+        string outDir = args.GetOutDir("out") ?? preset switch
         {
             "arc-1" => $"data/arc-aug-{numAug}",
             "arc-2" => $"data/arc-2-aug-{numAug}",
@@ -42,7 +43,7 @@ internal static class ArcDataCommand
         {
             NumAug = numAug,
             Seed = args.GetSeed("seed", 42),
-            Threads = args.GetInt("threads", Environment.ProcessorCount, min: 1),
+            Threads = args.GetInt("threads", Environment.ProcessorCount, min: 1, max: WorkerPool.MaxThreads),
         };
         var clock = Stopwatch.StartNew();
         List<string> folders = ArcSources.DatasetFolders(preset, sources);

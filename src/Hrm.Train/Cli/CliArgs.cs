@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hrm.Runtime.Threading;
 
 namespace Hrm.Train.Cli;
 
@@ -40,6 +41,8 @@ internal sealed class CliArgs
                     if (i + 1 >= args.Length) throw new UsageException(command, $"--{name} needs a value");
                     value = args[++i];
                 }
+                if (value.Length == 0)
+                    throw new UsageException(command, $"--{name} needs a value, got an empty string");
             }
             else
             {
@@ -71,14 +74,40 @@ internal sealed class CliArgs
     public string Require(string name) =>
         Get(name) ?? throw new UsageException(_command, $"--{name} is required");
 
-    public int GetInt(string name, int fallback, int min = int.MinValue)
+    /// <summary>--name as an output directory (created where missing), or null: checked before any work, so that an
+    /// existing file there fails at once rather than after the computation.</summary>
+    public string? GetOutDir(string name)
+    {
+        string? v = Get(name);
+        if (v != null && File.Exists(v))
+            throw new UsageException(_command, $"--{name} {v}: is a file; expected a directory (created if missing)");
+        return v;
+    }
+
+    /// <summary>--name as an output file, or null: not a directory, checked before any work.</summary>
+    public string? GetOutFile(string name)
+    {
+        string? v = Get(name);
+        if (v != null && Directory.Exists(v))
+            throw new UsageException(_command, $"--{name} {v}: is a directory; expected a file");
+        return v;
+    }
+
+    public int GetInt(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
     {
         string? s = Get(name);
         if (s == null) return fallback;
-        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-            throw new UsageException(_command, $"--{name} expects an integer >= {min}, got '{s}'");
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+        {
+            throw new UsageException(_command, max == int.MaxValue
+                ? $"--{name} expects an integer >= {min}, got '{s}'"
+                : $"--{name} expects an integer from {min} to {max}, got '{s}'");
+        }
         return v;
     }
+
+    /// <summary>--threads: 0 (one per core, the fallback) to <see cref="WorkerPool.MaxThreads"/>.</summary>
+    public int GetThreads() => GetInt("threads", 0, min: 0, max: WorkerPool.MaxThreads);
 
     public ulong GetSeed(string name, ulong fallback)
     {

@@ -80,9 +80,34 @@ internal static class CommandLine
                                       or UnauthorizedAccessException or InvalidOperationException
                                       or CudaUnavailableException or CudaException or CudaLibraryNotFoundException)
         {
-            stderr.WriteLine($"hrm: error: {e.Message}");
+            stderr.WriteLine($"hrm: error: {Describe(e)}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The error's message, without an argument exception's parameter name, and where .NET says "Access to the path
+    /// 'X' is denied." of a directory X, that X is a directory: that is what opening a directory as a file gives (an
+    /// input or output path that names a folder), not a permission problem.
+    /// </summary>
+    internal static string Describe(Exception e)
+    {
+        // A library argument's name (" (Parameter 'o')") means nothing on the command line; the text says what was
+        // wrong.
+        if (e is ArgumentException { ParamName: { } name } ae)
+        {
+            string suffix = $" (Parameter '{name}')";
+            if (ae.Message.Contains(suffix, StringComparison.Ordinal))
+                return ae.Message.Replace(suffix, "", StringComparison.Ordinal);
+        }
+        if (e is UnauthorizedAccessException)
+        {
+            string m = e.Message;
+            int a = m.IndexOf('\'', StringComparison.Ordinal), b = a < 0 ? -1 : m.IndexOf('\'', a + 1);
+            if (b > a + 1 && m[(a + 1)..b] is var path && Directory.Exists(path))
+                return $"{path}: is a directory; expected a file";
+        }
+        return e.Message;
     }
 
     /// <summary><c>hrm --version</c>: the library's version (with the commit it was built from, where the build knew

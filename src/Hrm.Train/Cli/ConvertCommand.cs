@@ -21,7 +21,8 @@ internal static class ConvertCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("convert", argv, ["checkpoint", "config", "preset", "data", "seq-len", "out"]);
-        string ckpt = args.Require("checkpoint"), output = Path.GetFullPath(args.Require("out"));
+        string ckpt = args.Require("checkpoint");
+        string output = Path.GetFullPath(args.GetOutFile("out") ?? args.Require("out"));
         string? data = args.Get("data");
         if (data != null && args.Has("seq-len"))
             throw new UsageException("convert", "give --data or --seq-len, not both");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hrm.Runtime.Numerics;
 using Hrm.Runtime.Puzzles;
+using Hrm.Runtime.Threading;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
@@ -32,7 +33,7 @@ internal static class DataCommand
         if (kind == "arc") return ArcDataCommand.Run(argv[1..], o, err);
         if (kind != "sudoku") throw new UsageException("data", "expected a dataset kind: sudoku, maze or arc");
         var args = new CliArgs("data", argv[1..], Options);
-        string outDir = args.Require("out");
+        string outDir = args.GetOutDir("out") ?? args.Require("out");
         ulong seed = args.GetSeed("seed", 0);
         int numAug = args.GetInt("num-aug", 0, min: 0);
         (IReadOnlyList<SudokuRecord> train, IReadOnlyList<SudokuRecord> test) = args.Has("from-csv")
@@ -55,7 +56,7 @@ internal static class DataCommand
             MaxGivens = args.GetInt("max-givens", int.MaxValue, min: 0),
             MinRating = args.GetInt("min-rating", 0, min: 0),
             MaxRating = args.GetInt("max-rating", int.MaxValue, min: 0),
-            Threads = args.GetInt("threads", Environment.ProcessorCount, min: 1),
+            Threads = args.GetInt("threads", Environment.ProcessorCount, min: 1, max: WorkerPool.MaxThreads),
         };
         var sw = Stopwatch.StartNew();
         // Train and test come from disjoint generator streams (different seeds), so no puzzle is shared by design.

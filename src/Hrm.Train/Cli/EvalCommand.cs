@@ -31,6 +31,7 @@ internal static class EvalCommand
              "examples", "seed",
              .. HaltingArgs.Options], flags: GemmArgs.ModelFlags);
         _ = GemmArgs.Cuda(args, "eval"); // both flags: a usage error before any file is read
+        _ = (args.GetOutDir("out"), args.GetOutFile("submission")); // likewise: not after the whole evaluation
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         if (test.ExampleCount == 0)
@@ -40,7 +41,7 @@ internal static class EvalCommand
             out string? runLoss); // the run's loss, where its all_config.yaml says: --loss's default
         string[]? names = DatasetIdentifiers.Read(data, test.Metadata.NumPuzzleIdentifiers);
         ArcEvalObserver? arc = ArcEvalObserver.IsArc(test.Metadata, names) ? new ArcEvalObserver(test, names!, new ArcVoting()) : null;
-        string? submission = args.Get("submission");
+        string? submission = args.GetOutFile("submission");
         if (submission != null && arc == null)
             throw new UsageException("eval", "--submission needs an ARC dataset (seq_len 900, vocab_size 12, named identifiers)");
         int[]? stepList = ParseStepList(args.Get("max-steps"));
@@ -51,7 +52,7 @@ internal static class EvalCommand
         if (halting != null || stepList is { Length: > 1 })
             return RunHalting(args, ckpt, cfgOverride, test, data, stepList, halting, batch, arc != null, o);
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive: false);
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(),
             GemmArgs.Cuda(args, "eval"), out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig a = model.Config;
@@ -61,7 +62,7 @@ internal static class EvalCommand
         o.WriteLine($"{notice}; {count:N0} examples" + (examples != null ? $" (a sample of {test.ExampleCount:N0})" : "") +
             $", batch {batch}, {maxSteps} segments each");
         model.Reserve(batch, training: false);
-        string? outDir = args.Get("out");
+        string? outDir = args.GetOutDir("out");
         EvalOutputs? outputs = outDir != null ? new EvalOutputs(test.ExampleCount, a.SeqLen, a.VocabSize) : null;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var progress = new EvalProgress(err, count, !Console.IsErrorRedirected && ReferenceEquals(err, Console.Error));
@@ -106,8 +107,8 @@ internal static class EvalCommand
         bool adaptive = halting == HaltingMode.Adaptive || (sweep && halting != HaltingMode.Fixed);
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive);
         var plan = new HaltingEval.Plan(stepList ?? [0], Fixed: true, adaptive, HaltingArgs.MinSteps(args),
-            HaltingArgs.Margin(args, "eval"), args.Get("out"));
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
+            HaltingArgs.Margin(args, "eval"), args.GetOutDir("out"));
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(),
             GemmArgs.Cuda(args, "eval"), out string notice);
         using HrmSolver solver = HrmSolver.Load(ckpt, new SolverOptions { Config = cfgOverride, BatchSlots = batch }, backend, notice);
         CheckDataset(test, solver.Config, data);

@@ -14,7 +14,7 @@ internal static class InitCommand
     {
         var args = new CliArgs("init", argv, ["config", "preset", "seed", "out"]);
         HrmConfig cfg = ConfigSource.FromArgs(args, "init", err)!;
-        string output = args.Require("out");
+        string output = args.GetOutFile("out") ?? args.Require("out");
         ulong seed = args.GetSeed("seed", 0);
         // Initialisation happens on the host; the float32 values are identical whatever backend later loads them.
         using var model = new HrmModel(cfg, new CpuBackend(1));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Hrm.Runtime.Puzzles;
+using Hrm.Runtime.Threading;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
@@ -19,7 +20,7 @@ internal static class MazeDataCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o)
     {
         var args = new CliArgs("data", argv, Options, flags: ["aug"]);
-        string outDir = args.Require("out");
+        string outDir = args.GetOutDir("out") ?? args.Require("out");
         bool aug = args.Has("aug");
         (IReadOnlyList<MazeRecord> train, IReadOnlyList<MazeRecord> test) = args.Has("from-csv") ? FromCsv(args, o)
             : args.Has("generate") ? Generate(args, o)
@@ -44,7 +45,7 @@ internal static class MazeDataCommand
             MinPathLength = args.GetInt("min-path-length", 1, min: 1),
             MaxPathLength = args.GetInt("max-path-length", int.MaxValue, min: 1),
             LoopFraction = loopFraction,
-            Threads = args.GetInt("threads", Environment.ProcessorCount, min: 1),
+            Threads = args.GetInt("threads", Environment.ProcessorCount, min: 1, max: WorkerPool.MaxThreads),
         };
         var sw = Stopwatch.StartNew();
         // Train and test come from disjoint generator streams (different seeds).

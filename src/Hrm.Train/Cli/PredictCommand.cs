@@ -25,7 +25,8 @@ internal static class PredictCommand
     {
         var args = new CliArgs("predict", argv, Options, flags: GemmArgs.ModelFlags);
         _ = GemmArgs.Cuda(args, "predict"); // both flags: a usage error before any file is read
-        string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs"), outDir = args.Require("out");
+        string ckpt = args.Require("checkpoint"), inputsPath = args.Require("inputs");
+        string outDir = args.GetOutDir("out") ?? args.Require("out");
         // A run config leaves seq_len to the data (the inputs' rows) and vocab_size, num_puzzle_identifiers to it too
         // (the checkpoint's tensors say them).
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, ckpt, err, () =>
@@ -34,7 +35,7 @@ internal static class PredictCommand
             (int vocab, int ids) = ConfigSource.FromTensors(ckpt);
             return (shape.Length == 2 ? (int)shape[1] : 0, vocab, ids);
         });
-        int threads = args.GetInt("threads", 0, min: 0);
+        int threads = args.GetThreads();
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", threads, GemmArgs.Cuda(args, "predict"),
             out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);

@@ -27,7 +27,7 @@ internal static class QuickstartCommand
             repeatable: ["set"]);
         bool bf16Matmul = GemmArgs.Bf16(args, "quickstart");
         IReadOnlyList<string> sets = args.GetAll("set");
-        string root = args.Get("out") ?? Path.Combine("runs", "quickstart");
+        string root = args.GetOutDir("out") ?? Path.Combine("runs", "quickstart");
         string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
         var total = Stopwatch.StartNew();
         o.WriteLine($"1/4 data: {TrainPuzzles} train + {TestPuzzles} held-out 9x9 puzzles with {Givens} givens -> {data}");
@@ -40,7 +40,7 @@ internal static class QuickstartCommand
         var warnings = new List<string>();
         RunConfig cfg = RunConfigJson.Parse(RunConfigJson.Serialize(RunPresets.Get("sudoku-quickstart") with { DataPath = data }),
             sets, warnings, "preset sudoku-quickstart");
-        if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
+        if (args.Has("threads")) cfg = cfg with { Threads = args.GetThreads() };
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(o, Console.Out);
         using Trainer trainer = Trainer.Create(cfg, runDir, null, "auto", o, interactive, args.Has("profile"), bf16Matmul);

@@ -127,7 +127,7 @@ internal static class RenderCommand
 
     private static string OutPath(CliArgs args)
     {
-        string output = args.Require("out");
+        string output = args.GetOutFile("out") ?? args.Require("out");
         return output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)
             ? output
             : throw new UsageException("render", $"--out '{output}': the picture is a PNG; name the file *.png");
@@ -138,7 +138,7 @@ internal static class RenderCommand
     private static HrmModel Load(CliArgs args, TextWriter err, Func<(int, int, int)> task, out int maxSteps)
     {
         HrmConfig? cfgOverride = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, task);
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0),
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(),
             GemmArgs.Cuda(args, "render"), out _);
         HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);
         maxSteps = args.GetInt("max-steps", model.Config.HaltMaxSteps, min: 1);

@@ -55,7 +55,7 @@ internal static class SolveCommand
             HaltMargin = HaltingArgs.Margin(args, "solve"),
             BatchSlots = list ? args.GetInt("batch", 64, min: 1) : 1,
         };
-        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetInt("threads", 0, min: 0), gemm,
+        IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(), gemm,
             out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
         if (mazes is { } ms)

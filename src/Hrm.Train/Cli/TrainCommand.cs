@@ -48,7 +48,7 @@ internal static class TrainCommand
                 throw new UsageException("train", "--resume continues a run with its saved config; it takes no " +
                     "--config/--preset/--set/--data/--run-dir/--init-checkpoint");
             }
-            int? threads = args.Has("threads") ? args.GetInt("threads", 0, min: 0) : null;
+            int? threads = args.Has("threads") ? args.GetThreads() : null;
             int? micro = args.Has("micro-batch") ? args.GetInt("micro-batch", 0, min: 0) : null;
             trainer = Trainer.Resume(resumeDir, device, o, interactive, profile, gemm, threads, micro, // null: as so far
                 warnings: err, bf16Stream: stream);
@@ -57,7 +57,7 @@ internal static class TrainCommand
         {
             RunConfig cfg = LoadRunConfig(args, sets, err, out string name);
             if (args.Get("data") is { } data) cfg = cfg with { DataPath = data };
-            if (args.Has("threads")) cfg = cfg with { Threads = args.GetInt("threads", 0, min: 0) };
+            if (args.Has("threads")) cfg = cfg with { Threads = args.GetThreads() };
             if (args.Has("micro-batch")) cfg = cfg with { MicroBatchSize = args.GetInt("micro-batch", 0, min: 0) };
             string runDir = args.Get("run-dir") ??
                 Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");

@@ -32,7 +32,11 @@ public static class MazeCsv
         while ((text = reader.ReadLine()) is not null)
         {
             line++;
-            if (line == 1 || text.Length == 0) continue; // line 1 is the header, as the reference's builder reads it
+            // Line 1 is the header, as the reference's builder reads it, except a maze row there (it would be lost).
+            if (line == 1 && SudokuCsv.Split(text, fields) is null && fields.Count == 4 &&
+                fields[1].Length == fields[2].Length && MazeBoard.SideOf(fields[1].Length) >= 2)
+                throw SudokuCsv.HeaderIsARow(path, Header, "maze");
+            if (line == 1 || text.Length == 0) continue;
             string? splitError = SudokuCsv.Split(text, fields);
             if (splitError is not null) throw Error(path, line, "row", splitError);
             if (fields.Count != 4)
@@ -116,7 +120,7 @@ public static class MazeCsv
             if (grid[i] == 0)
             {
                 throw Error(path, line, column,
-                    $"character '{field[i]}' at {MazeBoard.Where(i, cells)} is not one of \"# SGo\"");
+                    $"character {CharText.Quote(field[i])} at {MazeBoard.Where(i, cells)} is not one of \"# SGo\"");
             }
         }
         return grid;

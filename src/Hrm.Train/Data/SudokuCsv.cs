@@ -72,11 +72,23 @@ public static class SudokuCsv
         while ((text = reader.ReadLine()) is not null)
         {
             line++;
-            // The header is line 1, whatever it holds, as the reference's builder reads it (csv.reader, next(reader)).
+            // The header is line 1, whatever it holds, as the reference's builder reads it (csv.reader, next(reader)),
+            // except a puzzle row there: skipping it would lose a puzzle without a word.
+            if (line == 1 && IsRow(text, fields)) throw HeaderIsARow(path, Header, "puzzle");
             if (line == 1 || text.Length == 0) continue;
             yield return ParseRow(path, line, text, fields);
         }
     }
+
+    /// <summary>Whether a line splits into 4 columns with an 81-character question and answer (a puzzle row; a
+    /// header has column names there).</summary>
+    private static bool IsRow(string text, List<string> fields) =>
+        Split(text, fields) is null && fields.Count == 4 && fields[1].Length == Cells && fields[2].Length == Cells;
+
+    /// <summary>The error for a CSV whose line 1 is a <paramref name="what"/> row where the header belongs.</summary>
+    internal static HrmFormatException HeaderIsARow(string path, string header, string what) =>
+        Error(path, 1, "header", $"is a {what} row: line 1 is the header, skipped as the reference's builder skips " +
+            $"it, so this {what} would be lost; add a header line first ({header})");
 
     private static SudokuRecord ParseRow(string path, int line, string text, List<string> fields)
     {
@@ -110,7 +122,8 @@ public static class SudokuCsv
             {
                 string allowed = blanks ? "a digit 1-9, '.' or '0'" : "a digit 1-9";
                 throw Error(path, line, column,
-                    $"character '{ch}' at position {i + 1} (row {i / 9 + 1}, column {i % 9 + 1}) is not {allowed}");
+                    $"character {CharText.Quote(ch)} at position {i + 1} (row {i / 9 + 1}, column {i % 9 + 1}) " +
+                    $"is not {allowed}");
             }
         }
         return grid;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace Hrm.Train.Training;
 
@@ -11,20 +12,36 @@ public sealed class MetricsLog : IDisposable
 {
     private readonly StreamWriter _w;
 
-    /// <summary>Opens the log; when resuming at <paramref name="resumeStep"/>, later lines are dropped first.</summary>
+    /// <summary>
+    /// Opens the log; when resuming at <paramref name="resumeStep"/>, the lines of later steps are dropped first, and
+    /// so are lines that are not whole records (a JSON object with a step), such as the torn last line of a run that
+    /// was killed while writing it: appending after it would make the file unreadable (<see cref="DroppedLines"/>).
+    /// </summary>
     public MetricsLog(string path, long resumeStep = -1)
     {
         Path = path;
         if (resumeStep >= 0 && File.Exists(path))
         {
-            var kept = File.ReadAllLines(path).Where(l => StepOf(l) <= resumeStep).ToArray();
+            string[] lines = File.ReadAllLines(path);
+            var kept = new List<string>(lines.Length);
+            var dropped = new List<int>();
+            for (int i = 0; i < lines.Length; i++)
+            {
+                long step = StepOf(lines[i]);
+                if (step < 0) dropped.Add(i + 1);
+                else if (step <= resumeStep) kept.Add(lines[i]);
+            }
             File.WriteAllLines(path + ".tmp", kept);
             File.Move(path + ".tmp", path, overwrite: true);
+            DroppedLines = dropped;
         }
         _w = new StreamWriter(path, append: resumeStep >= 0, new UTF8Encoding(false));
     }
 
     public string Path { get; }
+
+    /// <summary>Line numbers (from 1) of the lines a resume dropped for not being whole records.</summary>
+    public IReadOnlyList<int> DroppedLines { get; } = [];
 
     public void Write(long step, IReadOnlyDictionary<string, double> values)
     {
@@ -42,12 +59,19 @@ public sealed class MetricsLog : IDisposable
 
     public void Dispose() => _w.Dispose();
 
+    /// <summary>The step of a whole record (a JSON object with a non-negative integer "step"), else -1.</summary>
     private static long StepOf(string line)
     {
-        int i = line.IndexOf("\"step\":", StringComparison.Ordinal);
-        if (i < 0) return long.MaxValue;
-        int j = i + 7, k = j;
-        while (k < line.Length && char.IsAsciiDigit(line[k])) k++;
-        return long.TryParse(line.AsSpan(j, k - j), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) ? s : long.MaxValue;
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.ValueKind == JsonValueKind.Object &&
+                   doc.RootElement.TryGetProperty("step", out JsonElement step) &&
+                   step.ValueKind == JsonValueKind.Number && step.TryGetInt64(out long s) && s >= 0 ? s : -1;
+        }
+        catch (JsonException)
+        {
+            return -1;
+        }
     }
 }

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Threading;
 
 namespace Hrm.Train.Training;
 
@@ -88,7 +89,11 @@ public sealed record RunConfig
             throw new HrmConfigException("loss_type", $"expected stablemax_cross_entropy or softmax_cross_entropy, got '{LossType}'");
         if (EvalMaxSteps < 0) throw new HrmConfigException("eval_max_steps", $"must be >= 0, got {EvalMaxSteps}");
         if (EvalExamples < 0) throw new HrmConfigException("eval_examples", $"must be >= 0 (0: all), got {EvalExamples}");
-        if (Threads < 0) throw new HrmConfigException("threads", $"must be >= 0, got {Threads}");
+        if (Threads < 0 || Threads > WorkerPool.MaxThreads)
+        {
+            throw new HrmConfigException("threads",
+                $"must lie in 0..{WorkerPool.MaxThreads} (0: one per core), got {Threads}");
+        }
         if (MicroBatchSize < 0 || (MicroBatchSize > 0 && GlobalBatchSize % MicroBatchSize != 0))
             throw new HrmConfigException("micro_batch_size", $"must be 0 (auto) or a divisor of global_batch_size " +
                 $"({GlobalBatchSize}), got {MicroBatchSize}");

@@ -26,6 +26,7 @@ public sealed partial class Trainer
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
         bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = true)
     {
+        RefuseExistingRun(runDir);
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
         HrmModel? model = null;
         try
@@ -46,11 +47,21 @@ public sealed partial class Trainer
                              (test != null ? $", {test.ExampleCount:N0} test examples" : ", no test split"));
             int micro = MicroBatchChoice.Resolve(model, cfg.GlobalBatchSize, cfg.MicroBatchSize, null, out string? why);
             if (why != null) output.WriteLine(why);
-            Directory.CreateDirectory(runDir);
-            WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
             var compute = RunCompute.Of(backend, bf16Matmul, MicroBatchRecord(cfg, micro), bf16Stream && bf16Matmul);
-            compute.Write(runDir);
-            return new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
+            // The run's files once the trainer accepts the config (a batch that makes no step, say, is refused there):
+            // a refused run leaves no config.json behind, which would make its directory look like a run.
+            var t = new Trainer(cfg, runDir, model, train, test, output, interactive, resumeStep: -1, compute, micro);
+            try
+            {
+                WriteAtomically(Path.Combine(runDir, "config.json"), RunConfigJson.Serialize(cfg));
+                compute.Write(runDir);
+            }
+            catch
+            {
+                t.Dispose();
+                throw;
+            }
+            return t;
         }
         catch
         {
@@ -58,6 +69,24 @@ public sealed partial class Trainer
             train.Dispose();
             test?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A new run never writes into another run's directory: its config, metrics and checkpoints would be replaced
+    /// one by one, with the old run's later checkpoints left beside them (and --resume then failing on those).
+    /// </summary>
+    private static void RefuseExistingRun(string runDir)
+    {
+        if (File.Exists(runDir)) throw new IOException($"{runDir}: is a file; a run directory is expected there");
+        string metrics = Path.Combine(runDir, "metrics.jsonl");
+        string? found = Path.Exists(Path.Combine(runDir, "config.json")) ? "config.json"
+            : Path.Exists(Path.Combine(runDir, CheckpointsDir)) ? CheckpointsDir
+            : File.Exists(metrics) && new FileInfo(metrics).Length > 0 ? "metrics.jsonl" : null;
+        if (found != null)
+        {
+            throw new IOException($"{runDir} already holds a run ({found}); continue it with hrm train --resume " +
+                $"{runDir}, or give another --run-dir (or delete that one)");
         }
     }
 
@@ -143,13 +172,18 @@ public sealed partial class Trainer
                 t.Restore(st, statePath);
                 t.LastCheckpoint = ckpt;
             }
-            catch (Exception e)
+            catch
             {
                 t.Dispose(); // its log file too; the model and the data are disposed again below (harmless)
-                if (e is ArgumentException) throw new HrmFormatException(statePath, "carry", e.Message, e);
                 throw;
             }
             output.WriteLine($"{notice}; resumed {runDir} at step {st.Step} from {ckpt}");
+            if (t._log.DroppedLines is { Count: > 0 } torn)
+            {
+                string lines = string.Join(", ", torn.Take(5)) + (torn.Count > 5 ? ", ..." : "");
+                (warnings ?? output).WriteLine($"hrm: warning: {t._log.Path}: dropped {torn.Count} line(s) that were " +
+                    $"not whole records (line {lines}; e.g. the last line of a run killed while writing it)");
+            }
             if (was?.ChangeTo(now) is { } change) output.WriteLine(change);
             if (was == null && bf16Matmul == null && now.Device == "cuda")
             {
@@ -219,16 +253,31 @@ public sealed partial class Trainer
         }
         Step = st.Step;
         IHrmBackend b = _model.Backend;
-        b.Upload(st.AdamM, _step.AdamM);
-        b.Upload(st.AdamV, _step.AdamV);
-        st.Act.Steps.CopyTo(_act.Steps, 0);
-        st.Act.Halted.CopyTo(_act.Halted, 0);
-        st.Act.Tokens.CopyTo(_act.Tokens, 0);
-        st.Act.Labels.CopyTo(_act.Labels, 0);
-        st.Act.PuzzleIds.CopyTo(_act.PuzzleIds, 0);
-        _step.LoadCarry(_act, st.CarryZH, st.CarryZL);
-        _sampler.SetState(st.Sampler.Pass, st.Sampler.Position, st.Sampler.Rng);
-        _explore.SetState(st.ExplorationRng);
+        // A size or value the state cannot take (ArgumentException) is reported under the field it came from.
+        void Field(string name, Action restore)
+        {
+            try
+            {
+                restore();
+            }
+            catch (ArgumentException e)
+            {
+                throw new HrmFormatException(statePath, name, e.Message, e);
+            }
+        }
+        Field("adam.m", () => b.Upload(st.AdamM, _step.AdamM));
+        Field("adam.v", () => b.Upload(st.AdamV, _step.AdamV));
+        Field("carry", () =>
+        {
+            st.Act.Steps.CopyTo(_act.Steps, 0);
+            st.Act.Halted.CopyTo(_act.Halted, 0);
+            st.Act.Tokens.CopyTo(_act.Tokens, 0);
+            st.Act.Labels.CopyTo(_act.Labels, 0);
+            st.Act.PuzzleIds.CopyTo(_act.PuzzleIds, 0);
+            _step.LoadCarry(_act, st.CarryZH, st.CarryZL);
+        });
+        Field("__metadata__.sampler", () => _sampler.SetState(st.Sampler.Pass, st.Sampler.Position, st.Sampler.Rng));
+        Field("__metadata__.exploration.rng", () => _explore.SetState(st.ExplorationRng));
     }
 
     private string SaveCheckpoint(string name)

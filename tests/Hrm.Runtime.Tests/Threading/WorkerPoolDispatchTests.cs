@@ -13,6 +13,16 @@ public sealed unsafe class WorkerPoolDispatchTests
         public readonly void Execute(int index) => Counts[index]++;
     }
 
+    /// <summary>A pool takes 1 to <see cref="WorkerPool.MaxThreads"/> threads; 100,000 used to start that many OS
+    /// threads, and the runtime aborted ("Out of memory") before any error could be reported.</summary>
+    [Fact]
+    public void Thread_counts_outside_the_limit_throw_before_starting_threads()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(WorkerPool.MaxThreads + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(100_000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(0));
+    }
+
     [Theory]
     [InlineData(2, 7)]
     [InlineData(3, 8)]

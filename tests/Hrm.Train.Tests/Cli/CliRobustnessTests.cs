@@ -1,0 +1,140 @@
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Puzzles;
+using Hrm.Train.Data;
+
+namespace Hrm.Train.Tests.Cli;
+
+/// <summary>
+/// Inputs an audit of the command line found mishandled (session 28): sizes that overflowed or exhausted memory,
+/// thread counts that aborted the runtime, paths that name a directory, output paths found bad only after the work.
+/// Each now fails at once with the option, field or file named.
+/// </summary>
+public sealed class CliRobustnessTests : CliHarness
+{
+    [Theory]
+    [InlineData("\"H_layers\": 1000000000", "config field 'H_layers': must be at most 1,024")]
+    [InlineData("\"halt_max_steps\": 2147483647", "config field 'halt_max_steps': must be at most 1,024")]
+    [InlineData("\"seq_len\": 2147483647", "config field 'seq_len': must be at most 65,536")]
+    [InlineData("\"expansion\": 1e308",
+        "config field 'expansion': must be at most 2,147,483,647 elements in one tensor")]
+    [InlineData("\"expansion\": 0.001", "config field 'expansion': gives a SwiGLU width of 0")]
+    [InlineData("\"num_heads\": 1, \"seq_len\": 9, \"vocab_size\": 5, \"hidden_size\": 30000",
+        "config field 'hidden_size': must be at most 2,147,483,647 elements in one tensor (the attention's qkv_proj")]
+    [InlineData("\"puzzle_emb_ndim\": 10000000", "config field 'puzzle_emb_ndim': must be at most 65,536 positions")]
+    public void Sizes_beyond_bounds_are_config_errors_not_overflows_or_hangs(string field, string expected)
+    {
+        string size = field.Contains("hidden_size", StringComparison.Ordinal)
+            ? "" : "\"hidden_size\": 64, \"num_heads\": 4, ";
+        File.WriteAllText(P("c.json"), $$"""{{{size}}{{field}}}""");
+        foreach (string[] args in (string[][])[["info"], ["init", "--out", P("m.safetensors")]])
+        {
+            (int code, string output, string err) = Hrm([.. args, "--config", P("c.json")]);
+            Assert.True(code == 1, $"{args[0]}: exit {code}; {output}");
+            Assert.Contains(expected, err, StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(P("m.safetensors")));
+    }
+
+    [Fact]
+    public void Thread_counts_beyond_the_pool_limit_are_usage_errors()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        (int code, _, string err) = Hrm("solve", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81),
+            "--threads", "100000");
+        Assert.Equal(2, code);
+        Assert.Contains("--threads expects an integer from 0 to 1024, got '100000'", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("data", "sudoku", "--generate", "4", "--threads", "5000", "--out", P("d"));
+        Assert.Equal(2, code);
+        Assert.Contains("--threads expects an integer from 1 to 1024", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--set", "threads=100000", "--data", P("none"));
+        Assert.Equal(1, code);
+        Assert.Contains("config field 'threads': must lie in 0..1024", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_directory_where_a_file_is_expected_is_named_as_such()
+    {
+        Directory.CreateDirectory(P("dir.safetensors"));
+        (int code, _, string err) = Hrm("info", "--checkpoint", P("dir.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Contains($"{P("dir.safetensors")}: is a directory; expected a file", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("denied", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("init", "--preset", "tiny", "--out", P("dir.safetensors"));
+        Assert.Equal(2, code);
+        Assert.Contains("--out " + P("dir.safetensors") + ": is a directory; expected a file", err,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Output_paths_are_checked_before_the_work()
+    {
+        (int code, _, string err) = Hrm("init", "--preset", "tiny", "--out", P("missing/sub/m.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Contains($"missing/sub/m.safetensors: cannot write it, the directory {P("missing/sub")} does not exist",
+            err, StringComparison.Ordinal);
+        Assert.DoesNotContain(".tmp-", err, StringComparison.Ordinal);
+        File.WriteAllText(P("afile"), "keep");
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        Npy.WriteInt32(P("in.npy"), new int[81], [1, 81]);
+        (code, _, err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("in.npy"),
+            "--out", P("afile"));
+        Assert.Equal(2, code);
+        Assert.Contains("--out " + P("afile") + ": is a file; expected a directory", err, StringComparison.Ordinal);
+        Assert.Equal("keep", File.ReadAllText(P("afile")));
+        (code, _, err) = Hrm("data", "sudoku", "--generate", "4", "--out", P("afile"));
+        Assert.Equal(2, code);
+        Assert.Contains("is a file; expected a directory", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("init", "--preset", "tiny", "--out", "");
+        Assert.Equal(2, code);
+        Assert.Contains("--out needs a value, got an empty string", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Library_parameter_names_stay_out_of_command_line_errors()
+    {
+        (int code, _, string err) = Hrm("data", "sudoku", "--generate", "4", "--size", "5", "--out", P("d"));
+        Assert.Equal(1, code);
+        Assert.Contains("Size must be 4, 6 or 9, got 5", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_checkpoints_bad_config_metadata_is_named_once()
+    {
+        var w = new SafeTensorsWriter();
+        w.Add("a", TensorDType.F32, [1], [1f]);
+        w.SetMetadata("config", "[1]");
+        w.Save(P("m.safetensors"));
+        (int code, _, string err) = Hrm("info", "--checkpoint", P("m.safetensors"));
+        Assert.Equal(1, code);
+        string named = $"{P("m.safetensors")}: __metadata__.config: ";
+        Assert.Contains(named + "expected a JSON object", err, StringComparison.Ordinal);
+        Assert.Equal(err.IndexOf(named, StringComparison.Ordinal), err.LastIndexOf(named, StringComparison.Ordinal));
+    }
+
+    /// <summary>The reference's CSVs have a header that the builders skip unread; a puzzle or maze row there would be
+    /// lost without a word, so it is an error.</summary>
+    [Fact]
+    public void A_csv_whose_first_line_is_a_row_is_refused()
+    {
+        var options = new SudokuGeneratorOptions { Size = 9, MinGivens = 30, MaxGivens = 30, Seed = 1 };
+        SudokuRecord r = SudokuGenerator.Generate(1, options, TestContext.Current.CancellationToken)[0];
+        SudokuCsv.Write(P("h.csv"), [r]);
+        string row = File.ReadAllLines(P("h.csv"))[1];
+        File.WriteAllText(P("noheader.csv"), row + "\n" + row + "\n");
+        var e = Assert.Throws<HrmFormatException>(() => SudokuCsv.Read(P("noheader.csv")));
+        Assert.Contains("line 1, header: is a puzzle row", e.Message, StringComparison.Ordinal);
+        Assert.Single(SudokuCsv.Read(P("h.csv")));
+        string maze = "S" + new string(' ', 8) + "G" + new string('#', 90); // 10 x 10 cells
+        File.WriteAllText(P("maze.csv"), $"x,{maze},{maze},0\n");
+        Assert.Contains("is a maze row", Assert.Throws<HrmFormatException>(() => MazeCsv.Read(P("maze.csv"))).Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Control_characters_in_a_puzzle_are_shown_as_codes()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => SudokuText.Parse("\0" + new string('.', 80)));
+        Assert.Contains("character U+0000 at index 0", e.Message, StringComparison.Ordinal);
+    }
+}
