@@ -11,8 +11,9 @@ namespace Hrm.Bench;
 /// <summary>
 /// Throughput probe of the CPU GEMM (not a BenchmarkDotNet benchmark): GFLOP/s of MatmulForward and
 /// MatmulBackward on the HRM shapes with a 2-thread pool, next to the machine's FMA peak measured with a
-/// register-only FMA loop (Vector512, or Vector256 where the machine has no 512-bit vectors). Rows: batch 64, 32 and 1 of the Sudoku config (M = B·82), the same weights
-/// every call; then batch 1 as a solve sees it, with the weights streaming from memory.
+/// register-only FMA loop (Vector512, or Vector256 where the machine has no 512-bit vectors). Rows: batch 64, 32
+/// and 1 of the Sudoku config (M = B·82), the same weights every call; then batch 1 as a solve sees it, with the
+/// weights streaming from memory.
 /// </summary>
 public static unsafe class GemmProbe
 {
@@ -26,12 +27,14 @@ public static unsafe class GemmProbe
         using var pool = new WorkerPool(Threads);
         output.WriteLine($"GEMM path: {Gemm.Best}");
         // The peak loop runs at the widest accelerated width of 512 and 256 bits (a narrower machine: %peak n/a).
-        int width = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
+        int width = Vector512.IsHardwareAccelerated ? 512
+            : Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported ? 256 : 0;
         double peak1 = width > 0 ? FmaPeak(pool, 1, width) : double.NaN;
         double peak2 = width > 0 ? FmaPeak(pool, Threads, width) : double.NaN;
         output.WriteLine(double.IsNaN(peak1)
-            ? "FMA peak: not measured (no 512- or 256-bit vectors here): %peak shows NaN"
-            : Inv($"FMA peak (Vector{width}, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, {peak2:F1} on {Threads}"));
+            ? "FMA peak: not measured (no 512-bit vectors, nor 256-bit ones with FMA, here): %peak shows NaN"
+            : Inv($"FMA peak (Vector{width}, 12 accumulators): {peak1:F1} GFLOP/s on 1 thread, ") +
+              Inv($"{peak2:F1} on {Threads}"));
         output.WriteLine("GFLOP/s: median of 10 runs (best run in brackets); backward = dinp + dweight (4·MNK flops)");
         output.WriteLine(Inv($"{"M",6} {"K",6} {"N",6} {"forward",16} {"%peak",6} {"backward",16} {"%peak",6}"));
         foreach (int m in (int[])[64 * 82, 32 * 82, 82])

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 
 namespace Hrm.Bench.Compare;
@@ -24,8 +25,11 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGiB, string
             if (line != null) cpu = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
         }
         // The widest vectors the JIT uses: what our kernels (and libtorch's) run on, which the model name may not say.
+        // (AVX-512 may be present and still not used: the JIT leaves it off where it would slow the clock down.)
+        string avx512 = Avx512F.IsSupported ? "AVX-512 present, not used" : "no AVX-512";
         cpu += Vector512.IsHardwareAccelerated ? " (512-bit vectors)"
-            : Vector256.IsHardwareAccelerated ? " (256-bit vectors, no AVX-512)" : " (128-bit vectors)";
+            : Vector256.IsHardwareAccelerated ? $" (256-bit vectors, {avx512})"
+            : " (128-bit vectors)";
         string ts = typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
             ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "?";
         int plus = ts.IndexOf('+', StringComparison.Ordinal);

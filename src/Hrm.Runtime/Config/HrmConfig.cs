@@ -158,6 +158,12 @@ public sealed record HrmConfig
             throw new HrmConfigException("expansion",
                 $"gives a SwiGLU width of 0 (round(expansion * hidden_size * 2/3) = 0); it must be at least 1");
         }
+        if (IntermediateLong >= 1L << 30)
+        {
+            throw new HrmConfigException("expansion", $"{Expansion} gives a SwiGLU width of 2^30 or more " +
+                "(round(expansion * hidden_size * 2/3)): gate_up_proj would exceed " +
+                $"{MaxTensorElements:N0} elements in one tensor");
+        }
         if (!(HaltExplorationProb >= 0 && HaltExplorationProb <= 1))
             throw new HrmConfigException("halt_exploration_prob", $"must lie in [0, 1], got {HaltExplorationProb}");
         if (PuzzleEmbNdim < 0)

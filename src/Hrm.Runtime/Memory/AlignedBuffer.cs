@@ -17,6 +17,14 @@ public sealed unsafe class AlignedBuffer : IDisposable
     public AlignedBuffer(long bytes, string name)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        // More than the machine (or the container) holds would not fail here on Linux, which promises memory it may
+        // not have: zeroing it would end in the kernel's out-of-memory kill instead of this message.
+        long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (total > 0 && bytes > total)
+        {
+            throw new InsufficientMemoryException($"{bytes / (1024.0 * 1024.0):F1} MiB for '{name}' is more than " +
+                $"the {total / (1024.0 * 1024.0):F1} MiB of memory this process may use");
+        }
         Name = name;
         Bytes = bytes;
         nuint size = (nuint)Math.Max(bytes, Alignment);

@@ -49,8 +49,11 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>Threads that run tasks, the calling thread included.</summary>
     public int ThreadCount { get; }
 
-    /// <summary>A pool sized to the machine (Environment.ProcessorCount).</summary>
-    public static WorkerPool CreateDefault() => new(Environment.ProcessorCount);
+    /// <summary>A pool sized to the machine: <see cref="DefaultThreads"/>.</summary>
+    public static WorkerPool CreateDefault() => new(DefaultThreads);
+
+    /// <summary>One thread per logical processor, at most <see cref="MaxThreads"/>.</summary>
+    public static int DefaultThreads => Math.Min(Environment.ProcessorCount, MaxThreads);
 
     /// <summary>Runs <paramref name="count"/> tasks of <paramref name="job"/> and returns when all are done.</summary>
     public void Run<TJob>(TJob* job, int count) where TJob : unmanaged, IParallelJob

@@ -65,7 +65,7 @@ internal static class AnalyzeCommand
         using (HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride))
         {
             cfg = model.Config;
-            maxSteps = args.GetInt("max-steps", cfg.HaltMaxSteps, min: 1);
+            maxSteps = args.GetMaxSteps(cfg.HaltMaxSteps);
             if (!perPosition && examples * maxSteps < 2)
             {
                 throw new UsageException("analyze",

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hrm.Runtime.Config;
 using Hrm.Runtime.Threading;
 
 namespace Hrm.Train.Cli;
@@ -74,23 +75,39 @@ internal sealed class CliArgs
     public string Require(string name) =>
         Get(name) ?? throw new UsageException(_command, $"--{name} is required");
 
-    /// <summary>--name as an output directory (created where missing), or null: checked before any work, so that an
-    /// existing file there fails at once rather than after the computation.</summary>
+    /// <summary>--name as an output directory (created where missing), or null: checked before any work, so that a
+    /// file there (or where one of its folders would be) fails at once rather than after the computation.</summary>
     public string? GetOutDir(string name)
     {
         string? v = Get(name);
-        if (v != null && File.Exists(v))
+        if (v == null) return null;
+        if (File.Exists(v))
             throw new UsageException(_command, $"--{name} {v}: is a file; expected a directory (created if missing)");
+        CheckFolders(name, v);
         return v;
     }
 
-    /// <summary>--name as an output file, or null: not a directory, checked before any work.</summary>
+    /// <summary>--name as an output file (its folders created where missing), or null: not a directory, and no file
+    /// where one of its folders would be, checked before any work.</summary>
     public string? GetOutFile(string name)
     {
         string? v = Get(name);
-        if (v != null && Directory.Exists(v))
+        if (v == null) return null;
+        if (Directory.Exists(v))
             throw new UsageException(_command, $"--{name} {v}: is a directory; expected a file");
+        CheckFolders(name, v);
         return v;
+    }
+
+    /// <summary>The folders above an output path: the nearest that exists must be a directory.</summary>
+    private void CheckFolders(string name, string path)
+    {
+        for (string? dir = Path.GetDirectoryName(Path.GetFullPath(path)); dir != null && !Directory.Exists(dir);
+             dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(dir))
+                throw new UsageException(_command, $"--{name} {path}: {dir} is a file, not a directory");
+        }
     }
 
     public int GetInt(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
@@ -105,6 +122,10 @@ internal sealed class CliArgs
         }
         return v;
     }
+
+    /// <summary>--max-steps: 1 to <see cref="HrmConfig.MaxDepth"/> segments (what a config's halt_max_steps may be).
+    /// </summary>
+    public int GetMaxSteps(int fallback) => GetInt("max-steps", fallback, min: 1, max: HrmConfig.MaxDepth);
 
     /// <summary>--threads: 0 (one per core, the fallback) to <see cref="WorkerPool.MaxThreads"/>.</summary>
     public int GetThreads() => GetInt("threads", 0, min: 0, max: WorkerPool.MaxThreads);

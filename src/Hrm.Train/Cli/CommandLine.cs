@@ -104,10 +104,25 @@ internal static class CommandLine
         {
             string m = e.Message;
             int a = m.IndexOf('\'', StringComparison.Ordinal), b = a < 0 ? -1 : m.IndexOf('\'', a + 1);
-            if (b > a + 1 && m[(a + 1)..b] is var path && Directory.Exists(path))
+            if (b > a + 1 && m[(a + 1)..b] is var path && Directory.Exists(path) && Listable(path))
                 return $"{path}: is a directory; expected a file";
         }
         return e.Message;
+    }
+
+    /// <summary>Whether a directory's entries can be read: if not, the denial may be real (an unreadable folder).
+    /// </summary>
+    private static bool Listable(string dir)
+    {
+        try
+        {
+            _ = Directory.EnumerateFileSystemEntries(dir).Any();
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary><c>hrm --version</c>: the library's version (with the commit it was built from, where the build knew

@@ -118,7 +118,7 @@ internal static class EvalCommand
         return HaltingEval.Run(solver, test, plan, o);
     }
 
-    /// <summary>"8" or "1,2,4,8,16" (each >= 1), or null when not given.</summary>
+    /// <summary>"8" or "1,2,4,8,16" (each 1 to <see cref="HrmConfig.MaxDepth"/>), or null when not given.</summary>
     private static int[]? ParseStepList(string? text)
     {
         if (text == null) return null;
@@ -126,8 +126,12 @@ internal static class EvalCommand
         var steps = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
-            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out steps[i]) || steps[i] < 1)
-                throw new UsageException("eval", $"--max-steps expects N or a list N,N,... of integers >= 1, got '{text}'");
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out steps[i]) ||
+                steps[i] < 1 || steps[i] > HrmConfig.MaxDepth)
+            {
+                throw new UsageException("eval", "--max-steps expects N or a list N,N,... of integers from 1 to " +
+                    $"{HrmConfig.MaxDepth}, got '{text}'");
+            }
         }
         return steps;
     }

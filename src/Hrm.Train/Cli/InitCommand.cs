@@ -19,6 +19,7 @@ internal static class InitCommand
         // Initialisation happens on the host; the float32 values are identical whatever backend later loads them.
         using var model = new HrmModel(cfg, new CpuBackend(1));
         model.Initialize(new HrmRandom(seed));
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!); // as convert, solve and render
         HrmCheckpoint.Save(model, output);
         o.WriteLine($"wrote {output}: {model.Layout.ParameterCount:N0} parameters, seed {seed}");
         return 0;

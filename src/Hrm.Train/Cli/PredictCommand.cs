@@ -40,7 +40,7 @@ internal static class PredictCommand
             out string notice);
         using HrmModel model = HrmCheckpoint.Load(ckpt, backend, cfgOverride);
         HrmConfig cfg = model.Config;
-        int maxSteps = args.GetInt("max-steps", cfg.HaltMaxSteps, min: 1);
+        int maxSteps = args.GetMaxSteps(cfg.HaltMaxSteps);
         (int[] tokens, int n) = ReadInputs(inputsPath, cfg);
         int[] ids = args.Get("puzzle-identifiers") is { } idPath ? ReadIds(idPath, n, cfg) : new int[n];
         int batch = Math.Min(args.GetInt("batch-size", 64, min: 1), Math.Max(n, 1));

@@ -141,7 +141,7 @@ internal static class RenderCommand
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(),
             GemmArgs.Cuda(args, "render"), out _);
         HrmModel model = HrmCheckpoint.Load(args.Require("checkpoint"), backend, cfgOverride);
-        maxSteps = args.GetInt("max-steps", model.Config.HaltMaxSteps, min: 1);
+        maxSteps = args.GetMaxSteps(model.Config.HaltMaxSteps);
         if (maxSteps <= StripLayout.MaxSegments) return model;
         model.Dispose();
         throw new UsageException("render", $"--max-steps {maxSteps}: a picture draws one board per segment, at most {StripLayout.MaxSegments}");

@@ -49,7 +49,7 @@ internal static class SolveCommand
         var options = new SolverOptions
         {
             Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze ?? mazes?.Puzzles[0], sudokus?.Puzzles[0], args)),
-            MaxSteps = args.GetInt("max-steps", 0, min: 1),
+            MaxSteps = args.GetMaxSteps(0),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),
             HaltMargin = HaltingArgs.Margin(args, "solve"),

@@ -158,7 +158,7 @@ public static class SudokuCsv
                     sb.Append(text[i++]);
                 }
                 if (i < text.Length && text[i] != ',')
-                    return $"unexpected '{text[i]}' after the closing quote at character {i}";
+                    return $"unexpected {CharText.Quote(text[i])} after the closing quote at character {i}";
             }
             else
             {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace Hrm.Train.Training;
 
@@ -14,8 +13,9 @@ public sealed class MetricsLog : IDisposable
 
     /// <summary>
     /// Opens the log; when resuming at <paramref name="resumeStep"/>, the lines of later steps are dropped first, and
-    /// so are lines that are not whole records (a JSON object with a step), such as the torn last line of a run that
-    /// was killed while writing it: appending after it would make the file unreadable (<see cref="DroppedLines"/>).
+    /// so are lines that are not whole records (what <see cref="MetricsLogReader"/> reads), such as the torn last line
+    /// of a run killed while writing it: appending after it would make the file unreadable (<see cref="DroppedLines"/>;
+    /// blank lines are dropped without a word).
     /// </summary>
     public MetricsLog(string path, long resumeStep = -1)
     {
@@ -27,7 +27,8 @@ public sealed class MetricsLog : IDisposable
             var dropped = new List<int>();
             for (int i = 0; i < lines.Length; i++)
             {
-                long step = StepOf(lines[i]);
+                if (lines[i].Trim().Length == 0) continue; // the reader skips blank lines too
+                long step = MetricsLogReader.StepOf(lines[i]);
                 if (step < 0) dropped.Add(i + 1);
                 else if (step <= resumeStep) kept.Add(lines[i]);
             }
@@ -58,20 +59,4 @@ public sealed class MetricsLog : IDisposable
     }
 
     public void Dispose() => _w.Dispose();
-
-    /// <summary>The step of a whole record (a JSON object with a non-negative integer "step"), else -1.</summary>
-    private static long StepOf(string line)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.ValueKind == JsonValueKind.Object &&
-                   doc.RootElement.TryGetProperty("step", out JsonElement step) &&
-                   step.ValueKind == JsonValueKind.Number && step.TryGetInt64(out long s) && s >= 0 ? s : -1;
-        }
-        catch (JsonException)
-        {
-            return -1;
-        }
-    }
 }

@@ -27,6 +27,20 @@ public static class MetricsLogReader
         return entries;
     }
 
+    /// <summary>The step of a line <see cref="Read"/> accepts, else -1 (what a resume keeps: see
+    /// <see cref="MetricsLog"/>).</summary>
+    internal static long StepOf(string line)
+    {
+        try
+        {
+            return Parse("", 0, line).Step;
+        }
+        catch (HrmFormatException)
+        {
+            return -1;
+        }
+    }
+
     private static MetricsEntry Parse(string path, int number, string line)
     {
         string where = $"line {number}";

@@ -83,11 +83,12 @@ public sealed partial class Trainer
         string? found = Path.Exists(Path.Combine(runDir, "config.json")) ? "config.json"
             : Path.Exists(Path.Combine(runDir, CheckpointsDir)) ? CheckpointsDir
             : File.Exists(metrics) && new FileInfo(metrics).Length > 0 ? "metrics.jsonl" : null;
-        if (found != null)
-        {
-            throw new IOException($"{runDir} already holds a run ({found}); continue it with hrm train --resume " +
-                $"{runDir}, or give another --run-dir (or delete that one)");
-        }
+        if (found == null) return;
+        throw new IOException(LatestCheckpoint(runDir) != null
+            ? $"{runDir} already holds a run ({found}); continue it with hrm train --resume {runDir}, or give " +
+              "another --run-dir (or delete that one)"
+            : $"{runDir} already holds a run ({found}) that has no checkpoint to resume from; give another " +
+              "--run-dir, or delete that one");
     }
 
     /// <summary>The run config of <paramref name="runDir"/> (its warnings to <paramref name="warnings"/>), with the
@@ -178,12 +179,7 @@ public sealed partial class Trainer
                 throw;
             }
             output.WriteLine($"{notice}; resumed {runDir} at step {st.Step} from {ckpt}");
-            if (t._log.DroppedLines is { Count: > 0 } torn)
-            {
-                string lines = string.Join(", ", torn.Take(5)) + (torn.Count > 5 ? ", ..." : "");
-                (warnings ?? output).WriteLine($"hrm: warning: {t._log.Path}: dropped {torn.Count} line(s) that were " +
-                    $"not whole records (line {lines}; e.g. the last line of a run killed while writing it)");
-            }
+            t.WarnDroppedMetrics(warnings ?? output);
             if (was?.ChangeTo(now) is { } change) output.WriteLine(change);
             if (was == null && bf16Matmul == null && now.Device == "cuda")
             {
@@ -251,9 +247,10 @@ public sealed partial class Trainer
             throw new HrmFormatException(statePath, $"carry.steps[{badSteps}]", $"is {st.Act.Steps[badSteps]}; a row has " +
                 $"run 0 to halt_max_steps = {max} segments");
         }
+        CheckSizes(st, statePath);
         Step = st.Step;
         IHrmBackend b = _model.Backend;
-        // A size or value the state cannot take (ArgumentException) is reported under the field it came from.
+        // A value the state cannot take (ArgumentException) is reported under the field it came from.
         void Field(string name, Action restore)
         {
             try
@@ -278,6 +275,35 @@ public sealed partial class Trainer
         });
         Field("__metadata__.sampler", () => _sampler.SetState(st.Sampler.Pass, st.Sampler.Position, st.Sampler.Rng));
         Field("__metadata__.exploration.rng", () => _explore.SetState(st.ExplorationRng));
+    }
+
+    /// <summary>Says which lines of the metrics log a resume dropped for not being whole records, if any.</summary>
+    private void WarnDroppedMetrics(TextWriter warnings)
+    {
+        if (_log.DroppedLines is not { Count: > 0 } torn) return;
+        string lines = string.Join(", ", torn.Take(5)) + (torn.Count > 5 ? ", ..." : "");
+        warnings.WriteLine($"hrm: warning: {_log.Path}: dropped {torn.Count} line(s) that were not whole records " +
+            $"(line {lines}; e.g. the last line of a run killed while writing it)");
+    }
+
+    /// <summary>The state's float tensors against what this run holds, each named with its size and the model's.
+    /// </summary>
+    private void CheckSizes(TrainingState st, string statePath)
+    {
+        long dense = _model.Layout.DenseElements;
+        long carry = (long)Config.GlobalBatchSize * _model.Config.TotalSeqLen * _model.Config.HiddenSize;
+        foreach ((string name, long found, long want, string what) in (ValueTuple<string, long, long, string>[])[
+            ("adam.m", st.AdamM.Length, dense, "one per dense parameter"),
+            ("adam.v", st.AdamV.Length, dense, "one per dense parameter"),
+            ("carry.z_H", st.CarryZH.Length, carry, "global_batch_size x positions x hidden_size"),
+            ("carry.z_L", st.CarryZL.Length, carry, "global_batch_size x positions x hidden_size")])
+        {
+            if (found != want)
+            {
+                throw new HrmFormatException(statePath, name,
+                    $"has {found:N0} values; this run needs {want:N0} ({what})");
+            }
+        }
     }
 
     private string SaveCheckpoint(string name)

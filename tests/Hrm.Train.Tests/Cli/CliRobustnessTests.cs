@@ -12,11 +12,13 @@ namespace Hrm.Train.Tests.Cli;
 public sealed class CliRobustnessTests : CliHarness
 {
     [Theory]
-    [InlineData("\"H_layers\": 1000000000", "config field 'H_layers': must be at most 1,024")]
-    [InlineData("\"halt_max_steps\": 2147483647", "config field 'halt_max_steps': must be at most 1,024")]
+    [InlineData("\"H_layers\": 1025", "config field 'H_layers': must be at most 1,024, got 1,025")]
+    [InlineData("\"L_cycles\": 1025", "config field 'L_cycles': must be at most 1,024")]
+    [InlineData("\"halt_max_steps\": 1025", "config field 'halt_max_steps': must be at most 1,024")]
     [InlineData("\"seq_len\": 2147483647", "config field 'seq_len': must be at most 65,536")]
-    [InlineData("\"expansion\": 1e308",
-        "config field 'expansion': must be at most 2,147,483,647 elements in one tensor")]
+    [InlineData("\"expansion\": 1e308", "config field 'expansion': 1E+308 gives a SwiGLU width of 2^30 or more")]
+    [InlineData("\"expansion\": 400000",
+        "config field 'expansion': must be at most 2,147,483,647 elements in one tensor (gate_up_proj")]
     [InlineData("\"expansion\": 0.001", "config field 'expansion': gives a SwiGLU width of 0")]
     [InlineData("\"num_heads\": 1, \"seq_len\": 9, \"vocab_size\": 5, \"hidden_size\": 30000",
         "config field 'hidden_size': must be at most 2,147,483,647 elements in one tensor (the attention's qkv_proj")]
@@ -40,13 +42,17 @@ public sealed class CliRobustnessTests : CliHarness
     {
         Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
         (int code, _, string err) = Hrm("solve", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81),
-            "--threads", "100000");
+            "--threads", "1025");
         Assert.Equal(2, code);
-        Assert.Contains("--threads expects an integer from 0 to 1024, got '100000'", err, StringComparison.Ordinal);
-        (code, _, err) = Hrm("data", "sudoku", "--generate", "4", "--threads", "5000", "--out", P("d"));
+        Assert.Contains("--threads expects an integer from 0 to 1024, got '1025'", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("solve", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81),
+            "--max-steps", "1025");
+        Assert.Equal(2, code);
+        Assert.Contains("--max-steps expects an integer from 1 to 1024", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("data", "sudoku", "--generate", "4", "--threads", "1025", "--out", P("d"));
         Assert.Equal(2, code);
         Assert.Contains("--threads expects an integer from 1 to 1024", err, StringComparison.Ordinal);
-        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--set", "threads=100000", "--data", P("none"));
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--set", "threads=1025", "--data", P("none"));
         Assert.Equal(1, code);
         Assert.Contains("config field 'threads': must lie in 0..1024", err, StringComparison.Ordinal);
     }
@@ -68,12 +74,14 @@ public sealed class CliRobustnessTests : CliHarness
     [Fact]
     public void Output_paths_are_checked_before_the_work()
     {
-        (int code, _, string err) = Hrm("init", "--preset", "tiny", "--out", P("missing/sub/m.safetensors"));
-        Assert.Equal(1, code);
-        Assert.Contains($"missing/sub/m.safetensors: cannot write it, the directory {P("missing/sub")} does not exist",
-            err, StringComparison.Ordinal);
-        Assert.DoesNotContain(".tmp-", err, StringComparison.Ordinal);
+        // Missing folders of an output file are made (as convert, solve and render do); a file in their place is an
+        // error before anything is computed.
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("missing/sub/m.safetensors")).Code);
+        Assert.True(File.Exists(P("missing/sub/m.safetensors")));
         File.WriteAllText(P("afile"), "keep");
+        (int code, _, string err) = Hrm("init", "--preset", "tiny", "--out", Path.Combine(P("afile"), "m.safetensors"));
+        Assert.Equal(2, code);
+        Assert.Contains($"{P("afile")} is a file, not a directory", err, StringComparison.Ordinal);
         Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
         Npy.WriteInt32(P("in.npy"), new int[81], [1, 81]);
         (code, _, err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("in.npy"),
@@ -84,6 +92,10 @@ public sealed class CliRobustnessTests : CliHarness
         (code, _, err) = Hrm("data", "sudoku", "--generate", "4", "--out", P("afile"));
         Assert.Equal(2, code);
         Assert.Contains("is a file; expected a directory", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs", P("in.npy"),
+            "--out", Path.Combine(P("afile"), "x", "y"));
+        Assert.Equal(2, code);
+        Assert.Contains($"{P("afile")} is a file, not a directory", err, StringComparison.Ordinal);
         (code, _, err) = Hrm("init", "--preset", "tiny", "--out", "");
         Assert.Equal(2, code);
         Assert.Contains("--out needs a value, got an empty string", err, StringComparison.Ordinal);
@@ -136,5 +148,9 @@ public sealed class CliRobustnessTests : CliHarness
     {
         var e = Assert.ThrowsAny<Exception>(() => SudokuText.Parse("\0" + new string('.', 80)));
         Assert.Contains("character U+0000 at index 0", e.Message, StringComparison.Ordinal);
+        e = Assert.ThrowsAny<Exception>(() => SudokuText.Parse("\u202E" + new string('.', 80)));
+        Assert.Contains("character U+202E at index 0", e.Message, StringComparison.Ordinal);
+        e = Assert.ThrowsAny<Exception>(() => SudokuText.Parse("x" + new string('.', 80)));
+        Assert.Contains("character 'x' at index 0", e.Message, StringComparison.Ordinal);
     }
 }

@@ -30,9 +30,14 @@ public sealed class RunDirectoryTests : IDisposable
         byte[] config = File.ReadAllBytes(P("a/config.json"));
         var e = Assert.Throws<IOException>(() =>
             Trainer.Create(cfg with { Seed = 8 }, P("a"), null, "cpu", TextWriter.Null, interactive: false));
-        Assert.Contains("already holds a run (config.json)", e.Message, StringComparison.Ordinal);
-        Assert.Contains("hrm train --resume", e.Message, StringComparison.Ordinal);
+        Assert.Contains("already holds a run (config.json) that has no checkpoint to resume from", e.Message,
+            StringComparison.Ordinal);
         Assert.Equal(config, File.ReadAllBytes(P("a/config.json")));
+        (string run, _) = StoppedRun();
+        e = Assert.Throws<IOException>(() =>
+            Trainer.Create(cfg, run, null, "cpu", TextWriter.Null, interactive: false));
+        Assert.Contains($"already holds a run (config.json); continue it with hrm train --resume {run}", e.Message,
+            StringComparison.Ordinal);
         // Only metrics or checkpoints left count too; an empty directory or a new one is fine.
         Directory.CreateDirectory(P("b/checkpoints"));
         Assert.Contains("(checkpoints)", Assert.Throws<IOException>(() =>
@@ -92,26 +97,27 @@ public sealed class RunDirectoryTests : IDisposable
         w.Save(state);
         var e = Assert.Throws<HrmFormatException>(() =>
             Trainer.Resume(run, "cpu", TextWriter.Null, interactive: false));
-        Assert.Contains("train_state.safetensors: adam.m:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("train_state.safetensors: adam.m: has ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(" values; this run needs ", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A tiny run, and a copy of its directory with only the first checkpoint (as if it had stopped there).
     /// </summary>
     private (string Run, long Step) StoppedRun()
     {
-        RunConfig cfg = TrainingFixtures.Tiny(TrainingFixtures.Build4x4(P("data")));
-        using (Trainer a = Trainer.Create(cfg, P("a"), null, "cpu", TextWriter.Null, interactive: false))
+        RunConfig cfg = TrainingFixtures.Tiny(TrainingFixtures.Build4x4(P("s-data")));
+        using (Trainer a = Trainer.Create(cfg, P("s-full"), null, "cpu", TextWriter.Null, interactive: false))
             a.Run(TestContext.Current.CancellationToken);
-        string first = Directory.GetDirectories(P("a/checkpoints")).MinBy(d => long.Parse(Path.GetFileName(d)[5..],
+        string first = Directory.GetDirectories(P("s-full/checkpoints")).MinBy(d => long.Parse(Path.GetFileName(d)[5..],
             System.Globalization.CultureInfo.InvariantCulture))!;
         long step = long.Parse(Path.GetFileName(first)[5..], System.Globalization.CultureInfo.InvariantCulture);
-        string b = P("b");
+        string b = P("s-stopped");
         Directory.CreateDirectory(Path.Combine(b, "checkpoints", Path.GetFileName(first)));
-        foreach (string f in (string[])["config.json", "metrics.jsonl"]) File.Copy(P("a/" + f), Path.Combine(b, f));
+        File.Copy(P("s-full/config.json"), Path.Combine(b, "config.json"));
         foreach (string f in Directory.GetFiles(first))
             File.Copy(f, Path.Combine(b, "checkpoints", Path.GetFileName(first), Path.GetFileName(f)));
         // The copy's log: the lines up to the checkpoint, as a run stopped there has.
-        File.WriteAllLines(Path.Combine(b, "metrics.jsonl"), File.ReadAllLines(P("a/metrics.jsonl"))
+        File.WriteAllLines(Path.Combine(b, "metrics.jsonl"), File.ReadAllLines(P("s-full/metrics.jsonl"))
             .Where(l => StepOf(l) <= step));
         return (b, step);
     }

@@ -21,7 +21,7 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     public CpuBackend(int threads = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        _pool = new WorkerPool(threads == 0 ? Environment.ProcessorCount : threads);
+        _pool = new WorkerPool(threads == 0 ? WorkerPool.DefaultThreads : threads);
     }
 
     /// <inheritdoc/>
