@@ -27,8 +27,12 @@ public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenK
     public static HrmConfigFile Load(string path, List<string>? warnings = null)
     {
         string text;
+        if (Directory.Exists(path)) throw new HrmConfigException($"{path}: is a directory; expected a config file");
         try
         {
+            // A config is a few KB; anything past 16 MiB is not one (and reading it whole could exhaust memory).
+            if (new FileInfo(path).Length > 16 << 20)
+                throw new IOException($"{new FileInfo(path).Length:N0} bytes; a config file is a few KB");
             text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

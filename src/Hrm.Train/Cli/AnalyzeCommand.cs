@@ -41,6 +41,7 @@ internal static class AnalyzeCommand
         Hrm.Runtime.Backends.Cuda.CudaBackendOptions gemm = GemmArgs.Cuda(args, "analyze");
         string data = args.Require("data"), device = args.Get("device") ?? "auto";
         string? output = args.GetOutFile("out");
+        args.CheckNotInput("out", "checkpoint", "config");
         if (output != null && !output.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new UsageException("analyze", $"--out '{output}': the picture is a PNG; name the file *.png");
         bool perPosition = (args.Get("sample") ?? "sequence") switch

@@ -99,6 +99,30 @@ internal sealed class CliArgs
         return v;
     }
 
+    /// <summary>An output file option that names the same file as one of the command's input options (a link to it
+    /// too) is an error: the output would replace the input.</summary>
+    public void CheckNotInput(string output, params string[] inputs)
+    {
+        if (Get(output) is not { } o) return;
+        string target = Resolved(o);
+        foreach (string input in inputs)
+        {
+            if (Get(input) is { } i && string.Equals(Resolved(i), target, StringComparison.Ordinal))
+            {
+                throw new UsageException(_command,
+                    $"--{output} {o} is the --{input} file; writing it would replace it");
+            }
+        }
+    }
+
+    /// <summary>A path made absolute, through a symbolic link where it is one.</summary>
+    private static string Resolved(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return File.Exists(full) && new FileInfo(full).LinkTarget != null && File.ResolveLinkTarget(full, true) is { } t
+            ? t.FullName : full;
+    }
+
     /// <summary>The folders above an output path: the nearest that exists must be a directory.</summary>
     private void CheckFolders(string name, string path)
     {

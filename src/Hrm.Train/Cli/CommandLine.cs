@@ -24,7 +24,30 @@ internal static class CommandLine
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
 
+    /// <summary>Runs one command line; every failure becomes a message on <paramref name="stderr"/> and an exit code
+    /// (2: usage, 1: anything else), never an unhandled exception.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            return Dispatch(args, stdout, stderr);
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"hrm: {e.Message}");
+            string? usage = Commands.FirstOrDefault(c => c.Name == e.Command).Usage;
+            if (usage != null) stderr.WriteLine("usage: " + usage);
+            else PrintHelp(stderr);
+            return 2;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine(Report(e));
+            return 1;
+        }
+    }
+
+    private static int Dispatch(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
@@ -43,10 +66,8 @@ internal static class CommandLine
             stdout.WriteLine($"usage: {command.Usage}\n  {command.Summary}");
             return 0;
         }
-        try
+        return args[0] switch
         {
-            return args[0] switch
-            {
                 "info" => InfoCommand.Run(rest, stdout, stderr),
                 "init" => InitCommand.Run(rest, stdout, stderr),
                 "convert" => ConvertCommand.Run(rest, stdout, stderr),
@@ -57,32 +78,34 @@ internal static class CommandLine
                 "data" => DataCommand.Run(rest, stdout, stderr),
                 "quickstart" => QuickstartCommand.Run(rest, stdout, stderr),
                 "render" => RenderCommand.Run(rest, stdout, stderr),
-                "analyze" => AnalyzeCommand.Run(rest, stdout, stderr),
-                _ => throw new UsageException("", $"unknown command '{args[0]}'"),
-            };
-        }
-        catch (UsageException e)
+            "analyze" => AnalyzeCommand.Run(rest, stdout, stderr),
+            _ => throw new UsageException("", $"unknown command '{args[0]}'"),
+        };
+    }
+
+    /// <summary>
+    /// The line an error is reported with. Errors of the input, the files and the machine (the types below) are
+    /// said plainly; anything else is a bug of ours, said as one, with its type (HRM_DEBUG=1: and where it happened),
+    /// rather than as the runtime's stack trace. One exception wrapped by parallel work counts as itself.
+    /// </summary>
+    internal static string Report(Exception e)
+    {
+        if (e is AggregateException { InnerExceptions.Count: 1 } one) e = one.InnerExceptions[0];
+        if (e is InsufficientMemoryException) // our allocations name what they were for
         {
-            stderr.WriteLine($"hrm: {e.Message}");
-            string? usage = Commands.FirstOrDefault(c => c.Name == e.Command).Usage;
-            if (usage != null) stderr.WriteLine("usage: " + usage);
-            else PrintHelp(stderr);
-            return 2;
+            return $"hrm: error: not enough memory: {e.Message} (check the sizes the config and the data give: " +
+                "hrm info --config FILE prints the memory plan)";
         }
-        catch (InsufficientMemoryException e) // our allocations name what they were for
+        if (e is OutOfMemoryException) return $"hrm: error: not enough memory ({e.Message})";
+        if (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException or OverflowException
+            or Hrm.Train.Training.TrainingDivergedException or IOException or UnauthorizedAccessException
+            or InvalidOperationException or CudaUnavailableException or CudaException or CudaLibraryNotFoundException)
         {
-            stderr.WriteLine($"hrm: error: not enough memory: {e.Message} (check the sizes the config and the data " +
-                "give: hrm info --config FILE prints the memory plan)");
-            return 1;
+            return $"hrm: error: {Describe(e)}";
         }
-        catch (Exception e) when (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException
-                                      or Hrm.Train.Training.TrainingDivergedException or IOException
-                                      or UnauthorizedAccessException or InvalidOperationException
-                                      or CudaUnavailableException or CudaException or CudaLibraryNotFoundException)
-        {
-            stderr.WriteLine($"hrm: error: {Describe(e)}");
-            return 1;
-        }
+        string where = Environment.GetEnvironmentVariable("HRM_DEBUG") == "1" ? Environment.NewLine + e
+            : " (HRM_DEBUG=1 prints where)";
+        return $"hrm: internal error, please report it: {e.GetType().Name}: {e.Message}{where}";
     }
 
     /// <summary>

@@ -13,6 +13,12 @@ namespace Hrm.Train.Cli;
 /// </summary>
 internal static class DataCommand
 {
+    /// <summary>Most augmented copies a puzzle or ARC task gets (--num-aug; the reference uses 1,000).</summary>
+    public const int MaxAugmentations = 100_000;
+
+    /// <summary>Most Sudokus --generate and --test make (the reference's Sudoku-Extreme train split: 3.8M).</summary>
+    public const int MaxSudokus = 10_000_000;
+
     public const string Usage =
         "hrm data sudoku --generate N [--test N] [--size 4|6|9] [--min-givens G] [--max-givens G]\n" +
         "                [--min-rating R] [--max-rating R] [--num-aug K] [--seed S] [--threads T] --out DIR\n" +
@@ -35,7 +41,7 @@ internal static class DataCommand
         var args = new CliArgs("data", argv[1..], Options);
         string outDir = args.GetOutDir("out") ?? args.Require("out");
         ulong seed = args.GetSeed("seed", 0);
-        int numAug = args.GetInt("num-aug", 0, min: 0);
+        int numAug = args.GetInt("num-aug", 0, min: 0, max: MaxAugmentations);
         (IReadOnlyList<SudokuRecord> train, IReadOnlyList<SudokuRecord> test) = args.Has("from-csv")
             ? FromCsv(args, seed, o)
             : (args.Has("generate") ? Generate(args, seed, o) : throw new UsageException("data", "give --generate N or --from-csv DIR"));
@@ -48,7 +54,9 @@ internal static class DataCommand
 
     private static (IReadOnlyList<SudokuRecord>, IReadOnlyList<SudokuRecord>) Generate(CliArgs args, ulong seed, TextWriter o)
     {
-        int n = args.GetInt("generate", 0, min: 1), nTest = args.GetInt("test", 0, min: 0);
+        // Bounded so that the puzzles, all held in memory while generated, fit a machine's (~300 bytes each).
+        int n = args.GetInt("generate", 0, min: 1, max: MaxSudokus);
+        int nTest = args.GetInt("test", 0, min: 0, max: MaxSudokus);
         var opts = new SudokuGeneratorOptions
         {
             Size = args.GetInt("size", 9, min: 4),

@@ -32,6 +32,7 @@ internal static class EvalCommand
              .. HaltingArgs.Options], flags: GemmArgs.ModelFlags);
         _ = GemmArgs.Cuda(args, "eval"); // both flags: a usage error before any file is read
         _ = (args.GetOutDir("out"), args.GetOutFile("submission")); // likewise: not after the whole evaluation
+        args.CheckNotInput("submission", "checkpoint", "config");
         string ckpt = args.Require("checkpoint"), data = args.Require("data");
         using PuzzleDataset test = PuzzleDataset.Open(data, args.Get("split") ?? "test");
         if (test.ExampleCount == 0)

@@ -15,6 +15,7 @@ internal static class InitCommand
         var args = new CliArgs("init", argv, ["config", "preset", "seed", "out"]);
         HrmConfig cfg = ConfigSource.FromArgs(args, "init", err)!;
         string output = args.GetOutFile("out") ?? args.Require("out");
+        args.CheckNotInput("out", "config");
         ulong seed = args.GetSeed("seed", 0);
         // Initialisation happens on the host; the float32 values are identical whatever backend later loads them.
         using var model = new HrmModel(cfg, new CpuBackend(1));

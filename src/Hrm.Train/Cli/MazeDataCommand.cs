@@ -9,6 +9,9 @@ namespace Hrm.Train.Cli;
 /// <summary><c>hrm data maze</c>: a maze dataset from the reference's CSVs or from our generator.</summary>
 internal static class MazeDataCommand
 {
+    /// <summary>Most mazes --generate and --test make (the reference's maze set: 1,000 train, 1,000 test).</summary>
+    public const int MaxMazes = 1_000_000;
+
     public const string Usage =
         "hrm data maze --from-csv DIR [--aug] --out DIR\n" +
         "       hrm data maze --generate N [--test M] [--size 30] [--min-path-length L] [--max-path-length L]\n" +
@@ -34,7 +37,9 @@ internal static class MazeDataCommand
 
     private static (IReadOnlyList<MazeRecord>, IReadOnlyList<MazeRecord>) Generate(CliArgs args, TextWriter o)
     {
-        int n = args.GetInt("generate", 0, min: 1), nTest = args.GetInt("test", 0, min: 0);
+        // Bounded so that the mazes, all held in memory while generated, fit a machine's (~2 KB each at 30 x 30).
+        int n = args.GetInt("generate", 0, min: 1, max: MaxMazes);
+        int nTest = args.GetInt("test", 0, min: 0, max: MaxMazes);
         string loops = args.Get("loops") ?? "0.1";
         if (!double.TryParse(loops, NumberStyles.Float, CultureInfo.InvariantCulture, out double loopFraction))
             throw new UsageException("data", $"--loops expects a number in [0, 1], got '{loops}'");

@@ -128,6 +128,7 @@ internal static class RenderCommand
     private static string OutPath(CliArgs args)
     {
         string output = args.GetOutFile("out") ?? args.Require("out");
+        args.CheckNotInput("out", "checkpoint", "config", "maze", "metrics", "segments");
         return output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)
             ? output
             : throw new UsageException("render", $"--out '{output}': the picture is a PNG; name the file *.png");

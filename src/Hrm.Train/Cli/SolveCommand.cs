@@ -32,6 +32,7 @@ internal static class SolveCommand
         bool list = args.Has("puzzles") || args.Has("mazes");
         if (!list && (args.Has("out") || args.Has("batch")))
             throw new UsageException("solve", "--out and --batch go with --puzzles or --mazes");
+        args.CheckNotInput("out", "puzzles", "mazes", "checkpoint", "config");
         if (args.Get("out") is { } outFile)
         {
             // Said before anything is solved (the answers are renamed into place at the end).
@@ -90,6 +91,7 @@ internal static class SolveCommand
     {
         try
         {
+            if (Directory.Exists(path)) throw new PuzzleFormatException("is a directory; expected a maze file");
             // A 256 x 256 maze with \r\n line ends is about 66 KB: anything past 1 MiB is not a maze file.
             if (new FileInfo(path).Length > 1 << 20)
                 throw new PuzzleFormatException($"{new FileInfo(path).Length:N0} bytes; a maze file is n lines of n characters");

@@ -1,5 +1,6 @@
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Puzzles;
+using Hrm.Train.Cli;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Cli;
@@ -99,6 +100,80 @@ public sealed class CliRobustnessTests : CliHarness
         (code, _, err) = Hrm("init", "--preset", "tiny", "--out", "");
         Assert.Equal(2, code);
         Assert.Contains("--out needs a value, got an empty string", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Directories_given_as_config_or_maze_files_are_named()
+    {
+        Directory.CreateDirectory(P("dir"));
+        (int code, _, string err) = Hrm("info", "--config", P("dir"));
+        Assert.Equal(1, code);
+        Assert.Contains($"{P("dir")}: is a directory; expected a config file", err, StringComparison.Ordinal);
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        (code, _, err) = Hrm("solve", "--checkpoint", P("m.safetensors"), "--maze", P("dir"));
+        Assert.Equal(1, code);
+        Assert.Contains($"{P("dir")}: is a directory; expected a maze file", err, StringComparison.Ordinal);
+    }
+
+    /// <summary>An output that names the command's own input would replace it (a solve's answers over its puzzles,
+    /// an ARC submission over the checkpoint): refused, through a link too.</summary>
+    [Fact]
+    public void An_output_that_is_an_input_is_refused()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        File.WriteAllText(P("pz.txt"), new string('.', 81) + "\n");
+        File.CreateSymbolicLink(P("link.txt"), P("pz.txt"));
+        foreach (string output in (string[])[P("pz.txt"), P("link.txt")])
+        {
+            (int code, _, string err) = Hrm("solve", "--checkpoint", P("m.safetensors"), "--puzzles", P("pz.txt"),
+                "--out", output);
+            Assert.Equal(2, code);
+            Assert.Contains("is the --puzzles file; writing it would replace it", err, StringComparison.Ordinal);
+        }
+        Assert.Equal(new string('.', 81) + "\n", File.ReadAllText(P("pz.txt")));
+        (int c2, _, string e2) = Hrm("render", "curves", "--metrics", P("pz.png"), "--out", P("pz.png"));
+        Assert.Equal(2, c2);
+        Assert.Contains("is the --metrics file", e2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dataset_sizes_past_their_bounds_are_usage_errors()
+    {
+        foreach ((string[] args, string expected) in ((string[], string)[])[
+            (["sudoku", "--generate", "4", "--num-aug", "100001"], "--num-aug expects an integer from 0 to 100000"),
+            (["sudoku", "--generate", "10000001"], "--generate expects an integer from 1 to 10000000"),
+            (["sudoku", "--generate", "4", "--test", "10000001"], "--test expects an integer from 0 to 10000000"),
+            (["maze", "--generate", "1000001"], "--generate expects an integer from 1 to 1000000")])
+        {
+            (int code, _, string err) = Hrm(["data", .. args, "--out", P("d")]);
+            Assert.Equal(2, code);
+            Assert.Contains(expected, err, StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(P("d")));
+    }
+
+    /// <summary>No failure escapes as the runtime's crash: ours are said plainly, a bug is said as one, and output
+    /// that cannot be written (a full disk under --help) is an error like any other.</summary>
+    [Fact]
+    public void Every_failure_is_a_message_and_an_exit_code()
+    {
+        Assert.Equal("hrm: error: disk", CommandLine.Report(new AggregateException(new IOException("disk"))));
+        Assert.StartsWith("hrm: error: ", CommandLine.Report(new OverflowException()), StringComparison.Ordinal);
+        Assert.StartsWith("hrm: internal error, please report it: KeyNotFoundException: x (HRM_DEBUG=1 prints where)",
+            CommandLine.Report(new KeyNotFoundException("x")), StringComparison.Ordinal);
+        var err = new StringWriter();
+        Assert.Equal(1, CommandLine.Run(["--help"], new FullWriter(), err));
+        Assert.Contains("hrm: error: No space left on device", err.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A writer whose every write fails as a full disk does.</summary>
+    private sealed class FullWriter : StringWriter
+    {
+        public override void Write(char value) => throw new IOException("No space left on device");
+
+        public override void Write(string? value) => throw new IOException("No space left on device");
+
+        public override void WriteLine(string? value) => throw new IOException("No space left on device");
     }
 
     [Fact]

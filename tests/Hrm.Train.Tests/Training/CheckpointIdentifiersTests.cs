@@ -28,6 +28,7 @@ public sealed class CheckpointIdentifiersTests : IDisposable
         {
             Assert.Equal(original, File.ReadAllBytes(Path.Combine(dir, ArcIdentifiers.FileName)));
             Assert.Empty(Directory.GetFiles(dir, "*.tmp-*"));
+            Assert.Empty(Directory.GetFiles(dir, ".hrm-*.tmp")); // AtomicFileWriter's
             ArcIdentifiers ids = ArcIdentifiers.FindFor(Path.Combine(dir, "model.safetensors"));
             Assert.Equal(["e1", "t1", "t2"], ids.TaskIds.Order(StringComparer.Ordinal));
             Assert.Equal(2, ids.ViewsOf("e1").Count);
