@@ -100,8 +100,9 @@ public sealed class SafeTensorsWriter
     }
 
     /// <summary>
-    /// Writes the file atomically: to <c>path + ".tmp-&lt;random&gt;"</c>, flushed to disk, then renamed over
-    /// <paramref name="path"/>. On failure the temporary file is deleted and any existing file is untouched.
+    /// Writes the file atomically (<c>AtomicFileWriter</c>): to a temporary file in the same directory, flushed to
+    /// disk, then renamed over <paramref name="path"/>. On failure the temporary file is deleted and any existing file
+    /// is untouched.
     /// </summary>
     /// <param name="path">The destination file.</param>
     public void Save(string path)

@@ -32,7 +32,7 @@ internal static class ArcDataCommand
                 ?? throw new UsageException("data", $"no --source given and none of {string.Join(", ", DefaultRoots)} exists");
             sources = [root];
         }
-        int numAug = args.GetInt("num-aug", 1000, min: 0, max: DataCommand.MaxAugmentations);
+        int numAug = args.GetInt("num-aug", 1000, min: 0, max: DataCommand.MaxArcAugmentations);
         string outDir = args.GetOutDir("out") ?? preset switch
         {
             "arc-1" => $"data/arc-aug-{numAug}",

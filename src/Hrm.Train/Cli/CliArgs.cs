@@ -103,11 +103,16 @@ internal sealed class CliArgs
     /// too) is an error: the output would replace the input.</summary>
     public void CheckNotInput(string output, params string[] inputs)
     {
-        if (Get(output) is not { } o) return;
+        // Devices (/dev/stdin and /dev/stdout can be the same terminal) are never the same file.
+        static bool Device(string p) => p.StartsWith("/dev/", StringComparison.Ordinal) ||
+                                        p.StartsWith("/proc/", StringComparison.Ordinal);
+        if (Get(output) is not { } o || Device(Path.GetFullPath(o))) return;
         string target = Resolved(o);
+        StringComparison names = OperatingSystem.IsLinux()
+            ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase; // macOS and Windows ignore case
         foreach (string input in inputs)
         {
-            if (Get(input) is { } i && string.Equals(Resolved(i), target, StringComparison.Ordinal))
+            if (Get(input) is { } i && !Device(Path.GetFullPath(i)) && string.Equals(Resolved(i), target, names))
             {
                 throw new UsageException(_command,
                     $"--{output} {o} is the --{input} file; writing it would replace it");

@@ -34,16 +34,32 @@ internal static class CommandLine
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"hrm: {e.Message}");
-            string? usage = Commands.FirstOrDefault(c => c.Name == e.Command).Usage;
-            if (usage != null) stderr.WriteLine("usage: " + usage);
-            else PrintHelp(stderr);
+            Say(stderr, w =>
+            {
+                w.WriteLine($"hrm: {e.Message}");
+                string? usage = Commands.FirstOrDefault(c => c.Name == e.Command).Usage;
+                if (usage != null) w.WriteLine("usage: " + usage);
+                else PrintHelp(w);
+            });
             return 2;
         }
         catch (Exception e)
         {
-            stderr.WriteLine(Report(e));
+            Say(stderr, w => w.WriteLine(Report(e)));
             return 1;
+        }
+    }
+
+    /// <summary>Writes an error; standard error that cannot be written (a full disk) leaves the exit code to say it.
+    /// </summary>
+    private static void Say(TextWriter stderr, Action<TextWriter> write)
+    {
+        try
+        {
+            write(stderr);
+        }
+        catch (IOException)
+        {
         }
     }
 
@@ -68,16 +84,16 @@ internal static class CommandLine
         }
         return args[0] switch
         {
-                "info" => InfoCommand.Run(rest, stdout, stderr),
-                "init" => InitCommand.Run(rest, stdout, stderr),
-                "convert" => ConvertCommand.Run(rest, stdout, stderr),
-                "predict" => PredictCommand.Run(rest, stdout, stderr),
-                "train" => TrainCommand.Run(rest, stdout, stderr),
-                "eval" => EvalCommand.Run(rest, stdout, stderr),
-                "solve" => SolveCommand.Run(rest, stdout, stderr),
-                "data" => DataCommand.Run(rest, stdout, stderr),
-                "quickstart" => QuickstartCommand.Run(rest, stdout, stderr),
-                "render" => RenderCommand.Run(rest, stdout, stderr),
+            "info" => InfoCommand.Run(rest, stdout, stderr),
+            "init" => InitCommand.Run(rest, stdout, stderr),
+            "convert" => ConvertCommand.Run(rest, stdout, stderr),
+            "predict" => PredictCommand.Run(rest, stdout, stderr),
+            "train" => TrainCommand.Run(rest, stdout, stderr),
+            "eval" => EvalCommand.Run(rest, stdout, stderr),
+            "solve" => SolveCommand.Run(rest, stdout, stderr),
+            "data" => DataCommand.Run(rest, stdout, stderr),
+            "quickstart" => QuickstartCommand.Run(rest, stdout, stderr),
+            "render" => RenderCommand.Run(rest, stdout, stderr),
             "analyze" => AnalyzeCommand.Run(rest, stdout, stderr),
             _ => throw new UsageException("", $"unknown command '{args[0]}'"),
         };
@@ -90,14 +106,15 @@ internal static class CommandLine
     /// </summary>
     internal static string Report(Exception e)
     {
-        if (e is AggregateException { InnerExceptions.Count: 1 } one) e = one.InnerExceptions[0];
+        // Parallel work wraps what its tasks threw (several, or nested): the first of them stands for all.
+        if (e is AggregateException all && all.Flatten().InnerExceptions is [var first, ..]) e = first;
         if (e is InsufficientMemoryException) // our allocations name what they were for
         {
             return $"hrm: error: not enough memory: {e.Message} (check the sizes the config and the data give: " +
                 "hrm info --config FILE prints the memory plan)";
         }
         if (e is OutOfMemoryException) return $"hrm: error: not enough memory ({e.Message})";
-        if (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException or OverflowException
+        if (e is HrmConfigException or HrmFormatException or ArgumentException or FormatException
             or Hrm.Train.Training.TrainingDivergedException or IOException or UnauthorizedAccessException
             or InvalidOperationException or CudaUnavailableException or CudaException or CudaLibraryNotFoundException)
         {

@@ -13,8 +13,12 @@ namespace Hrm.Train.Cli;
 /// </summary>
 internal static class DataCommand
 {
-    /// <summary>Most augmented copies a puzzle or ARC task gets (--num-aug; the reference uses 1,000).</summary>
+    /// <summary>Most augmented copies a Sudoku gets (--num-aug; the reference uses 1,000).</summary>
     public const int MaxAugmentations = 100_000;
+
+    /// <summary>Most augmented views an ARC task gets (--num-aug; the reference uses 1,000): a view of a task with many
+    /// pairs is up to ~100 KB, and several tasks are built at once.</summary>
+    public const int MaxArcAugmentations = 10_000;
 
     /// <summary>Most Sudokus --generate and --test make (the reference's Sudoku-Extreme train split: 3.8M).</summary>
     public const int MaxSudokus = 10_000_000;

@@ -19,11 +19,26 @@ public sealed class AtomicFileWriterTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("real.txt"), "old");
-        File.CreateSymbolicLink(dir.File("link.txt"), dir.File("real.txt"));
+        Directory.CreateDirectory(dir.File("sub"));
+        try
+        {
+            File.CreateSymbolicLink(dir.File("link.txt"), dir.File("real.txt"));
+            File.CreateSymbolicLink(dir.File("sub/rel.txt"), "../link.txt"); // relative, and a chain of two
+            File.CreateSymbolicLink(dir.File("dangling.txt"), "new.txt");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Assert.Skip($"symbolic links cannot be made here: {e.Message}");
+        }
         Write(dir.File("link.txt"), "new");
         Assert.Equal("new", File.ReadAllText(dir.File("real.txt")));
         Assert.NotNull(new FileInfo(dir.File("link.txt")).LinkTarget);
-        Assert.Equal(["link.txt", "real.txt"], dir.Entries());
+        Write(dir.File("sub/rel.txt"), "newer");
+        Assert.Equal("newer", File.ReadAllText(dir.File("real.txt")));
+        Write(dir.File("dangling.txt"), "made"); // a dangling link's target is made
+        Assert.Equal("made", File.ReadAllText(dir.File("new.txt")));
+        Assert.Equal(["dangling.txt", "link.txt", "new.txt", "real.txt", "sub"], dir.Entries());
+        Assert.Equal(["rel.txt"], Directory.GetFileSystemEntries(dir.File("sub")).Select(Path.GetFileName));
     }
 
     /// <summary>The temporary name is short and fixed in length, so a file name near the 255-byte limit can be

@@ -158,12 +158,20 @@ public sealed class CliRobustnessTests : CliHarness
     public void Every_failure_is_a_message_and_an_exit_code()
     {
         Assert.Equal("hrm: error: disk", CommandLine.Report(new AggregateException(new IOException("disk"))));
-        Assert.StartsWith("hrm: error: ", CommandLine.Report(new OverflowException()), StringComparison.Ordinal);
-        Assert.StartsWith("hrm: internal error, please report it: KeyNotFoundException: x (HRM_DEBUG=1 prints where)",
+        // Nested and several: the first of the flattened list (which lists the directly held ones first).
+        Assert.Equal("hrm: error: d", CommandLine.Report(new AggregateException(new AggregateException(
+            new IOException("b"), new FormatException("c")), new IOException("d"))));
+        Assert.Equal("hrm: error: b", CommandLine.Report(new AggregateException(new AggregateException(
+            new IOException("b"), new FormatException("c")))));
+        Assert.StartsWith("hrm: internal error, please report it: KeyNotFoundException: x",
             CommandLine.Report(new KeyNotFoundException("x")), StringComparison.Ordinal);
+        Assert.StartsWith("hrm: internal error, please report it: OverflowException",
+            CommandLine.Report(new OverflowException()), StringComparison.Ordinal);
         var err = new StringWriter();
         Assert.Equal(1, CommandLine.Run(["--help"], new FullWriter(), err));
         Assert.Contains("hrm: error: No space left on device", err.ToString(), StringComparison.Ordinal);
+        Assert.Equal(1, CommandLine.Run(["--help"], new FullWriter(), new FullWriter())); // stderr full too
+        Assert.Equal(2, CommandLine.Run(["frobnicate"], TextWriter.Null, new FullWriter()));
     }
 
     /// <summary>A writer whose every write fails as a full disk does.</summary>
