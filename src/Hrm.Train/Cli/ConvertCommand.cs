@@ -27,6 +27,7 @@ internal static class ConvertCommand
         if (data != null && args.Has("seq-len"))
             throw new UsageException("convert", "give --data or --seq-len, not both");
         CheckOutput(ckpt, output);
+        args.CheckNotInput("out", "checkpoint", "config"); // through links too, as the other commands
         DatasetMetadata? meta = data is null ? null
             : DatasetMetadata.Read(Path.Combine(DatasetLayout.SplitDir(data, "train"), DatasetMetadata.FileName));
         // The reference builds its model from the run's arch and the dataset: seq_len, vocab_size and

@@ -134,6 +134,10 @@ public sealed class CliRobustnessTests : CliHarness
         (int c2, _, string e2) = Hrm("render", "curves", "--metrics", P("pz.png"), "--out", P("pz.png"));
         Assert.Equal(2, c2);
         Assert.Contains("is the --metrics file", e2, StringComparison.Ordinal);
+        File.CreateSymbolicLink(P("m-link.safetensors"), P("m.safetensors"));
+        (c2, _, e2) = Hrm("convert", "--checkpoint", P("m.safetensors"), "--out", P("m-link.safetensors"));
+        Assert.Equal(2, c2);
+        Assert.Contains("is the --checkpoint file", e2, StringComparison.Ordinal);
     }
 
     [Fact]
