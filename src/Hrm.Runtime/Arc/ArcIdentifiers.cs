@@ -143,7 +143,7 @@ public sealed class ArcIdentifiers
         JsonDocument doc;
         try
         {
-            doc = JsonText.Parse(File.ReadAllBytes(path));
+            doc = JsonText.Parse(BoundedFile.ReadAllBytes(path, "identifiers.json", BoundedFile.MaxIdentifiersBytes));
         }
         catch (JsonException e)
         {

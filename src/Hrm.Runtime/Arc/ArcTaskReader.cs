@@ -24,7 +24,7 @@ internal static class ArcTaskReader
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = BoundedFile.ReadAllBytes(path, "ARC task file", BoundedFile.MaxJsonBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -31,9 +31,11 @@ public sealed record HrmConfigFile(HrmConfig Config, IReadOnlySet<string> GivenK
         try
         {
             // A config is a few KB; anything past 16 MiB is not one (and reading it whole could exhaust memory).
-            if (new FileInfo(path).Length > 16 << 20)
-                throw new IOException($"{new FileInfo(path).Length:N0} bytes; a config file is a few KB");
-            text = File.ReadAllText(path);
+            text = BoundedFile.ReadAllText(path, "config file", BoundedFile.MaxJsonBytes);
+        }
+        catch (HrmFormatException e)
+        {
+            throw new HrmConfigException(e.Message, e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

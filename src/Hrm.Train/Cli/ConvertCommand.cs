@@ -57,10 +57,11 @@ internal static class ConvertCommand
                 $"{a.VocabSize}, {a.NumPuzzleIdentifiers}: not the dataset this model was trained on");
         }
         string? names = data != null ? Path.Combine(data, DatasetLayout.IdentifiersFile) : null;
-        byte[]? identifiers = names != null && File.Exists(names) ? File.ReadAllBytes(names) : null;
+        byte[]? identifiers = names != null && File.Exists(names)
+            ? BoundedFile.ReadAllBytes(names, "identifiers.json", BoundedFile.MaxIdentifiersBytes) : null;
         string besideOut = Path.Combine(Path.GetDirectoryName(output)!, DatasetLayout.IdentifiersFile);
         if (identifiers != null && File.Exists(besideOut) &&
-            !File.ReadAllBytes(besideOut).AsSpan().SequenceEqual(identifiers))
+            !BoundedFile.ReadAllBytes(besideOut, "identifiers.json", BoundedFile.MaxIdentifiersBytes).AsSpan().SequenceEqual(identifiers))
         {
             throw new IOException($"{besideOut} exists and differs from {names}: write the model into another folder " +
                 "(each checkpoint folder holds the identifiers of the dataset it was trained on)");

@@ -158,7 +158,7 @@ internal static class SolveMany
     private static bool IsCsv(string path)
     {
         if (Directory.Exists(path)) throw new PuzzleFormatException($"{path}: a folder; --puzzles and --mazes take a file");
-        string? first = File.ReadLines(path).FirstOrDefault();
+        string? first = TextLines.Read(path, "puzzle file").FirstOrDefault();
         return first != null && IsHeader(first);
     }
 
@@ -171,7 +171,7 @@ internal static class SolveMany
     {
         var list = new List<T>();
         int number = 0, size = 0;
-        foreach (string raw in File.ReadLines(path))
+        foreach (string raw in TextLines.Read(path, "puzzle file"))
         {
             number++;
             string text = raw.TrimStart('\uFEFF');

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Hrm.Runtime.Config;
+using Hrm.Runtime.Formats;
 using Hrm.Train.Training;
 
 namespace Hrm.Train.Cli;
@@ -119,7 +120,7 @@ internal static class TrainCommand
         string json, source;
         if (file != null)
         {
-            json = File.ReadAllText(file);
+            json = BoundedFile.ReadAllText(file, "run config", BoundedFile.MaxJsonBytes);
             source = file;
             name = Path.GetFileNameWithoutExtension(file);
         }

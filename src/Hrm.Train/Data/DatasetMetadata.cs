@@ -41,7 +41,7 @@ public sealed record DatasetMetadata(int PadId, int? IgnoreLabelId, int BlankIde
     public static DatasetMetadata Read(string path)
     {
         if (!File.Exists(path)) throw new HrmFormatException(path, "file", "is missing");
-        return Parse(File.ReadAllText(path), path);
+        return Parse(BoundedFile.ReadAllText(path, FileName, BoundedFile.MaxJsonBytes), path);
     }
 
     /// <summary>Parses and validates <c>dataset.json</c> text.</summary>

@@ -25,11 +25,9 @@ public static class MazeCsv
     {
         ArgumentNullException.ThrowIfNull(path);
         var result = new List<MazeRecord>();
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
         var fields = new List<string>(4);
         int line = 0, cells = -1;
-        string? text;
-        while ((text = reader.ReadLine()) is not null)
+        foreach (string text in TextLines.Read(path, "maze CSV"))
         {
             line++;
             // Line 1 is the header, as the reference's builder reads it, except a maze row there (it would be lost).

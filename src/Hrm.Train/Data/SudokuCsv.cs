@@ -65,11 +65,9 @@ public static class SudokuCsv
 
     private static IEnumerable<SudokuRecord> EnumerateCore(string path)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
         var fields = new List<string>(4);
         int line = 0;
-        string? text;
-        while ((text = reader.ReadLine()) is not null)
+        foreach (string text in TextLines.Read(path, "Sudoku CSV"))
         {
             line++;
             // The header is line 1, whatever it holds, as the reference's builder reads it (csv.reader, next(reader)),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Hrm.Runtime.Formats;
 
 namespace Hrm.Train.Training;
 
@@ -22,15 +23,16 @@ public sealed class MetricsLog : IDisposable
         Path = path;
         if (resumeStep >= 0 && File.Exists(path))
         {
-            string[] lines = File.ReadAllLines(path);
-            var kept = new List<string>(lines.Length);
+            var kept = new List<string>();
             var dropped = new List<int>();
-            for (int i = 0; i < lines.Length; i++)
+            int number = 0;
+            foreach (string line in TextLines.Read(path, "metrics log"))
             {
-                if (lines[i].Trim().Length == 0) continue; // the reader skips blank lines too
-                long step = MetricsLogReader.StepOf(lines[i]);
-                if (step < 0) dropped.Add(i + 1);
-                else if (step <= resumeStep) kept.Add(lines[i]);
+                number++;
+                if (line.Trim().Length == 0) continue; // the reader skips blank lines too
+                long step = MetricsLogReader.StepOf(line);
+                if (step < 0) dropped.Add(number);
+                else if (step <= resumeStep) kept.Add(line);
             }
             File.WriteAllLines(path + ".tmp", kept);
             File.Move(path + ".tmp", path, overwrite: true);

@@ -18,7 +18,7 @@ public static class MetricsLogReader
     {
         var entries = new List<MetricsEntry>();
         int number = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (string line in TextLines.Read(path, "metrics log"))
         {
             number++;
             if (line.Trim().Length == 0) continue;

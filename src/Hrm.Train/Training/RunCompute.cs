@@ -63,7 +63,7 @@ internal sealed record RunCompute(string Device, bool Bf16Matmul, int Threads, i
         if (!File.Exists(path)) return null;
         try
         {
-            using JsonDocument doc = JsonText.Parse(File.ReadAllText(path));
+            using JsonDocument doc = JsonText.Parse(BoundedFile.ReadAllText(path, FileName, BoundedFile.MaxJsonBytes));
             JsonElement root = doc.RootElement;
             if (JsonText.FirstBadText(root) is { } bad) throw new HrmFormatException(path, bad, JsonText.BadTextMessage);
             if (root.ValueKind != JsonValueKind.Object) throw new HrmFormatException(path, "(root)", "expected a JSON object");

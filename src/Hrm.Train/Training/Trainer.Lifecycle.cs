@@ -81,7 +81,8 @@ public sealed partial class Trainer
         if (!File.Exists(configPath))
             throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
         var found = new List<string>();
-        RunConfig cfg = RunConfigJson.Parse(File.ReadAllText(configPath), [], found, configPath);
+        RunConfig cfg = RunConfigJson.Parse(BoundedFile.ReadAllText(configPath, "run config", BoundedFile.MaxJsonBytes), [], found,
+            configPath);
         foreach (string w in found) warnings.WriteLine("hrm: warning: " + w);
         if (threads is { } n) cfg = cfg with { Threads = n };
         if (microBatch is { } mb)

@@ -240,4 +240,29 @@ public sealed class CliRobustnessTests : CliHarness
         e = Assert.ThrowsAny<Exception>(() => SudokuText.Parse("x" + new string('.', 80)));
         Assert.Contains("character 'x' at index 0", e.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public void A_line_of_a_megabyte_is_an_error_naming_the_file_and_line_not_a_memory_exhaustion()
+    {
+        string row = new('1', TextLines.DefaultMaxChars + 1);
+        File.WriteAllText(P("p.txt"), new string('.', 81) + "\n" + row + "\n");
+        Directory.CreateDirectory(P("csv"));
+        File.WriteAllText(P("csv/train.csv"), "source,question,answer,rating\n" + row + "\n");
+        File.WriteAllText(P("csv/test.csv"), "source,question,answer,rating\n");
+        File.WriteAllText(P("m.jsonl"), "{\"step\": 1, \"loss\": 2}\n" + row);
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        string[][] commands =
+        [
+            ["solve", "--checkpoint", P("m.safetensors"), "--puzzles", P("p.txt")],
+            ["data", "sudoku", "--from-csv", P("csv"), "--out", P("d")],
+            ["render", "curves", "--metrics", P("m.jsonl"), "--out", P("c.png")],
+        ];
+        string[] files = [P("p.txt"), Path.Combine(P("csv"), "train.csv"), P("m.jsonl")];
+        int[] lines = [2, 2, 2];
+        for (int i = 0; i < commands.Length; i++)
+        {
+            (int code, _, string err) = Hrm(commands[i]);
+            Assert.True(code == 1, $"{commands[i][0]}: exit {code}: {err}");
+            Assert.Contains($"{files[i]}: line {lines[i]}: longer than 1,048,576 characters", err, StringComparison.Ordinal);
+        }
+    }
 }
