@@ -1,3 +1,4 @@
+using System.Globalization;
 using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
@@ -136,9 +137,14 @@ internal static class CommandLine
         // wrong.
         if (e is ArgumentException { ParamName: { } name } ae)
         {
-            string suffix = $" (Parameter '{name}')";
-            if (ae.Message.Contains(suffix, StringComparison.Ordinal))
-                return ae.Message.Replace(suffix, "", StringComparison.Ordinal);
+            string suffix = $" (Parameter '{name}')", message = ae.Message;
+            if (message.Contains(suffix, StringComparison.Ordinal))
+                message = message.Replace(suffix, "", StringComparison.Ordinal);
+            // An out-of-range value's own line ("\nActual value was 5000.") joins the message: "..., got 5000".
+            if (ae is ArgumentOutOfRangeException { ActualValue: { } v } &&
+                message.IndexOf(Environment.NewLine + "Actual value was ", StringComparison.Ordinal) is var at and >= 0)
+                message = string.Create(CultureInfo.InvariantCulture, $"{message[..at]}, got {v}");
+            return message;
         }
         if (e is UnauthorizedAccessException)
         {

@@ -27,6 +27,7 @@ internal static class QuickstartCommand
             repeatable: ["set"]);
         bool bf16Matmul = GemmArgs.Bf16(args, "quickstart");
         IReadOnlyList<string> sets = args.GetAll("set");
+        TrainCommand.RefuseDatasetKeys("quickstart", sets);
         string root = args.GetOutDir("out") ?? Path.Combine("runs", "quickstart");
         string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
         var total = Stopwatch.StartNew();

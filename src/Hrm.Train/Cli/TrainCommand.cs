@@ -130,9 +130,29 @@ internal static class TrainCommand
             source = "preset " + preset;
             name = preset!;
         }
+        RefuseDatasetKeys("train", sets);
         var warnings = new List<string>();
         RunConfig cfg = RunConfigJson.Parse(json, sets, warnings, source);
         foreach (string w in warnings) err.WriteLine("hrm: warning: " + w);
         return cfg;
+    }
+
+    /// <summary>
+    /// A run takes <c>seq_len</c>, <c>vocab_size</c> and <c>num_puzzle_identifiers</c> from its dataset, whatever the
+    /// config says (the reference builds its model from the dataset's metadata and fails when the arch gives them
+    /// too): a <c>--set</c> of one would be replaced without a word, so it is refused.
+    /// </summary>
+    internal static void RefuseDatasetKeys(string command, IReadOnlyList<string> sets)
+    {
+        foreach (string set in sets)
+        {
+            string key = set.Split('=', 2)[0].Trim();
+            if (key.StartsWith("arch.", StringComparison.Ordinal)) key = key[5..];
+            if (key is "seq_len" or "vocab_size" or "num_puzzle_identifiers")
+            {
+                throw new UsageException(command, $"--set {set.Split('=', 2)[0].Trim()}: a run takes {key} from its " +
+                    "dataset (dataset.json); it cannot be set");
+            }
+        }
     }
 }

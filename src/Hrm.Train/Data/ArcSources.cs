@@ -63,7 +63,22 @@ public static class ArcSources
             }
             result.AddRange(wanted.Select(w => Path.Combine(source, w)));
         }
+        RefuseRepeats(result);
         return result;
+    }
+
+    /// <summary>A folder given twice (or through a link to it) would have its tasks read, and trained on, twice.
+    /// </summary>
+    private static void RefuseRepeats(List<string> folders)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string folder in folders)
+        {
+            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+            string key = new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+            if (!seen.TryAdd(key, folder))
+                throw new ArgumentException($"ARC source folder '{folder}' is '{seen[key]}' again: its tasks would be read twice");
+        }
     }
 
     /// <summary>

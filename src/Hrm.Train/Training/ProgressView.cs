@@ -27,15 +27,24 @@ public sealed class ProgressView
         double secs = Stopwatch.GetElapsedTime(_start, now).TotalSeconds;
         long done = step - _firstStep;
         double perStep = done > 0 ? secs / done : 0;
-        TimeSpan eta = TimeSpan.FromSeconds(perStep * Math.Max(0, total - step));
+        string eta = Eta(perStep * Math.Max(0, total - step));
         int width = 24, fill = total > 0 ? (int)(width * Math.Min(1.0, (double)step / total)) : 0;
         string bar = new string('#', fill) + new string('.', width - fill);
         double Get(string k) => m.TryGetValue(k, out double v) ? v : double.NaN;
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"[{bar}] {step}/{total} eta {eta:hh\\:mm\\:ss} | loss {Get("train/lm_loss"):F4} acc {Get("train/accuracy"):F3} " +
+            $"[{bar}] {step}/{total} eta {eta} | loss {Get("train/lm_loss"):F4} acc {Get("train/accuracy"):F3} " +
             $"exact {Get("train/exact_accuracy"):F3} steps {Get("train/steps"):F2} | {(perStep > 0 ? batch / perStep : 0):F0} samples/s");
         if (_interactive) _o.Write("\r" + line + "   ");
         else _o.WriteLine(line);
+    }
+
+    /// <summary>The time left as hh:mm:ss, with whole days in front ("2d 03:04:05") and a cap at 999 days.</summary>
+    internal static string Eta(double seconds)
+    {
+        if (!(seconds < 999 * 86400.0)) return ">999d"; // NaN too
+        var t = TimeSpan.FromSeconds(Math.Max(0, Math.Round(seconds)));
+        string clock = t.ToString("hh\\:mm\\:ss", CultureInfo.InvariantCulture);
+        return t.Days > 0 ? $"{t.Days}d {clock}" : clock;
     }
 
     public void Line(string text)

@@ -81,8 +81,8 @@ public sealed partial class Trainer
         if (!File.Exists(configPath))
             throw new HrmFormatException(runDir, "config.json", "not a run directory (no config.json); start one with hrm train");
         var found = new List<string>();
-        RunConfig cfg = RunConfigJson.Parse(BoundedFile.ReadAllText(configPath, "run config", BoundedFile.MaxJsonBytes), [], found,
-            configPath);
+        string text = BoundedFile.ReadAllText(configPath, "run config", BoundedFile.MaxJsonBytes);
+        RunConfig cfg = RunConfigJson.Parse(text, [], found, configPath);
         foreach (string w in found) warnings.WriteLine("hrm: warning: " + w);
         if (threads is { } n) cfg = cfg with { Threads = n };
         if (microBatch is { } mb)
@@ -303,6 +303,8 @@ public sealed partial class Trainer
                 test = null;
             }
             if (test != null) CheckSplitsAgree(root, train.Metadata, test);
+            // Read now, as eval and ARC solving read it: every checkpoint of the run carries a copy.
+            _ = DatasetIdentifiers.Read(root, train.Metadata.NumPuzzleIdentifiers);
             return (train, test);
         }
         catch

@@ -265,4 +265,61 @@ public sealed class CliRobustnessTests : CliHarness
             Assert.Contains($"{files[i]}: line {lines[i]}: longer than 1,048,576 characters", err, StringComparison.Ordinal);
         }
     }
+    [Fact]
+    public void Dataset_keys_set_on_the_command_line_are_refused_not_replaced()
+    {
+        foreach (string key in (string[])["seq_len", "arch.vocab_size", "num_puzzle_identifiers"])
+        {
+            (int code, _, string err) = Hrm("train", "--preset", "sudoku-tiny", "--set", key + "=100", "--data", P("none"));
+            Assert.Equal(2, code);
+            Assert.Contains($"--set {key}: a run takes {key.Replace("arch.", "", StringComparison.Ordinal)} from its " +
+                "dataset (dataset.json); it cannot be set", err, StringComparison.Ordinal);
+        }
+        (int c, _, string e) = Hrm("quickstart", "--set", "seq_len=100", "--out", P("q"));
+        Assert.Equal(2, c);
+        Assert.Contains("--set seq_len: a run takes seq_len from its dataset", e, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(P("q")));
+    }
+
+    [Fact]
+    public void Train_refuses_the_identifiers_that_eval_would_refuse()
+    {
+        Assert.Equal(0, Hrm("data", "sudoku", "--generate", "8", "--test", "2", "--out", P("d")).Code);
+        File.WriteAllText(Path.Combine(P("d"), "identifiers.json"), "[\"<blank>\", \"extra\"]");
+        (int code, _, string err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("d"), "--run-dir", P("run"));
+        Assert.Equal(1, code);
+        Assert.Contains("identifiers.json: identifiers: lists 2 names, but dataset.json says num_puzzle_identifiers = 1",
+            err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(P("run"), "config.json")));
+    }
+
+    [Fact]
+    public void An_arc_source_given_twice_is_refused()
+    {
+        string task = "{\"train\": [{\"input\": [[1]], \"output\": [[2]]}], \"test\": [{\"input\": [[1]], \"output\": [[2]]}]}";
+        Directory.CreateDirectory(P("arc/training"));
+        File.WriteAllText(P("arc/training/t1.json"), task);
+        File.CreateSymbolicLink(P("link"), P("arc"));
+        foreach (string again in (string[])[P("arc") + "/", P("link")])
+        {
+            (int code, _, string err) = Hrm("data", "arc", "--source", P("arc"), "--source", again, "--num-aug", "0",
+                "--out", P("out"));
+            Assert.Equal(1, code);
+            Assert.Contains($"ARC source folder '{again}' is '{P("arc")}' again: its tasks would be read twice", err,
+                StringComparison.Ordinal);
+        }
+        Assert.Equal(0, Hrm("data", "arc", "--source", P("arc"), "--num-aug", "0", "--out", P("out")).Code);
+    }
+
+    [Fact]
+    public void An_out_of_range_value_says_got_on_its_line()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        (int code, _, string err) = Hrm("solve", "--checkpoint", P("m.safetensors"), "--puzzle", new string('.', 81),
+            "--halting", "adaptive", "--min-steps", "5000");
+        Assert.Equal(1, code);
+        Assert.Contains("min steps: expected 1..", err, StringComparison.Ordinal);
+        Assert.Contains("(the max steps), got 5000", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Actual value", err, StringComparison.Ordinal);
+    }
 }
