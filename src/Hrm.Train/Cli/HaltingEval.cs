@@ -84,5 +84,6 @@ internal static class HaltingEval
         Npy.WriteInt32(Path.Combine(dir, "segments.npy"), r.Segments, [n]);
         o.WriteLine($"wrote predictions.npy [{n}, {l}], q_halt_logits.npy, q_continue_logits.npy, segments.npy [{n}] " +
                     $"({r.Policy.Mode.ToString().ToLowerInvariant()} halting) to {dir}");
+        PredictCommand.RemoveStale(dir, "logits.npy", "a reference evaluation or predict", o);
     }
 }

@@ -86,6 +86,20 @@ internal static class PredictCommand
         Npy.WriteFloat32(Path.Combine(outDir, "q_continue_logits.npy"), r.QContinue, [n]);
         Npy.WriteInt32(Path.Combine(outDir, "predictions.npy"), predictions, [n, l]);
         o.WriteLine($"wrote logits.npy [{n}, {l}, {v}], q_halt_logits.npy, q_continue_logits.npy, predictions.npy to {outDir}");
+        RemoveStale(outDir, "segments.npy", "an eval --halting", o);
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="name"/> from <paramref name="outDir"/> where an earlier run of another kind left it
+    /// (the reference evaluation writes logits.npy, the halting evaluation segments.npy): beside this run's files it
+    /// would pass for one of them.
+    /// </summary>
+    internal static void RemoveStale(string outDir, string name, string writer, TextWriter o)
+    {
+        string path = Path.Combine(outDir, name);
+        if (!File.Exists(path)) return;
+        File.Delete(path);
+        o.WriteLine($"removed {name}, which {writer} run had left in {outDir} (this run writes none)");
     }
 
     /// <summary>First index of the maximum (torch.argmax's tie rule), as the loss computes it.</summary>

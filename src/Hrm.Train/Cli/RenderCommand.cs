@@ -37,7 +37,7 @@ internal static class RenderCommand
             "sudoku" => Sudoku(new CliArgs("render", rest, [.. ModelOptions, "puzzle"], GemmArgs.ModelFlags), o, err),
             "maze" => Maze(new CliArgs("render", rest, [.. ModelOptions, "maze"], GemmArgs.ModelFlags), o, err),
             "arc" => Arc(new CliArgs("render", rest, [.. ModelOptions, "data", "index"], GemmArgs.ModelFlags), o, err),
-            "curves" => Curves(new CliArgs("render", rest, ["metrics", "out"]), o),
+            "curves" => Curves(new CliArgs("render", rest, ["metrics", "out"]), o, err),
             "halting" => Halting(new CliArgs("render", rest, ["segments", "out"]), o),
             _ => throw new UsageException("render", "expected what to render: sudoku, maze, arc, curves or halting"),
         };
@@ -107,10 +107,12 @@ internal static class RenderCommand
         return output;
     }
 
-    private static string Curves(CliArgs args, TextWriter o)
+    private static string Curves(CliArgs args, TextWriter o, TextWriter err)
     {
         string output = OutPath(args), metrics = args.Require("metrics");
-        List<MetricsEntry> entries = MetricsLogReader.Read(metrics);
+        var warnings = new List<string>();
+        List<MetricsEntry> entries = MetricsLogReader.Read(metrics, warnings); // a run may be writing its last line
+        foreach (string w in warnings) err.WriteLine("hrm: warning: " + w);
         CurvesPicture.Save(output, metrics, entries);
         o.WriteLine($"{entries.Count} entries from {metrics}");
         return output;

@@ -12,18 +12,30 @@ public sealed record MetricsEntry(long Step, IReadOnlyDictionary<string, double>
 /// <summary>Reads what <see cref="MetricsLog"/> writes, strictly: every malformed line is an error naming its number.</summary>
 public static class MetricsLogReader
 {
-    /// <summary>Reads every non-blank line of <paramref name="path"/>.</summary>
+    /// <summary>Reads every non-blank line of <paramref name="path"/>. With <paramref name="lastLineWarnings"/>, a
+    /// last line that is not a record (the line a running trainer is writing, or the torn one of a killed run, which
+    /// a resume drops too) is left out with a warning there instead of failing the read.</summary>
     /// <exception cref="HrmFormatException">A line is not a JSON object with an integer "step" and number values.</exception>
-    public static List<MetricsEntry> Read(string path)
+    public static List<MetricsEntry> Read(string path, List<string>? lastLineWarnings = null)
     {
         var entries = new List<MetricsEntry>();
         int number = 0;
+        HrmFormatException? pending = null; // a bad line: an error unless it proves to be the last
         foreach (string line in TextLines.Read(path, "metrics log"))
         {
             number++;
             if (line.Trim().Length == 0) continue;
-            entries.Add(Parse(path, number, line));
+            if (pending != null) throw pending;
+            try
+            {
+                entries.Add(Parse(path, number, line));
+            }
+            catch (HrmFormatException e) when (lastLineWarnings != null)
+            {
+                pending = e;
+            }
         }
+        if (pending != null) lastLineWarnings!.Add($"{pending.Message}; the last line, left out (a run still writing it?)");
         return entries;
     }
 

@@ -32,6 +32,17 @@ public sealed class EvalHaltingCliTests : CliHarness
         Assert.Equal(new long[] { 16 }, segments.Shape);
         Assert.Equal("<i4", segments.Descr);
         Assert.All(segments.ToInt32(), s => Assert.InRange(s, 1, 6));
+        // Into the same folder, the reference evaluation removes the halting run's segments.npy, and back.
+        (code, output, err) = Hrm([.. common, "--max-steps", "3", "--out", P("adaptive")]);
+        Assert.True(code == 0, err);
+        Assert.Contains("removed segments.npy, which an eval --halting run had left in", output);
+        Assert.False(File.Exists(P("adaptive/segments.npy")));
+        Assert.True(File.Exists(P("adaptive/logits.npy")));
+        (code, output, err) = Hrm([.. common, "--halting", "fixed", "--max-steps", "3", "--out", P("adaptive")]);
+        Assert.True(code == 0, err);
+        Assert.Contains("removed logits.npy, which a reference evaluation or predict run had left in", output);
+        Assert.False(File.Exists(P("adaptive/logits.npy")));
+        Assert.True(File.Exists(P("adaptive/segments.npy")));
 
         (code, output, err) = Hrm([.. common, "--halting", "adaptive", "--halt-margin", "inf", "--max-steps", "4"]);
         Assert.True(code == 0, err);
