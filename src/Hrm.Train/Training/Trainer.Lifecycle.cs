@@ -24,7 +24,12 @@ public sealed partial class Trainer
     /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Stream"/>).
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
-        bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = true)
+        bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = true) =>
+        WithLock(runDir, create: true, () => CreateCore(cfg, runDir, initCheckpoint, device, output, interactive, profile, bf16Matmul,
+            bf16Stream));
+
+    private static Trainer CreateCore(RunConfig cfg, string runDir, string? initCheckpoint, string device,
+        TextWriter output, bool interactive, bool profile, bool bf16Matmul, bool bf16Stream)
     {
         RefuseExistingRun(runDir);
         (PuzzleDataset train, PuzzleDataset? test) = OpenData(cfg.DataPath);
@@ -120,7 +125,12 @@ public sealed partial class Trainer
     /// (null: <paramref name="output"/>; the CLI passes standard error).</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
         bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null,
-        bool? bf16Stream = null)
+        bool? bf16Stream = null) =>
+        WithLock(runDir, create: false, () => ResumeCore(runDir, device, output, interactive, profile, bf16Matmul, threads, microBatch,
+            warnings, bf16Stream));
+
+    private static Trainer ResumeCore(string runDir, string device, TextWriter output, bool interactive, bool profile,
+        bool? bf16Matmul, int? threads, int? microBatch, TextWriter? warnings, bool? bf16Stream)
     {
         RunConfig cfg = ResumeConfig(runDir, threads, microBatch, warnings ?? output, out string configPath);
         string ckpt = LatestCheckpoint(runDir) ?? throw new HrmFormatException(runDir, CheckpointsDir,

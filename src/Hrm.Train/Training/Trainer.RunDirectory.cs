@@ -5,6 +5,26 @@ namespace Hrm.Train.Training;
 // What a run directory must hold, or must not, before a trainer writes into it or resumes from it.
 public sealed partial class Trainer
 {
+    private RunLock? _runLock; // held from Create or Resume to Dispose
+
+    /// <summary>Runs <paramref name="open"/> holding <paramref name="runDir"/>'s <see cref="RunLock"/>, which the
+    /// trainer keeps until disposed.</summary>
+    private static Trainer WithLock(string runDir, bool create, Func<Trainer> open)
+    {
+        RunLock runLock = RunLock.Acquire(runDir, create);
+        try
+        {
+            Trainer t = open();
+            t._runLock = runLock;
+            return t;
+        }
+        catch
+        {
+            runLock.Abandon();
+            throw;
+        }
+    }
+
     /// <summary>
     /// A new run never writes into another run's directory: its config, metrics and checkpoints would be replaced
     /// one by one, with the old run's later checkpoints left beside them (and --resume then failing on those).
@@ -52,4 +72,81 @@ public sealed partial class Trainer
             }
         }
     }
+}
+
+/// <summary>
+/// The lock a trainer holds on its run directory (<see cref="FileName"/>, opened exclusively: an advisory
+/// <c>flock</c> on Linux, released by the system when the process ends, however it ends), so that a second
+/// <c>hrm train</c> into the same directory, or a second <c>--resume</c> of it, fails at once instead of both
+/// writing checkpoints and metrics into it. The file stays (empty); only a run refused before it wrote anything
+/// removes it, with the directory where the run made that.
+/// </summary>
+internal sealed class RunLock : IDisposable
+{
+    /// <summary>The lock file's name in the run directory.</summary>
+    public const string FileName = ".hrm-train.lock";
+
+    // The HResult of a file another open holds: on Windows ERROR_SHARING_VIOLATION, elsewhere flock's EWOULDBLOCK
+    // (11 on Linux, 35 on macOS) as .NET passes it on.
+    private static readonly int Locked = OperatingSystem.IsWindows() ? unchecked((int)0x80070020)
+        : OperatingSystem.IsMacOS() ? 35 : 11;
+
+    private readonly FileStream? _file; // null: no directory to lock (a resume of a missing one fails on its own)
+    private readonly string _path;
+    private readonly List<string> _made; // the folders Acquire made, the run directory first
+
+    private RunLock(FileStream? file, string path, List<string> made)
+    {
+        _file = file;
+        _path = path;
+        _made = made;
+    }
+
+    /// <summary>Locks <paramref name="runDir"/>; with <paramref name="create"/>, a missing one is made first (and
+    /// the folders above it that are missing), else it is left unlocked.</summary>
+    /// <exception cref="IOException">Another process holds the lock.</exception>
+    public static RunLock Acquire(string runDir, bool create)
+    {
+        if (File.Exists(runDir)) throw new IOException($"{runDir}: is a file; a run directory is expected there");
+        string path = Path.Combine(runDir, FileName);
+        var made = new List<string>();
+        for (string? d = Path.TrimEndingDirectorySeparator(Path.GetFullPath(runDir)); create && d != null && !Path.Exists(d); d = Path.GetDirectoryName(d))
+            made.Add(d);
+        if (!create && !Directory.Exists(runDir)) return new RunLock(null, path, made);
+        Directory.CreateDirectory(runDir);
+        try
+        {
+            return new RunLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None),
+                path, made);
+        }
+        catch (IOException e) when (e.HResult == Locked)
+        {
+            throw new IOException($"{runDir}: another hrm train is running in it (it holds {path}); wait for it to " +
+                "end, or give another --run-dir", e);
+        }
+    }
+
+    /// <summary>Releases the lock and, where the run made its directory and wrote nothing there, removes both.
+    /// </summary>
+    public void Abandon()
+    {
+        _file?.Dispose();
+        if (_made.Count == 0) return;
+        try
+        {
+            if (Directory.EnumerateFileSystemEntries(_made[0]).Count() != 1) return;
+            File.Delete(_path);
+            foreach (string dir in _made)
+            {
+                if (Directory.EnumerateFileSystemEntries(dir).Any()) return;
+                Directory.Delete(dir);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // left as it is: an empty folder with the lock file in it blocks nothing
+        }
+    }
+
+    public void Dispose() => _file?.Dispose();
 }

@@ -266,5 +266,6 @@ public sealed partial class Trainer : IDisposable
         _model.Dispose();
         _train.Dispose();
         _test?.Dispose();
+        _runLock?.Dispose();
     }
 }

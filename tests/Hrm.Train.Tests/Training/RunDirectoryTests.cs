@@ -53,6 +53,42 @@ public sealed class RunDirectoryTests : IDisposable
             StringComparison.Ordinal);
     }
 
+    /// <summary>Two trainers in one run directory would both write its checkpoints and metrics: the second, new or
+    /// resumed, is refused while the first holds the directory's lock; a refused run removes the folders it made.
+    /// </summary>
+    [Fact]
+    public void A_second_trainer_in_a_run_directory_is_refused_while_the_first_runs()
+    {
+        RunConfig cfg = TrainingFixtures.Tiny(TrainingFixtures.Build4x4(P("data")));
+        Trainer Create(string dir) => Trainer.Create(cfg, dir, null, "cpu", TextWriter.Null, interactive: false);
+        using (Create(P("a")))
+        {
+            Assert.Contains($"{P("a")}: another hrm train is running in it",
+                Assert.Throws<IOException>(() => Create(P("a"))).Message, StringComparison.Ordinal);
+        }
+        Assert.Contains("already holds a run", Assert.Throws<IOException>(() => Create(P("a"))).Message,
+            StringComparison.Ordinal);
+        (string run, _) = StoppedRun();
+        Trainer Resume() => Trainer.Resume(run, "cpu", TextWriter.Null, interactive: false);
+        using (Resume())
+        {
+            Assert.Contains("another hrm train is running in it", Assert.Throws<IOException>(Resume).Message,
+                StringComparison.Ordinal);
+            Assert.Contains("another hrm train is running in it", Assert.Throws<IOException>(() =>
+                Trainer.Create(cfg, run, null, "cpu", TextWriter.Null, interactive: false)).Message,
+                StringComparison.Ordinal);
+        }
+        using (Resume())
+        {
+        }
+        Assert.True(File.Exists(Path.Combine(run, ".hrm-train.lock")));
+        Assert.Throws<Runtime.Config.HrmConfigException>(() => Trainer.Create(cfg with { GlobalBatchSize = 4096 },
+            P("x/y/z/"), null, "cpu", TextWriter.Null, interactive: false));
+        Assert.False(Directory.Exists(P("x")));
+        Assert.ThrowsAny<Exception>(() => Trainer.Resume(P("none"), "cpu", TextWriter.Null, interactive: false));
+        Assert.False(Directory.Exists(P("none")));
+    }
+
     /// <summary>A run killed while writing a metrics line leaves it torn; resuming drops it (and any line that is not
     /// a record), says so, and the log stays readable line by line.</summary>
     [Fact]
