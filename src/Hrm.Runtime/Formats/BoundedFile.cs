@@ -21,7 +21,8 @@ internal static class BoundedFile
     /// <exception cref="HrmFormatException">The file is larger than <paramref name="maxBytes"/>.</exception>
     public static byte[] ReadAllBytes(string path, string what, int maxBytes)
     {
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1,
+            FileOptions.SequentialScan);
         if (f.CanSeek && f.Length > maxBytes) throw TooLarge(path, what, f.Length, maxBytes);
         // A seekable file is read into an array of its size; a pipe or device in blocks, up to the cap.
         byte[] data = new byte[f.CanSeek ? (int)f.Length : Math.Min(maxBytes, 1 << 16)]; // [bytes]
@@ -48,7 +49,8 @@ internal static class BoundedFile
     public static string ReadAllText(string path, string what, int maxBytes)
     {
         byte[] bytes = ReadAllBytes(path, what, maxBytes);
-        using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8,
+            detectEncodingFromByteOrderMarks: true);
         return reader.ReadToEnd();
     }
 

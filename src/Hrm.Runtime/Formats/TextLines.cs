@@ -14,7 +14,11 @@ internal static class TextLines
     /// characters; a metrics record: a few hundred) is far below it.</summary>
     public const int DefaultMaxChars = 1 << 20;
 
-    /// <summary>Reads <paramref name="path"/> a line at a time.</summary>
+    /// <summary>The characters read at a time (a "\r\n" may straddle two reads).</summary>
+    internal const int BufferChars = 1 << 15;
+
+    /// <summary>Reads <paramref name="path"/> a line at a time; the file is opened here, and the lines can be
+    /// enumerated once.</summary>
     /// <param name="path">The file.</param>
     /// <param name="what">What the file is, for the error ("puzzle file").</param>
     /// <param name="maxChars">The longest line allowed.</param>
@@ -33,7 +37,7 @@ internal static class TextLines
         using (reader)
         {
             var line = new StringBuilder();
-            char[] buffer = new char[1 << 15]; // [chars]
+            char[] buffer = new char[BufferChars]; // [chars]
             int at = 0, end = 0;
             long number = 0;
             bool pendingCr = false; // a '\r' ended the last line: a '\n' right after it belongs to it
@@ -77,6 +81,6 @@ internal static class TextLines
     }
 
     private static HrmFormatException TooLong(string path, string what, long number, int maxChars) =>
-        new(path, $"line {number:N0}", $"longer than {maxChars:N0} characters: not a {what} " +
+        new(path, $"line {number}", $"longer than {maxChars:N0} characters: not a {what} " +
             "(its lines are far shorter)");
 }

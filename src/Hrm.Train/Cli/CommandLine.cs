@@ -143,7 +143,7 @@ internal static class CommandLine
             // An out-of-range value's own line ("\nActual value was 5000.") joins the message: "..., got 5000".
             if (ae is ArgumentOutOfRangeException { ActualValue: { } v } &&
                 message.IndexOf(Environment.NewLine + "Actual value was ", StringComparison.Ordinal) is var at and >= 0)
-                message = string.Create(CultureInfo.InvariantCulture, $"{message[..at]}, got {v}");
+                message = string.Create(CultureInfo.InvariantCulture, $"{message[..at].TrimEnd('.')}, got {v}");
             return message;
         }
         if (e is UnauthorizedAccessException)

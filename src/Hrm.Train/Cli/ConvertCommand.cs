@@ -61,7 +61,8 @@ internal static class ConvertCommand
             ? BoundedFile.ReadAllBytes(names, "identifiers.json", BoundedFile.MaxIdentifiersBytes) : null;
         string besideOut = Path.Combine(Path.GetDirectoryName(output)!, DatasetLayout.IdentifiersFile);
         if (identifiers != null && File.Exists(besideOut) &&
-            !BoundedFile.ReadAllBytes(besideOut, "identifiers.json", BoundedFile.MaxIdentifiersBytes).AsSpan().SequenceEqual(identifiers))
+            !BoundedFile.ReadAllBytes(besideOut, "identifiers.json", BoundedFile.MaxIdentifiersBytes).AsSpan()
+                .SequenceEqual(identifiers))
         {
             throw new IOException($"{besideOut} exists and differs from {names}: write the model into another folder " +
                 "(each checkpoint folder holds the identifiers of the dataset it was trained on)");

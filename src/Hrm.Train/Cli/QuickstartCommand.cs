@@ -30,6 +30,9 @@ internal static class QuickstartCommand
         TrainCommand.RefuseDatasetKeys("quickstart", sets);
         string root = args.GetOutDir("out") ?? Path.Combine("runs", "quickstart");
         string data = Path.Combine(root, "data"), runDir = Path.Combine(root, "run");
+        // Held throughout: a second quickstart into the same folder would regenerate the data and delete the run
+        // under this one.
+        using RunLock rootLock = RunLock.Acquire(root, create: true, holder: "hrm quickstart");
         var total = Stopwatch.StartNew();
         o.WriteLine($"1/4 data: {TrainPuzzles} train + {TestPuzzles} held-out 9x9 puzzles with {Givens} givens -> {data}");
         int code = DataCommand.Run(["sudoku", "--generate", TrainPuzzles.ToString(CultureInfo.InvariantCulture),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hrm.Runtime.Backends;
+using Hrm.Runtime.Formats;
 using Hrm.Runtime.Solver;
 
 namespace Hrm.Train.Cli;
@@ -93,13 +94,15 @@ internal static class SolveCommand
         {
             if (Directory.Exists(path)) throw new PuzzleFormatException("is a directory; expected a maze file");
             // A 256 x 256 maze with \r\n line ends is about 66 KB: anything past 1 MiB is not a maze file.
-            if (new FileInfo(path).Length > 1 << 20)
-                throw new PuzzleFormatException($"{new FileInfo(path).Length:N0} bytes; a maze file is n lines of n characters");
-            return Maze.Parse(File.ReadAllText(path));
+            return Maze.Parse(BoundedFile.ReadAllText(path, "maze file (n lines of n characters)", 1 << 20));
         }
         catch (PuzzleFormatException e)
         {
             throw new PuzzleFormatException($"{path}: {e.Message}", e);
+        }
+        catch (HrmFormatException e)
+        {
+            throw new PuzzleFormatException(e.Message, e);
         }
     }
 

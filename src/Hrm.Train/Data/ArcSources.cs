@@ -67,18 +67,39 @@ public static class ArcSources
         return result;
     }
 
-    /// <summary>A folder given twice (or through a link to it) would have its tasks read, and trained on, twice.
+    /// <summary>A folder given twice (or through links to it) would have its tasks read, and trained on, twice.
     /// </summary>
     private static void RefuseRepeats(List<string> folders)
     {
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string folder in folders)
         {
-            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
-            string key = new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+            string key = RealPath(folder, 0);
             if (!seen.TryAdd(key, folder))
-                throw new ArgumentException($"ARC source folder '{folder}' is '{seen[key]}' again: its tasks would be read twice");
+            {
+                throw new ArgumentException(
+                    $"ARC source folder '{folder}' is '{seen[key]}' again: its tasks would be read twice");
+            }
         }
+    }
+
+    /// <summary>The absolute path with every link along it resolved (what realpath gives), no trailing separator.
+    /// </summary>
+    private static string RealPath(string path, int depth)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (depth > 40) return full; // a loop of links: the folder listing reports it
+        string root = Path.GetPathRoot(full) ?? "";
+        string current = root;
+        char[] separators = [Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar];
+        foreach (string part in full[root.Length..].Split(separators, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            var info = new DirectoryInfo(current);
+            if (info.LinkTarget != null)
+                current = RealPath(info.ResolveLinkTarget(returnFinalTarget: false)!.FullName, depth + 1);
+        }
+        return current;
     }
 
     /// <summary>

@@ -35,7 +35,8 @@ public static class MetricsLogReader
                 pending = e;
             }
         }
-        if (pending != null) lastLineWarnings!.Add($"{pending.Message}; the last line, left out (a run still writing it?)");
+        if (pending != null)
+            lastLineWarnings!.Add($"{pending.Message}; the last line, left out (a run still writing it?)");
         return entries;
     }
 

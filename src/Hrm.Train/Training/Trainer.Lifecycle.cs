@@ -21,12 +21,14 @@ public sealed partial class Trainer
     /// <see cref="ProfileReport"/>). <paramref name="bf16Matmul"/> (the default) runs the linear layers as bf16 GEMMs on
     /// a GPU (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Matmul"/>; false: fp32 GEMMs; the CPU always
     /// computes in fp32); <paramref name="bf16Stream"/> with them the bf16 no-grad residual stream
-    /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Stream"/>).
+    /// (<see cref="Hrm.Runtime.Backends.Cuda.CudaBackendOptions.Bf16Stream"/>). The trainer holds the run
+    /// directory's lock (<see cref="RunLock"/>) until disposed: another trainer there meets an
+    /// <see cref="IOException"/>.
     /// </summary>
     public static Trainer Create(RunConfig cfg, string runDir, string? initCheckpoint, string device, TextWriter output,
         bool interactive, bool profile = false, bool bf16Matmul = true, bool bf16Stream = true) =>
-        WithLock(runDir, create: true, () => CreateCore(cfg, runDir, initCheckpoint, device, output, interactive, profile, bf16Matmul,
-            bf16Stream));
+        WithLock(runDir, create: true, () => CreateCore(cfg, runDir, initCheckpoint, device, output, interactive,
+            profile, bf16Matmul, bf16Stream));
 
     private static Trainer CreateCore(RunConfig cfg, string runDir, string? initCheckpoint, string device,
         TextWriter output, bool interactive, bool profile, bool bf16Matmul, bool bf16Stream)
@@ -122,12 +124,13 @@ public sealed partial class Trainer
     /// <see cref="ArgumentException"/>);
     /// <paramref name="threads"/> replaces the run config's thread count. A change of arithmetic is said in one line;
     /// the next checkpoint records the new one. Warnings about the saved config go to <paramref name="warnings"/>
-    /// (null: <paramref name="output"/>; the CLI passes standard error).</summary>
+    /// (null: <paramref name="output"/>; the CLI passes standard error). The trainer holds the run directory's lock
+    /// (<see cref="RunLock"/>) until disposed: another trainer there meets an <see cref="IOException"/>.</summary>
     public static Trainer Resume(string runDir, string device, TextWriter output, bool interactive, bool profile = false,
         bool? bf16Matmul = null, int? threads = null, int? microBatch = null, TextWriter? warnings = null,
         bool? bf16Stream = null) =>
-        WithLock(runDir, create: false, () => ResumeCore(runDir, device, output, interactive, profile, bf16Matmul, threads, microBatch,
-            warnings, bf16Stream));
+        WithLock(runDir, create: false, () => ResumeCore(runDir, device, output, interactive, profile, bf16Matmul,
+            threads, microBatch, warnings, bf16Stream));
 
     private static Trainer ResumeCore(string runDir, string device, TextWriter output, bool interactive, bool profile,
         bool? bf16Matmul, int? threads, int? microBatch, TextWriter? warnings, bool? bf16Stream)

@@ -261,11 +261,17 @@ public sealed partial class Trainer : IDisposable
 
     public void Dispose()
     {
-        _log.Dispose();
-        _step.Dispose();
-        _model.Dispose();
-        _train.Dispose();
-        _test?.Dispose();
-        _runLock?.Dispose();
+        try
+        {
+            _log.Dispose();
+            _step.Dispose();
+            _model.Dispose();
+            _train.Dispose();
+            _test?.Dispose();
+        }
+        finally
+        {
+            _runLock?.Dispose();
+        }
     }
 }

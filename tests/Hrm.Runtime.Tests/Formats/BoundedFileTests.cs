@@ -40,12 +40,54 @@ public sealed class BoundedFileTests
     }
 
     [Fact]
+    public async Task A_pipe_is_read_in_blocks_up_to_the_cap()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "opens a pipe through /proc/self/fd (Linux)");
+        byte[] bytes = new byte[200_000];
+        new Random(3).NextBytes(bytes);
+        foreach ((int cap, bool whole) in ((int, bool)[])[(300_000, true), (200_000, true), (150_000, false)])
+        {
+            using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+            string path = $"/proc/self/fd/{pipe.GetClientHandleAsString()}";
+            Task writer = Task.Run(() =>
+            {
+                try
+                {
+                    pipe.Write(bytes);
+                }
+                catch (IOException)
+                {
+                    // the reader stopped at its cap and closed its end
+                }
+                finally
+                {
+                    pipe.Dispose();
+                }
+            }, TestContext.Current.CancellationToken);
+            if (whole)
+            {
+                Assert.Equal(bytes, BoundedFile.ReadAllBytes(path, "test file", cap));
+            }
+            else
+            {
+                var e = Assert.Throws<HrmFormatException>(() => BoundedFile.ReadAllBytes(path, "test file", cap));
+                Assert.EndsWith("file: larger than the cap; a test file is at most 150,000 bytes", e.Message,
+                    StringComparison.Ordinal);
+            }
+            pipe.DisposeLocalCopyOfClientHandle();
+            await writer.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
     public void A_file_without_a_length_is_read_up_to_the_cap()
     {
-        // /proc files say 0 bytes and have content: read in blocks, as a pipe would be.
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "reads /proc (Linux)");
+        // /proc files say 0 bytes and have content: read in growing blocks.
         string status = BoundedFile.ReadAllText("/proc/self/status", "test file", 1 << 20);
         Assert.StartsWith("Name:", status, StringComparison.Ordinal);
-        Assert.Equal(File.ReadAllText("/proc/self/cmdline"), BoundedFile.ReadAllText("/proc/self/cmdline", "x", 1 << 20));
+        Assert.Equal(File.ReadAllText("/proc/self/cmdline"),
+            BoundedFile.ReadAllText("/proc/self/cmdline", "x", 1 << 20));
         var e = Assert.Throws<HrmFormatException>(() => BoundedFile.ReadAllBytes("/proc/self/status", "test file", 10));
         Assert.Equal("/proc/self/status: file: larger than the cap; a test file is at most 10 bytes", e.Message);
     }

@@ -35,10 +35,38 @@ public sealed class TextLinesTests
     public void A_cr_at_a_buffer_end_and_its_lf_after_the_refill_end_one_line()
     {
         using var dir = new TempDir();
-        string first = new('x', (1 << 15) - 1); // its '\r' is the buffer's last character, the '\n' the next's first
+        string first = new('x', TextLines.BufferChars - 1); // its '\r' ends a read, the '\n' opens the next
         string path = dir.Write("t.txt", Encoding.ASCII.GetBytes(first + "\r\nsecond\r\n\r\nfourth"));
         Assert.Equal([first, "second", "", "fourth"], TextLines.Read(path, "test file"));
         Assert.Equal(File.ReadLines(path), TextLines.Read(path, "test file"));
+    }
+
+    [Theory]
+    [InlineData("a\r")]
+    [InlineData("\r")]
+    [InlineData("a\r\r")]
+    [InlineData("\n\n")]
+    [InlineData("a\rb\n\rc")]
+    public void Endings_at_the_end_of_the_file_are_those_of_File_ReadLines(string text)
+    {
+        using var dir = new TempDir();
+        string path = dir.Write("t.txt", Encoding.ASCII.GetBytes(text));
+        Assert.Equal(File.ReadLines(path), TextLines.Read(path, "test file"));
+        // The same with the '\r' as the last character of a read and of the file.
+        path = dir.Write("u.txt", Encoding.ASCII.GetBytes(new string('y', TextLines.BufferChars - 1) + text));
+        Assert.Equal(File.ReadLines(path), TextLines.Read(path, "test file"));
+    }
+
+    [Fact]
+    public void Utf16_with_a_byte_order_mark_is_read_as_File_ReadLines_reads_it()
+    {
+        using var dir = new TempDir();
+        foreach (Encoding enc in (Encoding[])[Encoding.Unicode, Encoding.BigEndianUnicode])
+        {
+            string path = dir.Write("t.txt", [.. enc.GetPreamble(), .. enc.GetBytes("one\r\ntwo é€\nthree")]);
+            Assert.Equal(["one", "two é€", "three"], TextLines.Read(path, "test file"));
+            Assert.Equal(File.ReadLines(path), TextLines.Read(path, "test file"));
+        }
     }
 
     [Fact]

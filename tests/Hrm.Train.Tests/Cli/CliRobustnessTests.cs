@@ -240,6 +240,7 @@ public sealed class CliRobustnessTests : CliHarness
         e = Assert.ThrowsAny<Exception>(() => SudokuText.Parse("x" + new string('.', 80)));
         Assert.Contains("character 'x' at index 0", e.Message, StringComparison.Ordinal);
     }
+
     [Fact]
     public void A_line_of_a_megabyte_is_an_error_naming_the_file_and_line_not_a_memory_exhaustion()
     {
@@ -265,6 +266,7 @@ public sealed class CliRobustnessTests : CliHarness
             Assert.Contains($"{files[i]}: line {lines[i]}: longer than 1,048,576 characters", err, StringComparison.Ordinal);
         }
     }
+
     [Fact]
     public void Dataset_keys_set_on_the_command_line_are_refused_not_replaced()
     {
@@ -290,7 +292,7 @@ public sealed class CliRobustnessTests : CliHarness
         Assert.Equal(1, code);
         Assert.Contains("identifiers.json: identifiers: lists 2 names, but dataset.json says num_puzzle_identifiers = 1",
             err, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(P("run"), "config.json")));
+        Assert.False(Directory.Exists(P("run")));
     }
 
     [Fact]
@@ -300,7 +302,11 @@ public sealed class CliRobustnessTests : CliHarness
         Directory.CreateDirectory(P("arc/training"));
         File.WriteAllText(P("arc/training/t1.json"), task);
         File.CreateSymbolicLink(P("link"), P("arc"));
-        foreach (string again in (string[])[P("arc") + "/", P("link")])
+        Directory.CreateDirectory(P("up"));
+        File.CreateSymbolicLink(P("up/rel"), "../arc/"); // relative, with a trailing separator
+        // Links along the path, not only at its end: up2 -> up, so up2/rel -> ../arc.
+        File.CreateSymbolicLink(P("up2"), P("up"));
+        foreach (string again in (string[])[P("arc") + "/", P("link"), P("up/rel"), P("up2/rel/")])
         {
             (int code, _, string err) = Hrm("data", "arc", "--source", P("arc"), "--source", again, "--num-aug", "0",
                 "--out", P("out"));
@@ -309,6 +315,18 @@ public sealed class CliRobustnessTests : CliHarness
                 StringComparison.Ordinal);
         }
         Assert.Equal(0, Hrm("data", "arc", "--source", P("arc"), "--num-aug", "0", "--out", P("out")).Code);
+    }
+
+    [Fact]
+    public void A_second_quickstart_into_the_same_folder_is_refused()
+    {
+        using (global::Hrm.Train.Training.RunLock.Acquire(P("q"), create: true, holder: "test"))
+        {
+            (int code, _, string err) = Hrm("quickstart", "--out", P("q"));
+            Assert.Equal(1, code);
+            Assert.Contains($"{P("q")}: another hrm quickstart is running in it", err, StringComparison.Ordinal);
+        }
+        Assert.Equal([".hrm-train.lock"], Directory.GetFileSystemEntries(P("q")).Select(Path.GetFileName));
     }
 
     [Fact]

@@ -85,8 +85,18 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Throws<Runtime.Config.HrmConfigException>(() => Trainer.Create(cfg with { GlobalBatchSize = 4096 },
             P("x/y/z/"), null, "cpu", TextWriter.Null, interactive: false));
         Assert.False(Directory.Exists(P("x")));
-        Assert.ThrowsAny<Exception>(() => Trainer.Resume(P("none"), "cpu", TextWriter.Null, interactive: false));
+        Assert.Contains("not a run directory", Assert.Throws<Runtime.Formats.HrmFormatException>(() =>
+            Trainer.Resume(P("none"), "cpu", TextWriter.Null, interactive: false)).Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(P("none")));
+        // A refused run in a folder that was there keeps the folder and leaves no lock file; a resume of a folder
+        // that holds no run likewise.
+        Directory.CreateDirectory(P("kept"));
+        Assert.Throws<Runtime.Config.HrmConfigException>(() => Trainer.Create(cfg with { GlobalBatchSize = 4096 },
+            P("kept"), null, "cpu", TextWriter.Null, interactive: false));
+        Assert.Throws<Runtime.Formats.HrmFormatException>(() =>
+            Trainer.Resume(P("kept"), "cpu", TextWriter.Null, interactive: false));
+        Assert.True(Directory.Exists(P("kept")));
+        Assert.Empty(Directory.GetFileSystemEntries(P("kept")));
     }
 
     /// <summary>A run killed while writing a metrics line leaves it torn; resuming drops it (and any line that is not
