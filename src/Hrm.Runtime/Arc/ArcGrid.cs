@@ -24,7 +24,7 @@ public sealed class ArcGrid : IEquatable<ArcGrid>
         ArgumentNullException.ThrowIfNull(cells);
         if ((uint)rows > MaxSide || (uint)cols > MaxSide)
             throw new ArgumentException($"an ARC grid is at most {MaxSide} x {MaxSide}; got {rows} x {cols}",
-                nameof(rows));
+                (uint)rows > MaxSide ? nameof(rows) : nameof(cols));
         if (cells.Length != rows * cols)
             throw new ArgumentException($"{rows} x {cols} grid needs {rows * cols} cells; got {cells.Length}",
                 nameof(cells));
@@ -52,7 +52,16 @@ public sealed class ArcGrid : IEquatable<ArcGrid>
     /// <summary>Colour at (r, c).</summary>
     /// <param name="r">Row.</param>
     /// <param name="c">Column.</param>
-    public byte this[int r, int c] => _cells[r * Cols + c];
+    /// <exception cref="ArgumentOutOfRangeException">(r, c) is outside the grid.</exception>
+    public byte this[int r, int c]
+    {
+        get
+        {
+            if ((uint)r >= (uint)Rows || (uint)c >= (uint)Cols)
+                throw new ArgumentOutOfRangeException(nameof(r), $"cell ({r}, {c}) is outside the {Rows} x {Cols} grid");
+            return _cells[r * Cols + c];
+        }
+    }
 
     /// <summary>Builds a grid from rows of colours (tests and literals).</summary>
     /// <param name="rows">Equal-length rows.</param>
@@ -60,13 +69,26 @@ public sealed class ArcGrid : IEquatable<ArcGrid>
     public static ArcGrid FromRows(params int[][] rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        if (Array.IndexOf(rows, null) is var missing and >= 0)
+            throw new ArgumentException($"row {missing} is null", nameof(rows));
         int cols = rows.Length == 0 ? 0 : rows[0].Length;
+        if (rows.Length > MaxSide || cols > MaxSide)
+        {
+            throw new ArgumentException($"an ARC grid is at most {MaxSide} x {MaxSide}; got {rows.Length} x {cols}",
+                nameof(rows));
+        }
         byte[] cells = new byte[rows.Length * cols];
         for (int r = 0; r < rows.Length; r++)
         {
             if (rows[r].Length != cols) throw new ArgumentException($"row {r} has {rows[r].Length} cells, row 0 {cols}",
                 nameof(rows));
-            for (int c = 0; c < cols; c++) cells[r * cols + c] = checked((byte)rows[r][c]);
+            for (int c = 0; c < cols; c++)
+            {
+                int v = rows[r][c];
+                if ((uint)v >= ArcColorMap.Colors)
+                    throw new ArgumentException($"row {r}, column {c} holds {v}, not a colour 0..9", nameof(rows));
+                cells[r * cols + c] = (byte)v;
+            }
         }
         return new ArcGrid(rows.Length, cols, cells);
     }

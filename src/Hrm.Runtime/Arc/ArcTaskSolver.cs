@@ -31,13 +31,20 @@ public sealed class ArcTaskSolver
     /// <param name="predictor">Runs the model on (test inputs x views) rows, test-input-major.</param>
     /// <returns>The attempts per test input.</returns>
     /// <exception cref="ArcTaskNotTrainedException">The identifiers list no view of the task.</exception>
-    /// <exception cref="ArgumentException">The task has no test pairs.</exception>
+    /// <exception cref="ArgumentException">The task has no test pairs, or a test input that is missing or empty (the
+    /// task-file reader refuses those too).</exception>
     /// <exception cref="InvalidOperationException">The predictor returned arrays of the wrong length.</exception>
     public ArcTaskSolution Solve(ArcTask task, ArcPredictor predictor)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(predictor);
-        if (task.Test.Count == 0) throw new ArgumentException($"ARC task '{task.Id}' has no test pairs", nameof(task));
+        if (task.Test is not { Count: > 0 })
+            throw new ArgumentException($"ARC task '{task.Id}' has no test pairs", nameof(task));
+        for (int t = 0; t < task.Test.Count; t++)
+        {
+            if (task.Test[t]?.Input is not { Rows: > 0, Cols: > 0 })
+                throw new ArgumentException($"ARC task '{task.Id}': test input {t} is missing or empty", nameof(task));
+        }
         IReadOnlyList<(int PuzzleId, ArcView View)> views = Identifiers.ViewsOf(task.Id);
         if (views.Count == 0) throw new ArcTaskNotTrainedException(task.Id, Identifiers.Source);
         int n = task.Test.Count * views.Count;

@@ -51,6 +51,7 @@ public sealed class SafeTensorsFile : IDisposable
     /// <exception cref="IOException">The file cannot be opened (missing, locked, ...).</exception>
     public static SafeTensorsFile Open(string path)
     {
+        FileReads.RefuseDirectory(path, "a safetensors file");
         SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read,
             FileOptions.RandomAccess);
         try

@@ -58,6 +58,7 @@ internal sealed class TorchCheckpointFile : IDisposable
     /// is refused here with what to do.</summary>
     public static bool IsZip(string path)
     {
+        FileReads.RefuseDirectory(path, "a checkpoint file (.safetensors, or PyTorch's .pt)");
         Span<byte> head = stackalloc byte[4];
         using FileStream f = File.OpenRead(path);
         int n = f.ReadAtLeast(head, 4, throwOnEndOfStream: false);

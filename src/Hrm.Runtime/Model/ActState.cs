@@ -8,8 +8,17 @@ namespace Hrm.Runtime.Model;
 public sealed class ActState
 {
     /// <summary>A fresh state for <paramref name="batch"/> rows of <paramref name="seqLen"/> tokens.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, or batch x seqLen past an array's length.
+    /// </exception>
     public ActState(int batch, int seqLen)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ArgumentOutOfRangeException.ThrowIfNegative(seqLen);
+        if ((long)batch * seqLen > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch),
+                $"{batch} rows x {seqLen} tokens is more than an array holds ({Array.MaxLength:N0})");
+        }
         Batch = batch;
         SeqLen = seqLen;
         Steps = new int[batch];

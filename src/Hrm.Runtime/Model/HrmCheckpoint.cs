@@ -91,7 +91,8 @@ public static class HrmCheckpoint
                 "FILE (the run's all_config.yaml, or its arch keys as JSON; HrmConfigFile.Load in an app) or --preset " +
                 "NAME (the reference's task architecture; HrmPresets.Get in an app)")
             : throw new HrmFormatException(path, "__metadata__.config",
-                "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE"));
+                "the checkpoint carries no architecture (a converted reference checkpoint?); pass --config FILE " +
+                "(SolverOptions.Config or HrmConfigFile.Load in an app)"));
         var model = new HrmModel(cfg, backend);
         try
         {

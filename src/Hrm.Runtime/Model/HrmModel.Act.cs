@@ -1,3 +1,4 @@
+using Hrm.Runtime.Config;
 using Hrm.Runtime.Loss;
 using Hrm.Runtime.Memory;
 using Hrm.Runtime.Numerics;
@@ -271,8 +272,15 @@ public sealed partial class HrmModel
     /// Evaluation as the reference runs it: a fresh carry, exactly <paramref name="maxSteps"/> segments
     /// (default halt_max_steps), outputs of the last. Returns the state holding the final Q logits.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSteps"/> is negative or past
+    /// <see cref="HrmConfig.MaxDepth"/>.</exception>
     public ActState Evaluate(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, int maxSteps = 0)
     {
+        if ((uint)maxSteps > HrmConfig.MaxDepth)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps,
+                $"max steps: expected 1..{HrmConfig.MaxDepth} segments, or 0 for halt_max_steps");
+        }
         var state = new ActState(Ws.Batch, Config.SeqLen);
         int m = maxSteps > 0 ? maxSteps : Config.HaltMaxSteps;
         _b.BeginWeightReuse(); // no parameter changes between the segments

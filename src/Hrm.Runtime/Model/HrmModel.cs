@@ -23,6 +23,8 @@ public sealed partial class HrmModel : IDisposable
     /// <summary>Builds the model's parameter and gradient regions (zeroed; call <see cref="Initialize"/>).</summary>
     public HrmModel(HrmConfig config, IHrmBackend backend)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(backend);
         config.Validate();
         Config = config;
         _b = backend;
@@ -39,7 +41,8 @@ public sealed partial class HrmModel : IDisposable
     public HrmConfig Config { get; }
 
     /// <summary>The backend that owns every buffer.</summary>
-    public IHrmBackend Backend => _b;
+    /// <exception cref="ObjectDisposedException">The model (and so its backend) has been disposed.</exception>
+    public IHrmBackend Backend => Live()._b;
 
     /// <summary>Name, shape and offset of every stored tensor.</summary>
     public ParameterLayout Layout { get; }
@@ -59,6 +62,7 @@ public sealed partial class HrmModel : IDisposable
     /// <summary>View of the stored tensor <paramref name="name"/>.</summary>
     public Buf Param(string name)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         TensorEntry e = Layout[name];
         return Params.Slice(e.Offset, e.Count);
     }
@@ -66,6 +70,7 @@ public sealed partial class HrmModel : IDisposable
     /// <summary>View of the gradient of dense parameter <paramref name="name"/>.</summary>
     public Buf Grad(string name)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         TensorEntry e = Layout[name];
         if (e.Kind != TensorKind.Parameter) throw new ArgumentException($"'{name}' is a buffer and has no dense gradient");
         return Grads.Slice(e.Offset, e.Count);
@@ -83,7 +88,7 @@ public sealed partial class HrmModel : IDisposable
     public void WriteParameter(string name, ReadOnlySpan<float> values) => _b.Upload(values, Param(name));
 
     /// <summary>Zeroes the dense gradients.</summary>
-    public void ZeroGrads() => _b.Fill(Grads, 0f);
+    public void ZeroGrads() => Live()._b.Fill(Grads, 0f);
 
     /// <summary>
     /// Sizes every activation buffer for <paramref name="batch"/> rows once. With <paramref name="training"/>,
@@ -92,6 +97,7 @@ public sealed partial class HrmModel : IDisposable
     /// </summary>
     public void Reserve(int batch, bool training)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         if (_ws != null && _ws.Batch == batch && (_ws.Training || !training)) return;
         int elem = _b.ElementSize;
@@ -161,7 +167,17 @@ public sealed partial class HrmModel : IDisposable
         return (_b.Bf16Intermediates, qkv, qkv && _b.Bf16StreamForward(t, hs), qkv && _b.Bf16QkvRecorded(t, hs));
     }
 
-    internal Workspace Ws => _rowView ?? _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
+    // Every op reaches its buffers through here: after Dispose, their memory is gone.
+    internal Workspace Ws =>
+        Live()._rowView ?? _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
+
+    /// <summary>This model, or an <see cref="ObjectDisposedException"/> once disposed (the backend's memory is freed
+    /// then: any op would read or write freed memory).</summary>
+    private HrmModel Live()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return this;
+    }
 
     /// <inheritdoc/>
     public void Dispose()

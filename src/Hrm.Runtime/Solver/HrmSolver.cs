@@ -21,7 +21,8 @@ public sealed partial class HrmSolver : IDisposable
 {
     private readonly HrmModel _model;
     private readonly SolverEngine _engine;
-    private bool _disposed;
+    private volatile bool _disposed;
+    private int _disposedFlag; // set once by Dispose (Interlocked): only one thread frees the model
 
     private HrmSolver(HrmModel model, SolverOptions options, string device, string checkpointPath)
     {
@@ -128,10 +129,11 @@ public sealed partial class HrmSolver : IDisposable
         return _engine.Submit(tokens, puzzleIds, halting, cancellationToken);
     }
 
-    /// <summary>Stops the scheduler and frees the model; idempotent.</summary>
+    /// <summary>Stops the scheduler and frees the model; idempotent, and safe from several threads at once (one of
+    /// them stops the scheduler's thread, waiting for it, before the model is freed).</summary>
     public void Dispose()
     {
-        if (_disposed) return;
+        if (Interlocked.Exchange(ref _disposedFlag, 1) != 0) return;
         _disposed = true;
         _engine.Dispose();
         _model.Dispose();

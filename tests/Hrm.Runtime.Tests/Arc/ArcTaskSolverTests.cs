@@ -122,6 +122,47 @@ public sealed class ArcTaskSolverTests
     }
 
     [Fact]
+    public void Missing_or_empty_test_inputs_are_argument_errors_before_the_predictor_runs()
+    {
+        var rng = new HrmRandom(9);
+        ArcTask task = RandomTask(rng);
+        (ArcIdentifiers ids, _) = Identifiers(rng, augmented: 1);
+        var solver = new ArcTaskSolver(ids);
+        ArcPair empty = new(new ArcGrid(0, 0, []), task.Test[0].Output);
+        foreach ((ArcTask bad, string expected) in ((ArcTask, string)[])[
+            (task with { Test = null! }, "has no test pairs"),
+            (task with { Test = [] }, "has no test pairs"),
+            (task with { Test = [task.Test[0], null!] }, "test input 1 is missing or empty"),
+            (task with { Test = [empty] }, "test input 0 is missing or empty")])
+        {
+            var e = Assert.Throws<ArgumentException>(() => solver.Solve(bad, (_, _) => throw new InvalidOperationException()));
+            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Grids_are_checked_where_they_are_built_and_read()
+    {
+        ArcGrid g = ArcGrid.FromRows([1, 2], [3, 4]);
+        Assert.Equal(4, g[1, 1]);
+        foreach ((int r, int c) in ((int, int)[])[(0, 2), (0, 3), (1, -1), (2, 0), (-1, 0)])
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => g[r, c]);
+            Assert.Contains($"cell ({r}, {c}) is outside the 2 x 2 grid", e.Message, StringComparison.Ordinal);
+        }
+        Assert.Contains("row 0, column 0 holds 300, not a colour 0..9",
+            Assert.Throws<ArgumentException>(() => ArcGrid.FromRows([300])).Message, StringComparison.Ordinal);
+        Assert.Contains("row 1, column 0 holds -1",
+            Assert.Throws<ArgumentException>(() => ArcGrid.FromRows([1], [-1])).Message, StringComparison.Ordinal);
+        Assert.Contains("row 1 is null",
+            Assert.Throws<ArgumentException>(() => ArcGrid.FromRows([1], null!)).Message, StringComparison.Ordinal);
+        Assert.Contains("at most 30 x 30; got 1 x 31",
+            Assert.Throws<ArgumentException>(() => ArcGrid.FromRows(new int[31])).Message, StringComparison.Ordinal);
+        Assert.Equal("cols", Assert.Throws<ArgumentException>(() => new ArcGrid(2, 31, new byte[62])).ParamName);
+        Assert.Equal("rows", Assert.Throws<ArgumentException>(() => new ArcGrid(31, 2, new byte[62])).ParamName);
+    }
+
+    [Fact]
     public void A_task_the_model_never_saw_is_refused()
     {
         var rng = new HrmRandom(8);

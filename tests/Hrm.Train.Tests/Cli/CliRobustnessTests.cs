@@ -64,7 +64,8 @@ public sealed class CliRobustnessTests : CliHarness
         Directory.CreateDirectory(P("dir.safetensors"));
         (int code, _, string err) = Hrm("info", "--checkpoint", P("dir.safetensors"));
         Assert.Equal(1, code);
-        Assert.Contains($"{P("dir.safetensors")}: is a directory; expected a file", err, StringComparison.Ordinal);
+        Assert.Contains($"{P("dir.safetensors")}: file: is a directory; expected a checkpoint file", err,
+            StringComparison.Ordinal);
         Assert.DoesNotContain("denied", err, StringComparison.Ordinal);
         (code, _, err) = Hrm("init", "--preset", "tiny", "--out", P("dir.safetensors"));
         Assert.Equal(2, code);
