@@ -14,7 +14,7 @@ public sealed class ActState
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         ArgumentOutOfRangeException.ThrowIfNegative(seqLen);
-        if ((long)batch * seqLen > Array.MaxLength)
+        if ((long)batch * Math.Max(seqLen, 2) > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(batch),
                 $"{batch} rows x {seqLen} tokens is more than an array holds ({Array.MaxLength:N0})");

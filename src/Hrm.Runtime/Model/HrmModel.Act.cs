@@ -273,7 +273,8 @@ public sealed partial class HrmModel
     /// (default halt_max_steps), outputs of the last. Returns the state holding the final Q logits.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSteps"/> is negative or past
-    /// <see cref="HrmConfig.MaxDepth"/>.</exception>
+    /// <see cref="HrmConfig.MaxDepth"/> (the segments are recorded as one sequence, a CUDA graph on a GPU,
+    /// which grows with them).</exception>
     public ActState Evaluate(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds, int maxSteps = 0)
     {
         if ((uint)maxSteps > HrmConfig.MaxDepth)

@@ -116,6 +116,7 @@ public sealed partial class HrmModel
 
     private Workspace RowView(int rows)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         Workspace ws = _ws ?? throw new InvalidOperationException("call Reserve(batch, training) first");
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, ws.Batch);

@@ -77,7 +77,9 @@ internal static class MazeBoard
     /// <summary>
     /// Parses a maze file: n lines of n characters from <c>"# SG"</c> ('.' is also read as open, 'o' as open;
     /// lines shorter than n are padded with open cells, for editors that trim trailing spaces), or one line of n*n.
-    /// Blank lines before and after the maze are skipped; blank lines inside it are rows of open cells.
+    /// Blank lines before and after the maze are skipped; blank lines inside it are rows of open cells. A first or
+    /// last row of open cells looks blank too: where the maze is wider than its lines, the blank lines on the one side
+    /// that has any are taken back as such rows (with blank lines on both sides that is ambiguous, and an error).
     /// </summary>
     /// <param name="text">The file's text.</param>
     /// <returns>The tokens of the puzzle (no path cells).</returns>
@@ -85,8 +87,7 @@ internal static class MazeBoard
     public static byte[] ParseText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        string[] lines = [.. text.Replace("\r", "", StringComparison.Ordinal).Split('\n')
-            .SkipWhile(IsBlank).Reverse().SkipWhile(IsBlank).Reverse()];
+        string[] lines = TrimBlankLines(text);
         if (lines.Length == 1 && lines[0].Length <= MaxSide * MaxSide && SideOf(lines[0].Length) > 1)
             lines = [.. lines[0].Chunk(SideOf(lines[0].Length)).Select(c => new string(c))];
         int n = lines.Length;
@@ -122,6 +123,30 @@ internal static class MazeBoard
     }
 
     private static bool IsBlank(string line) => line.Trim().Length == 0;
+
+    /// <summary>The lines of the maze: blank lines around it dropped, except those that are its open border rows
+    /// (see <see cref="ParseText"/>).</summary>
+    private static string[] TrimBlankLines(string text)
+    {
+        List<string> all = [.. text.Replace("\r", "", StringComparison.Ordinal).Split('\n')];
+        if (all.Count > 1 && all[^1].Length == 0) all.RemoveAt(all.Count - 1); // the last line's end
+        int before = all.TakeWhile(IsBlank).Count();
+        if (before == all.Count) return [];
+        int after = all.AsEnumerable().Reverse().TakeWhile(IsBlank).Count();
+        List<string> core = all.GetRange(before, all.Count - before - after);
+        int missing = core.Max(l => l.Length) - core.Count; // rows a square maze of that width lacks
+        if (missing <= 0 || core.Count == 1) return [.. core];
+        if (before > 0 && after > 0)
+        {
+            throw new PuzzleFormatException($"the maze is {core.Max(l => l.Length)} wide and {core.Count} lines " +
+                "long, with blank lines both before and after it: are the missing rows of open cells at the top or " +
+                "the bottom? Write them as spaces or '.'");
+        }
+        int take = Math.Min(missing, before + after);
+        return before > 0
+            ? [.. all.GetRange(before - take, take), .. core]
+            : [.. core, .. all.GetRange(before + core.Count, take)];
+    }
 
     /// <summary>A description of what makes <paramref name="puzzle"/> not a maze puzzle, or null.</summary>
     /// <param name="puzzle">Tokens.</param>

@@ -23,11 +23,8 @@ public sealed class HaltingPolicy
     public HaltingPolicy(HaltingMode mode, int maxSteps, int minSteps = 1, float margin = 0f, bool haltLogitOnly = false)
     {
         if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown halting mode");
-        if (maxSteps < 1 || maxSteps > HrmConfig.MaxDepth)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps,
-                $"max steps: expected 1..{HrmConfig.MaxDepth} segments (halt_max_steps' bound)");
-        }
+        if (maxSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "max steps: expected at least 1 segment");
         if (minSteps < 1 || minSteps > maxSteps)
         {
             throw new ArgumentOutOfRangeException(nameof(minSteps), minSteps,

@@ -23,14 +23,14 @@ public sealed partial class HrmSolver
     public Task<ArcTaskSolution> SolveAsync(ArcTask task, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(task);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return Task.Run(() => Solve(task, cancellationToken), cancellationToken);
     }
 
     private ArcTaskSolution Solve(ArcTask task, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Config.SeqLen != ArcEncoding.SeqLen || Config.VocabSize != ArcEncoding.VocabSize)
         {
             throw new InvalidOperationException(

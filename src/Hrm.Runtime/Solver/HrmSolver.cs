@@ -21,8 +21,7 @@ public sealed partial class HrmSolver : IDisposable
 {
     private readonly HrmModel _model;
     private readonly SolverEngine _engine;
-    private volatile bool _disposed;
-    private int _disposedFlag; // set once by Dispose (Interlocked): only one thread frees the model
+    private int _disposed; // 1 once Dispose began (Interlocked): only one thread stops the engine and frees the model
 
     private HrmSolver(HrmModel model, SolverOptions options, string device, string checkpointPath)
     {
@@ -125,7 +124,7 @@ public sealed partial class HrmSolver : IDisposable
     internal Task<TokenPrediction[]> PredictAsync(ReadOnlySpan<int> tokens, ReadOnlySpan<int> puzzleIds,
         HaltingPolicy? halting, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return _engine.Submit(tokens, puzzleIds, halting, cancellationToken);
     }
 
@@ -133,9 +132,14 @@ public sealed partial class HrmSolver : IDisposable
     /// them stops the scheduler's thread, waiting for it, before the model is freed).</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposedFlag, 1) != 0) return;
-        _disposed = true;
-        _engine.Dispose();
-        _model.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try
+        {
+            _engine.Dispose();
+        }
+        finally
+        {
+            _model.Dispose();
+        }
     }
 }

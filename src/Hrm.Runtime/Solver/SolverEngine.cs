@@ -1,3 +1,4 @@
+using Hrm.Runtime.Backends;
 using Hrm.Runtime.Model;
 using Hrm.Runtime.Numerics;
 
@@ -96,7 +97,8 @@ internal sealed class SolverEngine : IDisposable
         Exception? error = null;
         // The engine owns the model and never writes its parameters: the backend may keep what it derives from
         // the weights for the whole run.
-        _model.Backend.BeginWeightReuse();
+        IHrmBackend backend = _model.Backend; // read once: the solver frees the model only after this thread ends
+        backend.BeginWeightReuse();
         try
         {
             while (true)
@@ -119,7 +121,7 @@ internal sealed class SolverEngine : IDisposable
         }
         finally
         {
-            _model.Backend.EndWeightReuse();
+            backend.EndWeightReuse();
         }
         lock (_gate)
         {

@@ -87,7 +87,11 @@ public sealed record RunConfig
         if (!(Beta2 >= 0 && Beta2 < 1)) throw new HrmConfigException("beta2", $"must lie in [0, 1), got {Beta2}");
         if (LossType is not ("stablemax_cross_entropy" or "softmax_cross_entropy"))
             throw new HrmConfigException("loss_type", $"expected stablemax_cross_entropy or softmax_cross_entropy, got '{LossType}'");
-        if (EvalMaxSteps < 0) throw new HrmConfigException("eval_max_steps", $"must be >= 0, got {EvalMaxSteps}");
+        if (EvalMaxSteps < 0 || EvalMaxSteps > HrmConfig.MaxDepth)
+        {
+            throw new HrmConfigException("eval_max_steps",
+                $"must lie in 0..{HrmConfig.MaxDepth} (0: halt_max_steps), got {EvalMaxSteps}");
+        }
         if (EvalExamples < 0) throw new HrmConfigException("eval_examples", $"must be >= 0 (0: all), got {EvalExamples}");
         if (Threads < 0 || Threads > WorkerPool.MaxThreads)
         {

@@ -61,6 +61,25 @@ public sealed class PuzzleParsingTests
     }
 
     [Fact]
+    public void A_maze_whose_first_or_last_row_is_open_keeps_that_row()
+    {
+        string[] rows = TinyCheckpoint.Maze6.TrimEnd('\n').Split('\n');
+        string lastOpen = string.Join('\n', rows[..5]) + "\n      \n";
+        string firstOpen = "      \nS # # \n" + string.Join('\n', rows[2..]) + "\n"; // S moved down a row
+        foreach ((string text, int openRow) in ((string, int)[])[
+            (lastOpen, 5), (lastOpen.Replace("\n      \n", "\n\n", StringComparison.Ordinal), 5),
+            (lastOpen + "\n\n", 5), (firstOpen, 0), ("\n\n" + firstOpen.TrimStart(' '), 0)])
+        {
+            Maze m = Maze.Parse(text);
+            Assert.Equal(6, m.Side);
+            Assert.Equal("      ", m.ToString().Split('\n')[openRow]);
+        }
+        var e = Assert.Throws<PuzzleFormatException>(() => Maze.Parse("\n" + string.Join('\n', rows[..5]) + "\n\n"));
+        Assert.Contains("blank lines both before and after it", e.Message, StringComparison.Ordinal);
+        Assert.Equal(TinyCheckpoint.Maze6.TrimEnd('\n'), Maze.Parse("\n\n" + TinyCheckpoint.Maze6 + "\n\n").ToString());
+    }
+
+    [Fact]
     public void Maze_errors_say_what_and_where()
     {
         PuzzleFormatException e = Assert.Throws<PuzzleFormatException>(() => Maze.Parse(TinyCheckpoint.Maze6.Remove(9, 1).Insert(9, "x")));
