@@ -24,6 +24,11 @@ public class RunConfigTests
         Assert.Equal("global_batch_sise", Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(json, ["global_batch_sise=3"], [], "t")).Field);
         Assert.Equal("eval_interval", Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(json, ["eval_interval=3"], [], "t")).Field);
         Assert.Equal("num_heads", Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(json, ["num_heads=5"], [], "t")).Field);
+        // eval_max_steps is bounded like halt_max_steps: a run must not fail at its first evaluation.
+        var e = Assert.Throws<HrmConfigException>(() => RunConfigJson.Parse(json, ["eval_max_steps=1025"], [], "t"));
+        Assert.Equal("eval_max_steps", e.Field);
+        Assert.Contains("must lie in 0..1024", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1024, RunConfigJson.Parse(json, ["eval_max_steps=1024"], [], "t").EvalMaxSteps);
     }
 
     [Fact]
