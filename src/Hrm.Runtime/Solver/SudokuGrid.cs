@@ -48,7 +48,18 @@ public sealed class SudokuGrid
         {
             if (!char.IsWhiteSpace(ch) && ch is not ('|' or '-' or '+')) cells++;
         }
-        return Parse(text, cells <= 16 ? 4 : cells <= 36 ? 6 : 9);
+        int n = cells <= 16 ? 4 : cells <= 36 ? 6 : 9;
+        if (cells == n * n) return Parse(text, n);
+        try
+        {
+            return Parse(text, n); // fails: too few or too many cells, or a character found first
+        }
+        catch (PuzzleFormatException e)
+        {
+            string message = $"{cells} cells, where a Sudoku has 16, 36 or 81 (read as {n}x{n}): {e.Message}";
+            throw e.Row is int r && e.Column is int c ? new PuzzleFormatException(message, r, c)
+                : new PuzzleFormatException(message, e);
+        }
     }
 
     /// <summary>As <see cref="Parse(string)"/> for a grid of side <paramref name="size"/> (4, 6 or 9).</summary>

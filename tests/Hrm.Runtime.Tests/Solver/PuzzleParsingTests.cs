@@ -34,6 +34,10 @@ public sealed class PuzzleParsingTests
         e = Assert.Throws<PuzzleFormatException>(() => SudokuGrid.Parse(Hard[..79]));
         Assert.Contains("too few cells: found 79, a 9x9 grid has 81", e.Message, StringComparison.Ordinal);
         Assert.Null(e.Row);
+        // A truncated 9x9 is read as a 6x6, whose digits end at 6: the count comes first in the message.
+        e = Assert.Throws<PuzzleFormatException>(() => SudokuGrid.Parse(Hard[..30]));
+        Assert.StartsWith("30 cells, where a Sudoku has 16, 36 or 81 (read as 6x6): ",
+            e.Message, StringComparison.Ordinal);
         Assert.Contains("too many cells", Assert.Throws<PuzzleFormatException>(() => SudokuGrid.Parse(Hard + "12")).Message,
             StringComparison.Ordinal);
         e = Assert.Throws<PuzzleFormatException>(() => SudokuGrid.Parse("8" + Hard[1..8] + "8" + Hard[9..]));
