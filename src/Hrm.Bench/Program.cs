@@ -1,13 +1,15 @@
 using Hrm.Bench;
 
-// Bad arguments (an unknown preset, a number that does not parse) end with one line and exit code 2.
+// Bad arguments (an unknown preset, a number that does not parse or is out of range) end with one line and exit
+// code 2.
 try
 {
     return Dispatch(args);
 }
-catch (Exception e) when (e is Hrm.Runtime.Config.HrmConfigException or FormatException or OverflowException)
+catch (Exception e) when (e is Hrm.Runtime.Config.HrmConfigException or FormatException or OverflowException
+    or ArgumentException)
 {
-    Console.Error.WriteLine($"hrm-bench: {e.Message}");
+    Console.Error.WriteLine($"hrm-bench: {e.Message.ReplaceLineEndings(" ")}");
     return 2;
 }
 
@@ -15,53 +17,56 @@ static int Dispatch(string[] args)
 {
     if (args.Length > 0 && args[0] == "quick")
     {
-        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        BenchArgs.AtMost(args, 2, "quick [THREADS]");
+        int threads = BenchArgs.Int(args, 1, 0, "THREADS", min: 0);
         Console.WriteLine($"threads: {(threads == 0 ? Environment.ProcessorCount : threads)}, {DateTime.UtcNow:yyyy-MM-dd}");
         SegmentTimer.Run(Console.Out, threads);
         return 0;
     }
     if (args.Length > 0 && args[0] == "profile")
     {
-        static int Arg(string[] a, int i, int fallback) =>
-            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-        OpProfile.Run(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 1), Arg(args, 3, 16), Arg(args, 4, 0));
+        BenchArgs.AtMost(args, 5, "profile [PRESET] [BATCH] [SEGMENTS] [THREADS]");
+        OpProfile.Run(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", BenchArgs.Int(args, 2, 1, "BATCH", 1),
+            BenchArgs.Int(args, 3, 16, "SEGMENTS", 1), BenchArgs.Int(args, 4, 0, "THREADS", 0));
         return 0;
     }
     if (args.Length > 0 && args[0] == "profile-train")
     {
-        static int Arg(string[] a, int i, int fallback) =>
-            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-        OpProfile.RunTraining(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k", Arg(args, 2, 32), Arg(args, 3, 3),
-            Arg(args, 4, 0));
+        BenchArgs.AtMost(args, 5, "profile-train [PRESET] [BATCH] [STEPS] [THREADS]");
+        OpProfile.RunTraining(Console.Out, args.Length > 1 ? args[1] : "sudoku-extreme-1k",
+            BenchArgs.Int(args, 2, 32, "BATCH", 1), BenchArgs.Int(args, 3, 3, "STEPS", 1),
+            BenchArgs.Int(args, 4, 0, "THREADS", 0));
         return 0;
     }
     if (args.Length > 0 && args[0] == "gpu-profile-train")
     {
         // hrm-bench gpu-profile-train [preset] [batch] [steps] [--fp32-gemms] [--fp32-intermediates]
         string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
-        static int Arg(string[] a, int i, int fallback) =>
-            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-        return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 768), Arg(a, 3, 2),
+        BenchArgs.AtMost(a, 4, "gpu-profile-train [PRESET] [BATCH] [STEPS] [--fp32-gemms] [--fp32-intermediates]");
+        return OpProfile.RunGpuTraining(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k",
+            BenchArgs.Int(a, 2, 768, "BATCH", 1), BenchArgs.Int(a, 3, 2, "STEPS", 1),
             bf16Matmul: !args.Contains("--fp32-gemms"), bf16Intermediates: !args.Contains("--fp32-intermediates"));
     }
     if (args.Length > 0 && args[0] == "gpu-profile")
     {
         // hrm-bench gpu-profile [preset] [batch] [segments] [--fp32-gemms]
         string[] a = args.Where(x => !x.StartsWith("--", StringComparison.Ordinal)).ToArray();
-        static int Arg(string[] a, int i, int fallback) =>
-            a.Length > i ? int.Parse(a[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-        return OpProfile.RunGpu(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k", Arg(a, 2, 1), Arg(a, 3, 16),
+        BenchArgs.AtMost(a, 4, "gpu-profile [PRESET] [BATCH] [SEGMENTS] [--fp32-gemms]");
+        return OpProfile.RunGpu(Console.Out, a.Length > 1 ? a[1] : "sudoku-extreme-1k",
+            BenchArgs.Int(a, 2, 1, "BATCH", 1), BenchArgs.Int(a, 3, 16, "SEGMENTS", 1),
             bf16Matmul: !args.Contains("--fp32-gemms"));
     }
     if (args.Length > 0 && args[0] == "optim")
     {
-        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        BenchArgs.AtMost(args, 2, "optim [THREADS]");
+        int threads = BenchArgs.Int(args, 1, 0, "THREADS", min: 0);
         OptimizerTimer.Run(Console.Out, threads);
         return 0;
     }
     if (args.Length > 0 && args[0] == "attention")
     {
-        int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        BenchArgs.AtMost(args, 2, "attention [THREADS]");
+        int threads = BenchArgs.Int(args, 1, 0, "THREADS", min: 0);
         AttentionTimer.Run(Console.Out, threads);
         return 0;
     }
@@ -85,6 +90,7 @@ static int Dispatch(string[] args)
     }
     if (args.Length > 0 && args[0] == "gemm")
     {
+        BenchArgs.AtMost(args, 1, "gemm");
         GemmProbe.Run(Console.Out);
         return 0;
     }

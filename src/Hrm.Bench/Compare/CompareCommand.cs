@@ -26,8 +26,9 @@ public static class CompareCommand
             CompareReport.Render(args[render + 1], o);
             return 0;
         }
-        int threads = args.Skip(1).Where(a => !a.StartsWith("--", StringComparison.Ordinal))
-            .Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(Environment.ProcessorCount);
+        string[] positional = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];
+        BenchArgs.AtMost(positional, 2, "compare [THREADS] [--only=KIND,...] [--no-write] [--render FILE]");
+        int threads = BenchArgs.Int(positional, 1, Environment.ProcessorCount, "THREADS", min: 1);
         string[] only = args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal))
             .SelectMany(a => a["--only=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
         bool write = !args.Contains("--no-write") && only.Length == 0;
