@@ -31,7 +31,7 @@ public sealed partial class Trainer
     /// </summary>
     private static void RefuseExistingRun(string runDir)
     {
-        if (File.Exists(runDir)) throw new IOException($"{runDir}: is a file; a run directory is expected there");
+        // (A file where the directory should be is refused by RunLock.Acquire, which runs first.)
         string metrics = Path.Combine(runDir, "metrics.jsonl");
         string? found = Path.Exists(Path.Combine(runDir, "config.json")) ? "config.json"
             : Path.Exists(Path.Combine(runDir, CheckpointsDir)) ? CheckpointsDir
