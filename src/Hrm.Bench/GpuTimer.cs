@@ -81,6 +81,7 @@ public static partial class GpuTimer
         Solve(o, options, sudoku);
         Solve(o, bf16 with { Graphs = false }, sudoku);
         Solve(o, bf16, sudoku);
+        SolveGraphOps(bf16, sudoku, "bf16 GEMMs");
         Solve(o, bf16 with { TuneGemms = true }, sudoku);
         Solve(o, bf16 with { Bf16Stream = false }, sudoku);
         FusedRows(o, bf16, sudoku);
@@ -99,6 +100,7 @@ public static partial class GpuTimer
         if (only.Contains("fused")) // first: its stage times have never been measured
         {
             Solve(o, bf16, sudoku);
+            SolveGraphOps(bf16, sudoku, "bf16 GEMMs");
             FusedRows(o, bf16, sudoku);
         }
         if (only.Contains("short-attention"))
@@ -125,13 +127,14 @@ public static partial class GpuTimer
         FusedStages(fused, sudoku); // before the rows below: the one thing no GPU has measured yet
         Solve(o, fused with { Graphs = false }, sudoku);
         Solve(o, fused, sudoku);
+        SolveGraphOps(fused, sudoku, "fused module kernel");
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 1, "1 warp per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleSplitK = 2, "2 warps per GEMM tile");
         Solve(o, fused, sudoku, b => b.FusedModuleGridCap = b.DeviceSmCount / 2, "grid capped at half the SMs");
     }
 
     /// <summary>Lines printed after the table: what the GEMM tuning found in the rows marked "tuned", the fused module
-    /// kernel's stage times.</summary>
+    /// kernel's stage times, the batch-1 solve's graph op by op.</summary>
     private static readonly List<string> Notes = [];
 
     /// <summary>Sums up <see cref="CudaBackend.GemmTunings"/> for the case <paramref name="name"/>.</summary>

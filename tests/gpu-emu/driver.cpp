@@ -9,7 +9,8 @@
 // * Streams run their work at once, in call order (one global lock; the runtime uses one stream per backend). While
 //   a stream is captured, work on it is recorded instead (emu_enqueue); a graph replays the recorded ops in order.
 //   As on a GPU, a capture refuses synchronising, allocating and synchronous copies (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED)
-//   and ends invalidated (CUDA_ERROR_STREAM_CAPTURE_INVALIDATED).
+//   and ends invalidated (CUDA_ERROR_STREAM_CAPTURE_INVALIDATED). An event recorded in a capture is a graph node only
+//   with CU_EVENT_RECORD_EXTERNAL; a plain record there leaves an event that cannot be waited for or timed.
 // * A kernel the emulator reports as failed leaves the sticky CUDA_ERROR_LAUNCH_FAILED, returned by every later
 //   synchronising call, as on a GPU.
 #include "emu.h"
@@ -42,6 +43,7 @@ enum : int {
     CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE = 720,
     CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
     CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
+    CUDA_ERROR_CAPTURED_EVENT = 907,
     CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD = 908,
 };
 
@@ -62,7 +64,9 @@ typedef std::vector<std::shared_ptr<Op>> OpList;
 struct Graph { OpList ops; };
 struct GraphExec { OpList ops; };
 struct Stream { Graph* capture = nullptr; bool invalidated = false; };
-struct Event { std::chrono::steady_clock::time_point at{}; bool recorded = false; };
+// captured: last recorded by a plain cuEventRecord in a capture (a point for cross-stream waits, no graph node),
+// which the real driver refuses to wait for or time (CUDA_ERROR_CAPTURED_EVENT).
+struct Event { std::chrono::steady_clock::time_point at{}; bool recorded = false; bool captured = false; };
 struct Module { int unused = 0; };
 struct Function { std::string name; int maxDynamicSmem = 0; };
 struct Allocation { void* base; size_t length; size_t bytes; };
@@ -121,7 +125,13 @@ void DoLaunch(void* c)
     }
 }
 void FreeLaunch(void* c) { Launch* l = static_cast<Launch*>(c); emu_kernel_free(l->task); delete l; }
-void DoRecordEvent(void* c) { Event* e = static_cast<Event*>(c); e->at = std::chrono::steady_clock::now(); e->recorded = true; }
+void DoRecordEvent(void* c)
+{
+    Event* e = static_cast<Event*>(c);
+    e->at = std::chrono::steady_clock::now();
+    e->recorded = true;
+    e->captured = false;
+}
 
 
 }  // namespace
@@ -209,6 +219,7 @@ const ErrorText kErrors[] = {
     {720, "CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE", "too many blocks in cooperative launch"},
     {900, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
     {901, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
+    {907, "CUDA_ERROR_CAPTURED_EVENT", "operation not permitted on an event last recorded in a capturing stream"},
     {908, "CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD", "attempt to terminate a thread-local capture sequence from another thread"},
 };
 const ErrorText* FindError(int code)
@@ -374,18 +385,31 @@ EXPORT CUresult cuEventCreate(void** event, unsigned flags)
     *event = new Event();
     return CUDA_SUCCESS;
 }
-EXPORT CUresult cuEventRecord(void* event, void* stream)
+// flags 1 (CU_EVENT_RECORD_EXTERNAL): in a capture, an event record node of the graph (recorded at every replay);
+// refused outside a capture. A plain record in a capture adds no node: the event is "captured" (see Event).
+EXPORT CUresult cuEventRecordWithFlags(void* event, void* stream, unsigned flags)
 {
     std::lock_guard<std::recursive_mutex> lock(g_lock);
     if (!event) return CUDA_ERROR_INVALID_HANDLE;
-    Enqueue(AsStream(stream), std::make_shared<Op>(DoRecordEvent, event, nullptr));
+    if (flags > 1) return CUDA_ERROR_INVALID_VALUE;
+    Stream* s = AsStream(stream);
+    if (flags == 1 && !s->capture) return CUDA_ERROR_INVALID_VALUE;
+    if (flags == 0 && s->capture) {
+        Event* e = static_cast<Event*>(event);
+        e->recorded = false;
+        e->captured = true;
+        return CUDA_SUCCESS;
+    }
+    Enqueue(s, std::make_shared<Op>(DoRecordEvent, event, nullptr));
     return CUDA_SUCCESS;
 }
+EXPORT CUresult cuEventRecord(void* event, void* stream) { return cuEventRecordWithFlags(event, stream, 0); }
 EXPORT CUresult cuEventSynchronize(void* event)
 {
     std::lock_guard<std::recursive_mutex> lock(g_lock);
     if (!event) return CUDA_ERROR_INVALID_HANDLE;
     if (g_capturing) return RefuseInCapture();
+    if (static_cast<Event*>(event)->captured) return CUDA_ERROR_CAPTURED_EVENT;
     return g_sticky;
 }
 EXPORT CUresult cuEventElapsedTime(float* ms, void* start, void* end)
@@ -394,6 +418,7 @@ EXPORT CUresult cuEventElapsedTime(float* ms, void* start, void* end)
     Event* a = static_cast<Event*>(start);
     Event* b = static_cast<Event*>(end);
     if (!a || !b) return CUDA_ERROR_INVALID_HANDLE;
+    if (a->captured || b->captured) return CUDA_ERROR_CAPTURED_EVENT;
     if (!a->recorded || !b->recorded) return CUDA_ERROR_INVALID_HANDLE;
     *ms = std::chrono::duration<float, std::milli>(b->at - a->at).count();
     return CUDA_SUCCESS;

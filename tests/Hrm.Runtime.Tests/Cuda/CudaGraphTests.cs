@@ -11,7 +11,8 @@ namespace Hrm.Runtime.Tests.Cuda;
 /// <summary>
 /// <see cref="CudaBackend.RunRecorded"/> as CUDA graphs (GPU only): replay, invalidation when memory is freed, the
 /// fallback when a capture is refused, and the solver and Evaluate with graphs against themselves without, bit for
-/// bit (a graph launches the same kernels with the same arguments).
+/// bit (a graph launches the same kernels with the same arguments); the op timeline (<see cref="GraphOpTimeline"/>):
+/// event nodes after each op, read after every replay as per-op device times, changing no result.
 /// </summary>
 [Collection("Cuda")]
 public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) : IDisposable
@@ -155,6 +156,85 @@ public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) :
         Assert.Equal(1, graphs.GraphCount);
         Assert.Equal(5, graphs.GraphReplays);
         Assert.Empty(graphs.GraphFallbacks);
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void Each_op_of_a_replayed_graph_gets_its_time_and_calls()
+    {
+        using CudaBackend gpu = Backend(new CudaBackendOptions());
+        const int n = 4096;
+        Buf x = gpu.Allocate(n, "x"), y = gpu.Allocate(n, "y"), one = gpu.Allocate(n, "one");
+        gpu.Fill(one, 1f);
+        gpu.Fill(x, 0f);
+        Action ops = () =>
+        {
+            gpu.Add(x, x, one);
+            gpu.Fill(y, 2f);
+            gpu.Add(x, x, y);
+        };
+        GraphOpTimeline timeline = gpu.StartOpTimeline();
+        gpu.RunRecorded(ops); // warm-up: op by op, no event nodes
+        Assert.Equal(0, timeline.Marks);
+        Assert.Throws<InvalidOperationException>(timeline.EndReplay);
+        for (int i = 0; i < 4; i++) // capture + replay, then replays
+        {
+            timeline.BeginReplay();
+            gpu.RunRecorded(ops);
+            timeline.EndReplay();
+        }
+        Assert.Equal(15f, Read(gpu, x)); // 5 runs of +3: the event nodes change nothing
+        Assert.Equal(3, timeline.Marks);
+        Assert.Equal(4, timeline.Replays);
+        var rows = timeline.Totals();
+        foreach (var r in rows) output.WriteLine($"{r.Op}: {r.Calls} calls, {r.Ms:F4} ms");
+        Assert.Equal(["Add", "Fill"], rows.Select(r => r.Op).Order());
+        Assert.Equal(8, rows.Single(r => r.Op == "Add").Calls);
+        Assert.Equal(4, rows.Single(r => r.Op == "Fill").Calls);
+        Assert.All(rows, r => Assert.True(r.Ms >= 0 && double.IsFinite(r.Ms), $"{r.Op}: {r.Ms} ms"));
+        Assert.Equal(1, gpu.GraphCount);
+        gpu.StopOpTimeline(); // drops the graph that records the timeline's events
+        Assert.Equal(0, gpu.GraphCount);
+        for (int i = 0; i < 3; i++) gpu.RunRecorded(ops); // warm-up, capture + replay, replay: without event nodes
+        Assert.Equal(24f, Read(gpu, x));
+        Assert.Equal(1, gpu.GraphCount);
+        Assert.Throws<ObjectDisposedException>(timeline.BeginReplay);
+    }
+
+    [Trait("Category", "Gpu")]
+    [Fact]
+    public void A_model_segment_graph_with_the_timeline_computes_what_it_computes_without()
+    {
+        HrmConfig c = _ckpt.Config;
+        (int[] tokens, int[] ids) = ModelFixtures.Inputs(c, 2, seed: 4);
+        CudaBackend timed = Backend(new CudaBackendOptions());
+        using HrmModel a = HrmCheckpoint.Load(_ckpt.Path, timed), b = HrmCheckpoint.Load(_ckpt.Path,
+            Backend(new CudaBackendOptions { Graphs = false }));
+        a.Reserve(2, training: false);
+        b.Reserve(2, training: false);
+        GraphOpTimeline timeline = timed.StartOpTimeline();
+        ActState expected = b.Evaluate(tokens, ids);
+        var want = new float[2 * c.SeqLen * c.VocabSize];
+        var got = new float[want.Length];
+        b.ReadLogits(want);
+        for (int call = 0; call < 3; call++) // warm-up, capture + replay, replay
+        {
+            bool graph = call > 0;
+            if (graph) timeline.BeginReplay();
+            ActState s = a.Evaluate(tokens, ids);
+            if (graph) timeline.EndReplay();
+            a.ReadLogits(got);
+            Assert.Equal(want, got);
+            Assert.Equal(expected.QHalt, s.QHalt);
+        }
+        Assert.Equal(2, timed.GraphReplays);
+        var rows = timeline.Totals();
+        foreach (var r in rows) output.WriteLine($"{r.Op}: {r.Calls} calls, {r.Ms:F4} ms");
+        // The graph holds segments 2..HaltMaxSteps: every block's GEMMs and norms, each marked once a call.
+        Assert.True(timeline.Marks > 20, $"{timeline.Marks} event nodes");
+        Assert.Equal(timeline.Marks * 2L, rows.Sum(r => r.Calls));
+        Assert.Contains(rows, r => r.Op == "MatmulForward");
+        Assert.Contains(rows, r => r.Op == "AddRmsNormForward");
     }
 
     private CudaBackend Backend(CudaBackendOptions options)

@@ -14,6 +14,7 @@ namespace Hrm.Runtime.Backends.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     private readonly RecordedSequences<CudaGraphExec> _graphs;
+    private GraphOpTimeline? _timeline;
 
     /// <inheritdoc/>
     /// <remarks>Runs the ops directly when graphs are off, when <see cref="CudaBackendOptions.SynchronizeEachOp"/>
@@ -49,6 +50,7 @@ public sealed unsafe partial class CudaBackend
     private CudaGraphExec? Capture(Action ops)
     {
         _stream.BeginCapture(CuStreamCaptureMode.ThreadLocal);
+        _timeline?.ClearMarks();
         try
         {
             ops();
@@ -56,16 +58,19 @@ public sealed unsafe partial class CudaBackend
         catch (ScratchGrowthException)
         {
             _stream.AbortCapture();
+            _timeline?.ClearMarks();
             return null;
         }
         catch (CudaException e)
         {
             _stream.AbortCapture();
+            _timeline?.ClearMarks();
             throw new RecordingFailedException($"CUDA graph capture refused: {e.Message}", e);
         }
         catch
         {
             _stream.AbortCapture();
+            _timeline?.ClearMarks();
             throw;
         }
         try
@@ -75,6 +80,7 @@ public sealed unsafe partial class CudaBackend
         }
         catch (Exception e) when (e is CudaException or EntryPointNotFoundException) // a driver older than CUDA 11.4
         {
+            _timeline?.ClearMarks();
             throw new RecordingFailedException($"CUDA graph capture failed: {e.Message}", e);
         }
     }
@@ -82,5 +88,33 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Drops every graph (their sequences warm up again on next use).</summary>
     private void ForgetRecordings() => _graphs.Clear();
 
-    private void DisposeRecordings() => _graphs.Dispose();
+    private void DisposeRecordings()
+    {
+        _graphs.Dispose();
+        _timeline?.Dispose();
+        _timeline = null;
+    }
+
+    /// <summary>
+    /// Starts timing each op inside the graphs captured from now on (<see cref="GraphOpTimeline"/>; benchmarks only):
+    /// drops the graphs captured so far, which have no event nodes. The timeline follows the graph captured last.
+    /// </summary>
+    internal GraphOpTimeline StartOpTimeline()
+    {
+        Enter();
+        if (_timeline is not null) throw new InvalidOperationException("an op timeline is already running");
+        ForgetRecordings();
+        _timeline = new GraphOpTimeline(_device.Context, _stream);
+        return _timeline;
+    }
+
+    /// <summary>Stops the op timeline: drops the graphs that record its events, then frees them.</summary>
+    internal void StopOpTimeline()
+    {
+        Enter();
+        _stream.Synchronize();
+        ForgetRecordings();
+        _timeline?.Dispose();
+        _timeline = null;
+    }
 }

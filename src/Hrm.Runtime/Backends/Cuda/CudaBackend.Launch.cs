@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Hrm.Runtime.Backends.Cuda;
 
 /// <summary>Kernel launches (with the signature check) and the optional wait after each op.</summary>
@@ -33,9 +35,14 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// <summary>After an op: waits for it when <see cref="CudaBackendOptions.SynchronizeEachOp"/> is set.</summary>
-    private void Done()
+    /// <summary>
+    /// After an op: waits for it when <see cref="CudaBackendOptions.SynchronizeEachOp"/> is set; in a capture with an
+    /// op timeline (<see cref="StartOpTimeline"/>), records its event node, named after the calling method (a composite
+    /// op's parts mark themselves: MatmulSwiGluForward as MatmulForward and SwiGluForward).
+    /// </summary>
+    private void Done([CallerMemberName] string op = "")
     {
         if (_syncEach) _stream.Synchronize();
+        _timeline?.Mark(op);
     }
 }

@@ -21,6 +21,9 @@ internal static unsafe partial class CuDriver
     internal static partial CuResult cuEventRecord(nint evt, nint stream);
 
     [LibraryImport(Lib)]
+    internal static partial CuResult cuEventRecordWithFlags(nint evt, nint stream, uint flags);
+
+    [LibraryImport(Lib)]
     internal static partial CuResult cuEventSynchronize(nint evt);
 
     [LibraryImport(Lib)]

@@ -70,6 +70,10 @@ internal static class CuFlags
     /// <summary><c>CU_EVENT_DISABLE_TIMING</c>: cheaper events for synchronisation only.</summary>
     public const uint EventDisableTiming = 0x2;
 
+    /// <summary><c>CU_EVENT_RECORD_EXTERNAL</c>: a record during stream capture becomes an event record node of the
+    /// graph (re-recorded at every replay); invalid outside a capture.</summary>
+    public const uint EventRecordExternal = 0x1;
+
     /// <summary><c>CU_MEMHOSTALLOC_PORTABLE</c>: pinned memory usable from every context.</summary>
     public const uint MemHostAllocPortable = 0x1;
 }

@@ -19,6 +19,14 @@ internal sealed class CudaEvent : CudaContextHandle
     /// <summary>Records the event on <paramref name="stream"/>.</summary>
     public void Record(CudaStream stream) => CudaCheck.Driver(CuDriver.cuEventRecord(Raw, stream.Raw));
 
+    /// <summary>
+    /// Records the event as a node of the graph <paramref name="stream"/> is capturing (<c>cuEventRecordWithFlags</c>
+    /// with <c>CU_EVENT_RECORD_EXTERNAL</c>): every replay of the graph records it again, so its time can be read
+    /// after each replay. A plain <see cref="Record"/> in a capture only marks a point for cross-stream waits.
+    /// </summary>
+    public void RecordInGraph(CudaStream stream) =>
+        CudaCheck.Driver(CuDriver.cuEventRecordWithFlags(Raw, stream.Raw, CuFlags.EventRecordExternal));
+
     /// <summary>Waits until the recorded work is complete.</summary>
     public void Synchronize() => CudaCheck.Driver(CuDriver.cuEventSynchronize(Raw));
 
