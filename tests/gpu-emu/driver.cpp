@@ -65,7 +65,7 @@ struct Graph { OpList ops; };
 struct GraphExec { OpList ops; };
 struct Stream { Graph* capture = nullptr; bool invalidated = false; };
 // captured: last recorded by a plain cuEventRecord in a capture (a point for cross-stream waits, no graph node),
-// which the real driver refuses to wait for or time (CUDA_ERROR_CAPTURED_EVENT).
+// which the real driver refuses to wait for or time (here CUDA_ERROR_CAPTURED_EVENT; a GPU may say INVALID_VALUE).
 struct Event { std::chrono::steady_clock::time_point at{}; bool recorded = false; bool captured = false; };
 struct Module { int unused = 0; };
 struct Function { std::string name; int maxDynamicSmem = 0; };

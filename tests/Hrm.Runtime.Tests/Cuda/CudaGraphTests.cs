@@ -184,8 +184,18 @@ public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) :
             timeline.EndReplay();
         }
         Assert.Equal(15f, Read(gpu, x)); // 5 runs of +3: the event nodes change nothing
-        Assert.Equal(3, timeline.Marks);
+        Assert.Equal(["Add", "Fill", "Add"], timeline.MarkNames);
         Assert.Equal(4, timeline.Replays);
+        // A reading needs exactly one launch of the followed graph since BeginReplay.
+        Assert.Throws<InvalidOperationException>(timeline.EndReplay); // no BeginReplay
+        timeline.BeginReplay();
+        Assert.Throws<InvalidOperationException>(timeline.EndReplay); // no launch
+        timeline.BeginReplay();
+        gpu.RunRecorded(ops);
+        gpu.RunRecorded(ops);
+        Assert.Throws<InvalidOperationException>(timeline.EndReplay); // two launches
+        Assert.Equal(4, timeline.Replays);
+        Assert.Equal(21f, Read(gpu, x));
         var rows = timeline.Totals();
         foreach (var r in rows) output.WriteLine($"{r.Op}: {r.Calls} calls, {r.Ms:F4} ms");
         Assert.Equal(["Add", "Fill"], rows.Select(r => r.Op).Order());
@@ -196,7 +206,7 @@ public sealed class CudaGraphTests(CudaFixture cuda, ITestOutputHelper output) :
         gpu.StopOpTimeline(); // drops the graph that records the timeline's events
         Assert.Equal(0, gpu.GraphCount);
         for (int i = 0; i < 3; i++) gpu.RunRecorded(ops); // warm-up, capture + replay, replay: without event nodes
-        Assert.Equal(24f, Read(gpu, x));
+        Assert.Equal(30f, Read(gpu, x));
         Assert.Equal(1, gpu.GraphCount);
         Assert.Throws<ObjectDisposedException>(timeline.BeginReplay);
     }

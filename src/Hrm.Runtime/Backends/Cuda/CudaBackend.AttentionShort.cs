@@ -88,7 +88,7 @@ public sealed unsafe partial class CudaBackend
             Launch(_k.AttentionForwardRope3, "ppppppiiii", grid, 128, 0, f);
         }
         if (po != 0) Shadowed(output, ph, (long)batch * t * c);
-        Done();
+        Done(nameof(RopeAttentionForward));
     }
 
     /// <summary>
@@ -111,7 +111,7 @@ public sealed unsafe partial class CudaBackend
         Launch(IsBf16(qkv) ? _k.AttentionBackward4 : _k.AttentionBackward3, "ppppppppiii",
             new Dim3(1, (uint)nh, (uint)batch), 128, (uint)_oneBlockBackwardSmem, a);
         if (!halfGrad) Shadowed(dqkv, ph, n);
-        Done();
+        Done(nameof(AttentionBackward));
     }
 
     /// <summary>

@@ -296,13 +296,14 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     public void RopeForward(Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>
-        Rope(_k.RopeForward, qkv, cos, sin, batch, t, nh, hs, nameof(qkv));
+        Rope(_k.RopeForward, qkv, cos, sin, batch, t, nh, hs, nameof(qkv), nameof(RopeForward));
 
     /// <inheritdoc/>
     public void RopeBackward(Buf dqkv, Buf cos, Buf sin, int batch, int t, int nh, int hs) =>
-        Rope(_k.RopeBackward, dqkv, cos, sin, batch, t, nh, hs, nameof(dqkv));
+        Rope(_k.RopeBackward, dqkv, cos, sin, batch, t, nh, hs, nameof(dqkv), nameof(RopeBackward));
 
-    private void Rope(Kernel kernel, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs, string name)
+    private void Rope(Kernel kernel, Buf qkv, Buf cos, Buf sin, int batch, int t, int nh, int hs, string name,
+        string op)
     {
         Enter();
         NonNegative(batch);
@@ -317,7 +318,7 @@ public sealed unsafe partial class CudaBackend
         ulong pq = Ptr(qkv), pc = Ptr(cos), ps = Ptr(sin);
         void** args = stackalloc void*[] { &pq, &pc, &ps, &batch, &t, &nh, &hs };
         Launch(kernel, "pppiiii", checked((uint)rows), 256, 0, args);
-        Done();
+        Done(op);
     }
 
     private CublasComputeType ComputeType =>

@@ -50,9 +50,9 @@ public sealed unsafe partial class CudaBackend
     private CudaGraphExec? Capture(Action ops)
     {
         _stream.BeginCapture(CuStreamCaptureMode.ThreadLocal);
-        _timeline?.ClearMarks();
         try
         {
+            _timeline?.CaptureStarted();
             ops();
         }
         catch (ScratchGrowthException)
@@ -61,7 +61,7 @@ public sealed unsafe partial class CudaBackend
             _timeline?.ClearMarks();
             return null;
         }
-        catch (CudaException e)
+        catch (Exception e) when (e is CudaException or EntryPointNotFoundException)
         {
             _stream.AbortCapture();
             _timeline?.ClearMarks();
@@ -76,13 +76,22 @@ public sealed unsafe partial class CudaBackend
         try
         {
             using CudaGraph graph = _stream.EndCapture();
-            return graph.Instantiate();
+            CudaGraphExec exec = graph.Instantiate();
+            _timeline?.Captured(exec);
+            return exec;
         }
         catch (Exception e) when (e is CudaException or EntryPointNotFoundException) // a driver older than CUDA 11.4
         {
             _timeline?.ClearMarks();
             throw new RecordingFailedException($"CUDA graph capture failed: {e.Message}", e);
         }
+    }
+
+    /// <summary>Launches a recorded graph (and tells the op timeline, which counts its own graph's launches).</summary>
+    private void Replay(CudaGraphExec exec)
+    {
+        exec.Launch(_stream);
+        _timeline?.Launched(exec);
     }
 
     /// <summary>Drops every graph (their sequences warm up again on next use).</summary>

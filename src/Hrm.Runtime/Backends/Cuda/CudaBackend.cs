@@ -71,7 +71,7 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _partial = new DeviceScratch<float>(device.Context);
         _full = new DeviceScratch<float>(device.Context);
         _tmp = new DeviceScratch<float>(device.Context);
-        _graphs = new RecordedSequences<CudaGraphExec>(Capture, exec => exec.Launch(_stream), () => MemoryEpoch);
+        _graphs = new RecordedSequences<CudaGraphExec>(Capture, Replay, () => MemoryEpoch);
         ConfigureSharedMemory();
     }
 
