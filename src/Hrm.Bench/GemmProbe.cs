@@ -12,7 +12,8 @@ namespace Hrm.Bench;
 /// Throughput probe of the CPU GEMM (not a BenchmarkDotNet benchmark): GFLOP/s of MatmulForward and
 /// MatmulBackward on the HRM shapes with a 2-thread pool, next to the machine's FMA peak measured with a
 /// register-only FMA loop (Vector512, or Vector256 where the machine has no 512-bit vectors). Rows: batch 64, 32
-/// and 1 of the Sudoku config (M = B·82), the same weights every call; then batch 1 as a solve sees it, with the
+/// and 1 of the Sudoku config (M = B·82), the same weights every call; the quickstart preset's at batch 64 (M =
+/// 5,184: small weights, long M); then batch 1 as a solve sees it, with the
 /// weights streaming from memory.
 /// </summary>
 public static unsafe class GemmProbe
@@ -40,13 +41,13 @@ public static unsafe class GemmProbe
         foreach (int m in (int[])[64 * 82, 32 * 82, 82])
         {
             foreach ((int k, int n) in ((int, int)[])[(512, 1536), (512, 512), (512, 3072), (1536, 512)])
-            {
-                (double fwd, double fwdBest, double bwd, double bwdBest) = Shape(pool, m, k, n);
-                double pf = 100 * fwd / peak2, pb = 100 * bwd / peak2;
-                string f = Inv($"{fwd:F1} ({fwdBest:F1})"), b = Inv($"{bwd:F1} ({bwdBest:F1})");
-                output.WriteLine(Inv($"{m,6} {k,6} {n,6} {f,16} {pf,5:F0}% {b,16} {pb,5:F0}%"));
-            }
+                ShapeRow(output, pool, peak2, m, k, n);
         }
+        // The quickstart preset (width 64, SwiGLU 256, batch 64 of 81 cells): dweight over long M into small weights
+        // (Gemm.DweightGroups).
+        output.WriteLine("Quickstart shapes (width 64, batch 64: M = 5,184):");
+        foreach ((int k, int n) in ((int, int)[])[(64, 192), (64, 64), (64, 512), (256, 64)])
+            ShapeRow(output, pool, peak2, 64 * 81, k, n);
         output.WriteLine(Inv(
             $"Batch 1 as in a solve (M = 82, a different weight each call, {StreamedBytes >> 20} MiB of weight copies cycled, so they come from memory):"));
         foreach ((int k, int n) in ((int, int)[])[(512, 1536), (512, 512), (512, 3072), (1536, 512)])
@@ -54,6 +55,16 @@ public static unsafe class GemmProbe
             double fwd = StreamedForward(pool, 82, k, n);
             output.WriteLine(Inv($"{82,6} {k,6} {n,6} {fwd,16:F1} {100 * fwd / peak2,5:F0}%"));
         }
+    }
+
+    /// <summary>One row of the table: forward and backward GFLOP/s of (M,K) · (N,K)ᵀ, and their shares of the peak.
+    /// </summary>
+    private static void ShapeRow(TextWriter output, WorkerPool pool, double peak2, int m, int k, int n)
+    {
+        (double fwd, double fwdBest, double bwd, double bwdBest) = Shape(pool, m, k, n);
+        double pf = 100 * fwd / peak2, pb = 100 * bwd / peak2;
+        string f = Inv($"{fwd:F1} ({fwdBest:F1})"), b = Inv($"{bwd:F1} ({bwdBest:F1})");
+        output.WriteLine(Inv($"{m,6} {k,6} {n,6} {f,16} {pf,5:F0}% {b,16} {pb,5:F0}%"));
     }
 
     /// <summary>About the Sudoku model's 27M fp32 weights: more than a segment's worth, read once per call.</summary>

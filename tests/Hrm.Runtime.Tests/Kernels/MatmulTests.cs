@@ -41,7 +41,26 @@ public sealed unsafe class MatmulTests : IDisposable
         { 401, 1536, 96 },  // the same with rows 1536 apart, 3 reduction chunks
         { 300, 64, 512 },   // dinp reads dout in place (rows 512 apart)
         { 230, 64, 3072 },  // dinp reads dout in place (rows 3072 apart), 6 reduction chunks
+        { 5184, 64, 192 },  // dweight in groups of chunks (the quickstart's QKV at batch 64): 11 groups of one chunk
+        { 8709, 30, 47 },   // grouped: 17 chunks in 16 groups (one of two chunks), ragged micro-panel and panel
+        { 1500, 256, 256 }, // grouped at the size limit (N·K = 65,536)
+        { 1500, 257, 256 }, // one float past it: chunk by chunk
     };
+
+    [Theory]
+    [InlineData(5184, 64, 192, true)]
+    [InlineData(8709, 30, 47, true)]
+    [InlineData(1500, 256, 256, true)]
+    [InlineData(1500, 257, 256, false)]
+    [InlineData(512, 64, 64, false)] // one chunk: nothing to group
+    [InlineData(2624, 512, 512, false)]
+    public void Dweight_IsGrouped_ForSmallWeightsOverLongM(int m, int k, int n, bool grouped)
+    {
+        foreach (GemmPath path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Vector128 })
+            Assert.Equal(grouped, Gemm.DweightGroups(m, k, n, path));
+        Assert.False(Gemm.DweightGroups(m, k, n, GemmPath.Scalar));
+        Assert.Equal(Math.Min((m + Gemm.Kc - 1) / Gemm.Kc, Gemm.DweightMaxGroups), Gemm.DweightGroupCount(m));
+    }
 
     [Fact]
     public void ReferenceBackward_MatchesFiniteDifferences()
@@ -95,6 +114,8 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData((int)GemmPath.Vector128, 82, 512, 130)]
     [InlineData((int)GemmPath.Vector128, 1100, 24, 50)]
     [InlineData((int)GemmPath.Vector128, 600, 40, 1030)]
+    [InlineData((int)GemmPath.Vector256, 8709, 30, 47)] // dweight in groups of chunks
+    [InlineData((int)GemmPath.Vector128, 8709, 30, 47)]
     public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
     {
         var path = (GemmPath)pathId;
@@ -173,6 +194,8 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(7, 33, 45)]
     [InlineData(700, 512, 1100)]
     [InlineData(600, 600, 700)]
+    [InlineData(8709, 30, 47)]   // dweight in groups of chunks, one group of two
+    [InlineData(5184, 64, 192)]
     public void Results_AreBitwiseIdentical_AcrossCallsAndThreadCounts(int m, int k, int n)
     {
         float[] x = TestData.Floats(60, m * k), w = TestData.Floats(61, n * k), dy = TestData.Floats(62, m * n);
@@ -366,10 +389,17 @@ public sealed unsafe class MatmulTests : IDisposable
         var dx = new float[m * k];
         var dw = new float[n * k];
         var act = new float[m * n / 2];
+        const int gm = 1100, gk = 24, gn = 50; // dweight in groups of chunks
+        float[] gx = TestData.Floats(73, gm * gk), gw = TestData.Floats(74, gn * gk);
+        float[] gdy = TestData.Floats(75, gm * gn);
+        var gdx = new float[gm * gk];
+        var gdw = new float[gn * gk];
+        Assert.True(Gemm.DweightGroups(gm, gk, gn, Gemm.Best) || Gemm.Best == GemmPath.Scalar);
         void Calls(int count)
         {
             for (int i = 0; i < count; i++)
             {
+                CpuOps.MatmulBackward(gdx, gdw, gdy, gx, gw, gm, gk, gn, _pool);
                 CpuOps.MatmulForward(y, x, w, m, k, n, _pool);
                 CpuOps.MatmulBackward(dx, dw, dy, x, w, m, k, n, _pool);
                 CpuOps.MatmulBackward(Span<float>.Empty, dw, dy, x, w, m, k, n, _pool);

@@ -32,15 +32,16 @@ internal enum GemmPath
 /// few rows (batch-1 inference) B is packed panel by panel inside the tiles instead (GemmFewRows.cs);</item>
 /// <item>dinp: C = dinp (M,K); A = dout, read in place or packed per tile; B = W, packed once per call;</item>
 /// <item>dweight: C = dweight (N,K), accumulated; M is cut into equal chunks of at most <see cref="Kc"/> rows, and for each chunk
-/// doutᵀ and inp are packed by all threads (rows of dout and inp read contiguously), then the tiles run.</item>
+/// doutᵀ and inp are packed by all threads (rows of dout and inp read contiguously), then the tiles run; a small
+/// dweight over several chunks is summed in groups of chunks instead, a group per thread (GemmDweightGroups.cs).</item>
 /// </list>
 /// The parallel unit is a tile of C (up to <see cref="MaxMicroPerTask"/> micro-panels × a group of panels) for one
 /// reduction chunk of <see cref="Kc"/>: a product with a longer reduction runs one pass over all tiles per chunk. Each pool
 /// thread owns the tiles of its share of the rows (as the row-parallel ops and the attention split them, so what it
 /// reads was mostly written by its own core) and, when done, takes the others' remaining tiles (robust to a
 /// descheduled thread; <see cref="TileQueue"/>). Every C element belongs to one tile and its
-/// reduction runs in order, in fixed chunks of <see cref="Kc"/>, so results are bitwise identical for any thread
-/// count, tile split or claiming order.
+/// reduction runs in order, in fixed chunks of <see cref="Kc"/> (or, for a grouped dweight, in groups cut by M
+/// alone, added in group order), so results are bitwise identical for any thread count, tile split or claiming order.
 /// </summary>
 internal static unsafe partial class Gemm
 {
@@ -212,6 +213,11 @@ internal static unsafe partial class Gemm
                     C = dinp, Ldc = k,
                 };
                 RunGemm(ref jd, pool, scratch);
+            }
+            if (DweightGroups(m, k, n, path))
+            {
+                BackwardDweightGroups(dweight, dout, inp, m, k, n, pool, path, scratch);
+                return;
             }
             int mr = MrOf(path), nr = NrOf(path);
             // Chunks of equal size (at most Kc rows): each costs a pass over dweight and a packing, whatever its size,
