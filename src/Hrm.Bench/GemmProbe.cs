@@ -13,8 +13,8 @@ namespace Hrm.Bench;
 /// MatmulBackward on the HRM shapes with a 2-thread pool, next to the machine's FMA peak measured with a
 /// register-only FMA loop (Vector512, or Vector256 where the machine has no 512-bit vectors). Rows: batch 64, 32
 /// and 1 of the Sudoku config (M = B·82), the same weights every call; the quickstart preset's at batch 64 (M =
-/// 5,184: small weights, long M); then batch 1 as a solve sees it, with the
-/// weights streaming from memory.
+/// 64·82 = 5,248: small weights over long M); then batch 1 as a solve sees it, with the weights streaming from
+/// memory.
 /// </summary>
 public static unsafe class GemmProbe
 {
@@ -43,11 +43,11 @@ public static unsafe class GemmProbe
             foreach ((int k, int n) in ((int, int)[])[(512, 1536), (512, 512), (512, 3072), (1536, 512)])
                 ShapeRow(output, pool, peak2, m, k, n);
         }
-        // The quickstart preset (width 64, SwiGLU 256, batch 64 of 81 cells): dweight over long M into small weights
-        // (Gemm.DweightGroups).
-        output.WriteLine("Quickstart shapes (width 64, batch 64: M = 5,184):");
+        // The quickstart preset (width 64, SwiGLU 256, batch 64 of 81 cells + 1 puzzle-embedding position): dweight
+        // over long M into small weights (Gemm.DweightGroups).
+        output.WriteLine("Quickstart shapes (width 64, batch 64: M = 5,248):");
         foreach ((int k, int n) in ((int, int)[])[(64, 192), (64, 64), (64, 512), (256, 64)])
-            ShapeRow(output, pool, peak2, 64 * 81, k, n);
+            ShapeRow(output, pool, peak2, 64 * 82, k, n);
         output.WriteLine(Inv(
             $"Batch 1 as in a solve (M = 82, a different weight each call, {StreamedBytes >> 20} MiB of weight copies cycled, so they come from memory):"));
         foreach ((int k, int n) in ((int, int)[])[(512, 1536), (512, 512), (512, 3072), (1536, 512)])

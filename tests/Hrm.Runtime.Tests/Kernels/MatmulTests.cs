@@ -41,14 +41,15 @@ public sealed unsafe class MatmulTests : IDisposable
         { 401, 1536, 96 },  // the same with rows 1536 apart, 3 reduction chunks
         { 300, 64, 512 },   // dinp reads dout in place (rows 512 apart)
         { 230, 64, 3072 },  // dinp reads dout in place (rows 3072 apart), 6 reduction chunks
-        { 5184, 64, 192 },  // dweight in groups of chunks (the quickstart's QKV at batch 64): 11 groups of one chunk
-        { 8709, 30, 47 },   // grouped: 17 chunks in 16 groups (one of two chunks), ragged micro-panel and panel
+        { 5248, 64, 192 },  // dweight in groups of chunks (the quickstart's QKV at batch 64): 11 groups of one chunk
+        { 8709, 30, 47 },   // grouped: 18 chunks in 16 groups (two of two chunks), ragged micro-panel and panel
+        { 1100, 48, 1030 }, // grouped with wide dout: doutᵀ packed by micro-panel ranges
         { 1500, 256, 256 }, // grouped at the size limit (N·K = 65,536)
         { 1500, 257, 256 }, // one float past it: chunk by chunk
     };
 
     [Theory]
-    [InlineData(5184, 64, 192, true)]
+    [InlineData(5248, 64, 192, true)]
     [InlineData(8709, 30, 47, true)]
     [InlineData(1500, 256, 256, true)]
     [InlineData(1500, 257, 256, false)]
@@ -107,13 +108,17 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData((int)GemmPath.Vector256, 97, 45, 33)]
     [InlineData((int)GemmPath.Vector256, 82, 512, 130)]
     [InlineData((int)GemmPath.Scalar, 97, 45, 33)]
-    [InlineData((int)GemmPath.Vector256, 1100, 24, 50)]
-    [InlineData((int)GemmPath.Vector256, 600, 40, 1030)] // wide dout: doutᵀ packed by micro-panel ranges
+    [InlineData((int)GemmPath.Vector256, 1100, 24, 50)]  // dweight in groups of chunks
+    [InlineData((int)GemmPath.Vector256, 600, 40, 1030)] // grouped, wide dout: doutᵀ packed by micro-panel ranges
+    [InlineData((int)GemmPath.Vector256, 600, 70, 1030)] // chunk by chunk (N·K past the grouped limit), wide dout
+    [InlineData((int)GemmPath.Vector256, 1100, 257, 256)] // chunk by chunk, 3 chunks
     [InlineData((int)GemmPath.Scalar, 13, 17, 2)]
     [InlineData((int)GemmPath.Vector128, 97, 45, 33)]
     [InlineData((int)GemmPath.Vector128, 82, 512, 130)]
     [InlineData((int)GemmPath.Vector128, 1100, 24, 50)]
     [InlineData((int)GemmPath.Vector128, 600, 40, 1030)]
+    [InlineData((int)GemmPath.Vector128, 600, 70, 1030)]
+    [InlineData((int)GemmPath.Vector128, 1100, 257, 256)]
     [InlineData((int)GemmPath.Vector256, 8709, 30, 47)] // dweight in groups of chunks
     [InlineData((int)GemmPath.Vector128, 8709, 30, 47)]
     public void FallbackPaths_MatchReference(int pathId, int m, int k, int n)
@@ -194,8 +199,8 @@ public sealed unsafe class MatmulTests : IDisposable
     [InlineData(7, 33, 45)]
     [InlineData(700, 512, 1100)]
     [InlineData(600, 600, 700)]
-    [InlineData(8709, 30, 47)]   // dweight in groups of chunks, one group of two
-    [InlineData(5184, 64, 192)]
+    [InlineData(8709, 30, 47)]   // dweight in groups of chunks, two groups of two
+    [InlineData(5248, 64, 192)]
     public void Results_AreBitwiseIdentical_AcrossCallsAndThreadCounts(int m, int k, int n)
     {
         float[] x = TestData.Floats(60, m * k), w = TestData.Floats(61, n * k), dy = TestData.Floats(62, m * n);

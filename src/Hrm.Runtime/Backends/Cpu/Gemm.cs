@@ -214,32 +214,36 @@ internal static unsafe partial class Gemm
                 };
                 RunGemm(ref jd, pool, scratch);
             }
-            if (DweightGroups(m, k, n, path))
+            if (DweightGroups(m, k, n, path)) BackwardDweightGroups(dweight, dout, inp, m, k, n, pool, path, scratch);
+            else BackwardDweightChunks(dweight, dout, inp, m, k, n, pool, path, scratch);
+        }
+    }
+
+    /// <summary>dweight (N,K) += doutᵀ (N,M) · inp (M,K) chunk by chunk: each chunk of M packed by the whole pool, then
+    /// its GEMM onto dweight; the caller holds the scratch gate.</summary>
+    private static void BackwardDweightChunks(float* dweight, float* dout, float* inp, int m, int k, int n,
+        WorkerPool pool, GemmPath path, GemmScratch scratch)
+    {
+        int mr = MrOf(path), nr = NrOf(path);
+        // Chunks of equal size (at most Kc rows): each costs a pass over dweight and a packing, whatever its size,
+        // so no short last chunk (2,624 rows: 6 x 438, not 5 x 512 + 64). The reduction order is the same.
+        int chunks = (m + Kc - 1) / Kc, kc = (m + chunks - 1) / chunks;
+        nint aChunk = (nint)kc * ((n + mr - 1) / mr) * mr, bChunk = (nint)kc * ((k + nr - 1) / nr) * nr;
+        float* packedA = scratch.Shared(aChunk + bChunk);
+        float* packedB = packedA + aChunk;
+        for (int kk = 0; kk < m; kk += kc)
+        {
+            int kl = Math.Min(kc, m - kk);
+            var pack = new ChunkPackJob(path, packedA, packedB, dout + (nint)kk * n, inp + (nint)kk * k, kl, n, k,
+                4 * pool.ThreadCount);
+            pool.Run(&pack, pack.Tasks);
+            var jw = new GemmJob(path, rows: n, cols: k, red: kl, accumulate: true)
             {
-                BackwardDweightGroups(dweight, dout, inp, m, k, n, pool, path, scratch);
-                return;
-            }
-            int mr = MrOf(path), nr = NrOf(path);
-            // Chunks of equal size (at most Kc rows): each costs a pass over dweight and a packing, whatever its size,
-            // so no short last chunk (2,624 rows: 6 x 438, not 5 x 512 + 64). The reduction order is the same.
-            int chunks = (m + Kc - 1) / Kc, kc = (m + chunks - 1) / chunks;
-            nint aChunk = (nint)kc * ((n + mr - 1) / mr) * mr, bChunk = (nint)kc * ((k + nr - 1) / nr) * nr;
-            float* packedA = scratch.Shared(aChunk + bChunk);
-            float* packedB = packedA + aChunk;
-            for (int kk = 0; kk < m; kk += kc)
-            {
-                int kl = Math.Min(kc, m - kk);
-                var pack = new ChunkPackJob(path, packedA, packedB, dout + (nint)kk * n, inp + (nint)kk * k, kl, n, k,
-                    4 * pool.ThreadCount);
-                pool.Run(&pack, pack.Tasks);
-                var jw = new GemmJob(path, rows: n, cols: k, red: kl, accumulate: true)
-                {
-                    A = packedA, APacked = true, AMicroStride = (nint)kl * mr,
-                    B = packedB,
-                    C = dweight, Ldc = k,
-                };
-                RunGemm(ref jw, pool, scratch);
-            }
+                A = packedA, APacked = true, AMicroStride = (nint)kl * mr,
+                B = packedB,
+                C = dweight, Ldc = k,
+            };
+            RunGemm(ref jw, pool, scratch);
         }
     }
 

@@ -1,14 +1,14 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using System.Numerics;
 using Hrm.Runtime.Threading;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
 /// <summary>
 /// dweight (N,K) += doutᵀ·inp when dweight is small and M is long: the narrow blocks of small models (the quickstart's
-/// 64-wide ones: N·K of 4K to 32K floats over M = 5,184 rows). The chunk-by-chunk path runs two pool runs per
+/// 64-wide ones: N·K of 4K to 32K floats over M = 64·82 = 5,248 rows). The chunk-by-chunk path runs two pool runs per
 /// chunk of at most <see cref="Kc"/> rows (a shared packing, then the few tiles of so small a product), and there
-/// the runs' dispatch and waits cost more than the FMAs: 86-170 GFLOP/s of a 443 GFLOP/s peak (`hrm-bench gemm`,
+/// the runs' dispatch and waits cost more than the FMAs: 86-170 GFLOP/s of a 442 GFLOP/s peak (`hrm-bench gemm`,
 /// quickstart shapes, 2 threads). Here the chunks are cut into <see cref="DweightGroupCount"/> groups of consecutive
 /// chunks, and one pool run computes each group's sum into a slot of its own: a thread takes a whole group, packs
 /// each of its chunks into its own scratch and runs every tile of it, the chunks in order (the first starts from
@@ -41,7 +41,8 @@ internal static unsafe partial class Gemm
         int mr = MrOf(path), nr = NrOf(path);
         int chunks = (m + Kc - 1) / Kc, kc = (m + chunks - 1) / chunks, groups = DweightGroupCount(m);
         nint slot = RoundUp16((nint)n * k);
-        // Per thread: doutᵀ micro-panels (+ 16: the packing's 16-float stores spill two floats), inp panels, edge tile.
+        // Per thread: doutᵀ micro-panels (+ 16: the packing's 16-float stores may run past the last panel), inp panels,
+        // an edge tile.
         nint aFloats = RoundUp16((nint)kc * ((n + mr - 1) / mr) * mr) + 16;
         nint bFloats = RoundUp16((nint)kc * ((k + nr - 1) / nr) * nr);
         var job = new DweightGroupJob
@@ -51,7 +52,8 @@ internal static unsafe partial class Gemm
             AFloats = aFloats, BFloats = bFloats, Stride = aFloats + bFloats + RoundUp16((nint)mr * nr),
         };
         int threads = Math.Min(pool.ThreadCount, groups), next = 0;
-        job.Scratch = scratch.PerThread(job.Stride, pool.ThreadCount);
+        job.Scratch = scratch.PerThread(job.Stride, threads); // task t uses block t, t < threads
+
         job.Next = &next;
         pool.Run(&job, threads);
         var add = new SlotSumJob(dweight, job.Slots, slot, (nint)n * k, groups, 4 * pool.ThreadCount);
@@ -134,10 +136,10 @@ internal static unsafe partial class Gemm
         public void Execute(int index)
         {
             nint i0 = (nint)((long)index * _count / Tasks), i1 = (nint)((long)(index + 1) * _count / Tasks), i = i0;
-            for (; i + Vector256<float>.Count <= i1; i += Vector256<float>.Count)
+            for (; i + Vector<float>.Count <= i1; i += Vector<float>.Count)
             {
-                Vector256<float> s = Vector256.Load(_dst + i);
-                for (int g = 0; g < _slotCount; g++) s += Vector256.Load(_slots + g * _stride + i);
+                Vector<float> s = Vector.Load(_dst + i);
+                for (int g = 0; g < _slotCount; g++) s += Vector.Load(_slots + g * _stride + i);
                 s.Store(_dst + i);
             }
             for (; i < i1; i++)
