@@ -13,7 +13,7 @@ public sealed class KernelCacheTests
     public void Second_compile_is_served_from_the_cache_without_nvrtc()
     {
         using var dir = new TempDir();
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(new KernelCache(dir.Path));
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(new KernelCache(dir.Path));
         CompiledKernel first = CompileScale(compiler);
         CompiledKernel second = CompileScale(compiler);
         Assert.False(first.FromCache);
@@ -34,7 +34,7 @@ public sealed class KernelCacheTests
     public void Damaged_entry_is_ignored_and_rebuilt(string damage)
     {
         using var dir = new TempDir();
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(new KernelCache(dir.Path));
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(new KernelCache(dir.Path));
         CompiledKernel first = CompileScale(compiler);
         string path = Path.Combine(dir.Path, dir.Entries()[0]);
         byte[] original = File.ReadAllBytes(path);
@@ -58,7 +58,7 @@ public sealed class KernelCacheTests
     public void Different_options_compile_again()
     {
         using var dir = new TempDir();
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(new KernelCache(dir.Path));
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(new KernelCache(dir.Path));
         CompileScale(compiler);
         Assert.False(CompileScale(compiler, ["-lineinfo"]).FromCache);
         Assert.Equal(2, dir.Entries().Length);

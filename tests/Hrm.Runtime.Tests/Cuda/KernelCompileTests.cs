@@ -20,7 +20,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [InlineData(90)]
     public void Every_embedded_kernel_compiles_without_warnings_or_spills(int arch)
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         IReadOnlyList<string> files = KernelSources.CudaFiles;
         Assert.SkipWhen(files.Count == 0,
             $"no .cu file is embedded yet (embedded: [{string.Join(", ", KernelSources.All)}])");
@@ -69,7 +69,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [InlineData(90)]
     public void Cubin_has_elf_image_and_parsed_resources(int arch)
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         CompiledKernel k = compiler.Compile("scale.cu", TestKernels.Scale, [TestKernels.MiniHeader],
             KernelTarget.Cubin(arch), ["-lineinfo", Unique()]);
         Assert.False(k.FromCache);
@@ -93,7 +93,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void Repeated_compiles_of_one_program_each_report_resources()
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         string[] same = [$"-DHRM_COMPILE_SAME=n{Guid.NewGuid():N}"];
         for (int i = 0; i < 4; i++)
         {
@@ -123,7 +123,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void Ptx_target_returns_nul_terminated_ptx_text()
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         CompiledKernel k = compiler.Compile("scale.cu", TestKernels.Scale, [TestKernels.MiniHeader],
             KernelTarget.VirtualPtx(80));
         Assert.DoesNotContain("--ptxas-options=-v", k.Options);
@@ -136,7 +136,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void Syntax_error_throws_typed_exception_with_the_log()
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         var e = Assert.Throws<NvrtcCompileException>(() =>
             compiler.Compile("broken.cu", TestKernels.SyntaxError, [], KernelTarget.Cubin(80)));
         output.WriteLine(e.Message);
@@ -152,7 +152,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void Warnings_and_spills_are_detected_in_real_nvrtc_output()
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         CompiledKernel warns = compiler.Compile("warns.cu", TestKernels.Warns, [], KernelTarget.Cubin(80), [Unique()]);
         Assert.Contains(warns.Warnings, w => w.Contains("warning", StringComparison.Ordinal)
                                              && w.Contains("unused", StringComparison.Ordinal));
@@ -167,7 +167,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void Unsupported_arch_is_rejected_with_the_supported_list()
     {
-        KernelCompiler compiler = TestKernels.CompilerOrSkip(cache: null);
+        KernelCompiler compiler = TestKernels.HostCompilerOrSkip(cache: null);
         output.WriteLine($"NVRTC {compiler.NvrtcVersion}: sm_{string.Join(", sm_", compiler.SupportedArchs)}");
         Assert.Contains(80, compiler.SupportedArchs);
         var e = Assert.Throws<ArgumentException>(() =>

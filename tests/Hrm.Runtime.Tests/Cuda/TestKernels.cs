@@ -71,4 +71,14 @@ internal static class TestKernels
         Assert.SkipUnless(ok, $"NVRTC is not available: {reason}");
         return compiler!;
     }
+
+    /// <summary><see cref="CompilerOrSkip"/> for a test that only compiles (it never touches a device): skipped in
+    /// the emulated GPU run (<see cref="GpuEmu.EmulatedGpuTests"/>), whose parent process runs it with the same NVRTC,
+    /// so the emulator's time goes to the tests it can change.</summary>
+    public static KernelCompiler HostCompilerOrSkip(KernelCache? cache)
+    {
+        Assert.SkipWhen(GpuEmu.EmulatedGpuTests.Emulated,
+            "compiles only: the parent process ran this test with the same NVRTC (the emulated run is for the device)");
+        return CompilerOrSkip(cache);
+    }
 }
