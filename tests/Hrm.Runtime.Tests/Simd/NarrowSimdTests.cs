@@ -30,7 +30,7 @@ public sealed class NarrowSimdTests(ITestOutputHelper output)
 
     private const int RunTimeoutMs = 20 * 60 * 1000;
 
-    /// <summary>The model variants of the 128-bit runs: the real-width one (a third of a run's time) is left to the
+    /// <summary>The model variants of the 128-bit runs: the real-width one (the slowest variant) is left to the
     /// native and 256-bit runs; its shapes' ops are checked at 128 bits by the Kernels namespace, as under qemu.
     /// </summary>
     private const string NarrowVariants = "tiny,learned";
