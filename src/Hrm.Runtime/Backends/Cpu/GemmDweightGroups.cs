@@ -53,7 +53,6 @@ internal static unsafe partial class Gemm
         };
         int threads = Math.Min(pool.ThreadCount, groups), next = 0;
         job.Scratch = scratch.PerThread(job.Stride, threads); // task t uses block t, t < threads
-
         job.Next = &next;
         pool.Run(&job, threads);
         var add = new SlotSumJob(dweight, job.Slots, slot, (nint)n * k, groups, 4 * pool.ThreadCount);
