@@ -5,18 +5,37 @@ using Hrm.Runtime.Threading;
 namespace Hrm.Bench;
 
 /// <summary>
-/// <c>hrm-bench attention [threads]</c>: Stopwatch medians of attention forward and backward at the model's shapes
-/// (Sudoku 8x64 heads, the quickstart's 4x16, ARC/Maze length 901), with GFLOP/s (4·T²·HS per head forward,
-/// twice that backward) and managed bytes per call.
+/// <c>hrm-bench attention [threads] [B,T,NH,HS ...]</c>: Stopwatch medians of attention forward and backward at the
+/// shapes given, or the model's (Sudoku 8x64 heads, the quickstart's 4x16, ARC/Maze length 901), with GFLOP/s
+/// (4·T²·HS per head forward, twice that backward) and managed bytes per call.
 /// </summary>
 public static class AttentionTimer
 {
-    public static void Run(TextWriter o, int threads)
+    /// <summary>The shapes timed when none is given.</summary>
+    private static readonly (int B, int T, int Nh, int Hs)[] ModelShapes =
+        [(64, 82, 4, 16), (64, 82, 8, 64), (1, 82, 8, 64), (4, 901, 8, 64)];
+
+    /// <summary>One shape argument, "B,T,NH,HS" (each at least 1).</summary>
+    /// <exception cref="FormatException">Not four positive integers separated by commas.</exception>
+    public static (int B, int T, int Nh, int Hs) ParseShape(string text)
     {
+        string[] parts = text.Split(',');
+        var v = new int[4];
+        bool ok = parts.Length == 4;
+        for (int i = 0; ok && i < 4; i++)
+            ok = int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out v[i]) && v[i] >= 1;
+        if (!ok)
+            throw new FormatException($"attention: a shape is B,T,NH,HS (four integers of at least 1), got '{text}'");
+        return (v[0], v[1], v[2], v[3]);
+    }
+
+    public static void Run(TextWriter o, int threads, (int B, int T, int Nh, int Hs)[] shapes)
+    {
+        if (shapes.Length == 0) shapes = ModelShapes;
         using var pool = new WorkerPool(threads == 0 ? Environment.ProcessorCount : threads);
         o.WriteLine("| B, T, NH, HS | fwd ms | fwd GFLOP/s | bwd ms | bwd GFLOP/s | managed bytes/call |");
         o.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach ((int b, int t, int nh, int hs) in new[] { (64, 82, 4, 16), (64, 82, 8, 64), (1, 82, 8, 64), (4, 901, 8, 64) })
+        foreach ((int b, int t, int nh, int hs) in shapes)
         {
             int c = nh * hs;
             var rng = new Random(1);

@@ -65,9 +65,9 @@ static int Dispatch(string[] args)
     }
     if (args.Length > 0 && args[0] == "attention")
     {
-        BenchArgs.AtMost(args, 2, "attention [THREADS]");
+        // hrm-bench attention [THREADS] [B,T,NH,HS ...]: the model's shapes, or only those given.
         int threads = BenchArgs.Int(args, 1, 0, "THREADS", min: 0);
-        AttentionTimer.Run(Console.Out, threads);
+        AttentionTimer.Run(Console.Out, threads, args.Skip(2).Select(AttentionTimer.ParseShape).ToArray());
         return 0;
     }
     if (args.Length > 0 && args[0] == "compare")
