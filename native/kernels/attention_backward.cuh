@@ -1,6 +1,7 @@
 // attention_backward.cuh — the backward tiles of attention.cu's tensor-core path (head size 64): one 64-key tile of
-// the dQ loop and one 64-query tile of the dK/dV loop, shared by the split backward kernels (attention.cu) and the
-// one-block-per-head ones (attention_backward_short.cu). Included after attention.cuh; see attention.cu for the math.
+// the dQ loop and one 64-query tile of the dK/dV loop, shared by the split backward kernels (attention_backward.cu)
+// and the one-block-per-head ones (attention_backward_short.cu). Included after attention.cuh; see
+// attention_backward.cu for the math.
 #pragma once
 #include "attention_tiles.cuh"
 

@@ -1,8 +1,8 @@
 // attention_backward_short.cu — the whole attention backward of one (batch, head) in one block, for T <= 128
-// (Sudoku's T = 82): the pack, the dot pre-pass and the dQ and dK/dV kernels of attention.cu's split path
+// (Sudoku's T = 82): the pack, the dot pre-pass and the dQ and dK/dV kernels of attention_backward.cu's split path
 // (attention_pack_kernel2, attention_backward_dot_kernel1, attention_backward_dq_kernel2,
 // attention_backward_dkdv_kernel2) in one launch, with every load of the block in one batch and each row read once.
-// Math, tiling and buffers: attention.cu.
+// Math, tiling and buffers: attention_backward.cu.
 //
 // kernel3 reads the recorded qkv of attention_forward_rope_kernel3 (fp32, Q and K rotated in place); kernel4 the bf16
 // qkv of attention_forward_rope_kernel4/6 (the GEMM's bf16 product, never rotated in memory: CudaBackend's

@@ -4,7 +4,7 @@
 //
 // Math (per batch b, head h; scale = (float)(1 / sqrt((double)HS)); s_ij = scale * q_i . k_j over all j < T):
 //   forward:  online softmax over key tiles: out_i = sum_j exp(s_ij - m_i) v_j / l_i,  lse_i = m_i + log(l_i)
-//   backward: p_ij = exp(s_ij - lse_i), D_i = dO_i . O_i (from attention_backward_dot_kernel1 in attention.cu,
+//   backward: p_ij = exp(s_ij - lse_i), D_i = dO_i . O_i (from attention_backward_dot_kernel1 in attention_backward.cu,
 //             doh = null), ds_ij = p_ij (dO_i . v_j - D_i) scale,
 //             dQ_i = sum_j ds_ij k_j,  dK_j = sum_i ds_ij q_i,  dV_j = sum_i p_ij dO_i
 //   All fp32 with the accurate expf/logf; sums in a different order than the CPU (agreement ~1e-6 relative).
@@ -21,7 +21,8 @@
 // (above 48 KiB only for HS > 120 in the backward: set CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES then).
 // Backward order: attention_backward_dot_kernel1 (dd), then dq and dkdv (either order).
 //
-// Versions: kernel1 = this file; kernel2 = the HS = 64 tensor-core path in attention.cu.
+// Versions: kernel1 = this file; kernel2 = the HS = 64 tensor-core path in attention.cu and
+// attention_backward.cu.
 #include "common.cuh"
 
 #define AF_QPW 4                      // rows (queries; keys in dkdv) per warp

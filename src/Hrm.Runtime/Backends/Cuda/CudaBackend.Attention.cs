@@ -3,9 +3,9 @@ using Hrm.Runtime.Memory;
 namespace Hrm.Runtime.Backends.Cuda;
 
 /// <summary>
-/// Attention (attention.cu, attention_f32.cu). The version is picked here, in one place: kernel2 (bf16 tensor
-/// cores) when HS = 64 and <see cref="CudaBackendOptions.Bf16Attention"/> is set, kernel1 (fp32, HS ≤ 128)
-/// otherwise; the forward and the backward of a call always use the same one.
+/// Attention (attention.cu, attention_backward.cu, attention_f32.cu). The version is picked here, in one place:
+/// kernel2 (bf16 tensor cores) when HS = 64 and <see cref="CudaBackendOptions.Bf16Attention"/> is set, kernel1 (fp32,
+/// HS ≤ 128) otherwise; the forward and the backward of a call always use the same one.
 /// </summary>
 public sealed unsafe partial class CudaBackend
 {

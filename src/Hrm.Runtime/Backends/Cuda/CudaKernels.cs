@@ -11,8 +11,8 @@ internal sealed class CudaKernels : IDisposable
     public static readonly IReadOnlyList<string> Files =
     [
         "elementwise.cu", "embedding.cu", "rmsnorm.cu", "swiglu.cu", "rope.cu", "attention.cu",
-        "attention_backward_short.cu", "attention_f32.cu", "heads.cu", "adam_atan2.cu", "signsgd.cu",
-        "stablemax_ce.cu", "act.cu", "module_fused.cu",
+        "attention_backward.cu", "attention_backward_short.cu", "attention_f32.cu", "heads.cu", "adam_atan2.cu",
+        "signsgd.cu", "stablemax_ce.cu", "act.cu", "module_fused.cu",
     ];
 
     /// <summary>
@@ -54,9 +54,9 @@ internal sealed class CudaKernels : IDisposable
         new("attention.cu", "attention_forward_rope_kernel3", "ppppppiiii"),
         new("attention.cu", "attention_forward_rope_kernel4", "ppppppiii"),
         new("attention.cu", "attention_forward_rope_kernel6", "ppppppiii"),
-        new("attention.cu", "attention_backward_dot_kernel1", "ppppiiii"),
-        new("attention.cu", "attention_backward_dq_kernel2", "ppppppppiii"),
-        new("attention.cu", "attention_backward_dkdv_kernel2", "ppppppppiii"),
+        new("attention_backward.cu", "attention_backward_dot_kernel1", "ppppiiii"),
+        new("attention_backward.cu", "attention_backward_dq_kernel2", "ppppppppiii"),
+        new("attention_backward.cu", "attention_backward_dkdv_kernel2", "ppppppppiii"),
         new("attention_backward_short.cu", "attention_backward_kernel3", "ppppppppiii"),
         new("attention_backward_short.cu", "attention_backward_kernel4", "ppppppppiii"),
         new("attention_f32.cu", "attention_forward_kernel1", "pppiiii"),
