@@ -33,10 +33,12 @@ public sealed class AttentionTests
     [InlineData(1, 1, 1, 8)]    // T = 1
     [InlineData(2, 7, 3, 16)]   // one key vector (the one-vector score kernel)
     [InlineData(2, 70, 3, 10)]  // one tile of 5 vectors, the last ragged; HS with a scalar tail
-    [InlineData(1, 300, 2, 16)] // tiles of 256 + 44 keys (online softmax across tiles, ragged second tile)
+    [InlineData(1, 300, 2, 16)] // tiles of 256 + 44 keys (online softmax, ragged tile); AVX-512: the lanes forward,
+                                // 18 blocks of 16 queries and a ragged one of 12
     [InlineData(1, 65, 1, 96)]  // HS = 64 + 32
     [InlineData(2, 82, 8, 64)]  // HRM shape (sudoku): forward one 96-key tile, backward 64 + 32
-    [InlineData(2, 82, 4, 16)]  // small heads (quickstart preset): one tile of 6 vectors (4 + 2), split FMA chains
+    [InlineData(2, 82, 4, 16)]  // small heads (quickstart preset): one tile of 6 vectors (4 + 2), split FMA chains;
+                                // AVX-512: the lanes forward, 5 blocks, the last 2 queries on the key tiles
     [InlineData(1, 67, 2, 32)]  // two 16-column blocks, one tile of 5 vectors (4 + 1), key count not a multiple of 4
     [InlineData(1, 901, 2, 64)] // ARC length: 14 tiles of 64 keys then 5, query rows split over tasks
     [InlineData(2, 3, 1, 512)]  // scratch too large for the stack: the heap path

@@ -37,7 +37,8 @@ public static unsafe partial class CpuOps
     /// Non-causal softmax attention, scale 1/sqrt(HS). qkv (B,T,3C) = [Q|K|V] per row, heads of HS contiguous.
     /// out (B,T,C); lse (B,NH,T) = log Σ_j exp(s_ij) kept for the backward. Flash-style: per (batch, head, query
     /// range) task, key tiles (<see cref="KeyTileWidth"/>) with an online softmax; no more than one tile of scores per
-    /// query exists.
+    /// query exists. With AVX-512, heads of 16 take <see cref="AttentionForwardLanesJob"/> instead (queries in the
+    /// lanes; CpuOps.AttentionLanes.cs).
     /// </summary>
     public static void AttentionForward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,
         int batch, int t, int nh, int hs, WorkerPool pool)
@@ -51,9 +52,13 @@ public static unsafe partial class CpuOps
         if (heads == 0 || t == 0) return;
         // Split query rows when there are too few (batch, head) pairs to occupy the threads; results per row
         // do not depend on the split.
+        bool lanes = LanesAttention(hs);
         int splits = 1;
         if (heads < 2L * pool.ThreadCount)
-            splits = (int)Math.Clamp((2L * pool.ThreadCount + heads - 1) / heads, 1, Math.Max(1, t / 32));
+        {
+            splits = (int)Math.Clamp((2L * pool.ThreadCount + heads - 1) / heads, 1,
+                lanes ? (t + 15) / 16 : Math.Max(1, t / 32));
+        }
         fixed (float* po = output, pl = lse, pq = qkv)
         {
             var job = new AttentionForwardJob
@@ -62,6 +67,12 @@ public static unsafe partial class CpuOps
                 Tasks = (int)(heads * splits), Threads = pool.ThreadCount,
                 Scale = (float)(1.0 / Math.Sqrt(hs)),
             };
+            if (lanes)
+            {
+                var lj = new AttentionForwardLanesJob { Tiles = job };
+                pool.Run(&lj, checked((int)(heads * splits)));
+                return;
+            }
             pool.Run(&job, checked((int)(heads * splits)));
         }
     }
@@ -143,14 +154,20 @@ public static unsafe partial class CpuOps
         public int Threads;
         public float Scale;
 
-        [SkipLocalsInit]
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
             index = ThreadMajor(index, Tasks, Threads);
             int bh = index / Splits, split = index % Splits;
+            Rows(index, bh, (int)Split(T, Splits, split), (int)Split(T, Splits, split + 1));
+        }
+
+        /// <summary>Query rows [i0, i1) of (batch, head) <paramref name="bh"/>, as task <paramref name="index"/>
+        /// (thread-major: the task whose first rows it prefetches after its last tile is index + 1).</summary>
+        [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Rows(int index, int bh, int i0, int i1)
+        {
             int b = bh / Nh, h = bh % Nh;
-            int i0 = (int)Split(T, Splits, split), i1 = (int)Split(T, Splits, split + 1);
             int nq = i1 - i0;
             if (nq <= 0) return;
             long c = (long)Nh * Hs, stride = 3 * c;

@@ -15,15 +15,15 @@ internal static unsafe partial class SimdMath
     // e^r by a degree-6 polynomial.
     private const float ExpHi = 88.37f;    // n ≤ 127: finite
     private const float ExpLo = -87.33f;   // n ≥ −126: normal; below it the result is flushed to +0
-    private const float Log2E = 1.44269504088896341f;
-    private const float Ln2Hi = 0.693359375f;
-    private const float Ln2Lo = -2.12194440e-4f;
-    private const float P0 = 1.9875691500e-4f;
-    private const float P1 = 1.3981999507e-3f;
-    private const float P2 = 8.3334519073e-3f;
-    private const float P3 = 4.1665795894e-2f;
-    private const float P4 = 1.6666665459e-1f;
-    private const float P5 = 5.0000001201e-1f;
+    internal const float Log2E = 1.44269504088896341f;
+    internal const float Ln2Hi = 0.693359375f;
+    internal const float Ln2Lo = -2.12194440e-4f;
+    internal const float P0 = 1.9875691500e-4f;
+    internal const float P1 = 1.3981999507e-3f;
+    internal const float P2 = 8.3334519073e-3f;
+    internal const float P3 = 4.1665795894e-2f;
+    internal const float P4 = 1.6666665459e-1f;
+    internal const float P5 = 5.0000001201e-1f;
 
     /// <summary>e^x per lane; NaN stays NaN, x &gt; 88.37 saturates near 2.4e38, x &lt; −87.33 gives 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
