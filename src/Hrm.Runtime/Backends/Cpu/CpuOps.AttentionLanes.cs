@@ -199,17 +199,8 @@ public static unsafe partial class CpuOps
         private static Vector512<float> ExpNonPositive(Vector512<float> x)
         {
             x = Vector512.MaxNative(x, Vector512.Create(-104f));
-            Vector512<float> n = Vector512.Round(x * Vector512.Create(SimdMath.Log2E));
-            Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-SimdMath.Ln2Hi), x);
-            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-SimdMath.Ln2Lo), r);
-            Vector512<float> y = Vector512.Create(SimdMath.P0);
-            y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(SimdMath.P1));
-            y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(SimdMath.P2));
-            y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(SimdMath.P3));
-            y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(SimdMath.P4));
-            y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(SimdMath.P5));
-            y = Vector512.FusedMultiplyAdd(y, r * r, r + Vector512<float>.One);
-            return Avx512F.Scale(y, n);
+            Vector512<float> n = SimdMath.ExpExponent(x);
+            return Avx512F.Scale(SimdMath.ExpOfRemainder(x, n), n);
         }
     }
 }

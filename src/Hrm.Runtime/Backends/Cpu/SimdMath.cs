@@ -15,15 +15,15 @@ internal static unsafe partial class SimdMath
     // e^r by a degree-6 polynomial.
     private const float ExpHi = 88.37f;    // n ≤ 127: finite
     private const float ExpLo = -87.33f;   // n ≥ −126: normal; below it the result is flushed to +0
-    internal const float Log2E = 1.44269504088896341f;
-    internal const float Ln2Hi = 0.693359375f;
-    internal const float Ln2Lo = -2.12194440e-4f;
-    internal const float P0 = 1.9875691500e-4f;
-    internal const float P1 = 1.3981999507e-3f;
-    internal const float P2 = 8.3334519073e-3f;
-    internal const float P3 = 4.1665795894e-2f;
-    internal const float P4 = 1.6666665459e-1f;
-    internal const float P5 = 5.0000001201e-1f;
+    private const float Log2E = 1.44269504088896341f;
+    private const float Ln2Hi = 0.693359375f;
+    private const float Ln2Lo = -2.12194440e-4f;
+    private const float P0 = 1.9875691500e-4f;
+    private const float P1 = 1.3981999507e-3f;
+    private const float P2 = 8.3334519073e-3f;
+    private const float P3 = 4.1665795894e-2f;
+    private const float P4 = 1.6666665459e-1f;
+    private const float P5 = 5.0000001201e-1f;
 
     /// <summary>e^x per lane; NaN stays NaN, x &gt; 88.37 saturates near 2.4e38, x &lt; −87.33 gives 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -33,7 +33,21 @@ internal static unsafe partial class SimdMath
         // Constant first: the native min/max return the second operand when one is NaN, so NaN propagates.
         x = Vector512.MinNative(Vector512.Create(ExpHi), x);
         x = Vector512.MaxNative(Vector512.Create(ExpLo), x);
-        Vector512<float> n = Vector512.Round(x * Vector512.Create(Log2E));
+        Vector512<float> n = ExpExponent(x);
+        Vector512<float> y = ExpOfRemainder(x, n);
+        Vector512<int> bits = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
+        return Vector512.AndNot(y * bits.AsSingle(), under.AsSingle());
+    }
+
+    /// <summary>n = round(x·log2 e), the power of two of e^x (x finite).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpExponent(Vector512<float> x) => Vector512.Round(x * Vector512.Create(Log2E));
+
+    /// <summary>e^r for r = x − n·ln 2 (two-constant Cody–Waite), by the degree-6 polynomial: e^x = 2^n · this.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpOfRemainder(Vector512<float> x, Vector512<float> n)
+    {
         Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
         r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
         Vector512<float> y = Vector512.Create(P0);
@@ -42,9 +56,7 @@ internal static unsafe partial class SimdMath
         y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(P3));
         y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(P4));
         y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(P5));
-        y = Vector512.FusedMultiplyAdd(y, r * r, r + Vector512<float>.One);
-        Vector512<int> bits = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
-        return Vector512.AndNot(y * bits.AsSingle(), under.AsSingle());
+        return Vector512.FusedMultiplyAdd(y, r * r, r + Vector512<float>.One);
     }
 
     /// <summary>e^x per lane (same algorithm and limits as the 512-bit version).</summary>
