@@ -56,6 +56,15 @@ internal static class ConvertCommand
                 $"{meta.VocabSize}, num_puzzle_identifiers {meta.NumPuzzleIdentifiers}; the model {a.SeqLen}, " +
                 $"{a.VocabSize}, {a.NumPuzzleIdentifiers}: not the dataset this model was trained on");
         }
+        WriteWithIdentifiers(model, output, data, o);
+        return 0;
+    }
+
+    /// <summary>Saves <paramref name="model"/> to <paramref name="output"/> and puts the dataset's identifiers.json
+    /// beside it (refused when a different one is there already), or notes that an ARC model lacks one.</summary>
+    private static void WriteWithIdentifiers(HrmModel model, string output, string? data, TextWriter o)
+    {
+        HrmConfig a = model.Config;
         string? names = data != null ? Path.Combine(data, DatasetLayout.IdentifiersFile) : null;
         byte[]? identifiers = names != null && File.Exists(names)
             ? BoundedFile.ReadAllBytes(names, "identifiers.json", BoundedFile.MaxIdentifiersBytes) : null;
@@ -84,7 +93,6 @@ internal static class ConvertCommand
             o.WriteLine($"note: the model has {a.NumPuzzleIdentifiers} puzzle identifiers; to solve ARC tasks by " +
                 "name it needs the training dataset's identifiers.json beside it (--data DIR copies it)");
         }
-        return 0;
     }
 
     /// <summary>The output's folder exists (created) and the output is neither the checkpoint nor any PyTorch

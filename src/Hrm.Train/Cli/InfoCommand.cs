@@ -41,6 +41,16 @@ internal static class InfoCommand
         o.WriteLine(Inv($"num_params (dense, as the reference logs it): {layout.ParameterCount:N0}"));
         o.WriteLine(Inv($"buffers (puzzle table, H_init, L_init): {buffers:N0}"));
         o.WriteLine();
+        MemoryPlan(o, cfg, layout, batch);
+        o.WriteLine();
+        Cuda(o);
+        return 0;
+    }
+
+    /// <summary>The bytes of the parameters, gradients, activations and moments at <paramref name="batch"/>, on the
+    /// CPU and on a GPU with bf16 GEMMs.</summary>
+    private static void MemoryPlan(TextWriter o, HrmConfig cfg, ParameterLayout layout, int batch)
+    {
         o.WriteLine(Inv($"memory plan, fp32 CPU backend, batch {batch}:"));
         ActivationPlan eval = HrmModel.MeasurePlan(cfg, batch, training: false);
         ActivationPlan train = HrmModel.MeasurePlan(cfg, batch, training: true);
@@ -61,7 +71,11 @@ internal static class InfoCommand
         bool rec = qkv && CudaBackend.RecordsBf16Qkv(cfg.TotalSeqLen, cfg.HeadDim);
         Row(o, "activations, training (1-step)", HrmModel.MeasurePlan(cfg, batch, training: true, bf16Inter: true,
             bf16Qkv: qkv, bf16Stream: stream, bf16RecordedQkv: rec).Bytes(4));
-        o.WriteLine();
+    }
+
+    /// <summary>Whether CUDA is usable here, and the device's capability and memory, or why not.</summary>
+    private static void Cuda(TextWriter o)
+    {
         CudaProbeResult cuda = CudaProbe.Run();
         o.WriteLine("cuda: " + cuda);
         if (cuda.Available)
@@ -74,7 +88,6 @@ internal static class InfoCommand
         {
             foreach (string line in cuda.Reason.Split('\n').Skip(1)) o.WriteLine("  " + line.Trim());
         }
-        return 0;
     }
 
     private static void Row(TextWriter o, string what, long bytes) =>

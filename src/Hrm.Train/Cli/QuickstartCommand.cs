@@ -62,28 +62,32 @@ internal static class QuickstartCommand
         string checkpoint = Path.Combine(trainer.LastCheckpoint ?? throw new InvalidOperationException(
             "training saved no checkpoint (epochs = 0?)"), "model.safetensors");
         var options = new SolverOptions { MaxSteps = evalSteps, Threads = cfg.Threads, BatchSlots = 3, Bf16Matmul = bf16Matmul };
-        using (HrmSolver solver = HrmSolver.Load(checkpoint, options))
-        using (PuzzleDataset test = PuzzleDataset.Open(data, "test"))
-        {
-            var inputs = new int[test.SeqLen];
-            var labels = new int[test.SeqLen];
-            var puzzles = new SudokuGrid[3];
-            for (int k = 0; k < puzzles.Length; k++)
-            {
-                test.ReadExample(k, inputs, labels);
-                puzzles[k] = SudokuGrid.FromDigits([.. inputs.Select(t => (byte)Math.Max(0, t - SudokuBoard.BlankToken))]);
-            }
-            foreach (SudokuResult r in solver.Solve(puzzles))
-            {
-                SolveCommand.Print(o, r);
-                o.WriteLine();
-            }
-        }
+        SolveThree(checkpoint, options, data, o);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {total.Elapsed.TotalMinutes:F1} min (data + training {trainSecs / 60:F1} min)"));
         o.WriteLine($"checkpoint: {checkpoint}");
         o.WriteLine($"metrics:    {Path.Combine(runDir, "metrics.jsonl")}");
         o.WriteLine($"try:        hrm solve --checkpoint {checkpoint} --puzzle \"<81 chars>\" --max-steps {evalSteps}");
         return 0;
+    }
+
+    /// <summary>Solves the first three held-out puzzles with the checkpoint and prints them.</summary>
+    private static void SolveThree(string checkpoint, SolverOptions options, string data, TextWriter o)
+    {
+        using HrmSolver solver = HrmSolver.Load(checkpoint, options);
+        using PuzzleDataset test = PuzzleDataset.Open(data, "test");
+        var inputs = new int[test.SeqLen];
+        var labels = new int[test.SeqLen];
+        var puzzles = new SudokuGrid[3];
+        for (int k = 0; k < puzzles.Length; k++)
+        {
+            test.ReadExample(k, inputs, labels);
+            puzzles[k] = SudokuGrid.FromDigits([.. inputs.Select(t => (byte)Math.Max(0, t - SudokuBoard.BlankToken))]);
+        }
+        foreach (SudokuResult r in solver.Solve(puzzles))
+        {
+            SolveCommand.Print(o, r);
+            o.WriteLine();
+        }
     }
 }

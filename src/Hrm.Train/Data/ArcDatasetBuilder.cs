@@ -26,12 +26,7 @@ public static class ArcDatasetBuilder
     public static ArcBuildResult Build(string outDir, IReadOnlyList<ArcTask> tasks, ArcBuildOptions options,
         Action<string>? log = null)
     {
-        ArgumentNullException.ThrowIfNull(outDir);
-        ArgumentNullException.ThrowIfNull(tasks);
-        ArgumentNullException.ThrowIfNull(options);
-        if (tasks.Count == 0) throw new ArgumentException("no ARC tasks to build from", nameof(tasks));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.NumAug);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Threads, 1);
+        CheckArguments(outDir, tasks, options);
         log ??= _ => { };
         const int L = ArcEncoding.SeqLen, V = ArcEncoding.VocabSize;
         using var train = new DatasetStreamWriter(outDir, "train", L, V, ignoreLabelId: ArcEncoding.Pad);
@@ -86,5 +81,15 @@ public static class ArcDatasetBuilder
         train.Complete(names.Count);
         test.Complete(names.Count);
         return result;
+    }
+
+    private static void CheckArguments(string outDir, IReadOnlyList<ArcTask> tasks, ArcBuildOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(outDir);
+        ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(options);
+        if (tasks.Count == 0) throw new ArgumentException("no ARC tasks to build from", nameof(tasks));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.NumAug);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Threads, 1);
     }
 }

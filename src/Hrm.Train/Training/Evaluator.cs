@@ -57,32 +57,14 @@ public static class Evaluator
         var rowIn = new int[l];
         var rowLabel = new int[l];
         var metrics = new HrmMetrics();
-        int pad = test.Metadata.PadId, blank = test.Metadata.BlankIdentifierId;
         int n = examples?.Length ?? test.ExampleCount;
-        if (examples != null)
-        {
-            for (int i = 0; i < examples.Length; i++)
-            {
-                if ((uint)examples[i] >= (uint)test.ExampleCount || (i > 0 && examples[i] <= examples[i - 1]))
-                    throw new ArgumentException($"examples[{i}] = {examples[i]}: expected ascending indices below {test.ExampleCount}", nameof(examples));
-            }
-        }
+        if (examples != null) CheckExamples(examples, test.ExampleCount);
         if (outputs != null && outputs.QHalt.Length != n)
             throw new ArgumentException($"outputs: made for {outputs.QHalt.Length} rows, the evaluation has {n}", nameof(outputs));
         for (int start = 0; start < n; start += b)
         {
             int rows = Math.Min(b, n - start);
-            Array.Fill(tokens, pad);
-            Array.Fill(labels, -100);
-            Array.Fill(ids, blank);
-            for (int r = 0; r < rows; r++)
-            {
-                int example = examples?[start + r] ?? start + r;
-                test.ReadExample(example, rowIn, rowLabel);
-                rowIn.CopyTo(tokens, r * l);
-                rowLabel.CopyTo(labels, r * l);
-                ids[r] = PuzzleOf(test, example);
-            }
+            ReadChunk(test, examples, start, rows, tokens, labels, ids, rowIn, rowLabel);
             ActState s = model.Evaluate(tokens, ids, maxSteps);
             labels.CopyTo(s.Labels, 0);
             model.ReadLogits(logits); // argmax outputs for the observer and hrm predict
@@ -109,6 +91,39 @@ public static class Evaluator
         Dictionary<string, double> report = metrics.Report(train: false, b);
         if (examples != null) report["eval/examples"] = n;
         return report;
+    }
+
+    /// <summary>Refuses an example list that is not ascending or names an example past the split's end.</summary>
+    private static void CheckExamples(int[] examples, int count)
+    {
+        for (int i = 0; i < examples.Length; i++)
+        {
+            if ((uint)examples[i] >= (uint)count || (i > 0 && examples[i] <= examples[i - 1]))
+            {
+                throw new ArgumentException($"examples[{i}] = {examples[i]}: expected ascending indices below {count}",
+                    nameof(examples));
+            }
+        }
+    }
+
+    /// <summary>tokens, labels (B, L) and ids (B) = the chunk's <paramref name="rows"/> examples from position
+    /// <paramref name="start"/> (of <paramref name="examples"/>, or of the split), the rows past them padding (pad
+    /// tokens, ignored labels, the blank identifier).</summary>
+    private static void ReadChunk(PuzzleDataset test, int[]? examples, int start, int rows, int[] tokens, int[] labels,
+        int[] ids, int[] rowIn, int[] rowLabel)
+    {
+        int l = rowIn.Length;
+        Array.Fill(tokens, test.Metadata.PadId);
+        Array.Fill(labels, -100);
+        Array.Fill(ids, test.Metadata.BlankIdentifierId);
+        for (int r = 0; r < rows; r++)
+        {
+            int example = examples?[start + r] ?? start + r;
+            test.ReadExample(example, rowIn, rowLabel);
+            rowIn.CopyTo(tokens, r * l);
+            rowLabel.CopyTo(labels, r * l);
+            ids[r] = PuzzleOf(test, example);
+        }
     }
 
     /// <summary>
