@@ -32,7 +32,6 @@ public static class CompareCommand
         string[] only = args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal))
             .SelectMany(a => a["--only=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
         bool write = !args.Contains("--no-write") && only.Length == 0;
-        bool Runs(string kind) => only.Length == 0 || only.Contains(kind);
         if (!TorchNative.TryLoad(out string reason))
         {
             o.WriteLine($"compare: {reason}");
@@ -41,10 +40,23 @@ public static class CompareCommand
         torch.set_num_threads(threads);
         var info = MachineInfo.Collect(threads);
         o.WriteLine($"compare: {info.Summary}");
+        List<CompareResult> results = RunCases(threads, only, o, out TimeSpan elapsed);
+        info = info with { LoadAfter = MachineInfo.LoadAverage(), Minutes = elapsed.TotalMinutes };
+        o.WriteLine();
+        o.WriteLine(CompareReport.Markdown(results, info));
+        if (write) CompareReport.Write(results, info, o);
+        return 0;
+    }
+
+    /// <summary>Measures the cases <paramref name="only"/> names (all when empty), printing each row as it comes, on
+    /// freshly initialised checkpoints in a temporary folder.</summary>
+    private static List<CompareResult> RunCases(int threads, string[] only, TextWriter o, out TimeSpan elapsed)
+    {
+        bool Runs(string kind) => only.Length == 0 || only.Contains(kind);
+        var total = Stopwatch.StartNew();
         string dir = Path.Combine(Path.GetTempPath(), $"hrm-compare-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         var results = new List<CompareResult>();
-        var total = Stopwatch.StartNew();
         try
         {
             string sudoku = Checkpoint(dir, "sudoku-extreme-1k", o);
@@ -75,11 +87,8 @@ public static class CompareCommand
         {
             Directory.Delete(dir, recursive: true);
         }
-        info = info with { LoadAfter = MachineInfo.LoadAverage(), Minutes = total.Elapsed.TotalMinutes };
-        o.WriteLine();
-        o.WriteLine(CompareReport.Markdown(results, info));
-        if (write) CompareReport.Write(results, info, o);
-        return 0;
+        elapsed = total.Elapsed;
+        return results;
     }
 
     /// <summary>Writes a freshly initialised checkpoint (the reference's init, seed 1) of a preset.</summary>
