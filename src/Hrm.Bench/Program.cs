@@ -32,7 +32,8 @@ static int BenchQuick(string[] args)
 {
     BenchArgs.AtMost(args, 2, "quick [THREADS]");
     int threads = BenchArgs.Int(args, 1, 0, "THREADS", min: 0);
-    Console.WriteLine($"threads: {(threads == 0 ? Environment.ProcessorCount : threads)}, {DateTime.UtcNow:yyyy-MM-dd}");
+    int used = threads == 0 ? Environment.ProcessorCount : threads;
+    Console.WriteLine($"threads: {used}, {DateTime.UtcNow:yyyy-MM-dd}");
     SegmentTimer.Run(Console.Out, threads);
     return 0;
 }
@@ -93,8 +94,9 @@ static int BenchAttention(string[] args)
 static int BenchCompare(string[] args)
 {
 #if HRM_NO_TORCH
-    Console.Error.WriteLine("hrm-bench compare: this build has no TorchSharp baseline (built with -p:HrmNoTorch=true, " +
-        "as scripts/gpu-check.sh does); run it from the repository: dotnet run --project src/Hrm.Bench -c Release -- compare");
+    Console.Error.WriteLine("hrm-bench compare: this build has no TorchSharp baseline (built with " +
+        "-p:HrmNoTorch=true, as scripts/gpu-check.sh does); run it from the repository: " +
+        "dotnet run --project src/Hrm.Bench -c Release -- compare");
     return 2;
 #else
     return Hrm.Bench.Compare.CompareCommand.Run(args, Console.Out);
