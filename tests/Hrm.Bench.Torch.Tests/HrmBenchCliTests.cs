@@ -1,11 +1,11 @@
-using Hrm.Runtime.Tests.TestUtil;
+using System.Diagnostics;
 
-namespace Hrm.Runtime.Tests.Bench;
+namespace Hrm.Bench.Torch.Tests;
 
 /// <summary>
-/// The <c>hrm-bench</c> command line (src/Hrm.Bench, built with the solution) run as a child process: a bad argument
-/// ends with exit code 2 and one line that names it, and a small timing command prints its table. Skipped where
-/// the tool is not built beside these tests' configuration.
+/// The <c>hrm-bench</c> command line (src/Hrm.Bench, which this project references for the build order only) run as
+/// a child process: a bad argument ends with exit code 2 and one line that names it, and a small timing command
+/// prints its table. Skipped where the tool is not built beside these tests' configuration.
 /// </summary>
 public sealed class HrmBenchCliTests
 {
@@ -22,7 +22,7 @@ public sealed class HrmBenchCliTests
     [InlineData("gemm 1", "gemm: unexpected argument '1'; usage: hrm-bench gemm")]
     public void A_bad_argument_exits_with_2_and_one_line_naming_it(string args, string expected)
     {
-        (int rc, string log) = ChildProcess.Run(Tool(), args.Split(' '), null, TimeoutMs);
+        (int rc, string log) = Run(args.Split(' '));
         Assert.Equal(2, rc);
         string[] lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
@@ -33,7 +33,7 @@ public sealed class HrmBenchCliTests
     [Fact]
     public void Attention_times_the_shapes_it_is_given()
     {
-        (int rc, string log) = ChildProcess.Run(Tool(), ["attention", "1", "2,9,1,16", "1,5,2,8"], null, TimeoutMs);
+        (int rc, string log) = Run(["attention", "1", "2,9,1,16", "1,5,2,8"]);
         Assert.True(rc == 0, log);
         string[] rows = [.. log.Split('\n').Where(l => l.StartsWith('|'))];
         Assert.Equal(4, rows.Length); // the header and its rule, then one row per shape, in order
@@ -42,14 +42,22 @@ public sealed class HrmBenchCliTests
         Assert.All(rows[2..], r => Assert.EndsWith("| 0 |", r.TrimEnd(), StringComparison.Ordinal)); // no allocation
     }
 
-    /// <summary>The built hrm-bench of this configuration, or skips.</summary>
-    private static string Tool()
+    /// <summary>Runs the built hrm-bench of this configuration (or skips): its exit code and its output and error
+    /// lines together.</summary>
+    private static (int Rc, string Log) Run(string[] args)
     {
-        string? root = ChildProcess.RepoRoot();
+        DirectoryInfo? root = new(AppContext.BaseDirectory);
+        while (root != null && !File.Exists(Path.Combine(root.FullName, "Hrm.sln"))) root = root.Parent;
         Assert.SkipWhen(root is null, "the repository is not above the test binaries");
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
-        string tool = Path.Combine(root!, "src", "Hrm.Bench", "bin", configuration, "net10.0", "hrm-bench");
+        string tool = Path.Combine(root!.FullName, "src", "Hrm.Bench", "bin", configuration, "net10.0", "hrm-bench");
         Assert.SkipUnless(File.Exists(tool), $"hrm-bench is not built at {tool}");
-        return tool;
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using Process p = Process.Start(psi)!;
+        Task<string> output = p.StandardOutput.ReadToEndAsync(), error = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeoutMs)) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        return (p.ExitCode, output.Result + error.Result);
     }
 }
