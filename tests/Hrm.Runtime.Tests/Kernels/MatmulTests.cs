@@ -309,9 +309,7 @@ public sealed unsafe class MatmulTests : IDisposable
             }
         }
         Calls(2); // warm-up: scratch, JIT
-        long thread0 = GC.GetAllocatedBytesForCurrentThread();
-        Calls(3);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - thread0);
+        ThreadAllocations.AssertNone(() => Calls(3), "3 rounds of GEMMs on the calling thread");
 
         // Process-wide (the workers must not allocate either). Other runtime threads may allocate now and then,
         // so a few attempts are allowed; a GEMM that allocates per call fails every one.
