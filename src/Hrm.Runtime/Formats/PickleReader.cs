@@ -71,64 +71,6 @@ internal sealed class PickleReader
                 case (byte)'0': Pop(at); break; // POP
                 case (byte)'1': PopMark(at); break; // POP_MARK
                 case (byte)'2': Push(Peek(at)); break; // DUP
-                case (byte)'N': Push(null); break;
-                case 0x88: Push(true); break; // NEWTRUE
-                case 0x89: Push(false); break; // NEWFALSE
-                case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(Take(4))); break; // BININT
-                case (byte)'K': Push((long)U8()); break; // BININT1
-                case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Take(2))); break; // BININT2
-                case 0x8a: Push(Long(at, U8())); break; // LONG1
-                case 0x8b: Push(Long(at, Length(at, 4))); break; // LONG4
-                case (byte)'G': Push(BinaryPrimitives.ReadDoubleBigEndian(Take(8))); break; // BINFLOAT
-                case (byte)'X': Push(Utf8(at, Length(at, 4))); break; // BINUNICODE
-                case 0x8c: Push(Utf8(at, U8())); break; // SHORT_BINUNICODE
-                case 0x8d: Push(Utf8(at, Length(at, 8))); break; // BINUNICODE8
-                case (byte)'T': Push(Latin1(Length(at, 4))); break; // BINSTRING
-                case (byte)'U': Push(Latin1(U8())); break; // SHORT_BINSTRING
-                case (byte)'B': Push(Take(Length(at, 4)).ToArray()); break; // BINBYTES
-                case (byte)'C': Push(Take(U8()).ToArray()); break; // SHORT_BINBYTES
-                case 0x8e: Push(Take(Length(at, 8)).ToArray()); break; // BINBYTES8
-                case (byte)')': Push(new PyTuple([])); break; // EMPTY_TUPLE
-                case (byte)'t': Push(new PyTuple(PopMark(at))); break; // TUPLE
-                case 0x85: Push(new PyTuple([Pop(at)])); break; // TUPLE1
-                case 0x86: { object? b = Pop(at), a = Pop(at); Push(new PyTuple([a, b])); break; } // TUPLE2
-                case 0x87: { object? c = Pop(at), b = Pop(at), a = Pop(at); Push(new PyTuple([a, b, c])); break; }
-                case (byte)']': Push(new List<object?>()); break; // EMPTY_LIST
-                case (byte)'l': Push(new List<object?>(PopMark(at))); break; // LIST
-                case (byte)'a': { object? v = Pop(at); ListAt(at, _stack.Count - 1).Add(v); break; } // APPEND
-                case (byte)'e': { object?[] vs = PopMark(at); ListAt(at, _stack.Count - 1).AddRange(vs); break; }
-                case (byte)'}': Push(new PyDict()); break; // EMPTY_DICT
-                case (byte)'d': { var d = new PyDict(); AddPairs(at, d, PopMark(at)); Push(d); break; } // DICT
-                case (byte)'s': // SETITEM
-                {
-                    object? v = Pop(at), k = Pop(at);
-                    AddPairs(at, DictAt(at, _stack.Count - 1), [k, v]);
-                    break;
-                }
-                case (byte)'u': { object?[] kv = PopMark(at); AddPairs(at, DictAt(at, _stack.Count - 1), kv); break; }
-                case (byte)'c': Push(new PyGlobal(Line(at), Line(at))); break; // GLOBAL
-                case 0x93: // STACK_GLOBAL
-                {
-                    object? name = Pop(at), module = Pop(at);
-                    if (module is not string m || name is not string n) throw Bad(at, "STACK_GLOBAL without two strings");
-                    Push(new PyGlobal(m, n));
-                    break;
-                }
-                case (byte)'R': // REDUCE
-                {
-                    object? args = Pop(at), fn = Pop(at);
-                    if (fn is not PyGlobal g) throw Bad(at, "REDUCE of something that is not a global");
-                    if (args is not PyTuple t) throw Bad(at, $"REDUCE of {g} without an argument tuple");
-                    Push(_call(g, t));
-                    break;
-                }
-                case (byte)'b': // BUILD: state for the object below; dicts' attributes (OrderedDict._metadata) only
-                {
-                    object? state = Pop(at);
-                    if (Peek(at) is not PyDict || state is not (PyDict or null))
-                        throw Bad(at, "BUILD of something other than a dict's attributes");
-                    break;
-                }
                 case (byte)'Q': Push(_persistentLoad(Pop(at))); break; // BINPERSID
                 case (byte)'q': Made(); _memo[U8()] = Peek(at); break; // BINPUT
                 case (byte)'r': Made(); _memo[U32()] = Peek(at); break; // LONG_BINPUT
@@ -136,9 +78,90 @@ internal sealed class PickleReader
                 case (byte)'h': Push(Memo(at, U8())); break; // BINGET
                 case (byte)'j': Push(Memo(at, U32())); break; // LONG_BINGET
                 default:
-                    throw Bad(at, $"unsupported pickle opcode 0x{op:x2} (only the binary opcodes of data are read)");
+                    if (!PushValue(at, op) && !Build(at, op))
+                        throw Bad(at, $"unsupported pickle opcode 0x{op:x2} (only the binary opcodes of data are read)");
+                    break;
             }
         }
+    }
+
+    /// <summary>Runs <paramref name="op"/> if it pushes a constant, number, string or bytes; false otherwise.</summary>
+    private bool PushValue(int at, byte op)
+    {
+        switch (op)
+        {
+            case (byte)'N': Push(null); break;
+            case 0x88: Push(true); break; // NEWTRUE
+            case 0x89: Push(false); break; // NEWFALSE
+            case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(Take(4))); break; // BININT
+            case (byte)'K': Push((long)U8()); break; // BININT1
+            case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Take(2))); break; // BININT2
+            case 0x8a: Push(Long(at, U8())); break; // LONG1
+            case 0x8b: Push(Long(at, Length(at, 4))); break; // LONG4
+            case (byte)'G': Push(BinaryPrimitives.ReadDoubleBigEndian(Take(8))); break; // BINFLOAT
+            case (byte)'X': Push(Utf8(at, Length(at, 4))); break; // BINUNICODE
+            case 0x8c: Push(Utf8(at, U8())); break; // SHORT_BINUNICODE
+            case 0x8d: Push(Utf8(at, Length(at, 8))); break; // BINUNICODE8
+            case (byte)'T': Push(Latin1(Length(at, 4))); break; // BINSTRING
+            case (byte)'U': Push(Latin1(U8())); break; // SHORT_BINSTRING
+            case (byte)'B': Push(Take(Length(at, 4)).ToArray()); break; // BINBYTES
+            case (byte)'C': Push(Take(U8()).ToArray()); break; // SHORT_BINBYTES
+            case 0x8e: Push(Take(Length(at, 8)).ToArray()); break; // BINBYTES8
+            default: return false;
+        }
+        return true;
+    }
+
+    /// <summary>Runs <paramref name="op"/> if it builds a tuple, list, dict, global or call result; false otherwise.
+    /// </summary>
+    private bool Build(int at, byte op)
+    {
+        switch (op)
+        {
+            case (byte)')': Push(new PyTuple([])); break; // EMPTY_TUPLE
+            case (byte)'t': Push(new PyTuple(PopMark(at))); break; // TUPLE
+            case 0x85: Push(new PyTuple([Pop(at)])); break; // TUPLE1
+            case 0x86: { object? b = Pop(at), a = Pop(at); Push(new PyTuple([a, b])); break; } // TUPLE2
+            case 0x87: { object? c = Pop(at), b = Pop(at), a = Pop(at); Push(new PyTuple([a, b, c])); break; }
+            case (byte)']': Push(new List<object?>()); break; // EMPTY_LIST
+            case (byte)'l': Push(new List<object?>(PopMark(at))); break; // LIST
+            case (byte)'a': { object? v = Pop(at); ListAt(at, _stack.Count - 1).Add(v); break; } // APPEND
+            case (byte)'e': { object?[] vs = PopMark(at); ListAt(at, _stack.Count - 1).AddRange(vs); break; }
+            case (byte)'}': Push(new PyDict()); break; // EMPTY_DICT
+            case (byte)'d': { var d = new PyDict(); AddPairs(at, d, PopMark(at)); Push(d); break; } // DICT
+            case (byte)'s': // SETITEM
+            {
+                object? v = Pop(at), k = Pop(at);
+                AddPairs(at, DictAt(at, _stack.Count - 1), [k, v]);
+                break;
+            }
+            case (byte)'u': { object?[] kv = PopMark(at); AddPairs(at, DictAt(at, _stack.Count - 1), kv); break; }
+            case (byte)'c': Push(new PyGlobal(Line(at), Line(at))); break; // GLOBAL
+            case 0x93: // STACK_GLOBAL
+            {
+                object? name = Pop(at), module = Pop(at);
+                if (module is not string m || name is not string n) throw Bad(at, "STACK_GLOBAL without two strings");
+                Push(new PyGlobal(m, n));
+                break;
+            }
+            case (byte)'R': // REDUCE
+            {
+                object? args = Pop(at), fn = Pop(at);
+                if (fn is not PyGlobal g) throw Bad(at, "REDUCE of something that is not a global");
+                if (args is not PyTuple t) throw Bad(at, $"REDUCE of {g} without an argument tuple");
+                Push(_call(g, t));
+                break;
+            }
+            case (byte)'b': // BUILD: state for the object below; dicts' attributes (OrderedDict._metadata) only
+            {
+                object? state = Pop(at);
+                if (Peek(at) is not PyDict || state is not (PyDict or null))
+                    throw Bad(at, "BUILD of something other than a dict's attributes");
+                break;
+            }
+            default: return false;
+        }
+        return true;
     }
 
     private HrmFormatException Bad(int at, string problem) => new(_path, _field, $"byte {at}: {problem}");
