@@ -181,28 +181,7 @@ public sealed unsafe partial class CudaBackend
         try
         {
             scratch?.FillAsync(0, _stream);
-            ulong target = scratch?.Pointer ?? d;
-            using var start = CudaEvent.Create(_device.Context);
-            using var end = CudaEvent.Create(_device.Context);
-            var ms = new double[plan.Candidates];
-            for (int i = 0; i < plan.Candidates; i++)
-            {
-                try
-                {
-                    plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
-                    start.Record(_stream);
-                    for (int r = 0; r < TuneRuns; r++)
-                        plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace.Pointer, LtWorkspaceBytes);
-                    end.Record(_stream);
-                }
-                catch (CudaException e) when (e.Kind == CudaErrorKind.Cublas && i > 0)
-                {
-                    ms[i] = double.PositiveInfinity; // refused when queued: not a candidate after all
-                    continue;
-                }
-                end.Synchronize(); // a fault while running is real: it propagates
-                ms[i] = CudaEvent.ElapsedMilliseconds(start, end) / TuneRuns;
-            }
+            double[] ms = TimeCandidates(plan, a, b, scratch?.Pointer ?? d, beta);
             int best = 0;
             for (int i = 1; i < ms.Length; i++)
             {
@@ -221,6 +200,34 @@ public sealed unsafe partial class CudaBackend
                 scratch.Dispose();
             }
         }
+    }
+
+    /// <summary>Milliseconds a call of each candidate of <paramref name="plan"/> takes writing
+    /// <paramref name="target"/> (infinity for one that cuBLASLt refuses when queued).</summary>
+    private double[] TimeCandidates(CublasLtMatmul plan, ulong a, ulong b, ulong target, float beta)
+    {
+        using var start = CudaEvent.Create(_device.Context);
+        using var end = CudaEvent.Create(_device.Context);
+        var ms = new double[plan.Candidates];
+        for (int i = 0; i < plan.Candidates; i++)
+        {
+            try
+            {
+                plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace!.Pointer, LtWorkspaceBytes);
+                start.Record(_stream);
+                for (int r = 0; r < TuneRuns; r++)
+                    plan.ExecuteCandidate(i, _stream, a, b, target, 1f, beta, _ltWorkspace.Pointer, LtWorkspaceBytes);
+                end.Record(_stream);
+            }
+            catch (CudaException e) when (e.Kind == CudaErrorKind.Cublas && i > 0)
+            {
+                ms[i] = double.PositiveInfinity; // refused when queued: not a candidate after all
+                continue;
+            }
+            end.Synchronize(); // a fault while running is real: it propagates
+            ms[i] = CudaEvent.ElapsedMilliseconds(start, end) / TuneRuns;
+        }
+        return ms;
     }
 
     /// <summary>The bf16 copy of a weight view: converted now, unless a reuse scope already converted it.</summary>
