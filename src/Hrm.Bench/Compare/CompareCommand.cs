@@ -14,7 +14,8 @@ namespace Hrm.Bench.Compare;
 /// same weights, same thread count, outputs checked before anything is timed; prints a table of medians and
 /// speed-ups and writes it into docs/benchmarks.md (with machine, date and threads) and docs/benchmarks-compare.json.
 /// <c>compare --render FILE.json</c> rewrites that section from a saved JSON without measuring.
-/// <c>--only=segment,solve,training,gemm</c> runs only those kinds of case and writes nothing (a partial table).
+/// <c>--only=segment,solve,training,gemm</c> runs only those kinds of case and writes nothing (a partial table); the
+/// checkpoints are written only for the cases that need them.
 /// </summary>
 public static class CompareCommand
 {
@@ -26,11 +27,11 @@ public static class CompareCommand
             CompareReport.Render(args[render + 1], o);
             return 0;
         }
+        const string usage = "compare [THREADS] [--only=KIND,...] [--no-write] [--render FILE]";
         string[] positional = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];
-        BenchArgs.AtMost(positional, 2, "compare [THREADS] [--only=KIND,...] [--no-write] [--render FILE]");
+        BenchArgs.AtMost(positional, 2, usage);
         int threads = BenchArgs.Int(positional, 1, Environment.ProcessorCount, "THREADS", min: 1);
-        string[] only = args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal))
-            .SelectMany(a => a["--only=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        string[] only = Only(args, usage);
         bool write = !args.Contains("--no-write") && only.Length == 0;
         if (!TorchNative.TryLoad(out string reason))
         {
@@ -48,6 +49,29 @@ public static class CompareCommand
         return 0;
     }
 
+    /// <summary>The kinds of case <c>--only=</c> names (none: all), each one of <see cref="Kinds"/>; any other option
+    /// than those of the usage is refused too.</summary>
+    /// <exception cref="FormatException">An unknown option or kind, named.</exception>
+    private static string[] Only(string[] args, string usage)
+    {
+        foreach (string a in args.Skip(1).Where(a => a.StartsWith("--", StringComparison.Ordinal)))
+        {
+            if (a == "--render") throw new FormatException("compare: --render expects a FILE (a JSON this command wrote)");
+            if (a != "--no-write" && !a.StartsWith("--only=", StringComparison.Ordinal))
+                throw new FormatException($"compare: unknown option '{a}'; usage: hrm-bench {usage}");
+        }
+        string[] only = [.. args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal))
+            .SelectMany(a => a["--only=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries))];
+        foreach (string kind in only.Where(k => !Kinds.Contains(k)))
+            throw new FormatException($"compare: unknown kind '{kind}' in --only (kinds: {string.Join(", ", Kinds)})");
+        if (args.Any(a => a.StartsWith("--only=", StringComparison.Ordinal)) && only.Length == 0)
+            throw new FormatException($"compare: --only= names no kind (kinds: {string.Join(", ", Kinds)})");
+        return only;
+    }
+
+    /// <summary>The kinds of case, in the table's order.</summary>
+    private static readonly string[] Kinds = ["segment", "solve", "training", "gemm"];
+
     /// <summary>Measures the cases <paramref name="only"/> names (all when empty), printing each row as it comes, on
     /// freshly initialised checkpoints in a temporary folder.</summary>
     private static List<CompareResult> RunCases(int threads, string[] only, TextWriter o, out TimeSpan elapsed)
@@ -59,8 +83,9 @@ public static class CompareCommand
         var results = new List<CompareResult>();
         try
         {
-            string sudoku = Checkpoint(dir, "sudoku-extreme-1k", o);
-            string maze = Checkpoint(dir, "maze-30x30-hard-1k", o);
+            // Written only when a case that runs needs them (--only=gemm: neither).
+            var sudokuPath = new Lazy<string>(() => Checkpoint(dir, "sudoku-extreme-1k", o));
+            var mazePath = new Lazy<string>(() => Checkpoint(dir, "maze-30x30-hard-1k", o));
             var cases = new CompareCases(threads, o);
             void Add(Func<CompareResult> run)
             {
@@ -71,12 +96,12 @@ public static class CompareCommand
             o.WriteLine(CompareReport.Header);
             if (Runs("segment"))
             {
-                Add(() => cases.SegmentForward(sudoku, "Sudoku", 1, reps: 15, target: null));
-                Add(() => cases.SegmentForward(sudoku, "Sudoku", 64, reps: 3, target: 1.2));
-                Add(() => cases.SegmentForward(maze, "Maze/ARC", 4, reps: 3, target: null));
+                Add(() => cases.SegmentForward(sudokuPath.Value, "Sudoku", 1, reps: 15, target: null));
+                Add(() => cases.SegmentForward(sudokuPath.Value, "Sudoku", 64, reps: 3, target: 1.2));
+                Add(() => cases.SegmentForward(mazePath.Value, "Maze/ARC", 4, reps: 3, target: null));
             }
-            if (Runs("solve")) Add(() => cases.Solve(sudoku, "Sudoku", 1, reps: 9, target: 1.5));
-            if (Runs("training")) Add(() => cases.TrainingStep(sudoku, "Sudoku", 32, reps: 9, target: 1.3));
+            if (Runs("solve")) Add(() => cases.Solve(sudokuPath.Value, "Sudoku", 1, reps: 9, target: 1.5));
+            if (Runs("training")) Add(() => cases.TrainingStep(sudokuPath.Value, "Sudoku", 32, reps: 9, target: 1.3));
             if (Runs("gemm"))
             {
                 Add(() => cases.Gemm(64 * 82, 512, 1536, reps: 15, target: 0.9));
