@@ -56,7 +56,8 @@ public static class CompareCommand
     {
         foreach (string a in args.Skip(1).Where(a => a.StartsWith("--", StringComparison.Ordinal)))
         {
-            if (a == "--render") throw new FormatException("compare: --render expects a FILE (a JSON this command wrote)");
+            if (a == "--render")
+                throw new FormatException("compare: --render expects a FILE (a JSON this command wrote)");
             if (a != "--no-write" && !a.StartsWith("--only=", StringComparison.Ordinal))
                 throw new FormatException($"compare: unknown option '{a}'; usage: hrm-bench {usage}");
         }

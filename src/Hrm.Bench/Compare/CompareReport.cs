@@ -37,7 +37,8 @@ public static class CompareReport
             "Segment forward: one segment, no gradient (TorchSharp in inference mode, SDPA attention). Solve: " +
             "a fresh carry and 16 segments, logits read back. Training step: ACT reset, recorded segment, " +
             "Q-target segment, stablemax + Q BCE loss, 1-step backward, AdamATan2 and SignSGD. GEMM: " +
-            "our `CpuOps.MatmulForward` against `y.addmm_(x, W.t(), beta: 0)` (the GEMM of `torch.matmul(x, W.t())`), " +
+            "our `CpuOps.MatmulForward` against `y.addmm_(x, W.t(), beta: 0)` (the GEMM of " +
+            "`torch.matmul(x, W.t())`), " +
             "both into an output allocated once.";
         sb.Append(Wrap(prose)).Append("\n\n");
         sb.Append(Header).Append('\n');

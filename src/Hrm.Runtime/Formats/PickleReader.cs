@@ -79,7 +79,10 @@ internal sealed class PickleReader
                 case (byte)'j': Push(Memo(at, U32())); break; // LONG_BINGET
                 default:
                     if (!PushValue(at, op) && !Build(at, op))
-                        throw Bad(at, $"unsupported pickle opcode 0x{op:x2} (only the binary opcodes of data are read)");
+                    {
+                        throw Bad(at,
+                            $"unsupported pickle opcode 0x{op:x2} (only the binary opcodes of data are read)");
+                    }
                     break;
             }
         }

@@ -29,8 +29,8 @@ public static class ThreadAllocations
         return (smallest, string.Join(", ", counts.Take(taken)));
     }
 
-    /// <summary>Asserts that a warm <paramref name="call"/> allocates nothing on this thread (see <see cref="Measure"/>).
-    /// </summary>
+    /// <summary>Asserts that a warm <paramref name="call"/> allocates nothing on this thread (see
+    /// <see cref="Measure"/>).</summary>
     public static void AssertNone(Action call, string what, int attempts = 3)
     {
         (long smallest, string counts) = Measure(call, attempts);

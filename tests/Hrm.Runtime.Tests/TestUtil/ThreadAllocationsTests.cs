@@ -11,7 +11,8 @@ public sealed class ThreadAllocationsTests
         (long smallest, string counts) = ThreadAllocations.Measure(() => _sink = new byte[1000], attempts: 3);
         Assert.True(smallest >= 1000, $"smallest {smallest}");
         Assert.Equal(3, counts.Split(", ").Length);
-        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => ThreadAllocations.AssertNone(() => _sink = new long[4], "an array"));
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(
+            () => ThreadAllocations.AssertNone(() => _sink = new long[4], "an array"));
     }
 
     [Fact]
