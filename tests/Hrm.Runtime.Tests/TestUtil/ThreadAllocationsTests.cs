@@ -16,7 +16,7 @@ public sealed class ThreadAllocationsTests
     }
 
     [Fact]
-    public void A_call_that_allocates_nothing_measures_zero_once()
+    public void A_call_that_allocates_nothing_measures_zero()
     {
         var values = new int[64];
         void Sum()
@@ -26,7 +26,9 @@ public sealed class ThreadAllocationsTests
             values[0] = s;
         }
         Sum();
-        Assert.Equal((0L, "0"), ThreadAllocations.Measure(Sum));
+        (long smallest, string counts) = ThreadAllocations.Measure(Sum);
+        Assert.Equal(0, smallest);
+        Assert.EndsWith("0", counts, StringComparison.Ordinal); // "0" unless the runtime allocated (then "N, 0")
         ThreadAllocations.AssertNone(Sum, "a sum");
         Assert.Throws<ArgumentOutOfRangeException>(() => ThreadAllocations.Measure(Sum, attempts: 0));
     }
