@@ -22,7 +22,12 @@ public static class CompareReport
         $"| {r.Case} | {r.Shape} | {r.OursMs:F1} | {r.TorchMs:F1} | {r.Speedup:F2}x | " +
         $"{(r.Target is double t ? $"≥{t:F1}x {r.Verdict}" : "—")} | {r.Agreement} |");
 
-    public static string Markdown(IReadOnlyList<CompareResult> results, MachineInfo m)
+    /// <summary>The libtorch call the GEMM rows time now (<see cref="CompareCases.Gemm"/>); a JSON written before it
+    /// was recorded timed <c>torch.matmul</c>.</summary>
+    public const string GemmBaseline = "addmm_";
+
+    public static string Markdown(IReadOnlyList<CompareResult> results, MachineInfo m,
+        string gemmBaseline = GemmBaseline)
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture,
@@ -37,9 +42,10 @@ public static class CompareReport
             "Segment forward: one segment, no gradient (TorchSharp in inference mode, SDPA attention). Solve: " +
             "a fresh carry and 16 segments, logits read back. Training step: ACT reset, recorded segment, " +
             "Q-target segment, stablemax + Q BCE loss, 1-step backward, AdamATan2 and SignSGD. GEMM: " +
-            "our `CpuOps.MatmulForward` against `y.addmm_(x, W.t(), beta: 0)` (the GEMM of " +
-            "`torch.matmul(x, W.t())`), " +
-            "both into an output allocated once.";
+            (gemmBaseline == GemmBaseline
+                ? "our `CpuOps.MatmulForward` against `y.addmm_(x, W.t(), beta: 0)` (the GEMM of " +
+                  "`torch.matmul(x, W.t())`), both into an output allocated once."
+                : "our `CpuOps.MatmulForward` against `torch.matmul(x, W.t())`.");
         sb.Append(Wrap(prose)).Append("\n\n");
         sb.Append(Header).Append('\n');
         foreach (CompareResult r in results) sb.Append(Row(r)).Append('\n');
@@ -59,7 +65,9 @@ public static class CompareReport
             r.GetProperty("OursMs").GetDouble(), r.GetProperty("TorchMs").GetDouble(),
             r.GetProperty("Target").ValueKind == JsonValueKind.Number ? r.GetProperty("Target").GetDouble() : null,
             r.GetProperty("check").GetString()!)).ToList();
-        Write(results, m, o);
+        string gemm = doc.RootElement.TryGetProperty("gemmBaseline", out JsonElement g) && g.GetString() is string b
+            ? b : "torch.matmul";
+        Write(results, m, o, gemm);
     }
 
     /// <summary>Breaks prose into lines of at most 110 characters (the docs' width).</summary>
@@ -86,7 +94,8 @@ public static class CompareReport
     }
 
     /// <summary>Writes the section into docs/benchmarks.md and the JSON beside it (root found from the working directory).</summary>
-    public static void Write(IReadOnlyList<CompareResult> results, MachineInfo m, TextWriter o)
+    public static void Write(IReadOnlyList<CompareResult> results, MachineInfo m, TextWriter o,
+        string gemmBaseline = GemmBaseline)
     {
         string? root = FindRoot(Directory.GetCurrentDirectory()) ?? FindRoot(AppContext.BaseDirectory);
         if (root == null)
@@ -96,11 +105,12 @@ public static class CompareReport
         }
         string md = Path.Combine(root, "docs", "benchmarks.md");
         string existing = File.Exists(md) ? File.ReadAllText(md) : "# Benchmarks\n";
-        File.WriteAllText(md, Splice(existing, BeginMarker + "\n" + Markdown(results, m) + EndMarker + "\n"));
+        File.WriteAllText(md, Splice(existing, BeginMarker + "\n" + Markdown(results, m, gemmBaseline) + EndMarker + "\n"));
         string json = Path.Combine(root, "docs", "benchmarks-compare.json");
         var payload = new
         {
             machine = m,
+            gemmBaseline,
             results = results.Select(r => new
             {
                 r.Case, r.Shape, r.Reps, r.OursMs, r.TorchMs, r.Speedup, r.Target, r.Verdict, check = r.Agreement,
