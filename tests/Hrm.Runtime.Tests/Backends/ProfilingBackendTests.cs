@@ -17,14 +17,13 @@ public sealed class ProfilingBackendTests
         Buf table = p.Allocate(100 * 4, "table"), ids = p.AllocateInts(3, "ids"), rows = p.Allocate(3 * 4, "rows");
         p.Upload(TestData.Floats(1, m * k), x);
         p.Upload(TestData.Floats(2, n * k), w);
+        p.MatmulForward(y, x, w, m, k, n);
+        p.MatmulForward(y, x, w, m, k, n);
+        ThreadAllocations.AssertNone(() => p.MatmulForward(y, x, w, m, k, n), "a warm profiled MatmulForward");
         p.ResetTimes();
-        p.MatmulForward(y, x, w, m, k, n);
-        p.MatmulForward(y, x, w, m, k, n);
+        for (int i = 0; i < 3; i++) p.MatmulForward(y, x, w, m, k, n);
         p.Add(y, y, y);
         p.GatherRows(rows, table, ids, 3, 4);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        p.MatmulForward(y, x, w, m, k, n);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
 
         var t = p.Times().ToDictionary(r => r.Op);
         Assert.Equal(3, t["MatmulForward"].Calls);

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Loss;
+using Hrm.Runtime.Tests.TestUtil;
 using Hrm.Train.Training;
 
 namespace Hrm.Train.Tests.Training;
@@ -178,13 +179,14 @@ public sealed class LossTests
         for (int i = 0; i < dq.Length; i++) Assert.Equal((float)dqd[i], dq[i]);
 
         for (int i = 0; i < 3; i++) loss.Compute(logits, labels, qh, qc, tq, true, globalBatch, g, dq);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
+        ThreadAllocations.AssertNone(() =>
         {
-            loss.Compute(logits, labels, qh, qc, tq, true, globalBatch, g, dq);
-            loss.Compute(logits, labels, qh, [], [], false, globalBatch, [], []);
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 3; i++)
+            {
+                loss.Compute(logits, labels, qh, qc, tq, true, globalBatch, g, dq);
+                loss.Compute(logits, labels, qh, [], [], false, globalBatch, [], []);
+            }
+        }, "3 warm loss computations");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Hrm.Runtime.Loss;
+using Hrm.Runtime.Tests.TestUtil;
 using Hrm.Train.Training;
 
 namespace Hrm.Train.Tests.Training;
@@ -115,13 +116,14 @@ public sealed class MetricsTests
         var m = new HrmMetrics();
         m.Add(Halted, Steps, QHalt, Valid, Correct, Parts);
         m.Reset();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        ThreadAllocations.AssertNone(() =>
         {
-            m.Add(Halted, Steps, QHalt, Valid, Correct, Parts);
-            m.Reset();
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 10; i++)
+            {
+                m.Add(Halted, Steps, QHalt, Valid, Correct, Parts);
+                m.Reset();
+            }
+        }, "10 warm metric additions");
     }
 
     [Fact]
