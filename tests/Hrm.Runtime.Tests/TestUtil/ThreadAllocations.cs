@@ -4,7 +4,7 @@ namespace Hrm.Runtime.Tests.TestUtil;
 /// Managed bytes a warm call allocates on the calling thread, measured with
 /// <see cref="GC.GetAllocatedBytesForCurrentThread"/>. The runtime may allocate on a thread for its own reasons
 /// while tiered compilation settles (CI once counted 488 bytes in the emulated GPU training step, which allocated
-/// nothing in 7 reruns, alone and under load), so a nonzero count is measured again: code that allocates per call
+/// nothing in 10 reruns, alone and under load), so a nonzero count is measured again: code that allocates per call
 /// allocates in every attempt, and the smallest count is the call's.
 /// </summary>
 public static class ThreadAllocations
