@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Hrm.Runtime.Tests.TestUtil;
 
 namespace Hrm.Bench.Torch.Tests;
 
@@ -56,12 +56,6 @@ public sealed class HrmBenchCliTests
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
         string tool = Path.Combine(root!.FullName, "src", "Hrm.Bench", "bin", configuration, "net10.0", "hrm-bench");
         Assert.SkipUnless(File.Exists(tool), $"hrm-bench is not built at {tool}");
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using Process p = Process.Start(psi)!;
-        Task<string> output = p.StandardOutput.ReadToEndAsync(), error = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeoutMs)) p.Kill(entireProcessTree: true);
-        p.WaitForExit();
-        return (p.ExitCode, output.Result + error.Result);
+        return ChildProcess.Run(tool, args, null, TimeoutMs);
     }
 }
