@@ -33,12 +33,16 @@ public sealed class AttentionTests
     [InlineData(1, 1, 1, 8)]    // T = 1
     [InlineData(2, 7, 3, 16)]   // one key vector (the one-vector score kernel)
     [InlineData(2, 70, 3, 10)]  // one tile of 5 vectors, the last ragged; HS with a scalar tail
-    [InlineData(1, 300, 2, 16)] // tiles of 256 + 44 keys (online softmax, ragged tile); AVX-512: the lanes forward,
-                                // 18 blocks of 16 queries and a ragged one of 12
+    [InlineData(1, 300, 2, 16)] // tiles of 256 + 44 keys (online softmax, ragged tile); AVX-512: the lanes forward
+                                // and backward, 18 blocks of 16 queries and a ragged one of 12
     [InlineData(1, 65, 1, 96)]  // HS = 64 + 32
     [InlineData(2, 82, 8, 64)]  // HRM shape (sudoku): forward one 96-key tile, backward 64 + 32
     [InlineData(2, 82, 4, 16)]  // small heads (quickstart preset): one tile of 6 vectors (4 + 2), split FMA chains;
-                                // AVX-512: the lanes forward, 5 blocks, the last 2 queries on the key tiles
+                                // AVX-512: the lanes forward and backward, 5 blocks, the last 2 queries on the key
+                                // tiles (forward) or the tail path (backward)
+    [InlineData(1, 1, 2, 16)]   // AVX-512 backward: one query, on the tail path
+    [InlineData(1, 27, 1, 16)]  // AVX-512 backward: a lanes block and the longest tail taken one query at a time (11)
+    [InlineData(1, 28, 1, 16)]  // AVX-512 backward: a lanes block and a ragged one of 12 (zero rows, P = 0)
     [InlineData(1, 67, 2, 32)]  // two 16-column blocks, one tile of 5 vectors (4 + 1), key count not a multiple of 4
     [InlineData(1, 901, 2, 64)] // ARC length: 14 tiles of 64 keys then 5, query rows split over tasks
     [InlineData(2, 3, 1, 512)]  // scratch too large for the stack: the heap path
@@ -122,10 +126,13 @@ public sealed class AttentionTests
         TensorAssert.Close(refLse, lse, 1e-4, 1e-5, 1e-10, "lse");
     }
 
-    [Fact]
-    public void Results_are_deterministic_and_calls_allocate_nothing()
+    [Theory]
+    [InlineData(8, 64)] // the Sudoku model's heads
+    [InlineData(4, 16)] // the quickstart's: with AVX-512 the lanes forward and backward
+    public void Results_are_deterministic_and_calls_allocate_nothing(int nh, int hs)
     {
-        const int batch = 2, t = 82, nh = 8, hs = 64, c = nh * hs;
+        const int batch = 2, t = 82;
+        int c = nh * hs;
         float[] qkv = TestData.Floats(1, 3 * batch * t * c, 2f), dout = TestData.Floats(2, batch * t * c);
         using var pool = new WorkerPool(2);
         float[] o1 = new float[batch * t * c], o2 = new float[batch * t * c];
@@ -171,6 +178,30 @@ public sealed class AttentionTests
         CpuOps.AttentionForward(o4, l4, qkv, 1, t, 1, hs, pool4);
         AssertBitwiseEqual(o1, o4, $"out, HS {hs}, 1 vs 4 threads");
         AssertBitwiseEqual(l1, l4, $"lse, HS {hs}, 1 vs 4 threads");
+    }
+
+    /// <summary>
+    /// The backward runs a task per (batch, head) whatever the thread count; with 16-wide heads on AVX-512 each task
+    /// sums dK and dV in its own scratch (heads share the dqkv rows' cache lines), so 1 and 3 threads must agree bit
+    /// for bit (T = 82: five lanes blocks and two tail queries per head).
+    /// </summary>
+    [Theory]
+    [InlineData(16)]
+    [InlineData(64)]
+    public void Backward_does_not_depend_on_the_thread_count(int hs)
+    {
+        const int batch = 2, t = 82, nh = 3;
+        int c = nh * hs;
+        float[] qkv = TestData.Floats(8, 3 * batch * t * c, 2f), dout = TestData.Floats(9, batch * t * c);
+        var output = new float[batch * t * c];
+        var lse = new float[batch * nh * t];
+        using var pool1 = new WorkerPool(1);
+        using var pool3 = new WorkerPool(3);
+        CpuOps.AttentionForward(output, lse, qkv, batch, t, nh, hs, pool1);
+        float[] g1 = TestData.Floats(10, qkv.Length), g3 = TestData.Floats(11, qkv.Length);
+        CpuOps.AttentionBackward(g1, dout, qkv, output, lse, batch, t, nh, hs, pool1);
+        CpuOps.AttentionBackward(g3, dout, qkv, output, lse, batch, t, nh, hs, pool3);
+        AssertBitwiseEqual(g1, g3, $"dqkv, HS {hs}, 1 vs 3 threads");
     }
 
     [Fact]

@@ -95,8 +95,9 @@ public static unsafe partial class CpuOps
 
     /// <summary>
     /// dqkv (B,T,3C) = gradient of <see cref="AttentionForward"/> w.r.t. qkv, given dout (B,T,C), the forward's
-    /// output and lse (probabilities are recomputed from lse). One task per (batch, head): short sequences on 512-bit
-    /// vectors as five small GEMMs over the head's whole score matrix (<see cref="AttentionBackwardShortJob"/>),
+    /// output and lse (probabilities are recomputed from lse). One task per (batch, head): with AVX-512, heads of 16
+    /// with the queries in the lanes (<see cref="AttentionBackwardLanesJob"/>), short sequences with heads a multiple
+    /// of 32 wide as five small GEMMs over the head's whole score matrix (<see cref="AttentionBackwardShortJob"/>),
     /// otherwise key tiles outermost.
     /// </summary>
     public static void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> dout, ReadOnlySpan<float> qkv,
@@ -122,6 +123,12 @@ public static unsafe partial class CpuOps
                 DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
                 Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
             };
+            if (LanesAttention(hs))
+            {
+                var lj = new AttentionBackwardLanesJob { Op = op };
+                pool.Run(&lj, checked((int)heads));
+                return;
+            }
             if (ShortAttention(t, hs))
             {
                 var sj = new AttentionBackwardShortJob { Op = op };

@@ -14,7 +14,8 @@ namespace Hrm.Runtime.Backends.Cpu;
 // leaves a 16-wide head one vector of FMAs per key tile and query, and a horizontal max and sum per query.
 public static unsafe partial class CpuOps
 {
-    /// <summary>Whether <see cref="AttentionForward"/> runs <see cref="AttentionForwardLanesJob"/>.</summary>
+    /// <summary>Whether <see cref="AttentionForward"/> runs <see cref="AttentionForwardLanesJob"/> and
+    /// <see cref="AttentionBackward"/> <see cref="AttentionBackwardLanesJob"/>.</summary>
     private static bool LanesAttention(int hs) => Avx512F.IsSupported && Vector512.IsHardwareAccelerated && hs == 16;
 
     /// <summary>
@@ -24,6 +25,20 @@ public static unsafe partial class CpuOps
     /// 2026-12-02, Zen 5), so up to 11 queries are cheaper there.
     /// </summary>
     private const int LaneTailMax = 11;
+
+    /// <summary>
+    /// e^x for x ≤ 0 (a score minus its row maximum, or in the backward minus its lse, ≤ 0 up to rounding; never
+    /// NaN): SimdMath.Exp's reduction and polynomial, the power of two applied by vscalefps, which also takes care of
+    /// underflow (x below −87.3 gives a denormal or 0 instead of SimdMath.Exp's 0; the clamp at −104 keeps n finite)
+    /// and of a small positive x: 14 instructions where SimdMath.Exp takes 21.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpNonPositive(Vector512<float> x)
+    {
+        x = Vector512.MaxNative(x, Vector512.Create(-104f));
+        Vector512<float> n = SimdMath.ExpExponent(x);
+        return Avx512F.Scale(SimdMath.ExpOfRemainder(x, n), n);
+    }
 
     /// <summary>
     /// One task per (batch, head, part): a part is a run of 16-query blocks (all of them unless there are too few
@@ -188,19 +203,6 @@ public static unsafe partial class CpuOps
             (o13 * inv).Store(output + 208);
             (o14 * inv).Store(output + 224);
             (o15 * inv).Store(output + 240);
-        }
-
-        /// <summary>
-        /// e^x for x ≤ 0 (a score minus its row maximum, never NaN): SimdMath.Exp's reduction and polynomial, the
-        /// power of two applied by vscalefps, which also takes care of underflow (x below −87.3 gives a denormal or 0
-        /// instead of SimdMath.Exp's 0; the clamp at −104 keeps n finite): 14 instructions where SimdMath.Exp takes 21.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> ExpNonPositive(Vector512<float> x)
-        {
-            x = Vector512.MaxNative(x, Vector512.Create(-104f));
-            Vector512<float> n = SimdMath.ExpExponent(x);
-            return Avx512F.Scale(SimdMath.ExpOfRemainder(x, n), n);
         }
     }
 }
