@@ -99,6 +99,34 @@ public sealed class AttentionTests
         Assert.NotEqual(qkv, q2); // the rotation happened
     }
 
+    /// <summary>
+    /// The fused backward (with AVX-512 and heads of 16, the rotation inside the lanes job, on every dQ row of a block,
+    /// of a tail query and on every dK row) must give RopeBackward's bits after AttentionBackward.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 82, 4, 16)] // five lanes blocks and two tail queries per head
+    [InlineData(1, 28, 2, 16)] // a lanes block and a ragged one of 12
+    [InlineData(1, 7, 1, 16)]  // tail queries only
+    [InlineData(2, 40, 2, 64)] // the two passes
+    public void Rope_attention_backward_equals_attention_then_rope_bitwise(int batch, int t, int nh, int hs)
+    {
+        int c = nh * hs;
+        (double[] cosD, double[] sinD) = RopeTables(t, hs);
+        float[] cos = ToFloat(cosD), sin = ToFloat(sinD);
+        float[] qkv = TestData.Floats(50 + t, 3 * batch * t * c, 2f), dout = TestData.Floats(51 + t, batch * t * c);
+        using var pool = new WorkerPool(2);
+        float[] o = new float[batch * t * c], l = new float[batch * nh * t];
+        CpuOps.RopeAttentionForward(o, l, qkv, cos, sin, batch, t, nh, hs, pool);
+        float[] g1 = TestData.Floats(52, qkv.Length), g2 = TestData.Floats(53, qkv.Length);
+        CpuOps.AttentionBackward(g1, dout, qkv, o, l, batch, t, nh, hs, pool);
+        CpuOps.RopeBackward(g1, cos, sin, batch, t, nh, hs, pool);
+        CpuOps.RopeAttentionBackward(g2, dout, qkv, o, l, cos, sin, batch, t, nh, hs, pool);
+        AssertBitwiseEqual(g1, g2, "dqkv");
+        var ex = Assert.Throws<ArgumentException>(() => CpuOps.RopeAttentionBackward(g2, dout, qkv, o, l,
+            cos.AsSpan(0, cos.Length - 1), sin, batch, t, nh, hs, pool));
+        Assert.Equal("cos", ex.ParamName);
+    }
+
     [Fact]
     public void Rope_attention_rejects_short_tables()
     {

@@ -196,10 +196,8 @@ public sealed unsafe class CpuBackend : HostBackendBase, IHrmBackend
     /// <inheritdoc/>
     public void RopeAttentionBackward(Buf dqkv, Buf dout, Buf qkv, Buf output, Buf lse, Buf cos, Buf sin, int batch,
         int t, int nh, int hs)
-    {
-        C.AttentionBackward(F(dqkv), F(dout), F(qkv), F(output), F(lse), batch, t, nh, hs, _pool);
-        C.RopeBackward(F(dqkv), F(cos), F(sin), batch, t, nh, hs, _pool);
-    }
+        => C.RopeAttentionBackward(F(dqkv), F(dout), F(qkv), F(output), F(lse), F(cos), F(sin), batch, t, nh, hs,
+            _pool);
 
     /// <inheritdoc/>
     public void AddRmsNormForward(Buf output, Buf rstd, Buf a, Buf b, int rows, int c, float eps)

@@ -103,6 +103,41 @@ public static unsafe partial class CpuOps
     public static void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> dout, ReadOnlySpan<float> qkv,
         ReadOnlySpan<float> output, ReadOnlySpan<float> lse, int batch, int t, int nh, int hs, WorkerPool pool)
     {
+        CheckAttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs);
+        fixed (float* pdq = dqkv, pdo = dout, pq = qkv, po = output, pl = lse)
+        {
+            AttentionBackwardCore(pdq, pdo, pq, po, pl, null, null, batch, t, nh, hs, pool);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AttentionBackward"/> then <see cref="RopeBackward"/> on dqkv, for a qkv whose Q and K are rotated
+    /// (as <see cref="RopeAttentionForward"/> leaves them); bitwise the two calls. With AVX-512 and heads of 16 the
+    /// rotation runs inside <see cref="AttentionBackwardLanesJob"/> on each dQ and dK row as it is written (one pass
+    /// over dqkv fewer); otherwise as the second pass.
+    /// </summary>
+    public static void RopeAttentionBackward(Span<float> dqkv, ReadOnlySpan<float> dout, ReadOnlySpan<float> qkv,
+        ReadOnlySpan<float> output, ReadOnlySpan<float> lse, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
+        int batch, int t, int nh, int hs, WorkerPool pool)
+    {
+        CheckAttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs);
+        Check(cos, (long)t * hs, nameof(cos));
+        Check(sin, (long)t * hs, nameof(sin));
+        if (!LanesAttention(hs))
+        {
+            AttentionBackward(dqkv, dout, qkv, output, lse, batch, t, nh, hs, pool);
+            RopeBackward(dqkv, cos, sin, batch, t, nh, hs, pool);
+            return;
+        }
+        fixed (float* pdq = dqkv, pdo = dout, pq = qkv, po = output, pl = lse, pc = cos, ps = sin)
+        {
+            AttentionBackwardCore(pdq, pdo, pq, po, pl, pc, ps, batch, t, nh, hs, pool);
+        }
+    }
+
+    private static void CheckAttentionBackward(ReadOnlySpan<float> dqkv, ReadOnlySpan<float> dout,
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> output, ReadOnlySpan<float> lse, int batch, int t, int nh, int hs)
+    {
         CheckAttentionDims(batch, t, nh, hs);
         long c = (long)nh * hs;
         Check(dqkv, 3L * batch * t * c, nameof(dqkv));
@@ -110,34 +145,34 @@ public static unsafe partial class CpuOps
         Check(qkv, 3L * batch * t * c, nameof(qkv));
         Check(output, (long)batch * t * c, nameof(output));
         Check(lse, (long)batch * nh * t, nameof(lse));
+    }
+
+    /// <summary>The backward on pinned operands of checked lengths; cos, sin (T, HS) not null: the lanes job also
+    /// rotates dQ and dK back (callers pass them only where <see cref="LanesAttention"/> holds).</summary>
+    private static void AttentionBackwardCore(float* pdq, float* pdo, float* pq, float* po, float* pl, float* cos,
+        float* sin, int batch, int t, int nh, int hs, WorkerPool pool)
+    {
         long heads = (long)batch * nh;
-        if (heads == 0 || t == 0)
+        if (heads == 0 || t == 0) return; // dqkv is empty
+        var op = new AttentionBackwardOperands
         {
-            dqkv.Clear();
+            DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
+            Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
+        };
+        if (LanesAttention(hs))
+        {
+            var lj = new AttentionBackwardLanesJob { Op = op, Cos = cos, Sin = sin };
+            pool.Run(&lj, checked((int)heads));
             return;
         }
-        fixed (float* pdq = dqkv, pdo = dout, pq = qkv, po = output, pl = lse)
+        if (ShortAttention(t, hs))
         {
-            var op = new AttentionBackwardOperands
-            {
-                DQkv = pdq, DOut = pdo, Qkv = pq, Out = po, Lse = pl, T = t, Nh = nh, Hs = hs,
-                Scale = (float)(1.0 / Math.Sqrt(hs)), Tasks = (int)heads, Threads = pool.ThreadCount,
-            };
-            if (LanesAttention(hs))
-            {
-                var lj = new AttentionBackwardLanesJob { Op = op };
-                pool.Run(&lj, checked((int)heads));
-                return;
-            }
-            if (ShortAttention(t, hs))
-            {
-                var sj = new AttentionBackwardShortJob { Op = op };
-                pool.Run(&sj, checked((int)heads));
-                return;
-            }
-            var job = new AttentionBackwardJob { Op = op };
-            pool.Run(&job, checked((int)heads));
+            var sj = new AttentionBackwardShortJob { Op = op };
+            pool.Run(&sj, checked((int)heads));
+            return;
         }
+        var job = new AttentionBackwardJob { Op = op };
+        pool.Run(&job, checked((int)heads));
     }
 
     private static void CheckAttentionDims(int batch, int t, int nh, int hs)

@@ -24,6 +24,10 @@ public static unsafe partial class CpuOps
     {
         public AttentionBackwardOperands Op;
 
+        /// <summary>(T, 16) RoPE tables, or null: when set, each dQ and dK row is rotated back (<see
+        /// cref="RopeRotate"/>, sign −1, bitwise <see cref="RopeBackward"/>) as it is written.</summary>
+        public float* Cos, Sin;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int index)
         {
@@ -57,6 +61,7 @@ public static unsafe partial class CpuOps
                 ProbabilitiesAndScoreGrads(p, ds, t, n, Op.Scale, Vector512.Load(stats), RowDots(dot, tile));
                 QueryGrads(tile, ds, k, stride, t);
                 StoreRows(dq + i0 * stride, stride, tile, qt, n);
+                for (int i = 0; i < n; i++) Unrotate(dq + (i0 + i) * stride, i0 + i);
                 KeyGrads(dkc, ds, qr, t);
                 KeyGrads(dvc, p, dor, t);
             }
@@ -69,12 +74,22 @@ public static unsafe partial class CpuOps
             {
                 TailQuery(dq + i * stride, dkc, dvc, q + i * stride, dO + i * c, o + i * c, lse[i], k, stride, kt, vt,
                     t, Op.Scale, p, ds);
+                Unrotate(dq + i * stride, i);
             }
             for (int j = 0; j < t; j++)
             {
                 Vector512.Load(dkc + 16 * j).Store(dk + j * stride);
                 Vector512.Load(dvc + 16 * j).Store(dv + j * stride);
+                Unrotate(dk + j * stride, j);
             }
+        }
+
+        /// <summary>The transpose of RoPE on one 16-float row of position pos, in place (nothing without tables).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Unrotate(float* row, int pos)
+        {
+            if (Cos != null) RopeRotate(row, Cos + pos * 16, Sin + pos * 16, 8, -1f);
         }
 
         /// <summary>dst (16, W) = the t rows (16 floats, stride apart) transposed, zero past t; tile (16, 16) scratch.
