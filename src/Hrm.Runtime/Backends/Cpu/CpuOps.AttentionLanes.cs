@@ -26,6 +26,53 @@ public static unsafe partial class CpuOps
     /// </summary>
     private const int LaneTailMax = 11;
 
+    /// <summary>dst (16, 16) = the n rows (16 floats, stride apart), rows past n zero. Compiled fully at once, as
+    /// every helper of these kernels: left to tiering, it ran as tier-0 code through a short benchmark and made the
+    /// backward 20% slower there (`hrm-bench attention 2 64,82,4,16`, 1.7-1.9 against 1.4-1.5 ms).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LoadRows(float* dst, float* rows, long stride, int n)
+    {
+        for (int i = 0; i < 16; i++)
+            (i < n ? Vector512.Load(rows + i * stride) : Vector512<float>.Zero).Store(dst + 16 * i);
+    }
+
+    /// <summary>
+    /// dst_j (16 lanes) = Σ_d rt[d] · row_j[d] for the t rows (16 floats, stride apart), rt (16, 16) a block of 16
+    /// queries transposed (row d = dimension d): the scores of the forward and the backward, and the backward's dP.
+    /// Two chains of 8 (dimensions 0-7 and 8-15), added; consecutive rows overlap in the pipeline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LaneDots(float* rt, float* rows, long stride, int t, float* dst)
+    {
+        Vector512<float> q0 = Vector512.Load(rt), q1 = Vector512.Load(rt + 16), q2 = Vector512.Load(rt + 32);
+        Vector512<float> q3 = Vector512.Load(rt + 48), q4 = Vector512.Load(rt + 64), q5 = Vector512.Load(rt + 80);
+        Vector512<float> q6 = Vector512.Load(rt + 96), q7 = Vector512.Load(rt + 112);
+        Vector512<float> q8 = Vector512.Load(rt + 128), q9 = Vector512.Load(rt + 144);
+        Vector512<float> q10 = Vector512.Load(rt + 160), q11 = Vector512.Load(rt + 176);
+        Vector512<float> q12 = Vector512.Load(rt + 192), q13 = Vector512.Load(rt + 208);
+        Vector512<float> q14 = Vector512.Load(rt + 224), q15 = Vector512.Load(rt + 240);
+        float* kr = rows;
+        for (int j = 0; j < t; j++, kr += stride)
+        {
+            Vector512<float> a = q0 * Vector512.Create(kr[0]), e = q8 * Vector512.Create(kr[8]);
+            a = Vector512.FusedMultiplyAdd(q1, Vector512.Create(kr[1]), a);
+            e = Vector512.FusedMultiplyAdd(q9, Vector512.Create(kr[9]), e);
+            a = Vector512.FusedMultiplyAdd(q2, Vector512.Create(kr[2]), a);
+            e = Vector512.FusedMultiplyAdd(q10, Vector512.Create(kr[10]), e);
+            a = Vector512.FusedMultiplyAdd(q3, Vector512.Create(kr[3]), a);
+            e = Vector512.FusedMultiplyAdd(q11, Vector512.Create(kr[11]), e);
+            a = Vector512.FusedMultiplyAdd(q4, Vector512.Create(kr[4]), a);
+            e = Vector512.FusedMultiplyAdd(q12, Vector512.Create(kr[12]), e);
+            a = Vector512.FusedMultiplyAdd(q5, Vector512.Create(kr[5]), a);
+            e = Vector512.FusedMultiplyAdd(q13, Vector512.Create(kr[13]), e);
+            a = Vector512.FusedMultiplyAdd(q6, Vector512.Create(kr[6]), a);
+            e = Vector512.FusedMultiplyAdd(q14, Vector512.Create(kr[14]), e);
+            a = Vector512.FusedMultiplyAdd(q7, Vector512.Create(kr[7]), a);
+            e = Vector512.FusedMultiplyAdd(q15, Vector512.Create(kr[15]), e);
+            (a + e).Store(dst + 16 * j);
+        }
+    }
+
     /// <summary>
     /// e^x for x ≤ 0 (a score minus its row maximum, or in the backward minus its lse, ≤ 0 up to rounding; never
     /// NaN): SimdMath.Exp's reduction and polynomial, the power of two applied by vscalefps, which also takes care of
@@ -92,8 +139,9 @@ public static unsafe partial class CpuOps
             }
         }
 
-        /// <summary>dst (16, 16) = the n rows (16 floats, stride apart) transposed, rows past n read as zeros.
-        /// </summary>
+        /// <summary>dst (16, 16) = the n rows (16 floats, stride apart) transposed, rows past n read as zeros;
+        /// tile (16, 16) scratch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void LoadTransposed(float* dst, float* tile, float* rows, long stride, int n)
         {
             if (n == 16)
@@ -101,10 +149,7 @@ public static unsafe partial class CpuOps
                 GemmKernels.Transpose16x16(rows, (nint)stride, dst, 16);
                 return;
             }
-            for (int i = 0; i < 16; i++)
-            {
-                (i < n ? Vector512.Load(rows + i * stride) : Vector512<float>.Zero).Store(tile + 16 * i);
-            }
+            LoadRows(tile, rows, stride, n);
             GemmKernels.Transpose16x16(tile, 16, dst, 16);
         }
 
@@ -117,36 +162,13 @@ public static unsafe partial class CpuOps
         private static void Block(float* qt, float* s, float* stats, float* k, float* v, long stride, int t,
             float scale)
         {
-            Vector512<float> q0 = Vector512.Load(qt), q1 = Vector512.Load(qt + 16), q2 = Vector512.Load(qt + 32);
-            Vector512<float> q3 = Vector512.Load(qt + 48), q4 = Vector512.Load(qt + 64), q5 = Vector512.Load(qt + 80);
-            Vector512<float> q6 = Vector512.Load(qt + 96), q7 = Vector512.Load(qt + 112);
-            Vector512<float> q8 = Vector512.Load(qt + 128), q9 = Vector512.Load(qt + 144);
-            Vector512<float> q10 = Vector512.Load(qt + 160), q11 = Vector512.Load(qt + 176);
-            Vector512<float> q12 = Vector512.Load(qt + 192), q13 = Vector512.Load(qt + 208);
-            Vector512<float> q14 = Vector512.Load(qt + 224), q15 = Vector512.Load(qt + 240);
+            LaneDots(qt, k, stride, t, s);
             var sc = Vector512.Create(scale);
             var max = Vector512.Create(float.NegativeInfinity);
-            float* kr = k;
-            for (int j = 0; j < t; j++, kr += stride)
+            for (int j = 0; j < 16 * t; j += 16)
             {
-                // Two chains of 8 (dimensions 0-7 and 8-15), added; consecutive keys overlap in the pipeline.
-                Vector512<float> a = q0 * Vector512.Create(kr[0]), e = q8 * Vector512.Create(kr[8]);
-                a = Vector512.FusedMultiplyAdd(q1, Vector512.Create(kr[1]), a);
-                e = Vector512.FusedMultiplyAdd(q9, Vector512.Create(kr[9]), e);
-                a = Vector512.FusedMultiplyAdd(q2, Vector512.Create(kr[2]), a);
-                e = Vector512.FusedMultiplyAdd(q10, Vector512.Create(kr[10]), e);
-                a = Vector512.FusedMultiplyAdd(q3, Vector512.Create(kr[3]), a);
-                e = Vector512.FusedMultiplyAdd(q11, Vector512.Create(kr[11]), e);
-                a = Vector512.FusedMultiplyAdd(q4, Vector512.Create(kr[4]), a);
-                e = Vector512.FusedMultiplyAdd(q12, Vector512.Create(kr[12]), e);
-                a = Vector512.FusedMultiplyAdd(q5, Vector512.Create(kr[5]), a);
-                e = Vector512.FusedMultiplyAdd(q13, Vector512.Create(kr[13]), e);
-                a = Vector512.FusedMultiplyAdd(q6, Vector512.Create(kr[6]), a);
-                e = Vector512.FusedMultiplyAdd(q14, Vector512.Create(kr[14]), e);
-                a = Vector512.FusedMultiplyAdd(q7, Vector512.Create(kr[7]), a);
-                e = Vector512.FusedMultiplyAdd(q15, Vector512.Create(kr[15]), e);
-                Vector512<float> score = (a + e) * sc;
-                score.Store(s + 16 * j);
+                Vector512<float> score = Vector512.Load(s + j) * sc;
+                score.Store(s + j);
                 max = Vector512.MaxNative(max, score);
             }
             max.Store(stats);

@@ -94,6 +94,7 @@ public static unsafe partial class CpuOps
 
         /// <summary>dst (16, W) = the t rows (16 floats, stride apart) transposed, zero past t; tile (16, 16) scratch.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void TransposeKeys(float* dst, int w, float* rows, long stride, int t, float* tile)
         {
             for (int j0 = 0; j0 < t; j0 += 16)
@@ -149,15 +150,9 @@ public static unsafe partial class CpuOps
             (a0 + a1).Store(dq);
         }
 
-        /// <summary>dst (16, 16) = the n rows (16 floats, stride apart), rows past n zero.</summary>
-        private static void LoadRows(float* dst, float* rows, long stride, int n)
-        {
-            for (int i = 0; i < 16; i++)
-                (i < n ? Vector512.Load(rows + i * stride) : Vector512<float>.Zero).Store(dst + 16 * i);
-        }
-
         /// <summary>The n rows at dst (stride apart) = src (16, 16: row d = dimension d of the 16 queries)
         /// transposed; scratch (16, 16) for a ragged block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void StoreRows(float* dst, long stride, float* src, float* scratch, int n)
         {
             if (n == 16)
@@ -171,6 +166,7 @@ public static unsafe partial class CpuOps
 
         /// <summary>D per lane: Σ_d a[d] · b[d] over the 16 rows of two transposed (16, 16) tiles, in d order.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static Vector512<float> RowDots(float* a, float* b)
         {
             Vector512<float> d = Vector512.Load(a) * Vector512.Load(b);
@@ -194,42 +190,6 @@ public static unsafe partial class CpuOps
                 Vector512<float> p = ExpNonPositive(Vector512.Load(s + j) * sc - lse) & live;
                 p.Store(s + j);
                 (p * (Vector512.Load(dp + j) - d) * sc).Store(dp + j);
-            }
-        }
-
-        /// <summary>
-        /// dst_j (16 lanes) = Σ_d rt[d] · row_j[d] for the t rows (16 floats, stride apart): two chains of 8 added, as
-        /// the forward's scores (<see cref="AttentionForwardLanesJob"/>).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void LaneDots(float* rt, float* rows, long stride, int t, float* dst)
-        {
-            Vector512<float> q0 = Vector512.Load(rt), q1 = Vector512.Load(rt + 16), q2 = Vector512.Load(rt + 32);
-            Vector512<float> q3 = Vector512.Load(rt + 48), q4 = Vector512.Load(rt + 64), q5 = Vector512.Load(rt + 80);
-            Vector512<float> q6 = Vector512.Load(rt + 96), q7 = Vector512.Load(rt + 112);
-            Vector512<float> q8 = Vector512.Load(rt + 128), q9 = Vector512.Load(rt + 144);
-            Vector512<float> q10 = Vector512.Load(rt + 160), q11 = Vector512.Load(rt + 176);
-            Vector512<float> q12 = Vector512.Load(rt + 192), q13 = Vector512.Load(rt + 208);
-            Vector512<float> q14 = Vector512.Load(rt + 224), q15 = Vector512.Load(rt + 240);
-            float* kr = rows;
-            for (int j = 0; j < t; j++, kr += stride)
-            {
-                Vector512<float> a = q0 * Vector512.Create(kr[0]), e = q8 * Vector512.Create(kr[8]);
-                a = Vector512.FusedMultiplyAdd(q1, Vector512.Create(kr[1]), a);
-                e = Vector512.FusedMultiplyAdd(q9, Vector512.Create(kr[9]), e);
-                a = Vector512.FusedMultiplyAdd(q2, Vector512.Create(kr[2]), a);
-                e = Vector512.FusedMultiplyAdd(q10, Vector512.Create(kr[10]), e);
-                a = Vector512.FusedMultiplyAdd(q3, Vector512.Create(kr[3]), a);
-                e = Vector512.FusedMultiplyAdd(q11, Vector512.Create(kr[11]), e);
-                a = Vector512.FusedMultiplyAdd(q4, Vector512.Create(kr[4]), a);
-                e = Vector512.FusedMultiplyAdd(q12, Vector512.Create(kr[12]), e);
-                a = Vector512.FusedMultiplyAdd(q5, Vector512.Create(kr[5]), a);
-                e = Vector512.FusedMultiplyAdd(q13, Vector512.Create(kr[13]), e);
-                a = Vector512.FusedMultiplyAdd(q6, Vector512.Create(kr[6]), a);
-                e = Vector512.FusedMultiplyAdd(q14, Vector512.Create(kr[14]), e);
-                a = Vector512.FusedMultiplyAdd(q7, Vector512.Create(kr[7]), a);
-                e = Vector512.FusedMultiplyAdd(q15, Vector512.Create(kr[15]), e);
-                (a + e).Store(dst + 16 * j);
             }
         }
 
