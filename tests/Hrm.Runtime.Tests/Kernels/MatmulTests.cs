@@ -139,6 +139,33 @@ public sealed unsafe class MatmulTests : IDisposable
         TensorAssert.Close(ew, dw, Atol, Rtol, MaxNmse, "dweight");
     }
 
+    /// <summary>On Vector256, A with rows 64 or 256 floats apart is read in place (a ragged last micro-panel packed);
+    /// the Vector128 kernel reads it packed. With FMA both compute each element as the same chain: bitwise equal.
+    /// </summary>
+    [Theory]
+    [InlineData(300, 64, 512)]  // forward: A = inp, rows 64 apart; 50 micro-panels of 6
+    [InlineData(97, 256, 64)]   // forward rows 256 apart, a ragged micro-panel of 1; dinp: dout rows 64 apart
+    [InlineData(61, 64, 256)]   // dinp: dout rows 256 apart
+    public void InPlaceA_OnVector256_EqualsPackedVector128_Bitwise(int m, int k, int n)
+    {
+        Assert.SkipUnless(NarrowPaths().Contains(GemmPath.Vector256) && NarrowPaths().Contains(GemmPath.Vector128)
+            && GemmKernels.Fused128, "needs Vector256 with FMA and a fused Vector128");
+        float[] x = TestData.Floats(94, m * k), w = TestData.Floats(95, n * k), dy = TestData.Floats(96, m * n);
+        float[] y256 = new float[m * n], y128 = new float[m * n], dx256 = new float[m * k], dx128 = new float[m * k];
+        float[] dw256 = new float[n * k], dw128 = new float[n * k];
+        fixed (float* px = x, pw = w, pdy = dy, py2 = y256, py1 = y128, pdx2 = dx256, pdx1 = dx128, pdw2 = dw256,
+            pdw1 = dw128)
+        {
+            Gemm.Forward(py2, px, pw, m, k, n, _pool, GemmPath.Vector256);
+            Gemm.Forward(py1, px, pw, m, k, n, _pool, GemmPath.Vector128);
+            Gemm.Backward(pdx2, pdw2, pdy, px, pw, m, k, n, _pool, GemmPath.Vector256);
+            Gemm.Backward(pdx1, pdw1, pdy, px, pw, m, k, n, _pool, GemmPath.Vector128);
+        }
+        TensorAssert.Close(RefForward(x, w, m, k, n), y256, Atol, Rtol, MaxNmse, "out");
+        Assert.Equal(y128, y256);
+        Assert.Equal(dx128, dx256);
+    }
+
     [Fact]
     public void Backward_AccumulatesDweight()
     {

@@ -231,6 +231,22 @@ internal static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// The row stride of A when the kernel of <paramref name="path"/> has an instantiation that reads it in place
+    /// (GemmJob.RowStrideKernel), else 0. Vector512: the Sudoku widths; Vector256: the quickstart's (64, and 256 in
+    /// the SwiGLU).
+    /// A 2-epoch quickstart on AVX2 (Zen 3, `perf`) spent 9.7% of its time packing A per tile (PackMicroPanel); read
+    /// in place, three alternating pairs of 3-epoch quickstarts with `--profile`: MatmulForward 0.86-0.95 → 0.61-0.65
+    /// ms a call, MatmulRopeForward 1.04-1.14 → 0.87-0.92, MatmulSwiGluForward 2.75-2.92 → 2.56-2.62, MatmulBackward
+    /// (its dinp) 3.09-3.34 → 3.02-3.06; the checkpoint after 281 steps byte for byte the same.
+    /// </summary>
+    private static int InPlaceStride(GemmPath path, nint stride) => path switch
+    {
+        GemmPath.Vector512 when stride is 512 or 1536 or 3072 => (int)stride,
+        GemmPath.Vector256 when stride is 64 or 256 => (int)stride,
+        _ => 0,
+    };
+
     private static int MrOf(GemmPath path) => path == GemmPath.Vector512 ? 14 : 6;
 
     private static int NrOf(GemmPath path) => path == GemmPath.Vector512 ? 32 : 16;

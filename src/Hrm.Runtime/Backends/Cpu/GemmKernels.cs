@@ -193,8 +193,24 @@ internal static unsafe partial class GemmKernels
     /// C[6×16] (+)= Σ_p a[p·6 + i] · b[p·bs + j] on Vector256, p = 0..kc-1 in order; the accumulators start
     /// from C when <paramref name="load"/>, else from 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Kernel256(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load) =>
+        Kernel256<Interleaved>(a, b, bs, c, ldc, kc, load, 6);
+
+    /// <summary><see cref="Kernel256"/> on the 6 rows of a row-major A at <paramref name="a"/>, read in place with
+    /// rows <paramref name="stride"/> (64 or 256) floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Kernel256InPlace(float* a, float* b, float* c, nint ldc, int kc, bool load, int stride)
+    {
+        if (stride == 64) Kernel256<RowStride64>(a, b, 16, c, ldc, kc, load, 1);
+        else Kernel256<RowStride256>(a, b, 16, c, ldc, kc, load, 1);
+    }
+
+    /// <summary><see cref="Kernel256"/> with row i of step p at a[p·aStep + TA.Offset(i)], as <see
+    /// cref="Kernel512{TA}"/>: packed micro-panels, or a row-major A read in place (aStep 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load)
+    internal static void Kernel256<TA>(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load, nint aStep)
+        where TA : IAOffsets
     {
         Vector256<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
         if (load)
@@ -231,25 +247,25 @@ internal static unsafe partial class GemmKernels
         {
             Vector256<float> b0 = Vector256.Load(b + 0);
             Vector256<float> b1 = Vector256.Load(b + 8);
-            Vector256<float> a0 = Vector256.Create(a[0]);
+            Vector256<float> a0 = Vector256.Create(a[TA.Offset(0)]);
             c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
-            Vector256<float> a1 = Vector256.Create(a[1]);
+            Vector256<float> a1 = Vector256.Create(a[TA.Offset(1)]);
             c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
             c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
-            Vector256<float> a2 = Vector256.Create(a[2]);
+            Vector256<float> a2 = Vector256.Create(a[TA.Offset(2)]);
             c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
             c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
-            Vector256<float> a3 = Vector256.Create(a[3]);
+            Vector256<float> a3 = Vector256.Create(a[TA.Offset(3)]);
             c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
             c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
-            Vector256<float> a4 = Vector256.Create(a[4]);
+            Vector256<float> a4 = Vector256.Create(a[TA.Offset(4)]);
             c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
             c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
-            Vector256<float> a5 = Vector256.Create(a[5]);
+            Vector256<float> a5 = Vector256.Create(a[TA.Offset(5)]);
             c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
-            a += 6;
+            a += aStep;
             b += bs;
         }
         Vector256.Store(c0_0, c + 0);
@@ -277,6 +293,18 @@ internal static unsafe partial class GemmKernels
     internal struct Interleaved : IAOffsets
     {
         public static nint Offset(int row) => row;
+    }
+
+    /// <summary>Rows 64 floats apart (a row-major matrix of 64 columns: the quickstart's width).</summary>
+    internal struct RowStride64 : IAOffsets
+    {
+        public static nint Offset(int row) => row * 64;
+    }
+
+    /// <summary>Rows 256 floats apart (the quickstart's SwiGLU width).</summary>
+    internal struct RowStride256 : IAOffsets
+    {
+        public static nint Offset(int row) => row * 256;
     }
 
     /// <summary>Rows 512 floats apart (a row-major matrix of 512 columns).</summary>

@@ -53,8 +53,8 @@ internal static unsafe partial class Gemm
         // one is packed). `profile-train`, three alternating pairs: MatmulForward 6.90-6.98 → 6.74-6.90 ms per call,
         // MatmulBackward 25.0-25.3 → 24.9-25.1. With several groups A is packed once for all (PrePackA): reading it in
         // place there was as fast as packing (the in-place kernel is a little slower than the packed one).
-        job.RowStrideKernel = !job.APacked && colGroups < 2 && job.Path == GemmPath.Vector512 && job.Cols % job.Nr == 0
-            ? job.ARowStride switch { 512 => 512, 1536 => 1536, 3072 => 3072, _ => 0 } : 0;
+        job.RowStrideKernel = !job.APacked && colGroups < 2 && job.Cols % job.Nr == 0
+            ? InPlaceStride(job.Path, job.ARowStride) : 0;
         if (!job.APacked && colGroups >= 2) PrePackA(ref job, pool, scratch);
         // + 16: the 16-row transposes of PackA write two floats past a micro-panel.
         job.ApFloats = job.APacked ? 0 : RoundUp16((nint)maxMicro * job.Mr * kc) + 16;
@@ -346,12 +346,13 @@ internal static unsafe partial class Gemm
             }
         }
 
-        /// <summary>C (14×32, row stride ldc) (+)= the 14 rows of A at <paramref name="a"/> (in place, RowStrideKernel
-        /// apart) times the packed B panel, kl steps.</summary>
+        /// <summary>C (14×32, or 6×16 on Vector256; row stride ldc) (+)= the MR rows of A at <paramref name="a"/> (in
+        /// place, RowStrideKernel apart) times the packed B panel, kl steps.</summary>
         private readonly void RowKernel(float* a, float* b, float* c, nint ldc, int kl, bool load)
         {
             if (RowStrideKernel == 512) GemmKernels.Kernel512<GemmKernels.RowStride512>(a, b, 32, c, ldc, kl, load, null, 0, 1);
             else if (RowStrideKernel == 1536) GemmKernels.Kernel512<GemmKernels.RowStride1536>(a, b, 32, c, ldc, kl, load, null, 0, 1);
+            else if (RowStrideKernel < 512) GemmKernels.Kernel256InPlace(a, b, c, ldc, kl, load, RowStrideKernel);
             else GemmKernels.Kernel512<GemmKernels.RowStride3072>(a, b, 32, c, ldc, kl, load, null, 0, 1);
         }
 
