@@ -164,6 +164,7 @@ public sealed unsafe class MatmulTests : IDisposable
         TensorAssert.Close(RefForward(x, w, m, k, n), y256, Atol, Rtol, MaxNmse, "out");
         Assert.Equal(y128, y256);
         Assert.Equal(dx128, dx256);
+        Assert.Equal(dw128, dw256); // dweight packs its operands on both paths: the same chains as well
     }
 
     [Fact]

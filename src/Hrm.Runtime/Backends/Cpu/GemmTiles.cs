@@ -352,7 +352,7 @@ internal static unsafe partial class Gemm
         {
             if (RowStrideKernel == 512) GemmKernels.Kernel512<GemmKernels.RowStride512>(a, b, 32, c, ldc, kl, load, null, 0, 1);
             else if (RowStrideKernel == 1536) GemmKernels.Kernel512<GemmKernels.RowStride1536>(a, b, 32, c, ldc, kl, load, null, 0, 1);
-            else if (RowStrideKernel < 512) GemmKernels.Kernel256InPlace(a, b, c, ldc, kl, load, RowStrideKernel);
+            else if (Path == GemmPath.Vector256) GemmKernels.Kernel256InPlace(a, b, c, ldc, kl, load, RowStrideKernel);
             else GemmKernels.Kernel512<GemmKernels.RowStride3072>(a, b, 32, c, ldc, kl, load, null, 0, 1);
         }
 
