@@ -139,13 +139,16 @@ public sealed unsafe class MatmulTests : IDisposable
         TensorAssert.Close(ew, dw, Atol, Rtol, MaxNmse, "dweight");
     }
 
-    /// <summary>On Vector256, A with rows 64 or 256 floats apart is read in place (a ragged last micro-panel packed);
-    /// the Vector128 kernel reads it packed. With FMA both compute each element as the same chain: bitwise equal.
+    /// <summary>On Vector256, A with rows 64, 192, 256 or 512 floats apart is read in place (a ragged last
+    /// micro-panel packed), and doutᵀ is packed for dweight with 8-float copies; the Vector128 kernel reads A packed,
+    /// and its packing copies float by float. With FMA both compute each element as the same chain: bitwise equal.
     /// </summary>
     [Theory]
-    [InlineData(300, 64, 512)]  // forward: A = inp, rows 64 apart; 50 micro-panels of 6
+    [InlineData(300, 64, 512)]  // forward: A = inp, rows 64 apart; 50 micro-panels of 6; dinp: dout rows 512 apart
     [InlineData(97, 256, 64)]   // forward rows 256 apart, a ragged micro-panel of 1; dinp: dout rows 64 apart
     [InlineData(61, 64, 256)]   // dinp: dout rows 256 apart
+    [InlineData(1100, 64, 192)] // dinp: dout rows 192 apart; dweight in groups of chunks (M > Kc)
+    [InlineData(130, 30, 1030)] // dweight: doutᵀ packed by micro-panels (N ≥ 1024), a ragged last one
     public void InPlaceA_OnVector256_EqualsPackedVector128_Bitwise(int m, int k, int n)
     {
         Assert.SkipUnless(NarrowPaths().Contains(GemmPath.Vector256) && NarrowPaths().Contains(GemmPath.Vector128)

@@ -238,12 +238,15 @@ internal static unsafe partial class Gemm
     /// A 2-epoch quickstart on AVX2 (Zen 3, `perf`) spent 9.7% of its time packing A per tile (PackMicroPanel); read
     /// in place, three alternating pairs of 3-epoch quickstarts with `--profile`: MatmulForward 0.86-0.95 → 0.61-0.65
     /// ms a call, MatmulRopeForward 1.04-1.14 → 0.87-0.92, MatmulSwiGluForward 2.75-2.92 → 2.56-2.62, MatmulBackward
-    /// (its dinp) 3.09-3.34 → 3.02-3.06; the checkpoint after 281 steps byte for byte the same.
+    /// (its dinp) 3.09-3.34 → 3.02-3.06; the checkpoint after 281 steps byte for byte the same. Session 38 added 192
+    /// and 512 (the dinp of the q/k/v and gate/up projections, dout read in place; PackMicroPanel was still 4.1% of a
+    /// `perf` profile, all of it there), with 8-float copies in the dweight's doutᵀ packing (DoutTRows, 4.9%):
+    /// MatmulBackward 3.29-3.87 → 2.71-3.36 ms a call in five alternating pairs (median -16%), checkpoint the same.
     /// </summary>
     private static int InPlaceStride(GemmPath path, nint stride) => path switch
     {
         GemmPath.Vector512 when stride is 512 or 1536 or 3072 => (int)stride,
-        GemmPath.Vector256 when stride is 64 or 256 => (int)stride,
+        GemmPath.Vector256 when stride is 64 or 192 or 256 or 512 => (int)stride,
         _ => 0,
     };
 

@@ -198,12 +198,14 @@ internal static unsafe partial class GemmKernels
         Kernel256<Interleaved>(a, b, bs, c, ldc, kc, load, 6);
 
     /// <summary><see cref="Kernel256"/> on the 6 rows of a row-major A at <paramref name="a"/>, read in place with
-    /// rows <paramref name="stride"/> (64 or 256) floats apart.</summary>
+    /// rows <paramref name="stride"/> (64, 192, 256 or 512) floats apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Kernel256InPlace(float* a, float* b, float* c, nint ldc, int kc, bool load, int stride)
     {
         if (stride == 64) Kernel256<RowStride64>(a, b, 16, c, ldc, kc, load, 1);
-        else Kernel256<RowStride256>(a, b, 16, c, ldc, kc, load, 1);
+        else if (stride == 192) Kernel256<RowStride192>(a, b, 16, c, ldc, kc, load, 1);
+        else if (stride == 256) Kernel256<RowStride256>(a, b, 16, c, ldc, kc, load, 1);
+        else Kernel256<RowStride512>(a, b, 16, c, ldc, kc, load, 1);
     }
 
     /// <summary><see cref="Kernel256"/> with row i of step p at a[p·aStep + TA.Offset(i)], as <see
@@ -299,6 +301,12 @@ internal static unsafe partial class GemmKernels
     internal struct RowStride64 : IAOffsets
     {
         public static nint Offset(int row) => row * 64;
+    }
+
+    /// <summary>Rows 192 floats apart (the quickstart's q/k/v width: dout of its projection's backward).</summary>
+    internal struct RowStride192 : IAOffsets
+    {
+        public static nint Offset(int row) => row * 192;
     }
 
     /// <summary>Rows 256 floats apart (the quickstart's SwiGLU width).</summary>

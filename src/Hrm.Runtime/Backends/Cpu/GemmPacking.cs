@@ -80,7 +80,7 @@ internal static unsafe partial class Gemm
         private void DoutTMicroPanels(int m0, int m1)
         {
             int mr = MrOf(_path), n = _n, kl = _rows;
-            bool v512 = _path == GemmPath.Vector512;
+            bool v512 = _path == GemmPath.Vector512, v256 = _path == GemmPath.Vector256;
             for (int mi = m0; mi < m1; mi++)
             {
                 float* d = _aDst + (nint)mi * kl * mr, s = _dout + mi * mr;
@@ -89,6 +89,10 @@ internal static unsafe partial class Gemm
                 {
                     // A 16-float store spills two floats into the next row's slot, written next (not on the last row).
                     for (; p < kl - 1; p++) Vector512.Store(Vector512.Load(s + (nint)p * n), d + (nint)p * 14);
+                }
+                else if (v256 && mi * 6 + 8 <= n)
+                {
+                    for (; p < kl - 1; p++) Vector256.Store(Vector256.Load(s + (nint)p * n), d + (nint)p * 6);
                 }
                 for (; p < kl; p++)
                 {
@@ -105,7 +109,7 @@ internal static unsafe partial class Gemm
         private void DoutTRows(int p0, int p1)
         {
             int mr = MrOf(_path), n = _n, kl = _rows;
-            bool v512 = _path == GemmPath.Vector512;
+            bool v512 = _path == GemmPath.Vector512, v256 = _path == GemmPath.Vector256;
             for (int p = p0; p < p1; p++)
             {
                 // A 16-float store spills two floats into row p+1 of the same micro-panel, which this task writes next
@@ -116,6 +120,12 @@ internal static unsafe partial class Gemm
                 {
                     for (; mi * 14 + 16 <= n; mi++)
                         Vector512.Store(Vector512.Load(s + mi * 14), _aDst + ((nint)mi * kl + p) * 14);
+                }
+                else if (v256 && p + 1 < p1)
+                {
+                    // The same on Vector256 (MR 6): an 8-float store, two floats into row p+1.
+                    for (; mi * 6 + 8 <= n; mi++)
+                        Vector256.Store(Vector256.Load(s + mi * 6), _aDst + ((nint)mi * kl + p) * 6);
                 }
                 for (; mi * mr < n; mi++)
                 {
