@@ -24,6 +24,15 @@ public static unsafe partial class CpuOps
                     GemmKernels.Transpose16x16(rows + j0 * stride + e, (nint)stride, dst + e * ld + j0, ld);
             }
         }
+        if (Avx.IsSupported && hs % 8 == 0)
+        {
+            // The rest (all of it without AVX-512) as 8x8 transposes: the scalar loop was 2.7% of an AVX2 quickstart.
+            for (; j0 + 8 <= kn; j0 += 8)
+            {
+                for (int e = 0; e < hs; e += 8)
+                    GemmKernels.Transpose8x8(rows + j0 * stride + e, (nint)stride, dst + e * ld + j0, ld);
+            }
+        }
         for (int j = j0; j < kn; j++)
         {
             float* r = rows + j * stride;

@@ -24,6 +24,16 @@ internal static unsafe partial class GemmKernels
     internal static void Kernel512(float* a, float* b, nint bs, float* c, nint ldc, int kc, bool load, byte* pf = null,
         int pfLines = 0, nint aStep = 14) => Kernel512<Interleaved>(a, b, bs, c, ldc, kc, load, pf, pfLines, aStep);
 
+    /// <summary><see cref="Kernel512"/> on the 14 rows of a row-major A at <paramref name="a"/>, read in place with
+    /// rows <paramref name="stride"/> (512, 1536 or 3072) floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Kernel512InPlace(float* a, float* b, float* c, nint ldc, int kc, bool load, int stride)
+    {
+        if (stride == 512) Kernel512<RowStride512>(a, b, 32, c, ldc, kc, load, null, 0, 1);
+        else if (stride == 1536) Kernel512<RowStride1536>(a, b, 32, c, ldc, kc, load, null, 0, 1);
+        else Kernel512<RowStride3072>(a, b, 32, c, ldc, kc, load, null, 0, 1);
+    }
+
     /// <summary>
     /// <see cref="Kernel512"/> with row i of step p at a[p·aStep + TA.Offset(i)]: <see cref="Interleaved"/> (packed
     /// micro-panels, or any matrix whose 14 values of a step are contiguous), or a row-major matrix read in place

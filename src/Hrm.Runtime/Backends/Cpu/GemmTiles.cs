@@ -351,9 +351,7 @@ internal static unsafe partial class Gemm
         private readonly void RowKernel(float* a, float* b, float* c, nint ldc, int kl, bool load)
         {
             if (Path == GemmPath.Vector256) GemmKernels.Kernel256InPlace(a, b, c, ldc, kl, load, RowStrideKernel);
-            else if (RowStrideKernel == 512) GemmKernels.Kernel512<GemmKernels.RowStride512>(a, b, 32, c, ldc, kl, load, null, 0, 1);
-            else if (RowStrideKernel == 1536) GemmKernels.Kernel512<GemmKernels.RowStride1536>(a, b, 32, c, ldc, kl, load, null, 0, 1);
-            else GemmKernels.Kernel512<GemmKernels.RowStride3072>(a, b, 32, c, ldc, kl, load, null, 0, 1);
+            else GemmKernels.Kernel512InPlace(a, b, c, ldc, kl, load, RowStrideKernel);
         }
 
         private readonly void PackA(float* dst, int r, int kk, int kl) =>

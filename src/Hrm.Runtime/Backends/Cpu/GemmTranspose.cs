@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Hrm.Runtime.Backends.Cpu;
 
-// The 16×16 register transpose that packs A micro-panels and the attention's key tiles on Vector512.
+// The register transposes: 16×16 (Vector512: A micro-panels, the attention's key tiles) and 8×8 (Vector256: the
+// attention's key tiles).
 internal static unsafe partial class GemmKernels
 {
     /// <summary>
@@ -110,5 +111,35 @@ internal static unsafe partial class GemmKernels
         r13.Store(dst + 13 * ldd);
         r14.Store(dst + 14 * ldd);
         r15.Store(dst + 15 * ldd);
+    }
+
+    /// <summary>
+    /// Transposes an 8×8 block on Vector256: row r of the source (8 floats at <c>src + r·ld</c>) becomes column r of
+    /// the destination (float r of the 8 at <c>dst + q·ldd</c>, q = 0..7). The caller checks Avx.IsSupported.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Transpose8x8(float* src, nint ld, float* dst, nint ldd)
+    {
+        // Pairs of rows interleaved, then pairs of pairs (64-bit halves of each 128-bit lane), then the lanes.
+        Vector256<float> t0 = Avx.UnpackLow(Vector256.Load(src), Vector256.Load(src + ld));
+        Vector256<float> t1 = Avx.UnpackHigh(Vector256.Load(src), Vector256.Load(src + ld));
+        Vector256<float> t2 = Avx.UnpackLow(Vector256.Load(src + 2 * ld), Vector256.Load(src + 3 * ld));
+        Vector256<float> t3 = Avx.UnpackHigh(Vector256.Load(src + 2 * ld), Vector256.Load(src + 3 * ld));
+        Vector256<float> t4 = Avx.UnpackLow(Vector256.Load(src + 4 * ld), Vector256.Load(src + 5 * ld));
+        Vector256<float> t5 = Avx.UnpackHigh(Vector256.Load(src + 4 * ld), Vector256.Load(src + 5 * ld));
+        Vector256<float> t6 = Avx.UnpackLow(Vector256.Load(src + 6 * ld), Vector256.Load(src + 7 * ld));
+        Vector256<float> t7 = Avx.UnpackHigh(Vector256.Load(src + 6 * ld), Vector256.Load(src + 7 * ld));
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE); // columns 0, 4 / 1, 5
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE); // columns 2, 6 / 3, 7
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(s0, s4, 0x20).Store(dst);
+        Avx.Permute2x128(s1, s5, 0x20).Store(dst + ldd);
+        Avx.Permute2x128(s2, s6, 0x20).Store(dst + 2 * ldd);
+        Avx.Permute2x128(s3, s7, 0x20).Store(dst + 3 * ldd);
+        Avx.Permute2x128(s0, s4, 0x31).Store(dst + 4 * ldd);
+        Avx.Permute2x128(s1, s5, 0x31).Store(dst + 5 * ldd);
+        Avx.Permute2x128(s2, s6, 0x31).Store(dst + 6 * ldd);
+        Avx.Permute2x128(s3, s7, 0x31).Store(dst + 7 * ldd);
     }
 }
