@@ -273,6 +273,20 @@ internal static unsafe partial class Gemm
                 }
             }
         }
+        else if (path == GemmPath.Vector256)
+        {
+            // The same with 8×8 transposes (the scalar loop was a third of the batch-1 forward GEMMs' time on AVX2).
+            int pv = red & ~7;
+            for (; j + 8 <= nr && pj * nr + j + 8 <= cols; j += 8)
+            {
+                float* s = src + (nint)(pj * nr + j) * ld;
+                for (int p = 0; p < pv; p += 8) GemmKernels.Transpose8x8(s + p, ld, panel + p * nr + j, nr);
+                for (int jj = 0; jj < 8; jj++)
+                {
+                    for (int p = pv; p < red; p++) panel[p * nr + j + jj] = s[jj * ld + p];
+                }
+            }
+        }
         for (; j < nr; j++)
         {
             int row = pj * nr + j;
