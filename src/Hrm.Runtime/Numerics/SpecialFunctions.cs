@@ -114,10 +114,11 @@ public static class SpecialFunctions
         // computes exactly the above).
         Vector256<double> series = Vector256.LessThan(w, Vector256.Create(5.0))
             & Vector256.LessThanOrEqual(Vector256.Abs(x), Vector256.Create(SeriesMax));
-        if (series == Vector256<double>.AllBitsSet) return;
+        uint lanes = series.ExtractMostSignificantBits();
+        if (lanes == 0b1111) return;
         for (int k = 0; k < 4; k++)
         {
-            if (series[k] == 0) x4[k] = ErfInv(y4[k]);
+            if ((lanes & (1u << k)) == 0) x4[k] = ErfInv(y4[k]);
         }
     }
 
