@@ -26,8 +26,18 @@
 // Dynamic shared memory of the kernels: Q, K, V, dO of up to 128 rows (bf16, ATT_LD stride), then lse and D of those
 // rows (floats).
 #define ATT_BWD3_SMEM (4 * 2 * ATT_TILE_BYTES + 2 * ATT_FWD_BM * 4)
+// kernel4's resident blocks per SM: as many as the shared memory holds (74,752 + 1,024 reserved bytes a block): 3 on
+// 228 KiB (sm_90, sm_100: 168 registers, LEAN, no spill), 2 on 164 KiB (sm_80, sm_87), 1 on 100 KiB (sm_86, sm_89,
+// sm_12x). A bound of 3 everywhere capped the kernel at 168 registers for an occupancy the shared memory never allows
+// there, and NVRTC 11.8's ptxas spilled 8 bytes on sm_86, sm_87 and sm_89.
 #ifndef ATT_BWD4_MIN_BLOCKS
-#define ATT_BWD4_MIN_BLOCKS 3  // kernel4's registers: 168 (LEAN), no spill; 3 x 74,752 bytes of smem fit an sm_90 SM
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 860 || __CUDA_ARCH__ == 890 || __CUDA_ARCH__ >= 1200)
+#define ATT_BWD4_MIN_BLOCKS 1
+#elif defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 870)
+#define ATT_BWD4_MIN_BLOCKS 2
+#else
+#define ATT_BWD4_MIN_BLOCKS 3
+#endif
 #endif
 
 // The tiles of one head: Q, K, V (rows >= t zero) into sQ, sK, sV as bf16, Q and K rotated first when cos is not null
@@ -190,9 +200,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_DKDV_MIN_BLOCKS)
 }
 
 // The recorded bf16 qkv (pre-RoPE: attention_forward_rope_kernel4/6 read it and never wrote it), rotated with cos,
-// sin as those forwards rotate it; the same arguments otherwise. The LEAN form at 3 resident blocks per SM where
-// shared memory allows (sm_90: 3 x 74,752 bytes; sm_80: 2), against kernel3's 2: these short heads are bound by
-// memory latency, which more resident blocks hide.
+// sin as those forwards rotate it; the same arguments otherwise. The LEAN form at as many resident blocks per SM as
+// shared memory allows (ATT_BWD4_MIN_BLOCKS: sm_90 3 x 74,752 bytes, sm_80 2), against kernel3's 2: these short heads
+// are bound by memory latency, which more resident blocks hide.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_BWD4_MIN_BLOCKS)
     attention_backward_kernel4(float* __restrict__ dqkv,        // (B, T, 3C) =, or null (dqkvh only)
                                bf16* __restrict__ dqkvh,        // (B, T, 3C) bf16 = bf16(dqkv), or null

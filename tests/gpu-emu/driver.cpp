@@ -1,9 +1,9 @@
 // driver.cpp — a fake CUDA driver on the CPU (tests only): the entry points src/Hrm.Runtime binds
 // (Backends/Cuda/Interop/CuDriver*.cs), with the real signatures and the behaviour our runtime relies on.
 //
-// * One device, "sm_90", 16 GiB. Device pointers are host pointers. Every allocation is mmap'ed with its end
-//   against a PROT_NONE guard page (a read or write past the end faults at once) and starts filled with 0xFF bytes
-//   (float NaN, int -1), so reading memory nobody wrote shows up as NaN.
+// * One device, "sm_90" (EMU_SM: another architecture), 16 GiB. Device pointers are host pointers. Every allocation
+//   is mmap'ed with its end against a PROT_NONE guard page (a read or write past the end faults at once) and starts
+//   filled with 0xFF bytes (float NaN, int -1), so reading memory nobody wrote shows up as NaN.
 // * Modules: the image (a CUBIN from the real NVRTC) is not run; cuModuleGetFunction finds the kernel of the same
 //   name compiled for the CPU (emu_kernel_exists), cuLaunchKernel runs it with the emulator (emu.h).
 // * Streams run their work at once, in call order (one global lock; the runtime uses one stream per backend). While
@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -80,7 +81,26 @@ std::vector<Stream*> g_streams;
 Stream g_default;                                  // the legacy default stream (handle 0)
 
 const size_t kTotalMemory = 16ull << 30;
-const int kStaticSmemLimit = 48 * 1024, kOptinSmemLimit = 227 * 1024;
+const int kStaticSmemLimit = 48 * 1024;
+
+// The device's architecture: an H200's (sm_90) unless EMU_SM names another (70, 75, 80, 86, 87, 89), for tests of
+// how the runtime treats other GPUs; each with its shared memory per block (opt-in) and per SM.
+struct Arch { int sm, optinSmem, smemPerSm; };
+const Arch& DeviceArch()
+{
+    static const Arch arch = [] {
+        const Arch known[] = {{70, 96 * 1024, 96 * 1024}, {75, 64 * 1024, 64 * 1024}, {80, 163 * 1024, 164 * 1024},
+                              {86, 99 * 1024, 100 * 1024}, {87, 163 * 1024, 164 * 1024}, {89, 99 * 1024, 100 * 1024},
+                              {90, 227 * 1024, 228 * 1024}};
+        const char* v = getenv("EMU_SM");
+        int sm = v && *v ? atoi(v) : 90;
+        for (const Arch& a : known)
+            if (a.sm == sm) return a;
+        fprintf(stderr, "gpu-emu: EMU_SM=%s is not one of 70, 75, 80, 86, 87, 89, 90\n", v);
+        abort();
+    }();
+    return arch;
+}
 int g_ctx_token = 0;                               // the primary context's handle is its address
 
 Stream* AsStream(void* s) { return s ? static_cast<Stream*>(s) : &g_default; }
@@ -171,12 +191,12 @@ EXPORT CUresult cuDeviceGetAttribute(int* value, int attribute, int device)
         case 10: *value = 32; break;                   // WARP_SIZE
         case 16: *value = 132; break;                  // MULTIPROCESSOR_COUNT (an H100/H200's)
         case 38: *value = 50 << 20; break;             // L2_CACHE_SIZE
-        case 75: *value = 9; break;                    // COMPUTE_CAPABILITY_MAJOR
-        case 76: *value = 0; break;                    // COMPUTE_CAPABILITY_MINOR
-        case 81: *value = 228 * 1024; break;           // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
+        case 75: *value = DeviceArch().sm / 10; break; // COMPUTE_CAPABILITY_MAJOR
+        case 76: *value = DeviceArch().sm % 10; break; // COMPUTE_CAPABILITY_MINOR
+        case 81: *value = DeviceArch().smemPerSm; break; // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
         case 82: *value = 65536; break;                // MAX_REGISTERS_PER_MULTIPROCESSOR
         case 95: *value = 1; break;                    // COOPERATIVE_LAUNCH
-        case 97: *value = kOptinSmemLimit; break;      // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+        case 97: *value = DeviceArch().optinSmem; break; // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
         default: return CUDA_ERROR_INVALID_VALUE;
     }
     return CUDA_SUCCESS;
@@ -456,7 +476,8 @@ EXPORT CUresult cuFuncSetAttribute(void* function, int attribute, int value)
     Function* f = static_cast<Function*>(function);
     if (!f) return CUDA_ERROR_INVALID_HANDLE;
     if (attribute == 8) {                              // MAX_DYNAMIC_SHARED_SIZE_BYTES
-        if (value < 0 || value + emu_kernel_static_smem(f->name.c_str()) > kOptinSmemLimit) return CUDA_ERROR_INVALID_VALUE;
+        if (value < 0 || value + emu_kernel_static_smem(f->name.c_str()) > DeviceArch().optinSmem)
+            return CUDA_ERROR_INVALID_VALUE;
         f->maxDynamicSmem = value;
         return CUDA_SUCCESS;
     }

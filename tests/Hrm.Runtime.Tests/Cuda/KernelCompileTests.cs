@@ -4,7 +4,8 @@ using Hrm.Runtime.Backends.Cuda;
 namespace Hrm.Runtime.Tests.Cuda;
 
 /// <summary>
-/// NVRTC compiles every embedded native/kernels/*.cu for sm_80 and sm_90 without errors, warnings or spills, and
+/// NVRTC compiles every embedded native/kernels/*.cu for sm_80, sm_86, sm_87, sm_89 and sm_90 (Ampere: A100; RTX 30
+/// series, A10, A40; Jetson Orin; Ada: RTX 40 series, L4, L40; Hopper) without errors, warnings or spills, and
 /// the compiler wrapper behaves (images, logs, resource table, typed errors). Skipped when NVRTC is not installed.
 /// </summary>
 public sealed class KernelCompileTests(ITestOutputHelper output)
@@ -17,6 +18,9 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(80)]
+    [InlineData(86)]
+    [InlineData(87)]
+    [InlineData(89)]
     [InlineData(90)]
     public void Every_embedded_kernel_compiles_without_warnings_or_spills(int arch)
     {

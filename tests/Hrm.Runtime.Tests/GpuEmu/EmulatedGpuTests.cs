@@ -61,6 +61,29 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         AssertPassed(rc, log, minRun: 3, output);
     }
 
+    [Trait("Category", "GpuEmu")]
+    [Fact]
+    public void Gpus_other_than_an_h200_an_sm_75_one_refused_and_an_sm_86_one_used()
+    {
+        // sm_75 (a T4, the RTX 20 series): refused with the reason by the probe, "cuda" and a backend on a caller's
+        // device, before any kernel is compiled; "auto" runs on the CPU and says why.
+        string root = RootOrSkip(needsNvrtc: true);
+        string lib = Build(root);
+        const string Refusal =
+            "CudaArchitectureTests.A_gpu_older_than_sm_80_is_refused_before_compiling_and_auto_runs_on_the_cpu";
+        string[] classes = ["-class", "Hrm.Runtime.Tests.Cuda.CudaArchitectureTests",
+            "-class", "Hrm.Runtime.Tests.Cuda.CudaBackendFactoryTests"];
+        (int rc, string log) = RunChild(lib, classes, reverse: false, output, sm: 75);
+        AssertPassed(rc, log, minRun: 15, output); // every case: the device is there, and too old
+        Assert.DoesNotContain(Refusal + " [SKIP]", log, StringComparison.Ordinal);
+        // sm_86 (the RTX 30 series, A10, A40): the kernels compiled for it, 99 KiB of shared memory a block (the
+        // one-block attention backward of T <= 128 takes 73 KiB of it), the recorded bf16 q/k/v against the CPU.
+        (rc, log) = RunChild(lib, [.. classes, "-class", "Hrm.Runtime.Tests.Cuda.CudaBf16RecordedQkvTests"],
+            reverse: false, output, sm: 86);
+        AssertPassed(rc, log, minRun: 20, output);
+        Assert.Contains(Refusal + " [SKIP]", log, StringComparison.Ordinal); // new enough
+    }
+
     /// <summary>The child's summary says it passed, with at least <paramref name="minRun"/> tests run (not skipped).
     /// </summary>
     internal static void AssertPassed(int rc, string log, int minRun, ITestOutputHelper output)
@@ -282,8 +305,10 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     ];
 
     /// <summary>This test executable again, on the GPU test classes <paramref name="filter"/> selects, with the emulator
-    /// as the CUDA libraries (<paramref name="reverse"/>: each block's threads started in reverse order).</summary>
-    internal static (int Rc, string Log) RunChild(string lib, string[] filter, bool reverse, ITestOutputHelper output)
+    /// as the CUDA libraries (<paramref name="reverse"/>: each block's threads started in reverse order; <paramref
+    /// name="sm"/>: the architecture the device reports, an H200's sm_90 when 0).</summary>
+    internal static (int Rc, string Log) RunChild(string lib, string[] filter, bool reverse, ITestOutputHelper output,
+        int sm = 0)
     {
         (string file, List<string> args) = ChildProcess.TestExecutable();
         args.AddRange([.. filter, "-noColor"]);
@@ -294,6 +319,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
             ["HRM_KERNEL_CACHE"] = Path.Combine(lib, "kernel-cache"),
             ["EMU_REVERSE"] = reverse ? "1" : "0",
         };
+        if (sm != 0) env["EMU_SM"] = sm.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var sw = Stopwatch.StartNew();
         (int rc, string log) = ChildProcess.Run(file, args, env, RunTimeoutMs);
         output.WriteLine($"emulated run: {sw.Elapsed.TotalSeconds:F0} s");

@@ -36,6 +36,8 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
         _ownsDevice = ownsDevice;
         Options = options;
         _syncEach = options.SynchronizeEachOp;
+        if (ArchitectureProblem(device.ComputeCapability, device.ToString()) is string problem)
+            throw new CudaUnavailableException(problem);
         device.MakeCurrent();
         string cacheDir = options.KernelCacheDirectory ?? KernelCache.DefaultDirectory();
         KernelCompiler compiler = KernelCompiler.Create(new KernelCache(cacheDir));
@@ -79,6 +81,8 @@ public sealed unsafe partial class CudaBackend : IHrmBackend
     /// A backend on <paramref name="device"/>, which the caller keeps owning (dispose it after the backend).
     /// Compiles the kernels (or reads them from the cache) and creates the stream and the cuBLAS handle.
     /// </summary>
+    /// <exception cref="CudaUnavailableException">The GPU is older than <see cref="MinimumComputeCapability"/>.
+    /// </exception>
     /// <exception cref="CudaLibraryNotFoundException">NVRTC or cuBLAS is not installed.</exception>
     /// <exception cref="CudaException">A CUDA call or a kernel compile failed.</exception>
     public CudaBackend(CudaDevice device, CudaBackendOptions? options = null)

@@ -5,9 +5,10 @@ namespace Hrm.Runtime.Backends.Cuda;
 
 /// <summary>
 /// What a CUDA backend would find on this machine: the device, NVRTC and cuBLAS, each loaded and queried without
-/// compiling anything. <see cref="Available"/> is false with a <see cref="Reason"/> when any is missing.
+/// compiling anything. <see cref="Available"/> is false with a <see cref="Reason"/> when any is missing, or when the
+/// GPU is older than the kernels need (<see cref="CudaBackend.MinimumComputeCapability"/>).
 /// </summary>
-/// <param name="Available">True when the device, NVRTC and cuBLAS all loaded.</param>
+/// <param name="Available">True when the device is new enough and NVRTC and cuBLAS loaded.</param>
 /// <param name="Reason">Why not ("" when available): what failed and every library path tried.</param>
 /// <param name="Device">The device, e.g. <c>NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB, driver 12.4)</c>, or "".</param>
 /// <param name="ComputeCapability">major·10 + minor (0 without a device).</param>
@@ -28,7 +29,8 @@ public sealed record CudaProbeResult(bool Available, string Reason, string Devic
 /// <summary>Probes the CUDA stack (driver, device, NVRTC, cuBLAS) for <c>hrm info</c> and device selection.</summary>
 public static class CudaProbe
 {
-    /// <summary>Loads the driver, opens GPU <paramref name="ordinal"/>, loads NVRTC and cuBLAS; never throws.</summary>
+    /// <summary>Loads the driver, opens GPU <paramref name="ordinal"/>, checks its architecture, loads NVRTC and
+    /// cuBLAS; never throws.</summary>
     public static CudaProbeResult Run(int ordinal = 0)
     {
         if (!CudaDevice.TryCreate(ordinal, out CudaDevice? device, out string reason))
@@ -38,6 +40,8 @@ public static class CudaProbe
             string name = device.ToString();
             int cc = device.ComputeCapability;
             long memory = device.TotalMemoryBytes;
+            if (CudaBackend.ArchitectureProblem(cc, name) is string problem)
+                return new CudaProbeResult(false, problem, name, cc, memory, "");
             if (!KernelCompiler.TryCreate(null, out KernelCompiler? compiler, out string nvrtcReason))
                 return new CudaProbeResult(false, "NVRTC: " + nvrtcReason, name, cc, memory, "");
             if (!CudaLibraryResolver.TryLoad(CudaLibraryNames.Cublas, out _, out IReadOnlyList<string> tried))
