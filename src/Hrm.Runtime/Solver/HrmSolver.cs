@@ -65,6 +65,7 @@ public sealed partial class HrmSolver : IDisposable
         ArgumentNullException.ThrowIfNull(checkpointPath);
         options ??= new SolverOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, nameof(options.Threads));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.GpuOrdinal, nameof(options.GpuOrdinal));
         string device = options.Device switch
         {
             SolverDevice.Auto => "auto",
@@ -79,6 +80,7 @@ public sealed partial class HrmSolver : IDisposable
                 Bf16Stream = options.Bf16Stream,
                 FusedModuleMaxRows = options.FusedModule && options.Bf16Matmul
                     ? Backends.Cuda.CudaBackendOptions.FusedModuleDefaultRows : 0,
+                DeviceOrdinal = options.GpuOrdinal,
             }, out string notice);
         return Load(checkpointPath, options, backend, notice);
     }

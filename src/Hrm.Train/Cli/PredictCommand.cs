@@ -15,7 +15,7 @@ internal static class PredictCommand
 {
     public const string Usage =
         "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE | --preset NAME]\n" +
-        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda|reference] [--threads N] --out DIR\n" +
+        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda[:N]|reference] [--threads N] --out DIR\n" +
         "            " + GemmArgs.ModelUsage;
 
     private static readonly string[] Options =

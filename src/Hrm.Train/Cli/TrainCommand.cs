@@ -11,7 +11,7 @@ internal static class TrainCommand
 {
     public const string Usage =
         "hrm train (--config FILE | --preset NAME) [--set key=value ...] [--data DIR] [--run-dir DIR]\n" +
-        "          [--init-checkpoint FILE] [--device auto|cpu|cuda|reference] [--threads N] [--micro-batch N]\n" +
+        "          [--init-checkpoint FILE] [--device auto|cpu|cuda[:N]|reference] [--threads N] [--micro-batch N]\n" +
         "          [--profile] " + GemmArgs.Usage + "\n" +
         "       hrm train --resume RUN_DIR [--device ...] [--threads N] [--micro-batch N] [--profile]\n" +
         "          " + GemmArgs.Usage + "\n" +

@@ -65,11 +65,50 @@ public sealed class CudaBackendFactoryTests(ITestOutputHelper output)
         Assert.Equal(probe.Reason, reason);
     }
 
+    [Theory]
+    [InlineData("cuda:")]
+    [InlineData("cuda:x")]
+    [InlineData("cuda:-1")]
+    [InlineData("cuda:1.5")]
+    [InlineData("cuda: 1")]
+    [InlineData("cuda:12345")]
+    [InlineData("cuda:٣")] // a digit, but not an ASCII one
+    public void Cuda_n_without_a_gpu_number_is_refused_before_cuda_is_touched(string device)
+    {
+        var e = Assert.Throws<ArgumentException>(() => BackendFactory.Create(device, 1, out _));
+        Assert.Contains($"expected cuda:N with N a GPU number (0, 1, ...), got '{device}'", e.Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cuda_n_opens_gpu_n_and_a_number_past_the_last_gpu_is_refused_with_the_count()
+    {
+        Assert.Equal("cuda", BackendFactory.CudaName(0));
+        Assert.Equal("cuda:3", BackendFactory.CudaName(3));
+        CudaProbeResult probe = CudaProbe.Run();
+        output.WriteLine($"probe: {probe}");
+        if (!probe.Available)
+        {
+            var none = Assert.Throws<CudaUnavailableException>(() => BackendFactory.Create("cuda:0", 1, out _));
+            Assert.Equal(probe.Reason, none.Reason);
+            return;
+        }
+        using (IHrmBackend gpu = BackendFactory.Create("cuda:0", 1, out string notice))
+        {
+            output.WriteLine(notice);
+            Assert.Equal(0, Assert.IsType<CudaBackend>(gpu).Options.DeviceOrdinal);
+            Assert.StartsWith($"device: cuda ({probe.Device}; ", notice, StringComparison.Ordinal);
+        }
+        var e = Assert.Throws<CudaUnavailableException>(() => BackendFactory.Create("cuda:9999", 1, out _));
+        output.WriteLine(e.Reason);
+        Assert.StartsWith("device ordinal 9999 is out of range: the driver reports ", e.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Device_names_are_listed_and_unknown_ones_rejected()
     {
         Assert.Equal(["auto", "cpu", "cuda", "reference"], BackendFactory.Devices);
         var e = Assert.Throws<ArgumentException>(() => BackendFactory.Create("gpu", 1, out _));
-        Assert.Contains("cuda", e.Message, StringComparison.Ordinal);
+        Assert.Contains("auto, cpu, cuda, reference or cuda:N (GPU N), got 'gpu'", e.Message, StringComparison.Ordinal);
     }
 }

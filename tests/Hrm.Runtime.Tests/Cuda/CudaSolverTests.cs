@@ -56,6 +56,19 @@ public sealed class CudaSolverTests(CudaFixture cuda) : IDisposable
         }
         using HrmSolver byDefault = HrmSolver.Load(_ckpt.Path, new SolverOptions { Device = SolverDevice.Cuda });
         Assert.True(Assert.IsType<CudaBackend>(byDefault.Model.Backend).Options.Bf16Stream);
+        Assert.Equal(0, ((CudaBackend)byDefault.Model.Backend).Options.DeviceOrdinal);
+        // GpuOrdinal picks the GPU: one past any machine's last is refused with the driver's count.
+        var e = Assert.Throws<CudaUnavailableException>(() => HrmSolver.Load(_ckpt.Path,
+            new SolverOptions { Device = SolverDevice.Cuda, GpuOrdinal = 9999 }));
+        Assert.StartsWith("device ordinal 9999 is out of range", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_negative_gpu_ordinal_is_refused_before_cuda_is_touched()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => HrmSolver.Load(_ckpt.Path,
+            new SolverOptions { Device = SolverDevice.Cuda, GpuOrdinal = -1 }));
+        Assert.Equal("GpuOrdinal", e.ParamName);
     }
 
     private static void AssertClose(TokenPrediction expected, TokenPrediction actual)

@@ -116,9 +116,23 @@ public sealed class CudaCliTests : CliHarness
     }
 
     [Fact]
+    public void Device_cuda_n_without_a_gpu_number_is_a_clear_error()
+    {
+        Assert.Equal(0, Hrm("init", "--preset", "tiny", "--out", P("m.safetensors")).Code);
+        Npy.WriteUInt8(P("inputs.npy"), new byte[81], [1, 81]);
+        (int code, string output, string err) = Hrm("predict", "--checkpoint", P("m.safetensors"), "--inputs",
+            P("inputs.npy"), "--device", "cuda:one", "--out", P("out"));
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal("hrm: error: --device: expected cuda:N with N a GPU number (0, 1, ...), got 'cuda:one'",
+            err.Trim());
+        Assert.False(Directory.Exists(P("out")));
+    }
+
+    [Fact]
     public void Usage_lists_the_cuda_device()
     {
         (_, string output, _) = Hrm("help");
-        Assert.Contains("--device auto|cpu|cuda|reference", output, StringComparison.Ordinal);
+        Assert.Contains("--device auto|cpu|cuda[:N]|reference", output, StringComparison.Ordinal);
     }
 }
