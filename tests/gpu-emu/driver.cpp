@@ -1,9 +1,10 @@
 // driver.cpp — a fake CUDA driver on the CPU (tests only): the entry points src/Hrm.Runtime binds
 // (Backends/Cuda/Interop/CuDriver*.cs), with the real signatures and the behaviour our runtime relies on.
 //
-// * One device, "sm_90" (EMU_SM: another architecture), 16 GiB. Device pointers are host pointers. Every allocation
-//   is mmap'ed with its end against a PROT_NONE guard page (a read or write past the end faults at once) and starts
-//   filled with 0xFF bytes (float NaN, int -1), so reading memory nobody wrote shows up as NaN.
+// * One device (EMU_DEVICES: more, alike), "sm_90" (EMU_SM: another architecture), 16 GiB. Device pointers are host
+//   pointers. Every allocation is mmap'ed with its end against a PROT_NONE guard page (a read or write past the end
+//   faults at once) and starts filled with 0xFF bytes (float NaN, int -1), so reading memory nobody wrote shows up
+//   as NaN.
 // * Modules: the image (a CUBIN from the real NVRTC) is not run; cuModuleGetFunction finds the kernel of the same
 //   name compiled for the CPU (emu_kernel_exists), cuLaunchKernel runs it with the emulator (emu.h).
 // * Streams run their work at once, in call order (one global lock; the runtime uses one stream per backend). While
@@ -164,26 +165,47 @@ EXPORT void emu_enqueue(void* stream, void (*fn)(void*), void* ctx, void (*relea
 }
 
 // ---- initialisation, device, context
+// EMU_DEVICES=N (1 to 8, default 1): N devices, all alike and all one (one context, one memory), for tests of how the
+// runtime picks a GPU other than the first.
+namespace {
+int DeviceCount()
+{
+    static const int count = [] {
+        const char* v = getenv("EMU_DEVICES");
+        int n = v && *v ? atoi(v) : 1;
+        if (n >= 1 && n <= 8) return n;
+        fprintf(stderr, "gpu-emu: EMU_DEVICES=%s is not a number from 1 to 8\n", v);
+        abort();
+    }();
+    return count;
+}
+bool BadDevice(int device) { return device < 0 || device >= DeviceCount(); }
+}
 EXPORT CUresult cuInit(unsigned flags) { return flags == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE; }
 EXPORT CUresult cuDriverGetVersion(int* version) { if (!version) return CUDA_ERROR_INVALID_VALUE; *version = 13000; return CUDA_SUCCESS; }
-EXPORT CUresult cuDeviceGetCount(int* count) { if (!count) return CUDA_ERROR_INVALID_VALUE; *count = 1; return CUDA_SUCCESS; }
+EXPORT CUresult cuDeviceGetCount(int* count)
+{
+    if (!count) return CUDA_ERROR_INVALID_VALUE;
+    *count = DeviceCount();
+    return CUDA_SUCCESS;
+}
 EXPORT CUresult cuDeviceGet(int* device, int ordinal)
 {
     if (!device) return CUDA_ERROR_INVALID_VALUE;
-    if (ordinal != 0) return CUDA_ERROR_INVALID_DEVICE;
-    *device = 0;
+    if (BadDevice(ordinal)) return CUDA_ERROR_INVALID_DEVICE;
+    *device = ordinal;
     return CUDA_SUCCESS;
 }
 EXPORT CUresult cuDeviceGetName(char* name, int length, int device)
 {
-    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (BadDevice(device)) return CUDA_ERROR_INVALID_DEVICE;
     if (!name || length <= 0) return CUDA_ERROR_INVALID_VALUE;
     snprintf(name, (size_t)length, "%s", "HRM CPU emulator (tests/gpu-emu)");
     return CUDA_SUCCESS;
 }
 EXPORT CUresult cuDeviceGetAttribute(int* value, int attribute, int device)
 {
-    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (BadDevice(device)) return CUDA_ERROR_INVALID_DEVICE;
     if (!value) return CUDA_ERROR_INVALID_VALUE;
     switch (attribute) {
         case 1: *value = 1024; break;                  // MAX_THREADS_PER_BLOCK
@@ -203,19 +225,22 @@ EXPORT CUresult cuDeviceGetAttribute(int* value, int attribute, int device)
 }
 EXPORT CUresult cuDeviceTotalMem_v2(size_t* bytes, int device)
 {
-    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (BadDevice(device)) return CUDA_ERROR_INVALID_DEVICE;
     if (!bytes) return CUDA_ERROR_INVALID_VALUE;
     *bytes = kTotalMemory;
     return CUDA_SUCCESS;
 }
 EXPORT CUresult cuDevicePrimaryCtxRetain(void** context, int device)
 {
-    if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
+    if (BadDevice(device)) return CUDA_ERROR_INVALID_DEVICE;
     if (!context) return CUDA_ERROR_INVALID_VALUE;
     *context = &g_ctx_token;
     return CUDA_SUCCESS;
 }
-EXPORT CUresult cuDevicePrimaryCtxRelease_v2(int device) { return device == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE; }
+EXPORT CUresult cuDevicePrimaryCtxRelease_v2(int device)
+{
+    return BadDevice(device) ? CUDA_ERROR_INVALID_DEVICE : CUDA_SUCCESS;
+}
 EXPORT CUresult cuCtxSetCurrent(void* context) { return context == nullptr || context == &g_ctx_token ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE; }
 EXPORT CUresult cuCtxSynchronize()
 {

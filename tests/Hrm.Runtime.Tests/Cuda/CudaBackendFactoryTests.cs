@@ -105,6 +105,19 @@ public sealed class CudaBackendFactoryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Cuda_1_opens_the_second_gpu_and_the_notice_names_it()
+    {
+        CudaProbeResult second = CudaProbe.Run(1);
+        Assert.SkipUnless(second.Available, $"no second usable GPU here: {second}");
+        using IHrmBackend backend = BackendFactory.Create("cuda:1", 1, out string notice);
+        output.WriteLine(notice);
+        CudaBackend gpu = Assert.IsType<CudaBackend>(backend);
+        Assert.Equal(1, gpu.Options.DeviceOrdinal);
+        Assert.Equal(1, gpu.Device.Ordinal);
+        Assert.StartsWith($"device: cuda:1 ({second.Device}; ", notice, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Device_names_are_listed_and_unknown_ones_rejected()
     {
         Assert.Equal(["auto", "cpu", "cuda", "reference"], BackendFactory.Devices);

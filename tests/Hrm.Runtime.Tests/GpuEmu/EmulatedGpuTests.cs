@@ -63,7 +63,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
 
     [Trait("Category", "GpuEmu")]
     [Fact]
-    public void Gpus_other_than_an_h200_an_sm_75_one_refused_and_an_sm_86_one_used()
+    public void Gpus_other_than_one_h200_an_sm_75_refused_an_sm_86_used_and_a_second_gpu_picked()
     {
         // sm_75 (a T4, the RTX 20 series): refused with the reason by the probe, "cuda" and a backend on a caller's
         // device, before any kernel is compiled; "auto" runs on the CPU and says why.
@@ -71,18 +71,25 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
         string lib = Build(root);
         const string Refusal =
             "CudaArchitectureTests.A_gpu_older_than_sm_80_is_refused_before_compiling_and_auto_runs_on_the_cpu";
-        string[] classes = ["-class", "Hrm.Runtime.Tests.Cuda.CudaArchitectureTests",
-            "-class", "Hrm.Runtime.Tests.Cuda.CudaBackendFactoryTests"];
-        (int rc, string log) = RunChild(lib, classes, reverse: false, output, sm: 75);
-        AssertPassed(rc, log, minRun: 23, output); // every case: the device is there, and too old
+        const string Factory = "Hrm.Runtime.Tests.Cuda.CudaBackendFactoryTests";
+        string[] classes = ["-class", "Hrm.Runtime.Tests.Cuda.CudaArchitectureTests", "-class", Factory];
+        (int rc, string log) = RunChild(lib, classes, reverse: false, output, Devices("EMU_SM", "75"));
+        AssertPassed(rc, log, minRun: 23, output); // all but the second-GPU case: the device is there, and too old
         Assert.DoesNotContain(Refusal + " [SKIP]", log, StringComparison.Ordinal);
         // sm_86 (the RTX 30 series, A10, A40): the kernels compiled for it, 99 KiB of shared memory a block (the
         // one-block attention backward of T <= 128 takes 73 KiB of it), the recorded bf16 q/k/v against the CPU.
         (rc, log) = RunChild(lib, [.. classes, "-class", "Hrm.Runtime.Tests.Cuda.CudaBf16RecordedQkvTests"],
-            reverse: false, output, sm: 86);
+            reverse: false, output, Devices("EMU_SM", "86"));
         AssertPassed(rc, log, minRun: 30, output);
         Assert.Contains(Refusal + " [SKIP]", log, StringComparison.Ordinal); // new enough
+        // Two GPUs: --device cuda:1 opens the second and says so.
+        (rc, log) = RunChild(lib, ["-class", Factory], reverse: false, output, Devices("EMU_DEVICES", "2"));
+        AssertPassed(rc, log, minRun: 12, output);
+        Assert.DoesNotContain("Cuda_1_opens_the_second_gpu_and_the_notice_names_it [SKIP]", log,
+            StringComparison.Ordinal);
     }
+
+    private static Dictionary<string, string> Devices(string name, string value) => new() { [name] = value };
 
     /// <summary>The child's summary says it passed, with at least <paramref name="minRun"/> tests run (not skipped).
     /// </summary>
@@ -306,9 +313,10 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
 
     /// <summary>This test executable again, on the GPU test classes <paramref name="filter"/> selects, with the emulator
     /// as the CUDA libraries (<paramref name="reverse"/>: each block's threads started in reverse order; <paramref
-    /// name="sm"/>: the architecture the device reports, an H200's sm_90 when 0).</summary>
+    /// name="devices"/>: EMU_SM and EMU_DEVICES, the emulated GPUs' architecture and number, as tests/gpu-emu
+    /// describes; none: one H200-like sm_90).</summary>
     internal static (int Rc, string Log) RunChild(string lib, string[] filter, bool reverse, ITestOutputHelper output,
-        int sm = 0)
+        IReadOnlyDictionary<string, string>? devices = null)
     {
         (string file, List<string> args) = ChildProcess.TestExecutable();
         args.AddRange([.. filter, "-noColor"]);
@@ -319,7 +327,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
             ["HRM_KERNEL_CACHE"] = Path.Combine(lib, "kernel-cache"),
             ["EMU_REVERSE"] = reverse ? "1" : "0",
         };
-        if (sm != 0) env["EMU_SM"] = sm.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach ((string name, string value) in devices ?? new Dictionary<string, string>()) env[name] = value;
         var sw = Stopwatch.StartNew();
         (int rc, string log) = ChildProcess.Run(file, args, env, RunTimeoutMs);
         output.WriteLine($"emulated run: {sw.Elapsed.TotalSeconds:F0} s");
