@@ -8,7 +8,7 @@ namespace Hrm.Train.Cli;
 
 /// <summary>
 /// <c>hrm info</c>: the architecture, the parameter table with counts, the memory plan in MiB, and what the CUDA
-/// probe found (device, compute capability, memory, NVRTC) or why there is no CUDA.
+/// probe found (device, compute capability, memory, NVRTC) or why there is no CUDA, and every other GPU.
 /// </summary>
 internal static class InfoCommand
 {
@@ -88,7 +88,18 @@ internal static class InfoCommand
         {
             foreach (string line in cuda.Reason.Split('\n').Skip(1)) o.WriteLine("  " + line.Trim());
         }
+        if (cuda.Device.Length == 0) return;
+        // Every other GPU the driver lists (a probe of a number past the last finds no device), with the --device
+        // value that picks it.
+        for (int gpu = 1; gpu < MaxGpusListed; gpu++)
+        {
+            CudaProbeResult other = CudaProbe.Run(gpu);
+            if (other.Device.Length == 0) break;
+            o.WriteLine(Inv($"  GPU {gpu} (--device cuda:{gpu}): {other}"));
+        }
     }
+
+    private const int MaxGpusListed = 64;
 
     private static void Row(TextWriter o, string what, long bytes) =>
         o.WriteLine(Inv($"  {what,-34} {bytes / (1024.0 * 1024.0),12:F1} MiB"));

@@ -91,6 +91,47 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
 
     private static Dictionary<string, string> Devices(string name, string value) => new() { [name] = value };
 
+    /// <summary>The hrm command line built next to these tests (same configuration), or skips.</summary>
+    private static string HrmOrSkip(string root)
+    {
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
+        string hrm = Path.Combine(root, "src", "Hrm.Train", "bin", configuration, "net10.0", "hrm");
+        Assert.SkipUnless(File.Exists(hrm), $"the hrm command line is not built at {hrm}");
+        return hrm;
+    }
+
+    [Trait("Category", "GpuEmu")]
+    [Fact]
+    public void Hrm_info_lists_every_gpu_with_the_device_value_that_picks_it()
+    {
+        string root = RootOrSkip(needsNvrtc: true);
+        string hrm = HrmOrSkip(root);
+        string lib = Build(root);
+        string Info(int gpus, string sm)
+        {
+            var env = new Dictionary<string, string>
+            {
+                [CudaLibraryNames.LibDirVariable] = lib, ["EMU_DEVICES"] = $"{gpus}", ["EMU_SM"] = sm,
+            };
+            (int rc, string log) = ChildProcess.Run(hrm, ["info", "--preset", "tiny"], env, RunTimeoutMs);
+            Assert.True(rc == 0, $"hrm info failed (exit {rc}):\n{ChildProcess.Tail(log, 20)}");
+            string cuda = log[log.IndexOf("cuda: ", StringComparison.Ordinal)..].TrimEnd();
+            output.WriteLine(cuda);
+            return cuda;
+        }
+        const string Gpu = "HRM CPU emulator (tests/gpu-emu) (sm_90, 132 SMs, 16.0 GiB, driver 13.0), NVRTC ";
+        string one = Info(1, "90");
+        Assert.StartsWith("cuda: " + Gpu, one, StringComparison.Ordinal);
+        Assert.DoesNotContain("GPU 1", one, StringComparison.Ordinal);
+        string[] three = Info(3, "90").Split('\n');
+        Assert.Equal(4, three.Length); // GPU 0, its capability, GPUs 1 and 2
+        Assert.StartsWith("  GPU 1 (--device cuda:1): " + Gpu, three[2], StringComparison.Ordinal);
+        Assert.StartsWith("  GPU 2 (--device cuda:2): " + Gpu, three[3], StringComparison.Ordinal);
+        string old = Info(2, "75"); // too old: each GPU says why
+        Assert.Contains("  GPU 1 (--device cuda:1): unavailable: HRM CPU emulator (tests/gpu-emu) (sm_75, ", old,
+            StringComparison.Ordinal);
+    }
+
     /// <summary>The child's summary says it passed, with at least <paramref name="minRun"/> tests run (not skipped).
     /// </summary>
     internal static void AssertPassed(int rc, string log, int minRun, ITestOutputHelper output)
@@ -135,9 +176,7 @@ public sealed partial class EmulatedGpuTests(ITestOutputHelper output)
     public void Training_with_hrm_on_the_emulated_gpu_follows_the_cpu()
     {
         string root = RootOrSkip(needsNvrtc: true);
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
-        string hrm = Path.Combine(root, "src", "Hrm.Train", "bin", configuration, "net10.0", "hrm");
-        Assert.SkipUnless(File.Exists(hrm), $"the hrm command line is not built at {hrm}");
+        string hrm = HrmOrSkip(root);
         string lib = Build(root);
         using var dir = new Formats.TempDir();
         string P(string name) => Path.Combine(dir.Path, name);
