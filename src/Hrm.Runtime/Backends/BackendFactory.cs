@@ -82,7 +82,8 @@ public static class BackendFactory
     /// <summary>The line naming the GPU ("cuda:N" past GPU 0), its kernels, NVRTC and the precision of each part.
     /// </summary>
     private static string CudaNotice(CudaBackend b) =>
-        $"device: {CudaName(b.Options.DeviceOrdinal)} ({b.DeviceDescription}; kernels {b.KernelArch}, NVRTC {b.NvrtcVersion}; attention " +
+        $"device: {CudaName(b.Options.DeviceOrdinal)} ({b.DeviceDescription}; kernels {b.KernelArch}, " +
+        $"NVRTC {b.NvrtcVersion}; attention " +
         $"{(b.Options.Bf16Attention ? "bf16 tensor cores for HS 64" : "fp32")}; linear layers " +
         $"{(b.UsesBf16Matmul ? "bf16 (cuBLASLt)" : "fp32")})";
 

@@ -8,8 +8,9 @@ public sealed record SolverOptions
     /// <summary>Where the model runs (default <see cref="SolverDevice.Auto"/>).</summary>
     public SolverDevice Device { get; init; } = SolverDevice.Auto;
 
-    /// <summary>Which GPU <see cref="SolverDevice.Cuda"/> and <see cref="SolverDevice.Auto"/> use, numbered as the driver
-    /// numbers the GPUs <c>CUDA_VISIBLE_DEVICES</c> leaves (default 0: the first; <c>hrm --device cuda:N</c>).</summary>
+    /// <summary>Which GPU <see cref="SolverDevice.Cuda"/> and <see cref="SolverDevice.Auto"/> use, numbered as the
+    /// driver numbers the GPUs <c>CUDA_VISIBLE_DEVICES</c> leaves (default 0: the first; <c>hrm --device cuda:N</c>).
+    /// </summary>
     public int GpuOrdinal { get; init; }
 
     /// <summary>CPU threads for the model's ops; 0 (default) = one per core.</summary>

@@ -15,8 +15,8 @@ internal static class PredictCommand
 {
     public const string Usage =
         "hrm predict --checkpoint FILE --inputs inputs.npy [--puzzle-identifiers ids.npy] [--config FILE | --preset NAME]\n" +
-        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda[:N]|reference] [--threads N] --out DIR\n" +
-        "            " + GemmArgs.ModelUsage;
+        "            [--max-steps N] [--batch-size N] [--device auto|cpu|cuda[:N]|reference] [--threads N]\n" +
+        "            --out DIR " + GemmArgs.ModelUsage;
 
     private static readonly string[] Options =
         ["checkpoint", "inputs", "puzzle-identifiers", "config", "preset", "max-steps", "batch-size", "device", "threads", "out"];

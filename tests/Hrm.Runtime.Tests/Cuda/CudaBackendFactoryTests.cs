@@ -101,7 +101,8 @@ public sealed class CudaBackendFactoryTests(ITestOutputHelper output)
         }
         var e = Assert.Throws<CudaUnavailableException>(() => BackendFactory.Create("cuda:9999", 1, out _));
         output.WriteLine(e.Reason);
-        Assert.StartsWith("device ordinal 9999 is out of range: the driver reports ", e.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("device ordinal 9999 is out of range: the driver reports ", e.Reason,
+            StringComparison.Ordinal);
     }
 
     [Fact]
