@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Hrm.Runtime.Backends.Cuda;
 using Hrm.Runtime.Backends.Cuda.Interop;
 using Hrm.Runtime.Tests.Formats;
@@ -108,5 +109,21 @@ public sealed class CudaLibraryResolverTests(ITestOutputHelper output)
         Assert.Equal(["libnvrtc-builtins.so", "libnvrtc-builtins.so.13.0"], builtins.Select(Path.GetFileName));
         Assert.Empty(CudaLibraryNames.NvrtcBuiltins(Path.Combine(dir.Path, "missing")));
         Assert.Contains("/usr/local/cuda/lib64", CudaLibraryNames.FallbackDirectories);
+    }
+
+    [Fact]
+    public void The_toolkit_s_target_directory_follows_the_process_architecture()
+    {
+        Assert.Equal(["x86_64-linux"], CudaLibraryNames.TargetDirectories(Architecture.X64));
+        Assert.Equal(["sbsa-linux", "aarch64-linux"], CudaLibraryNames.TargetDirectories(Architecture.Arm64));
+        Assert.Empty(CudaLibraryNames.TargetDirectories(Architecture.X86));
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "Windows has no toolkit fallback directories");
+        List<string> dirs = [.. CudaLibraryNames.FallbackDirectories];
+        int lib64 = dirs.IndexOf("/usr/local/cuda/lib64");
+        Assert.True(lib64 >= 0, string.Join("\n", dirs));
+        foreach (string target in CudaLibraryNames.TargetDirectories(RuntimeInformation.ProcessArchitecture))
+            Assert.True(dirs.IndexOf($"/usr/local/cuda/targets/{target}/lib") > lib64, string.Join("\n", dirs));
+        string other = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "x86_64-linux" : "sbsa-linux";
+        Assert.DoesNotContain($"/usr/local/cuda/targets/{other}/lib", dirs);
     }
 }

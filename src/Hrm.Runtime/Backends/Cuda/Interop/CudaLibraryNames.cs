@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Hrm.Runtime.Backends.Cuda.Interop;
 
 /// <summary>
@@ -23,14 +25,15 @@ internal static class CudaLibraryNames
     public const string LibDirVariable = "HRM_CUDA_LIB_DIR";
 
     /// <summary>
-    /// Toolkit directories tried after the system search path (Linux): <c>lib64</c> and
-    /// <c>targets/x86_64-linux/lib</c> under <c>$CUDA_HOME</c>, <c>$CUDA_PATH</c>, <c>/usr/local/cuda</c> and every
-    /// <c>/usr/local/cuda-X.Y</c>, newest version first.
+    /// Toolkit directories tried after the system search path (Linux): <c>lib64</c> and the toolkit's target library
+    /// directory for this process's architecture (<see cref="TargetDirectories"/>) under <c>$CUDA_HOME</c>,
+    /// <c>$CUDA_PATH</c>, <c>/usr/local/cuda</c> and every <c>/usr/local/cuda-X.Y</c>, newest version first.
     /// </summary>
     public static IReadOnlyList<string> FallbackDirectories
     {
         get
         {
+            IReadOnlyList<string> targets = TargetDirectories(RuntimeInformation.ProcessArchitecture);
             if (OperatingSystem.IsWindows()) return [];
             var roots = new List<string>();
             foreach (string variable in (string[])["CUDA_HOME", "CUDA_PATH"])
@@ -41,9 +44,21 @@ internal static class CudaLibraryNames
             roots.Add("/usr/local/cuda");
             roots.AddRange(VersionedToolkits("/usr/local"));
             return [.. roots.Distinct(StringComparer.Ordinal).SelectMany(r =>
-                (string[])[Path.Combine(r, "lib64"), Path.Combine(r, "targets", "x86_64-linux", "lib")])];
+                targets.Select(t => Path.Combine(r, "targets", t, "lib")).Prepend(Path.Combine(r, "lib64")))];
         }
     }
+
+    /// <summary>
+    /// The toolkit's <c>targets/NAME</c> directories for <paramref name="architecture"/>: <c>x86_64-linux</c>; on
+    /// Arm64 <c>sbsa-linux</c> (servers: Grace Hopper, Grace Blackwell) and <c>aarch64-linux</c> (Jetson); none
+    /// elsewhere.
+    /// </summary>
+    internal static IReadOnlyList<string> TargetDirectories(Architecture architecture) => architecture switch
+    {
+        Architecture.X64 => ["x86_64-linux"],
+        Architecture.Arm64 => ["sbsa-linux", "aarch64-linux"],
+        _ => [],
+    };
 
     /// <summary>The <c>cuda-X.Y</c> directories under <paramref name="parent"/>, newest first (none when unreadable).</summary>
     internal static IEnumerable<string> VersionedToolkits(string parent)
