@@ -8,8 +8,8 @@ using Hrm.Train.Data;
 namespace Hrm.Train.Cli;
 
 /// <summary>
-/// <c>hrm data sudoku|maze|arc</c>: builds a dataset. Sudoku (here): the reference's CSVs or our generator; maze:
-/// <see cref="MazeDataCommand"/>; ARC: <see cref="ArcDataCommand"/>.
+/// <c>hrm data sudoku|maze|arc|pairs</c>: builds a dataset. Sudoku (here): the reference's CSVs or our generator; maze:
+/// <see cref="MazeDataCommand"/>; ARC: <see cref="ArcDataCommand"/>; a task of your own: <see cref="PairsDataCommand"/>.
 /// </summary>
 internal static class DataCommand
 {
@@ -28,7 +28,8 @@ internal static class DataCommand
         "                [--min-rating R] [--max-rating R] [--num-aug K] [--seed S] [--threads T] --out DIR\n" +
         "       hrm data sudoku --from-csv DIR [--min-difficulty R] [--subsample-size N] [--num-aug K] [--seed S] --out DIR\n" +
         "       " + MazeDataCommand.Usage + "\n" +
-        "       " + ArcDataCommand.Usage;
+        "       " + ArcDataCommand.Usage + "\n" +
+        "       " + PairsDataCommand.Usage;
 
     private static readonly string[] Options =
     [
@@ -41,7 +42,8 @@ internal static class DataCommand
         string kind = argv.Length > 0 ? argv[0] : "";
         if (kind == "maze") return MazeDataCommand.Run(argv[1..], o);
         if (kind == "arc") return ArcDataCommand.Run(argv[1..], o, err);
-        if (kind != "sudoku") throw new UsageException("data", "expected a dataset kind: sudoku, maze or arc");
+        if (kind == "pairs") return PairsDataCommand.Run(argv[1..], o);
+        if (kind != "sudoku") throw new UsageException("data", "expected a dataset kind: sudoku, maze, arc or pairs");
         var args = new CliArgs("data", argv[1..], Options);
         string outDir = args.GetOutDir("out") ?? args.Require("out");
         ulong seed = args.GetSeed("seed", 0);

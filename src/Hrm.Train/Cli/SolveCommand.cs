@@ -7,29 +7,36 @@ namespace Hrm.Train.Cli;
 
 /// <summary>
 /// <c>hrm solve</c>: one Sudoku (or, with --maze, one maze) through a trained checkpoint with <see cref="HrmSolver"/>,
-/// printed and checked, or a file of Sudokus (--puzzles, <see cref="SolveMany"/>). Exit code 3 when an answer is not
+/// printed and checked, an input of a task of your own (--text), or a file of Sudokus (--puzzles, <see cref="SolveMany"/>). Exit code 3 when an answer is not
 /// valid (for a maze: not a shortest path).
 /// </summary>
 internal static class SolveCommand
 {
     public const string Usage =
-        "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE) [--max-steps N]\n" +
+        "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE\n" +
+        "          | --text \"<input>\" [--alphabet FILE]) [--max-steps N]\n" +
         "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "          " + GemmArgs.ModelUsage + "\n" +
         "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE) [--out FILE] [--batch N] (and the options above)\n" +
         "  --puzzles / --mazes: one puzzle a line (n*n cells), or the reference's CSV (source,question,answer,rating:\n" +
         "  its answers are compared); the answers one a line to --out FILE or standard output, the counts and speed to\n" +
-        "  the other";
+        "  the other\n" +
+        "  --text: an input of a task of your own (hrm data pairs); the symbols are those of the alphabet.json that\n" +
+        "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "out", "batch", "max-steps", "config", "preset", "device", "threads",
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "alphabet", "out", "batch", "max-steps", "config", "preset", "device", "threads",
              .. HaltingArgs.Options],
             flags: GemmArgs.ModelFlags);
         var gemm = GemmArgs.Cuda(args, "solve");
-        if (((string[])["puzzle", "maze", "puzzles", "mazes"]).Count(args.Has) != 1)
-            throw new UsageException("solve", "give one of --puzzle TEXT, --maze FILE, --puzzles FILE or --mazes FILE");
+        if (((string[])["puzzle", "maze", "puzzles", "mazes", "text"]).Count(args.Has) != 1)
+        {
+            throw new UsageException("solve",
+                "give one of --puzzle TEXT, --maze FILE, --puzzles FILE, --mazes FILE or --text INPUT");
+        }
+        if (args.Has("alphabet") && !args.Has("text")) throw new UsageException("solve", "--alphabet goes with --text");
         bool list = args.Has("puzzles") || args.Has("mazes");
         if (!list && (args.Has("out") || args.Has("batch")))
             throw new UsageException("solve", "--out and --batch go with --puzzles or --mazes");
@@ -48,9 +55,11 @@ internal static class SolveCommand
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
         // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
+        TextPuzzle? text = args.Get("text") is { } input ? TextPuzzle.Parse(input, args.Get("alphabet") is { } af
+            ? TextAlphabet.Load(af) : TextAlphabet.FindFor(args.Require("checkpoint"))) : null;
         var options = new SolverOptions
         {
-            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze ?? mazes?.Puzzles[0], sudokus?.Puzzles[0], args)),
+            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze ?? mazes?.Puzzles[0], sudokus?.Puzzles[0], text, args)),
             MaxSteps = args.GetMaxSteps(0),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),
@@ -64,6 +73,12 @@ internal static class SolveCommand
             return SolveMany.RunMazes(solver, args.Get("mazes")!, ms, args.Get("out"), options.BatchSlots, notice, o, err);
         if (sudokus is { } batch)
             return SolveMany.RunSudokus(solver, args.Get("puzzles")!, batch, args.Get("out"), options.BatchSlots, notice, o, err);
+        if (text != null)
+        {
+            TextResult t = solver.Solve(text);
+            Print(o, t);
+            return t.IsValid ? 0 : 3;
+        }
         if (maze != null)
         {
             MazeResult m = solver.Solve(maze);
@@ -80,8 +95,9 @@ internal static class SolveCommand
 
     /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze tokens;
     /// an n x n Sudoku: n², n + 2), for a run config that leaves them to the data.</summary>
-    private static (int, int, int) TaskOf(Maze? maze, SudokuGrid? first, CliArgs args)
+    private static (int, int, int) TaskOf(Maze? maze, SudokuGrid? first, TextPuzzle? text, CliArgs args)
     {
+        if (text != null) return (text.Alphabet.SeqLen, text.Alphabet.VocabSize, 1);
         if (maze != null) return (maze.Side * maze.Side, Hrm.Runtime.Puzzles.MazeBoard.VocabSize, 1);
         int side = first?.Size ?? SudokuGrid.Parse(args.Require("puzzle")).Size;
         return (side * side, side + 2, 1);
@@ -115,6 +131,15 @@ internal static class SolveCommand
         o.WriteLine(s.Answer);
         PrintEffort(o, s);
         o.WriteLine(s.IsValid ? "valid: a complete Sudoku that respects every given" : $"NOT valid: {s.Problem}");
+    }
+
+    /// <summary>The input, the answer, effort and whether the answer is well formed.</summary>
+    public static void Print(TextWriter o, TextResult s)
+    {
+        o.WriteLine($"input:  {s.Puzzle.Text}");
+        o.WriteLine($"answer: {s.Answer}");
+        PrintEffort(o, s);
+        o.WriteLine(s.IsValid ? "well formed: symbols up to the end marker" : $"NOT well formed: {s.Problem}");
     }
 
     /// <summary>The maze with the predicted path, effort, and the path check.</summary>

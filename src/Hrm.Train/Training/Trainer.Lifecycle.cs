@@ -352,16 +352,21 @@ public sealed partial class Trainer
 
     /// <summary>
     /// Copies the dataset's identifiers.json into a checkpoint directory: the puzzle identifiers (ARC views) the
-    /// weights were trained with, which ARC solving needs (<see cref="Hrm.Runtime.Arc.ArcIdentifiers.FindFor"/>).
+    /// weights were trained with, which ARC solving needs (<see cref="Hrm.Runtime.Arc.ArcIdentifiers.FindFor"/>); and
+    /// its alphabet.json (<c>hrm data pairs</c>), which text solving needs
+    /// (<see cref="Hrm.Runtime.Solver.TextAlphabet.FindFor"/>).
     /// </summary>
     private void CopyIdentifiers(string dir)
     {
-        string src = Path.Combine(Config.DataPath, DatasetLayout.IdentifiersFile);
-        if (!File.Exists(src)) return;
-        string dst = Path.Combine(dir, DatasetLayout.IdentifiersFile);
-        string tmp = dst + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        File.Copy(src, tmp, overwrite: true);
-        File.Move(tmp, dst, overwrite: true);
+        foreach (string name in (string[])[DatasetLayout.IdentifiersFile, Hrm.Runtime.Solver.TextAlphabet.FileName])
+        {
+            string src = Path.Combine(Config.DataPath, name);
+            if (!File.Exists(src)) continue;
+            string dst = Path.Combine(dir, name);
+            string tmp = dst + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+            File.Copy(src, tmp, overwrite: true);
+            File.Move(tmp, dst, overwrite: true);
+        }
     }
 
     internal static void WriteAtomically(string path, string text)

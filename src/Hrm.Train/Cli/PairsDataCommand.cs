@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Solver;
+using Hrm.Train.Data;
+
+namespace Hrm.Train.Cli;
+
+/// <summary><c>hrm data pairs</c>: a dataset of a task of your own, from CSV files of input,output texts
+/// (<see cref="TextPairsCsv"/>, <see cref="TextPairsBuilder"/>).</summary>
+internal static class PairsDataCommand
+{
+    public const string Usage =
+        "hrm data pairs --train FILE [--test FILE | --holdout N [--seed S]] [--alphabet SYMBOLS] [--seq-len N] --out DIR\n" +
+        "  FILE: one example a line, input,output or input,output,group (CSV quoting; consecutive rows of one group\n" +
+        "  name are one group: a puzzle and the variants you made of it); every character is a position and a token";
+
+    private static readonly string[] Options = ["train", "test", "holdout", "seed", "alphabet", "seq-len", "out"];
+
+    public static int Run(ReadOnlySpan<string> argv, TextWriter o)
+    {
+        var args = new CliArgs("data", argv, Options);
+        string outDir = args.GetOutDir("out") ?? args.Require("out");
+        args.CheckNotInput("out", "train", "test");
+        if (args.Has("test") && args.Has("holdout"))
+            throw new UsageException("data", "give --test FILE or --holdout N, not both");
+        if (args.Has("seed") && !args.Has("holdout")) throw new UsageException("data", "--seed goes with --holdout");
+        string trainPath = args.Require("train");
+        var train = new TextPairsSource(trainPath, TextPairsCsv.Read(trainPath));
+        var test = new TextPairsSource(args.Get("test") ?? trainPath, []);
+        if (args.Get("test") is { } testPath) test = new TextPairsSource(testPath, TextPairsCsv.Read(testPath));
+        if (args.Has("holdout"))
+        {
+            int n = args.GetInt("holdout", 0, min: 0);
+            (train, test) = TextPairsBuilder.HoldOut(train, n, new HrmRandom(args.GetSeed("seed", 0)));
+        }
+        if (args.Get("alphabet") is "") throw new UsageException("data", "--alphabet is empty; give the symbols");
+        int? seqLen = args.Has("seq-len") ? args.GetInt("seq-len", 0, min: 1, max: TextAlphabet.MaxSeqLen) : null;
+        var sw = Stopwatch.StartNew();
+        TextAlphabet a = TextPairsBuilder.Build(outDir, train, test, args.Get("alphabet"), seqLen);
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {outDir}: train {train.Pairs.Count:N0} examples in {TextPairsBuilder.Groups(train).Count:N0} groups, " +
+            $"test {test.Pairs.Count:N0}; seq_len {a.SeqLen}, vocab_size {a.VocabSize} ({a.Symbols.Length} symbols " +
+            $"\"{TextAlphabet.Printable(a.Symbols)}\" from token {TextAlphabet.FirstSymbolToken}, 0 pad, 1 end); " +
+            $"{TextAlphabet.FileName} for hrm solve --text ({sw.Elapsed.TotalSeconds:F1} s)"));
+        return 0;
+    }
+}

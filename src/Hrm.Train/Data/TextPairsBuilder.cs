@@ -1,0 +1,158 @@
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Solver;
+
+namespace Hrm.Train.Data;
+
+/// <summary>The examples of one split and the file they came from (named in errors).</summary>
+/// <param name="Path">The CSV file.</param>
+/// <param name="Pairs">Its examples, in file order.</param>
+public sealed record TextPairsSource(string Path, IReadOnlyList<TextPair> Pairs);
+
+/// <summary>
+/// Builds a dataset in the reference's layout (spec 5.1) from text pairs (<see cref="TextPairsCsv"/>): every character
+/// a position, tokens as <see cref="TextAlphabet"/> says (0 pad, 1 end marker, symbols from 2; labels past the end
+/// marker are 0, which the loss ignores), every identifier 0, each example its own puzzle, and the consecutive rows of
+/// a group name one group (a row without one: a group of its own). <c>alphabet.json</c> goes next to
+/// <c>identifiers.json</c>, for <c>hrm solve --text</c> and <see cref="TextPuzzle"/>.
+/// </summary>
+public static class TextPairsBuilder
+{
+    /// <summary>Writes <c>outDir/train</c>, <c>outDir/test</c>, <c>identifiers.json</c> and <c>alphabet.json</c>.</summary>
+    /// <param name="outDir">The dataset directory.</param>
+    /// <param name="train">The train examples.</param>
+    /// <param name="test">The test examples (may be none).</param>
+    /// <param name="symbols">The symbols in token order, or null for every character the files use, in ordinal order.
+    /// </param>
+    /// <param name="seqLen">Positions a row, or null for the longest input or output.</param>
+    /// <returns>The alphabet written.</returns>
+    /// <exception cref="HrmFormatException">A text with a character that is not a symbol or longer than
+    /// <paramref name="seqLen"/>, or a group whose rows are not consecutive (file and line named).</exception>
+    /// <exception cref="ArgumentException">No train examples, or bad <paramref name="symbols"/>.</exception>
+    public static TextAlphabet Build(string outDir, TextPairsSource train, TextPairsSource test, string? symbols,
+        int? seqLen)
+    {
+        ArgumentNullException.ThrowIfNull(outDir);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        if (train.Pairs.Count == 0) throw new ArgumentException($"{train.Path}: no examples to train on", nameof(train));
+        IEnumerable<TextPair> all = train.Pairs.Concat(test.Pairs);
+        string used = symbols ?? TextAlphabet.SymbolsOf(all.SelectMany(p => (string[])[p.Input, p.Output]));
+        int longest = all.Max(p => Math.Max(p.Input.Length, p.Output.Length));
+        if (seqLen is int given && given < longest)
+        {
+            TextPair p = all.First(p => Math.Max(p.Input.Length, p.Output.Length) == longest);
+            throw new HrmFormatException(train.Pairs.Contains(p) ? train.Path : test.Path, $"line {p.Line}",
+                $"has a text of {longest} characters; --seq-len is {given}");
+        }
+        if (longest > TextAlphabet.MaxSeqLen)
+            throw new ArgumentException($"the longest text has {longest} characters; at most {TextAlphabet.MaxSeqLen}");
+        TextAlphabet alphabet = TextAlphabet.Create(used, seqLen ?? longest);
+        foreach (TextPairsSource source in (TextPairsSource[])[train, test])
+        {
+            Groups(source);  // every problem said before a file is written
+            foreach (TextPair p in source.Pairs)
+            {
+                Check(source.Path, p.Line, "input", p.Input, alphabet);
+                Check(source.Path, p.Line, "output", p.Output, alphabet);
+            }
+        }
+        WriteSplit(outDir, "train", train, alphabet);
+        WriteSplit(outDir, "test", test, alphabet);
+        DatasetWriter.WriteIdentifiers(outDir, [DatasetIdentifiers.Blank]);
+        alphabet.Save(Path.Combine(outDir, TextAlphabet.FileName));
+        return alphabet;
+    }
+
+    /// <summary>The groups of <paramref name="source"/>: (first row, rows) each, in file order.</summary>
+    /// <exception cref="HrmFormatException">A group name that comes back after another group's rows.</exception>
+    public static List<(int Start, int Count)> Groups(TextPairsSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var groups = new List<(int, int)>();
+        var firstLine = new Dictionary<string, int>(StringComparer.Ordinal);
+        IReadOnlyList<TextPair> pairs = source.Pairs;
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            string g = pairs[i].Group;
+            if (g.Length > 0 && i > 0 && pairs[i - 1].Group == g)
+            {
+                (int s, int c) = groups[^1];
+                groups[^1] = (s, c + 1);
+                continue;
+            }
+            if (g.Length > 0 && !firstLine.TryAdd(g, pairs[i].Line))
+            {
+                throw TextPairsCsv.Error(source.Path, pairs[i].Line, "group",
+                    $"'{g}' began at line {firstLine[g]} and another group came between: a group's rows are consecutive");
+            }
+            groups.Add((i, 1));
+        }
+        return groups;
+    }
+
+    /// <summary>Moves <paramref name="count"/> groups of <paramref name="train"/>, chosen at random, to a test split;
+    /// both keep file order.</summary>
+    /// <exception cref="ArgumentException">Not fewer groups than the file holds.</exception>
+    public static (TextPairsSource Train, TextPairsSource Test) HoldOut(TextPairsSource train, int count, HrmRandom rng)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(rng);
+        List<(int Start, int Count)> groups = Groups(train);
+        if (count < 0 || count >= groups.Count)
+        {
+            throw new ArgumentException(
+                $"--holdout {count}: {train.Path} has {groups.Count} groups; hold out 0 to {groups.Count - 1}");
+        }
+        int[] order = Enumerable.Range(0, groups.Count).ToArray();
+        for (int i = 0; i < count; i++)
+        {
+            int j = rng.NextInt(i, order.Length);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        var held = new bool[groups.Count];
+        for (int i = 0; i < count; i++) held[order[i]] = true;
+        var keep = new List<TextPair>();
+        var test = new List<TextPair>();
+        for (int g = 0; g < groups.Count; g++)
+        {
+            (int s, int c) = groups[g];
+            (held[g] ? test : keep).AddRange(train.Pairs.Skip(s).Take(c));
+        }
+        return (train with { Pairs = keep }, train with { Pairs = test });
+    }
+
+    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet)
+    {
+        int l = alphabet.SeqLen;
+        using var w = new DatasetStreamWriter(outDir, split, l, alphabet.VocabSize, ignoreLabelId: TextAlphabet.PadToken);
+        int[] row = new int[l];              // (seq_len) tokens of one text
+        byte[] x = new byte[l], y = new byte[l];
+        foreach ((int start, int count) in Groups(source))
+        {
+            for (int i = start; i < start + count; i++)
+            {
+                TextPair p = source.Pairs[i];
+                Encode(source.Path, p.Line, "input", p.Input, alphabet, row, x);
+                Encode(source.Path, p.Line, "output", p.Output, alphabet, row, y);
+                w.AddExample(x, y);
+                w.EndPuzzle(0);
+            }
+            w.EndGroup();
+        }
+        w.Complete(numPuzzleIdentifiers: 1);
+    }
+
+    private static void Check(string path, int line, string column, string text, TextAlphabet alphabet)
+    {
+        if (alphabet.FindTextError(text) is { } problem) throw TextPairsCsv.Error(path, line, column, problem);
+    }
+
+    private static void Encode(string path, int line, string column, string text, TextAlphabet alphabet, int[] row,
+        byte[] tokens)
+    {
+        Check(path, line, column, text, alphabet);
+        alphabet.Encode(text, row);
+        for (int i = 0; i < row.Length; i++) tokens[i] = (byte)row[i];
+    }
+}

@@ -1,0 +1,64 @@
+namespace Hrm.Train.Tests.Cli;
+
+/// <summary>A task of one's own from the command line: hrm data pairs, train, eval and solve --text.</summary>
+public sealed class TextPairsCliTests : CliHarness
+{
+    [Fact]
+    public void Pairs_data_train_eval_and_solve_text_work_from_the_command_line()
+    {
+        // Reverse a word of 2 to 6 letters.
+        var rng = new Random(7);
+        string[] words = [.. Enumerable.Range(0, 96).Select(_ =>
+            new string([.. Enumerable.Range(0, rng.Next(2, 7)).Select(_ => (char)('a' + rng.Next(5)))]))];
+        File.WriteAllLines(P("reverse.csv"), ["input,output", .. words.Select(w => $"{w},{new string([.. w.Reverse()])}")]);
+        (int code, string output, string err) = Hrm("data", "pairs", "--train", P("reverse.csv"), "--holdout", "16",
+            "--seed", "3", "--out", P("data"));
+        Assert.True(code == 0, err);
+        Assert.Contains("train 80 examples in 80 groups, test 16; seq_len 6, vocab_size 7", output, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
+            "--set", "epochs=2", "--set", "eval_interval=2", "--threads", "2");
+        Assert.True(code == 0, err);
+        string ckpt = Path.Combine(Directory.GetDirectories(P("run/checkpoints")).Order().Last(), "model.safetensors");
+        Assert.Equal(File.ReadAllText(P("data/alphabet.json")),
+            File.ReadAllText(Path.Combine(Path.GetDirectoryName(ckpt)!, "alphabet.json")));
+        (code, output, err) = Hrm("eval", "--checkpoint", ckpt, "--data", P("data"), "--max-steps", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("eval/exact_accuracy", output, StringComparison.Ordinal);
+        (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcde", "--max-steps", "2");
+        Assert.True(code is 0 or 3, err);
+        Assert.Contains("input:  abcde", output, StringComparison.Ordinal);
+        string answer = output.Split('\n').Single(l => l.StartsWith("answer: ", StringComparison.Ordinal))[8..];
+        Assert.Equal(code == 0, answer.Length > 0 && answer.All(c => c is >= 'a' and <= 'e'));
+        (int code2, string output2, _) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcde", "--max-steps", "2",
+            "--alphabet", P("data"));
+        Assert.Equal((code, output.Split('\n')[1]), (code2, output2.Split('\n')[1]));
+        (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcxe");
+        Assert.Equal(1, code);
+        Assert.Contains("'x' at position 4", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcdefg");
+        Assert.Equal(1, code);
+        Assert.Contains("has 7 characters; the rows of this alphabet hold 6", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pairs_options_that_do_not_go_together_are_refused()
+    {
+        File.WriteAllText(P("p.csv"), "ab,ba\nba,ab\n");
+        Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--test", P("p.csv"), "--holdout", "1",
+            "--out", P("d")).Code);
+        Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--seed", "1", "--out", P("d")).Code);
+        Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--alphabet", "", "--out", P("d")).Code);
+        (int code, _, string err) = Hrm("data", "pairs", "--train", P("p.csv"), "--holdout", "2", "--out", P("d"));
+        Assert.Equal(1, code);
+        Assert.Contains("has 2 groups", err, StringComparison.Ordinal);
+        (code, _, err) = Hrm("data", "pairs", "--train", P("p.csv"), "--alphabet", "a", "--out", P("d"));
+        Assert.Equal(1, code);
+        Assert.Contains("line 1, input", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(P("d/train")));
+        Assert.Equal(2, Hrm("solve", "--checkpoint", P("p.csv"), "--puzzle", "1234", "--alphabet", P("d")).Code);
+        Assert.Equal(0, Hrm("data", "pairs", "--train", P("p.csv"), "--test", P("p.csv"), "--out", P("d")).Code);
+        (code, _, err) = Hrm("solve", "--checkpoint", P("p.csv"), "--text", "ab");
+        Assert.Equal(1, code);
+        Assert.Contains("alphabet.json", err, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,122 @@
+using Hrm.Runtime.Formats;
+using Hrm.Runtime.Numerics;
+using Hrm.Runtime.Solver;
+using Hrm.Train.Data;
+
+namespace Hrm.Train.Tests.Data;
+
+/// <summary>Datasets of a task of one's own from text pairs: the CSV, the rows written, groups and held-out groups.</summary>
+public sealed class TextPairsTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hrm-pairs-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string P(string name) => Path.Combine(_dir.FullName, name);
+
+    private string Csv(string name, string text)
+    {
+        File.WriteAllText(P(name), text);
+        return P(name);
+    }
+
+    [Fact]
+    public void The_csv_takes_a_header_quotes_groups_and_blank_lines_and_keeps_spaces()
+    {
+        List<TextPair> pairs = TextPairsCsv.Read(Csv("a.csv",
+            "Input,Output,Group\n12,21,g\r\n\n\"3,4\",\"4,3\",g\n \"\"x, y ,\n5,5\n"));
+        Assert.Equal(
+            [new TextPair("12", "21", "g", 2), new TextPair("3,4", "4,3", "g", 4), new TextPair(" \"\"x", " y ", "", 5),
+             new TextPair("5", "5", "", 6)],
+            pairs);
+        Assert.Single(TextPairsCsv.Read(Csv("b.csv", "ab,ba\n")));   // no header: line 1 is an example
+    }
+
+    [Theory]
+    [InlineData("ab\n", "line 1, row", "has 1 columns")]
+    [InlineData("input,output\na,b,c,d\n", "line 2, row", "has 4 columns")]
+    [InlineData("a,b\n,b\n", "line 2, input", "is empty")]
+    [InlineData("a,\n", "line 1, output", "is empty")]
+    [InlineData("a,b\n\"a,b\n", "line 2, row", "is not closed")]
+    public void Malformed_csv_lines_are_named(string text, string field, string problem)
+    {
+        HrmFormatException e = Assert.Throws<HrmFormatException>(() => TextPairsCsv.Read(Csv("bad.csv", text)));
+        Assert.Equal(field, e.Field);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.Contains("bad.csv", e.Message, StringComparison.Ordinal);
+        Assert.Throws<HrmFormatException>(() => TextPairsCsv.Read(P("none.csv")));
+        Assert.Throws<HrmFormatException>(() => TextPairsCsv.Read(_dir.FullName));
+    }
+
+    [Fact]
+    public void The_dataset_holds_the_texts_as_tokens_one_puzzle_an_example_and_groups_as_given()
+    {
+        string train = Csv("train.csv", "ab,ba,g1\nba,ab,g1\nabc,cba,\nc,c,g2\n");
+        string test = Csv("test.csv", "cab,bac\n");
+        TextAlphabet a = TextPairsBuilder.Build(P("data"), Source(train), Source(test), null, null);
+        Assert.Equal("abc", a.Symbols);
+        Assert.Equal(3, a.SeqLen);
+        Assert.Equal(a.Symbols, TextAlphabet.Load(P("data")).Symbols);
+        using (var ds = PuzzleDataset.Open(P("data"), "train"))
+        {
+            Assert.Equal((4, 4, 3), (ds.ExampleCount, ds.PuzzleCount, ds.GroupCount));
+            Assert.Equal((5, 3, 0), (ds.Metadata.VocabSize, ds.Metadata.SeqLen, ds.Metadata.IgnoreLabelId));
+            int[] x = new int[3], y = new int[3];
+            ds.ReadExample(0, x, y);
+            Assert.Equal([2, 3, 1], x);
+            Assert.Equal([3, 2, 1], y);
+            ds.ReadExample(3, x, y);
+            Assert.Equal([4, 1, 0], x);
+            Assert.Equal([4, 1, PuzzleDataset.IgnoreLabel], y);   // past the end marker: ignored by the loss
+        }
+        using (var ds = PuzzleDataset.Open(P("data"), "test")) Assert.Equal(1, ds.GroupCount);
+        Assert.Equal("[\"<blank>\"]", File.ReadAllText(P("data/identifiers.json")));
+        // An alphabet given in another order, and longer rows.
+        TextAlphabet b = TextPairsBuilder.Build(P("data2"), Source(train), Source(test), "cbad", 5);
+        Assert.Equal((6, 5), (b.VocabSize, b.SeqLen));
+        using var ds2 = PuzzleDataset.Open(P("data2"), "train");
+        int[] x2 = new int[5], y2 = new int[5];
+        ds2.ReadExample(0, x2, y2);
+        Assert.Equal([4, 3, 1, 0, 0], x2);
+    }
+
+    [Fact]
+    public void Texts_the_alphabet_or_rows_cannot_hold_and_scattered_groups_are_named_by_file_and_line()
+    {
+        string train = Csv("train.csv", "ab,ba\nabc,cba\n");
+        HrmFormatException e = Assert.Throws<HrmFormatException>(() =>
+            TextPairsBuilder.Build(P("d1"), Source(train), Source(train, []), "ab", null));
+        Assert.Equal("line 2, input", e.Field);
+        Assert.Contains("'c' at position 3", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("d2"), Source(train), Source(train, []), null, 2));
+        Assert.Equal("line 2", e.Field);
+        Assert.Contains("--seq-len is 2", e.Message, StringComparison.Ordinal);
+        string scattered = Csv("s.csv", "a,a,g\nb,b,h\nab,ab,g\n");
+        e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Groups(Source(scattered)));
+        Assert.Equal("line 3, group", e.Field);
+        Assert.Contains("'g' began at line 1", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("d3"), Source(train, []), Source(train), null, null));
+        Assert.False(Directory.Exists(P("d1")) || Directory.Exists(P("d2")) || Directory.Exists(P("d3")));
+    }
+
+    [Fact]
+    public void Held_out_groups_move_whole_to_the_test_split_in_file_order_and_the_seed_decides_which()
+    {
+        string text = string.Concat(Enumerable.Range(0, 20).Select(i => $"{i % 7},{i % 7},g{i / 2}\n"));
+        TextPairsSource all = Source(Csv("all.csv", text));
+        (TextPairsSource train, TextPairsSource test) = TextPairsBuilder.HoldOut(all, 3, new HrmRandom(1));
+        Assert.Equal((14, 6), (train.Pairs.Count, test.Pairs.Count));
+        Assert.Equal(3, TextPairsBuilder.Groups(test).Count);
+        Assert.Equal(all.Pairs, train.Pairs.Concat(test.Pairs).OrderBy(p => p.Line));
+        Assert.True(test.Pairs.Zip(test.Pairs.Skip(1)).All(t => t.First.Line < t.Second.Line));
+        Assert.Equal(test.Pairs, TextPairsBuilder.HoldOut(all, 3, new HrmRandom(1)).Test.Pairs);
+        Assert.NotEqual(test.Pairs, TextPairsBuilder.HoldOut(all, 3, new HrmRandom(2)).Test.Pairs);
+        Assert.Empty(TextPairsBuilder.HoldOut(all, 0, new HrmRandom(1)).Test.Pairs);
+        Assert.Contains("has 10 groups", Assert.Throws<ArgumentException>(
+            () => TextPairsBuilder.HoldOut(all, 10, new HrmRandom(1))).Message, StringComparison.Ordinal);
+    }
+
+    private static TextPairsSource Source(string path) => new(path, TextPairsCsv.Read(path));
+
+    private static TextPairsSource Source(string path, TextPair[] pairs) => new(path, pairs);
+}
