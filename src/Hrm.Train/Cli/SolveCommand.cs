@@ -14,39 +14,26 @@ internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE\n" +
-        "          | --text \"<input>\" [--alphabet FILE]) [--max-steps N]\n" +
+        "          | --text \"<input>\") [--alphabet FILE] [--max-steps N]\n" +
         "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "          " + GemmArgs.ModelUsage + "\n" +
-        "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE) [--out FILE] [--batch N] (and the options above)\n" +
+        "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE | --texts FILE) [--out FILE] [--batch N]\n" +
+        "          (and the options above)\n" +
         "  --puzzles / --mazes: one puzzle a line (n*n cells), or the reference's CSV (source,question,answer,rating:\n" +
         "  its answers are compared); the answers one a line to --out FILE or standard output, the counts and speed to\n" +
         "  the other\n" +
         "  --text: an input of a task of your own (hrm data pairs); the symbols are those of the alphabet.json that\n" +
-        "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json)";
+        "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json). --texts: one input a\n" +
+        "  line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "alphabet", "out", "batch", "max-steps", "config", "preset", "device", "threads",
-             .. HaltingArgs.Options],
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "out", "batch", "max-steps",
+             "config", "preset", "device", "threads", .. HaltingArgs.Options],
             flags: GemmArgs.ModelFlags);
         var gemm = GemmArgs.Cuda(args, "solve");
-        if (((string[])["puzzle", "maze", "puzzles", "mazes", "text"]).Count(args.Has) != 1)
-        {
-            throw new UsageException("solve",
-                "give one of --puzzle TEXT, --maze FILE, --puzzles FILE, --mazes FILE or --text INPUT");
-        }
-        if (args.Has("alphabet") && !args.Has("text")) throw new UsageException("solve", "--alphabet goes with --text");
-        bool list = args.Has("puzzles") || args.Has("mazes");
-        if (!list && (args.Has("out") || args.Has("batch")))
-            throw new UsageException("solve", "--out and --batch go with --puzzles or --mazes");
-        args.CheckNotInput("out", "puzzles", "mazes", "checkpoint", "config");
-        if (args.Get("out") is { } outFile)
-        {
-            // Said before anything is solved (the answers are renamed into place at the end).
-            if (outFile.Length == 0 || Directory.Exists(outFile) || Path.EndsInDirectorySeparator(outFile))
-                throw new UsageException("solve", $"--out '{outFile}' must name a file");
-        }
+        bool list = CheckInputs(args);
         (List<SudokuGrid> Puzzles, List<string>? Answers)? sudokus =
             args.Get("puzzles") is { } puzzlesFile ? SolveMany.ReadSudokus(puzzlesFile) : null;
         (List<Maze> Puzzles, List<string>? Answers)? mazes =
@@ -55,11 +42,15 @@ internal static class SolveCommand
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
         // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
-        TextPuzzle? text = args.Get("text") is { } input ? TextPuzzle.Parse(input, args.Get("alphabet") is { } af
+        TextAlphabet? alphabet = args.Has("text") || args.Has("texts") ? (args.Get("alphabet") is { } af
             ? TextAlphabet.Load(af) : TextAlphabet.FindFor(args.Require("checkpoint"))) : null;
+        TextPuzzle? text = args.Get("text") is { } input ? TextPuzzle.Parse(input, alphabet!) : null;
+        (List<TextPuzzle> Puzzles, List<string>? Answers)? texts =
+            args.Get("texts") is { } textsFile ? SolveMany.ReadTexts(textsFile, alphabet!) : null;
         var options = new SolverOptions
         {
-            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err, () => TaskOf(maze ?? mazes?.Puzzles[0], sudokus?.Puzzles[0], text, args)),
+            Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
+                () => TaskOf(maze ?? mazes?.Puzzles[0], sudokus?.Puzzles[0], alphabet, args)),
             MaxSteps = args.GetMaxSteps(0),
             Halting = mode,
             MinSteps = HaltingArgs.MinSteps(args),
@@ -69,6 +60,8 @@ internal static class SolveCommand
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(), gemm,
             out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
+        if (texts is { } ts)
+            return SolveMany.RunTexts(solver, args.Get("texts")!, ts, args.Get("out"), options.BatchSlots, notice, o, err);
         if (mazes is { } ms)
             return SolveMany.RunMazes(solver, args.Get("mazes")!, ms, args.Get("out"), options.BatchSlots, notice, o, err);
         if (sudokus is { } batch)
@@ -93,11 +86,35 @@ internal static class SolveCommand
         return s.IsValid ? 0 : 3;
     }
 
-    /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze tokens;
-    /// an n x n Sudoku: n², n + 2), for a run config that leaves them to the data.</summary>
-    private static (int, int, int) TaskOf(Maze? maze, SudokuGrid? first, TextPuzzle? text, CliArgs args)
+    /// <summary>Checks that one input is given and the options that go with it; true for a file of them.</summary>
+    private static bool CheckInputs(CliArgs args)
     {
-        if (text != null) return (text.Alphabet.SeqLen, text.Alphabet.VocabSize, 1);
+        if (((string[])["puzzle", "maze", "puzzles", "mazes", "text", "texts"]).Count(args.Has) != 1)
+        {
+            throw new UsageException("solve",
+                "give one of --puzzle TEXT, --maze FILE, --puzzles FILE, --mazes FILE, --text INPUT or --texts FILE");
+        }
+        if (args.Has("alphabet") && !args.Has("text") && !args.Has("texts"))
+            throw new UsageException("solve", "--alphabet goes with --text or --texts");
+        bool list = args.Has("puzzles") || args.Has("mazes") || args.Has("texts");
+        if (!list && (args.Has("out") || args.Has("batch")))
+            throw new UsageException("solve", "--out and --batch go with --puzzles, --mazes or --texts");
+        args.CheckNotInput("out", "puzzles", "mazes", "texts", "checkpoint", "config");
+        if (args.Get("out") is { } outFile)
+        {
+            // Said before anything is solved (the answers are renamed into place at the end).
+            if (outFile.Length == 0 || Directory.Exists(outFile) || Path.EndsInDirectorySeparator(outFile))
+                throw new UsageException("solve", $"--out '{outFile}' must name a file");
+        }
+        return list;
+    }
+
+    /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze tokens;
+    /// an n x n Sudoku: n², n + 2; a text: its alphabet's row and vocabulary), for a run config that leaves them to the
+    /// data.</summary>
+    private static (int, int, int) TaskOf(Maze? maze, SudokuGrid? first, TextAlphabet? alphabet, CliArgs args)
+    {
+        if (alphabet != null) return (alphabet.SeqLen, alphabet.VocabSize, 1);
         if (maze != null) return (maze.Side * maze.Side, Hrm.Runtime.Puzzles.MazeBoard.VocabSize, 1);
         int side = first?.Size ?? SudokuGrid.Parse(args.Require("puzzle")).Size;
         return (side * side, side + 2, 1);

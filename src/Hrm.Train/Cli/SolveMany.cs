@@ -9,11 +9,11 @@ using Hrm.Train.Data;
 namespace Hrm.Train.Cli;
 
 /// <summary>
-/// <c>hrm solve --puzzles FILE</c> / <c>--mazes FILE</c>: many puzzles through one solver, in batches (continuous
+/// <c>hrm solve --puzzles FILE</c> / <c>--mazes FILE</c> / <c>--texts FILE</c>: many puzzles through one solver, in batches (continuous
 /// batching, <c>--batch</c> rows at once). The file is one puzzle a line (a Sudoku's n*n cells with '.' or '0' for a
 /// blank, blank lines and lines opening with '#' skipped; a maze's n*n cells of <c># SG</c>, '.' also open, blank lines
 /// skipped), or the reference's CSV (header <c>source,question,answer,rating</c>), whose answers are then compared with
-/// the model's. Answers go one a line, in order, to <c>--out FILE</c> or standard output; the counts and the speed go
+/// the model's; texts as <see cref="ReadTexts"/> says. Answers go one a line, in order, to <c>--out FILE</c> or standard output; the counts and the speed go
 /// to the other stream.
 /// </summary>
 internal static class SolveMany
@@ -67,6 +67,28 @@ internal static class SolveMany
             return (maze, maze.Side);
         }), null);
     }
+
+    /// <summary>The inputs of <paramref name="path"/> (<see cref="TextPairsCsv"/>: one input a line, or input,output
+    /// lines) and, where the file has outputs, those (else null).</summary>
+    public static (List<TextPuzzle> Puzzles, List<string>? Answers) ReadTexts(string path, TextAlphabet alphabet)
+    {
+        List<TextPair> pairs = TextPairsCsv.Read(path, inputsOnly: true);
+        if (pairs.Count == 0) throw new PuzzleFormatException($"{path}: no inputs (one a line)");
+        foreach (TextPair p in pairs)
+        {
+            if (alphabet.FindTextError(p.Input) is { } problem) throw TextPairsCsv.Error(path, p.Line, "input", problem);
+        }
+        return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet))],
+            pairs[0].Output.Length > 0 ? [.. pairs.Select(p => p.Output)] : null);
+    }
+
+    /// <summary>Solves every text input, writes the answers (the model's text), says the counts; exit code 0 when every
+    /// answer is well formed, else 3 (as for one input).</summary>
+    public static int RunTexts(HrmSolver solver, string path, (List<TextPuzzle> Puzzles, List<string>? Answers) file,
+        string? outPath, int batch, string notice, TextWriter o, TextWriter err) =>
+        Run(path, file.Puzzles, file.Answers, part => [.. solver.Solve(part).Select(r =>
+            new Answer(r.Answer, r.IsValid, r.Segments))],
+            "texts", "well formed (symbols up to the end marker)", outPath, batch, notice, o, err);
 
     /// <summary>Solves every Sudoku, writes the answers (n*n digits, '.' where the model gave none), says the counts;
     /// exit code 0 when every answer is valid, else 3 (as for one puzzle).</summary>

@@ -32,6 +32,24 @@ public sealed class TextPairsCliTests : CliHarness
         (int code2, string output2, _) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcde", "--max-steps", "2",
             "--alphabet", P("data"));
         Assert.Equal((code, output.Split('\n')[1]), (code2, output2.Split('\n')[1]));
+        // A file of inputs, and one of inputs with their outputs (compared); answers one a line, in order.
+        File.WriteAllLines(P("inputs.txt"), ["abcde", "", "ab", "\"ba\""]);
+        (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("inputs.txt"), "--max-steps", "2");
+        Assert.True(code is 0 or 3, err);
+        string[] answers = output.TrimEnd('\n').Split('\n');
+        Assert.Equal(3, answers.Length);
+        Assert.Equal(answer, answers[0]);
+        Assert.Contains("3 texts from", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("equal to the file's answers", err, StringComparison.Ordinal);
+        (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("reverse.csv"), "--max-steps", "2",
+            "--out", P("answers.txt"), "--batch", "8");
+        Assert.True(code is 0 or 3, err);
+        Assert.Equal(96, File.ReadAllLines(P("answers.txt")).Length);
+        Assert.Matches(@"equal to the file's answers: \d+ of 96", output);
+        File.WriteAllLines(P("mixed.txt"), ["ab,ba", "abc"]);
+        (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("mixed.txt"));
+        Assert.Equal(1, code);
+        Assert.Contains("line 2, row", err, StringComparison.Ordinal);
         (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcxe");
         Assert.Equal(1, code);
         Assert.Contains("'x' at position 4", err, StringComparison.Ordinal);

@@ -30,6 +30,12 @@ public sealed class TextPairsTests : IDisposable
              new TextPair("5", "5", "", 6)],
             pairs);
         Assert.Single(TextPairsCsv.Read(Csv("b.csv", "ab,ba\n")));   // no header: line 1 is an example
+        Assert.Equal([new TextPair("a,b", "", "", 2), new TextPair("c", "", "", 3)],
+            TextPairsCsv.Read(Csv("c.csv", "input\n\"a,b\"\nc\n"), inputsOnly: true));
+        HrmFormatException e = Assert.Throws<HrmFormatException>(() => TextPairsCsv.Read(P("c.csv")));
+        Assert.Equal("line 1, row", e.Field);   // an input alone is no example of a dataset, nor its header
+        e = Assert.Throws<HrmFormatException>(() => TextPairsCsv.Read(Csv("d.csv", "a\nb,c\n"), inputsOnly: true));
+        Assert.Contains("has an output where line 1 has none", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
