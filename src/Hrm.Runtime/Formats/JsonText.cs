@@ -46,6 +46,29 @@ internal static class JsonText
         }
     }
 
+    /// <summary>Parses the text of a file that holds one JSON object (<paramref name="path"/> names it in errors); the
+    /// caller disposes the document.</summary>
+    /// <exception cref="HrmFormatException">Invalid JSON (field "json"), a string that is not text (its place), or a
+    /// value other than an object (field "json").</exception>
+    public static JsonDocument ParseObject(string json, string path)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new HrmFormatException(path, "json", $"is not valid JSON ({e.Message})", e);
+        }
+        JsonValueKind kind = doc.RootElement.ValueKind;
+        string? bad = FirstBadText(doc.RootElement);
+        if (bad is null && kind == JsonValueKind.Object) return doc;
+        doc.Dispose();
+        throw bad is not null ? new HrmFormatException(path, bad, BadTextMessage)
+            : new HrmFormatException(path, "json", $"expected an object, found {kind}");
+    }
+
     /// <summary>What readers say of a value <see cref="FirstBadText"/> found.</summary>
     public const string BadTextMessage = "not text: a lone UTF-16 surrogate escape (such as \\ud800) or bytes that are not UTF-8";
 

@@ -54,21 +54,9 @@ public sealed partial class TextAlphabet
     public static TextAlphabet Parse(string json, string path = FileName)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonDocument doc;
-        try
-        {
-            doc = JsonText.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new HrmFormatException(path, "json", $"is not valid JSON ({e.Message})", e);
-        }
-        using (doc)
+        using (JsonDocument doc = JsonText.ParseObject(json, path))
         {
             JsonElement root = doc.RootElement;
-            if (JsonText.FirstBadText(root) is { } bad) throw new HrmFormatException(path, bad, JsonText.BadTextMessage);
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new HrmFormatException(path, "json", $"expected an object, found {root.ValueKind}");
             Fixed(root, path, "pad_id", PadToken);
             Fixed(root, path, "end_id", EndToken);
             Fixed(root, path, "first_symbol_id", FirstSymbolToken);

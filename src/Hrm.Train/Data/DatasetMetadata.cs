@@ -52,21 +52,9 @@ public sealed record DatasetMetadata(int PadId, int? IgnoreLabelId, int BlankIde
     public static DatasetMetadata Parse(string json, string path = FileName)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonDocument doc;
-        try
-        {
-            doc = JsonText.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new HrmFormatException(path, "json", $"is not valid JSON ({e.Message})", e);
-        }
-        using (doc)
+        using (JsonDocument doc = JsonText.ParseObject(json, path))
         {
             JsonElement root = doc.RootElement;
-            if (JsonText.FirstBadText(root) is { } bad) throw new HrmFormatException(path, bad, JsonText.BadTextMessage);
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new HrmFormatException(path, "json", $"expected an object, found {root.ValueKind}");
             var meta = new DatasetMetadata(
                 Int(root, path, "pad_id"), NullableInt(root, path, "ignore_label_id"),
                 Int(root, path, "blank_identifier_id"), Int(root, path, "vocab_size"), Int(root, path, "seq_len"),
