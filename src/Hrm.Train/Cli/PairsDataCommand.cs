@@ -11,11 +11,14 @@ namespace Hrm.Train.Cli;
 internal static class PairsDataCommand
 {
     public const string Usage =
-        "hrm data pairs --train FILE [--test FILE | --holdout N [--seed S]] [--alphabet SYMBOLS] [--seq-len N] --out DIR\n" +
+        "hrm data pairs --train FILE [--test FILE | --holdout N] [--alphabet SYMBOLS] [--seq-len N]\n" +
+        "               [--relabel SYMBOLS --num-aug K] [--seed S] --out DIR\n" +
         "  FILE: one example a line, input,output or input,output,group (CSV quoting; consecutive rows of one group\n" +
-        "  name are one group: a puzzle and the variants you made of it); every character is a position and a token";
+        "  name are one group: a puzzle and the variants you made of it); every character is a position and a token.\n" +
+        "  --relabel: K more views of every train group, each one random permutation of those symbols";
 
-    private static readonly string[] Options = ["train", "test", "holdout", "seed", "alphabet", "seq-len", "out"];
+    private static readonly string[] Options =
+        ["train", "test", "holdout", "seed", "alphabet", "seq-len", "relabel", "num-aug", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o)
     {
@@ -24,7 +27,14 @@ internal static class PairsDataCommand
         args.CheckNotInput("out", "train", "test");
         if (args.Has("test") && args.Has("holdout"))
             throw new UsageException("data", "give --test FILE or --holdout N, not both");
-        if (args.Has("seed") && !args.Has("holdout")) throw new UsageException("data", "--seed goes with --holdout");
+        if (args.Has("seed") && !args.Has("holdout") && !args.Has("relabel"))
+            throw new UsageException("data", "--seed goes with --holdout or --relabel");
+        if (args.Has("relabel") != args.Has("num-aug"))
+            throw new UsageException("data", "--relabel SYMBOLS and --num-aug K go together");
+        TextRelabel? relabel = args.Get("relabel") is { } permuted
+            ? new TextRelabel(permuted, args.GetInt("num-aug", 0, min: 1, max: DataCommand.MaxAugmentations),
+                args.GetSeed("seed", 0) ^ 0x5EED_DA7AUL)
+            : null;
         string trainPath = args.Require("train");
         var train = new TextPairsSource(trainPath, TextPairsCsv.Read(trainPath));
         var test = new TextPairsSource(args.Get("test") ?? trainPath, []);
@@ -37,9 +47,11 @@ internal static class PairsDataCommand
         if (args.Get("alphabet") is "") throw new UsageException("data", "--alphabet is empty; give the symbols");
         int? seqLen = args.Has("seq-len") ? args.GetInt("seq-len", 0, min: 1, max: TextAlphabet.MaxSeqLen) : null;
         var sw = Stopwatch.StartNew();
-        TextAlphabet a = TextPairsBuilder.Build(outDir, train, test, args.Get("alphabet"), seqLen);
+        TextAlphabet a = TextPairsBuilder.Build(outDir, train, test, args.Get("alphabet"), seqLen, relabel);
+        string views = relabel is null ? "" : $" x {relabel.Views + 1} views (relabelled \"{relabel.Symbols}\")";
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outDir}: train {train.Pairs.Count:N0} examples in {TextPairsBuilder.Groups(train).Count:N0} groups, " +
+            $"wrote {outDir}: train {train.Pairs.Count:N0} examples in {TextPairsBuilder.Groups(train).Count:N0} groups" +
+            $"{views}, " +
             $"test {test.Pairs.Count:N0}; seq_len {a.SeqLen}, vocab_size {a.VocabSize} ({a.Symbols.Length} symbols " +
             $"\"{TextAlphabet.Printable(a.Symbols)}\" from token {TextAlphabet.FirstSymbolToken}, 0 pad, 1 end); " +
             $"{TextAlphabet.FileName} for hrm solve --text ({sw.Elapsed.TotalSeconds:F1} s)"));

@@ -13,7 +13,8 @@ public sealed record TextPairsSource(string Path, IReadOnlyList<TextPair> Pairs)
 /// Builds a dataset in the reference's layout (spec 5.1) from text pairs (<see cref="TextPairsCsv"/>): every character
 /// a position, tokens as <see cref="TextAlphabet"/> says (0 pad, 1 end marker, symbols from 2; labels past the end
 /// marker are 0, which the loss ignores), every identifier 0, each example its own puzzle, and the consecutive rows of
-/// a group name one group (a row without one: a group of its own). <c>alphabet.json</c> goes next to
+/// a group name one group (a row without one: a group of its own), with <see cref="TextRelabel"/>'s views of the train
+/// groups. <c>alphabet.json</c> goes next to
 /// <c>identifiers.json</c>, for <c>hrm solve --text</c> and <see cref="TextPuzzle"/>.
 /// </summary>
 public static class TextPairsBuilder
@@ -25,12 +26,14 @@ public static class TextPairsBuilder
     /// <param name="symbols">The symbols in token order, or null for every character the files use, in ordinal order.
     /// </param>
     /// <param name="seqLen">Positions a row, or null for the longest input or output.</param>
+    /// <param name="relabel">Relabelled views of every train group, or null for none.</param>
     /// <returns>The alphabet written.</returns>
     /// <exception cref="HrmFormatException">A text with a character that is not a symbol or longer than
     /// <paramref name="seqLen"/>, or a group whose rows are not consecutive (file and line named).</exception>
-    /// <exception cref="ArgumentException">No train examples, or bad <paramref name="symbols"/>.</exception>
+    /// <exception cref="ArgumentException">No train examples, bad <paramref name="symbols"/>, or a
+    /// <paramref name="relabel"/> that does not fit the alphabet.</exception>
     public static TextAlphabet Build(string outDir, TextPairsSource train, TextPairsSource test, string? symbols,
-        int? seqLen)
+        int? seqLen, TextRelabel? relabel = null)
     {
         ArgumentNullException.ThrowIfNull(outDir);
         ArgumentNullException.ThrowIfNull(train);
@@ -48,6 +51,7 @@ public static class TextPairsBuilder
         if (longest > TextAlphabet.MaxSeqLen)
             throw new ArgumentException($"the longest text has {longest} characters; at most {TextAlphabet.MaxSeqLen}");
         TextAlphabet alphabet = TextAlphabet.Create(used, seqLen ?? longest);
+        if (relabel?.FindError(alphabet) is { } badRelabel) throw new ArgumentException(badRelabel, nameof(relabel));
         foreach (TextPairsSource source in (TextPairsSource[])[train, test])
         {
             Groups(source);  // every problem said before a file is written
@@ -57,8 +61,8 @@ public static class TextPairsBuilder
                 Check(source.Path, p.Line, "output", p.Output, alphabet);
             }
         }
-        WriteSplit(outDir, "train", train, alphabet);
-        WriteSplit(outDir, "test", test, alphabet);
+        WriteSplit(outDir, "train", train, alphabet, relabel);
+        WriteSplit(outDir, "test", test, alphabet, null);
         DatasetWriter.WriteIdentifiers(outDir, [DatasetIdentifiers.Blank]);
         alphabet.Save(Path.Combine(outDir, TextAlphabet.FileName));
         return alphabet;
@@ -122,21 +126,29 @@ public static class TextPairsBuilder
         return (train with { Pairs = keep }, train with { Pairs = test });
     }
 
-    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet)
+    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet,
+        TextRelabel? relabel)
     {
+        HrmRandom? rng = relabel is null ? null : new HrmRandom(relabel.Seed);
         int l = alphabet.SeqLen;
         using var w = new DatasetStreamWriter(outDir, split, l, alphabet.VocabSize, ignoreLabelId: TextAlphabet.PadToken);
         int[] row = new int[l];              // (seq_len) tokens of one text
         byte[] x = new byte[l], y = new byte[l];
         foreach ((int start, int count) in Groups(source))
         {
-            for (int i = start; i < start + count; i++)
+            for (int view = 0; view <= (relabel?.Views ?? 0); view++)
             {
-                TextPair p = source.Pairs[i];
-                Encode(source.Path, p.Line, "input", p.Input, alphabet, row, x);
-                Encode(source.Path, p.Line, "output", p.Output, alphabet, row, y);
-                w.AddExample(x, y);
-                w.EndPuzzle(0);
+                char[]? to = view > 0 ? relabel!.Draw(rng!) : null;  // view 0: the original
+                for (int i = start; i < start + count; i++)
+                {
+                    TextPair p = source.Pairs[i];
+                    Encode(source.Path, p.Line, "input", to is null ? p.Input : relabel!.Apply(p.Input, to), alphabet,
+                        row, x);
+                    Encode(source.Path, p.Line, "output", to is null ? p.Output : relabel!.Apply(p.Output, to), alphabet,
+                        row, y);
+                    w.AddExample(x, y);
+                    w.EndPuzzle(0);
+                }
             }
             w.EndGroup();
         }

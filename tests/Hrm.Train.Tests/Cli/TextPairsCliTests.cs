@@ -65,6 +65,12 @@ public sealed class TextPairsCliTests : CliHarness
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--test", P("p.csv"), "--holdout", "1",
             "--out", P("d")).Code);
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--seed", "1", "--out", P("d")).Code);
+        Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--relabel", "ab", "--out", P("d")).Code);
+        Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--num-aug", "2", "--out", P("d")).Code);
+        (int c0, string o0, string e0) = Hrm("data", "pairs", "--train", P("p.csv"), "--relabel", "ab", "--num-aug", "2",
+            "--seed", "4", "--out", P("aug"));
+        Assert.True(c0 == 0, e0);
+        Assert.Contains("train 2 examples in 2 groups x 3 views (relabelled \"ab\")", o0, StringComparison.Ordinal);
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--alphabet", "", "--out", P("d")).Code);
         (int code, _, string err) = Hrm("data", "pairs", "--train", P("p.csv"), "--holdout", "2", "--out", P("d"));
         Assert.Equal(1, code);

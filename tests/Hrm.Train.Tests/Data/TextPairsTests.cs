@@ -122,6 +122,54 @@ public sealed class TextPairsTests : IDisposable
             () => TextPairsBuilder.HoldOut(all, 10, new HrmRandom(1))).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Relabelled_views_permute_the_symbols_of_a_whole_group_alike_and_leave_the_test_split_alone()
+    {
+        string train = Csv("train.csv", "ab-c,c-ba,g\nca,ac,g\nbb,bb,\n");
+        string test = Csv("test.csv", "abc,cba\n");
+        var relabel = new TextRelabel("abc", 3, Seed: 5);
+        TextAlphabet a = TextPairsBuilder.Build(P("aug"), Source(train), Source(test), null, null, relabel);
+        Assert.Equal("-abc", a.Symbols);
+        using (var ds = PuzzleDataset.Open(P("aug"), "train"))
+        {
+            Assert.Equal((2, 12, 12), (ds.GroupCount, ds.PuzzleCount, ds.ExampleCount));   // (2 + 1) rows x 4 views
+            int[] x = new int[4], y = new int[4];
+            string Text(int[] row) => a.Decode(row, out _);
+            var views = new List<(string, string)>();
+            for (int e = 0; e < 8; e++)
+            {
+                ds.ReadExample(e, x, y);
+                views.Add((Text(x), Text(y)));
+            }
+            Assert.Equal(("ab-c", "c-ba"), views[0]);
+            Assert.Equal(("ca", "ac"), views[1]);
+            for (int v = 1; v < 4; v++)
+            {
+                (string input, string output) = views[2 * v];
+                Assert.Equal('-', input[2]);
+                Assert.Equal(new string([.. input.Reverse()]), output);   // a reversal stays a reversal
+                Assert.Equal("abc", string.Concat(input.Where(char.IsLetter).Order()));
+                // The group's second row under the same permutation: c -> input[3], a -> input[0].
+                Assert.Equal(string.Concat(input[3], input[0]), views[2 * v + 1].Item1);
+            }
+            Assert.True(views.Skip(2).Where((_, i) => i % 2 == 0).Distinct().Count() > 1);
+        }
+        using (var ds = PuzzleDataset.Open(P("aug"), "test")) Assert.Equal(1, ds.ExampleCount);
+        TextPairsBuilder.Build(P("aug2"), Source(train), Source(test), null, null, relabel);
+        foreach (string f in Directory.GetFiles(P("aug"), "*.npy", SearchOption.AllDirectories))
+            Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(f.Replace(P("aug"), P("aug2"), StringComparison.Ordinal)));
+        TextPairsBuilder.Build(P("aug3"), Source(train), Source(test), null, null, relabel with { Seed = 6 });
+        Assert.NotEqual(File.ReadAllBytes(P("aug/train/all__inputs.npy")), File.ReadAllBytes(P("aug3/train/all__inputs.npy")));
+        foreach ((string symbols, string problem) in (ReadOnlySpan<(string, string)>)
+            [("ax", "'x' is not in the alphabet"), ("aba", "'a' twice"), ("a", "a permutation needs 2")])
+        {
+            ArgumentException e = Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("bad"), Source(train),
+                Source(test), null, null, new TextRelabel(symbols, 2, 1)));
+            Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(P("bad")));
+    }
+
     private static TextPairsSource Source(string path) => new(path, TextPairsCsv.Read(path));
 
     private static TextPairsSource Source(string path, TextPair[] pairs) => new(path, pairs);
