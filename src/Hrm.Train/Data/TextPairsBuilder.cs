@@ -14,8 +14,8 @@ public sealed record TextPairsSource(string Path, IReadOnlyList<TextPair> Pairs)
 /// a position, tokens as <see cref="TextAlphabet"/> says (0 pad, 1 end marker, symbols from 2; labels past the end
 /// marker are 0, which the loss ignores), every identifier 0, each example its own puzzle, and the consecutive rows of
 /// a group name one group (a row without one: a group of its own), with <see cref="TextRelabel"/>'s views of the train
-/// groups. <c>alphabet.json</c> goes next to
-/// <c>identifiers.json</c>, for <c>hrm solve --text</c> and <see cref="TextPuzzle"/>.
+/// groups. <c>alphabet.json</c> goes next to <c>identifiers.json</c>, for <c>hrm solve --text</c> and
+/// <see cref="TextPuzzle"/>.
 /// </summary>
 public static class TextPairsBuilder
 {
@@ -29,7 +29,8 @@ public static class TextPairsBuilder
     /// <param name="relabel">Relabelled views of every train group, or null for none.</param>
     /// <returns>The alphabet written.</returns>
     /// <exception cref="HrmFormatException">A text with a character that is not a symbol or longer than
-    /// <paramref name="seqLen"/>, or a group whose rows are not consecutive (file and line named).</exception>
+    /// <paramref name="seqLen"/> (or <see cref="TextAlphabet.MaxSeqLen"/>), or a group whose rows are not consecutive
+    /// (file and line named).</exception>
     /// <exception cref="ArgumentException">No train examples, bad <paramref name="symbols"/>, or a
     /// <paramref name="relabel"/> that does not fit the alphabet.</exception>
     public static TextAlphabet Build(string outDir, TextPairsSource train, TextPairsSource test, string? symbols,
@@ -42,14 +43,14 @@ public static class TextPairsBuilder
         IEnumerable<TextPair> all = train.Pairs.Concat(test.Pairs);
         string used = symbols ?? TextAlphabet.SymbolsOf(all.SelectMany(p => (string[])[p.Input, p.Output]));
         int longest = all.Max(p => Math.Max(p.Input.Length, p.Output.Length));
-        if (seqLen is int given && given < longest)
+        int limit = Math.Min(seqLen ?? TextAlphabet.MaxSeqLen, TextAlphabet.MaxSeqLen);
+        if (longest > limit)
         {
             TextPair p = all.First(p => Math.Max(p.Input.Length, p.Output.Length) == longest);
-            throw new HrmFormatException(train.Pairs.Contains(p) ? train.Path : test.Path, $"line {p.Line}",
-                $"has a text of {longest} characters; --seq-len is {given}");
+            string path = train.Pairs.Any(q => ReferenceEquals(q, p)) ? train.Path : test.Path;
+            throw new HrmFormatException(path, $"line {p.Line}", $"has a text of {longest} characters; " +
+                (seqLen is int given ? $"--seq-len is {given}" : $"rows hold at most {TextAlphabet.MaxSeqLen}"));
         }
-        if (longest > TextAlphabet.MaxSeqLen)
-            throw new ArgumentException($"the longest text has {longest} characters; at most {TextAlphabet.MaxSeqLen}");
         TextAlphabet alphabet = TextAlphabet.Create(used, seqLen ?? longest);
         if (relabel?.FindError(alphabet) is { } badRelabel) throw new ArgumentException(badRelabel, nameof(relabel));
         foreach (TextPairsSource source in (TextPairsSource[])[train, test])

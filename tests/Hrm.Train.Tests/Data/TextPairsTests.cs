@@ -97,12 +97,20 @@ public sealed class TextPairsTests : IDisposable
         e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("d2"), Source(train), Source(train, []), null, 2));
         Assert.Equal("line 2", e.Field);
         Assert.Contains("--seq-len is 2", e.Message, StringComparison.Ordinal);
+        string longTest = Csv("long.csv", "ab,ba\n" + new string('a', TextAlphabet.MaxSeqLen + 1) + ",a\n");
+        e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("d4"), Source(train), Source(longTest), null,
+            null));
+        Assert.Equal("line 2", e.Field);
+        Assert.EndsWith($"has a text of {TextAlphabet.MaxSeqLen + 1} characters; rows hold at most {TextAlphabet.MaxSeqLen}",
+            e.Message, StringComparison.Ordinal);
+        Assert.Contains("long.csv", e.Message, StringComparison.Ordinal);
         string scattered = Csv("s.csv", "a,a,g\nb,b,h\nab,ab,g\n");
         e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Groups(Source(scattered)));
         Assert.Equal("line 3, group", e.Field);
         Assert.Contains("'g' began at line 1", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("d3"), Source(train, []), Source(train), null, null));
-        Assert.False(Directory.Exists(P("d1")) || Directory.Exists(P("d2")) || Directory.Exists(P("d3")));
+        Assert.False(Directory.Exists(P("d1")) || Directory.Exists(P("d2")) || Directory.Exists(P("d3")) ||
+            Directory.Exists(P("d4")));
     }
 
     [Fact]
