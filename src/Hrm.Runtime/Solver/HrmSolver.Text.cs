@@ -11,7 +11,8 @@ public sealed partial class HrmSolver
     public IReadOnlyList<TextResult> Solve(IReadOnlyList<TextPuzzle> puzzles) =>
         SolveAsync(puzzles).GetAwaiter().GetResult();
 
-    /// <summary>Answers one text input without blocking; cancelling drops it from the batch at the next segment.</summary>
+    /// <summary>Answers one text input without blocking; cancelling drops it from the batch at the next
+    /// segment.</summary>
     public async Task<TextResult> SolveAsync(TextPuzzle puzzle, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(puzzle);

@@ -43,14 +43,16 @@ public sealed partial class TextAlphabet
         if (!File.Exists(path))
         {
             throw new HrmFormatException(path, FileName,
-                $"not found next to checkpoint {checkpointPath} (looked for {path}): hrm train copies the alphabet of " +
-                "a dataset from `hrm data pairs` into each checkpoint directory; give --alphabet DATA/alphabet.json");
+                $"not found next to checkpoint {checkpointPath} (looked for {path}): hrm train copies the " +
+                "alphabet of a dataset from `hrm data pairs` into each checkpoint directory; give --alphabet " +
+                "DATA/alphabet.json");
         }
         return Load(path);
     }
 
     /// <summary>Parses <see cref="ToJson"/>'s text; <paramref name="path"/> names it in errors.</summary>
-    /// <exception cref="HrmFormatException">Invalid JSON; a key missing, of the wrong type or with a bad value.</exception>
+    /// <exception cref="HrmFormatException">Invalid JSON; a key missing, of the wrong type or with a bad
+    /// value.</exception>
     public static TextAlphabet Parse(string json, string path = FileName)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -111,9 +113,13 @@ public sealed partial class TextAlphabet
 
     private static string ReadSymbols(JsonElement root, string path)
     {
-        if (!root.TryGetProperty("symbols", out JsonElement e)) throw new HrmFormatException(path, "symbols", "is missing");
+        if (!root.TryGetProperty("symbols", out JsonElement e))
+            throw new HrmFormatException(path, "symbols", "is missing");
         if (e.ValueKind != JsonValueKind.Array)
-            throw new HrmFormatException(path, "symbols", $"expected a list of one-character strings, found {e.ValueKind}");
+        {
+            throw new HrmFormatException(path, "symbols",
+                $"expected a list of one-character strings, found {e.ValueKind}");
+        }
         var sb = new StringBuilder();
         int i = 0;
         foreach (JsonElement s in e.EnumerateArray())

@@ -13,7 +13,8 @@ namespace Hrm.Runtime.Solver;
 /// </summary>
 public sealed partial class TextAlphabet
 {
-    /// <summary>The padding token (input positions past the end marker; labels there are ignored by the loss).</summary>
+    /// <summary>The padding token (input positions past the end marker; labels there are ignored by the
+    /// loss).</summary>
     public const int PadToken = 0;
 
     /// <summary>The token after a text's last symbol, when the text is shorter than the row.</summary>
@@ -56,7 +57,8 @@ public sealed partial class TextAlphabet
     public static TextAlphabet Create(string symbols, int seqLen)
     {
         ArgumentNullException.ThrowIfNull(symbols);
-        if (FindSymbolsError(symbols) is { } problem) throw new ArgumentException($"symbols {problem}", nameof(symbols));
+        if (FindSymbolsError(symbols) is { } problem)
+            throw new ArgumentException($"symbols {problem}", nameof(symbols));
         if (seqLen is < 1 or > MaxSeqLen)
             throw new ArgumentOutOfRangeException(nameof(seqLen), seqLen, $"expected 1 to {MaxSeqLen} positions");
         return new TextAlphabet(symbols, seqLen);

@@ -16,8 +16,10 @@ internal static class CommandLine
         ("predict", PredictCommand.Usage, "evaluation-mode ACT on token rows; writes logits, Q logits, predictions"),
         ("train", TrainCommand.Usage, "train (or resume) a run; checkpoints and metrics.jsonl in the run directory"),
         ("eval", EvalCommand.Usage, "the reference's evaluation on a dataset split"),
-        ("solve", SolveCommand.Usage, "solve a Sudoku, a maze or a text input (or a file of them) with a trained checkpoint"),
-        ("data", DataCommand.Usage, "build a dataset: Sudoku or maze (generated, or the reference CSVs), ARC (task folders), a task of your own (text pairs)"),
+        ("solve", SolveCommand.Usage,
+            "solve a Sudoku, a maze or a text input (or a file of them) with a trained checkpoint"),
+        ("data", DataCommand.Usage, "build a dataset: Sudoku or maze (generated, or the reference CSVs), ARC " +
+            "(task folders), a task of your own (text pairs)"),
         ("quickstart", QuickstartCommand.Usage, "generate data, train a small model (the CPU, or a GPU when present), evaluate, solve three"),
         ("render", RenderCommand.Usage, "PNG pictures: a solve segment by segment, an ARC example, training curves, halting"),
         ("analyze", AnalyzeCommand.Usage, "participation ratio of z_H and z_L, trained vs freshly initialised (table and PNG)"),

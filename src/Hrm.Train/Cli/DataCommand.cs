@@ -8,8 +8,9 @@ using Hrm.Train.Data;
 namespace Hrm.Train.Cli;
 
 /// <summary>
-/// <c>hrm data sudoku|maze|arc|pairs</c>: builds a dataset. Sudoku (here): the reference's CSVs or our generator; maze:
-/// <see cref="MazeDataCommand"/>; ARC: <see cref="ArcDataCommand"/>; a task of your own: <see cref="PairsDataCommand"/>.
+/// <c>hrm data sudoku|maze|arc|pairs</c>: builds a dataset. Sudoku (here): the reference's CSVs or our generator;
+/// maze: <see cref="MazeDataCommand"/>; ARC: <see cref="ArcDataCommand"/>; a task of your own:
+/// <see cref="PairsDataCommand"/>.
 /// </summary>
 internal static class DataCommand
 {

@@ -13,8 +13,9 @@ internal static class PairsDataCommand
     public const string Usage =
         "hrm data pairs --train FILE [--test FILE | --holdout N] [--alphabet SYMBOLS] [--seq-len N]\n" +
         "               [--relabel SYMBOLS --num-aug K] [--seed S] --out DIR\n" +
-        "  FILE: one example a line, input,output or input,output,group (CSV quoting; consecutive rows of one group\n" +
-        "  name are one group: a puzzle and the variants you made of it); every character is a position and a token.\n" +
+        "  FILE: one example a line, input,output or input,output,group (CSV quoting; consecutive rows of one\n" +
+        "  group name are one group: a puzzle and the variants you made of it); every character is a position and\n" +
+        "  a token.\n" +
         "  --relabel: K more views of every train group, each one random permutation of those symbols";
 
     private static readonly string[] Options =
@@ -49,9 +50,9 @@ internal static class PairsDataCommand
         var sw = Stopwatch.StartNew();
         TextAlphabet a = TextPairsBuilder.Build(outDir, train, test, args.Get("alphabet"), seqLen, relabel);
         string views = relabel is null ? "" : $" x {relabel.Views + 1} views (relabelled \"{relabel.Symbols}\")";
+        int groups = TextPairsBuilder.Groups(train).Count;
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outDir}: train {train.Pairs.Count:N0} examples in {TextPairsBuilder.Groups(train).Count:N0} groups" +
-            $"{views}, " +
+            $"wrote {outDir}: train {train.Pairs.Count:N0} examples in {groups:N0} groups{views}, " +
             $"test {test.Pairs.Count:N0}; seq_len {a.SeqLen}, vocab_size {a.VocabSize} ({a.Symbols.Length} symbols " +
             $"\"{TextAlphabet.Printable(a.Symbols)}\" from token {TextAlphabet.FirstSymbolToken}, 0 pad, 1 end); " +
             $"{TextAlphabet.FileName} for hrm solve --text ({sw.Elapsed.TotalSeconds:F1} s)"));

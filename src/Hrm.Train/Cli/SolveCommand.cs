@@ -7,7 +7,8 @@ namespace Hrm.Train.Cli;
 
 /// <summary>
 /// <c>hrm solve</c>: one Sudoku (or, with --maze, one maze) through a trained checkpoint with <see cref="HrmSolver"/>,
-/// printed and checked, an input of a task of your own (--text), or a file of Sudokus (--puzzles, <see cref="SolveMany"/>). Exit code 3 when an answer is not
+/// printed and checked, an input of a task of your own (--text), or a file of Sudokus (--puzzles,
+/// <see cref="SolveMany"/>). Exit code 3 when an answer is not
 /// valid (for a maze: not a shortest path).
 /// </summary>
 internal static class SolveCommand
@@ -23,14 +24,14 @@ internal static class SolveCommand
         "  its answers are compared); the answers one a line to --out FILE or standard output, the counts and speed to\n" +
         "  the other\n" +
         "  --text: an input of a task of your own (hrm data pairs); the symbols are those of the alphabet.json that\n" +
-        "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json). --texts: one input a\n" +
-        "  line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared)";
+        "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json). --texts: one\n" +
+        "  input a line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "out", "batch", "max-steps",
-             "config", "preset", "device", "threads", .. HaltingArgs.Options],
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "out", "batch",
+             "max-steps", "config", "preset", "device", "threads", .. HaltingArgs.Options],
             flags: GemmArgs.ModelFlags);
         var gemm = GemmArgs.Cuda(args, "solve");
         bool list = CheckInputs(args);
@@ -61,7 +62,10 @@ internal static class SolveCommand
             out string notice);
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
         if (texts is { } ts)
-            return SolveMany.RunTexts(solver, args.Get("texts")!, ts, args.Get("out"), options.BatchSlots, notice, o, err);
+        {
+            return SolveMany.RunTexts(solver, args.Get("texts")!, ts, args.Get("out"), options.BatchSlots, notice, o,
+                err);
+        }
         if (mazes is { } ms)
             return SolveMany.RunMazes(solver, args.Get("mazes")!, ms, args.Get("out"), options.BatchSlots, notice, o, err);
         if (sudokus is { } batch)
@@ -109,9 +113,9 @@ internal static class SolveCommand
         return list;
     }
 
-    /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze tokens;
-    /// an n x n Sudoku: n², n + 2; a text: its alphabet's row and vocabulary), for a run config that leaves them to the
-    /// data.</summary>
+    /// <summary>seq_len, vocab_size and num_puzzle_identifiers of the puzzle to solve (a maze: side², the 6 maze
+    /// tokens; an n x n Sudoku: n², n + 2; a text: its alphabet's row and vocabulary), for a run config that leaves
+    /// them to the data.</summary>
     private static (int, int, int) TaskOf(Maze? maze, SudokuGrid? first, TextAlphabet? alphabet, CliArgs args)
     {
         if (alphabet != null) return (alphabet.SeqLen, alphabet.VocabSize, 1);

@@ -9,11 +9,13 @@ using Hrm.Train.Data;
 namespace Hrm.Train.Cli;
 
 /// <summary>
-/// <c>hrm solve --puzzles FILE</c> / <c>--mazes FILE</c> / <c>--texts FILE</c>: many puzzles through one solver, in batches (continuous
+/// <c>hrm solve --puzzles FILE</c> / <c>--mazes FILE</c> / <c>--texts FILE</c>: many puzzles through one solver,
+/// in batches (continuous
 /// batching, <c>--batch</c> rows at once). The file is one puzzle a line (a Sudoku's n*n cells with '.' or '0' for a
 /// blank, blank lines and lines opening with '#' skipped; a maze's n*n cells of <c># SG</c>, '.' also open, blank lines
 /// skipped), or the reference's CSV (header <c>source,question,answer,rating</c>), whose answers are then compared with
-/// the model's; texts as <see cref="ReadTexts"/> says. Answers go one a line, in order, to <c>--out FILE</c> or standard output; the counts and the speed go
+/// the model's; texts as <see cref="ReadTexts"/> says. Answers go one a line, in order, to <c>--out FILE</c> or
+/// standard output; the counts and the speed go
 /// to the other stream.
 /// </summary>
 internal static class SolveMany
@@ -76,7 +78,8 @@ internal static class SolveMany
         if (pairs.Count == 0) throw new PuzzleFormatException($"{path}: no inputs (one a line)");
         foreach (TextPair p in pairs)
         {
-            if (alphabet.FindTextError(p.Input) is { } problem) throw TextPairsCsv.Error(path, p.Line, "input", problem);
+            if (alphabet.FindTextError(p.Input) is { } problem)
+                throw TextPairsCsv.Error(path, p.Line, "input", problem);
         }
         return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet))],
             pairs[0].Output.Length > 0 ? [.. pairs.Select(p => p.Output)] : null);

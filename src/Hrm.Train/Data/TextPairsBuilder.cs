@@ -19,7 +19,8 @@ public sealed record TextPairsSource(string Path, IReadOnlyList<TextPair> Pairs)
 /// </summary>
 public static class TextPairsBuilder
 {
-    /// <summary>Writes <c>outDir/train</c>, <c>outDir/test</c>, <c>identifiers.json</c> and <c>alphabet.json</c>.</summary>
+    /// <summary>Writes <c>outDir/train</c>, <c>outDir/test</c>, <c>identifiers.json</c> and
+    /// <c>alphabet.json</c>.</summary>
     /// <param name="outDir">The dataset directory.</param>
     /// <param name="train">The train examples.</param>
     /// <param name="test">The test examples (may be none).</param>
@@ -39,7 +40,8 @@ public static class TextPairsBuilder
         ArgumentNullException.ThrowIfNull(outDir);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(test);
-        if (train.Pairs.Count == 0) throw new ArgumentException($"{train.Path}: no examples to train on", nameof(train));
+        if (train.Pairs.Count == 0)
+            throw new ArgumentException($"{train.Path}: no examples to train on", nameof(train));
         IEnumerable<TextPair> all = train.Pairs.Concat(test.Pairs);
         string used = symbols ?? TextAlphabet.SymbolsOf(all.SelectMany(p => (string[])[p.Input, p.Output]));
         int longest = all.Max(p => Math.Max(p.Input.Length, p.Output.Length));
@@ -89,7 +91,8 @@ public static class TextPairsBuilder
             if (g.Length > 0 && !firstLine.TryAdd(g, pairs[i].Line))
             {
                 throw TextPairsCsv.Error(source.Path, pairs[i].Line, "group",
-                    $"'{g}' began at line {firstLine[g]} and another group came between: a group's rows are consecutive");
+                    $"'{g}' began at line {firstLine[g]} and another group came between: a group's rows are " +
+                    "consecutive");
             }
             groups.Add((i, 1));
         }
@@ -132,7 +135,8 @@ public static class TextPairsBuilder
     {
         HrmRandom? rng = relabel is null ? null : new HrmRandom(relabel.Seed);
         int l = alphabet.SeqLen;
-        using var w = new DatasetStreamWriter(outDir, split, l, alphabet.VocabSize, ignoreLabelId: TextAlphabet.PadToken);
+        using var w = new DatasetStreamWriter(outDir, split, l, alphabet.VocabSize,
+            ignoreLabelId: TextAlphabet.PadToken);
         int[] row = new int[l];              // (seq_len) tokens of one text
         byte[] x = new byte[l], y = new byte[l];
         foreach ((int start, int count) in Groups(source))
@@ -143,10 +147,10 @@ public static class TextPairsBuilder
                 for (int i = start; i < start + count; i++)
                 {
                     TextPair p = source.Pairs[i];
-                    Encode(source.Path, p.Line, "input", to is null ? p.Input : relabel!.Apply(p.Input, to), alphabet,
-                        row, x);
-                    Encode(source.Path, p.Line, "output", to is null ? p.Output : relabel!.Apply(p.Output, to), alphabet,
-                        row, y);
+                    string input = to is null ? p.Input : relabel!.Apply(p.Input, to);
+                    string output = to is null ? p.Output : relabel!.Apply(p.Output, to);
+                    Encode(source.Path, p.Line, "input", input, alphabet, row, x);
+                    Encode(source.Path, p.Line, "output", output, alphabet, row, y);
                     w.AddExample(x, y);
                     w.EndPuzzle(0);
                 }

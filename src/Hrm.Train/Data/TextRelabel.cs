@@ -34,7 +34,8 @@ public sealed record TextRelabel(string Symbols, int Views, ulong Seed)
         return null;
     }
 
-    /// <summary>One view's mapping: <see cref="Symbols"/>[i] becomes the result's [i] (a Fisher-Yates shuffle).</summary>
+    /// <summary>One view's mapping: <see cref="Symbols"/>[i] becomes the result's [i] (a Fisher-Yates
+    /// shuffle).</summary>
     internal char[] Draw(HrmRandom rng)
     {
         char[] to = Symbols.ToCharArray();
@@ -54,7 +55,6 @@ public sealed record TextRelabel(string Symbols, int Views, ulong Seed)
         {
             int at = Symbols.IndexOf(chars[i], StringComparison.Ordinal);
             if (at >= 0) chars[i] = to[at];
-
         }
         return new string(chars);
     }

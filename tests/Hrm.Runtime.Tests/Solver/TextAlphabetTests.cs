@@ -76,17 +76,18 @@ public sealed class TextAlphabetTests
         TextAlphabet back = TextAlphabet.Parse(json);
         Assert.Equal(a.Symbols, back.Symbols);
         Assert.Equal(12, back.SeqLen);
+        const string Head = "{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, ";
         (string Json, string Field)[] bad =
         [
             ("[1]", "json"),
             ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": 4}", "symbols"),
             ("{\"pad_id\": 0, \"end_id\": 2, \"first_symbol_id\": 2, \"seq_len\": 4, \"symbols\": [\"a\"]}", "end_id"),
             ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": 0, \"symbols\": [\"a\"]}", "seq_len"),
-            ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": 4, \"symbols\": [\"ab\"]}", "symbols[0]"),
-            ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": 4, \"symbols\": [\"a\", 3]}", "symbols[1]"),
-            ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": 4, \"symbols\": [\"a\", \"a\"]}", "symbols"),
-            ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": \"4\", \"symbols\": [\"a\"]}", "seq_len"),
-            ("{\"pad_id\": 0, \"end_id\": 1, \"first_symbol_id\": 2, \"seq_len\": 4, \"symbols\": [\"\\ud800\"]}", "symbols[0]"),
+            (Head + "\"seq_len\": 4, \"symbols\": [\"ab\"]}", "symbols[0]"),
+            (Head + "\"seq_len\": 4, \"symbols\": [\"a\", 3]}", "symbols[1]"),
+            (Head + "\"seq_len\": 4, \"symbols\": [\"a\", \"a\"]}", "symbols"),
+            (Head + "\"seq_len\": \"4\", \"symbols\": [\"a\"]}", "seq_len"),
+            (Head + "\"seq_len\": 4, \"symbols\": [\"\\ud800\"]}", "symbols[0]"),
             ("{\"pad_id\": 0,", "json"),
         ];
         foreach ((string json2, string field) in bad)

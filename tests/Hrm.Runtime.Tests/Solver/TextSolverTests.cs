@@ -3,16 +3,19 @@ using Hrm.Runtime.Solver;
 
 namespace Hrm.Runtime.Tests.Solver;
 
-/// <summary>Text inputs of a task of one's own through <see cref="HrmSolver"/>: the token entry's answer, decoded.</summary>
+/// <summary>Text inputs of a task of one's own through <see cref="HrmSolver"/>: the token entry's answer,
+/// decoded.</summary>
 public sealed class TextSolverTests
 {
+    private static readonly SolverOptions Cpu = new() { Device = SolverDevice.Cpu, Threads = 2 };
+
     [Fact]
     public async Task Text_results_carry_the_model_answer_of_the_token_entry()
     {
         // 4 symbols + pad + end = vocab 6 over rows of 16: the tiny checkpoint's shape.
         TextAlphabet alphabet = TextAlphabet.Create("abcd", 16);
         using var ckpt = new TinyCheckpoint(seed: 3);
-        using HrmSolver solver = HrmSolver.Load(ckpt.Path, new SolverOptions { Device = SolverDevice.Cpu, Threads = 2 });
+        using HrmSolver solver = HrmSolver.Load(ckpt.Path, Cpu);
         TextPuzzle[] inputs = [TextPuzzle.Parse("abcd", alphabet), TextPuzzle.Parse("dcbadcbadcbadcba", alphabet)];
         IReadOnlyList<TextResult> results = await solver.SolveAsync(inputs, TestContext.Current.CancellationToken);
         for (int i = 0; i < inputs.Length; i++)
@@ -25,8 +28,8 @@ public sealed class TextSolverTests
             Assert.Equal(ckpt.Config.HaltMaxSteps, results[i].Segments);
         }
         Assert.Equal(results[0].Answer, solver.Solve(inputs[0]).Answer);
-        string m = Assert.Throws<ArgumentException>(() => solver.Solve(TextPuzzle.Parse("ab", TextAlphabet.Create("abc", 16))))
-            .Message;
+        TextPuzzle other = TextPuzzle.Parse("ab", TextAlphabet.Create("abc", 16));
+        string m = Assert.Throws<ArgumentException>(() => solver.Solve(other)).Message;
         Assert.Contains("vocabulary of 5", m, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => solver.Solve(TextPuzzle.Parse("ab", TextAlphabet.Create("abcd", 15))));
     }
@@ -38,7 +41,7 @@ public sealed class TextSolverTests
         TextAlphabet a = TextAlphabet.Create("0123456789", 8);
         HrmConfig c = TinyCheckpoint.Sudoku4() with { SeqLen = a.SeqLen, VocabSize = a.VocabSize, PuzzleEmbNdim = 0 };
         using var ckpt = new TinyCheckpoint(seed: 4, c);
-        using HrmSolver solver = HrmSolver.Load(ckpt.Path, new SolverOptions { Device = SolverDevice.Cpu, Threads = 2 });
+        using HrmSolver solver = HrmSolver.Load(ckpt.Path, Cpu);
         TextResult r = solver.Solve(TextPuzzle.Parse("31415", a));
         Assert.Equal([5, 3, 6, 3, 7, 1, 0, 0], a.Encode("31415"));
         TokenPrediction raw = solver.Predict([5, 3, 6, 3, 7, 1, 0, 0], [0])[0];

@@ -10,11 +10,13 @@ public sealed class TextPairsCliTests : CliHarness
         var rng = new Random(7);
         string[] words = [.. Enumerable.Range(0, 96).Select(_ =>
             new string([.. Enumerable.Range(0, rng.Next(2, 7)).Select(_ => (char)('a' + rng.Next(5)))]))];
-        File.WriteAllLines(P("reverse.csv"), ["input,output", .. words.Select(w => $"{w},{new string([.. w.Reverse()])}")]);
+        File.WriteAllLines(P("reverse.csv"),
+            ["input,output", .. words.Select(w => $"{w},{new string([.. w.Reverse()])}")]);
         (int code, string output, string err) = Hrm("data", "pairs", "--train", P("reverse.csv"), "--holdout", "16",
             "--seed", "3", "--out", P("data"));
         Assert.True(code == 0, err);
-        Assert.Contains("train 80 examples in 80 groups, test 16; seq_len 6, vocab_size 7", output, StringComparison.Ordinal);
+        Assert.Contains("train 80 examples in 80 groups, test 16; seq_len 6, vocab_size 7", output,
+            StringComparison.Ordinal);
         (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
             "--set", "epochs=2", "--set", "eval_interval=2", "--threads", "2");
         Assert.True(code == 0, err);
@@ -67,8 +69,8 @@ public sealed class TextPairsCliTests : CliHarness
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--seed", "1", "--out", P("d")).Code);
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--relabel", "ab", "--out", P("d")).Code);
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--num-aug", "2", "--out", P("d")).Code);
-        (int c0, string o0, string e0) = Hrm("data", "pairs", "--train", P("p.csv"), "--relabel", "ab", "--num-aug", "2",
-            "--seed", "4", "--out", P("aug"));
+        (int c0, string o0, string e0) = Hrm("data", "pairs", "--train", P("p.csv"), "--relabel", "ab",
+            "--num-aug", "2", "--seed", "4", "--out", P("aug"));
         Assert.True(c0 == 0, e0);
         Assert.Contains("train 2 examples in 2 groups x 3 views (relabelled \"ab\")", o0, StringComparison.Ordinal);
         Assert.Equal(2, Hrm("data", "pairs", "--train", P("p.csv"), "--alphabet", "", "--out", P("d")).Code);

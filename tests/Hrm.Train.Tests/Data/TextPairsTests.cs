@@ -5,7 +5,8 @@ using Hrm.Train.Data;
 
 namespace Hrm.Train.Tests.Data;
 
-/// <summary>Datasets of a task of one's own from text pairs: the CSV, the rows written, groups and held-out groups.</summary>
+/// <summary>Datasets of a task of one's own from text pairs: the CSV, the rows written, groups and held-out
+/// groups.</summary>
 public sealed class TextPairsTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hrm-pairs-");
@@ -94,21 +95,24 @@ public sealed class TextPairsTests : IDisposable
             TextPairsBuilder.Build(P("d1"), Source(train), Source(train, []), "ab", null));
         Assert.Equal("line 2, input", e.Field);
         Assert.Contains("'c' at position 3", e.Message, StringComparison.Ordinal);
-        e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("d2"), Source(train), Source(train, []), null, 2));
+        e = Assert.Throws<HrmFormatException>(
+            () => TextPairsBuilder.Build(P("d2"), Source(train), Source(train, []), null, 2));
         Assert.Equal("line 2", e.Field);
         Assert.Contains("--seq-len is 2", e.Message, StringComparison.Ordinal);
         string longTest = Csv("long.csv", "ab,ba\n" + new string('a', TextAlphabet.MaxSeqLen + 1) + ",a\n");
-        e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("d4"), Source(train), Source(longTest), null,
-            null));
+        e = Assert.Throws<HrmFormatException>(
+            () => TextPairsBuilder.Build(P("d4"), Source(train), Source(longTest), null, null));
         Assert.Equal("line 2", e.Field);
-        Assert.EndsWith($"has a text of {TextAlphabet.MaxSeqLen + 1} characters; rows hold at most {TextAlphabet.MaxSeqLen}",
-            e.Message, StringComparison.Ordinal);
+        int max = TextAlphabet.MaxSeqLen;
+        Assert.EndsWith($"has a text of {max + 1} characters; rows hold at most {max}", e.Message,
+            StringComparison.Ordinal);
         Assert.Contains("long.csv", e.Message, StringComparison.Ordinal);
         string scattered = Csv("s.csv", "a,a,g\nb,b,h\nab,ab,g\n");
         e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Groups(Source(scattered)));
         Assert.Equal("line 3, group", e.Field);
         Assert.Contains("'g' began at line 1", e.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("d3"), Source(train, []), Source(train), null, null));
+        Assert.Throws<ArgumentException>(
+            () => TextPairsBuilder.Build(P("d3"), Source(train, []), Source(train), null, null));
         Assert.False(Directory.Exists(P("d1")) || Directory.Exists(P("d2")) || Directory.Exists(P("d3")) ||
             Directory.Exists(P("d4")));
     }
@@ -165,9 +169,13 @@ public sealed class TextPairsTests : IDisposable
         using (var ds = PuzzleDataset.Open(P("aug"), "test")) Assert.Equal(1, ds.ExampleCount);
         TextPairsBuilder.Build(P("aug2"), Source(train), Source(test), null, null, relabel);
         foreach (string f in Directory.GetFiles(P("aug"), "*.npy", SearchOption.AllDirectories))
-            Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(f.Replace(P("aug"), P("aug2"), StringComparison.Ordinal)));
+        {
+            Assert.Equal(File.ReadAllBytes(f),
+                File.ReadAllBytes(f.Replace(P("aug"), P("aug2"), StringComparison.Ordinal)));
+        }
         TextPairsBuilder.Build(P("aug3"), Source(train), Source(test), null, null, relabel with { Seed = 6 });
-        Assert.NotEqual(File.ReadAllBytes(P("aug/train/all__inputs.npy")), File.ReadAllBytes(P("aug3/train/all__inputs.npy")));
+        Assert.NotEqual(File.ReadAllBytes(P("aug/train/all__inputs.npy")),
+            File.ReadAllBytes(P("aug3/train/all__inputs.npy")));
         foreach ((string symbols, string problem) in (ReadOnlySpan<(string, string)>)
             [("ax", "'x' is not in the alphabet"), ("aba", "'a' twice"), ("a", "a permutation needs 2")])
         {
