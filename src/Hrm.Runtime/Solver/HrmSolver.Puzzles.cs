@@ -56,22 +56,25 @@ public sealed partial class HrmSolver
         CancellationToken cancellationToken = default) =>
         SolveAllAsync(puzzles, MazeTokens, MazeResult.From, cancellationToken);
 
-    /// <summary>Token rows of every puzzle (puzzle identifier 0), one job, then each prediction decoded and checked.</summary>
+    /// <summary>Token rows of every puzzle (puzzle identifier 0, or <paramref name="idOf"/>'s), one job, then each
+    /// prediction decoded and checked.</summary>
     private async Task<IReadOnlyList<TResult>> SolveAllAsync<TPuzzle, TResult>(IReadOnlyList<TPuzzle> puzzles,
         Func<TPuzzle, int, int[]> tokensOf, Func<TPuzzle, TokenPrediction, TResult> resultOf,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<TPuzzle, int>? idOf = null)
         where TPuzzle : class
     {
         ArgumentNullException.ThrowIfNull(puzzles);
         int l = Config.SeqLen;
         var tokens = new int[puzzles.Count * l];
+        var ids = new int[puzzles.Count];
         for (int i = 0; i < puzzles.Count; i++)
         {
             TPuzzle p = puzzles[i] ?? throw new ArgumentNullException(nameof(puzzles), $"puzzle {i} is null");
             tokensOf(p, i).CopyTo(tokens, i * l);
+            ids[i] = idOf?.Invoke(p) ?? 0;
         }
         TokenPrediction[] predictions =
-            await PredictAsync(tokens, new int[puzzles.Count], cancellationToken).ConfigureAwait(false);
+            await PredictAsync(tokens, ids, cancellationToken).ConfigureAwait(false);
         var results = new TResult[predictions.Length];
         for (int i = 0; i < predictions.Length; i++) results[i] = resultOf(puzzles[i], predictions[i]);
         return results;

@@ -23,7 +23,7 @@ public sealed partial class HrmSolver
     /// <summary>Answers several text inputs without blocking; results in the same order.</summary>
     public Task<IReadOnlyList<TextResult>> SolveAsync(IReadOnlyList<TextPuzzle> puzzles,
         CancellationToken cancellationToken = default) =>
-        SolveAllAsync(puzzles, TextTokens, TextResult.From, cancellationToken);
+        SolveAllAsync(puzzles, TextTokens, TextResult.From, cancellationToken, static p => p.PuzzleIdentifier);
 
     private int[] TextTokens(TextPuzzle p, int index)
     {
@@ -34,6 +34,11 @@ public sealed partial class HrmSolver
                 $"text {index}'s alphabet makes rows of {a.SeqLen} tokens from a vocabulary of {a.VocabSize} " +
                 $"({a.Symbols.Length} symbols + padding + end); the checkpoint takes seq_len {Config.SeqLen} with " +
                 $"vocab_size {Config.VocabSize}: not the dataset it was trained on");
+        }
+        if (p.PuzzleIdentifier >= Config.NumPuzzleIdentifiers)
+        {
+            throw new ArgumentException($"text {index} has puzzle identifier {p.PuzzleIdentifier}; the checkpoint " +
+                $"has {Config.NumPuzzleIdentifiers} (0 to {Config.NumPuzzleIdentifiers - 1})");
         }
         return p.ToTokens();
     }

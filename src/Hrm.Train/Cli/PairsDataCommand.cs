@@ -12,18 +12,19 @@ internal static class PairsDataCommand
 {
     public const string Usage =
         "hrm data pairs --train FILE [--test FILE | --holdout N] [--alphabet SYMBOLS] [--seq-len N]\n" +
-        "               [--relabel SYMBOLS --num-aug K] [--seed S] --out DIR\n" +
+        "               [--relabel SYMBOLS --num-aug K | --puzzle-ids] [--seed S] --out DIR\n" +
         "  FILE: one example a line, input,output or input,output,group (CSV quoting; consecutive rows of one\n" +
         "  group name are one group: a puzzle and the variants you made of it); every character is a position and\n" +
         "  a token.\n" +
-        "  --relabel: K more views of every train group, each one random permutation of those symbols";
+        "  --relabel: K more views of every train group, each one random permutation of those symbols.\n" +
+        "  --puzzle-ids: every group its own puzzle identifier, named by its group (hrm solve --puzzle-name NAME)";
 
     private static readonly string[] Options =
         ["train", "test", "holdout", "seed", "alphabet", "seq-len", "relabel", "num-aug", "out"];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o)
     {
-        var args = new CliArgs("data", argv, Options);
+        var args = new CliArgs("data", argv, Options, flags: ["puzzle-ids"]);
         string outDir = args.GetOutDir("out") ?? args.Require("out");
         args.CheckNotInput("out", "train", "test");
         if (args.Has("test") && args.Has("holdout"))
@@ -48,7 +49,8 @@ internal static class PairsDataCommand
         if (args.Get("alphabet") is "") throw new UsageException("data", "--alphabet is empty; give the symbols");
         int? seqLen = args.Has("seq-len") ? args.GetInt("seq-len", 0, min: 1, max: TextAlphabet.MaxSeqLen) : null;
         var sw = Stopwatch.StartNew();
-        TextAlphabet a = TextPairsBuilder.Build(outDir, train, test, args.Get("alphabet"), seqLen, relabel);
+        TextAlphabet a = TextPairsBuilder.Build(outDir, train, test, args.Get("alphabet"), seqLen, relabel,
+            args.Has("puzzle-ids"));
         string views = relabel is null ? "" : $" x {relabel.Views + 1} views (relabelled \"{relabel.Symbols}\")";
         int groups = TextPairsBuilder.Groups(train).Count;
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,

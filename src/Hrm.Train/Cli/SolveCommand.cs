@@ -2,6 +2,7 @@ using System.Globalization;
 using Hrm.Runtime.Backends;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Solver;
+using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
 
@@ -15,7 +16,7 @@ internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE\n" +
-        "          | --text \"<input>\") [--alphabet FILE] [--max-steps N]\n" +
+        "          | --text \"<input>\") [--alphabet FILE] [--puzzle-name NAME] [--max-steps N]\n" +
         "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "          " + GemmArgs.ModelUsage + "\n" +
         "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE | --texts FILE) [--out FILE] [--batch N]\n" +
@@ -25,12 +26,14 @@ internal static class SolveCommand
         "  the other\n" +
         "  --text: an input of a task of your own (hrm data pairs); the symbols are those of the alphabet.json that\n" +
         "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json). --texts: one\n" +
-        "  input a line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared)";
+        "  input a line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared).\n" +
+        "  --puzzle-name NAME: the group whose puzzle embedding the texts get (data pairs --puzzle-ids)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "out", "batch",
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "puzzle-name", "out",
+             "batch",
              "max-steps", "config", "preset", "device", "threads", .. HaltingArgs.Options],
             flags: GemmArgs.ModelFlags);
         var gemm = GemmArgs.Cuda(args, "solve");
@@ -45,9 +48,10 @@ internal static class SolveCommand
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
         TextAlphabet? alphabet = args.Has("text") || args.Has("texts") ? (args.Get("alphabet") is { } af
             ? TextAlphabet.Load(af) : TextAlphabet.FindFor(args.Require("checkpoint"))) : null;
-        TextPuzzle? text = args.Get("text") is { } input ? TextPuzzle.Parse(input, alphabet!) : null;
+        int puzzleId = alphabet != null ? PuzzleIdOf(args) : 0;
+        TextPuzzle? text = args.Get("text") is { } input ? TextPuzzle.Parse(input, alphabet!, puzzleId) : null;
         (List<TextPuzzle> Puzzles, List<string>? Answers)? texts =
-            args.Get("texts") is { } textsFile ? SolveMany.ReadTexts(textsFile, alphabet!) : null;
+            args.Get("texts") is { } textsFile ? SolveMany.ReadTexts(textsFile, alphabet!, puzzleId) : null;
         var options = new SolverOptions
         {
             Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
@@ -90,6 +94,33 @@ internal static class SolveCommand
         return s.IsValid ? 0 : 3;
     }
 
+    /// <summary>The puzzle identifier of --puzzle-name in the identifiers.json next to the checkpoint; 0 without it,
+    /// unless that file names puzzles (a dataset built with --puzzle-ids), which needs one.</summary>
+    private static int PuzzleIdOf(CliArgs args)
+    {
+        string ckpt = args.Require("checkpoint");
+        string dir = Directory.Exists(ckpt) ? ckpt : Path.GetDirectoryName(Path.GetFullPath(ckpt))!;
+        string[]? names = DatasetIdentifiers.Read(dir);
+        string? name = args.Get("puzzle-name");
+        if (name is null)
+        {
+            if (names is { Length: > 1 })
+            {
+                throw new UsageException("solve", $"the checkpoint's identifiers.json names {names.Length - 1} " +
+                    $"puzzles (e.g. '{names[1]}'): give --puzzle-name NAME, the group whose embedding to use");
+            }
+            return 0;
+        }
+        int id = names is null ? -1 : Array.IndexOf(names, name, 1);
+        if (id < 1)
+        {
+            throw new UsageException("solve", names is null
+                ? $"--puzzle-name '{name}': no identifiers.json next to the checkpoint ({dir})"
+                : $"--puzzle-name '{name}' is not among the {names.Length - 1} puzzles of {dir}/identifiers.json");
+        }
+        return id;
+    }
+
     /// <summary>Checks that one input is given and the options that go with it; true for a file of them.</summary>
     private static bool CheckInputs(CliArgs args)
     {
@@ -98,8 +129,8 @@ internal static class SolveCommand
             throw new UsageException("solve",
                 "give one of --puzzle TEXT, --maze FILE, --puzzles FILE, --mazes FILE, --text INPUT or --texts FILE");
         }
-        if (args.Has("alphabet") && !args.Has("text") && !args.Has("texts"))
-            throw new UsageException("solve", "--alphabet goes with --text or --texts");
+        if ((args.Has("alphabet") || args.Has("puzzle-name")) && !args.Has("text") && !args.Has("texts"))
+            throw new UsageException("solve", "--alphabet and --puzzle-name go with --text or --texts");
         bool list = args.Has("puzzles") || args.Has("mazes") || args.Has("texts");
         if (!list && (args.Has("out") || args.Has("batch")))
             throw new UsageException("solve", "--out and --batch go with --puzzles, --mazes or --texts");

@@ -72,7 +72,8 @@ internal static class SolveMany
 
     /// <summary>The inputs of <paramref name="path"/> (<see cref="TextPairsCsv"/>: one input a line, or input,output
     /// lines) and, where the file has outputs, those (else null).</summary>
-    public static (List<TextPuzzle> Puzzles, List<string>? Answers) ReadTexts(string path, TextAlphabet alphabet)
+    public static (List<TextPuzzle> Puzzles, List<string>? Answers) ReadTexts(string path, TextAlphabet alphabet,
+        int puzzleIdentifier)
     {
         List<TextPair> pairs = TextPairsCsv.Read(path, inputsOnly: true);
         if (pairs.Count == 0) throw new PuzzleFormatException($"{path}: no inputs (one a line)");
@@ -81,7 +82,7 @@ internal static class SolveMany
             if (alphabet.FindTextError(p.Input) is { } problem)
                 throw TextPairsCsv.Error(path, p.Line, "input", problem);
         }
-        return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet))],
+        return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet, puzzleIdentifier))],
             pairs[0].Output.Length > 0 ? [.. pairs.Select(p => p.Output)] : null);
     }
 

@@ -28,6 +28,10 @@ public static class TextPairsBuilder
     /// </param>
     /// <param name="seqLen">Positions a row, or null for the longest input or output.</param>
     /// <param name="relabel">Relabelled views of every train group, or null for none.</param>
+    /// <param name="puzzleIds">Give every group its own puzzle identifier, named by its group name (the ARC layout:
+    /// a group is one puzzle whose rows are its examples, so the model learns an embedding per group); every row
+    /// needs a group name, and a test row's group must have train rows. False: identifier 0 everywhere, each row its
+    /// own puzzle.</param>
     /// <returns>The alphabet written.</returns>
     /// <exception cref="HrmFormatException">A text with a character that is not a symbol or longer than
     /// <paramref name="seqLen"/> (or <see cref="TextAlphabet.MaxSeqLen"/>), or a group whose rows are not consecutive
@@ -35,7 +39,7 @@ public static class TextPairsBuilder
     /// <exception cref="ArgumentException">No train examples, bad <paramref name="symbols"/>, or a
     /// <paramref name="relabel"/> that does not fit the alphabet.</exception>
     public static TextAlphabet Build(string outDir, TextPairsSource train, TextPairsSource test, string? symbols,
-        int? seqLen, TextRelabel? relabel = null)
+        int? seqLen, TextRelabel? relabel = null, bool puzzleIds = false)
     {
         ArgumentNullException.ThrowIfNull(outDir);
         ArgumentNullException.ThrowIfNull(train);
@@ -64,9 +68,11 @@ public static class TextPairsBuilder
                 Check(source.Path, p.Line, "output", p.Output, alphabet);
             }
         }
-        WriteSplit(outDir, "train", train, alphabet, relabel);
-        WriteSplit(outDir, "test", test, alphabet, null);
-        DatasetWriter.WriteIdentifiers(outDir, [DatasetIdentifiers.Blank]);
+        Dictionary<string, int>? ids = puzzleIds ? PuzzleIdentifiers(train, test, relabel) : null;
+        WriteSplit(outDir, "train", train, alphabet, relabel, ids);
+        WriteSplit(outDir, "test", test, alphabet, null, ids);
+        DatasetWriter.WriteIdentifiers(outDir,
+            [DatasetIdentifiers.Blank, .. ids?.OrderBy(kv => kv.Value).Select(kv => kv.Key) ?? []]);
         alphabet.Save(Path.Combine(outDir, TextAlphabet.FileName));
         return alphabet;
     }
@@ -130,8 +136,39 @@ public static class TextPairsBuilder
         return (train with { Pairs = keep }, train with { Pairs = test });
     }
 
-    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet,
+    /// <summary>Identifiers 1, 2, ... for the train groups' names in file order; every row named, every test name
+    /// a train one.</summary>
+    private static Dictionary<string, int> PuzzleIdentifiers(TextPairsSource train, TextPairsSource test,
         TextRelabel? relabel)
+    {
+        if (relabel != null)
+        {
+            throw new ArgumentException("--relabel and --puzzle-ids do not go together: a relabelled view would " +
+                "need an identifier of its own, and its answers mapped back", nameof(relabel));
+        }
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (TextPairsSource source in (TextPairsSource[])[train, test])
+        {
+            foreach (TextPair p in source.Pairs)
+            {
+                if (p.Group.Length == 0)
+                {
+                    throw TextPairsCsv.Error(source.Path, p.Line, "group",
+                        "is empty; with --puzzle-ids every row names its group (its puzzle)");
+                }
+                if (ReferenceEquals(source, train)) ids.TryAdd(p.Group, ids.Count + 1);
+                else if (!ids.ContainsKey(p.Group))
+                {
+                    throw TextPairsCsv.Error(source.Path, p.Line, "group",
+                        $"'{p.Group}' has no train rows: its puzzle embedding would never be trained");
+                }
+            }
+        }
+        return ids;
+    }
+
+    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet,
+        TextRelabel? relabel, Dictionary<string, int>? ids)
     {
         HrmRandom? rng = relabel is null ? null : new HrmRandom(relabel.Seed);
         int l = alphabet.SeqLen;
@@ -152,12 +189,13 @@ public static class TextPairsBuilder
                     Encode(source.Path, p.Line, "input", input, alphabet, row, x);
                     Encode(source.Path, p.Line, "output", output, alphabet, row, y);
                     w.AddExample(x, y);
-                    w.EndPuzzle(0);
+                    if (ids is null) w.EndPuzzle(0);
                 }
             }
+            if (ids != null) w.EndPuzzle(ids[source.Pairs[start].Group]);  // the group is one puzzle
             w.EndGroup();
         }
-        w.Complete(numPuzzleIdentifiers: 1);
+        w.Complete(numPuzzleIdentifiers: ids is null ? 1 : ids.Count + 1);
     }
 
     private static void Check(string path, int line, string column, string text, TextAlphabet alphabet)

@@ -28,6 +28,13 @@ public sealed class TextSolverTests
             Assert.Equal(ckpt.Config.HaltMaxSteps, results[i].Segments);
         }
         Assert.Equal(results[0].Answer, solver.Solve(inputs[0]).Answer);
+        // A puzzle identifier reaches the model as the token entry's: the tiny checkpoint has 3 (0, 1, 2).
+        TextResult named = solver.Solve(TextPuzzle.Parse("abcd", alphabet, puzzleIdentifier: 2));
+        SolverEquivalenceTests.AssertSame(solver.Predict(alphabet.Encode("abcd"), [2])[0], named.Prediction);
+        Assert.Equal(2, named.Puzzle.PuzzleIdentifier);
+        Assert.Contains("puzzle identifier 3; the checkpoint has 3",
+            Assert.Throws<ArgumentException>(() => solver.Solve(TextPuzzle.Parse("abcd", alphabet, 3))).Message,
+            StringComparison.Ordinal);
         TextPuzzle other = TextPuzzle.Parse("ab", TextAlphabet.Create("abc", 16));
         string m = Assert.Throws<ArgumentException>(() => solver.Solve(other)).Message;
         Assert.Contains("vocabulary of 5", m, StringComparison.Ordinal);

@@ -61,6 +61,45 @@ public sealed class TextPairsCliTests : CliHarness
     }
 
     [Fact]
+    public void Puzzle_ids_train_an_embedding_per_group_and_solve_names_the_group()
+    {
+        var rng = new Random(5);
+        var lines = new List<string> { "input,output,group" };
+        for (int t = 0; t < 4; t++)
+        {
+            for (int i = 0; i < 16; i++)
+            {
+                string w = new([.. Enumerable.Range(0, 4).Select(_ => (char)('a' + rng.Next(3)))]);
+                lines.Add($"{w},{string.Concat(w.Select(c => (char)('a' + (c - 'a' + t) % 3)))},shift{t}");
+            }
+        }
+        File.WriteAllLines(P("train.csv"), lines);
+        File.WriteAllLines(P("test.csv"), ["abca,bcab,shift1", "abca,cabc,shift2"]);
+        (int code, string output, string err) = Hrm("data", "pairs", "--train", P("train.csv"), "--test",
+            P("test.csv"), "--puzzle-ids", "--out", P("data"));
+        Assert.True(code == 0, err);
+        Assert.Contains("train 64 examples in 4 groups", output, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
+            "--set", "epochs=2", "--set", "eval_interval=2", "--threads", "2");
+        Assert.True(code == 0, err);
+        string ckpt = Path.Combine(Directory.GetDirectories(P("run/checkpoints")).Order().Last(), "model.safetensors");
+        (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abca");
+        Assert.Equal(2, code);
+        Assert.Contains("names 4 puzzles (e.g. 'shift0'): give --puzzle-name NAME", err, StringComparison.Ordinal);
+        (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abca", "--puzzle-name", "shift2",
+            "--max-steps", "2");
+        Assert.True(code is 0 or 3, err);
+        Assert.Contains("answer: ", output, StringComparison.Ordinal);
+        (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abca", "--puzzle-name", "shift9");
+        Assert.Equal(2, code);
+        Assert.Contains("'shift9' is not among the 4 puzzles", err, StringComparison.Ordinal);
+        (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("test.csv"), "--puzzle-name",
+            "shift1", "--max-steps", "2");
+        Assert.True(code is 0 or 3, err);
+        Assert.Equal(2, output.TrimEnd('\n').Split('\n').Length);
+    }
+
+    [Fact]
     public void Pairs_options_that_do_not_go_together_are_refused()
     {
         File.WriteAllText(P("p.csv"), "ab,ba\nba,ab\n");

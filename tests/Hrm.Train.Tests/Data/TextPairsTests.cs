@@ -186,6 +186,37 @@ public sealed class TextPairsTests : IDisposable
         Assert.False(Directory.Exists(P("bad")));
     }
 
+    [Fact]
+    public void Puzzle_ids_make_each_group_one_named_puzzle_whose_test_rows_share_its_identifier()
+    {
+        string train = Csv("train.csv", "ab,ba,t1\nba,ab,t1\nab,aa,t2\nb,a,t2\naa,bb,t3\n");
+        string test = Csv("test.csv", "bb,aa,t2\nab,ba,t1\nbab,bab,t1\n");
+        TextPairsBuilder.Build(P("ids"), Source(train), Source(test), null, null, puzzleIds: true);
+        Assert.Equal("[\"<blank>\", \"t1\", \"t2\", \"t3\"]", File.ReadAllText(P("ids/identifiers.json")));
+        using (var ds = PuzzleDataset.Open(P("ids"), "train"))
+        {
+            Assert.Equal((3, 3, 5, 4), (ds.GroupCount, ds.PuzzleCount, ds.ExampleCount,
+                ds.Metadata.NumPuzzleIdentifiers));
+            Assert.Equal([1, 2, 3], ds.PuzzleIdentifiers.ToArray());
+            Assert.Equal([0, 2, 4, 5], ds.PuzzleIndices.ToArray());   // a group's rows are one puzzle's examples
+        }
+        using (var ds = PuzzleDataset.Open(P("ids"), "test"))
+        {
+            Assert.Equal([2, 1], ds.PuzzleIdentifiers.ToArray());
+            Assert.Equal([0, 1, 3], ds.PuzzleIndices.ToArray());
+        }
+        HrmFormatException e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("bad1"),
+            Source(train), Source(Csv("t2.csv", "ab,ba,t4\n")), null, null, puzzleIds: true));
+        Assert.Equal("line 1, group", e.Field);
+        Assert.Contains("'t4' has no train rows", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("bad2"),
+            Source(Csv("t3.csv", "ab,ba,t1\nab,ba\n")), Source(test), null, null, puzzleIds: true));
+        Assert.Equal("line 2, group", e.Field);
+        Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("bad3"), Source(train), Source(test), null,
+            null, new TextRelabel("ab", 1, 1), puzzleIds: true));
+        Assert.False(Directory.Exists(P("bad1")) || Directory.Exists(P("bad2")) || Directory.Exists(P("bad3")));
+    }
+
     private static TextPairsSource Source(string path) => new(path, TextPairsCsv.Read(path));
 
     private static TextPairsSource Source(string path, TextPair[] pairs) => new(path, pairs);
