@@ -27,7 +27,8 @@ internal static class SolveCommand
         "  --text: an input of a task of your own (hrm data pairs); the symbols are those of the alphabet.json that\n" +
         "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json). --texts: one\n" +
         "  input a line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared).\n" +
-        "  --puzzle-name NAME: the group whose puzzle embedding the texts get (data pairs --puzzle-ids)";
+        "  --puzzle-name NAME: the group whose puzzle embedding the texts get (data pairs --puzzle-ids; --texts\n" +
+        "  without it: each line's group column)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
@@ -46,12 +47,8 @@ internal static class SolveCommand
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
         // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
-        TextAlphabet? alphabet = args.Has("text") || args.Has("texts") ? (args.Get("alphabet") is { } af
-            ? TextAlphabet.Load(af) : TextAlphabet.FindFor(args.Require("checkpoint"))) : null;
-        int puzzleId = alphabet != null ? PuzzleIdOf(args) : 0;
-        TextPuzzle? text = args.Get("text") is { } input ? TextPuzzle.Parse(input, alphabet!, puzzleId) : null;
-        (List<TextPuzzle> Puzzles, List<string>? Answers)? texts =
-            args.Get("texts") is { } textsFile ? SolveMany.ReadTexts(textsFile, alphabet!, puzzleId) : null;
+        (TextAlphabet? alphabet, TextPuzzle? text, (List<TextPuzzle> Puzzles, List<string>? Answers)? texts) =
+            ReadTexts(args);
         var options = new SolverOptions
         {
             Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
@@ -94,23 +91,36 @@ internal static class SolveCommand
         return s.IsValid ? 0 : 3;
     }
 
-    /// <summary>The puzzle identifier of --puzzle-name in the identifiers.json next to the checkpoint; 0 without it,
-    /// unless that file names puzzles (a dataset built with --puzzle-ids), which needs one.</summary>
-    private static int PuzzleIdOf(CliArgs args)
+    /// <summary>The alphabet and the --text or --texts inputs, each with its puzzle identifier (a model trained with
+    /// --puzzle-ids: --puzzle-name, or for --texts each row's group); nulls without them.</summary>
+    private static (TextAlphabet?, TextPuzzle?, (List<TextPuzzle>, List<string>?)?) ReadTexts(CliArgs args)
+    {
+        TextAlphabet? alphabet = args.Has("text") || args.Has("texts") ? (args.Get("alphabet") is { } af
+            ? TextAlphabet.Load(af) : TextAlphabet.FindFor(args.Require("checkpoint"))) : null;
+        (string[]? names, int named) = alphabet != null ? PuzzleNamesOf(args) : (null, -1);
+        if (args.Has("text") && names is { Length: > 1 } && named < 0)
+        {
+            throw new UsageException("solve", $"the checkpoint's identifiers.json names {names.Length - 1} " +
+                $"puzzles (e.g. '{names[1]}'): give --puzzle-name NAME, the group whose embedding to use");
+        }
+        TextPuzzle? text = args.Get("text") is { } input
+            ? TextPuzzle.Parse(input, alphabet!, Math.Max(named, 0))
+            : null;
+        (List<TextPuzzle> Puzzles, List<string>? Answers)? texts = args.Get("texts") is { } textsFile
+            ? SolveMany.ReadTexts(textsFile, alphabet!, named >= 0 || names is not { Length: > 1 } ? null : names,
+                Math.Max(named, 0))
+            : null;
+        return (alphabet, text, texts);
+    }
+
+    /// <summary>The names in the identifiers.json next to the checkpoint (null: no file), and the identifier of
+    /// --puzzle-name among them (-1: not given).</summary>
+    private static (string[]? Names, int Id) PuzzleNamesOf(CliArgs args)
     {
         string ckpt = args.Require("checkpoint");
         string dir = Directory.Exists(ckpt) ? ckpt : Path.GetDirectoryName(Path.GetFullPath(ckpt))!;
         string[]? names = DatasetIdentifiers.Read(dir);
-        string? name = args.Get("puzzle-name");
-        if (name is null)
-        {
-            if (names is { Length: > 1 })
-            {
-                throw new UsageException("solve", $"the checkpoint's identifiers.json names {names.Length - 1} " +
-                    $"puzzles (e.g. '{names[1]}'): give --puzzle-name NAME, the group whose embedding to use");
-            }
-            return 0;
-        }
+        if (args.Get("puzzle-name") is not { } name) return (names, -1);
         int id = names is null ? -1 : Array.IndexOf(names, name, 1);
         if (id < 1)
         {
@@ -118,7 +128,7 @@ internal static class SolveCommand
                 ? $"--puzzle-name '{name}': no identifiers.json next to the checkpoint ({dir})"
                 : $"--puzzle-name '{name}' is not among the {names.Length - 1} puzzles of {dir}/identifiers.json");
         }
-        return id;
+        return (names, id);
     }
 
     /// <summary>Checks that one input is given and the options that go with it; true for a file of them.</summary>

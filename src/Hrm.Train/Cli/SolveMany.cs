@@ -71,9 +71,10 @@ internal static class SolveMany
     }
 
     /// <summary>The inputs of <paramref name="path"/> (<see cref="TextPairsCsv"/>: one input a line, or input,output
-    /// lines) and, where the file has outputs, those (else null).</summary>
+    /// lines) and, where the file has outputs, those (else null). Each gets <paramref name="puzzleIdentifier"/>, or
+    /// with <paramref name="names"/> (a checkpoint's identifiers.json) the identifier its group column names.</summary>
     public static (List<TextPuzzle> Puzzles, List<string>? Answers) ReadTexts(string path, TextAlphabet alphabet,
-        int puzzleIdentifier)
+        string[]? names, int puzzleIdentifier)
     {
         List<TextPair> pairs = TextPairsCsv.Read(path, inputsOnly: true);
         if (pairs.Count == 0) throw new PuzzleFormatException($"{path}: no inputs (one a line)");
@@ -82,8 +83,19 @@ internal static class SolveMany
             if (alphabet.FindTextError(p.Input) is { } problem)
                 throw TextPairsCsv.Error(path, p.Line, "input", problem);
         }
-        return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet, puzzleIdentifier))],
+        return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet,
+                names is null ? puzzleIdentifier : NamedIdentifier(path, p, names)))],
             pairs[0].Output.Length > 0 ? [.. pairs.Select(p => p.Output)] : null);
+    }
+
+    private static int NamedIdentifier(string path, TextPair p, string[] names)
+    {
+        int id = p.Group.Length == 0 ? -1 : Array.IndexOf(names, p.Group, 1);
+        if (id >= 1) return id;
+        throw TextPairsCsv.Error(path, p.Line, "group", p.Group.Length == 0
+            ? "is missing: the model names its puzzles (identifiers.json); give input,output,group lines or " +
+              "--puzzle-name NAME"
+            : $"'{p.Group}' is not among the model's {names.Length - 1} puzzles (identifiers.json)");
     }
 
     /// <summary>Solves every text input, writes the answers (the model's text), says the counts; exit code 0 when every

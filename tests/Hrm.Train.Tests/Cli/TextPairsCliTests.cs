@@ -96,7 +96,21 @@ public sealed class TextPairsCliTests : CliHarness
         (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("test.csv"), "--puzzle-name",
             "shift1", "--max-steps", "2");
         Assert.True(code is 0 or 3, err);
-        Assert.Equal(2, output.TrimEnd('\n').Split('\n').Length);
+        string[] both = output.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, both.Length);
+        // Without --puzzle-name each line's group names its puzzle: line 2 (shift2) then gets shift2's embedding.
+        (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("test.csv"), "--max-steps", "2");
+        Assert.True(code is 0 or 3, err);
+        string[] own = output.TrimEnd('\n').Split('\n');
+        Assert.Equal(both[0], own[0]);
+        (int c2, string o2, string e2) = Hrm("solve", "--checkpoint", ckpt, "--text", "abca", "--puzzle-name",
+            "shift2", "--max-steps", "2");
+        Assert.True(c2 is 0 or 3, e2);
+        Assert.Equal(o2.Split('\n')[1], "answer: " + own[1]);
+        File.WriteAllLines(P("inputs.txt"), ["abca"]);
+        (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("inputs.txt"));
+        Assert.Equal(1, code);
+        Assert.Contains("line 1, group: is missing", err, StringComparison.Ordinal);
     }
 
     [Fact]
