@@ -73,7 +73,12 @@ internal static class EvalCommand
         foreach ((string k, double v) in m) o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{k,-24} {v:F4}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count / secs:F1} sequences/s ({secs:F1} s)"));
         if (arc != null) ReportArc(arc.Voting, submission, o);
-        if (outputs != null) PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize, o);
+        if (outputs != null)
+        {
+            int[] predictions = PredictCommand.WriteOutputs(outDir!, outputs, test.ExampleCount, a.SeqLen, a.VocabSize,
+                o);
+            TextAnswersFile.Write(outDir!, data, predictions, test.ExampleCount, a.SeqLen, o);
+        }
         return 0;
     }
 
@@ -108,7 +113,7 @@ internal static class EvalCommand
         bool adaptive = halting == HaltingMode.Adaptive || (sweep && halting != HaltingMode.Fixed);
         HaltingArgs.CheckAdaptiveFlags(args, "eval", adaptive);
         var plan = new HaltingEval.Plan(stepList ?? [0], Fixed: true, adaptive, HaltingArgs.MinSteps(args),
-            HaltingArgs.Margin(args, "eval"), args.GetOutDir("out"));
+            HaltingArgs.Margin(args, "eval"), args.GetOutDir("out"), data);
         IHrmBackend backend = BackendFactory.Create(args.Get("device") ?? "auto", args.GetThreads(),
             GemmArgs.Cuda(args, "eval"), out string notice);
         using HrmSolver solver = HrmSolver.Load(ckpt, new SolverOptions { Config = cfgOverride, BatchSlots = batch }, backend, notice);

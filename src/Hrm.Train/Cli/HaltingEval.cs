@@ -10,12 +10,14 @@ namespace Hrm.Train.Cli;
 /// <c>hrm eval --halting fixed|adaptive</c> and <c>--max-steps</c> sweeps: the split through the solver's scheduler
 /// (<see cref="SolverEvaluator"/>), one column per policy; adaptive runs are printed next to the fixed run with the
 /// same max steps. A sweep prints one table row per max-steps value. <c>--out</c> (single run) writes
-/// predictions.npy, q_halt_logits.npy, q_continue_logits.npy and segments.npy (int32 [N]) of the last policy.
+/// predictions.npy, q_halt_logits.npy, q_continue_logits.npy and segments.npy (int32 [N]) of the last policy (and
+/// answers.txt for a text dataset, <see cref="TextAnswersFile"/>).
 /// </summary>
 internal static class HaltingEval
 {
     /// <summary>What to run: the max-steps values and, per value, fixed and/or adaptive.</summary>
-    public sealed record Plan(int[] MaxSteps, bool Fixed, bool Adaptive, int MinSteps, float Margin, string? OutDir);
+    public sealed record Plan(int[] MaxSteps, bool Fixed, bool Adaptive, int MinSteps, float Margin, string? OutDir,
+        string? DataRoot = null);
 
     public static int Run(HrmSolver solver, PuzzleDataset test, Plan plan, TextWriter o)
     {
@@ -25,7 +27,7 @@ internal static class HaltingEval
             List<SolverEvalResult> runs = [.. Policies(plan, plan.MaxSteps[0], solver.Config.NoActContinue)
                 .Select(p => SolverEvaluator.Run(solver, test, p, keepOutputs: plan.OutDir != null))];
             PrintColumns(o, runs);
-            if (plan.OutDir != null) WriteOutputs(plan.OutDir, runs[^1], test.ExampleCount, test.SeqLen, o);
+            if (plan.OutDir != null) WriteOutputs(plan, runs[^1], test.ExampleCount, test.SeqLen, o);
             return 0;
         }
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -75,8 +77,9 @@ internal static class HaltingEval
     private static string Cell(SolverEvalResult? r, Func<SolverEvalResult, double> value, int width, string format = "F4") =>
         (r == null ? "-" : value(r).ToString(format, CultureInfo.InvariantCulture)).PadLeft(width);
 
-    private static void WriteOutputs(string dir, SolverEvalResult r, int n, int l, TextWriter o)
+    private static void WriteOutputs(Plan plan, SolverEvalResult r, int n, int l, TextWriter o)
     {
+        string dir = plan.OutDir!;
         Directory.CreateDirectory(dir);
         Npy.WriteInt32(Path.Combine(dir, "predictions.npy"), r.Predictions!, [n, l]);
         Npy.WriteFloat32(Path.Combine(dir, "q_halt_logits.npy"), r.QHalt!, [n]);
@@ -85,5 +88,6 @@ internal static class HaltingEval
         o.WriteLine($"wrote predictions.npy [{n}, {l}], q_halt_logits.npy, q_continue_logits.npy, segments.npy [{n}] " +
                     $"({r.Policy.Mode.ToString().ToLowerInvariant()} halting) to {dir}");
         PredictCommand.RemoveStale(dir, "logits.npy", "a reference evaluation or predict", o);
+        TextAnswersFile.Write(dir, plan.DataRoot, r.Predictions!, n, l, o);
     }
 }

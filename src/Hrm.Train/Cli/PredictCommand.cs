@@ -71,12 +71,13 @@ internal static class PredictCommand
         logits.CopyTo(outputs.Logits, 0);
         qHalt.CopyTo(outputs.QHalt, 0);
         qCont.CopyTo(outputs.QContinue, 0);
-        WriteOutputs(outDir, outputs, n, l, v, o);
+        int[] predictions = WriteOutputs(outDir, outputs, n, l, v, o);
+        TextAnswersFile.Write(outDir, null, predictions, n, l, o);  // no dataset: an earlier eval's answers go
         return 0;
     }
 
     /// <summary>Writes logits.npy, q_halt_logits.npy, q_continue_logits.npy and predictions.npy (argmax).</summary>
-    public static void WriteOutputs(string outDir, EvalOutputs r, int n, int l, int v, TextWriter o)
+    public static int[] WriteOutputs(string outDir, EvalOutputs r, int n, int l, int v, TextWriter o)
     {
         var predictions = new int[n * l];
         for (int i = 0; i < n * l; i++) predictions[i] = ArgMax(r.Logits.AsSpan(i * v, v));
@@ -87,6 +88,7 @@ internal static class PredictCommand
         Npy.WriteInt32(Path.Combine(outDir, "predictions.npy"), predictions, [n, l]);
         o.WriteLine($"wrote logits.npy [{n}, {l}, {v}], q_halt_logits.npy, q_continue_logits.npy, predictions.npy to {outDir}");
         RemoveStale(outDir, "segments.npy", "an eval --halting", o);
+        return predictions;
     }
 
     /// <summary>

@@ -23,9 +23,23 @@ public sealed class TextPairsCliTests : CliHarness
         string ckpt = Path.Combine(Directory.GetDirectories(P("run/checkpoints")).Order().Last(), "model.safetensors");
         Assert.Equal(File.ReadAllText(P("data/alphabet.json")),
             File.ReadAllText(Path.Combine(Path.GetDirectoryName(ckpt)!, "alphabet.json")));
-        (code, output, err) = Hrm("eval", "--checkpoint", ckpt, "--data", P("data"), "--max-steps", "2");
+        (code, output, err) = Hrm("eval", "--checkpoint", ckpt, "--data", P("data"), "--max-steps", "2",
+            "--out", P("eval"));
         Assert.True(code == 0, err);
         Assert.Contains("eval/exact_accuracy", output, StringComparison.Ordinal);
+        // The decoded answers beside predictions.npy: one a line, the held-out examples in order.
+        string[] decoded = File.ReadAllLines(P("eval/answers.txt"));
+        Assert.Equal(16, decoded.Length);
+        Assert.All(decoded, a => Assert.Matches("^[a-e?]*$", a));
+        File.Delete(P("eval/answers.txt"));
+        (code, _, err) = Hrm("eval", "--checkpoint", ckpt, "--data", P("data"), "--max-steps", "2",
+            "--halting", "fixed", "--out", P("eval"));
+        Assert.True(code == 0, err);
+        Assert.Equal(decoded, File.ReadAllLines(P("eval/answers.txt")));   // the solver's fixed halting: the same
+        (code, _, err) = Hrm("predict", "--checkpoint", ckpt, "--inputs", P("data/test/all__inputs.npy"),
+            "--max-steps", "2", "--out", P("eval"));
+        Assert.True(code == 0, err);
+        Assert.False(File.Exists(P("eval/answers.txt")));   // predict knows no alphabet: the old answers go
         (code, output, err) = Hrm("solve", "--checkpoint", ckpt, "--text", "abcde", "--max-steps", "2");
         Assert.True(code is 0 or 3, err);
         Assert.Contains("input:  abcde", output, StringComparison.Ordinal);
