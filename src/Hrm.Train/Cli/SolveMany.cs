@@ -83,19 +83,24 @@ internal static class SolveMany
             if (alphabet.FindTextError(p.Input) is { } problem)
                 throw TextPairsCsv.Error(path, p.Line, "input", problem);
         }
+        Dictionary<string, int>? ids = null;   // name -> identifier, looked up once a row (ARC-sized files hold ~1M)
+        if (names != null)
+        {
+            ids = new Dictionary<string, int>(names.Length, StringComparer.Ordinal);
+            for (int i = 1; i < names.Length; i++) ids.TryAdd(names[i], i);  // the first of a repeated name, as IndexOf
+        }
         return ([.. pairs.Select(p => TextPuzzle.Parse(p.Input, alphabet,
-                names is null ? puzzleIdentifier : NamedIdentifier(path, p, names)))],
+                ids is null ? puzzleIdentifier : NamedIdentifier(path, p, ids)))],
             pairs[0].Output.Length > 0 ? [.. pairs.Select(p => p.Output)] : null);
     }
 
-    private static int NamedIdentifier(string path, TextPair p, string[] names)
+    private static int NamedIdentifier(string path, TextPair p, Dictionary<string, int> ids)
     {
-        int id = p.Group.Length == 0 ? -1 : Array.IndexOf(names, p.Group, 1);
-        if (id >= 1) return id;
+        if (ids.TryGetValue(p.Group, out int id)) return id;
         throw TextPairsCsv.Error(path, p.Line, "group", p.Group.Length == 0
             ? "is missing: the model names its puzzles (identifiers.json); give input,output,group lines or " +
               "--puzzle-name NAME"
-            : $"'{p.Group}' is not among the model's {names.Length - 1} puzzles (identifiers.json)");
+            : $"'{p.Group}' is not among the model's {ids.Count} puzzles (identifiers.json)");
     }
 
     /// <summary>Solves every text input, writes the answers (the model's text), says the counts; exit code 0 when every
