@@ -8,8 +8,9 @@ namespace Hrm.Runtime.Model;
 /// <summary>
 /// Model checkpoints as safetensors with the reference's state-dict keys (a leading <c>_orig_mod.</c> is
 /// accepted and stripped); the reference's own PyTorch checkpoints (<c>torch.save</c> zips) load too. Parameters and
-/// the puzzle table are F32; H_init/L_init are BF16 as in the reference (F32 when their values are not all bf16
-/// values, as after loading a float32-forward run of the reference: saving never rounds).
+/// the puzzle table are F32 (BF16 or F16 when saved so: <c>hrm convert --dtype</c>; any float type loads);
+/// H_init/L_init are BF16 as in the reference (F32 when their values are not all bf16 values, as after loading a
+/// float32-forward run of the reference: an F32 save never rounds).
 /// <c>__metadata__["config"]</c> holds the architecture JSON. Loading checks the exact tensor set, every shape
 /// and every dtype against the config, and names the tensor in every error.
 /// </summary>
@@ -19,21 +20,54 @@ public static class HrmCheckpoint
     public const string ConfigKey = "config";
 
     /// <summary>Writes every tensor of <paramref name="model"/> to <paramref name="path"/> (temp file + rename).</summary>
-    public static void Save(HrmModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    /// <param name="model">The model whose parameters are written.</param>
+    /// <param name="path">The safetensors file.</param>
+    /// <param name="extraMetadata">More <c>__metadata__</c> entries (training writes the step).</param>
+    /// <param name="dtype">How the parameters are stored: F32 (the default: exactly, no value rounded) or BF16 / F16
+    /// (two bytes a value, each rounded to the nearest value of that type, ties to even; the reference's forward
+    /// rounds its weights to bf16 itself). H_init/L_init are BF16 whenever their values are bf16 values, as in the
+    /// reference, whatever <paramref name="dtype"/> says.</param>
+    /// <exception cref="ArgumentException"><paramref name="dtype"/> is not F32, BF16 or F16.</exception>
+    /// <exception cref="OverflowException">F16 was asked for and a value lies beyond its range (±65,504); the message
+    /// names the tensor and the element. Nothing is written then.</exception>
+    public static void Save(HrmModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null,
+        TensorDType dtype = TensorDType.F32)
     {
+        if (dtype is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16))
+        {
+            throw new ArgumentException($"a checkpoint stores its parameters as F32, BF16 or F16, not " +
+                TensorDTypes.Name(dtype), nameof(dtype));
+        }
         var w = new SafeTensorsWriter();
         foreach (TensorEntry e in model.Layout.Entries)
         {
             long[] shape = e.Shape.Select(d => (long)d).ToArray();
             float[] values = model.ReadParameter(e.Name);
             bool bf16 = e.StoredAsBf16 && values.All(v => (BitConverter.SingleToUInt32Bits(v) & 0xFFFF) == 0);
-            w.Add(e.Name, bf16 ? TensorDType.BF16 : TensorDType.F32, shape, values);
+            TensorDType stored = bf16 ? TensorDType.BF16 : dtype;
+            if (stored == TensorDType.F16) CheckHalfRange(path, e.Name, values);
+            w.Add(e.Name, stored, shape, values);
         }
         w.SetMetadata(ConfigKey, HrmConfigJson.Serialize(model.Config));
         w.SetMetadata("format", "hrm-safetensors-1");
         if (extraMetadata != null)
             foreach (KeyValuePair<string, string> kv in extraMetadata) w.SetMetadata(kv.Key, kv.Value);
         w.Save(path);
+    }
+
+    /// <summary>Throws <see cref="OverflowException"/> at the first finite value of <paramref name="values"/> that
+    /// float16 would turn into an infinity.</summary>
+    private static void CheckHalfRange(string path, string name, float[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (float.IsFinite(values[i]) && Half.IsInfinity((Half)values[i]))
+            {
+                throw new OverflowException($"{path}: tensor {name} element {i} is " +
+                    values[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture) +
+                    ", beyond float16's range (±65,504): store the checkpoint as BF16 or F32");
+            }
+        }
     }
 
     /// <summary>The architecture stored in a checkpoint's metadata, or null when it has none (a PyTorch

@@ -2,6 +2,7 @@ using Hrm.Runtime.Backends.Cpu;
 using Hrm.Runtime.Config;
 using Hrm.Runtime.Formats;
 using Hrm.Runtime.Model;
+using Hrm.Runtime.Solver;
 using Hrm.Train.Data;
 
 namespace Hrm.Train.Cli;
@@ -10,17 +11,25 @@ namespace Hrm.Train.Cli;
 /// <c>hrm convert</c>: one self-contained safetensors file from a checkpoint, typically the reference's own
 /// (<c>step_N</c>, torch.save, no architecture): the architecture from its all_config.yaml (beside it, or
 /// <c>--config</c>) and the dataset's dimensions go into the file's metadata, so that an app loads it alone
-/// (<c>HrmSolver.Load("model.safetensors")</c>). Values are copied, never rounded. With <c>--data</c> the dataset's
-/// identifiers.json is put beside the output too (ARC tasks are found by name through it).
+/// (<c>HrmSolver.Load("model.safetensors")</c>). Values are copied, never rounded, unless <c>--dtype bf16|f16</c>
+/// asks for two bytes a value (half the file). The identifiers.json (ARC tasks and text groups are found by name
+/// through it) and alphabet.json (a text task's symbols) of <c>--data</c>, or else those beside the checkpoint, are put
+/// beside the output too.
 /// </summary>
 internal static class ConvertCommand
 {
     public const string Usage =
-        "hrm convert --checkpoint FILE [--config FILE | --preset NAME] [--data DIR | --seq-len N] --out model.safetensors";
+        "hrm convert --checkpoint FILE [--config FILE | --preset NAME] [--data DIR | --seq-len N] [--dtype f32|bf16|f16] " +
+        "--out model.safetensors";
+
+    /// <summary>The files a checkpoint folder carries for solving: the dataset's puzzle names and a text task's
+    /// alphabet.</summary>
+    private static readonly string[] Companions = [DatasetLayout.IdentifiersFile, TextAlphabet.FileName];
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
-        var args = new CliArgs("convert", argv, ["checkpoint", "config", "preset", "data", "seq-len", "out"]);
+        var args = new CliArgs("convert", argv, ["checkpoint", "config", "preset", "data", "seq-len", "dtype", "out"]);
+        TensorDType dtype = ParseDType(args.Get("dtype"));
         string ckpt = args.Require("checkpoint");
         string output = Path.GetFullPath(args.GetOutFile("out") ?? args.Require("out"));
         string? data = args.Get("data");
@@ -56,42 +65,62 @@ internal static class ConvertCommand
                 $"{meta.VocabSize}, num_puzzle_identifiers {meta.NumPuzzleIdentifiers}; the model {a.SeqLen}, " +
                 $"{a.VocabSize}, {a.NumPuzzleIdentifiers}: not the dataset this model was trained on");
         }
-        WriteWithIdentifiers(model, output, data, o);
+        WriteWithCompanions(model, output, dtype, data ?? CheckpointDir(ckpt), o);
         return 0;
     }
 
-    /// <summary>Saves <paramref name="model"/> to <paramref name="output"/> and puts the dataset's identifiers.json
-    /// beside it (refused when a different one is there already), or notes that an ARC model lacks one.</summary>
-    private static void WriteWithIdentifiers(HrmModel model, string output, string? data, TextWriter o)
+    /// <summary>The stored type <c>--dtype</c> names (F32 when absent).</summary>
+    private static TensorDType ParseDType(string? value) => value?.ToLowerInvariant() switch
     {
-        HrmConfig a = model.Config;
-        string? names = data != null ? Path.Combine(data, DatasetLayout.IdentifiersFile) : null;
-        byte[]? identifiers = names != null && File.Exists(names)
-            ? BoundedFile.ReadAllBytes(names, "identifiers.json", BoundedFile.MaxIdentifiersBytes) : null;
-        string besideOut = Path.Combine(Path.GetDirectoryName(output)!, DatasetLayout.IdentifiersFile);
-        if (identifiers != null && File.Exists(besideOut) &&
-            !BoundedFile.ReadAllBytes(besideOut, "identifiers.json", BoundedFile.MaxIdentifiersBytes).AsSpan()
-                .SequenceEqual(identifiers))
+        null or "f32" or "float32" => TensorDType.F32,
+        "bf16" or "bfloat16" => TensorDType.BF16,
+        "f16" or "float16" => TensorDType.F16,
+        _ => throw new UsageException("convert", $"--dtype {value}: expected f32, bf16 or f16"),
+    };
+
+    /// <summary>The folder a checkpoint (file or folder) lies in.</summary>
+    private static string CheckpointDir(string checkpoint) => Directory.Exists(checkpoint)
+        ? checkpoint : Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
+
+    /// <summary>Saves <paramref name="model"/> to <paramref name="output"/> and puts the companion files of
+    /// <paramref name="from"/> (the dataset, or the checkpoint's folder) beside it (refused when a different one is
+    /// there already), or notes that a model with puzzle identifiers lacks their names.</summary>
+    private static void WriteWithCompanions(HrmModel model, string output, TensorDType dtype, string from, TextWriter o)
+    {
+        string to = Path.GetDirectoryName(output)!;
+        var copies = new List<(string Path, byte[] Bytes)>();
+        foreach (string name in Companions)
         {
-            throw new IOException($"{besideOut} exists and differs from {names}: write the model into another folder " +
-                "(each checkpoint folder holds the identifiers of the dataset it was trained on)");
-        }
-        HrmCheckpoint.Save(model, output);
-        o.WriteLine($"wrote {output}: {model.Layout.ParameterCount:N0} parameters; architecture " +
-            HrmConfigJson.Serialize(a));
-        if (identifiers != null && !File.Exists(besideOut))
-        {
-            using (var file = new AtomicFileWriter(besideOut))
+            string src = Path.Combine(from, name);
+            if (!File.Exists(src)) continue;
+            int max = name == TextAlphabet.FileName ? BoundedFile.MaxJsonBytes : BoundedFile.MaxIdentifiersBytes;
+            byte[] bytes = BoundedFile.ReadAllBytes(src, name, max);
+            string dst = Path.Combine(to, name);
+            if (!File.Exists(dst)) copies.Add((dst, bytes));
+            else if (!BoundedFile.ReadAllBytes(dst, name, max).AsSpan().SequenceEqual(bytes))
             {
-                file.Stream.Write(identifiers);
+                throw new IOException($"{dst} exists and differs from {src}: write the model into another folder " +
+                    $"(each checkpoint folder holds the {name} of the dataset it was trained on)");
+            }
+        }
+        HrmCheckpoint.Save(model, output, null, dtype);
+        o.WriteLine($"wrote {output} ({new FileInfo(output).Length / 1e6:F1} MB, parameters as " +
+            $"{TensorDTypes.Name(dtype)}): {model.Layout.ParameterCount:N0} parameters; architecture " +
+            HrmConfigJson.Serialize(model.Config));
+        foreach ((string dst, byte[] bytes) in copies)
+        {
+            using (var file = new AtomicFileWriter(dst))
+            {
+                file.Stream.Write(bytes);
                 file.Commit();
             }
-            o.WriteLine($"wrote {besideOut} (the dataset's puzzle identifiers)");
+            o.WriteLine($"wrote {dst} (from {from})");
         }
-        else if (identifiers == null && a.NumPuzzleIdentifiers > 1 && !File.Exists(besideOut))
+        if (model.Config.NumPuzzleIdentifiers > 1 && !File.Exists(Path.Combine(to, DatasetLayout.IdentifiersFile)))
         {
-            o.WriteLine($"note: the model has {a.NumPuzzleIdentifiers} puzzle identifiers; to solve ARC tasks by " +
-                "name it needs the training dataset's identifiers.json beside it (--data DIR copies it)");
+            o.WriteLine($"note: the model has {model.Config.NumPuzzleIdentifiers} puzzle identifiers; to solve ARC " +
+                "tasks or text groups by name it needs the training dataset's identifiers.json beside it " +
+                "(--data DIR copies it)");
         }
     }
 

@@ -31,6 +31,63 @@ public sealed class CheckpointTests : IDisposable
         Assert.Empty(_dir.GetFiles("*.tmp*"));
     }
 
+    [Theory]
+    [InlineData(TensorDType.BF16)]
+    [InlineData(TensorDType.F16)]
+    public void Two_byte_checkpoints_hold_each_value_rounded_to_nearest_and_load_as_that(TensorDType dtype)
+    {
+        HrmConfig cfg = ModelFixtures.MicroLearned();
+        using HrmModel a = ModelFixtures.Create(cfg, new ReferenceBackend(), 1, false, 6);
+        HrmCheckpoint.Save(a, PathOf("f32.safetensors"));
+        HrmCheckpoint.Save(a, PathOf("half.safetensors"), null, dtype);
+        Assert.Equal(cfg, HrmCheckpoint.ReadConfig(PathOf("half.safetensors")));
+        using HrmModel b = HrmCheckpoint.Load(PathOf("half.safetensors"), new ReferenceBackend());
+        using var f = SafeTensorsFile.Open(PathOf("half.safetensors"));
+        int rounded = 0;
+        foreach (TensorEntry e in a.Layout.Entries)
+        {
+            float[] original = a.ReadParameter(e.Name);
+            float[] expected = e.StoredAsBf16 ? original // H_init/L_init: bf16 values, kept as BF16
+                : original.Select(v => dtype == TensorDType.BF16 ? RoundToBf16(v) : (float)(Half)v).ToArray();
+            Assert.Equal(e.StoredAsBf16 ? TensorDType.BF16 : dtype, f.Get(e.Name).DType);
+            Assert.Equal(expected, b.ReadParameter(e.Name));
+            rounded += original.Zip(expected).Count(p => p.First != p.Second);
+        }
+        Assert.True(rounded > a.Layout.ParameterCount / 2, $"{rounded} values rounded"); // not a copy of the F32 file
+        long f32 = new FileInfo(PathOf("f32.safetensors")).Length, half = new FileInfo(PathOf("half.safetensors")).Length;
+        Assert.InRange(half, f32 / 2, f32 / 2 + 4096); // two bytes a value; the header about the same
+    }
+
+    [Fact]
+    public void F16_refuses_a_value_beyond_its_range_and_other_types_are_refused()
+    {
+        HrmConfig cfg = ModelFixtures.Micro();
+        using HrmModel a = ModelFixtures.Create(cfg, new ReferenceBackend(), 1, false, 7);
+        float[] head = a.ReadParameter(ParameterLayout.Names.LmHead);
+        head[5] = 65520f; // float16's largest finite value is 65504; this one rounds to infinity
+        a.WriteParameter(ParameterLayout.Names.LmHead, head);
+        var ex = Assert.Throws<OverflowException>(() =>
+            HrmCheckpoint.Save(a, PathOf("f16.safetensors"), null, TensorDType.F16));
+        Assert.Contains(ParameterLayout.Names.LmHead + " element 5 is 65520", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(_dir.GetFiles()); // nothing written
+        head[5] = 65519f; // rounds to 65504: stored
+        a.WriteParameter(ParameterLayout.Names.LmHead, head);
+        HrmCheckpoint.Save(a, PathOf("f16.safetensors"), null, TensorDType.F16);
+        using (HrmModel b = HrmCheckpoint.Load(PathOf("f16.safetensors"), new ReferenceBackend()))
+            Assert.Equal(65504f, b.ReadParameter(ParameterLayout.Names.LmHead)[5]);
+        HrmCheckpoint.Save(a, PathOf("bf16.safetensors"), null, TensorDType.BF16); // bf16 has float32's range
+        foreach (TensorDType other in (TensorDType[])[TensorDType.F64, TensorDType.I32])
+            Assert.Throws<ArgumentException>(() => HrmCheckpoint.Save(a, PathOf("x.safetensors"), null, other));
+    }
+
+    /// <summary>float32 to bfloat16, round to nearest even (finite values), as a float.</summary>
+    private static float RoundToBf16(float v)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(v);
+        bits += 0x7FFFu + ((bits >> 16) & 1u);
+        return BitConverter.UInt32BitsToSingle(bits & 0xFFFF0000u);
+    }
+
     [Fact]
     public void Reference_style_checkpoint_with_compile_prefix_and_no_metadata_loads_with_a_config()
     {

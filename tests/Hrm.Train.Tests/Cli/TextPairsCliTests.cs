@@ -121,6 +121,20 @@ public sealed class TextPairsCliTests : CliHarness
             "shift2", "--max-steps", "2");
         Assert.True(c2 is 0 or 3, e2);
         Assert.Equal(o2.Split('\n')[1], "answer: " + own[1]);
+        // hrm convert --dtype bf16: half the file; the names and the alphabet beside the checkpoint go with it.
+        (code, output, err) = Hrm("convert", "--checkpoint", ckpt, "--dtype", "bf16", "--out", P("small/m.safetensors"));
+        Assert.True(code == 0, err);
+        Assert.Contains("parameters as BF16", output, StringComparison.Ordinal);
+        foreach (string name in (string[])["identifiers.json", "alphabet.json"])
+            Assert.Equal(File.ReadAllBytes(P("data/" + name)), File.ReadAllBytes(P("small/" + name)));
+        Assert.InRange(new FileInfo(P("small/m.safetensors")).Length, 1, new FileInfo(ckpt).Length * 52 / 100);
+        (c2, o2, e2) = Hrm("solve", "--checkpoint", P("small/m.safetensors"), "--text", "abca", "--puzzle-name",
+            "shift2", "--max-steps", "2");
+        Assert.True(c2 is 0 or 3, e2);
+        Assert.StartsWith("answer: ", o2.Split('\n')[1], StringComparison.Ordinal);
+        (code, _, err) = Hrm("convert", "--checkpoint", ckpt, "--dtype", "f64", "--out", P("x.safetensors"));
+        Assert.Equal(2, code);
+        Assert.Contains("--dtype f64: expected f32, bf16 or f16", err, StringComparison.Ordinal);
         File.WriteAllLines(P("inputs.txt"), ["abca"]);
         (code, _, err) = Hrm("solve", "--checkpoint", ckpt, "--texts", P("inputs.txt"));
         Assert.Equal(1, code);
