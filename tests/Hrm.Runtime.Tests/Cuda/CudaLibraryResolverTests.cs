@@ -101,14 +101,38 @@ public sealed class CudaLibraryResolverTests(ITestOutputHelper output)
         foreach (string f in (string[])["libnvrtc.so.13", "libnvrtc-builtins.so.13.0", "libnvrtc-builtins.so"])
             File.WriteAllBytes(Path.Combine(dir.Path, f), []);
         IReadOnlyList<string> builtins = CudaLibraryNames.NvrtcBuiltins(dir.Path);
-        if (OperatingSystem.IsWindows())
-        {
-            Assert.Empty(builtins);
-            return;
-        }
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "the Linux file names");
         Assert.Equal(["libnvrtc-builtins.so", "libnvrtc-builtins.so.13.0"], builtins.Select(Path.GetFileName));
         Assert.Empty(CudaLibraryNames.NvrtcBuiltins(Path.Combine(dir.Path, "missing")));
         Assert.Contains("/usr/local/cuda/lib64", CudaLibraryNames.FallbackDirectories);
+    }
+
+    [Fact]
+    public void Windows_toolkits_are_found_through_cuda_path_its_versioned_variables_and_program_files()
+    {
+        using var dir = new TempDir();
+        string toolkits = Path.Combine(dir.Path, "NVIDIA GPU Computing Toolkit", "CUDA");
+        foreach (string d in (string[])["v11.8", "v13.0", "v12.6", "vnext"])
+            Directory.CreateDirectory(Path.Combine(toolkits, d));
+        string v13 = Path.Combine(toolkits, "v13.0"), v12 = Path.Combine(toolkits, "v12.6");
+        KeyValuePair<string, string>[] environment =
+        [
+            new("CUDA_PATH_V12_6", v12), new("PATH", "x"), new("CUDA_PATH", v12 + Path.DirectorySeparatorChar),
+            new("CUDA_PATH_V13_0", v13), new("CUDA_PATH_VX", "ignored"), new("CUDA_PATH_V11_8", ""),
+        ];
+        string[] Dirs(string root) => [Path.Combine(root, "bin", "x64"), Path.Combine(root, "bin")];
+        // CUDA_PATH first (the version the user chose), then the versioned variables and Program Files, newest first.
+        Assert.Equal([.. Dirs(v12), .. Dirs(v13), .. Dirs(Path.Combine(toolkits, "v11.8"))],
+            CudaLibraryNames.WindowsDirectories(environment, dir.Path));
+        Assert.Empty(CudaLibraryNames.WindowsDirectories([], ""));
+        Assert.Equal(Dirs(v13), CudaLibraryNames.WindowsDirectories([new("cuda_path", v13)], ""));
+
+        foreach (string f in (string[])["nvrtc64_130_0.dll", "nvrtc-builtins64_130.dll", "libnvrtc-builtins.so.13"])
+            File.WriteAllBytes(Path.Combine(dir.Path, f), []);
+        Assert.Equal(["nvrtc-builtins64_130.dll"],
+            CudaLibraryNames.NvrtcBuiltins(dir.Path, windows: true).Select(Path.GetFileName));
+        Assert.Equal(["libnvrtc-builtins.so.13"],
+            CudaLibraryNames.NvrtcBuiltins(dir.Path, windows: false).Select(Path.GetFileName));
     }
 
     [Fact]

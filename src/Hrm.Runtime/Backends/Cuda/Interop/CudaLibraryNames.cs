@@ -25,16 +25,24 @@ internal static class CudaLibraryNames
     public const string LibDirVariable = "HRM_CUDA_LIB_DIR";
 
     /// <summary>
-    /// Toolkit directories tried after the system search path (Linux): <c>lib64</c> and the toolkit's target library
+    /// Toolkit directories tried after the system search path. Linux: <c>lib64</c> and the toolkit's target library
     /// directory for this process's architecture (<see cref="TargetDirectories"/>) under <c>$CUDA_HOME</c>,
     /// <c>$CUDA_PATH</c>, <c>/usr/local/cuda</c> and every <c>/usr/local/cuda-X.Y</c>, newest version first.
+    /// Windows: see <see cref="WindowsDirectories"/>.
     /// </summary>
     public static IReadOnlyList<string> FallbackDirectories
     {
         get
         {
             IReadOnlyList<string> targets = TargetDirectories(RuntimeInformation.ProcessArchitecture);
-            if (OperatingSystem.IsWindows()) return [];
+            if (OperatingSystem.IsWindows())
+            {
+                IEnumerable<KeyValuePair<string, string>> environment = Environment.GetEnvironmentVariables()
+                    .Cast<System.Collections.DictionaryEntry>()
+                    .Select(e => KeyValuePair.Create((string)e.Key, e.Value as string ?? ""));
+                return WindowsDirectories(environment,
+                    Environment.GetFolderPath(Environment.SpecialFolder.ProgramFiles));
+            }
             var roots = new List<string>();
             foreach (string variable in (string[])["CUDA_HOME", "CUDA_PATH"])
             {
@@ -60,13 +68,44 @@ internal static class CudaLibraryNames
         _ => [],
     };
 
-    /// <summary>The <c>cuda-X.Y</c> directories under <paramref name="parent"/>, newest first (none when unreadable).</summary>
-    internal static IEnumerable<string> VersionedToolkits(string parent)
+    /// <summary>
+    /// The Windows toolkit directories: <c>bin\x64</c> (where CUDA 13 puts its DLLs, which its installer may leave off
+    /// PATH) and <c>bin</c> (CUDA 11 and 12) under <c>%CUDA_PATH%</c>, each <c>%CUDA_PATH_Vxx_y%</c> (the installer
+    /// sets one per version; newest first) and each <c>NVIDIA GPU Computing Toolkit\CUDA\vX.Y</c> under
+    /// <paramref name="programFiles"/> (newest first).
+    /// </summary>
+    /// <param name="environment">The environment variables (name, value).</param>
+    /// <param name="programFiles">The Program Files folder (empty: none).</param>
+    internal static IReadOnlyList<string> WindowsDirectories(IEnumerable<KeyValuePair<string, string>> environment,
+        string programFiles)
+    {
+        var roots = new List<string>();
+        var versioned = new List<(Version V, string Root)>();
+        foreach ((string name, string value) in environment)
+        {
+            if (string.IsNullOrEmpty(value)) continue;
+            if (name.Equals("CUDA_PATH", StringComparison.OrdinalIgnoreCase)) roots.Insert(0, value);
+            else if (name.StartsWith("CUDA_PATH_V", StringComparison.OrdinalIgnoreCase) &&
+                     Version.TryParse(name["CUDA_PATH_V".Length..].Replace('_', '.'), out Version? v))
+            {
+                versioned.Add((v, value));
+            }
+        }
+        roots.AddRange(versioned.OrderByDescending(x => x.V).Select(x => x.Root));
+        if (!string.IsNullOrEmpty(programFiles))
+            roots.AddRange(VersionedToolkits(Path.Combine(programFiles, "NVIDIA GPU Computing Toolkit", "CUDA"), "v"));
+        return [.. roots.Select(r => r.TrimEnd('\\', '/')).Distinct(StringComparer.OrdinalIgnoreCase)
+            .SelectMany(r => (string[])[Path.Combine(r, "bin", "x64"), Path.Combine(r, "bin")])];
+    }
+
+    /// <summary>The <c>PREFIXX.Y</c> directories under <paramref name="parent"/> (<c>cuda-12.8</c>; on Windows
+    /// <c>v12.8</c>), newest first (none when unreadable).</summary>
+    internal static IEnumerable<string> VersionedToolkits(string parent, string prefix = "cuda-")
     {
         try
         {
-            return [.. Directory.EnumerateDirectories(parent, "cuda-*")
-                .Select(d => (Dir: d, Ok: Version.TryParse(Path.GetFileName(d)["cuda-".Length..], out Version? v), V: v))
+            return [.. Directory.EnumerateDirectories(parent, prefix + "*")
+                .Select(d => (Dir: d, Ok: Version.TryParse(Path.GetFileName(d)[prefix.Length..], out Version? v), V: v))
                 .Where(x => x.Ok)
                 .OrderByDescending(x => x.V)
                 .Select(x => x.Dir)];
@@ -78,16 +117,21 @@ internal static class CudaLibraryNames
     }
 
     /// <summary>
-    /// NVRTC's builtins libraries in <paramref name="directory"/> (<c>libnvrtc-builtins.so.*</c>, none on Windows or
-    /// when unreadable). NVRTC opens its builtins by bare name, which the loader does not look for next to an NVRTC
-    /// loaded by full path; loading them first by full path lets that later lookup find them already loaded.
+    /// NVRTC's builtins libraries in <paramref name="directory"/> (<c>libnvrtc-builtins.so*</c>; on Windows
+    /// <c>nvrtc-builtins64_*.dll</c>; none when unreadable). NVRTC opens its builtins by bare name, which the loader
+    /// does not look for next to an NVRTC loaded by full path; loading them first by full path lets that later lookup
+    /// find them already loaded (both loaders reuse a loaded library of that name).
     /// </summary>
-    internal static IReadOnlyList<string> NvrtcBuiltins(string directory)
+    internal static IReadOnlyList<string> NvrtcBuiltins(string directory) =>
+        NvrtcBuiltins(directory, OperatingSystem.IsWindows());
+
+    /// <summary><see cref="NvrtcBuiltins(string)"/> with the file names of Windows or of Linux.</summary>
+    internal static IReadOnlyList<string> NvrtcBuiltins(string directory, bool windows)
     {
-        if (OperatingSystem.IsWindows()) return [];
         try
         {
-            return [.. Directory.EnumerateFiles(directory, "libnvrtc-builtins.so*").Order(StringComparer.Ordinal)];
+            string pattern = windows ? "nvrtc-builtins64_*.dll" : "libnvrtc-builtins.so*";
+            return [.. Directory.EnumerateFiles(directory, pattern).Order(StringComparer.Ordinal)];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -69,7 +69,7 @@ internal static class CudaLibraryResolver
     /// Tries each candidate of <paramref name="logicalName"/> in each of <paramref name="directories"/> (one directory
     /// or several separated by <see cref="Path.PathSeparator"/>), then by bare name (system search path), then in the
     /// fallback directories; records each failure in <paramref name="tried"/>. Does not cache. An NVRTC found in a
-    /// directory gets its builtins from the same directory (<see cref="CudaLibraryNames.NvrtcBuiltins"/>).
+    /// directory gets its builtins from the same directory (<see cref="CudaLibraryNames.NvrtcBuiltins(string)"/>).
     /// </summary>
     internal static bool Probe(string logicalName, string? directories, List<string> tried, out nint handle)
     {
