@@ -112,20 +112,21 @@ public sealed class CudaLibraryResolverTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         string toolkits = Path.Combine(dir.Path, "NVIDIA GPU Computing Toolkit", "CUDA");
-        foreach (string d in (string[])["v11.8", "v13.0", "v12.6", "vnext"])
+        foreach (string d in (string[])["v11.8", "v13.0", "v12.9", "v12.6", "v13.1", "vnext"])
             Directory.CreateDirectory(Path.Combine(toolkits, d));
-        string v13 = Path.Combine(toolkits, "v13.0"), v12 = Path.Combine(toolkits, "v12.6");
+        string V(string version) => Path.Combine(toolkits, "v" + version);
         KeyValuePair<string, string>[] environment =
         [
-            new("CUDA_PATH_V12_6", v12), new("PATH", "x"), new("CUDA_PATH", v12 + Path.DirectorySeparatorChar),
-            new("CUDA_PATH_V13_0", v13), new("CUDA_PATH_VX", "ignored"), new("CUDA_PATH_V11_8", ""),
+            new("CUDA_PATH_V11_8", V("11.8")), new("PATH", "x"), new("CUDA_PATH", V("12.6") + Path.DirectorySeparatorChar),
+            new("CUDA_PATH_V13_0", V("13.0")), new("CUDA_PATH_VX", "ignored"), new("CUDA_PATH_V12_9", ""),
         ];
         string[] Dirs(string root) => [Path.Combine(root, "bin", "x64"), Path.Combine(root, "bin")];
-        // CUDA_PATH first (the version the user chose), then the versioned variables and Program Files, newest first.
-        Assert.Equal([.. Dirs(v12), .. Dirs(v13), .. Dirs(Path.Combine(toolkits, "v11.8"))],
+        // CUDA_PATH first (the version the user chose), then the versioned variables, newest first, then the other
+        // toolkits in Program Files, newest first.
+        Assert.Equal([.. Dirs(V("12.6")), .. Dirs(V("13.0")), .. Dirs(V("11.8")), .. Dirs(V("13.1")), .. Dirs(V("12.9"))],
             CudaLibraryNames.WindowsDirectories(environment, dir.Path));
         Assert.Empty(CudaLibraryNames.WindowsDirectories([], ""));
-        Assert.Equal(Dirs(v13), CudaLibraryNames.WindowsDirectories([new("cuda_path", v13)], ""));
+        Assert.Equal(Dirs(V("13.0")), CudaLibraryNames.WindowsDirectories([new("cuda_path", V("13.0"))], ""));
 
         foreach (string f in (string[])["nvrtc64_130_0.dll", "nvrtc-builtins64_130.dll", "libnvrtc-builtins.so.13"])
             File.WriteAllBytes(Path.Combine(dir.Path, f), []);
