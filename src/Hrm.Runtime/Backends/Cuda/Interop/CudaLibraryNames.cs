@@ -84,7 +84,7 @@ internal static class CudaLibraryNames
         foreach ((string name, string value) in environment)
         {
             if (string.IsNullOrEmpty(value)) continue;
-            if (name.Equals("CUDA_PATH", StringComparison.OrdinalIgnoreCase)) roots.Insert(0, value);
+            if (name.Equals("CUDA_PATH", StringComparison.OrdinalIgnoreCase)) roots.Add(value);
             else if (name.StartsWith("CUDA_PATH_V", StringComparison.OrdinalIgnoreCase) &&
                      Version.TryParse(name["CUDA_PATH_V".Length..].Replace('_', '.'), out Version? v))
             {
