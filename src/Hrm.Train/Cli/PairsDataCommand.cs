@@ -12,12 +12,13 @@ internal static class PairsDataCommand
 {
     public const string Usage =
         "hrm data pairs --train FILE [--test FILE | --holdout N] [--alphabet SYMBOLS] [--seq-len N]\n" +
-        "               [--relabel SYMBOLS --num-aug K | --puzzle-ids] [--seed S] --out DIR\n" +
+        "               [--relabel SYMBOLS --num-aug K] [--puzzle-ids] [--seed S] --out DIR\n" +
         "  FILE: one example a line, input,output or input,output,group (CSV quoting; consecutive rows of one\n" +
         "  group name are one group: a puzzle and the variants you made of it); every character is a position and\n" +
         "  a token.\n" +
         "  --relabel: K more views of every train group, each one random permutation of those symbols.\n" +
-        "  --puzzle-ids: every group its own puzzle identifier, named by its group (hrm solve --puzzle-name NAME)";
+        "  --puzzle-ids: every group its own puzzle identifier, named by its group (hrm solve --puzzle-name NAME);\n" +
+        "  with --relabel each view too (GROUP|FROM>TO), and hrm solve votes over a group's views";
 
     private static readonly string[] Options =
         ["train", "test", "holdout", "seed", "alphabet", "seq-len", "relabel", "num-aug", "out"];

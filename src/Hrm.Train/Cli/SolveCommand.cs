@@ -16,8 +16,9 @@ internal static class SolveCommand
 {
     public const string Usage =
         "hrm solve --checkpoint FILE (--puzzle \"<n*n chars, . or 0 for blanks>\" | --maze FILE\n" +
-        "          | --text \"<input>\") [--alphabet FILE] [--puzzle-name NAME] [--max-steps N]\n" +
-        "          " + HaltingArgs.Usage + " [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
+        "          | --text \"<input>\") [--alphabet FILE] [--puzzle-name NAME] [--views N]\n" +
+        "          [--max-steps N] " + HaltingArgs.Usage + "\n" +
+        "          [--config FILE | --preset NAME] [--device ...] [--threads N]\n" +
         "          " + GemmArgs.ModelUsage + "\n" +
         "       hrm solve --checkpoint FILE (--puzzles FILE | --mazes FILE | --texts FILE) [--out FILE] [--batch N]\n" +
         "          (and the options above)\n" +
@@ -28,12 +29,13 @@ internal static class SolveCommand
         "  hrm train copied next to the checkpoint, or of --alphabet FILE (DATA/alphabet.json). --texts: one\n" +
         "  input a line, or input,output lines (CSV, as hrm data pairs reads: the outputs are compared).\n" +
         "  --puzzle-name NAME: the group whose puzzle embedding the texts get (data pairs --puzzle-ids; --texts\n" +
-        "  without it: each line's group column)";
+        "  without it: each line's group column). A model trained with --puzzle-ids --relabel answers with the vote\n" +
+        "  of the group's views (--views N: the first N, the original first; 1: the original alone)";
 
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "puzzle-name", "out",
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "puzzle-name", "views", "out",
              "batch",
              "max-steps", "config", "preset", "device", "threads", .. HaltingArgs.Options],
             flags: GemmArgs.ModelFlags);
@@ -47,8 +49,15 @@ internal static class SolveCommand
         HaltingArgs.CheckAdaptiveFlags(args, "solve", mode == HaltingMode.Adaptive);
         // A reference run config (all_config.yaml) leaves the task's dimensions to the data: here, the puzzle's.
         Maze? maze = args.Get("maze") is { } mf ? ReadMaze(mf) : null;
-        (TextAlphabet? alphabet, TextPuzzle? text, (List<TextPuzzle> Puzzles, List<string>? Answers)? texts) =
-            ReadTexts(args);
+        (TextAlphabet? alphabet, TextPuzzle? text, (List<TextPuzzle> Puzzles, List<string>? Answers)? texts,
+            TextViews? views) = ReadTexts(args);
+        int maxViews = args.GetInt("views", int.MaxValue, min: 1);
+        if (args.Has("views") && views is not { ViewCount: > 1 })
+        {
+            throw new UsageException("solve", "--views: the checkpoint's identifiers.json has no relabelled views " +
+                "(hrm data pairs --puzzle-ids --relabel SYMBOLS --num-aug K)");
+        }
+        TextViews? voting = views is { ViewCount: > 1 } && maxViews > 1 ? views : null;
         var options = new SolverOptions
         {
             Config = ConfigSource.ForCheckpoint(args, args.Require("checkpoint"), err,
@@ -64,13 +73,19 @@ internal static class SolveCommand
         using HrmSolver solver = HrmSolver.Load(args.Require("checkpoint"), options, backend, notice);
         if (texts is { } ts)
         {
-            return SolveMany.RunTexts(solver, args.Get("texts")!, ts, args.Get("out"), options.BatchSlots, notice, o,
-                err);
+            return SolveMany.RunTexts(solver, args.Get("texts")!, ts, (voting, maxViews), args.Get("out"),
+                options.BatchSlots, notice, o, err);
         }
         if (mazes is { } ms)
             return SolveMany.RunMazes(solver, args.Get("mazes")!, ms, args.Get("out"), options.BatchSlots, notice, o, err);
         if (sudokus is { } batch)
             return SolveMany.RunSudokus(solver, args.Get("puzzles")!, batch, args.Get("out"), options.BatchSlots, notice, o, err);
+        if (text != null && voting != null)
+        {
+            TextVote v = solver.Solve([text], voting, maxViews)[0];
+            Print(o, v);
+            return v.IsValid ? 0 : 3;
+        }
         if (text != null)
         {
             TextResult t = solver.Solve(text);
@@ -92,12 +107,14 @@ internal static class SolveCommand
     }
 
     /// <summary>The alphabet and the --text or --texts inputs, each with its puzzle identifier (a model trained with
-    /// --puzzle-ids: --puzzle-name, or for --texts each row's group); nulls without them.</summary>
-    private static (TextAlphabet?, TextPuzzle?, (List<TextPuzzle>, List<string>?)?) ReadTexts(CliArgs args)
+    /// --puzzle-ids: --puzzle-name, or for --texts each row's group), and the groups' views; nulls without
+    /// them.</summary>
+    private static (TextAlphabet?, TextPuzzle?, (List<TextPuzzle>, List<string>?)?, TextViews?) ReadTexts(
+        CliArgs args)
     {
         TextAlphabet? alphabet = args.Has("text") || args.Has("texts") ? (args.Get("alphabet") is { } af
             ? TextAlphabet.Load(af) : TextAlphabet.FindFor(args.Require("checkpoint"))) : null;
-        (string[]? names, int named) = alphabet != null ? PuzzleNamesOf(args) : (null, -1);
+        (string[]? names, int named, TextViews? views) = alphabet != null ? PuzzleNamesOf(args) : (null, -1, null);
         if (args.Has("text") && names is { Length: > 1 } && named < 0)
         {
             throw new UsageException("solve", $"the checkpoint's identifiers.json names {names.Length - 1} " +
@@ -110,17 +127,19 @@ internal static class SolveCommand
             ? SolveMany.ReadTexts(textsFile, alphabet!, named >= 0 || names is not { Length: > 1 } ? null : names,
                 Math.Max(named, 0))
             : null;
-        return (alphabet, text, texts);
+        return (alphabet, text, texts, views);
     }
 
-    /// <summary>The names in the identifiers.json next to the checkpoint (null: no file), and the identifier of
-    /// --puzzle-name among them (-1: not given).</summary>
-    private static (string[]? Names, int Id) PuzzleNamesOf(CliArgs args)
+    /// <summary>The names in the identifiers.json next to the checkpoint (null: no file), the identifier of
+    /// --puzzle-name among them (-1: not given) and the groups' views they describe.</summary>
+    private static (string[]? Names, int Id, TextViews? Views) PuzzleNamesOf(CliArgs args)
     {
         string ckpt = args.Require("checkpoint");
         string dir = Directory.Exists(ckpt) ? ckpt : Path.GetDirectoryName(Path.GetFullPath(ckpt))!;
         string[]? names = DatasetIdentifiers.Read(dir);
-        if (args.Get("puzzle-name") is not { } name) return (names, -1);
+        TextViews? views = names is null ? null
+            : TextViews.FromNames(names, Path.Combine(dir, DatasetLayout.IdentifiersFile));
+        if (args.Get("puzzle-name") is not { } name) return (names, -1, views);
         int id = names is null ? -1 : Array.IndexOf(names, name, 1);
         if (id < 1)
         {
@@ -128,7 +147,13 @@ internal static class SolveCommand
                 ? $"--puzzle-name '{name}': no identifiers.json next to the checkpoint ({dir})"
                 : $"--puzzle-name '{name}' is not among the {names.Length - 1} puzzles of {dir}/identifiers.json");
         }
-        return (names, id);
+        if (views!.GroupOf(id) is null)
+        {
+            throw new UsageException("solve", $"--puzzle-name '{name}' is a relabelled view of group " +
+                $"'{name[..name.IndexOf(TextView.Separator, StringComparison.Ordinal)]}': give the group's name (the " +
+                "views are voted over)");
+        }
+        return (names, id, views);
     }
 
     /// <summary>Checks that one input is given and the options that go with it; true for a file of them.</summary>
@@ -139,8 +164,11 @@ internal static class SolveCommand
             throw new UsageException("solve",
                 "give one of --puzzle TEXT, --maze FILE, --puzzles FILE, --mazes FILE, --text INPUT or --texts FILE");
         }
-        if ((args.Has("alphabet") || args.Has("puzzle-name")) && !args.Has("text") && !args.Has("texts"))
-            throw new UsageException("solve", "--alphabet and --puzzle-name go with --text or --texts");
+        if ((args.Has("alphabet") || args.Has("puzzle-name") || args.Has("views")) && !args.Has("text") &&
+            !args.Has("texts"))
+        {
+            throw new UsageException("solve", "--alphabet, --puzzle-name and --views go with --text or --texts");
+        }
         bool list = args.Has("puzzles") || args.Has("mazes") || args.Has("texts");
         if (!list && (args.Has("out") || args.Has("batch")))
             throw new UsageException("solve", "--out and --batch go with --puzzles, --mazes or --texts");
@@ -202,6 +230,20 @@ internal static class SolveCommand
         o.WriteLine($"answer: {s.Answer}");
         PrintEffort(o, s);
         o.WriteLine(s.IsValid ? "well formed: symbols up to the end marker" : $"NOT well formed: {s.Problem}");
+    }
+
+    /// <summary>The input, the voted answer, its votes, effort and whether it is well formed.</summary>
+    public static void Print(TextWriter o, TextVote v)
+    {
+        o.WriteLine($"input:  {v.Puzzle.Text}");
+        o.WriteLine($"answer: {v.Answer}");
+        TextCandidate best = v.Candidates[0];
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"votes: {v.Votes} of {v.Views.Count} views ({v.Candidates.Count} distinct answers); halting confidence " +
+            $"{best.MeanConfidence:F3} (mean of its views); {v.Segments} segments over all views; " +
+            $"{v.Views.Max(r => r.Elapsed.TotalMilliseconds):F0} ms"));
+        o.WriteLine(v.IsValid ? "well formed: symbols up to the end marker"
+            : $"NOT well formed: no view gave a well-formed answer ({v.Views[0].Problem})");
     }
 
     /// <summary>The maze with the predicted path, effort, and the path check.</summary>

@@ -103,11 +103,17 @@ internal static class SolveMany
             : $"'{p.Group}' is not among the model's {ids.Count} puzzles (identifiers.json)");
     }
 
-    /// <summary>Solves every text input, writes the answers (the model's text), says the counts; exit code 0 when every
-    /// answer is well formed, else 3 (as for one input).</summary>
+    /// <summary>Solves every text input, writes the answers (the model's text; with <paramref name="voting"/>, the
+    /// vote of each group's first MaxViews views), says the counts; exit code 0 when every answer is well formed,
+    /// else 3 (as for one input).</summary>
     public static int RunTexts(HrmSolver solver, string path, (List<TextPuzzle> Puzzles, List<string>? Answers) file,
-        string? outPath, int batch, string notice, TextWriter o, TextWriter err) =>
-        Run(path, file.Puzzles, file.Answers, part => [.. solver.Solve(part).Select(r =>
+        (TextViews? Views, int MaxViews) voting, string? outPath, int batch, string notice, TextWriter o,
+        TextWriter err) => voting.Views is { } views
+        ? Run(path, file.Puzzles, file.Answers, part => [.. solver.Solve(part, views, voting.MaxViews).Select(v =>
+            new Answer(v.Answer, v.IsValid, v.Segments))],
+            "texts", "well formed (symbols up to the end marker)", outPath, batch,
+            notice + $"; each answer the vote of up to {Math.Min(views.ViewCount, voting.MaxViews)} views", o, err)
+        : Run(path, file.Puzzles, file.Answers, part => [.. solver.Solve(part).Select(r =>
             new Answer(r.Answer, r.IsValid, r.Segments))],
             "texts", "well formed (symbols up to the end marker)", outPath, batch, notice, o, err);
 

@@ -30,8 +30,9 @@ public static class TextPairsBuilder
     /// <param name="relabel">Relabelled views of every train group, or null for none.</param>
     /// <param name="puzzleIds">Give every group its own puzzle identifier, named by its group name (the ARC layout:
     /// a group is one puzzle whose rows are its examples, so the model learns an embedding per group); every row
-    /// needs a group name, and a test row's group must have train rows. False: identifier 0 everywhere, each row its
-    /// own puzzle.</param>
+    /// needs a group name, and a test row's group must have train rows; with <paramref name="relabel"/> each view of a
+    /// train group is a puzzle of its own too (<see cref="TextView.Name"/>; the test split keeps the originals).
+    /// False: identifier 0 everywhere, each row its own puzzle.</param>
     /// <returns>The alphabet written.</returns>
     /// <exception cref="HrmFormatException">A text with a character that is not a symbol or longer than
     /// <paramref name="seqLen"/> (or <see cref="TextAlphabet.MaxSeqLen"/>), or a group whose rows are not consecutive
@@ -68,9 +69,10 @@ public static class TextPairsBuilder
                 Check(source.Path, p.Line, "output", p.Output, alphabet);
             }
         }
-        Dictionary<string, int>? ids = puzzleIds ? PuzzleIdentifiers(train, test, relabel) : null;
-        WriteSplit(outDir, "train", train, alphabet, relabel, ids);
-        WriteSplit(outDir, "test", test, alphabet, null, ids);
+        Dictionary<string, char[][]>? drawn = null;
+        Dictionary<string, int>? ids = puzzleIds ? PuzzleIdentifiers(train, test, relabel, out drawn) : null;
+        WriteSplit(outDir, "train", train, alphabet, relabel, ids, drawn);
+        WriteSplit(outDir, "test", test, alphabet, null, ids, null);
         DatasetWriter.WriteIdentifiers(outDir,
             [DatasetIdentifiers.Blank, .. ids?.OrderBy(kv => kv.Value).Select(kv => kv.Key) ?? []]);
         alphabet.Save(Path.Combine(outDir, TextAlphabet.FileName));
@@ -136,16 +138,20 @@ public static class TextPairsBuilder
         return (train with { Pairs = keep }, train with { Pairs = test });
     }
 
-    /// <summary>Identifiers 1, 2, ... for the train groups' names in file order; every row named, every test name
-    /// a train one.</summary>
+    /// <summary>Identifiers 1, 2, ... for the train groups' names in file order, each group's relabelled views right
+    /// after it (<paramref name="drawn"/>: the mapping of each, drawn here); every row named, every test name a train
+    /// one.</summary>
     private static Dictionary<string, int> PuzzleIdentifiers(TextPairsSource train, TextPairsSource test,
-        TextRelabel? relabel)
+        TextRelabel? relabel, out Dictionary<string, char[][]>? drawn)
     {
-        if (relabel != null)
+        if (relabel != null && relabel.Views > Relabellings(relabel.Symbols.Length))
         {
-            throw new ArgumentException("--relabel and --puzzle-ids do not go together: a relabelled view would " +
-                "need an identifier of its own, and its answers mapped back", nameof(relabel));
+            throw new ArgumentException($"--num-aug {relabel.Views}: \"{relabel.Symbols}\" has only " +
+                $"{Relabellings(relabel.Symbols.Length)} relabellings besides the original, and with --puzzle-ids " +
+                "every view is a different one", nameof(relabel));
         }
+        HrmRandom? rng = relabel is null ? null : new HrmRandom(relabel.Seed);
+        drawn = relabel is null ? null : new Dictionary<string, char[][]>(StringComparer.Ordinal);
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (TextPairsSource source in (TextPairsSource[])[train, test])
         {
@@ -156,7 +162,17 @@ public static class TextPairsBuilder
                     throw TextPairsCsv.Error(source.Path, p.Line, "group",
                         "is empty; with --puzzle-ids every row names its group (its puzzle)");
                 }
-                if (ReferenceEquals(source, train)) ids.TryAdd(p.Group, ids.Count + 1);
+                if (relabel != null && p.Group.Contains(TextView.Separator, StringComparison.Ordinal))
+                {
+                    throw TextPairsCsv.Error(source.Path, p.Line, "group", $"'{p.Group}' has a " +
+                        $"'{TextView.Separator}', which with --relabel and --puzzle-ids separates a group's name " +
+                        "from its views' in identifiers.json");
+                }
+                if (ReferenceEquals(source, train))
+                {
+                    if (ids.TryAdd(p.Group, ids.Count + 1) && drawn != null)
+                        drawn[p.Group] = DrawViews(p.Group, relabel!, rng!, ids);
+                }
                 else if (!ids.ContainsKey(p.Group))
                 {
                     throw TextPairsCsv.Error(source.Path, p.Line, "group",
@@ -167,10 +183,37 @@ public static class TextPairsBuilder
         return ids;
     }
 
-    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet,
-        TextRelabel? relabel, Dictionary<string, int>? ids)
+    /// <summary>The relabellings of <paramref name="symbols"/> symbols other than the identity: n! - 1, capped at
+    /// int.MaxValue.</summary>
+    private static int Relabellings(int symbols)
     {
-        HrmRandom? rng = relabel is null ? null : new HrmRandom(relabel.Seed);
+        long n = 1;
+        for (int i = 2; i <= symbols && n <= int.MaxValue; i++) n *= i;
+        return (int)Math.Min(n - 1, int.MaxValue);
+    }
+
+    /// <summary>The <see cref="TextRelabel.Views"/> relabellings of one group, each new and none the identity (drawn
+    /// again until so, as the reference's ARC builder draws its views), each given the next identifier.</summary>
+    private static char[][] DrawViews(string group, TextRelabel relabel, HrmRandom rng, Dictionary<string, int> ids)
+    {
+        var views = new char[relabel.Views][];
+        for (int v = 0; v < views.Length; v++)
+        {
+            string name;
+            do
+            {
+                views[v] = relabel.Draw(rng);
+                name = new TextView(0, relabel.Symbols, new string(views[v])).Name(group);
+            }
+            while (relabel.Symbols.AsSpan().SequenceEqual(views[v]) || !ids.TryAdd(name, ids.Count + 1));
+        }
+        return views;
+    }
+
+    private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet,
+        TextRelabel? relabel, Dictionary<string, int>? ids, Dictionary<string, char[][]>? drawn)
+    {
+        HrmRandom? rng = relabel is null || drawn != null ? null : new HrmRandom(relabel.Seed);
         int l = alphabet.SeqLen;
         using var w = new DatasetStreamWriter(outDir, split, l, alphabet.VocabSize,
             ignoreLabelId: TextAlphabet.PadToken);
@@ -178,9 +221,11 @@ public static class TextPairsBuilder
         byte[] x = new byte[l], y = new byte[l];
         foreach ((int start, int count) in Groups(source))
         {
+            string group = source.Pairs[start].Group;
             for (int view = 0; view <= (relabel?.Views ?? 0); view++)
             {
-                char[]? to = view > 0 ? relabel!.Draw(rng!) : null;  // view 0: the original
+                // view 0: the original; with --puzzle-ids each view is its own puzzle, drawn beforehand
+                char[]? to = view == 0 ? null : drawn != null ? drawn[group][view - 1] : relabel!.Draw(rng!);
                 for (int i = start; i < start + count; i++)
                 {
                     TextPair p = source.Pairs[i];
@@ -191,8 +236,9 @@ public static class TextPairsBuilder
                     w.AddExample(x, y);
                     if (ids is null) w.EndPuzzle(0);
                 }
+                if (ids != null)
+                    w.EndPuzzle(ids[to is null ? group : new TextView(0, relabel!.Symbols, new string(to)).Name(group)]);
             }
-            if (ids != null) w.EndPuzzle(ids[source.Pairs[start].Group]);  // the group is one puzzle
             w.EndGroup();
         }
         w.Complete(numPuzzleIdentifiers: ids is null ? 1 : ids.Count + 1);

@@ -8,7 +8,8 @@ namespace Hrm.Train.Data;
 /// <paramref name="Views"/> times relabelled, each view one random permutation of <paramref name="Symbols"/> applied to
 /// every input and output of the group, other symbols kept: the reference's digit relabelling of Sudoku (spec 5.2), for
 /// any task whose symbols are interchangeable (colours, digits, letters). As in the reference, the test split is not
-/// augmented and views are not de-duplicated.
+/// augmented and views are not de-duplicated; with <c>--puzzle-ids</c> (the ARC layout) each view is a puzzle of its
+/// own, named <c>GROUP|FROM&gt;TO</c> (<see cref="TextView"/>), no two views of a group alike and none the original.
 /// </summary>
 /// <param name="Symbols">The symbols that are permuted among themselves.</param>
 /// <param name="Views">Relabelled views a group gets besides its original.</param>

@@ -142,6 +142,53 @@ public sealed class TextPairsCliTests : CliHarness
     }
 
     [Fact]
+    public void Relabelled_views_under_puzzle_ids_train_as_puzzles_and_solve_votes_over_them()
+    {
+        var rng = new Random(6);
+        var lines = new List<string> { "input,output,group" };
+        for (int t = 0; t < 3; t++)
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                string w = new([.. Enumerable.Range(0, 4).Select(_ => (char)('a' + rng.Next(3)))]);
+                lines.Add($"{w},{string.Concat(w.Select(c => (char)('a' + (c - 'a' + t) % 3)))},shift{t}");
+            }
+        }
+        File.WriteAllLines(P("train.csv"), lines);
+        File.WriteAllLines(P("test.csv"), ["abca,bcab,shift1", "abca,cabc,shift2"]);
+        (int code, string output, string err) = Hrm("data", "pairs", "--train", P("train.csv"), "--test",
+            P("test.csv"), "--puzzle-ids", "--relabel", "abc", "--num-aug", "2", "--out", P("data"));
+        Assert.True(code == 0, err);
+        Assert.Contains("train 24 examples in 3 groups x 3 views", output, StringComparison.Ordinal);
+        (code, _, err) = Hrm("train", "--preset", "sudoku-tiny", "--data", P("data"), "--run-dir", P("run"),
+            "--set", "epochs=2", "--set", "eval_interval=2", "--threads", "2");
+        Assert.True(code == 0, err);
+        string ckpt = Path.Combine(Directory.GetDirectories(P("run/checkpoints")).Order().Last(), "model.safetensors");
+        string[] solve = ["solve", "--checkpoint", ckpt, "--max-steps", "2"];
+        (code, output, err) = Hrm([.. solve, "--text", "abca", "--puzzle-name", "shift1"]);
+        Assert.True(code is 0 or 3, err);
+        Assert.Matches(@"votes: [1-3] of 3 views \([1-3] distinct answers\)", output);
+        (code, output, err) = Hrm([.. solve, "--text", "abca", "--puzzle-name", "shift1", "--views", "1"]);
+        Assert.True(code is 0 or 3, err);
+        Assert.DoesNotContain("votes:", output, StringComparison.Ordinal);   // the original view alone, as before
+        (code, output, err) = Hrm([.. solve, "--texts", P("test.csv"), "--views", "2"]);
+        Assert.True(code is 0 or 3, err);
+        Assert.Equal(2, output.TrimEnd('\n').Split('\n').Length);
+        Assert.Contains("each answer the vote of up to 2 views", err, StringComparison.Ordinal);
+        string view = File.ReadAllText(P("data/identifiers.json")).Split('"').First(n => n.StartsWith("shift1|",
+            StringComparison.Ordinal));
+        (code, _, err) = Hrm([.. solve, "--text", "abca", "--puzzle-name", view]);
+        Assert.Equal(2, code);
+        Assert.Contains("is a relabelled view of group 'shift1'", err, StringComparison.Ordinal);
+        // A model without views refuses --views.
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(ckpt)!, "identifiers.json"), "[\"<blank>\"]");
+        (code, _, err) = Hrm([.. solve, "--text", "abca", "--views", "2"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--views: the checkpoint's identifiers.json has no relabelled views", err,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Pairs_options_that_do_not_go_together_are_refused()
     {
         File.WriteAllText(P("p.csv"), "ab,ba\nba,ab\n");

@@ -212,9 +212,60 @@ public sealed class TextPairsTests : IDisposable
         e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("bad2"),
             Source(Csv("t3.csv", "ab,ba,t1\nab,ba\n")), Source(test), null, null, puzzleIds: true));
         Assert.Equal("line 2, group", e.Field);
-        Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("bad3"), Source(train), Source(test), null,
-            null, new TextRelabel("ab", 1, 1), puzzleIds: true));
+        ArgumentException a = Assert.Throws<ArgumentException>(() => TextPairsBuilder.Build(P("bad3"), Source(train),
+            Source(test), null, null, new TextRelabel("ab", 2, 1), puzzleIds: true));
+        Assert.Contains("\"ab\" has only 1 relabellings besides the original", a.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(P("bad1")) || Directory.Exists(P("bad2")) || Directory.Exists(P("bad3")));
+    }
+
+    [Fact]
+    public void Puzzle_ids_with_relabel_make_each_view_a_named_puzzle_of_its_group()
+    {
+        string train = Csv("train.csv", "ab-c,c-ba,t1\nca,ac,t1\nab,aa,t2\nb,c,t2\naa,bb,t3\n");
+        string test = Csv("test.csv", "bb,aa,t2\ncab,bac,t1\n");
+        TextAlphabet alphabet = TextPairsBuilder.Build(P("v"), Source(train), Source(test), null, null,
+            new TextRelabel("abc", 3, 9), puzzleIds: true);
+        string[] names = [.. System.Text.Json.JsonSerializer.Deserialize<string[]>(
+            File.ReadAllText(P("v/identifiers.json")))!];
+        Assert.Equal(13, names.Length);   // <blank>, then each group and its 3 views
+        TextViews views = TextViews.FromNames(names, "identifiers.json");
+        Assert.Equal((3, 4), (views.Count, views.ViewCount));
+        using (var ds = PuzzleDataset.Open(P("v"), "train"))
+        {
+            Assert.Equal((3, 12, 20, 13), (ds.GroupCount, ds.PuzzleCount, ds.ExampleCount,
+                ds.Metadata.NumPuzzleIdentifiers));
+            Assert.Equal(Enumerable.Range(1, 12), ds.PuzzleIdentifiers.ToArray());
+            Assert.Equal([0, 2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 19, 20], ds.PuzzleIndices.ToArray());
+            Assert.Equal([0, 4, 8, 12], ds.GroupIndices.ToArray());   // a group: its original, then its views
+            int[] x = new int[alphabet.SeqLen], y = new int[alphabet.SeqLen];
+            TextPair[] originals = [.. TextPairsCsv.Read(train)];
+            int row = 0, puzzle = 0;
+            foreach ((string group, int start, int count) in (ReadOnlySpan<(string, int, int)>)
+                [("t1", 0, 2), ("t2", 2, 2), ("t3", 4, 1)])
+            {
+                IReadOnlyList<TextView> of = views.Of(group)!;
+                Assert.Equal(4, of.Count);
+                Assert.True(of[0].IsOriginal);
+                Assert.Equal(3, of.Skip(1).Select(v => v.To).Distinct().Count(v => v != "abc"));  // new, not the identity
+                foreach (TextView v in of)
+                {
+                    Assert.Equal(ds.PuzzleIdentifiers[puzzle++], v.PuzzleIdentifier);
+                    Assert.Equal(v.Name(group), names[v.PuzzleIdentifier]);
+                    for (int i = start; i < start + count; i++)
+                    {
+                        ds.ReadExample(row++, x, y);
+                        Assert.Equal((v.Apply(originals[i].Input), v.Apply(originals[i].Output)),
+                            (alphabet.Decode(x, out _), alphabet.Decode(y, out _)));
+                    }
+                }
+            }
+        }
+        using (var ds = PuzzleDataset.Open(P("v"), "test"))   // the originals' identifiers, the rows as written
+            Assert.Equal([views.Of("t2")![0].PuzzleIdentifier, views.Of("t1")![0].PuzzleIdentifier], ds.PuzzleIdentifiers.ToArray());
+        HrmFormatException e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("bad"),
+            Source(Csv("bar.csv", "ab,ba,t|1\n")), Source(test), null, null, new TextRelabel("ab", 1, 1), true));
+        Assert.Equal("line 1, group", e.Field);
+        Assert.False(Directory.Exists(P("bad")));
     }
 
     private static TextPairsSource Source(string path) => new(path, TextPairsCsv.Read(path));
