@@ -51,7 +51,8 @@ public sealed partial class HrmSolver
         {
             TextPuzzle p = puzzles[i] ?? throw new ArgumentNullException(nameof(puzzles), $"text {i} is null");
             string group = views.GroupOf(p.PuzzleIdentifier) ?? throw new ArgumentException(
-                $"text {i} has puzzle identifier {p.PuzzleIdentifier}, which is not a group's own view", nameof(puzzles));
+                $"text {i} has puzzle identifier {p.PuzzleIdentifier}, which is not a group's own view",
+                nameof(puzzles));
             viewsOf[i] = [.. views.Of(group)!.Take(maxViews)];
             foreach (TextView v in viewsOf[i])
                 rows.Add(v.IsOriginal ? p : TextPuzzle.Parse(v.Apply(p.Text), p.Alphabet, v.PuzzleIdentifier));

@@ -3,8 +3,8 @@ namespace Hrm.Runtime.Solver;
 /// <summary>
 /// One view of a group of a task of your own (<c>hrm data pairs --puzzle-ids --relabel SYMBOLS --num-aug K</c>): the
 /// group's texts with <see cref="From"/>[i] written as <see cref="To"/>[i], learned under a puzzle identifier of its
-/// own. The original view relabels nothing (both empty). Its name in <c>identifiers.json</c> is the group's name for the
-/// original and <c>GROUP|FROM&gt;TO</c> otherwise (<see cref="Name"/>), which is all the solver needs to undo it.
+/// own. The original view relabels nothing (both empty). Its name in <c>identifiers.json</c> is the group's name for
+/// the original and <c>GROUP|FROM&gt;TO</c> otherwise (<see cref="Name"/>), which is all the solver needs to undo it.
 /// </summary>
 /// <param name="PuzzleIdentifier">The identifier whose embedding the model learned for this view.</param>
 /// <param name="From">The relabelled symbols (empty: the original view).</param>

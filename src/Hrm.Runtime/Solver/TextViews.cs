@@ -60,7 +60,10 @@ public sealed class TextViews
         for (int i = 1; i < names.Count; i++)
         {
             if (!index.TryAdd(names[i], i))
-                throw new HrmFormatException(source, $"identifiers[{i}]", $"repeats '{names[i]}' (identifiers[{index[names[i]]}])");
+            {
+                throw new HrmFormatException(source, $"identifiers[{i}]",
+                    $"repeats '{names[i]}' (identifiers[{index[names[i]]}])");
+            }
         }
         var views = new Dictionary<string, List<TextView>>(StringComparer.Ordinal);
         var groupOf = new Dictionary<int, string>();

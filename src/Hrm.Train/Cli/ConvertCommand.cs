@@ -19,8 +19,8 @@ namespace Hrm.Train.Cli;
 internal static class ConvertCommand
 {
     public const string Usage =
-        "hrm convert --checkpoint FILE [--config FILE | --preset NAME] [--data DIR | --seq-len N] [--dtype f32|bf16|f16] " +
-        "--out model.safetensors";
+        "hrm convert --checkpoint FILE [--config FILE | --preset NAME] [--data DIR | --seq-len N]\n" +
+        "            [--dtype f32|bf16|f16] --out model.safetensors";
 
     /// <summary>The files a checkpoint folder carries for solving: the dataset's puzzle names and a text task's
     /// alphabet.</summary>

@@ -35,7 +35,8 @@ internal static class SolveCommand
     public static int Run(ReadOnlySpan<string> argv, TextWriter o, TextWriter err)
     {
         var args = new CliArgs("solve", argv,
-            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "puzzle-name", "views", "out",
+            ["checkpoint", "puzzle", "puzzles", "maze", "mazes", "text", "texts", "alphabet", "puzzle-name", "views",
+             "out",
              "batch",
              "max-steps", "config", "preset", "device", "threads", .. HaltingArgs.Options],
             flags: GemmArgs.ModelFlags);

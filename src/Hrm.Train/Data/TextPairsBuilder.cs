@@ -203,12 +203,15 @@ public static class TextPairsBuilder
             do
             {
                 views[v] = relabel.Draw(rng);
-                name = new TextView(0, relabel.Symbols, new string(views[v])).Name(group);
+                name = ViewName(group, relabel, views[v]);
             }
             while (relabel.Symbols.AsSpan().SequenceEqual(views[v]) || !ids.TryAdd(name, ids.Count + 1));
         }
         return views;
     }
+
+    private static string ViewName(string group, TextRelabel relabel, char[] to) =>
+        new TextView(0, relabel.Symbols, new string(to)).Name(group);
 
     private static void WriteSplit(string outDir, string split, TextPairsSource source, TextAlphabet alphabet,
         TextRelabel? relabel, Dictionary<string, int>? ids, Dictionary<string, char[][]>? drawn)
@@ -237,7 +240,7 @@ public static class TextPairsBuilder
                     if (ids is null) w.EndPuzzle(0);
                 }
                 if (ids != null)
-                    w.EndPuzzle(ids[to is null ? group : new TextView(0, relabel!.Symbols, new string(to)).Name(group)]);
+                    w.EndPuzzle(ids[to is null ? group : ViewName(group, relabel!, to)]);
             }
             w.EndGroup();
         }

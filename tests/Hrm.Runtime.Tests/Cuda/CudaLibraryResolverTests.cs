@@ -117,13 +117,15 @@ public sealed class CudaLibraryResolverTests(ITestOutputHelper output)
         string V(string version) => Path.Combine(toolkits, "v" + version);
         KeyValuePair<string, string>[] environment =
         [
-            new("CUDA_PATH_V11_8", V("11.8")), new("PATH", "x"), new("CUDA_PATH", V("12.6") + Path.DirectorySeparatorChar),
+            new("CUDA_PATH_V11_8", V("11.8")), new("PATH", "x"),
+            new("CUDA_PATH", V("12.6") + Path.DirectorySeparatorChar),
             new("CUDA_PATH_V13_0", V("13.0")), new("CUDA_PATH_VX", "ignored"), new("CUDA_PATH_V12_9", ""),
         ];
         string[] Dirs(string root) => [Path.Combine(root, "bin", "x64"), Path.Combine(root, "bin")];
         // CUDA_PATH first (the version the user chose), then the versioned variables, newest first, then the other
         // toolkits in Program Files, newest first.
-        Assert.Equal([.. Dirs(V("12.6")), .. Dirs(V("13.0")), .. Dirs(V("11.8")), .. Dirs(V("13.1")), .. Dirs(V("12.9"))],
+        Assert.Equal(
+            [.. Dirs(V("12.6")), .. Dirs(V("13.0")), .. Dirs(V("11.8")), .. Dirs(V("13.1")), .. Dirs(V("12.9"))],
             CudaLibraryNames.WindowsDirectories(environment, dir.Path));
         Assert.Empty(CudaLibraryNames.WindowsDirectories([], ""));
         Assert.Equal(Dirs(V("13.0")), CudaLibraryNames.WindowsDirectories([new("cuda_path", V("13.0"))], ""));

@@ -54,7 +54,8 @@ public sealed class CheckpointTests : IDisposable
             rounded += original.Zip(expected).Count(p => p.First != p.Second);
         }
         Assert.True(rounded > a.Layout.ParameterCount / 2, $"{rounded} values rounded"); // not a copy of the F32 file
-        long f32 = new FileInfo(PathOf("f32.safetensors")).Length, half = new FileInfo(PathOf("half.safetensors")).Length;
+        long f32 = new FileInfo(PathOf("f32.safetensors")).Length;
+        long half = new FileInfo(PathOf("half.safetensors")).Length;
         Assert.InRange(half, f32 / 2, f32 / 2 + 4096); // two bytes a value; the header about the same
     }
 

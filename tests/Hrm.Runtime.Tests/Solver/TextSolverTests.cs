@@ -123,7 +123,8 @@ public sealed class TextSolverTests
             "ids.json");
         Assert.Equal(["g", "g|abc>cab", "g|ab>ab"], v.Of("g")!.Select(x => x.Name("g")));
         Assert.Equal([1, 3, 5], v.Of("g")!.Select(x => x.PuzzleIdentifier));
-        Assert.Equal((5, 3), (v.Count, v.ViewCount));   // g, h|a>b (not a permutation), k|ab>ba (no group k), g|ab>bb, h
+        // Groups: g, h|a>b (not a permutation), k|ab>ba (no group k), g|ab>bb, h.
+        Assert.Equal((5, 3), (v.Count, v.ViewCount));
         Assert.Null(v.Of("k"));
         Assert.NotNull(v.Of("k|ab>ba"));
         Assert.Equal(("g", null, "h"), (v.GroupOf(1), v.GroupOf(3), v.GroupOf(7)));

@@ -122,7 +122,8 @@ public sealed class TextPairsCliTests : CliHarness
         Assert.True(c2 is 0 or 3, e2);
         Assert.Equal(o2.Split('\n')[1], "answer: " + own[1]);
         // hrm convert --dtype bf16: half the file; the names and the alphabet beside the checkpoint go with it.
-        (code, output, err) = Hrm("convert", "--checkpoint", ckpt, "--dtype", "bf16", "--out", P("small/m.safetensors"));
+        (code, output, err) = Hrm("convert", "--checkpoint", ckpt, "--dtype", "bf16", "--out",
+            P("small/m.safetensors"));
         Assert.True(code == 0, err);
         Assert.Contains("parameters as BF16", output, StringComparison.Ordinal);
         foreach (string name in (string[])["identifiers.json", "alphabet.json"])

@@ -246,7 +246,8 @@ public sealed class TextPairsTests : IDisposable
                 IReadOnlyList<TextView> of = views.Of(group)!;
                 Assert.Equal(4, of.Count);
                 Assert.True(of[0].IsOriginal);
-                Assert.Equal(3, of.Skip(1).Select(v => v.To).Distinct().Count(v => v != "abc"));  // new, not the identity
+                // Each view new and none the identity.
+                Assert.Equal(3, of.Skip(1).Select(v => v.To).Distinct().Count(v => v != "abc"));
                 foreach (TextView v in of)
                 {
                     Assert.Equal(ds.PuzzleIdentifiers[puzzle++], v.PuzzleIdentifier);
@@ -261,7 +262,10 @@ public sealed class TextPairsTests : IDisposable
             }
         }
         using (var ds = PuzzleDataset.Open(P("v"), "test"))   // the originals' identifiers, the rows as written
-            Assert.Equal([views.Of("t2")![0].PuzzleIdentifier, views.Of("t1")![0].PuzzleIdentifier], ds.PuzzleIdentifiers.ToArray());
+        {
+            Assert.Equal([views.Of("t2")![0].PuzzleIdentifier, views.Of("t1")![0].PuzzleIdentifier],
+                ds.PuzzleIdentifiers.ToArray());
+        }
         HrmFormatException e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("bad"),
             Source(Csv("bar.csv", "ab,ba,t|1\n")), Source(test), null, null, new TextRelabel("ab", 1, 1), true));
         Assert.Equal("line 1, group", e.Field);
