@@ -110,6 +110,7 @@ public sealed class TextSolverTests
         Assert.Equal("ab", TextVote.Count(input, [same, same], [R("ab", 1f), R("ba", 1f)]).Answer);
         Assert.Equal("ab", TextVote.Count(input, [same, same, same], [R("ba", 5f), R("ab", 0f), R("ab", 0f)]).Answer);
         Assert.False(TextVote.Count(input, [same], [R("!", 0f)]).IsValid);   // nothing well formed: the best of those
+        Assert.Equal("ab", TextVote.Count(input, [same, same, same], [R("!", 0f), R("!", 0f), R("ab", 0f)]).Answer);
         // Answers are written back by their view before they are counted.
         TextView swap = new(2, "ab", "ba");
         TextVote w = TextVote.Count(input, [same, swap], [R("ab", 0f), R("ba", 0f)]);

@@ -266,6 +266,11 @@ public sealed class TextPairsTests : IDisposable
             Assert.Equal([views.Of("t2")![0].PuzzleIdentifier, views.Of("t1")![0].PuzzleIdentifier],
                 ds.PuzzleIdentifiers.ToArray());
         }
+        // "ab" has one relabelling besides the original: every group's one view is it.
+        TextPairsBuilder.Build(P("ab"), Source(train), Source(test), null, null, new TextRelabel("ab", 1, 3), true);
+        TextViews ab = TextViews.FromNames(System.Text.Json.JsonSerializer.Deserialize<string[]>(
+            File.ReadAllText(P("ab/identifiers.json")))!, "identifiers.json");
+        foreach (string g in (string[])["t1", "t2", "t3"]) Assert.Equal("ba", ab.Of(g)![1].To);
         HrmFormatException e = Assert.Throws<HrmFormatException>(() => TextPairsBuilder.Build(P("bad"),
             Source(Csv("bar.csv", "ab,ba,t|1\n")), Source(test), null, null, new TextRelabel("ab", 1, 1), true));
         Assert.Equal("line 1, group", e.Field);
